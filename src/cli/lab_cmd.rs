@@ -1,0 +1,118 @@
+//! `memtune lab` and `memtune lab truth`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Subcommand};
+
+use super::CliError;
+use crate::lab::faults::Faults;
+use crate::lab::fleet::Fleet;
+use crate::lab::{self, synthetic, LabConfig};
+
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+#[command(after_help = "Examples:
+  memtune lab                                   # the demo fleet on 127.0.0.1:9001
+  memtune lab --listen 127.0.0.1:0 --synthetic 1000 --seed 7
+  memtune lab --fleet config/lab/calibrated.toml --time-scale 1
+  memtune lab --faults throttle=0.05,error5xx=0.02,stuck-update=0.01
+  AWS_ENDPOINT_URL=http://127.0.0.1:9001 aws lambda list-functions")]
+pub struct LabArgs {
+    #[command(subcommand)]
+    command: Option<LabCommand>,
+    #[command(flatten)]
+    serve: ServeArgs,
+}
+
+#[derive(Debug, Args)]
+struct ServeArgs {
+    /// Address to listen on; port 0 picks a free port (the line printed at start says which).
+    #[arg(long, default_value = "127.0.0.1:9001")]
+    listen: SocketAddr,
+    #[command(flatten)]
+    fleet: FleetArgs,
+    /// Wall-clock seconds slept per simulated second: 0 answers at once, 1 is real time.
+    #[arg(long, default_value_t = 0.0, value_parser = parse_time_scale)]
+    time_scale: f64,
+    /// Faults to inject, as NAME=PROBABILITY,...: throttle, error5xx, slow, stuck-update.
+    #[arg(long, value_parser = |s: &str| s.parse::<Faults>())]
+    faults: Option<Faults>,
+    /// Idle execution environments are reclaimed after this many seconds.
+    #[arg(long, default_value_t = 300.0)]
+    idle_seconds: f64,
+}
+
+#[derive(Debug, Args)]
+struct FleetArgs {
+    /// Fleet file (TOML) with the simulated functions; default: the built-in demo fleet.
+    #[arg(long)]
+    fleet: Option<PathBuf>,
+    /// Add N generated functions of mixed kinds (synthetic-0000, ...), deterministic per seed.
+    #[arg(long, default_value_t = 0)]
+    synthetic: usize,
+    /// Seed for everything random in the lab (noise, generated functions, backfill).
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+}
+
+#[derive(Debug, Subcommand)]
+enum LabCommand {
+    /// Print the noise-free truth of a fleet: duration, p99, cost and feasibility per size.
+    Truth(super::truth_cmd::TruthArgs),
+}
+
+fn parse_time_scale(s: &str) -> Result<f64, String> {
+    s.parse::<f64>()
+        .ok()
+        .filter(|x| x.is_finite() && *x >= 0.0 && *x <= 100.0)
+        .ok_or_else(|| format!("'{s}' is not a time scale between 0 and 100"))
+}
+
+impl FleetArgs {
+    pub fn load(&self) -> Result<Fleet, CliError> {
+        let mut fleet = match &self.fleet {
+            Some(path) => Fleet::load(path).map_err(|e| CliError::usage(e.to_string()))?,
+            None => lab::demo_fleet(),
+        };
+        fleet
+            .functions
+            .extend(synthetic::generate(self.synthetic, self.seed));
+        Ok(fleet)
+    }
+}
+
+pub async fn run(args: LabArgs) -> Result<(), CliError> {
+    match args.command {
+        Some(LabCommand::Truth(truth)) => super::truth_cmd::run(truth),
+        None => serve(args.serve).await,
+    }
+}
+
+async fn serve(args: ServeArgs) -> Result<(), CliError> {
+    let fleet = args.fleet.load()?;
+    let functions = fleet.functions.len();
+    let mut config = LabConfig::new(fleet);
+    config.time_scale = args.time_scale;
+    config.seed = args.fleet.seed;
+    config.faults = args.faults.unwrap_or_default();
+    config.environment_idle_s = args.idle_seconds;
+    let faults = config.faults;
+    let server = lab::start(config, args.listen)
+        .await
+        .map_err(|e| CliError::usage(format!("cannot listen on {}: {e}", args.listen)))?;
+    println!("lab listening on {}", server.endpoint());
+    eprintln!(
+        "serving {functions} functions (time scale {}, seed {}{}); Ctrl-C stops",
+        args.time_scale,
+        args.fleet.seed,
+        if faults.any() {
+            format!(", faults {faults}")
+        } else {
+            String::new()
+        }
+    );
+    super::shutdown_signal().await;
+    server.stop().await;
+    Ok(())
+}

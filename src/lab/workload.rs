@@ -1,0 +1,476 @@
+//! The lab's model of how a Lambda function's duration depends on its memory size.
+//!
+//! Lambda gives a function CPU in proportion to its memory (1769 MB = 1 vCPU, 6 vCPU at
+//! 10240 MB). A workload is described by the time it spends in single-threaded CPU work,
+//! parallel CPU work, fixed I/O waits and network transfer, plus its working set (below it the
+//! function is killed; close above it garbage collection slows it down), its INIT cost and its
+//! noise. Everything here is pure: the server draws samples from it, `lab truth` reads the
+//! noise-free expectations.
+
+use rand::Rng;
+use rand_distr::{Distribution, StandardNormal};
+use serde::{Deserialize, Serialize};
+use statrs::distribution::{ContinuousCDF, Normal};
+
+pub const MIN_MEMORY_MB: u32 = 128;
+pub const MAX_MEMORY_MB: u32 = 10240;
+/// Memory size at which a function gets one full vCPU.
+pub const ONE_VCPU_MB: f64 = 1769.0;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Architecture {
+    #[serde(rename = "x86_64")]
+    X86_64,
+    #[serde(rename = "arm64")]
+    Arm64,
+}
+
+impl Architecture {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Architecture::X86_64 => "x86_64",
+            Architecture::Arm64 => "arm64",
+        }
+    }
+}
+
+/// vCPUs Lambda allocates at a memory size: proportional up to 5 vCPU at 8845 MB, then up to
+/// 6 vCPU at the 10240 MB maximum.
+pub fn vcpus(memory_mb: u32) -> f64 {
+    let m = memory_mb as f64;
+    let five = 5.0 * ONE_VCPU_MB;
+    if m <= five {
+        m / ONE_VCPU_MB
+    } else {
+        5.0 + (m - five) / (MAX_MEMORY_MB as f64 - five)
+    }
+}
+
+/// How the function's work splits into CPU, parallel CPU, waits and memory use.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Workload {
+    /// CPU time of one invocation at one full x86_64 vCPU, in ms.
+    #[serde(default)]
+    pub cpu_ms: f64,
+    /// Fraction of `cpu_ms` that runs in parallel (Amdahl), 0..=1.
+    #[serde(default)]
+    pub parallel_fraction: f64,
+    /// Threads the parallel part can use; more vCPUs than this do not help.
+    #[serde(default = "one")]
+    pub threads: u32,
+    /// Fixed wait per invocation (database, downstream API), in ms; independent of memory.
+    #[serde(default)]
+    pub io_ms: f64,
+    /// Data moved over the network per invocation, in MB.
+    #[serde(default)]
+    pub transfer_mb: f64,
+    /// Network bandwidth at 1769 MB, in MB/s; it grows with the square root of memory.
+    #[serde(default = "default_bandwidth")]
+    pub bandwidth_mb_s: f64,
+    /// Memory the function needs, in MB: below it the function is killed (out of memory).
+    #[serde(default = "default_working_set")]
+    pub working_set_mb: f64,
+    /// Slowdown from garbage collection at a memory size equal to the working set; it fades
+    /// as (working_set / memory)^4 with more memory. 0.5 means 50% slower right above it.
+    #[serde(default)]
+    pub gc_pressure: f64,
+    /// CPU time multiplier on arm64 (Graviton) relative to x86_64.
+    #[serde(default = "one_f")]
+    pub arm64_cpu_factor: f64,
+    /// INIT (cold start) duration at 1 vCPU, in ms.
+    #[serde(default)]
+    pub init_ms: f64,
+    /// Fraction of INIT that is CPU work and so speeds up with memory (up to 1 vCPU).
+    #[serde(default)]
+    pub init_cpu_fraction: f64,
+    /// Coefficient of variation of the log-normal noise on warm durations.
+    #[serde(default = "default_cv")]
+    pub noise_cv: f64,
+    /// Probability that an invocation is a slow outlier.
+    #[serde(default)]
+    pub outlier_rate: f64,
+    /// How much slower an outlier is.
+    #[serde(default = "default_outlier_factor")]
+    pub outlier_factor: f64,
+    /// Probability that an invocation fails with a handled function error.
+    #[serde(default)]
+    pub error_rate: f64,
+}
+
+fn one() -> u32 {
+    1
+}
+fn one_f() -> f64 {
+    1.0
+}
+fn default_bandwidth() -> f64 {
+    75.0
+}
+fn default_working_set() -> f64 {
+    64.0
+}
+fn default_cv() -> f64 {
+    0.05
+}
+fn default_outlier_factor() -> f64 {
+    3.0
+}
+
+impl Default for Workload {
+    fn default() -> Self {
+        Workload {
+            cpu_ms: 0.0,
+            parallel_fraction: 0.0,
+            threads: 1,
+            io_ms: 0.0,
+            transfer_mb: 0.0,
+            bandwidth_mb_s: default_bandwidth(),
+            working_set_mb: default_working_set(),
+            gc_pressure: 0.0,
+            arm64_cpu_factor: 1.0,
+            init_ms: 0.0,
+            init_cpu_fraction: 0.0,
+            noise_cv: default_cv(),
+            outlier_rate: 0.0,
+            outlier_factor: default_outlier_factor(),
+            error_rate: 0.0,
+        }
+    }
+}
+
+/// What one invocation did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Success,
+    /// A handled error thrown by the function's code.
+    FunctionError,
+    /// Killed for exceeding its memory.
+    OutOfMemory,
+    /// Ran into the function's timeout.
+    Timeout,
+}
+
+/// One simulated invocation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Execution {
+    pub outcome: Outcome,
+    /// Handler duration as REPORT's `Duration` (excludes INIT), in ms.
+    pub duration_ms: f64,
+    /// INIT duration when this invocation started a new execution environment.
+    pub init_ms: Option<f64>,
+    pub max_memory_used_mb: u32,
+}
+
+/// The noise-free expectation at one memory size.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Expectation {
+    pub memory_mb: u32,
+    /// The duration without noise or outliers.
+    pub base_ms: f64,
+    /// Mean warm duration including noise and outliers (capped at the timeout).
+    pub mean_ms: f64,
+    pub p50_ms: f64,
+    pub p90_ms: f64,
+    pub p99_ms: f64,
+    /// Expected billed duration (1 ms granularity).
+    pub mean_billed_ms: f64,
+    pub init_ms: f64,
+    pub max_memory_used_mb: u32,
+    pub out_of_memory: bool,
+    /// Probability that a warm invocation runs into the timeout.
+    pub timeout_probability: f64,
+}
+
+impl Workload {
+    /// Duration without noise, in ms, at a memory size and architecture.
+    pub fn base_duration_ms(&self, memory_mb: u32, arch: Architecture) -> f64 {
+        let v = vcpus(memory_mb);
+        let arch_factor = match arch {
+            Architecture::X86_64 => 1.0,
+            Architecture::Arm64 => self.arm64_cpu_factor,
+        };
+        let p = self.parallel_fraction.clamp(0.0, 1.0);
+        let serial = (1.0 - p) / v.min(1.0);
+        let parallel = p / v.min(self.threads.max(1) as f64);
+        let cpu = self.cpu_ms * arch_factor * (serial + parallel);
+        let bandwidth = self.bandwidth_mb_s * (memory_mb as f64 / ONE_VCPU_MB).sqrt();
+        let network = if self.transfer_mb > 0.0 {
+            1000.0 * self.transfer_mb / bandwidth
+        } else {
+            0.0
+        };
+        (cpu * self.gc_multiplier(memory_mb) + self.io_ms + network).max(0.5)
+    }
+
+    fn gc_multiplier(&self, memory_mb: u32) -> f64 {
+        let ratio = (self.working_set_mb / memory_mb as f64).min(1.0);
+        1.0 + self.gc_pressure * ratio.powi(4)
+    }
+
+    pub fn out_of_memory(&self, memory_mb: u32) -> bool {
+        (memory_mb as f64) < self.working_set_mb
+    }
+
+    /// INIT duration at a memory size: its CPU part speeds up with memory up to 1 vCPU.
+    pub fn init_duration_ms(&self, memory_mb: u32, arch: Architecture) -> f64 {
+        let arch_factor = match arch {
+            Architecture::X86_64 => 1.0,
+            Architecture::Arm64 => self.arm64_cpu_factor,
+        };
+        let f = self.init_cpu_fraction.clamp(0.0, 1.0);
+        self.init_ms * ((1.0 - f) + f * arch_factor / vcpus(memory_mb).min(1.0))
+    }
+
+    pub fn max_memory_used_mb(&self, memory_mb: u32) -> u32 {
+        (self.working_set_mb.round() as u32).clamp(1, memory_mb)
+    }
+
+    /// The distribution of warm durations at a memory size.
+    pub fn distribution(
+        &self,
+        memory_mb: u32,
+        arch: Architecture,
+        timeout_ms: f64,
+    ) -> DurationDistribution {
+        DurationDistribution::new(
+            self.base_duration_ms(memory_mb, arch),
+            self.noise_cv,
+            self.outlier_rate,
+            self.outlier_factor,
+            timeout_ms,
+        )
+    }
+
+    pub fn expectation(&self, memory_mb: u32, arch: Architecture, timeout_ms: f64) -> Expectation {
+        let dist = self.distribution(memory_mb, arch, timeout_ms);
+        Expectation {
+            memory_mb,
+            base_ms: dist.base_ms,
+            mean_ms: dist.mean(),
+            p50_ms: dist.quantile(0.50),
+            p90_ms: dist.quantile(0.90),
+            p99_ms: dist.quantile(0.99),
+            // Billing rounds up to the next ms: on average half a ms more than the mean.
+            mean_billed_ms: dist.mean() + 0.5,
+            init_ms: self.init_duration_ms(memory_mb, arch),
+            max_memory_used_mb: self.max_memory_used_mb(memory_mb),
+            out_of_memory: self.out_of_memory(memory_mb),
+            timeout_probability: 1.0 - dist.cdf_uncapped(timeout_ms),
+        }
+    }
+
+    /// Draws one invocation. `cold` adds INIT; durations are capped by the timeout.
+    pub fn execute<R: Rng + ?Sized>(
+        &self,
+        memory_mb: u32,
+        arch: Architecture,
+        timeout_ms: f64,
+        cold: bool,
+        rng: &mut R,
+    ) -> Execution {
+        let init_ms = cold.then(|| {
+            let noise = lognormal_factor(self.noise_cv, rng);
+            self.init_duration_ms(memory_mb, arch) * noise
+        });
+        if self.out_of_memory(memory_mb) {
+            // The runtime grows past its limit part way through and is killed.
+            let d = self.base_duration_ms(memory_mb, arch) * rng.random_range(0.05..0.6);
+            return Execution {
+                outcome: Outcome::OutOfMemory,
+                duration_ms: d.min(timeout_ms),
+                init_ms,
+                max_memory_used_mb: memory_mb,
+            };
+        }
+        let dist = self.distribution(memory_mb, arch, timeout_ms);
+        let raw = dist.sample_uncapped(rng);
+        let (outcome, duration_ms) = if raw >= timeout_ms {
+            (Outcome::Timeout, timeout_ms)
+        } else if rng.random::<f64>() < self.error_rate {
+            (Outcome::FunctionError, raw)
+        } else {
+            (Outcome::Success, raw)
+        };
+        let used = self.max_memory_used_mb(memory_mb) as f64 * rng.random_range(0.97..1.03);
+        Execution {
+            outcome,
+            duration_ms,
+            init_ms,
+            max_memory_used_mb: (used.round() as u32).clamp(1, memory_mb),
+        }
+    }
+}
+
+/// Multiplicative log-normal noise with mean 1 and the given coefficient of variation.
+fn lognormal_factor<R: Rng + ?Sized>(cv: f64, rng: &mut R) -> f64 {
+    if cv <= 0.0 {
+        return 1.0;
+    }
+    let sigma = (1.0 + cv * cv).ln().sqrt();
+    let z: f64 = StandardNormal.sample(rng);
+    (z * sigma - sigma * sigma / 2.0).exp()
+}
+
+/// Warm durations: base x log-normal noise (mean 1), with a fraction of outliers that are
+/// `outlier_factor` times slower, capped at the timeout.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct DurationDistribution {
+    pub base_ms: f64,
+    sigma: f64,
+    outlier_rate: f64,
+    outlier_factor: f64,
+    cap_ms: f64,
+}
+
+impl DurationDistribution {
+    pub fn new(base_ms: f64, cv: f64, outlier_rate: f64, outlier_factor: f64, cap_ms: f64) -> Self {
+        DurationDistribution {
+            base_ms,
+            sigma: (1.0 + cv.max(0.0).powi(2)).ln().sqrt(),
+            outlier_rate: outlier_rate.clamp(0.0, 1.0),
+            outlier_factor: outlier_factor.max(1.0),
+            cap_ms,
+        }
+    }
+
+    fn mu(&self) -> f64 {
+        -self.sigma * self.sigma / 2.0
+    }
+
+    fn component_cdf(&self, x: f64, scale: f64) -> f64 {
+        if x <= 0.0 {
+            return 0.0;
+        }
+        if self.sigma == 0.0 {
+            return if x >= scale { 1.0 } else { 0.0 };
+        }
+        let z = ((x / scale).ln() - self.mu()) / self.sigma;
+        Normal::standard().cdf(z)
+    }
+
+    /// CDF ignoring the timeout cap.
+    pub fn cdf_uncapped(&self, x: f64) -> f64 {
+        let r = self.outlier_rate;
+        (1.0 - r) * self.component_cdf(x, self.base_ms)
+            + r * self.component_cdf(x, self.base_ms * self.outlier_factor)
+    }
+
+    /// CDF of the reported duration (which the timeout caps).
+    pub fn cdf(&self, x: f64) -> f64 {
+        if x >= self.cap_ms {
+            1.0
+        } else {
+            self.cdf_uncapped(x)
+        }
+    }
+
+    /// The p-quantile (0 < p < 1), by bisection on the CDF.
+    pub fn quantile(&self, p: f64) -> f64 {
+        let (mut lo, mut hi) = (0.0, self.base_ms * self.outlier_factor * 100.0 + 1.0);
+        for _ in 0..100 {
+            let mid = 0.5 * (lo + hi);
+            if self.cdf_uncapped(mid) < p {
+                lo = mid;
+            } else {
+                hi = mid;
+            }
+        }
+        (0.5 * (lo + hi)).min(self.cap_ms)
+    }
+
+    /// Mean of the capped distribution.
+    pub fn mean(&self) -> f64 {
+        let r = self.outlier_rate;
+        let uncapped = self.base_ms * (1.0 - r + r * self.outlier_factor);
+        if self.cdf_uncapped(self.cap_ms) > 0.999_999 {
+            return uncapped;
+        }
+        // Integrate the survival function up to the cap: E[min(X, c)] = ∫0^c S(x) dx.
+        let steps = 2000;
+        let h = self.cap_ms / steps as f64;
+        (0..steps)
+            .map(|i| 1.0 - self.cdf_uncapped((i as f64 + 0.5) * h))
+            .sum::<f64>()
+            * h
+    }
+
+    pub fn sample_uncapped<R: Rng + ?Sized>(&self, rng: &mut R) -> f64 {
+        let z: f64 = StandardNormal.sample(rng);
+        let noise = (self.mu() + self.sigma * z).exp();
+        let scale = if rng.random::<f64>() < self.outlier_rate {
+            self.outlier_factor
+        } else {
+            1.0
+        };
+        self.base_ms * scale * noise
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+
+    fn cpu_bound() -> Workload {
+        Workload {
+            cpu_ms: 1000.0,
+            working_set_mb: 100.0,
+            ..Workload::default()
+        }
+    }
+
+    #[test]
+    fn vcpus_follow_lambda_rule() {
+        assert!((vcpus(1769) - 1.0).abs() < 1e-9);
+        assert!((vcpus(10240) - 6.0).abs() < 1e-9);
+        assert!((vcpus(3538) - 2.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn single_threaded_cpu_scales_until_one_vcpu_then_flat() {
+        let w = cpu_bound();
+        let a = w.base_duration_ms(884, Architecture::X86_64);
+        let b = w.base_duration_ms(1769, Architecture::X86_64);
+        let c = w.base_duration_ms(4096, Architecture::X86_64);
+        assert!((a / b - 2.0).abs() < 0.01, "{a} {b}");
+        assert!((b - c).abs() < 1e-9);
+    }
+
+    #[test]
+    fn parallel_work_keeps_improving_past_one_vcpu() {
+        let w = Workload {
+            parallel_fraction: 0.9,
+            threads: 6,
+            ..cpu_bound()
+        };
+        let b = w.base_duration_ms(1769, Architecture::X86_64);
+        let c = w.base_duration_ms(10240, Architecture::X86_64);
+        assert!(c < b * 0.3, "{b} {c}");
+    }
+
+    #[test]
+    fn quantiles_invert_the_cdf_and_mean_is_one_times_base() {
+        let d = DurationDistribution::new(100.0, 0.1, 0.0, 3.0, f64::INFINITY);
+        let q = d.quantile(0.99);
+        assert!((d.cdf(q) - 0.99).abs() < 1e-6);
+        let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+        let n = 20000;
+        let mean = (0..n).map(|_| d.sample_uncapped(&mut rng)).sum::<f64>() / n as f64;
+        assert!((mean - 100.0).abs() < 1.0, "{mean}");
+        assert!((d.mean() - 100.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn below_working_set_is_out_of_memory_and_timeouts_cap_duration() {
+        let w = cpu_bound();
+        let mut rng = rand::rngs::StdRng::seed_from_u64(1);
+        let e = w.execute(64, Architecture::X86_64, 3000.0, false, &mut rng);
+        assert_eq!(e.outcome, Outcome::OutOfMemory);
+        let e = w.execute(128, Architecture::X86_64, 3000.0, false, &mut rng);
+        assert_eq!(e.outcome, Outcome::Timeout);
+        assert_eq!(e.duration_ms, 3000.0);
+        let x = w.expectation(128, Architecture::X86_64, 3000.0);
+        assert!(x.timeout_probability > 0.99);
+    }
+}
