@@ -3,5 +3,11 @@
 //! The library holds every stage (lab, platform, measurement, fitting, strategy, reporting);
 //! `main.rs` is a thin clap front end over it.
 
+pub mod bench;
 pub mod cli;
 pub mod lab;
+pub mod measure;
+pub mod platform;
+pub mod pricing;
+pub mod strategy;
+pub mod sweep;

@@ -44,7 +44,7 @@ struct ServeArgs {
 }
 
 #[derive(Debug, Args)]
-struct FleetArgs {
+pub(crate) struct FleetArgs {
     /// Fleet file (TOML) with the simulated functions; default: the built-in demo fleet.
     #[arg(long)]
     fleet: Option<PathBuf>,

@@ -1,6 +1,7 @@
 //! The command line: clap definitions and thin glue over the library. Only this module prints
 //! or parses flags.
 
+mod bench_cmd;
 mod lab_cmd;
 mod truth_cmd;
 
@@ -20,6 +21,8 @@ pub struct Cli {
 enum Command {
     /// Serve a local Lambda + CloudWatch + CloudWatch Logs with simulated functions.
     Lab(lab_cmd::LabArgs),
+    /// Benchmarks that print figures (lab throughput, ...).
+    Bench(bench_cmd::BenchArgs),
 }
 
 /// A failure the user sees as one line, with the exit code it maps to.
@@ -62,6 +65,7 @@ pub fn main() -> ExitCode {
     let result = runtime.block_on(async {
         match cli.command {
             Command::Lab(args) => lab_cmd::run(args).await,
+            Command::Bench(args) => bench_cmd::run(args).await,
         }
     });
     match result {

@@ -1,16 +1,231 @@
 //! `memtune lab truth`: the noise-free expectations benchmarks score against.
 
-use clap::Args;
+use std::collections::BTreeSet;
+use std::path::PathBuf;
 
+use clap::{Args, ValueEnum};
+use comfy_table::{presets::UTF8_FULL_CONDENSED, Cell, CellAlignment, Table};
+
+use super::lab_cmd::FleetArgs;
 use super::CliError;
+use crate::lab::fleet::FunctionProfile;
+use crate::lab::truth::{self, FunctionTruth, SizeTruth};
+use crate::lab::workload::{MAX_MEMORY_MB, MIN_MEMORY_MB};
+use crate::pricing::PriceBook;
 
 #[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  memtune lab truth                              # the demo fleet, readable sizes
+  memtune lab truth --function orders-api --step 64
+  memtune lab truth --fleet config/lab/calibrated.toml --sizes 128,1024,1769,3008
+  memtune lab truth --synthetic 40 --output json > truth.json   # every 1 MB step")]
 pub struct TruthArgs {
+    #[command(flatten)]
+    fleet: FleetArgs,
     /// Only this function.
     #[arg(long)]
     function: Option<String>,
+    /// Memory sizes to evaluate, in MB (comma separated).
+    #[arg(long, value_delimiter = ',', conflicts_with = "step")]
+    sizes: Vec<u32>,
+    /// Evaluate 128 MB and every STEP MB above it up to 10240.
+    #[arg(long, value_name = "MB")]
+    step: Option<u32>,
+    /// Region whose prices apply.
+    #[arg(long, default_value = "us-east-1")]
+    region: String,
+    /// Price file (TOML, like config/pricing.toml); default: the built-in prices.
+    #[arg(long, value_name = "FILE")]
+    pricing: Option<PathBuf>,
+    /// table: a readable subset of sizes unless --sizes/--step; json: every 1 MB step.
+    #[arg(long, value_enum, default_value_t = Output::Table)]
+    output: Output,
 }
 
-pub fn run(_args: TruthArgs) -> Result<(), CliError> {
-    Err(CliError::failed("lab truth is not available yet"))
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Output {
+    Table,
+    Json,
+}
+
+pub fn run(args: TruthArgs) -> Result<(), CliError> {
+    let book = match &args.pricing {
+        Some(path) => PriceBook::load(path).map_err(|e| CliError::usage(e.to_string()))?,
+        None => PriceBook::builtin(),
+    };
+    let fleet = args.fleet.load()?;
+    let functions = select(&fleet.functions, args.function.as_deref())?;
+    let sizes = evaluated_sizes(&args)?;
+    let truths = truth::fleet_truth(&functions, &sizes, &book, &args.region)
+        .map_err(|e| CliError::usage(e.to_string()))?;
+    match args.output {
+        Output::Json => print_json(&truths, &book),
+        Output::Table => {
+            let shown = explicit_sizes(&args);
+            for t in &truths {
+                print_table(t, shown);
+            }
+            println!(
+                "Costs per 1M invocations at first-tier {} prices (as of {}); the free tier is not deducted.",
+                args.region, book.as_of
+            );
+        }
+    }
+    Ok(())
+}
+
+fn select(
+    functions: &[FunctionProfile],
+    name: Option<&str>,
+) -> Result<Vec<FunctionProfile>, CliError> {
+    let Some(name) = name else {
+        return Ok(functions.to_vec());
+    };
+    functions
+        .iter()
+        .find(|f| f.name == name)
+        .map(|f| vec![f.clone()])
+        .ok_or_else(|| {
+            let known: Vec<&str> = functions.iter().take(8).map(|f| f.name.as_str()).collect();
+            CliError::usage(format!(
+                "no function '{name}' in the fleet (it has {}: {}{})",
+                functions.len(),
+                known.join(", "),
+                if functions.len() > known.len() {
+                    ", ..."
+                } else {
+                    ""
+                }
+            ))
+        })
+}
+
+/// Whether the user chose the sizes (then a table shows all of them).
+fn explicit_sizes(args: &TruthArgs) -> bool {
+    !args.sizes.is_empty() || args.step.is_some()
+}
+
+/// The sizes to evaluate: the user's, else every 1 MB step (a table shows a subset of them,
+/// but its optima still come from the full grid).
+fn evaluated_sizes(args: &TruthArgs) -> Result<Vec<u32>, CliError> {
+    if let Some(step) = args.step {
+        if step == 0 || step > MAX_MEMORY_MB {
+            return Err(CliError::usage(format!(
+                "--step {step} must be between 1 and {MAX_MEMORY_MB} MB"
+            )));
+        }
+        return Ok(truth::stepped_sizes(step));
+    }
+    if args.sizes.is_empty() {
+        return Ok(truth::every_size());
+    }
+    if let Some(bad) = args
+        .sizes
+        .iter()
+        .find(|m| !(MIN_MEMORY_MB..=MAX_MEMORY_MB).contains(*m))
+    {
+        return Err(CliError::usage(format!(
+            "--sizes: {bad} MB is outside Lambda's {MIN_MEMORY_MB}..{MAX_MEMORY_MB} MB"
+        )));
+    }
+    let unique: BTreeSet<u32> = args.sizes.iter().copied().collect();
+    Ok(unique.into_iter().collect())
+}
+
+fn print_json(truths: &[FunctionTruth], book: &PriceBook) {
+    let doc = serde_json::json!({
+        "prices_as_of": book.as_of,
+        "currency": book.currency,
+        "functions": truths,
+    });
+    println!("{doc}");
+}
+
+fn print_table(t: &FunctionTruth, show_all: bool) {
+    println!(
+        "{} ({}, {}, timeout {:.0} s, configured {} MB, cold starts {:.1}%{})",
+        t.name,
+        t.runtime,
+        t.architecture.as_str(),
+        t.timeout_ms / 1000.0,
+        t.configured_memory_mb,
+        t.cold_start_ratio * 100.0,
+        if t.init_billed { ", INIT billed" } else { "" }
+    );
+    let marked: BTreeSet<u32> = [Some(t.configured_memory_mb), t.cheapest_mb, t.fastest_mb]
+        .into_iter()
+        .flatten()
+        .collect();
+    let mut table = Table::new();
+    table.load_preset(UTF8_FULL_CONDENSED).set_header(vec![
+        "MB",
+        "mean ms",
+        "p50 ms",
+        "p99 ms",
+        "$/1M warm",
+        "$/1M",
+        "status",
+        "",
+    ]);
+    for s in t.sizes.iter().filter(|s| {
+        show_all || truth::TABLE_SIZES.contains(&s.memory_mb) || marked.contains(&s.memory_mb)
+    }) {
+        table.add_row(row(s, t));
+    }
+    for column in table.column_iter_mut().take(6) {
+        column.set_cell_alignment(CellAlignment::Right);
+    }
+    println!("{table}");
+    println!(
+        "cheapest feasible: {}   fastest: {}\n",
+        size_or_none(t.cheapest_mb),
+        size_or_none(t.fastest_mb)
+    );
+}
+
+fn row(s: &SizeTruth, t: &FunctionTruth) -> Vec<Cell> {
+    let mut marks = Vec::new();
+    if s.memory_mb == t.configured_memory_mb {
+        marks.push("configured");
+    }
+    if Some(s.memory_mb) == t.cheapest_mb {
+        marks.push("cheapest");
+    }
+    if Some(s.memory_mb) == t.fastest_mb {
+        marks.push("fastest");
+    }
+    // Durations of a size that is killed for lack of memory mean nothing.
+    let ms = |v: f64| {
+        if s.out_of_memory {
+            "-".to_string()
+        } else {
+            format!("{v:.1}")
+        }
+    };
+    vec![
+        Cell::new(s.memory_mb),
+        Cell::new(ms(s.mean_ms)),
+        Cell::new(ms(s.p50_ms)),
+        Cell::new(ms(s.p99_ms)),
+        Cell::new(format!("{:.2}", s.cost_warm_usd * 1e6)),
+        Cell::new(format!("{:.2}", s.cost_usd * 1e6)),
+        Cell::new(status(s)),
+        Cell::new(marks.join(", ")),
+    ]
+}
+
+fn status(s: &SizeTruth) -> String {
+    if s.out_of_memory {
+        "out of memory".into()
+    } else if s.p99_at_timeout {
+        format!("times out {:.0}%", s.timeout_probability * 100.0)
+    } else if s.timeout_probability > 1e-4 {
+        format!("ok (timeouts {:.2}%)", s.timeout_probability * 100.0)
+    } else {
+        "ok".into()
+    }
+}
+
+fn size_or_none(m: Option<u32>) -> String {
+    m.map_or_else(|| "none (no feasible size)".into(), |m| format!("{m} MB"))
 }

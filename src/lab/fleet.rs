@@ -130,7 +130,7 @@ impl FunctionProfile {
     }
 
     /// The first impossible value, as (key, message).
-    fn validate(&self) -> Option<(&'static str, String)> {
+    pub(crate) fn validate(&self) -> Option<(&'static str, String)> {
         let w = &self.workload;
         let bad = |key: &'static str, msg: &str| Some((key, msg.to_string()));
         if self.name.is_empty()

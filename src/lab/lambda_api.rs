@@ -53,6 +53,19 @@ pub fn routes() -> Router<Arc<Lab>> {
             "/2017-10-31/functions/{name}/concurrency",
             put(put_concurrency).delete(delete_concurrency),
         )
+        .layer(axum::middleware::map_response(with_request_id))
+}
+
+/// Lambda answers every request, errors included, with an `x-amzn-RequestId` (the SDKs show it
+/// as the request id); Invoke already set the invocation's own.
+async fn with_request_id(mut response: Response) -> Response {
+    if !response.headers().contains_key("x-amzn-requestid") {
+        let id = uuid::Uuid::new_v4().to_string();
+        if let Ok(v) = HeaderValue::from_str(&id) {
+            response.headers_mut().insert("x-amzn-requestid", v);
+        }
+    }
+    response
 }
 
 fn json_ok(status: StatusCode, value: Value) -> Response {

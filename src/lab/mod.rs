@@ -3,14 +3,21 @@
 //! calls memtune makes, while its functions are simulated from workload profiles.
 
 pub mod aws_error;
+pub mod backfill;
 pub mod cloudwatch;
 pub mod control;
 pub mod faults;
+pub mod filter_pattern;
 pub mod fleet;
+pub mod insights;
+pub mod insights_query;
 pub mod lambda_api;
 pub mod logs;
+pub mod metric_data;
+pub mod mixture;
 pub mod synthetic;
 pub mod telemetry;
+pub mod truth;
 pub mod workload;
 
 use std::net::SocketAddr;
@@ -147,6 +154,13 @@ pub fn demo_fleet() -> Fleet {
 mod tests {
     #[test]
     fn demo_fleet_parses() {
-        assert!(super::demo_fleet().functions.len() >= 2);
+        let fleet = super::demo_fleet();
+        assert!(fleet.functions.len() >= 12, "{}", fleet.functions.len());
+        for f in &fleet.functions {
+            let env = f.tags.get("env").map(String::as_str);
+            assert_eq!(env, Some("prod"), "{}", f.name);
+            assert!(f.tags.contains_key("team"), "{}", f.name);
+            assert!(f.traffic.requests_per_day > 0.0, "{}", f.name);
+        }
     }
 }

@@ -2,9 +2,11 @@
 //! they happen, plus 14 days of production traffic backfilled from each profile.
 
 use std::collections::HashMap;
-use std::sync::RwLock;
+use std::sync::{Mutex, RwLock};
 
+use super::backfill::Backfill;
 use super::fleet::FunctionProfile;
+use super::insights;
 use super::workload::Outcome;
 
 /// One invocation as CloudWatch and CloudWatch Logs see it.
@@ -36,6 +38,32 @@ pub struct Telemetry {
     pub profiles: HashMap<String, FunctionProfile>,
     invocations: RwLock<HashMap<String, Vec<InvocationRecord>>>,
     throttles: RwLock<HashMap<String, Vec<i64>>>,
+    queries: Mutex<HashMap<String, StoredQuery>>,
+}
+
+/// A Logs Insights query: evaluated when started, reported as running on the first poll.
+struct StoredQuery {
+    outcome: insights::Outcome,
+    polls: u32,
+    cancelled: bool,
+}
+
+/// Where a Logs Insights query stands, as GetQueryResults reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QueryStatus {
+    Running,
+    Complete,
+    Cancelled,
+}
+
+impl QueryStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            QueryStatus::Running => "Running",
+            QueryStatus::Complete => "Complete",
+            QueryStatus::Cancelled => "Cancelled",
+        }
+    }
 }
 
 impl Telemetry {
@@ -49,6 +77,7 @@ impl Telemetry {
                 .collect(),
             invocations: RwLock::default(),
             throttles: RwLock::default(),
+            queries: Mutex::default(),
         }
     }
 
@@ -62,6 +91,33 @@ impl Telemetry {
         map.entry(function.to_string())
             .or_default()
             .push(timestamp_ms);
+    }
+
+    /// The backfilled production traffic before the lab started.
+    pub fn backfill(&self) -> Backfill {
+        Backfill::new(self.seed, self.started_at_ms)
+    }
+
+    /// Whether a function has a log group: Lambda creates it on the first invocation, and
+    /// production traffic means there was one.
+    pub fn has_log_group(&self, function: &str) -> bool {
+        let produced = self
+            .profiles
+            .get(function)
+            .is_some_and(|p| p.traffic.requests_per_day > 0.0);
+        let map = self.invocations.read().unwrap_or_else(|e| e.into_inner());
+        produced || map.get(function).is_some_and(|v| !v.is_empty())
+    }
+
+    /// Runs `f` over the recorded invocations of a function (in the order they finished)
+    /// without copying them.
+    pub fn with_invocations<T>(
+        &self,
+        function: &str,
+        f: impl FnOnce(&[InvocationRecord]) -> T,
+    ) -> T {
+        let map = self.invocations.read().unwrap_or_else(|e| e.into_inner());
+        f(map.get(function).map(Vec::as_slice).unwrap_or(&[]))
     }
 
     /// The recorded invocations of a function within [start_ms, end_ms).
@@ -88,5 +144,41 @@ impl Telemetry {
                     .collect()
             })
             .unwrap_or_default()
+    }
+
+    pub fn store_query(&self, id: &str, outcome: insights::Outcome) {
+        let mut queries = self.queries.lock().unwrap_or_else(|e| e.into_inner());
+        queries.insert(
+            id.to_string(),
+            StoredQuery {
+                outcome,
+                polls: 0,
+                cancelled: false,
+            },
+        );
+    }
+
+    /// A query's status and results: the first poll finds it still running (with no rows
+    /// yet), as a real query is for a while.
+    pub fn poll_query(&self, id: &str) -> Option<(QueryStatus, insights::Outcome)> {
+        let mut queries = self.queries.lock().unwrap_or_else(|e| e.into_inner());
+        let q = queries.get_mut(id)?;
+        q.polls += 1;
+        Some(if q.cancelled {
+            (QueryStatus::Cancelled, insights::Outcome::default())
+        } else if q.polls == 1 {
+            (QueryStatus::Running, insights::Outcome::default())
+        } else {
+            (QueryStatus::Complete, q.outcome.clone())
+        })
+    }
+
+    /// Stops a query that has not completed; false if it had already finished.
+    pub fn stop_query(&self, id: &str) -> Option<bool> {
+        let mut queries = self.queries.lock().unwrap_or_else(|e| e.into_inner());
+        let q = queries.get_mut(id)?;
+        let running = q.polls < 2 && !q.cancelled;
+        q.cancelled |= running;
+        Some(running)
     }
 }

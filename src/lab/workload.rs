@@ -10,7 +10,7 @@
 use rand::Rng;
 use rand_distr::{Distribution, StandardNormal};
 use serde::{Deserialize, Serialize};
-use statrs::distribution::{ContinuousCDF, Normal};
+use statrs::distribution::{Continuous, ContinuousCDF, Normal};
 
 pub const MIN_MEMORY_MB: u32 = 128;
 pub const MAX_MEMORY_MB: u32 = 10240;
@@ -71,8 +71,10 @@ pub struct Workload {
     /// Memory the function needs, in MB: below it the function is killed (out of memory).
     #[serde(default = "default_working_set")]
     pub working_set_mb: f64,
-    /// Slowdown from garbage collection at a memory size equal to the working set; it fades
-    /// as (working_set / memory)^4 with more memory. 0.5 means 50% slower right above it.
+    /// Garbage-collection slowdown of the CPU work at twice the working set. GC cost grows
+    /// with live data over free heap, so the multiplier is 1 + gc_pressure x working_set /
+    /// (memory - working_set): it fades with more memory and explodes right above the
+    /// working set (the death spiral before an out-of-memory kill).
     #[serde(default)]
     pub gc_pressure: f64,
     /// CPU time multiplier on arm64 (Graviton) relative to x86_64.
@@ -204,8 +206,12 @@ impl Workload {
     }
 
     fn gc_multiplier(&self, memory_mb: u32) -> f64 {
-        let ratio = (self.working_set_mb / memory_mb as f64).min(1.0);
-        1.0 + self.gc_pressure * ratio.powi(4)
+        if self.gc_pressure == 0.0 {
+            return 1.0;
+        }
+        // At least 1 MB of headroom keeps the multiplier finite right at the working set.
+        let headroom = (memory_mb as f64 - self.working_set_mb).max(1.0);
+        1.0 + self.gc_pressure * self.working_set_mb / headroom
     }
 
     pub fn out_of_memory(&self, memory_mb: u32) -> bool {
@@ -365,34 +371,91 @@ impl DurationDistribution {
         }
     }
 
-    /// The p-quantile (0 < p < 1), by bisection on the CDF.
+    /// The p-quantile (0 < p < 1) of the reported (capped) duration.
     pub fn quantile(&self, p: f64) -> f64 {
-        let (mut lo, mut hi) = (0.0, self.base_ms * self.outlier_factor * 100.0 + 1.0);
-        for _ in 0..100 {
-            let mid = 0.5 * (lo + hi);
-            if self.cdf_uncapped(mid) < p {
-                lo = mid;
+        let lo = self.component_quantile(p, self.base_ms);
+        let raw = if self.outlier_rate == 0.0 {
+            lo
+        } else if self.sigma == 0.0 {
+            // Two point masses: the outliers hold the top `outlier_rate` of the mass.
+            if p <= 1.0 - self.outlier_rate {
+                lo
             } else {
-                hi = mid;
+                self.base_ms * self.outlier_factor
             }
-        }
-        (0.5 * (lo + hi)).min(self.cap_ms)
+        } else {
+            // A mixture's quantile lies between the quantiles of its components.
+            let hi = self.component_quantile(p, self.base_ms * self.outlier_factor);
+            self.mixture_quantile(p, lo, hi)
+        };
+        raw.min(self.cap_ms)
     }
 
-    /// Mean of the capped distribution.
+    fn component_quantile(&self, p: f64, scale: f64) -> f64 {
+        if self.sigma == 0.0 {
+            return scale;
+        }
+        scale * (self.mu() + self.sigma * Normal::standard().inverse_cdf(p)).exp()
+    }
+
+    /// Solves F(e^y) = p for y = ln(x) by Newton steps kept inside the bracket [lo, hi]
+    /// (bisecting when a step would leave it). In log space F is a mixture of normal CDFs, so
+    /// the derivative is cheap and a handful of steps reach machine precision.
+    fn mixture_quantile(&self, p: f64, lo: f64, hi: f64) -> f64 {
+        let (mut lo, mut hi) = (lo.ln(), hi.ln());
+        let mut y = 0.5 * (lo + hi);
+        for _ in 0..100 {
+            let (f, slope) = self.log_cdf_and_slope(y);
+            let f = f - p;
+            if f < 0.0 {
+                lo = y;
+            } else {
+                hi = y;
+            }
+            let newton = y - f / slope;
+            let next = if slope > 0.0 && newton > lo && newton < hi {
+                newton
+            } else {
+                0.5 * (lo + hi)
+            };
+            if (next - y).abs() < 1e-13 * y.abs().max(1.0) {
+                return next.exp();
+            }
+            y = next;
+        }
+        y.exp()
+    }
+
+    /// The uncapped CDF at e^y and its derivative with respect to y.
+    fn log_cdf_and_slope(&self, y: f64) -> (f64, f64) {
+        let normal = Normal::standard();
+        let r = self.outlier_rate;
+        let z = |scale: f64| (y - scale.ln() - self.mu()) / self.sigma;
+        let (z1, z2) = (z(self.base_ms), z(self.base_ms * self.outlier_factor));
+        let cdf = (1.0 - r) * normal.cdf(z1) + r * normal.cdf(z2);
+        let slope = ((1.0 - r) * normal.pdf(z1) + r * normal.pdf(z2)) / self.sigma;
+        (cdf, slope)
+    }
+
+    /// Mean of the capped distribution, in closed form.
     pub fn mean(&self) -> f64 {
         let r = self.outlier_rate;
-        let uncapped = self.base_ms * (1.0 - r + r * self.outlier_factor);
-        if self.cdf_uncapped(self.cap_ms) > 0.999_999 {
-            return uncapped;
+        (1.0 - r) * self.component_capped_mean(self.base_ms)
+            + r * self.component_capped_mean(self.base_ms * self.outlier_factor)
+    }
+
+    /// E[min(X, cap)] for X = scale x log-normal noise with mean 1:
+    /// scale * Phi(d - sigma) + cap * (1 - Phi(d)), d = (ln(cap / scale) - mu) / sigma.
+    fn component_capped_mean(&self, scale: f64) -> f64 {
+        if !self.cap_ms.is_finite() {
+            return scale;
         }
-        // Integrate the survival function up to the cap: E[min(X, c)] = ∫0^c S(x) dx.
-        let steps = 2000;
-        let h = self.cap_ms / steps as f64;
-        (0..steps)
-            .map(|i| 1.0 - self.cdf_uncapped((i as f64 + 0.5) * h))
-            .sum::<f64>()
-            * h
+        if self.sigma == 0.0 {
+            return scale.min(self.cap_ms);
+        }
+        let normal = Normal::standard();
+        let d = ((self.cap_ms / scale).ln() - self.mu()) / self.sigma;
+        scale * normal.cdf(d - self.sigma) + self.cap_ms * (1.0 - normal.cdf(d))
     }
 
     pub fn sample_uncapped<R: Rng + ?Sized>(&self, rng: &mut R) -> f64 {
@@ -459,6 +522,48 @@ mod tests {
         let mean = (0..n).map(|_| d.sample_uncapped(&mut rng)).sum::<f64>() / n as f64;
         assert!((mean - 100.0).abs() < 1.0, "{mean}");
         assert!((d.mean() - 100.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn quantiles_with_outliers_invert_the_mixture_cdf() {
+        let d = DurationDistribution::new(100.0, 0.2, 0.05, 4.0, f64::INFINITY);
+        for p in [0.5, 0.9, 0.96, 0.99] {
+            let q = d.quantile(p);
+            assert!((d.cdf(q) - p).abs() < 1e-9, "p {p}: q {q} cdf {}", d.cdf(q));
+        }
+        let points = DurationDistribution::new(100.0, 0.0, 0.05, 3.0, f64::INFINITY);
+        assert_eq!(points.quantile(0.5), 100.0);
+        assert_eq!(points.quantile(0.99), 300.0);
+    }
+
+    #[test]
+    fn capped_mean_matches_numeric_integral_of_survival() {
+        let d = DurationDistribution::new(100.0, 0.3, 0.1, 3.0, 150.0);
+        let steps = 200_000;
+        let h = 150.0 / steps as f64;
+        let numeric: f64 = (0..steps)
+            .map(|i| 1.0 - d.cdf_uncapped((i as f64 + 0.5) * h))
+            .sum::<f64>()
+            * h;
+        assert!((d.mean() - numeric).abs() < 1e-3, "{} {numeric}", d.mean());
+        assert!(d.mean() < 150.0);
+    }
+
+    #[test]
+    fn gc_pressure_slows_near_the_working_set_and_fades() {
+        let w = Workload {
+            gc_pressure: 0.5,
+            working_set_mb: 500.0,
+            ..cpu_bound()
+        };
+        let plain = cpu_bound();
+        let ratio = |m| {
+            w.base_duration_ms(m, Architecture::X86_64)
+                / plain.base_duration_ms(m, Architecture::X86_64)
+        };
+        assert!((ratio(1000) - 1.5).abs() < 1e-9);
+        assert!(ratio(510) > 20.0);
+        assert!(ratio(10240) < 1.03);
     }
 
     #[test]

@@ -1,0 +1,3 @@
+//! Benchmarks run as `memtune bench ...`: they print figures, they do not assert them.
+
+pub mod lab_load;

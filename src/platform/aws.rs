@@ -1,0 +1,334 @@
+//! [`LambdaApi`] over aws-sdk-lambda.
+
+use aws_sdk_lambda::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_lambda::primitives::Blob;
+use aws_sdk_lambda::types::{FunctionConfiguration, LogType};
+use base64::Engine;
+
+use super::{AliasInfo, FunctionConfig, InvokeResponse, LambdaApi, PlatformError, PlatformResult};
+
+/// Where and as whom to connect, as in the AWS CLI.
+#[derive(Debug, Clone, Default)]
+pub struct ConnectOptions {
+    pub region: Option<String>,
+    pub profile: Option<String>,
+    /// A custom endpoint (the lab); `AWS_ENDPOINT_URL` works too.
+    pub endpoint_url: Option<String>,
+}
+
+/// Loads the shared AWS configuration (credential chain, region, endpoint) once.
+pub async fn load_config(options: &ConnectOptions) -> PlatformResult<aws_config::SdkConfig> {
+    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+    if let Some(region) = &options.region {
+        loader = loader.region(aws_config::Region::new(region.clone()));
+    }
+    if let Some(profile) = &options.profile {
+        loader = loader.profile_name(profile);
+    }
+    if let Some(url) = &options.endpoint_url {
+        loader = loader.endpoint_url(url);
+    }
+    let config = loader.load().await;
+    if config.region().is_none() {
+        return Err(PlatformError::Setup(
+            "no AWS region: pass --region, set AWS_REGION, or set one in your AWS profile".into(),
+        ));
+    }
+    Ok(config)
+}
+
+/// aws-sdk-lambda behind [`LambdaApi`].
+#[derive(Clone, Debug)]
+pub struct AwsLambda {
+    client: aws_sdk_lambda::Client,
+}
+
+impl AwsLambda {
+    pub fn new(config: &aws_config::SdkConfig) -> AwsLambda {
+        AwsLambda {
+            client: aws_sdk_lambda::Client::new(config),
+        }
+    }
+
+    pub fn region(&self) -> Option<String> {
+        self.client.config().region().map(|r| r.to_string())
+    }
+}
+
+/// Maps an SDK failure to what memtune can act on.
+pub fn map_error<E>(e: SdkError<E, aws_sdk_lambda::config::http::HttpResponse>) -> PlatformError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    match &e {
+        SdkError::ServiceError(service) => {
+            let err = service.err();
+            let code = err.code().unwrap_or("Unknown").to_string();
+            let message = err.message().unwrap_or("").to_string();
+            match code.as_str() {
+                "ResourceNotFoundException" => PlatformError::NotFound(message),
+                "AccessDeniedException"
+                | "AccessDenied"
+                | "UnrecognizedClientException"
+                | "InvalidSignatureException"
+                | "ExpiredTokenException" => {
+                    PlatformError::AccessDenied(format!("{code}: {message}"))
+                }
+                "ResourceConflictException" => PlatformError::Conflict(message),
+                "PreconditionFailedException" => PlatformError::RevisionMismatch(message),
+                "TooManyRequestsException" => PlatformError::Throttled(message),
+                "InvalidParameterValueException"
+                | "ValidationException"
+                | "InvalidRequestContentException"
+                | "RequestTooLargeException" => PlatformError::InvalidParameter(message),
+                "ServiceException" | "InternalFailure" | "ServiceUnavailable" => {
+                    PlatformError::Service(message)
+                }
+                _ if service.raw().status().is_server_error() => {
+                    PlatformError::Service(format!("{code}: {message}"))
+                }
+                _ => PlatformError::Other { code, message },
+            }
+        }
+        SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) => {
+            PlatformError::Transport(DisplayErrorContext(&e).to_string())
+        }
+        SdkError::ConstructionFailure(_) => PlatformError::Setup(format!(
+            "cannot build the request (credentials or region?): {}",
+            DisplayErrorContext(&e)
+        )),
+        _ => PlatformError::Service(DisplayErrorContext(&e).to_string()),
+    }
+}
+
+fn to_config(c: &FunctionConfiguration) -> FunctionConfig {
+    let logging = c.logging_config();
+    FunctionConfig {
+        name: c.function_name().unwrap_or_default().to_string(),
+        arn: c.function_arn().unwrap_or_default().to_string(),
+        version: c.version().unwrap_or("$LATEST").to_string(),
+        description: c.description().unwrap_or_default().to_string(),
+        memory_mb: c.memory_size().unwrap_or(128).max(0) as u32,
+        timeout_s: c.timeout().unwrap_or(3).max(0) as u32,
+        architecture: c
+            .architectures()
+            .first()
+            .map(|a| a.as_str().to_string())
+            .unwrap_or_else(|| "x86_64".into()),
+        runtime: c.runtime().map(|r| r.as_str().to_string()),
+        package_type: c
+            .package_type()
+            .map(|p| p.as_str().to_string())
+            .unwrap_or_else(|| "Zip".into()),
+        log_format: logging
+            .and_then(|l| l.log_format())
+            .map(|f| f.as_str().to_string())
+            .unwrap_or_else(|| "Text".into()),
+        system_log_level: logging
+            .and_then(|l| l.system_log_level())
+            .map(|l| l.as_str().to_string()),
+        state: c
+            .state()
+            .map(|s| s.as_str().to_string())
+            .unwrap_or_else(|| "Active".into()),
+        last_update_status: c
+            .last_update_status()
+            .map(|s| s.as_str().to_string())
+            .unwrap_or_else(|| "Successful".into()),
+        last_update_reason: c.last_update_status_reason().map(str::to_string),
+        revision_id: c.revision_id().unwrap_or_default().to_string(),
+        code_sha256: c.code_sha256().unwrap_or_default().to_string(),
+    }
+}
+
+impl LambdaApi for AwsLambda {
+    async fn get_configuration(
+        &self,
+        name: &str,
+        qualifier: Option<&str>,
+    ) -> PlatformResult<FunctionConfig> {
+        let out = self
+            .client
+            .get_function_configuration()
+            .function_name(name)
+            .set_qualifier(qualifier.map(str::to_string))
+            .send()
+            .await
+            .map_err(map_error)?;
+        Ok(FunctionConfig {
+            name: out.function_name().unwrap_or(name).to_string(),
+            ..to_config(&output_to_configuration(&out))
+        })
+    }
+
+    async fn update_memory(
+        &self,
+        name: &str,
+        memory_mb: u32,
+        revision_id: &str,
+    ) -> PlatformResult<FunctionConfig> {
+        let out = self
+            .client
+            .update_function_configuration()
+            .function_name(name)
+            .memory_size(memory_mb as i32)
+            .revision_id(revision_id)
+            .send()
+            .await
+            .map_err(map_error)?;
+        Ok(to_config(&update_to_configuration(&out)))
+    }
+
+    async fn publish_version(
+        &self,
+        name: &str,
+        description: &str,
+        revision_id: &str,
+    ) -> PlatformResult<FunctionConfig> {
+        let out = self
+            .client
+            .publish_version()
+            .function_name(name)
+            .description(description)
+            .revision_id(revision_id)
+            .send()
+            .await
+            .map_err(map_error)?;
+        Ok(to_config(&publish_to_configuration(&out)))
+    }
+
+    async fn list_versions(&self, name: &str) -> PlatformResult<Vec<FunctionConfig>> {
+        let mut pages = self
+            .client
+            .list_versions_by_function()
+            .function_name(name)
+            .into_paginator()
+            .send();
+        let mut all = Vec::new();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(map_error)?;
+            all.extend(page.versions().iter().map(to_config));
+        }
+        Ok(all)
+    }
+
+    async fn list_aliases(&self, name: &str) -> PlatformResult<Vec<AliasInfo>> {
+        let mut pages = self
+            .client
+            .list_aliases()
+            .function_name(name)
+            .into_paginator()
+            .send();
+        let mut all = Vec::new();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(map_error)?;
+            all.extend(page.aliases().iter().map(|a| AliasInfo {
+                name: a.name().unwrap_or_default().to_string(),
+                function_version: a.function_version().unwrap_or_default().to_string(),
+                description: a.description().unwrap_or_default().to_string(),
+            }));
+        }
+        Ok(all)
+    }
+
+    async fn delete_version(&self, name: &str, version: &str) -> PlatformResult<()> {
+        self.client
+            .delete_function()
+            .function_name(name)
+            .qualifier(version)
+            .send()
+            .await
+            .map_err(map_error)?;
+        Ok(())
+    }
+
+    async fn delete_alias(&self, name: &str, alias: &str) -> PlatformResult<()> {
+        self.client
+            .delete_alias()
+            .function_name(name)
+            .name(alias)
+            .send()
+            .await
+            .map_err(map_error)?;
+        Ok(())
+    }
+
+    async fn invoke(
+        &self,
+        name: &str,
+        qualifier: &str,
+        payload: Vec<u8>,
+    ) -> PlatformResult<InvokeResponse> {
+        let out = self
+            .client
+            .invoke()
+            .function_name(name)
+            .qualifier(qualifier)
+            .log_type(LogType::Tail)
+            .payload(Blob::new(payload))
+            .customize()
+            // A retried Invoke may run the payload twice: the caller decides.
+            .config_override(
+                aws_sdk_lambda::config::Config::builder()
+                    .retry_config(aws_sdk_lambda::config::retry::RetryConfig::disabled()),
+            )
+            .send()
+            .await
+            .map_err(map_error)?;
+        let log_tail = out.log_result().and_then(|b64| {
+            base64::engine::general_purpose::STANDARD
+                .decode(b64)
+                .ok()
+                .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
+        });
+        Ok(InvokeResponse {
+            status: out.status_code(),
+            function_error: out.function_error().map(str::to_string),
+            log_tail,
+            executed_version: out.executed_version().map(str::to_string),
+            payload: out
+                .payload()
+                .map(|p| p.as_ref().to_vec())
+                .unwrap_or_default(),
+        })
+    }
+}
+
+/// The SDK has a distinct output type per operation with the same fields; these rebuild the
+/// shared `FunctionConfiguration` shape so there is one mapping.
+macro_rules! as_configuration {
+    ($fn_name:ident, $ty:ty) => {
+        fn $fn_name(o: &$ty) -> FunctionConfiguration {
+            FunctionConfiguration::builder()
+                .set_function_name(o.function_name().map(str::to_string))
+                .set_function_arn(o.function_arn().map(str::to_string))
+                .set_version(o.version().map(str::to_string))
+                .set_description(o.description().map(str::to_string))
+                .set_memory_size(o.memory_size())
+                .set_timeout(o.timeout())
+                .set_architectures(Some(o.architectures().to_vec()))
+                .set_runtime(o.runtime().cloned())
+                .set_package_type(o.package_type().cloned())
+                .set_logging_config(o.logging_config().cloned())
+                .set_state(o.state().cloned())
+                .set_last_update_status(o.last_update_status().cloned())
+                .set_last_update_status_reason(o.last_update_status_reason().map(str::to_string))
+                .set_revision_id(o.revision_id().map(str::to_string))
+                .set_code_sha256(o.code_sha256().map(str::to_string))
+                .build()
+        }
+    };
+}
+
+as_configuration!(
+    output_to_configuration,
+    aws_sdk_lambda::operation::get_function_configuration::GetFunctionConfigurationOutput
+);
+as_configuration!(
+    update_to_configuration,
+    aws_sdk_lambda::operation::update_function_configuration::UpdateFunctionConfigurationOutput
+);
+as_configuration!(
+    publish_to_configuration,
+    aws_sdk_lambda::operation::publish_version::PublishVersionOutput
+);

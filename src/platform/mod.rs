@@ -1,0 +1,160 @@
+//! The only part of memtune that talks to AWS: Lambda calls behind a trait, as plain data.
+//!
+//! `aws` implements it with aws-sdk-lambda; the same code runs against a real account or the
+//! lab (`--endpoint-url`).
+
+pub mod aws;
+
+use std::future::Future;
+
+use serde::Serialize;
+
+/// What memtune needs to know about a function version's configuration.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FunctionConfig {
+    pub name: String,
+    pub arn: String,
+    pub version: String,
+    pub description: String,
+    pub memory_mb: u32,
+    pub timeout_s: u32,
+    /// `x86_64` or `arm64`.
+    pub architecture: String,
+    pub runtime: Option<String>,
+    /// `Zip` or `Image`.
+    pub package_type: String,
+    /// `Text` or `JSON`.
+    pub log_format: String,
+    pub system_log_level: Option<String>,
+    /// `Pending`, `Active`, `Inactive` or `Failed`.
+    pub state: String,
+    /// `Successful`, `InProgress` or `Failed`.
+    pub last_update_status: String,
+    pub last_update_reason: Option<String>,
+    pub revision_id: String,
+    pub code_sha256: String,
+}
+
+impl FunctionConfig {
+    pub fn update_in_progress(&self) -> bool {
+        self.last_update_status == "InProgress"
+    }
+}
+
+/// An alias and the version it points at.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AliasInfo {
+    pub name: String,
+    pub function_version: String,
+    pub description: String,
+}
+
+/// What a synchronous Invoke returned.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InvokeResponse {
+    pub status: i32,
+    /// `Unhandled` (or `Handled`) when the function failed.
+    pub function_error: Option<String>,
+    /// The decoded tail of the invocation's log (START/END/REPORT), when Lambda sent one.
+    pub log_tail: Option<String>,
+    pub executed_version: Option<String>,
+    pub payload: Vec<u8>,
+}
+
+/// AWS failures, by what the caller should do about them.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum PlatformError {
+    #[error("not found: {0}")]
+    NotFound(String),
+    #[error("access denied: {0}")]
+    AccessDenied(String),
+    /// 409: an update is in progress, or the resource is in use.
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// 412: the function changed since its RevisionId was read.
+    #[error("the function changed meanwhile (RevisionId mismatch): {0}")]
+    RevisionMismatch(String),
+    #[error("throttled: {0}")]
+    Throttled(String),
+    #[error("invalid parameter: {0}")]
+    InvalidParameter(String),
+    /// 5xx from the service.
+    #[error("service error: {0}")]
+    Service(String),
+    /// No answer: connection refused, timeout, DNS.
+    #[error("cannot reach the Lambda endpoint: {0}")]
+    Transport(String),
+    /// No credentials, or an unusable region or profile.
+    #[error("{0}")]
+    Setup(String),
+    #[error("{code}: {message}")]
+    Other { code: String, message: String },
+}
+
+impl PlatformError {
+    /// Worth retrying after a pause (the request did nothing).
+    pub fn is_retryable(&self) -> bool {
+        matches!(
+            self,
+            PlatformError::Throttled(_) | PlatformError::Conflict(_)
+        )
+    }
+}
+
+pub type PlatformResult<T> = Result<T, PlatformError>;
+
+/// The Lambda operations memtune uses.
+pub trait LambdaApi: Send + Sync {
+    fn get_configuration(
+        &self,
+        name: &str,
+        qualifier: Option<&str>,
+    ) -> impl Future<Output = PlatformResult<FunctionConfig>> + Send;
+
+    /// Sets $LATEST's memory, only if the function is still at `revision_id`.
+    fn update_memory(
+        &self,
+        name: &str,
+        memory_mb: u32,
+        revision_id: &str,
+    ) -> impl Future<Output = PlatformResult<FunctionConfig>> + Send;
+
+    /// Publishes $LATEST as a version, only if it is still at `revision_id`.
+    fn publish_version(
+        &self,
+        name: &str,
+        description: &str,
+        revision_id: &str,
+    ) -> impl Future<Output = PlatformResult<FunctionConfig>> + Send;
+
+    fn list_versions(
+        &self,
+        name: &str,
+    ) -> impl Future<Output = PlatformResult<Vec<FunctionConfig>>> + Send;
+
+    fn list_aliases(
+        &self,
+        name: &str,
+    ) -> impl Future<Output = PlatformResult<Vec<AliasInfo>>> + Send;
+
+    fn delete_version(
+        &self,
+        name: &str,
+        version: &str,
+    ) -> impl Future<Output = PlatformResult<()>> + Send;
+
+    fn delete_alias(
+        &self,
+        name: &str,
+        alias: &str,
+    ) -> impl Future<Output = PlatformResult<()>> + Send;
+
+    /// One synchronous invocation with the log tail. Never retried here: a retry could run
+    /// the payload twice.
+    fn invoke(
+        &self,
+        name: &str,
+        qualifier: &str,
+        payload: Vec<u8>,
+    ) -> impl Future<Output = PlatformResult<InvokeResponse>> + Send;
+}

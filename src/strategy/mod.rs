@@ -1,0 +1,11 @@
+//! Strategies: named, user-editable tuning goals (`strategies/*.toml`) and the decision that
+//! turns per-size statistics into one recommended memory size.
+
+mod select;
+mod spec;
+
+pub use select::{
+    recommend, Comparison, NoFeasibleSize, ObjectiveValue, RecommendError, Recommendation,
+    Rejected, Rejection, SloStatus,
+};
+pub use spec::{Objective, Search, SearchMode, Strategy, StrategyError};

@@ -1,0 +1,151 @@
+//! Invocation payloads: one JSON document or a weighted set, with `{{uuid}}`, `{{seq}}` and
+//! `{{now}}` placeholders so each invocation can carry its own idempotency key.
+
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use serde::Deserialize;
+
+/// Payload templates and how often each is used.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Payloads {
+    templates: Vec<(f64, String)>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WeightedEntry {
+    #[serde(default = "one")]
+    weight: f64,
+    payload: serde_json::Value,
+}
+
+fn one() -> f64 {
+    1.0
+}
+
+impl Payloads {
+    /// A single payload template, checked to be JSON once placeholders are filled in.
+    pub fn single(template: &str) -> Result<Payloads, String> {
+        let payloads = Payloads {
+            templates: vec![(1.0, template.to_string())],
+        };
+        payloads.check()?;
+        Ok(payloads)
+    }
+
+    /// `[{"weight": 3, "payload": {...}}, ...]`; string payloads are used as templates.
+    pub fn weighted(json: &str) -> Result<Payloads, String> {
+        let entries: Vec<WeightedEntry> = serde_json::from_str(json).map_err(|e| {
+            format!("weighted payloads must be a JSON array of {{\"weight\", \"payload\"}}: {e}")
+        })?;
+        if entries.is_empty() {
+            return Err("weighted payloads: the array is empty".into());
+        }
+        let mut templates = Vec::new();
+        for (i, e) in entries.into_iter().enumerate() {
+            if !(e.weight.is_finite() && e.weight > 0.0) {
+                return Err(format!("weighted payloads: entry {i} needs a weight > 0"));
+            }
+            let text = match e.payload {
+                serde_json::Value::String(s) => s,
+                other => other.to_string(),
+            };
+            templates.push((e.weight, text));
+        }
+        let payloads = Payloads { templates };
+        payloads.check()?;
+        Ok(payloads)
+    }
+
+    fn check(&self) -> Result<(), String> {
+        for (i, (_, t)) in self.templates.iter().enumerate() {
+            let filled = fill(t, 0);
+            serde_json::from_str::<serde::de::IgnoredAny>(&filled).map_err(|e| {
+                let which = if self.templates.len() > 1 {
+                    format!(" {i}")
+                } else {
+                    String::new()
+                };
+                format!("payload{which} is not valid JSON: {e}")
+            })?;
+        }
+        Ok(())
+    }
+
+    /// A deterministic picker: the same seed gives the same sequence of payload choices.
+    pub fn picker(&self, seed: u64) -> PayloadPicker<'_> {
+        PayloadPicker {
+            payloads: self,
+            rng: StdRng::seed_from_u64(seed),
+            total: self.templates.iter().map(|(w, _)| w).sum(),
+        }
+    }
+}
+
+pub struct PayloadPicker<'a> {
+    payloads: &'a Payloads,
+    rng: StdRng,
+    total: f64,
+}
+
+impl PayloadPicker<'_> {
+    /// The payload of invocation number `seq`.
+    pub fn next(&mut self, seq: u64) -> Vec<u8> {
+        let mut x = self.rng.random::<f64>() * self.total;
+        let templates = &self.payloads.templates;
+        let chosen = templates
+            .iter()
+            .find(|(w, _)| {
+                x -= w;
+                x < 0.0
+            })
+            .unwrap_or(&templates[templates.len() - 1]);
+        fill(&chosen.1, seq).into_bytes()
+    }
+}
+
+fn fill(template: &str, seq: u64) -> String {
+    if !template.contains("{{") {
+        return template.to_string();
+    }
+    template
+        .replace("{{uuid}}", &uuid::Uuid::new_v4().to_string())
+        .replace("{{seq}}", &seq.to_string())
+        .replace("{{now}}", &chrono::Utc::now().to_rfc3339())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_are_filled() {
+        let p = Payloads::single(r#"{"key": "{{uuid}}", "n": {{seq}}, "at": "{{now}}"}"#).unwrap();
+        let mut pick = p.picker(1);
+        let a: serde_json::Value = serde_json::from_slice(&pick.next(7)).unwrap();
+        let b: serde_json::Value = serde_json::from_slice(&pick.next(8)).unwrap();
+        assert_eq!(a["n"], 7);
+        assert_ne!(a["key"], b["key"]);
+    }
+
+    #[test]
+    fn malformed_json_is_rejected() {
+        let e = Payloads::single("{not json").unwrap_err();
+        assert!(e.starts_with("payload is not valid JSON"), "{e}");
+    }
+
+    #[test]
+    fn weights_are_respected() {
+        let p = Payloads::weighted(
+            r#"[{"weight": 3, "payload": {"a": 1}}, {"weight": 1, "payload": {"b": 1}}]"#,
+        )
+        .unwrap();
+        let mut pick = p.picker(42);
+        let a = (0..4000)
+            .filter(|i| pick.next(*i).starts_with(b"{\"a\""))
+            .count();
+        assert!((2800..3200).contains(&a), "{a}");
+        assert!(Payloads::weighted("[]").is_err());
+        assert!(Payloads::weighted(r#"[{"weight": 0, "payload": {}}]"#).is_err());
+    }
+}

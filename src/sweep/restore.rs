@@ -1,0 +1,226 @@
+//! Putting a function back as it was: original memory on $LATEST (unless someone else changed
+//! the function meanwhile) and no version memtune created left behind. Used after every sweep
+//! (success, error, Ctrl-C) and by `memtune restore` after a crash.
+
+use std::time::Duration;
+
+use serde::Serialize;
+
+use super::journal::{self, Entry, Journal, JournalState};
+use super::settle::{self, wait_settled, SettleError};
+use crate::platform::{LambdaApi, PlatformError};
+
+/// What restoring one function did.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RestoreReport {
+    pub function: String,
+    pub run_id: String,
+    /// $LATEST memory was changed back to this.
+    pub restored_memory_mb: Option<u32>,
+    /// $LATEST already had its original memory.
+    pub memory_was_original: bool,
+    pub deleted_versions: Vec<String>,
+    /// Why memtune left the function as it found it (someone else changed it).
+    pub left_alone: Option<String>,
+    /// The function no longer exists.
+    pub function_gone: bool,
+}
+
+impl RestoreReport {
+    pub fn clean(&self) -> bool {
+        self.left_alone.is_none()
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RestoreError {
+    #[error("{function}: {source}")]
+    Platform {
+        function: String,
+        source: PlatformError,
+    },
+    #[error("{function}: {source}")]
+    Settle {
+        function: String,
+        source: SettleError,
+    },
+    #[error("journal {path}: {source}")]
+    Journal {
+        path: String,
+        source: std::io::Error,
+    },
+}
+
+/// How long to wait for an in-progress update before giving up.
+pub const SETTLE_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// Restores one function from its journal and marks the journal done.
+pub async fn restore<A: LambdaApi>(
+    api: &A,
+    journal: &mut Journal,
+) -> Result<RestoreReport, RestoreError> {
+    let state = journal.state().map_err(|source| RestoreError::Journal {
+        path: journal.path().display().to_string(),
+        source,
+    })?;
+    restore_state(api, &state, journal).await
+}
+
+/// Restores from a journal read back from disk (after a crash).
+pub async fn restore_from_disk<A: LambdaApi>(
+    api: &A,
+    state: &JournalState,
+) -> Result<RestoreReport, RestoreError> {
+    let mut journal = Journal::reopen(&state.path).map_err(|source| RestoreError::Journal {
+        path: state.path.display().to_string(),
+        source,
+    })?;
+    let report = restore_state(api, state, &mut journal).await?;
+    journal::archive(state).map_err(|source| RestoreError::Journal {
+        path: state.path.display().to_string(),
+        source,
+    })?;
+    Ok(report)
+}
+
+async fn restore_state<A: LambdaApi>(
+    api: &A,
+    state: &JournalState,
+    journal: &mut Journal,
+) -> Result<RestoreReport, RestoreError> {
+    let name = state.function.as_str();
+    let journal_err = |source| RestoreError::Journal {
+        path: state.path.display().to_string(),
+        source,
+    };
+    let mut report = RestoreReport {
+        function: name.to_string(),
+        run_id: state.run_id.clone(),
+        restored_memory_mb: None,
+        memory_was_original: false,
+        deleted_versions: Vec::new(),
+        left_alone: None,
+        function_gone: false,
+    };
+    let current = match wait_settled(api, name, SETTLE_TIMEOUT).await {
+        Ok(c) => c,
+        Err(SettleError::Platform(PlatformError::NotFound(_))) => {
+            report.function_gone = true;
+            journal.write(&Entry::Done).map_err(journal_err)?;
+            return Ok(report);
+        }
+        Err(source) => {
+            return Err(RestoreError::Settle {
+                function: name.to_string(),
+                source,
+            })
+        }
+    };
+
+    let original = &state.original;
+    if current.memory_mb == original.memory_mb {
+        report.memory_was_original = true;
+    } else if state.intended_memory.contains(&current.memory_mb)
+        && original.same_apart_from_memory(&current)
+    {
+        journal
+            .write(&Entry::IntendUpdate {
+                memory_mb: original.memory_mb,
+            })
+            .map_err(journal_err)?;
+        let still_ours = |c: &crate::platform::FunctionConfig| {
+            state.intended_memory.contains(&c.memory_mb) && original.same_apart_from_memory(c)
+        };
+        let update = settle::update_memory(
+            api,
+            name,
+            original.memory_mb,
+            &current.revision_id,
+            SETTLE_TIMEOUT,
+            still_ours,
+        );
+        match update.await {
+            Ok(_) => {
+                journal.write(&Entry::Restored).map_err(journal_err)?;
+                report.restored_memory_mb = Some(original.memory_mb);
+            }
+            Err(SettleError::Platform(PlatformError::RevisionMismatch(_)))
+            | Err(SettleError::ChangedMeanwhile) => {
+                report.left_alone = Some(format!(
+                    "{name} changed while memtune was restoring it; left as it is now"
+                ));
+            }
+            Err(source) => {
+                return Err(RestoreError::Settle {
+                    function: name.to_string(),
+                    source,
+                })
+            }
+        }
+    } else {
+        report.left_alone = Some(format!(
+            "{name} was changed by someone else since memtune read it (memory {} MB, was {} MB; or its code or settings changed): left as it is",
+            current.memory_mb, original.memory_mb
+        ));
+    }
+    if let Some(reason) = &report.left_alone {
+        journal
+            .write(&Entry::LeftAlone {
+                reason: reason.clone(),
+            })
+            .map_err(journal_err)?;
+    }
+
+    report.deleted_versions = delete_run_versions(api, state, journal).await?;
+    journal.write(&Entry::Done).map_err(journal_err)?;
+    Ok(report)
+}
+
+/// Deletes every alias and version this run created: those the journal lists, and any whose
+/// description carries the run's prefix (a crash between publish and journal write).
+async fn delete_run_versions<A: LambdaApi>(
+    api: &A,
+    state: &JournalState,
+    journal: &mut Journal,
+) -> Result<Vec<String>, RestoreError> {
+    let name = state.function.as_str();
+    let platform = |source| RestoreError::Platform {
+        function: name.to_string(),
+        source,
+    };
+    let prefix = state.description_prefix();
+    for alias in api.list_aliases(name).await.map_err(platform)? {
+        if alias.description.starts_with(&prefix) {
+            api.delete_alias(name, &alias.name)
+                .await
+                .map_err(platform)?;
+        }
+    }
+    let existing = api.list_versions(name).await.map_err(platform)?;
+    let mut doomed: Vec<String> = existing
+        .iter()
+        .filter(|v| v.version != "$LATEST")
+        .filter(|v| {
+            v.description.starts_with(&prefix) || state.created_versions.contains(&v.version)
+        })
+        .map(|v| v.version.clone())
+        .collect();
+    doomed.sort_by_key(|v| v.parse::<u64>().unwrap_or(u64::MAX));
+    let mut deleted = Vec::new();
+    for version in doomed {
+        match api.delete_version(name, &version).await {
+            Ok(()) | Err(PlatformError::NotFound(_)) => {}
+            Err(e) => return Err(platform(e)),
+        }
+        journal
+            .write(&Entry::Deleted {
+                version: version.clone(),
+            })
+            .map_err(|source| RestoreError::Journal {
+                path: state.path.display().to_string(),
+                source,
+            })?;
+        deleted.push(version);
+    }
+    Ok(deleted)
+}

@@ -1,0 +1,1315 @@
+#!/usr/bin/env python3
+"""Checks that an unmodified boto3 can drive `memtune lab` like real AWS.
+
+Every Lambda operation the lab serves, then CloudWatch GetMetricData and CloudWatch Logs
+(FilterLogEvents, Logs Insights). The clients get nothing but an endpoint, a region and
+dummy credentials (plus botocore Config for retries, and parameter validation switched off
+for the one check that must send an out-of-range value past boto3).
+
+Usage: boto3_compat.py [ENDPOINT] [--sections lambda,cloudwatch,logs]
+ENDPOINT defaults to $AWS_ENDPOINT_URL. tests/compat/run.sh starts a lab and runs this with
+the flags the checks rely on (--synthetic 60 --faults stuck-update=1).
+
+Prints one line per check ("ok  ..." or "FAIL ...: why") and ends with "N passed, N failed";
+the exit code is 1 when anything failed.
+"""
+
+import argparse
+import base64
+import datetime as dt
+import json
+import os
+import re
+import sys
+import time
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+REGION = "us-east-1"
+SECTIONS = ("lambda", "cloudwatch", "logs")
+
+# Demo-fleet functions the checks use (config/lab/demo-fleet.toml).
+API_FN = "orders-api"  # Text logs, heavy production traffic, no reservation
+JSON_LOG_FN = "auth-token"  # JSON log format
+RESERVED_FN = "email-dispatch"  # reserved concurrency 50
+OOM_FN = "report-export"  # ~1.4 GB working set: out of memory at 512 MB
+TIMEOUT_FN = "fraud-score"  # ~8.5 s at 1024 MB against a 10 s timeout: times out at 512 MB
+TUNED_FN = "image-resize"  # updated, versioned and aliased by the checks
+THROTTLED_FN = "webhook-ingest"  # reserved concurrency 0 for the throttling check
+MISSING_FN = "no-such-function"
+
+# A request that breaks a constraint of the API model (a range, an enum, a pattern): real
+# Lambda answers ValidationException for those, the lab InvalidParameterValueException; both are
+# 400s, and memtune treats them alike.
+MODEL_VIOLATION = ("InvalidParameterValueException", "ValidationException")
+
+
+class Results:
+    def __init__(self):
+        self.passed = 0
+        self.failed = 0
+
+    def check(self, name, condition, detail=""):
+        """Records one check; `detail` says what was expected and what came back."""
+        if condition:
+            self.passed += 1
+            print(f"ok  {name}", flush=True)
+        else:
+            self.failed += 1
+            print(f"FAIL {name}: {detail}", flush=True)
+        return bool(condition)
+
+    def expect_error(self, name, code, status, call, *args, **kwargs):
+        """Runs `call`, which must fail with error `code` (or one of a tuple of codes) and HTTP
+        `status`; returns the error."""
+        codes = code if isinstance(code, tuple) else (code,)
+        try:
+            response = call(*args, **kwargs)
+        except ClientError as e:
+            got_code = e.response.get("Error", {}).get("Code")
+            got_status = e.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+            self.check(
+                name,
+                got_code in codes and got_status == status,
+                f"expected {' or '.join(codes)} ({status}), got {got_code} ({got_status}): {e}",
+            )
+            return e
+        meta = response.get("ResponseMetadata", {}) if isinstance(response, dict) else {}
+        self.check(
+            name,
+            False,
+            f"expected {code} ({status}), but the call succeeded "
+            f"with HTTP {meta.get('HTTPStatusCode')}",
+        )
+        return None
+
+
+def error_of(call, *args, **kwargs):
+    """The ClientError `call` raises, or None."""
+    try:
+        call(*args, **kwargs)
+    except ClientError as e:
+        return e
+    return None
+
+
+def status_of(response):
+    return response["ResponseMetadata"]["HTTPStatusCode"]
+
+
+def now():
+    return dt.datetime.now(dt.timezone.utc)
+
+
+# ---- REPORT lines ------------------------------------------------------------------------
+
+REPORT_FIELDS = {
+    "RequestId": str,
+    "Duration": float,
+    "Billed Duration": int,
+    "Memory Size": int,
+    "Max Memory Used": int,
+    "Init Duration": float,
+}
+
+
+def parse_report(line):
+    """Parses a Text-format REPORT line into {field: value}; None if it is not one."""
+    if not line.startswith("REPORT "):
+        return None
+    fields = {}
+    for part in line[len("REPORT ") :].rstrip("\n").split("\t"):
+        if not part.strip():
+            continue  # Lambda leaves a trailing tab
+        key, _, value = part.partition(": ")
+        value = re.sub(r" (ms|MB)$", "", value.strip())
+        kind = REPORT_FIELDS.get(key, str)
+        fields[key] = kind(value)
+    return fields
+
+
+def report_in_tail(log_result):
+    """Decodes Invoke's base64 LogResult and returns (text, parsed REPORT line or None)."""
+    text = base64.b64decode(log_result).decode("utf-8")
+    for line in text.splitlines():
+        report = parse_report(line)
+        if report is not None:
+            return text, report
+    return text, None
+
+
+# ---- Lambda --------------------------------------------------------------------------------
+
+
+class LambdaChecks:
+    def __init__(self, r, endpoint):
+        self.r = r
+        common = dict(endpoint_url=endpoint, region_name=REGION)
+        self.lam = boto3.client("lambda", **common)
+        # The lab must see MemorySize 64: boto3 would reject it (model minimum 128) unsent.
+        self.unvalidated = boto3.client(
+            "lambda", config=Config(parameter_validation=False), **common
+        )
+        # A throttle must surface instead of being retried away.
+        self.no_retry = boto3.client(
+            "lambda",
+            config=Config(retries={"mode": "standard", "total_max_attempts": 1}),
+            **common,
+        )
+        self.account = None
+        self.function_count = None
+
+    def run(self):
+        for step in (
+            self.list_functions,
+            self.get_function,
+            self.not_found,
+            self.update_function_configuration,
+            self.publish_and_list_versions,
+            self.aliases,
+            self.list_functions_all_versions,
+            self.delete_version,
+            self.tags_and_account,
+            self.concurrency,
+            self.invoke,
+            self.invoke_names,
+            self.invoke_function_error,
+            self.throttling,
+        ):
+            run_step(self.r, f"Lambda {step.__name__}", step)
+
+    def arn(self, name):
+        return f"arn:aws:lambda:{REGION}:{self.account}:function:{name}"
+
+    # -- ListFunctions --
+
+    def list_functions(self):
+        r, lam = self.r, self.lam
+        first = lam.list_functions()
+        r.check(
+            "ListFunctions first page has 50 functions and a NextMarker",
+            len(first["Functions"]) == 50 and first.get("NextMarker"),
+            f"{len(first['Functions'])} functions, NextMarker {first.get('NextMarker')!r}",
+        )
+        pages = list(lam.get_paginator("list_functions").paginate())
+        names = [f["FunctionName"] for p in pages for f in p["Functions"]]
+        self.function_count = len(names)
+        r.check(
+            "ListFunctions paginator walks every page (>50 functions, no duplicates)",
+            len(pages) >= 2 and len(names) > 50 and len(set(names)) == len(names),
+            f"{len(pages)} pages, {len(names)} names, {len(set(names))} distinct",
+        )
+        r.check(
+            "ListFunctions pages hold at most 50, only the last lacks NextMarker",
+            all(len(p["Functions"]) <= 50 for p in pages)
+            and all("NextMarker" in p for p in pages[:-1])
+            and "NextMarker" not in pages[-1],
+            [(len(p["Functions"]), p.get("NextMarker")) for p in pages],
+        )
+        r.check(
+            "ListFunctions includes the demo fleet and synthetic functions",
+            API_FN in names and any(n.startswith("synthetic-") for n in names),
+            f"names: {names[:5]}...",
+        )
+        arn = first["Functions"][0]["FunctionArn"]
+        self.account = arn.split(":")[4]
+        r.check(
+            "ListFunctions FunctionArn is a Lambda ARN in us-east-1",
+            re.fullmatch(r"arn:aws:lambda:us-east-1:\d{12}:function:[\w-]+", arn),
+            arn,
+        )
+
+        page = lam.list_functions(MaxItems=7)
+        r.check(
+            "ListFunctions MaxItems=7 returns 7 and a NextMarker",
+            len(page["Functions"]) == 7 and page.get("NextMarker"),
+            f"{len(page['Functions'])} functions, NextMarker {page.get('NextMarker')!r}",
+        )
+        rest = lam.list_functions(Marker=page["NextMarker"], MaxItems=7)
+        overlap = {f["FunctionName"] for f in page["Functions"]} & {
+            f["FunctionName"] for f in rest["Functions"]
+        }
+        r.check(
+            "ListFunctions Marker continues where the previous page stopped",
+            not overlap and [f["FunctionName"] for f in rest["Functions"]] == names[7:14],
+            f"overlap {overlap}",
+        )
+        full = (
+            lam.get_paginator("list_functions")
+            .paginate(PaginationConfig={"MaxItems": 55, "PageSize": 20})
+            .build_full_result()
+        )
+        r.check(
+            "ListFunctions paginator MaxItems=55 PageSize=20 stops at 55 with a NextToken",
+            len(full["Functions"]) == 55 and full.get("NextToken"),
+            f"{len(full['Functions'])} functions, NextToken {full.get('NextToken')!r}",
+        )
+        all_versions = [
+            f
+            for p in lam.get_paginator("list_functions").paginate(FunctionVersion="ALL")
+            for f in p["Functions"]
+        ]
+        r.check(
+            "ListFunctions FunctionVersion=ALL lists $LATEST of every function",
+            {f["FunctionName"] for f in all_versions if f["Version"] == "$LATEST"} == set(names),
+            f"{len(all_versions)} entries",
+        )
+        r.expect_error(
+            "ListFunctions MaxItems=0 -> 400 validation error",
+            MODEL_VIOLATION,
+            400,
+            self.unvalidated.list_functions,
+            MaxItems=0,
+        )
+
+    # -- GetFunction / GetFunctionConfiguration --
+
+    def get_function(self):
+        r, lam = self.r, self.lam
+        got = lam.get_function(FunctionName=API_FN)
+        c = got["Configuration"]
+        r.check(
+            "GetFunction Configuration has name, ARN, $LATEST, Active, Successful",
+            c["FunctionName"] == API_FN
+            and c["FunctionArn"] == self.arn(API_FN)
+            and c["Version"] == "$LATEST"
+            and c["State"] == "Active"
+            and c["LastUpdateStatus"] == "Successful",
+            json.dumps(c, default=str)[:400],
+        )
+        r.check(
+            "GetFunction MemorySize/Timeout are integers, RevisionId set",
+            isinstance(c["MemorySize"], int)
+            and 128 <= c["MemorySize"] <= 10240
+            and isinstance(c["Timeout"], int)
+            and c.get("RevisionId"),
+            f"MemorySize {c.get('MemorySize')!r} Timeout {c.get('Timeout')!r}",
+        )
+        r.check(
+            "GetFunction LoggingConfig names the /aws/lambda log group",
+            c.get("LoggingConfig", {}).get("LogGroup") == f"/aws/lambda/{API_FN}"
+            and c["LoggingConfig"].get("LogFormat") == "Text",
+            c.get("LoggingConfig"),
+        )
+        r.check(
+            "GetFunction Code.Location and Tags",
+            got.get("Code", {}).get("Location", "").startswith("https://")
+            and got.get("Tags", {}).get("env") == "prod",
+            f"Code {got.get('Code')} Tags {got.get('Tags')}",
+        )
+        missing = error_of(lam.get_function, FunctionName=MISSING_FN)
+        listed = lam.list_functions(MaxItems=1)
+        r.check(
+            "Lambda responses and errors carry x-amzn-RequestId (ResponseMetadata.RequestId)",
+            got["ResponseMetadata"].get("RequestId")
+            and listed["ResponseMetadata"].get("RequestId")
+            and missing is not None
+            and missing.response["ResponseMetadata"].get("RequestId"),
+            f"GetFunction headers {got['ResponseMetadata']['HTTPHeaders']}",
+        )
+        reserved = lam.get_function(FunctionName=RESERVED_FN)
+        r.check(
+            "GetFunction Concurrency.ReservedConcurrentExecutions for a reserved function",
+            reserved.get("Concurrency", {}).get("ReservedConcurrentExecutions") == 50,
+            reserved.get("Concurrency"),
+        )
+        r.check(
+            "GetFunction without a reservation has no Concurrency",
+            "Concurrency" not in got,
+            got.get("Concurrency"),
+        )
+        by_arn = lam.get_function_configuration(FunctionName=self.arn(API_FN))
+        partial = lam.get_function_configuration(
+            FunctionName=f"{self.account}:function:{API_FN}"
+        )
+        r.check(
+            "GetFunctionConfiguration by ARN and partial ARN",
+            by_arn["FunctionName"] == API_FN and partial["FunctionName"] == API_FN,
+            f"{by_arn['FunctionName']} / {partial['FunctionName']}",
+        )
+        latest = lam.get_function_configuration(FunctionName=API_FN, Qualifier="$LATEST")
+        r.check(
+            "GetFunctionConfiguration Qualifier=$LATEST",
+            latest["Version"] == "$LATEST" and latest["RevisionId"] == c["RevisionId"],
+            f"Version {latest['Version']}",
+        )
+        json_cfg = lam.get_function_configuration(FunctionName=JSON_LOG_FN)["LoggingConfig"]
+        r.check(
+            "GetFunctionConfiguration LoggingConfig of a JSON-format function has log levels",
+            json_cfg.get("LogFormat") == "JSON" and json_cfg.get("SystemLogLevel"),
+            json_cfg,
+        )
+
+    def not_found(self):
+        r, lam = self.r, self.lam
+        calls = {
+            "GetFunction": lambda: lam.get_function(FunctionName=MISSING_FN),
+            "GetFunctionConfiguration": lambda: lam.get_function_configuration(
+                FunctionName=MISSING_FN
+            ),
+            "UpdateFunctionConfiguration": lambda: lam.update_function_configuration(
+                FunctionName=MISSING_FN, MemorySize=256
+            ),
+            "ListVersionsByFunction": lambda: lam.list_versions_by_function(
+                FunctionName=MISSING_FN
+            ),
+            "ListAliases": lambda: lam.list_aliases(FunctionName=MISSING_FN),
+            "GetFunctionConcurrency": lambda: lam.get_function_concurrency(
+                FunctionName=MISSING_FN
+            ),
+            "ListTags": lambda: lam.list_tags(Resource=self.arn(MISSING_FN)),
+            "Invoke": lambda: lam.invoke(FunctionName=MISSING_FN),
+        }
+        for op, call in calls.items():
+            e = r.expect_error(
+                f"{op} of a missing function -> ResourceNotFoundException 404",
+                "ResourceNotFoundException",
+                404,
+                call,
+            )
+            if op == "GetFunction" and e is not None:
+                r.check(
+                    "ResourceNotFoundException is the modeled exception class with a message",
+                    isinstance(e, lam.exceptions.ResourceNotFoundException)
+                    and MISSING_FN in e.response["Error"].get("Message", "")
+                    and e.response.get("Type") == "User",
+                    f"{type(e).__name__}: {e.response}",
+                )
+        r.expect_error(
+            "GetFunctionConfiguration Qualifier=99 (no such version) -> ResourceNotFoundException",
+            "ResourceNotFoundException",
+            404,
+            lam.get_function_configuration,
+            FunctionName=API_FN,
+            Qualifier="99",
+        )
+        r.expect_error(
+            "GetFunction Qualifier=nope (no such alias) -> ResourceNotFoundException",
+            "ResourceNotFoundException",
+            404,
+            lam.get_function,
+            FunctionName=API_FN,
+            Qualifier="nope",
+        )
+
+    # -- UpdateFunctionConfiguration, waiters --
+
+    def update(self, sizes, waiter="function_updated_v2"):
+        """Sets MemorySize of each {function: MB} (all at once), then waits for each with a
+        boto3 waiter."""
+        for name, memory_mb in sizes.items():
+            revision = self.lam.get_function_configuration(FunctionName=name)["RevisionId"]
+            self.lam.update_function_configuration(
+                FunctionName=name, MemorySize=memory_mb, RevisionId=revision
+            )
+        for name in sizes:
+            self.lam.get_waiter(waiter).wait(
+                FunctionName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 30}
+            )
+
+    def update_function_configuration(self):
+        r, lam = self.r, self.lam
+        before = lam.get_function_configuration(FunctionName=TUNED_FN)
+        r.expect_error(
+            "UpdateFunctionConfiguration stale RevisionId -> PreconditionFailedException 412",
+            "PreconditionFailedException",
+            412,
+            lam.update_function_configuration,
+            FunctionName=TUNED_FN,
+            MemorySize=1024,
+            RevisionId="00000000-0000-0000-0000-000000000000",
+        )
+        r.expect_error(
+            "UpdateFunctionConfiguration MemorySize 64 -> 400 validation error",
+            MODEL_VIOLATION,
+            400,
+            self.unvalidated.update_function_configuration,
+            FunctionName=TUNED_FN,
+            MemorySize=64,
+        )
+        r.expect_error(
+            "UpdateFunctionConfiguration MemorySize 20000 -> 400 validation error",
+            MODEL_VIOLATION,
+            400,
+            lam.update_function_configuration,
+            FunctionName=TUNED_FN,
+            MemorySize=20000,
+        )
+        r.expect_error(
+            "UpdateFunctionConfiguration with a qualified name -> 400 validation error",
+            MODEL_VIOLATION,
+            400,
+            lam.update_function_configuration,
+            FunctionName=f"{TUNED_FN}:1",
+            MemorySize=1024,
+        )
+        updated = lam.update_function_configuration(
+            FunctionName=TUNED_FN, MemorySize=1024, RevisionId=before["RevisionId"]
+        )
+        r.check(
+            "UpdateFunctionConfiguration returns the new MemorySize, InProgress, new RevisionId",
+            updated["MemorySize"] == 1024
+            and updated["LastUpdateStatus"] == "InProgress"
+            and updated["RevisionId"] != before["RevisionId"],
+            f"MemorySize {updated['MemorySize']}, LastUpdateStatus "
+            f"{updated['LastUpdateStatus']} (run the lab with --faults stuck-update=1 so "
+            f"updates stay InProgress at time scale 0)",
+        )
+        e = r.expect_error(
+            "UpdateFunctionConfiguration while InProgress -> ResourceConflictException 409",
+            "ResourceConflictException",
+            409,
+            lam.update_function_configuration,
+            FunctionName=TUNED_FN,
+            MemorySize=2048,
+        )
+        if e is not None:
+            r.check(
+                "ResourceConflictException says an update is in progress",
+                "An update is in progress for resource" in e.response["Error"]["Message"],
+                e.response["Error"]["Message"],
+            )
+        polled = lam.get_function(FunctionName=TUNED_FN)["Configuration"]
+        r.check(
+            "GetFunction during the update shows LastUpdateStatus InProgress",
+            polled["LastUpdateStatus"] == "InProgress",
+            polled["LastUpdateStatus"],
+        )
+        r.expect_error(
+            "PublishVersion while InProgress -> ResourceConflictException 409",
+            "ResourceConflictException",
+            409,
+            lam.publish_version,
+            FunctionName=TUNED_FN,
+        )
+        during = lam.invoke(FunctionName=TUNED_FN, LogType="Tail")
+        _, report = report_in_tail(during.get("LogResult", ""))
+        r.check(
+            "Invoke while InProgress still runs the previous configuration",
+            report is not None and report["Memory Size"] == before["MemorySize"],
+            f"REPORT {report}, MemorySize before the update {before['MemorySize']}",
+        )
+        started = time.monotonic()
+        lam.get_waiter("function_updated_v2").wait(
+            FunctionName=TUNED_FN, WaiterConfig={"Delay": 1, "MaxAttempts": 30}
+        )
+        after = lam.get_function_configuration(FunctionName=TUNED_FN)
+        r.check(
+            "function_updated_v2 waiter ends with LastUpdateStatus Successful, MemorySize 1024",
+            after["LastUpdateStatus"] == "Successful" and after["MemorySize"] == 1024,
+            f"after {time.monotonic() - started:.1f} s: {after['LastUpdateStatus']}, "
+            f"{after['MemorySize']} MB",
+        )
+        r.check(
+            "a completed update has no LastUpdateStatusReason",
+            "LastUpdateStatusReason" not in after,
+            after.get("LastUpdateStatusReason"),
+        )
+
+    # -- PublishVersion, ListVersionsByFunction --
+
+    def publish_and_list_versions(self):
+        r, lam = self.r, self.lam
+        v1 = lam.publish_version(FunctionName=TUNED_FN, Description="1 GB")
+        r.check(
+            "PublishVersion answers 201 with Version 1 and a qualified ARN",
+            status_of(v1) == 201
+            and v1["Version"] == "1"
+            and v1["FunctionArn"] == self.arn(TUNED_FN) + ":1"
+            and v1["MemorySize"] == 1024,
+            f"HTTP {status_of(v1)}, Version {v1['Version']}, ARN {v1['FunctionArn']}",
+        )
+        again = lam.publish_version(FunctionName=TUNED_FN)
+        r.check(
+            "PublishVersion without changes returns the same version",
+            again["Version"] == "1",
+            f"Version {again['Version']}",
+        )
+        r.expect_error(
+            "PublishVersion stale RevisionId -> PreconditionFailedException 412",
+            "PreconditionFailedException",
+            412,
+            lam.publish_version,
+            FunctionName=TUNED_FN,
+            RevisionId="00000000-0000-0000-0000-000000000000",
+        )
+        # Second version, this time waiting with the GetFunctionConfiguration waiter.
+        self.update({TUNED_FN: 1536}, waiter="function_updated")
+        v2 = lam.publish_version(FunctionName=TUNED_FN)
+        r.check(
+            "PublishVersion after another update publishes Version 2",
+            v2["Version"] == "2" and v2["MemorySize"] == 1536,
+            f"Version {v2['Version']}, MemorySize {v2['MemorySize']}",
+        )
+        one = lam.get_function_configuration(FunctionName=TUNED_FN, Qualifier="1")
+        r.check(
+            "GetFunctionConfiguration Qualifier=1 keeps the published configuration",
+            one["Version"] == "1" and one["MemorySize"] == 1024 and one["Description"] == "1 GB",
+            f"Version {one['Version']}, MemorySize {one['MemorySize']}, "
+            f"Description {one['Description']!r}",
+        )
+        pages = list(
+            lam.get_paginator("list_versions_by_function").paginate(
+                FunctionName=TUNED_FN, PaginationConfig={"PageSize": 1}
+            )
+        )
+        versions = [v["Version"] for p in pages for v in p["Versions"]]
+        r.check(
+            "ListVersionsByFunction paginator (PageSize 1) lists $LATEST, 1, 2",
+            versions == ["$LATEST", "1", "2"] and len(pages) == 3,
+            f"{len(pages)} pages: {versions}",
+        )
+
+    # -- Aliases --
+
+    def aliases(self):
+        r, lam = self.r, self.lam
+        live = lam.create_alias(
+            FunctionName=TUNED_FN, Name="live", FunctionVersion="1", Description="prod"
+        )
+        r.check(
+            "CreateAlias answers 201 with AliasArn, FunctionVersion and RevisionId",
+            status_of(live) == 201
+            and live["AliasArn"] == self.arn(TUNED_FN) + ":live"
+            and live["FunctionVersion"] == "1"
+            and live.get("RevisionId"),
+            f"HTTP {status_of(live)}: {live}",
+        )
+        r.expect_error(
+            "CreateAlias that exists -> ResourceConflictException 409",
+            "ResourceConflictException",
+            409,
+            lam.create_alias,
+            FunctionName=TUNED_FN,
+            Name="live",
+            FunctionVersion="1",
+        )
+        r.expect_error(
+            "CreateAlias for a missing version -> ResourceNotFoundException 404",
+            "ResourceNotFoundException",
+            404,
+            lam.create_alias,
+            FunctionName=TUNED_FN,
+            Name="ghost",
+            FunctionVersion="42",
+        )
+        got = lam.get_alias(FunctionName=TUNED_FN, Name="live")
+        r.check(
+            "GetAlias returns the alias",
+            got["Name"] == "live"
+            and got["FunctionVersion"] == "1"
+            and got["RevisionId"] == live["RevisionId"],
+            got,
+        )
+        r.expect_error(
+            "UpdateAlias stale RevisionId -> PreconditionFailedException 412",
+            "PreconditionFailedException",
+            412,
+            lam.update_alias,
+            FunctionName=TUNED_FN,
+            Name="live",
+            FunctionVersion="2",
+            RevisionId="00000000-0000-0000-0000-000000000000",
+        )
+        moved = lam.update_alias(
+            FunctionName=TUNED_FN,
+            Name="live",
+            FunctionVersion="2",
+            RoutingConfig={"AdditionalVersionWeights": {"1": 0.25}},
+            RevisionId=got["RevisionId"],
+        )
+        r.check(
+            "UpdateAlias moves the alias and sets a routing weight",
+            moved["FunctionVersion"] == "2"
+            and moved.get("RoutingConfig", {}).get("AdditionalVersionWeights") == {"1": 0.25}
+            and moved["RevisionId"] != got["RevisionId"],
+            moved,
+        )
+        for name in ("blue", "green", "canary"):
+            lam.create_alias(FunctionName=TUNED_FN, Name=name, FunctionVersion="2")
+        pages = list(
+            lam.get_paginator("list_aliases").paginate(
+                FunctionName=TUNED_FN, PaginationConfig={"PageSize": 2}
+            )
+        )
+        names = sorted(a["Name"] for p in pages for a in p["Aliases"])
+        r.check(
+            "ListAliases paginator (PageSize 2) lists all four aliases",
+            names == ["blue", "canary", "green", "live"] and len(pages) == 2,
+            f"{len(pages)} pages: {names}",
+        )
+        only_v1 = lam.list_aliases(FunctionName=TUNED_FN, FunctionVersion="1")["Aliases"]
+        r.check(
+            "ListAliases FunctionVersion=1 lists none (all point at 2)",
+            only_v1 == [],
+            [a["Name"] for a in only_v1],
+        )
+        deleted = lam.delete_alias(FunctionName=TUNED_FN, Name="canary")
+        r.check("DeleteAlias answers 204", status_of(deleted) == 204, status_of(deleted))
+        r.expect_error(
+            "GetAlias after DeleteAlias -> ResourceNotFoundException 404",
+            "ResourceNotFoundException",
+            404,
+            lam.get_alias,
+            FunctionName=TUNED_FN,
+            Name="canary",
+        )
+        by_alias = lam.get_function_configuration(FunctionName=TUNED_FN, Qualifier="blue")
+        r.check(
+            "GetFunctionConfiguration Qualifier=<alias> resolves to the version",
+            by_alias["Version"] == "2" and by_alias["MemorySize"] == 1536,
+            f"Version {by_alias['Version']}",
+        )
+
+    def list_functions_all_versions(self):
+        r, lam = self.r, self.lam
+        entries = [
+            (f["FunctionName"], f["Version"])
+            for p in lam.get_paginator("list_functions").paginate(FunctionVersion="ALL")
+            for f in p["Functions"]
+        ]
+        mine = sorted(v for n, v in entries if n == TUNED_FN)
+        r.check(
+            "ListFunctions FunctionVersion=ALL includes published versions",
+            mine == ["$LATEST", "1", "2"] and len(entries) == self.function_count + 2,
+            f"{TUNED_FN}: {mine}, {len(entries)} entries",
+        )
+        plain = [
+            f["Version"]
+            for p in lam.get_paginator("list_functions").paginate()
+            for f in p["Functions"]
+        ]
+        r.check(
+            "ListFunctions without FunctionVersion lists $LATEST only",
+            set(plain) == {"$LATEST"},
+            set(plain),
+        )
+
+    def delete_version(self):
+        r, lam = self.r, self.lam
+        r.expect_error(
+            "DeleteFunction Qualifier=1 while alias routes to it -> ResourceConflictException 409",
+            "ResourceConflictException",
+            409,
+            lam.delete_function,
+            FunctionName=TUNED_FN,
+            Qualifier="1",
+        )
+        alias = lam.get_alias(FunctionName=TUNED_FN, Name="live")
+        lam.update_alias(
+            FunctionName=TUNED_FN,
+            Name="live",
+            RoutingConfig={"AdditionalVersionWeights": {}},
+            RevisionId=alias["RevisionId"],
+        )
+        deleted = lam.delete_function(FunctionName=TUNED_FN, Qualifier="1")
+        r.check(
+            "DeleteFunction Qualifier=1 answers 204 once no alias uses it",
+            status_of(deleted) == 204,
+            status_of(deleted),
+        )
+        r.expect_error(
+            "GetFunctionConfiguration of the deleted version -> ResourceNotFoundException",
+            "ResourceNotFoundException",
+            404,
+            lam.get_function_configuration,
+            FunctionName=TUNED_FN,
+            Qualifier="1",
+        )
+        r.expect_error(
+            "DeleteFunction Qualifier=2 while aliases point at it -> ResourceConflictException",
+            "ResourceConflictException",
+            409,
+            lam.delete_function,
+            FunctionName=TUNED_FN,
+            Qualifier="2",
+        )
+        r.expect_error(
+            "DeleteFunction Qualifier=$LATEST -> InvalidParameterValueException 400",
+            "InvalidParameterValueException",
+            400,
+            lam.delete_function,
+            FunctionName=TUNED_FN,
+            Qualifier="$LATEST",
+        )
+
+    # -- Tags, account, concurrency --
+
+    def tags_and_account(self):
+        r, lam = self.r, self.lam
+        tags = lam.list_tags(Resource=self.arn(API_FN))["Tags"]
+        expected = lam.get_function(FunctionName=API_FN)["Tags"]
+        r.check(
+            "ListTags returns the function's tags",
+            tags == expected and tags.get("team"),
+            f"{tags} vs GetFunction {expected}",
+        )
+        settings = lam.get_account_settings()
+        limit, usage = settings["AccountLimit"], settings["AccountUsage"]
+        r.check(
+            "GetAccountSettings AccountLimit.ConcurrentExecutions and Unreserved",
+            isinstance(limit["ConcurrentExecutions"], int)
+            and 0 < limit["UnreservedConcurrentExecutions"] <= limit["ConcurrentExecutions"],
+            limit,
+        )
+        r.check(
+            "GetAccountSettings AccountUsage.FunctionCount matches ListFunctions",
+            usage["FunctionCount"] == self.function_count,
+            f"{usage['FunctionCount']} vs {self.function_count}",
+        )
+
+    def concurrency(self):
+        r, lam = self.r, self.lam
+        got = lam.get_function_concurrency(FunctionName=RESERVED_FN)
+        r.check(
+            "GetFunctionConcurrency of a reserved function",
+            got.get("ReservedConcurrentExecutions") == 50,
+            got,
+        )
+        none = lam.get_function_concurrency(FunctionName=API_FN)
+        r.check(
+            "GetFunctionConcurrency without a reservation has no value",
+            "ReservedConcurrentExecutions" not in none,
+            none,
+        )
+        before = lam.get_account_settings()["AccountLimit"]["UnreservedConcurrentExecutions"]
+        put = lam.put_function_concurrency(FunctionName=API_FN, ReservedConcurrentExecutions=10)
+        after = lam.get_account_settings()["AccountLimit"]["UnreservedConcurrentExecutions"]
+        r.check(
+            "PutFunctionConcurrency sets it and lowers UnreservedConcurrentExecutions",
+            put.get("ReservedConcurrentExecutions") == 10
+            and lam.get_function_concurrency(FunctionName=API_FN).get(
+                "ReservedConcurrentExecutions"
+            )
+            == 10
+            and after == before - 10,
+            f"{put}, unreserved {before} -> {after}",
+        )
+        r.expect_error(
+            "PutFunctionConcurrency beyond the account limit -> InvalidParameterValueException",
+            "InvalidParameterValueException",
+            400,
+            lam.put_function_concurrency,
+            FunctionName=API_FN,
+            ReservedConcurrentExecutions=1_000_000,
+        )
+        deleted = lam.delete_function_concurrency(FunctionName=API_FN)
+        r.check(
+            "DeleteFunctionConcurrency answers 204 and removes the reservation",
+            status_of(deleted) == 204
+            and "ReservedConcurrentExecutions"
+            not in lam.get_function_concurrency(FunctionName=API_FN),
+            status_of(deleted),
+        )
+
+    # -- Invoke --
+
+    def invoke(self):
+        r, lam = self.r, self.lam
+        cfg = lam.get_function_configuration(FunctionName=API_FN)
+        cold = lam.invoke(FunctionName=API_FN, LogType="Tail", Payload=b'{"id": 1}')
+        payload = json.loads(cold["Payload"].read())
+        r.check(
+            "Invoke RequestResponse answers 200, ExecutedVersion $LATEST, JSON payload",
+            cold["StatusCode"] == 200
+            and cold.get("ExecutedVersion") == "$LATEST"
+            and "FunctionError" not in cold
+            and isinstance(payload, dict),
+            f"StatusCode {cold['StatusCode']}, ExecutedVersion {cold.get('ExecutedVersion')}, "
+            f"FunctionError {cold.get('FunctionError')}, payload {payload}",
+        )
+        text, report = report_in_tail(cold.get("LogResult", ""))
+        r.check(
+            "Invoke Tail REPORT parsed",
+            report is not None
+            and report["RequestId"] == cold["ResponseMetadata"]["RequestId"]
+            and report["Duration"] > 0
+            and report["Billed Duration"] >= int(report["Duration"])
+            and report["Memory Size"] == cfg["MemorySize"]
+            and 0 < report["Max Memory Used"] <= report["Memory Size"],
+            f"log tail {text!r}",
+        )
+        r.check(
+            "Invoke Tail START/END lines and Init Duration on the first (cold) invocation",
+            text.startswith("START RequestId: ")
+            and "END RequestId: " in text
+            and report is not None
+            and report.get("Init Duration", 0) > 0,
+            f"log tail {text!r}",
+        )
+        warm = lam.invoke(FunctionName=API_FN, LogType="Tail")
+        _, warm_report = report_in_tail(warm.get("LogResult", ""))
+        r.check(
+            "Invoke Tail on a warm environment has no Init Duration",
+            warm_report is not None and "Init Duration" not in warm_report,
+            warm_report,
+        )
+        quiet = lam.invoke(FunctionName=API_FN)
+        r.check(
+            "Invoke without LogType has no LogResult",
+            "LogResult" not in quiet,
+            quiet.get("LogResult"),
+        )
+
+        tail = lam.invoke(FunctionName=JSON_LOG_FN, LogType="Tail")
+        text = base64.b64decode(tail["LogResult"]).decode()
+        records = [json.loads(line) for line in text.splitlines() if line.strip()]
+        reports = [x for x in records if x.get("type") == "platform.report"]
+        metrics = reports[0]["record"]["metrics"] if reports else {}
+        r.check(
+            "Invoke Tail of a JSON-log function has a platform.report with metrics",
+            metrics.get("durationMs", 0) > 0
+            and metrics.get("memorySizeMB") == 256
+            and metrics.get("maxMemoryUsedMB", 0) > 0
+            and reports[0]["record"].get("status") == "success",
+            text,
+        )
+
+        event = lam.invoke(FunctionName=API_FN, InvocationType="Event", Payload=b"{}")
+        r.check(
+            "Invoke Event answers 202 with an empty payload",
+            event["StatusCode"] == 202 and event["Payload"].read() == b"",
+            event["StatusCode"],
+        )
+        dry = lam.invoke(FunctionName=API_FN, InvocationType="DryRun")
+        r.check("Invoke DryRun answers 204", dry["StatusCode"] == 204, dry["StatusCode"])
+        r.expect_error(
+            "Invoke DryRun of a missing function -> ResourceNotFoundException",
+            "ResourceNotFoundException",
+            404,
+            lam.invoke,
+            FunctionName=MISSING_FN,
+            InvocationType="DryRun",
+        )
+        r.expect_error(
+            "Invoke with a body that is not JSON -> InvalidRequestContentException 400",
+            "InvalidRequestContentException",
+            400,
+            lam.invoke,
+            FunctionName=API_FN,
+            Payload=b"not json",
+        )
+
+    def invoke_names(self):
+        r, lam = self.r, self.lam
+        # Watch what boto3 puts on the wire (a separate client, so the others stay untouched).
+        urls = []
+        watched = boto3.client("lambda", endpoint_url=lam.meta.endpoint_url, region_name=REGION)
+        watched.meta.events.register(
+            "before-send.lambda.Invoke", lambda request, **_: urls.append(request.url)
+        )
+        got = watched.invoke(FunctionName=f"{API_FN}:$LATEST")
+        r.check(
+            "Invoke name:$LATEST is sent percent-encoded and answered",
+            urls
+            and f"/functions/{API_FN}%3A%24LATEST/invocations" in urls[0]
+            and got.get("ExecutedVersion") == "$LATEST",
+            f"URL {urls}, ExecutedVersion {got.get('ExecutedVersion')}",
+        )
+        forms = {
+            "ARN": (self.arn(API_FN), None, "$LATEST"),
+            "partial ARN": (f"{self.account}:function:{API_FN}", None, "$LATEST"),
+            "name:$LATEST": (f"{API_FN}:$LATEST", None, "$LATEST"),
+            "Qualifier=$LATEST": (API_FN, "$LATEST", "$LATEST"),
+            "ARN:2": (self.arn(TUNED_FN) + ":2", None, "2"),
+            "name:alias": (f"{TUNED_FN}:blue", None, "2"),
+            "Qualifier=alias": (TUNED_FN, "blue", "2"),
+        }
+        for form, (name, qualifier, version) in forms.items():
+            kwargs = {"FunctionName": name}
+            if qualifier:
+                kwargs["Qualifier"] = qualifier
+            got = lam.invoke(**kwargs)
+            r.check(
+                f"Invoke by {form} -> ExecutedVersion {version}",
+                got["StatusCode"] == 200 and got.get("ExecutedVersion") == version,
+                f"StatusCode {got['StatusCode']}, ExecutedVersion {got.get('ExecutedVersion')}",
+            )
+        r.expect_error(
+            "Invoke name:1 with Qualifier=2 -> InvalidParameterValueException 400",
+            "InvalidParameterValueException",
+            400,
+            lam.invoke,
+            FunctionName=f"{TUNED_FN}:1",
+            Qualifier="2",
+        )
+
+    def invoke_function_error(self):
+        r, lam = self.r, self.lam
+        self.update({OOM_FN: 512, TIMEOUT_FN: 512})
+        got = lam.invoke(FunctionName=OOM_FN, LogType="Tail")
+        payload = json.loads(got["Payload"].read())
+        r.check(
+            "Invoke of a function that runs out of memory -> FunctionError Unhandled, HTTP 200",
+            got["StatusCode"] == 200 and got.get("FunctionError") == "Unhandled",
+            f"StatusCode {got['StatusCode']}, FunctionError {got.get('FunctionError')}",
+        )
+        r.check(
+            "Invoke function error payload has errorType Runtime.OutOfMemory and errorMessage",
+            payload.get("errorType") == "Runtime.OutOfMemory"
+            and "signal: killed" in payload.get("errorMessage", ""),
+            payload,
+        )
+        _, report = report_in_tail(got.get("LogResult", ""))
+        r.check(
+            "Invoke Tail REPORT of the OOM has Status error and Error Type",
+            report is not None
+            and report.get("Status") == "error"
+            and report.get("Error Type") == "Runtime.OutOfMemory"
+            and report.get("Memory Size") == 512,
+            report,
+        )
+        got = lam.invoke(FunctionName=TIMEOUT_FN, LogType="Tail")
+        payload = json.loads(got["Payload"].read())
+        text, report = report_in_tail(got.get("LogResult", ""))
+        r.check(
+            "Invoke of a function that times out -> FunctionError Unhandled, timeout payload",
+            got.get("FunctionError") == "Unhandled"
+            and "Task timed out after 10.00 seconds" in payload.get("errorMessage", ""),
+            f"FunctionError {got.get('FunctionError')}, payload {payload}",
+        )
+        r.check(
+            "Invoke Tail of the timeout has 'Task timed out' and REPORT Status timeout",
+            "Task timed out after 10.00 seconds" in text
+            and report is not None
+            and report.get("Status") == "timeout"
+            and report["Duration"] >= 10_000,
+            text,
+        )
+
+    def throttling(self):
+        r, lam = self.r, self.lam
+        lam.put_function_concurrency(FunctionName=THROTTLED_FN, ReservedConcurrentExecutions=0)
+        e = r.expect_error(
+            "Invoke with reserved concurrency 0 -> TooManyRequestsException 429",
+            "TooManyRequestsException",
+            429,
+            self.no_retry.invoke,
+            FunctionName=THROTTLED_FN,
+        )
+        if e is not None:
+            r.check(
+                "TooManyRequestsException carries Reason and Retry-After",
+                e.response.get("Reason") == "ReservedFunctionConcurrentInvocationLimitExceeded"
+                and e.response["ResponseMetadata"]["HTTPHeaders"].get("retry-after")
+                and isinstance(e, lam.exceptions.TooManyRequestsException)
+                and e.response["ResponseMetadata"].get("RetryAttempts") == 0,
+                e.response,
+            )
+        lam.delete_function_concurrency(FunctionName=THROTTLED_FN)
+        got = lam.invoke(FunctionName=THROTTLED_FN)
+        r.check(
+            "Invoke after DeleteFunctionConcurrency succeeds again",
+            got["StatusCode"] == 200,
+            got["StatusCode"],
+        )
+
+
+# ---- CloudWatch ------------------------------------------------------------------------------
+
+
+class CloudWatchChecks:
+    def __init__(self, r, endpoint, after_lambda):
+        self.r = r
+        # The Lambda section throttled THROTTLED_FN once; only then is a Throttle expected.
+        self.after_lambda = after_lambda
+        self.cw = boto3.client("cloudwatch", endpoint_url=endpoint, region_name=REGION)
+
+    def run(self):
+        for step in (self.get_metric_data, self.metric_errors):
+            run_step(self.r, f"CloudWatch {step.__name__}", step)
+
+    def query(self, qid, function, metric, stat, period=300):
+        return {
+            "Id": qid,
+            "MetricStat": {
+                "Metric": {
+                    "Namespace": "AWS/Lambda",
+                    "MetricName": metric,
+                    "Dimensions": [{"Name": "FunctionName", "Value": function}],
+                },
+                "Period": period,
+                "Stat": stat,
+            },
+        }
+
+    def get_metric_data(self):
+        r, cw = self.r, self.cw
+        end = now()
+        queries = [
+            self.query("inv", API_FN, "Invocations", "Sum"),
+            self.query("p99", API_FN, "Duration", "p99"),
+            self.query("thr", THROTTLED_FN, "Throttles", "Sum", period=60),
+        ]
+        got = cw.get_metric_data(
+            MetricDataQueries=queries,
+            StartTime=end - dt.timedelta(hours=3),
+            EndTime=end + dt.timedelta(minutes=1),
+        )
+        results = {m["Id"]: m for m in got["MetricDataResults"]}
+        r.check(
+            "GetMetricData returns one result per query with StatusCode Complete",
+            set(results) == {q["Id"] for q in queries}
+            and all(m["StatusCode"] == "Complete" for m in results.values()),
+            {k: m.get("StatusCode") for k, m in results.items()},
+        )
+        inv = results.get("inv", {})
+        r.check(
+            "GetMetricData Invocations Sum > 0 for a function with production traffic",
+            inv.get("Values") and sum(inv["Values"]) > 0,
+            inv,
+        )
+        r.check(
+            "GetMetricData Timestamps are datetimes, as many as Values, newest first",
+            len(inv.get("Timestamps", [])) == len(inv.get("Values", []))
+            and all(isinstance(t, dt.datetime) for t in inv.get("Timestamps", []))
+            and inv.get("Timestamps", []) == sorted(inv.get("Timestamps", []), reverse=True),
+            inv.get("Timestamps", [])[:3],
+        )
+        r.check(
+            "GetMetricData Values are floats",
+            all(isinstance(v, float) for v in inv.get("Values", [])),
+            [type(v).__name__ for v in inv.get("Values", [])[:3]],
+        )
+        p99 = results.get("p99", {})
+        r.check(
+            "GetMetricData Duration p99 > 0",
+            p99.get("Values") and max(p99["Values"]) > 0,
+            p99,
+        )
+        if self.after_lambda:
+            thr = results.get("thr", {})
+            r.check(
+                "GetMetricData Throttles Sum counts the throttled Invoke",
+                thr.get("Values") and sum(thr["Values"]) >= 1,
+                thr,
+            )
+        pages = list(
+            cw.get_paginator("get_metric_data").paginate(
+                MetricDataQueries=[self.query("inv", API_FN, "Invocations", "Sum", period=60)],
+                StartTime=end - dt.timedelta(hours=1),
+                EndTime=end,
+            )
+        )
+        r.check(
+            "GetMetricData paginator returns Invocations per minute",
+            sum(len(m["Values"]) for p in pages for m in p["MetricDataResults"]) > 0,
+            f"{len(pages)} pages",
+        )
+
+    def metric_errors(self):
+        r, cw = self.r, self.cw
+        end = now()
+        bad = self.query("bad", API_FN, "Duration", "p99")
+        bad["MetricStat"]["Period"] = 7
+        e = error_of(
+            cw.get_metric_data,
+            MetricDataQueries=[bad],
+            StartTime=end - dt.timedelta(hours=1),
+            EndTime=end,
+        )
+        # CloudWatch's exact code for this is not pinned down here; a 400 that names the
+        # parameter is what a client can act on.
+        r.check(
+            "GetMetricData Period 7 -> a 400 client error naming Period",
+            e is not None
+            and e.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+            and e.response["Error"].get("Code")
+            and "Period" in e.response["Error"].get("Message", ""),
+            e.response if e is not None else "the call succeeded",
+        )
+
+
+# ---- CloudWatch Logs -------------------------------------------------------------------------
+
+
+class LogsChecks:
+    def __init__(self, r, endpoint):
+        self.r = r
+        self.logs = boto3.client("logs", endpoint_url=endpoint, region_name=REGION)
+        self.lam = boto3.client("lambda", endpoint_url=endpoint, region_name=REGION)
+
+    def run(self):
+        for step in (self.filter_log_events, self.insights):
+            run_step(self.r, f"Logs {step.__name__}", step)
+
+    def filter_log_events(self):
+        r, logs = self.r, self.logs
+        start_ms = int((now() - dt.timedelta(minutes=30)).timestamp() * 1000)
+        events = list(
+            logs.get_paginator("filter_log_events")
+            .paginate(
+                logGroupName=f"/aws/lambda/{API_FN}",
+                filterPattern="REPORT",
+                startTime=start_ms,
+                PaginationConfig={"MaxItems": 200},
+            )
+            .search("events[]")
+        )
+        reports = [parse_report(e["message"]) for e in events]
+        r.check(
+            "FilterLogEvents filterPattern REPORT finds REPORT lines",
+            events and all(rep is not None and rep["Duration"] > 0 for rep in reports),
+            f"{len(events)} events, first {events[:1]}",
+        )
+        r.check(
+            "FilterLogEvents events have timestamps, stream names and event ids",
+            all(
+                e["timestamp"] >= start_ms and e.get("logStreamName") and e.get("eventId")
+                for e in events
+            ),
+            events[:1],
+        )
+
+        # An invocation of our own shows up under its request id.
+        got = self.lam.invoke(FunctionName=API_FN)
+        request_id = got["ResponseMetadata"]["RequestId"]
+        mine = logs.filter_log_events(
+            logGroupName=f"/aws/lambda/{API_FN}",
+            filterPattern=f'"REPORT RequestId: {request_id}"',
+            startTime=int((now() - dt.timedelta(minutes=2)).timestamp() * 1000),
+        )
+        found = list(mine["events"])
+        while not found and mine.get("nextToken"):
+            mine = logs.filter_log_events(
+                logGroupName=f"/aws/lambda/{API_FN}",
+                filterPattern=f'"REPORT RequestId: {request_id}"',
+                startTime=int((now() - dt.timedelta(minutes=2)).timestamp() * 1000),
+                nextToken=mine["nextToken"],
+            )
+            found += mine["events"]
+        r.check(
+            "FilterLogEvents finds the REPORT line of our own Invoke by request id",
+            len(found) == 1 and request_id in found[0]["message"],
+            f"request id {request_id}: {found}",
+        )
+        r.expect_error(
+            "FilterLogEvents of a missing log group -> ResourceNotFoundException",
+            "ResourceNotFoundException",
+            400,
+            logs.filter_log_events,
+            logGroupName=f"/aws/lambda/{MISSING_FN}",
+        )
+
+    def insights(self):
+        r, logs = self.r, self.logs
+        end = now()
+        started = logs.start_query(
+            logGroupName=f"/aws/lambda/{API_FN}",
+            startTime=int((end - dt.timedelta(hours=1)).timestamp()),
+            endTime=int(end.timestamp()),
+            queryString=(
+                'filter @type = "REPORT" '
+                "| stats count(*) as invocations, avg(@duration) as avgDuration, "
+                "pct(@duration, 99) as p99, max(@maxMemoryUsed) as maxMemory"
+            ),
+        )
+        query_id = started["queryId"]
+        statuses = []
+        deadline = time.monotonic() + 20
+        while True:
+            result = logs.get_query_results(queryId=query_id)
+            statuses.append(result["status"])
+            if result["status"] not in ("Scheduled", "Running") or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+        r.check(
+            "StartQuery/GetQueryResults polled to Complete",
+            result["status"] == "Complete",
+            f"statuses {statuses}",
+        )
+        rows = [{c["field"]: c["value"] for c in row} for row in result.get("results", [])]
+        row = rows[0] if rows else {}
+
+        def number(key):
+            try:
+                return float(row.get(key, ""))
+            except ValueError:
+                return 0.0
+
+        r.check(
+            "Logs Insights stats over REPORT lines: count, avg, p99, max memory > 0",
+            len(rows) == 1
+            and number("invocations") > 0
+            and 0 < number("avgDuration") <= number("p99")
+            and number("maxMemory") > 0,
+            rows,
+        )
+        stats = result.get("statistics", {})
+        r.check(
+            "GetQueryResults statistics recordsMatched > 0",
+            stats.get("recordsMatched", 0) > 0,
+            stats,
+        )
+        r.expect_error(
+            "StartQuery with a malformed query -> MalformedQueryException",
+            "MalformedQueryException",
+            400,
+            logs.start_query,
+            logGroupName=f"/aws/lambda/{API_FN}",
+            startTime=int((end - dt.timedelta(hours=1)).timestamp()),
+            endTime=int(end.timestamp()),
+            queryString="stats count(* by",
+        )
+        r.expect_error(
+            "GetQueryResults of an unknown query -> ResourceNotFoundException",
+            "ResourceNotFoundException",
+            400,
+            logs.get_query_results,
+            queryId="00000000-0000-0000-0000-000000000000",
+        )
+
+
+# ---- driver ----------------------------------------------------------------------------------
+
+
+def run_step(r, name, step):
+    """Runs one group of checks; an unexpected exception fails it loudly, the rest still run."""
+    try:
+        step()
+    except ClientError as e:
+        op = e.operation_name
+        r.check(name, False, f"unexpected error from {op}: {e}")
+    except Exception as e:  # noqa: BLE001 - any surprise is a failed check, not a crash
+        r.check(name, False, f"unexpected {type(e).__name__}: {e}")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("endpoint", nargs="?", default=os.environ.get("AWS_ENDPOINT_URL"))
+    parser.add_argument(
+        "--sections",
+        default=",".join(SECTIONS),
+        help="comma-separated subset of: " + ", ".join(SECTIONS),
+    )
+    args = parser.parse_args()
+    if not args.endpoint:
+        parser.error("give the lab's endpoint or set AWS_ENDPOINT_URL")
+    sections = [s.strip() for s in args.sections.split(",") if s.strip()]
+    unknown = set(sections) - set(SECTIONS)
+    if unknown:
+        parser.error(f"unknown sections {sorted(unknown)}")
+    # Dummy credentials unless the caller set some; the lab does not check signatures.
+    os.environ.setdefault("AWS_ACCESS_KEY_ID", "AKIDLABCOMPAT")
+    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "lab-compat-secret")
+
+    r = Results()
+    started = time.monotonic()
+    # Lambda first: CloudWatch and Logs check the throttle and invocations it caused.
+    if "lambda" in sections:
+        print("== lambda", flush=True)
+        LambdaChecks(r, args.endpoint).run()
+    if "cloudwatch" in sections:
+        print("== cloudwatch", flush=True)
+        CloudWatchChecks(r, args.endpoint, after_lambda="lambda" in sections).run()
+    if "logs" in sections:
+        print("== logs", flush=True)
+        LogsChecks(r, args.endpoint).run()
+    print(f"{r.passed} passed, {r.failed} failed ({time.monotonic() - started:.1f} s)")
+    return 1 if r.failed or not r.passed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
