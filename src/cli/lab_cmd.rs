@@ -59,7 +59,7 @@ pub(crate) struct FleetArgs {
 #[derive(Debug, Subcommand)]
 enum LabCommand {
     /// Print the noise-free truth of a fleet: duration, p99, cost and feasibility per size.
-    Truth(super::truth_cmd::TruthArgs),
+    Truth(Box<super::truth_cmd::TruthArgs>),
 }
 
 fn parse_time_scale(s: &str) -> Result<f64, String> {
@@ -84,7 +84,7 @@ impl FleetArgs {
 
 pub async fn run(args: LabArgs) -> Result<(), CliError> {
     match args.command {
-        Some(LabCommand::Truth(truth)) => super::truth_cmd::run(truth),
+        Some(LabCommand::Truth(truth)) => super::truth_cmd::run(*truth),
         None => serve(args.serve).await,
     }
 }

@@ -1,8 +1,10 @@
 //! The command line: clap definitions and thin glue over the library. Only this module prints
 //! or parses flags.
 
+mod aws_args;
 mod bench_cmd;
 mod lab_cmd;
+mod restore_cmd;
 mod truth_cmd;
 
 use std::process::ExitCode;
@@ -21,6 +23,8 @@ pub struct Cli {
 enum Command {
     /// Serve a local Lambda + CloudWatch + CloudWatch Logs with simulated functions.
     Lab(lab_cmd::LabArgs),
+    /// Put back what an interrupted run changed: original memory, no leftover versions.
+    Restore(restore_cmd::RestoreArgs),
     /// Benchmarks that print figures (lab throughput, ...).
     Bench(bench_cmd::BenchArgs),
 }
@@ -65,6 +69,7 @@ pub fn main() -> ExitCode {
     let result = runtime.block_on(async {
         match cli.command {
             Command::Lab(args) => lab_cmd::run(args).await,
+            Command::Restore(args) => restore_cmd::run(args).await,
             Command::Bench(args) => bench_cmd::run(args).await,
         }
     });

@@ -497,11 +497,16 @@ mod tests {
 
     const SIZES: [u32; 9] = [128, 256, 512, 1024, 1536, 1769, 2048, 3008, 4096];
 
-    /// Single-threaded CPU work: 1 s at one vCPU, ~1/memory below 1769 MB, flat above.
+    /// Single-threaded CPU work: 1 s at one vCPU, ~1/memory below 1769 MB, flat above, with
+    /// a +-0.5% per-size wobble so that flat sizes are not exact ties (3008 MB is fastest).
     fn cpu_bound() -> Vec<SizeStats> {
+        let duration = |m: u32| {
+            let wobble = 1.0 + 0.005 * f64::from(m).sin();
+            1000.0 * 1769.0 / f64::from(m.min(1769)) * wobble
+        };
         let samples: Vec<Sample> = SIZES
             .iter()
-            .flat_map(|&m| warm(m, 1000.0 * 1769.0 / f64::from(m.min(1769)), 90, 10))
+            .flat_map(|&m| warm(m, duration(m), 90, 10))
             .collect();
         stats(&samples)
     }

@@ -1,0 +1,59 @@
+//! The AWS connection flags every command that talks to AWS shares, as in the AWS CLI.
+
+use clap::Args;
+
+use super::CliError;
+use crate::platform::aws::{load_config, ConnectOptions};
+use crate::platform::PlatformError;
+
+#[derive(Debug, Clone, Args)]
+pub struct AwsArgs {
+    /// AWS region (default: AWS_REGION or the profile's region).
+    #[arg(long, global = true)]
+    pub region: Option<String>,
+    /// Named profile from ~/.aws/config (default: AWS_PROFILE or "default").
+    #[arg(long, global = true)]
+    pub profile: Option<String>,
+    /// Send AWS calls here instead, e.g. a `memtune lab` (default: AWS_ENDPOINT_URL).
+    #[arg(long, global = true)]
+    pub endpoint_url: Option<String>,
+}
+
+impl AwsArgs {
+    pub fn options(&self) -> ConnectOptions {
+        ConnectOptions {
+            region: self.region.clone(),
+            profile: self.profile.clone(),
+            endpoint_url: self.endpoint_url.clone().or_else(|| {
+                std::env::var("AWS_ENDPOINT_URL")
+                    .ok()
+                    .filter(|v| !v.is_empty())
+            }),
+        }
+    }
+
+    pub async fn load(&self) -> Result<aws_config::SdkConfig, CliError> {
+        load_config(&self.options())
+            .await
+            .map_err(|e| CliError::usage(e.to_string()))
+    }
+}
+
+/// Maps an AWS failure to the line and exit code the user sees: permission, naming and
+/// parameter problems are the caller's to fix (exit 2); the rest failed the run (exit 1).
+pub fn platform_error(context: &str, e: &PlatformError) -> CliError {
+    let message = match e {
+        PlatformError::AccessDenied(m) => format!(
+            "{context}: access denied ({m}): grant the permissions listed in the README's IAM policy"
+        ),
+        PlatformError::NotFound(m) => format!("{context}: {m}"),
+        other => format!("{context}: {other}"),
+    };
+    match e {
+        PlatformError::AccessDenied(_)
+        | PlatformError::NotFound(_)
+        | PlatformError::InvalidParameter(_)
+        | PlatformError::Setup(_) => CliError::usage(message),
+        _ => CliError::failed(message),
+    }
+}
