@@ -9,5 +9,7 @@ pub mod lab;
 pub mod measure;
 pub mod platform;
 pub mod pricing;
+pub mod report;
 pub mod strategy;
 pub mod sweep;
+pub mod tune;

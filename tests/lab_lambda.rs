@@ -194,7 +194,7 @@ async fn update_is_asynchronous_and_guarded_by_revision_id() {
             .send()
             .await
             .unwrap_err();
-        assert_eq!(error_code(&e), "InvalidParameterValueException", "{bad}");
+        assert_eq!(error_code(&e), "ValidationException", "{bad}");
     }
     lab.stop().await;
 }

@@ -4,6 +4,7 @@
 mod aws_args;
 mod bench_cmd;
 mod lab_cmd;
+mod recommend_cmd;
 mod restore_cmd;
 mod truth_cmd;
 
@@ -23,6 +24,8 @@ pub struct Cli {
 enum Command {
     /// Serve a local Lambda + CloudWatch + CloudWatch Logs with simulated functions.
     Lab(lab_cmd::LabArgs),
+    /// Sweep one function's memory sizes safely and recommend one.
+    Recommend(Box<recommend_cmd::RecommendArgs>),
     /// Put back what an interrupted run changed: original memory, no leftover versions.
     Restore(restore_cmd::RestoreArgs),
     /// Benchmarks that print figures (lab throughput, ...).
@@ -69,6 +72,7 @@ pub fn main() -> ExitCode {
     let result = runtime.block_on(async {
         match cli.command {
             Command::Lab(args) => lab_cmd::run(args).await,
+            Command::Recommend(args) => recommend_cmd::run(*args).await,
             Command::Restore(args) => restore_cmd::run(args).await,
             Command::Bench(args) => bench_cmd::run(args).await,
         }

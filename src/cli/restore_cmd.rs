@@ -6,7 +6,7 @@ use super::aws_args::AwsArgs;
 use super::CliError;
 use crate::platform::aws::AwsLambda;
 use crate::sweep::journal::{self, state_dir, JournalState};
-use crate::sweep::restore::{restore_from_disk, RestoreReport};
+use crate::sweep::restore::{describe, restore_from_disk};
 
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:
@@ -80,21 +80,4 @@ pub async fn run(args: RestoreArgs) -> Result<(), CliError> {
         )));
     }
     Ok(())
-}
-
-pub fn describe(r: &RestoreReport) -> String {
-    if r.function_gone {
-        return format!("{}: the function no longer exists; nothing to restore", r.function);
-    }
-    let memory = match (&r.left_alone, r.restored_memory_mb) {
-        (Some(reason), _) => format!("NOT restored: {reason}"),
-        (None, Some(mb)) => format!("memory back to {mb} MB"),
-        (None, None) => "memory was already original".to_string(),
-    };
-    let versions = if r.deleted_versions.is_empty() {
-        "no versions to delete".to_string()
-    } else {
-        format!("deleted versions {}", r.deleted_versions.join(", "))
-    };
-    format!("{}: {memory}; {versions} (run {})", r.function, r.run_id)
 }

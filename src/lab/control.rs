@@ -26,6 +26,8 @@ const MIN_UNRESERVED: u32 = 100;
 const UPDATE_SECONDS: f64 = 1.5;
 /// How long a stuck update (fault) stays InProgress, in simulated seconds (floored in wall time).
 const STUCK_UPDATE_SECONDS: f64 = 60.0;
+/// The shortest wall time an update stays InProgress.
+const MIN_UPDATE_WALL: Duration = Duration::from_millis(20);
 const PAGE_SIZE: usize = 50;
 
 /// The configuration a version runs with.
@@ -513,18 +515,18 @@ impl Lab {
             let mut config = f.active.clone();
             if let Some(m) = body.get("MemorySize") {
                 let m = m.as_i64().unwrap_or(-1);
-                if !(MIN_MEMORY_MB as i64..=MAX_MEMORY_MB as i64).contains(&m) {
-                    return Err(AwsError::invalid(format!(
-                        "1 validation error detected: Value '{m}' at 'memorySize' failed to satisfy constraint: Member must have value between {MIN_MEMORY_MB} and {MAX_MEMORY_MB}"
+                if let Some(bound) = range_violation(m, MIN_MEMORY_MB as i64, MAX_MEMORY_MB as i64) {
+                    return Err(validation(format!(
+                        "1 validation error detected: Value '{m}' at 'memorySize' failed to satisfy constraint: Member must have value {bound}"
                     )));
                 }
                 config.memory_mb = m as u32;
             }
             if let Some(t) = body.get("Timeout") {
                 let t = t.as_i64().unwrap_or(-1);
-                if !(1..=900).contains(&t) {
-                    return Err(AwsError::invalid(format!(
-                        "1 validation error detected: Value '{t}' at 'timeout' failed to satisfy constraint: Member must have value between 1 and 900"
+                if let Some(bound) = range_violation(t, 1, 900) {
+                    return Err(validation(format!(
+                        "1 validation error detected: Value '{t}' at 'timeout' failed to satisfy constraint: Member must have value {bound}"
                     )));
                 }
                 config.timeout_s = t as u32;
@@ -560,10 +562,10 @@ impl Lab {
             } else {
                 UPDATE_SECONDS
             };
-            let mut wait = lab.scaled(seconds);
-            if stuck {
-                wait = wait.max(Duration::from_secs(2));
-            }
+            // Even at time scale 0 the update is InProgress for a moment, as on Lambda,
+            // whose UpdateFunctionConfiguration response always says InProgress.
+            let floor = if stuck { Duration::from_secs(2) } else { MIN_UPDATE_WALL };
+            let wait = lab.scaled(seconds).max(floor);
             f.pending = Some((config, Instant::now() + wait));
             f.revision_id = random_uuid(&mut f.rng);
             f.last_modified = now_string();
@@ -1139,6 +1141,26 @@ impl Lab {
     pub fn check_invocable(&self, name: &str, qualifier: Option<&str>) -> Result<String, AwsError> {
         self.with_function(name, qualifier, |lab, f| lab.resolve(f, qualifier))
     }
+}
+
+/// The bound a value breaks, worded as Lambda's validation messages word it.
+fn range_violation(value: i64, min: i64, max: i64) -> Option<String> {
+    if value < min {
+        Some(format!("greater than or equal to {min}"))
+    } else if value > max {
+        Some(format!("less than or equal to {max}"))
+    } else {
+        None
+    }
+}
+
+/// Input that breaks the API model's constraints (ranges, patterns).
+fn validation(message: String) -> AwsError {
+    AwsError::new(
+        axum::http::StatusCode::BAD_REQUEST,
+        "ValidationException",
+        message,
+    )
 }
 
 fn precondition_failed() -> AwsError {

@@ -47,44 +47,79 @@ struct ErrorPayload {
 /// (`Handled`/`Unhandled`), `payload` the response body, `log` the decoded log tail.
 ///
 /// Out-of-memory and timeout are recognised from any one of their signals, because each can
-/// be missing: the REPORT may be suppressed, the payload may be the function's own.
+/// be missing: the REPORT may be suppressed, the payload may be the function's own. Log text
+/// only counts once the header or the REPORT says the invocation failed, so a function that
+/// merely logs "Task timed out" about something else still succeeds.
 pub fn classify(
     function_error: Option<&str>,
     payload: &[u8],
     report: Option<&Report>,
     log: &str,
 ) -> Outcome {
-    let error =
-        function_error.map(|_| serde_json::from_slice::<ErrorPayload>(payload).unwrap_or_default());
-    let kind = error.as_ref().and_then(|e| e.kind.as_deref());
-    let message = error.as_ref().and_then(|e| e.message.as_deref());
-    let mentions =
-        |needle: &str| log.contains(needle) || message.is_some_and(|m| m.contains(needle));
-
-    let report_status = report.map(|r| &r.status);
-    let report_type = match report_status {
-        Some(ReportStatus::Error(t)) => t.as_deref(),
-        _ => None,
+    let report_failed = report.is_some_and(|r| r.status != ReportStatus::Success);
+    if function_error.is_none() && !report_failed {
+        return Outcome::Success;
+    }
+    let payload: ErrorPayload = if function_error.is_some() {
+        serde_json::from_slice(payload).unwrap_or_default()
+    } else {
+        ErrorPayload::default()
     };
-    let timed_out = matches!(report_status, Some(ReportStatus::Timeout))
-        || kind == Some(TIMEOUT_TYPE)
-        || mentions(TIMED_OUT);
-    if timed_out {
-        return Outcome::Failure(Failure::Timeout);
+    let signals = Signals {
+        kind: payload.kind.as_deref(),
+        message: payload.message.as_deref(),
+        report,
+        log,
+    };
+    let failure = if signals.timed_out() {
+        Failure::Timeout
+    } else if signals.out_of_memory() {
+        Failure::OutOfMemory
+    } else {
+        let name = signals.kind.or(signals.report_type()).unwrap_or("Unknown");
+        Failure::FunctionError(name.to_string())
+    };
+    Outcome::Failure(failure)
+}
+
+/// Everything a failed invocation says about itself.
+struct Signals<'a> {
+    kind: Option<&'a str>,
+    message: Option<&'a str>,
+    report: Option<&'a Report>,
+    log: &'a str,
+}
+
+impl Signals<'_> {
+    fn mentions(&self, needle: &str) -> bool {
+        self.log.contains(needle) || self.message.is_some_and(|m| m.contains(needle))
     }
-    let exhausted = report.is_some_and(|r| r.max_memory_used_mb >= r.memory_mb);
-    let out_of_memory = kind == Some(OUT_OF_MEMORY_TYPE)
-        || report_type == Some(OUT_OF_MEMORY_TYPE)
-        || mentions(KILLED)
-        || (exhausted && (kind == Some(EXIT_ERROR_TYPE) || mentions("signal: killed")));
-    if out_of_memory {
-        return Outcome::Failure(Failure::OutOfMemory);
+
+    fn report_type(&self) -> Option<&str> {
+        match &self.report?.status {
+            ReportStatus::Error(kind) => kind.as_deref(),
+            _ => None,
+        }
     }
-    if function_error.is_some() || matches!(report_status, Some(ReportStatus::Error(_))) {
-        let name = kind.or(report_type).unwrap_or("Unknown");
-        return Outcome::Failure(Failure::FunctionError(name.to_string()));
+
+    fn timed_out(&self) -> bool {
+        self.report
+            .is_some_and(|r| r.status == ReportStatus::Timeout)
+            || self.kind == Some(TIMEOUT_TYPE)
+            || self.mentions(TIMED_OUT)
     }
-    Outcome::Success
+
+    /// The explicit signals, or a runtime that died with its memory full.
+    fn out_of_memory(&self) -> bool {
+        let exhausted = self
+            .report
+            .is_some_and(|r| r.max_memory_used_mb >= r.memory_mb);
+        self.kind == Some(OUT_OF_MEMORY_TYPE)
+            || self.report_type() == Some(OUT_OF_MEMORY_TYPE)
+            || self.mentions(KILLED)
+            || (exhausted
+                && (self.kind == Some(EXIT_ERROR_TYPE) || self.mentions("signal: killed")))
+    }
 }
 
 /// Why a log tail holds no usable REPORT, with what to do about it.
@@ -192,6 +227,14 @@ mod tests {
             classify(None, br#"{"statusCode":200}"#, Some(&r), "START\nEND\n"),
             Outcome::Success
         );
+    }
+
+    #[test]
+    fn log_text_alone_does_not_fail_an_invocation() {
+        let log = "INFO downstream said: Task timed out after 3.00 seconds\n";
+        let r = report(ReportStatus::Success, 40);
+        assert_eq!(classify(None, b"{}", Some(&r), log), Outcome::Success);
+        assert_eq!(classify(None, b"{}", None, log), Outcome::Success);
     }
 
     #[test]

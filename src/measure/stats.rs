@@ -13,8 +13,8 @@ use rand::{Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
 use statrs::distribution::{Binomial, DiscreteCDF};
 
-use super::failure::{Failure, Outcome};
-use super::report_line::Report;
+use super::failure::{classify, Failure, Outcome};
+use super::report_line::{parse_report, Report};
 
 /// One invocation at one memory size.
 #[derive(Debug, Clone, PartialEq)]
@@ -24,6 +24,30 @@ pub struct Sample {
     pub cold: bool,
     pub outcome: Outcome,
     pub report: Option<Report>,
+}
+
+impl Sample {
+    /// One invocation as the invoke API returned it: the `X-Amz-Function-Error` header, the
+    /// response payload and the decoded log tail. It counts as cold when its REPORT has an
+    /// INIT or restore duration; without a REPORT the caller may know better.
+    pub fn observe(
+        memory_mb: u32,
+        function_error: Option<&str>,
+        payload: &[u8],
+        log: &str,
+    ) -> Sample {
+        let report = parse_report(log);
+        let outcome = classify(function_error, payload, report.as_ref(), log);
+        let cold = report
+            .as_ref()
+            .is_some_and(|r| r.init_ms.is_some() || r.restore_ms.is_some());
+        Sample {
+            memory_mb,
+            cold,
+            outcome,
+            report,
+        }
+    }
 }
 
 /// A latency percentile a strategy can target.
@@ -83,7 +107,7 @@ impl StatsOptions {
             confidence: 0.95,
             cold_start_ratio: 0.0,
             resamples: 1000,
-            seed: 0x6d65_6d74_756e_65,
+            seed: 0x006d_656d_7475_6e65,
         }
     }
 }
@@ -435,6 +459,20 @@ mod tests {
 
     fn per_ms(memory_mb: u32, billed_ms: f64) -> f64 {
         1e-7 + 1e-9 * f64::from(memory_mb) * billed_ms
+    }
+
+    #[test]
+    fn observe_parses_classifies_and_spots_cold_starts() {
+        let cold = "START RequestId: a Version: 2\nEND RequestId: a\n\
+            REPORT RequestId: a\tDuration: 12.00 ms\tBilled Duration: 12 ms\tMemory Size: 256 MB\tMax Memory Used: 70 MB\tInit Duration: 150.00 ms\t\n";
+        let s = Sample::observe(256, None, br#"{"statusCode":200}"#, cold);
+        assert!(s.cold);
+        assert_eq!(s.outcome, Outcome::Success);
+        assert_eq!(s.report.unwrap().billed_ms, 12);
+        let oom = br#"{"errorMessage":"signal: killed","errorType":"Runtime.OutOfMemory"}"#;
+        let s = Sample::observe(128, Some("Unhandled"), oom, "");
+        assert!(!s.cold && s.report.is_none());
+        assert_eq!(s.outcome, Outcome::Failure(Failure::OutOfMemory));
     }
 
     #[test]

@@ -32,6 +32,24 @@ impl RestoreReport {
     }
 }
 
+/// One line saying what restoring did.
+pub fn describe(r: &RestoreReport) -> String {
+    if r.function_gone {
+        return format!("{}: the function no longer exists; nothing to restore", r.function);
+    }
+    let memory = match (&r.left_alone, r.restored_memory_mb) {
+        (Some(reason), _) => format!("NOT restored: {reason}"),
+        (None, Some(mb)) => format!("memory back to {mb} MB"),
+        (None, None) => "memory was already original".to_string(),
+    };
+    let versions = if r.deleted_versions.is_empty() {
+        "no versions to delete".to_string()
+    } else {
+        format!("deleted versions {}", r.deleted_versions.join(", "))
+    };
+    format!("{}: {memory}; {versions} (run {})", r.function, r.run_id)
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum RestoreError {
     #[error("{function}: {source}")]

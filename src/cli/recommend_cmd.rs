@@ -1,0 +1,445 @@
+//! `memtune recommend FN`: sweep one function safely and recommend a memory size.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::{Args, ValueEnum};
+use indicatif::{ProgressBar, ProgressStyle};
+use tokio::sync::Semaphore;
+
+use super::aws_args::{platform_error, AwsArgs};
+use super::CliError;
+use crate::measure::Percentile;
+use crate::platform::aws::AwsLambda;
+use crate::platform::{FunctionConfig, LambdaApi};
+use crate::pricing::PriceBook;
+use crate::report::json::Json;
+use crate::report::table::TableRenderer;
+use crate::report::{self, Renderer};
+use crate::strategy::{Objective, SearchMode, Strategy};
+use crate::sweep::journal::{self, Fingerprint};
+use crate::sweep::payload::Payloads;
+use crate::sweep::restore::{describe, restore_from_disk};
+use crate::sweep::settle;
+use crate::sweep::SweepEvent;
+use crate::tune::plan::{parse_sizes, SizePlan};
+use crate::tune::{self, TuneError, TuneOptions};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    Table,
+    Json,
+}
+
+/// AWS Lambda Power Tuning's default powerValues, for `--search grid`.
+const POWER_TUNING_GRID: [u32; 6] = [128, 256, 512, 1024, 1536, 3008];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum SearchArg {
+    Grid,
+    Adaptive,
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  memtune recommend orders-api --payload '{\"id\": \"{{uuid}}\"}'
+  memtune recommend orders-api --payload @event.json --strategy speed
+  memtune recommend resize --sizes 512,1024,1769,3008 --invocations 20 --output json
+  memtune recommend api --strategy latency-slo --slo-ms 250 --slo-percentile p99
+  memtune recommend api --search grid     # AWS Lambda Power Tuning's grid, for comparison
+  memtune recommend api --dry-run         # the plan and its cost; changes nothing
+  memtune recommend api --apply --yes     # set the recommended memory
+
+How it works: for each size memtune sets $LATEST's memory, publishes a version
+(description memtune:<run-id>:<MB>), puts $LATEST's original memory back as soon as all
+versions are published, invokes the versions, and deletes them. Every change is journaled
+first; on Ctrl-C it restores at once, and `memtune restore` finishes the job after a crash.
+
+Exit codes: 0 recommended, 1 the run failed (or no size was feasible), 2 bad input.")]
+pub struct RecommendArgs {
+    /// Function name or ARN.
+    function: String,
+    /// Event to send, as JSON or @FILE. {{uuid}}, {{seq}} and {{now}} are filled in per
+    /// invocation. Default: {}.
+    #[arg(long, conflicts_with = "payloads")]
+    payload: Option<String>,
+    /// Weighted events: @FILE with [{"weight": 3, "payload": {...}}, ...].
+    #[arg(long)]
+    payloads: Option<String>,
+    /// Sizes to sample in MB (128..10240), or `auto` for the strategy's sizes plus the
+    /// current one.
+    #[arg(long, default_value = "auto")]
+    sizes: String,
+    /// Smallest size to consider.
+    #[arg(long)]
+    min_mb: Option<u32>,
+    /// Largest size to consider.
+    #[arg(long)]
+    max_mb: Option<u32>,
+    /// Measured invocations per size (default: the strategy's).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    invocations: Option<u32>,
+    /// Extra invocations per size before measuring (default: the strategy's).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(0..=100))]
+    warmup: Option<u32>,
+    /// Invocations in flight at once (each size runs its own invocations one after another).
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=100))]
+    parallel: u32,
+    /// Built-in strategy (cost, speed, balanced, latency-slo) or the path of a strategy file.
+    #[arg(long, default_value = "cost")]
+    strategy: String,
+    /// Latency objective in ms, for latency-slo.
+    #[arg(long)]
+    slo_ms: Option<f64>,
+    /// Which percentile the SLO applies to: p50, p90 or p99.
+    #[arg(long, value_parser = parse_percentile)]
+    slo_percentile: Option<Percentile>,
+    /// How to choose sizes: `grid` samples exactly AWS Lambda Power Tuning's sizes
+    /// (128,256,512,1024,1536,3008) or --sizes; default: the strategy's [search].
+    #[arg(long, value_enum)]
+    search: Option<SearchArg>,
+    /// Fraction of production invocations that start cold, to weigh INIT cost.
+    #[arg(long, default_value_t = 0.01)]
+    cold_start_ratio: f64,
+    /// Price book (TOML) instead of the built-in config/pricing.toml.
+    #[arg(long)]
+    pricing: Option<PathBuf>,
+    /// Print the plan and its worst-case exploration cost; change nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// Set the recommended memory on the function afterwards.
+    #[arg(long)]
+    apply: bool,
+    /// Do not ask before applying.
+    #[arg(long, requires = "apply")]
+    yes: bool,
+    #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+    output: OutputFormat,
+    /// Seed for payload choice and statistics (bootstrap).
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    #[command(flatten)]
+    aws: AwsArgs,
+}
+
+fn parse_percentile(s: &str) -> Result<Percentile, String> {
+    match s.trim_start_matches(['p', 'P']) {
+        "50" => Ok(Percentile::P50),
+        "90" => Ok(Percentile::P90),
+        "99" => Ok(Percentile::P99),
+        _ => Err(format!("'{s}' is not a percentile: use p50, p90 or p99")),
+    }
+}
+
+/// Reads `@file` arguments; anything else is the value itself.
+fn value_or_file(arg: &str, flag: &str) -> Result<String, CliError> {
+    match arg.strip_prefix('@') {
+        Some(path) => std::fs::read_to_string(path)
+            .map_err(|e| CliError::usage(format!("{flag}: cannot read {path}: {e}"))),
+        None => Ok(arg.to_string()),
+    }
+}
+
+/// Everything checked before any AWS call.
+struct Checked {
+    strategy: Strategy,
+    plan: SizePlan,
+    payloads: Payloads,
+    invocations: u32,
+    warmup: u32,
+    book: PriceBook,
+}
+
+fn check_input(args: &RecommendArgs) -> Result<Checked, CliError> {
+    let strategy = Strategy::load(&args.strategy)
+        .map_err(|e| CliError::usage(e.to_string()))?
+        .with_slo(args.slo_ms, args.slo_percentile);
+    if let Some(slo) = args.slo_ms {
+        if !(slo.is_finite() && slo > 0.0) {
+            return Err(CliError::usage("--slo-ms must be a positive number of milliseconds"));
+        }
+    }
+    if strategy.objective == Objective::LatencySlo && strategy.slo_ms.is_none() {
+        return Err(CliError::usage(format!(
+            "strategy '{}' needs a latency target: pass --slo-ms MS (and --slo-percentile p50|p90|p99)",
+            strategy.name
+        )));
+    }
+    if !(0.0..=1.0).contains(&args.cold_start_ratio) {
+        return Err(CliError::usage("--cold-start-ratio must be between 0 and 1"));
+    }
+    let search = match args.search {
+        Some(SearchArg::Grid) => SearchMode::Grid,
+        Some(SearchArg::Adaptive) => SearchMode::Adaptive,
+        None => strategy.search.mode,
+    };
+    if search == SearchMode::Adaptive {
+        return Err(CliError::usage(
+            "adaptive search is not available yet: use --search grid (or a strategy with mode = \"grid\")",
+        ));
+    }
+    let explicit = args.sizes.trim() != "auto";
+    let sizes = if explicit {
+        parse_sizes(&args.sizes).map_err(CliError::usage)?
+    } else if args.search == Some(SearchArg::Grid) {
+        POWER_TUNING_GRID.to_vec()
+    } else {
+        strategy.search.sizes.clone()
+    };
+    let min_mb = args.min_mb.unwrap_or(strategy.search.min_mb);
+    let max_mb = args.max_mb.unwrap_or(strategy.search.max_mb);
+    // The current size is added unless the user named the sizes or asked for the bare grid.
+    let include_current = !explicit && args.search != Some(SearchArg::Grid);
+    let plan =
+        SizePlan::new(sizes, min_mb, max_mb, include_current).map_err(CliError::usage)?;
+    let payloads = match (&args.payload, &args.payloads) {
+        (_, Some(file)) => Payloads::weighted(&value_or_file(file, "--payloads")?),
+        (Some(p), None) => Payloads::single(&value_or_file(p, "--payload")?),
+        (None, None) => Payloads::single("{}"),
+    }
+    .map_err(CliError::usage)?;
+    let book = match &args.pricing {
+        Some(path) => PriceBook::load(path).map_err(|e| CliError::usage(e.to_string()))?,
+        None => PriceBook::builtin(),
+    };
+    Ok(Checked {
+        invocations: args.invocations.unwrap_or(strategy.search.invocations),
+        warmup: args.warmup.unwrap_or(strategy.search.warmup),
+        strategy,
+        plan,
+        payloads,
+        book,
+    })
+}
+
+fn new_run_id() -> String {
+    format!(
+        "{}-{:04x}",
+        chrono::Utc::now().format("%Y%m%d-%H%M%S"),
+        rand::random::<u16>()
+    )
+}
+
+pub async fn run(args: RecommendArgs) -> Result<(), CliError> {
+    let checked = check_input(&args)?;
+    let config = args.aws.load().await?;
+    let region = config
+        .region()
+        .map(|r| r.to_string())
+        .unwrap_or_default();
+    checked
+        .book
+        .region(&region)
+        .map_err(|e| CliError::usage(format!("{e} (pass --pricing FILE with prices for {region})")))?;
+    let api = AwsLambda::new(&config);
+    let function = api
+        .get_configuration(&args.function, None)
+        .await
+        .map_err(|e| platform_error(&format!("cannot read {}", args.function), &e))?;
+
+    if args.dry_run {
+        print_plan(&checked, &function, &region);
+        return Ok(());
+    }
+
+    let options = TuneOptions {
+        run_id: new_run_id(),
+        strategy: checked.strategy.clone(),
+        plan: checked.plan.clone(),
+        invocations: checked.invocations,
+        warmup: checked.warmup,
+        payloads: checked.payloads.clone(),
+        region: region.clone(),
+        cold_start_ratio: args.cold_start_ratio,
+        state_dir: journal::state_dir(),
+        endpoint_url: args.aws.options().endpoint_url,
+        settle_timeout: Duration::from_secs(180),
+        seed: args.seed,
+    };
+    let total = checked.plan.sizes(function.memory_mb).len() as u64
+        * (checked.invocations + checked.warmup) as u64;
+    let bar = progress_bar(total, &function.name);
+    let on_event = {
+        let bar = bar.clone();
+        move |e: SweepEvent| match e {
+            SweepEvent::Configuring { memory_mb } => {
+                bar.set_message(format!("publishing {memory_mb} MB"))
+            }
+            SweepEvent::LatestRestored { memory_mb } => {
+                bar.set_message(format!("$LATEST back at {memory_mb} MB; invoking"))
+            }
+            SweepEvent::Invoked { .. } => bar.inc(1),
+            SweepEvent::Published { .. } => {}
+        }
+    };
+    let in_flight = Arc::new(Semaphore::new(args.parallel as usize));
+    let tuned = tokio::select! {
+        r = tune::tune(&api, &checked.book, &function.name, &options, in_flight, &on_event) => r,
+        _ = super::shutdown_signal() => {
+            bar.finish_and_clear();
+            return Err(interrupted(&api, &options.run_id).await);
+        }
+    };
+    bar.finish_and_clear();
+    let outcome = tuned.map_err(|e| tune_error(e, &function))?;
+    let doc = report::document(&outcome, &region);
+    let rendered = match args.output {
+        OutputFormat::Table => TableRenderer.render(std::slice::from_ref(&doc)),
+        OutputFormat::Json => Json.render(std::slice::from_ref(&doc)),
+    };
+    print!("{rendered}");
+    let Some(recommended) = doc.recommendation.as_ref().map(|r| r.memory_mb) else {
+        return Err(CliError::failed(format!(
+            "no recommendation for {}: {}",
+            function.name,
+            doc.no_recommendation.as_deref().unwrap_or("no feasible size")
+        )));
+    };
+    if args.apply {
+        apply(&api, &outcome.original, recommended, args.yes).await?;
+    }
+    Ok(())
+}
+
+fn progress_bar(total: u64, name: &str) -> ProgressBar {
+    let bar = ProgressBar::new(total);
+    bar.set_style(
+        ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} invocations {msg}")
+            .expect("valid template")
+            .progress_chars("=> "),
+    );
+    bar.set_prefix(name.to_string());
+    bar
+}
+
+fn print_plan(checked: &Checked, function: &FunctionConfig, region: &str) {
+    let sizes = checked.plan.sizes(function.memory_mb);
+    let per_size = (checked.invocations + checked.warmup) as u64;
+    let invocations = sizes.len() as u64 * per_size;
+    // Without measurements, bound the cost by the function's timeout.
+    let gb_s_bound: f64 = sizes
+        .iter()
+        .map(|&m| per_size as f64 * m as f64 / 1024.0 * function.timeout_s as f64)
+        .sum();
+    let arch = tune::architecture(function);
+    let usd_bound: f64 = tune::cost_fn(&checked.book, region, arch)
+        .map(|cost| {
+            sizes
+                .iter()
+                .map(|&m| per_size as f64 * cost(m, function.timeout_s as f64 * 1000.0))
+                .sum()
+        })
+        .unwrap_or(f64::NAN);
+    println!(
+        "plan for {} ({} MB now, timeout {} s, {}):",
+        function.name, function.memory_mb, function.timeout_s, function.architecture
+    );
+    println!(
+        "  strategy {} ({}), sizes {:?} MB",
+        checked.strategy.name,
+        checked.strategy.objective.as_str(),
+        sizes
+    );
+    println!(
+        "  {} invocations ({} per size incl. {} warm-up), {} versions published and deleted",
+        invocations,
+        per_size,
+        checked.warmup,
+        sizes.len()
+    );
+    println!(
+        "  exploration cost at most {gb_s_bound:.1} GB-s, ${usd_bound:.4} (if every invocation ran to its timeout)"
+    );
+    println!("dry run: nothing was changed");
+}
+
+/// Ctrl-C or SIGTERM mid-sweep: restore from the journal, then report.
+async fn interrupted(api: &AwsLambda, run_id: &str) -> CliError {
+    eprintln!("interrupted: restoring the function…");
+    let dir = journal::state_dir();
+    let pending = journal::unfinished(&dir).unwrap_or_default();
+    let mut lines = Vec::new();
+    for state in pending.iter().filter(|j| j.run_id == run_id) {
+        match restore_from_disk(api, state).await {
+            Ok(report) => lines.push(describe(&report)),
+            Err(e) => lines.push(format!(
+                "{}: restore failed ({e}); run `memtune restore`",
+                state.function
+            )),
+        }
+    }
+    if lines.is_empty() {
+        lines.push("nothing had been changed yet".into());
+    }
+    CliError {
+        code: 130,
+        message: format!("interrupted; {}", lines.join("; ")),
+    }
+}
+
+fn tune_error(e: TuneError, function: &FunctionConfig) -> CliError {
+    match e {
+        TuneError::Sweep(crate::sweep::SweepError::Platform(p)) => {
+            platform_error(&format!("tuning {}", function.name), &p)
+        }
+        TuneError::Sweep(crate::sweep::SweepError::Refused(m)) => CliError::usage(m),
+        other => CliError::failed(format!("tuning {} failed: {other}", function.name)),
+    }
+}
+
+/// Sets the recommended memory, if the function is still as memtune found it.
+async fn apply(
+    api: &AwsLambda,
+    original: &FunctionConfig,
+    memory_mb: u32,
+    yes: bool,
+) -> Result<(), CliError> {
+    if memory_mb == original.memory_mb {
+        println!("{} already has {memory_mb} MB: nothing to apply", original.name);
+        return Ok(());
+    }
+    if !yes {
+        if !std::io::stdin().is_terminal() {
+            return Err(CliError::usage(
+                "--apply needs --yes when there is no terminal to confirm on",
+            ));
+        }
+        eprint!(
+            "set {} from {} MB to {memory_mb} MB? [y/N] ",
+            original.name, original.memory_mb
+        );
+        let mut answer = String::new();
+        let _ = std::io::stdin().read_line(&mut answer);
+        if !matches!(answer.trim(), "y" | "Y" | "yes") {
+            println!("not applied");
+            return Ok(());
+        }
+    }
+    let fingerprint = Fingerprint::of(original);
+    let current = settle::wait_settled(api, &original.name, Duration::from_secs(120))
+        .await
+        .map_err(|e| CliError::failed(format!("cannot apply: {e}")))?;
+    if current.memory_mb != original.memory_mb || !fingerprint.same_apart_from_memory(&current) {
+        return Err(CliError::failed(format!(
+            "not applied: {} changed since memtune read it; run memtune again",
+            original.name
+        )));
+    }
+    settle::update_memory(
+        api,
+        &original.name,
+        memory_mb,
+        &current.revision_id,
+        Duration::from_secs(120),
+        |c| fingerprint.same_apart_from_memory(c),
+    )
+    .await
+    .map_err(|e| CliError::failed(format!("applying {memory_mb} MB failed: {e}")))?;
+    println!(
+        "applied: {} now has {memory_mb} MB (was {} MB)",
+        original.name, original.memory_mb
+    );
+    Ok(())
+}

@@ -1,0 +1,211 @@
+//! What a tuning run produced, as one versioned document per function, and its renderings.
+//!
+//! `document` turns a [`TuneOutcome`] into the plain [`FunctionDocument`] that every format
+//! renders (`--output json` is that document as is; scripts and PR bots rely on it, see
+//! docs/json-schema.md). Each format is one module behind [`Renderer`].
+
+pub mod json;
+pub mod table;
+
+use serde::{Deserialize, Serialize};
+
+use crate::measure::SizeStats;
+use crate::tune::TuneOutcome;
+
+/// Bumped on any change that could break a reader of the JSON.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// One function's tuning result.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FunctionDocument {
+    pub schema_version: u32,
+    pub run_id: String,
+    pub generated_at: String,
+    pub function: FunctionInfo,
+    pub strategy: StrategyInfo,
+    pub search: String,
+    pub current: Current,
+    /// None when no size was feasible; `no_recommendation` says why.
+    pub recommendation: Option<RecommendationInfo>,
+    pub no_recommendation: Option<String>,
+    pub sizes: Vec<SizeRow>,
+    pub exploration: ExplorationInfo,
+    /// What was put back after sampling.
+    pub restored: String,
+    pub warnings: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FunctionInfo {
+    pub name: String,
+    pub arn: String,
+    pub runtime: Option<String>,
+    pub architecture: String,
+    pub region: String,
+    pub timeout_s: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StrategyInfo {
+    pub name: String,
+    pub objective: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Current {
+    pub memory_mb: u32,
+    /// Measured at the current size, when it was sampled.
+    pub cost_per_invocation_usd: Option<f64>,
+    pub p99_ms: Option<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RecommendationInfo {
+    pub memory_mb: u32,
+    pub reason: String,
+    /// Sizes the strategy considers as good, within its tolerance.
+    pub band_mb: Vec<u32>,
+    pub cost_per_invocation_usd: f64,
+    pub cost_per_million_usd: f64,
+    pub p99_ms: Option<f64>,
+    /// Relative to the current size, when it was measured; negative is cheaper or faster.
+    pub cost_change_pct: Option<f64>,
+    pub latency_change_pct: Option<f64>,
+    pub slo_met: Option<bool>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SizeRow {
+    pub memory_mb: u32,
+    pub invocations: usize,
+    pub successes: usize,
+    pub cold_starts: usize,
+    pub p50_ms: Option<f64>,
+    pub p90_ms: Option<f64>,
+    pub p99_ms: Option<f64>,
+    pub mean_ms: Option<f64>,
+    pub trimmed_mean_ms: Option<f64>,
+    pub cv: Option<f64>,
+    pub mean_billed_ms: Option<f64>,
+    pub mean_init_ms: Option<f64>,
+    pub max_memory_used_mb: Option<u32>,
+    pub cost_per_invocation_usd: Option<f64>,
+    pub cost_per_million_usd: Option<f64>,
+    pub cost_ci95_usd: Option<[f64; 2]>,
+    pub out_of_memory: usize,
+    pub timeouts: usize,
+    pub function_errors: usize,
+    pub feasible: bool,
+    pub infeasible_reasons: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExplorationInfo {
+    pub invocations: u64,
+    pub gb_seconds: f64,
+    pub usd: f64,
+    pub platform_failures: u64,
+}
+
+/// A rendering of documents (table, json, ...).
+pub trait Renderer {
+    fn render(&self, docs: &[FunctionDocument]) -> String;
+}
+
+fn size_row(s: &SizeStats) -> SizeRow {
+    let warm = s.warm.as_ref();
+    SizeRow {
+        memory_mb: s.memory_mb,
+        invocations: s.invocations,
+        successes: s.successes,
+        cold_starts: s.cold_starts,
+        p50_ms: warm.map(|w| w.p50.ms),
+        p90_ms: warm.map(|w| w.p90.ms),
+        p99_ms: warm.map(|w| w.p99.ms),
+        mean_ms: warm.map(|w| w.mean_ms),
+        trimmed_mean_ms: warm.map(|w| w.trimmed_mean_ms),
+        cv: warm.map(|w| w.cv),
+        mean_billed_ms: warm.map(|w| w.mean_billed_ms),
+        mean_init_ms: s.mean_init_ms,
+        max_memory_used_mb: s.max_memory_used_mb,
+        cost_per_invocation_usd: s.cost.as_ref().map(|c| c.mean_usd),
+        cost_per_million_usd: s.cost.as_ref().map(|c| c.mean_usd * 1e6),
+        cost_ci95_usd: s.cost.as_ref().map(|c| [c.ci_low_usd, c.ci_high_usd]),
+        out_of_memory: s.failures.out_of_memory,
+        timeouts: s.failures.timeout,
+        function_errors: s.failures.function_errors.values().sum(),
+        feasible: s.is_feasible(),
+        infeasible_reasons: s.infeasible.iter().map(|i| format!("{i:?}")).collect(),
+    }
+}
+
+/// The document of one tuned function.
+pub fn document(outcome: &TuneOutcome, region: &str) -> FunctionDocument {
+    let o = &outcome.original;
+    let sizes: Vec<SizeRow> = outcome.sizes.iter().map(size_row).collect();
+    let at_current = sizes.iter().find(|s| s.memory_mb == o.memory_mb);
+    let (recommendation, no_recommendation) = match &outcome.recommendation {
+        Ok(r) => {
+            let row = sizes.iter().find(|s| s.memory_mb == r.memory_mb);
+            (
+                Some(RecommendationInfo {
+                    memory_mb: r.memory_mb,
+                    reason: r.reason.clone(),
+                    band_mb: r.band.clone(),
+                    cost_per_invocation_usd: r.cost.mean_usd,
+                    cost_per_million_usd: r.cost.mean_usd * 1e6,
+                    p99_ms: row.and_then(|s| s.p99_ms),
+                    cost_change_pct: r.vs_current.map(|c| c.cost_change_pct),
+                    latency_change_pct: r.vs_current.map(|c| c.latency_change_pct),
+                    slo_met: r.slo.map(|s| s.met),
+                }),
+                None,
+            )
+        }
+        Err(e) => (None, Some(e.to_string())),
+    };
+    let mut warnings = Vec::new();
+    if let Some(m) = &outcome.missing_report {
+        warnings.push(m.clone());
+    }
+    if outcome.exploration.platform_failures > 0 {
+        warnings.push(format!(
+            "{} invocations failed outside the function (throttling, service errors): not counted in the statistics",
+            outcome.exploration.platform_failures
+        ));
+    }
+    FunctionDocument {
+        schema_version: SCHEMA_VERSION,
+        run_id: outcome.run_id.clone(),
+        generated_at: chrono::Utc::now().to_rfc3339(),
+        function: FunctionInfo {
+            name: o.name.clone(),
+            arn: o.arn.clone(),
+            runtime: o.runtime.clone(),
+            architecture: o.architecture.clone(),
+            region: region.to_string(),
+            timeout_s: o.timeout_s,
+        },
+        strategy: StrategyInfo {
+            name: outcome.strategy.name.clone(),
+            objective: outcome.strategy.objective.as_str().to_string(),
+        },
+        search: outcome.search.to_string(),
+        current: Current {
+            memory_mb: o.memory_mb,
+            cost_per_invocation_usd: at_current.and_then(|s| s.cost_per_invocation_usd),
+            p99_ms: at_current.and_then(|s| s.p99_ms),
+        },
+        recommendation,
+        no_recommendation,
+        sizes,
+        exploration: ExplorationInfo {
+            invocations: outcome.exploration.invocations,
+            gb_seconds: outcome.exploration.gb_seconds,
+            usd: outcome.exploration.usd,
+            platform_failures: outcome.exploration.platform_failures,
+        },
+        restored: crate::sweep::restore::describe(&outcome.restore),
+        warnings,
+    }
+}

@@ -1,0 +1,298 @@
+//! Tuning one function end to end: plan sizes -> sample (sweep) -> measure -> decide.
+//!
+//! Takes plain options in, returns a plain [`TuneOutcome`]; printing is the caller's.
+
+pub mod plan;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::Serialize;
+use tokio::sync::Semaphore;
+
+use crate::lab::workload::Architecture;
+use crate::measure::{self, Failure, Outcome, Sample, SizeStats};
+use crate::platform::{FunctionConfig, LambdaApi, PlatformError};
+use crate::pricing::{self, PriceBook};
+use crate::strategy::{self, Recommendation, RecommendError, Strategy};
+use crate::sweep::payload::Payloads;
+use crate::sweep::restore::{RestoreError, RestoreReport};
+use crate::sweep::{RawInvocation, SizeRequest, SweepError, SweepEvent, SweepSetup, Sweeper};
+use plan::SizePlan;
+
+/// Everything a tuning run of one function needs to know.
+#[derive(Debug, Clone)]
+pub struct TuneOptions {
+    pub run_id: String,
+    pub strategy: Strategy,
+    pub plan: SizePlan,
+    pub invocations: u32,
+    pub warmup: u32,
+    pub payloads: Payloads,
+    /// Region whose prices apply.
+    pub region: String,
+    /// Fraction of production invocations that start cold, for weighting INIT cost.
+    pub cold_start_ratio: f64,
+    pub state_dir: std::path::PathBuf,
+    pub endpoint_url: Option<String>,
+    pub settle_timeout: Duration,
+    pub seed: u64,
+}
+
+/// What the exploration itself cost.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Exploration {
+    pub invocations: u64,
+    pub gb_seconds: f64,
+    pub usd: f64,
+    /// Invocations that failed for reasons outside the function (throttles, 5xx, network).
+    pub platform_failures: u64,
+}
+
+/// The result of tuning one function.
+#[derive(Debug)]
+pub struct TuneOutcome {
+    pub run_id: String,
+    pub original: FunctionConfig,
+    pub strategy: Strategy,
+    pub search: &'static str,
+    pub sizes: Vec<SizeStats>,
+    pub recommendation: Result<Recommendation, RecommendError>,
+    pub exploration: Exploration,
+    pub restore: RestoreReport,
+    /// Why REPORT lines were missing, when they were.
+    pub missing_report: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TuneError {
+    #[error("{0}")]
+    Sweep(#[from] SweepError),
+    #[error("restoring failed: {0}")]
+    Restore(#[from] RestoreError),
+    #[error("{0}")]
+    Pricing(#[from] pricing::PricingError),
+    #[error("sampling failed ({sweep}); restored: {restored}")]
+    SweepThenRestored {
+        sweep: SweepError,
+        restored: String,
+    },
+    #[error("{function} failed at every size: {detail}")]
+    FailedEverywhere { function: String, detail: String },
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// Progress callback: the sweep's events.
+pub type OnEvent = dyn Fn(SweepEvent) + Send + Sync;
+
+pub fn architecture(config: &FunctionConfig) -> Architecture {
+    if config.architecture == "arm64" {
+        Architecture::Arm64
+    } else {
+        Architecture::X86_64
+    }
+}
+
+/// The USD cost of one invocation at `memory_mb` billed for `billed_ms`, request included.
+pub fn cost_fn<'a>(
+    book: &'a PriceBook,
+    region: &'a str,
+    arch: Architecture,
+) -> Result<impl Fn(u32, f64) -> f64 + 'a, pricing::PricingError> {
+    let prices = book.region(region)?;
+    prices.rate(arch)?;
+    Ok(move |memory_mb: u32, billed_ms: f64| {
+        prices
+            .invocation_cost(memory_mb, billed_ms, 0.0, arch)
+            .unwrap_or(f64::NAN)
+    })
+}
+
+/// Tunes one function: the sweep runs between `Sweeper::begin` and `Sweeper::finish`, and
+/// `finish` (restore and clean-up) runs whatever happens in between.
+pub async fn tune<A: LambdaApi>(
+    api: &A,
+    book: &PriceBook,
+    function: &str,
+    options: &TuneOptions,
+    in_flight: Arc<Semaphore>,
+    on_event: &OnEvent,
+) -> Result<TuneOutcome, TuneError> {
+    let mut sweeper = Sweeper::begin(
+        api,
+        SweepSetup {
+            state_dir: &options.state_dir,
+            run_id: &options.run_id,
+            function,
+            region: Some(options.region.clone()),
+            endpoint_url: options.endpoint_url.clone(),
+            payloads: options.payloads.clone(),
+            in_flight,
+            settle_timeout: options.settle_timeout,
+            seed: options.seed,
+        },
+    )
+    .await?;
+    let original = sweeper.original().clone();
+    let arch = architecture(&original);
+    let cost_of = cost_fn(book, &options.region, arch)?;
+    let sizes = options.plan.sizes(original.memory_mb);
+    let batch: Vec<SizeRequest> = sizes
+        .iter()
+        .map(|&memory_mb| SizeRequest {
+            memory_mb,
+            invocations: options.invocations,
+            warmup: options.warmup,
+        })
+        .collect();
+    let sampled = sweeper.sample(&batch, &stop_when_failing, on_event).await;
+    let restore = sweeper.finish().await;
+    let raw = match (sampled, restore) {
+        (Ok(raw), Ok(restore)) => (raw, restore),
+        (Err(sweep), Ok(restore)) => {
+            return Err(TuneError::SweepThenRestored {
+                sweep,
+                restored: crate::sweep::restore::describe(&restore),
+            })
+        }
+        (_, Err(e)) => return Err(e.into()),
+    };
+    let (raw, restore) = raw;
+    let samples = observe(&raw);
+    let exploration = exploration_cost(&raw, &samples, &cost_of);
+    let mut stats_options = options.strategy.stats_options(original.timeout_s as f64 * 1000.0);
+    stats_options.cold_start_ratio = options.cold_start_ratio;
+    stats_options.seed = options.seed;
+    let measured: Vec<Sample> = samples.into_iter().flatten().collect();
+    let sizes = measure::size_stats(&measured, &stats_options, &cost_of);
+    let missing_report = missing_report(&raw, &original);
+    if sizes.iter().all(|s| s.successes == 0) {
+        return Err(TuneError::FailedEverywhere {
+            function: original.name.clone(),
+            detail: missing_report.unwrap_or_else(|| failure_summary(&sizes, &raw)),
+        });
+    }
+    let recommendation =
+        strategy::recommend(&options.strategy, &sizes, Some(original.memory_mb));
+    Ok(TuneOutcome {
+        run_id: options.run_id.clone(),
+        original,
+        strategy: options.strategy.clone(),
+        search: "grid",
+        sizes,
+        recommendation,
+        exploration,
+        restore,
+        missing_report,
+    })
+}
+
+/// Stops sampling a size after two out-of-memory kills or timeouts: it is infeasible, and
+/// more invocations would only cost money.
+fn stop_when_failing(so_far: &[RawInvocation]) -> bool {
+    let failing = so_far
+        .iter()
+        .filter_map(|r| r.result.as_ref().ok())
+        .map(|r| {
+            let log = r.log_tail.as_deref().unwrap_or("");
+            let report = measure::parse_report(log);
+            measure::classify(r.function_error.as_deref(), &r.payload, report.as_ref(), log)
+        })
+        .filter(|o| {
+            matches!(
+                o,
+                Outcome::Failure(Failure::OutOfMemory) | Outcome::Failure(Failure::Timeout)
+            )
+        })
+        .count();
+    failing >= 2
+}
+
+/// Parses each invocation; warm-ups and platform failures yield no sample.
+fn observe(raw: &[RawInvocation]) -> Vec<Option<Sample>> {
+    raw.iter()
+        .map(|r| match (&r.result, r.warmup) {
+            (Ok(resp), false) => Some(Sample::observe(
+                r.memory_mb,
+                resp.function_error.as_deref(),
+                &resp.payload,
+                resp.log_tail.as_deref().unwrap_or(""),
+            )),
+            _ => None,
+        })
+        .collect()
+}
+
+fn exploration_cost(
+    raw: &[RawInvocation],
+    samples: &[Option<Sample>],
+    cost_of: &dyn Fn(u32, f64) -> f64,
+) -> Exploration {
+    let mut e = Exploration::default();
+    for (r, sample) in raw.iter().zip(samples) {
+        e.invocations += 1;
+        let billed = match (&r.result, sample) {
+            (Err(_), _) => {
+                e.platform_failures += 1;
+                continue;
+            }
+            (Ok(_), Some(s)) => s.report.as_ref().map(|rep| rep.billed_ms as f64),
+            (Ok(resp), None) => measure::parse_report(resp.log_tail.as_deref().unwrap_or(""))
+                .map(|rep| rep.billed_ms as f64),
+        };
+        let billed = billed.unwrap_or(0.0);
+        e.gb_seconds += pricing::gb_seconds(r.memory_mb, billed);
+        e.usd += cost_of(r.memory_mb, billed);
+    }
+    e
+}
+
+fn missing_report(raw: &[RawInvocation], original: &FunctionConfig) -> Option<String> {
+    let answered: Vec<&str> = raw
+        .iter()
+        .filter_map(|r| r.result.as_ref().ok())
+        .map(|r| r.log_tail.as_deref().unwrap_or(""))
+        .collect();
+    let without = answered
+        .iter()
+        .filter(|log| measure::parse_report(log).is_none())
+        .count();
+    if answered.is_empty() || without < answered.len() {
+        return None;
+    }
+    let diagnosis = measure::diagnose_missing_report(
+        answered[0],
+        &original.log_format,
+        original.system_log_level.as_deref(),
+    );
+    Some(format!(
+        "no invocation returned a REPORT line: {diagnosis}"
+    ))
+}
+
+fn failure_summary(sizes: &[SizeStats], raw: &[RawInvocation]) -> String {
+    let platform: Vec<String> = raw
+        .iter()
+        .filter_map(|r| r.result.as_ref().err())
+        .map(PlatformError::to_string)
+        .take(1)
+        .collect();
+    if let Some(first) = platform.first() {
+        return format!("invocations failed: {first}");
+    }
+    sizes
+        .iter()
+        .map(|s| {
+            let f = &s.failures;
+            format!(
+                "{} MB: {} out of memory, {} timed out, {} errors",
+                s.memory_mb,
+                f.out_of_memory,
+                f.timeout,
+                f.function_errors.values().sum::<usize>()
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
