@@ -7,6 +7,7 @@ use clap::{Args, Subcommand};
 
 use super::CliError;
 use crate::lab::faults::Faults;
+use crate::lab::iam::DenyList;
 use crate::lab::fleet::Fleet;
 use crate::lab::{self, synthetic, LabConfig};
 
@@ -38,6 +39,10 @@ struct ServeArgs {
     /// Faults to inject, as NAME=PROBABILITY,...: throttle, error5xx, slow, stuck-update.
     #[arg(long, value_parser = |s: &str| s.parse::<Faults>())]
     faults: Option<Faults>,
+    /// Answer these actions with AccessDeniedException, e.g.
+    /// lambda:UpdateFunctionConfiguration,cloudwatch:GetMetricData,logs:*
+    #[arg(long, value_parser = |s: &str| s.parse::<DenyList>())]
+    deny: Option<DenyList>,
     /// Idle execution environments are reclaimed after this many seconds.
     #[arg(long, default_value_t = 300.0)]
     idle_seconds: f64,
@@ -97,6 +102,7 @@ async fn serve(args: ServeArgs) -> Result<(), CliError> {
     config.seed = args.fleet.seed;
     config.faults = args.faults.unwrap_or_default();
     config.environment_idle_s = args.idle_seconds;
+    config.deny = args.deny.unwrap_or_default();
     let faults = config.faults;
     let server = lab::start(config, args.listen)
         .await

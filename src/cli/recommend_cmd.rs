@@ -13,7 +13,7 @@ use super::aws_args::{platform_error, AwsArgs};
 use super::CliError;
 use crate::measure::Percentile;
 use crate::platform::aws::AwsLambda;
-use crate::platform::{FunctionConfig, LambdaApi};
+use crate::platform::{FunctionConfig, LambdaApi, PlatformError};
 use crate::pricing::PriceBook;
 use crate::report::json::Json;
 use crate::report::table::TableRenderer;
@@ -380,12 +380,17 @@ async fn interrupted(api: &AwsLambda, run_id: &str) -> CliError {
 }
 
 fn tune_error(e: TuneError, function: &FunctionConfig) -> CliError {
-    match e {
-        TuneError::Sweep(crate::sweep::SweepError::Platform(p)) => {
-            platform_error(&format!("tuning {}", function.name), &p)
+    let context = format!("tuning {}", function.name);
+    match (&e, e.platform_cause()) {
+        (_, Some(p @ (PlatformError::AccessDenied(_) | PlatformError::InvalidParameter(_)))) => {
+            let mut err = platform_error(&context, p);
+            if let TuneError::SweepThenRestored { restored, .. } = &e {
+                err.message = format!("{}; {restored}", err.message);
+            }
+            err
         }
-        TuneError::Sweep(crate::sweep::SweepError::Refused(m)) => CliError::usage(m),
-        other => CliError::failed(format!("tuning {} failed: {other}", function.name)),
+        (TuneError::Sweep(crate::sweep::SweepError::Refused(m)), _) => CliError::usage(m.clone()),
+        _ => CliError::failed(format!("{context} failed: {e}")),
     }
 }
 

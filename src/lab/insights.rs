@@ -680,10 +680,13 @@ pub struct GroupData<'a> {
     pub events: Vec<Event>,
 }
 
+/// Result rows: (field, value) pairs, as GetQueryResults returns them.
+pub type Rows = Vec<Vec<(String, String)>>;
+
 /// What a finished query returns.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Outcome {
-    pub rows: Vec<Vec<(String, String)>>,
+    pub rows: Rows,
     pub records_matched: f64,
     pub records_scanned: f64,
     pub bytes_scanned: f64,
@@ -1095,11 +1098,7 @@ fn representative(p: &Production, cold: bool) -> Option<SyntheticReport> {
 }
 
 /// The commands after stats, applied to its rows.
-fn post_process(
-    mut rows: Vec<Record>,
-    after: &[Command],
-    limit: usize,
-) -> Vec<Vec<(String, String)>> {
+fn post_process(mut rows: Vec<Record>, after: &[Command], limit: usize) -> Rows {
     let mut aliases = Aliases::new();
     let mut projection: Option<&[Projection]> = None;
     for c in after {
@@ -1172,7 +1171,7 @@ fn list(
     start_ms: i64,
     end_ms: i64,
     limit: usize,
-) -> Eval<(Vec<Vec<(String, String)>>, f64)> {
+) -> Eval<(Rows, f64)> {
     let mut aliases = Aliases::new();
     let mut filters = Vec::new();
     let mut projection: Option<&[Projection]> = None;

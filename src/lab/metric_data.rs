@@ -508,7 +508,11 @@ pub fn get_metric_data(telemetry: &Telemetry, req: &Request, now_ms: i64) -> Res
             points.reverse();
         }
         let label = q.label.clone().unwrap_or_else(|| stat.metric_name.clone());
-        series.push((q.id.clone(), label, points));
+        series.push(Series {
+            id: q.id.clone(),
+            label,
+            points,
+        });
     }
     paginate(req, series)
 }
@@ -631,7 +635,14 @@ fn decode_token(req: &Request, token: &str) -> Result<usize> {
 }
 
 /// Serves the datapoints of all results, in query order, MaxDatapoints at a time.
-fn paginate(req: &Request, series: Vec<(String, String, Vec<(i64, f64)>)>) -> Result<Page> {
+/// One query's datapoints, in the order they are returned.
+struct Series {
+    id: String,
+    label: String,
+    points: Vec<(i64, f64)>,
+}
+
+fn paginate(req: &Request, series: Vec<Series>) -> Result<Page> {
     let offset = match req.next_token.as_deref().filter(|t| !t.is_empty()) {
         Some(t) => decode_token(req, t)?,
         None => 0,
@@ -642,7 +653,7 @@ fn paginate(req: &Request, series: Vec<(String, String, Vec<(i64, f64)>)>) -> Re
     let page_end = offset.saturating_add(max);
     let mut seen = 0usize;
     let mut results = Vec::with_capacity(series.len());
-    for (id, label, points) in series {
+    for Series { id, label, points } in series {
         let (first, last) = (seen, seen + points.len());
         seen = last;
         let from = offset.clamp(first, last) - first;

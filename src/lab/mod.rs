@@ -9,6 +9,7 @@ pub mod control;
 pub mod faults;
 pub mod filter_pattern;
 pub mod fleet;
+pub mod iam;
 pub mod insights;
 pub mod insights_query;
 pub mod lambda_api;
@@ -46,6 +47,8 @@ pub struct LabConfig {
     pub faults: Faults,
     /// Idle execution environments are reclaimed after this many (wall-clock) seconds.
     pub environment_idle_s: f64,
+    /// Actions answered with AccessDeniedException.
+    pub deny: iam::DenyList,
 }
 
 impl LabConfig {
@@ -56,6 +59,7 @@ impl LabConfig {
             seed: 1,
             faults: Faults::default(),
             environment_idle_s: 300.0,
+            deny: iam::DenyList::default(),
         }
     }
 }
@@ -113,6 +117,7 @@ pub fn router(lab: Arc<Lab>) -> Router {
         )
         .route("/", post(aws_json))
         .route("/_lab/stats", get(stats))
+        .layer(axum::middleware::from_fn_with_state(lab.clone(), iam::authorize))
         .with_state(lab)
 }
 

@@ -17,6 +17,7 @@ use crate::pricing::{self, PriceBook};
 use crate::strategy::{self, Recommendation, RecommendError, Strategy};
 use crate::sweep::payload::Payloads;
 use crate::sweep::restore::{RestoreError, RestoreReport};
+use crate::sweep::settle::SettleError;
 use crate::sweep::{RawInvocation, SizeRequest, SweepError, SweepEvent, SweepSetup, Sweeper};
 use plan::SizePlan;
 
@@ -81,6 +82,20 @@ pub enum TuneError {
     FailedEverywhere { function: String, detail: String },
     #[error("{0}")]
     Invalid(String),
+}
+
+impl TuneError {
+    /// The AWS error at the root of this failure, if there is one.
+    pub fn platform_cause(&self) -> Option<&PlatformError> {
+        let sweep = match self {
+            TuneError::Sweep(s) | TuneError::SweepThenRestored { sweep: s, .. } => s,
+            _ => return None,
+        };
+        match sweep {
+            SweepError::Platform(p) | SweepError::Settle(SettleError::Platform(p)) => Some(p),
+            _ => None,
+        }
+    }
 }
 
 /// Progress callback: the sweep's events.

@@ -1,0 +1,163 @@
+//! Simulated permissions: `--deny lambda:UpdateFunctionConfiguration,logs:*` makes the lab
+//! answer those actions with AccessDeniedException (403), as an account whose policy lacks
+//! them would, so memtune's handling of missing permissions can be tested.
+
+use std::sync::Arc;
+
+use axum::extract::{Request, State};
+use axum::http::{Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::Response;
+
+use super::aws_error::AwsError;
+use super::Lab;
+
+/// Actions the lab refuses; `service:*` refuses a whole service.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DenyList(Vec<String>);
+
+impl std::str::FromStr for DenyList {
+    type Err = String;
+
+    fn from_str(spec: &str) -> Result<DenyList, String> {
+        let mut actions = Vec::new();
+        for a in spec.split(',').map(str::trim).filter(|a| !a.is_empty()) {
+            match a.split_once(':') {
+                Some(("lambda" | "cloudwatch" | "logs", op)) if !op.is_empty() => {
+                    actions.push(a.to_string())
+                }
+                _ => {
+                    return Err(format!(
+                        "'{a}' is not an action like lambda:UpdateFunctionConfiguration, cloudwatch:GetMetricData or logs:*"
+                    ))
+                }
+            }
+        }
+        Ok(DenyList(actions))
+    }
+}
+
+impl DenyList {
+    pub fn denies(&self, action: &str) -> bool {
+        let service = action.split(':').next().unwrap_or("");
+        self.0
+            .iter()
+            .any(|d| d == action || *d == format!("{service}:*"))
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+/// The IAM action of a Lambda restJson1 request, from its method and path.
+fn lambda_action(method: &Method, path: &str) -> Option<&'static str> {
+    let parts: Vec<&str> = path.trim_end_matches('/').split('/').skip(1).collect();
+    let get = method == Method::GET;
+    let action = match (parts.as_slice(), method.as_str()) {
+        (["2015-03-31", "functions"], _) => "ListFunctions",
+        (["2015-03-31", "functions", _], "GET") => "GetFunction",
+        (["2015-03-31", "functions", _], "DELETE") => "DeleteFunction",
+        (["2015-03-31", "functions", _, "configuration"], _) if get => "GetFunctionConfiguration",
+        (["2015-03-31", "functions", _, "configuration"], _) => "UpdateFunctionConfiguration",
+        (["2015-03-31", "functions", _, "versions"], _) if get => "ListVersionsByFunction",
+        (["2015-03-31", "functions", _, "versions"], _) => "PublishVersion",
+        (["2015-03-31", "functions", _, "aliases"], _) if get => "ListAliases",
+        (["2015-03-31", "functions", _, "aliases"], _) => "CreateAlias",
+        (["2015-03-31", "functions", _, "aliases", _], "GET") => "GetAlias",
+        (["2015-03-31", "functions", _, "aliases", _], "PUT") => "UpdateAlias",
+        (["2015-03-31", "functions", _, "aliases", _], _) => "DeleteAlias",
+        (["2015-03-31", "functions", _, "invocations"], _) => "InvokeFunction",
+        (["2017-03-31", "tags", _], _) => "ListTags",
+        (["2016-08-19", "account-settings"], _) => "GetAccountSettings",
+        (["2019-09-30", "functions", _, "concurrency"], _) => "GetFunctionConcurrency",
+        (["2017-10-31", "functions", _, "concurrency"], "PUT") => "PutFunctionConcurrency",
+        (["2017-10-31", "functions", _, "concurrency"], _) => "DeleteFunctionConcurrency",
+        _ => return None,
+    };
+    Some(action)
+}
+
+/// Which protocol a request speaks, so the refusal has the shape its client expects.
+enum Protocol {
+    RestJson,
+    Cbor,
+    AwsJson(&'static str),
+}
+
+fn classify(request: &Request) -> Option<(String, Protocol)> {
+    let path = request.uri().path();
+    if let Some(op) = path.strip_prefix("/service/GraniteServiceVersion20100801/operation/") {
+        return Some((format!("cloudwatch:{op}"), Protocol::Cbor));
+    }
+    if path == "/" {
+        let target = request.headers().get("x-amz-target")?.to_str().ok()?;
+        return match target.split_once('.')? {
+            ("GraniteServiceVersion20100801", op) => Some((
+                format!("cloudwatch:{op}"),
+                Protocol::AwsJson("application/x-amz-json-1.0"),
+            )),
+            ("Logs_20140328", op) => Some((
+                format!("logs:{op}"),
+                Protocol::AwsJson("application/x-amz-json-1.1"),
+            )),
+            _ => None,
+        };
+    }
+    lambda_action(request.method(), path).map(|a| (format!("lambda:{a}"), Protocol::RestJson))
+}
+
+/// Middleware: refuses denied actions before they reach the handlers.
+pub async fn authorize(State(lab): State<Arc<Lab>>, request: Request, next: Next) -> Response {
+    if !lab.config.deny.is_empty() {
+        if let Some((action, protocol)) = classify(&request) {
+            if lab.config.deny.denies(&action) {
+                let e = AwsError::new(
+                    StatusCode::FORBIDDEN,
+                    "AccessDeniedException",
+                    format!(
+                        "User: arn:aws:iam::{}:user/lab is not authorized to perform: {action} because no identity-based policy allows the {action} action",
+                        lab.account.account_id
+                    ),
+                );
+                return match protocol {
+                    Protocol::RestJson => e.rest_json(),
+                    Protocol::Cbor => e.cbor(),
+                    Protocol::AwsJson(content_type) => e.aws_json(content_type),
+                };
+            }
+        }
+    }
+    next.run(request).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deny_lists_parse_and_match() {
+        let d: DenyList = "lambda:UpdateFunctionConfiguration, logs:*".parse().unwrap();
+        assert!(d.denies("lambda:UpdateFunctionConfiguration"));
+        assert!(d.denies("logs:StartQuery"));
+        assert!(!d.denies("lambda:InvokeFunction"));
+        assert!("s3:GetObject".parse::<DenyList>().is_err());
+    }
+
+    #[test]
+    fn lambda_paths_map_to_actions() {
+        let put = Method::PUT;
+        assert_eq!(
+            lambda_action(&put, "/2015-03-31/functions/f/configuration"),
+            Some("UpdateFunctionConfiguration")
+        );
+        assert_eq!(
+            lambda_action(&Method::POST, "/2015-03-31/functions/f/invocations"),
+            Some("InvokeFunction")
+        );
+        assert_eq!(
+            lambda_action(&Method::GET, "/2015-03-31/functions/"),
+            Some("ListFunctions")
+        );
+    }
+}

@@ -1,0 +1,335 @@
+//! `memtune recommend` through the real binary against a lab on an ephemeral port: what it
+//! recommends, that it always leaves functions as they were, and how it treats bad input.
+
+mod common;
+
+use std::process::Output;
+use std::time::{Duration, Instant};
+
+use common::{fleet, lambda_client, start_lab_with};
+use memtune::lab::{LabConfig, LabServer};
+use tokio::process::Command;
+
+const FLEET: &str = r#"
+[[function]]
+name = "cpu"
+memory_mb = 512
+timeout_s = 60
+[function.workload]
+cpu_ms = 1000.0
+working_set_mb = 100
+noise_cv = 0.03
+
+[[function]]
+name = "io"
+memory_mb = 1024
+[function.workload]
+cpu_ms = 2.0
+io_ms = 50.0
+noise_cv = 0.03
+
+[[function]]
+name = "hungry"
+memory_mb = 1024
+timeout_s = 30
+[function.workload]
+cpu_ms = 300.0
+working_set_mb = 600
+
+[[function]]
+name = "slowpoke"
+memory_mb = 3008
+timeout_s = 6
+[function.workload]
+cpu_ms = 5000.0
+parallel_fraction = 0.8
+threads = 4
+
+[[function]]
+name = "json-logs"
+memory_mb = 256
+log_format = "JSON"
+timeout_s = 10
+[function.workload]
+cpu_ms = 200.0
+"#;
+
+struct Env {
+    lab: LabServer,
+    state: tempfile::TempDir,
+}
+
+async fn env_with(configure: impl FnOnce(&mut LabConfig)) -> Env {
+    let mut config = LabConfig::new(fleet(FLEET));
+    configure(&mut config);
+    Env {
+        lab: start_lab_with(config).await,
+        state: tempfile::tempdir().unwrap(),
+    }
+}
+
+async fn env() -> Env {
+    env_with(|_| {}).await
+}
+
+impl Env {
+    fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_memtune"));
+        cmd.args(args)
+            .env("AWS_ENDPOINT_URL", self.lab.endpoint())
+            .env("AWS_ACCESS_KEY_ID", "AKIDTEST")
+            .env("AWS_SECRET_ACCESS_KEY", "secret")
+            .env("AWS_REGION", "us-east-1")
+            .env_remove("AWS_PROFILE")
+            .env("MEMTUNE_STATE_DIR", self.state.path())
+            .kill_on_drop(true);
+        cmd
+    }
+
+    async fn run(&self, args: &[&str]) -> Output {
+        self.command(args).output().await.unwrap()
+    }
+
+    async fn recommend_json(&self, args: &[&str]) -> serde_json::Value {
+        let mut all = vec!["recommend"];
+        all.extend_from_slice(args);
+        all.extend_from_slice(&["--output", "json"]);
+        let out = self.run(&all).await;
+        assert!(
+            out.status.success(),
+            "memtune {all:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    }
+
+    /// $LATEST memory, and every published version left on the function.
+    async fn function_state(&self, name: &str) -> (i32, Vec<String>, usize) {
+        let client = lambda_client(&self.lab.endpoint()).await;
+        let c = client
+            .get_function_configuration()
+            .function_name(name)
+            .send()
+            .await
+            .unwrap();
+        let versions = client
+            .list_versions_by_function()
+            .function_name(name)
+            .send()
+            .await
+            .unwrap();
+        let aliases = client.list_aliases().function_name(name).send().await.unwrap();
+        let published = versions
+            .versions()
+            .iter()
+            .filter_map(|v| v.version())
+            .filter(|v| *v != "$LATEST")
+            .map(str::to_string)
+            .collect();
+        (c.memory_size().unwrap(), published, aliases.aliases().len())
+    }
+
+    async fn assert_untouched(&self, name: &str, memory: i32) {
+        assert_eq!(
+            self.function_state(name).await,
+            (memory, vec![], 0),
+            "{name} must have its original memory and no versions or aliases left"
+        );
+    }
+}
+
+fn recommended(doc: &serde_json::Value) -> u64 {
+    doc["recommendation"]["memory_mb"].as_u64().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn cpu_bound_under_speed_lands_near_one_vcpu() {
+    let env = env().await;
+    let doc = env.recommend_json(&["cpu", "--strategy", "speed"]).await;
+    let mb = recommended(&doc);
+    assert!((1536..=2048).contains(&mb), "speed picked {mb} MB");
+    assert_eq!(doc["schema_version"], 1);
+    assert_eq!(doc["current"]["memory_mb"], 512);
+    assert!(doc["exploration"]["invocations"].as_u64().unwrap() >= 80);
+    assert!(doc["exploration"]["usd"].as_f64().unwrap() > 0.0);
+    for size in doc["sizes"].as_array().unwrap() {
+        for key in ["memory_mb", "invocations", "p50_ms", "p99_ms", "mean_billed_ms"] {
+            assert!(size.get(key).is_some(), "sizes[] lacks {key}");
+        }
+        assert!(size["cost_per_invocation_usd"].as_f64().unwrap() > 0.0);
+        assert_eq!(size["feasible"], true);
+    }
+    env.assert_untouched("cpu", 512).await;
+    let balanced = env.recommend_json(&["cpu", "--strategy", "balanced"]).await;
+    let mb = recommended(&balanced);
+    assert!((1024..=2048).contains(&mb), "balanced picked {mb} MB");
+    env.assert_untouched("cpu", 512).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn io_bound_under_cost_lands_on_the_smallest_size() {
+    let env = env().await;
+    let doc = env.recommend_json(&["io", "--strategy", "cost"]).await;
+    assert_eq!(recommended(&doc), 128);
+    env.assert_untouched("io", 1024).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn out_of_memory_and_timeout_sizes_are_skipped_not_fatal() {
+    let env = env().await;
+    let doc = env
+        .recommend_json(&["hungry", "--sizes", "256,512,1024,2048"])
+        .await;
+    let sizes = doc["sizes"].as_array().unwrap();
+    for s in &sizes[..2] {
+        assert_eq!(s["feasible"], false, "{s}");
+        assert!(s["out_of_memory"].as_u64().unwrap() >= 1, "{s}");
+        assert!(
+            s["invocations"].as_u64().unwrap() < 10,
+            "a size that keeps running out of memory stops early: {s}"
+        );
+    }
+    assert!(recommended(&doc) >= 1024);
+    env.assert_untouched("hungry", 1024).await;
+
+    let doc = env
+        .recommend_json(&["slowpoke", "--sizes", "1024,2048,3008"])
+        .await;
+    let first = &doc["sizes"][0];
+    assert_eq!(first["feasible"], false);
+    assert!(first["timeouts"].as_u64().unwrap() >= 1, "{first}");
+    assert_eq!(recommended(&doc), 3008);
+    env.assert_untouched("slowpoke", 3008).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn json_log_format_is_measured() {
+    let env = env().await;
+    let doc = env
+        .recommend_json(&["json-logs", "--sizes", "256,512", "--strategy", "speed"])
+        .await;
+    assert!(doc["sizes"][0]["p50_ms"].as_f64().unwrap() > 0.0);
+    assert_eq!(recommended(&doc), 512);
+    env.assert_untouched("json-logs", 256).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn dry_run_prints_the_plan_and_changes_nothing() {
+    let env = env().await;
+    let out = env.run(&["recommend", "cpu", "--dry-run"]).await;
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("exploration cost at most"), "{text}");
+    assert_eq!(env.lab.lab.stats().invocations, 0);
+    env.assert_untouched("cpu", 512).await;
+}
+
+/// Waits until $LATEST's memory differs from `original` (the sweep is mid-publish).
+async fn wait_until_changed(env: &Env, name: &str, original: i32) {
+    let client = lambda_client(&env.lab.endpoint()).await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < deadline {
+        let c = client
+            .get_function_configuration()
+            .function_name(name)
+            .send()
+            .await
+            .unwrap();
+        if c.memory_size() != Some(original) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    panic!("the sweep never changed {name}");
+}
+
+fn slow_updates(config: &mut LabConfig) {
+    // Updates stay InProgress ~150 ms: time to catch $LATEST mid-sweep.
+    config.time_scale = 0.1;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sigkill_mid_sweep_then_restore_leaves_the_function_as_it_was() {
+    let env = env_with(slow_updates).await;
+    let mut child = env
+        .command(&["recommend", "cpu", "--sizes", "1024,2048,3008"])
+        .spawn()
+        .unwrap();
+    wait_until_changed(&env, "cpu", 512).await;
+    tokio::time::sleep(Duration::from_millis(300)).await; // let a version be published
+    child.kill().await.unwrap(); // SIGKILL
+    let (memory, versions, _) = env.function_state("cpu").await;
+    assert!(
+        memory != 512 || !versions.is_empty(),
+        "the kill should land mid-sweep (memory {memory}, versions {versions:?})"
+    );
+
+    let out = env.run(&["restore"]).await;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("cpu:"), "{stdout}");
+    env.assert_untouched("cpu", 512).await;
+    let again = env.run(&["restore"]).await;
+    assert!(String::from_utf8_lossy(&again.stdout).contains("nothing to restore"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sigint_mid_sweep_restores_before_exiting() {
+    let env = env_with(slow_updates).await;
+    let child = env
+        .command(&["recommend", "cpu", "--sizes", "1024,2048,3008"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id().unwrap();
+    wait_until_changed(&env, "cpu", 512).await;
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = child.wait_with_output().await.unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("interrupted"), "{stderr}");
+    env.assert_untouched("cpu", 512).await;
+    let restore = env.run(&["restore"]).await;
+    assert!(String::from_utf8_lossy(&restore.stdout).contains("nothing to restore"));
+}
+
+/// One line on stderr, exit 2, nothing invoked or changed.
+async fn assert_bad_input(env: &Env, args: &[&str], expect: &str) {
+    let out = env.run(args).await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+    assert_eq!(stderr.trim().lines().count(), 1, "{args:?}: {stderr}");
+    assert!(stderr.contains(expect), "{args:?}: {stderr}");
+    assert_eq!(env.lab.lab.stats().invocations, 0, "{args:?} invoked");
+    env.assert_untouched("cpu", 512).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bad_input_is_one_line_exit_two_and_no_mutation() {
+    let env = env().await;
+    assert_bad_input(&env, &["recommend", "nope"], "Function not found").await;
+    assert_bad_input(&env, &["recommend", "cpu", "--payload", "{oops"], "not valid JSON").await;
+    assert_bad_input(&env, &["recommend", "cpu", "--sizes", "64,512"], "outside Lambda's range")
+        .await;
+    assert_bad_input(&env, &["recommend", "cpu", "--sizes", "512,20000"], "outside Lambda's range")
+        .await;
+    assert_bad_input(&env, &["recommend", "cpu", "--strategy", "fastest"], "unknown strategy")
+        .await;
+    assert_bad_input(&env, &["recommend", "cpu", "--strategy", "latency-slo"], "--slo-ms").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn access_denied_is_bad_input_and_changes_nothing() {
+    let env = env_with(|c| c.deny = "lambda:UpdateFunctionConfiguration".parse().unwrap()).await;
+    assert_bad_input(&env, &["recommend", "cpu"], "access denied").await;
+
+    let env = env_with(|c| c.deny = "lambda:GetFunctionConfiguration".parse().unwrap()).await;
+    let out = env.run(&["recommend", "cpu"]).await;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("access denied"));
+}
