@@ -11,5 +11,6 @@ pub mod platform;
 pub mod pricing;
 pub mod report;
 pub mod strategy;
+mod toml_lines;
 pub mod sweep;
 pub mod tune;

@@ -493,6 +493,21 @@ impl Lab {
         })
     }
 
+    /// A mutation of $LATEST needs no update in progress (409) and, when the caller sends a
+    /// RevisionId, the current one (412).
+    fn check_mutable(&self, f: &FunctionState, body: &Value) -> Result<(), AwsError> {
+        if f.pending.is_some() {
+            return Err(AwsError::conflict(format!(
+                "The operation cannot be performed at this time. An update is in progress for resource: {}",
+                self.function_arn(&f.profile.name)
+            )));
+        }
+        match body.get("RevisionId").and_then(Value::as_str) {
+            Some(rev) if rev != f.revision_id => Err(precondition_failed()),
+            _ => Ok(()),
+        }
+    }
+
     pub fn update_function_configuration(
         &self,
         name: &str,
@@ -501,17 +516,7 @@ impl Lab {
         let stuck = self.config.faults.stuck_update;
         let stuck = stuck > 0.0 && self.fault(&mut self.lock(), stuck);
         self.with_function(name, None, |lab, f| {
-            if f.pending.is_some() {
-                return Err(AwsError::conflict(format!(
-                    "The operation cannot be performed at this time. An update is in progress for resource: {}",
-                    lab.function_arn(name)
-                )));
-            }
-            if let Some(rev) = body.get("RevisionId").and_then(Value::as_str) {
-                if rev != f.revision_id {
-                    return Err(precondition_failed());
-                }
-            }
+            lab.check_mutable(f, body)?;
             let mut config = f.active.clone();
             if let Some(m) = body.get("MemorySize") {
                 let m = m.as_i64().unwrap_or(-1);
@@ -575,17 +580,7 @@ impl Lab {
 
     pub fn publish_version(&self, name: &str, body: &Value) -> Result<Value, AwsError> {
         self.with_function(name, None, |lab, f| {
-            if f.pending.is_some() {
-                return Err(AwsError::conflict(format!(
-                    "The operation cannot be performed at this time. An update is in progress for resource: {}",
-                    lab.function_arn(name)
-                )));
-            }
-            if let Some(rev) = body.get("RevisionId").and_then(Value::as_str) {
-                if rev != f.revision_id {
-                    return Err(precondition_failed());
-                }
-            }
+            lab.check_mutable(f, body)?;
             if let Some(sha) = body.get("CodeSha256").and_then(Value::as_str) {
                 if sha != f.code_sha256 {
                     return Err(AwsError::invalid(format!(

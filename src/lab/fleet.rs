@@ -4,6 +4,7 @@
 //! production `traffic`) and may `include` other fleet files, relative to itself. Unknown keys and
 //! impossible values are rejected with the file and line they stand on.
 
+use crate::toml_lines::{key_line, line_of};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -358,26 +359,6 @@ fn parse_into(
         fleet.functions.push(profile);
     }
     Ok(())
-}
-
-/// 1-based line number of a byte offset.
-fn line_of(text: &str, offset: usize) -> usize {
-    text[..offset.min(text.len())].matches('\n').count() + 1
-}
-
-/// The line of the first `key =` at or after `from`, else the line of `from`.
-fn key_line(text: &str, from: usize, key: &str) -> usize {
-    let first = line_of(text, from);
-    text.lines()
-        .enumerate()
-        .skip(first - 1)
-        .find(|(_, l)| {
-            let l = l.trim_start();
-            l.strip_prefix(key)
-                .is_some_and(|rest| rest.trim_start().starts_with('='))
-        })
-        .map(|(i, _)| i + 1)
-        .unwrap_or(first)
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 //! works from any directory; `--strategy PATH` loads a user's file instead. Unknown keys and
 //! impossible values are rejected with the file and line they stand on.
 
+use crate::toml_lines::{key_line, line_of};
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
@@ -338,26 +339,6 @@ impl Key {
             Key::Top(k) | Key::Search(k) => k,
         }
     }
-}
-
-/// 1-based line number of a byte offset.
-fn line_of(text: &str, offset: usize) -> usize {
-    text[..offset.min(text.len())].matches('\n').count() + 1
-}
-
-/// The line of the first `key =` at or after byte `from`, else the line of `from`.
-fn key_line(text: &str, from: usize, key: &str) -> usize {
-    let first = line_of(text, from);
-    text.lines()
-        .enumerate()
-        .skip(first - 1)
-        .find(|(_, l)| {
-            l.trim_start()
-                .strip_prefix(key)
-                .is_some_and(|rest| rest.trim_start().starts_with('='))
-        })
-        .map(|(i, _)| i + 1)
-        .unwrap_or(first)
 }
 
 #[cfg(test)]

@@ -61,7 +61,7 @@ pub enum Entry {
         region: Option<String>,
         endpoint_url: Option<String>,
         pid: u32,
-        original: Fingerprint,
+        original: Box<Fingerprint>,
         at: String,
     },
     /// About to set $LATEST's memory.
@@ -184,7 +184,7 @@ impl Journal {
             region,
             endpoint_url,
             pid: std::process::id(),
-            original: Fingerprint::of(original),
+            original: Box::new(Fingerprint::of(original)),
             at: chrono::Utc::now().to_rfc3339(),
         })?;
         Ok(journal)
@@ -249,7 +249,7 @@ pub fn read(path: &Path) -> std::io::Result<JournalState> {
                     endpoint_url,
                     pid,
                     intended_memory: vec![original.memory_mb],
-                    original,
+                    original: *original,
                     created_versions: Vec::new(),
                     done: false,
                 })

@@ -1,0 +1,243 @@
+//! Duration-vs-memory curves fitted to measured sizes, to predict every size in
+//! 128..=10240 MB from a few.
+//!
+//! [`fit`] takes the warm durations measured at two or more memory sizes and returns a
+//! [`Fit`]: the mean-duration curve of the family that predicted left-out sizes best (see
+//! [`ModelKind`] for the families), a pooled noise model for percentiles, and 95% bands for
+//! both. The models are generic: they assume only how Lambda allocates CPU (1769 MB = 1 vCPU)
+//! and are fitted to data, so they work the same against the lab and real AWS.
+//!
+//! Pipeline: per-size means, weighted by their standard error plus a 2% floor for what no
+//! family captures -> robust non-negative fit of every family (`solver`) -> leave-one-size-out
+//! selection (`select`) -> pooled log-normal noise with an empirical tail (`noise`).
+
+mod models;
+mod noise;
+mod select;
+mod solver;
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use statrs::distribution::{ContinuousCDF, Normal};
+use thiserror::Error;
+
+pub use models::{vcpus, Curve, ModelKind, ONE_VCPU_MB};
+pub use select::ModelScore;
+
+use noise::NoiseModel;
+use solver::Point;
+
+/// Relative standard deviation added to every size's mean for model misfit: without it ten
+/// tight samples would pin the curve to one size's quirks.
+const MISFIT_FLOOR: f64 = 0.02;
+/// Coverage of the mean and quantile bands.
+const BAND_CONFIDENCE: f64 = 0.95;
+
+/// Warm, successful durations measured at one memory size.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SizeSamples {
+    pub memory_mb: u32,
+    pub warm_ms: Vec<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Error)]
+pub enum FitError {
+    #[error("need warm durations at two or more memory sizes to fit a curve, got {found}")]
+    TooFewSizes { found: usize },
+    #[error("no warm durations at {memory_mb} MB: leave sizes without measurements out")]
+    NoSamples { memory_mb: u32 },
+    #[error("invalid duration {value} ms at {memory_mb} MB: durations must be finite and > 0")]
+    InvalidDuration { memory_mb: u32, value: f64 },
+}
+
+/// Predictions at one memory size.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct CurvePoint {
+    pub memory_mb: u32,
+    pub mean_ms: f64,
+    pub mean_low_ms: f64,
+    pub mean_high_ms: f64,
+    pub p50_ms: f64,
+    pub p90_ms: f64,
+    pub p99_ms: f64,
+}
+
+/// A fitted duration-vs-memory curve with its noise model.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Fit {
+    curve: Curve,
+    /// The chosen family refitted without each size, for the jackknife band.
+    replicates: Vec<Curve>,
+    scores: Vec<ModelScore>,
+    noise: NoiseModel,
+    /// Pooled relative standard error of the size means: the band when there are no
+    /// replicates.
+    relative_se: f64,
+}
+
+/// Fits mean warm duration vs memory to the samples (several entries for one size are
+/// pooled). Deterministic: the same samples give the same fit.
+pub fn fit(samples: &[SizeSamples]) -> Result<Fit, FitError> {
+    let sizes = group(samples)?;
+    if sizes.len() < 2 {
+        return Err(FitError::TooFewSizes { found: sizes.len() });
+    }
+    let points: Vec<Point> = sizes.iter().map(|(&m, xs)| point(m, xs)).collect();
+    let noise = NoiseModel::from_sizes(sizes.values().map(Vec::as_slice));
+    let selection = select::select(&points);
+    let relative_se = (points
+        .iter()
+        .map(|p| (p.sd / p.y).powi(2) - MISFIT_FLOOR.powi(2))
+        .sum::<f64>()
+        / points.len() as f64)
+        .max(0.0)
+        .sqrt();
+    Ok(Fit {
+        curve: selection.curve,
+        replicates: selection.replicates,
+        scores: selection.scores,
+        noise,
+        relative_se,
+    })
+}
+
+fn group(samples: &[SizeSamples]) -> Result<BTreeMap<u32, Vec<f64>>, FitError> {
+    let mut sizes: BTreeMap<u32, Vec<f64>> = BTreeMap::new();
+    for s in samples {
+        if s.warm_ms.is_empty() {
+            return Err(FitError::NoSamples {
+                memory_mb: s.memory_mb,
+            });
+        }
+        if let Some(&value) = s.warm_ms.iter().find(|x| !(x.is_finite() && **x > 0.0)) {
+            return Err(FitError::InvalidDuration {
+                memory_mb: s.memory_mb,
+                value,
+            });
+        }
+        sizes
+            .entry(s.memory_mb)
+            .or_default()
+            .extend_from_slice(&s.warm_ms);
+    }
+    Ok(sizes)
+}
+
+/// A size's mean, weighted by its standard error plus the misfit floor.
+fn point(memory_mb: u32, xs: &[f64]) -> Point {
+    let n = xs.len() as f64;
+    let mean = xs.iter().sum::<f64>() / n;
+    let variance = if xs.len() > 1 {
+        xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0)
+    } else {
+        0.0
+    };
+    Point {
+        m: f64::from(memory_mb),
+        y: mean,
+        sd: (variance / n + (MISFIT_FLOOR * mean).powi(2)).sqrt(),
+    }
+}
+
+impl Fit {
+    /// Predicted mean warm duration at a memory size, in ms.
+    pub fn mean_ms(&self, memory_mb: u32) -> f64 {
+        self.curve.eval(f64::from(memory_mb))
+    }
+
+    /// Predicted p-quantile (0 < p < 1) of the warm duration at a memory size, in ms.
+    pub fn quantile_ms(&self, memory_mb: u32, p: f64) -> f64 {
+        self.mean_ms(memory_mb) * self.noise.log_offset(p).exp()
+    }
+
+    /// 95% band for the mean at a memory size: a jackknife over the leave-one-size-out refits,
+    /// or the measurements' own standard error with only two sizes.
+    pub fn mean_band(&self, memory_mb: u32) -> (f64, f64) {
+        let mean = self.mean_ms(memory_mb);
+        let half = z(BAND_CONFIDENCE) * self.mean_sd(memory_mb, mean);
+        ((mean - half).max(0.0), mean + half)
+    }
+
+    /// 95% band for the p-quantile: the mean band, with the quantile's offset from the mean
+    /// scaled by the interval of the noise spread.
+    pub fn quantile_band(&self, memory_mb: u32, p: f64) -> (f64, f64) {
+        let (low, high) = self.mean_band(memory_mb);
+        let offset = self.noise.log_offset(p);
+        let (narrow, wide) = self.noise.sigma_factors(BAND_CONFIDENCE);
+        let (a, b) = (offset * narrow, offset * wide);
+        (low * a.min(b).exp(), high * a.max(b).exp())
+    }
+
+    /// The chosen model family.
+    pub fn model(&self) -> ModelKind {
+        self.curve.kind
+    }
+
+    /// The chosen curve's parameters.
+    pub fn fitted_curve(&self) -> &Curve {
+        &self.curve
+    }
+
+    /// Cross-validated error of the chosen family (mean absolute relative error on left-out
+    /// sizes); `None` with fewer than four sizes, where the simplest adequate family is used.
+    pub fn cv_error(&self) -> Option<f64> {
+        self.score(self.curve.kind)
+    }
+
+    /// Cross-validated error of every family.
+    pub fn scores(&self) -> &[ModelScore] {
+        &self.scores
+    }
+
+    /// Log-normal sigma of the warm noise (0 when no size had three samples).
+    pub fn noise_sigma(&self) -> f64 {
+        self.noise.sigma
+    }
+
+    /// Predictions at each size.
+    pub fn curve(&self, sizes: impl Iterator<Item = u32>) -> Vec<CurvePoint> {
+        let offsets = [0.5, 0.9, 0.99].map(|p| self.noise.log_offset(p).exp());
+        sizes
+            .map(|memory_mb| {
+                let mean_ms = self.mean_ms(memory_mb);
+                let (mean_low_ms, mean_high_ms) = self.mean_band(memory_mb);
+                CurvePoint {
+                    memory_mb,
+                    mean_ms,
+                    mean_low_ms,
+                    mean_high_ms,
+                    p50_ms: mean_ms * offsets[0],
+                    p90_ms: mean_ms * offsets[1],
+                    p99_ms: mean_ms * offsets[2],
+                }
+            })
+            .collect()
+    }
+
+    fn score(&self, kind: ModelKind) -> Option<f64> {
+        self.scores
+            .iter()
+            .find(|s| s.kind == kind)
+            .and_then(|s| s.cv_error)
+    }
+
+    fn mean_sd(&self, memory_mb: u32, mean: f64) -> f64 {
+        let n = self.replicates.len();
+        if n == 0 {
+            return self.relative_se * mean;
+        }
+        let m = f64::from(memory_mb);
+        let values: Vec<f64> = self.replicates.iter().map(|c| c.eval(m)).collect();
+        let center = values.iter().sum::<f64>() / n as f64;
+        let spread: f64 = values.iter().map(|v| (v - center).powi(2)).sum();
+        ((n - 1) as f64 / n as f64 * spread).sqrt()
+    }
+}
+
+fn z(confidence: f64) -> f64 {
+    Normal::standard().inverse_cdf(0.5 + confidence / 2.0)
+}
+
+#[cfg(test)]
+mod tests;
