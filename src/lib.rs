@@ -5,6 +5,7 @@
 
 pub mod bench;
 pub mod cli;
+pub mod fit;
 pub mod lab;
 pub mod measure;
 pub mod platform;

@@ -1,0 +1,170 @@
+//! Synthetic curves with known shapes and seeded log-normal noise.
+
+use rand::rngs::StdRng;
+use rand::SeedableRng;
+use rand_distr::{Distribution, LogNormal};
+
+use super::*;
+
+const GRID: [u32; 8] = [128, 256, 512, 1024, 1536, 2048, 3008, 4096];
+
+/// `n` samples per size of `truth` times mean-one log-normal noise with the given sigma.
+fn measure(truth: impl Fn(f64) -> f64, sizes: &[u32], n: usize, sigma: f64) -> Vec<SizeSamples> {
+    let mut rng = StdRng::seed_from_u64(42);
+    let noise = LogNormal::new(-sigma * sigma / 2.0, sigma).unwrap();
+    sizes
+        .iter()
+        .map(|&memory_mb| SizeSamples {
+            memory_mb,
+            warm_ms: (0..n)
+                .map(|_| truth(f64::from(memory_mb)) * noise.sample(&mut rng))
+                .collect(),
+        })
+        .collect()
+}
+
+fn relative_error(a: f64, b: f64) -> f64 {
+    (a / b - 1.0).abs()
+}
+
+fn cost(fit: &Fit, memory_mb: u32) -> f64 {
+    f64::from(memory_mb) * fit.mean_ms(memory_mb)
+}
+
+#[test]
+fn single_threaded_curve_recovers_the_1769_mb_knee() {
+    let truth = |m: f64| 4000.0 / vcpus(m).min(1.0);
+    let fit = fit(&measure(truth, &GRID, 20, 0.04)).unwrap();
+    for m in [300, 1769, 2500, 6000, 10240] {
+        let predicted = fit.mean_ms(m);
+        assert!(relative_error(predicted, truth(f64::from(m))) < 0.03, "{m}: {predicted}");
+    }
+    // Cost is flat up to one vCPU and grows with memory after it.
+    let below: Vec<f64> = (128..=1769).step_by(64).map(|m| cost(&fit, m)).collect();
+    let (lo, hi) = below.iter().fold((f64::MAX, 0.0f64), |(lo, hi), &c| {
+        (lo.min(c), hi.max(c))
+    });
+    assert!(hi / lo < 1.03, "cost below the knee varies {lo}..{hi}");
+    assert!(cost(&fit, 2500) > 1.3 * cost(&fit, 1769));
+    assert!(cost(&fit, 10240) > 5.0 * cost(&fit, 1769));
+}
+
+#[test]
+fn io_bound_curve_predicts_flat() {
+    let fit = fit(&measure(|_| 180.0, &GRID, 20, 0.05)).unwrap();
+    for m in [128, 700, 1769, 5000, 10240] {
+        assert!(relative_error(fit.mean_ms(m), 180.0) < 0.03, "{m}: {}", fit.mean_ms(m));
+    }
+    assert!(cost(&fit, 10240) > 50.0 * cost(&fit, 128));
+}
+
+#[test]
+fn parallel_curve_keeps_improving_past_1769() {
+    let truth = |m: f64| {
+        let v = vcpus(m);
+        30.0 + 600.0 / v.min(1.0) + 2400.0 / v.min(4.0)
+    };
+    let sizes = [128, 512, 1024, 2048, 3008, 4096, 6144, 10240];
+    let fit = fit(&measure(truth, &sizes, 20, 0.03)).unwrap();
+    assert!(fit.mean_ms(7076) < 0.5 * fit.mean_ms(1769));
+    for m in [1769, 5000, 8000] {
+        let predicted = fit.mean_ms(m);
+        assert!(relative_error(predicted, truth(f64::from(m))) < 0.05, "{m}: {predicted}");
+    }
+}
+
+#[test]
+fn quantiles_follow_the_noise() {
+    let sigma: f64 = 0.06;
+    let truth = |m: f64| 50.0 + 2000.0 / vcpus(m).min(1.0);
+    let fit = fit(&measure(truth, &GRID, 30, sigma)).unwrap();
+    assert!((fit.noise_sigma() / sigma - 1.0).abs() < 0.15);
+    for (p, z) in [(0.5, 0.0), (0.9, 1.2816), (0.99, 2.3263)] {
+        let expected = truth(1000.0) * (z * sigma - sigma * sigma / 2.0).exp();
+        let predicted = fit.quantile_ms(1000, p);
+        assert!(relative_error(predicted, expected) < 0.03, "p{p}: {predicted} vs {expected}");
+        let (lo, hi) = fit.quantile_band(1000, p);
+        assert!(lo < predicted && predicted < hi);
+    }
+}
+
+#[test]
+fn mean_band_covers_the_truth_and_widens_when_extrapolating() {
+    let truth = |m: f64| 20.0 + 3000.0 * (-m / 600.0).exp();
+    let sizes = [512, 640, 768, 1024, 1536, 2048];
+    let fit = fit(&measure(truth, &sizes, 10, 0.05)).unwrap();
+    for m in [700, 1200, 1800] {
+        let (lo, hi) = fit.mean_band(m);
+        let t = truth(f64::from(m));
+        assert!(lo <= t && t <= hi, "{m}: {t} outside {lo}..{hi}");
+    }
+    let width = |m| {
+        let (lo, hi) = fit.mean_band(m);
+        (hi - lo) / fit.mean_ms(m)
+    };
+    assert!(width(128) > 2.0 * width(1024), "{} vs {}", width(128), width(1024));
+}
+
+#[test]
+fn two_sizes_fit_the_cpu_knee_model_exactly() {
+    let samples = [
+        SizeSamples {
+            memory_mb: 512,
+            warm_ms: vec![400.0, 410.0, 390.0],
+        },
+        SizeSamples {
+            memory_mb: 1024,
+            warm_ms: vec![210.0, 200.0, 205.0],
+        },
+    ];
+    let fit = fit(&samples).unwrap();
+    assert_eq!(fit.model(), ModelKind::CpuKnee);
+    assert_eq!(fit.cv_error(), None);
+    assert!(relative_error(fit.mean_ms(512), 400.0) < 1e-6);
+    assert!(relative_error(fit.mean_ms(1024), 205.0) < 1e-6);
+    let (lo, hi) = fit.mean_band(512);
+    assert!(lo < 400.0 && 400.0 < hi);
+}
+
+#[test]
+fn rejects_unusable_input() {
+    let one = SizeSamples {
+        memory_mb: 128,
+        warm_ms: vec![1.0],
+    };
+    assert_eq!(
+        fit(&[one.clone(), one.clone()]).unwrap_err(),
+        FitError::TooFewSizes { found: 1 }
+    );
+    let empty = SizeSamples {
+        memory_mb: 256,
+        warm_ms: Vec::new(),
+    };
+    assert_eq!(
+        fit(&[one.clone(), empty]).unwrap_err(),
+        FitError::NoSamples { memory_mb: 256 }
+    );
+    let bad = SizeSamples {
+        memory_mb: 256,
+        warm_ms: vec![f64::NAN],
+    };
+    assert!(matches!(
+        fit(&[one, bad]),
+        Err(FitError::InvalidDuration { memory_mb: 256, .. })
+    ));
+}
+
+#[test]
+fn fits_are_deterministic_and_expose_every_score() {
+    let truth = |m: f64| 15.0 + 900.0 / vcpus(m).min(1.0);
+    let samples = measure(truth, &GRID, 15, 0.05);
+    let a = fit(&samples).unwrap();
+    assert_eq!(a, fit(&samples).unwrap());
+    assert_eq!(a.scores().len(), ModelKind::ALL.len());
+    assert!(a.cv_error().unwrap() < 0.03);
+    let points = a.curve(128..=10240);
+    assert_eq!(points.len(), 10113);
+    assert!(points
+        .iter()
+        .all(|p| p.mean_low_ms <= p.mean_ms && p.mean_ms <= p.mean_high_ms && p.p50_ms < p.p99_ms));
+}
