@@ -118,7 +118,12 @@ impl Env {
             .send()
             .await
             .unwrap();
-        let aliases = client.list_aliases().function_name(name).send().await.unwrap();
+        let aliases = client
+            .list_aliases()
+            .function_name(name)
+            .send()
+            .await
+            .unwrap();
         let published = versions
             .versions()
             .iter()
@@ -153,7 +158,13 @@ async fn cpu_bound_under_speed_lands_near_one_vcpu() {
     assert!(doc["exploration"]["invocations"].as_u64().unwrap() >= 80);
     assert!(doc["exploration"]["usd"].as_f64().unwrap() > 0.0);
     for size in doc["sizes"].as_array().unwrap() {
-        for key in ["memory_mb", "invocations", "p50_ms", "p99_ms", "mean_billed_ms"] {
+        for key in [
+            "memory_mb",
+            "invocations",
+            "p50_ms",
+            "p99_ms",
+            "mean_billed_ms",
+        ] {
             assert!(size.get(key).is_some(), "sizes[] lacks {key}");
         }
         assert!(size["cost_per_invocation_usd"].as_f64().unwrap() > 0.0);
@@ -266,7 +277,11 @@ async fn sigkill_mid_sweep_then_restore_leaves_the_function_as_it_was() {
 
     let out = env.run(&["restore"]).await;
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(stdout.contains("cpu:"), "{stdout}");
     env.assert_untouched("cpu", 512).await;
     let again = env.run(&["restore"]).await;
@@ -313,14 +328,36 @@ async fn assert_bad_input(env: &Env, args: &[&str], expect: &str) {
 async fn bad_input_is_one_line_exit_two_and_no_mutation() {
     let env = env().await;
     assert_bad_input(&env, &["recommend", "nope"], "Function not found").await;
-    assert_bad_input(&env, &["recommend", "cpu", "--payload", "{oops"], "not valid JSON").await;
-    assert_bad_input(&env, &["recommend", "cpu", "--sizes", "64,512"], "outside Lambda's range")
-        .await;
-    assert_bad_input(&env, &["recommend", "cpu", "--sizes", "512,20000"], "outside Lambda's range")
-        .await;
-    assert_bad_input(&env, &["recommend", "cpu", "--strategy", "fastest"], "unknown strategy")
-        .await;
-    assert_bad_input(&env, &["recommend", "cpu", "--strategy", "latency-slo"], "--slo-ms").await;
+    assert_bad_input(
+        &env,
+        &["recommend", "cpu", "--payload", "{oops"],
+        "not valid JSON",
+    )
+    .await;
+    assert_bad_input(
+        &env,
+        &["recommend", "cpu", "--sizes", "64,512"],
+        "outside Lambda's range",
+    )
+    .await;
+    assert_bad_input(
+        &env,
+        &["recommend", "cpu", "--sizes", "512,20000"],
+        "outside Lambda's range",
+    )
+    .await;
+    assert_bad_input(
+        &env,
+        &["recommend", "cpu", "--strategy", "fastest"],
+        "unknown strategy",
+    )
+    .await;
+    assert_bad_input(
+        &env,
+        &["recommend", "cpu", "--strategy", "latency-slo"],
+        "--slo-ms",
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -332,4 +369,54 @@ async fn access_denied_is_bad_input_and_changes_nothing() {
     let out = env.run(&["recommend", "cpu"]).await;
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("access denied"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn apply_sets_the_recommended_memory() {
+    let env = env().await;
+    let out = env
+        .run(&["recommend", "io", "--sizes", "128,256", "--apply", "--yes"])
+        .await;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("applied: io now has 128 MB (was 1024 MB)"),
+        "{stdout}"
+    );
+    assert_eq!(env.function_state("io").await, (128, vec![], 0));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn suppressed_report_lines_are_explained() {
+    let env = env().await;
+    let client = lambda_client(&env.lab.endpoint()).await;
+    client
+        .update_function_configuration()
+        .function_name("json-logs")
+        .logging_config(
+            aws_sdk_lambda::types::LoggingConfig::builder()
+                .log_format(aws_sdk_lambda::types::LogFormat::Json)
+                .system_log_level(aws_sdk_lambda::types::SystemLogLevel::Warn)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let out = env
+        .run(&["recommend", "json-logs", "--sizes", "256,512"])
+        .await;
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.status.code(), Some(1), "{all}");
+    assert!(all.contains("SystemLogLevel is WARN"), "{all}");
+    assert!(all.contains("SystemLogLevel=INFO"), "{all}");
+    env.assert_untouched("json-logs", 256).await;
 }
