@@ -24,14 +24,18 @@ use crate::sweep::payload::Payloads;
 use crate::sweep::restore::{describe, restore_from_disk};
 use crate::sweep::settle;
 use crate::sweep::SweepEvent;
+use crate::tune::adaptive::{self, AdaptiveLimits};
 use crate::tune::plan::{parse_sizes, SizePlan};
-use crate::tune::{self, TuneError, TuneOptions};
+use crate::tune::{self, Search, TuneError, TuneOptions};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum OutputFormat {
     Table,
     Json,
 }
+
+/// Invocations at a size when the adaptive search first samples it (the first is cold).
+const ADAPTIVE_FIRST_INVOCATIONS: u32 = 4;
 
 /// AWS Lambda Power Tuning's default powerValues, for `--search grid`.
 const POWER_TUNING_GRID: [u32; 6] = [128, 256, 512, 1024, 1536, 3008];
@@ -96,10 +100,17 @@ pub struct RecommendArgs {
     /// Which percentile the SLO applies to: p50, p90 or p99.
     #[arg(long, value_parser = parse_percentile)]
     slo_percentile: Option<Percentile>,
-    /// How to choose sizes: `grid` samples exactly AWS Lambda Power Tuning's sizes
-    /// (128,256,512,1024,1536,3008) or --sizes; default: the strategy's [search].
+    /// How to choose sizes. `adaptive` fits the duration curve and samples where the
+    /// decision is open; `grid` samples exactly AWS Lambda Power Tuning's sizes
+    /// (128,256,512,1024,1536,3008), or --sizes. Default: the strategy's (adaptive).
     #[arg(long, value_enum)]
     search: Option<SearchArg>,
+    /// Stop exploring once this many invocations were made (adaptive search).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    budget_invocations: Option<u64>,
+    /// Stop exploring once this much was spent on invocations, in USD (adaptive search).
+    #[arg(long)]
+    budget_usd: Option<f64>,
     /// Fraction of production invocations that start cold, to weigh INIT cost.
     #[arg(long, default_value_t = 0.01)]
     cold_start_ratio: f64,
@@ -145,7 +156,7 @@ fn value_or_file(arg: &str, flag: &str) -> Result<String, CliError> {
 /// Everything checked before any AWS call.
 struct Checked {
     strategy: Strategy,
-    plan: SizePlan,
+    search: Search,
     payloads: Payloads,
     invocations: u32,
     warmup: u32,
@@ -158,7 +169,9 @@ fn check_input(args: &RecommendArgs) -> Result<Checked, CliError> {
         .with_slo(args.slo_ms, args.slo_percentile);
     if let Some(slo) = args.slo_ms {
         if !(slo.is_finite() && slo > 0.0) {
-            return Err(CliError::usage("--slo-ms must be a positive number of milliseconds"));
+            return Err(CliError::usage(
+                "--slo-ms must be a positive number of milliseconds",
+            ));
         }
     }
     if strategy.objective == Objective::LatencySlo && strategy.slo_ms.is_none() {
@@ -167,33 +180,54 @@ fn check_input(args: &RecommendArgs) -> Result<Checked, CliError> {
             strategy.name
         )));
     }
+    if args.budget_usd.is_some_and(|b| !(b.is_finite() && b > 0.0)) {
+        return Err(CliError::usage(
+            "--budget-usd must be a positive amount of USD",
+        ));
+    }
     if !(0.0..=1.0).contains(&args.cold_start_ratio) {
-        return Err(CliError::usage("--cold-start-ratio must be between 0 and 1"));
+        return Err(CliError::usage(
+            "--cold-start-ratio must be between 0 and 1",
+        ));
     }
     let search = match args.search {
         Some(SearchArg::Grid) => SearchMode::Grid,
         Some(SearchArg::Adaptive) => SearchMode::Adaptive,
         None => strategy.search.mode,
     };
-    if search == SearchMode::Adaptive {
+    let explicit = args.sizes.trim() != "auto";
+    if explicit && args.search == Some(SearchArg::Adaptive) {
         return Err(CliError::usage(
-            "adaptive search is not available yet: use --search grid (or a strategy with mode = \"grid\")",
+            "--sizes fixes the sizes, adaptive search picks its own: drop --sizes or use --search grid",
         ));
     }
-    let explicit = args.sizes.trim() != "auto";
-    let sizes = if explicit {
-        parse_sizes(&args.sizes).map_err(CliError::usage)?
-    } else if args.search == Some(SearchArg::Grid) {
-        POWER_TUNING_GRID.to_vec()
-    } else {
-        strategy.search.sizes.clone()
-    };
     let min_mb = args.min_mb.unwrap_or(strategy.search.min_mb);
     let max_mb = args.max_mb.unwrap_or(strategy.search.max_mb);
-    // The current size is added unless the user named the sizes or asked for the bare grid.
-    let include_current = !explicit && args.search != Some(SearchArg::Grid);
-    let plan =
-        SizePlan::new(sizes, min_mb, max_mb, include_current).map_err(CliError::usage)?;
+    let search = if search == SearchMode::Adaptive && !explicit {
+        let plan = SizePlan::new(vec![min_mb], min_mb, max_mb, false).map_err(CliError::usage)?;
+        Search::Adaptive(AdaptiveLimits {
+            initial_invocations: ADAPTIVE_FIRST_INVOCATIONS,
+            confirm_invocations: args.invocations.unwrap_or(strategy.search.invocations),
+            max_rounds: 8,
+            budget_invocations: args.budget_invocations,
+            budget_usd: args.budget_usd,
+            min_mb: plan.min_mb,
+            max_mb: plan.max_mb,
+        })
+    } else {
+        let sizes = if explicit {
+            parse_sizes(&args.sizes).map_err(CliError::usage)?
+        } else if args.search == Some(SearchArg::Grid) {
+            POWER_TUNING_GRID.to_vec()
+        } else {
+            strategy.search.sizes.clone()
+        };
+        // The current size is added unless the user named the sizes or asked for the bare grid.
+        let include_current = !explicit && args.search != Some(SearchArg::Grid);
+        Search::Grid(
+            SizePlan::new(sizes, min_mb, max_mb, include_current).map_err(CliError::usage)?,
+        )
+    };
     let payloads = match (&args.payload, &args.payloads) {
         (_, Some(file)) => Payloads::weighted(&value_or_file(file, "--payloads")?),
         (Some(p), None) => Payloads::single(&value_or_file(p, "--payload")?),
@@ -208,13 +242,13 @@ fn check_input(args: &RecommendArgs) -> Result<Checked, CliError> {
         invocations: args.invocations.unwrap_or(strategy.search.invocations),
         warmup: args.warmup.unwrap_or(strategy.search.warmup),
         strategy,
-        plan,
+        search,
         payloads,
         book,
     })
 }
 
-fn new_run_id() -> String {
+pub(super) fn new_run_id() -> String {
     format!(
         "{}-{:04x}",
         chrono::Utc::now().format("%Y%m%d-%H%M%S"),
@@ -225,14 +259,12 @@ fn new_run_id() -> String {
 pub async fn run(args: RecommendArgs) -> Result<(), CliError> {
     let checked = check_input(&args)?;
     let config = args.aws.load().await?;
-    let region = config
-        .region()
-        .map(|r| r.to_string())
-        .unwrap_or_default();
-    checked
-        .book
-        .region(&region)
-        .map_err(|e| CliError::usage(format!("{e} (pass --pricing FILE with prices for {region})")))?;
+    let region = config.region().map(|r| r.to_string()).unwrap_or_default();
+    checked.book.region(&region).map_err(|e| {
+        CliError::usage(format!(
+            "{e} (pass --pricing FILE with prices for {region})"
+        ))
+    })?;
     let api = AwsLambda::new(&config);
     let function = api
         .get_configuration(&args.function, None)
@@ -247,7 +279,7 @@ pub async fn run(args: RecommendArgs) -> Result<(), CliError> {
     let options = TuneOptions {
         run_id: new_run_id(),
         strategy: checked.strategy.clone(),
-        plan: checked.plan.clone(),
+        search: checked.search.clone(),
         invocations: checked.invocations,
         warmup: checked.warmup,
         payloads: checked.payloads.clone(),
@@ -258,8 +290,19 @@ pub async fn run(args: RecommendArgs) -> Result<(), CliError> {
         settle_timeout: Duration::from_secs(180),
         seed: args.seed,
     };
-    let total = checked.plan.sizes(function.memory_mb).len() as u64
-        * (checked.invocations + checked.warmup) as u64;
+    let total = match &checked.search {
+        Search::Grid(plan) => {
+            plan.sizes(function.memory_mb).len() as u64
+                * (checked.invocations + checked.warmup) as u64
+        }
+        // A first estimate; the bar grows if the search samples more.
+        Search::Adaptive(limits) => {
+            adaptive::initial_sizes(checked.strategy.objective, limits.min_mb, limits.max_mb).len()
+                as u64
+                * limits.initial_invocations as u64
+                + 2 * limits.confirm_invocations as u64
+        }
+    };
     let bar = progress_bar(total, &function.name);
     let on_event = {
         let bar = bar.clone();
@@ -270,7 +313,12 @@ pub async fn run(args: RecommendArgs) -> Result<(), CliError> {
             SweepEvent::LatestRestored { memory_mb } => {
                 bar.set_message(format!("$LATEST back at {memory_mb} MB; invoking"))
             }
-            SweepEvent::Invoked { .. } => bar.inc(1),
+            SweepEvent::Invoked { .. } => {
+                bar.inc(1);
+                if bar.position() >= bar.length().unwrap_or(0) {
+                    bar.inc_length(1);
+                }
+            }
             SweepEvent::Published { .. } => {}
         }
     };
@@ -294,7 +342,9 @@ pub async fn run(args: RecommendArgs) -> Result<(), CliError> {
         return Err(CliError::failed(format!(
             "no recommendation for {}: {}",
             function.name,
-            doc.no_recommendation.as_deref().unwrap_or("no feasible size")
+            doc.no_recommendation
+                .as_deref()
+                .unwrap_or("no feasible size")
         )));
     };
     if args.apply {
@@ -315,9 +365,47 @@ fn progress_bar(total: u64, name: &str) -> ProgressBar {
 }
 
 fn print_plan(checked: &Checked, function: &FunctionConfig, region: &str) {
-    let sizes = checked.plan.sizes(function.memory_mb);
-    let per_size = (checked.invocations + checked.warmup) as u64;
-    let invocations = sizes.len() as u64 * per_size;
+    println!(
+        "plan for {} ({} MB now, timeout {} s, {}):",
+        function.name, function.memory_mb, function.timeout_s, function.architecture
+    );
+    println!(
+        "  strategy {} ({})",
+        checked.strategy.name,
+        checked.strategy.objective.as_str()
+    );
+    let (sizes, per_size) = match &checked.search {
+        Search::Grid(plan) => {
+            let sizes = plan.sizes(function.memory_mb);
+            let per_size = (checked.invocations + checked.warmup) as u64;
+            println!(
+                "  grid search: sizes {sizes:?} MB, {per_size} invocations each (incl. {} warm-up), {} versions published and deleted",
+                checked.warmup,
+                sizes.len()
+            );
+            (sizes, per_size)
+        }
+        Search::Adaptive(limits) => {
+            let sizes =
+                adaptive::initial_sizes(checked.strategy.objective, limits.min_mb, limits.max_mb);
+            println!(
+                "  adaptive search within {}..{} MB: starts with {sizes:?} MB x {} invocations, then samples where the fitted curve leaves the choice open (up to {} rounds{}{})",
+                limits.min_mb,
+                limits.max_mb,
+                limits.initial_invocations,
+                limits.max_rounds,
+                limits
+                    .budget_invocations
+                    .map(|b| format!(", at most {b} invocations"))
+                    .unwrap_or_default(),
+                limits
+                    .budget_usd
+                    .map(|b| format!(", at most ${b}"))
+                    .unwrap_or_default(),
+            );
+            (sizes, limits.initial_invocations as u64)
+        }
+    };
     // Without measurements, bound the cost by the function's timeout.
     let gb_s_bound: f64 = sizes
         .iter()
@@ -333,24 +421,7 @@ fn print_plan(checked: &Checked, function: &FunctionConfig, region: &str) {
         })
         .unwrap_or(f64::NAN);
     println!(
-        "plan for {} ({} MB now, timeout {} s, {}):",
-        function.name, function.memory_mb, function.timeout_s, function.architecture
-    );
-    println!(
-        "  strategy {} ({}), sizes {:?} MB",
-        checked.strategy.name,
-        checked.strategy.objective.as_str(),
-        sizes
-    );
-    println!(
-        "  {} invocations ({} per size incl. {} warm-up), {} versions published and deleted",
-        invocations,
-        per_size,
-        checked.warmup,
-        sizes.len()
-    );
-    println!(
-        "  exploration cost at most {gb_s_bound:.1} GB-s, ${usd_bound:.4} (if every invocation ran to its timeout)"
+        "  exploration cost of these sizes at most {gb_s_bound:.1} GB-s, ${usd_bound:.4} (if every invocation ran to its timeout)"
     );
     println!("dry run: nothing was changed");
 }
@@ -402,7 +473,10 @@ async fn apply(
     yes: bool,
 ) -> Result<(), CliError> {
     if memory_mb == original.memory_mb {
-        println!("{} already has {memory_mb} MB: nothing to apply", original.name);
+        println!(
+            "{} already has {memory_mb} MB: nothing to apply",
+            original.name
+        );
         return Ok(());
     }
     if !yes {

@@ -19,7 +19,7 @@ mod solver;
 use std::collections::BTreeMap;
 
 use serde::Serialize;
-use statrs::distribution::{ContinuousCDF, Normal};
+use statrs::distribution::{ContinuousCDF, Normal, StudentsT};
 use thiserror::Error;
 
 pub use models::{vcpus, Curve, ModelKind, ONE_VCPU_MB};
@@ -74,6 +74,8 @@ pub struct Fit {
     /// Pooled relative standard error of the size means: the band when there are no
     /// replicates.
     relative_se: f64,
+    /// Two-sided quantile of the mean band's distribution.
+    band_quantile: f64,
 }
 
 /// Fits mean warm duration vs memory to the samples (several entries for one size are
@@ -86,15 +88,18 @@ pub fn fit(samples: &[SizeSamples]) -> Result<Fit, FitError> {
     let points: Vec<Point> = sizes.iter().map(|(&m, xs)| point(m, xs)).collect();
     let noise = NoiseModel::from_sizes(sizes.values().map(Vec::as_slice));
     let selection = select::select(&points);
-    let relative_se = (points
-        .iter()
-        .map(|p| (p.sd / p.y).powi(2) - MISFIT_FLOOR.powi(2))
+    let relative_se = (sizes
+        .values()
+        .map(|xs| {
+            let (mean, se) = mean_and_se(xs);
+            (se / mean).powi(2)
+        })
         .sum::<f64>()
-        / points.len() as f64)
-        .max(0.0)
+        / sizes.len() as f64)
         .sqrt();
     Ok(Fit {
         curve: selection.curve,
+        band_quantile: band_quantile(selection.replicates.len()),
         replicates: selection.replicates,
         scores: selection.scores,
         noise,
@@ -126,18 +131,23 @@ fn group(samples: &[SizeSamples]) -> Result<BTreeMap<u32, Vec<f64>>, FitError> {
 
 /// A size's mean, weighted by its standard error plus the misfit floor.
 fn point(memory_mb: u32, xs: &[f64]) -> Point {
-    let n = xs.len() as f64;
-    let mean = xs.iter().sum::<f64>() / n;
-    let variance = if xs.len() > 1 {
-        xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0)
-    } else {
-        0.0
-    };
+    let (mean, se) = mean_and_se(xs);
     Point {
         m: f64::from(memory_mb),
         y: mean,
-        sd: (variance / n + (MISFIT_FLOOR * mean).powi(2)).sqrt(),
+        sd: se.hypot(MISFIT_FLOOR * mean),
     }
+}
+
+/// Mean and its standard error (zero for a single sample).
+fn mean_and_se(xs: &[f64]) -> (f64, f64) {
+    let n = xs.len() as f64;
+    let mean = xs.iter().sum::<f64>() / n;
+    if xs.len() < 2 {
+        return (mean, 0.0);
+    }
+    let variance = xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0);
+    (mean, (variance / n).sqrt())
 }
 
 impl Fit {
@@ -151,11 +161,12 @@ impl Fit {
         self.mean_ms(memory_mb) * self.noise.log_offset(p).exp()
     }
 
-    /// 95% band for the mean at a memory size: a jackknife over the leave-one-size-out refits,
-    /// or the measurements' own standard error with only two sizes.
+    /// 95% band for the mean at a memory size: a jackknife over the leave-one-size-out refits
+    /// (Student t with one degree of freedom fewer than sizes), or the measurements' own
+    /// standard error with only two sizes.
     pub fn mean_band(&self, memory_mb: u32) -> (f64, f64) {
         let mean = self.mean_ms(memory_mb);
-        let half = z(BAND_CONFIDENCE) * self.mean_sd(memory_mb, mean);
+        let half = self.band_quantile * self.mean_sd(memory_mb, mean);
         ((mean - half).max(0.0), mean + half)
     }
 
@@ -227,16 +238,26 @@ impl Fit {
         if n == 0 {
             return self.relative_se * mean;
         }
+        // Welford's running variance: no allocation per size.
         let m = f64::from(memory_mb);
-        let values: Vec<f64> = self.replicates.iter().map(|c| c.eval(m)).collect();
-        let center = values.iter().sum::<f64>() / n as f64;
-        let spread: f64 = values.iter().map(|v| (v - center).powi(2)).sum();
+        let (mut center, mut spread) = (0.0, 0.0);
+        for (i, curve) in self.replicates.iter().enumerate() {
+            let value = curve.eval(m);
+            let delta = value - center;
+            center += delta / (i + 1) as f64;
+            spread += delta * (value - center);
+        }
         ((n - 1) as f64 / n as f64 * spread).sqrt()
     }
 }
 
-fn z(confidence: f64) -> f64 {
-    Normal::standard().inverse_cdf(0.5 + confidence / 2.0)
+/// Student t quantile for a jackknife over `replicates`, normal without replicates.
+fn band_quantile(replicates: usize) -> f64 {
+    let p = 0.5 + BAND_CONFIDENCE / 2.0;
+    match StudentsT::new(0.0, 1.0, replicates.saturating_sub(1) as f64) {
+        Ok(t) => t.inverse_cdf(p),
+        Err(_) => Normal::standard().inverse_cdf(p),
+    }
 }
 
 #[cfg(test)]

@@ -84,15 +84,17 @@ impl ModelKind {
         }
     }
 
-    /// Search box of the shape parameters. The working set must lie below the smallest
-    /// measured size, which ran without being killed.
+    /// Search box of the shape parameters, partly relative to the smallest measured size
+    /// `m0`. The working set must lie below `m0`, which ran without being killed. An
+    /// exponential decaying over much less than `m0` is invisible in the data yet explodes
+    /// when extrapolated below `m0`, so its scale starts at `m0 / 2`.
     pub(crate) fn shape_bounds(self, smallest_mb: f64) -> Vec<Bound> {
         let parallelism = Bound::linear(1.05, 6.0);
         match self {
             ModelKind::CpuKnee => Vec::new(),
             ModelKind::Physics => vec![parallelism],
             ModelKind::PhysicsGc => vec![parallelism, Bound::log(16.0, 0.95 * smallest_mb)],
-            ModelKind::Parrotfish => vec![Bound::log(32.0, 16384.0)],
+            ModelKind::Parrotfish => vec![Bound::log(0.5 * smallest_mb, 16384.0)],
             ModelKind::PowerLaw => vec![Bound::linear(0.05, 3.0)],
         }
     }

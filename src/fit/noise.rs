@@ -160,7 +160,11 @@ mod tests {
         let noise = model(&sizes);
         let lognormal_p99 = noise.sigma * 2.326;
         assert!(noise.log_offset(0.99) > lognormal_p99 + 0.5, "{noise:?}");
-        assert!(noise.sigma < 0.05, "MAD keeps the body narrow: {}", noise.sigma);
+        assert!(
+            noise.sigma < 0.05,
+            "MAD keeps the body narrow: {}",
+            noise.sigma
+        );
     }
 
     #[test]

@@ -57,18 +57,12 @@ fn select_by_cv(points: &[Point]) -> Selection {
             (full, replicates, error)
         })
         .collect();
-    let best = candidates
-        .iter()
-        .map(|c| c.2)
-        .fold(f64::INFINITY, f64::min);
+    let best = candidates.iter().map(|c| c.2).fold(f64::INFINITY, f64::min);
     let scores = ModelKind::ALL
         .iter()
         .map(|&kind| ModelScore {
             kind,
-            cv_error: candidates
-                .iter()
-                .find(|c| c.0.kind == kind)
-                .map(|c| c.2),
+            cv_error: candidates.iter().find(|c| c.0.kind == kind).map(|c| c.2),
         })
         .collect();
     // Candidates are in order of increasing parameters, and CpuKnee is always one.

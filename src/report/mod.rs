@@ -10,6 +10,7 @@ pub mod table;
 use serde::{Deserialize, Serialize};
 
 use crate::measure::SizeStats;
+use crate::tune::adaptive::FitSummary;
 use crate::tune::TuneOutcome;
 
 /// Bumped on any change that could break a reader of the JSON.
@@ -29,6 +30,8 @@ pub struct FunctionDocument {
     pub recommendation: Option<RecommendationInfo>,
     pub no_recommendation: Option<String>,
     pub sizes: Vec<SizeRow>,
+    /// The fitted duration curve and its band (adaptive search only).
+    pub fit: Option<FitSummary>,
     pub exploration: ExplorationInfo,
     /// What was put back after sampling.
     pub restored: String,
@@ -199,6 +202,7 @@ pub fn document(outcome: &TuneOutcome, region: &str) -> FunctionDocument {
         recommendation,
         no_recommendation,
         sizes,
+        fit: outcome.fit.clone(),
         exploration: ExplorationInfo {
             invocations: outcome.exploration.invocations,
             gb_seconds: outcome.exploration.gb_seconds,

@@ -2,6 +2,7 @@
 //!
 //! Takes plain options in, returns a plain [`TuneOutcome`]; printing is the caller's.
 
+pub mod adaptive;
 pub mod plan;
 
 use std::sync::Arc;
@@ -14,7 +15,7 @@ use crate::lab::workload::Architecture;
 use crate::measure::{self, Failure, Outcome, Sample, SizeStats};
 use crate::platform::{FunctionConfig, LambdaApi, PlatformError};
 use crate::pricing::{self, PriceBook};
-use crate::strategy::{self, Recommendation, RecommendError, Strategy};
+use crate::strategy::{self, RecommendError, Recommendation, Strategy};
 use crate::sweep::payload::Payloads;
 use crate::sweep::restore::{RestoreError, RestoreReport};
 use crate::sweep::settle::SettleError;
@@ -26,7 +27,7 @@ use plan::SizePlan;
 pub struct TuneOptions {
     pub run_id: String,
     pub strategy: Strategy,
-    pub plan: SizePlan,
+    pub search: Search,
     pub invocations: u32,
     pub warmup: u32,
     pub payloads: Payloads,
@@ -38,6 +39,24 @@ pub struct TuneOptions {
     pub endpoint_url: Option<String>,
     pub settle_timeout: Duration,
     pub seed: u64,
+}
+
+/// How sizes are chosen.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Search {
+    /// Exactly these sizes (AWS Lambda Power Tuning's way).
+    Grid(SizePlan),
+    /// Fit the curve and sample where the decision is open.
+    Adaptive(adaptive::AdaptiveLimits),
+}
+
+impl Search {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Search::Grid(_) => "grid",
+            Search::Adaptive(_) => "adaptive",
+        }
+    }
 }
 
 /// What the exploration itself cost.
@@ -58,6 +77,8 @@ pub struct TuneOutcome {
     pub strategy: Strategy,
     pub search: &'static str,
     pub sizes: Vec<SizeStats>,
+    /// The fitted duration curve (adaptive search).
+    pub fit: Option<adaptive::FitSummary>,
     pub recommendation: Result<Recommendation, RecommendError>,
     pub exploration: Exploration,
     pub restore: RestoreReport,
@@ -74,10 +95,7 @@ pub enum TuneError {
     #[error("{0}")]
     Pricing(#[from] pricing::PricingError),
     #[error("sampling failed ({sweep}); restored: {restored}")]
-    SweepThenRestored {
-        sweep: SweepError,
-        restored: String,
-    },
+    SweepThenRestored { sweep: SweepError, restored: String },
     #[error("{function} failed at every size: {detail}")]
     FailedEverywhere { function: String, detail: String },
     #[error("{0}")]
@@ -152,19 +170,40 @@ pub async fn tune<A: LambdaApi>(
     let original = sweeper.original().clone();
     let arch = architecture(&original);
     let cost_of = cost_fn(book, &options.region, arch)?;
-    let sizes = options.plan.sizes(original.memory_mb);
-    let batch: Vec<SizeRequest> = sizes
-        .iter()
-        .map(|&memory_mb| SizeRequest {
-            memory_mb,
-            invocations: options.invocations,
-            warmup: options.warmup,
-        })
-        .collect();
-    let sampled = sweeper.sample(&batch, &stop_when_failing, on_event).await;
+    let mut stats_options = options
+        .strategy
+        .stats_options(original.timeout_s as f64 * 1000.0);
+    stats_options.cold_start_ratio = options.cold_start_ratio;
+    stats_options.seed = options.seed;
+    let sampled = match &options.search {
+        Search::Grid(plan) => {
+            let batch: Vec<SizeRequest> = plan
+                .sizes(original.memory_mb)
+                .into_iter()
+                .map(|memory_mb| SizeRequest {
+                    memory_mb,
+                    invocations: options.invocations,
+                    warmup: options.warmup,
+                })
+                .collect();
+            sweeper
+                .sample(&batch, &stop_when_failing, on_event)
+                .await
+                .map(|raw| adaptive::Explored { raw, fit: None })
+        }
+        Search::Adaptive(limits) => {
+            let objectives = adaptive::Objectives {
+                strategy: &options.strategy,
+                cost_of: &cost_of,
+                stats: &stats_options,
+                timeout_ms: original.timeout_s as f64 * 1000.0,
+            };
+            adaptive::explore(&mut sweeper, &objectives, limits, on_event).await
+        }
+    };
     let restore = sweeper.finish().await;
     let raw = match (sampled, restore) {
-        (Ok(raw), Ok(restore)) => (raw, restore),
+        (Ok(explored), Ok(restore)) => (explored, restore),
         (Err(sweep), Ok(restore)) => {
             return Err(TuneError::SweepThenRestored {
                 sweep,
@@ -173,12 +212,9 @@ pub async fn tune<A: LambdaApi>(
         }
         (_, Err(e)) => return Err(e.into()),
     };
-    let (raw, restore) = raw;
+    let (adaptive::Explored { raw, fit }, restore) = raw;
     let samples = observe(&raw);
     let exploration = exploration_cost(&raw, &samples, &cost_of);
-    let mut stats_options = options.strategy.stats_options(original.timeout_s as f64 * 1000.0);
-    stats_options.cold_start_ratio = options.cold_start_ratio;
-    stats_options.seed = options.seed;
     let measured: Vec<Sample> = samples.into_iter().flatten().collect();
     let sizes = measure::size_stats(&measured, &stats_options, &cost_of);
     let missing_report = missing_report(&raw, &original);
@@ -188,14 +224,14 @@ pub async fn tune<A: LambdaApi>(
             detail: missing_report.unwrap_or_else(|| failure_summary(&sizes, &raw)),
         });
     }
-    let recommendation =
-        strategy::recommend(&options.strategy, &sizes, Some(original.memory_mb));
+    let recommendation = strategy::recommend(&options.strategy, &sizes, Some(original.memory_mb));
     Ok(TuneOutcome {
         run_id: options.run_id.clone(),
         original,
         strategy: options.strategy.clone(),
-        search: "grid",
+        search: options.search.name(),
         sizes,
+        fit,
         recommendation,
         exploration,
         restore,
@@ -205,14 +241,19 @@ pub async fn tune<A: LambdaApi>(
 
 /// Stops sampling a size after two out-of-memory kills or timeouts: it is infeasible, and
 /// more invocations would only cost money.
-fn stop_when_failing(so_far: &[RawInvocation]) -> bool {
+pub(crate) fn stop_when_failing(so_far: &[RawInvocation]) -> bool {
     let failing = so_far
         .iter()
         .filter_map(|r| r.result.as_ref().ok())
         .map(|r| {
             let log = r.log_tail.as_deref().unwrap_or("");
             let report = measure::parse_report(log);
-            measure::classify(r.function_error.as_deref(), &r.payload, report.as_ref(), log)
+            measure::classify(
+                r.function_error.as_deref(),
+                &r.payload,
+                report.as_ref(),
+                log,
+            )
         })
         .filter(|o| {
             matches!(
@@ -225,7 +266,7 @@ fn stop_when_failing(so_far: &[RawInvocation]) -> bool {
 }
 
 /// Parses each invocation; warm-ups and platform failures yield no sample.
-fn observe(raw: &[RawInvocation]) -> Vec<Option<Sample>> {
+pub(crate) fn observe(raw: &[RawInvocation]) -> Vec<Option<Sample>> {
     raw.iter()
         .map(|r| match (&r.result, r.warmup) {
             (Ok(resp), false) => Some(Sample::observe(
@@ -281,9 +322,7 @@ fn missing_report(raw: &[RawInvocation], original: &FunctionConfig) -> Option<St
         &original.log_format,
         original.system_log_level.as_deref(),
     );
-    Some(format!(
-        "no invocation returned a REPORT line: {diagnosis}"
-    ))
+    Some(format!("no invocation returned a REPORT line: {diagnosis}"))
 }
 
 fn failure_summary(sizes: &[SizeStats], raw: &[RawInvocation]) -> String {

@@ -73,8 +73,9 @@ pub fn parse_sizes(text: &str) -> Result<Vec<u32>, String> {
         .map(str::trim)
         .filter(|s| !s.is_empty())
         .map(|s| {
-            s.parse::<u32>()
-                .map_err(|_| format!("'{s}' in --sizes is not a memory size in MB (e.g. --sizes 128,512,1024)"))
+            s.parse::<u32>().map_err(|_| {
+                format!("'{s}' in --sizes is not a memory size in MB (e.g. --sizes 128,512,1024)")
+            })
         })
         .collect::<Result<Vec<_>, _>>()
         .and_then(|v| {
