@@ -6,6 +6,8 @@
 pub mod bench;
 pub mod cli;
 pub mod fit;
+pub mod fleet;
+pub mod inspect;
 pub mod lab;
 pub mod measure;
 pub mod platform;

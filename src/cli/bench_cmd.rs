@@ -5,6 +5,8 @@ use std::time::Duration;
 use clap::{Args, Subcommand};
 
 use super::CliError;
+use crate::bench::fleet_run;
+use crate::bench::inspect_fleet;
 use crate::bench::lab_load::{self, LoadSpec};
 
 #[derive(Debug, Args)]
@@ -15,6 +17,8 @@ pub struct BenchArgs {
 
 #[derive(Debug, Subcommand)]
 enum BenchCommand {
+    /// Recommendation quality vs the lab's truth, adaptive vs grid search, per strategy.
+    Accuracy(super::accuracy_cmd::AccuracyArgs),
     /// Invocations per second the lab serves at time scale 0, and the latency it adds,
     /// through the real aws-sdk-lambda client over loopback (build with --release).
     Lab {
@@ -28,10 +32,40 @@ enum BenchCommand {
         #[arg(long)]
         json: bool,
     },
+    /// A fleet run over synthetic lab functions at time scale 0 (6 sizes x 10 invocations
+    /// each): wall time, invocations/s, peak RSS (build with --release).
+    Fleet {
+        /// Synthetic functions in the lab.
+        #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..=20000))]
+        functions: u32,
+        /// Seed of the generated fleet.
+        #[arg(long, default_value_t = 7)]
+        seed: u64,
+        /// Functions swept at the same time.
+        #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=256))]
+        concurrent_functions: u32,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// `memtune inspect` over a lab of synthetic functions: wall time and the number of
+    /// CloudWatch and Logs calls (build with --release).
+    Inspect {
+        /// Synthetic functions in the lab.
+        #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..=20000))]
+        functions: u32,
+        /// Seed of the generated fleet.
+        #[arg(long, default_value_t = 7)]
+        seed: u64,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 pub async fn run(args: BenchArgs) -> Result<(), CliError> {
     match args.command {
+        BenchCommand::Accuracy(a) => super::accuracy_cmd::run(a).await,
         BenchCommand::Lab {
             concurrency,
             seconds,
@@ -58,6 +92,60 @@ pub async fn run(args: BenchArgs) -> Result<(), CliError> {
                 println!(
                     "latency per invocation (client-observed, ms): p50 {:.3}  p90 {:.3}  p99 {:.3}  max {:.3}",
                     r.latency_p50_ms, r.latency_p90_ms, r.latency_p99_ms, r.latency_max_ms
+                );
+            }
+            Ok(())
+        }
+        BenchCommand::Fleet {
+            functions,
+            seed,
+            concurrent_functions,
+            json,
+        } => {
+            let r = fleet_run::run(functions as usize, seed, concurrent_functions)
+                .await
+                .map_err(|e| CliError::failed(format!("fleet benchmark failed: {e}")))?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&r).expect("plain data"));
+            } else {
+                let rss = r
+                    .peak_rss_mb
+                    .map(|mb| format!("{mb:.0} MB"))
+                    .unwrap_or_else(|| "unknown".into());
+                println!(
+                    "fleet run over {} lab functions: {:.1} s wall time, {} invocations ({:.0}/s), peak RSS {rss}",
+                    r.functions, r.seconds, r.invocations, r.invocations_per_second
+                );
+                println!(
+                    "{} recommended, {} skipped, {} failed; {} functions at once, at most {} invocations in flight (lab peak {})",
+                    r.recommended,
+                    r.skipped,
+                    r.failed,
+                    r.concurrent_functions,
+                    r.budget.ceiling,
+                    r.lab_peak_concurrency
+                );
+            }
+            Ok(())
+        }
+        BenchCommand::Inspect {
+            functions,
+            seed,
+            json,
+        } => {
+            let r = inspect_fleet::run(functions as usize, seed)
+                .await
+                .map_err(|e| CliError::failed(format!("cannot start the lab: {e}")))?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&r).expect("plain data"));
+            } else {
+                println!(
+                    "inspect over {} lab functions: {:.2} s wall time, {} fully measured",
+                    r.functions, r.seconds, r.fully_measured
+                );
+                println!(
+                    "calls: {} CloudWatch GetMetricData, {} CloudWatch Logs (StartQuery + GetQueryResults), {} Lambda",
+                    r.cloudwatch_calls, r.logs_calls, r.lambda_calls
                 );
             }
             Ok(())

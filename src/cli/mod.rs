@@ -1,8 +1,12 @@
 //! The command line: clap definitions and thin glue over the library. Only this module prints
 //! or parses flags.
 
+mod accuracy_cmd;
 mod aws_args;
 mod bench_cmd;
+mod demo_cmd;
+mod fleet_cmd;
+mod inspect_cmd;
 mod lab_cmd;
 mod recommend_cmd;
 mod restore_cmd;
@@ -28,6 +32,12 @@ enum Command {
     Recommend(Box<recommend_cmd::RecommendArgs>),
     /// Put back what an interrupted run changed: original memory, no leftover versions.
     Restore(restore_cmd::RestoreArgs),
+    /// Tune every function a fleet config selects, within one concurrency budget.
+    Fleet(fleet_cmd::FleetArgs),
+    /// A whole fleet run against the embedded lab, with nothing to set up.
+    Demo(demo_cmd::DemoArgs),
+    /// Production figures and findings from CloudWatch metrics and logs; invokes nothing.
+    Inspect(inspect_cmd::InspectArgs),
     /// Benchmarks that print figures (lab throughput, ...).
     Bench(bench_cmd::BenchArgs),
 }
@@ -74,6 +84,9 @@ pub fn main() -> ExitCode {
             Command::Lab(args) => lab_cmd::run(args).await,
             Command::Recommend(args) => recommend_cmd::run(*args).await,
             Command::Restore(args) => restore_cmd::run(args).await,
+            Command::Fleet(args) => fleet_cmd::run(args).await,
+            Command::Demo(args) => demo_cmd::run(args).await,
+            Command::Inspect(args) => inspect_cmd::run(args).await,
             Command::Bench(args) => bench_cmd::run(args).await,
         }
     });

@@ -46,7 +46,7 @@ pub(crate) fn select(points: &[Point]) -> Selection {
 }
 
 fn select_by_cv(points: &[Point]) -> Selection {
-    let candidates: Vec<(Curve, Vec<Curve>, f64)> = ModelKind::ALL
+    let mut candidates: Vec<(Curve, Vec<Curve>, f64)> = ModelKind::ALL
         .iter()
         // Each training set (all sizes but one) must determine the family.
         .filter(|kind| kind.parameters() < points.len())
@@ -65,11 +65,12 @@ fn select_by_cv(points: &[Point]) -> Selection {
             cv_error: candidates.iter().find(|c| c.0.kind == kind).map(|c| c.2),
         })
         .collect();
-    // Candidates are in order of increasing parameters, and CpuKnee is always one.
-    let (curve, replicates, _) = candidates
-        .into_iter()
-        .find(|c| c.2 <= best * (1.0 + TIE_RELATIVE) + TIE_ABSOLUTE)
-        .expect("the best candidate is within its own tie margin");
+    // Candidates are in order of increasing parameters; the first is always CpuKnee.
+    let chosen = candidates
+        .iter()
+        .position(|c| c.2 <= best * (1.0 + TIE_RELATIVE) + TIE_ABSOLUTE)
+        .unwrap_or(0);
+    let (curve, replicates, _) = candidates.swap_remove(chosen);
     Selection {
         curve,
         replicates,

@@ -1,11 +1,16 @@
 //! [`LambdaApi`] over aws-sdk-lambda.
 
+use std::collections::BTreeMap;
+
 use aws_sdk_lambda::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::{FunctionConfiguration, LogType};
 use base64::Engine;
 
-use super::{AliasInfo, FunctionConfig, InvokeResponse, LambdaApi, PlatformError, PlatformResult};
+use super::{
+    AccountConcurrency, AliasInfo, FunctionConfig, InvokeResponse, LambdaApi, PlatformError,
+    PlatformResult,
+};
 
 /// Where and as whom to connect, as in the AWS CLI.
 #[derive(Debug, Clone, Default)]
@@ -291,6 +296,60 @@ impl LambdaApi for AwsLambda {
                 .map(|p| p.as_ref().to_vec())
                 .unwrap_or_default(),
         })
+    }
+
+    async fn list_functions(&self) -> PlatformResult<Vec<FunctionConfig>> {
+        let mut pages = self.client.list_functions().into_paginator().send();
+        let mut all = Vec::new();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(map_error)?;
+            all.extend(page.functions().iter().map(to_config));
+        }
+        Ok(all)
+    }
+
+    async fn list_tags(&self, arn: &str) -> PlatformResult<BTreeMap<String, String>> {
+        let out = self
+            .client
+            .list_tags()
+            .resource(arn)
+            .send()
+            .await
+            .map_err(map_error)?;
+        Ok(out
+            .tags()
+            .map(|t| t.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+            .unwrap_or_default())
+    }
+
+    async fn account_settings(&self) -> PlatformResult<AccountConcurrency> {
+        let out = self
+            .client
+            .get_account_settings()
+            .send()
+            .await
+            .map_err(map_error)?;
+        let limit = out.account_limit();
+        Ok(AccountConcurrency {
+            limit: limit.map_or(0, |l| l.concurrent_executions()).max(0) as u32,
+            unreserved: limit
+                .and_then(|l| l.unreserved_concurrent_executions())
+                .unwrap_or(0)
+                .max(0) as u32,
+        })
+    }
+
+    async fn get_function_concurrency(&self, name: &str) -> PlatformResult<Option<u32>> {
+        let out = self
+            .client
+            .get_function_concurrency()
+            .function_name(name)
+            .send()
+            .await
+            .map_err(map_error)?;
+        Ok(out
+            .reserved_concurrent_executions()
+            .map(|r| r.max(0) as u32))
     }
 }
 

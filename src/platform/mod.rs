@@ -4,7 +4,10 @@
 //! lab (`--endpoint-url`).
 
 pub mod aws;
+pub mod cloudwatch;
+pub mod logs;
 
+use std::collections::BTreeMap;
 use std::future::Future;
 
 use serde::Serialize;
@@ -157,4 +160,30 @@ pub trait LambdaApi: Send + Sync {
         qualifier: &str,
         payload: Vec<u8>,
     ) -> impl Future<Output = PlatformResult<InvokeResponse>> + Send;
+
+    /// Every function in the region ($LATEST configurations), all pages.
+    fn list_functions(&self) -> impl Future<Output = PlatformResult<Vec<FunctionConfig>>> + Send;
+
+    /// A function's tags, by its unqualified ARN.
+    fn list_tags(
+        &self,
+        arn: &str,
+    ) -> impl Future<Output = PlatformResult<BTreeMap<String, String>>> + Send;
+
+    /// The account's concurrency limit and what functions have not reserved of it.
+    fn account_settings(&self) -> impl Future<Output = PlatformResult<AccountConcurrency>> + Send;
+
+    /// A function's reserved concurrency, None when it has none.
+    fn get_function_concurrency(
+        &self,
+        name: &str,
+    ) -> impl Future<Output = PlatformResult<Option<u32>>> + Send;
+}
+
+/// The account's concurrency, from GetAccountSettings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct AccountConcurrency {
+    pub limit: u32,
+    /// What functions without a reservation share.
+    pub unreserved: u32,
 }

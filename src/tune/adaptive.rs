@@ -49,12 +49,13 @@ pub struct FitPoint {
 pub struct Explored {
     pub raw: Vec<RawInvocation>,
     pub fit: Option<FitSummary>,
+    pub model: Option<Fit>,
 }
 
 /// The context predictions need.
 pub struct Objectives<'a> {
     pub strategy: &'a Strategy,
-    pub cost_of: &'a dyn Fn(u32, f64) -> f64,
+    pub cost_of: &'a (dyn Fn(u32, f64) -> f64 + Sync),
     pub stats: &'a StatsOptions,
     pub timeout_ms: f64,
 }
@@ -89,6 +90,7 @@ pub async fn explore<A: LambdaApi>(
             })
             .collect();
     let mut last_fit = None;
+    let mut model = None;
     for _round in 0..limits.max_rounds {
         if batch.is_empty() || over_budget(&raw, objectives, limits) {
             break;
@@ -106,8 +108,19 @@ pub async fn explore<A: LambdaApi>(
         let prediction = predict(&fit, objectives, floor, limits.max_mb);
         last_fit = Some(summarize(&fit, prediction.optimum, floor, limits.max_mb));
         batch = next_batch(&stats, &prediction, floor, objectives, limits);
+        model = Some(fit);
     }
-    Ok(Explored { raw, fit: last_fit })
+    // The last batch changed the data: refit on everything for the decision.
+    let samples: Vec<Sample> = observe(&raw).into_iter().flatten().collect();
+    let stats = measure::size_stats(&samples, objectives.stats, objectives.cost_of);
+    if let Some(fit) = fit_feasible(&samples, &stats) {
+        model = Some(fit);
+    }
+    Ok(Explored {
+        raw,
+        fit: last_fit,
+        model,
+    })
 }
 
 fn request(memory_mb: u32, invocations: u32) -> SizeRequest {
@@ -245,7 +258,7 @@ pub fn predict(fit: &Fit, o: &Objectives<'_>, floor: u32, max_mb: u32) -> Predic
             let p = s.slo_percentile.fraction();
             let meeting: Vec<&Candidate> = candidates
                 .iter()
-                .filter(|c| fit.quantile_ms(c.memory_mb, p) <= slo)
+                .filter(|c| fit.quantile_band(c.memory_mb, p).1 <= slo)
                 .collect();
             if meeting.is_empty() {
                 candidates.iter().collect()
@@ -381,6 +394,47 @@ fn extrapolation_probe(stats: &[SizeStats], limits: &AdaptiveLimits) -> Option<u
     let probe = (largest + largest / 2).min(limits.max_mb);
     (feasible.len() < 3 && probe > largest && measured_near(stats, probe).is_none())
         .then_some(probe)
+}
+
+/// The statistics the decision uses after an adaptive search: at each measured feasible size
+/// the fitted curve's estimates, which pool every sample instead of the few taken at that size
+/// (cost from the fitted mean; percentile bounds from the fitted noise band). Only measured
+/// sizes remain candidates.
+pub fn smoothed(
+    stats: &[SizeStats],
+    fit: &Fit,
+    cost_of: &dyn Fn(u32, f64) -> f64,
+    confidence_percentiles: [(crate::measure::Percentile, f64); 3],
+) -> Vec<SizeStats> {
+    stats
+        .iter()
+        .cloned()
+        .map(|mut s| {
+            if !s.is_feasible() {
+                return s;
+            }
+            let m = s.memory_mb;
+            if let (Some(warm), Some(cost)) = (s.warm.as_mut(), s.cost.as_mut()) {
+                let mean = fit.mean_ms(m);
+                let fitted = cost_of(m, mean + 0.5) + cost.init_usd;
+                let shift = fitted - cost.mean_usd;
+                cost.mean_usd = fitted;
+                cost.ci_low_usd += shift;
+                cost.ci_high_usd += shift;
+                warm.trimmed_mean_ms = mean;
+                for (percentile, p) in confidence_percentiles {
+                    let q = match percentile {
+                        crate::measure::Percentile::P50 => &mut warm.p50,
+                        crate::measure::Percentile::P90 => &mut warm.p90,
+                        crate::measure::Percentile::P99 => &mut warm.p99,
+                    };
+                    let (_, high) = fit.quantile_band(m, p);
+                    q.upper_ms = Some(high.max(q.ms));
+                }
+            }
+            s
+        })
+        .collect()
 }
 
 fn summarize(fit: &Fit, optimum: u32, floor: u32, max_mb: u32) -> FitSummary {

@@ -12,7 +12,7 @@ use serde::Serialize;
 use tokio::sync::Semaphore;
 
 use crate::lab::workload::Architecture;
-use crate::measure::{self, Failure, Outcome, Sample, SizeStats};
+use crate::measure::{self, Failure, Outcome, Percentile, Sample, SizeStats};
 use crate::platform::{FunctionConfig, LambdaApi, PlatformError};
 use crate::pricing::{self, PriceBook};
 use crate::strategy::{self, RecommendError, Recommendation, Strategy};
@@ -189,7 +189,11 @@ pub async fn tune<A: LambdaApi>(
             sweeper
                 .sample(&batch, &stop_when_failing, on_event)
                 .await
-                .map(|raw| adaptive::Explored { raw, fit: None })
+                .map(|raw| adaptive::Explored {
+                    raw,
+                    fit: None,
+                    model: None,
+                })
         }
         Search::Adaptive(limits) => {
             let objectives = adaptive::Objectives {
@@ -212,7 +216,7 @@ pub async fn tune<A: LambdaApi>(
         }
         (_, Err(e)) => return Err(e.into()),
     };
-    let (adaptive::Explored { raw, fit }, restore) = raw;
+    let (adaptive::Explored { raw, fit, model }, restore) = raw;
     let samples = observe(&raw);
     let exploration = exploration_cost(&raw, &samples, &cost_of);
     let measured: Vec<Sample> = samples.into_iter().flatten().collect();
@@ -224,7 +228,21 @@ pub async fn tune<A: LambdaApi>(
             detail: missing_report.unwrap_or_else(|| failure_summary(&sizes, &raw)),
         });
     }
-    let recommendation = strategy::recommend(&options.strategy, &sizes, Some(original.memory_mb));
+    let decide_on = match &model {
+        Some(model) => adaptive::smoothed(
+            &sizes,
+            model,
+            &cost_of,
+            [
+                (Percentile::P50, 0.50),
+                (Percentile::P90, 0.90),
+                (Percentile::P99, 0.99),
+            ],
+        ),
+        None => sizes.clone(),
+    };
+    let recommendation =
+        strategy::recommend(&options.strategy, &decide_on, Some(original.memory_mb));
     Ok(TuneOutcome {
         run_id: options.run_id.clone(),
         original,

@@ -1,0 +1,441 @@
+//! `memtune bench accuracy`: how good are the recommendations, and what did finding them
+//! cost? Every profile of a corpus is tuned on an in-process lab (time scale 0) with each
+//! strategy, by grid search (AWS Lambda Power Tuning's defaults) and by adaptive search, and
+//! each recommendation is scored against the lab's noise-free truth on the 1 MB grid.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use tokio::sync::Semaphore;
+
+use crate::lab::fleet::{Fleet, FunctionProfile};
+use crate::lab::truth::{self, FunctionTruth};
+use crate::lab::{self, synthetic, LabConfig};
+use crate::measure::Percentile;
+use crate::platform::aws::AwsLambda;
+use crate::pricing::PriceBook;
+use crate::strategy::Strategy;
+use crate::sweep::payload::Payloads;
+use crate::tune::adaptive::AdaptiveLimits;
+use crate::tune::plan::SizePlan;
+use crate::tune::{self, Search, TuneOptions};
+
+const REGION: &str = "us-east-1";
+/// Power Tuning's default powerValues and invocations per size.
+const GRID: [u32; 6] = [128, 256, 512, 1024, 1536, 3008];
+const GRID_INVOCATIONS: u32 = 10;
+/// A size is as feasible for scoring as memtune's screening demands.
+const MEMORY_HEADROOM: f64 = 1.2;
+/// Functions tuned at once.
+const PARALLEL_FUNCTIONS: usize = 4;
+
+/// The built-in corpus: calibrated real curves, the demo fleet and generated profiles.
+pub fn corpus(quick: bool, seed: u64) -> Vec<FunctionProfile> {
+    let calibrated = Fleet::parse(
+        include_str!("../../config/lab/calibrated.toml"),
+        "config/lab/calibrated.toml",
+    )
+    .expect("the calibrated fleet is valid (a test checks it)")
+    .functions;
+    let demo = lab::demo_fleet().functions;
+    let generated = synthetic::generate(if quick { 4 } else { 16 }, seed);
+    if quick {
+        let mut few: Vec<FunctionProfile> = calibrated.into_iter().step_by(4).collect();
+        few.extend(demo.into_iter().step_by(3));
+        few.extend(generated);
+        return few;
+    }
+    calibrated.into_iter().chain(demo).chain(generated).collect()
+}
+
+/// Which strategies and searches to run.
+#[derive(Debug, Clone)]
+pub struct AccuracySpec {
+    pub profiles: Vec<FunctionProfile>,
+    pub strategies: Vec<String>,
+    pub searches: Vec<&'static str>,
+    pub seed: u64,
+}
+
+/// One tuning, scored.
+#[derive(Debug, Clone, Serialize)]
+pub struct Scored {
+    pub profile: String,
+    pub strategy: String,
+    pub search: String,
+    pub recommended_mb: Option<u32>,
+    pub best_mb: Option<u32>,
+    /// Cost at the recommendation / cost at the best size - 1 (true, noise-free costs).
+    pub cost_regret: Option<f64>,
+    /// For speed: mean duration at the recommendation / the fastest feasible mean - 1.
+    pub duration_regret: Option<f64>,
+    /// For latency-slo: the SLO, and whether the true p99 at the recommendation meets it.
+    pub slo_ms: Option<f64>,
+    pub slo_met: Option<bool>,
+    /// Whether any size meets the SLO at all.
+    pub slo_reachable: Option<bool>,
+    pub recommended_feasible: Option<bool>,
+    pub invocations: u64,
+    pub gb_seconds: f64,
+    pub usd: f64,
+    pub wall_ms: f64,
+    pub error: Option<String>,
+}
+
+/// Summary of one strategy x search.
+#[derive(Debug, Clone, Serialize)]
+pub struct Summary {
+    pub strategy: String,
+    pub search: String,
+    pub runs: usize,
+    pub failed: usize,
+    pub median_regret: f64,
+    pub p95_regret: f64,
+    pub max_regret: f64,
+    pub infeasible_recommendations: usize,
+    pub slo_missed: usize,
+    pub median_gb_seconds: f64,
+    pub median_invocations: f64,
+    pub median_usd: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct AccuracyReport {
+    pub profiles: usize,
+    pub summaries: Vec<Summary>,
+    pub runs: Vec<Scored>,
+    pub wall_seconds: f64,
+}
+
+/// Truth and the feasible set memtune is held to, per profile.
+struct Reference {
+    truth: FunctionTruth,
+    feasible: Vec<bool>,
+}
+
+impl Reference {
+    fn new(profile: &FunctionProfile, book: &PriceBook, timeout_fraction: f64) -> Reference {
+        let sizes = truth::every_size();
+        let prices = book.region(REGION).expect("the built-in book prices us-east-1");
+        let truth = truth::function_truth(profile, &sizes, book, prices)
+            .expect("us-east-1 prices both architectures");
+        let limit = timeout_fraction * profile.timeout_ms();
+        let feasible = truth
+            .sizes
+            .iter()
+            .map(|s| {
+                let used = profile.workload.max_memory_used_mb(s.memory_mb) as f64;
+                !s.out_of_memory
+                    && s.p99_ms <= limit
+                    && s.memory_mb as f64 >= MEMORY_HEADROOM * used
+            })
+            .collect();
+        Reference { truth, feasible }
+    }
+
+    fn index(&self, memory_mb: u32) -> usize {
+        (memory_mb - truth::every_size()[0]) as usize
+    }
+
+    fn is_feasible(&self, memory_mb: u32) -> bool {
+        self.feasible[self.index(memory_mb)]
+    }
+
+    /// The cheapest feasible size, among those `allowed`.
+    fn cheapest(&self, allowed: impl Fn(usize) -> bool) -> Option<u32> {
+        self.truth
+            .sizes
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| self.feasible[*i] && allowed(*i))
+            .min_by(|a, b| a.1.cost_usd.total_cmp(&b.1.cost_usd))
+            .map(|(_, s)| s.memory_mb)
+    }
+
+    /// An SLO on p99 that some sizes meet and others do not: 30% above the best p99.
+    fn slo_ms(&self) -> Option<f64> {
+        self.truth
+            .sizes
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| self.feasible[*i])
+            .map(|(_, s)| s.p99_ms)
+            .min_by(f64::total_cmp)
+            .map(|p99| p99 * 1.3)
+    }
+}
+
+/// Runs the whole matrix and scores it.
+pub async fn run(spec: &AccuracySpec) -> std::io::Result<AccuracyReport> {
+    let started = Instant::now();
+    let book = PriceBook::builtin();
+    let fleet = Fleet {
+        functions: spec.profiles.clone(),
+        ..Fleet::default()
+    };
+    let mut config = LabConfig::new(fleet);
+    config.seed = spec.seed;
+    let server = lab::start(config, "127.0.0.1:0".parse().expect("literal")).await?;
+    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(server.endpoint())
+        .region(aws_config::Region::new(REGION))
+        .credentials_provider(aws_sdk_lambda::config::Credentials::new(
+            "AKIDBENCH", "bench", None, None, "bench",
+        ))
+        .load()
+        .await;
+    let api = Arc::new(AwsLambda::new(&sdk));
+    let state = tempdir()?;
+    let references: Arc<Vec<Reference>> = Arc::new(
+        spec.profiles
+            .iter()
+            .map(|p| Reference::new(p, &book, 0.667))
+            .collect(),
+    );
+    let gate = Arc::new(Semaphore::new(PARALLEL_FUNCTIONS));
+    let mut tasks = tokio::task::JoinSet::new();
+    for (i, profile) in spec.profiles.iter().enumerate() {
+        let (api, gate, references) = (api.clone(), gate.clone(), references.clone());
+        let (profile, strategies, searches) =
+            (profile.clone(), spec.strategies.clone(), spec.searches.clone());
+        let state = state.clone();
+        let seed = spec.seed;
+        tasks.spawn(async move {
+            let _permit = gate.acquire_owned().await.expect("never closed");
+            let book = PriceBook::builtin();
+            let mut scored = Vec::new();
+            for strategy in &strategies {
+                for search in &searches {
+                    let case = Case {
+                        profile: &profile,
+                        reference: &references[i],
+                        strategy,
+                        search,
+                        state: &state,
+                        seed,
+                    };
+                    scored.push(case.run(api.as_ref(), &book).await);
+                }
+            }
+            scored
+        });
+    }
+    let mut runs = Vec::new();
+    while let Some(done) = tasks.join_next().await {
+        runs.extend(done.map_err(std::io::Error::other)?);
+    }
+    server.stop().await;
+    runs.sort_by(|a, b| {
+        (&a.strategy, &a.search, &a.profile).cmp(&(&b.strategy, &b.search, &b.profile))
+    });
+    let _ = std::fs::remove_dir_all(&state);
+    Ok(AccuracyReport {
+        profiles: spec.profiles.len(),
+        summaries: summarize(&runs, &spec.strategies, &spec.searches),
+        runs,
+        wall_seconds: started.elapsed().as_secs_f64(),
+    })
+}
+
+fn tempdir() -> std::io::Result<std::path::PathBuf> {
+    let dir = std::env::temp_dir().join(format!(
+        "memtune-bench-{}-{}",
+        std::process::id(),
+        rand::random::<u32>()
+    ));
+    std::fs::create_dir_all(&dir)?;
+    Ok(dir)
+}
+
+struct Case<'a> {
+    profile: &'a FunctionProfile,
+    reference: &'a Reference,
+    strategy: &'a str,
+    search: &'a str,
+    state: &'a std::path::Path,
+    seed: u64,
+}
+
+impl Case<'_> {
+    fn options(&self) -> TuneOptions {
+        let slo = (self.strategy == "latency-slo")
+            .then(|| self.reference.slo_ms())
+            .flatten();
+        let strategy = Strategy::load(self.strategy)
+            .expect("built-in strategies load")
+            .with_slo(slo, slo.map(|_| Percentile::P99));
+        let search = if self.search == "grid" {
+            Search::Grid(SizePlan::new(GRID.to_vec(), 128, 10240, false).expect("valid grid"))
+        } else {
+            Search::Adaptive(AdaptiveLimits {
+                initial_invocations: 4,
+                confirm_invocations: strategy.search.invocations,
+                max_rounds: 8,
+                budget_invocations: None,
+                budget_usd: None,
+                min_mb: 128,
+                max_mb: 10240,
+            })
+        };
+        let (invocations, warmup) = if self.search == "grid" {
+            (GRID_INVOCATIONS, 0)
+        } else {
+            (strategy.search.invocations, 0)
+        };
+        TuneOptions {
+            run_id: format!("bench-{}-{}-{}", self.profile.name, self.strategy, self.search),
+            strategy,
+            search,
+            invocations,
+            warmup,
+            payloads: Payloads::single("{}").expect("valid JSON"),
+            region: REGION.into(),
+            cold_start_ratio: self.profile.traffic.cold_start_ratio,
+            state_dir: self.state.to_path_buf(),
+            endpoint_url: None,
+            settle_timeout: Duration::from_secs(60),
+            seed: self.seed,
+        }
+    }
+
+    async fn run(&self, api: &AwsLambda, book: &PriceBook) -> Scored {
+        let options = self.options();
+        let slo = options.strategy.slo_ms.filter(|_| self.strategy == "latency-slo");
+        let started = Instant::now();
+        let in_flight = Arc::new(Semaphore::new(4));
+        let outcome = tune::tune(api, book, &self.profile.name, &options, in_flight, &|_| {}).await;
+        let wall_ms = started.elapsed().as_secs_f64() * 1000.0;
+        let mut scored = Scored {
+            profile: self.profile.name.clone(),
+            strategy: self.strategy.to_string(),
+            search: self.search.to_string(),
+            recommended_mb: None,
+            best_mb: None,
+            cost_regret: None,
+            duration_regret: None,
+            slo_ms: slo,
+            slo_met: None,
+            slo_reachable: None,
+            recommended_feasible: None,
+            invocations: 0,
+            gb_seconds: 0.0,
+            usd: 0.0,
+            wall_ms,
+            error: None,
+        };
+        let outcome = match outcome {
+            Ok(o) => o,
+            Err(e) => {
+                scored.error = Some(e.to_string());
+                return scored;
+            }
+        };
+        scored.invocations = outcome.exploration.invocations;
+        scored.gb_seconds = outcome.exploration.gb_seconds;
+        scored.usd = outcome.exploration.usd;
+        let reference = self.reference;
+        let sizes = &reference.truth.sizes;
+        let best = match slo {
+            Some(slo) => {
+                let meets = |i: usize| sizes[i].p99_ms <= slo;
+                let best = reference.cheapest(meets);
+                scored.slo_reachable = Some(best.is_some());
+                best.or_else(|| reference.cheapest(|_| true))
+            }
+            None => reference.cheapest(|_| true),
+        };
+        scored.best_mb = best;
+        let Ok(rec) = &outcome.recommendation else {
+            scored.error = outcome.recommendation.as_ref().err().map(|e| e.to_string());
+            return scored;
+        };
+        let at = &sizes[reference.index(rec.memory_mb)];
+        scored.recommended_mb = Some(rec.memory_mb);
+        scored.recommended_feasible = Some(reference.is_feasible(rec.memory_mb));
+        scored.slo_met = slo.map(|slo| at.p99_ms <= slo);
+        scored.cost_regret =
+            best.map(|b| at.cost_usd / sizes[reference.index(b)].cost_usd - 1.0);
+        let fastest = sizes
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| reference.feasible[*i])
+            .map(|(_, s)| s.mean_ms)
+            .min_by(f64::total_cmp);
+        scored.duration_regret = fastest.map(|f| at.mean_ms / f - 1.0);
+        scored
+    }
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let i = ((sorted.len() as f64 * p).ceil() as usize).clamp(1, sorted.len()) - 1;
+    sorted[i]
+}
+
+fn median(values: impl Iterator<Item = f64>) -> f64 {
+    let mut v: Vec<f64> = values.collect();
+    v.sort_by(f64::total_cmp);
+    percentile(&v, 0.5)
+}
+
+fn summarize(runs: &[Scored], strategies: &[String], searches: &[&str]) -> Vec<Summary> {
+    let mut out = Vec::new();
+    for strategy in strategies {
+        for search in searches {
+            let group: Vec<&Scored> = runs
+                .iter()
+                .filter(|r| &r.strategy == strategy && r.search == *search)
+                .collect();
+            // Speed is judged on duration, the others on cost.
+            let mut regrets: Vec<f64> = group
+                .iter()
+                .filter_map(|r| {
+                    if strategy == "speed" {
+                        r.duration_regret
+                    } else {
+                        r.cost_regret
+                    }
+                })
+                .collect();
+            regrets.sort_by(f64::total_cmp);
+            out.push(Summary {
+                strategy: strategy.clone(),
+                search: search.to_string(),
+                runs: group.len(),
+                failed: group.iter().filter(|r| r.recommended_mb.is_none()).count(),
+                median_regret: percentile(&regrets, 0.5),
+                p95_regret: percentile(&regrets, 0.95),
+                max_regret: regrets.last().copied().unwrap_or(f64::NAN),
+                infeasible_recommendations: group
+                    .iter()
+                    .filter(|r| r.recommended_feasible == Some(false))
+                    .count(),
+                slo_missed: group
+                    .iter()
+                    .filter(|r| r.slo_reachable == Some(true) && r.slo_met == Some(false))
+                    .count(),
+                median_gb_seconds: median(group.iter().map(|r| r.gb_seconds)),
+                median_invocations: median(group.iter().map(|r| r.invocations as f64)),
+                median_usd: median(group.iter().map(|r| r.usd)),
+            });
+        }
+    }
+    out
+}
+
+/// Median over profiles of adaptive's exploration GB-s divided by grid's.
+pub fn median_gb_s_ratio(runs: &[Scored], strategy: &str) -> f64 {
+    let ratios = runs
+        .iter()
+        .filter(|r| r.strategy == strategy && r.search == "adaptive")
+        .filter_map(|a| {
+            runs.iter()
+                .find(|g| g.strategy == strategy && g.search == "grid" && g.profile == a.profile)
+                .filter(|g| g.gb_seconds > 0.0)
+                .map(|g| a.gb_seconds / g.gb_seconds)
+        });
+    median(ratios)
+}

@@ -1,0 +1,122 @@
+//! `memtune bench accuracy`: recommendation quality against the lab's truth.
+
+use std::path::PathBuf;
+
+use clap::Args;
+use comfy_table::presets::UTF8_FULL_CONDENSED;
+use comfy_table::Table;
+
+use super::CliError;
+use crate::bench::accuracy::{self, AccuracyReport, AccuracySpec};
+use crate::lab::fleet::Fleet;
+
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  cargo build --release && ./target/release/memtune bench accuracy
+  memtune bench accuracy --quick --strategies cost
+  memtune bench accuracy --profiles config/lab/calibrated.toml --json out.json")]
+pub struct AccuracyArgs {
+    /// Fleet file with the profiles to tune (default: calibrated + demo + 16 generated).
+    #[arg(long)]
+    profiles: Option<PathBuf>,
+    /// A small subset (the CI regression check).
+    #[arg(long)]
+    quick: bool,
+    /// Strategies to run, comma separated.
+    #[arg(long, default_value = "cost,latency-slo,speed", value_delimiter = ',')]
+    strategies: Vec<String>,
+    /// Where to write the per-run JSON.
+    #[arg(long, default_value = "memtune-bench-accuracy.json")]
+    json: PathBuf,
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+}
+
+pub async fn run(args: AccuracyArgs) -> Result<(), CliError> {
+    for s in &args.strategies {
+        crate::strategy::Strategy::load(s).map_err(|e| CliError::usage(e.to_string()))?;
+    }
+    let profiles = match &args.profiles {
+        Some(path) => Fleet::load(path)
+            .map_err(|e| CliError::usage(e.to_string()))?
+            .functions,
+        None => accuracy::corpus(args.quick, args.seed),
+    };
+    let spec = AccuracySpec {
+        profiles,
+        strategies: args.strategies.clone(),
+        searches: vec!["grid", "adaptive"],
+        seed: args.seed,
+    };
+    eprintln!(
+        "tuning {} profiles x {} strategies x grid/adaptive on an in-process lab…",
+        spec.profiles.len(),
+        spec.strategies.len()
+    );
+    let report = accuracy::run(&spec)
+        .await
+        .map_err(|e| CliError::failed(format!("cannot run the lab: {e}")))?;
+    print!("{}", render(&report));
+    std::fs::write(
+        &args.json,
+        serde_json::to_string_pretty(&report).expect("plain data"),
+    )
+    .map_err(|e| CliError::failed(format!("cannot write {}: {e}", args.json.display())))?;
+    println!("per-run results: {}", args.json.display());
+    Ok(())
+}
+
+fn pct(x: f64) -> String {
+    if x.is_nan() {
+        "-".into()
+    } else {
+        format!("{:.2}%", x * 100.0)
+    }
+}
+
+/// The summary table, plus adaptive's exploration relative to grid's.
+pub fn render(report: &AccuracyReport) -> String {
+    let mut table = Table::new();
+    table.load_preset(UTF8_FULL_CONDENSED).set_header(vec![
+        "strategy",
+        "search",
+        "runs",
+        "no rec.",
+        "median regret",
+        "p95 regret",
+        "max regret",
+        "infeasible",
+        "SLO missed",
+        "median inv.",
+        "median GB-s",
+        "median USD",
+    ]);
+    for s in &report.summaries {
+        table.add_row(vec![
+            s.strategy.clone(),
+            s.search.clone(),
+            s.runs.to_string(),
+            s.failed.to_string(),
+            pct(s.median_regret),
+            pct(s.p95_regret),
+            pct(s.max_regret),
+            s.infeasible_recommendations.to_string(),
+            s.slo_missed.to_string(),
+            format!("{:.0}", s.median_invocations),
+            format!("{:.2}", s.median_gb_seconds),
+            format!("{:.5}", s.median_usd),
+        ]);
+    }
+    let mut out = format!(
+        "{} profiles, {:.1} s\n{table}\n",
+        report.profiles, report.wall_seconds
+    );
+    for strategy in report.summaries.iter().map(|s| &s.strategy).collect::<std::collections::BTreeSet<_>>() {
+        let ratio = accuracy::median_gb_s_ratio(&report.runs, strategy);
+        out.push_str(&format!(
+            "{strategy}: adaptive explores with {:.0}% of grid's GB-s (median over profiles)\n",
+            ratio * 100.0
+        ));
+    }
+    out
+}

@@ -1,0 +1,255 @@
+//! `memtune fleet --config FILE`: tune every selected function of an account, many at once,
+//! within one shared budget of invocations in flight.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
+
+use super::aws_args::{platform_error, AwsArgs};
+use super::recommend_cmd::{new_run_id, OutputFormat};
+use super::CliError;
+use crate::fleet::config::FleetConfig;
+use crate::fleet::jobs::{memory_times_timeout, Job};
+use crate::fleet::outcome::{FleetRun, FunctionResult, Status};
+use crate::fleet::run::{OnProgress, Progress, RunSettings};
+use crate::fleet::{self, Plan};
+use crate::platform::aws::AwsLambda;
+use crate::pricing::PriceBook;
+use crate::report;
+use crate::sweep::journal;
+use crate::sweep::restore::{describe, restore_from_disk};
+use crate::tune::Search;
+
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  memtune fleet --config fleet.toml
+  memtune fleet --config fleet.toml --dry-run      # what would be tuned, in order
+  memtune fleet --config fleet.toml --output json > run.json
+
+Every key of the config is documented in config/fleet.example.toml. Each selected function
+is swept as by `memtune recommend` (journaled, restored afterwards); the run keeps the total
+of invocations in flight under its budget and backs off when Lambda throttles. On Ctrl-C or
+SIGTERM every function in flight is restored before exiting; after a crash, run
+`memtune restore`.
+
+Exit codes: 0 every function recommended or skipped, 1 some failed, 2 bad config or input,
+130 interrupted (after restoring).")]
+pub struct FleetArgs {
+    /// Fleet configuration (TOML).
+    #[arg(long)]
+    config: PathBuf,
+    #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+    output: OutputFormat,
+    /// Price book (TOML) instead of the built-in config/pricing.toml.
+    #[arg(long)]
+    pricing: Option<PathBuf>,
+    /// List the functions that would be tuned, in order, and the budget; change nothing.
+    #[arg(long)]
+    dry_run: bool,
+    #[command(flatten)]
+    aws: AwsArgs,
+}
+
+pub async fn run(args: FleetArgs) -> Result<(), CliError> {
+    let config =
+        FleetConfig::load(&args.config).map_err(|e| CliError::usage(e.to_string()))?;
+    let book = match &args.pricing {
+        Some(path) => PriceBook::load(path).map_err(|e| CliError::usage(e.to_string()))?,
+        None => PriceBook::builtin(),
+    };
+    let sdk = args.aws.load().await?;
+    let region = sdk.region().map(|r| r.to_string()).unwrap_or_default();
+    book.region(&region).map_err(|e| {
+        CliError::usage(format!("{e} (pass --pricing FILE with prices for {region})"))
+    })?;
+    let api = AwsLambda::new(&sdk);
+    if args.dry_run {
+        let plan = fleet::plan(&api, &config, memory_times_timeout)
+            .await
+            .map_err(|e| platform_error("planning the fleet run", &e))?;
+        print!("{}", describe_plan(&plan));
+        return Ok(());
+    }
+    let settings = settings(&config, region, journal::state_dir(), args.aws.options().endpoint_url);
+    let run = run_with_progress(&api, &book, &config, &settings).await?;
+    print!("{}", render(&run, args.output));
+    exit_status(&run)
+}
+
+/// The run settings a config and an environment give.
+pub(super) fn settings(
+    config: &FleetConfig,
+    region: String,
+    state_dir: PathBuf,
+    endpoint_url: Option<String>,
+) -> RunSettings {
+    RunSettings {
+        run_id: new_run_id(),
+        region,
+        state_dir,
+        endpoint_url,
+        settle_timeout: Duration::from_secs(180),
+        concurrent_functions: config.limits.concurrent_functions as usize,
+        cold_start_ratio: config.tuning.cold_start_ratio,
+        seed: config.tuning.seed,
+        max_usd: config.limits.max_usd,
+        deadline: config.limits.deadline,
+    }
+}
+
+pub(super) fn render(run: &FleetRun, output: OutputFormat) -> String {
+    match output {
+        OutputFormat::Table => report::fleet::table(run),
+        OutputFormat::Json => report::fleet::json(run),
+    }
+}
+
+pub(super) fn exit_status(run: &FleetRun) -> Result<(), CliError> {
+    match run.totals.failed {
+        0 => Ok(()),
+        n => Err(CliError::failed(format!(
+            "{n} of {} functions failed (see the reasons above)",
+            run.totals.functions
+        ))),
+    }
+}
+
+/// Runs the fleet with a progress bar on stderr and a line per finished function; on Ctrl-C
+/// or SIGTERM restores every function this run has in flight.
+pub(super) async fn run_with_progress(
+    api: &AwsLambda,
+    book: &PriceBook,
+    config: &FleetConfig,
+    settings: &RunSettings,
+) -> Result<FleetRun, CliError> {
+    let bar = ProgressBar::new(0);
+    bar.set_style(
+        ProgressStyle::with_template("fleet [{bar:30}] {pos}/{len} functions, {msg}")
+            .expect("valid template")
+            .progress_chars("=> "),
+    );
+    let invocations = AtomicU64::new(0);
+    let on_progress: OnProgress = {
+        let bar = bar.clone();
+        Arc::new(move |p: Progress| match p {
+            Progress::Planned { jobs, budget } => {
+                bar.set_length(jobs as u64);
+                bar.set_message(format!("at most {budget} invocations in flight"));
+            }
+            Progress::Invoked => {
+                let n = invocations.fetch_add(1, Ordering::Relaxed) + 1;
+                if n % 16 == 0 {
+                    bar.set_message(format!("{n} invocations"));
+                }
+            }
+            Progress::Finished(result) => {
+                bar.inc(1);
+                let line = finished_line(result);
+                if bar.is_hidden() {
+                    eprintln!("{line}");
+                } else {
+                    bar.println(line);
+                }
+            }
+        })
+    };
+    let outcome = tokio::select! {
+        r = fleet::run(api, book, config, settings, memory_times_timeout, &on_progress) => r,
+        _ = super::shutdown_signal() => {
+            bar.finish_and_clear();
+            return Err(interrupted(api, &settings.state_dir, &settings.run_id).await);
+        }
+    };
+    bar.finish_and_clear();
+    outcome.map_err(|e| platform_error("fleet run", &e))
+}
+
+fn finished_line(r: &FunctionResult) -> String {
+    let reason = r.reason.as_deref().unwrap_or("");
+    match r.status {
+        Status::Recommended => {
+            let rec = r
+                .document
+                .as_deref()
+                .and_then(|d| d.recommendation.as_ref())
+                .map(|rec| rec.memory_mb)
+                .unwrap_or_default();
+            format!("{}: recommended {rec} MB (now {} MB)", r.function, r.config.memory_mb)
+        }
+        Status::Skipped => format!("{}: skipped: {reason}", r.function),
+        Status::Failed => format!("{}: failed: {reason}", r.function),
+    }
+}
+
+/// Restores, side by side, every function whose journal in this run is unfinished.
+async fn interrupted(api: &AwsLambda, state_dir: &Path, run_id: &str) -> CliError {
+    eprintln!("interrupted: restoring every function in flight…");
+    let pending = journal::unfinished(state_dir).unwrap_or_default();
+    let restores = pending
+        .iter()
+        .filter(|j| j.run_id == run_id)
+        .map(|state| async move {
+            match restore_from_disk(api, state).await {
+                Ok(report) => describe(&report),
+                Err(e) => format!(
+                    "{}: restore failed ({e}); run `memtune restore`",
+                    state.function
+                ),
+            }
+        });
+    let lines = futures::future::join_all(restores).await;
+    for line in &lines {
+        eprintln!("{line}");
+    }
+    CliError {
+        code: 130,
+        message: format!(
+            "interrupted; {} functions in flight were restored (see above)",
+            lines.len()
+        ),
+    }
+}
+
+fn describe_plan(plan: &Plan) -> String {
+    let mut out = format!(
+        "fleet plan: {} of {} functions to tune, most expensive first; at most {} invocations in flight (account: {} unreserved of {})\n",
+        plan.jobs.len(),
+        plan.listed,
+        plan.budget,
+        plan.account.unreserved,
+        plan.account.limit
+    );
+    for (i, job) in plan.jobs.iter().enumerate() {
+        out.push_str(&format!("  {:>3}. {}\n", i + 1, describe_job(job)));
+    }
+    if !plan.not_tuned.is_empty() {
+        out.push_str("not tuned:\n");
+        for r in &plan.not_tuned {
+            out.push_str(&format!("  {}\n", finished_line(r)));
+        }
+    }
+    out.push_str("dry run: nothing was changed\n");
+    out
+}
+
+fn describe_job(job: &Job) -> String {
+    let f = &job.function;
+    let search = match &job.search {
+        Search::Grid(plan) => format!("grid {:?} MB", plan.sizes(f.memory_mb)),
+        Search::Adaptive(limits) => {
+            format!("adaptive search within {}..{} MB", limits.min_mb, limits.max_mb)
+        }
+    };
+    let reserved = job
+        .max_in_flight
+        .map(|n| format!(", at most {n} in flight (reserved concurrency)"))
+        .unwrap_or_default();
+    format!(
+        "{} ({} MB, timeout {} s): strategy {}, {search}, {} invocations per size{reserved}",
+        f.name, f.memory_mb, f.timeout_s, job.strategy.name, job.invocations
+    )
+}

@@ -1,0 +1,113 @@
+//! A [`LambdaApi`] whose invocations go through the run's [`InvocationBudget`]: each one waits
+//! for room, and its outcome (ran or throttled) steers the budget. Everything else passes
+//! straight through, so the sweep needs no knowledge of the fleet.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+
+use super::budget::InvocationBudget;
+use crate::platform::{
+    AccountConcurrency, AliasInfo, FunctionConfig, InvokeResponse, LambdaApi, PlatformError,
+    PlatformResult,
+};
+
+pub struct Budgeted<'a, A: LambdaApi> {
+    pub inner: &'a A,
+    pub budget: &'a InvocationBudget,
+}
+
+impl<A: LambdaApi> LambdaApi for Budgeted<'_, A> {
+    async fn invoke(
+        &self,
+        name: &str,
+        qualifier: &str,
+        payload: Vec<u8>,
+    ) -> PlatformResult<InvokeResponse> {
+        let _permit = self.budget.acquire().await;
+        let result = self.inner.invoke(name, qualifier, payload).await;
+        match &result {
+            Err(PlatformError::Throttled(_)) => self.budget.on_throttle(),
+            Ok(_) => self.budget.on_success(),
+            Err(_) => {}
+        }
+        result
+    }
+
+    fn get_configuration(
+        &self,
+        name: &str,
+        qualifier: Option<&str>,
+    ) -> impl Future<Output = PlatformResult<FunctionConfig>> + Send {
+        self.inner.get_configuration(name, qualifier)
+    }
+
+    fn update_memory(
+        &self,
+        name: &str,
+        memory_mb: u32,
+        revision_id: &str,
+    ) -> impl Future<Output = PlatformResult<FunctionConfig>> + Send {
+        self.inner.update_memory(name, memory_mb, revision_id)
+    }
+
+    fn publish_version(
+        &self,
+        name: &str,
+        description: &str,
+        revision_id: &str,
+    ) -> impl Future<Output = PlatformResult<FunctionConfig>> + Send {
+        self.inner.publish_version(name, description, revision_id)
+    }
+
+    fn list_versions(
+        &self,
+        name: &str,
+    ) -> impl Future<Output = PlatformResult<Vec<FunctionConfig>>> + Send {
+        self.inner.list_versions(name)
+    }
+
+    fn list_aliases(
+        &self,
+        name: &str,
+    ) -> impl Future<Output = PlatformResult<Vec<AliasInfo>>> + Send {
+        self.inner.list_aliases(name)
+    }
+
+    fn delete_version(
+        &self,
+        name: &str,
+        version: &str,
+    ) -> impl Future<Output = PlatformResult<()>> + Send {
+        self.inner.delete_version(name, version)
+    }
+
+    fn delete_alias(
+        &self,
+        name: &str,
+        alias: &str,
+    ) -> impl Future<Output = PlatformResult<()>> + Send {
+        self.inner.delete_alias(name, alias)
+    }
+
+    fn list_functions(&self) -> impl Future<Output = PlatformResult<Vec<FunctionConfig>>> + Send {
+        self.inner.list_functions()
+    }
+
+    fn list_tags(
+        &self,
+        arn: &str,
+    ) -> impl Future<Output = PlatformResult<BTreeMap<String, String>>> + Send {
+        self.inner.list_tags(arn)
+    }
+
+    fn account_settings(&self) -> impl Future<Output = PlatformResult<AccountConcurrency>> + Send {
+        self.inner.account_settings()
+    }
+
+    fn get_function_concurrency(
+        &self,
+        name: &str,
+    ) -> impl Future<Output = PlatformResult<Option<u32>>> + Send {
+        self.inner.get_function_concurrency(name)
+    }
+}

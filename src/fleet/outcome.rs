@@ -1,0 +1,126 @@
+//! What a fleet run produced: one result per function (recommended, skipped or failed, each
+//! with its reason) and run totals, as plain data for reports and a history store.
+
+use serde::Serialize;
+
+use super::budget::BudgetStats;
+use crate::platform::FunctionConfig;
+use crate::report::FunctionDocument;
+
+/// Bumped on any change that could break a reader of the fleet JSON.
+pub const FLEET_SCHEMA_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Recommended,
+    Skipped,
+    Failed,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct FunctionResult {
+    pub function: String,
+    pub status: Status,
+    /// Why the function was skipped or failed.
+    pub reason: Option<String>,
+    /// The configuration as discovered (CodeSha256, memory, ...), for a history store.
+    #[serde(skip)]
+    pub config: FunctionConfig,
+    /// The same document `memtune recommend --output json` prints, when sampling ran.
+    pub document: Option<Box<FunctionDocument>>,
+}
+
+impl FunctionResult {
+    pub fn skipped(config: FunctionConfig, reason: impl Into<String>) -> FunctionResult {
+        FunctionResult::without_document(config, Status::Skipped, reason.into())
+    }
+
+    pub fn failed(config: FunctionConfig, reason: impl Into<String>) -> FunctionResult {
+        FunctionResult::without_document(config, Status::Failed, reason.into())
+    }
+
+    fn without_document(config: FunctionConfig, status: Status, reason: String) -> FunctionResult {
+        FunctionResult {
+            function: config.name.clone(),
+            status,
+            reason: Some(reason),
+            config,
+            document: None,
+        }
+    }
+
+    /// A sampled function: recommended, or failed when no size was feasible.
+    pub fn tuned(config: FunctionConfig, document: FunctionDocument) -> FunctionResult {
+        let (status, reason) = match &document.recommendation {
+            Some(_) => (Status::Recommended, None),
+            None => (
+                Status::Failed,
+                Some(
+                    document
+                        .no_recommendation
+                        .clone()
+                        .unwrap_or_else(|| "no feasible size".into()),
+                ),
+            ),
+        };
+        FunctionResult {
+            function: config.name.clone(),
+            status,
+            reason,
+            config,
+            document: Some(Box::new(document)),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct RunTotals {
+    pub functions: usize,
+    pub recommended: usize,
+    pub skipped: usize,
+    pub failed: usize,
+    /// What the exploration cost, over every sampled function.
+    pub invocations: u64,
+    pub gb_seconds: f64,
+    pub usd: f64,
+    pub wall_s: f64,
+}
+
+impl RunTotals {
+    pub fn of(results: &[FunctionResult], wall_s: f64) -> RunTotals {
+        let mut t = RunTotals {
+            functions: results.len(),
+            wall_s,
+            ..RunTotals::default()
+        };
+        for r in results {
+            match r.status {
+                Status::Recommended => t.recommended += 1,
+                Status::Skipped => t.skipped += 1,
+                Status::Failed => t.failed += 1,
+            }
+            if let Some(d) = &r.document {
+                t.invocations += d.exploration.invocations;
+                t.gb_seconds += d.exploration.gb_seconds;
+                t.usd += d.exploration.usd;
+            }
+        }
+        t
+    }
+}
+
+/// A whole fleet run.
+#[derive(Debug, Clone, Serialize)]
+pub struct FleetRun {
+    pub schema_version: u32,
+    pub run_id: String,
+    pub region: String,
+    pub started_at: String,
+    /// Functions in the region before selection.
+    pub listed: usize,
+    pub totals: RunTotals,
+    pub budget: BudgetStats,
+    /// In the order they were tuned (highest estimated spend first), then the skipped ones.
+    pub functions: Vec<FunctionResult>,
+}

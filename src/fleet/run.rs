@@ -1,0 +1,175 @@
+//! Running the jobs: many functions at once, every invocation within the shared budget, the
+//! biggest spenders first, and no new function started once the deadline or `max_usd` is
+//! reached (functions in flight finish).
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use tokio::sync::Semaphore;
+
+use super::budget::InvocationBudget;
+use super::budgeted::Budgeted;
+use super::jobs::Job;
+use super::outcome::FunctionResult;
+use crate::platform::LambdaApi;
+use crate::pricing::PriceBook;
+use crate::report;
+use crate::sweep::{SweepError, SweepEvent};
+use crate::tune::{self, TuneError, TuneOptions};
+
+/// Where and how the run works; the same for every function.
+#[derive(Debug, Clone)]
+pub struct RunSettings {
+    pub run_id: String,
+    pub region: String,
+    pub state_dir: PathBuf,
+    pub endpoint_url: Option<String>,
+    pub settle_timeout: Duration,
+    pub concurrent_functions: usize,
+    pub cold_start_ratio: f64,
+    pub seed: u64,
+    pub max_usd: Option<f64>,
+    pub deadline: Option<Duration>,
+}
+
+/// Progress, for a bar or a log.
+#[derive(Debug)]
+pub enum Progress<'a> {
+    /// The plan is made: this many functions to tune, this many invocations in flight at most.
+    Planned { jobs: usize, budget: usize },
+    Invoked,
+    Finished(&'a FunctionResult),
+}
+
+/// Shared with every sweep's event callback, which must own what it holds.
+pub type OnProgress = Arc<dyn Fn(Progress) + Send + Sync>;
+
+/// Tunes `jobs` (already in priority order); results come back in the same order.
+pub async fn execute<A: LambdaApi>(
+    api: &A,
+    book: &PriceBook,
+    jobs: Vec<Job>,
+    budget: &InvocationBudget,
+    settings: &RunSettings,
+    on_progress: &OnProgress,
+) -> Vec<FunctionResult> {
+    let api = Budgeted { inner: api, budget };
+    let started = Instant::now();
+    let spent_usd = Mutex::new(0.0_f64);
+    let api = &api;
+    let spent = &spent_usd;
+    let mut results: Vec<(usize, FunctionResult)> = futures::stream::iter(jobs.into_iter().enumerate())
+        .map(|(i, job)| async move {
+            let spent_so_far = *spent.lock().unwrap_or_else(|e| e.into_inner());
+            let result = match stop_reason(settings, started.elapsed(), spent_so_far) {
+                Some(reason) => FunctionResult::skipped(job.function, reason),
+                None => tune_one(api, book, job, settings, i as u64, on_progress).await,
+            };
+            if let Some(d) = &result.document {
+                *spent.lock().unwrap_or_else(|e| e.into_inner()) += d.exploration.usd;
+            }
+            on_progress(Progress::Finished(&result));
+            (i, result)
+        })
+        .buffer_unordered(settings.concurrent_functions.max(1))
+        .collect()
+        .await;
+    results.sort_by_key(|(i, _)| *i);
+    results.into_iter().map(|(_, r)| r).collect()
+}
+
+/// Why no further function may start, if a limit is reached.
+fn stop_reason(settings: &RunSettings, elapsed: Duration, spent_usd: f64) -> Option<String> {
+    if let Some(deadline) = settings.deadline.filter(|d| elapsed >= *d) {
+        return Some(format!(
+            "not started: the run's deadline ({} s) had passed",
+            deadline.as_secs()
+        ));
+    }
+    settings
+        .max_usd
+        .filter(|max| spent_usd >= *max)
+        .map(|max| format!("not started: the run had spent ${spent_usd:.4} of max_usd ${max}"))
+}
+
+async fn tune_one<A: LambdaApi>(
+    api: &A,
+    book: &PriceBook,
+    job: Job,
+    settings: &RunSettings,
+    index: u64,
+    on_progress: &OnProgress,
+) -> FunctionResult {
+    let options = TuneOptions {
+        run_id: settings.run_id.clone(),
+        strategy: job.strategy,
+        search: job.search,
+        invocations: job.invocations,
+        warmup: job.warmup,
+        payloads: job.payloads,
+        region: settings.region.clone(),
+        cold_start_ratio: settings.cold_start_ratio,
+        state_dir: settings.state_dir.clone(),
+        endpoint_url: settings.endpoint_url.clone(),
+        settle_timeout: settings.settle_timeout,
+        seed: settings.seed.wrapping_add(index),
+    };
+    // The fleet budget bounds the total; this bounds one function (its reservation).
+    let own_limit = job.max_in_flight.unwrap_or(Semaphore::MAX_PERMITS);
+    let in_flight = Arc::new(Semaphore::new(own_limit));
+    let on_event = {
+        let on_progress = on_progress.clone();
+        move |e: SweepEvent| {
+            if let SweepEvent::Invoked { .. } = e {
+                on_progress(Progress::Invoked);
+            }
+        }
+    };
+    let name = job.function.name.clone();
+    match tune::tune(api, book, &name, &options, in_flight, &on_event).await {
+        Ok(outcome) => {
+            FunctionResult::tuned(job.function, report::document(&outcome, &settings.region))
+        }
+        // Refused before anything changed (not Active, an update in progress, another run).
+        Err(TuneError::Sweep(SweepError::Refused(reason))) => {
+            FunctionResult::skipped(job.function, reason)
+        }
+        Err(e) => FunctionResult::failed(job.function, e.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(max_usd: Option<f64>, deadline: Option<Duration>) -> RunSettings {
+        RunSettings {
+            run_id: "r".into(),
+            region: "us-east-1".into(),
+            state_dir: PathBuf::new(),
+            endpoint_url: None,
+            settle_timeout: Duration::from_secs(1),
+            concurrent_functions: 1,
+            cold_start_ratio: 0.01,
+            seed: 1,
+            max_usd,
+            deadline,
+        }
+    }
+
+    #[test]
+    fn limits_stop_new_functions() {
+        let none = settings(None, None);
+        assert_eq!(stop_reason(&none, Duration::from_secs(9999), 1e9), None);
+        let capped = settings(Some(0.5), Some(Duration::from_secs(60)));
+        assert_eq!(stop_reason(&capped, Duration::from_secs(1), 0.4), None);
+        assert!(stop_reason(&capped, Duration::from_secs(1), 0.5)
+            .unwrap()
+            .contains("max_usd"));
+        assert!(stop_reason(&capped, Duration::from_secs(60), 0.0)
+            .unwrap()
+            .contains("deadline"));
+    }
+}

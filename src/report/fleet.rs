@@ -1,0 +1,154 @@
+//! A fleet run as one table (a row per function) or as JSON (run totals plus, per function,
+//! the same document `recommend --output json` prints).
+
+use comfy_table::presets::UTF8_FULL_CONDENSED;
+use comfy_table::{Cell, CellAlignment, Table};
+
+use super::FunctionDocument;
+use crate::fleet::outcome::{FleetRun, FunctionResult, Status};
+
+pub fn json(run: &FleetRun) -> String {
+    serde_json::to_string_pretty(run).expect("the fleet run is plain data") + "\n"
+}
+
+pub fn table(run: &FleetRun) -> String {
+    let mut table = Table::new();
+    table.load_preset(UTF8_FULL_CONDENSED).set_header(vec![
+        "function",
+        "MB",
+        "$/1M inv",
+        "p99 ms",
+        "confidence",
+        "action",
+    ]);
+    for r in &run.functions {
+        let d = r.document.as_deref();
+        let right = |text: String| Cell::new(text).set_alignment(CellAlignment::Right);
+        table.add_row(vec![
+            Cell::new(&r.function),
+            right(memory(r)),
+            right(d.map(cost).unwrap_or_default()),
+            right(d.map(p99).unwrap_or_default()),
+            Cell::new(d.map(confidence).unwrap_or("-")),
+            Cell::new(action(r)),
+        ]);
+    }
+    let mut out = format!("{table}\n");
+    let unmeasured = run.functions.iter().filter_map(|r| r.document.as_deref()).any(|d| {
+        d.recommendation.is_some() && d.current.cost_per_invocation_usd.is_none()
+    });
+    if unmeasured {
+        out.push_str(&format!(
+            "{NOT_MEASURED}: the search did not sample the current size, so there is nothing measured to compare with\n"
+        ));
+    }
+    out.push_str(&summary(run));
+    out.push('\n');
+    out
+}
+
+/// What `now` shows when the current size was not sampled.
+const NOT_MEASURED: &str = "n/m";
+
+fn arrow(now: Option<String>, after: Option<String>) -> String {
+    match (now, after) {
+        (Some(n), Some(a)) if n == a => n,
+        (now, after) => format!(
+            "{} -> {}",
+            now.unwrap_or_else(|| NOT_MEASURED.into()),
+            after.unwrap_or_else(|| "-".into())
+        ),
+    }
+}
+
+fn memory(r: &FunctionResult) -> String {
+    let now = r.config.memory_mb.to_string();
+    match r.document.as_deref().and_then(|d| d.recommendation.as_ref()) {
+        Some(rec) => arrow(Some(now), Some(rec.memory_mb.to_string())),
+        None => now,
+    }
+}
+
+fn cost(d: &FunctionDocument) -> String {
+    arrow(
+        d.current
+            .cost_per_invocation_usd
+            .map(|c| format!("{:.2}", c * 1e6)),
+        d.recommendation
+            .as_ref()
+            .map(|r| format!("{:.2}", r.cost_per_million_usd)),
+    )
+}
+
+fn p99(d: &FunctionDocument) -> String {
+    arrow(
+        d.current.p99_ms.map(|v| format!("{v:.1}")),
+        d.recommendation
+            .as_ref()
+            .and_then(|r| r.p99_ms)
+            .map(|v| format!("{v:.1}")),
+    )
+}
+
+/// `high` when the 95% cost intervals of the current and recommended sizes do not overlap,
+/// `low` when they do (the difference may be noise), `-` when there is nothing to compare.
+fn confidence(d: &FunctionDocument) -> &'static str {
+    let Some(rec) = &d.recommendation else {
+        return "-";
+    };
+    if rec.memory_mb == d.current.memory_mb {
+        return "-";
+    }
+    let interval = |mb: u32| {
+        d.sizes
+            .iter()
+            .find(|s| s.memory_mb == mb)
+            .and_then(|s| s.cost_ci95_usd)
+    };
+    match (interval(d.current.memory_mb), interval(rec.memory_mb)) {
+        (Some([lo_a, hi_a]), Some([lo_b, hi_b])) if hi_a < lo_b || hi_b < lo_a => "high",
+        (Some(_), Some(_)) => "low",
+        _ => "-",
+    }
+}
+
+fn action(r: &FunctionResult) -> String {
+    let reason = r.reason.as_deref().unwrap_or("");
+    match r.status {
+        Status::Skipped => format!("skipped: {reason}"),
+        Status::Failed => format!("failed: {reason}"),
+        Status::Recommended => {
+            let rec = r
+                .document
+                .as_deref()
+                .and_then(|d| d.recommendation.as_ref())
+                .map(|rec| rec.memory_mb);
+            if rec == Some(r.config.memory_mb) {
+                "keep".into()
+            } else {
+                "propose".into()
+            }
+        }
+    }
+}
+
+fn summary(run: &FleetRun) -> String {
+    let t = &run.totals;
+    let b = &run.budget;
+    format!(
+        "run {}: {} functions: {} recommended, {} skipped, {} failed; exploration {} invocations, {:.1} GB-s, ${:.4}; {:.1} s; \
+         at most {} invocations in flight (lowest {}, {} throttles)",
+        run.run_id,
+        t.functions,
+        t.recommended,
+        t.skipped,
+        t.failed,
+        t.invocations,
+        t.gb_seconds,
+        t.usd,
+        t.wall_s,
+        b.ceiling,
+        b.lowest,
+        b.throttles
+    )
+}
