@@ -1,0 +1,28 @@
+//! Regression check on recommendation quality (never on time): the quick corpus of
+//! `memtune bench accuracy`, cost strategy, scored against the lab's truth.
+
+use memtune::bench::accuracy::{self, AccuracySpec};
+
+#[tokio::test(flavor = "multi_thread")]
+async fn adaptive_cost_recommendations_stay_accurate_and_cheap_to_find() {
+    let spec = AccuracySpec {
+        profiles: accuracy::corpus(true, 1),
+        strategies: vec!["cost".into()],
+        searches: vec!["grid", "adaptive"],
+        seed: 1,
+    };
+    let report = accuracy::run(&spec).await.unwrap();
+    let adaptive = report
+        .summaries
+        .iter()
+        .find(|s| s.search == "adaptive")
+        .unwrap();
+    let grid = report.summaries.iter().find(|s| s.search == "grid").unwrap();
+    assert_eq!(adaptive.failed, 0, "{adaptive:?}");
+    assert_eq!(adaptive.infeasible_recommendations, 0, "{adaptive:?}");
+    assert!(adaptive.median_regret <= 0.01, "{adaptive:?}");
+    assert!(adaptive.p95_regret <= 0.10, "{adaptive:?}");
+    assert!(adaptive.median_regret <= grid.median_regret, "{adaptive:?} vs {grid:?}");
+    let ratio = accuracy::median_gb_s_ratio(&report.runs, "cost");
+    assert!(ratio <= 0.4, "adaptive used {:.0}% of grid's GB-s", ratio * 100.0);
+}
