@@ -87,7 +87,9 @@ impl Env {
     async fn plan(&self, config: &str) -> Plan {
         let config = FleetConfig::parse(config, "test.toml", None).unwrap();
         let api = AwsLambda::new(&sdk_config(&self.lab.endpoint()).await);
-        fleet::plan(&api, &config, memory_times_timeout).await.unwrap()
+        fleet::plan(&api, &config, memory_times_timeout)
+            .await
+            .unwrap()
     }
 
     /// Every function has its original memory and no published version or alias.
@@ -100,7 +102,11 @@ impl Env {
                 .send()
                 .await
                 .unwrap();
-            assert_eq!(c.memory_size(), Some(*memory), "{name}: memory not restored");
+            assert_eq!(
+                c.memory_size(),
+                Some(*memory),
+                "{name}: memory not restored"
+            );
             let versions = client
                 .list_versions_by_function()
                 .function_name(name)
@@ -114,7 +120,12 @@ impl Env {
                 .filter(|v| *v != "$LATEST")
                 .collect();
             assert!(published.is_empty(), "{name}: versions left: {published:?}");
-            let aliases = client.list_aliases().function_name(name).send().await.unwrap();
+            let aliases = client
+                .list_aliases()
+                .function_name(name)
+                .send()
+                .await
+                .unwrap();
             assert!(aliases.aliases().is_empty(), "{name}: aliases left");
         }
     }
@@ -187,9 +198,15 @@ async fn the_demo_fleet_is_tuned_within_the_budget_and_left_as_it_was() {
             other => panic!("{name}: status {other}"),
         }
     }
-    let recommended = statuses.values().filter(|(s, _)| s == "recommended").count();
+    let recommended = statuses
+        .values()
+        .filter(|(s, _)| s == "recommended")
+        .count();
     assert!(recommended >= 12, "{statuses:?}");
-    assert_eq!(code, Some(if recommended == statuses.len() { 0 } else { 1 }));
+    assert_eq!(
+        code,
+        Some(if recommended == statuses.len() { 0 } else { 1 })
+    );
     let totals = &run["totals"];
     assert_eq!(totals["functions"], 14);
     assert!(totals["invocations"].as_u64().unwrap() >= 14 * 5 * 7 / 2);
@@ -202,7 +219,10 @@ async fn the_demo_fleet_is_tuned_within_the_budget_and_left_as_it_was() {
 
     assert_eq!(run["budget"]["ceiling"], 4);
     let peak = env.lab.lab.stats().peak_concurrency;
-    assert!(peak <= 4, "the lab saw {peak} invocations at once with a budget of 4");
+    assert!(
+        peak <= 4,
+        "the lab saw {peak} invocations at once with a budget of 4"
+    );
     assert!(peak >= 3, "the run should use its budget (peak {peak})");
     env.assert_all_untouched().await;
 }
@@ -227,13 +247,24 @@ async fn selection_by_tag_glob_regex_and_exclude() {
              exclude = [\"auth-*\"]\n[tuning]\nallow_empty_payload = true\n",
         )
         .await;
-    assert_eq!(names(&plan), ["avatar-thumbnails", "fraud-score", "orders-api", "pdf-render"]);
+    assert_eq!(
+        names(&plan),
+        [
+            "avatar-thumbnails",
+            "fraud-score",
+            "orders-api",
+            "pdf-render"
+        ]
+    );
     let skipped: Vec<(String, String)> = plan
         .not_tuned
         .iter()
         .map(|r| (r.function.clone(), r.reason.clone().unwrap()))
         .collect();
-    assert_eq!(skipped, [("auth-token".to_string(), "excluded by 'auth-*'".to_string())]);
+    assert_eq!(
+        skipped,
+        [("auth-token".to_string(), "excluded by 'auth-*'".to_string())]
+    );
 
     let plan = env
         .plan("[select]\nruntimes = [\"nodejs*\"]\narchitectures = [\"arm64\"]\n[tuning]\nallow_empty_payload = true\n")
@@ -270,8 +301,14 @@ async fn functions_without_payload_or_room_are_skipped_with_a_reason() {
         .iter()
         .map(|r| (r.function.as_str(), r.reason.as_deref().unwrap()))
         .collect();
-    assert!(reasons["image-resize"].contains("no payload configured"), "{reasons:?}");
-    assert!(reasons["auth-token"].contains("reserved concurrency 1"), "{reasons:?}");
+    assert!(
+        reasons["image-resize"].contains("no payload configured"),
+        "{reasons:?}"
+    );
+    assert!(
+        reasons["auth-token"].contains("reserved concurrency 1"),
+        "{reasons:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -300,7 +337,9 @@ async fn max_functions_tunes_the_biggest_estimated_spenders_first() {
 #[tokio::test(flavor = "multi_thread")]
 async fn under_faults_every_function_ends_recommended_or_failed_and_is_restored() {
     let env = env_with(|c| {
-        c.faults = "throttle=0.05,error5xx=0.02,stuck-update=0.01".parse().unwrap();
+        c.faults = "throttle=0.05,error5xx=0.02,stuck-update=0.01"
+            .parse()
+            .unwrap();
     })
     .await;
     let (code, run) = env.fleet_json(ALL_WITH_BUDGET_4).await;
@@ -314,7 +353,10 @@ async fn under_faults_every_function_ends_recommended_or_failed_and_is_restored(
         }
     }
     assert!(matches!(code, Some(0 | 1)), "exit {code:?}");
-    assert!(env.lab.lab.stats().throttles > 0, "the fault should have throttled something");
+    assert!(
+        env.lab.lab.stats().throttles > 0,
+        "the fault should have throttled something"
+    );
     assert!(env.lab.lab.stats().peak_concurrency <= 4);
     env.assert_all_untouched().await;
 }
@@ -353,7 +395,11 @@ async fn sigkill_mid_run_then_restore_leaves_every_function_as_it_was() {
 
     let out = env.run(&["restore"]).await;
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     env.assert_all_untouched().await;
     let again = env.run(&["restore"]).await;
     assert!(String::from_utf8_lossy(&again.stdout).contains("nothing to restore"));
@@ -388,10 +434,16 @@ async fn sigterm_mid_run_restores_every_function_in_flight() {
 #[tokio::test(flavor = "multi_thread")]
 async fn dry_run_lists_the_plan_and_invokes_nothing() {
     let env = env().await;
-    let path = env.write_config("[select]\ntags = { team = \"media\" }\n[tuning]\nallow_empty_payload = true\n");
+    let path = env.write_config(
+        "[select]\ntags = { team = \"media\" }\n[tuning]\nallow_empty_payload = true\n",
+    );
     let out = env.run(&["fleet", "--config", &path, "--dry-run"]).await;
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(stdout.contains("2 of 14 functions to tune"), "{stdout}");
     assert!(stdout.contains("video-transcode"), "{stdout}");
     assert!(stdout.contains("nothing was changed"), "{stdout}");
@@ -408,7 +460,9 @@ async fn a_bad_config_is_one_line_with_file_and_line_and_exit_two() {
     assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
     assert!(stderr.contains(&format!("{path}:5:")), "{stderr}");
     assert!(stderr.contains("max_inflight"), "{stderr}");
-    let missing = env.run(&["fleet", "--config", "/nonexistent/fleet.toml"]).await;
+    let missing = env
+        .run(&["fleet", "--config", "/nonexistent/fleet.toml"])
+        .await;
     assert_eq!(missing.status.code(), Some(2));
     assert_eq!(env.lab.lab.stats().invocations, 0);
 }
@@ -437,5 +491,8 @@ async fn demo_runs_the_demo_fleet_and_writes_its_report() {
         serde_json::from_str(&std::fs::read_to_string(out_dir.join("fleet.json")).unwrap())
             .unwrap();
     assert_eq!(report["totals"]["functions"], 14);
-    assert!(report["totals"]["recommended"].as_u64().unwrap() >= 12, "{stdout}{stderr}");
+    assert!(
+        report["totals"]["recommended"].as_u64().unwrap() >= 12,
+        "{stdout}{stderr}"
+    );
 }

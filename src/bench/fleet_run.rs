@@ -66,7 +66,8 @@ pub async fn run(
         ))
         .load()
         .await;
-    let state_dir = std::env::temp_dir().join(format!("memtune-bench-fleet-{}", std::process::id()));
+    let state_dir =
+        std::env::temp_dir().join(format!("memtune-bench-fleet-{}", std::process::id()));
     let config = config(concurrent_functions);
     let settings = RunSettings {
         run_id: format!("bench-{}", std::process::id()),

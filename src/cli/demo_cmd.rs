@@ -38,9 +38,8 @@ pub struct DemoArgs {
 pub async fn run(args: DemoArgs) -> Result<(), CliError> {
     let config = FleetConfig::parse(DEMO_CONFIG, "config/fleet.demo.toml", None)
         .expect("the built-in demo config is valid (a test runs it)");
-    std::fs::create_dir_all(&args.out).map_err(|e| {
-        CliError::usage(format!("cannot create {}: {e}", args.out.display()))
-    })?;
+    std::fs::create_dir_all(&args.out)
+        .map_err(|e| CliError::usage(format!("cannot create {}: {e}", args.out.display())))?;
     let server = lab::start(
         LabConfig::new(lab::demo_fleet()),
         "127.0.0.1:0".parse().expect("literal address"),
@@ -77,9 +76,8 @@ pub async fn run(args: DemoArgs) -> Result<(), CliError> {
     let _ = std::fs::remove_dir_all(&state_dir);
     let run = run?;
     let json_path = args.out.join("fleet.json");
-    std::fs::write(&json_path, report::fleet::json(&run)).map_err(|e| {
-        CliError::failed(format!("cannot write {}: {e}", json_path.display()))
-    })?;
+    std::fs::write(&json_path, report::fleet::json(&run))
+        .map_err(|e| CliError::failed(format!("cannot write {}: {e}", json_path.display())))?;
     print!("{}", fleet_cmd::render(&run, args.output));
     eprintln!("report written to {}", json_path.display());
     fleet_cmd::exit_status(&run)

@@ -55,8 +55,7 @@ pub struct FleetArgs {
 }
 
 pub async fn run(args: FleetArgs) -> Result<(), CliError> {
-    let config =
-        FleetConfig::load(&args.config).map_err(|e| CliError::usage(e.to_string()))?;
+    let config = FleetConfig::load(&args.config).map_err(|e| CliError::usage(e.to_string()))?;
     let book = match &args.pricing {
         Some(path) => PriceBook::load(path).map_err(|e| CliError::usage(e.to_string()))?,
         None => PriceBook::builtin(),
@@ -64,7 +63,9 @@ pub async fn run(args: FleetArgs) -> Result<(), CliError> {
     let sdk = args.aws.load().await?;
     let region = sdk.region().map(|r| r.to_string()).unwrap_or_default();
     book.region(&region).map_err(|e| {
-        CliError::usage(format!("{e} (pass --pricing FILE with prices for {region})"))
+        CliError::usage(format!(
+            "{e} (pass --pricing FILE with prices for {region})"
+        ))
     })?;
     let api = AwsLambda::new(&sdk);
     if args.dry_run {
@@ -74,7 +75,12 @@ pub async fn run(args: FleetArgs) -> Result<(), CliError> {
         print!("{}", describe_plan(&plan));
         return Ok(());
     }
-    let settings = settings(&config, region, journal::state_dir(), args.aws.options().endpoint_url);
+    let settings = settings(
+        &config,
+        region,
+        journal::state_dir(),
+        args.aws.options().endpoint_url,
+    );
     let run = run_with_progress(&api, &book, &config, &settings).await?;
     print!("{}", render(&run, args.output));
     exit_status(&run)
@@ -178,7 +184,10 @@ fn finished_line(r: &FunctionResult) -> String {
                 .and_then(|d| d.recommendation.as_ref())
                 .map(|rec| rec.memory_mb)
                 .unwrap_or_default();
-            format!("{}: recommended {rec} MB (now {} MB)", r.function, r.config.memory_mb)
+            format!(
+                "{}: recommended {rec} MB (now {} MB)",
+                r.function, r.config.memory_mb
+            )
         }
         Status::Skipped => format!("{}: skipped: {reason}", r.function),
         Status::Failed => format!("{}: failed: {reason}", r.function),
@@ -241,7 +250,10 @@ fn describe_job(job: &Job) -> String {
     let search = match &job.search {
         Search::Grid(plan) => format!("grid {:?} MB", plan.sizes(f.memory_mb)),
         Search::Adaptive(limits) => {
-            format!("adaptive search within {}..{} MB", limits.min_mb, limits.max_mb)
+            format!(
+                "adaptive search within {}..{} MB",
+                limits.min_mb, limits.max_mb
+            )
         }
     };
     let reserved = job

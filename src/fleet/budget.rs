@@ -112,7 +112,9 @@ impl InvocationBudget {
         let mut s = self.lock();
         s.throttles += 1;
         let now = Instant::now();
-        if s.last_cut.is_some_and(|t| now.duration_since(t) < COOL_DOWN) {
+        if s.last_cut
+            .is_some_and(|t| now.duration_since(t) < COOL_DOWN)
+        {
             return;
         }
         s.last_cut = Some(now);
@@ -182,7 +184,15 @@ mod tests {
         for _ in 0..100 {
             b.on_success();
         }
-        assert_eq!(b.stats(), BudgetStats { ceiling: 4, limit: 4, lowest: 2, throttles: 1 });
+        assert_eq!(
+            b.stats(),
+            BudgetStats {
+                ceiling: 4,
+                limit: 4,
+                lowest: 2,
+                throttles: 1
+            }
+        );
         assert_eq!(available(&b), 4);
     }
 }

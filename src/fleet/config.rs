@@ -321,7 +321,11 @@ fn check_select(raw: RawSelect, at: usize) -> Result<Selection, Problem> {
 fn check_tuning(raw: RawTuning, at: usize, dir: &Path) -> Result<Tuning, Problem> {
     let cold_start_ratio = raw.cold_start_ratio.unwrap_or(0.01);
     if !(0.0..=1.0).contains(&cold_start_ratio) {
-        return Err(problem(at, "cold_start_ratio", "cold_start_ratio must be within 0..=1"));
+        return Err(problem(
+            at,
+            "cold_start_ratio",
+            "cold_start_ratio must be within 0..=1",
+        ));
     }
     let mut knobs = check_knobs(
         RawKnobs {
@@ -357,7 +361,9 @@ fn check_limits(raw: RawLimits, at: usize) -> Result<Limits, Problem> {
     let defaults = Limits::default();
     let limits = Limits {
         max_in_flight: raw.max_in_flight,
-        unreserved_fraction: raw.unreserved_fraction.unwrap_or(defaults.unreserved_fraction),
+        unreserved_fraction: raw
+            .unreserved_fraction
+            .unwrap_or(defaults.unreserved_fraction),
         reserved_margin: raw.reserved_margin.unwrap_or(defaults.reserved_margin),
         concurrent_functions: raw
             .concurrent_functions
@@ -382,7 +388,11 @@ fn check_limits(raw: RawLimits, at: usize) -> Result<Limits, Problem> {
         ));
     }
     if !(0.0..1.0).contains(&limits.reserved_margin) {
-        return Err(problem(at, "reserved_margin", "reserved_margin must be within 0..1"));
+        return Err(problem(
+            at,
+            "reserved_margin",
+            "reserved_margin must be within 0..1",
+        ));
     }
     if !(1..=256).contains(&limits.concurrent_functions) {
         return Err(problem(
@@ -396,7 +406,11 @@ fn check_limits(raw: RawLimits, at: usize) -> Result<Limits, Problem> {
     }
     if let Some(usd) = limits.max_usd {
         if !(usd.is_finite() && usd > 0.0) {
-            return Err(problem(at, "max_usd", "max_usd must be a positive amount of USD"));
+            return Err(problem(
+                at,
+                "max_usd",
+                "max_usd must be a positive amount of USD",
+            ));
         }
     }
     Ok(limits)
@@ -404,10 +418,18 @@ fn check_limits(raw: RawLimits, at: usize) -> Result<Limits, Problem> {
 
 fn check_override(raw: RawOverride, at: usize, dir: &Path) -> Result<Override, Problem> {
     if raw.name.is_empty() {
-        return Err(problem(at, "name", "name must be a function name or a glob such as \"orders-*\""));
+        return Err(problem(
+            at,
+            "name",
+            "name must be a function name or a glob such as \"orders-*\"",
+        ));
     }
     if raw.reason.is_some() && !raw.skip {
-        return Err(problem(at, "reason", "reason explains a skip: set skip = true with it"));
+        return Err(problem(
+            at,
+            "reason",
+            "reason explains a skip: set skip = true with it",
+        ));
     }
     let knobs = check_knobs(
         RawKnobs {
@@ -429,29 +451,42 @@ fn check_override(raw: RawOverride, at: usize, dir: &Path) -> Result<Override, P
     Ok(Override {
         name: Glob::new(&raw.name),
         knobs,
-        skip: raw
-            .skip
-            .then(|| raw.reason.unwrap_or_else(|| "skip = true in the fleet config".into())),
+        skip: raw.skip.then(|| {
+            raw.reason
+                .unwrap_or_else(|| "skip = true in the fleet config".into())
+        }),
     })
 }
 
 fn check_knobs(raw: RawKnobs, at: usize, dir: &Path) -> Result<Knobs, Problem> {
     if let Some(slo) = raw.slo_ms {
         if !(slo.is_finite() && slo > 0.0) {
-            return Err(problem(at, "slo_ms", "slo_ms must be a positive number of milliseconds"));
+            return Err(problem(
+                at,
+                "slo_ms",
+                "slo_ms must be a positive number of milliseconds",
+            ));
         }
     }
     let strategy = match &raw.strategy {
         Some(name) => Some(load_strategy(name, raw.slo_ms, at, dir)?),
         None if raw.slo_ms.is_some() => {
-            return Err(problem(at, "slo_ms", "slo_ms needs a strategy next to it (e.g. strategy = \"latency-slo\")"))
+            return Err(problem(
+                at,
+                "slo_ms",
+                "slo_ms needs a strategy next to it (e.g. strategy = \"latency-slo\")",
+            ))
         }
         None => None,
     };
     let valid = MIN_MEMORY_MB..=MAX_MEMORY_MB;
     if let Some(sizes) = &raw.sizes {
         if sizes.is_empty() {
-            return Err(problem(at, "sizes", "sizes is empty: list sizes in MB, e.g. [128, 512, 1024]"));
+            return Err(problem(
+                at,
+                "sizes",
+                "sizes is empty: list sizes in MB, e.g. [128, 512, 1024]",
+            ));
         }
         if let Some(bad) = sizes.iter().find(|s| !valid.contains(s)) {
             return Err(problem(
@@ -472,14 +507,26 @@ fn check_knobs(raw: RawKnobs, at: usize, dir: &Path) -> Result<Knobs, Problem> {
     }
     if let (Some(lo), Some(hi)) = (raw.min_mb, raw.max_mb) {
         if lo > hi {
-            return Err(problem(at, "min_mb", format!("min_mb {lo} is above max_mb {hi}")));
+            return Err(problem(
+                at,
+                "min_mb",
+                format!("min_mb {lo} is above max_mb {hi}"),
+            ));
         }
     }
     if let Some(n) = raw.invocations.filter(|n| !(1..=1000).contains(n)) {
-        return Err(problem(at, "invocations", format!("invocations {n} must be between 1 and 1000")));
+        return Err(problem(
+            at,
+            "invocations",
+            format!("invocations {n} must be between 1 and 1000"),
+        ));
     }
     if let Some(n) = raw.warmup.filter(|n| *n > 100) {
-        return Err(problem(at, "warmup", format!("warmup {n} must be between 0 and 100")));
+        return Err(problem(
+            at,
+            "warmup",
+            format!("warmup {n} must be between 0 and 100"),
+        ));
     }
     let search = match raw.search.as_deref() {
         None => None,
@@ -523,7 +570,10 @@ fn load_strategy(
         return Err(problem(
             at,
             "strategy",
-            format!("strategy '{}' needs a latency target: set slo_ms next to it", strategy.name),
+            format!(
+                "strategy '{}' needs a latency target: set slo_ms next to it",
+                strategy.name
+            ),
         ));
     }
     Ok(strategy)
@@ -553,9 +603,8 @@ fn check_payloads(
             };
             Payloads::single(&text).map_err(|m| problem(at, "payload", m))?
         }
-        (None, Some(name), None) => {
-            Payloads::single(&read("payload_file", &name)?).map_err(|m| problem(at, "payload_file", m))?
-        }
+        (None, Some(name), None) => Payloads::single(&read("payload_file", &name)?)
+            .map_err(|m| problem(at, "payload_file", m))?,
         (None, None, Some(name)) => Payloads::weighted(&read("payloads_file", &name)?)
             .map_err(|m| problem(at, "payloads_file", m))?,
         _ => {
@@ -572,7 +621,8 @@ fn check_payloads(
 /// `90s`, `45m`, `2h`.
 fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
-    let bad = || format!("deadline '{text}' is not a duration: use e.g. \"90s\", \"45m\" or \"2h\"");
+    let bad =
+        || format!("deadline '{text}' is not a duration: use e.g. \"90s\", \"45m\" or \"2h\"");
     let split = text.find(|c: char| !c.is_ascii_digit()).ok_or_else(bad)?;
     let (number, unit) = text.split_at(split);
     let n: u64 = number.parse().map_err(|_| bad())?;
@@ -623,10 +673,18 @@ mod tests {
     #[test]
     fn impossible_values_name_their_line() {
         let cases = [
-            ("[limits]\nconcurrent_functions = 0\n", 2, "concurrent_functions"),
+            (
+                "[limits]\nconcurrent_functions = 0\n",
+                2,
+                "concurrent_functions",
+            ),
             ("[tuning]\nsizes = [64]\n", 2, "outside Lambda's range"),
             ("[select]\nname_regex = [\"(\"]\n", 2, "bad regex"),
-            ("[tuning]\nstrategy = \"latency-slo\"\n", 2, "needs a latency target"),
+            (
+                "[tuning]\nstrategy = \"latency-slo\"\n",
+                2,
+                "needs a latency target",
+            ),
             ("[limits]\ndeadline = \"soon\"\n", 2, "not a duration"),
             (
                 "[[function]]\nname = \"a\"\n\n[[function]]\nname = \"b\"\npayload = \"{oops\"\n",
@@ -641,7 +699,10 @@ mod tests {
         ];
         for (text, line, expect) in cases {
             let err = parse(text).unwrap_err();
-            assert!(err.starts_with(&format!("fleet.toml:{line}:")), "{text:?}: {err}");
+            assert!(
+                err.starts_with(&format!("fleet.toml:{line}:")),
+                "{text:?}: {err}"
+            );
             assert!(err.contains(expect), "{text:?}: {err}");
         }
     }

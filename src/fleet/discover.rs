@@ -52,7 +52,10 @@ pub async fn discover<A: LambdaApi>(api: &A, selection: &Selection) -> PlatformR
             .try_collect()
             .await?
     } else {
-        candidates.into_iter().map(|c| (c, BTreeMap::new())).collect()
+        candidates
+            .into_iter()
+            .map(|c| (c, BTreeMap::new()))
+            .collect()
     };
     let selected = futures::stream::iter(tagged)
         .map(|(config, tags)| async move {

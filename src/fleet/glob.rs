@@ -73,7 +73,11 @@ mod tests {
             ("python3.*", "python3.12", true),
         ];
         for (pattern, text, expect) in cases {
-            assert_eq!(Glob::new(pattern).matches(text), expect, "{pattern} vs {text}");
+            assert_eq!(
+                Glob::new(pattern).matches(text),
+                expect,
+                "{pattern} vs {text}"
+            );
         }
     }
 }

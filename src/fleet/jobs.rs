@@ -228,7 +228,11 @@ mod tests {
         let Search::Grid(plan) = &job.search else {
             panic!("named sizes make a grid: {:?}", job.search)
         };
-        assert_eq!(plan.sizes(256), [512, 1024], "named sizes: current not added");
+        assert_eq!(
+            plan.sizes(256),
+            [512, 1024],
+            "named sizes: current not added"
+        );
         let other = resolve(&found("search", 256, 10, None), &c).unwrap();
         assert_eq!(other.strategy.name, "cost");
         assert_eq!(
@@ -244,21 +248,43 @@ mod tests {
         let Search::Grid(plan) = &job.search else {
             panic!("search = grid: {:?}", job.search)
         };
-        assert!(plan.sizes(256).contains(&256), "strategy sizes: current added");
-        let adaptive = config(
-            "[tuning]\nallow_empty_payload = true\nsearch = \"adaptive\"\nmin_mb = 256\n",
+        assert!(
+            plan.sizes(256).contains(&256),
+            "strategy sizes: current added"
         );
+        let adaptive =
+            config("[tuning]\nallow_empty_payload = true\nsearch = \"adaptive\"\nmin_mb = 256\n");
         let job = resolve(&found("a", 256, 10, None), &adaptive).unwrap();
-        assert!(matches!(&job.search, Search::Adaptive(l) if l.min_mb == 256), "{:?}", job.search);
+        assert!(
+            matches!(&job.search, Search::Adaptive(l) if l.min_mb == 256),
+            "{:?}",
+            job.search
+        );
     }
 
     #[test]
     fn reserved_concurrency_leaves_a_margin_to_production() {
         let c = config("[tuning]\nallow_empty_payload = true\n[limits]\nreserved_margin = 0.2\n");
-        assert_eq!(resolve(&found("a", 512, 3, Some(50)), &c).unwrap().max_in_flight, Some(40));
-        assert_eq!(resolve(&found("a", 512, 3, Some(2)), &c).unwrap().max_in_flight, Some(1));
-        assert!(matches!(resolve(&found("a", 512, 3, Some(1)), &c), Err(NoJob::Skip(_))));
-        assert!(matches!(resolve(&found("a", 512, 3, Some(0)), &c), Err(NoJob::Skip(_))));
+        assert_eq!(
+            resolve(&found("a", 512, 3, Some(50)), &c)
+                .unwrap()
+                .max_in_flight,
+            Some(40)
+        );
+        assert_eq!(
+            resolve(&found("a", 512, 3, Some(2)), &c)
+                .unwrap()
+                .max_in_flight,
+            Some(1)
+        );
+        assert!(matches!(
+            resolve(&found("a", 512, 3, Some(1)), &c),
+            Err(NoJob::Skip(_))
+        ));
+        assert!(matches!(
+            resolve(&found("a", 512, 3, Some(0)), &c),
+            Err(NoJob::Skip(_))
+        ));
     }
 
     #[test]
@@ -269,7 +295,11 @@ mod tests {
             .map(|&(n, m, t)| resolve(&found(n, m, t, None), &c).unwrap())
             .collect();
         let (run, rest) = prioritise(jobs, memory_times_timeout, Some(2));
-        let names = |v: &[Job]| v.iter().map(|j| j.function.name.clone()).collect::<Vec<_>>();
+        let names = |v: &[Job]| {
+            v.iter()
+                .map(|j| j.function.name.clone())
+                .collect::<Vec<_>>()
+        };
         assert_eq!(names(&run), ["big", "mid"]);
         assert_eq!(names(&rest), ["small"]);
     }

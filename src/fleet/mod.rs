@@ -77,7 +77,9 @@ pub async fn plan<A: LambdaApi>(
         let cap = config.limits.max_functions.unwrap_or_default();
         not_tuned.push(FunctionResult::skipped(
             job.function,
-            format!("not tuned: max_functions = {cap} went to functions with a higher estimated spend"),
+            format!(
+                "not tuned: max_functions = {cap} went to functions with a higher estimated spend"
+            ),
         ));
     }
     for (config, pattern) in found.excluded {

@@ -38,7 +38,10 @@ pub struct RunSettings {
 #[derive(Debug)]
 pub enum Progress<'a> {
     /// The plan is made: this many functions to tune, this many invocations in flight at most.
-    Planned { jobs: usize, budget: usize },
+    Planned {
+        jobs: usize,
+        budget: usize,
+    },
     Invoked,
     Finished(&'a FunctionResult),
 }
@@ -60,22 +63,23 @@ pub async fn execute<A: LambdaApi>(
     let spent_usd = Mutex::new(0.0_f64);
     let api = &api;
     let spent = &spent_usd;
-    let mut results: Vec<(usize, FunctionResult)> = futures::stream::iter(jobs.into_iter().enumerate())
-        .map(|(i, job)| async move {
-            let spent_so_far = *spent.lock().unwrap_or_else(|e| e.into_inner());
-            let result = match stop_reason(settings, started.elapsed(), spent_so_far) {
-                Some(reason) => FunctionResult::skipped(job.function, reason),
-                None => tune_one(api, book, job, settings, i as u64, on_progress).await,
-            };
-            if let Some(d) = &result.document {
-                *spent.lock().unwrap_or_else(|e| e.into_inner()) += d.exploration.usd;
-            }
-            on_progress(Progress::Finished(&result));
-            (i, result)
-        })
-        .buffer_unordered(settings.concurrent_functions.max(1))
-        .collect()
-        .await;
+    let mut results: Vec<(usize, FunctionResult)> =
+        futures::stream::iter(jobs.into_iter().enumerate())
+            .map(|(i, job)| async move {
+                let spent_so_far = *spent.lock().unwrap_or_else(|e| e.into_inner());
+                let result = match stop_reason(settings, started.elapsed(), spent_so_far) {
+                    Some(reason) => FunctionResult::skipped(job.function, reason),
+                    None => tune_one(api, book, job, settings, i as u64, on_progress).await,
+                };
+                if let Some(d) = &result.document {
+                    *spent.lock().unwrap_or_else(|e| e.into_inner()) += d.exploration.usd;
+                }
+                on_progress(Progress::Finished(&result));
+                (i, result)
+            })
+            .buffer_unordered(settings.concurrent_functions.max(1))
+            .collect()
+            .await;
     results.sort_by_key(|(i, _)| *i);
     results.into_iter().map(|(_, r)| r).collect()
 }

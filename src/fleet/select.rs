@@ -90,7 +90,10 @@ mod tests {
     #[test]
     fn empty_selection_takes_everything() {
         let s = Selection::default();
-        assert_eq!(s.judge(&function("a", "python3.12", "x86_64")), Verdict::Candidate);
+        assert_eq!(
+            s.judge(&function("a", "python3.12", "x86_64")),
+            Verdict::Candidate
+        );
         assert!(s.tags_match(&BTreeMap::new()));
     }
 
@@ -105,11 +108,20 @@ mod tests {
             ..Selection::default()
         };
         let judge = |n, r, a| s.judge(&function(n, r, a));
-        assert_eq!(judge("orders-api", "python3.12", "arm64"), Verdict::Candidate);
-        assert_eq!(judge("payments-api", "nodejs22.x", "arm64"), Verdict::Candidate);
+        assert_eq!(
+            judge("orders-api", "python3.12", "arm64"),
+            Verdict::Candidate
+        );
+        assert_eq!(
+            judge("payments-api", "nodejs22.x", "arm64"),
+            Verdict::Candidate
+        );
         assert_eq!(judge("search", "python3.12", "arm64"), Verdict::NotSelected);
         assert_eq!(judge("orders-api", "java21", "arm64"), Verdict::NotSelected);
-        assert_eq!(judge("orders-api", "python3.12", "x86_64"), Verdict::NotSelected);
+        assert_eq!(
+            judge("orders-api", "python3.12", "x86_64"),
+            Verdict::NotSelected
+        );
         assert_eq!(
             judge("orders-canary", "python3.12", "arm64"),
             Verdict::Excluded("*-canary".into())
@@ -126,7 +138,10 @@ mod tests {
             ..Selection::default()
         };
         let tags = |pairs: &[(&str, &str)]| -> BTreeMap<String, String> {
-            pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
         };
         assert!(s.tags_match(&tags(&[("team", "checkout"), ("env", "prod-eu")])));
         assert!(!s.tags_match(&tags(&[("team", "checkout")])));

@@ -34,9 +34,11 @@ pub fn table(run: &FleetRun) -> String {
         ]);
     }
     let mut out = format!("{table}\n");
-    let unmeasured = run.functions.iter().filter_map(|r| r.document.as_deref()).any(|d| {
-        d.recommendation.is_some() && d.current.cost_per_invocation_usd.is_none()
-    });
+    let unmeasured = run
+        .functions
+        .iter()
+        .filter_map(|r| r.document.as_deref())
+        .any(|d| d.recommendation.is_some() && d.current.cost_per_invocation_usd.is_none());
     if unmeasured {
         out.push_str(&format!(
             "{NOT_MEASURED}: the search did not sample the current size, so there is nothing measured to compare with\n"
@@ -63,7 +65,11 @@ fn arrow(now: Option<String>, after: Option<String>) -> String {
 
 fn memory(r: &FunctionResult) -> String {
     let now = r.config.memory_mb.to_string();
-    match r.document.as_deref().and_then(|d| d.recommendation.as_ref()) {
+    match r
+        .document
+        .as_deref()
+        .and_then(|d| d.recommendation.as_ref())
+    {
         Some(rec) => arrow(Some(now), Some(rec.memory_mb.to_string())),
         None => now,
     }

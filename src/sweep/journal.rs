@@ -206,8 +206,11 @@ impl Journal {
     pub fn write(&mut self, entry: &Entry) -> std::io::Result<()> {
         let mut line = serde_json::to_string(entry).map_err(std::io::Error::other)?;
         line.push('\n');
-        self.file.write_all(line.as_bytes())?;
-        self.file.sync_data()
+        let file = &mut self.file;
+        off_the_executor(|| {
+            file.write_all(line.as_bytes())?;
+            file.sync_data()
+        })
     }
 
     pub fn path(&self) -> &Path {
@@ -216,6 +219,17 @@ impl Journal {
 
     pub fn state(&self) -> std::io::Result<JournalState> {
         read(&self.path)
+    }
+}
+
+/// Runs blocking file work (an fsync takes milliseconds) so that, on a multi-threaded tokio
+/// runtime, the worker's other tasks move to another thread meanwhile: a fleet run keeps its
+/// other sweeps going, and their fsyncs overlap.
+fn off_the_executor<T>(f: impl FnOnce() -> T) -> T {
+    use tokio::runtime::{Handle, RuntimeFlavor};
+    match Handle::try_current() {
+        Ok(h) if h.runtime_flavor() == RuntimeFlavor::MultiThread => tokio::task::block_in_place(f),
+        _ => f(),
     }
 }
 

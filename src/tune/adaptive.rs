@@ -370,6 +370,9 @@ fn next_batch(
     let Some(choice) = choice else {
         return Vec::new();
     };
+    if let Some(probe) = bracket_probe(stats, choice.memory_mb, limits) {
+        return vec![request(probe, limits.initial_invocations)];
+    }
     let have = stats
         .iter()
         .find(|s| s.memory_mb == choice.memory_mb)
@@ -380,6 +383,14 @@ fn next_batch(
     } else {
         Vec::new()
     }
+}
+
+/// A choice with no measured size above it may sit on a curve that keeps paying off (GC
+/// pressure fading with memory): measure one size a quarter above it before settling.
+fn bracket_probe(stats: &[SizeStats], choice: u32, limits: &AdaptiveLimits) -> Option<u32> {
+    let above = stats.iter().any(|s| s.memory_mb > choice);
+    let probe = (choice + choice / 4).min(limits.max_mb);
+    (!above && probe > choice && measured_near(stats, probe).is_none()).then_some(probe)
 }
 
 /// Two feasible sizes cannot tell a curve that flattens from one that keeps falling: probe
