@@ -27,6 +27,9 @@ memory_mb = 1024
 cpu_ms = 2.0
 io_ms = 50.0
 noise_cv = 0.03
+[function.traffic]
+requests_per_day = 100000
+cold_start_ratio = 0.02
 
 [[function]]
 name = "hungry"
@@ -425,4 +428,43 @@ async fn suppressed_report_lines_are_explained() {
     assert!(all.contains("SystemLogLevel is WARN"), "{all}");
     assert!(all.contains("SystemLogLevel=INFO"), "{all}");
     env.assert_untouched("json-logs", 256).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn production_data_feeds_the_cost_model_and_monthly_savings() {
+    let env = env().await;
+    let doc = env.recommend_json(&["io"]).await;
+    let production = &doc["production"];
+    assert!(
+        production["monthly_invocations"].as_f64().unwrap() > 2.5e6,
+        "{production}"
+    );
+    let ratio = production["cold_start_ratio"].as_f64().unwrap();
+    assert!((0.015..0.025).contains(&ratio), "{production}");
+    assert_eq!(doc["current"]["memory_mb"], 1024);
+    let savings = doc["recommendation"]["monthly_savings_usd"]
+        .as_f64()
+        .unwrap();
+    assert!(savings > 0.0, "{doc}");
+
+    // Passive: an estimate from production only, no invocations.
+    let before = env.lab.lab.stats().invocations;
+    let out = env.run(&["recommend", "io", "--passive"]).await;
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("ESTIMATE"), "{text}");
+    assert_eq!(env.lab.lab.stats().invocations, before);
+    let refused = env.run(&["recommend", "io", "--passive", "--apply"]).await;
+    assert_eq!(refused.status.code(), Some(2));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn tuning_works_without_cloudwatch_permissions() {
+    let env = env_with(|c| c.deny = "cloudwatch:*,logs:*".parse().unwrap()).await;
+    let doc = env.recommend_json(&["io"]).await;
+    assert_eq!(recommended(&doc), 128);
+    assert!(doc["production"].is_null());
+    let warnings = doc["warnings"].to_string();
+    assert!(warnings.contains("no production data"), "{warnings}");
+    env.assert_untouched("io", 1024).await;
 }

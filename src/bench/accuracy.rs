@@ -46,7 +46,11 @@ pub fn corpus(quick: bool, seed: u64) -> Vec<FunctionProfile> {
         few.extend(generated);
         return few;
     }
-    calibrated.into_iter().chain(demo).chain(generated).collect()
+    calibrated
+        .into_iter()
+        .chain(demo)
+        .chain(generated)
+        .collect()
 }
 
 /// Which strategies and searches to run.
@@ -117,7 +121,9 @@ struct Reference {
 impl Reference {
     fn new(profile: &FunctionProfile, book: &PriceBook, timeout_fraction: f64) -> Reference {
         let sizes = truth::every_size();
-        let prices = book.region(REGION).expect("the built-in book prices us-east-1");
+        let prices = book
+            .region(REGION)
+            .expect("the built-in book prices us-east-1");
         let truth = truth::function_truth(profile, &sizes, book, prices)
             .expect("us-east-1 prices both architectures");
         let limit = timeout_fraction * profile.timeout_ms();
@@ -181,7 +187,11 @@ pub async fn run(spec: &AccuracySpec) -> std::io::Result<AccuracyReport> {
         .endpoint_url(server.endpoint())
         .region(aws_config::Region::new(REGION))
         .credentials_provider(aws_sdk_lambda::config::Credentials::new(
-            "AKIDBENCH", "bench", None, None, "bench",
+            "AKIDBENCH",
+            "bench",
+            None,
+            None,
+            "bench",
         ))
         .load()
         .await;
@@ -197,8 +207,11 @@ pub async fn run(spec: &AccuracySpec) -> std::io::Result<AccuracyReport> {
     let mut tasks = tokio::task::JoinSet::new();
     for (i, profile) in spec.profiles.iter().enumerate() {
         let (api, gate, references) = (api.clone(), gate.clone(), references.clone());
-        let (profile, strategies, searches) =
-            (profile.clone(), spec.strategies.clone(), spec.searches.clone());
+        let (profile, strategies, searches) = (
+            profile.clone(),
+            spec.strategies.clone(),
+            spec.searches.clone(),
+        );
         let state = state.clone();
         let seed = spec.seed;
         tasks.spawn(async move {
@@ -276,6 +289,8 @@ impl Case<'_> {
                 budget_usd: None,
                 min_mb: 128,
                 max_mb: 10240,
+                // Scored on finding the optimum; the CLI adds the current size for comparison.
+                include_current: false,
             })
         };
         let (invocations, warmup) = if self.search == "grid" {
@@ -284,7 +299,10 @@ impl Case<'_> {
             (strategy.search.invocations, 0)
         };
         TuneOptions {
-            run_id: format!("bench-{}-{}-{}", self.profile.name, self.strategy, self.search),
+            run_id: format!(
+                "bench-{}-{}-{}",
+                self.profile.name, self.strategy, self.search
+            ),
             strategy,
             search,
             invocations,
@@ -301,7 +319,10 @@ impl Case<'_> {
 
     async fn run(&self, api: &AwsLambda, book: &PriceBook) -> Scored {
         let options = self.options();
-        let slo = options.strategy.slo_ms.filter(|_| self.strategy == "latency-slo");
+        let slo = options
+            .strategy
+            .slo_ms
+            .filter(|_| self.strategy == "latency-slo");
         let started = Instant::now();
         // One invocation at a time per function: the lab draws each function's noise from
         // its own seeded generator, so a fixed order makes the benchmark reproducible.
@@ -356,8 +377,7 @@ impl Case<'_> {
         scored.recommended_mb = Some(rec.memory_mb);
         scored.recommended_feasible = Some(reference.is_feasible(rec.memory_mb));
         scored.slo_met = slo.map(|slo| at.p99_ms <= slo);
-        scored.cost_regret =
-            best.map(|b| at.cost_usd / sizes[reference.index(b)].cost_usd - 1.0);
+        scored.cost_regret = best.map(|b| at.cost_usd / sizes[reference.index(b)].cost_usd - 1.0);
         let fastest = sizes
             .iter()
             .enumerate()

@@ -194,9 +194,15 @@ fn finished_line(r: &FunctionResult) -> String {
     }
 }
 
+/// How long requests sent before an interruption get to arrive before restoring.
+const IN_FLIGHT_GRACE: Duration = Duration::from_millis(500);
+
 /// Restores, side by side, every function whose journal in this run is unfinished.
 async fn interrupted(api: &AwsLambda, state_dir: &Path, run_id: &str) -> CliError {
     eprintln!("interrupted: restoring every function in flight…");
+    // Requests the aborted sweeps had already sent still reach Lambda: let them land, so the
+    // restore sees (and undoes) their effect instead of racing them.
+    tokio::time::sleep(IN_FLIGHT_GRACE).await;
     let pending = journal::unfinished(state_dir).unwrap_or_default();
     let restores = pending
         .iter()

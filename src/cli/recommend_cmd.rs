@@ -11,8 +11,12 @@ use tokio::sync::Semaphore;
 
 use super::aws_args::{platform_error, AwsArgs};
 use super::CliError;
+use crate::inspect::production::{production, Production};
+use crate::inspect::{self, InspectOptions};
 use crate::measure::Percentile;
 use crate::platform::aws::AwsLambda;
+use crate::platform::cloudwatch::{AwsCloudWatch, MetricWindow};
+use crate::platform::logs::AwsLogs;
 use crate::platform::{FunctionConfig, LambdaApi, PlatformError};
 use crate::pricing::PriceBook;
 use crate::report::json::Json;
@@ -111,9 +115,20 @@ pub struct RecommendArgs {
     /// Stop exploring once this much was spent on invocations, in USD (adaptive search).
     #[arg(long)]
     budget_usd: Option<f64>,
-    /// Fraction of production invocations that start cold, to weigh INIT cost.
-    #[arg(long, default_value_t = 0.01)]
-    cold_start_ratio: f64,
+    /// Fraction of production invocations that start cold, to weigh INIT cost (default: as
+    /// measured in production over --days, else 0.01).
+    #[arg(long)]
+    cold_start_ratio: Option<f64>,
+    /// Days of production data (CloudWatch metrics and REPORT lines) to read first: cold-start
+    /// ratio, memory used (a floor for the sizes), monthly invocations (savings per month).
+    #[arg(long, default_value_t = 14, value_parser = clap::value_parser!(u32).range(1..=455))]
+    days: u32,
+    /// Do not read production data from CloudWatch.
+    #[arg(long, conflicts_with = "passive")]
+    no_production: bool,
+    /// Invoke nothing: estimate from production data at the current size only.
+    #[arg(long, conflicts_with_all = ["apply", "dry_run"])]
+    passive: bool,
     /// Price book (TOML) instead of the built-in config/pricing.toml.
     #[arg(long)]
     pricing: Option<PathBuf>,
@@ -185,7 +200,10 @@ fn check_input(args: &RecommendArgs) -> Result<Checked, CliError> {
             "--budget-usd must be a positive amount of USD",
         ));
     }
-    if !(0.0..=1.0).contains(&args.cold_start_ratio) {
+    if args
+        .cold_start_ratio
+        .is_some_and(|r| !(0.0..=1.0).contains(&r))
+    {
         return Err(CliError::usage(
             "--cold-start-ratio must be between 0 and 1",
         ));
@@ -213,6 +231,7 @@ fn check_input(args: &RecommendArgs) -> Result<Checked, CliError> {
             budget_usd: args.budget_usd,
             min_mb: plan.min_mb,
             max_mb: plan.max_mb,
+            include_current: true,
         })
     } else {
         let sizes = if explicit {
@@ -271,6 +290,17 @@ pub async fn run(args: RecommendArgs) -> Result<(), CliError> {
         .await
         .map_err(|e| platform_error(&format!("cannot read {}", args.function), &e))?;
 
+    let production = if args.no_production {
+        Err("not read (--no-production)".to_string())
+    } else {
+        read_production(&config, &checked.book, &region, &function.name, args.days).await
+    };
+    if args.passive {
+        return passive(&function, production, args.output);
+    }
+    let mut checked = checked;
+    let (cold_start_ratio, production_warning) = apply_production(&production, &args, &mut checked);
+
     if args.dry_run {
         print_plan(&checked, &function, &region);
         return Ok(());
@@ -284,7 +314,7 @@ pub async fn run(args: RecommendArgs) -> Result<(), CliError> {
         warmup: checked.warmup,
         payloads: checked.payloads.clone(),
         region: region.clone(),
-        cold_start_ratio: args.cold_start_ratio,
+        cold_start_ratio,
         state_dir: journal::state_dir(),
         endpoint_url: args.aws.options().endpoint_url,
         settle_timeout: Duration::from_secs(180),
@@ -332,7 +362,11 @@ pub async fn run(args: RecommendArgs) -> Result<(), CliError> {
     };
     bar.finish_and_clear();
     let outcome = tuned.map_err(|e| tune_error(e, &function))?;
-    let doc = report::document(&outcome, &region);
+    let mut doc = report::document(&outcome, &region);
+    if let Ok(p) = &production {
+        report::add_production(&mut doc, p);
+    }
+    doc.warnings.extend(production_warning);
     let rendered = match args.output {
         OutputFormat::Table => TableRenderer.render(std::slice::from_ref(&doc)),
         OutputFormat::Json => Json.render(std::slice::from_ref(&doc)),
@@ -349,6 +383,123 @@ pub async fn run(args: RecommendArgs) -> Result<(), CliError> {
     };
     if args.apply {
         apply(&api, &outcome.original, recommended, args.yes).await?;
+    }
+    Ok(())
+}
+
+/// Reads production figures for one function; tuning goes on without them.
+async fn read_production(
+    config: &aws_config::SdkConfig,
+    book: &PriceBook,
+    region: &str,
+    name: &str,
+    days: u32,
+) -> Result<Production, String> {
+    let window = MetricWindow::last_days(days, chrono::Utc::now().timestamp_millis())?;
+    let options = InspectOptions {
+        window,
+        region: region.to_string(),
+        query_limit: Duration::from_secs(60),
+    };
+    let report = inspect::inspect(
+        &AwsLambda::new(config),
+        &AwsCloudWatch::new(config),
+        &AwsLogs::new(config),
+        book,
+        &[name.to_string()],
+        &options,
+    )
+    .await;
+    let f = report
+        .functions
+        .first()
+        .ok_or_else(|| "no inspection result".to_string())?;
+    production(f, days as f64)
+}
+
+/// Applies production data: the cold-start ratio to use (flag, else measured, else 0.01) and a
+/// floor of memory headroom over the memory production uses. Returns the ratio and, when
+/// there is no production data, a warning for the report.
+fn apply_production(
+    production: &Result<Production, String>,
+    args: &RecommendArgs,
+    checked: &mut Checked,
+) -> (f64, Option<String>) {
+    let fallback = 0.01;
+    let p = match production {
+        Ok(p) => p,
+        Err(why) => {
+            let ratio = args.cold_start_ratio.unwrap_or(fallback);
+            return (
+                ratio,
+                Some(format!(
+                    "no production data ({why}): cold-start ratio {ratio} assumed, no monthly savings"
+                )),
+            );
+        }
+    };
+    if let Some(used) = p.max_memory_used_mb {
+        let floor = (used * checked.strategy.memory_headroom).ceil() as u32;
+        let raise = |min_mb: &mut u32, max_mb: u32| {
+            if floor > *min_mb && floor <= max_mb {
+                *min_mb = floor;
+            }
+        };
+        match &mut checked.search {
+            Search::Grid(plan) => raise(&mut plan.min_mb, plan.max_mb),
+            Search::Adaptive(limits) => raise(&mut limits.min_mb, limits.max_mb),
+        }
+    }
+    let ratio = args
+        .cold_start_ratio
+        .or(p.cold_start_ratio)
+        .unwrap_or(fallback);
+    (ratio, None)
+}
+
+/// `--passive`: production figures at the current size, labelled as an estimate.
+fn passive(
+    function: &FunctionConfig,
+    production: Result<Production, String>,
+    output: OutputFormat,
+) -> Result<(), CliError> {
+    let p = production.map_err(|why| {
+        CliError::failed(format!(
+            "no production data for {}: {why}; run without --passive to measure",
+            function.name
+        ))
+    })?;
+    match output {
+        OutputFormat::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({
+                "schema_version": report::SCHEMA_VERSION,
+                "function": function.name,
+                "estimate": true,
+                "current": { "memory_mb": function.memory_mb },
+                "production": p,
+            }))
+            .expect("plain data")
+        ),
+        OutputFormat::Table => {
+            println!(
+                "{} at {} MB — ESTIMATE from {} days of production data (no invocations made; based on {:.0} invocations)",
+                function.name, function.memory_mb, p.days, p.invocations
+            );
+            let opt = |v: Option<f64>, unit: &str| {
+                v.map(|v| format!("{v:.2}{unit}"))
+                    .unwrap_or_else(|| "unknown".into())
+            };
+            println!("  monthly invocations: {:.0}", p.monthly_invocations);
+            println!("  monthly cost: {}", opt(p.monthly_cost_usd, " USD"));
+            println!("  p99 duration: {}", opt(p.p99_ms, " ms"));
+            println!("  cold-start ratio: {}", opt(p.cold_start_ratio, ""));
+            println!("  max memory used: {}", opt(p.max_memory_used_mb, " MB"));
+            for g in &p.gaps {
+                println!("  missing: {g}");
+            }
+            println!("  a passive estimate is never applied: run without --passive to measure and recommend");
+        }
     }
     Ok(())
 }

@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::future::Future;
+use std::sync::Arc;
 
 use super::budget::InvocationBudget;
 use crate::platform::{
@@ -11,12 +12,12 @@ use crate::platform::{
     PlatformResult,
 };
 
-pub struct Budgeted<'a, A: LambdaApi> {
-    pub inner: &'a A,
-    pub budget: &'a InvocationBudget,
+pub struct Budgeted<A: LambdaApi> {
+    pub inner: A,
+    pub budget: Arc<InvocationBudget>,
 }
 
-impl<A: LambdaApi> LambdaApi for Budgeted<'_, A> {
+impl<A: LambdaApi> LambdaApi for Budgeted<A> {
     async fn invoke(
         &self,
         name: &str,

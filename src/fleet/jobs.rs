@@ -123,6 +123,7 @@ pub fn resolve(found: &Discovered, config: &FleetConfig) -> Result<Job, NoJob> {
                 budget_usd: None,
                 min_mb,
                 max_mb,
+                include_current: true,
             })
         }
         (_, sizes) => {

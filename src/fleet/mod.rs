@@ -16,6 +16,7 @@ pub mod outcome;
 pub mod run;
 pub mod select;
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use budget::InvocationBudget;
@@ -98,7 +99,7 @@ pub async fn plan<A: LambdaApi>(
 }
 
 /// Plans and runs a fleet run.
-pub async fn run<A: LambdaApi>(
+pub async fn run<A: LambdaApi + Clone + 'static>(
     api: &A,
     book: &PriceBook,
     config: &FleetConfig,
@@ -113,8 +114,9 @@ pub async fn run<A: LambdaApi>(
         jobs: plan.jobs.len(),
         budget: plan.budget,
     });
-    let budget = InvocationBudget::new(plan.budget);
-    let mut functions = run::execute(api, book, plan.jobs, &budget, settings, on_progress).await;
+    let budget = Arc::new(InvocationBudget::new(plan.budget));
+    let mut functions =
+        run::execute(api, book, plan.jobs, budget.clone(), settings, on_progress).await;
     functions.extend(plan.not_tuned);
     Ok(FleetRun {
         schema_version: FLEET_SCHEMA_VERSION,

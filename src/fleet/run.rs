@@ -6,8 +6,8 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use futures::StreamExt;
 use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
 
 use super::budget::InvocationBudget;
 use super::budgeted::Budgeted;
@@ -49,39 +49,82 @@ pub enum Progress<'a> {
 /// Shared with every sweep's event callback, which must own what it holds.
 pub type OnProgress = Arc<dyn Fn(Progress) + Send + Sync>;
 
-/// Tunes `jobs` (already in priority order); results come back in the same order.
-pub async fn execute<A: LambdaApi>(
+/// What every function's task shares.
+struct Shared<A: LambdaApi> {
+    api: Budgeted<A>,
+    book: PriceBook,
+    settings: RunSettings,
+    on_progress: OnProgress,
+    started: Instant,
+    spent_usd: Mutex<f64>,
+}
+
+/// Tunes `jobs` (already in priority order), `concurrent_functions` at a time, each in its own
+/// task so a slow step of one sweep (an fsync, a burst of statistics) holds up no other;
+/// results come back in the same order.
+pub async fn execute<A: LambdaApi + Clone + 'static>(
     api: &A,
     book: &PriceBook,
     jobs: Vec<Job>,
-    budget: &InvocationBudget,
+    budget: Arc<InvocationBudget>,
     settings: &RunSettings,
     on_progress: &OnProgress,
 ) -> Vec<FunctionResult> {
-    let api = Budgeted { inner: api, budget };
-    let started = Instant::now();
-    let spent_usd = Mutex::new(0.0_f64);
-    let api = &api;
-    let spent = &spent_usd;
-    let mut results: Vec<(usize, FunctionResult)> =
-        futures::stream::iter(jobs.into_iter().enumerate())
-            .map(|(i, job)| async move {
-                let spent_so_far = *spent.lock().unwrap_or_else(|e| e.into_inner());
-                let result = match stop_reason(settings, started.elapsed(), spent_so_far) {
-                    Some(reason) => FunctionResult::skipped(job.function, reason),
-                    None => tune_one(api, book, job, settings, i as u64, on_progress).await,
-                };
-                if let Some(d) = &result.document {
-                    *spent.lock().unwrap_or_else(|e| e.into_inner()) += d.exploration.usd;
-                }
-                on_progress(Progress::Finished(&result));
-                (i, result)
-            })
-            .buffer_unordered(settings.concurrent_functions.max(1))
-            .collect()
-            .await;
+    let shared = Arc::new(Shared {
+        api: Budgeted {
+            inner: api.clone(),
+            budget,
+        },
+        book: book.clone(),
+        settings: settings.clone(),
+        on_progress: on_progress.clone(),
+        started: Instant::now(),
+        spent_usd: Mutex::new(0.0),
+    });
+    let mut pending = jobs.into_iter().enumerate();
+    // Dropping the set (Ctrl-C) aborts every task; the caller restores from the journals.
+    let mut tasks = JoinSet::new();
+    let mut results = Vec::new();
+    loop {
+        while tasks.len() < settings.concurrent_functions.max(1) {
+            let Some((i, job)) = pending.next() else {
+                break;
+            };
+            tasks.spawn(run_job(shared.clone(), i, job));
+        }
+        match tasks.join_next().await {
+            None => break,
+            Some(Ok(done)) => results.push(done),
+            Some(Err(e)) => match e.try_into_panic() {
+                Ok(panic) => std::panic::resume_unwind(panic),
+                // Cancelled: the runtime is shutting down.
+                Err(_) => break,
+            },
+        }
+    }
     results.sort_by_key(|(i, _)| *i);
     results.into_iter().map(|(_, r)| r).collect()
+}
+
+async fn run_job<A: LambdaApi>(
+    shared: Arc<Shared<A>>,
+    index: usize,
+    job: Job,
+) -> (usize, FunctionResult) {
+    let spent = |add: f64| {
+        let mut total = shared.spent_usd.lock().unwrap_or_else(|e| e.into_inner());
+        *total += add;
+        *total
+    };
+    let result = match stop_reason(&shared.settings, shared.started.elapsed(), spent(0.0)) {
+        Some(reason) => FunctionResult::skipped(job.function, reason),
+        None => tune_one(&shared, job, index as u64).await,
+    };
+    if let Some(d) = &result.document {
+        spent(d.exploration.usd);
+    }
+    (shared.on_progress)(Progress::Finished(&result));
+    (index, result)
 }
 
 /// Why no further function may start, if a limit is reached.
@@ -98,14 +141,8 @@ fn stop_reason(settings: &RunSettings, elapsed: Duration, spent_usd: f64) -> Opt
         .map(|max| format!("not started: the run had spent ${spent_usd:.4} of max_usd ${max}"))
 }
 
-async fn tune_one<A: LambdaApi>(
-    api: &A,
-    book: &PriceBook,
-    job: Job,
-    settings: &RunSettings,
-    index: u64,
-    on_progress: &OnProgress,
-) -> FunctionResult {
+async fn tune_one<A: LambdaApi>(shared: &Shared<A>, job: Job, index: u64) -> FunctionResult {
+    let settings = &shared.settings;
     let options = TuneOptions {
         run_id: settings.run_id.clone(),
         strategy: job.strategy,
@@ -124,7 +161,7 @@ async fn tune_one<A: LambdaApi>(
     let own_limit = job.max_in_flight.unwrap_or(Semaphore::MAX_PERMITS);
     let in_flight = Arc::new(Semaphore::new(own_limit));
     let on_event = {
-        let on_progress = on_progress.clone();
+        let on_progress = shared.on_progress.clone();
         move |e: SweepEvent| {
             if let SweepEvent::Invoked { .. } = e {
                 on_progress(Progress::Invoked);
@@ -132,7 +169,15 @@ async fn tune_one<A: LambdaApi>(
         }
     };
     let name = job.function.name.clone();
-    match tune::tune(api, book, &name, &options, in_flight, &on_event).await {
+    let tuned = tune::tune(
+        &shared.api,
+        &shared.book,
+        &name,
+        &options,
+        in_flight,
+        &on_event,
+    );
+    match tuned.await {
         Ok(outcome) => {
             FunctionResult::tuned(job.function, report::document(&outcome, &settings.region))
         }

@@ -11,6 +11,7 @@ pub mod derive;
 pub mod findings;
 pub mod insights;
 pub mod metrics;
+pub mod production;
 pub mod table;
 
 use std::collections::HashMap;

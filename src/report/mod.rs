@@ -10,6 +10,7 @@ pub mod table;
 
 use serde::{Deserialize, Serialize};
 
+use crate::inspect::production::Production;
 use crate::measure::SizeStats;
 use crate::tune::adaptive::FitSummary;
 use crate::tune::TuneOutcome;
@@ -37,6 +38,9 @@ pub struct FunctionDocument {
     /// What was put back after sampling.
     pub restored: String,
     pub warnings: Vec<String>,
+    /// Production figures read before tuning (CloudWatch), when available.
+    #[serde(default)]
+    pub production: Option<Production>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -76,6 +80,9 @@ pub struct RecommendationInfo {
     pub cost_change_pct: Option<f64>,
     pub latency_change_pct: Option<f64>,
     pub slo_met: Option<bool>,
+    /// (cost now - cost recommended) x monthly invocations from production data.
+    #[serde(default)]
+    pub monthly_savings_usd: Option<f64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -162,6 +169,7 @@ pub fn document(outcome: &TuneOutcome, region: &str) -> FunctionDocument {
                     cost_change_pct: r.vs_current.map(|c| c.cost_change_pct),
                     latency_change_pct: r.vs_current.map(|c| c.latency_change_pct),
                     slo_met: r.slo.map(|s| s.met),
+                    monthly_savings_usd: None,
                 }),
                 None,
             )
@@ -212,5 +220,21 @@ pub fn document(outcome: &TuneOutcome, region: &str) -> FunctionDocument {
         },
         restored: crate::sweep::restore::describe(&outcome.restore),
         warnings,
+        production: None,
     }
+}
+
+/// Attaches production figures, and the monthly savings they imply when the current size
+/// was measured.
+pub fn add_production(doc: &mut FunctionDocument, production: &Production) {
+    if let (Some(r), Some(now)) = (
+        doc.recommendation.as_mut(),
+        doc.current.cost_per_invocation_usd,
+    ) {
+        if production.monthly_invocations > 0.0 {
+            r.monthly_savings_usd =
+                Some((now - r.cost_per_invocation_usd) * production.monthly_invocations);
+        }
+    }
+    doc.production = Some(production.clone());
 }

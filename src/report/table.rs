@@ -28,7 +28,14 @@ impl Renderer for TableRenderer {
 fn render_one(d: &FunctionDocument) -> String {
     let mut table = Table::new();
     table.load_preset(UTF8_FULL_CONDENSED).set_header(vec![
-        "MB", "n", "p50 ms", "p99 ms", "billed ms", "$/1M inv", "failures", "",
+        "MB",
+        "n",
+        "p50 ms",
+        "p99 ms",
+        "billed ms",
+        "$/1M inv",
+        "failures",
+        "",
     ]);
     let recommended = d.recommendation.as_ref().map(|r| r.memory_mb);
     for s in &d.sizes {
@@ -77,6 +84,22 @@ fn render_one(d: &FunctionDocument) -> String {
         d.strategy.name,
         d.search
     );
+    if let Some(p) = &d.production {
+        out.push_str(&format!(
+            "production ({:.0} days): {:.0} invocations/month{}{}{}\n",
+            p.days,
+            p.monthly_invocations,
+            p.cold_start_ratio
+                .map(|r| format!(", cold-start ratio {r:.3}"))
+                .unwrap_or_default(),
+            p.max_memory_used_mb
+                .map(|m| format!(", max memory used {m:.0} MB"))
+                .unwrap_or_default(),
+            p.p99_ms
+                .map(|v| format!(", p99 {v:.1} ms at {} MB", d.current.memory_mb))
+                .unwrap_or_default(),
+        ));
+    }
     match &d.recommendation {
         Some(r) => {
             out.push_str(&format!(
@@ -90,9 +113,24 @@ fn render_one(d: &FunctionDocument) -> String {
                     pct(l)
                 ));
             }
+            if let Some(savings) = r.monthly_savings_usd {
+                let monthly = d
+                    .production
+                    .as_ref()
+                    .map(|p| p.monthly_invocations)
+                    .unwrap_or(0.0);
+                out.push_str(&format!(
+                    "  at {monthly:.0} invocations/month (production): {} ${:.2} per month\n",
+                    if savings >= 0.0 { "saves" } else { "costs" },
+                    savings.abs()
+                ));
+            }
             if r.band_mb.len() > 1 {
                 let band: Vec<String> = r.band_mb.iter().map(u32::to_string).collect();
-                out.push_str(&format!("  as good within tolerance: {} MB\n", band.join(", ")));
+                out.push_str(&format!(
+                    "  as good within tolerance: {} MB\n",
+                    band.join(", ")
+                ));
             }
         }
         None => out.push_str(&format!(

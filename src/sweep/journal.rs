@@ -5,7 +5,7 @@
 //! `memtune restore` knows what may have changed and can put it back.
 
 use std::fs::{self, File, OpenOptions};
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader, ErrorKind, Write};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -309,9 +309,13 @@ pub fn unfinished(state: &Path) -> std::io::Result<Vec<JournalState>> {
     for entry in fs::read_dir(dir)? {
         let path = entry?.path();
         if path.extension().is_some_and(|e| e == "jsonl") {
-            let s = read(&path)?;
-            if !s.done {
-                out.push(s);
+            match read(&path) {
+                Ok(s) if !s.done => out.push(s),
+                Ok(_) => {}
+                // Another sweep is creating it (no begin line yet, so nothing was changed)
+                // or has just archived it.
+                Err(e) if matches!(e.kind(), ErrorKind::InvalidData | ErrorKind::NotFound) => {}
+                Err(e) => return Err(e),
             }
         }
     }
@@ -397,6 +401,14 @@ mod tests {
         assert!(!s.done);
         assert_eq!(unfinished(dir.path()).unwrap().len(), 1);
         j.write(&Entry::Done).unwrap();
+        assert!(unfinished(dir.path()).unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_journal_still_being_created_is_not_unfinished() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::create_dir_all(journal_dir(dir.path())).unwrap();
+        File::create(journal_dir(dir.path()).join("run3--orders.jsonl")).unwrap();
         assert!(unfinished(dir.path()).unwrap().is_empty());
     }
 

@@ -25,6 +25,8 @@ pub struct AdaptiveLimits {
     pub budget_usd: Option<f64>,
     pub min_mb: u32,
     pub max_mb: u32,
+    /// Also sample the function's current size, for a before/after comparison.
+    pub include_current: bool,
 }
 
 /// The fitted curve, for reports: points every few MB with the mean's band and the p99.
@@ -80,15 +82,21 @@ pub async fn explore<A: LambdaApi>(
     on_event: &OnEvent,
 ) -> Result<Explored, SweepError> {
     let mut raw: Vec<RawInvocation> = Vec::new();
-    let mut batch: Vec<SizeRequest> =
-        initial_sizes(objectives.strategy.objective, limits.min_mb, limits.max_mb)
-            .into_iter()
-            .map(|memory_mb| SizeRequest {
-                memory_mb,
-                invocations: limits.initial_invocations,
-                warmup: 0,
-            })
-            .collect();
+    let mut first = initial_sizes(objectives.strategy.objective, limits.min_mb, limits.max_mb);
+    let current = sweeper.original().memory_mb;
+    if limits.include_current && (limits.min_mb..=limits.max_mb).contains(&current) {
+        first.push(current);
+        first.sort_unstable();
+        first.dedup();
+    }
+    let mut batch: Vec<SizeRequest> = first
+        .into_iter()
+        .map(|memory_mb| SizeRequest {
+            memory_mb,
+            invocations: limits.initial_invocations,
+            warmup: 0,
+        })
+        .collect();
     let mut last_fit = None;
     let mut model = None;
     for _round in 0..limits.max_rounds {
