@@ -148,7 +148,7 @@ pub(super) async fn run_with_progress(
             }
             Progress::Invoked => {
                 let n = invocations.fetch_add(1, Ordering::Relaxed) + 1;
-                if n % 16 == 0 {
+                if n.is_multiple_of(16) {
                     bar.set_message(format!("{n} invocations"));
                 }
             }

@@ -40,8 +40,7 @@ impl Selection {
         let runtime = f.runtime.as_deref().unwrap_or("");
         let by_runtime =
             self.runtimes.is_empty() || self.runtimes.iter().any(|g| g.matches(runtime));
-        let by_arch = self.architectures.is_empty()
-            || self.architectures.iter().any(|a| *a == f.architecture);
+        let by_arch = self.architectures.is_empty() || self.architectures.contains(&f.architecture);
         if !(by_name && by_runtime && by_arch) {
             return Verdict::NotSelected;
         }
