@@ -14,6 +14,6 @@ pub mod platform;
 pub mod pricing;
 pub mod report;
 pub mod strategy;
-mod toml_lines;
 pub mod sweep;
+mod toml_lines;
 pub mod tune;

@@ -17,12 +17,23 @@ async fn adaptive_cost_recommendations_stay_accurate_and_cheap_to_find() {
         .iter()
         .find(|s| s.search == "adaptive")
         .unwrap();
-    let grid = report.summaries.iter().find(|s| s.search == "grid").unwrap();
+    let grid = report
+        .summaries
+        .iter()
+        .find(|s| s.search == "grid")
+        .unwrap();
     assert_eq!(adaptive.failed, 0, "{adaptive:?}");
     assert_eq!(adaptive.infeasible_recommendations, 0, "{adaptive:?}");
     assert!(adaptive.median_regret <= 0.01, "{adaptive:?}");
     assert!(adaptive.p95_regret <= 0.10, "{adaptive:?}");
-    assert!(adaptive.median_regret <= grid.median_regret, "{adaptive:?} vs {grid:?}");
+    assert!(
+        adaptive.median_regret <= grid.median_regret,
+        "{adaptive:?} vs {grid:?}"
+    );
     let ratio = accuracy::median_gb_s_ratio(&report.runs, "cost");
-    assert!(ratio <= 0.4, "adaptive used {:.0}% of grid's GB-s", ratio * 100.0);
+    assert!(
+        ratio <= 0.4,
+        "adaptive used {:.0}% of grid's GB-s",
+        ratio * 100.0
+    );
 }

@@ -282,15 +282,9 @@ impl Case<'_> {
             Search::Grid(SizePlan::new(GRID.to_vec(), 128, 10240, false).expect("valid grid"))
         } else {
             Search::Adaptive(AdaptiveLimits {
-                initial_invocations: 4,
-                confirm_invocations: strategy.search.invocations,
-                max_rounds: 8,
-                budget_invocations: None,
-                budget_usd: None,
-                min_mb: 128,
-                max_mb: 10240,
                 // Scored on finding the optimum; the CLI adds the current size for comparison.
                 include_current: false,
+                ..AdaptiveLimits::new(128, 10240, strategy.search.invocations)
             })
         };
         let (invocations, warmup) = if self.search == "grid" {

@@ -37,9 +37,11 @@ pub async fn run(args: AccuracyArgs) -> Result<(), CliError> {
         crate::strategy::Strategy::load(s).map_err(|e| CliError::usage(e.to_string()))?;
     }
     let profiles = match &args.profiles {
-        Some(path) => Fleet::load(path)
-            .map_err(|e| CliError::usage(e.to_string()))?
-            .functions,
+        Some(path) => {
+            Fleet::load(path)
+                .map_err(|e| CliError::usage(e.to_string()))?
+                .functions
+        }
         None => accuracy::corpus(args.quick, args.seed),
     };
     let spec = AccuracySpec {
@@ -111,7 +113,12 @@ pub fn render(report: &AccuracyReport) -> String {
         "{} profiles, {:.1} s\n{table}\n",
         report.profiles, report.wall_seconds
     );
-    for strategy in report.summaries.iter().map(|s| &s.strategy).collect::<std::collections::BTreeSet<_>>() {
+    for strategy in report
+        .summaries
+        .iter()
+        .map(|s| &s.strategy)
+        .collect::<std::collections::BTreeSet<_>>()
+    {
         let ratio = accuracy::median_gb_s_ratio(&report.runs, strategy);
         out.push_str(&format!(
             "{strategy}: adaptive explores with {:.0}% of grid's GB-s (median over profiles)\n",

@@ -7,8 +7,8 @@ use clap::{Args, Subcommand};
 
 use super::CliError;
 use crate::lab::faults::Faults;
-use crate::lab::iam::DenyList;
 use crate::lab::fleet::Fleet;
+use crate::lab::iam::DenyList;
 use crate::lab::{self, synthetic, LabConfig};
 
 #[derive(Debug, Args)]

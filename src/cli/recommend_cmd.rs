@@ -38,9 +38,6 @@ pub enum OutputFormat {
     Json,
 }
 
-/// Invocations at a size when the adaptive search first samples it (the first is cold).
-const ADAPTIVE_FIRST_INVOCATIONS: u32 = 4;
-
 /// AWS Lambda Power Tuning's default powerValues, for `--search grid`.
 const POWER_TUNING_GRID: [u32; 6] = [128, 256, 512, 1024, 1536, 3008];
 
@@ -224,14 +221,13 @@ fn check_input(args: &RecommendArgs) -> Result<Checked, CliError> {
     let search = if search == SearchMode::Adaptive && !explicit {
         let plan = SizePlan::new(vec![min_mb], min_mb, max_mb, false).map_err(CliError::usage)?;
         Search::Adaptive(AdaptiveLimits {
-            initial_invocations: ADAPTIVE_FIRST_INVOCATIONS,
-            confirm_invocations: args.invocations.unwrap_or(strategy.search.invocations),
-            max_rounds: 8,
             budget_invocations: args.budget_invocations,
             budget_usd: args.budget_usd,
-            min_mb: plan.min_mb,
-            max_mb: plan.max_mb,
-            include_current: true,
+            ..AdaptiveLimits::new(
+                plan.min_mb,
+                plan.max_mb,
+                args.invocations.unwrap_or(strategy.search.invocations),
+            )
         })
     } else {
         let sizes = if explicit {

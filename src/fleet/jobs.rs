@@ -11,11 +11,6 @@ use crate::tune::adaptive::AdaptiveLimits;
 use crate::tune::plan::SizePlan;
 use crate::tune::Search;
 
-/// Invocations at a size when the adaptive search first samples it (as `recommend`).
-const ADAPTIVE_FIRST_INVOCATIONS: u32 = 4;
-/// Rounds of fitting and sampling an adaptive search may take (as `recommend`).
-const ADAPTIVE_MAX_ROUNDS: u32 = 8;
-
 /// One function to tune.
 #[derive(Debug, Clone)]
 pub struct Job {
@@ -115,16 +110,7 @@ pub fn resolve(found: &Discovered, config: &FleetConfig) -> Result<Job, NoJob> {
     let search = match (knobs.search.unwrap_or(defaults.mode), knobs.sizes.take()) {
         (SearchMode::Adaptive, None) => {
             SizePlan::new(vec![min_mb], min_mb, max_mb, false).map_err(NoJob::Invalid)?;
-            Search::Adaptive(AdaptiveLimits {
-                initial_invocations: ADAPTIVE_FIRST_INVOCATIONS,
-                confirm_invocations: invocations,
-                max_rounds: ADAPTIVE_MAX_ROUNDS,
-                budget_invocations: None,
-                budget_usd: None,
-                min_mb,
-                max_mb,
-                include_current: true,
-            })
+            Search::Adaptive(AdaptiveLimits::new(min_mb, max_mb, invocations))
         }
         (_, sizes) => {
             // The current size is sampled too, unless the sizes were named.

@@ -137,7 +137,9 @@ mod tests {
 
     #[test]
     fn deny_lists_parse_and_match() {
-        let d: DenyList = "lambda:UpdateFunctionConfiguration, logs:*".parse().unwrap();
+        let d: DenyList = "lambda:UpdateFunctionConfiguration, logs:*"
+            .parse()
+            .unwrap();
         assert!(d.denies("lambda:UpdateFunctionConfiguration"));
         assert!(d.denies("logs:StartQuery"));
         assert!(!d.denies("lambda:InvokeFunction"));

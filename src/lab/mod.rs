@@ -117,7 +117,10 @@ pub fn router(lab: Arc<Lab>) -> Router {
         )
         .route("/", post(aws_json))
         .route("/_lab/stats", get(stats))
-        .layer(axum::middleware::from_fn_with_state(lab.clone(), iam::authorize))
+        .layer(axum::middleware::from_fn_with_state(
+            lab.clone(),
+            iam::authorize,
+        ))
         .with_state(lab)
 }
 

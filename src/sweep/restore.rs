@@ -35,7 +35,10 @@ impl RestoreReport {
 /// One line saying what restoring did.
 pub fn describe(r: &RestoreReport) -> String {
     if r.function_gone {
-        return format!("{}: the function no longer exists; nothing to restore", r.function);
+        return format!(
+            "{}: the function no longer exists; nothing to restore",
+            r.function
+        );
     }
     let memory = match (&r.left_alone, r.restored_memory_mb) {
         (Some(reason), _) => format!("NOT restored: {reason}"),

@@ -29,6 +29,23 @@ pub struct AdaptiveLimits {
     pub include_current: bool,
 }
 
+impl AdaptiveLimits {
+    /// The defaults: 4 invocations at a size first sampled (the first is cold), up to 8
+    /// rounds, no budget, the current size sampled too.
+    pub fn new(min_mb: u32, max_mb: u32, confirm_invocations: u32) -> AdaptiveLimits {
+        AdaptiveLimits {
+            initial_invocations: 4,
+            confirm_invocations,
+            max_rounds: 8,
+            budget_invocations: None,
+            budget_usd: None,
+            min_mb,
+            max_mb,
+            include_current: true,
+        }
+    }
+}
+
 /// The fitted curve, for reports: points every few MB with the mean's band and the p99.
 #[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct FitSummary {
