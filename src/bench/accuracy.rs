@@ -183,18 +183,7 @@ pub async fn run(spec: &AccuracySpec) -> std::io::Result<AccuracyReport> {
     let mut config = LabConfig::new(fleet);
     config.seed = spec.seed;
     let server = lab::start(config, "127.0.0.1:0".parse().expect("literal")).await?;
-    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .endpoint_url(server.endpoint())
-        .region(aws_config::Region::new(REGION))
-        .credentials_provider(aws_sdk_lambda::config::Credentials::new(
-            "AKIDBENCH",
-            "bench",
-            None,
-            None,
-            "bench",
-        ))
-        .load()
-        .await;
+    let sdk = server.client_config().await;
     let api = Arc::new(AwsLambda::new(&sdk));
     let state = tempdir()?;
     let references: Arc<Vec<Reference>> = Arc::new(

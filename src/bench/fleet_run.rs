@@ -54,18 +54,7 @@ pub async fn run(
     let mut lab_config = LabConfig::new(fleet);
     lab_config.seed = seed;
     let server = lab::start(lab_config, "127.0.0.1:0".parse().expect("literal")).await?;
-    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .endpoint_url(server.endpoint())
-        .region(aws_config::Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_lambda::config::Credentials::new(
-            "AKIDBENCH",
-            "bench",
-            None,
-            None,
-            "bench",
-        ))
-        .load()
-        .await;
+    let sdk = server.client_config().await;
     let state_dir =
         std::env::temp_dir().join(format!("memtune-bench-fleet-{}", std::process::id()));
     let config = config(concurrent_functions);

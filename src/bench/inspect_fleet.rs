@@ -34,18 +34,7 @@ pub async fn run(functions: usize, seed: u64) -> std::io::Result<InspectBenchRep
     let mut lab_config = LabConfig::new(fleet);
     lab_config.seed = seed;
     let server = lab::start(lab_config, "127.0.0.1:0".parse().expect("literal")).await?;
-    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .endpoint_url(server.endpoint())
-        .region(aws_config::Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_lambda::config::Credentials::new(
-            "AKIDBENCH",
-            "bench",
-            None,
-            None,
-            "bench",
-        ))
-        .load()
-        .await;
+    let config = server.client_config().await;
     let options = InspectOptions {
         window: MetricWindow::last_days(14, chrono::Utc::now().timestamp_millis())
             .expect("14 days are within retention"),

@@ -48,18 +48,7 @@ pub async fn run(spec: &LoadSpec) -> std::io::Result<LoadReport> {
         "127.0.0.1:0".parse().expect("literal"),
     )
     .await?;
-    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .endpoint_url(server.endpoint())
-        .region(aws_config::Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_lambda::config::Credentials::new(
-            "AKIDBENCH",
-            "bench",
-            None,
-            None,
-            "bench",
-        ))
-        .load()
-        .await;
+    let config = server.client_config().await;
     let client = aws_sdk_lambda::Client::new(&config);
 
     drive(&client, spec.concurrency, spec.warmup).await;

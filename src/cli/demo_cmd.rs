@@ -50,18 +50,7 @@ pub async fn run(args: DemoArgs) -> Result<(), CliError> {
         "lab serving the demo fleet on {} (simulated Lambda, time scale 0)",
         server.endpoint()
     );
-    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .endpoint_url(server.endpoint())
-        .region(aws_config::Region::new(REGION))
-        .credentials_provider(aws_sdk_lambda::config::Credentials::new(
-            "memtune-demo",
-            "memtune-demo",
-            None,
-            None,
-            "memtune-demo",
-        ))
-        .load()
-        .await;
+    let sdk = server.client_config().await;
     let api = AwsLambda::new(&sdk);
     // Journals of a throwaway lab do not belong in the user's state directory.
     let state_dir = std::env::temp_dir().join(format!("memtune-demo-{}", std::process::id()));

@@ -77,6 +77,22 @@ impl LabServer {
         format!("http://{}", self.addr)
     }
 
+    /// AWS SDK configuration pointed at this lab: its region and throwaway credentials.
+    pub async fn client_config(&self) -> aws_config::SdkConfig {
+        aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .endpoint_url(self.endpoint())
+            .region(aws_config::Region::new(self.lab.account.region.clone()))
+            .credentials_provider(aws_sdk_lambda::config::Credentials::new(
+                "AKIDLAB",
+                "lab",
+                None,
+                None,
+                "memtune-lab",
+            ))
+            .load()
+            .await
+    }
+
     /// Stops accepting requests and waits for the server task to end.
     pub async fn stop(mut self) {
         if let Some(tx) = self.shutdown.take() {
