@@ -85,7 +85,12 @@ struct FunctionState {
     reserved: Option<u32>,
     environments: HashMap<String, Vec<Environment>>,
     counters: FunctionStats,
+    /// Ids, revisions, routing: anything but the workload's noise.
     rng: StdRng,
+    /// The workload's noise, one generator per version (and configuration): what a version's
+    /// invocations draw depends only on their order at that version, not on how invocations
+    /// of several versions interleave or on control-plane calls in between.
+    noise: HashMap<String, StdRng>,
 }
 
 /// Lab-wide counters, as served on `/_lab/stats`.
@@ -224,6 +229,7 @@ impl Lab {
                 environments: HashMap::new(),
                 counters: FunctionStats::default(),
                 rng,
+                noise: HashMap::new(),
                 profile: profile.clone(),
             };
             functions.insert(profile.name.clone(), state);
@@ -1036,12 +1042,21 @@ impl Lab {
         pool[env_index].busy = true;
         let stream = pool[env_index].stream.clone();
         let architecture = f.profile.architecture;
+        let noise_key = format!(
+            "{}:{version}:{}:{generation}",
+            f.profile.name, config.memory_mb
+        );
+        let seed = self.config.seed;
+        let noise = f
+            .noise
+            .entry(noise_key)
+            .or_insert_with_key(|key| StdRng::seed_from_u64(seed_for(seed, key)));
         let execution = f.profile.workload.execute(
             config.memory_mb,
             architecture,
             config.timeout_s as f64 * 1000.0,
             cold,
-            &mut f.rng,
+            noise,
         );
         let request_id = random_uuid(&mut f.rng);
         f.counters.in_flight += 1;
