@@ -69,6 +69,7 @@ pub async fn run(
         seed,
         max_usd: None,
         deadline: None,
+        production: Default::default(),
     };
     let started = Instant::now();
     let result = fleet::run(
@@ -76,7 +77,7 @@ pub async fn run(
         &PriceBook::builtin(),
         &config,
         &settings,
-        memory_times_timeout,
+        &memory_times_timeout,
         &(Arc::new(|_: Progress| {}) as OnProgress),
     )
     .await;

@@ -13,16 +13,22 @@ use super::aws_args::{platform_error, AwsArgs};
 use super::recommend_cmd::{new_run_id, OutputFormat};
 use super::CliError;
 use crate::fleet::config::FleetConfig;
-use crate::fleet::jobs::{memory_times_timeout, Job};
+use crate::fleet::jobs::{memory_times_timeout, monthly_spend_or_proxy, Job};
 use crate::fleet::outcome::{FleetRun, FunctionResult, Status};
 use crate::fleet::run::{OnProgress, Progress, RunSettings};
 use crate::fleet::{self, Plan};
+use crate::inspect::production::{production, Production};
+use crate::inspect::{self, InspectOptions};
 use crate::platform::aws::AwsLambda;
+use crate::platform::cloudwatch::{AwsCloudWatch, MetricWindow};
+use crate::platform::logs::AwsLogs;
+use crate::platform::FunctionConfig;
 use crate::pricing::PriceBook;
 use crate::report;
 use crate::sweep::journal;
 use crate::sweep::restore::{describe, restore_from_disk};
 use crate::tune::Search;
+use std::collections::BTreeMap;
 
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:
@@ -50,6 +56,13 @@ pub struct FleetArgs {
     /// List the functions that would be tuned, in order, and the budget; change nothing.
     #[arg(long)]
     dry_run: bool,
+    /// Days of production data (CloudWatch) to read first: functions are tuned in order of
+    /// monthly spend, with their measured cold-start ratio and memory use.
+    #[arg(long, default_value_t = 14, value_parser = clap::value_parser!(u32).range(1..=455))]
+    days: u32,
+    /// Do not read production data; order by memory x timeout instead.
+    #[arg(long)]
+    no_production: bool,
     #[command(flatten)]
     aws: AwsArgs,
 }
@@ -69,21 +82,73 @@ pub async fn run(args: FleetArgs) -> Result<(), CliError> {
     })?;
     let api = AwsLambda::new(&sdk);
     if args.dry_run {
-        let plan = fleet::plan(&api, &config, memory_times_timeout)
+        let plan = fleet::plan(&api, &config, &memory_times_timeout)
             .await
             .map_err(|e| platform_error("planning the fleet run", &e))?;
         print!("{}", describe_plan(&plan));
         return Ok(());
     }
-    let settings = settings(
+    let mut settings = settings(
         &config,
-        region,
+        region.clone(),
         journal::state_dir(),
         args.aws.options().endpoint_url,
     );
+    if !args.no_production {
+        settings.production =
+            Arc::new(read_production(&sdk, &api, &book, &config, &region, args.days).await);
+    }
     let run = run_with_progress(&api, &book, &config, &settings).await?;
     print!("{}", render(&run, args.output));
     exit_status(&run)
+}
+
+/// Production figures of the selected functions (batched CloudWatch and Logs reads); those
+/// without any are simply absent, and the run orders and tunes them without.
+async fn read_production(
+    sdk: &aws_config::SdkConfig,
+    api: &AwsLambda,
+    book: &PriceBook,
+    config: &FleetConfig,
+    region: &str,
+    days: u32,
+) -> BTreeMap<String, Production> {
+    let Ok(found) = fleet::discover::discover(api, &config.selection).await else {
+        return BTreeMap::new();
+    };
+    let names: Vec<String> = found
+        .selected
+        .iter()
+        .map(|d| d.config.name.clone())
+        .collect();
+    let Ok(window) = MetricWindow::last_days(days, chrono::Utc::now().timestamp_millis()) else {
+        return BTreeMap::new();
+    };
+    let options = InspectOptions {
+        window,
+        region: region.to_string(),
+        query_limit: Duration::from_secs(120),
+    };
+    let report = inspect::inspect(
+        api,
+        &AwsCloudWatch::new(sdk),
+        &AwsLogs::new(sdk),
+        book,
+        &names,
+        &options,
+    )
+    .await;
+    let found: BTreeMap<String, Production> = report
+        .functions
+        .iter()
+        .filter_map(|f| Some((f.name.clone(), production(f, days as f64).ok()?)))
+        .collect();
+    eprintln!(
+        "production data for {} of {} functions ({days} days)",
+        found.len(),
+        names.len()
+    );
+    found
 }
 
 /// The run settings a config and an environment give.
@@ -104,6 +169,7 @@ pub(super) fn settings(
         seed: config.tuning.seed,
         max_usd: config.limits.max_usd,
         deadline: config.limits.deadline,
+        production: Default::default(),
     }
 }
 
@@ -163,8 +229,10 @@ pub(super) async fn run_with_progress(
             }
         })
     };
+    let production = settings.production.clone();
+    let spend = move |f: &FunctionConfig| monthly_spend_or_proxy(&production, f);
     let outcome = tokio::select! {
-        r = fleet::run(api, book, config, settings, memory_times_timeout, &on_progress) => r,
+        r = fleet::run(api, book, config, settings, &spend, &on_progress) => r,
         _ = super::shutdown_signal() => {
             bar.finish_and_clear();
             return Err(interrupted(api, &settings.state_dir, &settings.run_id).await);

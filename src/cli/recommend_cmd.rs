@@ -436,15 +436,7 @@ fn apply_production(
     };
     if let Some(used) = p.max_memory_used_mb {
         let floor = (used * checked.strategy.memory_headroom).ceil() as u32;
-        let raise = |min_mb: &mut u32, max_mb: u32| {
-            if floor > *min_mb && floor <= max_mb {
-                *min_mb = floor;
-            }
-        };
-        match &mut checked.search {
-            Search::Grid(plan) => raise(&mut plan.min_mb, plan.max_mb),
-            Search::Adaptive(limits) => raise(&mut limits.min_mb, limits.max_mb),
-        }
+        checked.search.raise_min_mb(floor);
     }
     let ratio = args
         .cold_start_ratio

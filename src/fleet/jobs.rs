@@ -132,13 +132,25 @@ pub fn resolve(found: &Discovered, config: &FleetConfig) -> Result<Job, NoJob> {
     })
 }
 
-/// Orders the functions most worth tuning first.
-pub type SpendEstimate = fn(&FunctionConfig) -> f64;
+/// Orders the functions most worth tuning first: higher is tuned sooner.
+pub type SpendEstimate<'a> = &'a (dyn Fn(&FunctionConfig) -> f64 + Sync);
 
 /// Until CloudWatch traffic is at hand: configured memory x timeout (GB-s of the most
 /// expensive possible invocation), a proxy for what a function can cost.
 pub fn memory_times_timeout(f: &FunctionConfig) -> f64 {
     f.memory_mb as f64 / 1024.0 * f.timeout_s as f64
+}
+
+/// Monthly spend from production data where it is known (first, largest first); the
+/// memory x timeout proxy orders the rest after them.
+pub fn monthly_spend_or_proxy(
+    production: &std::collections::BTreeMap<String, crate::inspect::production::Production>,
+    f: &FunctionConfig,
+) -> f64 {
+    match production.get(&f.name).and_then(|p| p.monthly_cost_usd) {
+        Some(usd) => usd,
+        None => -1.0 / (1.0 + memory_times_timeout(f)),
+    }
 }
 
 /// Sorts jobs by estimated spend, highest first (ties by name, so runs are reproducible),
@@ -281,7 +293,7 @@ mod tests {
             .iter()
             .map(|&(n, m, t)| resolve(&found(n, m, t, None), &c).unwrap())
             .collect();
-        let (run, rest) = prioritise(jobs, memory_times_timeout, Some(2));
+        let (run, rest) = prioritise(jobs, &memory_times_timeout, Some(2));
         let names = |v: &[Job]| {
             v.iter()
                 .map(|j| j.function.name.clone())

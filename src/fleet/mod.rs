@@ -56,7 +56,7 @@ pub fn budget_ceiling(account: AccountConcurrency, limits: &Limits) -> usize {
 pub async fn plan<A: LambdaApi>(
     api: &A,
     config: &FleetConfig,
-    estimate: SpendEstimate,
+    estimate: SpendEstimate<'_>,
 ) -> Result<Plan, PlatformError> {
     let found = discover::discover(api, &config.selection).await?;
     let account = api.account_settings().await?;
@@ -104,7 +104,7 @@ pub async fn run<A: LambdaApi + Clone + 'static>(
     book: &PriceBook,
     config: &FleetConfig,
     settings: &RunSettings,
-    estimate: SpendEstimate,
+    estimate: SpendEstimate<'_>,
     on_progress: &OnProgress,
 ) -> Result<FleetRun, PlatformError> {
     let started_at = chrono::Utc::now().to_rfc3339();

@@ -2,6 +2,7 @@
 //! biggest spenders first, and no new function started once the deadline or `max_usd` is
 //! reached (functions in flight finish).
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -13,6 +14,7 @@ use super::budget::InvocationBudget;
 use super::budgeted::Budgeted;
 use super::jobs::Job;
 use super::outcome::FunctionResult;
+use crate::inspect::production::Production;
 use crate::platform::LambdaApi;
 use crate::pricing::PriceBook;
 use crate::report;
@@ -32,6 +34,10 @@ pub struct RunSettings {
     pub seed: u64,
     pub max_usd: Option<f64>,
     pub deadline: Option<Duration>,
+    /// Production figures by function name (CloudWatch), where they could be read: the
+    /// measured cold-start ratio wins over `cold_start_ratio`, max memory used sets a floor,
+    /// monthly invocations give savings per month.
+    pub production: Arc<BTreeMap<String, Production>>,
 }
 
 /// Progress, for a bar or a log.
@@ -141,8 +147,13 @@ fn stop_reason(settings: &RunSettings, elapsed: Duration, spent_usd: f64) -> Opt
         .map(|max| format!("not started: the run had spent ${spent_usd:.4} of max_usd ${max}"))
 }
 
-async fn tune_one<A: LambdaApi>(shared: &Shared<A>, job: Job, index: u64) -> FunctionResult {
+async fn tune_one<A: LambdaApi>(shared: &Shared<A>, mut job: Job, index: u64) -> FunctionResult {
     let settings = &shared.settings;
+    let production = settings.production.get(&job.function.name);
+    if let Some(used) = production.and_then(|p| p.max_memory_used_mb) {
+        let floor = (used * job.strategy.memory_headroom).ceil() as u32;
+        job.search.raise_min_mb(floor);
+    }
     let options = TuneOptions {
         run_id: settings.run_id.clone(),
         strategy: job.strategy,
@@ -151,7 +162,9 @@ async fn tune_one<A: LambdaApi>(shared: &Shared<A>, job: Job, index: u64) -> Fun
         warmup: job.warmup,
         payloads: job.payloads,
         region: settings.region.clone(),
-        cold_start_ratio: settings.cold_start_ratio,
+        cold_start_ratio: production
+            .and_then(|p| p.cold_start_ratio)
+            .unwrap_or(settings.cold_start_ratio),
         state_dir: settings.state_dir.clone(),
         endpoint_url: settings.endpoint_url.clone(),
         settle_timeout: settings.settle_timeout,
@@ -179,7 +192,11 @@ async fn tune_one<A: LambdaApi>(shared: &Shared<A>, job: Job, index: u64) -> Fun
     );
     match tuned.await {
         Ok(outcome) => {
-            FunctionResult::tuned(job.function, report::document(&outcome, &settings.region))
+            let mut doc = report::document(&outcome, &settings.region);
+            if let Some(p) = production {
+                report::add_production(&mut doc, p);
+            }
+            FunctionResult::tuned(job.function, doc)
         }
         // Refused before anything changed (not Active, an update in progress, another run).
         Err(TuneError::Sweep(SweepError::Refused(reason))) => {
@@ -205,6 +222,7 @@ mod tests {
             seed: 1,
             max_usd,
             deadline,
+            production: Default::default(),
         }
     }
 

@@ -51,6 +51,18 @@ pub enum Search {
 }
 
 impl Search {
+    /// Raises the smallest size considered (memory headroom over what production uses),
+    /// unless that would leave nothing to sample.
+    pub fn raise_min_mb(&mut self, floor: u32) {
+        let (min_mb, max_mb) = match self {
+            Search::Grid(plan) => (&mut plan.min_mb, plan.max_mb),
+            Search::Adaptive(limits) => (&mut limits.min_mb, limits.max_mb),
+        };
+        if floor > *min_mb && floor <= max_mb {
+            *min_mb = floor;
+        }
+    }
+
     pub fn name(&self) -> &'static str {
         match self {
             Search::Grid(_) => "grid",
