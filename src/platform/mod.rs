@@ -1,7 +1,7 @@
-//! The only part of memtune that talks to AWS: Lambda calls behind a trait, as plain data.
-//!
-//! `aws` implements it with aws-sdk-lambda; the same code runs against a real account or the
-//! lab (`--endpoint-url`).
+//! The only part of memtune that talks to AWS, behind traits, as plain data: Lambda
+//! ([`LambdaApi`], implemented in `aws` with aws-sdk-lambda), CloudWatch metrics
+//! (`cloudwatch`) and CloudWatch Logs Insights (`logs`). The same code runs against a real
+//! account or the lab (`--endpoint-url`).
 
 pub mod aws;
 pub mod cloudwatch;
