@@ -52,16 +52,7 @@ impl Env {
     }
 
     fn command(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_memtune"));
-        cmd.args(args)
-            .env("AWS_ENDPOINT_URL", self.lab.endpoint())
-            .env("AWS_ACCESS_KEY_ID", "AKIDTEST")
-            .env("AWS_SECRET_ACCESS_KEY", "secret")
-            .env("AWS_REGION", "us-east-1")
-            .env_remove("AWS_PROFILE")
-            .env("MEMTUNE_STATE_DIR", self.dir.path().join("state"))
-            .kill_on_drop(true);
-        cmd
+        common::memtune(&self.lab.endpoint(), &self.dir.path().join("state"), args)
     }
 
     async fn run(&self, args: &[&str]) -> Output {

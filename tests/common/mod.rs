@@ -33,3 +33,21 @@ pub async fn lambda_client(endpoint: &str) -> aws_sdk_lambda::Client {
 pub fn fleet(text: &str) -> Fleet {
     Fleet::parse(text, "test-fleet.toml").expect("test fleet parses")
 }
+
+/// The memtune binary, pointed at a lab with throwaway credentials and its own state dir.
+pub fn memtune(
+    endpoint: &str,
+    state_dir: &std::path::Path,
+    args: &[&str],
+) -> tokio::process::Command {
+    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_memtune"));
+    cmd.args(args)
+        .env("AWS_ENDPOINT_URL", endpoint)
+        .env("AWS_ACCESS_KEY_ID", "AKIDTEST")
+        .env("AWS_SECRET_ACCESS_KEY", "secret")
+        .env("AWS_REGION", "us-east-1")
+        .env_remove("AWS_PROFILE")
+        .env("MEMTUNE_STATE_DIR", state_dir)
+        .kill_on_drop(true);
+    cmd
+}
