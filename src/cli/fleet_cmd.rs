@@ -17,16 +17,15 @@ use crate::fleet::jobs::{memory_times_timeout, monthly_spend_or_proxy, Job};
 use crate::fleet::outcome::{FleetRun, FunctionResult, Status};
 use crate::fleet::run::{OnProgress, Progress, RunSettings};
 use crate::fleet::{self, Plan};
-use crate::inspect::production::{production, Production};
-use crate::inspect::{self, InspectOptions};
+use crate::inspect::production::{self, Production};
 use crate::platform::aws::AwsLambda;
-use crate::platform::cloudwatch::{AwsCloudWatch, MetricWindow};
+use crate::platform::cloudwatch::AwsCloudWatch;
 use crate::platform::logs::AwsLogs;
 use crate::platform::FunctionConfig;
 use crate::pricing::PriceBook;
 use crate::report;
 use crate::sweep::journal;
-use crate::sweep::restore::{describe, restore_from_disk};
+use crate::sweep::restore::restore_run;
 use crate::tune::Search;
 use std::collections::BTreeMap;
 
@@ -121,28 +120,19 @@ async fn read_production(
         .iter()
         .map(|d| d.config.name.clone())
         .collect();
-    let Ok(window) = MetricWindow::last_days(days, chrono::Utc::now().timestamp_millis()) else {
-        return BTreeMap::new();
-    };
-    let options = InspectOptions {
-        window,
-        region: region.to_string(),
-        query_limit: Duration::from_secs(120),
-    };
-    let report = inspect::inspect(
-        api,
-        &AwsCloudWatch::new(sdk),
-        &AwsLogs::new(sdk),
+    let clients = (api, &AwsCloudWatch::new(sdk), &AwsLogs::new(sdk));
+    let found: BTreeMap<String, Production> = production::read(
+        clients,
         book,
+        region,
         &names,
-        &options,
+        days,
+        Duration::from_secs(120),
     )
-    .await;
-    let found: BTreeMap<String, Production> = report
-        .functions
-        .iter()
-        .filter_map(|f| Some((f.name.clone(), production(f, days as f64).ok()?)))
-        .collect();
+    .await
+    .into_iter()
+    .filter_map(|(name, p)| Some((name, p.ok()?)))
+    .collect();
     eprintln!(
         "production data for {} of {} functions ({days} days)",
         found.len(),
@@ -262,29 +252,9 @@ fn finished_line(r: &FunctionResult) -> String {
     }
 }
 
-/// How long requests sent before an interruption get to arrive before restoring.
-const IN_FLIGHT_GRACE: Duration = Duration::from_millis(500);
-
-/// Restores, side by side, every function whose journal in this run is unfinished.
 async fn interrupted(api: &AwsLambda, state_dir: &Path, run_id: &str) -> CliError {
     eprintln!("interrupted: restoring every function in flight…");
-    // Requests the aborted sweeps had already sent still reach Lambda: let them land, so the
-    // restore sees (and undoes) their effect instead of racing them.
-    tokio::time::sleep(IN_FLIGHT_GRACE).await;
-    let pending = journal::unfinished(state_dir).unwrap_or_default();
-    let restores = pending
-        .iter()
-        .filter(|j| j.run_id == run_id)
-        .map(|state| async move {
-            match restore_from_disk(api, state).await {
-                Ok(report) => describe(&report),
-                Err(e) => format!(
-                    "{}: restore failed ({e}); run `memtune restore`",
-                    state.function
-                ),
-            }
-        });
-    let lines = futures::future::join_all(restores).await;
+    let lines = restore_run(api, state_dir, run_id).await;
     for line in &lines {
         eprintln!("{line}");
     }

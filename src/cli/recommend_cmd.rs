@@ -11,11 +11,10 @@ use tokio::sync::Semaphore;
 
 use super::aws_args::{platform_error, AwsArgs};
 use super::CliError;
-use crate::inspect::production::{production, Production};
-use crate::inspect::{self, InspectOptions};
+use crate::inspect::production::{self, Production};
 use crate::measure::Percentile;
 use crate::platform::aws::AwsLambda;
-use crate::platform::cloudwatch::{AwsCloudWatch, MetricWindow};
+use crate::platform::cloudwatch::AwsCloudWatch;
 use crate::platform::logs::AwsLogs;
 use crate::platform::{FunctionConfig, LambdaApi, PlatformError};
 use crate::pricing::PriceBook;
@@ -25,7 +24,7 @@ use crate::report::{self, Renderer};
 use crate::strategy::{Objective, SearchMode, Strategy};
 use crate::sweep::journal::{self, Fingerprint};
 use crate::sweep::payload::Payloads;
-use crate::sweep::restore::{describe, restore_from_disk};
+use crate::sweep::restore::restore_run;
 use crate::sweep::settle;
 use crate::sweep::SweepEvent;
 use crate::tune::adaptive::{self, AdaptiveLimits};
@@ -391,26 +390,16 @@ async fn read_production(
     name: &str,
     days: u32,
 ) -> Result<Production, String> {
-    let window = MetricWindow::last_days(days, chrono::Utc::now().timestamp_millis())?;
-    let options = InspectOptions {
-        window,
-        region: region.to_string(),
-        query_limit: Duration::from_secs(60),
-    };
-    let report = inspect::inspect(
+    let clients = (
         &AwsLambda::new(config),
         &AwsCloudWatch::new(config),
         &AwsLogs::new(config),
-        book,
-        &[name.to_string()],
-        &options,
-    )
-    .await;
-    let f = report
-        .functions
-        .first()
-        .ok_or_else(|| "no inspection result".to_string())?;
-    production(f, days as f64)
+    );
+    let names = [name.to_string()];
+    production::read(clients, book, region, &names, days, Duration::from_secs(60))
+        .await
+        .remove(name)
+        .unwrap_or_else(|| Err("no inspection result".to_string()))
 }
 
 /// Applies production data: the cold-start ratio to use (flag, else measured, else 0.01) and a
@@ -434,8 +423,7 @@ fn apply_production(
             );
         }
     };
-    if let Some(used) = p.max_memory_used_mb {
-        let floor = (used * checked.strategy.memory_headroom).ceil() as u32;
+    if let Some(floor) = p.memory_floor_mb(checked.strategy.memory_headroom) {
         checked.search.raise_min_mb(floor);
     }
     let ratio = args
@@ -568,18 +556,7 @@ fn print_plan(checked: &Checked, function: &FunctionConfig, region: &str) {
 /// Ctrl-C or SIGTERM mid-sweep: restore from the journal, then report.
 async fn interrupted(api: &AwsLambda, run_id: &str) -> CliError {
     eprintln!("interrupted: restoring the function…");
-    let dir = journal::state_dir();
-    let pending = journal::unfinished(&dir).unwrap_or_default();
-    let mut lines = Vec::new();
-    for state in pending.iter().filter(|j| j.run_id == run_id) {
-        match restore_from_disk(api, state).await {
-            Ok(report) => lines.push(describe(&report)),
-            Err(e) => lines.push(format!(
-                "{}: restore failed ({e}); run `memtune restore`",
-                state.function
-            )),
-        }
-    }
+    let mut lines = restore_run(api, &journal::state_dir(), run_id).await;
     if lines.is_empty() {
         lines.push("nothing had been changed yet".into());
     }

@@ -150,8 +150,7 @@ fn stop_reason(settings: &RunSettings, elapsed: Duration, spent_usd: f64) -> Opt
 async fn tune_one<A: LambdaApi>(shared: &Shared<A>, mut job: Job, index: u64) -> FunctionResult {
     let settings = &shared.settings;
     let production = settings.production.get(&job.function.name);
-    if let Some(used) = production.and_then(|p| p.max_memory_used_mb) {
-        let floor = (used * job.strategy.memory_headroom).ceil() as u32;
+    if let Some(floor) = production.and_then(|p| p.memory_floor_mb(job.strategy.memory_headroom)) {
         job.search.raise_min_mb(floor);
     }
     let options = TuneOptions {

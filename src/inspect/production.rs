@@ -1,9 +1,16 @@
 //! What production says about one function, in the terms tuning needs: how often it runs,
 //! how often it starts cold, how much memory it uses, and what it costs per month.
 
+use std::collections::BTreeMap;
+use std::time::Duration;
+
 use serde::{Deserialize, Serialize};
 
-use super::{FunctionReport, Section};
+use super::{FunctionReport, InspectOptions, Section};
+use crate::platform::cloudwatch::{MetricWindow, MetricsApi};
+use crate::platform::logs::LogsApi;
+use crate::platform::LambdaApi;
+use crate::pricing::PriceBook;
 
 /// Production figures for tuning; each is None when its source had nothing to say.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -58,4 +65,50 @@ pub fn production(report: &FunctionReport, days: f64) -> Result<Production, Stri
             .flatten()
             .collect(),
     })
+}
+
+impl Production {
+    /// The smallest memory size that keeps `headroom` over the most memory production used.
+    pub fn memory_floor_mb(&self, headroom: f64) -> Option<u32> {
+        self.max_memory_used_mb
+            .map(|used| (used * headroom).ceil() as u32)
+    }
+}
+
+/// Reads the production figures of `names` over the last `days` days in one batched
+/// inspection; each function gets its figures or the reason there are none.
+pub async fn read<L, M, G>(
+    clients: (&L, &M, &G),
+    book: &PriceBook,
+    region: &str,
+    names: &[String],
+    days: u32,
+    query_limit: Duration,
+) -> BTreeMap<String, Result<Production, String>>
+where
+    L: LambdaApi,
+    M: MetricsApi,
+    G: LogsApi,
+{
+    let window = match MetricWindow::last_days(days, chrono::Utc::now().timestamp_millis()) {
+        Ok(w) => w,
+        Err(why) => {
+            return names
+                .iter()
+                .map(|n| (n.clone(), Err(why.clone())))
+                .collect()
+        }
+    };
+    let options = InspectOptions {
+        window,
+        region: region.to_string(),
+        query_limit,
+    };
+    let (lambda, metrics, logs) = clients;
+    let report = super::inspect(lambda, metrics, logs, book, names, &options).await;
+    report
+        .functions
+        .iter()
+        .map(|f| (f.name.clone(), production(f, days as f64)))
+        .collect()
 }

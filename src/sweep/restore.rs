@@ -72,6 +72,34 @@ pub enum RestoreError {
     },
 }
 
+/// How long requests an interrupted sweep had already sent get to reach Lambda before the
+/// restore starts, so it sees (and undoes) their effect instead of racing them.
+pub const IN_FLIGHT_GRACE: Duration = Duration::from_millis(500);
+
+/// After an interruption: waits out [`IN_FLIGHT_GRACE`], then restores every function the run
+/// `run_id` left unfinished, side by side; one line per function says what happened.
+pub async fn restore_run<A: LambdaApi>(
+    api: &A,
+    state_dir: &std::path::Path,
+    run_id: &str,
+) -> Vec<String> {
+    tokio::time::sleep(IN_FLIGHT_GRACE).await;
+    let pending = journal::unfinished(state_dir).unwrap_or_default();
+    let restores = pending
+        .iter()
+        .filter(|j| j.run_id == run_id)
+        .map(|state| async move {
+            match restore_from_disk(api, state).await {
+                Ok(report) => describe(&report),
+                Err(e) => format!(
+                    "{}: restore failed ({e}); run `memtune restore`",
+                    state.function
+                ),
+            }
+        });
+    futures::future::join_all(restores).await
+}
+
 /// How long to wait for an in-progress update before giving up.
 pub const SETTLE_TIMEOUT: Duration = Duration::from_secs(120);
 
