@@ -60,6 +60,16 @@ init_ms = 150.0
 requests_per_day = 3000
 
 [[function]]
+name = "crashing"
+memory_mb = 256
+timeout_s = 10
+[function.workload]
+cpu_ms = 50.0
+working_set_mb = 300
+[function.traffic]
+requests_per_day = 2000
+
+[[function]]
 name = "idle"
 [function.workload]
 cpu_ms = 10.0
@@ -248,7 +258,35 @@ async fn figures_match_the_backfill_truth() {
     );
     // Three functions, one GetMetricData call; one Insights query per log format.
     assert_eq!(report.calls.cloudwatch, 1);
+    for name in ["api", "resize", "slow"] {
+        let logs = function(&report, name).logs.data.as_ref().unwrap();
+        assert_eq!(logs.out_of_memory, 0.0, "{name} never runs out of memory");
+    }
     assert!(report.calls.logs <= 2 * 6, "{:?}", report.calls);
+}
+
+#[tokio::test]
+async fn out_of_memory_kills_are_counted_from_report_lines() {
+    let env = env_with(|_| {}).await;
+    let report = env.inspect(&["crashing"]).await;
+    let (start, end) = (report.window.start_ms, report.window.end_ms);
+    let truth = env
+        .lab
+        .lab
+        .telemetry
+        .backfill()
+        .production(env.profile("crashing"));
+    let f = function(&report, "crashing");
+    let logs = f.logs.data.as_ref().unwrap();
+    // 300 MB working set in 256 MB: every invocation is killed.
+    let invocations = truth.invocations_between(start, end) as f64;
+    assert_within("OOM kills", logs.out_of_memory, invocations, 0.02);
+    assert_eq!(f.findings.len(), 1, "{:?}", f.findings);
+    assert!(
+        f.findings[0].reason.contains("killed for running out of memory"),
+        "{}",
+        f.findings[0].reason
+    );
 }
 
 #[tokio::test]

@@ -164,6 +164,7 @@ mod tests {
             init_p99_ms: Some(900.0),
             init_avg_ms: Some(500.0),
             billed_avg_ms: Some(1005.0),
+            out_of_memory: 0.0,
         };
         let d = derive(
             &config(),

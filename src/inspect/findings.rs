@@ -42,6 +42,18 @@ fn finding(kind: FindingKind, reason: String) -> Finding {
 
 fn memory(config: &ConfigSummary, reports: &ReportStats) -> Option<Finding> {
     let configured = config.memory_mb as f64;
+    if reports.out_of_memory > 0.0 {
+        return Some(finding(
+            FindingKind::UnderProvisioned,
+            format!(
+                "{:.0} of {:.0} invocations ({:.2}%) were killed for running out of memory \
+                 (Runtime.OutOfMemory) at {configured:.0} MB",
+                reports.out_of_memory,
+                reports.reports,
+                reports.out_of_memory / reports.reports.max(1.0) * 100.0
+            ),
+        ));
+    }
     let max_used = reports.max_memory_used_mb?;
     let share = max_used / configured;
     if max_used >= configured {
@@ -129,7 +141,21 @@ mod tests {
             init_p99_ms: None,
             init_avg_ms: None,
             billed_avg_ms: None,
+            out_of_memory: 0.0,
         }
+    }
+
+    #[test]
+    fn out_of_memory_errors_are_counted_in_the_finding() {
+        let mut r = used(512.0, 512.0);
+        r.out_of_memory = 25.0;
+        let f = find(&config(512), None, Some(&r));
+        assert_eq!(kinds(f.clone()), [FindingKind::UnderProvisioned]);
+        assert!(
+            f[0].reason.starts_with("25 of 100 invocations (25.00%) were killed"),
+            "{}",
+            f[0].reason
+        );
     }
 
     fn kinds(f: Vec<Finding>) -> Vec<FindingKind> {

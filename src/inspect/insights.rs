@@ -32,6 +32,8 @@ pub struct ReportStats {
     pub init_p99_ms: Option<f64>,
     pub init_avg_ms: Option<f64>,
     pub billed_avg_ms: Option<f64>,
+    /// REPORT lines of invocations killed for running out of memory (`Runtime.OutOfMemory`).
+    pub out_of_memory: f64,
 }
 
 /// Where a log format keeps the REPORT fields, and the unit of its memory fields.
@@ -88,7 +90,8 @@ fn query_text(format: Format) -> String {
     format!(
         "filter {filter} | stats count(*) as reports, max({m}) as mem_max, pct({m}, 99) as mem_p99, \
          count({i}) as cold, pct({i}, 50) as init_p50, pct({i}, 99) as init_p99, \
-         avg({i}) as init_avg, avg({b}) as billed_avg by @log",
+         avg({i}) as init_avg, avg({b}) as billed_avg, \
+         sum(strcontains(@message, \"Runtime.OutOfMemory\")) as oom by @log",
         filter = f.filter,
         m = f.memory,
         i = f.init,
@@ -118,6 +121,7 @@ fn parse_row(row: &Row, format: Format) -> Option<(String, ReportStats)> {
         init_p99_ms: get("init_p99"),
         init_avg_ms: get("init_avg"),
         billed_avg_ms: get("billed_avg"),
+        out_of_memory: get("oom").unwrap_or(0.0),
     };
     Some((function_of_log(&log.1)?.to_string(), stats))
 }

@@ -198,6 +198,10 @@ fn eval(expr: &Expr, r: &Record, aliases: &Aliases) -> Val {
             .map_or(Val::Null, |n| Val::Num(-n)),
         Expr::Not(e) => Val::Bool(!eval(e, r, aliases).truthy()),
         Expr::IsPresent(f) => Val::Bool(eval(&Expr::Field(f.clone()), r, aliases) != Val::Null),
+        Expr::StrContains(e, needle) => match eval(e, r, aliases) {
+            Val::Null => Val::Null,
+            v => Val::Num(f64::from(u8::from(v.display().contains(needle.as_str())))),
+        },
         Expr::Binary(op, a, b) => binary(*op, eval(a, r, aliases), eval(b, r, aliases)),
     }
 }
@@ -422,6 +426,19 @@ impl Population {
             Expr::Number(n) => PopVal::Const(Val::Num(*n)),
             Expr::Text(s) => PopVal::Const(Val::Text(s.clone())),
             Expr::Neg(e) => affine(self.value(e, aliases)?, BinaryOp::Mul, -1.0, false)?,
+            Expr::StrContains(e, needle) => match self.value(e, aliases)? {
+                PopVal::Missing => PopVal::Missing,
+                PopVal::Const(v) => PopVal::Const(Val::Num(f64::from(u8::from(
+                    v.display().contains(needle.as_str()),
+                )))),
+                _ => {
+                    return Err(
+                        "over backfilled traffic the lab evaluates strcontains() on @message \
+                         and other fields that are the same for the whole population"
+                            .into(),
+                    )
+                }
+            },
             Expr::Binary(
                 op @ (BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul | BinaryOp::Div),
                 a,
@@ -1335,6 +1352,27 @@ mod tests {
         assert_eq!(cell(row, "mb"), "128");
         assert_eq!(out.records_scanned, 5.0);
         assert_eq!(out.records_matched, 4.0);
+    }
+
+    #[test]
+    fn strcontains_counts_matching_lines() {
+        let lines = [
+            "REPORT RequestId: a\tDuration: 1.00 ms\tBilled Duration: 1 ms\tMemory Size: 128 MB\tMax Memory Used: 128 MB\tStatus: error\tError Type: Runtime.OutOfMemory\t\n",
+            "REPORT RequestId: b\tDuration: 1.00 ms\tBilled Duration: 1 ms\tMemory Size: 128 MB\tMax Memory Used: 50 MB\t\n",
+        ];
+        let groups = [GroupData {
+            log: "g".into(),
+            production: None,
+            events: lines.iter().map(|l| event(1000, l)).collect(),
+        }];
+        let q = parse("filter @type = \"REPORT\" | stats sum(strcontains(@message, \"Runtime.OutOfMemory\")) as oom, count(*) as n").unwrap();
+        let out = run(&q, &groups, 0, 10_000, None).unwrap();
+        assert_eq!(cell(&out.rows[0], "oom"), "1");
+        assert_eq!(cell(&out.rows[0], "n"), "2");
+        assert!(parse("stats sum(strcontains(@message, 3))")
+            .unwrap_err()
+            .message
+            .contains("quoted string"));
     }
 
     #[test]

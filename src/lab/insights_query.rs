@@ -1,6 +1,7 @@
 //! A parser for the subset of the CloudWatch Logs Insights query language the lab evaluates:
 //! `fields`/`display`, `filter`, one `stats ... by ...`, `sort` and `limit`, with arithmetic,
-//! comparisons, `like "text"`, `and`/`or`/`not`, `ispresent(field)` and the aggregates
+//! comparisons, `like "text"`, `and`/`or`/`not`, `ispresent(field)`, `strcontains(expr, "text")`
+//! and the aggregates
 //! `count`, `sum`, `avg`, `min`, `max` and `pct`/`percentile`. Anything else is a compile error
 //! that says what the lab supports, never a silently wrong answer.
 
@@ -106,6 +107,8 @@ pub enum Expr {
     Neg(Box<Expr>),
     Not(Box<Expr>),
     IsPresent(String),
+    /// 1 when the text contains the string, else 0 (Insights' `strcontains`).
+    StrContains(Box<Expr>, String),
     Binary(BinaryOp, Box<Expr>, Box<Expr>),
 }
 
@@ -578,9 +581,24 @@ impl Parser<'_> {
                 self.expect_symbol(")")?;
                 Ok(Expr::IsPresent(field))
             }
+            Some(Token::Word(w)) if w.eq_ignore_ascii_case("strcontains") => {
+                self.expect_symbol("(")?;
+                let text = self.expr()?;
+                self.expect_symbol(",")?;
+                let at = self.offset();
+                let needle = match self.next().map(|t| t.token) {
+                    Some(Token::Text(t)) => t,
+                    _ => return error(at, "strcontains needs a quoted string to look for"),
+                };
+                self.expect_symbol(")")?;
+                Ok(Expr::StrContains(Box::new(text), needle))
+            }
             Some(Token::Word(w)) if self.eat_symbol("(") => error(
                 offset,
-                format!("the lab does not support the function '{w}'; it supports ispresent()"),
+                format!(
+                    "the lab does not support the function '{w}'; it supports ispresent() and \
+                     strcontains()"
+                ),
             ),
             Some(Token::Word(w)) => Ok(Expr::Field(w)),
             _ => error(offset, "expected a field, a number or a quoted string"),
