@@ -283,7 +283,9 @@ async fn out_of_memory_kills_are_counted_from_report_lines() {
     assert_within("OOM kills", logs.out_of_memory, invocations, 0.02);
     assert_eq!(f.findings.len(), 1, "{:?}", f.findings);
     assert!(
-        f.findings[0].reason.contains("killed for running out of memory"),
+        f.findings[0]
+            .reason
+            .contains("killed for running out of memory"),
         "{}",
         f.findings[0].reason
     );

@@ -10,6 +10,8 @@ use aws_sdk_lambda::types::{InvocationType, LogType};
 use base64::Engine;
 use common::{fleet, lambda_client, start_lab, start_lab_with};
 use memtune::lab::LabConfig;
+use memtune::platform::aws::AwsLambda;
+use memtune::platform::{LambdaApi, PlatformError};
 
 const FLEET: &str = r#"
 [[function]]
@@ -445,6 +447,15 @@ async fn reserved_concurrency_zero_throttles_and_is_counted() {
         .unwrap_err();
     assert_eq!(error_code(&throttled), "TooManyRequestsException");
     assert_eq!(lab.lab.stats().functions["cpu"].throttles, 1);
+    // memtune reads the reason and the Retry-After hint (0 s at time scale 0).
+    let api = AwsLambda::new(&common::sdk_config(&lab.endpoint()).await);
+    match api.invoke("cpu", "$LATEST", b"{}".to_vec()).await {
+        Err(PlatformError::Throttled(t)) => {
+            assert!(t.reserved_limit, "{t:?}");
+            assert_eq!(t.retry_after, Some(Duration::ZERO), "{t:?}");
+        }
+        other => panic!("expected a throttle, got {other:?}"),
+    }
     lab.stop().await;
 }
 

@@ -27,7 +27,9 @@ impl<A: LambdaApi> LambdaApi for Budgeted<A> {
         let _permit = self.budget.acquire().await;
         let result = self.inner.invoke(name, qualifier, payload).await;
         match &result {
-            Err(PlatformError::Throttled(_)) => self.budget.on_throttle(),
+            // A function's own reservation throttles only that function (whose share the
+            // job already caps): the account still has room for everyone else.
+            Err(PlatformError::Throttled(t)) if !t.reserved_limit => self.budget.on_throttle(),
             Ok(_) => self.budget.on_success(),
             Err(_) => {}
         }

@@ -152,7 +152,8 @@ mod tests {
         let f = find(&config(512), None, Some(&r));
         assert_eq!(kinds(f.clone()), [FindingKind::UnderProvisioned]);
         assert!(
-            f[0].reason.starts_with("25 of 100 invocations (25.00%) were killed"),
+            f[0].reason
+                .starts_with("25 of 100 invocations (25.00%) were killed"),
             "{}",
             f[0].reason
         );

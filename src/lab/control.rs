@@ -1006,7 +1006,8 @@ impl Lab {
                 "Rate Exceeded.",
             )
             .with("Reason", reason);
-            e.retry_after_s = Some(1);
+            // Lambda hints a second; scaled like every other simulated time.
+            e.retry_after_s = Some(self.scaled(1.0).as_secs_f64().ceil() as u32);
             return Err(e);
         }
         let (config, generation) = if version == LATEST {

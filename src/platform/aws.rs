@@ -1,15 +1,17 @@
 //! [`LambdaApi`] over aws-sdk-lambda.
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use aws_sdk_lambda::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_lambda::operation::invoke::InvokeError;
 use aws_sdk_lambda::primitives::Blob;
-use aws_sdk_lambda::types::{FunctionConfiguration, LogType};
+use aws_sdk_lambda::types::{FunctionConfiguration, LogType, ThrottleReason};
 use base64::Engine;
 
 use super::{
     AccountConcurrency, AliasInfo, FunctionConfig, InvokeResponse, LambdaApi, PlatformError,
-    PlatformResult,
+    PlatformResult, Throttle,
 };
 
 /// Where and as whom to connect, as in the AWS CLI.
@@ -81,7 +83,11 @@ where
                 }
                 "ResourceConflictException" => PlatformError::Conflict(message),
                 "PreconditionFailedException" => PlatformError::RevisionMismatch(message),
-                "TooManyRequestsException" => PlatformError::Throttled(message),
+                "TooManyRequestsException" => PlatformError::Throttled(Throttle {
+                    message,
+                    retry_after: retry_after(service.raw()),
+                    reserved_limit: false,
+                }),
                 "InvalidParameterValueException"
                 | "ValidationException"
                 | "InvalidRequestContentException"
@@ -103,6 +109,30 @@ where
             DisplayErrorContext(&e)
         )),
         _ => PlatformError::Service(DisplayErrorContext(&e).to_string()),
+    }
+}
+
+/// The `Retry-After` header (whole seconds) of a throttled response.
+fn retry_after(response: &aws_sdk_lambda::config::http::HttpResponse) -> Option<Duration> {
+    let seconds: u64 = response.headers().get("Retry-After")?.trim().parse().ok()?;
+    Some(Duration::from_secs(seconds))
+}
+
+/// Invoke's throttles say whether the function's own reservation was the limit.
+fn map_invoke_error(
+    e: SdkError<InvokeError, aws_sdk_lambda::config::http::HttpResponse>,
+) -> PlatformError {
+    let reserved = matches!(
+        e.as_service_error(),
+        Some(InvokeError::TooManyRequestsException(t))
+            if t.reason() == Some(&ThrottleReason::ReservedFunctionConcurrentInvocationLimitExceeded)
+    );
+    match map_error(e) {
+        PlatformError::Throttled(t) => PlatformError::Throttled(Throttle {
+            reserved_limit: reserved,
+            ..t
+        }),
+        other => other,
     }
 }
 
@@ -279,7 +309,7 @@ impl LambdaApi for AwsLambda {
             )
             .send()
             .await
-            .map_err(map_error)?;
+            .map_err(map_invoke_error)?;
         let log_tail = out.log_result().and_then(|b64| {
             base64::engine::general_purpose::STANDARD
                 .decode(b64)

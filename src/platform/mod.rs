@@ -78,7 +78,7 @@ pub enum PlatformError {
     #[error("the function changed meanwhile (RevisionId mismatch): {0}")]
     RevisionMismatch(String),
     #[error("throttled: {0}")]
-    Throttled(String),
+    Throttled(Throttle),
     #[error("invalid parameter: {0}")]
     InvalidParameter(String),
     /// 5xx from the service.
@@ -105,6 +105,30 @@ impl PlatformError {
 }
 
 pub type PlatformResult<T> = Result<T, PlatformError>;
+
+/// A 429 and what Lambda said about it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Throttle {
+    pub message: String,
+    /// The service's hint (`Retry-After`), when it gave one.
+    pub retry_after: Option<std::time::Duration>,
+    /// The function's own reserved concurrency was the limit, not the account's: other
+    /// functions are not affected.
+    pub reserved_limit: bool,
+}
+
+impl Throttle {
+    /// How long to wait before retrying: the service's hint when longer than `backoff`.
+    pub fn pause(&self, backoff: std::time::Duration) -> std::time::Duration {
+        self.retry_after.map_or(backoff, |hint| hint.max(backoff))
+    }
+}
+
+impl std::fmt::Display for Throttle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
 
 /// The Lambda operations memtune uses.
 pub trait LambdaApi: Send + Sync {
@@ -186,4 +210,22 @@ pub struct AccountConcurrency {
     pub limit: u32,
     /// What functions without a reservation share.
     pub unreserved: u32,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn a_throttle_waits_for_the_longer_of_backoff_and_hint() {
+        let mut t = Throttle::default();
+        assert_eq!(
+            t.pause(Duration::from_millis(200)),
+            Duration::from_millis(200)
+        );
+        t.retry_after = Some(Duration::from_secs(1));
+        assert_eq!(t.pause(Duration::from_millis(200)), Duration::from_secs(1));
+        assert_eq!(t.pause(Duration::from_secs(3)), Duration::from_secs(3));
+    }
 }

@@ -337,8 +337,8 @@ impl<'a, A: LambdaApi> Sweeper<'a, A> {
         out
     }
 
-    /// One invocation; throttles (which did not run the payload) are retried with backoff,
-    /// nothing else is: a failure is a measurement.
+    /// One invocation; throttles (which did not run the payload) are retried with backoff, or
+    /// after the service's Retry-After when that is longer; nothing else is: a failure is a measurement.
     async fn invoke_once(
         &self,
         version: &str,
@@ -351,10 +351,10 @@ impl<'a, A: LambdaApi> Sweeper<'a, A> {
                 .invoke(&self.original.name, version, payload.clone())
                 .await
             {
-                Err(PlatformError::Throttled(_)) if throttled < INVOKE_THROTTLE_RETRIES => {
+                Err(PlatformError::Throttled(t)) if throttled < INVOKE_THROTTLE_RETRIES => {
                     throttled += 1;
-                    let pause = Duration::from_millis(100 * 2u64.pow(throttled));
-                    tokio::time::sleep(pause).await;
+                    let backoff = Duration::from_millis(100 * 2u64.pow(throttled));
+                    tokio::time::sleep(t.pause(backoff)).await;
                 }
                 result => return (result, throttled),
             }

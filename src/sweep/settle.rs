@@ -86,9 +86,9 @@ pub async fn update_memory<A: LambdaApi>(
                 }
                 revision = now.revision_id;
             }
-            Err(PlatformError::Throttled(_)) if throttles < MAX_THROTTLES => {
+            Err(PlatformError::Throttled(t)) if throttles < MAX_THROTTLES => {
                 throttles += 1;
-                tokio::time::sleep(FIRST_POLL * 2u32.pow(throttles)).await;
+                tokio::time::sleep(t.pause(FIRST_POLL * 2u32.pow(throttles))).await;
             }
             Err(e) => return Err(e.into()),
         }
