@@ -13,6 +13,7 @@ pub mod measure;
 pub mod platform;
 pub mod pricing;
 pub mod report;
+pub mod serve;
 pub mod strategy;
 pub mod sweep;
 mod toml_lines;

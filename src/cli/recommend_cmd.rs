@@ -262,13 +262,7 @@ fn check_input(args: &RecommendArgs) -> Result<Checked, CliError> {
     })
 }
 
-pub(super) fn new_run_id() -> String {
-    format!(
-        "{}-{:04x}",
-        chrono::Utc::now().format("%Y%m%d-%H%M%S"),
-        rand::random::<u16>()
-    )
-}
+pub(super) use crate::sweep::journal::new_run_id;
 
 pub async fn run(args: RecommendArgs) -> Result<(), CliError> {
     let checked = check_input(&args)?;

@@ -131,6 +131,15 @@ pub fn description_prefix(run_id: &str) -> String {
 }
 
 /// `MEMTUNE_STATE_DIR`, else the platform state directory (`~/.local/state/memtune`).
+/// A new run id: the UTC start time and a random suffix (`20261127-031500-3fa2`), sortable.
+pub fn new_run_id() -> String {
+    format!(
+        "{}-{:04x}",
+        chrono::Utc::now().format("%Y%m%d-%H%M%S"),
+        rand::random::<u16>()
+    )
+}
+
 pub fn state_dir() -> PathBuf {
     if let Some(dir) = std::env::var_os("MEMTUNE_STATE_DIR").filter(|d| !d.is_empty()) {
         return PathBuf::from(dir);

@@ -1,0 +1,243 @@
+//! One fleet run at a time: triggered by the schedule or the API, counted for `/metrics`, and
+//! stopped and restored on shutdown.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use tokio::task::JoinHandle;
+
+use super::metrics::Counters;
+use crate::fleet::outcome::FleetRun;
+use crate::sweep::journal::new_run_id;
+
+pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
+
+/// Starts the fleet run with the given id; Err is one line saying why it could not finish.
+pub type Launch = Arc<dyn Fn(String) -> BoxFuture<Result<FleetRun, String>> + Send + Sync>;
+/// Restores every function a stopped run had in flight; one line per function.
+pub type Restore = Arc<dyn Fn(String) -> BoxFuture<Vec<String>> + Send + Sync>;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Trigger {
+    Schedule,
+    Api,
+}
+
+/// The run in progress, as `/healthz` shows it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CurrentRun {
+    pub run_id: String,
+    pub started_at: DateTime<Utc>,
+    pub trigger: Trigger,
+}
+
+/// The last finished run, as `/healthz` shows it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LastRun {
+    pub run_id: String,
+    pub finished_at: DateTime<Utc>,
+    /// `succeeded`, `with_failures` or the error that stopped it.
+    pub outcome: String,
+}
+
+#[derive(Default)]
+struct State {
+    current: Option<(CurrentRun, JoinHandle<()>)>,
+    last: Option<LastRun>,
+    counters: Counters,
+}
+
+pub struct Runner {
+    launch: Launch,
+    restore: Restore,
+    state: Arc<Mutex<State>>,
+}
+
+impl Runner {
+    pub fn new(launch: Launch, restore: Restore) -> Runner {
+        Runner {
+            launch,
+            restore,
+            state: Arc::default(),
+        }
+    }
+
+    /// Starts a run unless one is going; Err carries the id of the run in progress.
+    pub fn trigger(&self, trigger: Trigger) -> Result<CurrentRun, CurrentRun> {
+        let mut state = self.state.lock().expect("runner state");
+        if let Some((current, _)) = &state.current {
+            return Err(current.clone());
+        }
+        let current = CurrentRun {
+            run_id: new_run_id(),
+            started_at: Utc::now(),
+            trigger,
+        };
+        tracing::info!(run_id = %current.run_id, ?trigger, "fleet run started");
+        let run = (self.launch)(current.run_id.clone());
+        let shared = self.state.clone();
+        let run_id = current.run_id.clone();
+        let handle = tokio::spawn(async move {
+            let result = run.await;
+            let mut state = shared.lock().expect("runner state");
+            state.current = None;
+            let now = Utc::now();
+            let outcome = match &result {
+                Ok(run) => {
+                    state.counters.add_run(run, now.timestamp());
+                    let outcome = if run.totals.failed > 0 {
+                        "with_failures"
+                    } else {
+                        "succeeded"
+                    };
+                    tracing::info!(
+                        %run_id,
+                        outcome,
+                        recommended = run.totals.recommended,
+                        skipped = run.totals.skipped,
+                        failed = run.totals.failed,
+                        invocations = run.totals.invocations,
+                        "fleet run finished"
+                    );
+                    outcome.to_string()
+                }
+                Err(e) => {
+                    state.counters.runs_aborted += 1;
+                    state.counters.last_run_finished_unix = Some(now.timestamp());
+                    tracing::error!(%run_id, error = %e, "fleet run failed");
+                    e.clone()
+                }
+            };
+            state.last = Some(LastRun {
+                run_id,
+                finished_at: now,
+                outcome,
+            });
+        });
+        state.current = Some((current.clone(), handle));
+        Ok(current)
+    }
+
+    pub fn current(&self) -> Option<CurrentRun> {
+        let state = self.state.lock().expect("runner state");
+        state.current.as_ref().map(|(c, _)| c.clone())
+    }
+
+    pub fn last(&self) -> Option<LastRun> {
+        self.state.lock().expect("runner state").last.clone()
+    }
+
+    pub fn counters(&self) -> Counters {
+        let state = self.state.lock().expect("runner state");
+        Counters {
+            running: state.current.is_some(),
+            ..state.counters.clone()
+        }
+    }
+
+    /// Stops the run in progress (if any) and restores what it had in flight.
+    pub async fn stop(&self) -> Option<(String, Vec<String>)> {
+        let (current, handle) = self.state.lock().expect("runner state").current.take()?;
+        handle.abort();
+        let _ = handle.await;
+        tracing::warn!(run_id = %current.run_id, "fleet run stopped: restoring functions in flight");
+        let lines = (self.restore)(current.run_id.clone()).await;
+        for line in &lines {
+            tracing::warn!(run_id = %current.run_id, "{line}");
+        }
+        let mut state = self.state.lock().expect("runner state");
+        state.counters.runs_aborted += 1;
+        state.last = Some(LastRun {
+            run_id: current.run_id.clone(),
+            finished_at: Utc::now(),
+            outcome: "stopped by shutdown; functions in flight restored".into(),
+        });
+        Some((current.run_id, lines))
+    }
+
+    /// Waits for the run in progress to end by itself.
+    pub async fn idle(&self) {
+        while self.current().is_some() {
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fleet::budget::BudgetStats;
+    use crate::fleet::outcome::RunTotals;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::time::Duration;
+
+    fn fleet_run(run_id: String, invocations: u64) -> FleetRun {
+        FleetRun {
+            schema_version: 1,
+            run_id,
+            region: "us-east-1".into(),
+            started_at: String::new(),
+            listed: 0,
+            totals: RunTotals {
+                invocations,
+                ..RunTotals::default()
+            },
+            budget: BudgetStats {
+                ceiling: 1,
+                limit: 1,
+                lowest: 1,
+                throttles: 0,
+            },
+            functions: vec![],
+        }
+    }
+
+    fn runner(run_for: Duration, restored: Arc<AtomicUsize>) -> Runner {
+        let launch: Launch = Arc::new(move |id| {
+            Box::pin(async move {
+                tokio::time::sleep(run_for).await;
+                Ok(fleet_run(id, 60))
+            })
+        });
+        let restore: Restore = Arc::new(move |id| {
+            let restored = restored.clone();
+            Box::pin(async move {
+                restored.fetch_add(1, Ordering::SeqCst);
+                vec![format!("{id}: restored")]
+            })
+        });
+        Runner::new(launch, restore)
+    }
+
+    #[tokio::test]
+    async fn one_run_at_a_time_and_counted_when_done() {
+        let r = runner(Duration::from_millis(50), Arc::default());
+        let first = r.trigger(Trigger::Api).unwrap();
+        let busy = r.trigger(Trigger::Schedule).unwrap_err();
+        assert_eq!(busy.run_id, first.run_id);
+        assert!(r.counters().running);
+        r.idle().await;
+        let c = r.counters();
+        assert_eq!((c.runs_succeeded, c.invocations, c.running), (1, 60, false));
+        assert_eq!(r.last().unwrap().outcome, "succeeded");
+        assert!(r.trigger(Trigger::Api).is_ok(), "free again");
+    }
+
+    #[tokio::test]
+    async fn stop_aborts_and_restores_the_run_in_flight() {
+        let restored = Arc::new(AtomicUsize::new(0));
+        let r = runner(Duration::from_secs(3600), restored.clone());
+        let run = r.trigger(Trigger::Schedule).unwrap();
+        let (id, lines) = r.stop().await.unwrap();
+        assert_eq!(id, run.run_id);
+        assert_eq!(lines, [format!("{id}: restored")]);
+        assert_eq!(restored.load(Ordering::SeqCst), 1);
+        assert_eq!(r.counters().runs_aborted, 1);
+        assert!(r.current().is_none());
+        assert!(r.stop().await.is_none(), "nothing left to stop");
+    }
+}

@@ -1,0 +1,71 @@
+//! When scheduled runs start: a standard 5-field cron expression, evaluated in UTC.
+
+use std::str::FromStr;
+
+use chrono::{DateTime, Utc};
+use croner::Cron;
+
+#[derive(Debug, Clone)]
+pub struct Schedule {
+    cron: Cron,
+    text: String,
+}
+
+impl Schedule {
+    /// Parses `minute hour day-of-month month day-of-week`, e.g. `0 3 * * *` (03:00 UTC daily).
+    pub fn parse(text: &str) -> Result<Schedule, String> {
+        let fields = text.split_whitespace().count();
+        if fields != 5 {
+            return Err(format!(
+                "schedule \"{text}\" has {fields} fields; write 5: minute hour day-of-month month \
+                 day-of-week, e.g. \"0 3 * * *\" for 03:00 UTC every day"
+            ));
+        }
+        let cron = Cron::from_str(text).map_err(|e| {
+            format!(
+                "schedule \"{text}\" is not a cron expression ({e}); e.g. \"0 3 * * *\" for \
+                 03:00 UTC every day, \"*/30 * * * *\" every 30 minutes"
+            )
+        })?;
+        Ok(Schedule {
+            cron,
+            text: text.to_string(),
+        })
+    }
+
+    /// The first start strictly after `now`.
+    pub fn next_after(&self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        self.cron.find_next_occurrence(&now, false).ok()
+    }
+
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn next_start_is_strictly_after_now() {
+        let s = Schedule::parse("0 3 * * *").unwrap();
+        let at = |h, m| Utc.with_ymd_and_hms(2026, 11, 27, h, m, 0).unwrap();
+        assert_eq!(s.next_after(at(2, 59)), Some(at(3, 0)));
+        assert_eq!(
+            s.next_after(at(3, 0)),
+            Some(Utc.with_ymd_and_hms(2026, 11, 28, 3, 0, 0).unwrap())
+        );
+        let every = Schedule::parse("*/15 * * * *").unwrap();
+        assert_eq!(every.next_after(at(10, 1)), Some(at(10, 15)));
+    }
+
+    #[test]
+    fn bad_expressions_say_how_to_write_one() {
+        let e = Schedule::parse("0 3 * *").unwrap_err();
+        assert!(e.contains("has 4 fields; write 5"), "{e}");
+        let e = Schedule::parse("61 3 * * *").unwrap_err();
+        assert!(e.contains("is not a cron expression"), "{e}");
+    }
+}
