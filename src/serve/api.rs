@@ -59,9 +59,10 @@ fn same_secret(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-fn authorized(app: &AppState, headers: &HeaderMap) -> Result<(), Response> {
+/// The refusal, unless the request carries the API token.
+fn refusal(app: &AppState, headers: &HeaderMap) -> Option<Response> {
     let Some(token) = &app.token else {
-        return Err(error(
+        return Some(error(
             StatusCode::FORBIDDEN,
             "triggering runs over the API is off: set MEMTUNE_API_TOKEN (or [serve] token) and restart",
         ));
@@ -71,7 +72,7 @@ fn authorized(app: &AppState, headers: &HeaderMap) -> Result<(), Response> {
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "));
     match given {
-        Some(g) if same_secret(g.as_bytes(), token.as_bytes()) => Ok(()),
+        Some(g) if same_secret(g.as_bytes(), token.as_bytes()) => None,
         _ => {
             let mut r = error(
                 StatusCode::UNAUTHORIZED,
@@ -79,13 +80,13 @@ fn authorized(app: &AppState, headers: &HeaderMap) -> Result<(), Response> {
             );
             r.headers_mut()
                 .insert(header::WWW_AUTHENTICATE, "Bearer".parse().expect("valid"));
-            Err(r)
+            Some(r)
         }
     }
 }
 
 async fn trigger(State(app): State<Arc<AppState>>, headers: HeaderMap) -> Response {
-    if let Err(denied) = authorized(&app, &headers) {
+    if let Some(denied) = refusal(&app, &headers) {
         return denied;
     }
     match app.runner.trigger(Trigger::Api) {
