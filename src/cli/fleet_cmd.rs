@@ -104,7 +104,7 @@ pub async fn run(args: FleetArgs) -> Result<(), CliError> {
 
 /// Production figures of the selected functions (batched CloudWatch and Logs reads); those
 /// without any are simply absent, and the run orders and tunes them without.
-async fn read_production(
+pub(super) async fn read_production(
     sdk: &aws_config::SdkConfig,
     api: &AwsLambda,
     book: &PriceBook,

@@ -10,6 +10,7 @@ mod inspect_cmd;
 mod lab_cmd;
 mod recommend_cmd;
 mod restore_cmd;
+mod serve_cmd;
 mod truth_cmd;
 
 use std::process::ExitCode;
@@ -36,6 +37,8 @@ enum Command {
     Fleet(fleet_cmd::FleetArgs),
     /// A whole fleet run against the embedded lab, with nothing to set up.
     Demo(demo_cmd::DemoArgs),
+    /// The long-running service: scheduled fleet runs and an HTTP API over them.
+    Serve(serve_cmd::ServeArgs),
     /// Production figures and findings from CloudWatch metrics and logs; invokes nothing.
     Inspect(inspect_cmd::InspectArgs),
     /// Benchmarks that print figures (lab throughput, ...).
@@ -87,6 +90,7 @@ pub fn main() -> ExitCode {
             Command::Fleet(args) => fleet_cmd::run(args).await,
             Command::Demo(args) => demo_cmd::run(args).await,
             Command::Inspect(args) => inspect_cmd::run(args).await,
+            Command::Serve(args) => serve_cmd::run(args).await,
             Command::Bench(args) => bench_cmd::run(args).await,
         }
     });

@@ -20,6 +20,48 @@ pub type Launch = Arc<dyn Fn(String) -> BoxFuture<Result<FleetRun, String>> + Se
 /// Restores every function a stopped run had in flight; one line per function.
 pub type Restore = Arc<dyn Fn(String) -> BoxFuture<Vec<String>> + Send + Sync>;
 
+/// Runs the future `make` builds on a thread with a runtime of its own; dropping the returned
+/// future cancels it. A fleet run holds borrowed AWS clients across awaits in ways rustc cannot
+/// yet prove `Send` for every lifetime (rust-lang/rust#110338), so it cannot be spawned on the
+/// service's runtime; its own thread needs no `Send` at all.
+pub fn on_own_thread<F, Fut, T>(name: String, make: F) -> BoxFuture<Result<T, String>>
+where
+    F: FnOnce() -> Fut + Send + 'static,
+    Fut: Future<Output = Result<T, String>> + 'static,
+    T: Send + 'static,
+{
+    let (result_tx, result_rx) = tokio::sync::oneshot::channel();
+    let (cancel_tx, cancel_rx) = tokio::sync::oneshot::channel::<()>();
+    let spawned = std::thread::Builder::new().name(name).spawn(move || {
+        let runtime = match tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        {
+            Ok(r) => r,
+            Err(e) => {
+                let _ = result_tx.send(Err(format!("cannot start a runtime: {e}")));
+                return;
+            }
+        };
+        runtime.block_on(async move {
+            tokio::select! {
+                result = make() => {
+                    let _ = result_tx.send(result);
+                }
+                // The sender was dropped: the caller gave up on the run.
+                _ = cancel_rx => {}
+            }
+        });
+    });
+    Box::pin(async move {
+        spawned.map_err(|e| format!("cannot start a thread: {e}"))?;
+        let _cancel_when_dropped = cancel_tx;
+        result_rx
+            .await
+            .unwrap_or_else(|_| Err("the run's thread ended without a result".into()))
+    })
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Trigger {
@@ -225,6 +267,33 @@ mod tests {
         assert_eq!((c.runs_succeeded, c.invocations, c.running), (1, 60, false));
         assert_eq!(r.last().unwrap().outcome, "succeeded");
         assert!(r.trigger(Trigger::Api).is_ok(), "free again");
+    }
+
+    #[tokio::test]
+    async fn own_thread_runs_and_cancels_on_drop() {
+        let got = on_own_thread("t".into(), || async { Ok::<_, String>(7) }).await;
+        assert_eq!(got, Ok(7));
+        let dropped = Arc::new(AtomicUsize::new(0));
+        struct Flag(Arc<AtomicUsize>);
+        impl Drop for Flag {
+            fn drop(&mut self) {
+                self.0.fetch_add(1, Ordering::SeqCst);
+            }
+        }
+        let flag = Flag(dropped.clone());
+        let pending = on_own_thread("t".into(), move || async move {
+            let _flag = flag;
+            std::future::pending::<Result<(), String>>().await
+        });
+        // Polled once so the thread starts, then dropped.
+        let _ = tokio::time::timeout(Duration::from_millis(50), pending).await;
+        for _ in 0..100 {
+            if dropped.load(Ordering::SeqCst) == 1 {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        panic!("the run on its own thread was not dropped");
     }
 
     #[tokio::test]

@@ -1,4 +1,5 @@
-//! When scheduled runs start: a standard 5-field cron expression, evaluated in UTC.
+//! When scheduled runs start: a standard 5-field cron expression (or 6 fields, seconds first),
+//! evaluated in UTC.
 
 use std::str::FromStr;
 
@@ -12,13 +13,14 @@ pub struct Schedule {
 }
 
 impl Schedule {
-    /// Parses `minute hour day-of-month month day-of-week`, e.g. `0 3 * * *` (03:00 UTC daily).
+    /// Parses `minute hour day-of-month month day-of-week`, e.g. `0 3 * * *` (03:00 UTC daily),
+    /// optionally with a seconds field first.
     pub fn parse(text: &str) -> Result<Schedule, String> {
         let fields = text.split_whitespace().count();
-        if fields != 5 {
+        if !(5..=6).contains(&fields) {
             return Err(format!(
                 "schedule \"{text}\" has {fields} fields; write 5: minute hour day-of-month month \
-                 day-of-week, e.g. \"0 3 * * *\" for 03:00 UTC every day"
+                 day-of-week, e.g. \"0 3 * * *\" for 03:00 UTC every day (or 6, seconds first)"
             ));
         }
         let cron = Cron::from_str(text).map_err(|e| {
@@ -59,6 +61,11 @@ mod tests {
         );
         let every = Schedule::parse("*/15 * * * *").unwrap();
         assert_eq!(every.next_after(at(10, 1)), Some(at(10, 15)));
+        let seconds = Schedule::parse("*/2 * * * * *").unwrap();
+        assert_eq!(
+            seconds.next_after(at(10, 1)),
+            Some(at(10, 1) + chrono::Duration::seconds(2))
+        );
     }
 
     #[test]

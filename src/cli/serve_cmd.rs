@@ -1,0 +1,206 @@
+//! `memtune serve --config FILE`: the long-running service (scheduled fleet runs, HTTP API).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use clap::{Args, ValueEnum};
+
+use super::aws_args::{platform_error, AwsArgs};
+use super::fleet_cmd;
+use super::CliError;
+use crate::fleet::config::FleetConfig;
+use crate::fleet::jobs::monthly_spend_or_proxy;
+use crate::fleet::run::{OnProgress, Progress};
+use crate::fleet::{self, outcome::Status};
+use crate::platform::aws::load_config;
+use crate::platform::aws::AwsLambda;
+use crate::platform::FunctionConfig;
+use crate::pricing::PriceBook;
+use crate::serve::runner::{on_own_thread, Launch, Restore, Runner};
+use crate::serve::schedule::Schedule;
+use crate::serve::{self, ServeOptions};
+use crate::sweep::journal;
+use crate::sweep::restore::restore_run;
+
+/// The environment variable that holds the API token.
+const TOKEN_ENV: &str = "MEMTUNE_API_TOKEN";
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  memtune serve --config fleet.toml --schedule '0 3 * * *'       # every day at 03:00 UTC
+  MEMTUNE_API_TOKEN=s3cret memtune serve --config fleet.toml --listen 127.0.0.1:8787
+  curl -s localhost:8787/healthz
+  curl -s -X POST -H 'Authorization: Bearer s3cret' localhost:8787/api/runs
+
+Runs `memtune fleet` with the config on the schedule (and when POST /api/runs asks), one run
+at a time. The API: GET /healthz, GET /metrics (Prometheus text), POST /api/runs (needs
+`Authorization: Bearer $MEMTUNE_API_TOKEN`; without a token set, triggering is off).
+On SIGTERM or Ctrl-C the run in progress is stopped and every function it had in flight is
+restored before exiting. Logs go to stderr (RUST_LOG filters them, default info).")]
+pub struct ServeArgs {
+    /// Fleet configuration (TOML), as for `memtune fleet`.
+    #[arg(long)]
+    config: PathBuf,
+    /// When to run: a 5-field cron expression in UTC. Without it, runs start only over the API.
+    #[arg(long)]
+    schedule: Option<String>,
+    /// Address of the HTTP API.
+    #[arg(long, default_value = "127.0.0.1:8787")]
+    listen: SocketAddr,
+    /// Price book (TOML) instead of the built-in config/pricing.toml.
+    #[arg(long)]
+    pricing: Option<PathBuf>,
+    /// Days of production data (CloudWatch) each run reads first.
+    #[arg(long, default_value_t = 14, value_parser = clap::value_parser!(u32).range(1..=455))]
+    days: u32,
+    /// Do not read production data.
+    #[arg(long)]
+    no_production: bool,
+    #[arg(long, value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
+    #[command(flatten)]
+    aws: AwsArgs,
+}
+
+fn init_logs(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Text => logs.try_init(),
+        LogFormat::Json => logs.json().try_init(),
+    };
+}
+
+pub async fn run(args: ServeArgs) -> Result<(), CliError> {
+    let config = FleetConfig::load(&args.config).map_err(|e| CliError::usage(e.to_string()))?;
+    let schedule = args
+        .schedule
+        .as_deref()
+        .map(Schedule::parse)
+        .transpose()
+        .map_err(CliError::usage)?;
+    let book = match &args.pricing {
+        Some(path) => PriceBook::load(path).map_err(|e| CliError::usage(e.to_string()))?,
+        None => PriceBook::builtin(),
+    };
+    let token = std::env::var(TOKEN_ENV).ok().filter(|t| !t.is_empty());
+    let sdk = args.aws.load().await?;
+    let region = sdk.region().map(|r| r.to_string()).unwrap_or_default();
+    book.region(&region).map_err(|e| {
+        CliError::usage(format!(
+            "{e} (pass --pricing FILE with prices for {region})"
+        ))
+    })?;
+    // Fail now, not at 03:00: the account must be reachable and the selection valid.
+    let api = AwsLambda::new(&sdk);
+    fleet::plan(&api, &config, &fleet::jobs::memory_times_timeout)
+        .await
+        .map_err(|e| platform_error("checking the fleet config against the account", &e))?;
+    init_logs(args.log_format);
+
+    let state_dir = journal::state_dir();
+    let (days, no_production) = (args.days, args.no_production);
+    let launch: Launch = {
+        let (connect, state_dir) = (args.aws.options(), state_dir.clone());
+        Arc::new(move |run_id: String| {
+            let (connect, book, config) = (connect.clone(), book.clone(), config.clone());
+            let mut settings = fleet_cmd::settings(
+                &config,
+                region.clone(),
+                state_dir.clone(),
+                connect.endpoint_url.clone(),
+            );
+            settings.run_id = run_id.clone();
+            on_own_thread(format!("run-{run_id}"), move || async move {
+                // Clients of the run's own runtime.
+                let sdk = load_config(&connect).await.map_err(|e| e.to_string())?;
+                let api = AwsLambda::new(&sdk);
+                if !no_production {
+                    settings.production = Arc::new(
+                        fleet_cmd::read_production(
+                            &sdk,
+                            &api,
+                            &book,
+                            &config,
+                            &settings.region,
+                            days,
+                        )
+                        .await,
+                    );
+                }
+                let production = settings.production.clone();
+                let spend = move |f: &FunctionConfig| monthly_spend_or_proxy(&production, f);
+                let on_progress: OnProgress = Arc::new(log_progress);
+                fleet::run(&api, &book, &config, &settings, &spend, &on_progress)
+                    .await
+                    .map_err(|e| e.to_string())
+            })
+        })
+    };
+    let restore: Restore = {
+        let (api, state_dir) = (api.clone(), state_dir.clone());
+        Arc::new(move |run_id: String| {
+            let (api, state_dir) = (api.clone(), state_dir.clone());
+            Box::pin(async move { restore_run(&api, &state_dir, &run_id).await })
+        })
+    };
+    if token.is_none() {
+        tracing::warn!("{TOKEN_ENV} is not set: POST /api/runs is off");
+    }
+    let options = ServeOptions {
+        listen: args.listen,
+        schedule,
+        token,
+        state_dir,
+    };
+    serve::serve(
+        options,
+        Runner::new(launch, restore),
+        |addr| {
+            // Scripts and tests read the bound address (port 0 picks one) from this line.
+            eprintln!("memtune serve listening on http://{addr}");
+        },
+        super::shutdown_signal(),
+    )
+    .await
+    .map_err(|e| CliError::usage(e.to_string()))
+}
+
+fn log_progress(p: Progress) {
+    match p {
+        Progress::Planned { jobs, budget } => {
+            tracing::info!(
+                functions = jobs,
+                in_flight_budget = budget,
+                "fleet run planned"
+            )
+        }
+        Progress::Invoked => {}
+        Progress::Finished(r) => match r.status {
+            Status::Recommended => {
+                let memory = r
+                    .document
+                    .as_deref()
+                    .and_then(|d| d.recommendation.as_ref())
+                    .map(|rec| rec.memory_mb);
+                tracing::info!(function = %r.function, now_mb = r.config.memory_mb, recommended_mb = memory, "recommended")
+            }
+            Status::Skipped => {
+                tracing::info!(function = %r.function, reason = r.reason.as_deref(), "skipped")
+            }
+            Status::Failed => {
+                tracing::warn!(function = %r.function, reason = r.reason.as_deref(), "failed")
+            }
+        },
+    }
+}

@@ -1,0 +1,252 @@
+//! `memtune serve` through the real binary against a lab: scheduled runs, the HTTP API with its
+//! token, Prometheus metrics, and a graceful shutdown that restores the run in flight.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use common::{lambda_client, start_lab_with};
+use memtune::lab::{self, LabConfig, LabServer};
+use serde_json::Value;
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::process::Child;
+
+const TOKEN: &str = "test-token-7f3a";
+
+const CONFIG: &str = r#"
+[select]
+names = ["orders-api", "auth-token", "image-resize"]
+
+[tuning]
+strategy = "cost"
+search = "grid"
+sizes = [128, 512, 1024]
+invocations = 3
+warmup = 0
+allow_empty_payload = true
+"#;
+
+struct Service {
+    child: Child,
+    addr: String,
+    logs: std::sync::Arc<std::sync::Mutex<String>>,
+    lab: LabServer,
+    _dir: tempfile::TempDir,
+    original: BTreeMap<String, i32>,
+}
+
+/// Starts a lab with the demo fleet and `memtune serve` against it; waits for its address.
+async fn start(configure: impl FnOnce(&mut LabConfig), serve_args: &[&str]) -> Service {
+    let fleet = lab::demo_fleet();
+    let original = fleet
+        .functions
+        .iter()
+        .map(|f| (f.name.clone(), f.memory_mb as i32))
+        .collect();
+    let mut config = LabConfig::new(fleet);
+    configure(&mut config);
+    let lab = start_lab_with(config).await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("fleet.toml");
+    std::fs::write(&path, CONFIG).unwrap();
+    let path = path.display().to_string();
+    let mut args = vec!["serve", "--config", &path, "--listen", "127.0.0.1:0"];
+    args.extend_from_slice(serve_args);
+    let mut child = common::memtune(&lab.endpoint(), &dir.path().join("state"), &args)
+        .env("MEMTUNE_API_TOKEN", TOKEN)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let addr = tokio::time::timeout(Duration::from_secs(30), async {
+        while let Some(line) = lines.next_line().await.unwrap() {
+            if let Some(rest) = line.split("listening on http://").nth(1) {
+                return rest.trim().to_string();
+            }
+        }
+        panic!("serve exited before listening");
+    })
+    .await
+    .expect("serve did not start listening");
+    // Keep reading the logs so the service never blocks on a full pipe.
+    let logs = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let sink = logs.clone();
+    tokio::spawn(async move {
+        while let Ok(Some(line)) = lines.next_line().await {
+            let mut all = sink.lock().unwrap();
+            all.push_str(&line);
+            all.push('\n');
+        }
+    });
+    Service {
+        child,
+        addr,
+        logs,
+        lab,
+        _dir: dir,
+        original,
+    }
+}
+
+/// One HTTP/1.1 request; returns the status code and the body.
+async fn http(addr: &str, method: &str, path: &str, token: Option<&str>) -> (u16, String) {
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let auth = token
+        .map(|t| format!("Authorization: Bearer {t}\r\n"))
+        .unwrap_or_default();
+    let request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\n{auth}Content-Length: 0\r\nConnection: close\r\n\r\n"
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.unwrap();
+    let status = response[9..12].parse().unwrap();
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    (status, body)
+}
+
+fn metric(text: &str, name: &str) -> f64 {
+    text.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+        .unwrap_or_else(|| panic!("no {name} in\n{text}"))
+}
+
+impl Service {
+    async fn wait_for_metric(&self, name: &str, at_least: f64) -> String {
+        let started = Instant::now();
+        loop {
+            let (_, text) = http(&self.addr, "GET", "/metrics", None).await;
+            if metric(&text, name) >= at_least {
+                return text;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(60),
+                "{name} stayed below {at_least}:\n{text}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// SIGTERM; returns the exit code.
+    async fn terminate(&mut self) -> Option<i32> {
+        let pid = self.child.id().unwrap();
+        let sent = std::process::Command::new("kill")
+            .args(["-TERM", &pid.to_string()])
+            .status()
+            .unwrap();
+        assert!(sent.success());
+        tokio::time::timeout(Duration::from_secs(30), self.child.wait())
+            .await
+            .expect("serve did not exit after SIGTERM")
+            .unwrap()
+            .code()
+    }
+
+    async fn assert_all_untouched(&self) {
+        let client = lambda_client(&self.lab.endpoint()).await;
+        for (name, memory) in &self.original {
+            let c = client
+                .get_function_configuration()
+                .function_name(name)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(
+                c.memory_size(),
+                Some(*memory),
+                "{name}: memory not restored"
+            );
+            let versions = client
+                .list_versions_by_function()
+                .function_name(name)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(versions.versions().len(), 1, "{name}: versions left");
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_scheduled_run_happens_and_the_api_answers_with_its_token() {
+    // Every two seconds (6 fields: seconds first).
+    let mut service = start(|_| {}, &["--schedule", "*/2 * * * * *"]).await;
+    let metrics = service
+        .wait_for_metric("memtune_runs_total{outcome=\"succeeded\"}", 1.0)
+        .await;
+    assert!(metric(&metrics, "memtune_invocations_total") >= 3.0 * 3.0 * 3.0);
+    assert!(metric(&metrics, "memtune_exploration_usd_total") > 0.0);
+    assert!(metric(&metrics, "memtune_functions_total{status=\"recommended\"}") >= 3.0);
+
+    let (status, body) = http(&service.addr, "GET", "/healthz", None).await;
+    assert_eq!(status, 200, "{body}");
+    let health: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(health["status"], "ok");
+    assert_eq!(health["schedule"], "*/2 * * * * *");
+    assert!(health["next_scheduled_run"].is_string(), "{health}");
+
+    // Triggering needs the token.
+    let (status, body) = http(&service.addr, "POST", "/api/runs", None).await;
+    assert_eq!(status, 401, "{body}");
+    let (status, _) = http(&service.addr, "POST", "/api/runs", Some("wrong")).await;
+    assert_eq!(status, 401);
+    let (status, body) = http(&service.addr, "POST", "/api/runs", Some(TOKEN)).await;
+    // Accepted, or refused because the schedule's run is going: never two at once.
+    assert!(status == 202 || status == 409, "{status} {body}");
+    let answer: Value = serde_json::from_str(&body).unwrap();
+    assert!(answer["run"]["run_id"].is_string(), "{answer}");
+    if status == 202 {
+        let (again, _) = http(&service.addr, "POST", "/api/runs", Some(TOKEN)).await;
+        assert_eq!(again, 409, "a second run while one is going");
+    }
+
+    assert_eq!(service.terminate().await, Some(0));
+    service.assert_all_untouched().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sigterm_stops_the_run_in_flight_and_restores_it() {
+    // Updates take long enough that SIGTERM lands mid-run.
+    let mut service = start(|c| c.time_scale = 0.05, &[]).await;
+    let (status, body) = http(&service.addr, "POST", "/api/runs", Some(TOKEN)).await;
+    assert_eq!(status, 202, "{body}");
+    service
+        .wait_for_metric("memtune_run_in_progress", 1.0)
+        .await;
+    // Wait until the run has changed something.
+    let client = lambda_client(&service.lab.endpoint()).await;
+    let started = Instant::now();
+    'changed: loop {
+        for name in ["orders-api", "auth-token", "image-resize"] {
+            let v = client
+                .list_versions_by_function()
+                .function_name(name)
+                .send()
+                .await
+                .unwrap();
+            let c = client
+                .get_function_configuration()
+                .function_name(name)
+                .send()
+                .await
+                .unwrap();
+            if v.versions().len() > 1 || c.memory_size() != Some(service.original[name]) {
+                break 'changed;
+            }
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the run changed nothing"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(service.terminate().await, Some(0));
+    service.assert_all_untouched().await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let logs = service.logs.lock().unwrap().clone();
+    assert!(logs.contains("fleet run stopped"), "{logs}");
+}
