@@ -638,3 +638,163 @@ fn function_entry(row: &Row<'_>) -> rusqlite::Result<FunctionEntry> {
         confidence: row.get(13)?,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::confidence::tests::doc;
+
+    fn config(name: &str, memory_mb: u32, code: &str) -> crate::platform::FunctionConfig {
+        crate::platform::FunctionConfig {
+            name: name.into(),
+            arn: format!("arn:aws:lambda:us-east-1:123456789012:function:{name}"),
+            version: "$LATEST".into(),
+            description: String::new(),
+            memory_mb,
+            timeout_s: 30,
+            architecture: "x86_64".into(),
+            runtime: Some("python3.12".into()),
+            package_type: "Zip".into(),
+            log_format: "Text".into(),
+            system_log_level: None,
+            state: "Active".into(),
+            last_update_status: "Successful".into(),
+            last_update_reason: None,
+            revision_id: "rev-1".into(),
+            code_sha256: code.into(),
+        }
+    }
+
+    fn start(h: &History, id: &str, at: &str) {
+        h.begin_run(&RunStart {
+            id: id.into(),
+            started_at: at.into(),
+            region: "us-east-1".into(),
+            config_path: "fleet.toml".into(),
+            config_sha256: "abc".into(),
+        })
+        .unwrap();
+    }
+
+    fn tuned(name: &str) -> FunctionResult {
+        let mut r = FunctionResult::tuned(
+            config(name, 512, "code-1"),
+            doc(512, 1024, &[(512, 2.0e-6, 0.1e-6), (1024, 1.5e-6, 0.1e-6)]),
+        );
+        r.payload_sha256 = Some("p".into());
+        r
+    }
+
+    fn change(run_id: &str, function: &str) -> AppliedChange {
+        AppliedChange {
+            run_id: run_id.into(),
+            function: function.into(),
+            method: ApplyMethod::Update,
+            alias: None,
+            previous_version: None,
+            published_version: None,
+            before_memory_mb: 512,
+            before_revision_id: "rev-1".into(),
+            after_memory_mb: 1024,
+            after_revision_id: "rev-2".into(),
+            applied_at: "2026-11-01T10:05:00Z".into(),
+        }
+    }
+
+    #[test]
+    fn a_run_is_recorded_and_read_back() {
+        let mut h = History::in_memory().unwrap();
+        start(&h, "run-1", "2026-11-01T10:00:00Z");
+        assert_eq!(h.runs(10).unwrap()[0].status, RunStatus::Running);
+        let results = vec![
+            tuned("orders"),
+            FunctionResult::skipped(config("legacy", 128, "c"), "frozen"),
+        ];
+        for r in &results {
+            h.record_function("run-1", r).unwrap();
+        }
+        let id = h.record_applied(&change("run-1", "orders")).unwrap();
+        h.finish_run("run-1", RunStatus::Finished, &RunTotals::of(&results, 1.5))
+            .unwrap();
+
+        let runs = h.runs(10).unwrap();
+        assert_eq!(runs.len(), 1);
+        let r = &runs[0];
+        assert_eq!(r.status, RunStatus::Finished);
+        assert_eq!((r.functions, r.recommended, r.skipped), (2, 1, 1));
+        assert_eq!((r.applied, r.rolled_back), (1, 0));
+        assert!(r.usd > 0.0);
+
+        let detail = h.run("run-1").unwrap().unwrap();
+        assert_eq!(detail.functions.len(), 2);
+        assert_eq!(
+            detail.functions[0].reason.as_deref(),
+            Some("frozen"),
+            "by name"
+        );
+        assert_eq!(detail.applied_changes[0].change, change("run-1", "orders"));
+        assert!(h.run("nope").unwrap().is_none());
+
+        let rec = h.latest_recommendation("orders").unwrap().unwrap();
+        assert_eq!((rec.current_memory_mb, rec.memory_mb), (512, 1024));
+        assert!(rec.confidence.unwrap() > 0.99);
+        assert_eq!(rec.document.sizes.len(), 2);
+        assert_eq!(
+            h.function_history("orders").unwrap()[0].recommended_mb,
+            Some(1024)
+        );
+
+        h.mark_rolled_back(id, "2026-11-02T00:00:00Z").unwrap();
+        assert_eq!(h.runs(10).unwrap()[0].rolled_back, 1);
+    }
+
+    #[test]
+    fn the_last_tuning_expects_the_memory_memtune_applied_until_rolled_back() {
+        let mut h = History::in_memory().unwrap();
+        start(&h, "run-1", "2026-11-01T10:00:00Z");
+        h.record_function("run-1", &tuned("orders")).unwrap();
+        let id = h.record_applied(&change("run-1", "orders")).unwrap();
+        h.finish_run("run-1", RunStatus::Finished, &RunTotals::default())
+            .unwrap();
+        // A later run that was interrupted does not count.
+        start(&h, "run-2", "2026-11-03T10:00:00Z");
+        h.record_function("run-2", &tuned("orders")).unwrap();
+        h.end_run("run-2", RunStatus::Interrupted).unwrap();
+
+        let last = h.last_tunings().unwrap();
+        let orders = &last["orders"];
+        assert_eq!(orders.run_id, "run-1");
+        assert_eq!(orders.snapshot.memory_mb, 1024, "applied");
+        assert_eq!(orders.snapshot.code_sha256, "code-1");
+        assert_eq!(orders.snapshot.payload_sha256, "p");
+        h.mark_rolled_back(id, "2026-11-02T00:00:00Z").unwrap();
+        assert_eq!(h.last_tunings().unwrap()["orders"].snapshot.memory_mb, 512);
+    }
+
+    #[test]
+    fn a_run_whose_process_died_is_interrupted_on_the_next_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let h = History::open(dir.path()).unwrap();
+        start(&h, "run-1", "2026-11-01T10:00:00Z");
+        start(&h, "run-2", "2026-11-01T11:00:00Z");
+        // run-1's process is gone; run-2's (this one) is alive.
+        h.conn
+            .execute("UPDATE runs SET pid = ?1 WHERE id = 'run-1'", [u32::MAX])
+            .unwrap();
+        drop(h);
+        let h = History::open(dir.path()).unwrap();
+        let status: BTreeMap<String, RunStatus> = h
+            .runs(10)
+            .unwrap()
+            .into_iter()
+            .map(|r| (r.id, r.status))
+            .collect();
+        assert_eq!(status["run-1"], RunStatus::Interrupted);
+        assert_eq!(status["run-2"], RunStatus::Running);
+        let mode: String = h
+            .conn
+            .pragma_query_value(None, "journal_mode", |r| r.get(0))
+            .unwrap();
+        assert_eq!(mode, "wal");
+    }
+}
