@@ -8,7 +8,7 @@ use super::aws_args::AwsArgs;
 use super::CliError;
 use crate::apply::change::ApplyContext;
 use crate::apply::rollback;
-use crate::history::{AuditEntry, History};
+use crate::history::{self, AuditEntry, History};
 use crate::platform::aws::AwsLambda;
 use crate::sweep::journal::state_dir;
 
@@ -39,8 +39,15 @@ pub struct RollbackArgs {
 
 pub async fn run(args: RollbackArgs) -> Result<(), CliError> {
     let dir = state_dir();
+    if !history::path_in(&dir).exists() {
+        return Err(CliError::usage(format!(
+            "unknown run id '{}': no fleet run is recorded in {} (`memtune history` lists runs)",
+            args.run_id,
+            dir.display()
+        )));
+    }
     let history = History::open(&dir).map_err(|e| CliError::failed(e.to_string()))?;
-    let failed = |e: crate::history::HistoryError| CliError::failed(e.to_string());
+    let failed = |e: history::HistoryError| CliError::failed(e.to_string());
     let Some(run) = history.run(&args.run_id).map_err(failed)? else {
         return Err(CliError::usage(format!(
             "unknown run id '{}': `memtune history` lists the runs recorded in {}",
