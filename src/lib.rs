@@ -3,10 +3,12 @@
 //! The library holds every stage (lab, platform, measurement, fitting, strategy, reporting);
 //! `main.rs` is a thin clap front end over it.
 
+pub mod apply;
 pub mod bench;
 pub mod cli;
 pub mod fit;
 pub mod fleet;
+pub mod history;
 pub mod inspect;
 pub mod lab;
 pub mod measure;

@@ -70,6 +70,7 @@ pub async fn run(
         max_usd: None,
         deadline: None,
         production: Default::default(),
+        retune: Default::default(),
     };
     let started = Instant::now();
     let result = fleet::run(

@@ -12,11 +12,16 @@ use indicatif::{ProgressBar, ProgressStyle};
 use super::aws_args::{platform_error, AwsArgs};
 use super::recommend_cmd::{new_run_id, OutputFormat};
 use super::CliError;
+use crate::apply::change::ApplyContext;
+use crate::apply::{ApplyAction, ApplyMode};
+use crate::fleet::autoapply;
 use crate::fleet::config::FleetConfig;
 use crate::fleet::jobs::{memory_times_timeout, monthly_spend_or_proxy, Job};
 use crate::fleet::outcome::{FleetRun, FunctionResult, Status};
+use crate::fleet::retune::RetunePolicy;
 use crate::fleet::run::{OnProgress, Progress, RunSettings};
 use crate::fleet::{self, Plan};
+use crate::history::{History, HistoryError, RunStart, RunStatus};
 use crate::inspect::production::{self, Production};
 use crate::platform::aws::AwsLambda;
 use crate::platform::cloudwatch::AwsCloudWatch;
@@ -41,8 +46,13 @@ of invocations in flight under its budget and backs off when Lambda throttles. O
 SIGTERM every function in flight is restored before exiting; after a crash, run
 `memtune restore`.
 
-Exit codes: 0 every function recommended or skipped, 1 some failed, 2 bad config or input,
-130 interrupted (after restoring).")]
+Runs are recorded in the history ($MEMTUNE_STATE_DIR/history.sqlite3, see `memtune
+history`): a function tuned less than `retune_after_days` ago and unchanged since (code,
+memory, architecture, runtime, payload) is skipped unless --force. With `[apply] mode =
+\"auto\"` recommendations that pass the guards are applied; `memtune rollback RUN_ID` reverts.
+
+Exit codes: 0 every function recommended or skipped, 1 some failed or could not be applied,
+2 bad config or input, 130 interrupted (after restoring).")]
 pub struct FleetArgs {
     /// Fleet configuration (TOML).
     #[arg(long)]
@@ -62,6 +72,9 @@ pub struct FleetArgs {
     /// Do not read production data; order by memory x timeout instead.
     #[arg(long)]
     no_production: bool,
+    /// Tune every selected function, even those unchanged since a recent run.
+    #[arg(long)]
+    force: bool,
     #[command(flatten)]
     aws: AwsArgs,
 }
@@ -80,26 +93,119 @@ pub async fn run(args: FleetArgs) -> Result<(), CliError> {
         ))
     })?;
     let api = AwsLambda::new(&sdk);
+    let state_dir = journal::state_dir();
+    let history = History::open(&state_dir).map_err(|e| CliError::failed(e.to_string()))?;
+    let retune = RetunePolicy {
+        after_days: config.tuning.retune_after_days,
+        force: args.force,
+        last: history
+            .last_tunings()
+            .map_err(|e| CliError::failed(e.to_string()))?,
+        now: chrono::Utc::now(),
+    };
     if args.dry_run {
-        let plan = fleet::plan(&api, &config, &memory_times_timeout)
+        let mut plan = fleet::plan(&api, &config, &memory_times_timeout)
             .await
             .map_err(|e| platform_error("planning the fleet run", &e))?;
+        retune.apply_to(&mut plan);
         print!("{}", describe_plan(&plan));
         return Ok(());
     }
+    let endpoint_url = args.aws.options().endpoint_url;
     let mut settings = settings(
         &config,
         region.clone(),
-        journal::state_dir(),
-        args.aws.options().endpoint_url,
+        state_dir.clone(),
+        endpoint_url.clone(),
     );
+    settings.retune = Arc::new(retune);
     if !args.no_production {
         settings.production =
             Arc::new(read_production(&sdk, &api, &book, &config, &region, args.days).await);
     }
-    let run = run_with_progress(&api, &book, &config, &settings).await?;
+    let mut recorder = Recorder {
+        history,
+        trouble: Vec::new(),
+    };
+    let config_text = std::fs::read(&args.config).unwrap_or_default();
+    recorder.check(recorder.history.begin_run(&RunStart {
+        id: settings.run_id.clone(),
+        started_at: chrono::Utc::now().to_rfc3339(),
+        region: region.clone(),
+        config_path: args.config.display().to_string(),
+        config_sha256: hex_sha256(&config_text),
+    }));
+    let mut run = match run_with_progress(&api, &book, &config, &settings).await {
+        Ok(run) => run,
+        Err(e) => {
+            let status = match e.code {
+                130 => RunStatus::Interrupted,
+                _ => RunStatus::Failed,
+            };
+            let _ = recorder.history.end_run(&settings.run_id, status);
+            return Err(e);
+        }
+    };
+    if config.apply.mode == ApplyMode::Auto {
+        let ctx = ApplyContext {
+            run_id: &settings.run_id,
+            state_dir: &state_dir,
+            region: Some(region.clone()),
+            endpoint_url,
+        };
+        let mut audit = Vec::new();
+        autoapply::apply_recommendations(&api, &mut run.functions, &config.apply, &ctx, |c| {
+            audit.push(recorder.history.record_applied(c).map(|_| ()))
+        })
+        .await;
+        for result in audit {
+            recorder.check(result);
+        }
+    }
+    for r in &run.functions {
+        let written = recorder.history.record_function(&run.run_id, r);
+        recorder.check(written);
+    }
+    recorder.check(
+        recorder
+            .history
+            .finish_run(&run.run_id, RunStatus::Finished, &run.totals),
+    );
     print!("{}", render(&run, args.output));
+    recorder.report()?;
     exit_status(&run)
+}
+
+/// Writes to the history; a failed write does not stop the run but fails its exit status.
+struct Recorder {
+    history: History,
+    trouble: Vec<String>,
+}
+
+impl Recorder {
+    fn check(&mut self, written: Result<(), HistoryError>) {
+        if let Err(e) = written {
+            self.trouble.push(e.to_string());
+        }
+    }
+
+    fn report(&self) -> Result<(), CliError> {
+        match self.trouble.first() {
+            None => Ok(()),
+            Some(first) => Err(CliError::failed(format!(
+                "the run was not fully recorded in the history ({} errors): {first}",
+                self.trouble.len()
+            ))),
+        }
+    }
+}
+
+fn hex_sha256(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// Production figures of the selected functions (batched CloudWatch and Logs reads); those
@@ -160,6 +266,7 @@ pub(super) fn settings(
         max_usd: config.limits.max_usd,
         deadline: config.limits.deadline,
         production: Default::default(),
+        retune: Default::default(),
     }
 }
 
@@ -171,9 +278,17 @@ pub(super) fn render(run: &FleetRun, output: OutputFormat) -> String {
 }
 
 pub(super) fn exit_status(run: &FleetRun) -> Result<(), CliError> {
-    match run.totals.failed {
-        0 => Ok(()),
-        n => Err(CliError::failed(format!(
+    let not_applied = run
+        .functions
+        .iter()
+        .filter(|r| r.apply.as_ref().map(|a| a.action) == Some(ApplyAction::NotApplied))
+        .count();
+    match (run.totals.failed, not_applied) {
+        (0, 0) => Ok(()),
+        (0, n) => Err(CliError::failed(format!(
+            "{n} recommendations could not be applied (see the reasons above)"
+        ))),
+        (n, _) => Err(CliError::failed(format!(
             "{n} of {} functions failed (see the reasons above)",
             run.totals.functions
         ))),

@@ -6,11 +6,13 @@ mod aws_args;
 mod bench_cmd;
 mod demo_cmd;
 mod fleet_cmd;
+mod history_cmd;
 mod inspect_cmd;
 mod lab_cmd;
 mod recommend_cmd;
 mod restore_cmd;
 mod serve_cmd;
+mod rollback_cmd;
 mod truth_cmd;
 
 use std::process::ExitCode;
@@ -35,6 +37,10 @@ enum Command {
     Restore(restore_cmd::RestoreArgs),
     /// Tune every function a fleet config selects, within one concurrency budget.
     Fleet(fleet_cmd::FleetArgs),
+    /// The fleet runs recorded so far, or one function's entries across them.
+    History(history_cmd::HistoryArgs),
+    /// Revert what a fleet run applied (from the history's audit log).
+    Rollback(rollback_cmd::RollbackArgs),
     /// A whole fleet run against the embedded lab, with nothing to set up.
     Demo(demo_cmd::DemoArgs),
     /// The long-running service: scheduled fleet runs and an HTTP API over them.
@@ -88,6 +94,8 @@ pub fn main() -> ExitCode {
             Command::Recommend(args) => recommend_cmd::run(*args).await,
             Command::Restore(args) => restore_cmd::run(args).await,
             Command::Fleet(args) => fleet_cmd::run(args).await,
+            Command::History(args) => history_cmd::run(args).await,
+            Command::Rollback(args) => rollback_cmd::run(args).await,
             Command::Demo(args) => demo_cmd::run(args).await,
             Command::Inspect(args) => inspect_cmd::run(args).await,
             Command::Serve(args) => serve_cmd::run(args).await,

@@ -92,6 +92,16 @@ impl<A: LambdaApi> LambdaApi for Budgeted<A> {
         self.inner.delete_alias(name, alias)
     }
 
+    fn update_alias(
+        &self,
+        name: &str,
+        alias: &str,
+        version: &str,
+        revision_id: &str,
+    ) -> impl Future<Output = PlatformResult<AliasInfo>> + Send {
+        self.inner.update_alias(name, alias, version, revision_id)
+    }
+
     fn list_functions(&self) -> impl Future<Output = PlatformResult<Vec<FunctionConfig>>> + Send {
         self.inner.list_functions()
     }

@@ -13,6 +13,7 @@ use toml::Spanned;
 
 use super::glob::Glob;
 use super::select::Selection;
+use crate::apply::{ApplyMode, ApplyPolicy, Guards};
 use crate::lab::workload::{MAX_MEMORY_MB, MIN_MEMORY_MB};
 use crate::strategy::{Objective, SearchMode, Strategy};
 use crate::sweep::payload::Payloads;
@@ -41,6 +42,8 @@ pub struct FleetConfig {
     pub limits: Limits,
     /// `[[function]]` entries, in file order: later entries win over earlier ones.
     pub overrides: Vec<Override>,
+    /// `[apply]`: propose recommendations, or apply those that pass the guards.
+    pub apply: ApplyPolicy,
 }
 
 /// How each function is tuned unless an override says otherwise.
@@ -52,6 +55,9 @@ pub struct Tuning {
     /// Tune functions that have no configured payload with `{}`.
     pub allow_empty_payload: bool,
     pub seed: u64,
+    /// A function tuned successfully less than this many days ago, and unchanged since, is
+    /// not tuned again (0: always).
+    pub retune_after_days: u32,
 }
 
 /// Settings both `[tuning]` and `[[function]]` may set; None means "not set here".
@@ -120,6 +126,18 @@ struct RawFile {
     limits: Option<Spanned<RawLimits>>,
     #[serde(default)]
     function: Vec<Spanned<RawOverride>>,
+    #[serde(default)]
+    apply: Option<Spanned<RawApply>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawApply {
+    mode: Option<String>,
+    min_monthly_savings_usd: Option<f64>,
+    max_p99_regression_pct: Option<f64>,
+    min_confidence: Option<f64>,
+    apply_via_alias: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -156,6 +174,7 @@ struct RawTuning {
     cold_start_ratio: Option<f64>,
     allow_empty_payload: Option<bool>,
     seed: Option<u64>,
+    retune_after_days: Option<u32>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -276,11 +295,83 @@ fn check(raw: RawFile, dir: &Path) -> Result<FleetConfig, Problem> {
             check_override(o.into_inner(), at, dir)
         })
         .collect::<Result<Vec<_>, _>>()?;
+    let apply = match raw.apply {
+        Some(a) => {
+            let at = a.span().start;
+            check_apply(a.into_inner(), at)?
+        }
+        None => ApplyPolicy::default(),
+    };
     Ok(FleetConfig {
         selection,
         tuning,
         limits,
         overrides,
+        apply,
+    })
+}
+
+fn check_apply(raw: RawApply, at: usize) -> Result<ApplyPolicy, Problem> {
+    let defaults = Guards::default();
+    let mode = match raw.mode.as_deref() {
+        None | Some("propose") => ApplyMode::Propose,
+        Some("auto") => ApplyMode::Auto,
+        Some(other) => {
+            return Err(problem(
+                at,
+                "mode",
+                format!("unknown apply mode '{other}': use \"propose\" or \"auto\""),
+            ))
+        }
+    };
+    let guards = Guards {
+        min_monthly_savings_usd: raw
+            .min_monthly_savings_usd
+            .unwrap_or(defaults.min_monthly_savings_usd),
+        max_p99_regression_pct: raw
+            .max_p99_regression_pct
+            .unwrap_or(defaults.max_p99_regression_pct),
+        min_confidence: raw.min_confidence.unwrap_or(defaults.min_confidence),
+    };
+    if !guards.min_monthly_savings_usd.is_finite() {
+        return Err(problem(
+            at,
+            "min_monthly_savings_usd",
+            "min_monthly_savings_usd must be a number of USD",
+        ));
+    }
+    if !(guards.max_p99_regression_pct.is_finite() && guards.max_p99_regression_pct >= 0.0) {
+        return Err(problem(
+            at,
+            "max_p99_regression_pct",
+            "max_p99_regression_pct must be a percentage >= 0",
+        ));
+    }
+    if !(0.0..=1.0).contains(&guards.min_confidence) {
+        return Err(problem(
+            at,
+            "min_confidence",
+            "min_confidence must be within 0..=1",
+        ));
+    }
+    if let Some(alias) = &raw.apply_via_alias {
+        let valid = !alias.is_empty()
+            && !alias.chars().all(|c| c.is_ascii_digit())
+            && alias
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        if !valid {
+            return Err(problem(
+                at,
+                "apply_via_alias",
+                format!("'{alias}' is not an alias name (letters, digits, - and _)"),
+            ));
+        }
+    }
+    Ok(ApplyPolicy {
+        mode,
+        guards,
+        via_alias: raw.apply_via_alias,
     })
 }
 
@@ -354,6 +445,7 @@ fn check_tuning(raw: RawTuning, at: usize, dir: &Path) -> Result<Tuning, Problem
         cold_start_ratio,
         allow_empty_payload: raw.allow_empty_payload.unwrap_or(false),
         seed: raw.seed.unwrap_or(1),
+        retune_after_days: raw.retune_after_days.unwrap_or(14),
     })
 }
 
@@ -686,6 +778,9 @@ mod tests {
                 "needs a latency target",
             ),
             ("[limits]\ndeadline = \"soon\"\n", 2, "not a duration"),
+            ("[apply]\nmode = \"yolo\"\n", 2, "unknown apply mode"),
+            ("[apply]\n\nmin_confidence = 1.5\n", 3, "min_confidence"),
+            ("[apply]\napply_via_alias = \"1\"\n", 2, "not an alias name"),
             (
                 "[[function]]\nname = \"a\"\n\n[[function]]\nname = \"b\"\npayload = \"{oops\"\n",
                 6,
@@ -718,6 +813,24 @@ mod tests {
         assert!(config.overrides[0].knobs.payloads.is_some());
         assert!(config.overrides[1].knobs.payloads.is_some());
         assert_eq!(config.overrides[2].skip.as_deref(), Some("vendor code"));
+    }
+
+    #[test]
+    fn apply_and_retune_settings() {
+        let config = parse(
+            "[tuning]\nretune_after_days = 3\n[apply]\nmode = \"auto\"\nmin_monthly_savings_usd = 2.5\napply_via_alias = \"live\"\n",
+        )
+        .unwrap();
+        assert_eq!(config.tuning.retune_after_days, 3);
+        assert_eq!(config.apply.mode, ApplyMode::Auto);
+        assert_eq!(config.apply.guards.min_monthly_savings_usd, 2.5);
+        assert_eq!(config.apply.guards.min_confidence, 0.9);
+        assert_eq!(config.apply.via_alias.as_deref(), Some("live"));
+        let defaults = parse("").unwrap();
+        assert_eq!(defaults.tuning.retune_after_days, 14);
+        assert_eq!(defaults.apply, ApplyPolicy::default());
+        let err = parse("[apply]\nmin_savings = 1\n").unwrap_err();
+        assert!(err.starts_with("fleet.toml:2:"), "{err}");
     }
 
     #[test]

@@ -6,6 +6,7 @@
 //! signals are the caller's. Every function in the selection ends recommended, skipped with
 //! a reason, or failed with a reason.
 
+pub mod autoapply;
 pub mod budget;
 pub mod budgeted;
 pub mod config;
@@ -13,6 +14,7 @@ pub mod discover;
 pub mod glob;
 pub mod jobs;
 pub mod outcome;
+pub mod retune;
 pub mod run;
 pub mod select;
 
@@ -109,7 +111,8 @@ pub async fn run<A: LambdaApi + Clone + 'static>(
 ) -> Result<FleetRun, PlatformError> {
     let started_at = chrono::Utc::now().to_rfc3339();
     let clock = Instant::now();
-    let plan = plan(api, config, estimate).await?;
+    let mut plan = plan(api, config, estimate).await?;
+    settings.retune.apply_to(&mut plan);
     on_progress(Progress::Planned {
         jobs: plan.jobs.len(),
         budget: plan.budget,

@@ -4,6 +4,7 @@
 use serde::Serialize;
 
 use super::budget::BudgetStats;
+use crate::apply::ApplyOutcome;
 use crate::platform::FunctionConfig;
 use crate::report::FunctionDocument;
 
@@ -29,6 +30,12 @@ pub struct FunctionResult {
     pub config: FunctionConfig,
     /// The same document `memtune recommend --output json` prints, when sampling ran.
     pub document: Option<Box<FunctionDocument>>,
+    /// Hex SHA-256 of the payloads it was (or would be) tuned with, for a history store.
+    #[serde(skip)]
+    pub payload_sha256: Option<String>,
+    /// What `[apply] mode = "auto"` did with the recommendation.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub apply: Option<ApplyOutcome>,
 }
 
 impl FunctionResult {
@@ -47,6 +54,8 @@ impl FunctionResult {
             reason: Some(reason),
             config,
             document: None,
+            payload_sha256: None,
+            apply: None,
         }
     }
 
@@ -70,6 +79,8 @@ impl FunctionResult {
             reason,
             config,
             document: Some(Box::new(document)),
+            payload_sha256: None,
+            apply: None,
         }
     }
 }

@@ -14,6 +14,7 @@ use super::budget::InvocationBudget;
 use super::budgeted::Budgeted;
 use super::jobs::Job;
 use super::outcome::FunctionResult;
+use super::retune::RetunePolicy;
 use crate::inspect::production::Production;
 use crate::platform::LambdaApi;
 use crate::pricing::PriceBook;
@@ -38,6 +39,8 @@ pub struct RunSettings {
     /// measured cold-start ratio wins over `cold_start_ratio`, max memory used sets a floor,
     /// monthly invocations give savings per month.
     pub production: Arc<BTreeMap<String, Production>>,
+    /// Which functions are not tuned again (history).
+    pub retune: Arc<RetunePolicy>,
 }
 
 /// Progress, for a bar or a log.
@@ -122,10 +125,12 @@ async fn run_job<A: LambdaApi>(
         *total += add;
         *total
     };
-    let result = match stop_reason(&shared.settings, shared.started.elapsed(), spent(0.0)) {
+    let payload_sha256 = job.payloads.digest();
+    let mut result = match stop_reason(&shared.settings, shared.started.elapsed(), spent(0.0)) {
         Some(reason) => FunctionResult::skipped(job.function, reason),
         None => tune_one(&shared, job, index as u64).await,
     };
+    result.payload_sha256 = Some(payload_sha256);
     if let Some(d) = &result.document {
         spent(d.exploration.usd);
     }
@@ -222,6 +227,7 @@ mod tests {
             max_usd,
             deadline,
             production: Default::default(),
+            retune: Default::default(),
         }
     }
 

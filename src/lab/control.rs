@@ -50,6 +50,13 @@ struct PublishedVersion {
     description: String,
 }
 
+/// What $LATEST becomes once an update completes, and when.
+struct PendingUpdate {
+    config: RunConfig,
+    code_sha256: String,
+    done: Instant,
+}
+
 #[derive(Debug, Clone)]
 struct AliasState {
     function_version: String,
@@ -73,8 +80,8 @@ struct FunctionState {
     profile: FunctionProfile,
     /// What invocations of $LATEST run with.
     active: RunConfig,
-    /// A configuration update in progress and when it completes.
-    pending: Option<(RunConfig, Instant)>,
+    /// A configuration or code update in progress.
+    pending: Option<PendingUpdate>,
     generation: u64,
     revision_id: String,
     last_modified: String,
@@ -350,16 +357,16 @@ impl Lab {
         let name = &f.profile.name;
         let (config, revision, modified, sha, status, arn, version_description) =
             if version == LATEST {
-                let (config, status) = match &f.pending {
-                    Some((pending, done)) if Instant::now() < *done => (pending, "InProgress"),
-                    Some((pending, _)) => (pending, "Successful"),
-                    None => (&f.active, "Successful"),
+                let (config, sha, status) = match &f.pending {
+                    Some(p) if Instant::now() < p.done => (&p.config, &p.code_sha256, "InProgress"),
+                    Some(p) => (&p.config, &p.code_sha256, "Successful"),
+                    None => (&f.active, &f.code_sha256, "Successful"),
                 };
                 (
                     config,
                     &f.revision_id,
                     &f.last_modified,
-                    &f.code_sha256,
+                    sha,
                     status,
                     self.function_arn(name),
                     None,
@@ -421,10 +428,11 @@ impl Lab {
 
     /// Completes an update whose time has come: invocations of $LATEST now use it.
     fn settle(f: &mut FunctionState) {
-        if let Some((_, done)) = &f.pending {
-            if Instant::now() >= *done {
-                let (config, _) = f.pending.take().expect("checked above");
-                f.active = config;
+        if let Some(p) = &f.pending {
+            if Instant::now() >= p.done {
+                let p = f.pending.take().expect("checked above");
+                f.active = p.config;
+                f.code_sha256 = p.code_sha256;
                 f.generation += 1;
                 // The status change is a new revision, as on Lambda.
                 f.revision_id = random_uuid(&mut f.rng);
@@ -568,20 +576,70 @@ impl Lab {
                     ));
                 }
             }
-            let seconds = if stuck {
-                STUCK_UPDATE_SECONDS
-            } else {
-                UPDATE_SECONDS
-            };
-            // Even at time scale 0 the update is InProgress for a moment, as on Lambda,
-            // whose UpdateFunctionConfiguration response always says InProgress.
-            let floor = if stuck { Duration::from_secs(2) } else { MIN_UPDATE_WALL };
-            let wait = lab.scaled(seconds).max(floor);
-            f.pending = Some((config, Instant::now() + wait));
-            f.revision_id = random_uuid(&mut f.rng);
-            f.last_modified = now_string();
-            Ok(lab.configuration_json(f, LATEST))
+            let code_sha256 = f.code_sha256.clone();
+            Ok(lab.start_update(f, config, code_sha256, stuck))
         })
+    }
+
+    /// UpdateFunctionCode: new code from `ZipFile` (base64) or an S3 object; CodeSha256 is
+    /// base64(sha256) of the package (of the S3 location, which the lab does not fetch).
+    pub fn update_function_code(&self, name: &str, body: &Value) -> Result<Value, AwsError> {
+        use sha2::Digest;
+        let zip = body.get("ZipFile").and_then(Value::as_str);
+        let s3 = ["S3Bucket", "S3Key", "S3ObjectVersion"]
+            .map(|k| body.get(k).and_then(Value::as_str).unwrap_or(""));
+        let package =
+            match (zip, s3[0].is_empty() || s3[1].is_empty()) {
+                (Some(b64), true) => base64::engine::general_purpose::STANDARD
+                    .decode(b64)
+                    .map_err(|_| AwsError::invalid("ZipFile is not valid base64"))?,
+                (None, false) => s3.join("/").into_bytes(),
+                _ => return Err(AwsError::invalid(
+                    "Please provide a source for function code: ZipFile, or S3Bucket and S3Key.",
+                )),
+            };
+        if package.is_empty() {
+            return Err(AwsError::invalid("Uploaded file must be a non-empty zip"));
+        }
+        let sha = base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(&package));
+        let stuck = self.config.faults.stuck_update;
+        let stuck = stuck > 0.0 && self.fault(&mut self.lock(), stuck);
+        self.with_function(name, None, |lab, f| {
+            lab.check_mutable(f, body)?;
+            let config = f.active.clone();
+            Ok(lab.start_update(f, config, sha, stuck))
+        })
+    }
+
+    /// Starts an asynchronous update of $LATEST: InProgress now, Successful after a while.
+    fn start_update(
+        &self,
+        f: &mut FunctionState,
+        config: RunConfig,
+        code_sha256: String,
+        stuck: bool,
+    ) -> Value {
+        let seconds = if stuck {
+            STUCK_UPDATE_SECONDS
+        } else {
+            UPDATE_SECONDS
+        };
+        // Even at time scale 0 the update is InProgress for a moment, as on Lambda, whose
+        // update responses always say InProgress.
+        let floor = if stuck {
+            Duration::from_secs(2)
+        } else {
+            MIN_UPDATE_WALL
+        };
+        let wait = self.scaled(seconds).max(floor);
+        f.pending = Some(PendingUpdate {
+            config,
+            code_sha256,
+            done: Instant::now() + wait,
+        });
+        f.revision_id = random_uuid(&mut f.rng);
+        f.last_modified = now_string();
+        self.configuration_json(f, LATEST)
     }
 
     pub fn publish_version(&self, name: &str, body: &Value) -> Result<Value, AwsError> {

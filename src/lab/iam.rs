@@ -60,6 +60,7 @@ fn lambda_action(method: &Method, path: &str) -> Option<&'static str> {
         (["2015-03-31", "functions", _], "DELETE") => "DeleteFunction",
         (["2015-03-31", "functions", _, "configuration"], _) if get => "GetFunctionConfiguration",
         (["2015-03-31", "functions", _, "configuration"], _) => "UpdateFunctionConfiguration",
+        (["2015-03-31", "functions", _, "code"], _) => "UpdateFunctionCode",
         (["2015-03-31", "functions", _, "versions"], _) if get => "ListVersionsByFunction",
         (["2015-03-31", "functions", _, "versions"], _) => "PublishVersion",
         (["2015-03-31", "functions", _, "aliases"], _) if get => "ListAliases",

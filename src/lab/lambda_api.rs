@@ -29,6 +29,7 @@ pub fn routes() -> Router<Arc<Lab>> {
             "/2015-03-31/functions/{name}/configuration",
             get(get_configuration).put(update_configuration),
         )
+        .route("/2015-03-31/functions/{name}/code", put(update_code))
         .route(
             "/2015-03-31/functions/{name}/versions",
             post(publish_version).get(list_versions),
@@ -185,6 +186,16 @@ async fn update_configuration(
         on_function(&lab, &name, None, |n, q| {
             reject_qualifier(q)?;
             lab.update_function_configuration(n, &body)
+        })
+    });
+    respond(result, StatusCode::OK)
+}
+
+async fn update_code(State(lab): Shared, Path(name): Path<String>, body: Bytes) -> Response {
+    let result = parse_body(&body).and_then(|body| {
+        on_function(&lab, &name, None, |n, q| {
+            reject_qualifier(q)?;
+            lab.update_function_code(n, &body)
         })
     });
     respond(result, StatusCode::OK)

@@ -261,6 +261,7 @@ impl LambdaApi for AwsLambda {
                 name: a.name().unwrap_or_default().to_string(),
                 function_version: a.function_version().unwrap_or_default().to_string(),
                 description: a.description().unwrap_or_default().to_string(),
+                revision_id: a.revision_id().unwrap_or_default().to_string(),
             }));
         }
         Ok(all)
@@ -286,6 +287,31 @@ impl LambdaApi for AwsLambda {
             .await
             .map_err(map_error)?;
         Ok(())
+    }
+
+    async fn update_alias(
+        &self,
+        name: &str,
+        alias: &str,
+        version: &str,
+        revision_id: &str,
+    ) -> PlatformResult<AliasInfo> {
+        let out = self
+            .client
+            .update_alias()
+            .function_name(name)
+            .name(alias)
+            .function_version(version)
+            .revision_id(revision_id)
+            .send()
+            .await
+            .map_err(map_error)?;
+        Ok(AliasInfo {
+            name: out.name().unwrap_or(alias).to_string(),
+            function_version: out.function_version().unwrap_or_default().to_string(),
+            description: out.description().unwrap_or_default().to_string(),
+            revision_id: out.revision_id().unwrap_or_default().to_string(),
+        })
     }
 
     async fn invoke(

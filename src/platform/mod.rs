@@ -50,6 +50,8 @@ pub struct AliasInfo {
     pub name: String,
     pub function_version: String,
     pub description: String,
+    /// Changes with every update of the alias.
+    pub revision_id: String,
 }
 
 /// What a synchronous Invoke returned.
@@ -175,6 +177,15 @@ pub trait LambdaApi: Send + Sync {
         name: &str,
         alias: &str,
     ) -> impl Future<Output = PlatformResult<()>> + Send;
+
+    /// Points an alias at `version`, only if the alias is still at `revision_id`.
+    fn update_alias(
+        &self,
+        name: &str,
+        alias: &str,
+        version: &str,
+        revision_id: &str,
+    ) -> impl Future<Output = PlatformResult<AliasInfo>> + Send;
 
     /// One synchronous invocation with the log tail. Never retried here: a retry could run
     /// the payload twice.

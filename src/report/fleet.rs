@@ -4,7 +4,7 @@
 use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{Cell, CellAlignment, Table};
 
-use super::FunctionDocument;
+use super::{confidence, FunctionDocument};
 use crate::fleet::outcome::{FleetRun, FunctionResult, Status};
 
 pub fn json(run: &FleetRun) -> String {
@@ -29,7 +29,7 @@ pub fn table(run: &FleetRun) -> String {
             right(memory(r)),
             right(d.map(cost).unwrap_or_default()),
             right(d.map(p99).unwrap_or_default()),
-            Cell::new(d.map(confidence).unwrap_or("-")),
+            Cell::new(d.map(confidence::label).unwrap_or("-")),
             Cell::new(action(r)),
         ]);
     }
@@ -96,34 +96,15 @@ fn p99(d: &FunctionDocument) -> String {
     )
 }
 
-/// `high` when the 95% cost intervals of the current and recommended sizes do not overlap,
-/// `low` when they do (the difference may be noise), `-` when there is nothing to compare.
-fn confidence(d: &FunctionDocument) -> &'static str {
-    let Some(rec) = &d.recommendation else {
-        return "-";
-    };
-    if rec.memory_mb == d.current.memory_mb {
-        return "-";
-    }
-    let interval = |mb: u32| {
-        d.sizes
-            .iter()
-            .find(|s| s.memory_mb == mb)
-            .and_then(|s| s.cost_ci95_usd)
-    };
-    match (interval(d.current.memory_mb), interval(rec.memory_mb)) {
-        (Some([lo_a, hi_a]), Some([lo_b, hi_b])) if hi_a < lo_b || hi_b < lo_a => "high",
-        (Some(_), Some(_)) => "low",
-        _ => "-",
-    }
-}
-
 fn action(r: &FunctionResult) -> String {
     let reason = r.reason.as_deref().unwrap_or("");
     match r.status {
         Status::Skipped => format!("skipped: {reason}"),
         Status::Failed => format!("failed: {reason}"),
         Status::Recommended => {
+            if let Some(apply) = &r.apply {
+                return apply.describe();
+            }
             let rec = r
                 .document
                 .as_deref()

@@ -4,6 +4,7 @@
 //! renders (`--output json` is that document as is; scripts and PR bots rely on it, see
 //! docs/json-schema.md). Each format is one module behind [`Renderer`].
 
+pub mod confidence;
 pub mod fleet;
 pub mod json;
 pub mod table;

@@ -83,6 +83,13 @@ pub enum Entry {
     Deleted {
         version: String,
     },
+    /// About to point an alias at a version this run published: from then on the version
+    /// serves the alias and is no longer this run's to delete.
+    IntendAlias {
+        alias: String,
+        from_version: String,
+        to_version: String,
+    },
     /// $LATEST has its original memory again.
     Restored,
     /// memtune left the function as someone else changed it.
@@ -295,7 +302,14 @@ pub fn read(path: &Path) -> std::io::Result<JournalState> {
                     s.created_versions.push(version);
                 }
             }
-            (Entry::Deleted { version }, Some(s)) => s.created_versions.retain(|v| *v != version),
+            (Entry::Deleted { version }, Some(s))
+            | (
+                Entry::IntendAlias {
+                    to_version: version,
+                    ..
+                },
+                Some(s),
+            ) => s.created_versions.retain(|v| *v != version),
             (Entry::Done, Some(s)) => s.done = true,
             (Entry::Restored | Entry::LeftAlone { .. }, Some(_)) => {}
         }

@@ -72,6 +72,18 @@ impl Payloads {
         Ok(())
     }
 
+    /// Hex SHA-256 of the templates and weights: equal digests, the same payloads.
+    pub fn digest(&self) -> String {
+        use sha2::Digest;
+        let mut h = sha2::Sha256::new();
+        for (weight, template) in &self.templates {
+            h.update(weight.to_bits().to_le_bytes());
+            h.update((template.len() as u64).to_le_bytes());
+            h.update(template.as_bytes());
+        }
+        h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    }
+
     /// A deterministic picker: the same seed gives the same sequence of payload choices.
     pub fn picker(&self, seed: u64) -> PayloadPicker<'_> {
         PayloadPicker {
@@ -126,6 +138,24 @@ mod tests {
         let b: serde_json::Value = serde_json::from_slice(&pick.next(8)).unwrap();
         assert_eq!(a["n"], 7);
         assert_ne!(a["key"], b["key"]);
+    }
+
+    #[test]
+    fn the_digest_follows_templates_and_weights() {
+        let a = Payloads::single(r#"{"a": 1}"#).unwrap();
+        assert_eq!(
+            a.digest(),
+            Payloads::single(r#"{"a": 1}"#).unwrap().digest()
+        );
+        assert_ne!(
+            a.digest(),
+            Payloads::single(r#"{"a": 2}"#).unwrap().digest()
+        );
+        let w = |x: u32| format!(r#"[{{"weight": {x}, "payload": {{"a": 1}}}}]"#);
+        assert_ne!(
+            Payloads::weighted(&w(1)).unwrap().digest(),
+            Payloads::weighted(&w(2)).unwrap().digest()
+        );
     }
 
     #[test]

@@ -17,6 +17,7 @@ the exit code is 1 when anything failed.
 import argparse
 import base64
 import datetime as dt
+import hashlib
 import json
 import os
 import re
@@ -37,6 +38,7 @@ RESERVED_FN = "email-dispatch"  # reserved concurrency 50
 OOM_FN = "report-export"  # ~1.4 GB working set: out of memory at 512 MB
 TIMEOUT_FN = "fraud-score"  # ~8.5 s at 1024 MB against a 10 s timeout: times out at 512 MB
 TUNED_FN = "image-resize"  # updated, versioned and aliased by the checks
+CODE_FN = "inventory-sync"  # gets new code (UpdateFunctionCode)
 THROTTLED_FN = "webhook-ingest"  # reserved concurrency 0 for the throttling check
 MISSING_FN = "no-such-function"
 
@@ -167,6 +169,7 @@ class LambdaChecks:
             self.get_function,
             self.not_found,
             self.update_function_configuration,
+            self.update_function_code,
             self.publish_and_list_versions,
             self.aliases,
             self.list_functions_all_versions,
@@ -506,6 +509,51 @@ class LambdaChecks:
             "a completed update has no LastUpdateStatusReason",
             "LastUpdateStatusReason" not in after,
             after.get("LastUpdateStatusReason"),
+        )
+
+    # -- UpdateFunctionCode --
+
+    def update_function_code(self):
+        r, lam = self.r, self.lam
+        before = lam.get_function_configuration(FunctionName=CODE_FN)
+        package = b"PK\x05\x06" + b"\x00" * 18  # an empty zip archive
+        expected = base64.b64encode(hashlib.sha256(package).digest()).decode()
+        r.expect_error(
+            "UpdateFunctionCode stale RevisionId -> PreconditionFailedException 412",
+            "PreconditionFailedException",
+            412,
+            lam.update_function_code,
+            FunctionName=CODE_FN,
+            ZipFile=package,
+            RevisionId="00000000-0000-0000-0000-000000000000",
+        )
+        updated = lam.update_function_code(
+            FunctionName=CODE_FN, ZipFile=package, RevisionId=before["RevisionId"]
+        )
+        r.check(
+            "UpdateFunctionCode returns base64(sha256(zip)) as CodeSha256, InProgress, new RevisionId",
+            updated["CodeSha256"] == expected
+            and updated["CodeSha256"] != before["CodeSha256"]
+            and updated["LastUpdateStatus"] == "InProgress"
+            and updated["RevisionId"] != before["RevisionId"]
+            and updated["MemorySize"] == before["MemorySize"],
+            f"{updated['CodeSha256']} (expected {expected}), {updated['LastUpdateStatus']}",
+        )
+        lam.get_waiter("function_updated_v2").wait(
+            FunctionName=CODE_FN, WaiterConfig={"Delay": 1, "MaxAttempts": 30}
+        )
+        after = lam.get_function_configuration(FunctionName=CODE_FN)
+        r.check(
+            "after the waiter GetFunctionConfiguration shows the new code, Successful",
+            after["CodeSha256"] == expected and after["LastUpdateStatus"] == "Successful",
+            f"{after['CodeSha256']}, {after['LastUpdateStatus']}",
+        )
+        r.expect_error(
+            "UpdateFunctionCode without ZipFile or S3 location -> 400",
+            MODEL_VIOLATION,
+            400,
+            self.unvalidated.update_function_code,
+            FunctionName=CODE_FN,
         )
 
     # -- PublishVersion, ListVersionsByFunction --

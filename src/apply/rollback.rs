@@ -1,0 +1,171 @@
+//! Reverting a change memtune applied, from its audit record: only if the function (or the
+//! alias) is still exactly as memtune left it, i.e. still at the RevisionId recorded right
+//! after the change. Journaled first, like every mutation.
+
+use super::change::ApplyContext;
+use super::{AppliedChange, ApplyMethod};
+use crate::platform::{LambdaApi, PlatformError};
+use crate::sweep::journal::{self, Entry, Journal};
+use crate::sweep::restore::SETTLE_TIMEOUT;
+use crate::sweep::settle::{self, wait_settled, SettleError};
+
+/// Whether `change` can still be reverted; reads only. Err says why not.
+pub async fn check<A: LambdaApi>(api: &A, change: &AppliedChange) -> Result<(), String> {
+    let name = change.function.as_str();
+    match (change.method, change.alias.as_deref()) {
+        (ApplyMethod::Alias, Some(alias)) => {
+            let now = api
+                .list_aliases(name)
+                .await
+                .map_err(|e| format!("cannot read the aliases of {name}: {e}"))?
+                .into_iter()
+                .find(|a| a.name == alias)
+                .ok_or_else(|| format!("alias {alias} no longer exists: left as it is"))?;
+            if now.revision_id != change.after_revision_id {
+                return Err(format!(
+                    "alias {alias} changed since memtune moved it (now at version {}): left as it is",
+                    now.function_version
+                ));
+            }
+        }
+        _ => {
+            let now = wait_settled(api, name, SETTLE_TIMEOUT)
+                .await
+                .map_err(|e| format!("cannot read {name}: {e}"))?;
+            if now.revision_id != change.after_revision_id {
+                return Err(format!(
+                    "changed since memtune applied {} MB (memory now {} MB): left as it is",
+                    change.after_memory_mb, now.memory_mb
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// What reverting `change` would do, in words.
+pub fn describe(change: &AppliedChange) -> String {
+    match (&change.alias, &change.previous_version) {
+        (Some(alias), Some(previous)) => format!(
+            "alias {alias} back to version {previous} ({} MB)",
+            change.before_memory_mb
+        ),
+        _ => format!(
+            "memory back to {} MB (from {} MB)",
+            change.before_memory_mb, change.after_memory_mb
+        ),
+    }
+}
+
+/// Reverts `change`; Ok says what was done, Err why it was not.
+pub async fn revert<A: LambdaApi>(
+    api: &A,
+    ctx: &ApplyContext<'_>,
+    change: &AppliedChange,
+) -> Result<String, String> {
+    check(api, change).await?;
+    let name = change.function.as_str();
+    let now = wait_settled(api, name, SETTLE_TIMEOUT)
+        .await
+        .map_err(|e| format!("cannot read {name}: {e}"))?;
+    let journal_id = format!(
+        "{}-rollback-{}",
+        change.run_id,
+        chrono::Utc::now().format("%Y%m%d%H%M%S%3f")
+    );
+    let mut journal = Journal::create(
+        ctx.state_dir,
+        &journal_id,
+        &now,
+        ctx.region.clone(),
+        ctx.endpoint_url.clone(),
+    )
+    .map_err(|e| format!("cannot write the journal: {e}"))?;
+    let done = match (change.method, &change.alias, &change.previous_version) {
+        (ApplyMethod::Alias, Some(alias), Some(previous)) => {
+            revert_alias(api, &mut journal, change, alias, previous).await
+        }
+        _ => revert_update(api, &mut journal, change).await,
+    }?;
+    journal
+        .write(&Entry::Done)
+        .and_then(|()| journal::archive(&journal.state()?))
+        .map_err(|e| format!("{done}, but the journal could not be closed: {e}"))?;
+    Ok(done)
+}
+
+async fn revert_update<A: LambdaApi>(
+    api: &A,
+    journal: &mut Journal,
+    change: &AppliedChange,
+) -> Result<String, String> {
+    journal
+        .write(&Entry::IntendUpdate {
+            memory_mb: change.before_memory_mb,
+        })
+        .map_err(|e| format!("cannot write the journal: {e}"))?;
+    // A 409 means someone else's update is in progress: theirs wins.
+    match settle::update_memory(
+        api,
+        &change.function,
+        change.before_memory_mb,
+        &change.after_revision_id,
+        SETTLE_TIMEOUT,
+        |_| false,
+    )
+    .await
+    {
+        Ok(_) => Ok(describe(change)),
+        Err(SettleError::Platform(PlatformError::RevisionMismatch(_)))
+        | Err(SettleError::ChangedMeanwhile) => {
+            Err("changed meanwhile: someone else changed the function; left as it is".into())
+        }
+        Err(e) => Err(format!(
+            "setting {} MB back failed: {e}",
+            change.before_memory_mb
+        )),
+    }
+}
+
+async fn revert_alias<A: LambdaApi>(
+    api: &A,
+    journal: &mut Journal,
+    change: &AppliedChange,
+    alias: &str,
+    previous: &str,
+) -> Result<String, String> {
+    let name = change.function.as_str();
+    let published = change.published_version.clone().unwrap_or_default();
+    journal
+        .write(&Entry::IntendAlias {
+            alias: alias.to_string(),
+            from_version: published.clone(),
+            to_version: previous.to_string(),
+        })
+        .map_err(|e| format!("cannot write the journal: {e}"))?;
+    api.update_alias(name, alias, previous, &change.after_revision_id)
+        .await
+        .map_err(|e| match e {
+            PlatformError::RevisionMismatch(_) => {
+                format!("alias {alias} changed meanwhile: left as it is")
+            }
+            other => format!("moving alias {alias} back failed: {other}"),
+        })?;
+    let mut done = describe(change);
+    if let Some(version) = &change.published_version {
+        match api.delete_version(name, version).await {
+            Ok(()) | Err(PlatformError::NotFound(_)) => {
+                done.push_str(&format!("; deleted version {version}"));
+                let _ = journal.write(&Entry::Deleted {
+                    version: version.clone(),
+                });
+            }
+            // Another alias serves it now: it is not memtune's to delete any more.
+            Err(PlatformError::Conflict(_)) => {
+                done.push_str(&format!("; kept version {version} (still referenced)"))
+            }
+            Err(e) => done.push_str(&format!("; version {version} not deleted: {e}")),
+        }
+    }
+    Ok(done)
+}

@@ -1,0 +1,133 @@
+//! `memtune rollback RUN_ID`: revert what a fleet run applied, from the history's audit log.
+
+use std::io::IsTerminal;
+
+use clap::Args;
+
+use super::aws_args::AwsArgs;
+use super::CliError;
+use crate::apply::change::ApplyContext;
+use crate::apply::rollback;
+use crate::history::{self, AuditEntry, History};
+use crate::platform::aws::AwsLambda;
+use crate::sweep::journal::state_dir;
+
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  memtune rollback 20261127-091502-a1b2 --dry-run    # what would be reverted
+  memtune rollback 20261127-091502-a1b2 --yes
+
+Each change the run applied is reverted only if the function (or the alias) is still as
+memtune left it: memory back to what it was, or the alias back to its previous version (and
+the version memtune published deleted, unless something else references it). A function
+changed since is reported and left alone. Run ids: `memtune history`.
+
+Exit codes: 0 everything reverted (or nothing to revert), 1 some changes could not be
+reverted, 2 bad input (an unknown run id).")]
+pub struct RollbackArgs {
+    /// The run whose changes to revert (see `memtune history`).
+    run_id: String,
+    /// Do not ask first.
+    #[arg(long)]
+    yes: bool,
+    /// Say what would be reverted; change nothing.
+    #[arg(long)]
+    dry_run: bool,
+    #[command(flatten)]
+    aws: AwsArgs,
+}
+
+pub async fn run(args: RollbackArgs) -> Result<(), CliError> {
+    let dir = state_dir();
+    if !history::path_in(&dir).exists() {
+        return Err(CliError::usage(format!(
+            "unknown run id '{}': no fleet run is recorded in {} (`memtune history` lists runs)",
+            args.run_id,
+            dir.display()
+        )));
+    }
+    let history = History::open(&dir).map_err(|e| CliError::failed(e.to_string()))?;
+    let failed = |e: history::HistoryError| CliError::failed(e.to_string());
+    let Some(run) = history.run(&args.run_id).map_err(failed)? else {
+        return Err(CliError::usage(format!(
+            "unknown run id '{}': `memtune history` lists the runs recorded in {}",
+            args.run_id,
+            history.path().display()
+        )));
+    };
+    let pending: Vec<&AuditEntry> = run
+        .applied_changes
+        .iter()
+        .filter(|c| c.rolled_back_at.is_none())
+        .collect();
+    if pending.is_empty() {
+        println!(
+            "run {}: nothing to roll back ({} changes applied, {} already rolled back)",
+            args.run_id, run.summary.applied, run.summary.rolled_back
+        );
+        return Ok(());
+    }
+    if !args.yes && !args.dry_run {
+        confirm(&args.run_id, pending.len())?;
+    }
+    let mut aws = args.aws.clone();
+    aws.region = aws.region.or(Some(run.summary.region.clone()));
+    let sdk = aws.load().await?;
+    let api = AwsLambda::new(&sdk);
+    let ctx = ApplyContext {
+        run_id: &args.run_id,
+        state_dir: &dir,
+        region: aws.region.clone(),
+        endpoint_url: aws.options().endpoint_url,
+    };
+    let mut left = 0;
+    for entry in pending {
+        let change = &entry.change;
+        let outcome = if args.dry_run {
+            rollback::check(&api, change)
+                .await
+                .map(|()| format!("would set {}", rollback::describe(change)))
+        } else {
+            rollback::revert(&api, &ctx, change).await
+        };
+        match outcome {
+            Ok(done) => {
+                println!("{}: {done}", change.function);
+                if !args.dry_run {
+                    let at = chrono::Utc::now().to_rfc3339();
+                    history.mark_rolled_back(entry.id, &at).map_err(failed)?;
+                }
+            }
+            Err(why) => {
+                left += 1;
+                println!("{}: not reverted: {why}", change.function);
+            }
+        }
+    }
+    if args.dry_run {
+        println!("dry run: nothing was changed");
+    }
+    match left {
+        0 => Ok(()),
+        n => Err(CliError::failed(format!(
+            "{n} changes of run {} could not be reverted (see above)",
+            args.run_id
+        ))),
+    }
+}
+
+fn confirm(run_id: &str, changes: usize) -> Result<(), CliError> {
+    if !std::io::stdin().is_terminal() {
+        return Err(CliError::usage(
+            "rollback needs --yes when there is no terminal to confirm on (or --dry-run)",
+        ));
+    }
+    eprint!("revert {changes} changes applied by run {run_id}? [y/N] ");
+    let mut answer = String::new();
+    let _ = std::io::stdin().read_line(&mut answer);
+    if matches!(answer.trim(), "y" | "Y" | "yes") {
+        Ok(())
+    } else {
+        Err(CliError::usage("not confirmed: nothing was changed"))
+    }
+}

@@ -1,0 +1,366 @@
+//! History, re-tuning, auto-apply and rollback through the real binary against labs on
+//! ephemeral ports: `memtune fleet`, `memtune history`, `memtune rollback`.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::process::Output;
+use std::time::Duration;
+
+use aws_sdk_lambda::primitives::Blob;
+use common::{lambda_client, start_lab};
+use memtune::lab::{self, LabServer};
+use serde_json::Value;
+
+struct Env {
+    lab: LabServer,
+    dir: tempfile::TempDir,
+    client: aws_sdk_lambda::Client,
+}
+
+async fn env() -> Env {
+    let lab = start_lab(lab::demo_fleet()).await;
+    let client = lambda_client(&lab.endpoint()).await;
+    Env {
+        lab,
+        dir: tempfile::tempdir().unwrap(),
+        client,
+    }
+}
+
+impl Env {
+    async fn run(&self, args: &[&str]) -> Output {
+        common::memtune(&self.lab.endpoint(), &self.dir.path().join("state"), args)
+            .output()
+            .await
+            .unwrap()
+    }
+
+    /// `memtune fleet --output json` with this config (and extra flags).
+    async fn fleet(&self, config: &str, extra: &[&str]) -> (Option<i32>, Value) {
+        let path = self.dir.path().join("fleet.toml");
+        std::fs::write(&path, config).unwrap();
+        let path = path.display().to_string();
+        let mut args = vec!["fleet", "--config", &path, "--output", "json"];
+        args.extend_from_slice(extra);
+        let out = self.run(&args).await;
+        let run = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+            panic!(
+                "fleet printed no JSON ({e}): {}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            )
+        });
+        (out.status.code(), run)
+    }
+
+    async fn memory(&self, name: &str, qualifier: Option<&str>) -> i32 {
+        self.client
+            .get_function_configuration()
+            .function_name(name)
+            .set_qualifier(qualifier.map(str::to_string))
+            .send()
+            .await
+            .unwrap()
+            .memory_size()
+            .unwrap()
+    }
+
+    /// Waits until $LATEST has no update in progress.
+    async fn settled(&self, name: &str) {
+        for _ in 0..200 {
+            let c = self
+                .client
+                .get_function_configuration()
+                .function_name(name)
+                .send()
+                .await
+                .unwrap();
+            if c.last_update_status().map(|s| s.as_str()) == Some("Successful") {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        panic!("{name}: the update never finished");
+    }
+
+    async fn alias_version(&self, name: &str, alias: &str) -> String {
+        self.client
+            .get_alias()
+            .function_name(name)
+            .name(alias)
+            .send()
+            .await
+            .unwrap()
+            .function_version()
+            .unwrap()
+            .to_string()
+    }
+}
+
+/// Function -> (status, reason, apply) of a fleet run's JSON.
+fn by_function(run: &Value) -> BTreeMap<String, &Value> {
+    run["functions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (f["function"].as_str().unwrap().to_string(), f))
+        .collect()
+}
+
+fn status(run: &Value, name: &str) -> String {
+    by_function(run)[name]["status"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+fn reason(run: &Value, name: &str) -> String {
+    by_function(run)[name]["reason"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+}
+
+const TWO: &str = r#"
+[select]
+names = ["orders-api", "image-resize"]
+[tuning]
+allow_empty_payload = true
+search = "grid"
+sizes = [128, 512, 1024, 1769, 3008]
+invocations = 6
+"#;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn unchanged_functions_are_skipped_until_their_code_changes_or_force() {
+    let env = env().await;
+    let (code, first) = env.fleet(TWO, &[]).await;
+    assert_eq!(code, Some(0), "{first}");
+    let first_id = first["run_id"].as_str().unwrap();
+    assert_eq!(status(&first, "orders-api"), "recommended");
+    assert_eq!(status(&first, "image-resize"), "recommended");
+
+    let (code, second) = env.fleet(TWO, &[]).await;
+    assert_eq!(code, Some(0), "{second}");
+    for name in ["orders-api", "image-resize"] {
+        assert_eq!(status(&second, name), "skipped");
+        assert_eq!(
+            reason(&second, name),
+            format!("unchanged since run {first_id} (0 days ago); --force to re-tune")
+        );
+    }
+    assert_eq!(second["totals"]["invocations"], 0);
+
+    // New code for image-resize only: a new CodeSha256.
+    env.client
+        .update_function_code()
+        .function_name("image-resize")
+        .zip_file(Blob::new(b"PK\x05\x06new code".to_vec()))
+        .send()
+        .await
+        .unwrap();
+    env.settled("image-resize").await;
+    let (code, third) = env.fleet(TWO, &[]).await;
+    assert_eq!(code, Some(0), "{third}");
+    assert_eq!(status(&third, "image-resize"), "recommended");
+    assert_eq!(status(&third, "orders-api"), "skipped");
+
+    let (code, forced) = env.fleet(TWO, &["--force"]).await;
+    assert_eq!(code, Some(0), "{forced}");
+    assert_eq!(status(&forced, "image-resize"), "recommended");
+    assert_eq!(status(&forced, "orders-api"), "recommended");
+
+    // Every run is listed, newest first, with its counts.
+    let out = env.run(&["history", "--output", "json"]).await;
+    assert!(out.status.success());
+    let runs: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let runs = runs.as_array().unwrap();
+    assert_eq!(runs.len(), 4);
+    assert_eq!(runs[3]["id"], first_id);
+    assert_eq!(runs[3]["recommended"], 2);
+    assert_eq!(runs[2]["skipped"], 2);
+    assert!(runs.iter().all(|r| r["status"] == "finished"));
+    assert!(runs[3]["usd"].as_f64().unwrap() > 0.0);
+    let table = env.run(&["history"]).await;
+    let table = String::from_utf8_lossy(&table.stdout);
+    assert!(
+        table.contains(first_id) && table.contains("finished"),
+        "{table}"
+    );
+    let one = env
+        .run(&["history", "--function", "image-resize", "--output", "json"])
+        .await;
+    let entries: Value = serde_json::from_slice(&one.stdout).unwrap();
+    assert_eq!(entries.as_array().unwrap().len(), 4);
+}
+
+/// orders-api: 1024 -> 128 MB (p99 about +120%); video-transcode: 3008 -> 1769 MB (p99
+/// about +50%); both save dollars a month with high confidence.
+const AUTO: &str = r#"
+[select]
+names = ["orders-api", "video-transcode"]
+[tuning]
+allow_empty_payload = true
+search = "grid"
+sizes = [128, 512, 1024, 1769, 3008]
+invocations = 6
+[apply]
+mode = "auto"
+min_monthly_savings_usd = 1.0
+min_confidence = 0.9
+"#;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn auto_apply_applies_what_passes_the_guards_and_keeps_the_rest() {
+    let env = env().await;
+    let config = format!("{AUTO}max_p99_regression_pct = 80\n");
+    let (code, run) = env.fleet(&config, &[]).await;
+    assert_eq!(code, Some(0), "{run}");
+    let functions = by_function(&run);
+    let applied = &functions["video-transcode"]["apply"];
+    assert_eq!(applied["action"], "applied", "{run}");
+    let to_mb = applied["to_mb"].as_i64().unwrap() as i32;
+    assert_eq!(
+        to_mb,
+        functions["video-transcode"]["document"]["recommendation"]["memory_mb"]
+    );
+    assert_eq!(applied["change"]["method"], "update");
+    assert_eq!(env.memory("video-transcode", None).await, to_mb);
+
+    let kept = &functions["orders-api"]["apply"];
+    assert_eq!(kept["action"], "kept", "{run}");
+    let why = kept["reason"].as_str().unwrap();
+    assert!(
+        why.starts_with("p99 +") && why.ends_with("> max +80%"),
+        "{why}"
+    );
+    assert_eq!(env.memory("orders-api", None).await, 1024);
+
+    // The audit log has the one change.
+    let out = env.run(&["history", "--output", "json"]).await;
+    let runs: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(runs[0]["applied"], 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn alias_mode_moves_the_alias_and_leaves_latest_alone_and_rollback_moves_it_back() {
+    let env = env().await;
+    let v1 = env
+        .client
+        .publish_version()
+        .function_name("video-transcode")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(v1.version(), Some("1"));
+    env.client
+        .create_alias()
+        .function_name("video-transcode")
+        .name("live")
+        .function_version("1")
+        .send()
+        .await
+        .unwrap();
+    let config = format!(
+        "{}max_p99_regression_pct = 80\napply_via_alias = \"live\"\n",
+        AUTO.replace("\"orders-api\", ", "")
+    );
+    let (code, run) = env.fleet(&config, &[]).await;
+    assert_eq!(code, Some(0), "{run}");
+    let applied = &by_function(&run)["video-transcode"]["apply"];
+    assert_eq!(applied["action"], "applied", "{run}");
+    assert_eq!(applied["change"]["method"], "alias");
+    assert_eq!(applied["change"]["previous_version"], "1");
+    let to_mb = applied["to_mb"].as_i64().unwrap() as i32;
+    let published = applied["change"]["published_version"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        env.alias_version("video-transcode", "live").await,
+        published
+    );
+    assert_eq!(env.memory("video-transcode", Some("live")).await, to_mb);
+    assert_eq!(env.memory("video-transcode", None).await, 3008, "$LATEST");
+
+    let run_id = run["run_id"].as_str().unwrap();
+    let out = env.run(&["rollback", run_id, "--yes"]).await;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(stdout.contains("alias live back to version 1"), "{stdout}");
+    assert_eq!(env.alias_version("video-transcode", "live").await, "1");
+    let versions = env
+        .client
+        .list_versions_by_function()
+        .function_name("video-transcode")
+        .send()
+        .await
+        .unwrap();
+    let left: Vec<&str> = versions
+        .versions()
+        .iter()
+        .filter_map(|v| v.version())
+        .collect();
+    assert_eq!(left, ["$LATEST", "1"], "the published version is deleted");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn rollback_restores_memory_and_skips_a_function_changed_meanwhile() {
+    let env = env().await;
+    let config = format!("{AUTO}max_p99_regression_pct = 1000\n");
+    let (code, run) = env.fleet(&config, &[]).await;
+    assert_eq!(code, Some(0), "{run}");
+    let functions = by_function(&run);
+    for name in ["orders-api", "video-transcode"] {
+        assert_eq!(functions[name]["apply"]["action"], "applied", "{run}");
+    }
+    let run_id = run["run_id"].as_str().unwrap();
+
+    // Someone changes orders-api after memtune applied its memory.
+    env.client
+        .update_function_configuration()
+        .function_name("orders-api")
+        .timeout(20)
+        .send()
+        .await
+        .unwrap();
+    env.settled("orders-api").await;
+    let orders_now = env.memory("orders-api", None).await;
+
+    let dry = env.run(&["rollback", run_id, "--dry-run"]).await;
+    let dry_out = String::from_utf8_lossy(&dry.stdout);
+    assert_eq!(dry.status.code(), Some(1), "{dry_out}");
+    assert!(
+        dry_out.contains("video-transcode: would set memory back to 3008 MB"),
+        "{dry_out}"
+    );
+    assert_ne!(env.memory("video-transcode", None).await, 3008, "dry run");
+
+    let out = env.run(&["rollback", run_id, "--yes"]).await;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("video-transcode: memory back to 3008 MB"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("orders-api: not reverted: changed since memtune applied"),
+        "{stdout}"
+    );
+    assert_eq!(env.memory("video-transcode", None).await, 3008);
+    assert_eq!(env.memory("orders-api", None).await, orders_now);
+
+    let history = env.run(&["history", "--output", "json"]).await;
+    let runs: Value = serde_json::from_slice(&history.stdout).unwrap();
+    assert_eq!(runs[0]["applied"], 2);
+    assert_eq!(runs[0]["rolled_back"], 1);
+
+    // Bad input: one line saying where run ids come from, exit 2.
+    let unknown = env.run(&["rollback", "no-such-run", "--yes"]).await;
+    let stderr = String::from_utf8_lossy(&unknown.stderr);
+    assert_eq!(unknown.status.code(), Some(2), "{stderr}");
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("memtune history"), "{stderr}");
+    assert!(env.lab.lab.stats().invocations > 0);
+}
