@@ -7,6 +7,7 @@ pub mod bench;
 pub mod cli;
 pub mod fit;
 pub mod fleet;
+pub mod iac;
 pub mod inspect;
 pub mod lab;
 pub mod measure;
