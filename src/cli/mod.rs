@@ -4,10 +4,13 @@
 mod accuracy_cmd;
 mod aws_args;
 mod bench_cmd;
+mod check_cmd;
 mod demo_cmd;
 mod fleet_cmd;
+mod iac_args;
 mod inspect_cmd;
 mod lab_cmd;
+mod patch_cmd;
 mod recommend_cmd;
 mod restore_cmd;
 mod truth_cmd;
@@ -40,6 +43,10 @@ enum Command {
     Inspect(inspect_cmd::InspectArgs),
     /// Benchmarks that print figures (lab throughput, ...).
     Bench(bench_cmd::BenchArgs),
+    /// Set a run's recommended memory in SAM/CloudFormation, Serverless and Terraform files.
+    Patch(patch_cmd::PatchArgs),
+    /// CI gate: fail when template memory differs from a run's recommendation.
+    Check(check_cmd::CheckArgs),
 }
 
 /// A failure the user sees as one line, with the exit code it maps to.
@@ -88,6 +95,8 @@ pub fn main() -> ExitCode {
             Command::Demo(args) => demo_cmd::run(args).await,
             Command::Inspect(args) => inspect_cmd::run(args).await,
             Command::Bench(args) => bench_cmd::run(args).await,
+            Command::Patch(args) => patch_cmd::run(args).await,
+            Command::Check(args) => check_cmd::run(args).await,
         }
     });
     match result {

@@ -36,7 +36,8 @@ impl Row {
     }
 
     pub fn beyond(&self, tolerance_pct: f64) -> bool {
-        self.difference_pct().is_some_and(|d| d.abs() > tolerance_pct)
+        self.difference_pct()
+            .is_some_and(|d| d.abs() > tolerance_pct)
     }
 }
 
@@ -131,7 +132,10 @@ pub fn markdown(
     }
     for u in unmatched {
         let why = u.note.as_deref().unwrap_or("no given file defines it");
-        notes.push(format!("{} (recommended {} MB): {why}", u.function, u.recommended_mb));
+        notes.push(format!(
+            "{} (recommended {} MB): {why}",
+            u.function, u.recommended_mb
+        ));
     }
     if !notes.is_empty() {
         out.push_str("\nNot compared:\n\n");
@@ -170,15 +174,27 @@ mod tests {
     fn within_tolerance_passes() {
         let (md, beyond) = check(TF, &[("a", 1090), ("b", 512)], 10.0);
         assert!(!beyond);
-        assert!(md.contains("All 2 matched functions are within 10%"), "{md}");
-        assert!(md.contains("memory comes from `var.mem`; recommended 512 MB"), "{md}");
+        assert!(
+            md.contains("All 2 matched functions are within 10%"),
+            "{md}"
+        );
+        assert!(
+            md.contains("memory comes from `var.mem`; recommended 512 MB"),
+            "{md}"
+        );
     }
 
     #[test]
     fn beyond_tolerance_fails_with_a_table() {
         let (md, beyond) = check(TF, &[("a", 1111), ("c", 128)], 10.0);
         assert!(beyond);
-        assert!(md.contains("| a | `aws_lambda_function.a` (main.tf:3) | 1000 | 1111 | +11.1% |"), "{md}");
-        assert!(md.contains("c (recommended 128 MB): no given file defines it"), "{md}");
+        assert!(
+            md.contains("| a | `aws_lambda_function.a` (main.tf:3) | 1000 | 1111 | +11.1% |"),
+            "{md}"
+        );
+        assert!(
+            md.contains("c (recommended 128 MB): no given file defines it"),
+            "{md}"
+        );
     }
 }

@@ -106,7 +106,10 @@ pub fn insertion(text: &str, map: &Map, format: Format) -> Option<Insertion> {
             format!(",\n{}", indentation_at(text, at)),
         ),
         (Format::CloudFormationJson, _) => (format!("\"{key}\": "), ", ".into()),
-        (_, true) if own_line => (format!("{key}: "), format!(",\n{}", indentation_at(text, at))),
+        (_, true) if own_line => (
+            format!("{key}: "),
+            format!(",\n{}", indentation_at(text, at)),
+        ),
         (_, true) => (format!("{key}: "), ", ".into()),
         // A block map: a line of its own at the entries' indentation.
         (_, false) if own_line => (format!("{}{key}: ", indentation_at(text, at)), "\n".into()),
@@ -182,7 +185,10 @@ Resources:
                 value: Value::Expression("!Ref Mem".into())
             })
         );
-        assert_eq!(t.functions[1].naming, Naming::Explicit("image-resize".into()));
+        assert_eq!(
+            t.functions[1].naming,
+            Naming::Explicit("image-resize".into())
+        );
         assert_eq!(t.functions[2].naming, Naming::Unknown);
         let Memory::Own(Setting {
             value: Value::Literal { mb: 256, digits },
@@ -201,7 +207,9 @@ Resources:
         assert_eq!(ins.line, 10);
         let mut out = SAM.to_string();
         out.insert_str(ins.offset, &ins.text(1024));
-        assert!(out.contains("    Properties:\n      MemorySize: 1024\n      Handler: app.handler\n"));
+        assert!(
+            out.contains("    Properties:\n      MemorySize: 1024\n      Handler: app.handler\n")
+        );
     }
 
     #[test]
@@ -212,7 +220,9 @@ Resources:
         let ins = t.functions[0].insertion.as_ref().unwrap();
         let mut out = text.to_string();
         out.insert_str(ins.offset, &ins.text(1024));
-        assert!(out.contains("\"Properties\": {\n    \"MemorySize\": 1024,\n    \"Handler\": \"x\""));
+        assert!(
+            out.contains("\"Properties\": {\n    \"MemorySize\": 1024,\n    \"Handler\": \"x\"")
+        );
         assert!(parse(&out).is_ok());
     }
 

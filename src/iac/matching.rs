@@ -31,7 +31,9 @@ impl Mapping {
             toml::from_str(text).map_err(|e| format!("not a mapping file: {}", e.message()))?;
         let mut entries = BTreeMap::new();
         for (deployed, target) in raw {
-            let Some((file, key)) = target.rsplit_once(':').filter(|(f, k)| !f.is_empty() && !k.is_empty())
+            let Some((file, key)) = target
+                .rsplit_once(':')
+                .filter(|(f, k)| !f.is_empty() && !k.is_empty())
             else {
                 return Err(format!(
                     "\"{deployed}\" = \"{target}\": write the target as \"path/to/template:ResourceKey\""
@@ -84,7 +86,8 @@ pub fn assign(templates: &[Template], recs: &[Recommendation], mapping: &Mapping
         match locate(templates, &rec.function, mapping) {
             Located::One(at) => found.entry(at).or_default().push(rec),
             Located::Many(candidates) => {
-                let names: Vec<String> = candidates.iter().map(|c| describe(templates, *c)).collect();
+                let names: Vec<String> =
+                    candidates.iter().map(|c| describe(templates, *c)).collect();
                 assignment.conflicts.push(Conflict {
                     at: candidates[0],
                     function: rec.function.clone(),
@@ -103,11 +106,21 @@ pub fn assign(templates: &[Template], recs: &[Recommendation], mapping: &Mapping
             }),
         }
     }
+    let hint = named_by_expression(templates, |at| found.contains_key(&at));
+    for u in assignment.unmatched.iter_mut().filter(|u| u.note.is_none()) {
+        u.note.clone_from(&hint);
+    }
     for (at, recs) in found {
         let memory_mb = recs[0].memory_mb;
         if recs.iter().all(|r| r.memory_mb == memory_mb) {
             let functions = recs.iter().map(|r| r.function.clone()).collect();
-            assignment.matched.insert(at, Assigned { functions, memory_mb });
+            assignment.matched.insert(
+                at,
+                Assigned {
+                    functions,
+                    memory_mb,
+                },
+            );
             continue;
         }
         let all: Vec<String> = recs
@@ -119,7 +132,10 @@ pub fn assign(templates: &[Template], recs: &[Recommendation], mapping: &Mapping
                 at,
                 function: rec.function.clone(),
                 recommended_mb: rec.memory_mb,
-                reason: format!("deployed functions sharing this definition disagree ({})", all.join(", ")),
+                reason: format!(
+                    "deployed functions sharing this definition disagree ({})",
+                    all.join(", ")
+                ),
             });
         }
     }
@@ -132,6 +148,40 @@ pub fn describe(templates: &[Template], at: FunctionRef) -> String {
     format!("{}:{}", t.path.display(), t.functions[at.function].resource)
 }
 
+/// A hint for unmatched names: the functions left whose deployed name memtune cannot compute.
+fn named_by_expression(
+    templates: &[Template],
+    matched: impl Fn(FunctionRef) -> bool,
+) -> Option<String> {
+    let unknown: Vec<String> = templates
+        .iter()
+        .enumerate()
+        .flat_map(|(t, tpl)| {
+            tpl.functions
+                .iter()
+                .enumerate()
+                .filter_map(move |(f, function)| {
+                    (function.naming == Naming::Unknown).then_some((
+                        FunctionRef {
+                            template: t,
+                            function: f,
+                        },
+                        tpl,
+                        function,
+                    ))
+                })
+        })
+        .filter(|(at, ..)| !matched(*at))
+        .map(|(_, tpl, f)| format!("{}:{}", tpl.path.display(), f.key))
+        .collect();
+    (!unknown.is_empty()).then(|| {
+        format!(
+            "no given file names it; {} named by an expression, map with --mapping",
+            unknown.join(", ")
+        )
+    })
+}
+
 enum Located {
     One(FunctionRef),
     Many(Vec<FunctionRef>),
@@ -142,7 +192,14 @@ fn locate(templates: &[Template], deployed: &str, mapping: &Mapping) -> Located 
     let all = || {
         templates.iter().enumerate().flat_map(|(t, tpl)| {
             tpl.functions.iter().enumerate().map(move |(f, function)| {
-                (FunctionRef { template: t, function: f }, &tpl.path, function)
+                (
+                    FunctionRef {
+                        template: t,
+                        function: f,
+                    },
+                    &tpl.path,
+                    function,
+                )
             })
         })
     };
@@ -165,7 +222,10 @@ fn locate(templates: &[Template], deployed: &str, mapping: &Mapping) -> Located 
         &|f| follows_convention(f, deployed),
     ];
     for rule in rules {
-        let hits: Vec<FunctionRef> = all().filter(|(_, _, f)| rule(f)).map(|(at, ..)| at).collect();
+        let hits: Vec<FunctionRef> = all()
+            .filter(|(_, _, f)| rule(f))
+            .map(|(at, ..)| at)
+            .collect();
         match hits.len() {
             0 => continue,
             1 => return Located::One(hits[0]),
@@ -195,7 +255,8 @@ mod tests {
 
     fn templates() -> Vec<Template> {
         let sam = "Resources:\n  Orders:\n    Type: AWS::Serverless::Function\n  Named:\n    Type: AWS::Lambda::Function\n    Properties:\n      FunctionName: image-resize\n";
-        let sls = "service: shop\nfunctions:\n  orders:\n    handler: h\n  report:\n    handler: h\n";
+        let sls =
+            "service: shop\nfunctions:\n  orders:\n    handler: h\n  report:\n    handler: h\n";
         vec![
             parse(Path::new("infra/template.yaml"), sam.into()).unwrap(),
             parse(Path::new("serverless.yml"), sls.into()).unwrap(),
@@ -236,10 +297,18 @@ mod tests {
     fn ambiguity_and_disagreement_are_conflicts() {
         let t = templates();
         // "orders" is both the SAM logical id (case differs: no) and the serverless key.
-        let a = assign(&t, &[rec("shop-dev-orders", 512), rec("shop-prod-orders", 1024)], &Mapping::default());
+        let a = assign(
+            &t,
+            &[rec("shop-dev-orders", 512), rec("shop-prod-orders", 1024)],
+            &Mapping::default(),
+        );
         assert!(a.matched.is_empty());
         assert_eq!(a.conflicts.len(), 2);
-        assert!(a.conflicts[0].reason.contains("disagree"), "{:?}", a.conflicts);
+        assert!(
+            a.conflicts[0].reason.contains("disagree"),
+            "{:?}",
+            a.conflicts
+        );
         let a = assign(&t, &[rec("x-orders-Orders-y", 512)], &Mapping::default());
         assert_eq!(a.matched.len(), 1, "{a:?}");
     }
@@ -247,10 +316,19 @@ mod tests {
     #[test]
     fn mapping_file_wins_and_must_point_somewhere() {
         let t = templates();
-        let m = Mapping::parse("\"legacy-name\" = \"template.yaml:Orders\"\n\"gone\" = \"serverless.yml:nope\"\n").unwrap();
+        let m = Mapping::parse(
+            "\"legacy-name\" = \"template.yaml:Orders\"\n\"gone\" = \"serverless.yml:nope\"\n",
+        )
+        .unwrap();
         let a = assign(&t, &[rec("legacy-name", 2048), rec("gone", 128)], &m);
         assert_eq!(a.matched[&at(0, 0)].memory_mb, 2048);
-        assert!(a.unmatched[0].note.as_ref().unwrap().contains("serverless.yml:nope"));
-        assert!(Mapping::parse("\"a\" = \"no-colon\"").unwrap_err().contains("path/to/template"));
+        assert!(a.unmatched[0]
+            .note
+            .as_ref()
+            .unwrap()
+            .contains("serverless.yml:nope"));
+        assert!(Mapping::parse("\"a\" = \"no-colon\"")
+            .unwrap_err()
+            .contains("path/to/template"));
     }
 }

@@ -102,9 +102,21 @@ pub fn parse(path: &Path, text: String) -> Result<Template, LoadError> {
         } else {
             Format::CloudFormationYaml
         };
-        Ok(cloudformation::read(Template { text, ..empty(format) }, &root))
+        Ok(cloudformation::read(
+            Template {
+                text,
+                ..empty(format)
+            },
+            &root,
+        ))
     } else if serverless::is_service(&root) {
-        Ok(serverless::read(Template { text, ..empty(Format::Serverless) }, &root))
+        Ok(serverless::read(
+            Template {
+                text,
+                ..empty(Format::Serverless)
+            },
+            &root,
+        ))
     } else {
         Err(LoadError {
             path: path.to_path_buf(),
@@ -153,9 +165,15 @@ mod tests {
     fn tells_formats_apart_and_rejects_other_files() {
         let t = |name: &str, text: &str| parse(Path::new(name), text.to_string());
         let sam = "Resources:\n  F:\n    Type: AWS::Serverless::Function\n";
-        assert_eq!(t("template.yaml", sam).unwrap().format, Format::CloudFormationYaml);
+        assert_eq!(
+            t("template.yaml", sam).unwrap().format,
+            Format::CloudFormationYaml
+        );
         let json = r#"{"Resources": {}}"#;
-        assert_eq!(t("serverless.template", json).unwrap().format, Format::CloudFormationJson);
+        assert_eq!(
+            t("serverless.template", json).unwrap().format,
+            Format::CloudFormationJson
+        );
         let sls = "service: s\nfunctions:\n  a:\n    handler: h\n";
         assert_eq!(t("serverless.yml", sls).unwrap().format, Format::Serverless);
         assert_eq!(t("main.tf", "").unwrap().format, Format::Terraform);

@@ -26,11 +26,18 @@ pub struct Finding {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Outcome {
     /// A literal replaced.
-    Change { old_mb: u32 },
+    Change {
+        old_mb: u32,
+    },
     /// A per-function line added; it ran with `was_mb` from `from`.
-    Add { was_mb: u32, from: String },
+    Add {
+        was_mb: u32,
+        from: String,
+    },
     Unchanged,
-    NotPatched { reason: String },
+    NotPatched {
+        reason: String,
+    },
 }
 
 /// A file's text before and after.
@@ -87,7 +94,8 @@ pub fn plan(templates: &[Template], assignment: &Assignment) -> Result<Plan, Str
             });
         }
     }
-    plan.findings.sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));
+    plan.findings
+        .sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));
     Ok(plan)
 }
 
@@ -116,7 +124,8 @@ fn plan_template(
             .iter()
             .filter_map(|f| matched.get(f).map(|a| a.memory_mb))
             .collect();
-        let (Value::Literal { mb: old_mb, digits }, Some(&target)) = (&default.setting.value, targets.first())
+        let (Value::Literal { mb: old_mb, digits }, Some(&target)) =
+            (&default.setting.value, targets.first())
         else {
             continue;
         };
@@ -136,7 +145,13 @@ fn plan_template(
                 });
                 Outcome::Change { old_mb: *old_mb }
             };
-            findings.push(finding(functions, default.setting.line, &default.name, target, outcome));
+            findings.push(finding(
+                functions,
+                default.setting.line,
+                &default.name,
+                target,
+                outcome,
+            ));
         }
     }
     for (&f, assigned) in matched {
@@ -190,7 +205,10 @@ fn plan_template(
                 let default = &t.defaults[*d];
                 match &default.setting.value {
                     Value::Literal { mb, .. } => {
-                        let line = function.insertion.as_ref().map_or(function.line, |i| i.line);
+                        let line = function
+                            .insertion
+                            .as_ref()
+                            .map_or(function.line, |i| i.line);
                         (line, add(*mb, default.name.clone(), edits))
                     }
                     Value::Expression(e) => (
@@ -202,7 +220,10 @@ fn plan_template(
                 }
             }
             Memory::PlatformDefault(mb) => {
-                let line = function.insertion.as_ref().map_or(function.line, |i| i.line);
+                let line = function
+                    .insertion
+                    .as_ref()
+                    .map_or(function.line, |i| i.line);
                 (line, add(*mb, "the default".into(), edits))
             }
         };
@@ -219,7 +240,8 @@ fn verify(t: &Template, after: &str, matched: &BTreeMap<usize, &Assigned>) -> Re
             t.path.display()
         )
     };
-    let patched = super::parse(&t.path, after.to_string()).map_err(|e| fail(format!("break it: {e}")))?;
+    let patched =
+        super::parse(&t.path, after.to_string()).map_err(|e| fail(format!("break it: {e}")))?;
     if patched.functions.len() != t.functions.len() {
         return Err(fail("change which functions it defines".into()));
     }
@@ -351,10 +373,17 @@ Resources:
     fn some_inheritors_moving_get_their_own_line() {
         let p = run(SAM, &[("A", 1024), ("B", 512)]);
         let after = &p.files[0].after;
-        assert!(after.contains("    Properties:\n      MemorySize: 1024\n      Handler: a.handler\n"));
+        assert!(
+            after.contains("    Properties:\n      MemorySize: 1024\n      Handler: a.handler\n")
+        );
         assert!(after.contains("MemorySize: 512\n"), "Globals stays");
         assert!(p.summary().contains("template.yaml:8 A (A): 512 -> 1024 MB (added; was 512 from Globals.Function.MemorySize)"), "{}", p.summary());
-        assert!(p.summary().contains("unchanged: template.yaml:12 B (B): already 512 MB"), "{}", p.summary());
+        assert!(
+            p.summary()
+                .contains("unchanged: template.yaml:12 B (B): already 512 MB"),
+            "{}",
+            p.summary()
+        );
     }
 
     #[test]

@@ -15,8 +15,7 @@ pub struct Recommendation {
 /// The recommendations in a run's JSON, in its order; functions without one (skipped,
 /// failed, no feasible size) are left out and counted.
 pub fn read(text: &str) -> Result<RunRecommendations, String> {
-    let value: Value =
-        serde_json::from_str(text).map_err(|e| format!("not JSON ({e})"))?;
+    let value: Value = serde_json::from_str(text).map_err(|e| format!("not JSON ({e})"))?;
     let documents: Vec<Value> = match value {
         Value::Object(ref o) if o.get("functions").is_some_and(Value::is_array) => o["functions"]
             .as_array()
@@ -64,13 +63,16 @@ mod tests {
     fn rejects_other_json() {
         assert!(read("{\"a\": 1}").unwrap_err().contains("neither"));
         assert!(read("not json").unwrap_err().contains("not JSON"));
-        assert!(read(r#"{"recommendation": 3}"#).unwrap_err().contains("schema"));
+        assert!(read(r#"{"recommendation": 3}"#)
+            .unwrap_err()
+            .contains("schema"));
     }
 
     #[test]
     fn fleet_entries_without_a_document_are_counted() {
-        let run = read(r#"{"functions": [{"function": "a", "status": "skipped", "document": null}]}"#)
-            .unwrap();
+        let run =
+            read(r#"{"functions": [{"function": "a", "status": "skipped", "document": null}]}"#)
+                .unwrap();
         assert_eq!(run.without_recommendation, 1);
         assert!(run.recommendations.is_empty());
     }

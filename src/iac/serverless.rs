@@ -119,7 +119,10 @@ functions:
                 value: Value::Expression("${self:custom.mem}".into())
             })
         );
-        assert_eq!(t.functions[2].naming, Naming::Explicit("shop-special".into()));
+        assert_eq!(
+            t.functions[2].naming,
+            Naming::Explicit("shop-special".into())
+        );
         let ins = t.functions[0].insertion.as_ref().unwrap();
         let mut out = SERVICE.to_string();
         out.insert_str(ins.offset, &ins.text(1024));

@@ -111,7 +111,10 @@ impl Insertion {
 
 impl Template {
     /// The memory a function runs with according to the file, with the line that sets it.
-    pub fn effective<'a>(&'a self, function: &'a TemplateFunction) -> (Option<&'a Setting>, Option<u32>) {
+    pub fn effective<'a>(
+        &'a self,
+        function: &'a TemplateFunction,
+    ) -> (Option<&'a Setting>, Option<u32>) {
         match &function.memory {
             Memory::Own(s) => (Some(s), s.value.literal()),
             Memory::Inherited(i) => {
@@ -134,7 +137,10 @@ impl Value {
     /// A number from the text of a scalar: the digits' range within `range`, when the text is
     /// (possibly quoted) decimal digits.
     pub fn from_scalar(text: &str, range: Range<usize>, value: &str) -> Option<Value> {
-        let mb: u32 = value.parse().ok().filter(|_| value.bytes().all(|b| b.is_ascii_digit()))?;
+        let mb: u32 = value
+            .parse()
+            .ok()
+            .filter(|_| value.bytes().all(|b| b.is_ascii_digit()))?;
         // The range may start with an anchor (`&m 512`) or a quote: the digits come last.
         let at = text[range.clone()].rfind(value)?;
         let start = range.start + at;

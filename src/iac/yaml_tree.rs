@@ -206,7 +206,10 @@ impl CharOffsets {
     }
 
     fn byte(&self, char_index: usize) -> usize {
-        self.0.get(char_index).copied().unwrap_or(*self.0.last().unwrap_or(&0))
+        self.0
+            .get(char_index)
+            .copied()
+            .unwrap_or(*self.0.last().unwrap_or(&0))
     }
 
     fn pos(&self, span: Span) -> Pos {
@@ -233,7 +236,9 @@ mod tests {
         let m = root.as_map().unwrap();
         assert_eq!(scalar_text(text, m.get("a").unwrap()), "512");
         assert_eq!(scalar_text(text, m.get("b").unwrap()), "\"1024\"");
-        let Node::Scalar(c) = m.get("c").unwrap() else { panic!() };
+        let Node::Scalar(c) = m.get("c").unwrap() else {
+            panic!()
+        };
         assert_eq!(c.tag.as_deref(), Some("!Ref"));
         assert_eq!(c.value, "Mem");
         assert_eq!(scalar_text(text, m.get("c").unwrap()), "!Ref Mem");
