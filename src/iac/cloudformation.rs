@@ -3,7 +3,7 @@
 //! `Globals.Function.MemorySize` that serverless functions inherit.
 
 use super::template::{
-    indentation_at, line_start, Format, Insertion, Memory, Naming, Setting, SharedDefault,
+    indentation_at, line_start, newline, Format, Insertion, Memory, Naming, Setting, SharedDefault,
     Template, TemplateFunction, Value,
 };
 use super::yaml_tree::{Map, Node};
@@ -45,7 +45,7 @@ pub fn read(mut template: Template, root: &Node) -> Template {
             continue;
         }
         let properties = resource.get("Properties").and_then(Node::as_map);
-        let own = properties.and_then(|p| p.get("MemorySize"));
+        let own = properties.and_then(|p| p.get("MemorySize").or_else(|| p.get("<<")));
         let memory = match (own, &globals) {
             (Some(node), _) => Memory::Own(setting(text, node)),
             (None, Some(_)) if kind == Some(SERVERLESS_FUNCTION) => Memory::Inherited(0),
@@ -71,17 +71,41 @@ pub fn read(mut template: Template, root: &Node) -> Template {
     template
 }
 
-/// A memory value node: a literal number, or anything else as written.
+/// A memory value node: a literal number, or anything else as written. The value of a merge
+/// key (`<<: *defaults`) counts as an expression: the memory may come from the anchor.
 pub fn setting(text: &str, node: &Node) -> Setting {
     let pos = node.pos();
+    if let Node::Alias(_) | Node::Map(_) = node {
+        if is_merge_value(text, node) {
+            let written = as_written(&text[pos.bytes.clone()]);
+            return Setting {
+                line: pos.line,
+                value: Value::Expression(format!("a merge key (<<: {written})")),
+            };
+        }
+    }
+    let written = &text[pos.bytes.clone()];
     let literal = match node {
-        Node::Scalar(s) if s.tag.is_none() => Value::from_scalar(text, pos.bytes.clone(), &s.value),
+        // An anchored number (`&mem 512`) may be shared through aliases: not one function's.
+        Node::Scalar(s) if s.tag.is_none() && !written.starts_with('&') => {
+            Value::from_scalar(text, pos.bytes.clone(), &s.value)
+        }
         _ => None,
+    };
+    let expression = if written.starts_with('&') {
+        format!("{}, an anchor aliases may share", as_written(written))
+    } else {
+        as_written(written)
     };
     Setting {
         line: pos.line,
-        value: literal.unwrap_or_else(|| Value::Expression(as_written(&text[pos.bytes.clone()]))),
+        value: literal.unwrap_or(Value::Expression(expression)),
     }
+}
+
+fn is_merge_value(text: &str, node: &Node) -> bool {
+    let before = text[..node.pos().bytes.start].trim_end();
+    before.ends_with("<<:")
 }
 
 /// An expression on one line, shortened for a report.
@@ -100,19 +124,20 @@ pub fn insertion(text: &str, map: &Map, format: Format) -> Option<Insertion> {
     let at = key_pos.bytes.start;
     let own_line = text[line_start(text, at)..at].trim().is_empty();
     let key = format.memory_key();
+    let nl = newline(text);
     let (before, after) = match (format, map.flow) {
         (Format::CloudFormationJson, _) if own_line => (
             format!("\"{key}\": "),
-            format!(",\n{}", indentation_at(text, at)),
+            format!(",{nl}{}", indentation_at(text, at)),
         ),
         (Format::CloudFormationJson, _) => (format!("\"{key}\": "), ", ".into()),
         (_, true) if own_line => (
             format!("{key}: "),
-            format!(",\n{}", indentation_at(text, at)),
+            format!(",{nl}{}", indentation_at(text, at)),
         ),
         (_, true) => (format!("{key}: "), ", ".into()),
         // A block map: a line of its own at the entries' indentation.
-        (_, false) if own_line => (format!("{}{key}: ", indentation_at(text, at)), "\n".into()),
+        (_, false) if own_line => (format!("{}{key}: ", indentation_at(text, at)), nl.into()),
         (_, false) => return None,
     };
     let offset = if map.flow { at } else { line_start(text, at) };
@@ -237,5 +262,20 @@ Resources:
                 value: Value::Expression(r#"{"Ref": "Mem"}"#.into())
             })
         );
+    }
+
+    #[test]
+    fn merge_keys_are_not_guessed_and_crlf_is_kept() {
+        let text = "x: &base\r\n  MemorySize: 256\r\nResources:\r\n  M:\r\n    Type: AWS::Lambda::Function\r\n    Properties:\r\n      <<: *base\r\n      Handler: h\r\n  N:\r\n    Type: AWS::Lambda::Function\r\n    Properties:\r\n      Handler: h\r\n";
+        let t = read_text(text, Format::CloudFormationYaml);
+        assert_eq!(
+            t.functions[0].memory,
+            Memory::Own(Setting {
+                line: 7,
+                value: Value::Expression("a merge key (<<: *base)".into())
+            })
+        );
+        let ins = t.functions[1].insertion.as_ref().unwrap();
+        assert_eq!(ins.text(512), "      MemorySize: 512\r\n");
     }
 }

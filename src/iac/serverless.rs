@@ -37,7 +37,8 @@ pub fn read(mut template: Template, root: &Node) -> Template {
         let (Some(name), Some(function)) = (key.as_str(), function.as_map()) else {
             continue;
         };
-        let memory = match (function.get("memorySize"), &provider) {
+        let own = function.get("memorySize").or_else(|| function.get("<<"));
+        let memory = match (own, &provider) {
             (Some(node), _) => Memory::Own(setting(text, node)),
             (None, Some(_)) => Memory::Inherited(0),
             (None, None) => Memory::PlatformDefault(FRAMEWORK_DEFAULT_MB),

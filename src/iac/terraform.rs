@@ -6,7 +6,7 @@ use hcl_edit::structure::{Block, Body};
 use hcl_edit::Span;
 
 use super::template::{
-    indentation_at, line_of, line_start, Insertion, Memory, Naming, Setting, Template,
+    indentation_at, line_of, line_start, newline, Insertion, Memory, Naming, Setting, Template,
     TemplateFunction, Value,
 };
 
@@ -91,7 +91,7 @@ fn insertion(text: &str, block: &Block, end: usize) -> Option<Insertion> {
         offset: at,
         line: line_of(text, at),
         before: format!("{indent}memory_size = "),
-        after: "\n".into(),
+        after: newline(text).into(),
     })
 }
 
