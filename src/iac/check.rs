@@ -83,7 +83,9 @@ pub fn markdown(
 ) -> (String, bool) {
     let beyond: Vec<&Row> = rows.iter().filter(|r| r.beyond(tolerance_pct)).collect();
     let mut out = String::from("## memtune memory check\n\n");
-    if beyond.is_empty() {
+    if rows.is_empty() {
+        out.push_str("No function of the run is defined in the given files.\n");
+    } else if beyond.is_empty() {
         let _ = writeln!(
             out,
             "All {} matched functions are within {tolerance_pct}% of the recommended memory.",
