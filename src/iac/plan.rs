@@ -3,7 +3,7 @@
 //! to the same value, add a per-function override when only some do, and report values that
 //! come from parameters or expressions instead of touching them.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
@@ -115,7 +115,7 @@ fn plan_template(
     };
     let key = t.format.memory_key();
     // Shared defaults whose inheritors all move to one value change as a whole.
-    let mut default_moves: BTreeMap<usize, u32> = BTreeMap::new();
+    let mut default_moves: BTreeSet<usize> = BTreeSet::new();
     for (d, default) in t.defaults.iter().enumerate() {
         let inheritors: Vec<usize> = (0..t.functions.len())
             .filter(|&f| t.functions[f].memory == Memory::Inherited(d))
@@ -130,7 +130,7 @@ fn plan_template(
             continue;
         };
         if targets.len() == inheritors.len() && targets.iter().all(|&m| m == target) {
-            default_moves.insert(d, target);
+            default_moves.insert(d);
             let functions = inheritors
                 .iter()
                 .flat_map(|f| matched[f].functions.clone())
@@ -200,7 +200,7 @@ fn plan_template(
                     reason: format!("{key} comes from {e}"),
                 },
             ),
-            Memory::Inherited(d) if default_moves.contains_key(d) => continue,
+            Memory::Inherited(d) if default_moves.contains(d) => continue,
             Memory::Inherited(d) => {
                 let default = &t.defaults[*d];
                 match &default.setting.value {
