@@ -9,6 +9,7 @@ pub mod cli;
 pub mod fit;
 pub mod fleet;
 pub mod history;
+pub mod iac;
 pub mod inspect;
 pub mod lab;
 pub mod measure;

@@ -4,11 +4,14 @@
 mod accuracy_cmd;
 mod aws_args;
 mod bench_cmd;
+mod check_cmd;
 mod demo_cmd;
 mod fleet_cmd;
 mod history_cmd;
+mod iac_args;
 mod inspect_cmd;
 mod lab_cmd;
+mod patch_cmd;
 mod recommend_cmd;
 mod restore_cmd;
 mod serve_cmd;
@@ -49,6 +52,10 @@ enum Command {
     Inspect(inspect_cmd::InspectArgs),
     /// Benchmarks that print figures (lab throughput, ...).
     Bench(bench_cmd::BenchArgs),
+    /// Set a run's recommended memory in SAM/CloudFormation, Serverless and Terraform files.
+    Patch(patch_cmd::PatchArgs),
+    /// CI gate: fail when template memory differs from a run's recommendation.
+    Check(check_cmd::CheckArgs),
 }
 
 /// A failure the user sees as one line, with the exit code it maps to.
@@ -100,6 +107,8 @@ pub fn main() -> ExitCode {
             Command::Inspect(args) => inspect_cmd::run(args).await,
             Command::Serve(args) => serve_cmd::run(args).await,
             Command::Bench(args) => bench_cmd::run(args).await,
+            Command::Patch(args) => patch_cmd::run(args).await,
+            Command::Check(args) => check_cmd::run(args).await,
         }
     });
     match result {

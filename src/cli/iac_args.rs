@@ -1,0 +1,59 @@
+//! What `patch` and `check` share: the run JSON, the template paths and a mapping file.
+
+use std::path::PathBuf;
+
+use clap::Args;
+
+use super::CliError;
+use crate::iac::matching::{assign, Assignment, Mapping};
+use crate::iac::template::Template;
+use crate::iac::{load, run, LoadError};
+
+#[derive(Debug, Args)]
+pub struct IacArgs {
+    /// A `memtune fleet --output json` run or a `memtune recommend --output json` document.
+    #[arg(long, value_name = "RUN.json")]
+    from: PathBuf,
+    /// Templates, or directories to search for them (template.yaml, *.json, serverless.yml, *.tf).
+    #[arg(required = true, value_name = "PATH")]
+    paths: Vec<PathBuf>,
+    /// TOML: "deployed-name" = "path/to/template:ResourceKey", for names no rule matches.
+    #[arg(long, value_name = "FILE")]
+    mapping: Option<PathBuf>,
+}
+
+/// The templates and where each recommendation lands.
+pub struct Matched {
+    pub templates: Vec<Template>,
+    pub assignment: Assignment,
+    /// Files found in directories that are not templates.
+    pub skipped: Vec<LoadError>,
+    pub without_recommendation: usize,
+}
+
+impl IacArgs {
+    pub fn read(&self) -> Result<Matched, CliError> {
+        let from = self.from.display();
+        let text = std::fs::read_to_string(&self.from)
+            .map_err(|e| CliError::usage(format!("--from {from}: cannot read: {e}")))?;
+        let run = run::read(&text).map_err(|e| CliError::usage(format!("--from {from}: {e}")))?;
+        let mapping = match &self.mapping {
+            None => Mapping::default(),
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|e| {
+                    CliError::usage(format!("--mapping {}: cannot read: {e}", path.display()))
+                })?;
+                Mapping::parse(&text)
+                    .map_err(|e| CliError::usage(format!("--mapping {}: {e}", path.display())))?
+            }
+        };
+        let loaded = load(&self.paths).map_err(|e| CliError::usage(e.to_string()))?;
+        let assignment = assign(&loaded.templates, &run.recommendations, &mapping);
+        Ok(Matched {
+            templates: loaded.templates,
+            assignment,
+            skipped: loaded.skipped,
+            without_recommendation: run.without_recommendation,
+        })
+    }
+}

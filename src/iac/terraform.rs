@@ -1,0 +1,180 @@
+//! Terraform: `aws_lambda_function` resources (and modules that take a `function_name`), their
+//! `memory_size`, parsed with hcl-edit for byte spans.
+
+use hcl_edit::expr::Expression;
+use hcl_edit::structure::{Block, Body};
+use hcl_edit::Span;
+
+use super::template::{
+    indentation_at, line_of, line_start, newline, Insertion, Memory, Naming, Setting, Template,
+    TemplateFunction, Value,
+};
+
+/// Lambda's default when `memory_size` is not set.
+pub const PLATFORM_DEFAULT_MB: u32 = 128;
+
+/// Where an HCL file does not parse.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SyntaxError {
+    pub line: usize,
+    pub message: String,
+}
+
+pub fn read(mut template: Template) -> Result<Template, SyntaxError> {
+    let body: Body = hcl_edit::parser::parse_body(&template.text).map_err(|e| SyntaxError {
+        line: e.location().line(),
+        message: e.message().to_string(),
+    })?;
+    let text = template.text.as_str();
+    template.functions = body
+        .blocks()
+        .filter_map(|block| function(text, block))
+        .collect();
+    Ok(template)
+}
+
+fn function(text: &str, block: &Block) -> Option<TemplateFunction> {
+    let labels: Vec<&str> = block.labels.iter().map(|l| l.as_str()).collect();
+    let resource = match (block.ident.as_str(), labels.as_slice()) {
+        ("resource", ["aws_lambda_function", name]) => format!("aws_lambda_function.{name}"),
+        ("module", [name]) if block.body.has_attribute("function_name") => format!("module.{name}"),
+        _ => return None,
+    };
+    let key = labels.last()?.to_string();
+    let span = block.span()?;
+    let memory = match block.body.get_attribute("memory_size") {
+        Some(attr) => Memory::Own(setting(text, &attr.value)?),
+        None => Memory::PlatformDefault(PLATFORM_DEFAULT_MB),
+    };
+    let naming = match block.body.get_attribute("function_name").map(|a| &a.value) {
+        Some(Expression::String(s)) => Naming::Explicit(s.value().to_string()),
+        _ => Naming::Unknown,
+    };
+    Some(TemplateFunction {
+        resource,
+        key,
+        line: line_of(text, span.start),
+        naming,
+        memory,
+        insertion: insertion(text, block, span.end),
+    })
+}
+
+fn setting(text: &str, value: &Expression) -> Option<Setting> {
+    let span = value.span()?;
+    let written = text[span.clone()].trim();
+    let literal = match value {
+        Expression::Number(_) => Value::from_scalar(text, span.clone(), written),
+        // Terraform converts "512" to a number.
+        Expression::String(s) => Value::from_scalar(text, span.clone(), s.value()),
+        _ => None,
+    };
+    Some(Setting {
+        line: line_of(text, span.start),
+        value: literal.unwrap_or_else(|| Value::Expression(written.to_string())),
+    })
+}
+
+/// `memory_size = MB` on a line of its own before the block's closing brace, at the
+/// indentation of the block's first attribute.
+fn insertion(text: &str, block: &Block, end: usize) -> Option<Insertion> {
+    let close = text[..end].rfind('}')?;
+    let at = line_start(text, close);
+    if !text[at..close].trim().is_empty() {
+        return None;
+    }
+    let indent = match block.body.attributes().next().and_then(|a| a.key.span()) {
+        Some(key) => indentation_at(text, key.start).to_string(),
+        None => format!("{}  ", indentation_at(text, close)),
+    };
+    Some(Insertion {
+        offset: at,
+        line: line_of(text, at),
+        before: format!("{indent}memory_size = "),
+        after: newline(text).into(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::iac::template::Format;
+
+    const TF: &str = r#"variable "mem" { default = 512 }
+
+resource "aws_lambda_function" "orders" {
+  function_name = "orders-api"
+  memory_size   = 256 # tuned
+  runtime       = "python3.12"
+}
+
+resource "aws_lambda_function" "resize" {
+  function_name = "image-${var.env}"
+  memory_size   = var.mem
+}
+
+resource "aws_lambda_function" "bare" {
+  function_name = "bare"
+}
+
+resource "aws_s3_bucket" "b" {}
+"#;
+
+    fn read_tf(text: &str) -> Template {
+        read(Template {
+            path: "main.tf".into(),
+            text: text.into(),
+            format: Format::Terraform,
+            functions: vec![],
+            defaults: vec![],
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn finds_lambda_resources_and_memory() {
+        let t = read_tf(TF);
+        assert_eq!(t.functions.len(), 3);
+        let Memory::Own(Setting {
+            value: Value::Literal { mb: 256, digits },
+            line: 5,
+        }) = &t.functions[0].memory
+        else {
+            panic!("{:?}", t.functions[0].memory)
+        };
+        assert_eq!(&TF[digits.clone()], "256");
+        assert_eq!(t.functions[0].naming, Naming::Explicit("orders-api".into()));
+        assert_eq!(t.functions[1].naming, Naming::Unknown);
+        assert_eq!(
+            t.functions[1].memory,
+            Memory::Own(Setting {
+                line: 11,
+                value: Value::Expression("var.mem".into())
+            })
+        );
+        assert_eq!(t.functions[2].memory, Memory::PlatformDefault(128));
+    }
+
+    #[test]
+    fn insertion_adds_a_line_before_the_closing_brace() {
+        let t = read_tf(TF);
+        let ins = t.functions[2].insertion.as_ref().unwrap();
+        let mut out = TF.to_string();
+        out.insert_str(ins.offset, &ins.text(1024));
+        assert!(out.contains("  function_name = \"bare\"\n  memory_size = 1024\n}\n"));
+        assert!(hcl_edit::parser::parse_body(&out).is_ok());
+    }
+
+    #[test]
+    fn syntax_errors_have_a_line() {
+        let err = read(Template {
+            path: "x.tf".into(),
+            text: "resource \"a\" \"b\" {\n  x = \n".into(),
+            format: Format::Terraform,
+            functions: vec![],
+            defaults: vec![],
+        })
+        .unwrap_err();
+        assert!(err.line >= 2, "{err:?}");
+    }
+}

@@ -1,0 +1,514 @@
+//! `memtune patch` and `memtune check`: golden files per template format (library), and the
+//! binary end to end with a RUN.json serialised from memtune's own report types.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use memtune::fleet::budget::BudgetStats;
+use memtune::fleet::outcome::{FleetRun, FunctionResult, RunTotals, FLEET_SCHEMA_VERSION};
+use memtune::iac::matching::{assign, Mapping};
+use memtune::iac::plan::plan;
+use memtune::iac::run::Recommendation;
+use memtune::iac::template::{Format, Template};
+use memtune::platform::FunctionConfig;
+use memtune::report::{
+    Current, ExplorationInfo, FunctionDocument, FunctionInfo, RecommendationInfo, StrategyInfo,
+    SCHEMA_VERSION,
+};
+
+// ---------------------------------------------------------------------------------------------
+// Golden files: tests/golden/patch/<case>/{input/, expected/, recommendations.toml, summary.txt,
+// and mapping.toml when the case needs one}.
+// MEMTUNE_BLESS=1 rewrites expected/ and summary.txt (review the diff before committing).
+
+fn golden_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/patch")
+}
+
+fn files_in(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+fn golden_case(case: &str) {
+    let dir = golden_root().join(case);
+    let recs: BTreeMap<String, u32> =
+        toml::from_str(&std::fs::read_to_string(dir.join("recommendations.toml")).unwrap())
+            .unwrap();
+    let recs: Vec<Recommendation> = recs
+        .into_iter()
+        .map(|(function, memory_mb)| Recommendation {
+            function,
+            memory_mb,
+        })
+        .collect();
+    let templates: Vec<Template> = files_in(&dir.join("input"))
+        .into_iter()
+        .map(|name| {
+            let text = std::fs::read_to_string(dir.join("input").join(&name)).unwrap();
+            memtune::iac::parse(Path::new(&name), text).unwrap()
+        })
+        .collect();
+    let mapping = std::fs::read_to_string(dir.join("mapping.toml"))
+        .map_or(Mapping::default(), |text| Mapping::parse(&text).unwrap());
+    let assignment = assign(&templates, &recs, &mapping);
+    let plan = plan(&templates, &assignment).unwrap();
+    let bless = std::env::var_os("MEMTUNE_BLESS").is_some();
+    if bless {
+        std::fs::create_dir_all(dir.join("expected")).unwrap();
+        std::fs::write(dir.join("summary.txt"), plan.summary()).unwrap();
+    }
+    assert_eq!(
+        plan.summary(),
+        std::fs::read_to_string(dir.join("summary.txt")).unwrap(),
+        "{case}: summary"
+    );
+    for t in &templates {
+        let after = plan
+            .files
+            .iter()
+            .find(|f| f.path == t.path)
+            .map_or(t.text.clone(), |f| f.after.clone());
+        let expected_path = dir.join("expected").join(&t.path);
+        if bless {
+            std::fs::write(&expected_path, &after).unwrap();
+        }
+        assert_eq!(
+            after,
+            std::fs::read_to_string(&expected_path).unwrap(),
+            "{case}: {}",
+            t.path.display()
+        );
+        still_parses(t.format, &after, case);
+        only_memory_lines_differ(t.format, &t.text, &after, case);
+        // Patching the result again changes nothing.
+        let again = vec![memtune::iac::parse(&t.path, after.clone()).unwrap()];
+        let replan = memtune::iac::plan::plan(&again, &assign(&again, &recs, &mapping)).unwrap();
+        assert!(
+            replan.files.is_empty(),
+            "{case}: a second patch still changes {:?}",
+            replan.summary()
+        );
+    }
+}
+
+/// Parsed by the format's parser directly (JSON by serde_json), not through memtune's reading.
+fn still_parses(format: Format, text: &str, case: &str) {
+    match format {
+        Format::CloudFormationJson => {
+            serde_json::from_str::<serde_json::Value>(text)
+                .unwrap_or_else(|e| panic!("{case}: patched JSON does not parse: {e}"));
+        }
+        Format::Terraform => {
+            hcl_edit::parser::parse_body(text)
+                .unwrap_or_else(|e| panic!("{case}: patched HCL does not parse: {e}"));
+        }
+        Format::CloudFormationYaml | Format::Serverless => {
+            for event in saphyr_parser::Parser::new_from_str(text) {
+                event.unwrap_or_else(|e| panic!("{case}: patched YAML does not parse: {e}"));
+            }
+        }
+    }
+}
+
+fn only_memory_lines_differ(format: Format, before: &str, after: &str, case: &str) {
+    let key = format.memory_key();
+    let diff = similar::TextDiff::from_lines(before, after);
+    for change in diff.iter_all_changes() {
+        if change.tag() != similar::ChangeTag::Equal {
+            assert!(
+                change.value().contains(key),
+                "{case}: a line without {key} changed: {:?}",
+                change.value()
+            );
+        }
+    }
+    // Lines change or are added, never removed.
+    let removed = diff
+        .iter_all_changes()
+        .filter(|c| c.tag() == similar::ChangeTag::Delete)
+        .count();
+    let added = diff
+        .iter_all_changes()
+        .filter(|c| c.tag() == similar::ChangeTag::Insert)
+        .count();
+    assert!(removed <= added, "{case}: lines were removed");
+}
+
+#[test]
+fn golden_sam_intrinsics_anchors_comments() {
+    golden_case("sam-intrinsics-anchors");
+}
+
+#[test]
+fn golden_sam_globals_some_functions_get_an_override() {
+    golden_case("sam-globals-override");
+}
+
+#[test]
+fn golden_sam_globals_change_when_all_inheritors_agree() {
+    golden_case("sam-globals-all");
+}
+
+#[test]
+fn golden_cloudformation_json_template() {
+    golden_case("cloudformation-json");
+}
+
+#[test]
+fn golden_serverless_provider_and_custom_variable() {
+    golden_case("serverless-provider");
+}
+
+#[test]
+fn golden_serverless_provider_changes_when_all_agree() {
+    golden_case("serverless-provider-all");
+}
+
+#[test]
+fn golden_terraform_literal_var_module_and_added_line() {
+    golden_case("terraform");
+}
+
+#[test]
+fn every_golden_case_has_a_test() {
+    let cases = files_in(&golden_root());
+    let this = include_str!("patch.rs");
+    for case in cases {
+        assert!(
+            this.contains(&format!("golden_case(\"{case}\")")),
+            "{case} is not tested"
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The binary, with RUN.json from memtune's own types.
+
+fn document(name: &str, current_mb: u32, recommended_mb: Option<u32>) -> FunctionDocument {
+    FunctionDocument {
+        schema_version: SCHEMA_VERSION,
+        run_id: "20260101-0000-test".into(),
+        generated_at: "2026-01-01T00:00:00Z".into(),
+        function: FunctionInfo {
+            name: name.into(),
+            arn: format!("arn:aws:lambda:us-east-1:123456789012:function:{name}"),
+            runtime: Some("python3.12".into()),
+            architecture: "x86_64".into(),
+            region: "us-east-1".into(),
+            timeout_s: 30,
+        },
+        strategy: StrategyInfo {
+            name: "cost".into(),
+            objective: "cost".into(),
+        },
+        search: "adaptive".into(),
+        current: Current {
+            memory_mb: current_mb,
+            cost_per_invocation_usd: None,
+            p99_ms: None,
+        },
+        recommendation: recommended_mb.map(|mb| RecommendationInfo {
+            memory_mb: mb,
+            reason: "cheapest feasible".into(),
+            band_mb: vec![mb],
+            cost_per_invocation_usd: 1e-6,
+            cost_per_million_usd: 1.0,
+            p99_ms: Some(100.0),
+            cost_change_pct: Some(-10.0),
+            latency_change_pct: Some(5.0),
+            slo_met: None,
+            monthly_savings_usd: None,
+        }),
+        no_recommendation: recommended_mb
+            .is_none()
+            .then(|| "every size ran out of memory".into()),
+        sizes: vec![],
+        fit: None,
+        exploration: ExplorationInfo {
+            invocations: 40,
+            gb_seconds: 1.0,
+            usd: 0.0001,
+            platform_failures: 0,
+        },
+        restored: "memory 512 MB".into(),
+        warnings: vec![],
+        production: None,
+    }
+}
+
+fn config(name: &str, memory_mb: u32) -> FunctionConfig {
+    FunctionConfig {
+        name: name.into(),
+        arn: format!("arn:aws:lambda:us-east-1:123456789012:function:{name}"),
+        version: "$LATEST".into(),
+        description: String::new(),
+        memory_mb,
+        timeout_s: 30,
+        architecture: "x86_64".into(),
+        runtime: Some("python3.12".into()),
+        package_type: "Zip".into(),
+        log_format: "Text".into(),
+        system_log_level: None,
+        state: "Active".into(),
+        last_update_status: "Successful".into(),
+        last_update_reason: None,
+        revision_id: "r1".into(),
+        code_sha256: "abc".into(),
+    }
+}
+
+/// A fleet run as `memtune fleet --output json` writes it.
+fn fleet_run_json(functions: &[(&str, u32, Option<u32>)]) -> String {
+    let results: Vec<FunctionResult> = functions
+        .iter()
+        .map(|(name, current, rec)| {
+            FunctionResult::tuned(config(name, *current), document(name, *current, *rec))
+        })
+        .chain([FunctionResult::skipped(
+            config("skipped-fn", 128),
+            "no traffic",
+        )])
+        .collect();
+    serde_json::to_string_pretty(&FleetRun {
+        schema_version: FLEET_SCHEMA_VERSION,
+        run_id: "20260101-0000-test".into(),
+        region: "us-east-1".into(),
+        started_at: "2026-01-01T00:00:00Z".into(),
+        listed: results.len(),
+        totals: RunTotals::of(&results, 1.0),
+        budget: BudgetStats {
+            ceiling: 10,
+            limit: 10,
+            lowest: 10,
+            throttles: 0,
+        },
+        functions: results,
+    })
+    .unwrap()
+}
+
+const SAM: &str = "\
+Globals:
+  Function:
+    MemorySize: 512 # shared
+Resources:
+  Orders:
+    Type: AWS::Serverless::Function
+    Properties:
+      FunctionName: orders-api
+      MemorySize: 256 # tuned
+      Handler: app.handler
+  Report:
+    Type: AWS::Serverless::Function
+    Properties:
+      Handler: report.handler
+";
+
+struct Workspace {
+    dir: tempfile::TempDir,
+}
+
+impl Workspace {
+    fn new(run_json: &str) -> Workspace {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("run.json"), run_json).unwrap();
+        std::fs::write(dir.path().join("template.yaml"), SAM).unwrap();
+        Workspace { dir }
+    }
+
+    fn memtune(&self, args: &[&str]) -> (i32, String, String) {
+        let out = Command::new(env!("CARGO_BIN_EXE_memtune"))
+            .args(args)
+            .current_dir(self.dir.path())
+            .output()
+            .unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+
+    fn template(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("template.yaml")).unwrap()
+    }
+}
+
+fn fleet() -> String {
+    fleet_run_json(&[
+        ("orders-api", 256, Some(1024)),
+        ("stack-Report-ABC", 512, Some(768)),
+        ("elsewhere", 128, Some(256)),
+        ("oom", 128, None),
+    ])
+}
+
+#[test]
+fn patch_summarises_diffs_and_writes_from_a_fleet_run() {
+    let ws = Workspace::new(&fleet());
+    let (code, out, err) = ws.memtune(&["patch", "--from", "run.json", "template.yaml"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("template.yaml:9 Orders (orders-api): 256 -> 1024 MB\n"),
+        "{out}"
+    );
+    assert!(
+        out.contains(
+            "template.yaml:3 Globals.Function.MemorySize (stack-Report-ABC): 512 -> 768 MB\n"
+        ),
+        "{out}"
+    );
+    assert!(
+        out.contains("unmatched: elsewhere (recommended 256 MB)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("2 functions in the run have no recommendation"),
+        "{out}"
+    );
+    assert_eq!(ws.template(), SAM, "no --write: nothing changes");
+
+    let (code, diff, _) = ws.memtune(&["patch", "--from", "run.json", "--diff", "template.yaml"]);
+    assert_eq!(code, 0);
+    assert!(
+        diff.starts_with("--- a/template.yaml\n+++ b/template.yaml\n"),
+        "{diff}"
+    );
+    assert!(
+        diff.contains("-    MemorySize: 512 # shared\n+    MemorySize: 768 # shared\n"),
+        "{diff}"
+    );
+    assert!(
+        diff.contains("-      MemorySize: 256 # tuned\n+      MemorySize: 1024 # tuned\n"),
+        "{diff}"
+    );
+
+    let (code, _, err) = ws.memtune(&["patch", "--from", "run.json", "--write", "."]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        ws.template(),
+        SAM.replace("512 # shared", "768 # shared")
+            .replace("256 # tuned", "1024 # tuned")
+    );
+    // run.json in the directory is not a template: skipped, not an error.
+    assert!(err.contains("wrote 1 files (2 changes)"), "{err}");
+}
+
+#[test]
+fn patch_reads_a_single_recommend_document_and_a_mapping() {
+    let doc = serde_json::to_string(&document("legacy-orders", 256, Some(2048))).unwrap();
+    let ws = Workspace::new(&doc);
+    std::fs::write(
+        ws.dir.path().join("map.toml"),
+        "\"legacy-orders\" = \"template.yaml:Report\"\n",
+    )
+    .unwrap();
+    let (code, out, err) = ws.memtune(&[
+        "patch",
+        "--from",
+        "run.json",
+        "--mapping",
+        "map.toml",
+        "template.yaml",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("Globals.Function.MemorySize (legacy-orders): 512 -> 2048 MB"),
+        "{out}"
+    );
+}
+
+#[test]
+fn check_passes_within_tolerance_and_fails_beyond() {
+    let ws = Workspace::new(&fleet_run_json(&[
+        ("orders-api", 256, Some(270)),
+        ("stack-Report-ABC", 512, Some(512)),
+    ]));
+    let (code, out, err) = ws.memtune(&["check", "--from", "run.json", "template.yaml"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains("All 2 matched functions are within 10%"),
+        "{out}"
+    );
+
+    let ws = Workspace::new(&fleet());
+    let (code, out, err) = ws.memtune(&[
+        "check",
+        "--from",
+        "run.json",
+        "--tolerance-pct",
+        "50",
+        "template.yaml",
+    ]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(
+        out.contains("| function | resource | template MB | recommended MB | difference |"),
+        "{out}"
+    );
+    assert!(
+        out.contains("| orders-api | `Orders` (template.yaml:9) | 256 | 1024 | +300.0% |"),
+        "{out}"
+    );
+    // 512 -> 768 is +50%: not beyond a 50% tolerance.
+    assert!(!out.contains("| stack-Report-ABC"), "{out}");
+    assert!(err.contains("more than 50%"), "{err}");
+}
+
+#[test]
+fn bad_input_exits_2_with_one_line_and_changes_nothing() {
+    let ws = Workspace::new(&fleet());
+    std::fs::write(ws.dir.path().join("broken.yaml"), "Resources:\n  A: [1,\n").unwrap();
+    std::fs::write(ws.dir.path().join("other.json"), "{\"x\": 1}").unwrap();
+    let cases: [(&[&str], &str); 5] = [
+        (
+            &["patch", "--from", "missing.json", "template.yaml"],
+            "--from missing.json: cannot read",
+        ),
+        (
+            &["patch", "--from", "template.yaml", "template.yaml"],
+            "--from template.yaml: not JSON",
+        ),
+        (
+            &[
+                "patch",
+                "--from",
+                "run.json",
+                "--write",
+                "template.yaml",
+                "broken.yaml",
+            ],
+            "broken.yaml:",
+        ),
+        (
+            &["check", "--from", "run.json", "nope.tf"],
+            "nope.tf: cannot read",
+        ),
+        (
+            &[
+                "check",
+                "--from",
+                "run.json",
+                "--mapping",
+                "other.json",
+                "template.yaml",
+            ],
+            "--mapping other.json",
+        ),
+    ];
+    for (args, message) in cases {
+        let (code, _, err) = ws.memtune(args);
+        assert_eq!(code, 2, "{args:?}: {err}");
+        assert!(
+            err.starts_with("memtune: ") && err.contains(message),
+            "{args:?}: {err}"
+        );
+        assert_eq!(err.lines().count(), 1, "{err}");
+    }
+    assert_eq!(ws.template(), SAM);
+}
