@@ -10,7 +10,8 @@ use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use super::aws_args::{platform_error, AwsArgs};
-use super::recommend_cmd::{new_run_id, OutputFormat};
+use super::recommend_cmd::new_run_id;
+use super::report_cmd::{self, ReportFormat};
 use super::CliError;
 use crate::fleet::config::FleetConfig;
 use crate::fleet::jobs::{memory_times_timeout, monthly_spend_or_proxy, Job};
@@ -23,7 +24,8 @@ use crate::platform::cloudwatch::AwsCloudWatch;
 use crate::platform::logs::AwsLogs;
 use crate::platform::FunctionConfig;
 use crate::pricing::PriceBook;
-use crate::report;
+use crate::report::markdown::Markdown;
+use crate::report::Report;
 use crate::sweep::journal;
 use crate::sweep::restore::restore_run;
 use crate::tune::Search;
@@ -34,6 +36,7 @@ use std::collections::BTreeMap;
   memtune fleet --config fleet.toml
   memtune fleet --config fleet.toml --dry-run      # what would be tuned, in order
   memtune fleet --config fleet.toml --output json > run.json
+  memtune fleet --config fleet.toml --output markdown > comment.md   # or html, csv
 
 Every key of the config is documented in config/fleet.example.toml. Each selected function
 is swept as by `memtune recommend` (journaled, restored afterwards); the run keeps the total
@@ -47,8 +50,8 @@ pub struct FleetArgs {
     /// Fleet configuration (TOML).
     #[arg(long)]
     config: PathBuf,
-    #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
-    output: OutputFormat,
+    #[arg(long, value_enum, default_value_t = ReportFormat::Table)]
+    output: ReportFormat,
     /// Price book (TOML) instead of the built-in config/pricing.toml.
     #[arg(long)]
     pricing: Option<PathBuf>,
@@ -98,13 +101,18 @@ pub async fn run(args: FleetArgs) -> Result<(), CliError> {
             Arc::new(read_production(&sdk, &api, &book, &config, &region, args.days).await);
     }
     let run = run_with_progress(&api, &book, &config, &settings).await?;
-    print!("{}", render(&run, args.output));
-    exit_status(&run)
+    let report = Report::Fleet(Box::new(run));
+    let markdown = Markdown {
+        command: Some(report_cmd::command_line()),
+        ..Markdown::default()
+    };
+    print!("{}", report_cmd::render(&report, args.output, markdown));
+    exit_status(&report)
 }
 
 /// Production figures of the selected functions (batched CloudWatch and Logs reads); those
 /// without any are simply absent, and the run orders and tunes them without.
-async fn read_production(
+pub(super) async fn read_production(
     sdk: &aws_config::SdkConfig,
     api: &AwsLambda,
     book: &PriceBook,
@@ -163,19 +171,13 @@ pub(super) fn settings(
     }
 }
 
-pub(super) fn render(run: &FleetRun, output: OutputFormat) -> String {
-    match output {
-        OutputFormat::Table => report::fleet::table(run),
-        OutputFormat::Json => report::fleet::json(run),
-    }
-}
-
-pub(super) fn exit_status(run: &FleetRun) -> Result<(), CliError> {
-    match run.totals.failed {
+pub(super) fn exit_status(report: &Report) -> Result<(), CliError> {
+    let totals = report.totals();
+    match totals.failed {
         0 => Ok(()),
         n => Err(CliError::failed(format!(
             "{n} of {} functions failed (see the reasons above)",
-            run.totals.functions
+            totals.functions
         ))),
     }
 }

@@ -9,6 +9,7 @@ mod fleet_cmd;
 mod inspect_cmd;
 mod lab_cmd;
 mod recommend_cmd;
+mod report_cmd;
 mod restore_cmd;
 mod truth_cmd;
 
@@ -40,6 +41,8 @@ enum Command {
     Inspect(inspect_cmd::InspectArgs),
     /// Benchmarks that print figures (lab throughput, ...).
     Bench(bench_cmd::BenchArgs),
+    /// Render a stored run again: table, json, markdown, html or csv.
+    Report(report_cmd::ReportArgs),
 }
 
 /// A failure the user sees as one line, with the exit code it maps to.
@@ -88,6 +91,7 @@ pub fn main() -> ExitCode {
             Command::Demo(args) => demo_cmd::run(args).await,
             Command::Inspect(args) => inspect_cmd::run(args).await,
             Command::Bench(args) => bench_cmd::run(args).await,
+            Command::Report(args) => report_cmd::run(args).await,
         }
     });
     match result {

@@ -1,7 +1,7 @@
 //! What a fleet run produced: one result per function (recommended, skipped or failed, each
 //! with its reason) and run totals, as plain data for reports and a history store.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::budget::BudgetStats;
 use crate::platform::FunctionConfig;
@@ -10,7 +10,7 @@ use crate::report::FunctionDocument;
 /// Bumped on any change that could break a reader of the fleet JSON.
 pub const FLEET_SCHEMA_VERSION: u32 = 1;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Status {
     Recommended,
@@ -18,13 +18,17 @@ pub enum Status {
     Failed,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct FunctionResult {
     pub function: String,
     pub status: Status,
     /// Why the function was skipped or failed.
     pub reason: Option<String>,
-    /// The configuration as discovered (CodeSha256, memory, ...), for a history store.
+    /// Memory when discovered, so that a stored run shows it for skipped functions too.
+    #[serde(default)]
+    pub memory_mb: u32,
+    /// The configuration as discovered (CodeSha256, memory, ...), for a history store; not
+    /// in the JSON.
     #[serde(skip)]
     pub config: FunctionConfig,
     /// The same document `memtune recommend --output json` prints, when sampling ran.
@@ -45,6 +49,7 @@ impl FunctionResult {
             function: config.name.clone(),
             status,
             reason: Some(reason),
+            memory_mb: config.memory_mb,
             config,
             document: None,
         }
@@ -68,13 +73,14 @@ impl FunctionResult {
             function: config.name.clone(),
             status,
             reason,
+            memory_mb: config.memory_mb,
             config,
             document: Some(Box::new(document)),
         }
     }
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct RunTotals {
     pub functions: usize,
     pub recommended: usize,
@@ -111,7 +117,7 @@ impl RunTotals {
 }
 
 /// A whole fleet run.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct FleetRun {
     pub schema_version: u32,
     pub run_id: String,

@@ -1,15 +1,10 @@
-//! A fleet run as one table (a row per function) or as JSON (run totals plus, per function,
-//! the same document `recommend --output json` prints).
+//! A fleet run as one table: a row per function, then the run totals.
 
 use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{Cell, CellAlignment, Table};
 
-use super::FunctionDocument;
+use super::{confidence, FunctionDocument};
 use crate::fleet::outcome::{FleetRun, FunctionResult, Status};
-
-pub fn json(run: &FleetRun) -> String {
-    serde_json::to_string_pretty(run).expect("the fleet run is plain data") + "\n"
-}
 
 pub fn table(run: &FleetRun) -> String {
     let mut table = Table::new();
@@ -29,7 +24,7 @@ pub fn table(run: &FleetRun) -> String {
             right(memory(r)),
             right(d.map(cost).unwrap_or_default()),
             right(d.map(p99).unwrap_or_default()),
-            Cell::new(d.map(confidence).unwrap_or("-")),
+            Cell::new(d.and_then(confidence::of).map_or("-", |c| c.as_str())),
             Cell::new(action(r)),
         ]);
     }
@@ -64,7 +59,7 @@ fn arrow(now: Option<String>, after: Option<String>) -> String {
 }
 
 fn memory(r: &FunctionResult) -> String {
-    let now = r.config.memory_mb.to_string();
+    let now = r.memory_mb.to_string();
     match r
         .document
         .as_deref()
@@ -96,28 +91,6 @@ fn p99(d: &FunctionDocument) -> String {
     )
 }
 
-/// `high` when the 95% cost intervals of the current and recommended sizes do not overlap,
-/// `low` when they do (the difference may be noise), `-` when there is nothing to compare.
-fn confidence(d: &FunctionDocument) -> &'static str {
-    let Some(rec) = &d.recommendation else {
-        return "-";
-    };
-    if rec.memory_mb == d.current.memory_mb {
-        return "-";
-    }
-    let interval = |mb: u32| {
-        d.sizes
-            .iter()
-            .find(|s| s.memory_mb == mb)
-            .and_then(|s| s.cost_ci95_usd)
-    };
-    match (interval(d.current.memory_mb), interval(rec.memory_mb)) {
-        (Some([lo_a, hi_a]), Some([lo_b, hi_b])) if hi_a < lo_b || hi_b < lo_a => "high",
-        (Some(_), Some(_)) => "low",
-        _ => "-",
-    }
-}
-
 fn action(r: &FunctionResult) -> String {
     let reason = r.reason.as_deref().unwrap_or("");
     match r.status {
@@ -129,7 +102,7 @@ fn action(r: &FunctionResult) -> String {
                 .as_deref()
                 .and_then(|d| d.recommendation.as_ref())
                 .map(|rec| rec.memory_mb);
-            if rec == Some(r.config.memory_mb) {
+            if rec == Some(r.memory_mb) {
                 "keep".into()
             } else {
                 "propose".into()
