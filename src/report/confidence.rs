@@ -32,6 +32,9 @@ impl Confidence {
     }
 }
 
+/// A 95% interval of one measure at one size.
+type Interval = fn(&SizeRow) -> Option<[f64; 2]>;
+
 fn cost_interval(s: &SizeRow) -> Option<[f64; 2]> {
     s.cost_ci95_usd
 }
@@ -55,7 +58,7 @@ pub fn of(d: &FunctionDocument) -> Option<Confidence> {
     let (now, after) = (row(d.current.memory_mb)?, row(rec.memory_mb)?);
     let separated =
         |interval: fn(&SizeRow) -> Option<[f64; 2]>| Some(apart(interval(now)?, interval(after)?));
-    let measures: &[fn(&SizeRow) -> Option<[f64; 2]>] = match d.strategy.objective.as_str() {
+    let measures: &[Interval] = match d.strategy.objective.as_str() {
         "speed" => &[duration_interval],
         "balanced" => &[cost_interval, duration_interval],
         _ => &[cost_interval],
