@@ -51,7 +51,9 @@ pub fn monthly_savings(d: &FunctionDocument) -> String {
         .as_ref()
         .and_then(|r| r.monthly_savings_usd)
     {
-        Some(s) if s < 0.0 => format!("-${:.2}", -s),
+        // Below a cent either way is no change, not "-$0.00".
+        Some(s) if s <= -0.005 => format!("-${:.2}", -s),
+        Some(s) if s < 0.005 => "$0.00".into(),
         Some(s) => format!("${s:.2}"),
         None => "n/a".into(),
     }

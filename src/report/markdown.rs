@@ -166,7 +166,9 @@ impl Markdown {
         let t = report.totals();
         let changes = rows.iter().filter(|r| cells::action(r) == "change").count();
         let savings = cells::total_savings(rows)
-            .map(|(usd, n)| format!(", ${usd:.2} per month saved over {n} with production data"))
+            .map(|(usd, n)| {
+                format!(", net savings ${usd:.2} per month over the {n} with production data")
+            })
             .unwrap_or_default();
         format!(
             "## memtune: {} of {} functions to resize{savings}\n\nRun `{}` in {}, {}: {} recommended, {} skipped, {} failed.\n\n",
