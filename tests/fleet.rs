@@ -479,8 +479,12 @@ async fn demo_runs_the_demo_fleet_and_writes_its_report() {
     assert!(stdout.contains("confidence"), "{stdout}");
     assert!(stdout.contains("image-resize"), "{stdout}");
     let report: Value =
-        serde_json::from_str(&std::fs::read_to_string(out_dir.join("fleet.json")).unwrap())
+        serde_json::from_str(&std::fs::read_to_string(out_dir.join("report.json")).unwrap())
             .unwrap();
+    let markdown = std::fs::read_to_string(out_dir.join("report.md")).unwrap();
+    assert!(markdown.contains("| `image-resize` |"), "{markdown}");
+    let html = std::fs::read_to_string(out_dir.join("report.html")).unwrap();
+    assert!(html.contains("<svg"), "charts in the HTML report");
     assert_eq!(report["totals"]["functions"], 14);
     assert!(
         report["totals"]["recommended"].as_u64().unwrap() >= 12,

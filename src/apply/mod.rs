@@ -86,7 +86,7 @@ pub struct AppliedChange {
     pub applied_at: String,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ApplyAction {
     Applied,
@@ -97,7 +97,7 @@ pub enum ApplyAction {
 }
 
 /// What auto-apply did with one function's recommendation.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ApplyOutcome {
     pub action: ApplyAction,
     pub from_mb: u32,

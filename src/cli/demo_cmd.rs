@@ -2,23 +2,34 @@
 //!
 //! Starts the lab's demo fleet on an ephemeral loopback port, points the real aws-sdk client
 //! at it (endpoint, region and dummy credentials set here, not taken from the environment),
-//! runs `config/fleet.demo.toml`, prints the fleet table and writes the reports.
+//! reads the lab's production data, runs `config/fleet.demo.toml`, prints the fleet table and
+//! writes the reports (JSON, markdown, HTML).
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use clap::Args;
 
 use super::fleet_cmd;
-use super::recommend_cmd::OutputFormat;
+use super::report_cmd::{self, ReportFormat};
 use super::CliError;
 use crate::fleet::config::FleetConfig;
 use crate::lab::{self, LabConfig};
 use crate::platform::aws::AwsLambda;
 use crate::pricing::PriceBook;
-use crate::report;
+use crate::report::markdown::Markdown;
+use crate::report::Report;
 
 const DEMO_CONFIG: &str = include_str!("../../config/fleet.demo.toml");
 const REGION: &str = "us-east-1";
+/// Days of the lab's backfilled production traffic to read.
+const PRODUCTION_DAYS: u32 = 14;
+/// The reports written to `--out`.
+const REPORTS: [ReportFormat; 3] = [
+    ReportFormat::Json,
+    ReportFormat::Markdown,
+    ReportFormat::Html,
+];
 
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:
@@ -28,11 +39,11 @@ const REGION: &str = "us-east-1";
 Nothing leaves this machine: the lab serves the Lambda API on 127.0.0.1 and is gone when the
 demo ends. The same run against a real account is `memtune fleet --config FILE`.")]
 pub struct DemoArgs {
-    /// Directory for the reports (fleet.json).
+    /// Directory for the reports (report.json, report.md, report.html).
     #[arg(long, default_value = "memtune-demo")]
     out: PathBuf,
-    #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
-    output: OutputFormat,
+    #[arg(long, value_enum, default_value_t = ReportFormat::Table)]
+    output: ReportFormat,
 }
 
 pub async fn run(args: DemoArgs) -> Result<(), CliError> {
@@ -52,22 +63,36 @@ pub async fn run(args: DemoArgs) -> Result<(), CliError> {
     );
     let sdk = server.client_config().await;
     let api = AwsLambda::new(&sdk);
+    let book = PriceBook::builtin();
     // Journals of a throwaway lab do not belong in the user's state directory.
     let state_dir = std::env::temp_dir().join(format!("memtune-demo-{}", std::process::id()));
-    let settings = fleet_cmd::settings(
+    let mut settings = fleet_cmd::settings(
         &config,
         REGION.to_string(),
         state_dir.clone(),
         Some(server.endpoint()),
     );
-    let run = fleet_cmd::run_with_progress(&api, &PriceBook::builtin(), &config, &settings).await;
+    settings.production = Arc::new(
+        fleet_cmd::read_production(&sdk, &api, &book, &config, REGION, PRODUCTION_DAYS).await,
+    );
+    let run = fleet_cmd::run_with_progress(&api, &book, &config, &settings).await;
     server.stop().await;
     let _ = std::fs::remove_dir_all(&state_dir);
-    let run = run?;
-    let json_path = args.out.join("fleet.json");
-    std::fs::write(&json_path, report::fleet::json(&run))
-        .map_err(|e| CliError::failed(format!("cannot write {}: {e}", json_path.display())))?;
-    print!("{}", fleet_cmd::render(&run, args.output));
-    eprintln!("report written to {}", json_path.display());
-    fleet_cmd::exit_status(&run)
+    let report = Report::Fleet(Box::new(run?));
+    let markdown = || Markdown {
+        command: Some(report_cmd::command_line()),
+        full_report: Some(args.out.join("report.html").display().to_string()),
+        ..Markdown::default()
+    };
+    for format in REPORTS {
+        let path = args.out.join(format!("report.{}", format.file_extension()));
+        std::fs::write(&path, report_cmd::render(&report, format, markdown()))
+            .map_err(|e| CliError::failed(format!("cannot write {}: {e}", path.display())))?;
+    }
+    print!("{}", report_cmd::render(&report, args.output, markdown()));
+    eprintln!(
+        "reports written to {}/report.{{json,md,html}}",
+        args.out.display()
+    );
+    fleet_cmd::exit_status(&report)
 }

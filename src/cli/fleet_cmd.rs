@@ -10,7 +10,8 @@ use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use super::aws_args::{platform_error, AwsArgs};
-use super::recommend_cmd::{new_run_id, OutputFormat};
+use super::recommend_cmd::new_run_id;
+use super::report_cmd::{self, ReportFormat};
 use super::CliError;
 use crate::apply::change::ApplyContext;
 use crate::apply::{ApplyAction, ApplyMode};
@@ -28,7 +29,8 @@ use crate::platform::cloudwatch::AwsCloudWatch;
 use crate::platform::logs::AwsLogs;
 use crate::platform::FunctionConfig;
 use crate::pricing::PriceBook;
-use crate::report;
+use crate::report::markdown::Markdown;
+use crate::report::Report;
 use crate::sweep::journal;
 use crate::sweep::restore::restore_run;
 use crate::tune::Search;
@@ -39,6 +41,7 @@ use std::collections::BTreeMap;
   memtune fleet --config fleet.toml
   memtune fleet --config fleet.toml --dry-run      # what would be tuned, in order
   memtune fleet --config fleet.toml --output json > run.json
+  memtune fleet --config fleet.toml --output markdown > comment.md   # or html, csv
 
 Every key of the config is documented in config/fleet.example.toml. Each selected function
 is swept as by `memtune recommend` (journaled, restored afterwards); the run keeps the total
@@ -57,8 +60,8 @@ pub struct FleetArgs {
     /// Fleet configuration (TOML).
     #[arg(long)]
     config: PathBuf,
-    #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
-    output: OutputFormat,
+    #[arg(long, value_enum, default_value_t = ReportFormat::Table)]
+    output: ReportFormat,
     /// Price book (TOML) instead of the built-in config/pricing.toml.
     #[arg(long)]
     pricing: Option<PathBuf>,
@@ -171,9 +174,14 @@ pub async fn run(args: FleetArgs) -> Result<(), CliError> {
             .history
             .finish_run(&run.run_id, RunStatus::Finished, &run.totals),
     );
-    print!("{}", render(&run, args.output));
+    let report = Report::Fleet(Box::new(run));
+    let markdown = Markdown {
+        command: Some(report_cmd::command_line()),
+        ..Markdown::default()
+    };
+    print!("{}", report_cmd::render(&report, args.output, markdown));
     recorder.report()?;
-    exit_status(&run)
+    exit_status(&report)
 }
 
 /// Writes to the history; a failed write does not stop the run but fails its exit status.
@@ -270,27 +278,24 @@ pub(super) fn settings(
     }
 }
 
-pub(super) fn render(run: &FleetRun, output: OutputFormat) -> String {
-    match output {
-        OutputFormat::Table => report::fleet::table(run),
-        OutputFormat::Json => report::fleet::json(run),
-    }
-}
-
-pub(super) fn exit_status(run: &FleetRun) -> Result<(), CliError> {
-    let not_applied = run
-        .functions
-        .iter()
-        .filter(|r| r.apply.as_ref().map(|a| a.action) == Some(ApplyAction::NotApplied))
-        .count();
-    match (run.totals.failed, not_applied) {
+pub(super) fn exit_status(report: &Report) -> Result<(), CliError> {
+    let totals = report.totals();
+    let not_applied = match report {
+        Report::Fleet(run) => run
+            .functions
+            .iter()
+            .filter(|r| r.apply.as_ref().map(|a| a.action) == Some(ApplyAction::NotApplied))
+            .count(),
+        _ => 0,
+    };
+    match (totals.failed, not_applied) {
         (0, 0) => Ok(()),
         (0, n) => Err(CliError::failed(format!(
             "{n} recommendations could not be applied (see the reasons above)"
         ))),
         (n, _) => Err(CliError::failed(format!(
             "{n} of {} functions failed (see the reasons above)",
-            run.totals.functions
+            totals.functions
         ))),
     }
 }

@@ -13,9 +13,10 @@ mod inspect_cmd;
 mod lab_cmd;
 mod patch_cmd;
 mod recommend_cmd;
+mod report_cmd;
 mod restore_cmd;
-mod serve_cmd;
 mod rollback_cmd;
+mod serve_cmd;
 mod truth_cmd;
 
 use std::process::ExitCode;
@@ -56,6 +57,8 @@ enum Command {
     Patch(patch_cmd::PatchArgs),
     /// CI gate: fail when template memory differs from a run's recommendation.
     Check(check_cmd::CheckArgs),
+    /// Render a stored run again: table, json, markdown, html or csv.
+    Report(report_cmd::ReportArgs),
 }
 
 /// A failure the user sees as one line, with the exit code it maps to.
@@ -109,6 +112,7 @@ pub fn main() -> ExitCode {
             Command::Bench(args) => bench_cmd::run(args).await,
             Command::Patch(args) => patch_cmd::run(args).await,
             Command::Check(args) => check_cmd::run(args).await,
+            Command::Report(args) => report_cmd::run(args).await,
         }
     });
     match result {

@@ -10,6 +10,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use tokio::sync::Semaphore;
 
 use super::aws_args::{platform_error, AwsArgs};
+use super::report_cmd::{self, ReportFormat};
 use super::CliError;
 use crate::inspect::production::{self, Production};
 use crate::measure::Percentile;
@@ -18,9 +19,8 @@ use crate::platform::cloudwatch::AwsCloudWatch;
 use crate::platform::logs::AwsLogs;
 use crate::platform::{FunctionConfig, LambdaApi, PlatformError};
 use crate::pricing::PriceBook;
-use crate::report::json::Json;
-use crate::report::table::TableRenderer;
-use crate::report::{self, Renderer};
+use crate::report::markdown::Markdown;
+use crate::report::{self, Report};
 use crate::strategy::{Objective, SearchMode, Strategy};
 use crate::sweep::journal::{self, Fingerprint};
 use crate::sweep::payload::Payloads;
@@ -55,6 +55,7 @@ enum SearchArg {
   memtune recommend api --search grid     # AWS Lambda Power Tuning's grid, for comparison
   memtune recommend api --dry-run         # the plan and its cost; changes nothing
   memtune recommend api --apply --yes     # set the recommended memory
+  memtune recommend api --output markdown > comment.md   # or html, csv
 
 How it works: for each size memtune sets $LATEST's memory, publishes a version
 (description memtune:<run-id>:<MB>), puts $LATEST's original memory back as soon as all
@@ -137,8 +138,8 @@ pub struct RecommendArgs {
     /// Do not ask before applying.
     #[arg(long, requires = "apply")]
     yes: bool,
-    #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
-    output: OutputFormat,
+    #[arg(long, value_enum, default_value_t = ReportFormat::Table)]
+    output: ReportFormat,
     /// Seed for payload choice and statistics (bootstrap).
     #[arg(long, default_value_t = 1)]
     seed: u64,
@@ -175,6 +176,11 @@ struct Checked {
 }
 
 fn check_input(args: &RecommendArgs) -> Result<Checked, CliError> {
+    if args.passive && !matches!(args.output, ReportFormat::Table | ReportFormat::Json) {
+        return Err(CliError::usage(
+            "--passive prints an estimate as a table or JSON: use --output table or --output json",
+        ));
+    }
     let strategy = Strategy::load(&args.strategy)
         .map_err(|e| CliError::usage(e.to_string()))?
         .with_slo(args.slo_ms, args.slo_percentile);
@@ -356,18 +362,19 @@ pub async fn run(args: RecommendArgs) -> Result<(), CliError> {
         report::add_production(&mut doc, p);
     }
     doc.warnings.extend(production_warning);
-    let rendered = match args.output {
-        OutputFormat::Table => TableRenderer.render(std::slice::from_ref(&doc)),
-        OutputFormat::Json => Json.render(std::slice::from_ref(&doc)),
+    let recommended = doc.recommendation.as_ref().map(|r| r.memory_mb);
+    let no_recommendation = doc.no_recommendation.clone();
+    let markdown = Markdown {
+        command: Some(report_cmd::command_line()),
+        ..Markdown::default()
     };
-    print!("{rendered}");
-    let Some(recommended) = doc.recommendation.as_ref().map(|r| r.memory_mb) else {
+    let report = Report::Function(Box::new(doc));
+    print!("{}", report_cmd::render(&report, args.output, markdown));
+    let Some(recommended) = recommended else {
         return Err(CliError::failed(format!(
             "no recommendation for {}: {}",
             function.name,
-            doc.no_recommendation
-                .as_deref()
-                .unwrap_or("no feasible size")
+            no_recommendation.as_deref().unwrap_or("no feasible size")
         )));
     };
     if args.apply {
@@ -431,7 +438,7 @@ fn apply_production(
 fn passive(
     function: &FunctionConfig,
     production: Result<Production, String>,
-    output: OutputFormat,
+    output: ReportFormat,
 ) -> Result<(), CliError> {
     let p = production.map_err(|why| {
         CliError::failed(format!(
@@ -440,7 +447,7 @@ fn passive(
         ))
     })?;
     match output {
-        OutputFormat::Json => println!(
+        ReportFormat::Json => println!(
             "{}",
             serde_json::to_string_pretty(&serde_json::json!({
                 "schema_version": report::SCHEMA_VERSION,
@@ -451,7 +458,8 @@ fn passive(
             }))
             .expect("plain data")
         ),
-        OutputFormat::Table => {
+        // Other formats are refused by check_input.
+        _ => {
             println!(
                 "{} at {} MB — ESTIMATE from {} days of production data (no invocations made; based on {:.0} invocations)",
                 function.name, function.memory_mb, p.days, p.invocations

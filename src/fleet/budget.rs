@@ -8,7 +8,7 @@
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tokio::sync::Semaphore;
 
 /// Throttles within this long of a cut belong to the same congestion and do not cut again
@@ -33,7 +33,7 @@ struct State {
 }
 
 /// The budget's history, for the run report.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BudgetStats {
     pub ceiling: usize,
     pub limit: usize,

@@ -1,7 +1,7 @@
 //! What a fleet run produced: one result per function (recommended, skipped or failed, each
 //! with its reason) and run totals, as plain data for reports and a history store.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::budget::BudgetStats;
 use crate::apply::ApplyOutcome;
@@ -11,7 +11,7 @@ use crate::report::FunctionDocument;
 /// Bumped on any change that could break a reader of the fleet JSON.
 pub const FLEET_SCHEMA_VERSION: u32 = 1;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Status {
     Recommended,
@@ -19,13 +19,17 @@ pub enum Status {
     Failed,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct FunctionResult {
     pub function: String,
     pub status: Status,
     /// Why the function was skipped or failed.
     pub reason: Option<String>,
-    /// The configuration as discovered (CodeSha256, memory, ...), for a history store.
+    /// Memory when discovered, so that a stored run shows it for skipped functions too.
+    #[serde(default)]
+    pub memory_mb: u32,
+    /// The configuration as discovered (CodeSha256, memory, ...), for a history store; not
+    /// in the JSON.
     #[serde(skip)]
     pub config: FunctionConfig,
     /// The same document `memtune recommend --output json` prints, when sampling ran.
@@ -34,7 +38,7 @@ pub struct FunctionResult {
     #[serde(skip)]
     pub payload_sha256: Option<String>,
     /// What `[apply] mode = "auto"` did with the recommendation.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub apply: Option<ApplyOutcome>,
 }
 
@@ -52,6 +56,7 @@ impl FunctionResult {
             function: config.name.clone(),
             status,
             reason: Some(reason),
+            memory_mb: config.memory_mb,
             config,
             document: None,
             payload_sha256: None,
@@ -77,6 +82,7 @@ impl FunctionResult {
             function: config.name.clone(),
             status,
             reason,
+            memory_mb: config.memory_mb,
             config,
             document: Some(Box::new(document)),
             payload_sha256: None,
@@ -85,7 +91,7 @@ impl FunctionResult {
     }
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct RunTotals {
     pub functions: usize,
     pub recommended: usize,
@@ -122,7 +128,7 @@ impl RunTotals {
 }
 
 /// A whole fleet run.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct FleetRun {
     pub schema_version: u32,
     pub run_id: String,

@@ -13,7 +13,7 @@ use std::future::Future;
 use serde::Serialize;
 
 /// What memtune needs to know about a function version's configuration.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct FunctionConfig {
     pub name: String,
     pub arn: String,

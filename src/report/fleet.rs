@@ -1,15 +1,10 @@
-//! A fleet run as one table (a row per function) or as JSON (run totals plus, per function,
-//! the same document `recommend --output json` prints).
+//! A fleet run as one table: a row per function, then the run totals.
 
 use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{Cell, CellAlignment, Table};
 
 use super::{confidence, FunctionDocument};
 use crate::fleet::outcome::{FleetRun, FunctionResult, Status};
-
-pub fn json(run: &FleetRun) -> String {
-    serde_json::to_string_pretty(run).expect("the fleet run is plain data") + "\n"
-}
 
 pub fn table(run: &FleetRun) -> String {
     let mut table = Table::new();
@@ -29,7 +24,7 @@ pub fn table(run: &FleetRun) -> String {
             right(memory(r)),
             right(d.map(cost).unwrap_or_default()),
             right(d.map(p99).unwrap_or_default()),
-            Cell::new(d.map(confidence::label).unwrap_or("-")),
+            Cell::new(d.and_then(confidence::of).map_or("-", |c| c.as_str())),
             Cell::new(action(r)),
         ]);
     }
@@ -64,7 +59,7 @@ fn arrow(now: Option<String>, after: Option<String>) -> String {
 }
 
 fn memory(r: &FunctionResult) -> String {
-    let now = r.config.memory_mb.to_string();
+    let now = r.memory_mb.to_string();
     match r
         .document
         .as_deref()
@@ -110,7 +105,7 @@ fn action(r: &FunctionResult) -> String {
                 .as_deref()
                 .and_then(|d| d.recommendation.as_ref())
                 .map(|rec| rec.memory_mb);
-            if rec == Some(r.config.memory_mb) {
+            if rec == Some(r.memory_mb) {
                 "keep".into()
             } else {
                 "propose".into()

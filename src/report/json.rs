@@ -1,15 +1,16 @@
-//! `--output json`: the documents as they are (one object for one function).
+//! `--output json`: the run as it is: the document of a recommend run, the whole fleet run
+//! (docs/json-schema.md).
 
-use super::{FunctionDocument, Renderer};
+use super::{Renderer, Report};
 
 pub struct Json;
 
 impl Renderer for Json {
-    fn render(&self, docs: &[FunctionDocument]) -> String {
-        let text = match docs {
-            [one] => serde_json::to_string_pretty(one),
-            many => serde_json::to_string_pretty(many),
+    fn render(&self, report: &Report) -> String {
+        let text = match report {
+            Report::Function(doc) => serde_json::to_string_pretty(doc),
+            Report::Fleet(run) => serde_json::to_string_pretty(run),
         };
-        text.expect("documents are plain data") + "\n"
+        text.expect("a run is plain data") + "\n"
     }
 }

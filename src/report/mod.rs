@@ -2,12 +2,23 @@
 //!
 //! `document` turns a [`TuneOutcome`] into the plain [`FunctionDocument`] that every format
 //! renders (`--output json` is that document as is; scripts and PR bots rely on it, see
-//! docs/json-schema.md). Each format is one module behind [`Renderer`].
+//! docs/json-schema.md). A [`Report`] is one run, of one function or a fleet; each format is
+//! one module behind [`Renderer`] and renders both (docs/reports.md).
 
+mod cells;
+mod chart;
 pub mod confidence;
+pub mod csv;
 pub mod fleet;
+pub mod html;
 pub mod json;
+pub mod markdown;
+mod run;
+#[cfg(test)]
+mod sample;
 pub mod table;
+
+pub use run::{Report, Row};
 
 use serde::{Deserialize, Serialize};
 
@@ -119,9 +130,9 @@ pub struct ExplorationInfo {
     pub platform_failures: u64,
 }
 
-/// A rendering of documents (table, json, ...).
+/// A rendering of a run (table, json, markdown, html, csv).
 pub trait Renderer {
-    fn render(&self, docs: &[FunctionDocument]) -> String;
+    fn render(&self, report: &Report) -> String;
 }
 
 fn size_row(s: &SizeStats) -> SizeRow {

@@ -1,9 +1,10 @@
-//! `--output table`: a comfy-table per function with the recommendation under it.
+//! `--output table`: for a recommend run, the sampled sizes with the recommendation under
+//! them; for a fleet run, a row per function (`fleet::table`).
 
 use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{Cell, CellAlignment, Table};
 
-use super::{FunctionDocument, Renderer};
+use super::{FunctionDocument, Renderer, Report};
 
 pub struct TableRenderer;
 
@@ -20,8 +21,11 @@ fn pct(v: f64) -> String {
 }
 
 impl Renderer for TableRenderer {
-    fn render(&self, docs: &[FunctionDocument]) -> String {
-        docs.iter().map(render_one).collect::<Vec<_>>().join("\n")
+    fn render(&self, report: &Report) -> String {
+        match report {
+            Report::Function(doc) => render_one(doc),
+            Report::Fleet(run) => super::fleet::table(run),
+        }
     }
 }
 

@@ -1,0 +1,152 @@
+//! `--output FORMAT` of `recommend`, `fleet` and `demo`, and `memtune report`: a stored run
+//! rendered again in any format.
+
+use std::path::PathBuf;
+
+use clap::{Args, ValueEnum};
+
+use super::CliError;
+use crate::report::csv::Csv;
+use crate::report::html::Html;
+use crate::report::json::Json;
+use crate::report::markdown::Markdown;
+use crate::report::table::TableRenderer;
+use crate::report::{Renderer, Report};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    /// A terminal table.
+    Table,
+    /// The versioned JSON documents (docs/json-schema.md).
+    Json,
+    /// A pull-request comment within GitHub's 65,536-character limit.
+    Markdown,
+    /// One self-contained page with SVG charts.
+    Html,
+    /// One row per function per sampled size.
+    Csv,
+}
+
+impl ReportFormat {
+    pub fn file_extension(self) -> &'static str {
+        match self {
+            ReportFormat::Table => "txt",
+            ReportFormat::Json => "json",
+            ReportFormat::Markdown => "md",
+            ReportFormat::Html => "html",
+            ReportFormat::Csv => "csv",
+        }
+    }
+}
+
+/// Renders a run; `markdown` sets where the full report is and the command that made it.
+pub fn render(report: &Report, format: ReportFormat, markdown: Markdown) -> String {
+    let renderer: &dyn Renderer = match format {
+        ReportFormat::Table => &TableRenderer,
+        ReportFormat::Json => &Json,
+        ReportFormat::Markdown => &markdown,
+        ReportFormat::Html => &Html,
+        ReportFormat::Csv => &Csv,
+    };
+    renderer.render(report)
+}
+
+/// This process's command line, for "the command to reproduce", as a shell would take it.
+pub fn command_line() -> String {
+    std::env::args()
+        .enumerate()
+        .map(|(i, arg)| {
+            if i == 0 {
+                "memtune".into()
+            } else {
+                shell_word(&arg)
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn shell_word(arg: &str) -> String {
+    let plain = !arg.is_empty()
+        && arg
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./=:@,+%".contains(c));
+    if plain {
+        arg.to_string()
+    } else {
+        format!("'{}'", arg.replace('\'', r"'\''"))
+    }
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  memtune fleet --config fleet.toml --output json > run.json
+  memtune report --from run.json --format markdown -o comment.md
+  memtune report --from run.json --format html -o report.html
+  memtune report --from run.json --format markdown --full-report https://ci.example/artifacts/report.html
+
+RUN.json is what `memtune fleet --output json` or `memtune recommend --output json` printed;
+which of the two is detected from its content.")]
+pub struct ReportArgs {
+    /// A stored run (fleet JSON or a recommend document).
+    // A run from the history store (`--run RUN_ID`) is meant to join this as a second
+    // `Source`, in one clap group with it.
+    #[arg(long, value_name = "RUN.json")]
+    from: PathBuf,
+    #[arg(long, value_enum)]
+    format: ReportFormat,
+    /// Write to FILE instead of stdout.
+    #[arg(short = 'o', long, value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// Where the full report is (a path or a link), named when the markdown is truncated.
+    #[arg(long)]
+    full_report: Option<String>,
+}
+
+/// Where the run to render comes from.
+enum Source {
+    File(PathBuf),
+}
+
+fn load(source: &Source) -> Result<Report, CliError> {
+    match source {
+        Source::File(path) => {
+            let text = std::fs::read_to_string(path).map_err(|e| {
+                CliError::usage(format!("--from: cannot read {}: {e}", path.display()))
+            })?;
+            Report::from_json(&text)
+                .map_err(|e| CliError::usage(format!("--from {}: {e}", path.display())))
+        }
+    }
+}
+
+pub async fn run(args: ReportArgs) -> Result<(), CliError> {
+    let report = load(&Source::File(args.from))?;
+    let markdown = Markdown {
+        full_report: args.full_report,
+        ..Markdown::default()
+    };
+    let text = render(&report, args.format, markdown);
+    match &args.output {
+        Some(path) => std::fs::write(path, text)
+            .map_err(|e| CliError::usage(format!("-o: cannot write {}: {e}", path.display()))),
+        None => {
+            print!("{text}");
+            Ok(())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn arguments_are_quoted_only_when_a_shell_needs_it() {
+        assert_eq!(shell_word("--config"), "--config");
+        assert_eq!(shell_word("fleet.toml"), "fleet.toml");
+        assert_eq!(shell_word("{\"id\": 1}"), "'{\"id\": 1}'");
+        assert_eq!(shell_word("it's"), r"'it'\''s'");
+        assert_eq!(shell_word(""), "''");
+    }
+}
