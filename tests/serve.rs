@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use common::{lambda_client, start_lab_with};
+use memtune::history::{History, RunStatus};
 use memtune::lab::{self, LabConfig, LabServer};
 use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
@@ -32,7 +33,7 @@ struct Service {
     addr: String,
     logs: std::sync::Arc<std::sync::Mutex<String>>,
     lab: LabServer,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
     original: BTreeMap<String, i32>,
 }
 
@@ -84,7 +85,7 @@ async fn start(configure: impl FnOnce(&mut LabConfig), serve_args: &[&str]) -> S
         addr,
         logs,
         lab,
-        _dir: dir,
+        dir: dir,
         original,
     }
 }
@@ -204,6 +205,34 @@ async fn a_scheduled_run_happens_and_the_api_answers_with_its_token() {
         assert_eq!(again, 409, "a second run while one is going");
     }
 
+    // The history behind the API.
+    let (status, body) = http(&service.addr, "GET", "/api/runs", None).await;
+    assert_eq!(status, 200, "{body}");
+    let runs: Value = serde_json::from_str(&body).unwrap();
+    let finished = runs
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["status"] == "finished")
+        .unwrap_or_else(|| panic!("no finished run in {runs}"));
+    let id = finished["id"].as_str().unwrap();
+    let (status, body) = http(&service.addr, "GET", &format!("/api/runs/{id}"), None).await;
+    assert_eq!(status, 200, "{body}");
+    let detail: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(detail["functions"].as_array().unwrap().len(), 3, "{detail}");
+    let (status, body) = http(&service.addr, "GET", "/api/functions/orders-api", None).await;
+    assert_eq!(status, 200, "{body}");
+    let function: Value = serde_json::from_str(&body).unwrap();
+    assert!(
+        function["latest_recommendation"]["memory_mb"].is_u64(),
+        "{function}"
+    );
+    assert!(!function["history"].as_array().unwrap().is_empty());
+    let (status, _) = http(&service.addr, "GET", "/api/runs/no-such-run", None).await;
+    assert_eq!(status, 404);
+    let (status, _) = http(&service.addr, "GET", "/api/functions/no-such-fn", None).await;
+    assert_eq!(status, 404);
+
     assert_eq!(service.terminate().await, Some(0));
     service.assert_all_untouched().await;
 }
@@ -249,4 +278,8 @@ async fn sigterm_stops_the_run_in_flight_and_restores_it() {
     tokio::time::sleep(Duration::from_millis(100)).await;
     let logs = service.logs.lock().unwrap().clone();
     assert!(logs.contains("fleet run stopped"), "{logs}");
+    let history = History::open(&service.dir.path().join("state")).unwrap();
+    let runs = history.runs(10).unwrap();
+    assert_eq!(runs.len(), 1);
+    assert_eq!(runs[0].status, RunStatus::Interrupted);
 }

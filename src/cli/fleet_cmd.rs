@@ -114,31 +114,108 @@ pub async fn run(args: FleetArgs) -> Result<(), CliError> {
         print!("{}", describe_plan(&plan));
         return Ok(());
     }
-    let endpoint_url = args.aws.options().endpoint_url;
     let mut settings = settings(
         &config,
         region.clone(),
-        state_dir.clone(),
-        endpoint_url.clone(),
+        state_dir,
+        args.aws.options().endpoint_url,
     );
     settings.retune = Arc::new(retune);
-    if !args.no_production {
-        settings.production =
-            Arc::new(read_production(&sdk, &api, &book, &config, &region, args.days).await);
+    let inputs = RunInputs {
+        sdk: &sdk,
+        api: &api,
+        book: &book,
+        config: &config,
+        config_path: &args.config,
+        production_days: (!args.no_production).then_some(args.days),
+    };
+    let recorded = recorded_run(&inputs, settings, history, Sweep::ProgressBar).await?;
+    let recorded_fully = recorded.history_trouble();
+    let report = Report::Fleet(Box::new(recorded.run));
+    let markdown = Markdown {
+        command: Some(report_cmd::command_line()),
+        ..Markdown::default()
+    };
+    print!("{}", report_cmd::render(&report, args.output, markdown));
+    recorded_fully?;
+    exit_status(&report)
+}
+
+/// What a fleet run needs besides its settings.
+pub(super) struct RunInputs<'a> {
+    pub sdk: &'a aws_config::SdkConfig,
+    pub api: &'a AwsLambda,
+    pub book: &'a PriceBook,
+    pub config: &'a FleetConfig,
+    pub config_path: &'a Path,
+    /// Days of production data to read first; None to read none.
+    pub production_days: Option<u32>,
+}
+
+/// How the sweep reports progress and meets interruptions.
+pub(super) enum Sweep {
+    /// A progress bar on stderr; Ctrl-C or SIGTERM restores the functions in flight.
+    ProgressBar,
+    /// Progress to a callback (a service's log); the caller cancels by dropping the future.
+    Callback(OnProgress),
+}
+
+/// A finished run, and what could not be written to the history.
+pub(super) struct Recorded {
+    pub run: FleetRun,
+    pub trouble: Vec<String>,
+}
+
+impl Recorded {
+    /// A failed history write does not stop the run but fails its exit status.
+    pub fn history_trouble(&self) -> Result<(), CliError> {
+        match self.trouble.first() {
+            None => Ok(()),
+            Some(first) => Err(CliError::failed(format!(
+                "the run was not fully recorded in the history ({} errors): {first}",
+                self.trouble.len()
+            ))),
+        }
+    }
+}
+
+/// A whole fleet run as `memtune fleet` and `memtune serve` do it: production data first,
+/// the sweep, auto-apply with its guards, and every step recorded in the history.
+pub(super) async fn recorded_run(
+    inputs: &RunInputs<'_>,
+    mut settings: RunSettings,
+    history: History,
+    sweep: Sweep,
+) -> Result<Recorded, CliError> {
+    let (api, config) = (inputs.api, inputs.config);
+    if let Some(days) = inputs.production_days {
+        settings.production = Arc::new(
+            read_production(inputs.sdk, api, inputs.book, config, &settings.region, days).await,
+        );
     }
     let mut recorder = Recorder {
         history,
         trouble: Vec::new(),
     };
-    let config_text = std::fs::read(&args.config).unwrap_or_default();
+    let config_text = std::fs::read(inputs.config_path).unwrap_or_default();
     recorder.check(recorder.history.begin_run(&RunStart {
         id: settings.run_id.clone(),
         started_at: chrono::Utc::now().to_rfc3339(),
-        region: region.clone(),
-        config_path: args.config.display().to_string(),
+        region: settings.region.clone(),
+        config_path: inputs.config_path.display().to_string(),
         config_sha256: hex_sha256(&config_text),
     }));
-    let mut run = match run_with_progress(&api, &book, &config, &settings).await {
+    let swept = match sweep {
+        Sweep::ProgressBar => run_with_progress(api, inputs.book, config, &settings).await,
+        Sweep::Callback(on_progress) => {
+            let production = settings.production.clone();
+            let spend = move |f: &FunctionConfig| monthly_spend_or_proxy(&production, f);
+            fleet::run(api, inputs.book, config, &settings, &spend, &on_progress)
+                .await
+                .map_err(|e| platform_error("fleet run", &e))
+        }
+    };
+    let mut run = match swept {
         Ok(run) => run,
         Err(e) => {
             let status = match e.code {
@@ -152,12 +229,12 @@ pub async fn run(args: FleetArgs) -> Result<(), CliError> {
     if config.apply.mode == ApplyMode::Auto {
         let ctx = ApplyContext {
             run_id: &settings.run_id,
-            state_dir: &state_dir,
-            region: Some(region.clone()),
-            endpoint_url,
+            state_dir: &settings.state_dir,
+            region: Some(settings.region.clone()),
+            endpoint_url: settings.endpoint_url.clone(),
         };
         let mut audit = Vec::new();
-        autoapply::apply_recommendations(&api, &mut run.functions, &config.apply, &ctx, |c| {
+        autoapply::apply_recommendations(api, &mut run.functions, &config.apply, &ctx, |c| {
             audit.push(recorder.history.record_applied(c).map(|_| ()))
         })
         .await;
@@ -174,17 +251,13 @@ pub async fn run(args: FleetArgs) -> Result<(), CliError> {
             .history
             .finish_run(&run.run_id, RunStatus::Finished, &run.totals),
     );
-    let report = Report::Fleet(Box::new(run));
-    let markdown = Markdown {
-        command: Some(report_cmd::command_line()),
-        ..Markdown::default()
-    };
-    print!("{}", report_cmd::render(&report, args.output, markdown));
-    recorder.report()?;
-    exit_status(&report)
+    Ok(Recorded {
+        run,
+        trouble: recorder.trouble,
+    })
 }
 
-/// Writes to the history; a failed write does not stop the run but fails its exit status.
+/// Writes to the history, keeping what failed.
 struct Recorder {
     history: History,
     trouble: Vec<String>,
@@ -194,16 +267,6 @@ impl Recorder {
     fn check(&mut self, written: Result<(), HistoryError>) {
         if let Err(e) = written {
             self.trouble.push(e.to_string());
-        }
-    }
-
-    fn report(&self) -> Result<(), CliError> {
-        match self.trouble.first() {
-            None => Ok(()),
-            Some(first) => Err(CliError::failed(format!(
-                "the run was not fully recorded in the history ({} errors): {first}",
-                self.trouble.len()
-            ))),
         }
     }
 }

@@ -8,14 +8,15 @@ use clap::{Args, ValueEnum};
 
 use super::aws_args::{platform_error, AwsArgs};
 use super::fleet_cmd;
+use super::fleet_cmd::{recorded_run, RunInputs, Sweep};
 use super::CliError;
 use crate::fleet::config::FleetConfig;
-use crate::fleet::jobs::monthly_spend_or_proxy;
-use crate::fleet::run::{OnProgress, Progress};
+use crate::fleet::retune::RetunePolicy;
+use crate::fleet::run::Progress;
 use crate::fleet::{self, outcome::Status};
+use crate::history::{History, RunStatus};
 use crate::platform::aws::load_config;
 use crate::platform::aws::AwsLambda;
-use crate::platform::FunctionConfig;
 use crate::pricing::PriceBook;
 use crate::serve::runner::{on_own_thread, Launch, Restore, Runner};
 use crate::serve::schedule::Schedule;
@@ -109,41 +110,46 @@ pub async fn run(args: ServeArgs) -> Result<(), CliError> {
     init_logs(args.log_format);
 
     let state_dir = journal::state_dir();
+    History::open(&state_dir).map_err(|e| CliError::failed(e.to_string()))?;
     let (days, no_production) = (args.days, args.no_production);
     let launch: Launch = {
         let (connect, state_dir) = (args.aws.options(), state_dir.clone());
+        let config_path = args.config.clone();
         Arc::new(move |run_id: String| {
             let (connect, book, config) = (connect.clone(), book.clone(), config.clone());
-            let mut settings = fleet_cmd::settings(
-                &config,
-                region.clone(),
-                state_dir.clone(),
-                connect.endpoint_url.clone(),
-            );
-            settings.run_id = run_id.clone();
+            let (config_path, state_dir) = (config_path.clone(), state_dir.clone());
+            let region = region.clone();
             on_own_thread(format!("run-{run_id}"), move || async move {
+                let history = History::open(&state_dir).map_err(|e| e.to_string())?;
+                let retune = RetunePolicy {
+                    after_days: config.tuning.retune_after_days,
+                    force: false,
+                    last: history.last_tunings().map_err(|e| e.to_string())?,
+                    now: chrono::Utc::now(),
+                };
+                let mut settings =
+                    fleet_cmd::settings(&config, region, state_dir, connect.endpoint_url.clone());
+                settings.run_id = run_id;
+                settings.retune = Arc::new(retune);
                 // Clients of the run's own runtime.
                 let sdk = load_config(&connect).await.map_err(|e| e.to_string())?;
                 let api = AwsLambda::new(&sdk);
-                if !no_production {
-                    settings.production = Arc::new(
-                        fleet_cmd::read_production(
-                            &sdk,
-                            &api,
-                            &book,
-                            &config,
-                            &settings.region,
-                            days,
-                        )
-                        .await,
-                    );
-                }
-                let production = settings.production.clone();
-                let spend = move |f: &FunctionConfig| monthly_spend_or_proxy(&production, f);
-                let on_progress: OnProgress = Arc::new(log_progress);
-                fleet::run(&api, &book, &config, &settings, &spend, &on_progress)
+                let inputs = RunInputs {
+                    sdk: &sdk,
+                    api: &api,
+                    book: &book,
+                    config: &config,
+                    config_path: &config_path,
+                    production_days: (!no_production).then_some(days),
+                };
+                let sweep = Sweep::Callback(Arc::new(log_progress));
+                let recorded = recorded_run(&inputs, settings, history, sweep)
                     .await
-                    .map_err(|e| e.to_string())
+                    .map_err(|e| e.message)?;
+                for trouble in &recorded.trouble {
+                    tracing::error!(error = %trouble, "history write failed");
+                }
+                Ok(recorded.run)
             })
         })
     };
@@ -151,7 +157,15 @@ pub async fn run(args: ServeArgs) -> Result<(), CliError> {
         let (api, state_dir) = (api.clone(), state_dir.clone());
         Arc::new(move |run_id: String| {
             let (api, state_dir) = (api.clone(), state_dir.clone());
-            Box::pin(async move { restore_run(&api, &state_dir, &run_id).await })
+            Box::pin(async move {
+                let lines = restore_run(&api, &state_dir, &run_id).await;
+                let recorded = History::open(&state_dir)
+                    .and_then(|h| h.end_run(&run_id, RunStatus::Interrupted));
+                if let Err(e) = recorded {
+                    tracing::error!(%run_id, error = %e, "cannot mark the run interrupted");
+                }
+                lines
+            })
         })
     };
     if token.is_none() {

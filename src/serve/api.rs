@@ -1,8 +1,9 @@
 //! The HTTP API: health, Prometheus metrics, run history, and triggering a run (bearer token).
 
+use std::path::PathBuf;
 use std::sync::Arc;
 
-use axum::extract::State;
+use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -11,9 +12,13 @@ use serde_json::json;
 
 use super::runner::{Runner, Trigger};
 use super::schedule::Schedule;
+use crate::history::{History, HistoryError};
 
 pub struct AppState {
     pub runner: Runner,
+    /// Where the history lives; each request opens it (SQLite in WAL mode serves readers
+    /// while a run writes).
+    pub state_dir: PathBuf,
     /// None: triggering over the API is off.
     pub token: Option<String>,
     pub schedule: Option<Schedule>,
@@ -23,7 +28,9 @@ pub fn router(state: Arc<AppState>) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
-        .route("/api/runs", axum::routing::post(trigger))
+        .route("/api/runs", get(runs).post(trigger))
+        .route("/api/runs/{id}", get(run))
+        .route("/api/functions/{name}", get(function))
         .with_state(state)
 }
 
@@ -52,6 +59,61 @@ async fn metrics(State(app): State<Arc<AppState>>) -> Response {
         app.runner.counters().render(),
     )
         .into_response()
+}
+
+/// Runs a read of the history off the async threads.
+async fn read_history<T: serde::Serialize + Send + 'static>(
+    app: &AppState,
+    read: impl FnOnce(&History) -> Result<Option<T>, HistoryError> + Send + 'static,
+    missing: String,
+) -> Response {
+    let state_dir = app.state_dir.clone();
+    let answer =
+        tokio::task::spawn_blocking(move || History::open(&state_dir).and_then(|h| read(&h))).await;
+    match answer {
+        Ok(Ok(Some(value))) => Json(value).into_response(),
+        Ok(Ok(None)) => error(StatusCode::NOT_FOUND, missing),
+        Ok(Err(e)) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct RunsQuery {
+    limit: Option<usize>,
+}
+
+/// Newest first; `?limit=N` (default 50, at most 1000).
+async fn runs(State(app): State<Arc<AppState>>, Query(q): Query<RunsQuery>) -> Response {
+    let limit = q.limit.unwrap_or(50).clamp(1, 1000);
+    read_history(&app, move |h| h.runs(limit).map(Some), String::new()).await
+}
+
+async fn run(State(app): State<Arc<AppState>>, Path(id): Path<String>) -> Response {
+    let missing = format!("no run {id} in the history; GET /api/runs lists them");
+    read_history(&app, move |h| h.run(&id), missing).await
+}
+
+/// A function's entries across runs (newest first) and its latest recommendation.
+async fn function(State(app): State<Arc<AppState>>, Path(name): Path<String>) -> Response {
+    let missing = format!("{name} is in no recorded run");
+    read_history(
+        &app,
+        move |h| {
+            let entries = h.function_history(&name)?;
+            if entries.is_empty() {
+                return Ok(None);
+            }
+            let latest = h.latest_recommendation(&name)?;
+            Ok(Some(json!({
+                "function": name,
+                "latest_recommendation": latest,
+                "history": entries,
+            })))
+        },
+        missing,
+    )
+    .await
 }
 
 /// Compares in time independent of where the strings differ.

@@ -98,6 +98,7 @@ pub async fn serve(
     })?;
     let state = Arc::new(AppState {
         runner,
+        state_dir: options.state_dir.clone(),
         token: options.token,
         schedule: options.schedule.clone(),
     });
