@@ -85,7 +85,7 @@ async fn start(configure: impl FnOnce(&mut LabConfig), serve_args: &[&str]) -> S
         addr,
         logs,
         lab,
-        dir: dir,
+        dir,
         original,
     }
 }
