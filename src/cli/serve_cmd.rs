@@ -41,20 +41,23 @@ enum LogFormat {
   curl -s -X POST -H 'Authorization: Bearer s3cret' localhost:8787/api/runs
 
 Runs `memtune fleet` with the config on the schedule (and when POST /api/runs asks), one run
-at a time. The API: GET /healthz, GET /metrics (Prometheus text), POST /api/runs (needs
-`Authorization: Bearer $MEMTUNE_API_TOKEN`; without a token set, triggering is off).
+at a time. The API: GET /healthz, GET /metrics (Prometheus text), GET /api/runs,
+GET /api/runs/{id}, GET /api/functions/{name} (the history), POST /api/runs (needs
+`Authorization: Bearer <token>`, the token from MEMTUNE_API_TOKEN or [serve] token; without
+one, triggering is off). [serve] in the config may also set schedule and listen.
 On SIGTERM or Ctrl-C the run in progress is stopped and every function it had in flight is
 restored before exiting. Logs go to stderr (RUST_LOG filters them, default info).")]
 pub struct ServeArgs {
     /// Fleet configuration (TOML), as for `memtune fleet`.
     #[arg(long)]
     config: PathBuf,
-    /// When to run: a 5-field cron expression in UTC. Without it, runs start only over the API.
+    /// When to run: a 5-field cron expression in UTC (default: [serve] schedule). Without
+    /// one, runs start only over the API.
     #[arg(long)]
     schedule: Option<String>,
-    /// Address of the HTTP API.
-    #[arg(long, default_value = "127.0.0.1:8787")]
-    listen: SocketAddr,
+    /// Address of the HTTP API (default: [serve] listen, else 127.0.0.1:8787).
+    #[arg(long)]
+    listen: Option<SocketAddr>,
     /// Price book (TOML) instead of the built-in config/pricing.toml.
     #[arg(long)]
     pricing: Option<PathBuf>,
@@ -84,17 +87,22 @@ fn init_logs(format: LogFormat) {
 
 pub async fn run(args: ServeArgs) -> Result<(), CliError> {
     let config = FleetConfig::load(&args.config).map_err(|e| CliError::usage(e.to_string()))?;
-    let schedule = args
-        .schedule
-        .as_deref()
-        .map(Schedule::parse)
-        .transpose()
-        .map_err(CliError::usage)?;
+    let schedule = match args.schedule.as_deref() {
+        Some(text) => Some(Schedule::parse(text).map_err(CliError::usage)?),
+        None => config.serve.schedule.clone(),
+    };
+    let listen = args
+        .listen
+        .or(config.serve.listen)
+        .unwrap_or(SocketAddr::from(([127, 0, 0, 1], 8787)));
     let book = match &args.pricing {
         Some(path) => PriceBook::load(path).map_err(|e| CliError::usage(e.to_string()))?,
         None => PriceBook::builtin(),
     };
-    let token = std::env::var(TOKEN_ENV).ok().filter(|t| !t.is_empty());
+    let token = std::env::var(TOKEN_ENV)
+        .ok()
+        .filter(|t| !t.is_empty())
+        .or_else(|| config.serve.token.clone());
     let sdk = args.aws.load().await?;
     let region = sdk.region().map(|r| r.to_string()).unwrap_or_default();
     book.region(&region).map_err(|e| {
@@ -172,7 +180,7 @@ pub async fn run(args: ServeArgs) -> Result<(), CliError> {
         tracing::warn!("{TOKEN_ENV} is not set: POST /api/runs is off");
     }
     let options = ServeOptions {
-        listen: args.listen,
+        listen,
         schedule,
         token,
         state_dir,

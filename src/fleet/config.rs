@@ -15,6 +15,7 @@ use super::glob::Glob;
 use super::select::Selection;
 use crate::apply::{ApplyMode, ApplyPolicy, Guards};
 use crate::lab::workload::{MAX_MEMORY_MB, MIN_MEMORY_MB};
+use crate::serve::schedule::Schedule;
 use crate::strategy::{Objective, SearchMode, Strategy};
 use crate::sweep::payload::Payloads;
 use crate::toml_lines::{key_line, line_of};
@@ -44,6 +45,17 @@ pub struct FleetConfig {
     pub overrides: Vec<Override>,
     /// `[apply]`: propose recommendations, or apply those that pass the guards.
     pub apply: ApplyPolicy,
+    /// `[serve]`: how `memtune serve` runs this config.
+    pub serve: ServeSettings,
+}
+
+/// `[serve]`; `memtune serve` flags win over these.
+#[derive(Debug, Clone, Default)]
+pub struct ServeSettings {
+    pub schedule: Option<Schedule>,
+    pub listen: Option<std::net::SocketAddr>,
+    /// The API token, when kept in the file rather than in MEMTUNE_API_TOKEN.
+    pub token: Option<String>,
 }
 
 /// How each function is tuned unless an override says otherwise.
@@ -128,6 +140,16 @@ struct RawFile {
     function: Vec<Spanned<RawOverride>>,
     #[serde(default)]
     apply: Option<Spanned<RawApply>>,
+    #[serde(default)]
+    serve: Option<Spanned<RawServe>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawServe {
+    schedule: Option<String>,
+    listen: Option<String>,
+    token: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -302,12 +324,54 @@ fn check(raw: RawFile, dir: &Path) -> Result<FleetConfig, Problem> {
         }
         None => ApplyPolicy::default(),
     };
+    let serve = match raw.serve {
+        Some(s) => {
+            let at = s.span().start;
+            check_serve(s.into_inner(), at)?
+        }
+        None => ServeSettings::default(),
+    };
     Ok(FleetConfig {
         selection,
         tuning,
         limits,
         overrides,
         apply,
+        serve,
+    })
+}
+
+fn check_serve(raw: RawServe, at: usize) -> Result<ServeSettings, Problem> {
+    let schedule = raw
+        .schedule
+        .as_deref()
+        .map(Schedule::parse)
+        .transpose()
+        .map_err(|e| problem(at, "schedule", e))?;
+    let listen = raw
+        .listen
+        .as_deref()
+        .map(|text| {
+            text.parse().map_err(|_| {
+                problem(
+                    at,
+                    "listen",
+                    format!("listen = \"{text}\" is not an address; write IP:PORT, e.g. \"127.0.0.1:8787\""),
+                )
+            })
+        })
+        .transpose()?;
+    if raw.token.as_deref() == Some("") {
+        return Err(problem(
+            at,
+            "token",
+            "token is empty; remove it to turn triggering over the API off",
+        ));
+    }
+    Ok(ServeSettings {
+        schedule,
+        listen,
+        token: raw.token,
     })
 }
 
@@ -744,6 +808,10 @@ mod tests {
         let config = FleetConfig::load(&dir.join("fleet.example.toml")).unwrap();
         assert!(!config.overrides.is_empty());
         assert_eq!(config.tuning.strategy.name, "cost");
+        assert_eq!(
+            config.serve.schedule.as_ref().map(|s| s.text()),
+            Some("0 3 * * *")
+        );
     }
 
     #[test]
@@ -781,6 +849,8 @@ mod tests {
             ("[apply]\nmode = \"yolo\"\n", 2, "unknown apply mode"),
             ("[apply]\n\nmin_confidence = 1.5\n", 3, "min_confidence"),
             ("[apply]\napply_via_alias = \"1\"\n", 2, "not an alias name"),
+            ("[serve]\nschedule = \"0 3 * *\"\n", 2, "has 4 fields"),
+            ("[serve]\n\nlisten = \"localhost\"\n", 3, "not an address"),
             (
                 "[[function]]\nname = \"a\"\n\n[[function]]\nname = \"b\"\npayload = \"{oops\"\n",
                 6,

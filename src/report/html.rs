@@ -221,7 +221,7 @@ impl Renderer for Html {
             out.push_str(&overview(&rows));
         }
         out.push_str(&summary_table(&rows));
-        out.push_str("<p class=\"note\">Confidence: high when the 95% intervals of the strategy's measure (cost, or duration for speed) at the current and the recommended size do not overlap and the fitted curve predicts left-out sizes within 10%; medium when they do not overlap but the fit is looser; low when they overlap.</p>\n");
+        out.push_str("<p class=\"note\">Confidence: how likely the difference in the strategy's measure (cost, or duration for speed) between the current and the recommended size is real, from their 95% intervals; high at 0.95 or more with a fitted curve that predicts left-out sizes within 10%, medium at 0.95 or more with a looser fit, low below 0.95.</p>\n");
         for (i, row) in rows.iter().enumerate() {
             if let Some(d) = row.document.filter(|d| !d.sizes.is_empty()) {
                 out.push_str(&function_section(i, d));

@@ -193,7 +193,7 @@ impl Markdown {
             out.push_str(&format!("\n**Reproduce:** {}\n", code(cmd)));
         }
         out.push_str(
-            "\nConfidence: `high` when the 95% intervals of the strategy's measure (cost, or duration for `speed`) at the current and the recommended size do not overlap and the fitted curve predicts left-out sizes within 10%; `medium` when they do not overlap but the fit is looser; `low` when they overlap.\n",
+            "\nConfidence: how likely the difference in the strategy's measure (cost, or duration for `speed`) between the current and the recommended size is real, from their 95% intervals; `high` at 0.95 or more with a fitted curve that predicts left-out sizes within 10%, `medium` at 0.95 or more with a looser fit, `low` below 0.95.\n",
         );
         out
     }
