@@ -193,6 +193,24 @@ async fn unchanged_functions_are_skipped_until_their_code_changes_or_force() {
         .await;
     let entries: Value = serde_json::from_slice(&one.stdout).unwrap();
     assert_eq!(entries.as_array().unwrap().len(), 4);
+
+    // A stored run renders again from the history, as it was printed.
+    let again = env
+        .run(&["report", "--run", first_id, "--format", "json"])
+        .await;
+    assert!(
+        again.status.success(),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+    let again: Value = serde_json::from_slice(&again.stdout).unwrap();
+    assert_eq!(again, first);
+    let unknown = env
+        .run(&["report", "--run", "no-such-run", "--format", "markdown"])
+        .await;
+    assert_eq!(unknown.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&unknown.stderr);
+    assert!(stderr.contains("memtune history"), "{stderr}");
 }
 
 /// orders-api: 1024 -> 128 MB (p99 about +120%); video-transcode: 3008 -> 1769 MB (p99

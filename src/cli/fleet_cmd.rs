@@ -246,6 +246,8 @@ pub(super) async fn recorded_run(
         let written = recorder.history.record_function(&run.run_id, r);
         recorder.check(written);
     }
+    let fleet_json = serde_json::to_string(&run).expect("a run is plain data");
+    recorder.check(recorder.history.store_report(&run.run_id, &fleet_json));
     recorder.check(
         recorder
             .history

@@ -6,12 +6,14 @@ use std::path::PathBuf;
 use clap::{Args, ValueEnum};
 
 use super::CliError;
+use crate::history::{self, History};
 use crate::report::csv::Csv;
 use crate::report::html::Html;
 use crate::report::json::Json;
 use crate::report::markdown::Markdown;
 use crate::report::table::TableRenderer;
 use crate::report::{Renderer, Report};
+use crate::sweep::journal;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ReportFormat {
@@ -83,16 +85,23 @@ fn shell_word(arg: &str) -> String {
   memtune fleet --config fleet.toml --output json > run.json
   memtune report --from run.json --format markdown -o comment.md
   memtune report --from run.json --format html -o report.html
+  memtune report --run 20261127-030000-1a2b --format markdown   # a run from `memtune history`
   memtune report --from run.json --format markdown --full-report https://ci.example/artifacts/report.html
 
 RUN.json is what `memtune fleet --output json` or `memtune recommend --output json` printed;
 which of the two is detected from its content.")]
 pub struct ReportArgs {
     /// A stored run (fleet JSON or a recommend document).
-    // A run from the history store (`--run RUN_ID`) is meant to join this as a second
-    // `Source`, in one clap group with it.
-    #[arg(long, value_name = "RUN.json")]
-    from: PathBuf,
+    #[arg(
+        long,
+        value_name = "RUN.json",
+        group = "source",
+        required_unless_present = "run"
+    )]
+    from: Option<PathBuf>,
+    /// A fleet run from the history (`memtune history` lists them).
+    #[arg(long, value_name = "RUN_ID", group = "source")]
+    run: Option<String>,
     #[arg(long, value_enum)]
     format: ReportFormat,
     /// Write to FILE instead of stdout.
@@ -106,6 +115,7 @@ pub struct ReportArgs {
 /// Where the run to render comes from.
 enum Source {
     File(PathBuf),
+    History(String),
 }
 
 fn load(source: &Source) -> Result<Report, CliError> {
@@ -117,11 +127,35 @@ fn load(source: &Source) -> Result<Report, CliError> {
             Report::from_json(&text)
                 .map_err(|e| CliError::usage(format!("--from {}: {e}", path.display())))
         }
+        Source::History(id) => {
+            let state_dir = journal::state_dir();
+            if !history::path_in(&state_dir).exists() {
+                return Err(CliError::usage(format!(
+                    "--run {id}: no history in {} yet (runs of `memtune fleet` are recorded there)",
+                    state_dir.display()
+                )));
+            }
+            let text = History::open(&state_dir)
+                .and_then(|h| h.report_json(id))
+                .map_err(|e| CliError::failed(e.to_string()))?
+                .ok_or_else(|| {
+                    CliError::usage(format!(
+                        "--run {id}: no finished run with that id in the history; `memtune \
+                         history` lists them"
+                    ))
+                })?;
+            Report::from_json(&text).map_err(|e| CliError::failed(format!("--run {id}: {e}")))
+        }
     }
 }
 
 pub async fn run(args: ReportArgs) -> Result<(), CliError> {
-    let report = load(&Source::File(args.from))?;
+    let source = match (args.from, args.run) {
+        (Some(path), _) => Source::File(path),
+        (None, Some(id)) => Source::History(id),
+        (None, None) => return Err(CliError::usage("give --from RUN.json or --run RUN_ID")),
+    };
+    let report = load(&source)?;
     let markdown = Markdown {
         full_report: args.full_report,
         ..Markdown::default()

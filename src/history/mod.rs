@@ -410,6 +410,31 @@ impl History {
         Ok(())
     }
 
+    /// Keeps the finished run's fleet JSON (`memtune fleet --output json`).
+    pub fn store_report(&self, id: &str, fleet_json: &str) -> HistoryResult<()> {
+        self.conn
+            .execute(
+                "UPDATE runs SET report_json = ?2 WHERE id = ?1",
+                params![id, fleet_json],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
+    /// The fleet JSON of a finished run; None for an unknown run or one that did not finish.
+    pub fn report_json(&self, id: &str) -> HistoryResult<Option<String>> {
+        let found: Option<Option<String>> = self
+            .conn
+            .query_row(
+                "SELECT report_json FROM runs WHERE id = ?1",
+                params![id],
+                |row| row.get(0),
+            )
+            .optional()
+            .map_err(|e| self.err(e))?;
+        Ok(found.flatten())
+    }
+
     /// Ends a run that produced no results (interrupted, or failed before tuning).
     pub fn end_run(&self, id: &str, status: RunStatus) -> HistoryResult<()> {
         self.conn

@@ -95,6 +95,8 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX applied_by_run ON applied_changes(run_id);
     ",
+    // 2: the finished run's fleet JSON, so `memtune report --run ID` renders it again.
+    "ALTER TABLE runs ADD COLUMN report_json TEXT;",
 ];
 
 /// The schema version this memtune writes.
