@@ -24,6 +24,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::inspect::production::Production;
 use crate::measure::SizeStats;
+use crate::strategy::Rejection;
 use crate::tune::adaptive::FitSummary;
 use crate::tune::TuneOutcome;
 
@@ -158,7 +159,11 @@ fn size_row(s: &SizeStats) -> SizeRow {
         timeouts: s.failures.timeout,
         function_errors: s.failures.function_errors.values().sum(),
         feasible: s.is_feasible(),
-        infeasible_reasons: s.infeasible.iter().map(|i| format!("{i:?}")).collect(),
+        infeasible_reasons: s
+            .infeasible
+            .iter()
+            .map(|i| Rejection::Infeasible(i.clone()).to_string())
+            .collect(),
     }
 }
 
