@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use super::budget::BudgetStats;
 use crate::apply::ApplyOutcome;
 use crate::platform::FunctionConfig;
-use crate::report::FunctionDocument;
+use crate::report::{ExplorationInfo, FunctionDocument};
 
 /// Bumped on any change that could break a reader of the fleet JSON.
 pub const FLEET_SCHEMA_VERSION: u32 = 1;
@@ -40,6 +40,10 @@ pub struct FunctionResult {
     /// What `[apply] mode = "auto"` did with the recommendation.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub apply: Option<ApplyOutcome>,
+    /// What sampling cost when it failed before a document could be made (every
+    /// invocation failed); with a document, `document.exploration` has it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exploration: Option<ExplorationInfo>,
 }
 
 impl FunctionResult {
@@ -61,6 +65,7 @@ impl FunctionResult {
             document: None,
             payload_sha256: None,
             apply: None,
+            exploration: None,
         }
     }
 
@@ -87,6 +92,7 @@ impl FunctionResult {
             document: Some(Box::new(document)),
             payload_sha256: None,
             apply: None,
+            exploration: None,
         }
     }
 }
@@ -117,10 +123,11 @@ impl RunTotals {
                 Status::Skipped => t.skipped += 1,
                 Status::Failed => t.failed += 1,
             }
-            if let Some(d) = &r.document {
-                t.invocations += d.exploration.invocations;
-                t.gb_seconds += d.exploration.gb_seconds;
-                t.usd += d.exploration.usd;
+            let spent = r.document.as_ref().map(|d| &d.exploration);
+            if let Some(e) = spent.or(r.exploration.as_ref()) {
+                t.invocations += e.invocations;
+                t.gb_seconds += e.gb_seconds;
+                t.usd += e.usd;
             }
         }
         t
@@ -140,4 +147,25 @@ pub struct FleetRun {
     pub budget: BudgetStats,
     /// In the order they were tuned (highest estimated spend first), then the skipped ones.
     pub functions: Vec<FunctionResult>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn totals_count_what_failed_functions_spent() {
+        let spent = ExplorationInfo {
+            invocations: 4,
+            gb_seconds: 2.0,
+            usd: 0.5,
+            platform_failures: 0,
+        };
+        let mut failed = FunctionResult::failed(FunctionConfig::default(), "failed everywhere");
+        failed.exploration = Some(spent);
+        let skipped = FunctionResult::skipped(FunctionConfig::default(), "no payload");
+        let t = RunTotals::of(&[failed, skipped], 1.0);
+        assert_eq!((t.failed, t.skipped, t.invocations), (1, 1, 4));
+        assert_eq!((t.gb_seconds, t.usd), (2.0, 0.5));
+    }
 }

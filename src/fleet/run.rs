@@ -206,7 +206,12 @@ async fn tune_one<A: LambdaApi>(shared: &Shared<A>, mut job: Job, index: u64) ->
         Err(TuneError::Sweep(SweepError::Refused(reason))) => {
             FunctionResult::skipped(job.function, reason)
         }
-        Err(e) => FunctionResult::failed(job.function, e.to_string()),
+        Err(e) => {
+            let spent = e.exploration().map(report::ExplorationInfo::from);
+            let mut failed = FunctionResult::failed(job.function, e.to_string());
+            failed.exploration = spent;
+            failed
+        }
     }
 }
 

@@ -26,7 +26,7 @@ use crate::inspect::production::Production;
 use crate::measure::SizeStats;
 use crate::strategy::Rejection;
 use crate::tune::adaptive::FitSummary;
-use crate::tune::TuneOutcome;
+use crate::tune::{Exploration, TuneOutcome};
 
 /// Bumped on any change that could break a reader of the JSON.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -131,6 +131,17 @@ pub struct ExplorationInfo {
     pub platform_failures: u64,
 }
 
+impl From<&Exploration> for ExplorationInfo {
+    fn from(e: &Exploration) -> ExplorationInfo {
+        ExplorationInfo {
+            invocations: e.invocations,
+            gb_seconds: e.gb_seconds,
+            usd: e.usd,
+            platform_failures: e.platform_failures,
+        }
+    }
+}
+
 /// A rendering of a run (table, json, markdown, html, csv).
 pub trait Renderer {
     fn render(&self, report: &Report) -> String;
@@ -229,12 +240,7 @@ pub fn document(outcome: &TuneOutcome, region: &str) -> FunctionDocument {
         no_recommendation,
         sizes,
         fit: outcome.fit.clone(),
-        exploration: ExplorationInfo {
-            invocations: outcome.exploration.invocations,
-            gb_seconds: outcome.exploration.gb_seconds,
-            usd: outcome.exploration.usd,
-            platform_failures: outcome.exploration.platform_failures,
-        },
+        exploration: ExplorationInfo::from(&outcome.exploration),
         restored: crate::sweep::restore::describe(&outcome.restore),
         warnings,
         production: None,

@@ -109,12 +109,25 @@ pub enum TuneError {
     #[error("sampling failed ({sweep}); restored: {restored}")]
     SweepThenRestored { sweep: SweepError, restored: String },
     #[error("{function} failed at every size: {detail}")]
-    FailedEverywhere { function: String, detail: String },
+    FailedEverywhere {
+        function: String,
+        detail: String,
+        /// What the failing invocations still cost.
+        exploration: Exploration,
+    },
     #[error("{0}")]
     Invalid(String),
 }
 
 impl TuneError {
+    /// What was spent before the failure, when it is known.
+    pub fn exploration(&self) -> Option<&Exploration> {
+        match self {
+            TuneError::FailedEverywhere { exploration, .. } => Some(exploration),
+            _ => None,
+        }
+    }
+
     /// The AWS error at the root of this failure, if there is one.
     pub fn platform_cause(&self) -> Option<&PlatformError> {
         let sweep = match self {
@@ -238,6 +251,7 @@ pub async fn tune<A: LambdaApi>(
         return Err(TuneError::FailedEverywhere {
             function: original.name.clone(),
             detail: missing_report.unwrap_or_else(|| failure_summary(&sizes, &raw)),
+            exploration,
         });
     }
     let decide_on = match &model {
