@@ -25,13 +25,8 @@ struct Env {
 }
 
 async fn env_with(configure: impl FnOnce(&mut LabConfig)) -> Env {
-    let fleet = lab::demo_fleet();
-    let original = fleet
-        .functions
-        .iter()
-        .map(|f| (f.name.clone(), f.memory_mb as i32))
-        .collect();
-    let mut config = LabConfig::new(fleet);
+    let original = common::demo_memory();
+    let mut config = LabConfig::new(lab::demo_fleet());
     configure(&mut config);
     Env {
         lab: start_lab_with(config).await,
@@ -83,42 +78,8 @@ impl Env {
             .unwrap()
     }
 
-    /// Every function has its original memory and no published version or alias.
     async fn assert_all_untouched(&self) {
-        let client = lambda_client(&self.lab.endpoint()).await;
-        for (name, memory) in &self.original {
-            let c = client
-                .get_function_configuration()
-                .function_name(name)
-                .send()
-                .await
-                .unwrap();
-            assert_eq!(
-                c.memory_size(),
-                Some(*memory),
-                "{name}: memory not restored"
-            );
-            let versions = client
-                .list_versions_by_function()
-                .function_name(name)
-                .send()
-                .await
-                .unwrap();
-            let published: Vec<&str> = versions
-                .versions()
-                .iter()
-                .filter_map(|v| v.version())
-                .filter(|v| *v != "$LATEST")
-                .collect();
-            assert!(published.is_empty(), "{name}: versions left: {published:?}");
-            let aliases = client
-                .list_aliases()
-                .function_name(name)
-                .send()
-                .await
-                .unwrap();
-            assert!(aliases.aliases().is_empty(), "{name}: aliases left");
-        }
+        common::assert_untouched(&self.lab.endpoint(), &self.original).await;
     }
 
     /// Whether any function differs from how it started (memory or versions).

@@ -243,24 +243,7 @@ fn document(name: &str, current_mb: u32, recommended_mb: Option<u32>) -> Functio
 }
 
 fn config(name: &str, memory_mb: u32) -> FunctionConfig {
-    FunctionConfig {
-        name: name.into(),
-        arn: format!("arn:aws:lambda:us-east-1:123456789012:function:{name}"),
-        version: "$LATEST".into(),
-        description: String::new(),
-        memory_mb,
-        timeout_s: 30,
-        architecture: "x86_64".into(),
-        runtime: Some("python3.12".into()),
-        package_type: "Zip".into(),
-        log_format: "Text".into(),
-        system_log_level: None,
-        state: "Active".into(),
-        last_update_status: "Successful".into(),
-        last_update_reason: None,
-        revision_id: "r1".into(),
-        code_sha256: "abc".into(),
-    }
+    FunctionConfig::sample(name, memory_mb)
 }
 
 /// A fleet run as `memtune fleet --output json` writes it.

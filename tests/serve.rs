@@ -39,13 +39,8 @@ struct Service {
 
 /// Starts a lab with the demo fleet and `memtune serve` against it; waits for its address.
 async fn start(configure: impl FnOnce(&mut LabConfig), serve_args: &[&str]) -> Service {
-    let fleet = lab::demo_fleet();
-    let original = fleet
-        .functions
-        .iter()
-        .map(|f| (f.name.clone(), f.memory_mb as i32))
-        .collect();
-    let mut config = LabConfig::new(fleet);
+    let original = common::demo_memory();
+    let mut config = LabConfig::new(lab::demo_fleet());
     configure(&mut config);
     let lab = start_lab_with(config).await;
     let dir = tempfile::tempdir().unwrap();
@@ -148,27 +143,7 @@ impl Service {
     }
 
     async fn assert_all_untouched(&self) {
-        let client = lambda_client(&self.lab.endpoint()).await;
-        for (name, memory) in &self.original {
-            let c = client
-                .get_function_configuration()
-                .function_name(name)
-                .send()
-                .await
-                .unwrap();
-            assert_eq!(
-                c.memory_size(),
-                Some(*memory),
-                "{name}: memory not restored"
-            );
-            let versions = client
-                .list_versions_by_function()
-                .function_name(name)
-                .send()
-                .await
-                .unwrap();
-            assert_eq!(versions.versions().len(), 1, "{name}: versions left");
-        }
+        common::assert_untouched(&self.lab.endpoint(), &self.original).await;
     }
 }
 

@@ -179,22 +179,10 @@ mod tests {
     fn found(name: &str, memory_mb: u32, timeout_s: u32, reserved: Option<u32>) -> Discovered {
         Discovered {
             config: FunctionConfig {
-                name: name.into(),
-                arn: format!("arn:aws:lambda:us-east-1:123456789012:function:{name}"),
-                version: "$LATEST".into(),
-                description: String::new(),
-                memory_mb,
                 timeout_s,
-                architecture: "x86_64".into(),
-                runtime: Some("python3.12".into()),
-                package_type: "Zip".into(),
-                log_format: "Text".into(),
-                system_log_level: None,
-                state: "Active".into(),
-                last_update_status: "Successful".into(),
-                last_update_reason: None,
                 revision_id: "r".into(),
                 code_sha256: "c".into(),
+                ..FunctionConfig::sample(name, memory_mb)
             },
             tags: BTreeMap::new(),
             reserved_concurrency: reserved,

@@ -107,22 +107,10 @@ mod tests {
         .unwrap();
         let found = Discovered {
             config: FunctionConfig {
-                name: "orders".into(),
                 arn: "arn".into(),
-                version: "$LATEST".into(),
-                description: String::new(),
-                memory_mb,
-                timeout_s: 30,
-                architecture: "x86_64".into(),
-                runtime: Some("python3.12".into()),
-                package_type: "Zip".into(),
-                log_format: "Text".into(),
-                system_log_level: None,
-                state: "Active".into(),
-                last_update_status: "Successful".into(),
-                last_update_reason: None,
                 revision_id: "r".into(),
                 code_sha256: code.into(),
+                ..FunctionConfig::sample("orders", memory_mb)
             },
             tags: Default::default(),
             reserved_concurrency: None,

@@ -67,22 +67,9 @@ mod tests {
 
     fn function(name: &str, runtime: &str, arch: &str) -> FunctionConfig {
         FunctionConfig {
-            name: name.into(),
-            arn: format!("arn:aws:lambda:us-east-1:123456789012:function:{name}"),
-            version: "$LATEST".into(),
-            description: String::new(),
-            memory_mb: 512,
-            timeout_s: 30,
             architecture: arch.into(),
             runtime: Some(runtime.into()),
-            package_type: "Zip".into(),
-            log_format: "Text".into(),
-            system_log_level: None,
-            state: "Active".into(),
-            last_update_status: "Successful".into(),
-            last_update_reason: None,
-            revision_id: "r".into(),
-            code_sha256: "c".into(),
+            ..FunctionConfig::sample(name, 512)
         }
     }
 

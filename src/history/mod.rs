@@ -671,22 +671,9 @@ mod tests {
 
     fn config(name: &str, memory_mb: u32, code: &str) -> crate::platform::FunctionConfig {
         crate::platform::FunctionConfig {
-            name: name.into(),
-            arn: format!("arn:aws:lambda:us-east-1:123456789012:function:{name}"),
-            version: "$LATEST".into(),
-            description: String::new(),
-            memory_mb,
-            timeout_s: 30,
-            architecture: "x86_64".into(),
-            runtime: Some("python3.12".into()),
-            package_type: "Zip".into(),
-            log_format: "Text".into(),
-            system_log_level: None,
-            state: "Active".into(),
-            last_update_status: "Successful".into(),
-            last_update_reason: None,
             revision_id: "rev-1".into(),
             code_sha256: code.into(),
+            ..crate::platform::FunctionConfig::sample(name, memory_mb)
         }
     }
 

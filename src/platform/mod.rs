@@ -39,6 +39,29 @@ pub struct FunctionConfig {
 }
 
 impl FunctionConfig {
+    /// An Active, settled Python function in us-east-1 with the given name and memory, as
+    /// Lambda would describe it; tests and examples start from it.
+    pub fn sample(name: &str, memory_mb: u32) -> FunctionConfig {
+        FunctionConfig {
+            name: name.into(),
+            arn: format!("arn:aws:lambda:us-east-1:123456789012:function:{name}"),
+            version: "$LATEST".into(),
+            description: String::new(),
+            memory_mb,
+            timeout_s: 30,
+            architecture: "x86_64".into(),
+            runtime: Some("python3.12".into()),
+            package_type: "Zip".into(),
+            log_format: "Text".into(),
+            system_log_level: None,
+            state: "Active".into(),
+            last_update_status: "Successful".into(),
+            last_update_reason: None,
+            revision_id: "r1".into(),
+            code_sha256: "abc".into(),
+        }
+    }
+
     pub fn update_in_progress(&self) -> bool {
         self.last_update_status == "InProgress"
     }

@@ -371,22 +371,9 @@ mod tests {
 
     fn config() -> FunctionConfig {
         FunctionConfig {
-            name: "orders".into(),
             arn: "arn".into(),
-            version: "$LATEST".into(),
-            description: String::new(),
-            memory_mb: 512,
-            timeout_s: 30,
-            architecture: "x86_64".into(),
-            runtime: Some("python3.12".into()),
-            package_type: "Zip".into(),
-            log_format: "Text".into(),
-            system_log_level: None,
-            state: "Active".into(),
-            last_update_status: "Successful".into(),
-            last_update_reason: None,
-            revision_id: "r1".into(),
             code_sha256: "sha".into(),
+            ..FunctionConfig::sample("orders", 512)
         }
     }
 

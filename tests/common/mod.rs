@@ -51,3 +51,50 @@ pub fn memtune(
         .kill_on_drop(true);
     cmd
 }
+
+/// Each demo-fleet function's configured memory, as the lab starts it.
+pub fn demo_memory() -> std::collections::BTreeMap<String, i32> {
+    lab::demo_fleet()
+        .functions
+        .iter()
+        .map(|f| (f.name.clone(), f.memory_mb as i32))
+        .collect()
+}
+
+/// Every function has the memory it started with and no published version or alias left.
+pub async fn assert_untouched(endpoint: &str, original: &std::collections::BTreeMap<String, i32>) {
+    let client = lambda_client(endpoint).await;
+    for (name, memory) in original {
+        let c = client
+            .get_function_configuration()
+            .function_name(name)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            c.memory_size(),
+            Some(*memory),
+            "{name}: memory not restored"
+        );
+        let versions = client
+            .list_versions_by_function()
+            .function_name(name)
+            .send()
+            .await
+            .unwrap();
+        let published: Vec<&str> = versions
+            .versions()
+            .iter()
+            .filter_map(|v| v.version())
+            .filter(|v| *v != "$LATEST")
+            .collect();
+        assert!(published.is_empty(), "{name}: versions left: {published:?}");
+        let aliases = client
+            .list_aliases()
+            .function_name(name)
+            .send()
+            .await
+            .unwrap();
+        assert!(aliases.aliases().is_empty(), "{name}: aliases left");
+    }
+}
