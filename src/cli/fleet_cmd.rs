@@ -82,19 +82,46 @@ pub struct FleetArgs {
     aws: AwsArgs,
 }
 
-pub async fn run(args: FleetArgs) -> Result<(), CliError> {
-    let config = FleetConfig::load(&args.config).map_err(|e| CliError::usage(e.to_string()))?;
-    let book = match &args.pricing {
+/// A fleet config, the price book and the AWS configuration, checked against each other.
+pub(super) struct Loaded {
+    pub config: FleetConfig,
+    pub book: PriceBook,
+    pub sdk: aws_config::SdkConfig,
+    pub region: String,
+}
+
+pub(super) async fn load(
+    config: &Path,
+    pricing: Option<&Path>,
+    aws: &AwsArgs,
+) -> Result<Loaded, CliError> {
+    let config = FleetConfig::load(config).map_err(|e| CliError::usage(e.to_string()))?;
+    let book = match pricing {
         Some(path) => PriceBook::load(path).map_err(|e| CliError::usage(e.to_string()))?,
         None => PriceBook::builtin(),
     };
-    let sdk = args.aws.load().await?;
+    let sdk = aws.load().await?;
     let region = sdk.region().map(|r| r.to_string()).unwrap_or_default();
     book.region(&region).map_err(|e| {
         CliError::usage(format!(
             "{e} (pass --pricing FILE with prices for {region})"
         ))
     })?;
+    Ok(Loaded {
+        config,
+        book,
+        sdk,
+        region,
+    })
+}
+
+pub async fn run(args: FleetArgs) -> Result<(), CliError> {
+    let Loaded {
+        config,
+        book,
+        sdk,
+        region,
+    } = load(&args.config, args.pricing.as_deref(), &args.aws).await?;
     let api = AwsLambda::new(&sdk);
     let state_dir = journal::state_dir();
     let history = History::open(&state_dir).map_err(|e| CliError::failed(e.to_string()))?;

@@ -10,14 +10,12 @@ use super::aws_args::{platform_error, AwsArgs};
 use super::fleet_cmd;
 use super::fleet_cmd::{recorded_run, RunInputs, Sweep};
 use super::CliError;
-use crate::fleet::config::FleetConfig;
 use crate::fleet::retune::RetunePolicy;
 use crate::fleet::run::Progress;
 use crate::fleet::{self, outcome::Status};
 use crate::history::{History, RunStatus};
 use crate::platform::aws::load_config;
 use crate::platform::aws::AwsLambda;
-use crate::pricing::PriceBook;
 use crate::serve::runner::{on_own_thread, Launch, Restore, Runner};
 use crate::serve::schedule::Schedule;
 use crate::serve::{self, ServeOptions};
@@ -86,7 +84,12 @@ fn init_logs(format: LogFormat) {
 }
 
 pub async fn run(args: ServeArgs) -> Result<(), CliError> {
-    let config = FleetConfig::load(&args.config).map_err(|e| CliError::usage(e.to_string()))?;
+    let fleet_cmd::Loaded {
+        config,
+        book,
+        sdk,
+        region,
+    } = fleet_cmd::load(&args.config, args.pricing.as_deref(), &args.aws).await?;
     let schedule = match args.schedule.as_deref() {
         Some(text) => Some(Schedule::parse(text).map_err(CliError::usage)?),
         None => config.serve.schedule.clone(),
@@ -95,21 +98,10 @@ pub async fn run(args: ServeArgs) -> Result<(), CliError> {
         .listen
         .or(config.serve.listen)
         .unwrap_or(SocketAddr::from(([127, 0, 0, 1], 8787)));
-    let book = match &args.pricing {
-        Some(path) => PriceBook::load(path).map_err(|e| CliError::usage(e.to_string()))?,
-        None => PriceBook::builtin(),
-    };
     let token = std::env::var(TOKEN_ENV)
         .ok()
         .filter(|t| !t.is_empty())
         .or_else(|| config.serve.token.clone());
-    let sdk = args.aws.load().await?;
-    let region = sdk.region().map(|r| r.to_string()).unwrap_or_default();
-    book.region(&region).map_err(|e| {
-        CliError::usage(format!(
-            "{e} (pass --pricing FILE with prices for {region})"
-        ))
-    })?;
     // Fail now, not at 03:00: the account must be reachable and the selection valid.
     let api = AwsLambda::new(&sdk);
     fleet::plan(&api, &config, &fleet::jobs::memory_times_timeout)

@@ -1,7 +1,7 @@
 //! The texts the summary formats (markdown, html) show per function: now → after with the
 //! relative change, savings, confidence, and the command that reproduces the measurement.
 
-use super::{confidence, FunctionDocument, Row};
+use super::{confidence, FunctionDocument, Row, SizeRow};
 use crate::fleet::outcome::Status;
 
 fn change(now: Option<f64>, after: Option<f64>, digits: usize) -> String {
@@ -98,4 +98,20 @@ pub fn total_savings(rows: &[Row]) -> Option<(f64, usize)> {
         .filter_map(|r| r.document?.recommendation.as_ref()?.monthly_savings_usd)
         .collect();
     (!known.is_empty()).then(|| (known.iter().sum(), known.len()))
+}
+
+/// What a sampled size is to the run: `current`, `recommended` (as `recommended` renders it),
+/// `infeasible: why`.
+pub fn size_marks(d: &FunctionDocument, s: &SizeRow, recommended: &str) -> String {
+    let mut marks = Vec::new();
+    if s.memory_mb == d.current.memory_mb {
+        marks.push("current".to_string());
+    }
+    if d.recommendation.as_ref().map(|r| r.memory_mb) == Some(s.memory_mb) {
+        marks.push(recommended.to_string());
+    }
+    if !s.feasible {
+        marks.push(format!("infeasible: {}", s.infeasible_reasons.join(", ")));
+    }
+    marks.join(", ")
 }

@@ -144,16 +144,7 @@ fn function_section(index: usize, d: &FunctionDocument) -> String {
     out.push_str("<table><tr><th>MB</th><th>n</th><th>p50 ms</th><th>p90 ms</th><th>p99 ms</th><th>$ per 1M</th><th>95% interval</th><th></th></tr>\n");
     let recommended = d.recommendation.as_ref().map(|r| r.memory_mb);
     for s in &d.sizes {
-        let mut marks = Vec::new();
-        if s.memory_mb == d.current.memory_mb {
-            marks.push("current".to_string());
-        }
-        if Some(s.memory_mb) == recommended {
-            marks.push("recommended".into());
-        }
-        if !s.feasible {
-            marks.push(format!("infeasible: {}", s.infeasible_reasons.join(", ")));
-        }
+        let marks = cells::size_marks(d, s, "recommended");
         let class = if Some(s.memory_mb) == recommended {
             " class=\"rec\""
         } else {
@@ -168,7 +159,7 @@ fn function_section(index: usize, d: &FunctionDocument) -> String {
             ms(s.p99_ms),
             s.cost_per_million_usd.map_or("-".into(), |c| format!("{c:.2}")),
             s.cost_ci95_usd.map_or("-".into(), |[lo, hi]| format!("{:.2} – {:.2}", lo * 1e6, hi * 1e6)),
-            escape(&marks.join(", "))
+            escape(&marks)
         ));
     }
     out.push_str("</table>\n");

@@ -103,18 +103,8 @@ fn details(d: &FunctionDocument) -> String {
         )),
     }
     out.push_str("| MB | n | p50 ms | p90 ms | p99 ms | $ per 1M | 95% interval | |\n|---:|---:|---:|---:|---:|---:|---|---|\n");
-    let recommended = d.recommendation.as_ref().map(|r| r.memory_mb);
     for s in &d.sizes {
-        let mut marks = Vec::new();
-        if s.memory_mb == d.current.memory_mb {
-            marks.push("current".to_string());
-        }
-        if Some(s.memory_mb) == recommended {
-            marks.push("**recommended**".into());
-        }
-        if !s.feasible {
-            marks.push(format!("infeasible: {}", s.infeasible_reasons.join(", ")));
-        }
+        let marks = cells::size_marks(d, s, "**recommended**");
         out.push_str(&format!(
             "| {} | {} | {} | {} | {} | {} | {} | {} |\n",
             s.memory_mb,
@@ -129,7 +119,7 @@ fn details(d: &FunctionDocument) -> String {
                 lo * 1e6,
                 hi * 1e6
             )),
-            cell(&marks.join(", "))
+            cell(&marks)
         ));
     }
     if let Some(f) = &d.fit {
