@@ -178,8 +178,21 @@ impl Reference {
 pub async fn run(spec: &AccuracySpec) -> std::io::Result<AccuracyReport> {
     let started = Instant::now();
     let book = PriceBook::builtin();
+    // Every case tunes its own copy of the function: the lab draws noise per function and
+    // version, so one case's sampling cannot shift the noise another case sees.
     let fleet = Fleet {
-        functions: spec.profiles.clone(),
+        functions: spec
+            .profiles
+            .iter()
+            .flat_map(|p| {
+                spec.strategies.iter().flat_map(move |strategy| {
+                    spec.searches.iter().map(move |search| FunctionProfile {
+                        name: case_function(&p.name, strategy, search),
+                        ..p.clone()
+                    })
+                })
+            })
+            .collect(),
         ..Fleet::default()
     };
     let mut config = LabConfig::new(fleet);
@@ -240,6 +253,11 @@ pub async fn run(spec: &AccuracySpec) -> std::io::Result<AccuracyReport> {
         runs,
         wall_seconds: started.elapsed().as_secs_f64(),
     })
+}
+
+/// The lab function one case tunes: a copy of the profile named after the case.
+fn case_function(profile: &str, strategy: &str, search: &str) -> String {
+    format!("{profile}--{strategy}--{search}")
 }
 
 fn tempdir() -> std::io::Result<std::path::PathBuf> {
@@ -312,7 +330,8 @@ impl Case<'_> {
         // One invocation at a time per function: the lab draws each function's noise from
         // its own seeded generator, so a fixed order makes the benchmark reproducible.
         let in_flight = Arc::new(Semaphore::new(1));
-        let outcome = tune::tune(api, book, &self.profile.name, &options, in_flight, &|_| {}).await;
+        let function = case_function(&self.profile.name, self.strategy, self.search);
+        let outcome = tune::tune(api, book, &function, &options, in_flight, &|_| {}).await;
         let wall_ms = started.elapsed().as_secs_f64() * 1000.0;
         let mut scored = Scored {
             profile: self.profile.name.clone(),

@@ -141,6 +141,9 @@ pub async fn explore<A: LambdaApi>(
         last_fit = Some(summarize(&fit, prediction.optimum, floor, limits.max_mb));
         let decide_on = smoothed(&stats, &fit, objectives.cost_of, objectives.stats);
         batch = next_batch(&decide_on, &prediction, floor, objectives, limits);
+        if batch.is_empty() && objectives.strategy.objective == Objective::Cost {
+            batch = precision_batch(&decide_on, fit.noise_sigma(), limits);
+        }
         model = Some(fit);
     }
     // The last batch changed the data: refit on everything for the decision.
@@ -302,14 +305,20 @@ pub fn predict(fit: &Fit, o: &Objectives<'_>, floor: u32, max_mb: u32) -> Predic
     let pool: Vec<&Candidate> = match (s.objective, s.slo_ms) {
         (Objective::LatencySlo, Some(slo)) => {
             let p = s.slo_percentile.fraction();
-            let meeting: Vec<&Candidate> = candidates
+            // Sizes meeting the SLO with confidence, else by the estimate: the crossing to
+            // measure either way.
+            let confident: Vec<&Candidate> = candidates
                 .iter()
                 .filter(|c| fit.quantile_band(c.memory_mb, p).1 <= slo)
                 .collect();
-            if meeting.is_empty() {
-                candidates.iter().collect()
-            } else {
-                meeting
+            let likely: Vec<&Candidate> = candidates
+                .iter()
+                .filter(|c| fit.quantile_ms(c.memory_mb, p) <= slo)
+                .collect();
+            match (confident.is_empty(), likely.is_empty()) {
+                (false, _) => confident,
+                (true, false) => likely,
+                (true, true) => candidates.iter().collect(),
             }
         }
         _ => candidates.iter().collect(),
@@ -413,8 +422,38 @@ fn confirm_batch(
         .find(|s| s.memory_mb == choice.memory_mb)
         .map(|s| s.invocations as u32)
         .unwrap_or(0);
-    let wanted = confirm_target(o.strategy.objective, limits);
+    let mut wanted = confirm_target(o.strategy.objective, limits);
+    if choice.slo.is_some_and(|slo| !slo.met_with_confidence) {
+        // The SLO is met by the estimate only: more samples narrow the noise band.
+        wanted = (2 * wanted).min(limits.confirm_invocations.max(wanted));
+    }
     (have < wanted).then(|| request(choice.memory_mb, wanted - have))
+}
+
+/// Relative standard error a size's mean should reach before cost decisions rest on it.
+const MEAN_PRECISION: f64 = 0.05;
+
+/// With noisy durations a few invocations cannot rank sizes whose costs differ by a few
+/// percent: more invocations at the sizes in contention (the lower bound of their cost within
+/// 10% of the cheapest), enough for the mean's standard error at the pooled noise level to reach
+/// [`MEAN_PRECISION`], at most the confirmation count.
+fn precision_batch(stats: &[SizeStats], sigma: f64, limits: &AdaptiveLimits) -> Vec<SizeRequest> {
+    let needed =
+        ((sigma / MEAN_PRECISION).powi(2).ceil() as u32 + 1).min(limits.confirm_invocations);
+    let costs: Vec<(u32, usize, measure::CostStats)> = stats
+        .iter()
+        .filter(|s| s.is_feasible())
+        .filter_map(|s| Some((s.memory_mb, s.invocations, s.cost?)))
+        .collect();
+    let cheapest = costs
+        .iter()
+        .map(|c| c.2.mean_usd)
+        .fold(f64::INFINITY, f64::min);
+    costs
+        .into_iter()
+        .filter(|&(_, n, cost)| cost.ci_low_usd <= 1.1 * cheapest && (n as u32) < needed)
+        .map(|(m, n, _)| request(m, needed - n as u32))
+        .collect()
 }
 
 /// Invocations the chosen size needs. A latency SLO is judged on a tail percentile, which
@@ -727,6 +766,19 @@ mod tests {
         // A feasible size below the cheapest already brackets it.
         let stats = sized(&[(256, true), (512, true)]);
         assert_eq!(floor_probe(&stats, 512, 129), None);
+    }
+
+    #[test]
+    fn noisy_durations_get_more_invocations_where_costs_are_close() {
+        // Every size sampled 4 times; 100 ms everywhere, so 128 MB is the cheapest and 256 MB
+        // costs twice as much: only 128 MB is in contention.
+        let stats = sized(&[(128, true), (256, true)]);
+        assert!(precision_batch(&stats, 0.05, &limits()).is_empty());
+        let batch = precision_batch(&stats, 0.5, &limits());
+        assert_eq!(batch.len(), 1);
+        assert_eq!((batch[0].memory_mb, batch[0].invocations), (128, 26));
+        // sigma 0.1 needs 4 + 1 invocations.
+        assert_eq!(precision_batch(&stats, 0.1, &limits())[0].invocations, 1);
     }
 
     #[test]
