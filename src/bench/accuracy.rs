@@ -80,6 +80,8 @@ pub struct Scored {
     /// Whether any size meets the SLO at all.
     pub slo_reachable: Option<bool>,
     pub recommended_feasible: Option<bool>,
+    /// The sizes sampled, with invocations at each: `[memory_mb, invocations]`.
+    pub sampled: Vec<[u32; 2]>,
     pub invocations: u64,
     pub gb_seconds: f64,
     pub usd: f64,
@@ -176,8 +178,21 @@ impl Reference {
 pub async fn run(spec: &AccuracySpec) -> std::io::Result<AccuracyReport> {
     let started = Instant::now();
     let book = PriceBook::builtin();
+    // Every case tunes its own copy of the function: the lab draws noise per function and
+    // version, so one case's sampling cannot shift the noise another case sees.
     let fleet = Fleet {
-        functions: spec.profiles.clone(),
+        functions: spec
+            .profiles
+            .iter()
+            .flat_map(|p| {
+                spec.strategies.iter().flat_map(move |strategy| {
+                    spec.searches.iter().map(move |search| FunctionProfile {
+                        name: case_function(&p.name, strategy, search),
+                        ..p.clone()
+                    })
+                })
+            })
+            .collect(),
         ..Fleet::default()
     };
     let mut config = LabConfig::new(fleet);
@@ -238,6 +253,11 @@ pub async fn run(spec: &AccuracySpec) -> std::io::Result<AccuracyReport> {
         runs,
         wall_seconds: started.elapsed().as_secs_f64(),
     })
+}
+
+/// The lab function one case tunes: a copy of the profile named after the case.
+fn case_function(profile: &str, strategy: &str, search: &str) -> String {
+    format!("{profile}--{strategy}--{search}")
 }
 
 fn tempdir() -> std::io::Result<std::path::PathBuf> {
@@ -310,7 +330,8 @@ impl Case<'_> {
         // One invocation at a time per function: the lab draws each function's noise from
         // its own seeded generator, so a fixed order makes the benchmark reproducible.
         let in_flight = Arc::new(Semaphore::new(1));
-        let outcome = tune::tune(api, book, &self.profile.name, &options, in_flight, &|_| {}).await;
+        let function = case_function(&self.profile.name, self.strategy, self.search);
+        let outcome = tune::tune(api, book, &function, &options, in_flight, &|_| {}).await;
         let wall_ms = started.elapsed().as_secs_f64() * 1000.0;
         let mut scored = Scored {
             profile: self.profile.name.clone(),
@@ -324,6 +345,7 @@ impl Case<'_> {
             slo_met: None,
             slo_reachable: None,
             recommended_feasible: None,
+            sampled: Vec::new(),
             invocations: 0,
             gb_seconds: 0.0,
             usd: 0.0,
@@ -337,6 +359,11 @@ impl Case<'_> {
                 return scored;
             }
         };
+        scored.sampled = outcome
+            .sizes
+            .iter()
+            .map(|s| [s.memory_mb, s.invocations as u32])
+            .collect();
         scored.invocations = outcome.exploration.invocations;
         scored.gb_seconds = outcome.exploration.gb_seconds;
         scored.usd = outcome.exploration.usd;
@@ -394,17 +421,7 @@ fn summarize(runs: &[Scored], strategies: &[String], searches: &[&str]) -> Vec<S
                 .iter()
                 .filter(|r| &r.strategy == strategy && r.search == *search)
                 .collect();
-            // Speed is judged on duration, the others on cost.
-            let mut regrets: Vec<f64> = group
-                .iter()
-                .filter_map(|r| {
-                    if strategy == "speed" {
-                        r.duration_regret
-                    } else {
-                        r.cost_regret
-                    }
-                })
-                .collect();
+            let mut regrets: Vec<f64> = group.iter().filter_map(|r| summary_regret(r)).collect();
             regrets.sort_by(f64::total_cmp);
             out.push(Summary {
                 strategy: strategy.clone(),
@@ -431,6 +448,20 @@ fn summarize(runs: &[Scored], strategies: &[String], searches: &[&str]) -> Vec<S
     out
 }
 
+/// The regret a run counts with in the summary: speed is judged on duration, the others on
+/// cost. A recommendation that misses a reachable SLO is wrong, not cheap: it counts as
+/// unbounded regret rather than as the negative regret its lower cost would give.
+fn summary_regret(run: &Scored) -> Option<f64> {
+    if run.slo_reachable == Some(true) && run.slo_met == Some(false) {
+        return Some(f64::INFINITY);
+    }
+    if run.strategy == "speed" {
+        run.duration_regret
+    } else {
+        run.cost_regret
+    }
+}
+
 /// Median over profiles of adaptive's exploration GB-s divided by grid's.
 pub fn median_gb_s_ratio(runs: &[Scored], strategy: &str) -> f64 {
     let ratios = runs
@@ -443,4 +474,45 @@ pub fn median_gb_s_ratio(runs: &[Scored], strategy: &str) -> f64 {
                 .map(|g| a.gb_seconds / g.gb_seconds)
         });
     median(ratios)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(strategy: &str, cost_regret: f64, slo_met: Option<bool>) -> Scored {
+        Scored {
+            profile: "f".into(),
+            strategy: strategy.into(),
+            search: "adaptive".into(),
+            recommended_mb: Some(512),
+            best_mb: Some(1024),
+            cost_regret: Some(cost_regret),
+            duration_regret: Some(0.5),
+            slo_ms: slo_met.map(|_| 100.0),
+            slo_met,
+            slo_reachable: slo_met.map(|_| true),
+            recommended_feasible: Some(true),
+            sampled: Vec::new(),
+            invocations: 10,
+            gb_seconds: 1.0,
+            usd: 0.0,
+            wall_ms: 0.0,
+            error: None,
+        }
+    }
+
+    #[test]
+    fn a_missed_slo_counts_as_unbounded_regret_not_as_a_saving() {
+        assert_eq!(
+            summary_regret(&run("latency-slo", -0.3, Some(false))),
+            Some(f64::INFINITY)
+        );
+        assert_eq!(
+            summary_regret(&run("latency-slo", 0.04, Some(true))),
+            Some(0.04)
+        );
+        assert_eq!(summary_regret(&run("cost", 0.01, None)), Some(0.01));
+        assert_eq!(summary_regret(&run("speed", 0.01, None)), Some(0.5));
+    }
 }

@@ -71,6 +71,9 @@ pub async fn run(args: AccuracyArgs) -> Result<(), CliError> {
 fn pct(x: f64) -> String {
     if x.is_nan() {
         "-".into()
+    } else if x.is_infinite() {
+        // A missed SLO counts as unbounded regret.
+        "SLO miss".into()
     } else {
         format!("{:.2}%", x * 100.0)
     }

@@ -260,9 +260,17 @@ fn within<'a>(
         .collect()
 }
 
+/// The fastest size that is confidently within `tolerance` of the cheapest: its cost's upper
+/// confidence bound must lie within the tolerance of the cheapest's lower bound, so
+/// estimation error cannot buy speed at more than the tolerance.
 fn by_cost<'a>(candidates: &[Candidate<'a>], tolerance: f64) -> Choice<'a> {
     let cheapest = min_by(candidates, Candidate::cost);
-    let band = within(candidates, tolerance, Candidate::cost);
+    let limit = cheapest.cost.ci_low_usd * (1.0 + tolerance);
+    let band: Vec<Candidate> = candidates
+        .iter()
+        .filter(|c| c.memory_mb == cheapest.memory_mb || c.cost.ci_high_usd <= limit)
+        .copied()
+        .collect();
     let chosen = min_by(&band, Candidate::duration);
     let reason = if chosen.memory_mb == cheapest.memory_mb {
         format!(
@@ -272,7 +280,7 @@ fn by_cost<'a>(candidates: &[Candidate<'a>], tolerance: f64) -> Choice<'a> {
         )
     } else {
         format!(
-            "{} MB is the fastest size within {} of the cheapest ({} MB at ${:.9} per invocation)",
+            "{} MB is the fastest size confidently within {} of the cheapest ({} MB at ${:.9} per invocation)",
             chosen.memory_mb,
             percent(tolerance),
             cheapest.memory_mb,
@@ -627,6 +635,22 @@ mod tests {
             "{:?}",
             r.band
         );
+    }
+
+    #[test]
+    fn cost_takes_a_faster_size_only_when_confidently_within_tolerance() {
+        let mut sizes = cpu_bound();
+        let cheapest_low = sizes
+            .iter()
+            .map(|s| s.cost.unwrap().ci_low_usd)
+            .fold(f64::INFINITY, f64::min);
+        // 1769 MB may cost 5% more than the cheapest: not confidently within 2%.
+        for s in sizes.iter_mut().filter(|s| s.memory_mb == 1769) {
+            s.cost.as_mut().unwrap().ci_high_usd = cheapest_low * 1.05;
+        }
+        let r = recommend(&strategy("cost"), &sizes, None).unwrap();
+        assert_eq!(r.memory_mb, 1536, "{}", r.reason);
+        assert!(!r.band.contains(&1769), "{:?}", r.band);
     }
 
     #[test]

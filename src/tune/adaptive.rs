@@ -6,7 +6,7 @@
 use serde::Serialize;
 
 use crate::fit::{self, Fit, SizeSamples};
-use crate::measure::{self, Sample, SizeStats, StatsOptions};
+use crate::measure::{self, Infeasibility, Percentile, Sample, SizeStats, StatsOptions};
 use crate::platform::LambdaApi;
 use crate::strategy::{Objective, Strategy};
 use crate::sweep::{RawInvocation, SizeRequest, SweepError, Sweeper};
@@ -79,16 +79,23 @@ pub struct Objectives<'a> {
     pub timeout_ms: f64,
 }
 
-/// First sizes: spread over the range, with 1769 MB (one full vCPU) where single-threaded work
-/// stops getting faster; speed-minded objectives also look past it.
+/// First sizes. Cost starts cheap and dense at the bottom, where garbage collection puts the
+/// optimum of memory-hungry functions, and climbs only where the fit says cost keeps
+/// falling. Latency and speed need the curve's shape up to 1769 MB (one full vCPU, where
+/// single-threaded work stops getting faster); speed-minded objectives also look past it.
 pub fn initial_sizes(objective: Objective, min_mb: u32, max_mb: u32) -> Vec<u32> {
-    let mut sizes = vec![min_mb.max(128), 512, 1769];
-    if objective != Objective::Cost {
-        sizes.push(4096);
-    }
-    let mut sizes: Vec<u32> = sizes.into_iter().map(|s| s.clamp(min_mb, max_mb)).collect();
+    let mut sizes = match objective {
+        Objective::Cost => vec![min_mb, 2 * min_mb, 4 * min_mb],
+        Objective::LatencySlo => vec![min_mb.max(128), 512, 1769],
+        Objective::Speed | Objective::Balanced => vec![min_mb.max(128), 512, 1769, 4096],
+    };
+    sizes = sizes.into_iter().map(|s| s.clamp(min_mb, max_mb)).collect();
     sizes.sort_unstable();
     sizes.dedup();
+    if sizes.len() < 2 && min_mb < max_mb {
+        // A curve needs two sizes.
+        sizes = vec![min_mb, max_mb];
+    }
     sizes
 }
 
@@ -132,20 +139,48 @@ pub async fn explore<A: LambdaApi>(
         let floor = feasible_floor(&stats, limits);
         let prediction = predict(&fit, objectives, floor, limits.max_mb);
         last_fit = Some(summarize(&fit, prediction.optimum, floor, limits.max_mb));
-        batch = next_batch(&stats, &prediction, floor, objectives, limits);
+        let decide_on = smoothed(&stats, &fit, objectives.cost_of, objectives.stats);
+        batch = next_batch(&decide_on, &prediction, floor, objectives, limits);
+        if batch.is_empty() && objectives.strategy.objective == Objective::Cost {
+            batch = precision_batch(&decide_on, fit.noise_sigma(), limits);
+        }
         model = Some(fit);
     }
     // The last batch changed the data: refit on everything for the decision.
-    let samples: Vec<Sample> = observe(&raw).into_iter().flatten().collect();
-    let stats = measure::size_stats(&samples, objectives.stats, objectives.cost_of);
+    let (samples, stats) = measured(&raw, objectives);
     if let Some(fit) = fit_feasible(&samples, &stats) {
+        // Rounds ran out before the choice was confirmed: confirm it now.
+        let confirm = (!batch.is_empty() && !over_budget(&raw, objectives, limits))
+            .then(|| {
+                confirm_batch(
+                    &smoothed(&stats, &fit, objectives.cost_of, objectives.stats),
+                    objectives,
+                    limits,
+                )
+            })
+            .flatten();
         model = Some(fit);
+        if let Some(confirm) = confirm {
+            raw.extend(
+                sweeper
+                    .sample(&[confirm], &stop_when_failing, on_event)
+                    .await?,
+            );
+            let (samples, stats) = measured(&raw, objectives);
+            model = fit_feasible(&samples, &stats).or(model);
+        }
     }
     Ok(Explored {
         raw,
         fit: last_fit,
         model,
     })
+}
+
+fn measured(raw: &[RawInvocation], o: &Objectives<'_>) -> (Vec<Sample>, Vec<SizeStats>) {
+    let samples: Vec<Sample> = observe(raw).into_iter().flatten().collect();
+    let stats = measure::size_stats(&samples, o.stats, o.cost_of);
+    (samples, stats)
 }
 
 fn request(memory_mb: u32, invocations: u32) -> SizeRequest {
@@ -237,17 +272,9 @@ fn edge_probe(stats: &[SizeStats], limits: &AdaptiveLimits) -> Option<u32> {
     (next > highest_bad && !stats.iter().any(|s| s.memory_mb == next)).then_some(next)
 }
 
-/// What the fitted curve predicts: the best size, and every size whose objective is within
-/// the strategy's tolerance of the best (choosing any of those costs at most the tolerance).
+/// What the fitted curve predicts: the size the strategy would choose.
 pub struct Prediction {
     pub optimum: u32,
-    acceptable: Vec<u32>,
-}
-
-impl Prediction {
-    pub fn accepts(&self, memory_mb: u32) -> bool {
-        self.acceptable.binary_search(&memory_mb).is_ok()
-    }
 }
 
 /// One candidate size as the fit sees it.
@@ -273,27 +300,30 @@ pub fn predict(fit: &Fit, o: &Objectives<'_>, floor: u32, max_mb: u32) -> Predic
         })
         .collect();
     if candidates.is_empty() {
-        return Prediction {
-            optimum: max_mb,
-            acceptable: Vec::new(),
-        };
+        return Prediction { optimum: max_mb };
     }
     let pool: Vec<&Candidate> = match (s.objective, s.slo_ms) {
         (Objective::LatencySlo, Some(slo)) => {
             let p = s.slo_percentile.fraction();
-            let meeting: Vec<&Candidate> = candidates
+            // Sizes meeting the SLO with confidence, else by the estimate: the crossing to
+            // measure either way.
+            let confident: Vec<&Candidate> = candidates
                 .iter()
                 .filter(|c| fit.quantile_band(c.memory_mb, p).1 <= slo)
                 .collect();
-            if meeting.is_empty() {
-                candidates.iter().collect()
-            } else {
-                meeting
+            let likely: Vec<&Candidate> = candidates
+                .iter()
+                .filter(|c| fit.quantile_ms(c.memory_mb, p) <= slo)
+                .collect();
+            match (confident.is_empty(), likely.is_empty()) {
+                (false, _) => confident,
+                (true, false) => likely,
+                (true, true) => candidates.iter().collect(),
             }
         }
         _ => candidates.iter().collect(),
     };
-    let (acceptable, optimum) = match s.objective {
+    let optimum = match s.objective {
         Objective::Cost | Objective::LatencySlo => {
             let cheapest = pool
                 .iter()
@@ -304,18 +334,14 @@ pub fn predict(fit: &Fit, o: &Objectives<'_>, floor: u32, max_mb: u32) -> Predic
                 .copied()
                 .filter(|c| c.cost_usd <= cheapest * (1.0 + s.cost_tolerance))
                 .collect();
-            let optimum = fastest(&ok);
-            (ok, optimum)
+            fastest(&ok)
         }
         Objective::Speed => {
             let best = pool.iter().map(|c| c.mean_ms).fold(f64::INFINITY, f64::min);
-            let ok: Vec<&Candidate> = pool
-                .iter()
-                .copied()
-                .filter(|c| c.mean_ms <= best * (1.0 + s.speed_tolerance))
-                .collect();
-            let optimum = ok.first().map(|c| c.memory_mb).unwrap_or(max_mb);
-            (ok, optimum)
+            pool.iter()
+                .find(|c| c.mean_ms <= best * (1.0 + s.speed_tolerance))
+                .map(|c| c.memory_mb)
+                .unwrap_or(max_mb)
         }
         Objective::Balanced => {
             let max_cost = pool.iter().map(|c| c.cost_usd).fold(0.0, f64::max);
@@ -323,25 +349,13 @@ pub fn predict(fit: &Fit, o: &Objectives<'_>, floor: u32, max_mb: u32) -> Predic
             let w = s.balanced_weight;
             let score =
                 |c: &Candidate| w * c.cost_usd / max_cost + (1.0 - w) * c.mean_ms / max_mean;
-            let best = pool.iter().map(|c| score(c)).fold(f64::INFINITY, f64::min);
-            // Scores are normalised to 0..1: within 0.01 of the best is a tie.
-            let ok: Vec<&Candidate> = pool
-                .iter()
-                .copied()
-                .filter(|c| score(c) <= best + 0.01)
-                .collect();
-            let optimum = pool
-                .iter()
+            pool.iter()
                 .min_by(|a, b| score(a).total_cmp(&score(b)))
                 .map(|c| c.memory_mb)
-                .unwrap_or(max_mb);
-            (ok, optimum)
+                .unwrap_or(max_mb)
         }
     };
-    Prediction {
-        optimum,
-        acceptable: acceptable.iter().map(|c| c.memory_mb).collect(),
-    }
+    Prediction { optimum }
 }
 
 fn fastest(pool: &[&Candidate]) -> u32 {
@@ -353,18 +367,19 @@ fn fastest(pool: &[&Candidate]) -> u32 {
 
 const MAX_MB: u32 = crate::lab::workload::MAX_MEMORY_MB;
 
-/// A measured size close enough to `m` that measuring `m` too would tell nothing new.
+/// A measured size close enough to `m` that measuring `m` too would tell little new: near an
+/// optimum the objective is flat, so a size within 8% of it costs a fraction of a percent.
 fn measured_near(stats: &[SizeStats], m: u32) -> Option<&SizeStats> {
-    let reach = (m as f64 * 0.02).max(16.0);
+    let reach = (m as f64 * 0.08).max(16.0);
     stats
         .iter()
         .filter(|s| (s.memory_mb as f64 - m as f64).abs() <= reach)
         .min_by_key(|s| s.memory_mb.abs_diff(m))
 }
 
-/// What to sample next: the predicted optimum, unless a measured choice already lies within
-/// the strategy's tolerance of it by the fit; then more invocations at that choice until it
-/// is confirmed.
+/// What to sample next: too few sizes to tell the curve's shape, then the predicted optimum,
+/// then the edges of the measured choice (is anything cheaper above or below it?), then more
+/// invocations at the choice until it is confirmed.
 fn next_batch(
     stats: &[SizeStats],
     prediction: &Prediction,
@@ -372,50 +387,149 @@ fn next_batch(
     o: &Objectives<'_>,
     limits: &AdaptiveLimits,
 ) -> Vec<SizeRequest> {
-    if let Some(probe) = extrapolation_probe(stats, limits) {
+    let probe = extrapolation_probe(stats, limits)
+        .or_else(|| optimum_probe(stats, prediction.optimum, floor, limits));
+    if let Some(probe) = probe {
         return vec![request(probe, limits.initial_invocations)];
     }
-    let choice = crate::strategy::recommend(o.strategy, stats, None).ok();
-    let settled = choice
-        .as_ref()
-        .is_some_and(|c| prediction.accepts(c.memory_mb));
-    if !settled {
-        match measured_near(stats, prediction.optimum) {
-            None => return vec![request(prediction.optimum, limits.initial_invocations)],
-            Some(near) if !near.is_feasible() => {
-                // The optimum sits on the out-of-memory edge: probe just above it.
-                let probe = (near.memory_mb + (near.memory_mb / 8).max(32)).min(limits.max_mb);
-                if measured_near(stats, probe).is_none() {
-                    return vec![request(probe.max(floor), limits.initial_invocations)];
-                }
-            }
-            Some(_) => {}
-        }
-    }
-    let Some(choice) = choice else {
+    let Ok(choice) = crate::strategy::recommend(o.strategy, stats, None) else {
         return Vec::new();
     };
-    if let Some(probe) = bracket_probe(stats, choice.memory_mb, limits) {
+    // Cost-minded objectives settle on the cheapest size; its edges are what to check.
+    let anchor = match o.strategy.objective {
+        Objective::Cost => cheapest_of(stats, &choice.band).unwrap_or(choice.memory_mb),
+        _ => choice.memory_mb,
+    };
+    let probe = bracket_probe(stats, anchor, limits).or_else(|| match o.strategy.objective {
+        Objective::Cost => floor_probe(stats, anchor, floor),
+        _ => None,
+    });
+    if let Some(probe) = probe {
         return vec![request(probe, limits.initial_invocations)];
     }
+    confirm_batch(stats, o, limits).into_iter().collect()
+}
+
+/// More invocations at the current choice, until it has the confirmation it needs.
+fn confirm_batch(
+    stats: &[SizeStats],
+    o: &Objectives<'_>,
+    limits: &AdaptiveLimits,
+) -> Option<SizeRequest> {
+    let choice = crate::strategy::recommend(o.strategy, stats, None).ok()?;
     let have = stats
         .iter()
         .find(|s| s.memory_mb == choice.memory_mb)
         .map(|s| s.invocations as u32)
         .unwrap_or(0);
-    if have < limits.confirm_invocations {
-        vec![request(choice.memory_mb, limits.confirm_invocations - have)]
-    } else {
-        Vec::new()
+    let mut wanted = confirm_target(o.strategy.objective, limits);
+    if choice.slo.is_some_and(|slo| !slo.met_with_confidence) {
+        // The SLO is met by the estimate only: more samples narrow the noise band.
+        wanted = (2 * wanted).min(limits.confirm_invocations.max(wanted));
+    }
+    (have < wanted).then(|| request(choice.memory_mb, wanted - have))
+}
+
+/// Relative standard error a size's mean should reach before cost decisions rest on it.
+const MEAN_PRECISION: f64 = 0.05;
+
+/// With noisy durations a few invocations cannot rank sizes whose costs differ by a few
+/// percent: more invocations at the sizes in contention (the lower bound of their cost within
+/// 10% of the cheapest), enough for the mean's standard error at the pooled noise level to reach
+/// [`MEAN_PRECISION`], at most the confirmation count.
+fn precision_batch(stats: &[SizeStats], sigma: f64, limits: &AdaptiveLimits) -> Vec<SizeRequest> {
+    let needed =
+        ((sigma / MEAN_PRECISION).powi(2).ceil() as u32 + 1).min(limits.confirm_invocations);
+    let costs: Vec<(u32, usize, measure::CostStats)> = stats
+        .iter()
+        .filter(|s| s.is_feasible())
+        .filter_map(|s| Some((s.memory_mb, s.invocations, s.cost?)))
+        .collect();
+    let cheapest = costs
+        .iter()
+        .map(|c| c.2.mean_usd)
+        .fold(f64::INFINITY, f64::min);
+    costs
+        .into_iter()
+        .filter(|&(_, n, cost)| cost.ci_low_usd <= 1.1 * cheapest && (n as u32) < needed)
+        .map(|(m, n, _)| request(m, needed - n as u32))
+        .collect()
+}
+
+/// Invocations the chosen size needs. A latency SLO is judged on a tail percentile, which
+/// needs more samples, though the pooled noise model draws on every size too; the other
+/// objectives decide on the fitted curve, which pools every size, so the choice needs only a
+/// few more invocations as evidence that it works (memory used, no failures).
+fn confirm_target(objective: Objective, limits: &AdaptiveLimits) -> u32 {
+    match objective {
+        Objective::LatencySlo => limits
+            .confirm_invocations
+            .min(3 * limits.initial_invocations),
+        _ => limits
+            .confirm_invocations
+            .min(limits.initial_invocations + 2),
     }
 }
 
-/// A choice with no measured size above it may sit on a curve that keeps paying off (GC
-/// pressure fading with memory): measure one size a quarter above it before settling.
-fn bracket_probe(stats: &[SizeStats], choice: u32, limits: &AdaptiveLimits) -> Option<u32> {
-    let above = stats.iter().any(|s| s.memory_mb > choice);
-    let probe = (choice + choice / 4).min(limits.max_mb);
-    (!above && probe > choice && measured_near(stats, probe).is_none()).then_some(probe)
+/// The predicted optimum when nothing measured lies near it; on an infeasible edge, a size
+/// just above that edge.
+fn optimum_probe(
+    stats: &[SizeStats],
+    optimum: u32,
+    floor: u32,
+    limits: &AdaptiveLimits,
+) -> Option<u32> {
+    match measured_near(stats, optimum) {
+        None => Some(optimum),
+        Some(near) if !near.is_feasible() => {
+            let probe = (near.memory_mb + (near.memory_mb / 8).max(32)).min(limits.max_mb);
+            measured_near(stats, probe)
+                .is_none()
+                .then_some(probe.max(floor))
+        }
+        Some(_) => None,
+    }
+}
+
+/// The cheapest of `sizes` by measured (or fitted) cost.
+fn cheapest_of(stats: &[SizeStats], sizes: &[u32]) -> Option<u32> {
+    stats
+        .iter()
+        .filter(|s| sizes.contains(&s.memory_mb))
+        .filter_map(|s| Some((s.memory_mb, s.cost?.mean_usd)))
+        .min_by(|a, b| a.1.total_cmp(&b.1))
+        .map(|(m, _)| m)
+}
+
+/// A size with no measured size above it may sit on a curve that keeps paying off (GC
+/// pressure fading with memory, CPU speeding up to one full vCPU): below 1769 MB measure
+/// 1769 MB, where single-threaded work stops speeding up; above it, a size a quarter up.
+fn bracket_probe(stats: &[SizeStats], anchor: u32, limits: &AdaptiveLimits) -> Option<u32> {
+    let above = stats.iter().any(|s| s.memory_mb > anchor);
+    let one_vcpu = crate::fit::ONE_VCPU_MB as u32;
+    let probe = if anchor < one_vcpu {
+        one_vcpu
+    } else {
+        anchor + anchor / 4
+    }
+    .min(limits.max_mb);
+    (!above && probe > anchor && measured_near(stats, probe).is_none()).then_some(probe)
+}
+
+/// A cheapest size with no feasible measured size below it, well above the smallest size that
+/// can be feasible: the optimum may lie in between (GC pressure near the working set makes
+/// the cost curve steep there). Probe the geometric middle, or the floor itself when close.
+fn floor_probe(stats: &[SizeStats], anchor: u32, floor: u32) -> Option<u32> {
+    let below = stats
+        .iter()
+        .any(|s| s.is_feasible() && s.memory_mb < anchor);
+    let gap = f64::from(anchor) / f64::from(floor.max(1));
+    let probe = if gap > 1.5 {
+        (f64::from(floor) * f64::from(anchor)).sqrt().round() as u32
+    } else {
+        floor
+    };
+    (!below && probe < anchor && measured_near(stats, probe).is_none()).then_some(probe)
 }
 
 /// Two feasible sizes cannot tell a curve that flattens from one that keeps falling: probe
@@ -434,14 +548,17 @@ fn extrapolation_probe(stats: &[SizeStats], limits: &AdaptiveLimits) -> Option<u
 
 /// The statistics the decision uses after an adaptive search: at each measured feasible size
 /// the fitted curve's estimates, which pool every sample instead of the few taken at that size
-/// (cost from the fitted mean; percentile bounds from the fitted noise band). Only measured
-/// sizes remain candidates.
+/// (cost from the fitted mean; percentiles from the pooled noise model, with upper bounds from
+/// its band). A size whose pooled p99 estimate reaches past the timeout margin is infeasible
+/// even when its own few samples looked fine: a handful of invocations cannot show a tail.
+/// Only measured sizes remain candidates.
 pub fn smoothed(
     stats: &[SizeStats],
     fit: &Fit,
     cost_of: &dyn Fn(u32, f64) -> f64,
-    confidence_percentiles: [(crate::measure::Percentile, f64); 3],
+    options: &StatsOptions,
 ) -> Vec<SizeStats> {
+    let tail_limit_ms = options.timeout_fraction * options.timeout_ms;
     stats
         .iter()
         .cloned()
@@ -451,26 +568,68 @@ pub fn smoothed(
             }
             let m = s.memory_mb;
             if let (Some(warm), Some(cost)) = (s.warm.as_mut(), s.cost.as_mut()) {
-                let mean = fit.mean_ms(m);
-                let fitted = cost_of(m, mean + 0.5) + cost.init_usd;
-                let shift = fitted - cost.mean_usd;
-                cost.mean_usd = fitted;
-                cost.ci_low_usd += shift;
-                cost.ci_high_usd += shift;
+                let fitted = fit.mean_ms(m);
+                let cv = warm.cv.max(fit.noise_sigma());
+                let Some((mean, (low, high))) = pooled_mean(warm, cv, fitted, fit.mean_band(m))
+                else {
+                    // The curve misses this size's own data: the measurements stand.
+                    return s;
+                };
+                let cost_at = |ms: f64| cost_of(m, ms + 0.5) + cost.init_usd;
+                cost.mean_usd = cost_at(mean);
+                cost.ci_low_usd = cost_at(low);
+                cost.ci_high_usd = cost_at(high);
                 warm.trimmed_mean_ms = mean;
-                for (percentile, p) in confidence_percentiles {
+                for percentile in [Percentile::P50, Percentile::P90, Percentile::P99] {
+                    let p = percentile.fraction();
                     let q = match percentile {
-                        crate::measure::Percentile::P50 => &mut warm.p50,
-                        crate::measure::Percentile::P90 => &mut warm.p90,
-                        crate::measure::Percentile::P99 => &mut warm.p99,
+                        Percentile::P50 => &mut warm.p50,
+                        Percentile::P90 => &mut warm.p90,
+                        Percentile::P99 => &mut warm.p99,
                     };
-                    let (_, high) = fit.quantile_band(m, p);
-                    q.upper_ms = Some(high.max(q.ms));
+                    // The pooled noise model's offsets, around this size's mean.
+                    let scale = mean / fitted;
+                    let (_, band_high) = fit.quantile_band(m, p);
+                    q.ms = q.ms.max(fit.quantile_ms(m, p) * scale);
+                    q.upper_ms = Some((band_high * scale).max(q.ms));
+                }
+                if warm.p99.ms > tail_limit_ms {
+                    s.infeasible.push(Infeasibility::SlowTail {
+                        p99_ms: warm.p99.ms,
+                        limit_ms: tail_limit_ms,
+                    });
                 }
             }
             s
         })
         .collect()
+}
+
+/// A size's mean estimate from the fitted curve and its own samples, weighted by their
+/// precision (the fit's band, the samples' standard error at coefficient of variation `cv`),
+/// with its 95% band. `None` when the
+/// two disagree by more than two standard errors of their difference: the curve misfits here.
+fn pooled_mean(
+    warm: &measure::WarmStats,
+    cv: f64,
+    fitted_ms: f64,
+    band: (f64, f64),
+) -> Option<(f64, (f64, f64))> {
+    let fit_se = (band.1 - band.0) / (2.0 * 1.96);
+    if warm.samples < 2 {
+        return Some((fitted_ms, band));
+    }
+    let sample_se = cv * warm.mean_ms / (warm.samples as f64).sqrt();
+    if (warm.mean_ms - fitted_ms).abs() > 2.0 * sample_se.hypot(fit_se) {
+        return None;
+    }
+    if fit_se <= 0.0 || sample_se <= 0.0 {
+        return Some((fitted_ms, band));
+    }
+    let (w_fit, w_sample) = (fit_se.powi(-2), sample_se.powi(-2));
+    let mean = (w_fit * fitted_ms + w_sample * warm.mean_ms) / (w_fit + w_sample);
+    let half = 1.96 / (w_fit + w_sample).sqrt();
+    Some((mean, ((mean - half).max(0.0), mean + half)))
 }
 
 fn summarize(fit: &Fit, optimum: u32, floor: u32, max_mb: u32) -> FitSummary {
@@ -501,14 +660,148 @@ fn summarize(fit: &Fit, optimum: u32, floor: u32, max_mb: u32) -> FitSummary {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::measure::{Failure, Outcome, QuantileEstimate, Report, ReportStatus, WarmStats};
+
+    /// Four invocations at each size: warm successes using 100 MB, or out-of-memory kills.
+    fn sized(sizes: &[(u32, bool)]) -> Vec<SizeStats> {
+        let samples: Vec<Sample> = sizes
+            .iter()
+            .flat_map(|&(memory_mb, ok)| {
+                (0..4).map(move |i| Sample {
+                    memory_mb,
+                    cold: false,
+                    outcome: if ok {
+                        Outcome::Success
+                    } else {
+                        Outcome::Failure(Failure::OutOfMemory)
+                    },
+                    report: ok.then(|| Report {
+                        request_id: format!("{memory_mb}-{i}"),
+                        duration_ms: 100.0 + i as f64,
+                        billed_ms: 101 + i,
+                        memory_mb,
+                        max_memory_used_mb: 100,
+                        init_ms: None,
+                        restore_ms: None,
+                        status: ReportStatus::Success,
+                    }),
+                })
+            })
+            .collect();
+        let cost_of = |m: u32, ms: f64| f64::from(m) * ms * 1e-9;
+        measure::size_stats(&samples, &StatsOptions::new(10_000.0), &cost_of)
+    }
+
+    fn warm(samples: usize, mean_ms: f64, cv: f64) -> WarmStats {
+        let q = QuantileEstimate {
+            ms: mean_ms,
+            upper_ms: None,
+        };
+        WarmStats {
+            samples,
+            mean_ms,
+            trimmed_mean_ms: mean_ms,
+            p50: q,
+            p90: q,
+            p99: q,
+            cv,
+            mean_billed_ms: mean_ms,
+        }
+    }
+
+    fn limits() -> AdaptiveLimits {
+        AdaptiveLimits::new(128, 10240, 30)
+    }
+
+    #[test]
+    fn pooled_mean_weighs_fit_and_samples_by_precision() {
+        // Fit 100 with se 1; four samples averaging 104 with se 2 (cv 4/104): weights 4:1.
+        let cv = 4.0 / 104.0;
+        let (mean, (low, high)) =
+            pooled_mean(&warm(4, 104.0, cv), cv, 100.0, (98.04, 101.96)).unwrap();
+        assert!((mean - 100.8).abs() < 1e-9, "{mean}");
+        let half = 1.96 / 1.25f64.sqrt();
+        assert!((high - low - 2.0 * half).abs() < 1e-9);
+    }
+
+    #[test]
+    fn pooled_mean_lets_the_samples_stand_where_the_fit_misses_them() {
+        // Samples at 130 with se 2 against a fit of 100 with se 1: the curve misfits here.
+        let cv = 4.0 / 130.0;
+        assert_eq!(
+            pooled_mean(&warm(4, 130.0, cv), cv, 100.0, (98.04, 101.96)),
+            None
+        );
+        // A single sample says nothing about its spread: the fit stands.
+        assert_eq!(
+            pooled_mean(&warm(1, 130.0, 0.0), 0.0, 100.0, (98.0, 102.0)),
+            Some((100.0, (98.0, 102.0)))
+        );
+    }
+
+    #[test]
+    fn measured_near_reaches_eight_percent() {
+        let stats = sized(&[(1000, true)]);
+        assert!(measured_near(&stats, 1075).is_some());
+        assert!(measured_near(&stats, 1090).is_none());
+        assert!(measured_near(&sized(&[(128, true)]), 143).is_some());
+    }
+
+    #[test]
+    fn bracket_probe_checks_one_vcpu_then_a_quarter_up() {
+        let stats = sized(&[(128, true), (256, true), (512, true)]);
+        assert_eq!(bracket_probe(&stats, 512, &limits()), Some(1769));
+        assert_eq!(bracket_probe(&stats, 256, &limits()), None);
+        let stats = sized(&[(1024, true), (2048, true)]);
+        assert_eq!(bracket_probe(&stats, 2048, &limits()), Some(2560));
+    }
+
+    #[test]
+    fn floor_probe_looks_between_the_feasible_floor_and_the_cheapest() {
+        // 128 MB ran out of memory; 512 MB is the cheapest and nothing feasible lies below.
+        let stats = sized(&[(128, false), (512, true), (1024, true)]);
+        assert_eq!(floor_probe(&stats, 512, 129), Some(257));
+        // Close to the floor: probe the floor itself.
+        assert_eq!(floor_probe(&stats, 512, 400), Some(400));
+        // A feasible size below the cheapest already brackets it.
+        let stats = sized(&[(256, true), (512, true)]);
+        assert_eq!(floor_probe(&stats, 512, 129), None);
+    }
+
+    #[test]
+    fn noisy_durations_get_more_invocations_where_costs_are_close() {
+        // Every size sampled 4 times; 100 ms everywhere, so 128 MB is the cheapest and 256 MB
+        // costs twice as much: only 128 MB is in contention.
+        let stats = sized(&[(128, true), (256, true)]);
+        assert!(precision_batch(&stats, 0.05, &limits()).is_empty());
+        let batch = precision_batch(&stats, 0.5, &limits());
+        assert_eq!(batch.len(), 1);
+        assert_eq!((batch[0].memory_mb, batch[0].invocations), (128, 26));
+        // sigma 0.1 needs 4 + 1 invocations.
+        assert_eq!(precision_batch(&stats, 0.1, &limits())[0].invocations, 1);
+    }
+
+    #[test]
+    fn only_a_latency_slo_confirms_with_many_invocations() {
+        let l = limits();
+        assert_eq!(confirm_target(Objective::LatencySlo, &l), 12);
+        assert_eq!(confirm_target(Objective::Cost, &l), 6);
+        let few = AdaptiveLimits::new(128, 10240, 5);
+        assert_eq!(confirm_target(Objective::LatencySlo, &few), 5);
+        assert_eq!(confirm_target(Objective::Speed, &few), 5);
+    }
 
     #[test]
     fn initial_sizes_respect_bounds_and_objective() {
-        assert_eq!(initial_sizes(Objective::Cost, 128, 10240), [128, 512, 1769]);
+        assert_eq!(initial_sizes(Objective::Cost, 128, 10240), [128, 256, 512]);
         assert_eq!(
             initial_sizes(Objective::Speed, 128, 10240),
             [128, 512, 1769, 4096]
         );
-        assert_eq!(initial_sizes(Objective::Cost, 1024, 2048), [1024, 1769]);
+        assert_eq!(initial_sizes(Objective::Cost, 1024, 2048), [1024, 2048]);
+        assert_eq!(
+            initial_sizes(Objective::LatencySlo, 2048, 3008),
+            [2048, 3008]
+        );
     }
 }

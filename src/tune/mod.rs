@@ -12,7 +12,7 @@ use serde::Serialize;
 use tokio::sync::Semaphore;
 
 use crate::lab::workload::Architecture;
-use crate::measure::{self, Failure, Outcome, Percentile, Sample, SizeStats};
+use crate::measure::{self, Failure, Outcome, Sample, SizeStats};
 use crate::platform::{FunctionConfig, LambdaApi, PlatformError};
 use crate::pricing::{self, PriceBook};
 use crate::strategy::{self, RecommendError, Recommendation, Strategy};
@@ -255,16 +255,7 @@ pub async fn tune<A: LambdaApi>(
         });
     }
     let decide_on = match &model {
-        Some(model) => adaptive::smoothed(
-            &sizes,
-            model,
-            &cost_of,
-            [
-                (Percentile::P50, 0.50),
-                (Percentile::P90, 0.90),
-                (Percentile::P99, 0.99),
-            ],
-        ),
+        Some(model) => adaptive::smoothed(&sizes, model, &cost_of, &stats_options),
         None => sizes.clone(),
     };
     let recommendation =
