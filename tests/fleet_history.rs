@@ -54,6 +54,20 @@ impl Env {
         (out.status.code(), run)
     }
 
+    /// The reason of `memtune inspect`'s first finding for the function.
+    async fn over_provisioning(&self, name: &str) -> String {
+        let out = self.run(&["inspect", name, "--output", "json"]).await;
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let finding = &report["functions"][0]["findings"][0];
+        assert_eq!(finding["kind"], "over_provisioned", "{report}");
+        finding["reason"].as_str().unwrap().to_string()
+    }
+
     async fn memory(&self, name: &str, qualifier: Option<&str>) -> i32 {
         self.client
             .get_function_configuration()
@@ -211,6 +225,25 @@ async fn unchanged_functions_are_skipped_until_their_code_changes_or_force() {
     assert_eq!(unknown.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&unknown.stderr);
     assert!(stderr.contains("memtune history"), "{stderr}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn inspect_uses_the_latest_sweep_to_confirm_over_provisioning() {
+    let env = env().await;
+    // 72 MB used of 1024 MB: without a sweep the finding cannot say what memory buys.
+    let before = env.over_provisioning("orders-api").await;
+    assert!(
+        before.contains("`memtune recommend` measures that"),
+        "{before}"
+    );
+    let (code, run) = env.fleet(TWO, &[]).await;
+    assert_eq!(code, Some(0), "{run}");
+    let after = env.over_provisioning("orders-api").await;
+    let id = run["run_id"].as_str().unwrap();
+    assert!(
+        after.contains(&format!("at 1024 MB (run {id})")) && after.contains("less compute"),
+        "{after}"
+    );
 }
 
 /// orders-api: 1024 -> 128 MB (p99 about +120%); video-transcode: 3008 -> 1769 MB (p99

@@ -98,6 +98,7 @@ impl Env {
             window: MetricWindow::last_days(14, chrono::Utc::now().timestamp_millis()).unwrap(),
             region: "us-east-1".into(),
             query_limit: Duration::from_secs(30),
+            sweeps: Default::default(),
         };
         let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
         inspect::inspect(

@@ -40,6 +40,7 @@ pub async fn run(functions: usize, seed: u64) -> std::io::Result<InspectBenchRep
             .expect("14 days are within retention"),
         region: "us-east-1".into(),
         query_limit: Duration::from_secs(120),
+        sweeps: Default::default(),
     };
     let started = Instant::now();
     let report = inspect::inspect(

@@ -1,5 +1,6 @@
 //! `memtune inspect FN...`: production figures and findings from CloudWatch, no invocations.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -8,11 +9,14 @@ use clap::Args;
 use super::aws_args::AwsArgs;
 use super::recommend_cmd::OutputFormat;
 use super::CliError;
+use crate::history::{self, History};
 use crate::inspect::{self, InspectOptions, InspectReport, Status};
 use crate::platform::aws::AwsLambda;
 use crate::platform::cloudwatch::{AwsCloudWatch, MetricWindow};
 use crate::platform::logs::AwsLogs;
 use crate::pricing::PriceBook;
+use crate::report::FunctionDocument;
+use crate::sweep::journal;
 
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:
@@ -85,6 +89,7 @@ pub async fn run(args: InspectArgs) -> Result<(), CliError> {
         window,
         region,
         query_limit: Duration::from_secs(args.query_timeout),
+        sweeps: latest_sweeps(&names),
     };
     let report = inspect::inspect(
         &AwsLambda::new(&config),
@@ -158,4 +163,27 @@ mod tests {
         assert_eq!(e.unwrap_err().code, 2);
         assert_eq!(function_name("arn:aws:s3:::bucket").unwrap_err().code, 2);
     }
+}
+
+/// The latest sweep of each function from the history, when there is one. Never creates the
+/// history; an unreadable one is said once and inspect goes on without it.
+fn latest_sweeps(names: &[String]) -> BTreeMap<String, FunctionDocument> {
+    let state_dir = journal::state_dir();
+    if !history::path_in(&state_dir).exists() {
+        return BTreeMap::new();
+    }
+    let read = History::open(&state_dir).and_then(|h| {
+        names
+            .iter()
+            .filter_map(|n| match h.latest_recommendation(n) {
+                Ok(Some(r)) => Some(Ok((n.clone(), r.document))),
+                Ok(None) => None,
+                Err(e) => Some(Err(e)),
+            })
+            .collect()
+    });
+    read.unwrap_or_else(|e| {
+        eprintln!("memtune: not using earlier sweeps: {e}");
+        BTreeMap::new()
+    })
 }

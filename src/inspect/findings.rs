@@ -3,6 +3,7 @@
 use serde::Serialize;
 
 use super::{ConfigSummary, FunctionMetrics, ReportStats};
+use crate::report::FunctionDocument;
 
 /// Max memory used at or above this share of the configured memory is too close to the limit:
 /// garbage collection slows the function there, and a larger input is killed.
@@ -11,6 +12,9 @@ pub const UNDER_PROVISIONED_SHARE: f64 = 0.9;
 pub const OVER_PROVISIONED_SHARE: f64 = 0.4;
 /// A p99 above this share of the timeout is at risk (the same bound `recommend` uses).
 pub const TIMEOUT_RISK_SHARE: f64 = 2.0 / 3.0;
+/// A smaller size whose median duration is within this much of the current size's: duration
+/// does not depend on memory there.
+const INSENSITIVE_SLOWDOWN: f64 = 0.10;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -40,7 +44,11 @@ fn finding(kind: FindingKind, reason: String) -> Finding {
     Finding { kind, reason }
 }
 
-fn memory(config: &ConfigSummary, reports: &ReportStats) -> Option<Finding> {
+fn memory(
+    config: &ConfigSummary,
+    reports: &ReportStats,
+    sweep: Option<&FunctionDocument>,
+) -> Option<Finding> {
     let configured = config.memory_mb as f64;
     if reports.out_of_memory > 0.0 {
         return Some(finding(
@@ -76,16 +84,86 @@ fn memory(config: &ConfigSummary, reports: &ReportStats) -> Option<Finding> {
         ));
     }
     let p99_used = reports.memory_used_p99_mb?;
-    (p99_used / configured <= OVER_PROVISIONED_SHARE && config.memory_mb > 128).then(|| {
-        finding(
+    if p99_used / configured > OVER_PROVISIONED_SHARE || config.memory_mb <= 128 {
+        return None;
+    }
+    let used = format!(
+        "p99 memory used {p99_used:.0} MB is {:.0}% of {configured:.0} MB",
+        p99_used / configured * 100.0
+    );
+    let Some(s) = sweep.and_then(|d| duration_at_smaller_size(d, config.memory_mb, p99_used))
+    else {
+        return Some(finding(
             FindingKind::OverProvisioned,
             format!(
-                "p99 memory used {p99_used:.0} MB is {:.0}% of {configured:.0} MB; if duration \
-                 does not depend on memory (I/O-bound work), a smaller size costs less: \
-                 `memtune recommend` measures that",
-                p99_used / configured * 100.0
+                "{used}; if duration does not depend on memory (I/O-bound work), a smaller size \
+                 costs less: `memtune recommend` measures that"
             ),
-        )
+        ));
+    };
+    let measured = format!(
+        "p50 {:.0} ms at {} MB vs {:.0} ms at {} MB (run {})",
+        s.small_p50_ms, s.small_mb, s.current_p50_ms, s.current_mb, s.run_id
+    );
+    let gb_ms = |mb: u32, ms: f64| f64::from(mb) * ms;
+    let saving = 1.0 - gb_ms(s.small_mb, s.small_p50_ms) / gb_ms(s.current_mb, s.current_p50_ms);
+    if s.slowdown <= INSENSITIVE_SLOWDOWN {
+        Some(finding(
+            FindingKind::OverProvisioned,
+            format!("{used}, and duration does not depend on memory: {measured}"),
+        ))
+    } else if saving > 0.0 {
+        Some(finding(
+            FindingKind::OverProvisioned,
+            format!(
+                "{used}; duration grows less than memory shrinks: {measured}, {:.0}% less \
+                 compute per invocation",
+                saving * 100.0
+            ),
+        ))
+    } else {
+        // Smaller sizes are slower by more than they save: the memory pays for CPU.
+        None
+    }
+}
+
+/// The median warm duration at the smallest feasible size a sweep measured (above the memory
+/// the function uses) against the size nearest the current one.
+struct SizeSensitivity {
+    run_id: String,
+    small_mb: u32,
+    small_p50_ms: f64,
+    current_mb: u32,
+    current_p50_ms: f64,
+    slowdown: f64,
+}
+
+fn duration_at_smaller_size(
+    sweep: &FunctionDocument,
+    current_mb: u32,
+    used_mb: f64,
+) -> Option<SizeSensitivity> {
+    let measured = |s: &&crate::report::SizeRow| s.feasible && s.p50_ms.is_some();
+    let current = sweep
+        .sizes
+        .iter()
+        .filter(measured)
+        .filter(|s| s.memory_mb.abs_diff(current_mb) * 4 <= current_mb)
+        .min_by_key(|s| s.memory_mb.abs_diff(current_mb))?;
+    let small = sweep
+        .sizes
+        .iter()
+        .filter(measured)
+        .filter(|s| f64::from(s.memory_mb) >= used_mb * 1.5 && s.memory_mb < current.memory_mb)
+        .min_by_key(|s| s.memory_mb)?;
+    let (small_p50_ms, current_p50_ms) = (small.p50_ms?, current.p50_ms?);
+    Some(SizeSensitivity {
+        run_id: sweep.run_id.clone(),
+        small_mb: small.memory_mb,
+        small_p50_ms,
+        current_mb: current.memory_mb,
+        current_p50_ms,
+        slowdown: small_p50_ms / current_p50_ms - 1.0,
     })
 }
 
@@ -104,12 +182,15 @@ fn timeout(config: &ConfigSummary, metrics: &FunctionMetrics) -> Option<Finding>
     })
 }
 
+/// `sweep`: the function's latest memtune sweep (from the history), which tells whether
+/// duration depends on memory.
 pub fn find(
     config: &ConfigSummary,
     metrics: Option<&FunctionMetrics>,
     reports: Option<&ReportStats>,
+    sweep: Option<&FunctionDocument>,
 ) -> Vec<Finding> {
-    let memory = reports.and_then(|r| memory(config, r));
+    let memory = reports.and_then(|r| memory(config, r, sweep));
     let timeout = metrics.and_then(|m| timeout(config, m));
     memory.into_iter().chain(timeout).collect()
 }
@@ -146,10 +227,44 @@ mod tests {
     }
 
     #[test]
+    fn an_earlier_sweep_decides_whether_low_memory_use_is_over_provisioning() {
+        use crate::report::confidence::tests::doc;
+        let c = config(1024);
+        let low_use = used(100.0, 100.0);
+        // Every size runs at 100 ms: memory buys nothing.
+        let flat = doc(
+            1024,
+            256,
+            &[(256, 1e-6, 1e-8), (512, 1e-6, 1e-8), (1024, 2e-6, 1e-8)],
+        );
+        let f = find(&c, None, Some(&low_use), Some(&flat));
+        assert_eq!(kinds(f.clone()), [FindingKind::OverProvisioned]);
+        assert!(
+            f[0].reason
+                .contains("p50 100 ms at 256 MB vs 100 ms at 1024 MB (run r)"),
+            "{}",
+            f[0].reason
+        );
+        // Slower, but by less than the memory saved.
+        let mut slower = flat.clone();
+        slower.sizes[0].p50_ms = Some(200.0);
+        let f = find(&c, None, Some(&low_use), Some(&slower));
+        assert!(f[0].reason.contains("50% less compute"), "{}", f[0].reason);
+        // Smaller sizes are slower than they are smaller: CPU needs the memory.
+        let mut steep = flat.clone();
+        steep.sizes[0].p50_ms = Some(400.0);
+        assert!(find(&c, None, Some(&low_use), Some(&steep)).is_empty());
+        // A sweep that did not measure near the current size says nothing.
+        let far = doc(1024, 256, &[(256, 1e-6, 1e-8), (512, 1e-6, 1e-8)]);
+        let f = find(&c, None, Some(&low_use), Some(&far));
+        assert!(f[0].reason.contains("`memtune recommend` measures that"));
+    }
+
+    #[test]
     fn out_of_memory_errors_are_counted_in_the_finding() {
         let mut r = used(512.0, 512.0);
         r.out_of_memory = 25.0;
-        let f = find(&config(512), None, Some(&r));
+        let f = find(&config(512), None, Some(&r), None);
         assert_eq!(kinds(f.clone()), [FindingKind::UnderProvisioned]);
         assert!(
             f[0].reason
@@ -168,18 +283,18 @@ mod tests {
         use FindingKind::*;
         let c = config(1024);
         assert_eq!(
-            kinds(find(&c, None, Some(&used(1024.0, 1024.0)))),
+            kinds(find(&c, None, Some(&used(1024.0, 1024.0)), None)),
             [UnderProvisioned]
         );
-        let near = find(&c, None, Some(&used(950.0, 940.0)));
+        let near = find(&c, None, Some(&used(950.0, 940.0)), None);
         assert!(near[0].reason.contains("93%"), "{}", near[0].reason);
         assert_eq!(
-            kinds(find(&c, None, Some(&used(420.0, 400.0)))),
+            kinds(find(&c, None, Some(&used(420.0, 400.0)), None)),
             [OverProvisioned]
         );
-        assert!(find(&c, None, Some(&used(600.0, 500.0))).is_empty());
+        assert!(find(&c, None, Some(&used(600.0, 500.0)), None).is_empty());
         // 128 MB is the smallest size: nothing to shrink.
-        assert!(find(&config(128), None, Some(&used(20.0, 20.0))).is_empty());
+        assert!(find(&config(128), None, Some(&used(20.0, 20.0)), None).is_empty());
     }
 
     #[test]
@@ -195,7 +310,7 @@ mod tests {
             max_concurrency: None,
             resources: vec![],
         };
-        let f = find(&config(512), Some(&m), None);
+        let f = find(&config(512), Some(&m), None, None);
         assert_eq!(kinds(f.clone()), [FindingKind::TimeoutRisk]);
         assert!(
             f[0].reason.contains("70% of the 3 s timeout"),
@@ -203,6 +318,6 @@ mod tests {
             f[0].reason
         );
         m.duration_p99_ms = Some(1900.0);
-        assert!(find(&config(512), Some(&m), None).is_empty());
+        assert!(find(&config(512), Some(&m), None, None).is_empty());
     }
 }

@@ -41,6 +41,9 @@ pub struct InspectOptions {
     pub region: String,
     /// How long one Logs Insights query may run.
     pub query_limit: Duration,
+    /// Each function's latest memtune sweep (from the history), by name: it tells whether
+    /// duration depends on memory.
+    pub sweeps: std::collections::BTreeMap<String, crate::report::FunctionDocument>,
 }
 
 /// Whether a source answered, and if not, why.
@@ -257,7 +260,10 @@ where
             let findings = config
                 .data
                 .as_ref()
-                .map(|c| findings::find(c, metrics.data.as_ref(), logs.data.as_ref()))
+                .map(|c| {
+                    let sweep = options.sweeps.get(name);
+                    findings::find(c, metrics.data.as_ref(), logs.data.as_ref(), sweep)
+                })
                 .unwrap_or_default();
             FunctionReport {
                 name: name.clone(),

@@ -103,6 +103,7 @@ where
         window,
         region: region.to_string(),
         query_limit,
+        sweeps: Default::default(),
     };
     let (lambda, metrics, logs) = clients;
     let report = super::inspect(lambda, metrics, logs, book, names, &options).await;
