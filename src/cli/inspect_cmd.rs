@@ -148,23 +148,6 @@ fn outcome(report: &InspectReport) -> Result<(), CliError> {
     Ok(())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn arns_give_the_function_name() {
-        assert_eq!(function_name("orders").unwrap(), "orders");
-        assert_eq!(
-            function_name("arn:aws:lambda:us-east-1:123456789012:function:orders").unwrap(),
-            "orders"
-        );
-        let e = function_name("arn:aws:lambda:us-east-1:123456789012:function:orders:live");
-        assert_eq!(e.unwrap_err().code, 2);
-        assert_eq!(function_name("arn:aws:s3:::bucket").unwrap_err().code, 2);
-    }
-}
-
 /// The latest sweep of each function from the history, when there is one. Never creates the
 /// history; an unreadable one is said once and inspect goes on without it.
 fn latest_sweeps(names: &[String]) -> BTreeMap<String, FunctionDocument> {
@@ -186,4 +169,21 @@ fn latest_sweeps(names: &[String]) -> BTreeMap<String, FunctionDocument> {
         eprintln!("memtune: not using earlier sweeps: {e}");
         BTreeMap::new()
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn arns_give_the_function_name() {
+        assert_eq!(function_name("orders").unwrap(), "orders");
+        assert_eq!(
+            function_name("arn:aws:lambda:us-east-1:123456789012:function:orders").unwrap(),
+            "orders"
+        );
+        let e = function_name("arn:aws:lambda:us-east-1:123456789012:function:orders:live");
+        assert_eq!(e.unwrap_err().code, 2);
+        assert_eq!(function_name("arn:aws:s3:::bucket").unwrap_err().code, 2);
+    }
 }
