@@ -3,7 +3,7 @@
 use serde::Serialize;
 
 use super::{ConfigSummary, FunctionMetrics, ReportStats};
-use crate::report::FunctionDocument;
+use crate::report::{FunctionDocument, SizeRow};
 
 /// Max memory used at or above this share of the configured memory is too close to the limit:
 /// garbage collection slows the function there, and a larger input is killed.
@@ -12,6 +12,11 @@ pub const UNDER_PROVISIONED_SHARE: f64 = 0.9;
 pub const OVER_PROVISIONED_SHARE: f64 = 0.4;
 /// A p99 above this share of the timeout is at risk (the same bound `recommend` uses).
 pub const TIMEOUT_RISK_SHARE: f64 = 2.0 / 3.0;
+/// Max memory used from this share of the configured memory up is checked for GC-bound
+/// behaviour against an earlier sweep.
+const GC_CHECK_SHARE: f64 = 0.5;
+/// A larger size must save more than this share of compute to count as superlinear (noise).
+const SUPERLINEAR_MARGIN: f64 = 0.05;
 /// A smaller size whose median duration is within this much of the current size's: duration
 /// does not depend on memory there.
 const INSENSITIVE_SLOWDOWN: f64 = 0.10;
@@ -73,6 +78,21 @@ fn memory(
             ),
         ));
     }
+    if share >= GC_CHECK_SHARE {
+        if let Some(pair) = sweep.and_then(|d| superlinear_speedup(d, config.memory_mb)) {
+            return Some(finding(
+                FindingKind::UnderProvisioned,
+                format!(
+                    "GC-bound: max memory used {max_used:.0} MB is {:.0}% of {configured:.0} MB, \
+                     and more memory runs faster than it costs: {}, {:.0}% less compute per \
+                     invocation; garbage collection near the limit is the usual cause",
+                    share * 100.0,
+                    pair.describe(),
+                    pair.saving() * 100.0
+                ),
+            ));
+        }
+    }
     if share >= UNDER_PROVISIONED_SHARE {
         return Some(finding(
             FindingKind::UnderProvisioned,
@@ -91,8 +111,16 @@ fn memory(
         "p99 memory used {p99_used:.0} MB is {:.0}% of {configured:.0} MB",
         p99_used / configured * 100.0
     );
-    let Some(s) = sweep.and_then(|d| duration_at_smaller_size(d, config.memory_mb, p99_used))
-    else {
+    let Some(pair) = sweep.and_then(|d| smaller_size(d, config.memory_mb, p99_used)) else {
+        let smaller_failed = sweep.is_some_and(|d| {
+            d.sizes
+                .iter()
+                .any(|s| s.memory_mb < config.memory_mb && !s.feasible)
+        });
+        if smaller_failed {
+            // The sweep tried smaller sizes and they failed (timeouts, OOM): not over-provisioned.
+            return None;
+        }
         return Some(finding(
             FindingKind::OverProvisioned,
             format!(
@@ -101,24 +129,22 @@ fn memory(
             ),
         ));
     };
-    let measured = format!(
-        "p50 {:.0} ms at {} MB vs {:.0} ms at {} MB (run {})",
-        s.small_p50_ms, s.small_mb, s.current_p50_ms, s.current_mb, s.run_id
-    );
-    let gb_ms = |mb: u32, ms: f64| f64::from(mb) * ms;
-    let saving = 1.0 - gb_ms(s.small_mb, s.small_p50_ms) / gb_ms(s.current_mb, s.current_p50_ms);
-    if s.slowdown <= INSENSITIVE_SLOWDOWN {
-        Some(finding(
-            FindingKind::OverProvisioned,
-            format!("{used}, and duration does not depend on memory: {measured}"),
-        ))
-    } else if saving > 0.0 {
+    if pair.slowdown() <= INSENSITIVE_SLOWDOWN {
         Some(finding(
             FindingKind::OverProvisioned,
             format!(
-                "{used}; duration grows less than memory shrinks: {measured}, {:.0}% less \
-                 compute per invocation",
-                saving * 100.0
+                "{used}, and duration does not depend on memory: {}",
+                pair.describe()
+            ),
+        ))
+    } else if pair.saving() > 0.0 {
+        Some(finding(
+            FindingKind::OverProvisioned,
+            format!(
+                "{used}; duration grows less than memory shrinks: {}, {:.0}% less compute per \
+                 invocation",
+                pair.describe(),
+                pair.saving() * 100.0
             ),
         ))
     } else {
@@ -127,44 +153,85 @@ fn memory(
     }
 }
 
-/// The median warm duration at the smallest feasible size a sweep measured (above the memory
-/// the function uses) against the size nearest the current one.
-struct SizeSensitivity {
+/// Two sizes an earlier sweep measured: one near the current memory and another.
+struct SweepPair {
     run_id: String,
-    small_mb: u32,
-    small_p50_ms: f64,
     current_mb: u32,
     current_p50_ms: f64,
-    slowdown: f64,
+    other_mb: u32,
+    other_p50_ms: f64,
 }
 
-fn duration_at_smaller_size(
+impl SweepPair {
+    /// How much slower the other size runs (negative: faster).
+    fn slowdown(&self) -> f64 {
+        self.other_p50_ms / self.current_p50_ms - 1.0
+    }
+
+    /// Share of compute (GB-ms per invocation) the other size saves (negative: costs more).
+    fn saving(&self) -> f64 {
+        1.0 - f64::from(self.other_mb) * self.other_p50_ms
+            / (f64::from(self.current_mb) * self.current_p50_ms)
+    }
+
+    fn describe(&self) -> String {
+        format!(
+            "p50 {:.0} ms at {} MB vs {:.0} ms at {} MB (run {})",
+            self.other_p50_ms, self.other_mb, self.current_p50_ms, self.current_mb, self.run_id
+        )
+    }
+}
+
+/// The size nearest the current memory (within 25%) a sweep measured, and the size `pick`
+/// chooses among the other measured ones.
+fn sweep_pair(
     sweep: &FunctionDocument,
     current_mb: u32,
-    used_mb: f64,
-) -> Option<SizeSensitivity> {
-    let measured = |s: &&crate::report::SizeRow| s.feasible && s.p50_ms.is_some();
-    let current = sweep
+    pick: impl Fn(&[&SizeRow], u32) -> Option<u32>,
+) -> Option<SweepPair> {
+    let measured: Vec<&SizeRow> = sweep
         .sizes
         .iter()
-        .filter(measured)
+        .filter(|s| s.feasible && s.p50_ms.is_some())
+        .collect();
+    let current = measured
+        .iter()
         .filter(|s| s.memory_mb.abs_diff(current_mb) * 4 <= current_mb)
         .min_by_key(|s| s.memory_mb.abs_diff(current_mb))?;
-    let small = sweep
+    let other_mb = pick(&measured, current.memory_mb)?;
+    let other = measured.iter().find(|s| s.memory_mb == other_mb)?;
+    Some(SweepPair {
+        run_id: sweep.run_id.clone(),
+        current_mb: current.memory_mb,
+        current_p50_ms: current.p50_ms?,
+        other_mb,
+        other_p50_ms: other.p50_ms?,
+    })
+}
+
+/// The smallest measured size below the current one that still leaves half again the memory
+/// the function uses.
+fn smaller_size(sweep: &FunctionDocument, current_mb: u32, used_mb: f64) -> Option<SweepPair> {
+    sweep_pair(sweep, current_mb, |measured, current| {
+        measured
+            .iter()
+            .map(|s| s.memory_mb)
+            .filter(|&mb| f64::from(mb) >= used_mb * 1.5 && mb < current)
+            .min()
+    })
+}
+
+/// The larger measured size that saves the most compute: more memory that runs faster than it
+/// costs means something beyond the CPU share, which at most speeds it up in proportion.
+fn superlinear_speedup(sweep: &FunctionDocument, current_mb: u32) -> Option<SweepPair> {
+    let pairs = sweep
         .sizes
         .iter()
-        .filter(measured)
-        .filter(|s| f64::from(s.memory_mb) >= used_mb * 1.5 && s.memory_mb < current.memory_mb)
-        .min_by_key(|s| s.memory_mb)?;
-    let (small_p50_ms, current_p50_ms) = (small.p50_ms?, current.p50_ms?);
-    Some(SizeSensitivity {
-        run_id: sweep.run_id.clone(),
-        small_mb: small.memory_mb,
-        small_p50_ms,
-        current_mb: current.memory_mb,
-        current_p50_ms,
-        slowdown: small_p50_ms / current_p50_ms - 1.0,
-    })
+        .filter(|s| s.memory_mb > current_mb)
+        .filter_map(|s| sweep_pair(sweep, current_mb, |_, _| Some(s.memory_mb)));
+    pairs
+        .filter(|p| p.other_mb > p.current_mb && p.saving() > SUPERLINEAR_MARGIN)
+        .max_by(|a, b| a.saving().total_cmp(&b.saving()))
 }
 
 fn timeout(config: &ConfigSummary, metrics: &FunctionMetrics) -> Option<Finding> {
@@ -254,10 +321,40 @@ mod tests {
         let mut steep = flat.clone();
         steep.sizes[0].p50_ms = Some(400.0);
         assert!(find(&c, None, Some(&low_use), Some(&steep)).is_empty());
+        // Smaller sizes the sweep tried failed: nothing to gain below.
+        let mut failing = flat.clone();
+        failing.sizes[0].feasible = false;
+        failing.sizes[1].feasible = false;
+        assert!(find(&c, None, Some(&low_use), Some(&failing)).is_empty());
         // A sweep that did not measure near the current size says nothing.
         let far = doc(1024, 256, &[(256, 1e-6, 1e-8), (512, 1e-6, 1e-8)]);
         let f = find(&c, None, Some(&low_use), Some(&far));
         assert!(f[0].reason.contains("`memtune recommend` measures that"));
+    }
+
+    #[test]
+    fn more_memory_that_runs_faster_than_it_costs_is_gc_bound() {
+        use crate::report::confidence::tests::doc;
+        let c = config(1024);
+        let busy = used(600.0, 590.0);
+        let mut sweep = doc(1024, 2048, &[(1024, 2e-6, 1e-8), (2048, 1e-6, 1e-8)]);
+        sweep.sizes[1].p50_ms = Some(40.0);
+        let f = find(&c, None, Some(&busy), Some(&sweep));
+        assert_eq!(kinds(f.clone()), [FindingKind::UnderProvisioned]);
+        assert!(
+            f[0].reason
+                .starts_with("GC-bound: max memory used 600 MB is 59% of 1024 MB")
+                && f[0]
+                    .reason
+                    .contains("p50 40 ms at 2048 MB vs 100 ms at 1024 MB (run r), 20% less"),
+            "{}",
+            f[0].reason
+        );
+        // Twice the memory, not twice as fast: the CPU share at most, no finding.
+        sweep.sizes[1].p50_ms = Some(55.0);
+        assert!(find(&c, None, Some(&busy), Some(&sweep)).is_empty());
+        // Without a sweep nothing is claimed at 59%.
+        assert!(find(&c, None, Some(&busy), None).is_empty());
     }
 
     #[test]
