@@ -3,7 +3,7 @@
 use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{Cell, CellAlignment, Table};
 
-use super::{confidence, FunctionDocument};
+use super::{cells, confidence, FunctionDocument};
 use crate::fleet::outcome::{FleetRun, FunctionResult, Status};
 
 pub fn table(run: &FleetRun) -> String {
@@ -13,6 +13,7 @@ pub fn table(run: &FleetRun) -> String {
         "MB",
         "$/1M inv",
         "p99 ms",
+        "saved/month",
         "confidence",
         "action",
     ]);
@@ -24,6 +25,7 @@ pub fn table(run: &FleetRun) -> String {
             right(memory(r)),
             right(d.map(cost).unwrap_or_default()),
             right(d.map(p99).unwrap_or_default()),
+            right(d.map(cells::monthly_savings).unwrap_or_default()),
             Cell::new(d.and_then(confidence::of).map_or("-", |c| c.as_str())),
             Cell::new(action(r)),
         ]);
