@@ -318,7 +318,17 @@ pub fn predict(fit: &Fit, o: &Objectives<'_>, floor: u32, max_mb: u32) -> Predic
             match (confident.is_empty(), likely.is_empty()) {
                 (false, _) => confident,
                 (true, false) => likely,
-                (true, true) => candidates.iter().collect(),
+                // Nothing is predicted to meet it: the size that comes closest.
+                (true, true) => {
+                    let closest = candidates
+                        .iter()
+                        .min_by(|a, b| {
+                            fit.quantile_ms(a.memory_mb, p)
+                                .total_cmp(&fit.quantile_ms(b.memory_mb, p))
+                        })
+                        .map_or(max_mb, |c| c.memory_mb);
+                    return Prediction { optimum: closest };
+                }
             }
         }
         _ => candidates.iter().collect(),
@@ -395,15 +405,22 @@ fn next_batch(
     let Ok(choice) = crate::strategy::recommend(o.strategy, stats, None) else {
         return Vec::new();
     };
-    // Cost-minded objectives settle on the cheapest size; its edges are what to check.
+    // Cost-minded objectives settle on the cheapest size and speed on the fastest: their
+    // edges are what to check.
     let anchor = match o.strategy.objective {
         Objective::Cost => cheapest_of(stats, &choice.band).unwrap_or(choice.memory_mb),
+        Objective::Speed => fastest_of(stats).unwrap_or(choice.memory_mb),
         _ => choice.memory_mb,
     };
-    let probe = bracket_probe(stats, anchor, limits).or_else(|| match o.strategy.objective {
-        Objective::Cost => floor_probe(stats, anchor, floor),
-        _ => None,
-    });
+    let unmet_slo = choice.slo.is_some_and(|slo| !slo.met);
+    let probe = if unmet_slo {
+        slo_probe(stats, limits)
+    } else {
+        bracket_probe(stats, anchor, limits).or_else(|| match o.strategy.objective {
+            Objective::Cost => floor_probe(stats, anchor, floor),
+            _ => None,
+        })
+    };
     if let Some(probe) = probe {
         return vec![request(probe, limits.initial_invocations)];
     }
@@ -501,6 +518,16 @@ fn cheapest_of(stats: &[SizeStats], sizes: &[u32]) -> Option<u32> {
         .map(|(m, _)| m)
 }
 
+/// The fastest feasible size by (smoothed) mean duration.
+fn fastest_of(stats: &[SizeStats]) -> Option<u32> {
+    stats
+        .iter()
+        .filter(|s| s.is_feasible())
+        .filter_map(|s| Some((s.memory_mb, s.warm.as_ref()?.trimmed_mean_ms)))
+        .min_by(|a, b| a.1.total_cmp(&b.1))
+        .map(|(m, _)| m)
+}
+
 /// A size with no measured size above it may sit on a curve that keeps paying off (GC
 /// pressure fading with memory, CPU speeding up to one full vCPU): below 1769 MB measure
 /// 1769 MB, where single-threaded work stops speeding up; above it, a size a quarter up.
@@ -514,6 +541,18 @@ fn bracket_probe(stats: &[SizeStats], anchor: u32, limits: &AdaptiveLimits) -> O
     }
     .min(limits.max_mb);
     (!above && probe > anchor && measured_near(stats, probe).is_none()).then_some(probe)
+}
+
+/// No measured size meets the SLO and the fit sees no size that would: twice the largest
+/// feasible size measured, where the next fit can place the crossing in between.
+fn slo_probe(stats: &[SizeStats], limits: &AdaptiveLimits) -> Option<u32> {
+    let largest = stats
+        .iter()
+        .filter(|s| s.is_feasible())
+        .map(|s| s.memory_mb)
+        .max()?;
+    let probe = (2 * largest).min(limits.max_mb);
+    (probe > largest && measured_near(stats, probe).is_none()).then_some(probe)
 }
 
 /// A cheapest size with no feasible measured size below it, well above the smallest size that
@@ -754,6 +793,15 @@ mod tests {
         assert_eq!(bracket_probe(&stats, 256, &limits()), None);
         let stats = sized(&[(1024, true), (2048, true)]);
         assert_eq!(bracket_probe(&stats, 2048, &limits()), Some(2560));
+    }
+
+    #[test]
+    fn an_unmet_slo_probes_twice_the_largest_feasible_size() {
+        let stats = sized(&[(512, true), (1769, true)]);
+        assert_eq!(slo_probe(&stats, &limits()), Some(3538));
+        let stats = sized(&[(512, true), (6144, true)]);
+        assert_eq!(slo_probe(&stats, &limits()), Some(10240));
+        assert_eq!(slo_probe(&sized(&[(10240, true)]), &limits()), None);
     }
 
     #[test]
