@@ -439,11 +439,8 @@ fn confirm_batch(
         .find(|s| s.memory_mb == choice.memory_mb)
         .map(|s| s.invocations as u32)
         .unwrap_or(0);
-    let mut wanted = confirm_target(o.strategy.objective, limits);
-    if choice.slo.is_some_and(|slo| !slo.met_with_confidence) {
-        // The SLO is met by the estimate only: more samples narrow the noise band.
-        wanted = (2 * wanted).min(limits.confirm_invocations.max(wanted));
-    }
+    let unconfirmed_slo = choice.slo.is_some_and(|slo| !slo.met_with_confidence);
+    let wanted = confirmation(o.strategy.objective, limits, unconfirmed_slo);
     (have < wanted).then(|| request(choice.memory_mb, wanted - have))
 }
 
@@ -486,6 +483,26 @@ fn confirm_target(objective: Objective, limits: &AdaptiveLimits) -> u32 {
             .confirm_invocations
             .min(limits.initial_invocations + 2),
     }
+}
+
+/// Invocations the chosen size gets in all; an SLO met by the estimate only gets twice the
+/// usual, as more samples narrow the noise band.
+fn confirmation(objective: Objective, limits: &AdaptiveLimits, unconfirmed_slo: bool) -> u32 {
+    let target = confirm_target(objective, limits);
+    if unconfirmed_slo {
+        (2 * target).min(limits.confirm_invocations.max(target))
+    } else {
+        target
+    }
+}
+
+/// Invocations a search is expected to make before it samples beyond its first sizes: the
+/// first sizes, and the choice's confirmation at most (for progress and plans).
+pub fn expected_invocations(objective: Objective, limits: &AdaptiveLimits) -> u64 {
+    let first = initial_sizes(objective, limits.min_mb, limits.max_mb).len() as u64;
+    let confirm = confirmation(objective, limits, objective == Objective::LatencySlo);
+    first * u64::from(limits.initial_invocations)
+        + u64::from(confirm.saturating_sub(limits.initial_invocations))
 }
 
 /// The predicted optimum when nothing measured lies near it; on an infeasible edge, a size
@@ -837,6 +854,16 @@ mod tests {
         let few = AdaptiveLimits::new(128, 10240, 5);
         assert_eq!(confirm_target(Objective::LatencySlo, &few), 5);
         assert_eq!(confirm_target(Objective::Speed, &few), 5);
+    }
+
+    #[test]
+    fn expected_invocations_count_first_sizes_and_the_confirmation() {
+        let l = limits();
+        // Three sizes x 4, and the choice topped up to 6.
+        assert_eq!(expected_invocations(Objective::Cost, &l), 3 * 4 + 2);
+        // An SLO choice may need twice its 12 when the estimate alone meets it.
+        assert_eq!(expected_invocations(Objective::LatencySlo, &l), 3 * 4 + 20);
+        assert_eq!(expected_invocations(Objective::Speed, &l), 4 * 4 + 2);
     }
 
     #[test]
