@@ -1,5 +1,5 @@
 //! Regression check on recommendation quality (never on time): the quick corpus of
-//! `memtune bench accuracy`, cost strategy, scored against the lab's truth.
+//! `memtune bench accuracy`, cost and latency-slo strategies, scored against the lab's truth.
 
 use memtune::bench::accuracy::{self, AccuracySpec};
 
@@ -37,4 +37,30 @@ async fn adaptive_cost_recommendations_stay_accurate_and_cheap_to_find() {
         "adaptive used {:.0}% of grid's GB-s",
         ratio * 100.0
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn adaptive_latency_slo_meets_every_reachable_slo() {
+    let spec = AccuracySpec {
+        profiles: accuracy::corpus(true, 1),
+        strategies: vec!["latency-slo".into()],
+        searches: vec!["grid", "adaptive"],
+        seed: 1,
+    };
+    let report = accuracy::run(&spec).await.unwrap();
+    let adaptive = report
+        .summaries
+        .iter()
+        .find(|s| s.search == "adaptive")
+        .unwrap();
+    let grid = report
+        .summaries
+        .iter()
+        .find(|s| s.search == "grid")
+        .unwrap();
+    // The quick corpus has heavy-tailed and very noisy profiles where grid misses the SLO.
+    assert!(grid.slo_missed > 0, "{grid:?}");
+    assert_eq!(adaptive.slo_missed, 0, "{adaptive:?}");
+    assert_eq!(adaptive.infeasible_recommendations, 0, "{adaptive:?}");
+    assert!(adaptive.median_regret <= 0.05, "{adaptive:?}");
 }

@@ -224,6 +224,8 @@ fn document(name: &str, current_mb: u32, recommended_mb: Option<u32>) -> Functio
             latency_change_pct: Some(5.0),
             slo_met: None,
             monthly_savings_usd: None,
+            estimate: memtune::strategy::Estimate::Measured,
+            decision_cost_per_million_usd: None,
         }),
         no_recommendation: recommended_mb
             .is_none()

@@ -166,6 +166,18 @@ async fn cpu_bound_under_speed_lands_near_one_vcpu() {
         assert!(size["cost_per_invocation_usd"].as_f64().unwrap() > 0.0);
         assert_eq!(size["feasible"], true);
     }
+    // The recommendation's cost is the measured one of its row; the decision's own
+    // estimate is reported beside it.
+    let rec = &doc["recommendation"];
+    let row = doc["sizes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["memory_mb"] == rec["memory_mb"])
+        .unwrap();
+    assert_eq!(rec["cost_per_million_usd"], row["cost_per_million_usd"]);
+    assert!(["fitted", "measured"].contains(&rec["estimate"].as_str().unwrap()));
+    assert!(rec["decision_cost_per_million_usd"].as_f64().unwrap() > 0.0);
     env.assert_untouched("cpu", 512).await;
     let balanced = env.recommend_json(&["cpu", "--strategy", "balanced"]).await;
     let mb = recommended(&balanced);

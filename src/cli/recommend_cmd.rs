@@ -322,10 +322,7 @@ pub async fn run(args: RecommendArgs) -> Result<(), CliError> {
         }
         // A first estimate; the bar grows if the search samples more.
         Search::Adaptive(limits) => {
-            adaptive::initial_sizes(checked.strategy.objective, limits.min_mb, limits.max_mb).len()
-                as u64
-                * limits.initial_invocations as u64
-                + 2 * limits.confirm_invocations as u64
+            adaptive::expected_invocations(checked.strategy.objective, limits)
         }
     };
     let bar = progress_bar(total, &function.name);
@@ -518,7 +515,7 @@ fn print_plan(checked: &Checked, function: &FunctionConfig, region: &str) {
             let sizes =
                 adaptive::initial_sizes(checked.strategy.objective, limits.min_mb, limits.max_mb);
             println!(
-                "  adaptive search within {}..{} MB: starts with {sizes:?} MB x {} invocations, then samples where the fitted curve leaves the choice open (up to {} rounds{}{})",
+                "  adaptive search within {}..{} MB: starts with {sizes:?} MB x {} invocations, then samples where the fitted curve leaves the choice open (up to {} rounds{}{}); about {} invocations before that",
                 limits.min_mb,
                 limits.max_mb,
                 limits.initial_invocations,
@@ -531,6 +528,7 @@ fn print_plan(checked: &Checked, function: &FunctionConfig, region: &str) {
                     .budget_usd
                     .map(|b| format!(", at most ${b}"))
                     .unwrap_or_default(),
+                adaptive::expected_invocations(checked.strategy.objective, limits),
             );
             (sizes, limits.initial_invocations as u64)
         }

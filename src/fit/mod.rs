@@ -9,7 +9,7 @@
 //!
 //! Pipeline: per-size means, weighted by their standard error plus a 2% floor for what no
 //! family captures -> robust non-negative fit of every family (`solver`) -> leave-one-size-out
-//! selection (`select`) -> pooled log-normal noise with an empirical tail (`noise`).
+//! selection (`select`) -> pooled noise: a log-normal body plus slow outliers (`noise`).
 
 mod models;
 mod noise;
@@ -171,13 +171,11 @@ impl Fit {
     }
 
     /// 95% band for the p-quantile: the mean band, with the quantile's offset from the mean
-    /// scaled by the interval of the noise spread.
+    /// over the noise model's band (body spread and outlier share).
     pub fn quantile_band(&self, memory_mb: u32, p: f64) -> (f64, f64) {
         let (low, high) = self.mean_band(memory_mb);
-        let offset = self.noise.log_offset(p);
-        let (narrow, wide) = self.noise.sigma_factors(BAND_CONFIDENCE);
-        let (a, b) = (offset * narrow, offset * wide);
-        (low * a.min(b).exp(), high * a.max(b).exp())
+        let (offset_low, offset_high) = self.noise.log_offset_band(p, BAND_CONFIDENCE);
+        (low * offset_low.exp(), high * offset_high.exp())
     }
 
     /// The chosen model family.

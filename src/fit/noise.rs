@@ -1,13 +1,17 @@
 //! Warm-duration noise around the mean curve, pooled across memory sizes.
 //!
 //! Lambda's warm noise is roughly multiplicative (a few % CV whatever the size), so the log
-//! of each sample minus its size's log-median is pooled over all sizes. Its spread `sigma`
-//! comes from the median absolute deviation (robust to the occasional slow outlier); a
-//! log-normal with that spread describes the body. The tail uses the pooled empirical
-//! quantile whenever it lies further out than the log-normal's, so heavy tails are not
-//! underestimated. Quantiles are offsets from the mean: `q_p(m) = mean(m) * exp(offset(p))`.
+//! of each sample minus its size's log-median is pooled over all sizes. The model is a
+//! mixture: a log-normal body whose spread `sigma` comes from the median absolute deviation
+//! (robust to the occasional slow outlier), and a share of slow outliers — residuals far
+//! past the body — with their own offset and spread. Both are pooled across sizes: the body
+//! scales with the fitted mean, and the outlier rate rarely depends on memory. A p99 set by
+//! rare outliers follows from their share, which the body alone would miss; bands use the
+//! share's binomial confidence interval. The pooled empirical quantile is a floor for the
+//! upper tail when the pool reaches that far. Quantiles are offsets from the mean:
+//! `q_p(m) = mean(m) * exp(offset(p))`.
 
-use statrs::distribution::{ChiSquared, ContinuousCDF, Normal};
+use statrs::distribution::{Beta, ChiSquared, ContinuousCDF, Normal};
 
 /// MAD / sigma for a normal distribution.
 const MAD_TO_SIGMA: f64 = 1.4826;
@@ -16,6 +20,9 @@ const MAD_TO_SIGMA: f64 = 1.4826;
 const MAD_EFFICIENCY: f64 = 0.37;
 /// Sizes with fewer samples carry no usable spread information.
 const MIN_SAMPLES: usize = 3;
+/// A residual this many body sigmas above its size's median is an outlier: a log-normal
+/// body puts 2.3e-4 of its mass there.
+const OUTLIER_Z: f64 = 3.5;
 
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct NoiseModel {
@@ -27,6 +34,75 @@ pub(crate) struct NoiseModel {
     residuals: Vec<f64>,
     /// ln(mean / median), estimated from the pooled residuals.
     log_mean_over_median: f64,
+    outliers: Outliers,
+}
+
+/// Slow outliers among the pooled residuals.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Outliers {
+    count: usize,
+    /// Residuals they were counted among.
+    total: usize,
+    /// Mean log residual of the outliers.
+    center: f64,
+    /// Their log spread (the body's with fewer than three).
+    spread: f64,
+}
+
+impl Outliers {
+    fn find(residuals: &[f64], sigma: f64) -> Outliers {
+        let slow: Vec<f64> = if sigma > 0.0 {
+            residuals
+                .iter()
+                .copied()
+                .filter(|&r| r > OUTLIER_Z * sigma)
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let count = slow.len();
+        let center = if count == 0 {
+            0.0
+        } else {
+            slow.iter().sum::<f64>() / count as f64
+        };
+        let spread = if count >= 3 {
+            (slow.iter().map(|r| (r - center).powi(2)).sum::<f64>() / (count - 1) as f64).sqrt()
+        } else {
+            sigma
+        };
+        Outliers {
+            count,
+            total: residuals.len(),
+            center,
+            spread,
+        }
+    }
+
+    fn share(&self) -> f64 {
+        if self.total == 0 {
+            0.0
+        } else {
+            self.count as f64 / self.total as f64
+        }
+    }
+
+    /// Clopper-Pearson interval of the share at `confidence`. With no outlier seen there is
+    /// nothing to place one at, so the interval is empty (0, 0).
+    fn share_interval(&self, confidence: f64) -> (f64, f64) {
+        let (k, n) = (self.count as f64, self.total as f64);
+        if self.count == 0 {
+            return (0.0, 0.0);
+        }
+        let alpha = (1.0 - confidence) / 2.0;
+        let low = Beta::new(k, n - k + 1.0).map_or(0.0, |b| b.inverse_cdf(alpha));
+        let high = if self.count == self.total {
+            1.0
+        } else {
+            Beta::new(k + 1.0, n - k).map_or(1.0, |b| b.inverse_cdf(1.0 - alpha))
+        };
+        (low, high)
+    }
 }
 
 impl NoiseModel {
@@ -59,6 +135,7 @@ impl NoiseModel {
         NoiseModel {
             sigma,
             dof,
+            outliers: Outliers::find(&residuals, sigma),
             residuals,
             log_mean_over_median,
         }
@@ -70,13 +147,76 @@ impl NoiseModel {
             return 0.0;
         }
         let p = p.clamp(1e-6, 1.0 - 1e-6);
-        let lognormal = self.sigma * Normal::standard().inverse_cdf(p);
-        let tail = match self.empirical(p) {
-            Some(e) if p >= 0.5 => lognormal.max(e),
-            Some(e) => lognormal.min(e),
-            None => lognormal,
+        let mixture = self.mixture_quantile(p, self.sigma, self.outliers.share());
+        self.with_empirical(p, mixture) - self.log_mean_over_median
+    }
+
+    /// Band of ln(q_p / mean) at `confidence`: the body's sigma over its chi-square interval
+    /// and the outlier share over its binomial one, whichever combination lies furthest out.
+    pub fn log_offset_band(&self, p: f64, confidence: f64) -> (f64, f64) {
+        if self.residuals.is_empty() {
+            return (0.0, 0.0);
+        }
+        let p = p.clamp(1e-6, 1.0 - 1e-6);
+        let (narrow, wide) = self.sigma_factors(confidence);
+        let (share_low, share_high) = self.outliers.share_interval(confidence);
+        let share_low = share_low.min(self.outliers.share());
+        let share_high = share_high.max(self.outliers.share());
+        let offsets = [
+            (narrow, share_low),
+            (narrow, share_high),
+            (wide, share_low),
+            (wide, share_high),
+        ]
+        .map(|(factor, share)| self.mixture_quantile(p, self.sigma * factor, share));
+        let low = offsets.iter().copied().fold(f64::INFINITY, f64::min);
+        let high = offsets.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        let point = self.with_empirical(
+            p,
+            self.mixture_quantile(p, self.sigma, self.outliers.share()),
+        );
+        (
+            low.min(point) - self.log_mean_over_median,
+            high.max(point) - self.log_mean_over_median,
+        )
+    }
+
+    /// The mixture's p-quantile of the log residual, for a body spread `sigma` and an outlier
+    /// `share`: it lies between the two components' quantiles, found by bisection there.
+    fn mixture_quantile(&self, p: f64, sigma: f64, share: f64) -> f64 {
+        let z = Normal::standard().inverse_cdf(p);
+        let body = sigma * z;
+        let o = &self.outliers;
+        if share <= 0.0 || o.count == 0 {
+            return body;
+        }
+        let spread = o.spread.max(1e-9);
+        let sigma = sigma.max(1e-9);
+        let normal = Normal::standard();
+        let above = |x: f64| {
+            (1.0 - share) * (1.0 - normal.cdf(x / sigma))
+                + share * (1.0 - normal.cdf((x - o.center) / spread))
         };
-        tail - self.log_mean_over_median
+        let outlier = o.center + spread * z;
+        let (mut lo, mut hi) = (body.min(outlier), body.max(outlier));
+        for _ in 0..60 {
+            let mid = 0.5 * (lo + hi);
+            if above(mid) > 1.0 - p {
+                lo = mid;
+            } else {
+                hi = mid;
+            }
+        }
+        0.5 * (lo + hi)
+    }
+
+    /// An upper-tail quantile no lower than the pooled empirical one, when the pool reaches
+    /// that far.
+    fn with_empirical(&self, p: f64, model: f64) -> f64 {
+        match self.empirical(p) {
+            Some(e) if p >= 0.5 => model.max(e),
+            _ => model,
+        }
     }
 
     /// The pooled empirical p-quantile, when the pool reaches that far into the tail.
@@ -165,6 +305,64 @@ mod tests {
             "MAD keeps the body narrow: {}",
             noise.sigma
         );
+    }
+
+    /// Ten sizes of 30 log-normal samples; `every`-th sample of each `factor` times slower.
+    fn with_outliers(every: usize, factor: f64) -> NoiseModel {
+        let mut sizes = lognormal_sizes(0.1, 10, 30);
+        for samples in &mut sizes {
+            for x in samples.iter_mut().skip(3).step_by(every) {
+                *x *= factor;
+            }
+        }
+        model(&sizes)
+    }
+
+    #[test]
+    fn rare_outliers_set_the_p99_the_body_misses() {
+        // 3% of invocations 8x slower: the true p99 sits among the outliers, near ln 8 above
+        // the median, where a log-normal body puts its p99 at 2.33 sigma.
+        let noise = with_outliers(34, 8.0);
+        assert_eq!(noise.outliers.count, 10, "{:?}", noise.outliers);
+        let p99 = noise.log_offset(0.99) + noise.log_mean_over_median;
+        assert!(p99 > 8f64.ln() - 0.25, "{p99}");
+        let (low, high) = noise.log_offset_band(0.99, 0.95);
+        assert!(low < noise.log_offset(0.99) && noise.log_offset(0.99) < high);
+        // The body is still the body: the median does not move.
+        assert!(
+            noise.log_offset(0.5).abs() < 0.3,
+            "{}",
+            noise.log_offset(0.5)
+        );
+    }
+
+    #[test]
+    fn an_outlier_share_below_one_percent_widens_the_p99_band_only() {
+        // One outlier in 300: the point p99 stays in the body, but the share could be a few
+        // percent, so the band's upper end reaches the outliers.
+        let mut sizes = lognormal_sizes(0.1, 10, 30);
+        sizes[4][7] *= 6.0;
+        let noise = model(&sizes);
+        assert_eq!(noise.outliers.count, 1);
+        let point = noise.log_offset(0.99) + noise.log_mean_over_median;
+        assert!(point < 0.4, "{point}");
+        let (_, high) = noise.log_offset_band(0.99, 0.95);
+        assert!(
+            high + noise.log_mean_over_median > 6f64.ln() - 0.3,
+            "{high}"
+        );
+    }
+
+    #[test]
+    fn without_outliers_the_band_is_the_body_spread() {
+        let noise = model(&lognormal_sizes(0.05, 10, 30));
+        assert_eq!(noise.outliers.count, 0);
+        let (low, high) = noise.log_offset_band(0.99, 0.95);
+        let (narrow, wide) = noise.sigma_factors(0.95);
+        let z = 2.326;
+        let shift = noise.log_mean_over_median;
+        assert!((low + shift - 0.05 * narrow * z).abs() < 0.03, "{low}");
+        assert!((high + shift - 0.05 * wide * z).abs() < 0.03, "{high}");
     }
 
     #[test]

@@ -190,6 +190,8 @@ pub(crate) mod tests {
                 latency_change_pct: None,
                 slo_met: None,
                 monthly_savings_usd: None,
+                estimate: crate::strategy::Estimate::Measured,
+                decision_cost_per_million_usd: None,
             }),
             no_recommendation: None,
             sizes,

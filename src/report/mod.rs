@@ -24,7 +24,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::inspect::production::Production;
 use crate::measure::SizeStats;
-use crate::strategy::Rejection;
+use crate::strategy::{Estimate, Rejection};
 use crate::tune::adaptive::FitSummary;
 use crate::tune::{Exploration, TuneOutcome};
 
@@ -96,6 +96,12 @@ pub struct RecommendationInfo {
     /// (cost now - cost recommended) x monthly invocations from production data.
     #[serde(default)]
     pub monthly_savings_usd: Option<f64>,
+    /// Which estimate the decision ranked sizes by; the costs above are measured either way.
+    #[serde(default)]
+    pub estimate: Estimate,
+    /// The cost per 1M invocations the decision used at this size.
+    #[serde(default)]
+    pub decision_cost_per_million_usd: Option<f64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -185,19 +191,40 @@ pub fn document(outcome: &TuneOutcome, region: &str) -> FunctionDocument {
     let at_current = sizes.iter().find(|s| s.memory_mb == o.memory_mb);
     let (recommendation, no_recommendation) = match &outcome.recommendation {
         Ok(r) => {
+            // Measured figures throughout, like `sizes[]`; the decision's own estimate is
+            // reported beside them.
             let row = sizes.iter().find(|s| s.memory_mb == r.memory_mb);
+            let cost = row
+                .and_then(|s| s.cost_per_invocation_usd)
+                .unwrap_or(r.cost.mean_usd);
+            let change = |new: Option<f64>, old: Option<f64>| Some(100.0 * (new? / old? - 1.0));
+            let reason = match r.estimate {
+                Estimate::Fitted => format!(
+                    "{} (by the fitted curve's estimates, which pool every size; the table shows measured values)",
+                    r.reason
+                ),
+                Estimate::Measured => r.reason.clone(),
+            };
             (
                 Some(RecommendationInfo {
                     memory_mb: r.memory_mb,
-                    reason: r.reason.clone(),
+                    reason,
                     band_mb: r.band.clone(),
-                    cost_per_invocation_usd: r.cost.mean_usd,
-                    cost_per_million_usd: r.cost.mean_usd * 1e6,
+                    cost_per_invocation_usd: cost,
+                    cost_per_million_usd: cost * 1e6,
                     p99_ms: row.and_then(|s| s.p99_ms),
-                    cost_change_pct: r.vs_current.map(|c| c.cost_change_pct),
-                    latency_change_pct: r.vs_current.map(|c| c.latency_change_pct),
+                    cost_change_pct: change(
+                        Some(cost),
+                        at_current.and_then(|s| s.cost_per_invocation_usd),
+                    ),
+                    latency_change_pct: change(
+                        row.and_then(|s| s.trimmed_mean_ms),
+                        at_current.and_then(|s| s.trimmed_mean_ms),
+                    ),
                     slo_met: r.slo.map(|s| s.met),
                     monthly_savings_usd: None,
+                    estimate: r.estimate,
+                    decision_cost_per_million_usd: Some(r.cost.mean_usd * 1e6),
                 }),
                 None,
             )

@@ -88,6 +88,8 @@ pub fn document(name: &str, current_mb: u32, recommended_mb: u32, seed: u64) -> 
             latency_change_pct: Some((rec.p50_ms.unwrap() / now.p50_ms.unwrap() - 1.0) * 100.0),
             slo_met: None,
             monthly_savings_usd: Some((now_cost - rec_cost) * 3.0e6),
+            estimate: crate::strategy::Estimate::Measured,
+            decision_cost_per_million_usd: None,
         }),
         no_recommendation: None,
         sizes,

@@ -5,7 +5,7 @@ mod select;
 mod spec;
 
 pub use select::{
-    recommend, Comparison, NoFeasibleSize, ObjectiveValue, RecommendError, Recommendation,
-    Rejected, Rejection, SloStatus,
+    recommend, Comparison, Estimate, NoFeasibleSize, ObjectiveValue, RecommendError,
+    Recommendation, Rejected, Rejection, SloStatus,
 };
 pub use spec::{Objective, Search, SearchMode, Strategy, StrategyError};

@@ -29,6 +29,19 @@ pub struct Recommendation {
     pub vs_current: Option<Comparison>,
     /// Sizes set aside before the objective was applied.
     pub rejected: Vec<Rejected>,
+    /// Which estimate the decision ranked sizes by.
+    pub estimate: Estimate,
+}
+
+/// The statistics a decision rested on.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Estimate {
+    /// Each size's own samples.
+    #[default]
+    Measured,
+    /// The fitted curve pooled with the size's own samples (adaptive search).
+    Fitted,
 }
 
 /// The objective's value at the recommended size.
@@ -200,6 +213,7 @@ pub fn recommend(
         slo: slo_status(chosen.warm, strategy),
         vs_current: current_memory_mb.and_then(|m| compare(&chosen, m, &sorted)),
         rejected,
+        estimate: Estimate::Measured,
     })
 }
 

@@ -318,7 +318,17 @@ pub fn predict(fit: &Fit, o: &Objectives<'_>, floor: u32, max_mb: u32) -> Predic
             match (confident.is_empty(), likely.is_empty()) {
                 (false, _) => confident,
                 (true, false) => likely,
-                (true, true) => candidates.iter().collect(),
+                // Nothing is predicted to meet it: the size that comes closest.
+                (true, true) => {
+                    let closest = candidates
+                        .iter()
+                        .min_by(|a, b| {
+                            fit.quantile_ms(a.memory_mb, p)
+                                .total_cmp(&fit.quantile_ms(b.memory_mb, p))
+                        })
+                        .map_or(max_mb, |c| c.memory_mb);
+                    return Prediction { optimum: closest };
+                }
             }
         }
         _ => candidates.iter().collect(),
@@ -395,15 +405,22 @@ fn next_batch(
     let Ok(choice) = crate::strategy::recommend(o.strategy, stats, None) else {
         return Vec::new();
     };
-    // Cost-minded objectives settle on the cheapest size; its edges are what to check.
+    // Cost-minded objectives settle on the cheapest size and speed on the fastest: their
+    // edges are what to check.
     let anchor = match o.strategy.objective {
         Objective::Cost => cheapest_of(stats, &choice.band).unwrap_or(choice.memory_mb),
+        Objective::Speed => fastest_of(stats).unwrap_or(choice.memory_mb),
         _ => choice.memory_mb,
     };
-    let probe = bracket_probe(stats, anchor, limits).or_else(|| match o.strategy.objective {
-        Objective::Cost => floor_probe(stats, anchor, floor),
-        _ => None,
-    });
+    let unmet_slo = choice.slo.is_some_and(|slo| !slo.met);
+    let probe = if unmet_slo {
+        slo_probe(stats, limits)
+    } else {
+        bracket_probe(stats, anchor, limits).or_else(|| match o.strategy.objective {
+            Objective::Cost => floor_probe(stats, anchor, floor),
+            _ => None,
+        })
+    };
     if let Some(probe) = probe {
         return vec![request(probe, limits.initial_invocations)];
     }
@@ -422,11 +439,8 @@ fn confirm_batch(
         .find(|s| s.memory_mb == choice.memory_mb)
         .map(|s| s.invocations as u32)
         .unwrap_or(0);
-    let mut wanted = confirm_target(o.strategy.objective, limits);
-    if choice.slo.is_some_and(|slo| !slo.met_with_confidence) {
-        // The SLO is met by the estimate only: more samples narrow the noise band.
-        wanted = (2 * wanted).min(limits.confirm_invocations.max(wanted));
-    }
+    let unconfirmed_slo = choice.slo.is_some_and(|slo| !slo.met_with_confidence);
+    let wanted = confirmation(o.strategy.objective, limits, unconfirmed_slo);
     (have < wanted).then(|| request(choice.memory_mb, wanted - have))
 }
 
@@ -471,6 +485,26 @@ fn confirm_target(objective: Objective, limits: &AdaptiveLimits) -> u32 {
     }
 }
 
+/// Invocations the chosen size gets in all; an SLO met by the estimate only gets twice the
+/// usual, as more samples narrow the noise band.
+fn confirmation(objective: Objective, limits: &AdaptiveLimits, unconfirmed_slo: bool) -> u32 {
+    let target = confirm_target(objective, limits);
+    if unconfirmed_slo {
+        (2 * target).min(limits.confirm_invocations.max(target))
+    } else {
+        target
+    }
+}
+
+/// Invocations a search is expected to make before it samples beyond its first sizes: the
+/// first sizes, and the choice's confirmation at most (for progress and plans).
+pub fn expected_invocations(objective: Objective, limits: &AdaptiveLimits) -> u64 {
+    let first = initial_sizes(objective, limits.min_mb, limits.max_mb).len() as u64;
+    let confirm = confirmation(objective, limits, objective == Objective::LatencySlo);
+    first * u64::from(limits.initial_invocations)
+        + u64::from(confirm.saturating_sub(limits.initial_invocations))
+}
+
 /// The predicted optimum when nothing measured lies near it; on an infeasible edge, a size
 /// just above that edge.
 fn optimum_probe(
@@ -501,6 +535,16 @@ fn cheapest_of(stats: &[SizeStats], sizes: &[u32]) -> Option<u32> {
         .map(|(m, _)| m)
 }
 
+/// The fastest feasible size by (smoothed) mean duration.
+fn fastest_of(stats: &[SizeStats]) -> Option<u32> {
+    stats
+        .iter()
+        .filter(|s| s.is_feasible())
+        .filter_map(|s| Some((s.memory_mb, s.warm.as_ref()?.trimmed_mean_ms)))
+        .min_by(|a, b| a.1.total_cmp(&b.1))
+        .map(|(m, _)| m)
+}
+
 /// A size with no measured size above it may sit on a curve that keeps paying off (GC
 /// pressure fading with memory, CPU speeding up to one full vCPU): below 1769 MB measure
 /// 1769 MB, where single-threaded work stops speeding up; above it, a size a quarter up.
@@ -514,6 +558,18 @@ fn bracket_probe(stats: &[SizeStats], anchor: u32, limits: &AdaptiveLimits) -> O
     }
     .min(limits.max_mb);
     (!above && probe > anchor && measured_near(stats, probe).is_none()).then_some(probe)
+}
+
+/// No measured size meets the SLO and the fit sees no size that would: twice the largest
+/// feasible size measured, where the next fit can place the crossing in between.
+fn slo_probe(stats: &[SizeStats], limits: &AdaptiveLimits) -> Option<u32> {
+    let largest = stats
+        .iter()
+        .filter(|s| s.is_feasible())
+        .map(|s| s.memory_mb)
+        .max()?;
+    let probe = (2 * largest).min(limits.max_mb);
+    (probe > largest && measured_near(stats, probe).is_none()).then_some(probe)
 }
 
 /// A cheapest size with no feasible measured size below it, well above the smallest size that
@@ -757,6 +813,15 @@ mod tests {
     }
 
     #[test]
+    fn an_unmet_slo_probes_twice_the_largest_feasible_size() {
+        let stats = sized(&[(512, true), (1769, true)]);
+        assert_eq!(slo_probe(&stats, &limits()), Some(3538));
+        let stats = sized(&[(512, true), (6144, true)]);
+        assert_eq!(slo_probe(&stats, &limits()), Some(10240));
+        assert_eq!(slo_probe(&sized(&[(10240, true)]), &limits()), None);
+    }
+
+    #[test]
     fn floor_probe_looks_between_the_feasible_floor_and_the_cheapest() {
         // 128 MB ran out of memory; 512 MB is the cheapest and nothing feasible lies below.
         let stats = sized(&[(128, false), (512, true), (1024, true)]);
@@ -789,6 +854,16 @@ mod tests {
         let few = AdaptiveLimits::new(128, 10240, 5);
         assert_eq!(confirm_target(Objective::LatencySlo, &few), 5);
         assert_eq!(confirm_target(Objective::Speed, &few), 5);
+    }
+
+    #[test]
+    fn expected_invocations_count_first_sizes_and_the_confirmation() {
+        let l = limits();
+        // Three sizes x 4, and the choice topped up to 6.
+        assert_eq!(expected_invocations(Objective::Cost, &l), 3 * 4 + 2);
+        // An SLO choice may need twice its 12 when the estimate alone meets it.
+        assert_eq!(expected_invocations(Objective::LatencySlo, &l), 3 * 4 + 20);
+        assert_eq!(expected_invocations(Objective::Speed, &l), 4 * 4 + 2);
     }
 
     #[test]

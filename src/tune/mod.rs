@@ -259,7 +259,20 @@ pub async fn tune<A: LambdaApi>(
         None => sizes.clone(),
     };
     let recommendation =
-        strategy::recommend(&options.strategy, &decide_on, Some(original.memory_mb));
+        strategy::recommend(&options.strategy, &decide_on, Some(original.memory_mb)).map(
+            |mut r| {
+                let cost_at = |stats: &[SizeStats]| {
+                    stats
+                        .iter()
+                        .find(|s| s.memory_mb == r.memory_mb)
+                        .and_then(|s| s.cost)
+                };
+                if cost_at(&decide_on) != cost_at(&sizes) {
+                    r.estimate = strategy::Estimate::Fitted;
+                }
+                r
+            },
+        );
     Ok(TuneOutcome {
         run_id: options.run_id.clone(),
         original,
