@@ -183,7 +183,10 @@ impl Fit {
         let (offset_low, offset_high) = self.noise.log_offset_band(p, BAND_CONFIDENCE);
         let quantile = mean * offset.exp();
         if low <= 0.0 {
-            return (0.0, quantile * (high / mean).ln().hypot(offset_high - offset).exp());
+            return (
+                0.0,
+                quantile * (high / mean).ln().hypot(offset_high - offset).exp(),
+            );
         }
         let down = (mean / low).ln().hypot(offset - offset_low);
         let up = (high / mean).ln().hypot(offset_high - offset);

@@ -830,6 +830,24 @@ mod tests {
     }
 
     #[test]
+    fn the_flat_run_around_the_optimum_stops_where_cost_rises_by_one_percent() {
+        // Cost falls steeply to 200 MB, then rises slowly.
+        let candidates: Vec<Candidate> = (160..=400)
+            .map(|m| Candidate {
+                memory_mb: m,
+                mean_ms: 0.0,
+                cost_usd: if m < 200 {
+                    1.0 + 0.01 * f64::from(200 - m)
+                } else {
+                    1.0 + 0.0001 * f64::from(m - 200)
+                },
+            })
+            .collect();
+        assert_eq!(flat_around(&candidates, 200), Some((199, 300)));
+        assert_eq!(flat_around(&candidates, 500), None);
+    }
+
+    #[test]
     fn measured_near_reaches_eight_percent() {
         let stats = sized(&[(1000, true)]);
         assert!(measured_near(&stats, 1075).is_some());
