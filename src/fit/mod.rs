@@ -170,12 +170,27 @@ impl Fit {
         ((mean - half).max(0.0), mean + half)
     }
 
-    /// 95% band for the p-quantile: the mean band, with the quantile's offset from the mean
-    /// over the noise model's band (body spread and outlier share).
+    /// 95% band for the p-quantile: the mean band and the noise model's band of the quantile's
+    /// offset from the mean (body spread and outlier share). The two errors are independent,
+    /// so their log widths add in quadrature; stacking both extremes would be a ~99.9% band.
     pub fn quantile_band(&self, memory_mb: u32, p: f64) -> (f64, f64) {
+        let mean = self.mean_ms(memory_mb);
+        if mean <= 0.0 {
+            return (0.0, 0.0);
+        }
         let (low, high) = self.mean_band(memory_mb);
+        let offset = self.noise.log_offset(p);
         let (offset_low, offset_high) = self.noise.log_offset_band(p, BAND_CONFIDENCE);
-        (low * offset_low.exp(), high * offset_high.exp())
+        let quantile = mean * offset.exp();
+        if low <= 0.0 {
+            return (
+                0.0,
+                quantile * (high / mean).ln().hypot(offset_high - offset).exp(),
+            );
+        }
+        let down = (mean / low).ln().hypot(offset - offset_low);
+        let up = (high / mean).ln().hypot(offset_high - offset);
+        (quantile * (-down).exp(), quantile * up.exp())
     }
 
     /// The chosen model family.

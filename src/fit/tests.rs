@@ -108,6 +108,22 @@ fn quantiles_follow_the_noise() {
         );
         let (lo, hi) = fit.quantile_band(1000, p);
         assert!(lo < predicted && predicted < hi);
+        // The mean's and the offset's widths add in quadrature: wider than either alone,
+        // narrower than both stacked.
+        let mean = fit.mean_ms(1000);
+        let (_, mean_high) = fit.mean_band(1000);
+        let offset = fit.noise.log_offset(p);
+        let (_, offset_high) = fit.noise.log_offset_band(p, 0.95);
+        let stacked = mean_high * offset_high.exp();
+        let widest_alone = predicted * (mean_high / mean).max((offset_high - offset).exp());
+        let slack = 1e-9 * stacked;
+        assert!(
+            widest_alone <= hi + slack && hi <= stacked + slack,
+            "{widest_alone} {hi} {stacked}"
+        );
+        if offset_high > offset && mean_high > mean {
+            assert!(hi < stacked - slack, "{hi} {stacked}");
+        }
     }
 }
 

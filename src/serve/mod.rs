@@ -16,7 +16,9 @@ use schedule::Schedule;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
-    #[error("cannot listen on {addr}: {source} (pick another address with --listen or [serve] listen)")]
+    #[error(
+        "cannot listen on {addr}: {source} (pick another address with --listen or [serve] listen)"
+    )]
     Listen {
         addr: SocketAddr,
         source: std::io::Error,

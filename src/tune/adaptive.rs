@@ -275,6 +275,24 @@ fn edge_probe(stats: &[SizeStats], limits: &AdaptiveLimits) -> Option<u32> {
 /// What the fitted curve predicts: the size the strategy would choose.
 pub struct Prediction {
     pub optimum: u32,
+    /// For cost: the sizes around the optimum whose predicted cost is within [`FLAT_COST`] of
+    /// it, where a measured size stands in for the optimum.
+    pub flat_mb: Option<(u32, u32)>,
+}
+
+/// Predicted cost difference below which a measured size stands in for the predicted optimum.
+const FLAT_COST: f64 = 0.01;
+
+/// The run of `candidates` (ascending, on the 1 MB grid) around `optimum` whose cost is within
+/// [`FLAT_COST`] of the optimum's: near the memory floor the cost curve can be steep, and a
+/// size 5% away can cost 3% more.
+fn flat_around(candidates: &[Candidate], optimum: u32) -> Option<(u32, u32)> {
+    let at = candidates.iter().position(|c| c.memory_mb == optimum)?;
+    let limit = candidates[at].cost_usd * (1.0 + FLAT_COST);
+    let flat = |c: &&Candidate| c.cost_usd <= limit;
+    let low = candidates[..=at].iter().rev().take_while(flat).last()?;
+    let high = candidates[at..].iter().take_while(flat).last()?;
+    Some((low.memory_mb, high.memory_mb))
 }
 
 /// One candidate size as the fit sees it.
@@ -300,7 +318,10 @@ pub fn predict(fit: &Fit, o: &Objectives<'_>, floor: u32, max_mb: u32) -> Predic
         })
         .collect();
     if candidates.is_empty() {
-        return Prediction { optimum: max_mb };
+        return Prediction {
+            optimum: max_mb,
+            flat_mb: None,
+        };
     }
     let pool: Vec<&Candidate> = match (s.objective, s.slo_ms) {
         (Objective::LatencySlo, Some(slo)) => {
@@ -327,7 +348,10 @@ pub fn predict(fit: &Fit, o: &Objectives<'_>, floor: u32, max_mb: u32) -> Predic
                                 .total_cmp(&fit.quantile_ms(b.memory_mb, p))
                         })
                         .map_or(max_mb, |c| c.memory_mb);
-                    return Prediction { optimum: closest };
+                    return Prediction {
+                        optimum: closest,
+                        flat_mb: None,
+                    };
                 }
             }
         }
@@ -365,7 +389,11 @@ pub fn predict(fit: &Fit, o: &Objectives<'_>, floor: u32, max_mb: u32) -> Predic
                 .unwrap_or(max_mb)
         }
     };
-    Prediction { optimum }
+    let flat_mb = match s.objective {
+        Objective::Cost => flat_around(&candidates, optimum),
+        _ => None,
+    };
+    Prediction { optimum, flat_mb }
 }
 
 fn fastest(pool: &[&Candidate]) -> u32 {
@@ -398,7 +426,7 @@ fn next_batch(
     limits: &AdaptiveLimits,
 ) -> Vec<SizeRequest> {
     let probe = extrapolation_probe(stats, limits)
-        .or_else(|| optimum_probe(stats, prediction.optimum, floor, limits));
+        .or_else(|| optimum_probe(stats, prediction, floor, limits));
     if let Some(probe) = probe {
         return vec![request(probe, limits.initial_invocations)];
     }
@@ -505,15 +533,21 @@ pub fn expected_invocations(objective: Objective, limits: &AdaptiveLimits) -> u6
         + u64::from(confirm.saturating_sub(limits.initial_invocations))
 }
 
-/// The predicted optimum when nothing measured lies near it; on an infeasible edge, a size
-/// just above that edge.
+/// The predicted optimum when nothing measured lies near it (for cost: within its flat run
+/// too); on an infeasible edge, a size just above that edge.
 fn optimum_probe(
     stats: &[SizeStats],
-    optimum: u32,
+    prediction: &Prediction,
     floor: u32,
     limits: &AdaptiveLimits,
 ) -> Option<u32> {
-    match measured_near(stats, optimum) {
+    let optimum = prediction.optimum;
+    let near = measured_near(stats, optimum).filter(|near| {
+        prediction
+            .flat_mb
+            .is_none_or(|(low, high)| (low..=high).contains(&near.memory_mb))
+    });
+    match near {
         None => Some(optimum),
         Some(near) if !near.is_feasible() => {
             let probe = (near.memory_mb + (near.memory_mb / 8).max(32)).min(limits.max_mb);
@@ -793,6 +827,24 @@ mod tests {
             pooled_mean(&warm(1, 130.0, 0.0), 0.0, 100.0, (98.0, 102.0)),
             Some((100.0, (98.0, 102.0)))
         );
+    }
+
+    #[test]
+    fn the_flat_run_around_the_optimum_stops_where_cost_rises_by_one_percent() {
+        // Cost falls steeply to 200 MB, then rises slowly.
+        let candidates: Vec<Candidate> = (160..=400)
+            .map(|m| Candidate {
+                memory_mb: m,
+                mean_ms: 0.0,
+                cost_usd: if m < 200 {
+                    1.0 + 0.01 * f64::from(200 - m)
+                } else {
+                    1.0 + 0.0001 * f64::from(m - 200)
+                },
+            })
+            .collect();
+        assert_eq!(flat_around(&candidates, 200), Some((199, 300)));
+        assert_eq!(flat_around(&candidates, 500), None);
     }
 
     #[test]
