@@ -1,27 +1,33 @@
 //! Regression check on recommendation quality (never on time): the quick corpus of
 //! `memtune bench accuracy`, cost and latency-slo strategies, scored against the lab's truth.
 
-use memtune::bench::accuracy::{self, AccuracySpec};
+use memtune::bench::accuracy::{self, AccuracyReport, AccuracySpec, Summary};
 
-#[tokio::test(flavor = "multi_thread")]
-async fn adaptive_cost_recommendations_stay_accurate_and_cheap_to_find() {
+/// The quick corpus under one strategy, grid and adaptive; returns the report and the two
+/// summaries (grid, adaptive).
+async fn quick(strategy: &str) -> (AccuracyReport, Summary, Summary) {
     let spec = AccuracySpec {
         profiles: accuracy::corpus(true, 1),
-        strategies: vec!["cost".into()],
+        strategies: vec![strategy.into()],
         searches: vec!["grid", "adaptive"],
         seed: 1,
     };
     let report = accuracy::run(&spec).await.unwrap();
-    let adaptive = report
-        .summaries
-        .iter()
-        .find(|s| s.search == "adaptive")
-        .unwrap();
-    let grid = report
-        .summaries
-        .iter()
-        .find(|s| s.search == "grid")
-        .unwrap();
+    let of = |search: &str| {
+        report
+            .summaries
+            .iter()
+            .find(|s| s.search == search)
+            .unwrap()
+            .clone()
+    };
+    let (grid, adaptive) = (of("grid"), of("adaptive"));
+    (report, grid, adaptive)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn adaptive_cost_recommendations_stay_accurate_and_cheap_to_find() {
+    let (report, grid, adaptive) = quick("cost").await;
     assert_eq!(adaptive.failed, 0, "{adaptive:?}");
     assert_eq!(adaptive.infeasible_recommendations, 0, "{adaptive:?}");
     assert!(adaptive.median_regret <= 0.01, "{adaptive:?}");
@@ -41,23 +47,7 @@ async fn adaptive_cost_recommendations_stay_accurate_and_cheap_to_find() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn adaptive_latency_slo_meets_every_reachable_slo() {
-    let spec = AccuracySpec {
-        profiles: accuracy::corpus(true, 1),
-        strategies: vec!["latency-slo".into()],
-        searches: vec!["grid", "adaptive"],
-        seed: 1,
-    };
-    let report = accuracy::run(&spec).await.unwrap();
-    let adaptive = report
-        .summaries
-        .iter()
-        .find(|s| s.search == "adaptive")
-        .unwrap();
-    let grid = report
-        .summaries
-        .iter()
-        .find(|s| s.search == "grid")
-        .unwrap();
+    let (_, grid, adaptive) = quick("latency-slo").await;
     // The quick corpus has heavy-tailed and very noisy profiles where grid misses the SLO.
     assert!(grid.slo_missed > 0, "{grid:?}");
     assert_eq!(adaptive.slo_missed, 0, "{adaptive:?}");
