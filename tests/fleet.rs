@@ -6,7 +6,7 @@ mod common;
 
 use std::collections::BTreeMap;
 use std::process::Output;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::{lambda_client, sdk_config, start_lab_with};
 use memtune::fleet::config::FleetConfig;
@@ -80,29 +80,6 @@ impl Env {
 
     async fn assert_all_untouched(&self) {
         common::assert_untouched(&self.lab.endpoint(), &self.original).await;
-    }
-
-    /// Whether any function differs from how it started (memory or versions).
-    async fn anything_changed(&self) -> bool {
-        let client = lambda_client(&self.lab.endpoint()).await;
-        for (name, memory) in &self.original {
-            let c = client
-                .get_function_configuration()
-                .function_name(name)
-                .send()
-                .await
-                .unwrap();
-            let versions = client
-                .list_versions_by_function()
-                .function_name(name)
-                .send()
-                .await
-                .unwrap();
-            if c.memory_size() != Some(*memory) || versions.versions().len() > 1 {
-                return true;
-            }
-        }
-        false
     }
 }
 
@@ -315,14 +292,7 @@ async fn under_faults_every_function_ends_recommended_or_failed_and_is_restored(
 
 /// Waits until the run has changed some function (mid-sweep).
 async fn wait_until_something_changed(env: &Env) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while Instant::now() < deadline {
-        if env.anything_changed().await {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-    panic!("the fleet run never changed a function");
+    common::wait_until_changed(&env.lab.endpoint(), &env.original).await;
 }
 
 fn slow_updates(config: &mut LabConfig) {
@@ -343,7 +313,10 @@ async fn sigkill_mid_run_then_restore_leaves_every_function_as_it_was() {
     wait_until_something_changed(&env).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     child.kill().await.unwrap(); // SIGKILL
-    assert!(env.anything_changed().await, "the kill should land mid-run");
+    assert!(
+        common::changed(&env.lab.endpoint(), &env.original).await,
+        "the kill should land mid-run"
+    );
 
     let out = env.run(&["restore"]).await;
     let stdout = String::from_utf8_lossy(&out.stdout);

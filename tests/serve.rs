@@ -6,7 +6,7 @@ mod common;
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use common::{lambda_client, start_lab_with};
+use common::start_lab_with;
 use memtune::history::{History, RunStatus};
 use memtune::lab::{self, LabConfig, LabServer};
 use serde_json::Value;
@@ -221,33 +221,7 @@ async fn sigterm_stops_the_run_in_flight_and_restores_it() {
     service
         .wait_for_metric("memtune_run_in_progress", 1.0)
         .await;
-    // Wait until the run has changed something.
-    let client = lambda_client(&service.lab.endpoint()).await;
-    let started = Instant::now();
-    'changed: loop {
-        for name in ["orders-api", "auth-token", "image-resize"] {
-            let v = client
-                .list_versions_by_function()
-                .function_name(name)
-                .send()
-                .await
-                .unwrap();
-            let c = client
-                .get_function_configuration()
-                .function_name(name)
-                .send()
-                .await
-                .unwrap();
-            if v.versions().len() > 1 || c.memory_size() != Some(service.original[name]) {
-                break 'changed;
-            }
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "the run changed nothing"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    common::wait_until_changed(&service.lab.endpoint(), &service.original).await;
     assert_eq!(service.terminate().await, Some(0));
     service.assert_all_untouched().await;
     tokio::time::sleep(Duration::from_millis(100)).await;

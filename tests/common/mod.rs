@@ -98,3 +98,41 @@ pub async fn assert_untouched(endpoint: &str, original: &std::collections::BTree
         assert!(aliases.aliases().is_empty(), "{name}: aliases left");
     }
 }
+
+/// Whether some function differs from how it started: its memory, or a published version.
+pub async fn changed(endpoint: &str, original: &std::collections::BTreeMap<String, i32>) -> bool {
+    let client = lambda_client(endpoint).await;
+    for (name, memory) in original {
+        let c = client
+            .get_function_configuration()
+            .function_name(name)
+            .send()
+            .await
+            .unwrap();
+        let versions = client
+            .list_versions_by_function()
+            .function_name(name)
+            .send()
+            .await
+            .unwrap();
+        if c.memory_size() != Some(*memory) || versions.versions().len() > 1 {
+            return true;
+        }
+    }
+    false
+}
+
+/// Waits (up to 30 s) until [`changed`].
+pub async fn wait_until_changed(
+    endpoint: &str,
+    original: &std::collections::BTreeMap<String, i32>,
+) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while std::time::Instant::now() < deadline {
+        if changed(endpoint, original).await {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    panic!("the run never changed a function");
+}
