@@ -117,10 +117,7 @@ pub fn of(doc: &FunctionDocument) -> Option<Confidence> {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::report::sample;
-    use crate::report::{
-        Current, ExplorationInfo, FunctionInfo, RecommendationInfo, SizeRow, StrategyInfo,
-    };
+    use crate::report::{sample, Current, SizeRow};
 
     fn row(mb: u32, mean: f64, half_width: f64) -> SizeRow {
         SizeRow {
@@ -153,59 +150,28 @@ pub(crate) mod tests {
     pub(crate) fn doc(now_mb: u32, rec_mb: u32, sizes: &[(u32, f64, f64)]) -> FunctionDocument {
         let sizes: Vec<SizeRow> = sizes.iter().map(|&(mb, m, w)| row(mb, m, w)).collect();
         let at = |mb: u32| sizes.iter().find(|s| s.memory_mb == mb).cloned();
-        FunctionDocument {
-            schema_version: 1,
-            run_id: "r".into(),
-            generated_at: "2026-01-01T00:00:00Z".into(),
-            function: FunctionInfo {
-                name: "f".into(),
-                arn: "arn".into(),
-                runtime: None,
-                architecture: "x86_64".into(),
-                region: "us-east-1".into(),
-                timeout_s: 30,
-            },
-            strategy: StrategyInfo {
-                name: "cost".into(),
-                objective: "cost".into(),
-            },
-            search: "grid".into(),
-            current: Current {
-                memory_mb: now_mb,
-                cost_per_invocation_usd: at(now_mb).and_then(|s| s.cost_per_invocation_usd),
-                p99_ms: at(now_mb).and_then(|s| s.p99_ms),
-            },
-            recommendation: Some(RecommendationInfo {
-                memory_mb: rec_mb,
-                reason: "cheapest".into(),
-                band_mb: vec![rec_mb],
-                cost_per_invocation_usd: at(rec_mb)
-                    .and_then(|s| s.cost_per_invocation_usd)
-                    .unwrap_or(0.0),
-                cost_per_million_usd: at(rec_mb)
-                    .and_then(|s| s.cost_per_million_usd)
-                    .unwrap_or(0.0),
-                p99_ms: at(rec_mb).and_then(|s| s.p99_ms),
-                cost_change_pct: None,
-                latency_change_pct: None,
-                slo_met: None,
-                monthly_savings_usd: None,
-                estimate: crate::strategy::Estimate::Measured,
-                decision_cost_per_million_usd: None,
-            }),
-            no_recommendation: None,
-            sizes,
-            fit: None,
-            exploration: ExplorationInfo {
-                invocations: 20,
-                gb_seconds: 1.0,
-                usd: 0.001,
-                platform_failures: 0,
-            },
-            restored: String::new(),
-            warnings: vec![],
-            production: None,
-        }
+        let mut d = sample::document("f", now_mb, rec_mb, 0);
+        d.run_id = "r".into();
+        d.search = "grid".into();
+        d.current = Current {
+            memory_mb: now_mb,
+            cost_per_invocation_usd: at(now_mb).and_then(|s| s.cost_per_invocation_usd),
+            p99_ms: at(now_mb).and_then(|s| s.p99_ms),
+        };
+        let rec = d.recommendation.as_mut().expect("the sample recommends");
+        rec.cost_per_invocation_usd = at(rec_mb)
+            .and_then(|s| s.cost_per_invocation_usd)
+            .unwrap_or(0.0);
+        rec.cost_per_million_usd = at(rec_mb)
+            .and_then(|s| s.cost_per_million_usd)
+            .unwrap_or(0.0);
+        rec.p99_ms = at(rec_mb).and_then(|s| s.p99_ms);
+        rec.cost_change_pct = None;
+        rec.latency_change_pct = None;
+        rec.monthly_savings_usd = None;
+        d.sizes = sizes;
+        d.fit = None;
+        d
     }
 
     #[test]
