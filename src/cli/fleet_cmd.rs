@@ -27,7 +27,7 @@ use crate::inspect::production::{self, Production};
 use crate::platform::aws::AwsLambda;
 use crate::platform::cloudwatch::AwsCloudWatch;
 use crate::platform::logs::AwsLogs;
-use crate::platform::FunctionConfig;
+use crate::platform::{FunctionConfig, PlatformError};
 use crate::pricing::PriceBook;
 use crate::report::markdown::Markdown;
 use crate::report::Report;
@@ -125,14 +125,8 @@ pub async fn run(args: FleetArgs) -> Result<(), CliError> {
     let api = AwsLambda::new(&sdk);
     let state_dir = journal::state_dir();
     let history = History::open(&state_dir).map_err(|e| CliError::failed(e.to_string()))?;
-    let retune = RetunePolicy {
-        after_days: config.tuning.retune_after_days,
-        force: args.force,
-        last: history
-            .last_tunings()
-            .map_err(|e| CliError::failed(e.to_string()))?,
-        now: chrono::Utc::now(),
-    };
+    let retune = RetunePolicy::from_history(config.tuning.retune_after_days, args.force, &history)
+        .map_err(|e| CliError::failed(e.to_string()))?;
     if args.dry_run {
         let mut plan = fleet::plan(&api, &config, &memory_times_timeout)
             .await
@@ -235,9 +229,7 @@ pub(super) async fn recorded_run(
     let swept = match sweep {
         Sweep::ProgressBar => run_with_progress(api, inputs.book, config, &settings).await,
         Sweep::Callback(on_progress) => {
-            let production = settings.production.clone();
-            let spend = move |f: &FunctionConfig| monthly_spend_or_proxy(&production, f);
-            fleet::run(api, inputs.book, config, &settings, &spend, &on_progress)
+            sweep_fleet(api, inputs.book, config, &settings, &on_progress)
                 .await
                 .map_err(|e| platform_error("fleet run", &e))
         }
@@ -392,6 +384,19 @@ pub(super) fn exit_status(report: &Report) -> Result<(), CliError> {
     }
 }
 
+/// The fleet sweep, functions with the largest production spend first.
+async fn sweep_fleet(
+    api: &AwsLambda,
+    book: &PriceBook,
+    config: &FleetConfig,
+    settings: &RunSettings,
+    on_progress: &OnProgress,
+) -> Result<FleetRun, PlatformError> {
+    let production = settings.production.clone();
+    let spend = move |f: &FunctionConfig| monthly_spend_or_proxy(&production, f);
+    fleet::run(api, book, config, settings, &spend, on_progress).await
+}
+
 /// Runs the fleet with a progress bar on stderr and a line per finished function; on Ctrl-C
 /// or SIGTERM restores every function this run has in flight.
 pub(super) async fn run_with_progress(
@@ -431,10 +436,8 @@ pub(super) async fn run_with_progress(
             }
         })
     };
-    let production = settings.production.clone();
-    let spend = move |f: &FunctionConfig| monthly_spend_or_proxy(&production, f);
     let outcome = tokio::select! {
-        r = fleet::run(api, book, config, settings, &spend, &on_progress) => r,
+        r = sweep_fleet(api, book, config, settings, &on_progress) => r,
         _ = super::shutdown_signal() => {
             bar.finish_and_clear();
             return Err(interrupted(api, &settings.state_dir, &settings.run_id).await);

@@ -123,12 +123,9 @@ pub async fn run(args: ServeArgs) -> Result<(), CliError> {
             let region = region.clone();
             on_own_thread(format!("run-{run_id}"), move || async move {
                 let history = History::open(&state_dir).map_err(|e| e.to_string())?;
-                let retune = RetunePolicy {
-                    after_days: config.tuning.retune_after_days,
-                    force: false,
-                    last: history.last_tunings().map_err(|e| e.to_string())?,
-                    now: chrono::Utc::now(),
-                };
+                let retune =
+                    RetunePolicy::from_history(config.tuning.retune_after_days, false, &history)
+                        .map_err(|e| e.to_string())?;
                 let mut settings =
                     fleet_cmd::settings(&config, region, state_dir, connect.endpoint_url.clone());
                 settings.run_id = run_id;
