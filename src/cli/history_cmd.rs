@@ -31,14 +31,15 @@ pub struct HistoryArgs {
 
 pub async fn run(args: HistoryArgs) -> Result<(), CliError> {
     let dir = state_dir();
-    if !history::path_in(&dir).exists() {
+    let Some(history) =
+        History::open_existing(&dir).map_err(|e| CliError::failed(e.to_string()))?
+    else {
         println!(
             "no fleet runs recorded in {} yet: `memtune fleet --config FILE` records one",
             dir.display()
         );
         return Ok(());
-    }
-    let history = History::open(&dir).map_err(|e| CliError::failed(e.to_string()))?;
+    };
     let failed = |e: history::HistoryError| CliError::failed(e.to_string());
     let out = match &args.function {
         Some(name) => {

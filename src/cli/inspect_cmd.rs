@@ -9,7 +9,7 @@ use clap::Args;
 use super::aws_args::AwsArgs;
 use super::recommend_cmd::OutputFormat;
 use super::CliError;
-use crate::history::{self, History};
+use crate::history::History;
 use crate::inspect::{self, InspectOptions, InspectReport, Status};
 use crate::platform::aws::AwsLambda;
 use crate::platform::cloudwatch::{AwsCloudWatch, MetricWindow};
@@ -151,11 +151,10 @@ fn outcome(report: &InspectReport) -> Result<(), CliError> {
 /// The latest sweep of each function from the history, when there is one. Never creates the
 /// history; an unreadable one is said once and inspect goes on without it.
 fn latest_sweeps(names: &[String]) -> BTreeMap<String, FunctionDocument> {
-    let state_dir = journal::state_dir();
-    if !history::path_in(&state_dir).exists() {
-        return BTreeMap::new();
-    }
-    let read = History::open(&state_dir).and_then(|h| {
+    let read = History::open_existing(&journal::state_dir()).and_then(|found| {
+        let Some(h) = found else {
+            return Ok(BTreeMap::new());
+        };
         names
             .iter()
             .filter_map(|n| match h.latest_recommendation(n) {

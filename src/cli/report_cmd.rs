@@ -129,21 +129,19 @@ fn load(source: &Source) -> Result<Report, CliError> {
         }
         Source::History(id) => {
             let state_dir = journal::state_dir();
-            if !history::path_in(&state_dir).exists() {
+            let failed = |e: history::HistoryError| CliError::failed(e.to_string());
+            let Some(history) = History::open_existing(&state_dir).map_err(failed)? else {
                 return Err(CliError::usage(format!(
                     "--run {id}: no history in {} yet (runs of `memtune fleet` are recorded there)",
                     state_dir.display()
                 )));
-            }
-            let text = History::open(&state_dir)
-                .and_then(|h| h.report_json(id))
-                .map_err(|e| CliError::failed(e.to_string()))?
-                .ok_or_else(|| {
-                    CliError::usage(format!(
-                        "--run {id}: no finished run with that id in the history; `memtune \
+            };
+            let text = history.report_json(id).map_err(failed)?.ok_or_else(|| {
+                CliError::usage(format!(
+                    "--run {id}: no finished run with that id in the history; `memtune \
                          history` lists them"
-                    ))
-                })?;
+                ))
+            })?;
             Report::from_json(&text).map_err(|e| CliError::failed(format!("--run {id}: {e}")))
         }
     }

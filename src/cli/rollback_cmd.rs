@@ -39,14 +39,15 @@ pub struct RollbackArgs {
 
 pub async fn run(args: RollbackArgs) -> Result<(), CliError> {
     let dir = state_dir();
-    if !history::path_in(&dir).exists() {
+    let Some(history) =
+        History::open_existing(&dir).map_err(|e| CliError::failed(e.to_string()))?
+    else {
         return Err(CliError::usage(format!(
             "unknown run id '{}': no fleet run is recorded in {} (`memtune history` lists runs)",
             args.run_id,
             dir.display()
         )));
-    }
-    let history = History::open(&dir).map_err(|e| CliError::failed(e.to_string()))?;
+    };
     let failed = |e: history::HistoryError| CliError::failed(e.to_string());
     let Some(run) = history.run(&args.run_id).map_err(failed)? else {
         return Err(CliError::usage(format!(

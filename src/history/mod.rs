@@ -161,6 +161,14 @@ pub fn path_in(state_dir: &Path) -> PathBuf {
 }
 
 impl History {
+    /// Opens the history in `state_dir` if anything was ever recorded there; creates nothing.
+    pub fn open_existing(state_dir: &Path) -> HistoryResult<Option<History>> {
+        if !path_in(state_dir).exists() {
+            return Ok(None);
+        }
+        History::open(state_dir).map(Some)
+    }
+
     /// Opens (creating and migrating if needed) the history in `state_dir`, and marks runs
     /// whose process is gone as interrupted.
     pub fn open(state_dir: &Path) -> HistoryResult<History> {
