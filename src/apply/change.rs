@@ -15,11 +15,6 @@ use crate::sweep::journal::{self, Entry, Fingerprint, Journal};
 use crate::sweep::restore::SETTLE_TIMEOUT;
 use crate::sweep::settle::{self, wait_settled, SettleError};
 
-/// The journal id of a run's apply step (its sweeps use the run id itself).
-pub fn journal_run_id(run_id: &str) -> String {
-    format!("{run_id}-apply")
-}
-
 /// Where an apply journals and which run it belongs to.
 #[derive(Debug, Clone)]
 pub struct ApplyContext<'a> {
@@ -49,7 +44,7 @@ pub async fn apply<A: LambdaApi>(
     if now.memory_mb != found.memory_mb || !fingerprint.same_apart_from_memory(&now) {
         return Err(CHANGED_MEANWHILE.into());
     }
-    let journal_id = journal_run_id(ctx.run_id);
+    let journal_id = journal::apply_run_id(ctx.run_id);
     let mut journal = Journal::create(
         ctx.state_dir,
         &journal_id,

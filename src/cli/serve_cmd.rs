@@ -157,10 +157,7 @@ pub async fn run(args: ServeArgs) -> Result<(), CliError> {
         Arc::new(move |run_id: String| {
             let (api, state_dir) = (api.clone(), state_dir.clone());
             Box::pin(async move {
-                let mut lines = restore_run(&api, &state_dir, &run_id).await;
-                // Stopped while applying: an apply in flight is journaled under its own id.
-                let applying = crate::apply::change::journal_run_id(&run_id);
-                lines.extend(restore_run(&api, &state_dir, &applying).await);
+                let lines = restore_run(&api, &state_dir, &run_id).await;
                 let recorded = History::open(&state_dir)
                     .and_then(|h| h.end_run(&run_id, RunStatus::Interrupted));
                 if let Err(e) = recorded {

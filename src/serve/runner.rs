@@ -200,13 +200,6 @@ impl Runner {
         });
         Some((current.run_id, lines))
     }
-
-    /// Waits for the run in progress to end by itself.
-    pub async fn idle(&self) {
-        while self.current().is_some() {
-            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-        }
-    }
 }
 
 #[cfg(test)]
@@ -255,6 +248,13 @@ mod tests {
         Runner::new(launch, restore)
     }
 
+    /// Waits for the run in progress to end by itself.
+    async fn idle(r: &Runner) {
+        while r.current().is_some() {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
     #[tokio::test]
     async fn one_run_at_a_time_and_counted_when_done() {
         let r = runner(Duration::from_millis(50), Arc::default());
@@ -262,7 +262,7 @@ mod tests {
         let busy = r.trigger(Trigger::Schedule).unwrap_err();
         assert_eq!(busy.run_id, first.run_id);
         assert!(r.counters().running);
-        r.idle().await;
+        idle(&r).await;
         let c = r.counters();
         assert_eq!((c.runs_succeeded, c.invocations, c.running), (1, 60, false));
         assert_eq!(r.last().unwrap().outcome, "succeeded");

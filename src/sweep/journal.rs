@@ -138,6 +138,12 @@ pub fn description_prefix(run_id: &str) -> String {
 }
 
 /// `MEMTUNE_STATE_DIR`, else the platform state directory (`~/.local/state/memtune`).
+/// The journal id under which a run's apply step (auto-apply) journals its changes; its
+/// sweeps use the run id itself.
+pub fn apply_run_id(run_id: &str) -> String {
+    format!("{run_id}-apply")
+}
+
 /// A new run id: the UTC start time and a random suffix (`20261127-031500-3fa2`), sortable.
 pub fn new_run_id() -> String {
     format!(

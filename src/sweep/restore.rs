@@ -77,7 +77,8 @@ pub enum RestoreError {
 pub const IN_FLIGHT_GRACE: Duration = Duration::from_millis(500);
 
 /// After an interruption: waits out [`IN_FLIGHT_GRACE`], then restores every function the run
-/// `run_id` left unfinished, side by side; one line per function says what happened.
+/// `run_id` left unfinished (its sweeps and its apply step), side by side; one line per
+/// function says what happened.
 pub async fn restore_run<A: LambdaApi>(
     api: &A,
     state_dir: &std::path::Path,
@@ -85,9 +86,10 @@ pub async fn restore_run<A: LambdaApi>(
 ) -> Vec<String> {
     tokio::time::sleep(IN_FLIGHT_GRACE).await;
     let pending = journal::unfinished(state_dir).unwrap_or_default();
+    let applying = journal::apply_run_id(run_id);
     let restores = pending
         .iter()
-        .filter(|j| j.run_id == run_id)
+        .filter(|j| j.run_id == run_id || j.run_id == applying)
         .map(|state| async move {
             match restore_from_disk(api, state).await {
                 Ok(report) => describe(&report),
