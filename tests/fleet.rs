@@ -342,11 +342,7 @@ async fn sigterm_mid_run_restores_every_function_in_flight() {
         .unwrap();
     let pid = child.id().unwrap();
     wait_until_something_changed(&env).await;
-    let status = std::process::Command::new("kill")
-        .args(["-TERM", &pid.to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
+    common::signal(pid, "-TERM");
     let out = child.wait_with_output().await.unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(130), "{stderr}");

@@ -311,11 +311,7 @@ async fn sigint_mid_sweep_restores_before_exiting() {
         .unwrap();
     let pid = child.id().unwrap();
     wait_until_changed(&env, "cpu", 512).await;
-    let status = std::process::Command::new("kill")
-        .args(["-INT", &pid.to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
+    common::signal(pid, "-INT");
     let out = child.wait_with_output().await.unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(130), "{stderr}");

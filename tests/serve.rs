@@ -130,11 +130,7 @@ impl Service {
     /// SIGTERM; returns the exit code.
     async fn terminate(&mut self) -> Option<i32> {
         let pid = self.child.id().unwrap();
-        let sent = std::process::Command::new("kill")
-            .args(["-TERM", &pid.to_string()])
-            .status()
-            .unwrap();
-        assert!(sent.success());
+        common::signal(pid, "-TERM");
         tokio::time::timeout(Duration::from_secs(30), self.child.wait())
             .await
             .expect("serve did not exit after SIGTERM")

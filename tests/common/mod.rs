@@ -136,3 +136,12 @@ pub async fn wait_until_changed(
     }
     panic!("the run never changed a function");
 }
+
+/// Sends a signal (`"-TERM"`, `"-INT"`) to a process with kill(1).
+pub fn signal(pid: u32, which: &str) {
+    let sent = std::process::Command::new("kill")
+        .args([which, &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success(), "kill {which} {pid} failed");
+}
