@@ -182,29 +182,27 @@ impl SweepPair {
     }
 }
 
-/// The size nearest the current memory (within 25%) a sweep measured, and the size `pick`
-/// chooses among the other measured ones.
-fn sweep_pair(
-    sweep: &FunctionDocument,
-    current_mb: u32,
-    pick: impl Fn(&[&SizeRow], u32) -> Option<u32>,
-) -> Option<SweepPair> {
+/// The sizes a sweep measured warm (feasible, with a p50), and among them the one nearest the
+/// current memory (within 25%).
+fn measured_sizes(sweep: &FunctionDocument, current_mb: u32) -> Option<(Vec<&SizeRow>, &SizeRow)> {
     let measured: Vec<&SizeRow> = sweep
         .sizes
         .iter()
         .filter(|s| s.feasible && s.p50_ms.is_some())
         .collect();
-    let current = measured
+    let current = *measured
         .iter()
         .filter(|s| s.memory_mb.abs_diff(current_mb) * 4 <= current_mb)
         .min_by_key(|s| s.memory_mb.abs_diff(current_mb))?;
-    let other_mb = pick(&measured, current.memory_mb)?;
-    let other = measured.iter().find(|s| s.memory_mb == other_mb)?;
+    Some((measured, current))
+}
+
+fn pair(sweep: &FunctionDocument, current: &SizeRow, other: &SizeRow) -> Option<SweepPair> {
     Some(SweepPair {
         run_id: sweep.run_id.clone(),
         current_mb: current.memory_mb,
         current_p50_ms: current.p50_ms?,
-        other_mb,
+        other_mb: other.memory_mb,
         other_p50_ms: other.p50_ms?,
     })
 }
@@ -212,25 +210,23 @@ fn sweep_pair(
 /// The smallest measured size below the current one that still leaves half again the memory
 /// the function uses.
 fn smaller_size(sweep: &FunctionDocument, current_mb: u32, used_mb: f64) -> Option<SweepPair> {
-    sweep_pair(sweep, current_mb, |measured, current| {
-        measured
-            .iter()
-            .map(|s| s.memory_mb)
-            .filter(|&mb| f64::from(mb) >= used_mb * 1.5 && mb < current)
-            .min()
-    })
+    let (measured, current) = measured_sizes(sweep, current_mb)?;
+    let smaller = measured
+        .into_iter()
+        .filter(|s| f64::from(s.memory_mb) >= used_mb * 1.5 && s.memory_mb < current.memory_mb)
+        .min_by_key(|s| s.memory_mb)?;
+    pair(sweep, current, smaller)
 }
 
 /// The larger measured size that saves the most compute: more memory that runs faster than it
 /// costs means something beyond the CPU share, which at most speeds it up in proportion.
 fn superlinear_speedup(sweep: &FunctionDocument, current_mb: u32) -> Option<SweepPair> {
-    let pairs = sweep
-        .sizes
-        .iter()
-        .filter(|s| s.memory_mb > current_mb)
-        .filter_map(|s| sweep_pair(sweep, current_mb, |_, _| Some(s.memory_mb)));
-    pairs
-        .filter(|p| p.other_mb > p.current_mb && p.saving() > SUPERLINEAR_MARGIN)
+    let (measured, current) = measured_sizes(sweep, current_mb)?;
+    measured
+        .into_iter()
+        .filter(|s| s.memory_mb > current.memory_mb)
+        .filter_map(|larger| pair(sweep, current, larger))
+        .filter(|p| p.saving() > SUPERLINEAR_MARGIN)
         .max_by(|a, b| a.saving().total_cmp(&b.saving()))
 }
 
