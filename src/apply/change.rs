@@ -24,6 +24,24 @@ pub struct ApplyContext<'a> {
     pub endpoint_url: Option<String>,
 }
 
+impl ApplyContext<'_> {
+    /// A journal for changes to the function `now` describes, under `journal_id`.
+    pub(crate) fn journal(
+        &self,
+        journal_id: &str,
+        now: &FunctionConfig,
+    ) -> Result<Journal, String> {
+        Journal::create(
+            self.state_dir,
+            journal_id,
+            now,
+            self.region.clone(),
+            self.endpoint_url.clone(),
+        )
+        .map_err(|e| format!("cannot write the journal: {e}"))
+    }
+}
+
 /// Why a change was not made.
 pub const CHANGED_MEANWHILE: &str =
     "changed meanwhile: someone else changed the function since memtune read it; left as it is";
@@ -44,15 +62,7 @@ pub async fn apply<A: LambdaApi>(
     if now.memory_mb != found.memory_mb || !fingerprint.same_apart_from_memory(&now) {
         return Err(CHANGED_MEANWHILE.into());
     }
-    let journal_id = journal::apply_run_id(ctx.run_id);
-    let mut journal = Journal::create(
-        ctx.state_dir,
-        &journal_id,
-        &now,
-        ctx.region.clone(),
-        ctx.endpoint_url.clone(),
-    )
-    .map_err(|e| format!("cannot write the journal: {e}"))?;
+    let mut journal = ctx.journal(&journal::apply_run_id(ctx.run_id), &now)?;
     let result = match alias {
         None => update(api, &mut journal, &now, to_mb).await,
         Some(alias) => via_alias(api, &mut journal, &now, to_mb, alias).await,

@@ -73,14 +73,7 @@ pub async fn revert<A: LambdaApi>(
         change.run_id,
         chrono::Utc::now().format("%Y%m%d%H%M%S%3f")
     );
-    let mut journal = Journal::create(
-        ctx.state_dir,
-        &journal_id,
-        &now,
-        ctx.region.clone(),
-        ctx.endpoint_url.clone(),
-    )
-    .map_err(|e| format!("cannot write the journal: {e}"))?;
+    let mut journal = ctx.journal(&journal_id, &now)?;
     let done = match (change.method, &change.alias, &change.previous_version) {
         (ApplyMethod::Alias, Some(alias), Some(previous)) => {
             revert_alias(api, &mut journal, change, alias, previous).await
