@@ -161,10 +161,7 @@ mod tests {
         let templates = vec![parse(Path::new("main.tf"), text.into()).unwrap()];
         let recs: Vec<Recommendation> = recs
             .iter()
-            .map(|(f, mb)| Recommendation {
-                function: f.to_string(),
-                memory_mb: *mb,
-            })
+            .map(|&(f, mb)| Recommendation::new(f, mb))
             .collect();
         let a = assign(&templates, &recs, &Mapping::default());
         markdown(&rows(&templates, &a), &a, &a.unmatched, tolerance)

@@ -264,10 +264,7 @@ mod tests {
     }
 
     fn rec(name: &str, mb: u32) -> Recommendation {
-        Recommendation {
-            function: name.into(),
-            memory_mb: mb,
-        }
+        Recommendation::new(name, mb)
     }
 
     fn at(template: usize, function: usize) -> FunctionRef {

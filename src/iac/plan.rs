@@ -352,10 +352,7 @@ Resources:
         let templates = vec![parse(Path::new("template.yaml"), text.into()).unwrap()];
         let recs: Vec<Recommendation> = recs
             .iter()
-            .map(|(f, mb)| Recommendation {
-                function: f.to_string(),
-                memory_mb: *mb,
-            })
+            .map(|&(f, mb)| Recommendation::new(f, mb))
             .collect();
         plan(&templates, &assign(&templates, &recs, &Mapping::default())).unwrap()
     }

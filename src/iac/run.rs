@@ -12,6 +12,15 @@ pub struct Recommendation {
     pub memory_mb: u32,
 }
 
+impl Recommendation {
+    pub fn new(function: &str, memory_mb: u32) -> Recommendation {
+        Recommendation {
+            function: function.to_string(),
+            memory_mb,
+        }
+    }
+}
+
 /// The recommendations in a run's JSON, in its order; functions without one (skipped,
 /// failed, no feasible size) are left out and counted.
 pub fn read(text: &str) -> Result<RunRecommendations, String> {
