@@ -13,6 +13,9 @@ use crate::sweep::{RawInvocation, SizeRequest, SweepError, Sweeper};
 
 use super::{observe, stop_when_failing, OnEvent};
 
+/// Confirmations after the last round, when each one moves the choice to another size.
+const FINAL_CONFIRMATIONS: usize = 3;
+
 /// Limits of an adaptive search.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AdaptiveLimits {
@@ -146,30 +149,34 @@ pub async fn explore<A: LambdaApi>(
         }
         model = Some(fit);
     }
-    // The last batch changed the data: refit on everything for the decision.
-    let (samples, stats) = measured(&raw, objectives);
-    if let Some(fit) = fit_feasible(&samples, &stats) {
-        // Rounds ran out before the choice was confirmed: confirm it now.
-        let confirm = (!batch.is_empty() && !over_budget(&raw, objectives, limits))
-            .then(|| {
-                confirm_batch(
-                    &smoothed(&stats, &fit, objectives.cost_of, objectives.stats),
-                    objectives,
-                    limits,
-                )
-            })
-            .flatten();
-        model = Some(fit);
-        if let Some(confirm) = confirm {
-            raw.extend(
-                sweeper
-                    .sample(&[confirm], &stop_when_failing, on_event)
-                    .await?,
-            );
-            let (samples, stats) = measured(&raw, objectives);
-            model = fit_feasible(&samples, &stats).or(model);
+    // Rounds ran out before the choice was confirmed: confirm it now, and again when the new
+    // samples move the choice to a size that was not confirmed (a size with few samples that
+    // came out cheapest by luck), a few times at most. Then refit on everything.
+    let confirmations = if batch.is_empty() {
+        0
+    } else {
+        FINAL_CONFIRMATIONS
+    };
+    for _ in 0..confirmations {
+        if over_budget(&raw, objectives, limits) {
+            break;
         }
+        let (samples, stats) = measured(&raw, objectives);
+        let Some(fit) = fit_feasible(&samples, &stats) else {
+            break;
+        };
+        let decide_on = smoothed(&stats, &fit, objectives.cost_of, objectives.stats);
+        let Some(confirm) = confirm_batch(&decide_on, objectives, limits) else {
+            break;
+        };
+        raw.extend(
+            sweeper
+                .sample(&[confirm], &stop_when_failing, on_event)
+                .await?,
+        );
     }
+    let (samples, stats) = measured(&raw, objectives);
+    model = fit_feasible(&samples, &stats).or(model);
     Ok(Explored {
         raw,
         fit: last_fit,
@@ -467,9 +474,28 @@ fn confirm_batch(
         .find(|s| s.memory_mb == choice.memory_mb)
         .map(|s| s.invocations as u32)
         .unwrap_or(0);
+    if choice.slo.is_none() && pinned_within_tolerance(stats, choice.memory_mb, o.strategy) {
+        return None;
+    }
     let unconfirmed_slo = choice.slo.is_some_and(|slo| !slo.met_with_confidence);
     let wanted = confirmation(o.strategy.objective, limits, unconfirmed_slo);
     (have < wanted).then(|| request(choice.memory_mb, wanted - have))
+}
+
+/// Whether the choice's own samples already pin its mean within the objective's tolerance
+/// (one standard error, from at least three warm samples; two can agree by chance): more
+/// invocations there could not move the decision by more than the strategy accepts anyway.
+/// Latency SLOs always confirm, since they rest on a tail.
+fn pinned_within_tolerance(stats: &[SizeStats], memory_mb: u32, strategy: &Strategy) -> bool {
+    let tolerance = match strategy.objective {
+        Objective::Speed => strategy.speed_tolerance,
+        _ => strategy.cost_tolerance,
+    };
+    stats
+        .iter()
+        .find(|s| s.memory_mb == memory_mb)
+        .and_then(|s| s.warm.as_ref())
+        .is_some_and(|w| w.samples >= 3 && w.cv / (w.samples as f64).sqrt() <= tolerance)
 }
 
 /// Relative standard error a size's mean should reach before cost decisions rest on it.
@@ -619,8 +645,16 @@ fn floor_probe(stats: &[SizeStats], anchor: u32, floor: u32) -> Option<u32> {
     } else {
         floor
     };
-    (!below && probe < anchor && measured_near(stats, probe).is_none()).then_some(probe)
+    let measured = stats
+        .iter()
+        .any(|s| s.memory_mb.abs_diff(probe) as f64 <= FLOOR_REACH * f64::from(probe));
+    (!below && probe < anchor && !measured).then_some(probe)
 }
+
+/// How close a measured size must be to the floor probe to stand in for it. Tighter than
+/// [`measured_near`]'s 8%: just above the working set, garbage collection makes cost fall
+/// steeply, and a size 8% above the floor can cost 3% more.
+const FLOOR_REACH: f64 = 0.02;
 
 /// Two feasible sizes cannot tell a curve that flattens from one that keeps falling: probe
 /// above the largest one.
@@ -883,6 +917,30 @@ mod tests {
         // A feasible size below the cheapest already brackets it.
         let stats = sized(&[(256, true), (512, true)]);
         assert_eq!(floor_probe(&stats, 512, 129), None);
+    }
+
+    #[test]
+    fn the_floor_probe_is_not_skipped_for_a_size_a_few_percent_above_the_floor() {
+        // 168 MB is 5% above a floor of 160 MB: near enough for other probes, not this one.
+        let stats = sized(&[(128, false), (168, true), (256, true)]);
+        assert_eq!(floor_probe(&stats, 168, 160), Some(160));
+        let stats = sized(&[(128, false), (162, true), (256, true)]);
+        assert_eq!(floor_probe(&stats, 162, 160), None);
+    }
+
+    #[test]
+    fn a_choice_known_within_tolerance_needs_no_confirmation() {
+        let strategy = Strategy::load("cost").unwrap();
+        let mut stats = sized(&[(128, true), (256, true)]);
+        // Four samples at 100..103 ms: cv ~1.3%, standard error ~0.6% of a 2% tolerance.
+        assert!(pinned_within_tolerance(&stats, 128, &strategy));
+        // A spread of 10%: the standard error (5%) is above the tolerance.
+        stats[0].warm.as_mut().unwrap().cv = 0.1;
+        assert!(!pinned_within_tolerance(&stats, 128, &strategy));
+        // Two samples can agree by chance.
+        stats[0].warm.as_mut().unwrap().cv = 0.0;
+        stats[0].warm.as_mut().unwrap().samples = 2;
+        assert!(!pinned_within_tolerance(&stats, 128, &strategy));
     }
 
     #[test]
