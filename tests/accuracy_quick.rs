@@ -31,7 +31,8 @@ async fn adaptive_cost_recommendations_stay_accurate_and_cheap_to_find() {
     assert_eq!(adaptive.failed, 0, "{adaptive:?}");
     assert_eq!(adaptive.infeasible_recommendations, 0, "{adaptive:?}");
     assert!(adaptive.median_regret <= 0.01, "{adaptive:?}");
-    assert!(adaptive.p95_regret <= 0.05, "{adaptive:?}");
+    // The targets on the full corpus; this subset measured 1.01% and 25% on ed974f6.
+    assert!(adaptive.p95_regret <= 0.03, "{adaptive:?}");
     assert!(
         adaptive.p95_regret < grid.p95_regret,
         "{adaptive:?} {grid:?}"
@@ -39,7 +40,7 @@ async fn adaptive_cost_recommendations_stay_accurate_and_cheap_to_find() {
     assert!(grid.runs == adaptive.runs, "{grid:?}");
     let ratio = accuracy::median_gb_s_ratio(&report.runs, "cost");
     assert!(
-        ratio <= 0.38,
+        ratio <= 1.0 / 3.0,
         "adaptive used {:.0}% of grid's GB-s",
         ratio * 100.0
     );
