@@ -174,22 +174,25 @@ impl Fit {
     /// offset from the mean (body spread and outlier share). The two errors are independent,
     /// so their log widths add in quadrature; stacking both extremes would be a ~99.9% band.
     pub fn quantile_band(&self, memory_mb: u32, p: f64) -> (f64, f64) {
-        let mean = self.mean_ms(memory_mb);
-        if mean <= 0.0 {
+        self.quantile_band_around(p, self.mean_ms(memory_mb), self.mean_band(memory_mb))
+    }
+
+    /// 95% band for the p-quantile at a size whose mean is estimated as `mean_ms` with the 95%
+    /// band `mean_band` (e.g. the curve pooled with the size's own samples): combined with the
+    /// noise model's band of the quantile's offset as in [`Fit::quantile_band`].
+    pub fn quantile_band_around(&self, p: f64, mean_ms: f64, mean_band: (f64, f64)) -> (f64, f64) {
+        if mean_ms <= 0.0 {
             return (0.0, 0.0);
         }
-        let (low, high) = self.mean_band(memory_mb);
+        let (low, high) = mean_band;
         let offset = self.noise.log_offset(p);
         let (offset_low, offset_high) = self.noise.log_offset_band(p, BAND_CONFIDENCE);
-        let quantile = mean * offset.exp();
+        let quantile = mean_ms * offset.exp();
+        let up = (high / mean_ms).ln().hypot(offset_high - offset);
         if low <= 0.0 {
-            return (
-                0.0,
-                quantile * (high / mean).ln().hypot(offset_high - offset).exp(),
-            );
+            return (0.0, quantile * up.exp());
         }
-        let down = (mean / low).ln().hypot(offset - offset_low);
-        let up = (high / mean).ln().hypot(offset_high - offset);
+        let down = (mean_ms / low).ln().hypot(offset - offset_low);
         (quantile * (-down).exp(), quantile * up.exp())
     }
 

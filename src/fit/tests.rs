@@ -128,6 +128,36 @@ fn quantiles_follow_the_noise() {
 }
 
 #[test]
+fn quantile_band_around_a_narrower_mean_band_narrows_to_the_noise_band() {
+    let truth = |m: f64| 50.0 + 2000.0 / vcpus(m).min(1.0);
+    let fit = fit(&measure(truth, &GRID, 5, 0.06)).unwrap();
+    let (m, p) = (1000, 0.99);
+    let mean = fit.mean_ms(m);
+    let band = fit.mean_band(m);
+    // Around the fit's own mean band it is the quantile band.
+    assert_eq!(
+        fit.quantile_band_around(p, mean, band),
+        fit.quantile_band(m, p)
+    );
+    // A mean known more precisely (a size's own samples pooled in) narrows it...
+    let half = (band.1 - mean) / 4.0;
+    let (low, high) = fit.quantile_band_around(p, mean, (mean - half, mean + half));
+    let (wide_low, wide_high) = fit.quantile_band(m, p);
+    assert!(wide_low < low && high < wide_high, "{low} {high}");
+    // ...down to the noise offset's band alone for an exactly known mean.
+    let (_, exact_high) = fit.quantile_band_around(p, mean, (mean, mean));
+    let offset = fit.noise.log_offset(p);
+    let (_, offset_high) = fit.noise.log_offset_band(p, 0.95);
+    let alone = mean * offset_high.exp();
+    assert!(
+        (exact_high / alone - 1.0).abs() < 1e-9,
+        "{exact_high} {alone}"
+    );
+    assert!(exact_high < high && fit.quantile_ms(m, p) < exact_high);
+    assert!((fit.quantile_ms(m, p) / (mean * offset.exp()) - 1.0).abs() < 1e-9);
+}
+
+#[test]
 fn mean_band_covers_the_truth_and_widens_when_extrapolating() {
     let truth = |m: f64| 20.0 + 3000.0 * (-m / 600.0).exp();
     let sizes = [512, 640, 768, 1024, 1536, 2048];

@@ -673,7 +673,7 @@ fn extrapolation_probe(stats: &[SizeStats], limits: &AdaptiveLimits) -> Option<u
 /// The statistics the decision uses after an adaptive search: at each measured feasible size
 /// the fitted curve's estimates, which pool every sample instead of the few taken at that size
 /// (cost from the fitted mean; percentiles from the pooled noise model, with upper bounds from
-/// its band). A size whose pooled p99 estimate reaches past the timeout margin is infeasible
+/// its band around the size's pooled mean, which its own samples narrow). A size whose pooled p99 estimate reaches past the timeout margin is infeasible
 /// even when its own few samples looked fine: a handful of invocations cannot show a tail.
 /// Only measured sizes remain candidates.
 pub fn smoothed(
@@ -711,11 +711,12 @@ pub fn smoothed(
                         Percentile::P90 => &mut warm.p90,
                         Percentile::P99 => &mut warm.p99,
                     };
-                    // The pooled noise model's offsets, around this size's mean.
+                    // The pooled noise model's offsets, around this size's mean; the bound
+                    // carries that mean's uncertainty, which the size's own samples narrow.
                     let scale = mean / fitted;
-                    let (_, band_high) = fit.quantile_band(m, p);
+                    let (_, band_high) = fit.quantile_band_around(p, mean, (low, high));
                     q.ms = q.ms.max(fit.quantile_ms(m, p) * scale);
-                    q.upper_ms = Some((band_high * scale).max(q.ms));
+                    q.upper_ms = Some(band_high.max(q.ms));
                 }
                 if warm.p99.ms > tail_limit_ms {
                     s.infeasible.push(Infeasibility::SlowTail {
@@ -879,6 +880,37 @@ mod tests {
             .collect();
         assert_eq!(flat_around(&candidates, 200), Some((199, 300)));
         assert_eq!(flat_around(&candidates, 500), None);
+    }
+
+    #[test]
+    fn own_samples_narrow_a_sizes_p99_bound() {
+        // Four sizes whose means wobble by a few percent around a flat curve, so the curve's
+        // band at 256 MB has some width; 256 MB's own samples sit on the curve.
+        let samples: Vec<SizeSamples> = [(128, 100.0), (256, 104.0), (512, 99.0), (1024, 103.0)]
+            .map(|(memory_mb, base)| SizeSamples {
+                memory_mb,
+                warm_ms: vec![base, base + 1.0, base + 2.0, base + 3.0],
+            })
+            .to_vec();
+        let fit = fit::fit(&samples).unwrap();
+        let mut stats = sized(&[(128, true), (256, true), (512, true), (1024, true)]);
+        stats[1].warm.as_mut().unwrap().mean_ms = fit.mean_ms(256);
+        let cost_of = |m: u32, ms: f64| f64::from(m) * ms * 1e-9;
+        let options = StatsOptions::new(10_000.0);
+        let p99_bound = |stats: &[SizeStats]| {
+            let smooth = smoothed(stats, &fit, &cost_of, &options);
+            let warm = smooth[1].warm.as_ref().unwrap();
+            (warm.p99.ms, warm.p99.upper_ms.unwrap())
+        };
+        let (point, few) = p99_bound(&stats);
+        let mut confirmed = stats.clone();
+        confirmed[1].warm.as_mut().unwrap().samples = 40;
+        let (same_point, many) = p99_bound(&confirmed);
+        assert!(point <= many && many < few, "{point} {many} {few}");
+        assert!(
+            (same_point / point - 1.0).abs() < 0.01,
+            "{same_point} {point}"
+        );
     }
 
     #[test]
