@@ -131,8 +131,7 @@ pub async fn explore<A: LambdaApi>(
             break;
         }
         raw.extend(sweeper.sample(&batch, &stop_when_failing, on_event).await?);
-        let samples: Vec<Sample> = observe(&raw).into_iter().flatten().collect();
-        let stats = measure::size_stats(&samples, objectives.stats, objectives.cost_of);
+        let (samples, stats) = measured(&raw, objectives);
         let Some(fit) = fit_feasible(&samples, &stats) else {
             batch = edge_probe(&stats, limits)
                 .map(|m| vec![request(m, limits.initial_invocations)])
@@ -149,34 +148,37 @@ pub async fn explore<A: LambdaApi>(
         }
         model = Some(fit);
     }
-    // Rounds ran out before the choice was confirmed: confirm it now, and again when the new
-    // samples move the choice to a size that was not confirmed (a size with few samples that
-    // came out cheapest by luck), a few times at most. Then refit on everything.
-    let confirmations = if batch.is_empty() {
+    // The last batch changed the data: refit on everything for the decision. Rounds ran out
+    // before the choice was confirmed: confirm it now, and again when the new samples move the
+    // choice to a size that was not confirmed (a size with few samples that came out cheapest
+    // by luck), a few times at most.
+    let mut confirmations_left = if batch.is_empty() {
         0
     } else {
         FINAL_CONFIRMATIONS
     };
-    for _ in 0..confirmations {
-        if over_budget(&raw, objectives, limits) {
-            break;
-        }
+    loop {
         let (samples, stats) = measured(&raw, objectives);
         let Some(fit) = fit_feasible(&samples, &stats) else {
             break;
         };
-        let decide_on = smoothed(&stats, &fit, objectives.cost_of, objectives.stats);
-        let Some(confirm) = confirm_batch(&decide_on, objectives, limits) else {
+        let confirm = (confirmations_left > 0 && !over_budget(&raw, objectives, limits))
+            .then(|| {
+                let decide_on = smoothed(&stats, &fit, objectives.cost_of, objectives.stats);
+                confirm_batch(&decide_on, objectives, limits)
+            })
+            .flatten();
+        model = Some(fit);
+        let Some(confirm) = confirm else {
             break;
         };
+        confirmations_left -= 1;
         raw.extend(
             sweeper
                 .sample(&[confirm], &stop_when_failing, on_event)
                 .await?,
         );
     }
-    let (samples, stats) = measured(&raw, objectives);
-    model = fit_feasible(&samples, &stats).or(model);
     Ok(Explored {
         raw,
         fit: last_fit,
@@ -415,10 +417,14 @@ const MAX_MB: u32 = crate::lab::workload::MAX_MEMORY_MB;
 /// A measured size close enough to `m` that measuring `m` too would tell little new: near an
 /// optimum the objective is flat, so a size within 8% of it costs a fraction of a percent.
 fn measured_near(stats: &[SizeStats], m: u32) -> Option<&SizeStats> {
-    let reach = (m as f64 * 0.08).max(16.0);
+    measured_within(stats, m, (f64::from(m) * 0.08).max(16.0))
+}
+
+/// The measured size closest to `m`, if one lies within `reach_mb` of it.
+fn measured_within(stats: &[SizeStats], m: u32, reach_mb: f64) -> Option<&SizeStats> {
     stats
         .iter()
-        .filter(|s| (s.memory_mb as f64 - m as f64).abs() <= reach)
+        .filter(|s| f64::from(s.memory_mb.abs_diff(m)) <= reach_mb)
         .min_by_key(|s| s.memory_mb.abs_diff(m))
 }
 
@@ -469,14 +475,12 @@ fn confirm_batch(
     limits: &AdaptiveLimits,
 ) -> Option<SizeRequest> {
     let choice = crate::strategy::recommend(o.strategy, stats, None).ok()?;
-    let have = stats
-        .iter()
-        .find(|s| s.memory_mb == choice.memory_mb)
-        .map(|s| s.invocations as u32)
-        .unwrap_or(0);
-    if choice.slo.is_none() && pinned_within_tolerance(stats, choice.memory_mb, o.strategy) {
+    let chosen = stats.iter().find(|s| s.memory_mb == choice.memory_mb);
+    let warm = chosen.and_then(|s| s.warm.as_ref());
+    if choice.slo.is_none() && warm.is_some_and(|w| pinned_within_tolerance(w, o.strategy)) {
         return None;
     }
+    let have = chosen.map_or(0, |s| s.invocations as u32);
     let unconfirmed_slo = choice.slo.is_some_and(|slo| !slo.met_with_confidence);
     let wanted = confirmation(o.strategy.objective, limits, unconfirmed_slo);
     (have < wanted).then(|| request(choice.memory_mb, wanted - have))
@@ -486,16 +490,12 @@ fn confirm_batch(
 /// (one standard error, from at least three warm samples; two can agree by chance): more
 /// invocations there could not move the decision by more than the strategy accepts anyway.
 /// Latency SLOs always confirm, since they rest on a tail.
-fn pinned_within_tolerance(stats: &[SizeStats], memory_mb: u32, strategy: &Strategy) -> bool {
+fn pinned_within_tolerance(warm: &measure::WarmStats, strategy: &Strategy) -> bool {
     let tolerance = match strategy.objective {
         Objective::Speed => strategy.speed_tolerance,
         _ => strategy.cost_tolerance,
     };
-    stats
-        .iter()
-        .find(|s| s.memory_mb == memory_mb)
-        .and_then(|s| s.warm.as_ref())
-        .is_some_and(|w| w.samples >= 3 && w.cv / (w.samples as f64).sqrt() <= tolerance)
+    warm.samples >= 3 && warm.cv / (warm.samples as f64).sqrt() <= tolerance
 }
 
 /// Relative standard error a size's mean should reach before cost decisions rest on it.
@@ -645,9 +645,7 @@ fn floor_probe(stats: &[SizeStats], anchor: u32, floor: u32) -> Option<u32> {
     } else {
         floor
     };
-    let measured = stats
-        .iter()
-        .any(|s| s.memory_mb.abs_diff(probe) as f64 <= FLOOR_REACH * f64::from(probe));
+    let measured = measured_within(stats, probe, FLOOR_REACH * f64::from(probe)).is_some();
     (!below && probe < anchor && !measured).then_some(probe)
 }
 
@@ -673,8 +671,9 @@ fn extrapolation_probe(stats: &[SizeStats], limits: &AdaptiveLimits) -> Option<u
 /// The statistics the decision uses after an adaptive search: at each measured feasible size
 /// the fitted curve's estimates, which pool every sample instead of the few taken at that size
 /// (cost from the fitted mean; percentiles from the pooled noise model, with upper bounds from
-/// its band around the size's pooled mean, which its own samples narrow). A size whose pooled p99 estimate reaches past the timeout margin is infeasible
-/// even when its own few samples looked fine: a handful of invocations cannot show a tail.
+/// its band around the size's pooled mean, which its own samples narrow). A size whose pooled
+/// p99 estimate reaches past the timeout margin is infeasible even when its own few samples
+/// looked fine: a handful of invocations cannot show a tail.
 /// Only measured sizes remain candidates.
 pub fn smoothed(
     stats: &[SizeStats],
@@ -963,16 +962,17 @@ mod tests {
     #[test]
     fn a_choice_known_within_tolerance_needs_no_confirmation() {
         let strategy = Strategy::load("cost").unwrap();
-        let mut stats = sized(&[(128, true), (256, true)]);
+        let stats = sized(&[(128, true), (256, true)]);
+        let mut warm = stats[0].warm.clone().unwrap();
         // Four samples at 100..103 ms: cv ~1.3%, standard error ~0.6% of a 2% tolerance.
-        assert!(pinned_within_tolerance(&stats, 128, &strategy));
+        assert!(pinned_within_tolerance(&warm, &strategy));
         // A spread of 10%: the standard error (5%) is above the tolerance.
-        stats[0].warm.as_mut().unwrap().cv = 0.1;
-        assert!(!pinned_within_tolerance(&stats, 128, &strategy));
+        warm.cv = 0.1;
+        assert!(!pinned_within_tolerance(&warm, &strategy));
         // Two samples can agree by chance.
-        stats[0].warm.as_mut().unwrap().cv = 0.0;
-        stats[0].warm.as_mut().unwrap().samples = 2;
-        assert!(!pinned_within_tolerance(&stats, 128, &strategy));
+        warm.cv = 0.0;
+        warm.samples = 2;
+        assert!(!pinned_within_tolerance(&warm, &strategy));
     }
 
     #[test]
