@@ -244,19 +244,18 @@ fn document(name: &str, current_mb: u32, recommended_mb: Option<u32>) -> Functio
     }
 }
 
-fn config(name: &str, memory_mb: u32) -> FunctionConfig {
-    FunctionConfig::sample(name, memory_mb)
-}
-
 /// A fleet run as `memtune fleet --output json` writes it.
 fn fleet_run_json(functions: &[(&str, u32, Option<u32>)]) -> String {
     let results: Vec<FunctionResult> = functions
         .iter()
         .map(|(name, current, rec)| {
-            FunctionResult::tuned(config(name, *current), document(name, *current, *rec))
+            FunctionResult::tuned(
+                FunctionConfig::sample(name, *current),
+                document(name, *current, *rec),
+            )
         })
         .chain([FunctionResult::skipped(
-            config("skipped-fn", 128),
+            FunctionConfig::sample("skipped-fn", 128),
             "no traffic",
         )])
         .collect();

@@ -97,35 +97,11 @@ impl Env {
         serde_json::from_slice(&out.stdout).unwrap()
     }
 
-    /// $LATEST memory, and every published version left on the function.
+    /// $LATEST memory, every published version left on the function, and its alias count.
     async fn function_state(&self, name: &str) -> (i32, Vec<String>, usize) {
         let client = lambda_client(&self.lab.endpoint()).await;
-        let c = client
-            .get_function_configuration()
-            .function_name(name)
-            .send()
-            .await
-            .unwrap();
-        let versions = client
-            .list_versions_by_function()
-            .function_name(name)
-            .send()
-            .await
-            .unwrap();
-        let aliases = client
-            .list_aliases()
-            .function_name(name)
-            .send()
-            .await
-            .unwrap();
-        let published = versions
-            .versions()
-            .iter()
-            .filter_map(|v| v.version())
-            .filter(|v| *v != "$LATEST")
-            .map(str::to_string)
-            .collect();
-        (c.memory_size().unwrap(), published, aliases.aliases().len())
+        let state = common::function_state(&client, name).await;
+        (state.memory_mb, state.published, state.aliases)
     }
 
     async fn assert_untouched(&self, name: &str, memory: i32) {

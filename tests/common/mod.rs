@@ -61,41 +61,55 @@ pub fn demo_memory() -> std::collections::BTreeMap<String, i32> {
         .collect()
 }
 
-/// Every function has the memory it started with and no published version or alias left.
-pub async fn assert_untouched(endpoint: &str, original: &std::collections::BTreeMap<String, i32>) {
-    let client = lambda_client(endpoint).await;
-    for (name, memory) in original {
-        let c = client
-            .get_function_configuration()
-            .function_name(name)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(
-            c.memory_size(),
-            Some(*memory),
-            "{name}: memory not restored"
-        );
-        let versions = client
-            .list_versions_by_function()
-            .function_name(name)
-            .send()
-            .await
-            .unwrap();
-        let published: Vec<&str> = versions
+/// What tuning may change on a function: `$LATEST` memory, published versions, aliases.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FunctionState {
+    pub memory_mb: i32,
+    pub published: Vec<String>,
+    pub aliases: usize,
+}
+
+pub async fn function_state(client: &aws_sdk_lambda::Client, name: &str) -> FunctionState {
+    let c = client
+        .get_function_configuration()
+        .function_name(name)
+        .send()
+        .await
+        .unwrap();
+    let versions = client
+        .list_versions_by_function()
+        .function_name(name)
+        .send()
+        .await
+        .unwrap();
+    let aliases = client
+        .list_aliases()
+        .function_name(name)
+        .send()
+        .await
+        .unwrap();
+    FunctionState {
+        memory_mb: c.memory_size().unwrap(),
+        published: versions
             .versions()
             .iter()
             .filter_map(|v| v.version())
             .filter(|v| *v != "$LATEST")
-            .collect();
+            .map(str::to_string)
+            .collect(),
+        aliases: aliases.aliases().len(),
+    }
+}
+
+/// Every function has the memory it started with and no published version or alias left.
+pub async fn assert_untouched(endpoint: &str, original: &std::collections::BTreeMap<String, i32>) {
+    let client = lambda_client(endpoint).await;
+    for (name, memory) in original {
+        let state = function_state(&client, name).await;
+        assert_eq!(state.memory_mb, *memory, "{name}: memory not restored");
+        let published = &state.published;
         assert!(published.is_empty(), "{name}: versions left: {published:?}");
-        let aliases = client
-            .list_aliases()
-            .function_name(name)
-            .send()
-            .await
-            .unwrap();
-        assert!(aliases.aliases().is_empty(), "{name}: aliases left");
+        assert!(state.aliases == 0, "{name}: aliases left");
     }
 }
 
@@ -103,19 +117,8 @@ pub async fn assert_untouched(endpoint: &str, original: &std::collections::BTree
 pub async fn changed(endpoint: &str, original: &std::collections::BTreeMap<String, i32>) -> bool {
     let client = lambda_client(endpoint).await;
     for (name, memory) in original {
-        let c = client
-            .get_function_configuration()
-            .function_name(name)
-            .send()
-            .await
-            .unwrap();
-        let versions = client
-            .list_versions_by_function()
-            .function_name(name)
-            .send()
-            .await
-            .unwrap();
-        if c.memory_size() != Some(*memory) || versions.versions().len() > 1 {
+        let state = function_state(&client, name).await;
+        if state.memory_mb != *memory || !state.published.is_empty() {
             return true;
         }
     }
