@@ -11,6 +11,7 @@
 //! family captures -> robust non-negative fit of every family (`solver`) -> leave-one-size-out
 //! selection (`select`) -> pooled noise: a log-normal body plus slow outliers (`noise`).
 
+mod init;
 mod models;
 mod noise;
 mod select;
@@ -22,6 +23,7 @@ use serde::Serialize;
 use statrs::distribution::{ContinuousCDF, Normal, StudentsT};
 use thiserror::Error;
 
+pub use init::InitCurve;
 pub use models::{vcpus, Curve, ModelKind, ONE_VCPU_MB};
 pub use select::ModelScore;
 

@@ -5,7 +5,7 @@
 
 use serde::Serialize;
 
-use crate::fit::{self, Fit, SizeSamples};
+use crate::fit::{self, Fit, InitCurve, SizeSamples};
 use crate::measure::{self, Infeasibility, Percentile, Sample, SizeStats, StatsOptions};
 use crate::platform::LambdaApi;
 use crate::strategy::{Objective, Strategy};
@@ -139,10 +139,15 @@ pub async fn explore<A: LambdaApi>(
             continue;
         };
         let floor = feasible_floor(&stats, limits);
-        let prediction = predict(&fit, objectives, floor, limits.max_mb);
+        let init = InitCurve::new(
+            stats
+                .iter()
+                .filter_map(|s| Some((s.memory_mb, s.mean_init_ms?))),
+        );
+        let prediction = predict(&fit, &init, objectives, floor, limits.max_mb);
         last_fit = Some(summarize(&fit, prediction.optimum, floor, limits.max_mb));
         let decide_on = smoothed(&stats, &fit, objectives.cost_of, objectives.stats);
-        batch = next_batch(&decide_on, &prediction, floor, objectives, limits);
+        batch = next_batch(&decide_on, &fit, &prediction, floor, objectives, limits);
         if batch.is_empty() && objectives.strategy.objective == Objective::Cost {
             batch = precision_batch(&decide_on, fit.noise_sigma(), limits);
         }
@@ -165,7 +170,7 @@ pub async fn explore<A: LambdaApi>(
         let confirm = (confirmations_left > 0 && !over_budget(&raw, objectives, limits))
             .then(|| {
                 let decide_on = smoothed(&stats, &fit, objectives.cost_of, objectives.stats);
-                confirm_batch(&decide_on, objectives, limits)
+                confirm_batch(&decide_on, &fit, objectives, limits)
             })
             .flatten();
         model = Some(fit);
@@ -311,10 +316,24 @@ struct Candidate {
     cost_usd: f64,
 }
 
-/// Predicts the strategy's choice on the 1 MB grid within [floor, max].
-pub fn predict(fit: &Fit, o: &Objectives<'_>, floor: u32, max_mb: u32) -> Prediction {
+/// Predicts the strategy's choice on the 1 MB grid within [floor, max]. Costs carry INIT,
+/// weighted by the cold-start ratio as the measured sizes' costs do: with a heavy INIT that
+/// shrinks slower than memory grows, a size below one vCPU can be markedly cheaper even where
+/// warm cost is flat.
+pub fn predict(
+    fit: &Fit,
+    init: &InitCurve,
+    o: &Objectives<'_>,
+    floor: u32,
+    max_mb: u32,
+) -> Prediction {
     let s = o.strategy;
     let tail_limit = s.timeout_fraction * o.timeout_ms;
+    let init_usd = |m: u32| {
+        init.init_ms(m).map_or(0.0, |ms| {
+            o.stats.cold_start_ratio * ((o.cost_of)(m, ms.ceil()) - (o.cost_of)(m, 0.0))
+        })
+    };
     let candidates: Vec<Candidate> = (floor..=max_mb)
         .filter(|&m| fit.quantile_ms(m, 0.99) <= tail_limit)
         .map(|m| {
@@ -322,7 +341,7 @@ pub fn predict(fit: &Fit, o: &Objectives<'_>, floor: u32, max_mb: u32) -> Predic
             Candidate {
                 memory_mb: m,
                 mean_ms,
-                cost_usd: (o.cost_of)(m, mean_ms + 0.5),
+                cost_usd: (o.cost_of)(m, mean_ms + 0.5) + init_usd(m),
             }
         })
         .collect();
@@ -433,6 +452,7 @@ fn measured_within(stats: &[SizeStats], m: u32, reach_mb: f64) -> Option<&SizeSt
 /// invocations at the choice until it is confirmed.
 fn next_batch(
     stats: &[SizeStats],
+    fit: &Fit,
     prediction: &Prediction,
     floor: u32,
     o: &Objectives<'_>,
@@ -465,16 +485,20 @@ fn next_batch(
     if let Some(probe) = probe {
         return vec![request(probe, limits.initial_invocations)];
     }
-    confirm_batch(stats, o, limits).into_iter().collect()
+    confirm_batch(stats, fit, o, limits).into_iter().collect()
 }
 
 /// More invocations at the current choice, until it has the confirmation it needs.
 fn confirm_batch(
     stats: &[SizeStats],
+    fit: &Fit,
     o: &Objectives<'_>,
     limits: &AdaptiveLimits,
 ) -> Option<SizeRequest> {
     let choice = crate::strategy::recommend(o.strategy, stats, None).ok()?;
+    if let Some(challenger) = slo_challenger(stats, fit, &choice, o, limits) {
+        return Some(challenger);
+    }
     let chosen = stats.iter().find(|s| s.memory_mb == choice.memory_mb);
     let warm = chosen.and_then(|s| s.warm.as_ref());
     if choice.slo.is_none() && warm.is_some_and(|w| pinned_within_tolerance(w, o.strategy)) {
@@ -484,6 +508,61 @@ fn confirm_batch(
     let unconfirmed_slo = choice.slo.is_some_and(|slo| !slo.met_with_confidence);
     let wanted = confirmation(o.strategy.objective, limits, unconfirmed_slo);
     (have < wanted).then(|| request(choice.memory_mb, wanted - have))
+}
+
+/// A latency choice confirmed at some size can still have a cheaper rival: a measured size
+/// whose p99 estimate meets the SLO but whose few samples cannot yet bound it. More
+/// invocations there, up to the unconfirmed confirmation count, when that many would bound it
+/// below the SLO if its estimate holds: the cheapest such rival first, one at a time, so the
+/// search settles on the cheapest size that its own samples confirm.
+fn slo_challenger(
+    stats: &[SizeStats],
+    fit: &Fit,
+    choice: &crate::strategy::Recommendation,
+    o: &Objectives<'_>,
+    limits: &AdaptiveLimits,
+) -> Option<SizeRequest> {
+    let slo = choice.slo.filter(|slo| slo.met_with_confidence)?;
+    let chosen_cost = stats
+        .iter()
+        .find(|s| s.memory_mb == choice.memory_mb)?
+        .cost?
+        .mean_usd;
+    let most = confirmation(o.strategy.objective, limits, true);
+    let p = o.strategy.slo_percentile;
+    stats
+        .iter()
+        .filter(|s| s.is_feasible() && (s.invocations as u32) < most)
+        .filter_map(|s| Some((s, s.warm.as_ref()?, s.cost?.mean_usd)))
+        .filter(|&(_, _, cost)| cost < chosen_cost * (1.0 - o.strategy.cost_tolerance))
+        .filter(|&(_, warm, _)| warm.quantile(p).ms <= slo.slo_ms)
+        .filter(|&(s, warm, _)| {
+            anticipated_upper(fit, s.memory_mb, Some(warm), most, p.fraction()) <= slo.slo_ms
+        })
+        .min_by(|a, b| a.2.total_cmp(&b.2))
+        .map(|(s, _, _)| {
+            let target = confirm_target(o.strategy.objective, limits);
+            let have = s.invocations as u32;
+            let wanted = if have < target { target } else { most };
+            request(s.memory_mb, wanted - have)
+        })
+}
+
+/// The upper bound a size's p-quantile would have with `n` warm samples whose mean came out
+/// as its present estimate (the fitted curve's, pooled with its own samples when measured).
+fn anticipated_upper(
+    fit: &Fit,
+    memory_mb: u32,
+    own: Option<&measure::WarmStats>,
+    n: u32,
+    p: f64,
+) -> f64 {
+    let fitted = fit.mean_ms(memory_mb);
+    let cv = own.map_or(0.0, |w| w.cv).max(fit.noise_sigma());
+    let estimate = own.map_or(fitted, |w| w.trimmed_mean_ms);
+    let sample_se = cv * estimate / f64::from(n.max(1)).sqrt();
+    let (mean, band) = combine_means(fitted, fit.mean_band(memory_mb), estimate, sample_se);
+    fit.quantile_band_around(p, mean, band).1
 }
 
 /// Whether the choice's own samples already pin its mean within the objective's tolerance
@@ -739,21 +818,33 @@ fn pooled_mean(
     fitted_ms: f64,
     band: (f64, f64),
 ) -> Option<(f64, (f64, f64))> {
-    let fit_se = (band.1 - band.0) / (2.0 * 1.96);
     if warm.samples < 2 {
         return Some((fitted_ms, band));
     }
+    let fit_se = (band.1 - band.0) / (2.0 * 1.96);
     let sample_se = cv * warm.mean_ms / (warm.samples as f64).sqrt();
     if (warm.mean_ms - fitted_ms).abs() > 2.0 * sample_se.hypot(fit_se) {
         return None;
     }
+    Some(combine_means(fitted_ms, band, warm.mean_ms, sample_se))
+}
+
+/// The precision-weighted mean of the fitted curve's estimate (with its 95% band) and a
+/// sample mean (with its standard error), and the 95% band of the result.
+fn combine_means(
+    fitted_ms: f64,
+    band: (f64, f64),
+    sample_mean_ms: f64,
+    sample_se: f64,
+) -> (f64, (f64, f64)) {
+    let fit_se = (band.1 - band.0) / (2.0 * 1.96);
     if fit_se <= 0.0 || sample_se <= 0.0 {
-        return Some((fitted_ms, band));
+        return (fitted_ms, band);
     }
     let (w_fit, w_sample) = (fit_se.powi(-2), sample_se.powi(-2));
-    let mean = (w_fit * fitted_ms + w_sample * warm.mean_ms) / (w_fit + w_sample);
+    let mean = (w_fit * fitted_ms + w_sample * sample_mean_ms) / (w_fit + w_sample);
     let half = 1.96 / (w_fit + w_sample).sqrt();
-    Some((mean, ((mean - half).max(0.0), mean + half)))
+    (mean, ((mean - half).max(0.0), mean + half))
 }
 
 fn summarize(fit: &Fit, optimum: u32, floor: u32, max_mb: u32) -> FitSummary {
@@ -910,6 +1001,62 @@ mod tests {
             (same_point / point - 1.0).abs() < 0.01,
             "{same_point} {point}"
         );
+    }
+
+    #[test]
+    fn a_cheaper_size_that_meets_the_slo_by_its_estimate_is_confirmed_before_settling() {
+        // Noisy durations around 100 ms everywhere: 256 MB costs half of 512 MB. 512 MB has 24
+        // samples, so its p99 is bounded tighter than 256 MB's from four.
+        let mut samples = vec![SizeSamples {
+            memory_mb: 256,
+            warm_ms: vec![85.0, 95.0, 105.0, 115.0],
+        }];
+        samples.extend(
+            [(512, 100.0), (1024, 94.0), (2048, 106.0)].map(|(memory_mb, center)| SizeSamples {
+                memory_mb,
+                warm_ms: (0..30).map(|i| center - 15.0 + f64::from(i)).collect(),
+            }),
+        );
+        let fit = fit::fit(&samples).unwrap();
+        let mut stats = sized(&[(256, true), (512, true)]);
+        for s in &mut stats {
+            s.warm.as_mut().unwrap().cv = 0.13;
+        }
+        stats[1].invocations = 24;
+        stats[1].warm.as_mut().unwrap().samples = 24;
+        let cost_of = |m: u32, ms: f64| f64::from(m) * ms * 1e-9;
+        let options = StatsOptions::new(10_000.0);
+        let smooth = smoothed(&stats, &fit, &cost_of, &options);
+        let upper = |i: usize| smooth[i].warm.as_ref().unwrap().p99.upper_ms.unwrap();
+        let point = smooth[0].warm.as_ref().unwrap().p99.ms;
+        let at_24 = anticipated_upper(&fit, 256, smooth[0].warm.as_ref(), 24, 0.99);
+        assert!(point < at_24 && at_24 < upper(0) && upper(1) < upper(0));
+        // An SLO that 512 MB meets with confidence and 256 MB only by its estimate.
+        let slo = at_24.max(upper(1)) * 1.001;
+        assert!(slo < upper(0));
+        let strategy = Strategy::load("latency-slo")
+            .unwrap()
+            .with_slo(Some(slo), Some(Percentile::P99));
+        let objectives = Objectives {
+            strategy: &strategy,
+            cost_of: &cost_of,
+            stats: &options,
+            timeout_ms: 10_000.0,
+        };
+        let choice = crate::strategy::recommend(&strategy, &smooth, None).unwrap();
+        assert_eq!(choice.memory_mb, 512);
+        let next = slo_challenger(&smooth, &fit, &choice, &objectives, &limits()).unwrap();
+        assert_eq!((next.memory_mb, next.invocations), (256, 12 - 4));
+        // Once it has had its most, it is no longer a challenger.
+        let mut tried = smooth.clone();
+        tried[0].invocations = 24;
+        assert_eq!(
+            slo_challenger(&tried, &fit, &choice, &objectives, &limits()),
+            None
+        );
+        // Nor is a size whose bound would stay above the SLO with that many samples.
+        let at_4 = anticipated_upper(&fit, 256, smooth[0].warm.as_ref(), 4, 0.99);
+        assert!(at_4 > slo, "{at_4} {slo}");
     }
 
     #[test]
