@@ -2,10 +2,12 @@
 //!
 //! Lambda's warm noise is roughly multiplicative (a few % CV whatever the size), so the log
 //! of each sample minus its size's log-median is pooled over all sizes. The model is a
-//! mixture: a log-normal body whose spread `sigma` comes from the median absolute deviation
-//! (robust to the occasional slow outlier), and a share of slow outliers — residuals far
-//! past the body — with their own offset and spread. Both are pooled across sizes: the body
-//! scales with the fitted mean, and the outlier rate rarely depends on memory. A p99 set by
+//! mixture: a log-normal body and a share of slow outliers — residuals more than 3.5 sigmas
+//! (by the median absolute deviation, which the outliers cannot inflate) above their size's
+//! median — with their own offset and spread. The body's `sigma` is the root mean square of
+//! the other residuals: the MAD would ignore two thirds of the information, and a band on it
+//! would be about twice as wide. Both are pooled across sizes: the body scales with the
+//! fitted mean, and the outlier rate rarely depends on memory. A p99 set by
 //! rare outliers follows from their share, which the body alone would miss; bands use the
 //! share's binomial confidence interval. The pooled empirical quantile is a floor for the
 //! upper tail when the pool reaches that far. Quantiles are offsets from the mean:
@@ -15,9 +17,6 @@ use statrs::distribution::{Beta, ChiSquared, ContinuousCDF, Normal};
 
 /// MAD / sigma for a normal distribution.
 const MAD_TO_SIGMA: f64 = 1.4826;
-/// Asymptotic efficiency of the MAD relative to the standard deviation for normal data: the
-/// sigma interval uses this share of the degrees of freedom.
-const MAD_EFFICIENCY: f64 = 0.37;
 /// Sizes with fewer samples carry no usable spread information.
 const MIN_SAMPLES: usize = 3;
 /// A residual this many body sigmas above its size's median is an outlier: a log-normal
@@ -50,12 +49,14 @@ struct Outliers {
 }
 
 impl Outliers {
-    fn find(residuals: &[f64], sigma: f64) -> Outliers {
-        let slow: Vec<f64> = if sigma > 0.0 {
+    /// Residuals more than [`OUTLIER_Z`] `screen` sigmas (the MAD's) above their size's median;
+    /// with fewer than three their spread is taken as the body's `sigma`.
+    fn find(residuals: &[f64], screen: f64, sigma: f64) -> Outliers {
+        let slow: Vec<f64> = if screen > 0.0 {
             residuals
                 .iter()
                 .copied()
-                .filter(|&r| r > OUTLIER_Z * sigma)
+                .filter(|&r| r > OUTLIER_Z * screen)
                 .collect()
         } else {
             Vec::new()
@@ -122,11 +123,27 @@ impl NoiseModel {
         }
         residuals.sort_by(f64::total_cmp);
         let abs: Vec<f64> = residuals.iter().map(|r| r.abs()).collect();
-        let sigma = if abs.is_empty() {
+        // The MAD screens out the outliers (residuals it puts more than OUTLIER_Z sigmas out);
+        // the body's spread is then the root mean square of the rest, which uses every degree
+        // of freedom where the MAD alone uses about a third. With few samples per size the MAD
+        // of residuals about their medians runs low and the screen trims the body's own edge
+        // too; what it trims joins the outliers, whose share and spread the p99 then carries.
+        let screen = if abs.is_empty() {
             0.0
         } else {
             MAD_TO_SIGMA * median(&abs)
         };
+        let body: Vec<f64> = residuals
+            .iter()
+            .copied()
+            .filter(|r| screen == 0.0 || r.abs() <= OUTLIER_Z * screen)
+            .collect();
+        let sigma = if body.is_empty() {
+            0.0
+        } else {
+            (body.iter().map(|r| r * r).sum::<f64>() / body.len() as f64).sqrt()
+        };
+        let dof = dof.saturating_sub(residuals.len() - body.len());
         let log_mean_over_median = if residuals.is_empty() {
             0.0
         } else {
@@ -135,7 +152,7 @@ impl NoiseModel {
         NoiseModel {
             sigma,
             dof,
-            outliers: Outliers::find(&residuals, sigma),
+            outliers: Outliers::find(&residuals, screen, sigma),
             residuals,
             log_mean_over_median,
         }
@@ -234,7 +251,7 @@ impl NoiseModel {
     /// Factors by which sigma may be smaller or larger at `confidence` (chi-square interval
     /// on the effective degrees of freedom); `(1, 1)` without data.
     pub fn sigma_factors(&self, confidence: f64) -> (f64, f64) {
-        let dof = MAD_EFFICIENCY * self.dof as f64;
+        let dof = self.dof as f64;
         let Ok(chi) = ChiSquared::new(dof) else {
             return (1.0, 1.0);
         };
@@ -302,7 +319,7 @@ mod tests {
         assert!(noise.log_offset(0.99) > lognormal_p99 + 0.5, "{noise:?}");
         assert!(
             noise.sigma < 0.05,
-            "MAD keeps the body narrow: {}",
+            "screened outliers keep the body narrow: {}",
             noise.sigma
         );
     }

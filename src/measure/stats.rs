@@ -206,6 +206,13 @@ pub enum Infeasibility {
         p99_ms: f64,
         limit_ms: f64,
     },
+    /// The warm p99 estimate is within the timeout margin, but its upper confidence bound is
+    /// not: too few samples to rule out a tail that reaches past it.
+    UnboundedTail {
+        p99_ms: f64,
+        upper_ms: f64,
+        limit_ms: f64,
+    },
 }
 
 /// Statistics per memory size, ascending. `cost_of(memory_mb, billed_ms)` is the USD cost of

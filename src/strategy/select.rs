@@ -140,6 +140,14 @@ impl fmt::Display for Rejection {
                 f,
                 "p99 {p99_ms:.0} ms is above {limit_ms:.0} ms (too close to the timeout)"
             ),
+            Rejection::Infeasible(Infeasibility::UnboundedTail {
+                p99_ms,
+                upper_ms,
+                limit_ms,
+            }) => write!(
+                f,
+                "p99 {p99_ms:.0} ms may be as high as {upper_ms:.0} ms (95% bound), above {limit_ms:.0} ms (too close to the timeout)"
+            ),
             Rejection::Headroom {
                 max_used_mb,
                 required_mb,

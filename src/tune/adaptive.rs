@@ -138,19 +138,9 @@ pub async fn explore<A: LambdaApi>(
                 .unwrap_or_default();
             continue;
         };
-        let floor = feasible_floor(&stats, limits);
-        let init = InitCurve::new(
-            stats
-                .iter()
-                .filter_map(|s| Some((s.memory_mb, s.mean_init_ms?))),
-        );
-        let prediction = predict(&fit, &init, objectives, floor, limits.max_mb);
-        last_fit = Some(summarize(&fit, prediction.optimum, floor, limits.max_mb));
-        let decide_on = smoothed(&stats, &fit, objectives.cost_of, objectives.stats);
-        batch = next_batch(&decide_on, &fit, &prediction, floor, objectives, limits);
-        if batch.is_empty() && objectives.strategy.objective == Objective::Cost {
-            batch = precision_batch(&decide_on, fit.noise_sigma(), limits);
-        }
+        let (next, summary) = plan_round(&stats, &fit, objectives, limits);
+        batch = next;
+        last_fit = Some(summary);
         model = Some(fit);
     }
     // The last batch changed the data: refit on everything for the decision. Rounds ran out
@@ -167,20 +157,27 @@ pub async fn explore<A: LambdaApi>(
         let Some(fit) = fit_feasible(&samples, &stats) else {
             break;
         };
-        let confirm = (confirmations_left > 0 && !over_budget(&raw, objectives, limits))
-            .then(|| {
-                let decide_on = smoothed(&stats, &fit, objectives.cost_of, objectives.stats);
+        let confirm = if confirmations_left > 0 && !over_budget(&raw, objectives, limits) {
+            let decide_on = smoothed(&stats, &fit, objectives.cost_of, objectives.stats);
+            if crate::strategy::recommend(objectives.strategy, &decide_on, None).is_ok() {
                 confirm_batch(&decide_on, &fit, objectives, limits)
-            })
-            .flatten();
-        model = Some(fit);
-        let Some(confirm) = confirm else {
-            break;
+                    .into_iter()
+                    .collect()
+            } else {
+                // Nothing is feasible yet: keep searching instead of confirming.
+                plan_round(&stats, &fit, objectives, limits).0
+            }
+        } else {
+            Vec::new()
         };
+        model = Some(fit);
+        if confirm.is_empty() {
+            break;
+        }
         confirmations_left -= 1;
         raw.extend(
             sweeper
-                .sample(&[confirm], &stop_when_failing, on_event)
+                .sample(&confirm, &stop_when_failing, on_event)
                 .await?,
         );
     }
@@ -189,6 +186,30 @@ pub async fn explore<A: LambdaApi>(
         fit: last_fit,
         model,
     })
+}
+
+/// One round's plan on the data so far: the fit's prediction, and what to sample next.
+fn plan_round(
+    stats: &[SizeStats],
+    fit: &Fit,
+    objectives: &Objectives<'_>,
+    limits: &AdaptiveLimits,
+) -> (Vec<SizeRequest>, FitSummary) {
+    let floor = feasible_floor(stats, limits);
+    let init = InitCurve::new(
+        stats
+            .iter()
+            .filter_map(|s| Some((s.memory_mb, s.mean_init_ms?))),
+    );
+    let most = confirmation(objectives.strategy.objective, limits, true);
+    let prediction = predict(fit, &init, objectives, (floor, limits.max_mb), most);
+    let summary = summarize(fit, prediction.optimum, floor, limits.max_mb);
+    let decide_on = smoothed(stats, fit, objectives.cost_of, objectives.stats);
+    let mut batch = next_batch(&decide_on, fit, &prediction, floor, objectives, limits);
+    if batch.is_empty() && objectives.strategy.objective == Objective::Cost {
+        batch = precision_batch(&decide_on, fit.noise_sigma(), limits);
+    }
+    (batch, summary)
 }
 
 fn measured(raw: &[RawInvocation], o: &Objectives<'_>) -> (Vec<Sample>, Vec<SizeStats>) {
@@ -324,8 +345,8 @@ pub fn predict(
     fit: &Fit,
     init: &InitCurve,
     o: &Objectives<'_>,
-    floor: u32,
-    max_mb: u32,
+    (floor, max_mb): (u32, u32),
+    confirmations: u32,
 ) -> Prediction {
     let s = o.strategy;
     let tail_limit = s.timeout_fraction * o.timeout_ms;
@@ -334,17 +355,26 @@ pub fn predict(
             o.stats.cold_start_ratio * ((o.cost_of)(m, ms.ceil()) - (o.cost_of)(m, 0.0))
         })
     };
-    let candidates: Vec<Candidate> = (floor..=max_mb)
-        .filter(|&m| fit.quantile_ms(m, 0.99) <= tail_limit)
-        .map(|m| {
-            let mean_ms = fit.mean_ms(m);
-            Candidate {
-                memory_mb: m,
-                mean_ms,
-                cost_usd: (o.cost_of)(m, mean_ms + 0.5) + init_usd(m),
-            }
-        })
+    let candidate = |m: u32| {
+        let mean_ms = fit.mean_ms(m);
+        Candidate {
+            memory_mb: m,
+            mean_ms,
+            cost_usd: (o.cost_of)(m, mean_ms + 0.5) + init_usd(m),
+        }
+    };
+    // Sizes whose p99 would be bounded within the timeout margin once confirmed, else those
+    // whose estimate lies within it (the confirmation then decides).
+    let mut candidates: Vec<Candidate> = (floor..=max_mb)
+        .filter(|&m| anticipated_upper(fit, m, None, confirmations, 0.99) <= tail_limit)
+        .map(candidate)
         .collect();
+    if candidates.is_empty() {
+        candidates = (floor..=max_mb)
+            .filter(|&m| fit.quantile_ms(m, 0.99) <= tail_limit)
+            .map(candidate)
+            .collect();
+    }
     if candidates.is_empty() {
         return Prediction {
             optimum: max_mb,
@@ -464,7 +494,9 @@ fn next_batch(
         return vec![request(probe, limits.initial_invocations)];
     }
     let Ok(choice) = crate::strategy::recommend(o.strategy, stats, None) else {
-        return Vec::new();
+        return tail_confirmation(stats, fit, o, limits)
+            .into_iter()
+            .collect();
     };
     // Cost-minded objectives settle on the cheapest size and speed on the fastest: their
     // edges are what to check.
@@ -495,7 +527,9 @@ fn confirm_batch(
     o: &Objectives<'_>,
     limits: &AdaptiveLimits,
 ) -> Option<SizeRequest> {
-    let choice = crate::strategy::recommend(o.strategy, stats, None).ok()?;
+    let Ok(choice) = crate::strategy::recommend(o.strategy, stats, None) else {
+        return tail_confirmation(stats, fit, o, limits);
+    };
     if let Some(challenger) = slo_challenger(stats, fit, &choice, o, limits) {
         return Some(challenger);
     }
@@ -508,6 +542,46 @@ fn confirm_batch(
     let unconfirmed_slo = choice.slo.is_some_and(|slo| !slo.met_with_confidence);
     let wanted = confirmation(o.strategy.objective, limits, unconfirmed_slo);
     (have < wanted).then(|| request(choice.memory_mb, wanted - have))
+}
+
+/// Nothing measured is feasible, but some sizes fail only because a few samples cannot bound
+/// their p99 below the timeout margin while their estimate lies below it: more invocations at
+/// the best of them, as many as a latency SLO gets at most, to tell a heavy tail from a short
+/// sample. The best is the cheapest (for speed: the fastest) that so many samples would bound
+/// below the margin if its estimate holds, else the one whose estimate lies lowest.
+fn tail_confirmation(
+    stats: &[SizeStats],
+    fit: &Fit,
+    o: &Objectives<'_>,
+    limits: &AdaptiveLimits,
+) -> Option<SizeRequest> {
+    let most = confirmation(Objective::LatencySlo, limits, true);
+    let limit_ms = o.strategy.timeout_fraction * o.timeout_ms;
+    let only_the_bound = |s: &SizeStats| {
+        s.infeasible
+            .iter()
+            .all(|i| matches!(i, Infeasibility::UnboundedTail { .. }))
+    };
+    let open: Vec<(&SizeStats, &measure::WarmStats, f64)> = stats
+        .iter()
+        .filter(|s| !s.infeasible.is_empty() && only_the_bound(s))
+        .filter(|s| (s.invocations as u32) < most)
+        .filter_map(|s| Some((s, s.warm.as_ref()?, s.cost?.mean_usd)))
+        .collect();
+    let promising = open.iter().filter(|(s, warm, _)| {
+        anticipated_upper(fit, s.memory_mb, Some(warm), most, 0.99) <= limit_ms
+    });
+    let best = match o.strategy.objective {
+        Objective::Speed => {
+            promising.min_by(|a, b| a.1.trimmed_mean_ms.total_cmp(&b.1.trimmed_mean_ms))
+        }
+        _ => promising.min_by(|a, b| a.2.total_cmp(&b.2)),
+    }
+    .or_else(|| open.iter().min_by(|a, b| a.1.p99.ms.total_cmp(&b.1.p99.ms)))?;
+    let step = confirm_target(Objective::LatencySlo, limits);
+    let have = best.0.invocations as u32;
+    let wanted = if have < step { step } else { most };
+    Some(request(best.0.memory_mb, wanted - have))
 }
 
 /// A latency choice confirmed at some size can still have a cheaper rival: a measured size
@@ -796,9 +870,16 @@ pub fn smoothed(
                     q.ms = q.ms.max(fit.quantile_ms(m, p) * scale);
                     q.upper_ms = Some(band_high.max(q.ms));
                 }
+                let upper_ms = warm.p99.upper_ms.unwrap_or(warm.p99.ms);
                 if warm.p99.ms > tail_limit_ms {
                     s.infeasible.push(Infeasibility::SlowTail {
                         p99_ms: warm.p99.ms,
+                        limit_ms: tail_limit_ms,
+                    });
+                } else if upper_ms > tail_limit_ms {
+                    s.infeasible.push(Infeasibility::UnboundedTail {
+                        p99_ms: warm.p99.ms,
+                        upper_ms,
                         limit_ms: tail_limit_ms,
                     });
                 }
@@ -1057,6 +1138,91 @@ mod tests {
         // Nor is a size whose bound would stay above the SLO with that many samples.
         let at_4 = anticipated_upper(&fit, 256, smooth[0].warm.as_ref(), 4, 0.99);
         assert!(at_4 > slo, "{at_4} {slo}");
+    }
+
+    #[test]
+    fn sizes_failed_only_by_their_tails_bound_are_confirmed_cheapest_first() {
+        let samples: Vec<SizeSamples> = [512, 1024, 2048]
+            .map(|memory_mb| SizeSamples {
+                memory_mb,
+                warm_ms: vec![100.0, 101.0, 102.0, 103.0],
+            })
+            .to_vec();
+        let fit = fit::fit(&samples).unwrap();
+        let mut stats = sized(&[(512, true), (1024, true), (2048, true)]);
+        let unbounded = Infeasibility::UnboundedTail {
+            p99_ms: 110.0,
+            upper_ms: 7000.0,
+            limit_ms: 6667.0,
+        };
+        for s in &mut stats {
+            s.infeasible = vec![unbounded.clone()];
+        }
+        let strategy = Strategy::load("cost").unwrap();
+        let cost_of = |m: u32, ms: f64| f64::from(m) * ms * 1e-9;
+        let options = StatsOptions::new(10_000.0);
+        let o = Objectives {
+            strategy: &strategy,
+            cost_of: &cost_of,
+            stats: &options,
+            timeout_ms: 10_000.0,
+        };
+        let next = tail_confirmation(&stats, &fit, &o, &limits()).unwrap();
+        assert_eq!((next.memory_mb, next.invocations), (512, 12 - 4));
+        // Past the first step it goes on to the most a latency SLO gets.
+        stats[0].invocations = 12;
+        let next = tail_confirmation(&stats, &fit, &o, &limits()).unwrap();
+        assert_eq!((next.memory_mb, next.invocations), (512, 24 - 12));
+        // A size that also ran out of memory, or had its most, is not confirmed.
+        stats[0]
+            .infeasible
+            .push(Infeasibility::OutOfMemory { count: 1 });
+        stats[1].invocations = 24;
+        assert_eq!(
+            tail_confirmation(&stats, &fit, &o, &limits())
+                .unwrap()
+                .memory_mb,
+            2048
+        );
+        stats[2].infeasible = vec![Infeasibility::SlowTail {
+            p99_ms: 7000.0,
+            limit_ms: 6667.0,
+        }];
+        assert_eq!(tail_confirmation(&stats, &fit, &o, &limits()), None);
+    }
+
+    #[test]
+    fn a_p99_estimate_within_the_margin_whose_bound_is_not_keeps_the_size_out() {
+        let samples: Vec<SizeSamples> = [512, 1024]
+            .map(|memory_mb| SizeSamples {
+                memory_mb,
+                warm_ms: vec![100.0, 101.0, 102.0, 103.0],
+            })
+            .to_vec();
+        let fit = fit::fit(&samples).unwrap();
+        let stats = sized(&[(512, true), (1024, true)]);
+        let cost_of = |m: u32, ms: f64| f64::from(m) * ms * 1e-9;
+        let at = |timeout_ms: f64| {
+            let smooth = smoothed(&stats, &fit, &cost_of, &StatsOptions::new(timeout_ms));
+            smooth[0].infeasible.clone()
+        };
+        let warm = smoothed(&stats, &fit, &cost_of, &StatsOptions::new(10_000.0))[0]
+            .warm
+            .clone()
+            .unwrap();
+        let (point, upper) = (warm.p99.ms, warm.p99.upper_ms.unwrap());
+        assert!(point < upper, "{point} {upper}");
+        // A 2/3 margin between the estimate and the bound.
+        let between = 1.5 * (point + upper) / 2.0;
+        assert!(matches!(
+            at(between)[..],
+            [Infeasibility::UnboundedTail { .. }]
+        ));
+        assert!(at(1.5 * upper * 1.01).is_empty());
+        assert!(matches!(
+            at(1.5 * point * 0.99)[..],
+            [Infeasibility::SlowTail { .. }]
+        ));
     }
 
     #[test]
