@@ -546,10 +546,11 @@ fn confirm_batch(
 
 /// Nothing measured is feasible, but some sizes fail only because a few samples cannot bound
 /// their p99 below the timeout margin while their estimate lies below it: more invocations at
-/// the best of them, up to what an SLO left unconfirmed would get (twice the SLO confirmation,
-/// within the run's per-size limit: 24 for `latency-slo`, 10 for the strategies whose
-/// `invocations` is 10), to tell a heavy tail from a short sample. The best is the cheapest (for speed: the fastest) that so many samples would bound
-/// below the margin if its estimate holds, else the one whose estimate lies lowest.
+/// the best of them, to tell a heavy tail from a short sample, up to what an SLO left
+/// unconfirmed would get (twice the SLO confirmation within the run's per-size limit: 24 for
+/// `latency-slo`, 10 for the strategies whose `invocations` is 10). The best is the cheapest
+/// (for speed: the fastest) that so many samples would bound below the margin if its estimate
+/// holds, else the one whose estimate lies lowest.
 fn tail_confirmation(
     stats: &[SizeStats],
     fit: &Fit,
