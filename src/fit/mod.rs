@@ -198,6 +198,15 @@ impl Fit {
         (quantile * (-down).exp(), quantile * up.exp())
     }
 
+    /// The fit as it would be after `samples` more warm invocations at one size, if they
+    /// agreed with it: the noise spread's band narrows with their degrees of freedom.
+    pub fn anticipating(&self, samples: usize) -> Fit {
+        Fit {
+            noise: self.noise.with_extra_dof(samples.saturating_sub(1)),
+            ..self.clone()
+        }
+    }
+
     /// The chosen model family.
     pub fn model(&self) -> ModelKind {
         self.curve.kind

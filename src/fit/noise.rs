@@ -158,6 +158,16 @@ impl NoiseModel {
         }
     }
 
+    /// The model as it would be with `extra` more pooled residuals of the same spread: a
+    /// narrower band on the body's sigma (the outlier share's interval is left as it is).
+    pub fn with_extra_dof(&self, extra: usize) -> NoiseModel {
+        let mut more = self.clone();
+        if more.dof > 0 {
+            more.dof += extra;
+        }
+        more
+    }
+
     /// ln(q_p / mean) for 0 < p < 1.
     pub fn log_offset(&self, p: f64) -> f64 {
         if self.residuals.is_empty() {

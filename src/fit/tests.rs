@@ -249,3 +249,18 @@ fn fits_are_deterministic_and_expose_every_score() {
         .iter()
         .all(|p| p.mean_low_ms <= p.mean_ms && p.mean_ms <= p.mean_high_ms && p.p50_ms < p.p99_ms));
 }
+
+#[test]
+fn anticipating_more_samples_narrows_the_p99_band_but_not_its_estimate() {
+    let truth = |m: f64| 4000.0 / vcpus(m).min(1.0);
+    let fit = fit(&measure(truth, &[256, 512, 1024], 4, 0.1)).unwrap();
+    let (point, band) = (fit.quantile_ms(768, 0.99), fit.quantile_band(768, 0.99));
+    let ahead = fit.anticipating(24);
+    assert_eq!(ahead.quantile_ms(768, 0.99), point);
+    let narrower = ahead.quantile_band(768, 0.99);
+    assert!(
+        narrower.1 < band.1 && narrower.0 > band.0,
+        "{band:?} {narrower:?}"
+    );
+    assert!(narrower.1 > point);
+}

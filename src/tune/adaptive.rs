@@ -365,8 +365,9 @@ pub fn predict(
     };
     // Sizes whose p99 would be bounded within the timeout margin once confirmed, else those
     // whose estimate lies within it (the confirmation then decides).
+    let ahead = fit.anticipating(confirmations as usize);
     let mut candidates: Vec<Candidate> = (floor..=max_mb)
-        .filter(|&m| anticipated_upper(fit, m, None, confirmations, 0.99) <= tail_limit)
+        .filter(|&m| anticipated_upper(&ahead, m, None, confirmations, 0.99) <= tail_limit)
         .map(candidate)
         .collect();
     if candidates.is_empty() {
@@ -571,7 +572,8 @@ fn tail_confirmation(
         .filter_map(|s| Some((s, s.warm.as_ref()?, s.cost?.mean_usd)))
         .collect();
     let promising = open.iter().filter(|(s, warm, _)| {
-        anticipated_upper(fit, s.memory_mb, Some(warm), most, 0.99) <= limit_ms
+        let ahead = fit.anticipating((most as usize).saturating_sub(s.invocations));
+        anticipated_upper(&ahead, s.memory_mb, Some(warm), most, 0.99) <= limit_ms
     });
     let best = match o.strategy.objective {
         Objective::Speed => {
@@ -613,7 +615,8 @@ fn slo_challenger(
         .filter(|&(_, _, cost)| cost < chosen_cost * (1.0 - o.strategy.cost_tolerance))
         .filter(|&(_, warm, _)| warm.quantile(p).ms <= slo.slo_ms)
         .filter(|&(s, warm, _)| {
-            anticipated_upper(fit, s.memory_mb, Some(warm), most, p.fraction()) <= slo.slo_ms
+            let ahead = fit.anticipating((most as usize).saturating_sub(s.invocations));
+            anticipated_upper(&ahead, s.memory_mb, Some(warm), most, p.fraction()) <= slo.slo_ms
         })
         .min_by(|a, b| a.2.total_cmp(&b.2))
         .map(|(s, _, _)| {
