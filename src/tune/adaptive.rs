@@ -8,7 +8,7 @@ use serde::Serialize;
 use crate::fit::{self, Fit, InitCurve, SizeSamples};
 use crate::measure::{self, Infeasibility, Percentile, Sample, SizeStats, StatsOptions};
 use crate::platform::LambdaApi;
-use crate::strategy::{Objective, Strategy};
+use crate::strategy::{Objective, Recommendation, Strategy};
 use crate::sweep::{RawInvocation, SizeRequest, SweepError, Sweeper};
 
 use super::{observe, stop_when_failing, OnEvent};
@@ -159,13 +159,12 @@ pub async fn explore<A: LambdaApi>(
         };
         let confirm = if confirmations_left > 0 && !over_budget(&raw, objectives, limits) {
             let decide_on = smoothed(&stats, &fit, objectives.cost_of, objectives.stats);
-            if crate::strategy::recommend(objectives.strategy, &decide_on, None).is_ok() {
-                confirm_batch(&decide_on, &fit, objectives, limits)
+            match crate::strategy::recommend(objectives.strategy, &decide_on, None) {
+                Ok(choice) => confirm_batch(&decide_on, &fit, &choice, objectives, limits)
                     .into_iter()
-                    .collect()
-            } else {
+                    .collect(),
                 // Nothing is feasible yet: keep searching instead of confirming.
-                plan_round(&stats, &fit, objectives, limits).0
+                Err(_) => plan_round(&stats, &fit, objectives, limits).0,
             }
         } else {
             Vec::new()
@@ -518,20 +517,20 @@ fn next_batch(
     if let Some(probe) = probe {
         return vec![request(probe, limits.initial_invocations)];
     }
-    confirm_batch(stats, fit, o, limits).into_iter().collect()
+    confirm_batch(stats, fit, &choice, o, limits)
+        .into_iter()
+        .collect()
 }
 
 /// More invocations at the current choice, until it has the confirmation it needs.
 fn confirm_batch(
     stats: &[SizeStats],
     fit: &Fit,
+    choice: &Recommendation,
     o: &Objectives<'_>,
     limits: &AdaptiveLimits,
 ) -> Option<SizeRequest> {
-    let Ok(choice) = crate::strategy::recommend(o.strategy, stats, None) else {
-        return tail_confirmation(stats, fit, o, limits);
-    };
-    if let Some(challenger) = slo_challenger(stats, fit, &choice, o, limits) {
+    if let Some(challenger) = slo_challenger(stats, fit, choice, o, limits) {
         return Some(challenger);
     }
     let chosen = stats.iter().find(|s| s.memory_mb == choice.memory_mb);
@@ -582,10 +581,11 @@ fn tail_confirmation(
         _ => promising.min_by(|a, b| a.2.total_cmp(&b.2)),
     }
     .or_else(|| open.iter().min_by(|a, b| a.1.p99.ms.total_cmp(&b.1.p99.ms)))?;
-    let step = confirm_target(Objective::LatencySlo, limits);
-    let have = best.0.invocations as u32;
-    let wanted = if have < step { step } else { most };
-    Some(request(best.0.memory_mb, wanted - have))
+    Some(confirmation_step(
+        best.0,
+        confirm_target(Objective::LatencySlo, limits),
+        most,
+    ))
 }
 
 /// A latency choice confirmed at some size can still have a cheaper rival: a measured size
@@ -596,7 +596,7 @@ fn tail_confirmation(
 fn slo_challenger(
     stats: &[SizeStats],
     fit: &Fit,
-    choice: &crate::strategy::Recommendation,
+    choice: &Recommendation,
     o: &Objectives<'_>,
     limits: &AdaptiveLimits,
 ) -> Option<SizeRequest> {
@@ -619,12 +619,14 @@ fn slo_challenger(
             anticipated_upper(&ahead, s.memory_mb, Some(warm), most, p.fraction()) <= slo.slo_ms
         })
         .min_by(|a, b| a.2.total_cmp(&b.2))
-        .map(|(s, _, _)| {
-            let target = confirm_target(o.strategy.objective, limits);
-            let have = s.invocations as u32;
-            let wanted = if have < target { target } else { most };
-            request(s.memory_mb, wanted - have)
-        })
+        .map(|(s, _, _)| confirmation_step(s, confirm_target(o.strategy.objective, limits), most))
+}
+
+/// More invocations at a size under test: up to `first`, then up to `most`.
+fn confirmation_step(size: &SizeStats, first: u32, most: u32) -> SizeRequest {
+    let have = size.invocations as u32;
+    let wanted = if have < first { first } else { most };
+    request(size.memory_mb, wanted - have)
 }
 
 /// The upper bound a size's p-quantile would have with `n` warm samples whose mean came out
