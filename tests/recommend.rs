@@ -4,7 +4,7 @@
 mod common;
 
 use std::process::Output;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::{fleet, lambda_client, start_lab_with};
 use memtune::lab::{LabConfig, LabServer};
@@ -102,6 +102,12 @@ impl Env {
         let client = lambda_client(&self.lab.endpoint()).await;
         let state = common::function_state(&client, name).await;
         (state.memory_mb, state.published, state.aliases)
+    }
+
+    /// Waits until `name` differs from how it started (the sweep is mid-publish).
+    async fn wait_until_changed(&self, name: &str, original_mb: i32) {
+        let original = [(name.to_string(), original_mb)].into_iter().collect();
+        common::wait_until_changed(&self.lab.endpoint(), &original).await;
     }
 
     async fn assert_untouched(&self, name: &str, memory: i32) {
@@ -223,25 +229,6 @@ async fn dry_run_prints_the_plan_and_changes_nothing() {
     env.assert_untouched("cpu", 512).await;
 }
 
-/// Waits until $LATEST's memory differs from `original` (the sweep is mid-publish).
-async fn wait_until_changed(env: &Env, name: &str, original: i32) {
-    let client = lambda_client(&env.lab.endpoint()).await;
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while Instant::now() < deadline {
-        let c = client
-            .get_function_configuration()
-            .function_name(name)
-            .send()
-            .await
-            .unwrap();
-        if c.memory_size() != Some(original) {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(2)).await;
-    }
-    panic!("the sweep never changed {name}");
-}
-
 fn slow_updates(config: &mut LabConfig) {
     // Updates stay InProgress ~150 ms: time to catch $LATEST mid-sweep.
     config.time_scale = 0.1;
@@ -254,7 +241,7 @@ async fn sigkill_mid_sweep_then_restore_leaves_the_function_as_it_was() {
         .command(&["recommend", "cpu", "--sizes", "1024,2048,3008"])
         .spawn()
         .unwrap();
-    wait_until_changed(&env, "cpu", 512).await;
+    env.wait_until_changed("cpu", 512).await;
     tokio::time::sleep(Duration::from_millis(300)).await; // let a version be published
     child.kill().await.unwrap(); // SIGKILL
     let (memory, versions, _) = env.function_state("cpu").await;
@@ -286,7 +273,7 @@ async fn sigint_mid_sweep_restores_before_exiting() {
         .spawn()
         .unwrap();
     let pid = child.id().unwrap();
-    wait_until_changed(&env, "cpu", 512).await;
+    env.wait_until_changed("cpu", 512).await;
     common::signal(pid, "-INT");
     let out = child.wait_with_output().await.unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);

@@ -127,7 +127,8 @@ impl NoiseModel {
         // the body's spread is then the root mean square of the rest, which uses every degree
         // of freedom where the MAD alone uses about a third. With few samples per size the MAD
         // of residuals about their medians runs low and the screen trims the body's own edge
-        // too; what it trims joins the outliers, whose share and spread the p99 then carries.
+        // too; what it trims on the slow side joins the outliers, whose share and spread the
+        // p99 then carries.
         let screen = if abs.is_empty() {
             0.0
         } else {

@@ -631,19 +631,21 @@ fn confirmation_step(size: &SizeStats, first: u32, most: u32) -> SizeRequest {
 
 /// The upper bound a size's p-quantile would have with `n` warm samples whose mean came out
 /// as its present estimate (the fitted curve's, pooled with its own samples when measured).
+/// `ahead` is the fit anticipating the samples still to come ([`Fit::anticipating`]), so the
+/// noise spread's band narrows with them too; callers make it once for many sizes.
 fn anticipated_upper(
-    fit: &Fit,
+    ahead: &Fit,
     memory_mb: u32,
     own: Option<&measure::WarmStats>,
     n: u32,
     p: f64,
 ) -> f64 {
-    let fitted = fit.mean_ms(memory_mb);
-    let cv = own.map_or(0.0, |w| w.cv).max(fit.noise_sigma());
+    let fitted = ahead.mean_ms(memory_mb);
+    let cv = own.map_or(0.0, |w| w.cv).max(ahead.noise_sigma());
     let estimate = own.map_or(fitted, |w| w.trimmed_mean_ms);
     let sample_se = cv * estimate / f64::from(n.max(1)).sqrt();
-    let (mean, band) = combine_means(fitted, fit.mean_band(memory_mb), estimate, sample_se);
-    fit.quantile_band_around(p, mean, band).1
+    let (mean, band) = combine_means(fitted, ahead.mean_band(memory_mb), estimate, sample_se);
+    ahead.quantile_band_around(p, mean, band).1
 }
 
 /// Whether the choice's own samples already pin its mean within the objective's tolerance
