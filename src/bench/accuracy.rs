@@ -3,17 +3,22 @@
 //! strategy, by grid search (AWS Lambda Power Tuning's defaults) and by adaptive search, and
 //! each recommendation is scored against the lab's noise-free truth on the 1 MB grid.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
 use tokio::sync::Semaphore;
 
+use crate::fit::ProductionTail;
+use crate::inspect::production;
 use crate::lab::fleet::{Fleet, FunctionProfile};
 use crate::lab::truth::{self, FunctionTruth};
 use crate::lab::{self, synthetic, LabConfig};
 use crate::measure::Percentile;
 use crate::platform::aws::AwsLambda;
+use crate::platform::cloudwatch::AwsCloudWatch;
+use crate::platform::logs::AwsLogs;
 use crate::pricing::PriceBook;
 use crate::strategy::Strategy;
 use crate::sweep::payload::Payloads;
@@ -195,11 +200,18 @@ pub async fn run(spec: &AccuracySpec) -> std::io::Result<AccuracyReport> {
             .collect(),
         ..Fleet::default()
     };
+    let adaptive_functions: Vec<String> = fleet
+        .functions
+        .iter()
+        .map(|f| f.name.clone())
+        .filter(|n| n.ends_with("--adaptive"))
+        .collect();
     let mut config = LabConfig::new(fleet);
     config.seed = spec.seed;
     let server = lab::start(config, "127.0.0.1:0".parse().expect("literal")).await?;
     let sdk = server.client_config().await;
     let api = Arc::new(AwsLambda::new(&sdk));
+    let tails = Arc::new(production_tails(&sdk, &book, &adaptive_functions).await);
     let state = tempdir()?;
     let references: Arc<Vec<Reference>> = Arc::new(
         spec.profiles
@@ -210,7 +222,8 @@ pub async fn run(spec: &AccuracySpec) -> std::io::Result<AccuracyReport> {
     let gate = Arc::new(Semaphore::new(PARALLEL_FUNCTIONS));
     let mut tasks = tokio::task::JoinSet::new();
     for (i, profile) in spec.profiles.iter().enumerate() {
-        let (api, gate, references) = (api.clone(), gate.clone(), references.clone());
+        let (api, gate, references, tails) =
+            (api.clone(), gate.clone(), references.clone(), tails.clone());
         let (profile, strategies, searches) = (
             profile.clone(),
             spec.strategies.clone(),
@@ -231,6 +244,10 @@ pub async fn run(spec: &AccuracySpec) -> std::io::Result<AccuracyReport> {
                         search,
                         state: &state,
                         seed,
+                        production_tail: tails
+                            .get(&case_function(&profile.name, strategy, search))
+                            .copied()
+                            .flatten(),
                     };
                     scored.push(case.run(api.as_ref(), &book).await);
                 }
@@ -255,6 +272,25 @@ pub async fn run(spec: &AccuracySpec) -> std::io::Result<AccuracyReport> {
     })
 }
 
+/// The production tail of every adaptive case's function, read from the lab's CloudWatch the
+/// way `recommend` reads it (14 days of backfilled traffic at the profile's memory size).
+async fn production_tails(
+    sdk: &aws_config::SdkConfig,
+    book: &PriceBook,
+    names: &[String],
+) -> BTreeMap<String, Option<ProductionTail>> {
+    let clients = (
+        &AwsLambda::new(sdk),
+        &AwsCloudWatch::new(sdk),
+        &AwsLogs::new(sdk),
+    );
+    production::read(clients, book, REGION, names, 14, Duration::from_secs(60))
+        .await
+        .into_iter()
+        .map(|(name, p)| (name, p.ok().and_then(|p| p.tail())))
+        .collect()
+}
+
 /// The lab function one case tunes: a copy of the profile named after the case.
 fn case_function(profile: &str, strategy: &str, search: &str) -> String {
     format!("{profile}--{strategy}--{search}")
@@ -277,6 +313,8 @@ struct Case<'a> {
     search: &'a str,
     state: &'a std::path::Path,
     seed: u64,
+    /// What the function's production metrics say about its tail, as `recommend` reads it.
+    production_tail: Option<ProductionTail>,
 }
 
 impl Case<'_> {
@@ -293,6 +331,7 @@ impl Case<'_> {
             Search::Adaptive(AdaptiveLimits {
                 // Scored on finding the optimum; the CLI adds the current size for comparison.
                 include_current: false,
+                production_tail: self.production_tail,
                 ..AdaptiveLimits::new(128, 10240, strategy.search.invocations)
             })
         };

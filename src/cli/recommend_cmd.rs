@@ -424,6 +424,7 @@ fn apply_production(
     if let Some(floor) = p.memory_floor_mb(checked.strategy.memory_headroom) {
         checked.search.raise_min_mb(floor);
     }
+    checked.search.use_production_tail(p.tail());
     let ratio = args
         .cold_start_ratio
         .or(p.cold_start_ratio)

@@ -25,6 +25,7 @@ use thiserror::Error;
 
 pub use init::InitCurve;
 pub use models::{vcpus, Curve, ModelKind, ONE_VCPU_MB};
+pub use noise::ProductionTail;
 pub use select::ModelScore;
 
 use noise::NoiseModel;
@@ -83,12 +84,30 @@ pub struct Fit {
 /// Fits mean warm duration vs memory to the samples (several entries for one size are
 /// pooled). Deterministic: the same samples give the same fit.
 pub fn fit(samples: &[SizeSamples]) -> Result<Fit, FitError> {
+    fit_with(samples, None)
+}
+
+/// [`fit`], with production's tail when there is one: p50, p90 and p99 then stand at
+/// production's ratios to the mean, and each size's mean is its median times production's
+/// mean over median. A slow class of a few percent, which a dozen samples see zero, one or
+/// two times, would otherwise swing a size's mean (and every quantile with it) by tens of
+/// percent; the median barely moves.
+pub fn fit_with(samples: &[SizeSamples], tail: Option<ProductionTail>) -> Result<Fit, FitError> {
     let sizes = group(samples)?;
     if sizes.len() < 2 {
         return Err(FitError::TooFewSizes { found: sizes.len() });
     }
-    let points: Vec<Point> = sizes.iter().map(|(&m, xs)| point(m, xs)).collect();
-    let noise = NoiseModel::from_sizes(sizes.values().map(Vec::as_slice));
+    let mut noise = NoiseModel::from_sizes(sizes.values().map(Vec::as_slice));
+    let points: Vec<Point> = match tail {
+        Some(tail) => {
+            noise = noise.with_production_tail(tail);
+            sizes
+                .iter()
+                .map(|(&m, xs)| median_point(m, xs, noise.sigma, tail.mean_over_median()))
+                .collect()
+        }
+        None => sizes.iter().map(|(&m, xs)| point(m, xs)).collect(),
+    };
     let selection = select::select(&points);
     let relative_se = (sizes
         .values()
@@ -140,6 +159,22 @@ fn point(memory_mb: u32, xs: &[f64]) -> Point {
         sd: se.hypot(MISFIT_FLOOR * mean),
     }
 }
+
+/// A size's mean as its median times `mean_over_median`, weighted by the median's standard
+/// error under log-normal noise of spread `sigma` (1.2533 times the mean's) plus the misfit
+/// floor.
+fn median_point(memory_mb: u32, xs: &[f64], sigma: f64, mean_over_median: f64) -> Point {
+    let y = noise::median(xs) * mean_over_median;
+    let se = MEDIAN_SE_FACTOR * sigma * y / (xs.len() as f64).sqrt();
+    Point {
+        m: f64::from(memory_mb),
+        y,
+        sd: se.hypot(MISFIT_FLOOR * y),
+    }
+}
+
+/// The median's standard error over the mean's, for normal data: sqrt(pi / 2).
+pub const MEDIAN_SE_FACTOR: f64 = 1.2533;
 
 /// Mean and its standard error (zero for a single sample).
 fn mean_and_se(xs: &[f64]) -> (f64, f64) {
@@ -205,6 +240,11 @@ impl Fit {
             noise: self.noise.with_extra_dof(samples.saturating_sub(1)),
             ..self.clone()
         }
+    }
+
+    /// Production's tail, when the fit stands on it ([`fit_with`]).
+    pub fn production_tail(&self) -> Option<ProductionTail> {
+        self.noise.production_tail()
     }
 
     /// The chosen model family.

@@ -34,6 +34,72 @@ pub(crate) struct NoiseModel {
     /// ln(mean / median), estimated from the pooled residuals.
     log_mean_over_median: f64,
     outliers: Outliers,
+    /// Production's tail relative to its median, which stands in for the upper-tail offsets
+    /// that the pooled test samples would give.
+    production: Option<ProductionTail>,
+}
+
+/// The upper tail of production's warm durations relative to their median, from CloudWatch
+/// percentiles over many invocations. A few dozen test invocations rarely see a slow class of
+/// a few percent; weeks of production traffic have seen thousands of them. Like the pooled
+/// noise model, it assumes the tail scales with the duration: its ratios hold at every size.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ProductionTail {
+    pub mean_ms: f64,
+    pub p50_ms: f64,
+    pub p90_ms: Option<f64>,
+    pub p99_ms: f64,
+    /// Invocations the percentiles were computed over.
+    pub invocations: f64,
+}
+
+impl ProductionTail {
+    /// Invocations below which production percentiles are not used: with 1000 the p99 has ten
+    /// invocations above it, and its sampling error is a few percent.
+    pub const MIN_INVOCATIONS: f64 = 1000.0;
+
+    /// The tail when the percentiles are usable (enough invocations, positive and ordered).
+    pub fn new(
+        mean_ms: f64,
+        p50_ms: f64,
+        p90_ms: Option<f64>,
+        p99_ms: f64,
+        invocations: f64,
+    ) -> Option<ProductionTail> {
+        let ordered = p50_ms > 0.0
+            && mean_ms > 0.0
+            && mean_ms.is_finite()
+            && p99_ms >= p50_ms
+            && p90_ms.is_none_or(|p90| (p50_ms..=p99_ms).contains(&p90));
+        (ordered && invocations >= Self::MIN_INVOCATIONS && p99_ms.is_finite()).then_some(
+            ProductionTail {
+                mean_ms,
+                p50_ms,
+                p90_ms,
+                p99_ms,
+                invocations,
+            },
+        )
+    }
+
+    /// ln(q_p / mean) for the percentiles production reports (p50, p90, p99); None otherwise.
+    fn log_offset(&self, p: f64) -> Option<f64> {
+        let q = if (p - 0.99).abs() < 1e-9 {
+            Some(self.p99_ms)
+        } else if (p - 0.9).abs() < 1e-9 {
+            self.p90_ms
+        } else if (p - 0.5).abs() < 1e-9 {
+            Some(self.p50_ms)
+        } else {
+            None
+        }?;
+        Some((q / self.mean_ms).ln())
+    }
+
+    /// Mean over median: turns a size's median, which a slow class cannot drag, into its mean.
+    pub fn mean_over_median(&self) -> f64 {
+        self.mean_ms / self.p50_ms
+    }
 }
 
 /// Slow outliers among the pooled residuals.
@@ -156,7 +222,25 @@ impl NoiseModel {
             outliers: Outliers::find(&residuals, screen, sigma),
             residuals,
             log_mean_over_median,
+            production: None,
         }
+    }
+
+    /// The model with production's tail standing in for the pooled samples' upper tail.
+    pub fn with_production_tail(&self, tail: ProductionTail) -> NoiseModel {
+        NoiseModel {
+            production: Some(tail),
+            ..self.clone()
+        }
+    }
+
+    pub fn production_tail(&self) -> Option<ProductionTail> {
+        self.production
+    }
+
+    /// ln(q_p / mean) from production's percentiles.
+    fn production_offset(&self, p: f64) -> Option<f64> {
+        self.production?.log_offset(p)
     }
 
     /// The model as it would be with `extra` more pooled residuals of the same spread: a
@@ -171,6 +255,9 @@ impl NoiseModel {
 
     /// ln(q_p / mean) for 0 < p < 1.
     pub fn log_offset(&self, p: f64) -> f64 {
+        if let Some(offset) = self.production_offset(p) {
+            return offset;
+        }
         if self.residuals.is_empty() {
             return 0.0;
         }
@@ -181,7 +268,11 @@ impl NoiseModel {
 
     /// Band of ln(q_p / mean) at `confidence`: the body's sigma over its chi-square interval
     /// and the outlier share over its binomial one, whichever combination lies furthest out.
+    /// Production's offsets are taken as known: the mean's band carries the uncertainty.
     pub fn log_offset_band(&self, p: f64, confidence: f64) -> (f64, f64) {
+        if let Some(offset) = self.production_offset(p) {
+            return (offset, offset);
+        }
         if self.residuals.is_empty() {
             return (0.0, 0.0);
         }
@@ -273,7 +364,7 @@ impl NoiseModel {
     }
 }
 
-fn median(xs: &[f64]) -> f64 {
+pub(crate) fn median(xs: &[f64]) -> f64 {
     let mut sorted = xs.to_vec();
     sorted.sort_by(f64::total_cmp);
     let n = sorted.len();
@@ -304,6 +395,37 @@ mod tests {
 
     fn model(sizes: &[Vec<f64>]) -> NoiseModel {
         NoiseModel::from_sizes(sizes.iter().map(Vec::as_slice))
+    }
+
+    #[test]
+    fn a_production_tail_sets_the_offsets_that_the_samples_cannot_see() {
+        // Twenty tight samples show no slow class; production has 3% of them at 8x.
+        let sizes = lognormal_sizes(0.05, 2, 10);
+        let tail = ProductionTail::new(120.0, 100.0, Some(115.0), 800.0, 1e6).unwrap();
+        let plain = model(&sizes);
+        let with = plain.with_production_tail(tail);
+        assert!(
+            plain.log_offset(0.99).exp() < 1.2,
+            "{}",
+            plain.log_offset(0.99)
+        );
+        assert!((with.log_offset(0.99) - (800.0f64 / 120.0).ln()).abs() < 1e-12);
+        assert!((with.log_offset(0.9) - (115.0f64 / 120.0).ln()).abs() < 1e-12);
+        assert!((with.log_offset(0.5) - (100.0f64 / 120.0).ln()).abs() < 1e-12);
+        // Known offsets: the band is the point; other levels come from the samples.
+        let offset = with.log_offset(0.99);
+        assert_eq!(with.log_offset_band(0.99, 0.95), (offset, offset));
+        assert_eq!(with.log_offset(0.75), plain.log_offset(0.75));
+    }
+
+    #[test]
+    fn production_tails_need_enough_ordered_percentiles() {
+        assert!(ProductionTail::new(120.0, 100.0, None, 800.0, 999.0).is_none());
+        assert!(ProductionTail::new(120.0, 100.0, None, 90.0, 1e6).is_none());
+        assert!(ProductionTail::new(120.0, 100.0, Some(900.0), 800.0, 1e6).is_none());
+        assert!(ProductionTail::new(0.0, 100.0, None, 800.0, 1e6).is_none());
+        let tail = ProductionTail::new(120.0, 100.0, None, 800.0, 1000.0).unwrap();
+        assert!((tail.mean_over_median() - 1.2).abs() < 1e-12);
     }
 
     #[test]

@@ -264,3 +264,32 @@ fn anticipating_more_samples_narrows_the_p99_band_but_not_its_estimate() {
     );
     assert!(narrower.1 > point);
 }
+
+#[test]
+fn a_production_tail_keeps_a_seen_slow_invocation_from_dragging_the_curve() {
+    // 11 samples per size of a CPU-bound curve (sigma 0.1); at 1024 MB one of them is 8x
+    // slower, as a slow class of 3% would make it. Truth: mean = median x 1.3 with the class.
+    let truth = |m: f64| 100.0 * 1769.0 / m.min(1769.0);
+    let mut samples = measure(truth, &[256, 512, 1024, 1769], 11, 0.1);
+    samples[2].warm_ms[0] *= 8.0;
+    let tail = ProductionTail::new(130.0, 100.0, Some(115.0), 800.0, 1e6).unwrap();
+    let plain = fit(&samples).unwrap();
+    let robust = fit_with(&samples, Some(tail)).unwrap();
+    // The robust fit puts every size at its median times production's mean over median.
+    for m in [256, 512, 1024, 1769] {
+        let want = 1.3 * truth(f64::from(m));
+        assert!(
+            relative_error(robust.mean_ms(m), want) < 0.08,
+            "{m}: {}",
+            robust.mean_ms(m)
+        );
+    }
+    // The plain fit sees the class only at 1024 MB: at 512 MB it sits near the body's mean,
+    // some 23% under the mean with the class.
+    assert!(relative_error(plain.mean_ms(512), 1.3 * truth(512.0)) > 0.15);
+    // p99 at production's ratio to the mean.
+    let ratio = robust.quantile_ms(1024, 0.99) / robust.mean_ms(1024);
+    assert!((ratio - 800.0 / 130.0).abs() < 1e-9, "{ratio}");
+    assert_eq!(robust.production_tail(), Some(tail));
+    assert_eq!(plain.production_tail(), None);
+}

@@ -158,6 +158,8 @@ async fn tune_one<A: LambdaApi>(shared: &Shared<A>, mut job: Job, index: u64) ->
     if let Some(floor) = production.and_then(|p| p.memory_floor_mb(job.strategy.memory_headroom)) {
         job.search.raise_min_mb(floor);
     }
+    job.search
+        .use_production_tail(production.and_then(|p| p.tail()));
     let options = TuneOptions {
         run_id: settings.run_id.clone(),
         strategy: job.strategy,

@@ -11,6 +11,7 @@
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::json;
+use statrs::distribution::{Beta, ContinuousCDF, Normal};
 
 use super::fleet::{FunctionProfile, LogFormat};
 use super::workload::DurationDistribution;
@@ -153,6 +154,34 @@ impl<'a> Production<'a> {
             durations,
             init,
         }
+    }
+
+    /// Invocations the window [start_ms, end_ms) holds at the average rate, without the
+    /// daily wave or rounding: the same for every window of the same length.
+    pub fn nominal_between(&self, start_ms: i64, end_ms: i64) -> f64 {
+        let (first, last) = self.window.minutes(start_ms, end_ms);
+        self.per_minute * (last - first) as f64
+    }
+
+    /// The level at which the empirical p-quantile of `count` durations falls: the k-th
+    /// smallest of n uniform draws follows Beta(k, n - k + 1), so the distribution's quantile
+    /// at that level is what a sampled population would report (a p99 over a thousand
+    /// invocations is a few percent off; over millions, exact). The draw depends on the seed,
+    /// the function, the level and `count` only; callers pass [`Production::nominal_between`]
+    /// so that reads at another time of day get the same value (the accuracy benchmark stays
+    /// reproducible).
+    pub fn sampled_level(&self, p: f64, count: f64) -> f64 {
+        let n = count.round().max(1.0);
+        let k = (p * n).ceil().clamp(1.0, n);
+        let tag = [4, p.to_bits()];
+        let u = unit(hash_of(self.window.seed, &self.profile.name, &tag)).clamp(1e-12, 1.0 - 1e-12);
+        if n > 1e5 {
+            // Beta's inverse is slow there and the normal limit is exact enough.
+            let mean = k / (n + 1.0);
+            let sd = (mean * (1.0 - mean) / (n + 2.0)).sqrt();
+            return (mean + sd * Normal::standard().inverse_cdf(u)).clamp(0.0, 1.0);
+        }
+        Beta::new(k, n - k + 1.0).map_or(p, |b| b.inverse_cdf(u))
     }
 
     /// Expected invocations from the epoch to the start of `minute` (the integral of the daily
@@ -382,6 +411,40 @@ mod tests {
     }
 
     const STARTED: i64 = 1_760_000_123_456;
+
+    #[test]
+    fn percentile_levels_scatter_like_order_statistics_of_that_many_invocations() {
+        let p = profile();
+        let b = Backfill::new(9, STARTED);
+        let prod = b.production(&p);
+        // Over many functions (seeds), the level of a p99 over n invocations has the order
+        // statistic's spread: sqrt(p (1 - p) / n).
+        let spread = |n: f64| {
+            let levels: Vec<f64> = (0..400)
+                .map(|seed| {
+                    Backfill::new(seed, STARTED)
+                        .production(&p)
+                        .sampled_level(0.99, n)
+                })
+                .collect();
+            let mean = levels.iter().sum::<f64>() / levels.len() as f64;
+            let var = levels.iter().map(|l| (l - mean).powi(2)).sum::<f64>() / 399.0;
+            (mean, var.sqrt())
+        };
+        for n in [1_000.0, 1e7] {
+            let (mean, sd) = spread(n);
+            let expected = (0.99 * 0.01 / n).sqrt();
+            assert!((mean - 0.99).abs() < 3.0 * expected, "n {n}: mean {mean}");
+            assert!(
+                (sd / expected - 1.0).abs() < 0.2,
+                "n {n}: sd {sd} vs {expected}"
+            );
+        }
+        // The same function, level and count always give the same level.
+        assert_eq!(prod.sampled_level(0.99, 5e4), prod.sampled_level(0.99, 5e4));
+        // The nominal count ignores the daily wave: the whole window holds 14 days' volume.
+        assert!((prod.nominal_between(b.start_ms, b.end_ms) - 14.0 * 100_000.0).abs() < 1e-6);
+    }
 
     #[test]
     fn counts_add_up_over_adjacent_ranges_and_match_the_daily_volume() {

@@ -338,6 +338,17 @@ impl Source<'_> {
                     mixture.add_population(n, &p.durations);
                 }
                 mixture.add_samples(samples.iter().map(|s| s.duration_ms));
+                // Backfilled durations are a distribution, not draws: percentiles get the
+                // sampling error a population of this size would have.
+                let stat = match (stat, &self.production) {
+                    (Statistic::Percentile(p), Some(production)) if n > 0.0 => {
+                        let count = production.nominal_between(start_ms, end_ms);
+                        Statistic::Percentile(
+                            production.sampled_level(p, count + samples.len() as f64),
+                        )
+                    }
+                    _ => stat,
+                };
                 distribution_stat(&mixture, stat)
             }
             Metric::ConcurrentExecutions => {

@@ -5,7 +5,7 @@
 
 use serde::Serialize;
 
-use crate::fit::{self, Fit, InitCurve, SizeSamples};
+use crate::fit::{self, Fit, InitCurve, ProductionTail, SizeSamples};
 use crate::measure::{self, Infeasibility, Percentile, Sample, SizeStats, StatsOptions};
 use crate::platform::LambdaApi;
 use crate::strategy::{Objective, Recommendation, Strategy};
@@ -30,6 +30,8 @@ pub struct AdaptiveLimits {
     pub max_mb: u32,
     /// Also sample the function's current size, for a before/after comparison.
     pub include_current: bool,
+    /// Production's tail, for p90 and p99 in place of what the test samples show.
+    pub production_tail: Option<ProductionTail>,
 }
 
 impl AdaptiveLimits {
@@ -45,6 +47,7 @@ impl AdaptiveLimits {
             min_mb,
             max_mb,
             include_current: true,
+            production_tail: None,
         }
     }
 }
@@ -132,7 +135,7 @@ pub async fn explore<A: LambdaApi>(
         }
         raw.extend(sweeper.sample(&batch, &stop_when_failing, on_event).await?);
         let (samples, stats) = measured(&raw, objectives);
-        let Some(fit) = fit_feasible(&samples, &stats) else {
+        let Some(fit) = fit_feasible(&samples, &stats, limits.production_tail) else {
             batch = edge_probe(&stats, limits)
                 .map(|m| vec![request(m, limits.initial_invocations)])
                 .unwrap_or_default();
@@ -154,7 +157,7 @@ pub async fn explore<A: LambdaApi>(
     };
     loop {
         let (samples, stats) = measured(&raw, objectives);
-        let Some(fit) = fit_feasible(&samples, &stats) else {
+        let Some(fit) = fit_feasible(&samples, &stats, limits.production_tail) else {
             break;
         };
         let confirm = if confirmations_left > 0 && !over_budget(&raw, objectives, limits) {
@@ -247,8 +250,13 @@ fn over_budget(raw: &[RawInvocation], o: &Objectives<'_>, limits: &AdaptiveLimit
     })
 }
 
-/// Fits the warm durations of the sizes that passed screening.
-fn fit_feasible(samples: &[Sample], stats: &[SizeStats]) -> Option<Fit> {
+/// Fits the warm durations of the sizes that passed screening, with production's tail when
+/// there is one.
+fn fit_feasible(
+    samples: &[Sample],
+    stats: &[SizeStats],
+    production_tail: Option<ProductionTail>,
+) -> Option<Fit> {
     let feasible: Vec<SizeSamples> = stats
         .iter()
         .filter(|s| s.is_feasible())
@@ -266,7 +274,7 @@ fn fit_feasible(samples: &[Sample], stats: &[SizeStats]) -> Option<Fit> {
     if feasible.len() < 2 {
         return None;
     }
-    fit::fit(&feasible).ok()
+    fit::fit_with(&feasible, production_tail).ok()
 }
 
 /// The smallest size that can be feasible: above every measured size that ran out of memory,
@@ -855,8 +863,8 @@ pub fn smoothed(
             if let (Some(warm), Some(cost)) = (s.warm.as_mut(), s.cost.as_mut()) {
                 let fitted = fit.mean_ms(m);
                 let cv = warm.cv.max(fit.noise_sigma());
-                let Some((mean, (low, high))) = pooled_mean(warm, cv, fitted, fit.mean_band(m))
-                else {
+                let own = own_estimate(fit, warm, cv);
+                let Some((mean, (low, high))) = pooled_mean(own, fitted, fit.mean_band(m)) else {
                     // The curve misses this size's own data: the measurements stand.
                     return s;
                 };
@@ -898,25 +906,39 @@ pub fn smoothed(
         .collect()
 }
 
-/// A size's mean estimate from the fitted curve and its own samples, weighted by their
-/// precision (the fit's band, the samples' standard error at coefficient of variation `cv`),
-/// with its 95% band. `None` when the
-/// two disagree by more than two standard errors of their difference: the curve misfits here.
+/// What a size's own samples say about its mean, with the standard error at coefficient of
+/// variation `cv`; `None` with fewer than two samples. As the fit does: with production's
+/// tail, the median times production's mean over median; else the sample mean.
+fn own_estimate(fit: &Fit, warm: &measure::WarmStats, cv: f64) -> Option<(f64, f64)> {
+    if warm.samples < 2 {
+        return None;
+    }
+    let root_n = (warm.samples as f64).sqrt();
+    Some(match fit.production_tail() {
+        Some(tail) => {
+            let mean = warm.p50.ms * tail.mean_over_median();
+            (mean, fit::MEDIAN_SE_FACTOR * cv * mean / root_n)
+        }
+        None => (warm.mean_ms, cv * warm.mean_ms / root_n),
+    })
+}
+
+/// A size's mean estimate from the fitted curve and its own samples' (`own`: estimate and
+/// standard error), weighted by their precision, with its 95% band. `None` when the two
+/// disagree by more than two standard errors of their difference: the curve misfits here.
 fn pooled_mean(
-    warm: &measure::WarmStats,
-    cv: f64,
+    own: Option<(f64, f64)>,
     fitted_ms: f64,
     band: (f64, f64),
 ) -> Option<(f64, (f64, f64))> {
-    if warm.samples < 2 {
+    let Some((own_ms, own_se)) = own else {
         return Some((fitted_ms, band));
-    }
+    };
     let fit_se = (band.1 - band.0) / (2.0 * 1.96);
-    let sample_se = cv * warm.mean_ms / (warm.samples as f64).sqrt();
-    if (warm.mean_ms - fitted_ms).abs() > 2.0 * sample_se.hypot(fit_se) {
+    if (own_ms - fitted_ms).abs() > 2.0 * own_se.hypot(fit_se) {
         return None;
     }
-    Some(combine_means(fitted_ms, band, warm.mean_ms, sample_se))
+    Some(combine_means(fitted_ms, band, own_ms, own_se))
 }
 
 /// The precision-weighted mean of the fitted curve's estimate (with its 95% band) and a
@@ -1021,9 +1043,7 @@ mod tests {
     #[test]
     fn pooled_mean_weighs_fit_and_samples_by_precision() {
         // Fit 100 with se 1; four samples averaging 104 with se 2 (cv 4/104): weights 4:1.
-        let cv = 4.0 / 104.0;
-        let (mean, (low, high)) =
-            pooled_mean(&warm(4, 104.0, cv), cv, 100.0, (98.04, 101.96)).unwrap();
+        let (mean, (low, high)) = pooled_mean(Some((104.0, 2.0)), 100.0, (98.04, 101.96)).unwrap();
         assert!((mean - 100.8).abs() < 1e-9, "{mean}");
         let half = 1.96 / 1.25f64.sqrt();
         assert!((high - low - 2.0 * half).abs() < 1e-9);
@@ -1032,16 +1052,42 @@ mod tests {
     #[test]
     fn pooled_mean_lets_the_samples_stand_where_the_fit_misses_them() {
         // Samples at 130 with se 2 against a fit of 100 with se 1: the curve misfits here.
-        let cv = 4.0 / 130.0;
         assert_eq!(
-            pooled_mean(&warm(4, 130.0, cv), cv, 100.0, (98.04, 101.96)),
+            pooled_mean(Some((130.0, 2.0)), 100.0, (98.04, 101.96)),
             None
         );
-        // A single sample says nothing about its spread: the fit stands.
+        // Without an estimate of its own (a single sample): the fit stands.
         assert_eq!(
-            pooled_mean(&warm(1, 130.0, 0.0), 0.0, 100.0, (98.0, 102.0)),
+            pooled_mean(None, 100.0, (98.0, 102.0)),
             Some((100.0, (98.0, 102.0)))
         );
+    }
+
+    #[test]
+    fn with_a_production_tail_a_sizes_own_mean_is_its_median_scaled() {
+        let sizes = [
+            SizeSamples {
+                memory_mb: 512,
+                warm_ms: vec![100.0, 104.0, 96.0, 102.0],
+            },
+            SizeSamples {
+                memory_mb: 1024,
+                warm_ms: vec![50.0, 52.0, 48.0, 51.0],
+            },
+        ];
+        let tail = ProductionTail::new(130.0, 100.0, Some(150.0), 800.0, 1e6).unwrap();
+        let plain = fit::fit(&sizes).unwrap();
+        let robust = fit::fit_with(&sizes, Some(tail)).unwrap();
+        // Nine samples near 100 and one slow one (8x): the mean moves 70%, the median not.
+        let mut w = warm(10, 170.0, 1.3);
+        w.p50.ms = 100.0;
+        let (mean, se) = own_estimate(&plain, &w, 1.3).unwrap();
+        assert_eq!(mean, 170.0);
+        assert!((se - 1.3 * 170.0 / 10f64.sqrt()).abs() < 1e-9);
+        let (mean, se) = own_estimate(&robust, &w, 0.1).unwrap();
+        assert!((mean - 130.0).abs() < 1e-9, "{mean}");
+        assert!((se - fit::MEDIAN_SE_FACTOR * 0.1 * 130.0 / 10f64.sqrt()).abs() < 1e-9);
+        assert_eq!(own_estimate(&robust, &warm(1, 100.0, 0.0), 0.1), None);
     }
 
     #[test]

@@ -63,6 +63,14 @@ impl Search {
         }
     }
 
+    /// Lets an adaptive search take p90 and p99 from production's tail (a grid reports what
+    /// it measured).
+    pub fn use_production_tail(&mut self, tail: Option<crate::fit::ProductionTail>) {
+        if let Search::Adaptive(limits) = self {
+            limits.production_tail = tail;
+        }
+    }
+
     pub fn name(&self) -> &'static str {
         match self {
             Search::Grid(_) => "grid",
