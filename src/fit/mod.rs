@@ -109,15 +109,21 @@ pub fn fit_with(samples: &[SizeSamples], tail: Option<ProductionTail>) -> Result
         None => sizes.iter().map(|(&m, xs)| point(m, xs)).collect(),
     };
     let selection = select::select(&points);
-    let relative_se = (sizes
-        .values()
-        .map(|xs| {
-            let (mean, se) = mean_and_se(xs);
-            (se / mean).powi(2)
-        })
-        .sum::<f64>()
-        / sizes.len() as f64)
-        .sqrt();
+    let relative_se = match tail {
+        // The medians' own errors: a slow sample would inflate the means'.
+        Some(_) => {
+            (points.iter().map(|p| (p.sd / p.y).powi(2)).sum::<f64>() / points.len() as f64).sqrt()
+        }
+        None => (sizes
+            .values()
+            .map(|xs| {
+                let (mean, se) = mean_and_se(xs);
+                (se / mean).powi(2)
+            })
+            .sum::<f64>()
+            / sizes.len() as f64)
+            .sqrt(),
+    };
     Ok(Fit {
         curve: selection.curve,
         band_quantile: band_quantile(selection.replicates.len()),

@@ -39,8 +39,8 @@ pub(crate) struct NoiseModel {
     production: Option<ProductionTail>,
 }
 
-/// The upper tail of production's warm durations relative to their median, from CloudWatch
-/// percentiles over many invocations. A few dozen test invocations rarely see a slow class of
+/// Production's durations relative to their average, from CloudWatch's Duration statistics
+/// over many invocations (cold ones included, which at a few percent barely move them). A few dozen test invocations rarely see a slow class of
 /// a few percent; weeks of production traffic have seen thousands of them. Like the pooled
 /// noise model, it assumes the tail scales with the duration: its ratios hold at every size.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]

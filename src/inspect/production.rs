@@ -98,7 +98,7 @@ impl Production {
         ProductionTail::new(
             self.mean_ms?,
             self.p50_ms?,
-            self.p90_bound_ms,
+            self.p90_bound_ms.or(self.p90_ms),
             self.p99_bound_ms?,
             self.invocations,
         )
@@ -196,8 +196,16 @@ async fn read_bounds<M: MetricsApi>(
     if queries.is_empty() {
         return;
     }
-    let Ok(data) = fetch_all(metrics, &queries, window).await else {
-        return;
+    let data = match fetch_all(metrics, &queries, window).await {
+        Ok(data) => data,
+        Err(e) => {
+            for (name, _) in &wanted {
+                if let Some(Ok(p)) = found.get_mut(name) {
+                    p.gaps.push(format!("duration tail bounds (p90/p99): {e}"));
+                }
+            }
+            return;
+        }
     };
     let first = |id: String| data.values.get(&id).and_then(|v| v.first().copied());
     for (i, (name, _)) in wanted.iter().enumerate() {

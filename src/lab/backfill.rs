@@ -156,24 +156,26 @@ impl<'a> Production<'a> {
         }
     }
 
-    /// Invocations the window [start_ms, end_ms) holds at the average rate, without the
-    /// daily wave or rounding: the same for every window of the same length.
+    /// Invocations a window of the length of [start_ms, end_ms) (at most the backfill's)
+    /// holds at the average rate, without the daily wave or rounding: the same wherever the
+    /// window starts, so reads a minute apart get the same figure.
     pub fn nominal_between(&self, start_ms: i64, end_ms: i64) -> f64 {
-        let (first, last) = self.window.minutes(start_ms, end_ms);
-        self.per_minute * (last - first) as f64
+        let length_ms = (end_ms - start_ms).clamp(0, self.window.end_ms - self.window.start_ms);
+        self.per_minute * (length_ms / MINUTE_MS) as f64
     }
 
     /// The level at which the empirical p-quantile of `count` durations falls: the k-th
     /// smallest of n uniform draws follows Beta(k, n - k + 1), so the distribution's quantile
     /// at that level is what a sampled population would report (a p99 over a thousand
-    /// invocations is a few percent off; over millions, exact). The draw depends on the seed,
-    /// the function, the level and `count` only; callers pass [`Production::nominal_between`]
-    /// so that reads at another time of day get the same value (the accuracy benchmark stays
-    /// reproducible).
+    /// invocations is a few percent off; over millions, exact). One uniform draw per function
+    /// serves every level, so higher levels read higher values, as they do in one population.
+    /// The draw depends on the seed, the function, the level and `count` only; callers pass
+    /// [`Production::nominal_between`] so that reads at another time of day get the same
+    /// value (the accuracy benchmark stays reproducible).
     pub fn sampled_level(&self, p: f64, count: f64) -> f64 {
         let n = count.round().max(1.0);
         let k = (p * n).ceil().clamp(1.0, n);
-        let tag = [4, p.to_bits()];
+        let tag = [4];
         let u = unit(hash_of(self.window.seed, &self.profile.name, &tag)).clamp(1e-12, 1.0 - 1e-12);
         if n > 1e5 {
             // Beta's inverse is slow there and the normal limit is exact enough.
@@ -440,8 +442,15 @@ mod tests {
                 "n {n}: sd {sd} vs {expected}"
             );
         }
-        // The same function, level and count always give the same level.
+        // The same function, level and count always give the same level, and a higher
+        // percentile of the same population a higher one.
         assert_eq!(prod.sampled_level(0.99, 5e4), prod.sampled_level(0.99, 5e4));
+        for n in [1_400.0, 5e4, 1e7] {
+            assert!(
+                prod.sampled_level(0.995, n) > prod.sampled_level(0.99, n),
+                "{n}"
+            );
+        }
         // The nominal count ignores the daily wave: the whole window holds 14 days' volume.
         assert!((prod.nominal_between(b.start_ms, b.end_ms) - 14.0 * 100_000.0).abs() < 1e-6);
     }

@@ -30,7 +30,8 @@ pub struct AdaptiveLimits {
     pub max_mb: u32,
     /// Also sample the function's current size, for a before/after comparison.
     pub include_current: bool,
-    /// Production's tail, for p90 and p99 in place of what the test samples show.
+    /// Production's durations: p50/p90/p99 at their ratios to its average, in place of what
+    /// the test samples show, and each size located by its median ([`fit::fit_with`]).
     pub production_tail: Option<ProductionTail>,
 }
 
@@ -668,6 +669,15 @@ fn pinned_within_tolerance(warm: &measure::WarmStats, strategy: &Strategy) -> bo
     warm.samples >= 3 && warm.cv / (warm.samples as f64).sqrt() <= tolerance
 }
 
+/// Relative spread per sample of a size's location estimate: the noise body's sigma, and
+/// 1.25 times it for a median (production's tail), which a slow sample does not inflate.
+fn location_spread(fit: &Fit) -> f64 {
+    match fit.production_tail() {
+        Some(_) => fit::MEDIAN_SE_FACTOR * fit.noise_sigma(),
+        None => fit.noise_sigma(),
+    }
+}
+
 /// Relative standard error a size's mean should reach before cost decisions rest on it.
 const MEAN_PRECISION: f64 = 0.05;
 
@@ -840,8 +850,9 @@ fn extrapolation_probe(stats: &[SizeStats], limits: &AdaptiveLimits) -> Option<u
 
 /// The statistics the decision uses after an adaptive search: at each measured feasible size
 /// the fitted curve's estimates, which pool every sample instead of the few taken at that size
-/// (cost from the fitted mean; percentiles from the pooled noise model, with upper bounds from
-/// its band around the size's pooled mean, which its own samples narrow). A size whose pooled
+/// (cost from the fitted mean; percentiles from the pooled noise model, or from production's
+/// tail when the fit has one, with upper bounds from the band around the size's pooled mean,
+/// which its own samples narrow). A size whose pooled
 /// p99 estimate reaches past the timeout margin is infeasible even when its own few samples
 /// looked fine: a handful of invocations cannot show a tail.
 /// Only measured sizes remain candidates.
@@ -864,9 +875,17 @@ pub fn smoothed(
                 let fitted = fit.mean_ms(m);
                 let cv = warm.cv.max(fit.noise_sigma());
                 let own = own_estimate(fit, warm, cv);
-                let Some((mean, (low, high))) = pooled_mean(own, fitted, fit.mean_band(m)) else {
-                    // The curve misses this size's own data: the measurements stand.
-                    return s;
+                let (mean, (low, high)) = match pooled_mean(own, fitted, fit.mean_band(m)) {
+                    Some(pooled) => pooled,
+                    // The curve misses this size's own data: its own estimate stands, and with
+                    // production's tail its percentiles still come from production (its few
+                    // samples may have missed the slow class).
+                    None => match (own, fit.production_tail()) {
+                        (Some((own_ms, se)), Some(_)) => {
+                            (own_ms, ((own_ms - 1.96 * se).max(0.0), own_ms + 1.96 * se))
+                        }
+                        _ => return s,
+                    },
                 };
                 let cost_at = |ms: f64| cost_of(m, ms + 0.5) + cost.init_usd;
                 cost.mean_usd = cost_at(mean);
@@ -906,9 +925,10 @@ pub fn smoothed(
         .collect()
 }
 
-/// What a size's own samples say about its mean, with the standard error at coefficient of
-/// variation `cv`; `None` with fewer than two samples. As the fit does: with production's
-/// tail, the median times production's mean over median; else the sample mean.
+/// What a size's own samples say about its mean, with its standard error; `None` with fewer
+/// than two samples. As the fit does: with production's tail, the median times production's
+/// mean over median (error from the body's spread, [`location_spread`]); else the sample mean
+/// (error at coefficient of variation `cv`).
 fn own_estimate(fit: &Fit, warm: &measure::WarmStats, cv: f64) -> Option<(f64, f64)> {
     if warm.samples < 2 {
         return None;
@@ -917,7 +937,7 @@ fn own_estimate(fit: &Fit, warm: &measure::WarmStats, cv: f64) -> Option<(f64, f
     Some(match fit.production_tail() {
         Some(tail) => {
             let mean = warm.p50.ms * tail.mean_over_median();
-            (mean, fit::MEDIAN_SE_FACTOR * cv * mean / root_n)
+            (mean, location_spread(fit) * mean / root_n)
         }
         None => (warm.mean_ms, cv * warm.mean_ms / root_n),
     })
@@ -1084,9 +1104,12 @@ mod tests {
         let (mean, se) = own_estimate(&plain, &w, 1.3).unwrap();
         assert_eq!(mean, 170.0);
         assert!((se - 1.3 * 170.0 / 10f64.sqrt()).abs() < 1e-9);
-        let (mean, se) = own_estimate(&robust, &w, 0.1).unwrap();
+        // Its error comes from the body's spread, which the slow sample does not inflate.
+        let (mean, se) = own_estimate(&robust, &w, 1.3).unwrap();
         assert!((mean - 130.0).abs() < 1e-9, "{mean}");
-        assert!((se - fit::MEDIAN_SE_FACTOR * 0.1 * 130.0 / 10f64.sqrt()).abs() < 1e-9);
+        let body = fit::MEDIAN_SE_FACTOR * robust.noise_sigma();
+        assert!(body < 0.1, "{body}");
+        assert!((se - body * 130.0 / 10f64.sqrt()).abs() < 1e-9);
         assert_eq!(own_estimate(&robust, &warm(1, 100.0, 0.0), 0.1), None);
     }
 

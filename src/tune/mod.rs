@@ -63,8 +63,8 @@ impl Search {
         }
     }
 
-    /// Lets an adaptive search take p90 and p99 from production's tail (a grid reports what
-    /// it measured).
+    /// Lets an adaptive search take its percentiles from production's durations and locate
+    /// sizes by their medians (a grid reports what it measured).
     pub fn use_production_tail(&mut self, tail: Option<crate::fit::ProductionTail>) {
         if let Search::Adaptive(limits) = self {
             limits.production_tail = tail;
