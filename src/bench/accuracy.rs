@@ -82,6 +82,8 @@ pub struct Scored {
     /// For latency-slo: the SLO, and whether the true p99 at the recommendation meets it.
     pub slo_ms: Option<f64>,
     pub slo_met: Option<bool>,
+    /// The true p99 at the recommendation, to tell a near miss from a far one.
+    pub true_p99_ms: Option<f64>,
     /// Whether any size meets the SLO at all.
     pub slo_reachable: Option<bool>,
     pub recommended_feasible: Option<bool>,
@@ -382,6 +384,7 @@ impl Case<'_> {
             duration_regret: None,
             slo_ms: slo,
             slo_met: None,
+            true_p99_ms: None,
             slo_reachable: None,
             recommended_feasible: None,
             sampled: Vec::new(),
@@ -426,6 +429,7 @@ impl Case<'_> {
         scored.recommended_mb = Some(rec.memory_mb);
         scored.recommended_feasible = Some(reference.is_feasible(rec.memory_mb));
         scored.slo_met = slo.map(|slo| at.p99_ms <= slo);
+        scored.true_p99_ms = Some(at.p99_ms);
         scored.cost_regret = best.map(|b| at.cost_usd / sizes[reference.index(b)].cost_usd - 1.0);
         let fastest = sizes
             .iter()
@@ -530,6 +534,7 @@ mod tests {
             duration_regret: Some(0.5),
             slo_ms: slo_met.map(|_| 100.0),
             slo_met,
+            true_p99_ms: None,
             slo_reachable: slo_met.map(|_| true),
             recommended_feasible: Some(true),
             sampled: Vec::new(),

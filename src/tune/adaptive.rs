@@ -669,15 +669,6 @@ fn pinned_within_tolerance(warm: &measure::WarmStats, strategy: &Strategy) -> bo
     warm.samples >= 3 && warm.cv / (warm.samples as f64).sqrt() <= tolerance
 }
 
-/// Relative spread per sample of a size's location estimate: the noise body's sigma, and
-/// 1.25 times it for a median (production's tail), which a slow sample does not inflate.
-fn location_spread(fit: &Fit) -> f64 {
-    match fit.production_tail() {
-        Some(_) => fit::MEDIAN_SE_FACTOR * fit.noise_sigma(),
-        None => fit.noise_sigma(),
-    }
-}
-
 /// Relative standard error a size's mean should reach before cost decisions rest on it.
 const MEAN_PRECISION: f64 = 0.05;
 
@@ -925,10 +916,11 @@ pub fn smoothed(
         .collect()
 }
 
-/// What a size's own samples say about its mean, with its standard error; `None` with fewer
-/// than two samples. As the fit does: with production's tail, the median times production's
-/// mean over median (error from the body's spread, [`location_spread`]); else the sample mean
-/// (error at coefficient of variation `cv`).
+/// What a size's own samples say about its mean, with its standard error at coefficient of
+/// variation `cv`; `None` with fewer than two samples. As the fit does: with production's
+/// tail, the median times production's mean over median (a median's error is 1.25 times a
+/// mean's; `cv` is the size's own, which a slow sample inflates: that errs wide, on the safe
+/// side of an SLO); else the sample mean.
 fn own_estimate(fit: &Fit, warm: &measure::WarmStats, cv: f64) -> Option<(f64, f64)> {
     if warm.samples < 2 {
         return None;
@@ -937,7 +929,7 @@ fn own_estimate(fit: &Fit, warm: &measure::WarmStats, cv: f64) -> Option<(f64, f
     Some(match fit.production_tail() {
         Some(tail) => {
             let mean = warm.p50.ms * tail.mean_over_median();
-            (mean, location_spread(fit) * mean / root_n)
+            (mean, fit::MEDIAN_SE_FACTOR * cv * mean / root_n)
         }
         None => (warm.mean_ms, cv * warm.mean_ms / root_n),
     })
@@ -1104,12 +1096,9 @@ mod tests {
         let (mean, se) = own_estimate(&plain, &w, 1.3).unwrap();
         assert_eq!(mean, 170.0);
         assert!((se - 1.3 * 170.0 / 10f64.sqrt()).abs() < 1e-9);
-        // Its error comes from the body's spread, which the slow sample does not inflate.
-        let (mean, se) = own_estimate(&robust, &w, 1.3).unwrap();
+        let (mean, se) = own_estimate(&robust, &w, 0.1).unwrap();
         assert!((mean - 130.0).abs() < 1e-9, "{mean}");
-        let body = fit::MEDIAN_SE_FACTOR * robust.noise_sigma();
-        assert!(body < 0.1, "{body}");
-        assert!((se - body * 130.0 / 10f64.sqrt()).abs() < 1e-9);
+        assert!((se - fit::MEDIAN_SE_FACTOR * 0.1 * 130.0 / 10f64.sqrt()).abs() < 1e-9);
         assert_eq!(own_estimate(&robust, &warm(1, 100.0, 0.0), 0.1), None);
     }
 
