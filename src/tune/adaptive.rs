@@ -516,7 +516,7 @@ fn next_batch(
     };
     let unmet_slo = choice.slo.is_some_and(|slo| !slo.met);
     let probe = if unmet_slo {
-        slo_probe(stats, limits)
+        slo_probe(stats, limits).filter(|_| !flat_at_the_top(stats, o.strategy.slo_percentile))
     } else {
         bracket_probe(stats, anchor, limits).or_else(|| match o.strategy.objective {
             Objective::Cost => floor_probe(stats, anchor, floor),
@@ -789,6 +789,28 @@ fn bracket_probe(stats: &[SizeStats], anchor: u32, limits: &AdaptiveLimits) -> O
     }
     .min(limits.max_mb);
     (!above && probe > anchor && measured_near(stats, probe).is_none()).then_some(probe)
+}
+
+/// The SLO percentile's improvement from the second-largest to the largest feasible measured
+/// size below which probing higher for an unmet SLO stops.
+const SLO_PROBE_GAIN: f64 = 0.05;
+
+/// Whether the two largest feasible measured sizes, at least one vCPU apart in memory, show
+/// the SLO percentile no longer falling (by less than [`SLO_PROBE_GAIN`]): more memory will
+/// not buy the latency the SLO asks for.
+fn flat_at_the_top(stats: &[SizeStats], p: Percentile) -> bool {
+    let mut top: Vec<(u32, f64)> = stats
+        .iter()
+        .filter(|s| s.is_feasible())
+        .filter_map(|s| Some((s.memory_mb, s.warm.as_ref()?.quantile(p).ms)))
+        .collect();
+    top.sort_by_key(|t| t.0);
+    match top.as_slice() {
+        [.., (m1, q1), (m2, q2)] => {
+            f64::from(m2 - m1) >= crate::fit::ONE_VCPU_MB && *q2 > (1.0 - SLO_PROBE_GAIN) * q1
+        }
+        _ => false,
+    }
 }
 
 /// No measured size meets the SLO and the fit sees no size that would: twice the largest
@@ -1316,6 +1338,33 @@ mod tests {
         let stats = sized(&[(512, true), (6144, true)]);
         assert_eq!(slo_probe(&stats, &limits()), Some(10240));
         assert_eq!(slo_probe(&sized(&[(10240, true)]), &limits()), None);
+    }
+
+    #[test]
+    fn an_unmet_slo_stops_climbing_where_a_vcpu_more_buys_no_latency() {
+        let p99_at = |sizes: &[(u32, f64)]| -> Vec<SizeStats> {
+            let mut stats = sized(&sizes.iter().map(|&(m, _)| (m, true)).collect::<Vec<_>>());
+            for (s, &(_, p99)) in stats.iter_mut().zip(sizes) {
+                s.warm.as_mut().unwrap().p99.ms = p99;
+            }
+            stats
+        };
+        // 1769 -> 3538 MB: 2% faster at the p99; nothing to gain higher up.
+        assert!(flat_at_the_top(
+            &p99_at(&[(512, 900.0), (1769, 430.0), (3538, 422.0)]),
+            Percentile::P99
+        ));
+        // 40% faster: parallel work still pays off.
+        assert!(!flat_at_the_top(
+            &p99_at(&[(1769, 430.0), (3538, 260.0)]),
+            Percentile::P99
+        ));
+        // Close sizes say nothing about the trend.
+        assert!(!flat_at_the_top(
+            &p99_at(&[(1769, 430.0), (2211, 425.0)]),
+            Percentile::P99
+        ));
+        assert!(!flat_at_the_top(&p99_at(&[(1769, 430.0)]), Percentile::P99));
     }
 
     #[test]
