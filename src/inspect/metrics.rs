@@ -56,7 +56,7 @@ const RESOURCE_STATS: [(&str, &str, &str, Combine); 3] = [
     ("p99", "Duration", "p99", Combine::Single),
 ];
 
-fn query(id: String, metric: &str, stat: &str, dims: &[(&str, &str)]) -> MetricQuery {
+pub(super) fn query(id: String, metric: &str, stat: &str, dims: &[(&str, &str)]) -> MetricQuery {
     MetricQuery {
         id,
         metric_name: metric.to_string(),
@@ -70,7 +70,7 @@ fn query(id: String, metric: &str, stat: &str, dims: &[(&str, &str)]) -> MetricQ
 
 /// Query ids are positional (`f12_p99`, `f12_a0_inv`): function names may hold characters
 /// an id may not.
-fn function_id(i: usize, suffix: &str) -> String {
+pub(super) fn function_id(i: usize, suffix: &str) -> String {
     format!("f{i}_{suffix}")
 }
 

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use super::metrics::{function_id, query};
 use super::{FunctionReport, InspectOptions, Section};
 use crate::fit::ProductionTail;
 use crate::platform::cloudwatch::{fetch_all, MetricQuery, MetricWindow, MetricsApi};
@@ -185,11 +186,14 @@ async fn read_bounds<M: MetricsApi>(
         .iter()
         .enumerate()
         .flat_map(|(i, (name, n))| {
-            [("u90", 0.9), ("u99", 0.99)].map(|(suffix, p)| MetricQuery {
-                id: format!("f{i}_{suffix}"),
-                metric_name: "Duration".into(),
-                dimensions: vec![("FunctionName".into(), name.clone())],
-                stat: bound_level(p, *n),
+            [("u90", 0.9), ("u99", 0.99)].map(|(suffix, p)| {
+                let dims = [("FunctionName", name.as_str())];
+                query(
+                    function_id(i, suffix),
+                    "Duration",
+                    &bound_level(p, *n),
+                    &dims,
+                )
             })
         })
         .collect();
@@ -210,8 +214,8 @@ async fn read_bounds<M: MetricsApi>(
     let first = |id: String| data.values.get(&id).and_then(|v| v.first().copied());
     for (i, (name, _)) in wanted.iter().enumerate() {
         if let Some(Ok(p)) = found.get_mut(name) {
-            p.p90_bound_ms = first(format!("f{i}_u90"));
-            p.p99_bound_ms = first(format!("f{i}_u99"));
+            p.p90_bound_ms = first(function_id(i, "u90"));
+            p.p99_bound_ms = first(function_id(i, "u99"));
         }
     }
 }
