@@ -286,5 +286,6 @@ pub fn add_production(doc: &mut FunctionDocument, production: &Production) {
                 Some((now - r.cost_per_invocation_usd) * production.monthly_invocations);
         }
     }
+    doc.warnings.extend(production.tail_warning());
     doc.production = Some(production.clone());
 }
