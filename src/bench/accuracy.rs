@@ -202,11 +202,15 @@ pub async fn run(spec: &AccuracySpec) -> std::io::Result<AccuracyReport> {
             .collect(),
         ..Fleet::default()
     };
-    let adaptive_functions: Vec<String> = fleet
-        .functions
+    let adaptive_functions: Vec<String> = spec
+        .profiles
         .iter()
-        .map(|f| f.name.clone())
-        .filter(|n| n.ends_with("--adaptive"))
+        .filter(|_| spec.searches.contains(&"adaptive"))
+        .flat_map(|p| {
+            spec.strategies
+                .iter()
+                .map(|strategy| case_function(&p.name, strategy, "adaptive"))
+        })
         .collect();
     let mut config = LabConfig::new(fleet);
     config.seed = spec.seed;

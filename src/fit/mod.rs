@@ -97,16 +97,20 @@ pub fn fit_with(samples: &[SizeSamples], tail: Option<ProductionTail>) -> Result
     if sizes.len() < 2 {
         return Err(FitError::TooFewSizes { found: sizes.len() });
     }
-    let mut noise = NoiseModel::from_sizes(sizes.values().map(Vec::as_slice));
-    let points: Vec<Point> = match tail {
+    let samples_noise = NoiseModel::from_sizes(sizes.values().map(Vec::as_slice));
+    let (noise, points): (NoiseModel, Vec<Point>) = match tail {
         Some(tail) => {
-            noise = noise.with_production_tail(tail);
-            sizes
+            let sigma = samples_noise.sigma;
+            let points = sizes
                 .iter()
-                .map(|(&m, xs)| median_point(m, xs, noise.sigma, tail.mean_over_median()))
-                .collect()
+                .map(|(&m, xs)| median_point(m, xs, sigma, tail.mean_over_median()))
+                .collect();
+            (samples_noise.with_production_tail(tail), points)
         }
-        None => sizes.iter().map(|(&m, xs)| point(m, xs)).collect(),
+        None => {
+            let points = sizes.iter().map(|(&m, xs)| point(m, xs)).collect();
+            (samples_noise, points)
+        }
     };
     let selection = select::select(&points);
     let relative_se = match tail {

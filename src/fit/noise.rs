@@ -34,15 +34,16 @@ pub(crate) struct NoiseModel {
     /// ln(mean / median), estimated from the pooled residuals.
     log_mean_over_median: f64,
     outliers: Outliers,
-    /// Production's tail relative to its median, which stands in for the upper-tail offsets
-    /// that the pooled test samples would give.
+    /// Production's durations, whose p50/p90/p99 offsets from the mean stand in for those the
+    /// pooled test samples would give.
     production: Option<ProductionTail>,
 }
 
 /// Production's durations relative to their average, from CloudWatch's Duration statistics
-/// over many invocations (cold ones included, which at a few percent barely move them). A few dozen test invocations rarely see a slow class of
-/// a few percent; weeks of production traffic have seen thousands of them. Like the pooled
-/// noise model, it assumes the tail scales with the duration: its ratios hold at every size.
+/// over many invocations (cold ones included, which at a few percent barely move them). A
+/// few dozen test invocations rarely see a slow class of a few percent; weeks of production
+/// traffic have seen thousands of them. Like the pooled noise model, it assumes the tail
+/// scales with the duration: its ratios hold at every size.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ProductionTail {
     pub mean_ms: f64,
@@ -226,7 +227,7 @@ impl NoiseModel {
         }
     }
 
-    /// The model with production's tail standing in for the pooled samples' upper tail.
+    /// The model with production's p50/p90/p99 offsets standing in for the pooled samples'.
     pub fn with_production_tail(&self, tail: ProductionTail) -> NoiseModel {
         NoiseModel {
             production: Some(tail),

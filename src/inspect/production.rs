@@ -108,7 +108,7 @@ impl Production {
         })
     }
 
-    /// The duration tail relative to the median, at the upper bounds of p90 and p99, when
+    /// The durations relative to their average, p90 and p99 at their upper bounds, when
     /// there were enough invocations to trust a p99 ([`ProductionTail::MIN_INVOCATIONS`]).
     pub fn tail(&self) -> Option<ProductionTail> {
         ProductionTail::new(
