@@ -243,6 +243,18 @@ impl Fit {
         (quantile * (-down).exp(), quantile * up.exp())
     }
 
+    /// Upper bound on the p-quantile at a size whose mean is estimated as `mean_ms` with the
+    /// 95% band `mean_band`, at the one-sided normal quantile `z` (1.96 gives the 95% band's
+    /// top): both errors' log half-widths scale by `z` over the band's 1.96.
+    pub fn quantile_upper(&self, p: f64, mean_ms: f64, mean_band: (f64, f64), z: f64) -> f64 {
+        let (_, high) = self.quantile_band_around(p, mean_ms, mean_band);
+        let quantile = mean_ms * self.noise.log_offset(p).exp();
+        if quantile <= 0.0 || high <= quantile {
+            return high;
+        }
+        quantile * (high / quantile).powf(z / 1.96)
+    }
+
     /// The fit as it would be after `samples` more warm invocations at one size, if they
     /// agreed with it: the noise spread's band narrows with their degrees of freedom.
     pub fn anticipating(&self, samples: usize) -> Fit {

@@ -293,3 +293,19 @@ fn a_production_tail_keeps_a_seen_slow_invocation_from_dragging_the_curve() {
     assert_eq!(robust.production_tail(), Some(tail));
     assert_eq!(plain.production_tail(), None);
 }
+
+#[test]
+fn a_quantiles_upper_bound_widens_with_its_level() {
+    let truth = |m: f64| 50.0 + 2000.0 / vcpus(m).min(1.0);
+    let fit = fit(&measure(truth, &GRID, 5, 0.06)).unwrap();
+    let (m, p) = (1000, 0.99);
+    let (mean, band) = (fit.mean_ms(m), fit.mean_band(m));
+    let (_, top) = fit.quantile_band_around(p, mean, band);
+    // At 1.96 it is the 95% band's top; at 2.576 (99.5% one-sided) its log distance from
+    // the quantile grows by 2.576 / 1.96.
+    assert!((fit.quantile_upper(p, mean, band, 1.96) / top - 1.0).abs() < 1e-12);
+    let quantile = mean * fit.noise.log_offset(p).exp();
+    let wide = fit.quantile_upper(p, mean, band, 2.576);
+    let ratio = (wide / quantile).ln() / (top / quantile).ln();
+    assert!((ratio - 2.576 / 1.96).abs() < 1e-9, "{ratio}");
+}

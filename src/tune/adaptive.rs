@@ -16,6 +16,12 @@ use super::{observe, stop_when_failing, OnEvent};
 /// Confirmations after the last round, when each one moves the choice to another size.
 const FINAL_CONFIRMATIONS: usize = 3;
 
+/// One-sided normal quantile of the upper bounds on a size's percentiles (99.5%), which an
+/// SLO and the timeout margin are judged on. The search settles on the cheapest size whose
+/// bound meets the SLO, so that size sits at the crossing, where a 97.5% bound lets one
+/// function in forty through with a true percentile just over the SLO.
+const BOUND_Z: f64 = 2.576;
+
 /// Limits of an adaptive search.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AdaptiveLimits {
@@ -498,6 +504,7 @@ fn next_batch(
     limits: &AdaptiveLimits,
 ) -> Vec<SizeRequest> {
     let probe = extrapolation_probe(stats, limits)
+        .filter(|_| !largest_meets_the_slo(stats, o.strategy))
         .or_else(|| optimum_probe(stats, prediction, floor, limits));
     if let Some(probe) = probe {
         return vec![request(probe, limits.initial_invocations)];
@@ -518,9 +525,11 @@ fn next_batch(
     let probe = if unmet_slo {
         slo_probe(stats, limits).filter(|_| !flat_at_the_top(stats, o.strategy.slo_percentile))
     } else {
-        bracket_probe(stats, anchor, limits).or_else(|| match o.strategy.objective {
-            Objective::Cost => floor_probe(stats, anchor, floor),
-            _ => None,
+        bracket_probe(stats, anchor, o.strategy.objective, limits).or_else(|| {
+            match o.strategy.objective {
+                Objective::Cost => floor_probe(stats, anchor, floor),
+                _ => None,
+            }
         })
     };
     if let Some(probe) = probe {
@@ -654,7 +663,7 @@ fn anticipated_upper(
     let estimate = own.map_or(fitted, |w| w.trimmed_mean_ms);
     let sample_se = cv * estimate / f64::from(n.max(1)).sqrt();
     let (mean, band) = combine_means(fitted, ahead.mean_band(memory_mb), estimate, sample_se);
-    ahead.quantile_band_around(p, mean, band).1
+    ahead.quantile_upper(p, mean, band, BOUND_Z)
 }
 
 /// Whether the choice's own samples already pin its mean within the objective's tolerance
@@ -778,10 +787,20 @@ fn fastest_of(stats: &[SizeStats]) -> Option<u32> {
 
 /// A size with no measured size above it may sit on a curve that keeps paying off (GC
 /// pressure fading with memory, CPU speeding up to one full vCPU): below 1769 MB measure
-/// 1769 MB, where single-threaded work stops speeding up; above it, a size a quarter up.
-fn bracket_probe(stats: &[SizeStats], anchor: u32, limits: &AdaptiveLimits) -> Option<u32> {
+/// 1769 MB, where single-threaded work stops speeding up; above it, a size a quarter up,
+/// except for a met latency SLO: there a larger size is cheaper only where duration falls
+/// faster than memory grows, which the fit shows and the optimum probe follows.
+fn bracket_probe(
+    stats: &[SizeStats],
+    anchor: u32,
+    objective: Objective,
+    limits: &AdaptiveLimits,
+) -> Option<u32> {
     let above = stats.iter().any(|s| s.memory_mb > anchor);
     let one_vcpu = crate::fit::ONE_VCPU_MB as u32;
+    if objective == Objective::LatencySlo && anchor >= one_vcpu {
+        return None;
+    }
     let probe = if anchor < one_vcpu {
         one_vcpu
     } else {
@@ -846,6 +865,21 @@ fn floor_probe(stats: &[SizeStats], anchor: u32, floor: u32) -> Option<u32> {
 /// [`measured_near`]'s 8%: just above the working set, garbage collection makes cost fall
 /// steeply, and a size 8% above the floor can cost 3% more.
 const FLOOR_REACH: f64 = 0.02;
+
+/// Whether the largest feasible measured size meets a latency SLO by its estimate: the
+/// crossing lies below it, where the optimum probe looks next; a size above it is cheaper
+/// only where duration falls faster than memory grows, which the fit would show there.
+fn largest_meets_the_slo(stats: &[SizeStats], strategy: &Strategy) -> bool {
+    let (Objective::LatencySlo, Some(slo_ms)) = (strategy.objective, strategy.slo_ms) else {
+        return false;
+    };
+    stats
+        .iter()
+        .filter(|s| s.is_feasible())
+        .max_by_key(|s| s.memory_mb)
+        .and_then(|s| s.warm.as_ref())
+        .is_some_and(|w| w.quantile(strategy.slo_percentile).ms <= slo_ms)
+}
 
 /// Two feasible sizes cannot tell a curve that flattens from one that keeps falling: probe
 /// above the largest one.
@@ -915,9 +949,9 @@ pub fn smoothed(
                     // The pooled noise model's offsets, around this size's mean; the bound
                     // carries that mean's uncertainty, which the size's own samples narrow.
                     let scale = mean / fitted;
-                    let (_, band_high) = fit.quantile_band_around(p, mean, (low, high));
+                    let upper = fit.quantile_upper(p, mean, (low, high), BOUND_Z);
                     q.ms = q.ms.max(fit.quantile_ms(m, p) * scale);
-                    q.upper_ms = Some(band_high.max(q.ms));
+                    q.upper_ms = Some(upper.max(q.ms));
                 }
                 let upper_ms = warm.p99.upper_ms.unwrap_or(warm.p99.ms);
                 if warm.p99.ms > tail_limit_ms {
@@ -1325,10 +1359,43 @@ mod tests {
     #[test]
     fn bracket_probe_checks_one_vcpu_then_a_quarter_up() {
         let stats = sized(&[(128, true), (256, true), (512, true)]);
-        assert_eq!(bracket_probe(&stats, 512, &limits()), Some(1769));
-        assert_eq!(bracket_probe(&stats, 256, &limits()), None);
+        let cost = Objective::Cost;
+        assert_eq!(bracket_probe(&stats, 512, cost, &limits()), Some(1769));
+        assert_eq!(bracket_probe(&stats, 256, cost, &limits()), None);
         let stats = sized(&[(1024, true), (2048, true)]);
-        assert_eq!(bracket_probe(&stats, 2048, &limits()), Some(2560));
+        assert_eq!(bracket_probe(&stats, 2048, cost, &limits()), Some(2560));
+        assert_eq!(
+            bracket_probe(&stats, 2048, Objective::Speed, &limits()),
+            Some(2560)
+        );
+        // A latency SLO met at one vCPU or more is not bracketed; below it, it is.
+        let slo = Objective::LatencySlo;
+        assert_eq!(bracket_probe(&stats, 2048, slo, &limits()), None);
+        let stats = sized(&[(128, true), (512, true)]);
+        assert_eq!(bracket_probe(&stats, 512, slo, &limits()), Some(1769));
+    }
+
+    #[test]
+    fn a_latency_slo_met_at_the_largest_size_needs_no_extrapolation() {
+        let strategy = Strategy::load("latency-slo")
+            .unwrap()
+            .with_slo(Some(150.0), Some(Percentile::P99));
+        let p99_at = |p99: [f64; 2]| {
+            let mut stats = sized(&[(512, true), (1769, true)]);
+            for (s, p99) in stats.iter_mut().zip(p99) {
+                s.warm.as_mut().unwrap().p99.ms = p99;
+            }
+            stats
+        };
+        assert!(largest_meets_the_slo(&p99_at([400.0, 140.0]), &strategy));
+        assert!(!largest_meets_the_slo(&p99_at([400.0, 160.0]), &strategy));
+        // An out-of-memory size above the largest feasible one does not count.
+        let mut stats = p99_at([400.0, 140.0]);
+        stats.extend(sized(&[(3008, false)]));
+        assert!(largest_meets_the_slo(&stats, &strategy));
+        // Other objectives always extrapolate.
+        let cost = Strategy::load("cost").unwrap();
+        assert!(!largest_meets_the_slo(&p99_at([400.0, 140.0]), &cost));
     }
 
     #[test]
