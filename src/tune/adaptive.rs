@@ -565,8 +565,8 @@ fn confirm_batch(
 /// Nothing measured is feasible, but some sizes fail only because a few samples cannot bound
 /// their p99 below the timeout margin while their estimate lies below it: more invocations at
 /// the best of them, to tell a heavy tail from a short sample, up to what an SLO left
-/// unconfirmed would get (twice the SLO confirmation within the run's per-size limit: 24 for
-/// `latency-slo`, 10 for the strategies whose `invocations` is 10). The best is the cheapest
+/// unconfirmed would get (three times the SLO confirmation within the run's per-size limit:
+/// 24 for `latency-slo`, 10 for the strategies whose `invocations` is 10). The best is the cheapest
 /// (for speed: the fastest) that so many samples would bound below the margin if its estimate
 /// holds, else the one whose estimate lies lowest.
 fn tail_confirmation(
@@ -705,26 +705,28 @@ fn precision_batch(stats: &[SizeStats], sigma: f64, limits: &AdaptiveLimits) -> 
 }
 
 /// Invocations the chosen size needs. A latency SLO is judged on a tail percentile, which
-/// needs more samples, though the pooled noise model draws on every size too; the other
-/// objectives decide on the fitted curve, which pools every size, so the choice needs only a
-/// few more invocations as evidence that it works (memory used, no failures).
+/// needs more samples, though the pooled noise model (or production's tail) draws on every
+/// size too: twice the first sampling; the other objectives decide on the fitted curve, which
+/// pools every size, so the choice needs only a few more invocations as evidence that it
+/// works (memory used, no failures).
 fn confirm_target(objective: Objective, limits: &AdaptiveLimits) -> u32 {
     match objective {
         Objective::LatencySlo => limits
             .confirm_invocations
-            .min(3 * limits.initial_invocations),
+            .min(2 * limits.initial_invocations),
         _ => limits
             .confirm_invocations
             .min(limits.initial_invocations + 2),
     }
 }
 
-/// Invocations the chosen size gets in all; an SLO met by the estimate only gets twice the
-/// usual, as more samples narrow the noise band.
+/// Invocations the chosen size gets in all; an SLO met by the estimate only gets three times
+/// the usual, as more samples narrow the bound: most sizes are confirmed at the first
+/// target, and the few near the crossing get what a bound that tight needs.
 fn confirmation(objective: Objective, limits: &AdaptiveLimits, unconfirmed_slo: bool) -> u32 {
     let target = confirm_target(objective, limits);
     if unconfirmed_slo {
-        (2 * target).min(limits.confirm_invocations.max(target))
+        (3 * target).min(limits.confirm_invocations.max(target))
     } else {
         target
     }
@@ -1250,7 +1252,7 @@ mod tests {
         let choice = crate::strategy::recommend(&strategy, &smooth, None).unwrap();
         assert_eq!(choice.memory_mb, 512);
         let next = slo_challenger(&smooth, &fit, &choice, &objectives, &limits()).unwrap();
-        assert_eq!((next.memory_mb, next.invocations), (256, 12 - 4));
+        assert_eq!((next.memory_mb, next.invocations), (256, 8 - 4));
         // Once it has had its most, it is no longer a challenger.
         let mut tried = smooth.clone();
         tried[0].invocations = 24;
@@ -1291,11 +1293,11 @@ mod tests {
             timeout_ms: 10_000.0,
         };
         let next = tail_confirmation(&stats, &fit, &o, &limits()).unwrap();
-        assert_eq!((next.memory_mb, next.invocations), (512, 12 - 4));
+        assert_eq!((next.memory_mb, next.invocations), (512, 8 - 4));
         // Past the first step it goes on to the most a latency SLO gets.
-        stats[0].invocations = 12;
+        stats[0].invocations = 8;
         let next = tail_confirmation(&stats, &fit, &o, &limits()).unwrap();
-        assert_eq!((next.memory_mb, next.invocations), (512, 24 - 12));
+        assert_eq!((next.memory_mb, next.invocations), (512, 24 - 8));
         // A size that also ran out of memory, or had its most, is not confirmed.
         stats[0]
             .infeasible
@@ -1487,7 +1489,7 @@ mod tests {
     #[test]
     fn only_a_latency_slo_confirms_with_many_invocations() {
         let l = limits();
-        assert_eq!(confirm_target(Objective::LatencySlo, &l), 12);
+        assert_eq!(confirm_target(Objective::LatencySlo, &l), 8);
         assert_eq!(confirm_target(Objective::Cost, &l), 6);
         let few = AdaptiveLimits::new(128, 10240, 5);
         assert_eq!(confirm_target(Objective::LatencySlo, &few), 5);
@@ -1499,7 +1501,7 @@ mod tests {
         let l = limits();
         // Three sizes x 4, and the choice topped up to 6.
         assert_eq!(expected_invocations(Objective::Cost, &l), 3 * 4 + 2);
-        // An SLO choice may need twice its 12 when the estimate alone meets it.
+        // An SLO choice may need three times its 8 when the estimate alone meets it.
         assert_eq!(expected_invocations(Objective::LatencySlo, &l), 3 * 4 + 20);
         assert_eq!(expected_invocations(Objective::Speed, &l), 4 * 4 + 2);
     }
