@@ -371,8 +371,13 @@ fn by_balance<'a>(candidates: &[Candidate<'a>], weight: f64) -> Choice<'a> {
     }
 }
 
+/// How far above the lowest measured percentile an out-of-reach SLO's choice may lie, for a
+/// lower cost.
+const NEARLY_CLOSEST: f64 = 0.05;
+
 /// The cheapest size whose percentile meets the SLO, preferring sizes where the upper
-/// confidence bound meets it; the closest size when none does.
+/// confidence bound meets it; when none does, the cheapest size within [`NEARLY_CLOSEST`] of
+/// the one that comes closest.
 fn by_slo<'a>(candidates: &[Candidate<'a>], strategy: &Strategy, slo_ms: f64) -> Choice<'a> {
     let p = strategy.slo_percentile;
     let observed = |c: &Candidate| c.warm.quantile(p).ms;
@@ -392,16 +397,32 @@ fn by_slo<'a>(candidates: &[Candidate<'a>], strategy: &Strategy, slo_ms: f64) ->
         &confident
     };
     if tier.is_empty() {
+        // Out of reach: the size that comes closest, or a cheaper one whose percentile is
+        // nearly as low (where the curve has flattened, more memory buys nothing).
         let closest = min_by(candidates, observed);
+        let chosen = min_by(
+            &within(candidates, NEARLY_CLOSEST, observed),
+            Candidate::cost,
+        );
+        let mut reason = format!(
+            "no measured size meets the {} SLO of {slo_ms:.0} ms; {} MB comes closest at {:.1} ms",
+            p.as_str(),
+            closest.memory_mb,
+            observed(&closest)
+        );
+        if chosen.memory_mb != closest.memory_mb {
+            reason.push_str(&format!(
+                ", and {} MB, within {} of that ({:.1} ms), costs {} less",
+                chosen.memory_mb,
+                percent(NEARLY_CLOSEST),
+                observed(&chosen),
+                percent(1.0 - chosen.cost() / closest.cost())
+            ));
+        }
         return Choice {
-            chosen: closest,
-            value: ObjectiveValue::PercentileMs(observed(&closest)),
-            reason: format!(
-                "no measured size meets the {} SLO of {slo_ms:.0} ms; {} MB comes closest at {:.1} ms",
-                p.as_str(),
-                closest.memory_mb,
-                observed(&closest)
-            ),
+            chosen,
+            value: ObjectiveValue::PercentileMs(observed(&chosen)),
+            reason,
             band: Vec::new(),
         };
     }
@@ -771,17 +792,24 @@ mod tests {
     }
 
     #[test]
-    fn latency_slo_out_of_reach_returns_the_closest_size() {
+    fn latency_slo_out_of_reach_returns_the_cheapest_size_nearly_as_close() {
         let s = strategy("latency-slo").with_slo(Some(100.0), None);
         let r = recommend(&s, &slo_sizes(), None).unwrap();
-        assert_eq!(r.memory_mb, 1769, "{}", r.reason);
+        // 1769 MB comes closest (320 ms); 1024 MB is 4.5% slower at a lower cost, 512 MB 15%.
+        assert_eq!(r.memory_mb, 1024, "{}", r.reason);
         assert!(!r.slo.unwrap().met);
         assert!(r.band.is_empty());
         assert!(
-            r.reason.starts_with("no measured size meets"),
+            r.reason.starts_with("no measured size meets")
+                && r.reason.contains("1769 MB comes closest")
+                && r.reason.contains("1024 MB, within 5%"),
             "{}",
             r.reason
         );
+        // With the curve still falling steeply, the closest it is.
+        let steep = io_bound(|m| warm(m, 4000.0 / f64::from(m.min(1769)) * 100.0, 90, 40));
+        let r = recommend(&s, &steep, None).unwrap();
+        assert_eq!(r.memory_mb, 1769, "{}", r.reason);
     }
 
     #[test]
