@@ -399,11 +399,12 @@ pub fn predict(
     let pool: Vec<&Candidate> = match (s.objective, s.slo_ms) {
         (Objective::LatencySlo, Some(slo)) => {
             let p = s.slo_percentile.fraction();
-            // Sizes meeting the SLO with confidence, else by the estimate: the crossing to
-            // measure either way.
+            // Sizes whose bound would meet the SLO once confirmed (the confirmation's samples
+            // narrow it; today's band, without them, would send the search well above the
+            // crossing), else those meeting it by the estimate: the crossing to measure.
             let confident: Vec<&Candidate> = candidates
                 .iter()
-                .filter(|c| fit.quantile_band(c.memory_mb, p).1 <= slo)
+                .filter(|c| anticipated_upper(&ahead, c.memory_mb, None, confirmations, p) <= slo)
                 .collect();
             let likely: Vec<&Candidate> = candidates
                 .iter()
