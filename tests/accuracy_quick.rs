@@ -52,7 +52,7 @@ async fn adaptive_latency_slo_meets_every_reachable_slo() {
     // The quick corpus has heavy-tailed and very noisy profiles where grid misses the SLO.
     assert!(grid.slo_missed > 0, "{grid:?}");
     // With 97.5% bounds `synthetic-0003` landed at 4756 MB against a crossing at 4800 (true
-    // p99 0.35% over); the 99.5% bounds of 2cb9e49 keep it above.
+    // p99 0.35% over); the 99.5% bounds of b1ae365 keep it above.
     assert_eq!(adaptive.slo_missed, 0, "{adaptive:?}");
     assert_eq!(adaptive.infeasible_recommendations, 0, "{adaptive:?}");
     // 2.06% on 7c5988f.

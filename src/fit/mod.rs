@@ -245,7 +245,9 @@ impl Fit {
 
     /// Upper bound on the p-quantile at a size whose mean is estimated as `mean_ms` with the
     /// 95% band `mean_band`, at the one-sided normal quantile `z` (1.96 gives the 95% band's
-    /// top): both errors' log half-widths scale by `z` over the band's 1.96.
+    /// top): the band's log half-width scales by `z` over 1.96. That is exact for the mean's
+    /// normal error; the noise offset's band (chi-square spread, binomial outlier share) is
+    /// only rescaled, so for a heavy tail the level is approximate.
     pub fn quantile_upper(&self, p: f64, mean_ms: f64, mean_band: (f64, f64), z: f64) -> f64 {
         let (_, high) = self.quantile_band_around(p, mean_ms, mean_band);
         let quantile = mean_ms * self.noise.log_offset(p).exp();

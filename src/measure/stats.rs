@@ -176,6 +176,9 @@ pub struct QuantileEstimate {
     pub ms: f64,
     /// `None` when there are too few samples to bound it (p99 at 95% needs 299).
     pub upper_ms: Option<f64>,
+    /// Confidence level of `upper_ms`: the sweep's for sample order statistics, higher for the
+    /// adaptive search's fitted bounds.
+    pub confidence: f64,
 }
 
 /// Cost per invocation in USD: the warm mean plus the cold-start-weighted INIT cost.
@@ -211,6 +214,8 @@ pub enum Infeasibility {
     UnboundedTail {
         p99_ms: f64,
         upper_ms: f64,
+        /// Confidence level of `upper_ms`.
+        confidence: f64,
         limit_ms: f64,
     },
 }
@@ -310,6 +315,7 @@ fn warm_stats(reports: &[&Report], options: &StatsOptions) -> Option<WarmStats> 
     let estimate = |p: Percentile| QuantileEstimate {
         ms: quantile(&durations, p.fraction()),
         upper_ms: quantile_upper_bound(&durations, p.fraction(), options.confidence),
+        confidence: options.confidence,
     };
     let mean_ms = mean(&durations);
     Some(WarmStats {

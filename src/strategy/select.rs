@@ -143,10 +143,12 @@ impl fmt::Display for Rejection {
             Rejection::Infeasible(Infeasibility::UnboundedTail {
                 p99_ms,
                 upper_ms,
+                confidence,
                 limit_ms,
             }) => write!(
                 f,
-                "p99 {p99_ms:.0} ms may be as high as {upper_ms:.0} ms (95% bound), above {limit_ms:.0} ms (too close to the timeout)"
+                "p99 {p99_ms:.0} ms may be as high as {upper_ms:.0} ms ({} bound), above {limit_ms:.0} ms (too close to the timeout)",
+                percent(*confidence)
             ),
             Rejection::Headroom {
                 max_used_mb,
@@ -412,7 +414,7 @@ fn by_slo<'a>(candidates: &[Candidate<'a>], strategy: &Strategy, slo_ms: f64) ->
         );
         if chosen.memory_mb != closest.memory_mb {
             reason.push_str(&format!(
-                ", and {} MB, within {} of that ({:.1} ms), costs {} less",
+                "; recommended: {} MB, within {} of it at {:.1} ms for {} less cost",
                 chosen.memory_mb,
                 percent(NEARLY_CLOSEST),
                 observed(&chosen),
@@ -442,19 +444,22 @@ fn slo_reason(chosen: &Candidate, strategy: &Strategy, slo_ms: f64, unconfirmed:
         q.ms,
         percent(strategy.cost_tolerance)
     );
-    if unconfirmed {
-        format!(
+    match (unconfirmed, q.upper_ms) {
+        (true, None) => format!(
             "{head}, but {} warm samples cannot confirm it at {} confidence (that needs at least {})",
             chosen.warm.samples,
-            percent(strategy.confidence),
-            samples_to_bound(p.fraction(), strategy.confidence)
-        )
-    } else {
-        let upper = q.upper_ms.unwrap_or(q.ms);
-        format!(
-            "{head}, confirmed at {} confidence (upper bound {upper:.1} ms)",
-            percent(strategy.confidence)
-        )
+            percent(q.confidence),
+            samples_to_bound(p.fraction(), q.confidence)
+        ),
+        (true, Some(upper)) => format!(
+            "{head}, but its {} upper bound ({upper:.1} ms) does not confirm it",
+            percent(q.confidence)
+        ),
+        (false, upper) => format!(
+            "{head}, confirmed at {} confidence (upper bound {:.1} ms)",
+            percent(q.confidence),
+            upper.unwrap_or(q.ms)
+        ),
     }
 }
 
@@ -471,7 +476,7 @@ fn slo_status(warm: &WarmStats, strategy: &Strategy) -> Option<SloStatus> {
         percentile: strategy.slo_percentile,
         observed_ms: q.ms,
         upper_bound_ms: q.upper_ms,
-        confidence: strategy.confidence,
+        confidence: q.confidence,
         met: q.ms <= slo_ms,
         met_with_confidence: q.upper_ms.is_some_and(|u| u <= slo_ms),
     })
@@ -789,6 +794,27 @@ mod tests {
         let slo = r.slo.unwrap();
         assert!(slo.met && !slo.met_with_confidence && slo.upper_bound_ms.is_none());
         assert!(r.reason.contains("needs at least 299"), "{}", r.reason);
+    }
+
+    #[test]
+    fn a_fitted_bound_says_its_own_level() {
+        // As the adaptive search leaves them: every size's p99 bounded at 99.5%, none below
+        // the SLO.
+        let s = strategy("latency-slo").with_slo(Some(400.0), Some(Percentile::P99));
+        let mut sizes = slo_sizes();
+        for size in &mut sizes {
+            let p99 = &mut size.warm.as_mut().unwrap().p99;
+            p99.upper_ms = Some(p99.ms * 1.5);
+            p99.confidence = 0.995;
+        }
+        let r = recommend(&s, &sizes, None).unwrap();
+        let slo = r.slo.unwrap();
+        assert!(slo.met && !slo.met_with_confidence && slo.confidence == 0.995);
+        assert!(
+            r.reason.contains("its 99.5% upper bound") && !r.reason.contains("needs at least"),
+            "{}",
+            r.reason
+        );
     }
 
     #[test]

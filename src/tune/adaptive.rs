@@ -16,10 +16,13 @@ use super::{observe, stop_when_failing, OnEvent};
 /// Confirmations after the last round, when each one moves the choice to another size.
 const FINAL_CONFIRMATIONS: usize = 3;
 
-/// One-sided normal quantile of the upper bounds on a size's percentiles (99.5%), which an
-/// SLO and the timeout margin are judged on. The search settles on the cheapest size whose
-/// bound meets the SLO, so that size sits at the crossing, where a 97.5% bound lets one
-/// function in forty through with a true percentile just over the SLO.
+/// Confidence of the upper bounds on a size's percentiles, which an SLO and the timeout
+/// margin are judged on. The search settles on the cheapest size whose bound meets the SLO,
+/// so that size sits at the crossing, where a 97.5% bound lets one function in forty through
+/// with a true percentile just over the SLO.
+const BOUND_CONFIDENCE: f64 = 0.995;
+/// [`BOUND_CONFIDENCE`]'s one-sided normal quantile. The bound scales the fit's 95% band by
+/// it (a normal rescaling: about 99.5% where the errors are near normal, as the mean's are).
 const BOUND_Z: f64 = 2.576;
 
 /// Limits of an adaptive search.
@@ -413,7 +416,8 @@ pub fn predict(
             match (confident.is_empty(), likely.is_empty()) {
                 (false, _) => confident,
                 (true, false) => likely,
-                // Nothing is predicted to meet it: the size that comes closest.
+                // Nothing is predicted to meet it: the size that comes closest, which the
+                // search measures to find the flat run whose cheapest size `by_slo` takes.
                 (true, true) => {
                     let closest = candidates
                         .iter()
@@ -721,13 +725,19 @@ fn confirm_target(objective: Objective, limits: &AdaptiveLimits) -> u32 {
     }
 }
 
-/// Invocations the chosen size gets in all; an SLO met by the estimate only gets three times
-/// the usual, as more samples narrow the bound: most sizes are confirmed at the first
+/// Invocations the chosen size gets in all; a latency SLO met by the estimate only gets three
+/// times the usual, as more samples narrow the bound: most sizes are confirmed at the first
 /// target, and the few near the crossing get what a bound that tight needs.
 fn confirmation(objective: Objective, limits: &AdaptiveLimits, unconfirmed_slo: bool) -> u32 {
     let target = confirm_target(objective, limits);
     if unconfirmed_slo {
-        (3 * target).min(limits.confirm_invocations.max(target))
+        // Other objectives only report on an SLO: twice their few confirmations.
+        let factor = if objective == Objective::LatencySlo {
+            3
+        } else {
+            2
+        };
+        (factor * target).min(limits.confirm_invocations.max(target))
     } else {
         target
     }
@@ -955,6 +965,7 @@ pub fn smoothed(
                     let upper = fit.quantile_upper(p, mean, (low, high), BOUND_Z);
                     q.ms = q.ms.max(fit.quantile_ms(m, p) * scale);
                     q.upper_ms = Some(upper.max(q.ms));
+                    q.confidence = BOUND_CONFIDENCE;
                 }
                 let upper_ms = warm.p99.upper_ms.unwrap_or(warm.p99.ms);
                 if warm.p99.ms > tail_limit_ms {
@@ -966,6 +977,7 @@ pub fn smoothed(
                     s.infeasible.push(Infeasibility::UnboundedTail {
                         p99_ms: warm.p99.ms,
                         upper_ms,
+                        confidence: BOUND_CONFIDENCE,
                         limit_ms: tail_limit_ms,
                     });
                 }
@@ -1094,6 +1106,7 @@ mod tests {
         let q = QuantileEstimate {
             ms: mean_ms,
             upper_ms: None,
+            confidence: 0.95,
         };
         WarmStats {
             samples,
@@ -1279,6 +1292,7 @@ mod tests {
         let unbounded = Infeasibility::UnboundedTail {
             p99_ms: 110.0,
             upper_ms: 7000.0,
+            confidence: BOUND_CONFIDENCE,
             limit_ms: 6667.0,
         };
         for s in &mut stats {
