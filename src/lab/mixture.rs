@@ -110,14 +110,26 @@ impl<'a> Mixture<'a> {
             + self.samples.iter().sum::<f64>()
     }
 
+    /// Weighted by each part's share of the count, so that a single population's mean is its
+    /// distribution's exactly, whatever its count (a window a minute longer or shorter must
+    /// not move the figures the accuracy benchmark reads in their last bits).
     pub fn mean(&self) -> f64 {
-        self.sum() / self.count()
+        let total = self.count();
+        self.populations
+            .iter()
+            .map(|(n, d)| n / total * d.mean())
+            .sum::<f64>()
+            + self.samples.iter().sum::<f64>() / total
     }
 
-    /// Weight at or below x.
-    fn weight_below(&self, x: f64) -> f64 {
-        let populations: f64 = self.populations.iter().map(|(n, d)| n * d.cdf(x)).sum();
-        populations + self.samples.partition_point(|s| *s <= x) as f64
+    /// Share of the weight at or below x; count-free for a single population, as [`Self::mean`].
+    fn share_below(&self, x: f64, total: f64) -> f64 {
+        let populations: f64 = self
+            .populations
+            .iter()
+            .map(|(n, d)| n / total * d.cdf(x))
+            .sum();
+        populations + self.samples.partition_point(|s| *s <= x) as f64 / total
     }
 
     fn support(&self) -> (f64, f64) {
@@ -134,19 +146,19 @@ impl<'a> Mixture<'a> {
     /// The smallest x with at least a fraction p (0..=1) of the weight at or below it.
     pub fn quantile(&self, p: f64) -> f64 {
         let total = self.count();
-        let target = p.clamp(0.0, 1.0) * total;
+        let p = p.clamp(0.0, 1.0);
         if self.populations.is_empty() {
             // Nearest rank, as CloudWatch does for raw samples.
-            let rank = (target.ceil() as usize).clamp(1, self.samples.len());
+            let rank = ((p * total).ceil() as usize).clamp(1, self.samples.len());
             return self.samples[rank - 1];
         }
         let (mut lo, mut hi) = self.support();
-        if self.weight_below(lo) >= target {
+        if self.share_below(lo, total) >= p {
             return lo;
         }
         for _ in 0..100 {
             let mid = 0.5 * (lo + hi);
-            if self.weight_below(mid) < target {
+            if self.share_below(mid, total) < p {
                 lo = mid;
             } else {
                 hi = mid;
@@ -225,6 +237,23 @@ mod tests {
         // The central 80% of a symmetric-ish narrow log-normal averages close to its median.
         let tm = m.trimmed_mean(0.1, 0.9).unwrap();
         assert!((tm - d.quantile(0.5)).abs() < 1.0, "{tm}");
+    }
+
+    #[test]
+    fn a_population_alone_reads_the_same_whatever_its_count() {
+        // Windows a minute apart hold 1,481,023 or 1,481,024 backfilled invocations; what a
+        // single population reports must not move in its last bits with that.
+        let d = DurationDistribution::new(393.9, 0.02, 0.0, 1.0, f64::INFINITY);
+        let read = |count: f64| {
+            let mut m = Mixture::new();
+            m.add_population(count, &d);
+            (m.mean(), m.quantile(0.5), m.quantile(0.99))
+        };
+        let (mean, p50, p99) = read(1_481_023.0);
+        assert_eq!(mean, d.mean());
+        for count in [1_481_024.0, 1_481_025.0, 999_999.0, 7.0] {
+            assert_eq!(read(count), (mean, p50, p99), "{count}");
+        }
     }
 
     #[test]
