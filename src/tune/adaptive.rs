@@ -802,7 +802,9 @@ fn fastest_of(stats: &[SizeStats]) -> Option<u32> {
 /// pressure fading with memory, CPU speeding up to one full vCPU): below 1769 MB measure
 /// 1769 MB, where single-threaded work stops speeding up; above it, a size a quarter up,
 /// except for a met latency SLO: there a larger size is cheaper only where duration falls
-/// faster than memory grows, which the fit shows and the optimum probe follows.
+/// faster than memory grows, which the fit shows and the optimum probe follows. Speed stops
+/// once the median duration no longer falls ([`flat_at_the_top`]): on a flat curve noise
+/// makes the largest size the fastest half the time, and each new one invites the next.
 fn bracket_probe(
     stats: &[SizeStats],
     anchor: u32,
@@ -811,7 +813,12 @@ fn bracket_probe(
 ) -> Option<u32> {
     let above = stats.iter().any(|s| s.memory_mb > anchor);
     let one_vcpu = crate::fit::ONE_VCPU_MB as u32;
-    if objective == Objective::LatencySlo && anchor >= one_vcpu {
+    let done = match objective {
+        Objective::LatencySlo => anchor >= one_vcpu,
+        Objective::Speed => flat_at_the_top(stats, Percentile::P50),
+        _ => false,
+    };
+    if done {
         return None;
     }
     let probe = if anchor < one_vcpu {
@@ -828,8 +835,8 @@ fn bracket_probe(
 const SLO_PROBE_GAIN: f64 = 0.05;
 
 /// Whether the two largest feasible measured sizes, at least one vCPU apart in memory, show
-/// the SLO percentile no longer falling (by less than [`SLO_PROBE_GAIN`]): more memory will
-/// not buy the latency the SLO asks for.
+/// percentile `p` no longer falling (by less than [`SLO_PROBE_GAIN`]): more memory will not
+/// buy the latency an SLO asks for, nor more speed.
 fn flat_at_the_top(stats: &[SizeStats], p: Percentile) -> bool {
     let mut top: Vec<(u32, f64)> = stats
         .iter()
@@ -1390,6 +1397,13 @@ mod tests {
         assert_eq!(bracket_probe(&stats, 2048, slo, &limits()), None);
         let stats = sized(&[(128, true), (512, true)]);
         assert_eq!(bracket_probe(&stats, 512, slo, &limits()), Some(1769));
+        // Speed stops above a vCPU that bought no speed (all sizes here run ~101 ms), and goes
+        // on where it did.
+        let speed = Objective::Speed;
+        let mut stats = sized(&[(512, true), (1769, true), (4096, true)]);
+        assert_eq!(bracket_probe(&stats, 4096, speed, &limits()), None);
+        stats[2].warm.as_mut().unwrap().p50.ms = 60.0;
+        assert_eq!(bracket_probe(&stats, 4096, speed, &limits()), Some(5120));
     }
 
     #[test]
