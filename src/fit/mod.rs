@@ -243,18 +243,26 @@ impl Fit {
         (quantile * (-down).exp(), quantile * up.exp())
     }
 
-    /// Upper bound on the p-quantile at a size whose mean is estimated as `mean_ms` with the
-    /// 95% band `mean_band`, at the one-sided normal quantile `z` (1.96 gives the 95% band's
-    /// top): the band's log half-width scales by `z` over 1.96. That is exact for the mean's
-    /// normal error; the noise offset's band (chi-square spread, binomial outlier share) is
-    /// only rescaled, so for a heavy tail the level is approximate.
-    pub fn quantile_upper(&self, p: f64, mean_ms: f64, mean_band: (f64, f64), z: f64) -> f64 {
-        let (_, high) = self.quantile_band_around(p, mean_ms, mean_band);
-        let quantile = mean_ms * self.noise.log_offset(p).exp();
-        if quantile <= 0.0 || high <= quantile {
-            return high;
+    /// Upper bound at one-sided `confidence` on the p-quantile at a size whose mean is
+    /// estimated as `mean_ms` with the 95% band `mean_band`: the mean's normal error widened
+    /// from the band's 1.96 to this level's normal quantile, and the noise offset's own band at
+    /// the matching two-sided level (its spread and outlier share are not normal), their log
+    /// widths added in quadrature as in [`Fit::quantile_band`]. At 0.975 it is that band's top.
+    pub fn quantile_upper(
+        &self,
+        p: f64,
+        mean_ms: f64,
+        mean_band: (f64, f64),
+        confidence: f64,
+    ) -> f64 {
+        if mean_ms <= 0.0 {
+            return 0.0;
         }
-        quantile * (high / quantile).powf(z / 1.96)
+        let z = Normal::standard().inverse_cdf(confidence);
+        let offset = self.noise.log_offset(p);
+        let (_, offset_high) = self.noise.log_offset_band(p, 2.0 * confidence - 1.0);
+        let mean_up = (mean_band.1 / mean_ms).ln().max(0.0) * z / 1.96;
+        mean_ms * offset.exp() * mean_up.hypot(offset_high - offset).exp()
     }
 
     /// The fit as it would be after `samples` more warm invocations at one size, if they

@@ -21,9 +21,6 @@ const FINAL_CONFIRMATIONS: usize = 3;
 /// so that size sits at the crossing, where a 97.5% bound lets one function in forty through
 /// with a true percentile just over the SLO.
 const BOUND_CONFIDENCE: f64 = 0.995;
-/// [`BOUND_CONFIDENCE`]'s one-sided normal quantile. The bound scales the fit's 95% band by
-/// it (a normal rescaling: about 99.5% where the errors are near normal, as the mean's are).
-const BOUND_Z: f64 = 2.576;
 
 /// Limits of an adaptive search.
 #[derive(Debug, Clone, PartialEq)]
@@ -668,7 +665,7 @@ fn anticipated_upper(
     let estimate = own.map_or(fitted, |w| w.trimmed_mean_ms);
     let sample_se = cv * estimate / f64::from(n.max(1)).sqrt();
     let (mean, band) = combine_means(fitted, ahead.mean_band(memory_mb), estimate, sample_se);
-    ahead.quantile_upper(p, mean, band, BOUND_Z)
+    ahead.quantile_upper(p, mean, band, BOUND_CONFIDENCE)
 }
 
 /// Whether the choice's own samples already pin its mean within the objective's tolerance
@@ -969,7 +966,7 @@ pub fn smoothed(
                     // The pooled noise model's offsets, around this size's mean; the bound
                     // carries that mean's uncertainty, which the size's own samples narrow.
                     let scale = mean / fitted;
-                    let upper = fit.quantile_upper(p, mean, (low, high), BOUND_Z);
+                    let upper = fit.quantile_upper(p, mean, (low, high), BOUND_CONFIDENCE);
                     q.ms = q.ms.max(fit.quantile_ms(m, p) * scale);
                     q.upper_ms = Some(upper.max(q.ms));
                     q.confidence = BOUND_CONFIDENCE;
