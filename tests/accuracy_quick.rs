@@ -55,9 +55,9 @@ async fn adaptive_latency_slo_meets_every_reachable_slo() {
     // p99 0.35% over); the 99.5% bounds of b1ae365 keep it above.
     assert_eq!(adaptive.slo_missed, 0, "{adaptive:?}");
     assert_eq!(adaptive.infeasible_recommendations, 0, "{adaptive:?}");
-    // 2.06% on 307babf.
+    // 2.06% on bb574c0.
     assert!(adaptive.median_regret <= 0.05, "{adaptive:?}");
-    // 46% on 307babf.
+    // 46% on bb574c0.
     let ratio = accuracy::median_gb_s_ratio(&report.runs, "latency-slo");
     assert!(
         ratio <= 0.5,
