@@ -226,28 +226,28 @@ impl Fit {
 
     /// 95% band for the p-quantile at a size whose mean is estimated as `mean_ms` with the 95%
     /// band `mean_band` (e.g. the curve pooled with the size's own samples): combined with the
-    /// noise model's band of the quantile's offset as in [`Fit::quantile_band`].
+    /// noise model's band of the quantile's offset as in [`Fit::quantile_band`]; its top is
+    /// [`Fit::quantile_upper`] at 97.5%.
     pub fn quantile_band_around(&self, p: f64, mean_ms: f64, mean_band: (f64, f64)) -> (f64, f64) {
         if mean_ms <= 0.0 {
             return (0.0, 0.0);
         }
-        let (low, high) = mean_band;
-        let offset = self.noise.log_offset(p);
-        let (offset_low, offset_high) = self.noise.log_offset_band(p, BAND_CONFIDENCE);
-        let quantile = mean_ms * offset.exp();
-        let up = (high / mean_ms).ln().hypot(offset_high - offset);
+        let high = self.upper_at(p, mean_ms, mean_band.1, 1.96, BAND_CONFIDENCE);
+        let low = mean_band.0;
         if low <= 0.0 {
-            return (0.0, quantile * up.exp());
+            return (0.0, high);
         }
+        let offset = self.noise.log_offset(p);
+        let (offset_low, _) = self.noise.log_offset_band(p, BAND_CONFIDENCE);
         let down = (mean_ms / low).ln().hypot(offset - offset_low);
-        (quantile * (-down).exp(), quantile * up.exp())
+        (mean_ms * offset.exp() * (-down).exp(), high)
     }
 
     /// Upper bound at one-sided `confidence` on the p-quantile at a size whose mean is
     /// estimated as `mean_ms` with the 95% band `mean_band`: the mean's normal error widened
     /// from the band's 1.96 to this level's normal quantile, and the noise offset's own band at
     /// the matching two-sided level (its spread and outlier share are not normal), their log
-    /// widths added in quadrature as in [`Fit::quantile_band`]. At 0.975 it is that band's top.
+    /// widths added in quadrature as in [`Fit::quantile_band`].
     pub fn quantile_upper(
         &self,
         p: f64,
@@ -255,13 +255,27 @@ impl Fit {
         mean_band: (f64, f64),
         confidence: f64,
     ) -> f64 {
+        let z = Normal::standard().inverse_cdf(confidence);
+        self.upper_at(p, mean_ms, mean_band.1, z, 2.0 * confidence - 1.0)
+    }
+
+    /// The p-quantile's upper bound around `mean_ms`: the mean band's top `mean_high` (a 1.96
+    /// half-width) widened to `z`, and the noise offset's band at two-sided `offset_confidence`,
+    /// in quadrature.
+    fn upper_at(
+        &self,
+        p: f64,
+        mean_ms: f64,
+        mean_high: f64,
+        z: f64,
+        offset_confidence: f64,
+    ) -> f64 {
         if mean_ms <= 0.0 {
             return 0.0;
         }
-        let z = Normal::standard().inverse_cdf(confidence);
         let offset = self.noise.log_offset(p);
-        let (_, offset_high) = self.noise.log_offset_band(p, 2.0 * confidence - 1.0);
-        let mean_up = (mean_band.1 / mean_ms).ln().max(0.0) * z / 1.96;
+        let (_, offset_high) = self.noise.log_offset_band(p, offset_confidence);
+        let mean_up = (mean_high / mean_ms).ln().max(0.0) * z / 1.96;
         mean_ms * offset.exp() * mean_up.hypot(offset_high - offset).exp()
     }
 

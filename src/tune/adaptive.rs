@@ -568,9 +568,9 @@ fn confirm_batch(
 /// their p99 below the timeout margin while their estimate lies below it: more invocations at
 /// the best of them, to tell a heavy tail from a short sample, up to what an SLO left
 /// unconfirmed would get (three times the SLO confirmation within the run's per-size limit:
-/// 24 for `latency-slo`, 10 for the strategies whose `invocations` is 10). The best is the cheapest
-/// (for speed: the fastest) that so many samples would bound below the margin if its estimate
-/// holds, else the one whose estimate lies lowest.
+/// 24 for `latency-slo`, 10 for the strategies whose `invocations` is 10). The best is the
+/// cheapest (for speed: the fastest) that so many samples would bound below the margin if its
+/// estimate holds, else the one whose estimate lies lowest.
 fn tail_confirmation(
     stats: &[SizeStats],
     fit: &Fit,
@@ -827,12 +827,13 @@ fn bracket_probe(
     (!above && probe > anchor && measured_near(stats, probe).is_none()).then_some(probe)
 }
 
-/// The SLO percentile's improvement from the second-largest to the largest feasible measured
-/// size below which probing higher for an unmet SLO stops.
-const SLO_PROBE_GAIN: f64 = 0.05;
+/// Improvement of a percentile from the second-largest to the largest feasible measured size
+/// below which the curve counts as flat at the top: an unmet SLO stops probing higher, and so
+/// does speed.
+const FLAT_GAIN: f64 = 0.05;
 
 /// Whether the two largest feasible measured sizes, at least one vCPU apart in memory, show
-/// percentile `p` no longer falling (by less than [`SLO_PROBE_GAIN`]): more memory will not
+/// percentile `p` no longer falling (by less than [`FLAT_GAIN`]): more memory will not
 /// buy the latency an SLO asks for, nor more speed.
 fn flat_at_the_top(stats: &[SizeStats], p: Percentile) -> bool {
     let mut top: Vec<(u32, f64)> = stats
@@ -843,7 +844,7 @@ fn flat_at_the_top(stats: &[SizeStats], p: Percentile) -> bool {
     top.sort_by_key(|t| t.0);
     match top.as_slice() {
         [.., (m1, q1), (m2, q2)] => {
-            f64::from(m2 - m1) >= crate::fit::ONE_VCPU_MB && *q2 > (1.0 - SLO_PROBE_GAIN) * q1
+            f64::from(m2 - m1) >= crate::fit::ONE_VCPU_MB && *q2 > (1.0 - FLAT_GAIN) * q1
         }
         _ => false,
     }
