@@ -82,6 +82,9 @@ pub struct Scored {
     /// For latency-slo: the SLO, and whether the true p99 at the recommendation meets it.
     pub slo_ms: Option<f64>,
     pub slo_met: Option<bool>,
+    /// Whether the search confirmed its SLO decision (the percentile's upper bound meets it),
+    /// rather than resting on the estimate alone.
+    pub slo_confirmed: Option<bool>,
     /// The true p99 at the recommendation, to tell a near miss from a far one.
     pub true_p99_ms: Option<f64>,
     /// Whether any size meets the SLO at all.
@@ -108,6 +111,8 @@ pub struct Summary {
     pub max_regret: f64,
     pub infeasible_recommendations: usize,
     pub slo_missed: usize,
+    /// Recommendations whose SLO decision rests on the estimate alone: no upper bound meets it.
+    pub slo_unconfirmed: usize,
     pub median_gb_seconds: f64,
     pub median_invocations: f64,
     pub median_usd: f64,
@@ -388,6 +393,7 @@ impl Case<'_> {
             duration_regret: None,
             slo_ms: slo,
             slo_met: None,
+            slo_confirmed: None,
             true_p99_ms: None,
             slo_reachable: None,
             recommended_feasible: None,
@@ -433,6 +439,7 @@ impl Case<'_> {
         scored.recommended_mb = Some(rec.memory_mb);
         scored.recommended_feasible = Some(reference.is_feasible(rec.memory_mb));
         scored.slo_met = slo.map(|slo| at.p99_ms <= slo);
+        scored.slo_confirmed = rec.slo.map(|s| s.met_with_confidence);
         scored.true_p99_ms = Some(at.p99_ms);
         scored.cost_regret = best.map(|b| at.cost_usd / sizes[reference.index(b)].cost_usd - 1.0);
         let fastest = sizes
@@ -486,6 +493,10 @@ fn summarize(runs: &[Scored], strategies: &[String], searches: &[&str]) -> Vec<S
                     .iter()
                     .filter(|r| r.slo_reachable == Some(true) && r.slo_met == Some(false))
                     .count(),
+                slo_unconfirmed: group
+                    .iter()
+                    .filter(|r| r.slo_confirmed == Some(false))
+                    .count(),
                 median_gb_seconds: median(group.iter().map(|r| r.gb_seconds)),
                 median_invocations: median(group.iter().map(|r| r.invocations as f64)),
                 median_usd: median(group.iter().map(|r| r.usd)),
@@ -538,6 +549,7 @@ mod tests {
             duration_regret: Some(0.5),
             slo_ms: slo_met.map(|_| 100.0),
             slo_met,
+            slo_confirmed: slo_met,
             true_p99_ms: None,
             slo_reachable: slo_met.map(|_| true),
             recommended_feasible: Some(true),
