@@ -16,11 +16,18 @@ use super::{observe, stop_when_failing, OnEvent};
 /// Confirmations after the last round, when each one moves the choice to another size.
 const FINAL_CONFIRMATIONS: usize = 3;
 
+/// Sizes a search weighs against each other near an SLO's crossing, for [`bound_confidence`].
+const SIZES_COMPARED: f64 = 10.0;
+
 /// Confidence of the upper bounds on a size's percentiles, which an SLO and the timeout
-/// margin are judged on. The search settles on the cheapest size whose bound meets the SLO,
-/// so that size sits at the crossing, where a 97.5% bound lets one function in forty through
-/// with a true percentile just over the SLO.
-const BOUND_CONFIDENCE: f64 = 0.995;
+/// margin are judged on, for a strategy's `confidence`. The search settles on the cheapest of
+/// the sizes near the crossing whose bound meets the SLO, so a bound at the strategy's level
+/// lets a size just over it through once in 1 / (1 - confidence) such comparisons (at 97.5%,
+/// one function in forty). Each bound takes that level's error divided among
+/// [`SIZES_COMPARED`] sizes (Bonferroni): 95% gives 99.5%.
+pub fn bound_confidence(confidence: f64) -> f64 {
+    1.0 - (1.0 - confidence) / SIZES_COMPARED
+}
 
 /// Limits of an adaptive search.
 #[derive(Debug, Clone, PartialEq)]
@@ -380,8 +387,9 @@ pub fn predict(
     // Sizes whose p99 would be bounded within the timeout margin once confirmed, else those
     // whose estimate lies within it (the confirmation then decides).
     let ahead = fit.anticipating(confirmations as usize);
+    let level = bound_confidence(o.stats.confidence);
     let mut candidates: Vec<Candidate> = (floor..=max_mb)
-        .filter(|&m| anticipated_upper(&ahead, m, None, confirmations, 0.99) <= tail_limit)
+        .filter(|&m| anticipated_upper(&ahead, m, None, confirmations, 0.99, level) <= tail_limit)
         .map(candidate)
         .collect();
     if candidates.is_empty() {
@@ -404,7 +412,9 @@ pub fn predict(
             // crossing), else those meeting it by the estimate: the crossing to measure.
             let confident: Vec<&Candidate> = candidates
                 .iter()
-                .filter(|c| anticipated_upper(&ahead, c.memory_mb, None, confirmations, p) <= slo)
+                .filter(|c| {
+                    anticipated_upper(&ahead, c.memory_mb, None, confirmations, p, level) <= slo
+                })
                 .collect();
             let likely: Vec<&Candidate> = candidates
                 .iter()
@@ -590,9 +600,10 @@ fn tail_confirmation(
         .filter(|s| (s.invocations as u32) < most)
         .filter_map(|s| Some((s, s.warm.as_ref()?, s.cost?.mean_usd)))
         .collect();
+    let level = bound_confidence(o.stats.confidence);
     let promising = open.iter().filter(|(s, warm, _)| {
         let ahead = fit.anticipating((most as usize).saturating_sub(s.invocations));
-        anticipated_upper(&ahead, s.memory_mb, Some(warm), most, 0.99) <= limit_ms
+        anticipated_upper(&ahead, s.memory_mb, Some(warm), most, 0.99, level) <= limit_ms
     });
     let best = match o.strategy.objective {
         Objective::Speed => {
@@ -628,6 +639,7 @@ fn slo_challenger(
         .mean_usd;
     let most = confirmation(o.strategy.objective, limits, true);
     let p = o.strategy.slo_percentile;
+    let level = bound_confidence(o.stats.confidence);
     stats
         .iter()
         .filter(|s| s.is_feasible() && (s.invocations as u32) < most)
@@ -636,7 +648,8 @@ fn slo_challenger(
         .filter(|&(_, warm, _)| warm.quantile(p).ms <= slo.slo_ms)
         .filter(|&(s, warm, _)| {
             let ahead = fit.anticipating((most as usize).saturating_sub(s.invocations));
-            anticipated_upper(&ahead, s.memory_mb, Some(warm), most, p.fraction()) <= slo.slo_ms
+            anticipated_upper(&ahead, s.memory_mb, Some(warm), most, p.fraction(), level)
+                <= slo.slo_ms
         })
         .min_by(|a, b| a.2.total_cmp(&b.2))
         .map(|(s, _, _)| confirmation_step(s, confirm_target(o.strategy.objective, limits), most))
@@ -659,13 +672,14 @@ fn anticipated_upper(
     own: Option<&measure::WarmStats>,
     n: u32,
     p: f64,
+    confidence: f64,
 ) -> f64 {
     let fitted = ahead.mean_ms(memory_mb);
     let cv = own.map_or(0.0, |w| w.cv).max(ahead.noise_sigma());
     let estimate = own.map_or(fitted, |w| w.trimmed_mean_ms);
     let sample_se = cv * estimate / f64::from(n.max(1)).sqrt();
     let (mean, band) = combine_means(fitted, ahead.mean_band(memory_mb), estimate, sample_se);
-    ahead.quantile_upper(p, mean, band, BOUND_CONFIDENCE)
+    ahead.quantile_upper(p, mean, band, confidence)
 }
 
 /// Whether the choice's own samples already pin its mean within the objective's tolerance
@@ -928,6 +942,7 @@ pub fn smoothed(
     options: &StatsOptions,
 ) -> Vec<SizeStats> {
     let tail_limit_ms = options.timeout_fraction * options.timeout_ms;
+    let level = bound_confidence(options.confidence);
     stats
         .iter()
         .cloned()
@@ -967,10 +982,10 @@ pub fn smoothed(
                     // The pooled noise model's offsets, around this size's mean; the bound
                     // carries that mean's uncertainty, which the size's own samples narrow.
                     let scale = mean / fitted;
-                    let upper = fit.quantile_upper(p, mean, (low, high), BOUND_CONFIDENCE);
+                    let upper = fit.quantile_upper(p, mean, (low, high), level);
                     q.ms = q.ms.max(fit.quantile_ms(m, p) * scale);
                     q.upper_ms = Some(upper.max(q.ms));
-                    q.confidence = BOUND_CONFIDENCE;
+                    q.confidence = level;
                 }
                 let upper_ms = warm.p99.upper_ms.unwrap_or(warm.p99.ms);
                 if warm.p99.ms > tail_limit_ms {
@@ -982,7 +997,7 @@ pub fn smoothed(
                     s.infeasible.push(Infeasibility::UnboundedTail {
                         p99_ms: warm.p99.ms,
                         upper_ms,
-                        confidence: BOUND_CONFIDENCE,
+                        confidence: level,
                         limit_ms: tail_limit_ms,
                     });
                 }
@@ -1229,6 +1244,42 @@ mod tests {
     }
 
     #[test]
+    fn a_higher_requested_confidence_widens_and_labels_the_bounds() {
+        assert_eq!(bound_confidence(0.95), 0.995);
+        assert!((bound_confidence(0.99) - 0.999).abs() < 1e-12);
+        let samples: Vec<SizeSamples> = [(128, 100.0), (256, 104.0), (512, 99.0), (1024, 103.0)]
+            .map(|(memory_mb, base)| SizeSamples {
+                memory_mb,
+                warm_ms: vec![base, base + 1.0, base + 2.0, base + 3.0],
+            })
+            .to_vec();
+        let fit = fit::fit(&samples).unwrap();
+        let stats = sized(&[(128, true), (256, true), (512, true), (1024, true)]);
+        let cost_of = |m: u32, ms: f64| f64::from(m) * ms * 1e-9;
+        let p99_at = |confidence: f64| {
+            let options = StatsOptions {
+                confidence,
+                ..StatsOptions::new(10_000.0)
+            };
+            smoothed(&stats, &fit, &cost_of, &options)[1]
+                .warm
+                .as_ref()
+                .unwrap()
+                .p99
+        };
+        let (usual, strict) = (p99_at(0.95), p99_at(0.99));
+        assert_eq!(usual.ms, strict.ms);
+        assert!(
+            usual.upper_ms.unwrap() < strict.upper_ms.unwrap(),
+            "{usual:?} {strict:?}"
+        );
+        assert_eq!(
+            (usual.confidence, strict.confidence),
+            (0.995, bound_confidence(0.99))
+        );
+    }
+
+    #[test]
     fn a_cheaper_size_that_meets_the_slo_by_its_estimate_is_confirmed_before_settling() {
         // Noisy durations around 100 ms everywhere: 256 MB costs half of 512 MB. 512 MB has 24
         // samples, so its p99 is bounded tighter than 256 MB's from four.
@@ -1254,7 +1305,14 @@ mod tests {
         let smooth = smoothed(&stats, &fit, &cost_of, &options);
         let upper = |i: usize| smooth[i].warm.as_ref().unwrap().p99.upper_ms.unwrap();
         let point = smooth[0].warm.as_ref().unwrap().p99.ms;
-        let at_24 = anticipated_upper(&fit, 256, smooth[0].warm.as_ref(), 24, 0.99);
+        let at_24 = anticipated_upper(
+            &fit,
+            256,
+            smooth[0].warm.as_ref(),
+            24,
+            0.99,
+            bound_confidence(0.95),
+        );
         assert!(point < at_24 && at_24 < upper(0) && upper(1) < upper(0));
         // An SLO that 512 MB meets with confidence and 256 MB only by its estimate.
         let slo = at_24.max(upper(1)) * 1.001;
@@ -1280,7 +1338,14 @@ mod tests {
             None
         );
         // Nor is a size whose bound would stay above the SLO with that many samples.
-        let at_4 = anticipated_upper(&fit, 256, smooth[0].warm.as_ref(), 4, 0.99);
+        let at_4 = anticipated_upper(
+            &fit,
+            256,
+            smooth[0].warm.as_ref(),
+            4,
+            0.99,
+            bound_confidence(0.95),
+        );
         assert!(at_4 > slo, "{at_4} {slo}");
     }
 
@@ -1297,7 +1362,7 @@ mod tests {
         let unbounded = Infeasibility::UnboundedTail {
             p99_ms: 110.0,
             upper_ms: 7000.0,
-            confidence: BOUND_CONFIDENCE,
+            confidence: bound_confidence(0.95),
             limit_ms: 6667.0,
         };
         for s in &mut stats {
