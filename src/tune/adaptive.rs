@@ -552,7 +552,9 @@ fn next_batch(
         .collect()
 }
 
-/// More invocations at the current choice, until it has the confirmation it needs.
+/// More invocations at the current choice, until it has the confirmation it needs: a latency
+/// choice left unconfirmed gets them a first confirmation's worth (8) at a time, up to 24, so
+/// that it stops as soon as its bound meets the SLO.
 fn confirm_batch(
     stats: &[SizeStats],
     fit: &Fit,
@@ -571,7 +573,8 @@ fn confirm_batch(
     let have = chosen.map_or(0, |s| s.invocations as u32);
     let unconfirmed_slo = choice.slo.is_some_and(|slo| !slo.met_with_confidence);
     let wanted = confirmation(o.strategy.objective, limits, unconfirmed_slo);
-    (have < wanted).then(|| request(choice.memory_mb, wanted - have))
+    let step = confirm_target(o.strategy.objective, limits);
+    (have < wanted).then(|| request(choice.memory_mb, (wanted - have).min(step)))
 }
 
 /// Nothing measured is feasible, but some sizes fail only because a few samples cannot bound
@@ -1277,6 +1280,51 @@ mod tests {
             (usual.confidence, strict.confidence),
             (0.995, bound_confidence(0.99))
         );
+    }
+
+    #[test]
+    fn an_unconfirmed_latency_choice_gets_its_invocations_a_confirmation_at_a_time() {
+        let samples: Vec<SizeSamples> = [256, 512]
+            .map(|memory_mb| SizeSamples {
+                memory_mb,
+                warm_ms: vec![100.0, 101.0, 102.0, 103.0],
+            })
+            .to_vec();
+        let fit = fit::fit(&samples).unwrap();
+        let cost_of = |m: u32, ms: f64| f64::from(m) * ms * 1e-9;
+        let options = StatsOptions::new(10_000.0);
+        let smooth = smoothed(
+            &sized(&[(256, true), (512, true)]),
+            &fit,
+            &cost_of,
+            &options,
+        );
+        // An SLO that 256 MB meets by its estimate, but not by its upper bound.
+        let p99 = smooth[0].warm.as_ref().unwrap().p99;
+        let slo = p99.ms * 1.001;
+        assert!(p99.upper_ms.unwrap() > slo, "{p99:?}");
+        let strategy = Strategy::load("latency-slo")
+            .unwrap()
+            .with_slo(Some(slo), Some(Percentile::P99));
+        let objectives = Objectives {
+            strategy: &strategy,
+            cost_of: &cost_of,
+            stats: &options,
+            timeout_ms: 10_000.0,
+        };
+        let next_at = |have: usize| {
+            let mut stats = smooth.clone();
+            stats[0].invocations = have;
+            let choice = crate::strategy::recommend(&strategy, &stats, None).unwrap();
+            assert_eq!(choice.memory_mb, 256);
+            confirm_batch(&stats, &fit, &choice, &objectives, &limits())
+                .map(|r| (r.memory_mb, r.invocations))
+        };
+        // 8 more at a time up to 24, so a bound that meets the SLO at 12 or 20 stops there.
+        assert_eq!(next_at(4), Some((256, 8)));
+        assert_eq!(next_at(12), Some((256, 8)));
+        assert_eq!(next_at(20), Some((256, 4)));
+        assert_eq!(next_at(24), None);
     }
 
     #[test]
