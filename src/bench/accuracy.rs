@@ -82,8 +82,9 @@ pub struct Scored {
     /// For latency-slo: the SLO, and whether the true p99 at the recommendation meets it.
     pub slo_ms: Option<f64>,
     pub slo_met: Option<bool>,
-    /// Whether the search confirmed its SLO decision (the percentile's upper bound meets it),
-    /// rather than resting on the estimate alone.
+    /// For a recommendation that meets its SLO by the estimate: whether the percentile's upper
+    /// bound confirms it, or it rests on the estimate alone. `None` without an SLO, or when no
+    /// measured size meets it even by its estimate.
     pub slo_confirmed: Option<bool>,
     /// The true p99 at the recommendation, to tell a near miss from a far one.
     pub true_p99_ms: Option<f64>,
@@ -110,8 +111,10 @@ pub struct Summary {
     pub p95_regret: f64,
     pub max_regret: f64,
     pub infeasible_recommendations: usize,
+    /// Runs with an SLO (latency-slo's): the SLO columns mean nothing without one.
+    pub slo_runs: usize,
     pub slo_missed: usize,
-    /// Recommendations whose SLO decision rests on the estimate alone: no upper bound meets it.
+    /// Recommendations that meet the SLO by their estimate alone: no upper bound confirms it.
     pub slo_unconfirmed: usize,
     pub median_gb_seconds: f64,
     pub median_invocations: f64,
@@ -439,7 +442,7 @@ impl Case<'_> {
         scored.recommended_mb = Some(rec.memory_mb);
         scored.recommended_feasible = Some(reference.is_feasible(rec.memory_mb));
         scored.slo_met = slo.map(|slo| at.p99_ms <= slo);
-        scored.slo_confirmed = rec.slo.map(|s| s.met_with_confidence);
+        scored.slo_confirmed = rec.slo.filter(|s| s.met).map(|s| s.met_with_confidence);
         scored.true_p99_ms = Some(at.p99_ms);
         scored.cost_regret = best.map(|b| at.cost_usd / sizes[reference.index(b)].cost_usd - 1.0);
         let fastest = sizes
@@ -489,6 +492,7 @@ fn summarize(runs: &[Scored], strategies: &[String], searches: &[&str]) -> Vec<S
                     .iter()
                     .filter(|r| r.recommended_feasible == Some(false))
                     .count(),
+                slo_runs: group.iter().filter(|r| r.slo_ms.is_some()).count(),
                 slo_missed: group
                     .iter()
                     .filter(|r| r.slo_reachable == Some(true) && r.slo_met == Some(false))
@@ -549,7 +553,7 @@ mod tests {
             duration_regret: Some(0.5),
             slo_ms: slo_met.map(|_| 100.0),
             slo_met,
-            slo_confirmed: slo_met,
+            slo_confirmed: slo_met.map(|_| true),
             true_p99_ms: None,
             slo_reachable: slo_met.map(|_| true),
             recommended_feasible: Some(true),
@@ -560,6 +564,23 @@ mod tests {
             wall_ms: 0.0,
             error: None,
         }
+    }
+
+    #[test]
+    fn the_summary_counts_slo_decisions_left_on_the_estimate() {
+        let mut runs = vec![
+            run("latency-slo", 0.1, Some(true)),
+            run("latency-slo", 0.2, Some(true)),
+            run("cost", 0.0, None),
+        ];
+        runs[1].slo_confirmed = Some(false);
+        let summaries = summarize(&runs, &["latency-slo".into(), "cost".into()], &["adaptive"]);
+        let (slo, cost) = (&summaries[0], &summaries[1]);
+        assert_eq!(
+            (slo.slo_runs, slo.slo_unconfirmed, slo.slo_missed),
+            (2, 1, 0)
+        );
+        assert_eq!((cost.slo_runs, cost.slo_unconfirmed), (0, 0));
     }
 
     #[test]

@@ -68,6 +68,15 @@ pub async fn run(args: AccuracyArgs) -> Result<(), CliError> {
     Ok(())
 }
 
+/// An SLO count, or "-" for a strategy whose runs have no SLO.
+fn slo_count(summary: &accuracy::Summary, count: usize) -> String {
+    if summary.slo_runs == 0 {
+        "-".into()
+    } else {
+        count.to_string()
+    }
+}
+
 fn pct(x: f64) -> String {
     if x.is_nan() {
         "-".into()
@@ -107,8 +116,8 @@ pub fn render(report: &AccuracyReport) -> String {
             pct(s.p95_regret),
             pct(s.max_regret),
             s.infeasible_recommendations.to_string(),
-            s.slo_missed.to_string(),
-            s.slo_unconfirmed.to_string(),
+            slo_count(s, s.slo_missed),
+            slo_count(s, s.slo_unconfirmed),
             format!("{:.0}", s.median_invocations),
             format!("{:.2}", s.median_gb_seconds),
             format!("{:.5}", s.median_usd),

@@ -148,7 +148,7 @@ impl fmt::Display for Rejection {
             }) => write!(
                 f,
                 "p99 {p99_ms:.0} ms may be as high as {upper_ms:.0} ms ({} bound), above {limit_ms:.0} ms (too close to the timeout)",
-                percent(*confidence)
+                level(*confidence)
             ),
             Rejection::Headroom {
                 max_used_mb,
@@ -448,16 +448,16 @@ fn slo_reason(chosen: &Candidate, strategy: &Strategy, slo_ms: f64, unconfirmed:
         (true, None) => format!(
             "{head}, but {} warm samples cannot confirm it at {} confidence (that needs at least {})",
             chosen.warm.samples,
-            percent(q.confidence),
+            level(q.confidence),
             samples_to_bound(p.fraction(), q.confidence)
         ),
         (true, Some(upper)) => format!(
             "{head}, but its {} upper bound ({upper:.1} ms) does not confirm it",
-            percent(q.confidence)
+            level(q.confidence)
         ),
         (false, upper) => format!(
             "{head}, confirmed at {} confidence (upper bound {:.1} ms)",
-            percent(q.confidence),
+            level(q.confidence),
             upper.unwrap_or(q.ms)
         ),
     }
@@ -497,9 +497,27 @@ fn percent(fraction: f64) -> String {
     format!("{}%", (fraction * 1000.0).round() / 10.0)
 }
 
+/// A confidence level as a percentage: one decimal, or two where one would round a level
+/// below 1 up to 100% (a strategy's `confidence` of 0.999 gives 99.99% bounds).
+fn level(confidence: f64) -> String {
+    let one = (confidence * 1000.0).round() / 10.0;
+    if one >= 100.0 && confidence < 1.0 {
+        format!("{}%", (confidence * 10_000.0).round() / 100.0)
+    } else {
+        format!("{one}%")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_confidence_level_never_reads_100_percent() {
+        assert_eq!(level(0.95), "95%");
+        assert_eq!(level(0.995), "99.5%");
+        assert_eq!(level(0.9999), "99.99%");
+    }
     use crate::lab::workload::{Architecture, Execution, Outcome as LabOutcome, Workload};
     use crate::measure::{
         size_stats, Failure, Outcome, Report, ReportStatus, Sample, StatsOptions,
@@ -798,8 +816,8 @@ mod tests {
 
     #[test]
     fn a_fitted_bound_says_its_own_level() {
-        // As the adaptive search leaves them: every size's p99 bounded at 99.5%, none below
-        // the SLO.
+        // As the adaptive search leaves them: every size's p99 bounded at 99.5% (its default
+        // level), none below the SLO.
         let s = strategy("latency-slo").with_slo(Some(400.0), Some(Percentile::P99));
         let mut sizes = slo_sizes();
         for size in &mut sizes {

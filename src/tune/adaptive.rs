@@ -13,8 +13,11 @@ use crate::sweep::{RawInvocation, SizeRequest, SweepError, Sweeper};
 
 use super::{observe, stop_when_failing, OnEvent};
 
-/// Confirmations after the last round, when each one moves the choice to another size.
+/// Confirmations after the last round that move to other sizes (the choice moved, or a rival
+/// is tried); more steps at the same sizes do not count, up to [`FINAL_BATCHES`] batches.
 const FINAL_CONFIRMATIONS: usize = 3;
+/// Batches after the last round, at most.
+const FINAL_BATCHES: usize = 12;
 
 /// Sizes a search weighs against each other near an SLO's crossing, for [`bound_confidence`].
 const SIZES_COMPARED: f64 = 10.0;
@@ -22,9 +25,9 @@ const SIZES_COMPARED: f64 = 10.0;
 /// Confidence of the upper bounds on a size's percentiles, which an SLO and the timeout
 /// margin are judged on, for a strategy's `confidence`. The search settles on the cheapest of
 /// the sizes near the crossing whose bound meets the SLO, so a bound at the strategy's level
-/// lets a size just over it through once in 1 / (1 - confidence) such comparisons (at 97.5%,
-/// one function in forty). Each bound takes that level's error divided among
-/// [`SIZES_COMPARED`] sizes (Bonferroni): 95% gives 99.5%.
+/// would let a size just over the SLO through about once in 1 / (1 - confidence) searches
+/// (a 97.5% bound let one function in forty through). Each bound takes that level's error
+/// divided among [`SIZES_COMPARED`] sizes (Bonferroni): 95% gives 99.5%, 99% gives 99.9%.
 pub fn bound_confidence(confidence: f64) -> f64 {
     1.0 - (1.0 - confidence) / SIZES_COMPARED
 }
@@ -161,20 +164,23 @@ pub async fn explore<A: LambdaApi>(
         model = Some(fit);
     }
     // The last batch changed the data: refit on everything for the decision. Rounds ran out
-    // before the choice was confirmed: confirm it now, and again when the new samples move the
-    // choice to a size that was not confirmed (a size with few samples that came out cheapest
-    // by luck), a few times at most.
+    // before the choice was confirmed: confirm it now (in steps, for a latency SLO), and again
+    // when the new samples move the choice to a size that was not confirmed (a size with few
+    // samples that came out cheapest by luck), a few times at most.
     let mut confirmations_left = if batch.is_empty() {
         0
     } else {
         FINAL_CONFIRMATIONS
     };
+    let mut batches_left = FINAL_BATCHES;
+    let mut last_sizes: Vec<u32> = Vec::new();
     loop {
         let (samples, stats) = measured(&raw, objectives);
         let Some(fit) = fit_feasible(&samples, &stats, limits.production_tail) else {
             break;
         };
-        let confirm = if confirmations_left > 0 && !over_budget(&raw, objectives, limits) {
+        let open = confirmations_left > 0 && batches_left > 0;
+        let confirm = if open && !over_budget(&raw, objectives, limits) {
             let decide_on = smoothed(&stats, &fit, objectives.cost_of, objectives.stats);
             match crate::strategy::recommend(objectives.strategy, &decide_on, None) {
                 Ok(choice) => confirm_batch(&decide_on, &fit, &choice, objectives, limits)
@@ -190,7 +196,12 @@ pub async fn explore<A: LambdaApi>(
         if confirm.is_empty() {
             break;
         }
-        confirmations_left -= 1;
+        let sizes: Vec<u32> = confirm.iter().map(|r| r.memory_mb).collect();
+        if sizes != last_sizes {
+            confirmations_left -= 1;
+        }
+        last_sizes = sizes;
+        batches_left -= 1;
         raw.extend(
             sweeper
                 .sample(&confirm, &stop_when_failing, on_event)
@@ -552,9 +563,9 @@ fn next_batch(
         .collect()
 }
 
-/// More invocations at the current choice, until it has the confirmation it needs: a latency
-/// choice left unconfirmed gets them a first confirmation's worth (8) at a time, up to 24, so
-/// that it stops as soon as its bound meets the SLO.
+/// More invocations at the current choice, until it has the confirmation it needs. A latency
+/// choice gets at most a first confirmation's worth (8) at a time: one left unconfirmed after
+/// its first 4 goes to 12, 20, then 24, and stops as soon as its bound meets the SLO.
 fn confirm_batch(
     stats: &[SizeStats],
     fit: &Fit,
@@ -572,9 +583,11 @@ fn confirm_batch(
     }
     let have = chosen.map_or(0, |s| s.invocations as u32);
     let unconfirmed_slo = choice.slo.is_some_and(|slo| !slo.met_with_confidence);
-    let wanted = confirmation(o.strategy.objective, limits, unconfirmed_slo);
-    let step = confirm_target(o.strategy.objective, limits);
-    (have < wanted).then(|| request(choice.memory_mb, (wanted - have).min(step)))
+    let mut wanted = confirmation(o.strategy.objective, limits, unconfirmed_slo);
+    if o.strategy.objective == Objective::LatencySlo {
+        wanted = wanted.min(have + confirm_target(o.strategy.objective, limits));
+    }
+    (have < wanted).then(|| request(choice.memory_mb, wanted - have))
 }
 
 /// Nothing measured is feasible, but some sizes fail only because a few samples cannot bound
@@ -739,9 +752,10 @@ fn confirm_target(objective: Objective, limits: &AdaptiveLimits) -> u32 {
     }
 }
 
-/// Invocations the chosen size gets in all; a latency SLO met by the estimate only gets three
-/// times the usual, as more samples narrow the bound: most sizes are confirmed at the first
-/// target, and the few near the crossing get what a bound that tight needs.
+/// Invocations the chosen size gets in all (within the run's per-size limit); a latency SLO
+/// met by the estimate only gets up to three times the usual ([`confirm_batch`] adds them a
+/// first target at a time), as more samples narrow the bound: most sizes are confirmed at the
+/// first target, and the few near the crossing get what a bound that tight needs.
 fn confirmation(objective: Objective, limits: &AdaptiveLimits, unconfirmed_slo: bool) -> u32 {
     let target = confirm_target(objective, limits);
     if unconfirmed_slo {
@@ -1359,7 +1373,7 @@ mod tests {
             smooth[0].warm.as_ref(),
             24,
             0.99,
-            bound_confidence(0.95),
+            bound_confidence(options.confidence),
         );
         assert!(point < at_24 && at_24 < upper(0) && upper(1) < upper(0));
         // An SLO that 512 MB meets with confidence and 256 MB only by its estimate.
@@ -1392,7 +1406,7 @@ mod tests {
             smooth[0].warm.as_ref(),
             4,
             0.99,
-            bound_confidence(0.95),
+            bound_confidence(options.confidence),
         );
         assert!(at_4 > slo, "{at_4} {slo}");
     }
