@@ -1139,6 +1139,18 @@ mod tests {
         measure::size_stats(&samples, &StatsOptions::new(10_000.0), &cost_of)
     }
 
+    /// The fit of what [`sized`] measures at feasible sizes: 100-103 ms everywhere.
+    fn sized_fit(sizes: &[u32]) -> Fit {
+        let samples: Vec<SizeSamples> = sizes
+            .iter()
+            .map(|&memory_mb| SizeSamples {
+                memory_mb,
+                warm_ms: vec![100.0, 101.0, 102.0, 103.0],
+            })
+            .collect();
+        fit::fit(&samples).unwrap()
+    }
+
     fn warm(samples: usize, mean_ms: f64, cv: f64) -> WarmStats {
         let q = QuantileEstimate {
             ms: mean_ms,
@@ -1298,13 +1310,7 @@ mod tests {
 
     #[test]
     fn an_unconfirmed_latency_choice_gets_its_invocations_a_confirmation_at_a_time() {
-        let samples: Vec<SizeSamples> = [256, 512]
-            .map(|memory_mb| SizeSamples {
-                memory_mb,
-                warm_ms: vec![100.0, 101.0, 102.0, 103.0],
-            })
-            .to_vec();
-        let fit = fit::fit(&samples).unwrap();
+        let fit = sized_fit(&[256, 512]);
         let cost_of = |m: u32, ms: f64| f64::from(m) * ms * 1e-9;
         let options = StatsOptions::new(10_000.0);
         let smooth = smoothed(
@@ -1413,13 +1419,7 @@ mod tests {
 
     #[test]
     fn sizes_failed_only_by_their_tails_bound_are_confirmed_cheapest_first() {
-        let samples: Vec<SizeSamples> = [512, 1024, 2048]
-            .map(|memory_mb| SizeSamples {
-                memory_mb,
-                warm_ms: vec![100.0, 101.0, 102.0, 103.0],
-            })
-            .to_vec();
-        let fit = fit::fit(&samples).unwrap();
+        let fit = sized_fit(&[512, 1024, 2048]);
         let mut stats = sized(&[(512, true), (1024, true), (2048, true)]);
         let unbounded = Infeasibility::UnboundedTail {
             p99_ms: 110.0,
@@ -1465,13 +1465,7 @@ mod tests {
 
     #[test]
     fn a_p99_estimate_within_the_margin_whose_bound_is_not_keeps_the_size_out() {
-        let samples: Vec<SizeSamples> = [512, 1024]
-            .map(|memory_mb| SizeSamples {
-                memory_mb,
-                warm_ms: vec![100.0, 101.0, 102.0, 103.0],
-            })
-            .to_vec();
-        let fit = fit::fit(&samples).unwrap();
+        let fit = sized_fit(&[512, 1024]);
         let stats = sized(&[(512, true), (1024, true)]);
         let cost_of = |m: u32, ms: f64| f64::from(m) * ms * 1e-9;
         let at = |timeout_ms: f64| {
