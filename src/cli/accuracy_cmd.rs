@@ -14,6 +14,7 @@ use crate::lab::fleet::Fleet;
 #[command(after_help = "Examples:
   cargo build --release && ./target/release/memtune bench accuracy
   memtune bench accuracy --quick --strategies cost
+  memtune bench accuracy --strategies latency-slo --seed 4
   memtune bench accuracy --profiles config/lab/calibrated.toml --json out.json")]
 pub struct AccuracyArgs {
     /// Fleet file with the profiles to tune (default: calibrated + demo + 16 generated).
@@ -28,6 +29,8 @@ pub struct AccuracyArgs {
     /// Where to write the per-run JSON.
     #[arg(long, default_value = "memtune-bench-accuracy.json")]
     json: PathBuf,
+    /// Seed for the generated profiles and every noise draw; the same seed and binary give the
+    /// same table (docs/benchmarks.md is seed 1).
     #[arg(long, default_value_t = 1)]
     seed: u64,
 }
