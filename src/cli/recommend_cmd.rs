@@ -83,7 +83,9 @@ pub struct RecommendArgs {
     /// Largest size to consider.
     #[arg(long)]
     max_mb: Option<u32>,
-    /// Measured invocations per size (default: the strategy's).
+    /// Measured invocations per size (default: the strategy's). With the adaptive search, the
+    /// most any size gets; a latency SLO choice whose upper bound does not yet confirm it gets
+    /// up to this many (8 at a time; by default 24), so a noisy function can be confirmed.
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1000))]
     invocations: Option<u32>,
     /// Extra invocations per size before measuring (default: the strategy's).
@@ -228,6 +230,7 @@ fn check_input(args: &RecommendArgs) -> Result<Checked, CliError> {
         Search::Adaptive(AdaptiveLimits {
             budget_invocations: args.budget_invocations,
             budget_usd: args.budget_usd,
+            unconfirmed_invocations: args.invocations,
             ..AdaptiveLimits::new(
                 plan.min_mb,
                 plan.max_mb,

@@ -39,6 +39,10 @@ pub struct AdaptiveLimits {
     pub initial_invocations: u32,
     /// Invocations the chosen size (and its close rivals) get before the search stops.
     pub confirm_invocations: u32,
+    /// The most a latency SLO's choice (or a size held out only by its tail's bound) gets while
+    /// its bound does not confirm it; `None`: three times the first confirmation, within
+    /// `confirm_invocations` ([`confirmation`]). `recommend --invocations N` sets N.
+    pub unconfirmed_invocations: Option<u32>,
     pub max_rounds: u32,
     pub budget_invocations: Option<u64>,
     pub budget_usd: Option<f64>,
@@ -58,6 +62,7 @@ impl AdaptiveLimits {
         AdaptiveLimits {
             initial_invocations: 4,
             confirm_invocations,
+            unconfirmed_invocations: None,
             max_rounds: 8,
             budget_invocations: None,
             budget_usd: None,
@@ -753,21 +758,20 @@ fn confirm_target(objective: Objective, limits: &AdaptiveLimits) -> u32 {
 }
 
 /// Invocations the chosen size gets in all (within the run's per-size limit); a latency SLO
-/// met by the estimate only gets up to three times the usual ([`confirm_batch`] adds them a
-/// first target at a time), as more samples narrow the bound: most sizes are confirmed at the
-/// first target, and the few near the crossing get what a bound that tight needs.
+/// met by the estimate only gets up to three times the usual, or what the user asked for
+/// (`unconfirmed_invocations`; [`confirm_batch`] adds them a first target at a time), as more
+/// samples narrow the bound: most sizes are confirmed at the first target, and the few near
+/// the crossing get what a bound that tight needs.
 fn confirmation(objective: Objective, limits: &AdaptiveLimits, unconfirmed_slo: bool) -> u32 {
     let target = confirm_target(objective, limits);
-    if unconfirmed_slo {
+    match (unconfirmed_slo, objective) {
+        (false, _) => target,
+        (true, Objective::LatencySlo) => limits
+            .unconfirmed_invocations
+            .unwrap_or((3 * target).min(limits.confirm_invocations))
+            .max(target),
         // Other objectives only report on an SLO: twice their few confirmations.
-        let factor = if objective == Objective::LatencySlo {
-            3
-        } else {
-            2
-        };
-        (factor * target).min(limits.confirm_invocations.max(target))
-    } else {
-        target
+        (true, _) => (2 * target).min(limits.confirm_invocations.max(target)),
     }
 }
 
@@ -1345,6 +1349,20 @@ mod tests {
         assert_eq!(next_at(12), Some((256, 8)));
         assert_eq!(next_at(20), Some((256, 4)));
         assert_eq!(next_at(24), None);
+    }
+
+    #[test]
+    fn asked_for_invocations_let_an_unconfirmed_latency_choice_go_further() {
+        let usual = limits();
+        let asked = AdaptiveLimits {
+            unconfirmed_invocations: Some(60),
+            ..AdaptiveLimits::new(128, 10240, 60)
+        };
+        assert_eq!(confirmation(Objective::LatencySlo, &usual, true), 24);
+        assert_eq!(confirmation(Objective::LatencySlo, &asked, true), 60);
+        // A confirmed choice and other objectives are not affected.
+        assert_eq!(confirmation(Objective::LatencySlo, &asked, false), 8);
+        assert_eq!(confirmation(Objective::Cost, &asked, true), 12);
     }
 
     #[test]
