@@ -110,7 +110,12 @@ pub fn resolve(found: &Discovered, config: &FleetConfig) -> Result<Job, NoJob> {
     let search = match (knobs.search.unwrap_or(defaults.mode), knobs.sizes.take()) {
         (SearchMode::Adaptive, None) => {
             SizePlan::new(vec![min_mb], min_mb, max_mb, false).map_err(NoJob::Invalid)?;
-            Search::Adaptive(AdaptiveLimits::new(min_mb, max_mb, invocations))
+            Search::Adaptive(AdaptiveLimits {
+                // Invocations set in the config, as `recommend --invocations`, may confirm a
+                // latency SLO on a noisy function.
+                unconfirmed_invocations: knobs.invocations,
+                ..AdaptiveLimits::new(min_mb, max_mb, invocations)
+            })
         }
         (_, sizes) => {
             // The current size is sampled too, unless the sizes were named.
@@ -200,6 +205,20 @@ mod tests {
         assert!(matches!(resolve(&f, &strict), Err(NoJob::Skip(r)) if r.contains("no payload")));
         let lenient = config("[tuning]\nallow_empty_payload = true\n");
         assert!(resolve(&f, &lenient).is_ok());
+    }
+
+    #[test]
+    fn configured_invocations_may_confirm_an_slo_with_the_adaptive_search() {
+        let unconfirmed = |toml: &str| {
+            let job = resolve(&found("a", 512, 30, None), &config(toml)).unwrap();
+            let Search::Adaptive(limits) = job.search else {
+                panic!("adaptive by default: {:?}", job.search)
+            };
+            limits.unconfirmed_invocations
+        };
+        let base = "[[function]]\nname = \"*\"\npayload = '{}'\n";
+        assert_eq!(unconfirmed(base), None);
+        assert_eq!(unconfirmed(&format!("{base}invocations = 60\n")), Some(60));
     }
 
     #[test]
