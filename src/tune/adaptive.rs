@@ -1143,6 +1143,27 @@ mod tests {
         measure::size_stats(&samples, &StatsOptions::new(10_000.0), &cost_of)
     }
 
+    /// The latency-slo strategy with a p99 SLO.
+    fn latency_slo(slo_ms: f64) -> Strategy {
+        Strategy::load("latency-slo")
+            .unwrap()
+            .with_slo(Some(slo_ms), Some(Percentile::P99))
+    }
+
+    /// What a test search weighs sizes by, for a function whose timeout is 10 s.
+    fn objectives<'a>(
+        strategy: &'a Strategy,
+        cost_of: &'a (dyn Fn(u32, f64) -> f64 + Sync),
+        stats: &'a StatsOptions,
+    ) -> Objectives<'a> {
+        Objectives {
+            strategy,
+            cost_of,
+            stats,
+            timeout_ms: 10_000.0,
+        }
+    }
+
     /// The fit of what [`sized`] measures at feasible sizes: 100-103 ms everywhere.
     fn sized_fit(sizes: &[u32]) -> Fit {
         let samples: Vec<SizeSamples> = sizes
@@ -1327,15 +1348,8 @@ mod tests {
         let p99 = smooth[0].warm.as_ref().unwrap().p99;
         let slo = p99.ms * 1.001;
         assert!(p99.upper_ms.unwrap() > slo, "{p99:?}");
-        let strategy = Strategy::load("latency-slo")
-            .unwrap()
-            .with_slo(Some(slo), Some(Percentile::P99));
-        let objectives = Objectives {
-            strategy: &strategy,
-            cost_of: &cost_of,
-            stats: &options,
-            timeout_ms: 10_000.0,
-        };
+        let strategy = latency_slo(slo);
+        let objectives = objectives(&strategy, &cost_of, &options);
         let next_at = |have: usize| {
             let mut stats = smooth.clone();
             stats[0].invocations = have;
@@ -1403,15 +1417,8 @@ mod tests {
         // An SLO that 512 MB meets with confidence and 256 MB only by its estimate.
         let slo = at_24.max(upper(1)) * 1.001;
         assert!(slo < upper(0));
-        let strategy = Strategy::load("latency-slo")
-            .unwrap()
-            .with_slo(Some(slo), Some(Percentile::P99));
-        let objectives = Objectives {
-            strategy: &strategy,
-            cost_of: &cost_of,
-            stats: &options,
-            timeout_ms: 10_000.0,
-        };
+        let strategy = latency_slo(slo);
+        let objectives = objectives(&strategy, &cost_of, &options);
         let choice = crate::strategy::recommend(&strategy, &smooth, None).unwrap();
         assert_eq!(choice.memory_mb, 512);
         let next = slo_challenger(&smooth, &fit, &choice, &objectives, &limits()).unwrap();
@@ -1451,12 +1458,7 @@ mod tests {
         let strategy = Strategy::load("cost").unwrap();
         let cost_of = |m: u32, ms: f64| f64::from(m) * ms * 1e-9;
         let options = StatsOptions::new(10_000.0);
-        let o = Objectives {
-            strategy: &strategy,
-            cost_of: &cost_of,
-            stats: &options,
-            timeout_ms: 10_000.0,
-        };
+        let o = objectives(&strategy, &cost_of, &options);
         let next = tail_confirmation(&stats, &fit, &o, &limits()).unwrap();
         assert_eq!((next.memory_mb, next.invocations), (512, 8 - 4));
         // Past the first step it goes on to the most a latency SLO gets.
@@ -1545,9 +1547,7 @@ mod tests {
 
     #[test]
     fn a_latency_slo_met_at_the_largest_size_needs_no_extrapolation() {
-        let strategy = Strategy::load("latency-slo")
-            .unwrap()
-            .with_slo(Some(150.0), Some(Percentile::P99));
+        let strategy = latency_slo(150.0);
         let p99_at = |p99: [f64; 2]| {
             let mut stats = sized(&[(512, true), (1769, true)]);
             for (s, p99) in stats.iter_mut().zip(p99) {
