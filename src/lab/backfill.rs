@@ -135,7 +135,7 @@ impl<'a> Production<'a> {
         };
         let init = DurationDistribution::new(
             w.init_duration_ms(memory, arch),
-            w.noise_cv,
+            w.noise_cv_at(memory),
             0.0,
             1.0,
             f64::INFINITY,

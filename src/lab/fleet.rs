@@ -180,6 +180,22 @@ impl FunctionProfile {
                 return Some((key, format!("{key} = {value} is outside {lo}..={hi}")));
             }
         }
+        let mut previous = 0;
+        for &(memory_mb, cv) in &w.noise_cv_by_memory {
+            if memory_mb <= previous || !(MIN_MEMORY_MB..=MAX_MEMORY_MB).contains(&memory_mb) {
+                return bad(
+                    "noise_cv_by_memory",
+                    "noise_cv_by_memory sizes must rise strictly within 128..=10240 MB",
+                );
+            }
+            if !(0.0..=5.0).contains(&cv) {
+                return Some((
+                    "noise_cv_by_memory",
+                    format!("noise_cv_by_memory: cv {cv} at {memory_mb} MB is outside 0..=5"),
+                ));
+            }
+            previous = memory_mb;
+        }
         if w.outlier_factor < 1.0 || !w.outlier_factor.is_finite() {
             return bad("outlier_factor", "outlier_factor must be >= 1");
         }
@@ -400,6 +416,22 @@ mod tests {
         assert_eq!(
             err,
             "t.toml:5: function 'a': noise_cv = -1 is outside 0..=5"
+        );
+    }
+
+    #[test]
+    fn a_noise_table_must_rise_in_memory() {
+        let err = Fleet::parse(
+            "[[function]]\nname = \"a\"\n[function.workload]\ncpu_ms = 1.0\n\
+             noise_cv_by_memory = [[1024, 0.3], [512, 0.6]]\n",
+            "t.toml",
+        )
+        .unwrap_err()
+        .to_string();
+        assert_eq!(
+            err,
+            "t.toml:5: function 'a': noise_cv_by_memory sizes must rise strictly within \
+             128..=10240 MB"
         );
     }
 

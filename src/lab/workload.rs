@@ -89,6 +89,12 @@ pub struct Workload {
     /// Coefficient of variation of the log-normal noise on warm durations.
     #[serde(default = "default_cv")]
     pub noise_cv: f64,
+    /// Measured noise by memory size, `[[memory_mb, cv], ...]`, replacing `noise_cv` where
+    /// the spread depends on memory: real I/O-bound functions have p99/mean ratios of ~3.5 at
+    /// 128-512 MB and ~1.7 at 2 GB. Interpolated linearly in log memory between the listed
+    /// sizes and flat beyond the first and last.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub noise_cv_by_memory: Vec<(u32, f64)>,
     /// Probability that an invocation is a slow outlier.
     #[serde(default)]
     pub outlier_rate: f64,
@@ -134,6 +140,7 @@ impl Default for Workload {
             init_ms: 0.0,
             init_cpu_fraction: 0.0,
             noise_cv: default_cv(),
+            noise_cv_by_memory: Vec::new(),
             outlier_rate: 0.0,
             outlier_factor: default_outlier_factor(),
             error_rate: 0.0,
@@ -214,6 +221,24 @@ impl Workload {
         1.0 + self.gc_pressure * self.working_set_mb / headroom
     }
 
+    /// The noise's coefficient of variation at a memory size.
+    pub fn noise_cv_at(&self, memory_mb: u32) -> f64 {
+        let table = &self.noise_cv_by_memory;
+        let (Some(first), Some(last)) = (table.first(), table.last()) else {
+            return self.noise_cv;
+        };
+        if memory_mb <= first.0 {
+            return first.1;
+        }
+        if memory_mb >= last.0 {
+            return last.1;
+        }
+        let above = table.partition_point(|&(m, _)| m <= memory_mb);
+        let ((m0, cv0), (m1, cv1)) = (table[above - 1], table[above]);
+        let t = (memory_mb as f64 / m0 as f64).ln() / (m1 as f64 / m0 as f64).ln();
+        cv0 + t * (cv1 - cv0)
+    }
+
     pub fn out_of_memory(&self, memory_mb: u32) -> bool {
         (memory_mb as f64) < self.working_set_mb
     }
@@ -241,7 +266,7 @@ impl Workload {
     ) -> DurationDistribution {
         DurationDistribution::new(
             self.base_duration_ms(memory_mb, arch),
-            self.noise_cv,
+            self.noise_cv_at(memory_mb),
             self.outlier_rate,
             self.outlier_factor,
             timeout_ms,
@@ -276,7 +301,7 @@ impl Workload {
         rng: &mut R,
     ) -> Execution {
         let init_ms = cold.then(|| {
-            let noise = lognormal_factor(self.noise_cv, rng);
+            let noise = lognormal_factor(self.noise_cv_at(memory_mb), rng);
             self.init_duration_ms(memory_mb, arch) * noise
         });
         if self.out_of_memory(memory_mb) {
@@ -577,5 +602,26 @@ mod tests {
         assert_eq!(e.duration_ms, 3000.0);
         let x = w.expectation(128, Architecture::X86_64, 3000.0);
         assert!(x.timeout_probability > 0.99);
+    }
+
+    #[test]
+    fn a_noise_table_sets_the_spread_by_memory() {
+        let w = Workload {
+            noise_cv: 0.05,
+            noise_cv_by_memory: vec![(256, 0.6), (1024, 0.2), (2048, 0.3)],
+            ..cpu_bound()
+        };
+        assert_eq!(w.noise_cv_at(128), 0.6);
+        assert_eq!(w.noise_cv_at(256), 0.6);
+        // Halfway between 256 and 1024 MB in log memory.
+        assert!((w.noise_cv_at(512) - 0.4).abs() < 1e-12);
+        assert_eq!(w.noise_cv_at(1024), 0.2);
+        assert_eq!(w.noise_cv_at(10240), 0.3);
+        let p99_over_mean = |m| {
+            let x = w.expectation(m, Architecture::X86_64, 1e9);
+            x.p99_ms / x.mean_ms
+        };
+        assert!(p99_over_mean(256) > 2.5 && p99_over_mean(1024) < 1.6);
+        assert_eq!(Workload::default().noise_cv_at(512), 0.05);
     }
 }
