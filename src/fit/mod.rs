@@ -16,6 +16,7 @@ mod models;
 mod noise;
 mod select;
 mod solver;
+mod spread;
 
 use std::collections::BTreeMap;
 
@@ -30,6 +31,7 @@ pub use select::ModelScore;
 
 use noise::NoiseModel;
 use solver::Point;
+use spread::LocalSpreads;
 
 /// Relative standard deviation added to every size's mean for model misfit: without it ten
 /// tight samples would pin the curve to one size's quirks.
@@ -74,6 +76,8 @@ pub struct Fit {
     replicates: Vec<Curve>,
     scores: Vec<ModelScore>,
     noise: NoiseModel,
+    /// Each size's own spread, for the sizes noisier than `noise` says.
+    spreads: LocalSpreads,
     /// Pooled relative standard error of the size means: the band when there are no
     /// replicates.
     relative_se: f64,
@@ -98,6 +102,7 @@ pub fn fit_with(samples: &[SizeSamples], tail: Option<ProductionTail>) -> Result
         return Err(FitError::TooFewSizes { found: sizes.len() });
     }
     let samples_noise = NoiseModel::from_sizes(sizes.values().map(Vec::as_slice));
+    let spreads = LocalSpreads::from_sizes(&sizes, samples_noise.outlier_cut);
     let (noise, points): (NoiseModel, Vec<Point>) = match tail {
         Some(tail) => {
             let sigma = samples_noise.sigma;
@@ -134,6 +139,7 @@ pub fn fit_with(samples: &[SizeSamples], tail: Option<ProductionTail>) -> Result
         replicates: selection.replicates,
         scores: selection.scores,
         noise,
+        spreads,
         relative_se,
     })
 }
@@ -205,7 +211,45 @@ impl Fit {
 
     /// Predicted p-quantile (0 < p < 1) of the warm duration at a memory size, in ms.
     pub fn quantile_ms(&self, memory_mb: u32, p: f64) -> f64 {
-        self.mean_ms(memory_mb) * self.noise.log_offset(p).exp()
+        self.mean_ms(memory_mb) * self.offset_at(memory_mb, p).exp()
+    }
+
+    /// ln(q_p / mean) at a memory size: the noise model's, or where the samples around the
+    /// size prove it noisier ([`spread`]), its own spread's.
+    fn offset_at(&self, memory_mb: u32, p: f64) -> f64 {
+        let offset = self.noise.log_offset(p);
+        match self.wider_spread(memory_mb, p) {
+            Some(wide) => offset.max(self.offset_for_sigma(p, wide.sigma)),
+            None => offset,
+        }
+    }
+
+    /// The upper end of ln(q_p / mean)'s band at two-sided `confidence` at a memory size.
+    fn offset_high_at(&self, memory_mb: u32, p: f64, confidence: f64) -> f64 {
+        let (_, high) = self.noise.log_offset_band(p, confidence);
+        match self.wider_spread(memory_mb, p) {
+            Some(wide) => {
+                let sigma = wide.sigma_upper(0.5 + confidence / 2.0);
+                high.max(self.offset_for_sigma(p, sigma))
+            }
+            None => high,
+        }
+    }
+
+    /// The spread around a size when it is wider than the noise model's (upper percentiles
+    /// only: the median is the curve's).
+    fn wider_spread(&self, memory_mb: u32, p: f64) -> Option<spread::WiderSpread> {
+        if p <= 0.5 {
+            return None;
+        }
+        let z99 = Normal::standard().inverse_cdf(0.99);
+        let model_sigma = (self.noise.log_offset(0.99) - self.noise.log_offset(0.5)) / z99;
+        self.spreads.wider_than(memory_mb, model_sigma)
+    }
+
+    /// ln(q_p / mean) for log-normal noise of spread `sigma` around the model's median.
+    fn offset_for_sigma(&self, p: f64, sigma: f64) -> f64 {
+        self.noise.log_offset(0.5) + Normal::standard().inverse_cdf(p) * sigma
     }
 
     /// 95% band for the mean at a memory size: a jackknife over the leave-one-size-out refits
@@ -221,23 +265,34 @@ impl Fit {
     /// offset from the mean (body spread and outlier share). The two errors are independent,
     /// so their log widths add in quadrature; stacking both extremes would be a ~99.9% band.
     pub fn quantile_band(&self, memory_mb: u32, p: f64) -> (f64, f64) {
-        self.quantile_band_around(p, self.mean_ms(memory_mb), self.mean_band(memory_mb))
+        self.quantile_band_around(
+            memory_mb,
+            p,
+            self.mean_ms(memory_mb),
+            self.mean_band(memory_mb),
+        )
     }
 
     /// 95% band for the p-quantile at a size whose mean is estimated as `mean_ms` with the 95%
     /// band `mean_band` (e.g. the curve pooled with the size's own samples): combined with the
     /// noise model's band of the quantile's offset as in [`Fit::quantile_band`]; its top is
     /// [`Fit::quantile_upper`] at 97.5%.
-    pub fn quantile_band_around(&self, p: f64, mean_ms: f64, mean_band: (f64, f64)) -> (f64, f64) {
+    pub fn quantile_band_around(
+        &self,
+        memory_mb: u32,
+        p: f64,
+        mean_ms: f64,
+        mean_band: (f64, f64),
+    ) -> (f64, f64) {
         if mean_ms <= 0.0 {
             return (0.0, 0.0);
         }
-        let high = self.upper_at(p, mean_ms, mean_band.1, 1.96, BAND_CONFIDENCE);
+        let high = self.upper_at(memory_mb, p, mean_ms, mean_band.1, 1.96, BAND_CONFIDENCE);
         let low = mean_band.0;
         if low <= 0.0 {
             return (0.0, high);
         }
-        let offset = self.noise.log_offset(p);
+        let offset = self.offset_at(memory_mb, p);
         let (offset_low, _) = self.noise.log_offset_band(p, BAND_CONFIDENCE);
         let down = (mean_ms / low).ln().hypot(offset - offset_low);
         (mean_ms * offset.exp() * (-down).exp(), high)
@@ -250,13 +305,21 @@ impl Fit {
     /// widths added in quadrature as in [`Fit::quantile_band`].
     pub fn quantile_upper(
         &self,
+        memory_mb: u32,
         p: f64,
         mean_ms: f64,
         mean_band: (f64, f64),
         confidence: f64,
     ) -> f64 {
         let z = Normal::standard().inverse_cdf(confidence);
-        self.upper_at(p, mean_ms, mean_band.1, z, 2.0 * confidence - 1.0)
+        self.upper_at(
+            memory_mb,
+            p,
+            mean_ms,
+            mean_band.1,
+            z,
+            2.0 * confidence - 1.0,
+        )
     }
 
     /// The p-quantile's upper bound around `mean_ms`: the mean band's top `mean_high` (a 1.96
@@ -264,6 +327,7 @@ impl Fit {
     /// in quadrature.
     fn upper_at(
         &self,
+        memory_mb: u32,
         p: f64,
         mean_ms: f64,
         mean_high: f64,
@@ -273,8 +337,8 @@ impl Fit {
         if mean_ms <= 0.0 {
             return 0.0;
         }
-        let offset = self.noise.log_offset(p);
-        let (_, offset_high) = self.noise.log_offset_band(p, offset_confidence);
+        let offset = self.offset_at(memory_mb, p);
+        let offset_high = self.offset_high_at(memory_mb, p, offset_confidence);
         let mean_up = (mean_high / mean_ms).ln().max(0.0) * z / 1.96;
         mean_ms * offset.exp() * mean_up.hypot(offset_high - offset).exp()
     }
@@ -321,9 +385,9 @@ impl Fit {
 
     /// Predictions at each size.
     pub fn curve(&self, sizes: impl Iterator<Item = u32>) -> Vec<CurvePoint> {
-        let offsets = [0.5, 0.9, 0.99].map(|p| self.noise.log_offset(p).exp());
         sizes
             .map(|memory_mb| {
+                let offsets = [0.5, 0.9, 0.99].map(|p| self.offset_at(memory_mb, p).exp());
                 let mean_ms = self.mean_ms(memory_mb);
                 let (mean_low_ms, mean_high_ms) = self.mean_band(memory_mb);
                 CurvePoint {

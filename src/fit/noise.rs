@@ -29,6 +29,8 @@ pub(crate) struct NoiseModel {
     pub sigma: f64,
     /// Pooled residual degrees of freedom.
     pub dof: usize,
+    /// Log residuals above their size's median beyond this are slow outliers (0: none known).
+    pub outlier_cut: f64,
     /// Sorted pooled log residuals (sample over its size's median).
     residuals: Vec<f64>,
     /// ln(mean / median), estimated from the pooled residuals.
@@ -220,6 +222,7 @@ impl NoiseModel {
         NoiseModel {
             sigma,
             dof,
+            outlier_cut: OUTLIER_Z * screen,
             outliers: Outliers::find(&residuals, screen, sigma),
             residuals,
             log_mean_over_median,

@@ -136,16 +136,16 @@ fn quantile_band_around_a_narrower_mean_band_narrows_to_the_noise_band() {
     let band = fit.mean_band(m);
     // Around the fit's own mean band it is the quantile band.
     assert_eq!(
-        fit.quantile_band_around(p, mean, band),
+        fit.quantile_band_around(m, p, mean, band),
         fit.quantile_band(m, p)
     );
     // A mean known more precisely (a size's own samples pooled in) narrows it...
     let half = (band.1 - mean) / 4.0;
-    let (low, high) = fit.quantile_band_around(p, mean, (mean - half, mean + half));
+    let (low, high) = fit.quantile_band_around(m, p, mean, (mean - half, mean + half));
     let (wide_low, wide_high) = fit.quantile_band(m, p);
     assert!(wide_low < low && high < wide_high, "{low} {high}");
     // ...down to the noise offset's band alone for an exactly known mean.
-    let (_, exact_high) = fit.quantile_band_around(p, mean, (mean, mean));
+    let (_, exact_high) = fit.quantile_band_around(m, p, mean, (mean, mean));
     let offset = fit.noise.log_offset(p);
     let (_, offset_high) = fit.noise.log_offset_band(p, 0.95);
     let alone = mean * offset_high.exp();
@@ -300,13 +300,13 @@ fn a_quantiles_upper_bound_widens_with_its_level() {
     let fit = fit(&measure(truth, &GRID, 5, 0.06)).unwrap();
     let (m, p) = (1000, 0.99);
     let (mean, band) = (fit.mean_ms(m), fit.mean_band(m));
-    let (_, top) = fit.quantile_band_around(p, mean, band);
+    let (_, top) = fit.quantile_band_around(m, p, mean, band);
     // At 97.5% one-sided it is the 95% band's top.
-    let at_975 = fit.quantile_upper(p, mean, band, 0.975);
+    let at_975 = fit.quantile_upper(m, p, mean, band, 0.975);
     assert!((at_975 / top - 1.0).abs() < 1e-6, "{at_975} {top}");
     // At 99.5% the mean's part widens by 2.576 / 1.96 and the offset's by its own 99% band.
     let quantile = mean * fit.noise.log_offset(p).exp();
-    let wide = fit.quantile_upper(p, mean, band, 0.995);
+    let wide = fit.quantile_upper(m, p, mean, band, 0.995);
     let mean_up = (band.1 / mean).ln() * 2.5758 / 1.96;
     let offset_up = fit.noise.log_offset_band(p, 0.99).1 - fit.noise.log_offset(p);
     let expected = quantile * mean_up.hypot(offset_up).exp();
@@ -314,4 +314,30 @@ fn a_quantiles_upper_bound_widens_with_its_level() {
         top < wide && (wide / expected - 1.0).abs() < 1e-4,
         "{wide} {expected}"
     );
+}
+
+#[test]
+fn sizes_proven_noisier_than_productions_tail_get_their_own_p99() {
+    // An I/O-bound function as cebert measured it: p99/mean ~3.5 at 256-512 MB, ~1.7 from
+    // 1024 MB, where production runs and its tail was measured.
+    let truth = |m: f64| 10.0 + 3000.0 / m;
+    let mut samples = measure_seeded(truth, &[256, 512], 8, 0.6, 5);
+    samples.extend(measure_seeded(truth, &[1024, 2048, 4096], 8, 0.22, 6));
+    let (median, mean) = (truth(1024.0), truth(1024.0) * 1.025);
+    let tail = ProductionTail::new(mean, median, Some(median * 1.3), median * 1.67, 1e6).unwrap();
+    let fit = fit_with(&samples, Some(tail)).unwrap();
+    let p99_over_mean = |m| fit.quantile_ms(m, 0.99) / fit.mean_ms(m);
+    let production = tail.p99_ms / tail.mean_ms;
+    assert!((p99_over_mean(2048) / production - 1.0).abs() < 1e-9);
+    assert!(
+        p99_over_mean(512) > 1.5 * production,
+        "{}",
+        p99_over_mean(512)
+    );
+    // Its bound is wider still, and a fit of the quiet sizes alone does not widen at all.
+    let band = fit.mean_band(512);
+    let upper = fit.quantile_upper(512, 0.99, fit.mean_ms(512), band, 0.995);
+    assert!(upper > fit.quantile_ms(512, 0.99));
+    let quiet = fit_with(&samples[2..], Some(tail)).unwrap();
+    assert!((quiet.quantile_ms(1024, 0.99) / quiet.mean_ms(1024) / production - 1.0).abs() < 1e-9);
 }

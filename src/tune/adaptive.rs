@@ -700,7 +700,7 @@ fn anticipated_upper(
     let estimate = own.map_or(fitted, |w| w.trimmed_mean_ms);
     let sample_se = cv * estimate / f64::from(n.max(1)).sqrt();
     let (mean, band) = combine_means(fitted, ahead.mean_band(memory_mb), estimate, sample_se);
-    ahead.quantile_upper(p, mean, band, confidence)
+    ahead.quantile_upper(memory_mb, p, mean, band, confidence)
 }
 
 /// Whether the choice's own samples already pin its mean within the objective's tolerance
@@ -1000,10 +1000,11 @@ pub fn smoothed(
                         Percentile::P90 => &mut warm.p90,
                         Percentile::P99 => &mut warm.p99,
                     };
-                    // The pooled noise model's offsets, around this size's mean; the bound
-                    // carries that mean's uncertainty, which the size's own samples narrow.
+                    // The noise model's offsets (or the spread around this size, where it
+                    // proves wider), around this size's mean; the bound carries that mean's
+                    // uncertainty, which the size's own samples narrow.
                     let scale = mean / fitted;
-                    let upper = fit.quantile_upper(p, mean, (low, high), level);
+                    let upper = fit.quantile_upper(m, p, mean, (low, high), level);
                     q.ms = q.ms.max(fit.quantile_ms(m, p) * scale);
                     q.upper_ms = Some(upper.max(q.ms));
                     q.confidence = level;
