@@ -236,6 +236,12 @@ impl Fit {
         }
     }
 
+    /// Whether the p-quantile at a size comes from the spread of the samples around it, which
+    /// proved wider than the noise model's (see [`spread`]).
+    pub fn spread_is_wider_at(&self, memory_mb: u32, p: f64) -> bool {
+        self.wider_spread(memory_mb, p).is_some()
+    }
+
     /// The spread around a size when it is wider than the noise model's (upper percentiles
     /// only: the median is the curve's).
     fn wider_spread(&self, memory_mb: u32, p: f64) -> Option<spread::WiderSpread> {

@@ -179,6 +179,10 @@ pub struct QuantileEstimate {
     /// Confidence level of `upper_ms`: the sweep's for sample order statistics, higher for the
     /// adaptive search's fitted bounds.
     pub confidence: f64,
+    /// The adaptive search took this percentile from the spread of the samples at and near
+    /// the size, which proved wider than the function's tail elsewhere.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub own_spread: bool,
 }
 
 /// Cost per invocation in USD: the warm mean plus the cold-start-weighted INIT cost.
@@ -316,6 +320,7 @@ fn warm_stats(reports: &[&Report], options: &StatsOptions) -> Option<WarmStats> 
         ms: quantile(&durations, p.fraction()),
         upper_ms: quantile_upper_bound(&durations, p.fraction(), options.confidence),
         confidence: options.confidence,
+        own_spread: false,
     };
     let mean_ms = mean(&durations);
     Some(WarmStats {

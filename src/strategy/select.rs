@@ -444,6 +444,15 @@ fn slo_reason(chosen: &Candidate, strategy: &Strategy, slo_ms: f64, unconfirmed:
         q.ms,
         percent(strategy.cost_tolerance)
     );
+    let head = if q.own_spread {
+        format!(
+            "{head}; its {} comes from the samples at and near it, which spread wider than \
+             the function's tail elsewhere",
+            p.as_str()
+        )
+    } else {
+        head
+    };
     match (unconfirmed, q.upper_ms) {
         (true, None) => format!(
             "{head}, but {} warm samples cannot confirm it at {} confidence (that needs at least {})",
@@ -812,6 +821,26 @@ mod tests {
         let slo = r.slo.unwrap();
         assert!(slo.met && !slo.met_with_confidence && slo.upper_bound_ms.is_none());
         assert!(r.reason.contains("needs at least 299"), "{}", r.reason);
+    }
+
+    #[test]
+    fn a_percentile_from_the_sizes_own_spread_says_so() {
+        let s = strategy("latency-slo").with_slo(Some(400.0), Some(Percentile::P99));
+        let mut sizes = slo_sizes();
+        for size in &mut sizes {
+            let p99 = &mut size.warm.as_mut().unwrap().p99;
+            p99.upper_ms = Some(p99.ms);
+            p99.own_spread = size.memory_mb == 512;
+        }
+        let r = recommend(&s, &sizes, None).unwrap();
+        assert_eq!(r.memory_mb, 512, "{}", r.reason);
+        assert!(
+            r.reason
+                .contains("its p99 comes from the samples at and near it")
+                && r.reason.contains("confirmed at"),
+            "{}",
+            r.reason
+        );
     }
 
     #[test]

@@ -1008,6 +1008,7 @@ pub fn smoothed(
                     q.ms = q.ms.max(fit.quantile_ms(m, p) * scale);
                     q.upper_ms = Some(upper.max(q.ms));
                     q.confidence = level;
+                    q.own_spread = fit.spread_is_wider_at(m, p);
                 }
                 let upper_ms = warm.p99.upper_ms.unwrap_or(warm.p99.ms);
                 if warm.p99.ms > tail_limit_ms {
@@ -1182,6 +1183,7 @@ mod tests {
             ms: mean_ms,
             upper_ms: None,
             confidence: 0.95,
+            own_spread: false,
         };
         WarmStats {
             samples,
@@ -1295,6 +1297,38 @@ mod tests {
         assert!(
             (same_point / point - 1.0).abs() < 0.01,
             "{same_point} {point}"
+        );
+    }
+
+    #[test]
+    fn a_size_noisier_than_productions_tail_is_bounded_by_its_own_spread() {
+        // 256 and 512 MB spread like cebert's light Node.js function there (p99/mean ~3.5);
+        // production, at 1024 MB, is much quieter (p99/mean 1.6), as are 1024-4096 MB.
+        let spread = |ratios: [f64; 8]| ratios.map(|r| 20.0 * r).to_vec();
+        let noisy = spread([0.45, 0.6, 0.75, 0.9, 1.1, 1.4, 1.9, 2.6]);
+        let quiet = spread([0.9, 0.95, 0.98, 1.0, 1.0, 1.03, 1.06, 1.12]);
+        let samples: Vec<SizeSamples> = [256, 512, 1024, 2048, 4096]
+            .into_iter()
+            .map(|memory_mb| SizeSamples {
+                memory_mb,
+                warm_ms: if memory_mb <= 512 {
+                    noisy.clone()
+                } else {
+                    quiet.clone()
+                },
+            })
+            .collect();
+        let tail = ProductionTail::new(20.5, 20.0, Some(24.0), 32.0, 1e6).unwrap();
+        let fit = fit::fit_with(&samples, Some(tail)).unwrap();
+        let stats = sized(&[(256, true), (512, true), (1024, true), (2048, true)]);
+        let cost_of = |m: u32, ms: f64| f64::from(m) * ms * 1e-9;
+        let smooth = smoothed(&stats, &fit, &cost_of, &StatsOptions::new(10_000.0));
+        let p99 = |i: usize| smooth[i].warm.as_ref().unwrap().p99;
+        assert!(p99(1).own_spread && !p99(3).own_spread);
+        assert!(
+            p99(1).upper_ms.unwrap() > 2.0 * fit.mean_ms(512) * tail.p99_ms / tail.mean_ms,
+            "{:?}",
+            p99(1)
         );
     }
 
