@@ -102,7 +102,6 @@ pub fn fit_with(samples: &[SizeSamples], tail: Option<ProductionTail>) -> Result
         return Err(FitError::TooFewSizes { found: sizes.len() });
     }
     let samples_noise = NoiseModel::from_sizes(sizes.values().map(Vec::as_slice));
-    let spreads = LocalSpreads::from_sizes(&sizes, samples_noise.outlier_cut);
     let (noise, points): (NoiseModel, Vec<Point>) = match tail {
         Some(tail) => {
             let sigma = samples_noise.sigma;
@@ -133,6 +132,7 @@ pub fn fit_with(samples: &[SizeSamples], tail: Option<ProductionTail>) -> Result
             / sizes.len() as f64)
             .sqrt(),
     };
+    let spreads = LocalSpreads::new(&sizes, noise.outlier_cut, model_sigma(&noise));
     Ok(Fit {
         curve: selection.curve,
         band_quantile: band_quantile(selection.replicates.len()),
@@ -248,9 +248,7 @@ impl Fit {
         if p <= 0.5 {
             return None;
         }
-        let z99 = Normal::standard().inverse_cdf(0.99);
-        let model_sigma = (self.noise.log_offset(0.99) - self.noise.log_offset(0.5)) / z99;
-        self.spreads.wider_than(memory_mb, model_sigma)
+        self.spreads.wider_than_model(memory_mb)
     }
 
     /// ln(q_p / mean) for log-normal noise of spread `sigma` around the model's median.
@@ -432,6 +430,12 @@ impl Fit {
         }
         ((n - 1) as f64 / n as f64 * spread).sqrt()
     }
+}
+
+/// The log-normal sigma the noise model implies from its p50 to its p99 (production's tail
+/// or the pooled samples'): what a size's own spread is tested against.
+fn model_sigma(noise: &NoiseModel) -> f64 {
+    (noise.log_offset(0.99) - noise.log_offset(0.5)) / Normal::standard().inverse_cdf(0.99)
 }
 
 /// Student t quantile for a jackknife over `replicates`, normal without replicates.

@@ -49,17 +49,28 @@ impl WiderSpread {
     }
 }
 
-#[derive(Debug, Clone, Default, PartialEq)]
+/// The test's outcome around any size: sizes within a factor [`NEIGHBOURHOOD`] of it form a
+/// run of consecutive measured sizes, so it is worked out once per run.
+#[derive(Debug, Clone, PartialEq)]
 pub(crate) struct LocalSpreads {
-    sizes: Vec<SizeSpread>,
+    /// The sizes with a spread, ascending.
+    sizes: Vec<u32>,
+    /// The spread of each run of consecutive sizes where it is wider than the model's, at
+    /// `first * sizes.len() + last`.
+    runs: Vec<Option<WiderSpread>>,
 }
 
 impl LocalSpreads {
-    /// The log spread at each size with at least three samples. Residuals more than
-    /// `outlier_cut` (in log units) above their size's median are the noise model's slow
-    /// outliers, whose share it already carries; they are left out here.
-    pub fn from_sizes(sizes: &BTreeMap<u32, Vec<f64>>, outlier_cut: f64) -> LocalSpreads {
-        let sizes = sizes
+    /// Tests the log spread of every run of neighbouring sizes with at least three samples
+    /// against `model_sigma`. Residuals more than `outlier_cut` (in log units) above their
+    /// size's median are the noise model's slow outliers, whose share it already carries;
+    /// they are left out here.
+    pub fn new(
+        sizes: &BTreeMap<u32, Vec<f64>>,
+        outlier_cut: f64,
+        model_sigma: f64,
+    ) -> LocalSpreads {
+        let spreads: Vec<SizeSpread> = sizes
             .iter()
             .filter_map(|(&memory_mb, xs)| {
                 let logs: Vec<f64> = xs.iter().map(|x| x.ln()).collect();
@@ -79,29 +90,48 @@ impl LocalSpreads {
                 })
             })
             .collect();
-        LocalSpreads { sizes }
+        let n = spreads.len();
+        let mut runs = vec![None; n * n];
+        for first in 0..n {
+            let (mut sum_sq, mut dof) = (0.0, 0);
+            for (last, s) in spreads.iter().enumerate().skip(first) {
+                sum_sq += s.sum_sq;
+                dof += s.dof;
+                runs[first * n + last] = wider(sum_sq, dof, model_sigma);
+            }
+        }
+        LocalSpreads {
+            sizes: spreads.iter().map(|s| s.memory_mb).collect(),
+            runs,
+        }
     }
 
-    /// The spread around `memory_mb` when it is wider than `model_sigma` at
-    /// [`TEST_CONFIDENCE`]; `None` otherwise or with no measured size near.
-    pub fn wider_than(&self, memory_mb: u32, model_sigma: f64) -> Option<WiderSpread> {
+    /// The spread of the measured sizes around `memory_mb` when it is wider than the model's;
+    /// `None` otherwise or with no measured size near.
+    pub fn wider_than_model(&self, memory_mb: u32) -> Option<WiderSpread> {
         let m = f64::from(memory_mb);
-        let (sum_sq, dof) = self
+        let first = self
             .sizes
-            .iter()
-            .filter(|s| {
-                let ratio = f64::from(s.memory_mb) / m;
-                (1.0 / NEIGHBOURHOOD..=NEIGHBOURHOOD).contains(&ratio)
-            })
-            .fold((0.0, 0), |(sq, dof), s| (sq + s.sum_sq, dof + s.dof));
-        let chi = ChiSquared::new(dof as f64).ok()?;
-        let lower = (sum_sq / chi.inverse_cdf(TEST_CONFIDENCE)).sqrt();
-        (lower > model_sigma).then(|| WiderSpread {
-            sigma: (sum_sq / dof as f64).sqrt(),
-            sum_sq,
-            dof,
-        })
+            .partition_point(|&s| f64::from(s) < m / NEIGHBOURHOOD);
+        let end = self
+            .sizes
+            .partition_point(|&s| f64::from(s) <= m * NEIGHBOURHOOD);
+        (first < end)
+            .then(|| self.runs[first * self.sizes.len() + end - 1])
+            .flatten()
     }
+}
+
+/// The spread of `dof` degrees of freedom and squared deviations `sum_sq` when its lower bound
+/// at [`TEST_CONFIDENCE`] is above `model_sigma`.
+fn wider(sum_sq: f64, dof: usize, model_sigma: f64) -> Option<WiderSpread> {
+    let chi = ChiSquared::new(dof as f64).ok()?;
+    let lower = (sum_sq / chi.inverse_cdf(TEST_CONFIDENCE)).sqrt();
+    (lower > model_sigma).then(|| WiderSpread {
+        sigma: (sum_sq / dof as f64).sqrt(),
+        sum_sq,
+        dof,
+    })
 }
 
 #[cfg(test)]
@@ -111,7 +141,7 @@ mod tests {
     use rand::SeedableRng;
     use rand_distr::{Distribution, LogNormal};
 
-    fn spreads(sigmas: &[(u32, f64)], n: usize) -> LocalSpreads {
+    fn spreads(sigmas: &[(u32, f64)], n: usize, model_sigma: f64) -> LocalSpreads {
         let mut rng = StdRng::seed_from_u64(3);
         let sizes = sigmas
             .iter()
@@ -120,28 +150,28 @@ mod tests {
                 (m, (0..n).map(|_| dist.sample(&mut rng)).collect())
             })
             .collect();
-        LocalSpreads::from_sizes(&sizes, 0.0)
+        LocalSpreads::new(&sizes, 0.0, model_sigma)
     }
 
     #[test]
     fn a_size_much_noisier_than_the_model_widens_and_its_far_neighbours_do_not() {
-        let s = spreads(&[(512, 0.6), (4096, 0.25)], 16);
+        let s = spreads(&[(512, 0.6), (4096, 0.25)], 16, 0.25);
         let wide = s
-            .wider_than(512, 0.25)
+            .wider_than_model(512)
             .expect("512 MB is noisier than 0.25");
         assert!((wide.sigma - 0.6).abs() < 0.2, "{}", wide.sigma);
         assert!(wide.sigma_upper(0.995) > wide.sigma);
         // 1024 MB has 512 MB within a factor 2; 2048 MB only 4096 MB.
-        assert!(s.wider_than(1024, 0.25).is_some());
-        assert!(s.wider_than(2048, 0.25).is_none());
-        assert!(s.wider_than(4096, 0.25).is_none());
+        assert!(s.wider_than_model(1024).is_some());
+        assert!(s.wider_than_model(2048).is_none());
+        assert!(s.wider_than_model(4096).is_none());
     }
 
     #[test]
     fn a_spread_like_the_models_does_not_widen() {
-        let s = spreads(&[(256, 0.3), (512, 0.3), (1024, 0.3), (2048, 0.3)], 8);
+        let s = spreads(&[(256, 0.3), (512, 0.3), (1024, 0.3), (2048, 0.3)], 8, 0.3);
         for m in [256, 512, 1024, 2048] {
-            assert!(s.wider_than(m, 0.3).is_none(), "{m}");
+            assert!(s.wider_than_model(m).is_none(), "{m}");
         }
     }
 
@@ -150,11 +180,11 @@ mod tests {
         let mut sizes = BTreeMap::new();
         sizes.insert(512, vec![100.0, 101.0, 99.0, 100.5, 99.5, 600.0]);
         let cut = 1.0;
-        assert!(LocalSpreads::from_sizes(&sizes, cut)
-            .wider_than(512, 0.02)
+        assert!(LocalSpreads::new(&sizes, cut, 0.02)
+            .wider_than_model(512)
             .is_none());
-        assert!(LocalSpreads::from_sizes(&sizes, 0.0)
-            .wider_than(512, 0.02)
+        assert!(LocalSpreads::new(&sizes, 0.0, 0.02)
+            .wider_than_model(512)
             .is_some());
     }
 }
