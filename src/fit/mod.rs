@@ -9,7 +9,9 @@
 //!
 //! Pipeline: per-size means, weighted by their standard error plus a 2% floor for what no
 //! family captures -> robust non-negative fit of every family (`solver`) -> leave-one-size-out
-//! selection (`select`) -> pooled noise: a log-normal body plus slow outliers (`noise`).
+//! selection (`select`) -> pooled noise: a log-normal body plus slow outliers (`noise`) ->
+//! each size's upper percentiles widened where the samples around it prove noisier than that
+//! (`spread`).
 
 mod init;
 mod models;
@@ -92,7 +94,8 @@ pub fn fit(samples: &[SizeSamples]) -> Result<Fit, FitError> {
 }
 
 /// [`fit`], with production's tail when there is one: p50, p90 and p99 then stand at
-/// production's ratios to the mean, and each size's mean is its median times production's
+/// production's ratios to the mean (wherever the samples do not prove a size noisier; see
+/// [`spread`]), and each size's mean is its median times production's
 /// mean over median. A slow class of a few percent, which a dozen samples see zero, one or
 /// two times, would otherwise swing a size's mean (and every quantile with it) by tens of
 /// percent; the median barely moves.
@@ -239,7 +242,8 @@ impl Fit {
     /// Whether the p-quantile at a size comes from the spread of the samples around it, which
     /// proved wider than the noise model's (see [`spread`]).
     pub fn spread_is_wider_at(&self, memory_mb: u32, p: f64) -> bool {
-        self.wider_spread(memory_mb, p).is_some()
+        self.wider_spread(memory_mb, p)
+            .is_some_and(|wide| self.offset_for_sigma(p, wide.sigma) > self.noise.log_offset(p))
     }
 
     /// The spread around a size when it is wider than the noise model's (upper percentiles
@@ -265,8 +269,9 @@ impl Fit {
         ((mean - half).max(0.0), mean + half)
     }
 
-    /// 95% band for the p-quantile: the mean band and the noise model's band of the quantile's
-    /// offset from the mean (body spread and outlier share). The two errors are independent,
+    /// 95% band for the p-quantile: the mean band and the band of the quantile's
+    /// offset from the mean (body spread and outlier share, or the size's own wider spread;
+    /// see [`spread`]). The two errors are independent,
     /// so their log widths add in quadrature; stacking both extremes would be a ~99.9% band.
     pub fn quantile_band(&self, memory_mb: u32, p: f64) -> (f64, f64) {
         self.quantile_band_around(
@@ -327,8 +332,8 @@ impl Fit {
     }
 
     /// The p-quantile's upper bound around `mean_ms`: the mean band's top `mean_high` (a 1.96
-    /// half-width) widened to `z`, and the noise offset's band at two-sided `offset_confidence`,
-    /// in quadrature.
+    /// half-width) widened to `z`, and the offset's band at two-sided `offset_confidence` (the
+    /// noise model's, or the size's own wider spread's), in quadrature.
     fn upper_at(
         &self,
         memory_mb: u32,

@@ -45,7 +45,8 @@ pub(crate) struct NoiseModel {
 /// over many invocations (cold ones included, which at a few percent barely move them). A
 /// few dozen test invocations rarely see a slow class of a few percent; weeks of production
 /// traffic have seen thousands of them. Like the pooled noise model, it assumes the tail
-/// scales with the duration: its ratios hold at every size.
+/// scales with the duration: its ratios hold at every size, except where the fit finds the
+/// samples around a size provably noisier (`super::spread`).
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ProductionTail {
     pub mean_ms: f64,

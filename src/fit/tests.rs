@@ -338,6 +338,20 @@ fn sizes_proven_noisier_than_productions_tail_get_their_own_p99() {
     let band = fit.mean_band(512);
     let upper = fit.quantile_upper(512, 0.99, fit.mean_ms(512), band, 0.995);
     assert!(upper > fit.quantile_ms(512, 0.99));
+    // With the mean known exactly, the bound is the spread's chi-square upper bound at the
+    // matching level, and at 97.5% it is the 95% band's top.
+    let wide = fit.spreads.wider_than_model(512).expect("512 MB is wider");
+    let mean = fit.mean_ms(512);
+    let exact = fit.quantile_upper(512, 0.99, mean, (mean, mean), 0.995);
+    let z = Normal::standard().inverse_cdf(0.99);
+    let expected = mean * (fit.noise.log_offset(0.5) + z * wide.sigma_upper(0.995)).exp();
+    assert!(relative_error(exact, expected) < 1e-9, "{exact} {expected}");
+    let (a, b) = (
+        fit.quantile_upper(512, 0.99, mean, band, 0.975),
+        fit.quantile_band_around(512, 0.99, mean, band).1,
+    );
+    // (1.96 against the exact 1.959964 for the mean band: a few ppm.)
+    assert!(relative_error(a, b) < 1e-4, "{a} {b}");
     let quiet = fit_with(&samples[2..], Some(tail)).unwrap();
     assert!((quiet.quantile_ms(1024, 0.99) / quiet.mean_ms(1024) / production - 1.0).abs() < 1e-9);
 }

@@ -436,6 +436,21 @@ mod tests {
     }
 
     #[test]
+    fn a_noise_tables_cv_must_be_in_range() {
+        let err = Fleet::parse(
+            "[[function]]\nname = \"a\"\n[function.workload]\ncpu_ms = 1.0\n\
+             noise_cv_by_memory = [[512, 0.6], [1024, 7.0]]\n",
+            "t.toml",
+        )
+        .unwrap_err()
+        .to_string();
+        assert_eq!(
+            err,
+            "t.toml:5: function 'a': noise_cv_by_memory: cv 7 at 1024 MB is outside 0..=5"
+        );
+    }
+
+    #[test]
     fn duplicate_names_are_rejected() {
         let text = "[[function]]\nname = \"a\"\n[function.workload]\ncpu_ms = 1.0\n\
                     [[function]]\nname = \"a\"\n[function.workload]\ncpu_ms = 1.0\n";

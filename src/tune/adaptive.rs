@@ -951,7 +951,8 @@ fn extrapolation_probe(stats: &[SizeStats], limits: &AdaptiveLimits) -> Option<u
 /// The statistics the decision uses after an adaptive search: at each measured feasible size
 /// the fitted curve's estimates, which pool every sample instead of the few taken at that size
 /// (cost from the fitted mean; percentiles from the pooled noise model, or from production's
-/// tail when the fit has one, with upper bounds from the band around the size's pooled mean,
+/// tail when the fit has one, or from the spread around the size where that proves wider
+/// ([`Fit::spread_is_wider_at`]), with upper bounds from the band around the size's pooled mean,
 /// which its own samples narrow). A size whose pooled
 /// p99 estimate reaches past the timeout margin is infeasible even when its own few samples
 /// looked fine: a handful of invocations cannot show a tail.
