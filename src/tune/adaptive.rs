@@ -1270,17 +1270,22 @@ mod tests {
         assert_eq!(flat_around(&candidates, 500), None);
     }
 
-    #[test]
-    fn own_samples_narrow_a_sizes_p99_bound() {
-        // Four sizes whose means wobble by a few percent around a flat curve, so the curve's
-        // band at 256 MB has some width; 256 MB's own samples sit on the curve.
+    /// Four sizes whose means wobble by a few percent around a flat curve, so the curve's band
+    /// has some width.
+    fn wobbling_flat_fit() -> Fit {
         let samples: Vec<SizeSamples> = [(128, 100.0), (256, 104.0), (512, 99.0), (1024, 103.0)]
             .map(|(memory_mb, base)| SizeSamples {
                 memory_mb,
                 warm_ms: vec![base, base + 1.0, base + 2.0, base + 3.0],
             })
             .to_vec();
-        let fit = fit::fit(&samples).unwrap();
+        fit::fit(&samples).unwrap()
+    }
+
+    #[test]
+    fn own_samples_narrow_a_sizes_p99_bound() {
+        // 256 MB's own samples sit on the curve.
+        let fit = wobbling_flat_fit();
         let mut stats = sized(&[(128, true), (256, true), (512, true), (1024, true)]);
         stats[1].warm.as_mut().unwrap().mean_ms = fit.mean_ms(256);
         let cost_of = |m: u32, ms: f64| f64::from(m) * ms * 1e-9;
@@ -1337,13 +1342,7 @@ mod tests {
     fn a_higher_requested_confidence_widens_and_labels_the_bounds() {
         assert_eq!(bound_confidence(0.95), 0.995);
         assert!((bound_confidence(0.99) - 0.999).abs() < 1e-12);
-        let samples: Vec<SizeSamples> = [(128, 100.0), (256, 104.0), (512, 99.0), (1024, 103.0)]
-            .map(|(memory_mb, base)| SizeSamples {
-                memory_mb,
-                warm_ms: vec![base, base + 1.0, base + 2.0, base + 3.0],
-            })
-            .to_vec();
-        let fit = fit::fit(&samples).unwrap();
+        let fit = wobbling_flat_fit();
         let stats = sized(&[(128, true), (256, true), (512, true), (1024, true)]);
         let cost_of = |m: u32, ms: f64| f64::from(m) * ms * 1e-9;
         let p99_at = |confidence: f64| {
