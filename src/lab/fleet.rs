@@ -405,31 +405,26 @@ mod tests {
         assert!(err.contains("cpu_msx"), "{err}");
     }
 
+    /// The error for a function whose workload has `cpu_ms = 1.0` and then the line `key`
+    /// (line 5 of t.toml).
+    fn workload_error(key: &str) -> String {
+        let text =
+            format!("[[function]]\nname = \"a\"\n[function.workload]\ncpu_ms = 1.0\n{key}\n");
+        Fleet::parse(&text, "t.toml").unwrap_err().to_string()
+    }
+
     #[test]
     fn impossible_value_names_its_line() {
-        let err = Fleet::parse(
-            "[[function]]\nname = \"a\"\n[function.workload]\ncpu_ms = 1.0\nnoise_cv = -1.0\n",
-            "t.toml",
-        )
-        .unwrap_err()
-        .to_string();
         assert_eq!(
-            err,
+            workload_error("noise_cv = -1.0"),
             "t.toml:5: function 'a': noise_cv = -1 is outside 0..=5"
         );
     }
 
     #[test]
     fn a_noise_table_must_rise_in_memory() {
-        let err = Fleet::parse(
-            "[[function]]\nname = \"a\"\n[function.workload]\ncpu_ms = 1.0\n\
-             noise_cv_by_memory = [[1024, 0.3], [512, 0.6]]\n",
-            "t.toml",
-        )
-        .unwrap_err()
-        .to_string();
         assert_eq!(
-            err,
+            workload_error("noise_cv_by_memory = [[1024, 0.3], [512, 0.6]]"),
             "t.toml:5: function 'a': noise_cv_by_memory sizes must rise strictly within \
              128..=10240 MB"
         );
@@ -437,15 +432,8 @@ mod tests {
 
     #[test]
     fn a_noise_tables_cv_must_be_in_range() {
-        let err = Fleet::parse(
-            "[[function]]\nname = \"a\"\n[function.workload]\ncpu_ms = 1.0\n\
-             noise_cv_by_memory = [[512, 0.6], [1024, 7.0]]\n",
-            "t.toml",
-        )
-        .unwrap_err()
-        .to_string();
         assert_eq!(
-            err,
+            workload_error("noise_cv_by_memory = [[512, 0.6], [1024, 7.0]]"),
             "t.toml:5: function 'a': noise_cv_by_memory: cv 7 at 1024 MB is outside 0..=5"
         );
     }

@@ -529,7 +529,7 @@ mod tests {
     }
     use crate::lab::workload::{Architecture, Execution, Outcome as LabOutcome, Workload};
     use crate::measure::{
-        size_stats, Failure, Outcome, Report, ReportStatus, Sample, StatsOptions,
+        size_stats, Failure, Outcome, QuantileEstimate, Report, ReportStatus, Sample, StatsOptions,
     };
     use rand::rngs::StdRng;
     use rand::SeedableRng;
@@ -797,6 +797,15 @@ mod tests {
         io_bound(|m| warm(m, io_duration(m), 90, 40))
     }
 
+    /// [`slo_sizes`] with each size's p99 estimate edited as the adaptive search leaves it.
+    fn slo_sizes_with_p99(edit: impl Fn(u32, &mut QuantileEstimate)) -> Vec<SizeStats> {
+        let mut sizes = slo_sizes();
+        for size in &mut sizes {
+            edit(size.memory_mb, &mut size.warm.as_mut().unwrap().p99);
+        }
+        sizes
+    }
+
     #[test]
     fn latency_slo_picks_the_cheapest_size_meeting_the_slo() {
         // io_duration: 128 MB ~576 ms, 256 ~438, 512 ~369, 1024 ~335 ms.
@@ -826,12 +835,10 @@ mod tests {
     #[test]
     fn a_percentile_from_the_sizes_own_spread_says_so() {
         let s = strategy("latency-slo").with_slo(Some(400.0), Some(Percentile::P99));
-        let mut sizes = slo_sizes();
-        for size in &mut sizes {
-            let p99 = &mut size.warm.as_mut().unwrap().p99;
+        let sizes = slo_sizes_with_p99(|memory_mb, p99| {
             p99.upper_ms = Some(p99.ms);
-            p99.own_spread = size.memory_mb == 512;
-        }
+            p99.own_spread = memory_mb == 512;
+        });
         let r = recommend(&s, &sizes, None).unwrap();
         assert_eq!(r.memory_mb, 512, "{}", r.reason);
         assert!(
@@ -848,12 +855,10 @@ mod tests {
         // As the adaptive search leaves them: every size's p99 bounded at 99.5% (its default
         // level), none below the SLO.
         let s = strategy("latency-slo").with_slo(Some(400.0), Some(Percentile::P99));
-        let mut sizes = slo_sizes();
-        for size in &mut sizes {
-            let p99 = &mut size.warm.as_mut().unwrap().p99;
+        let sizes = slo_sizes_with_p99(|_, p99| {
             p99.upper_ms = Some(p99.ms * 1.5);
             p99.confidence = 0.995;
-        }
+        });
         let r = recommend(&s, &sizes, None).unwrap();
         let slo = r.slo.unwrap();
         assert!(slo.met && !slo.met_with_confidence && slo.confidence == 0.995);
