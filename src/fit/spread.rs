@@ -7,7 +7,7 @@
 //! ratio puts 512 MB's at half its real value, and an SLO decision on it fails in production.
 //!
 //! So the log spread of the samples around each size (its measured neighbours within a factor
-//! [`NEIGHBOURHOOD`] pooled with it) is tested against the model's: where its lower confidence
+//! [`NEIGHBOURHOOD`] pooled with it, weighted by closeness) is tested against the model's: where its lower confidence
 //! bound still exceeds the model's sigma, the size's own spread sets its upper percentiles.
 //! The test only ever widens: a size that looks quieter than the model keeps the model's tail,
 //! which a few samples rarely show in full.
@@ -16,10 +16,20 @@ use std::collections::BTreeMap;
 
 use statrs::distribution::{ChiSquared, ContinuousCDF};
 
-/// Measured sizes within this factor of a size, either way, share their spread with it.
-const NEIGHBOURHOOD: f64 = 2.0;
+/// Measured sizes within this factor of a size, either way, share their spread with it,
+/// weighted by closeness in log memory: a size's own samples count fully, a neighbour at 2x
+/// half, one at 4x not at all. The estimate then changes smoothly with memory instead of
+/// jumping where a measured size enters or leaves the neighbourhood. A narrower kernel (0 at
+/// 2x) lost the power to see 512 MB's spread from its 8-16 samples on the benchmark's
+/// cebert-light-nodejs22-arm64.
+const NEIGHBOURHOOD: f64 = 4.0;
 /// One-sided confidence that a neighbourhood is noisier than the model before it widens.
 const TEST_CONFIDENCE: f64 = 0.995;
+/// The test is worked out at memory sizes this factor apart over 128..=10240 MB (222 sizes)
+/// and read at the nearest: the weights change by under 3% between two of them.
+const GRID_STEP: f64 = 1.02;
+const GRID_FROM_MB: f64 = 128.0;
+const GRID_TO_MB: f64 = 10240.0;
 
 /// The log spread measured at one size: the sum of squared log deviations from their mean and
 /// its degrees of freedom.
@@ -36,32 +46,29 @@ pub(crate) struct WiderSpread {
     /// Its log-normal sigma.
     pub sigma: f64,
     sum_sq: f64,
-    dof: usize,
+    /// Degrees of freedom, weighted as the squared deviations are.
+    dof: f64,
 }
 
 impl WiderSpread {
     /// Upper bound on its sigma at one-sided `confidence` (chi-square).
     pub fn sigma_upper(&self, confidence: f64) -> f64 {
-        match ChiSquared::new(self.dof as f64) {
+        match ChiSquared::new(self.dof) {
             Ok(chi) => (self.sum_sq / chi.inverse_cdf(1.0 - confidence)).sqrt(),
             Err(_) => self.sigma,
         }
     }
 }
 
-/// The test's outcome around any size: sizes within a factor [`NEIGHBOURHOOD`] of it form a
-/// run of consecutive measured sizes, so it is worked out once per run.
+/// The test's outcome around every size, worked out once per fit on a grid of memory sizes.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct LocalSpreads {
-    /// The sizes with a spread, ascending.
-    sizes: Vec<u32>,
-    /// The spread of each run of consecutive sizes where it is wider than the model's, at
-    /// `first * sizes.len() + last`.
-    runs: Vec<Option<WiderSpread>>,
+    /// At `GRID_FROM_MB * GRID_STEP^i`: the spread there when it is wider than the model's.
+    grid: Vec<Option<WiderSpread>>,
 }
 
 impl LocalSpreads {
-    /// Tests the log spread of every run of neighbouring sizes with at least three samples
+    /// Tests the log spread around every grid size, from the sizes with at least three samples,
     /// against `model_sigma`. Residuals more than `outlier_cut` (in log units) above their
     /// size's median are the noise model's slow outliers, whose share it already carries;
     /// they are left out here.
@@ -90,45 +97,45 @@ impl LocalSpreads {
                 })
             })
             .collect();
-        let n = spreads.len();
-        let mut runs = vec![None; n * n];
-        for first in 0..n {
-            let (mut sum_sq, mut dof) = (0.0, 0);
-            for (last, s) in spreads.iter().enumerate().skip(first) {
-                sum_sq += s.sum_sq;
-                dof += s.dof;
-                runs[first * n + last] = wider(sum_sq, dof, model_sigma);
-            }
-        }
-        LocalSpreads {
-            sizes: spreads.iter().map(|s| s.memory_mb).collect(),
-            runs,
-        }
+        let points = ((GRID_TO_MB / GRID_FROM_MB).ln() / GRID_STEP.ln()).ceil() as usize + 1;
+        let grid = (0..points)
+            .map(|i| {
+                let m = GRID_FROM_MB * GRID_STEP.powi(i as i32);
+                let (sum_sq, dof) = spreads.iter().fold((0.0, 0.0), |(sq, dof), s| {
+                    let w = weight(f64::from(s.memory_mb) / m);
+                    (sq + w * s.sum_sq, dof + w * s.dof as f64)
+                });
+                wider(sum_sq, dof, model_sigma)
+            })
+            .collect();
+        LocalSpreads { grid }
     }
 
     /// The spread of the measured sizes around `memory_mb` when it is wider than the model's;
     /// `None` otherwise or with no measured size near.
     pub fn wider_than_model(&self, memory_mb: u32) -> Option<WiderSpread> {
-        let m = f64::from(memory_mb);
-        let first = self
-            .sizes
-            .partition_point(|&s| f64::from(s) < m / NEIGHBOURHOOD);
-        let end = self
-            .sizes
-            .partition_point(|&s| f64::from(s) <= m * NEIGHBOURHOOD);
-        (first < end)
-            .then(|| self.runs[first * self.sizes.len() + end - 1])
-            .flatten()
+        let steps = (f64::from(memory_mb) / GRID_FROM_MB).ln() / GRID_STEP.ln();
+        let i = (steps.round().max(0.0) as usize).min(self.grid.len().saturating_sub(1));
+        self.grid.get(i).copied().flatten()
     }
+}
+
+/// A neighbour's weight at `ratio` times the size's memory: 1 at itself, falling linearly in
+/// log memory to 0 at [`NEIGHBOURHOOD`] either way.
+fn weight(ratio: f64) -> f64 {
+    (1.0 - ratio.ln().abs() / NEIGHBOURHOOD.ln()).max(0.0)
 }
 
 /// The spread of `dof` degrees of freedom and squared deviations `sum_sq` when its lower bound
 /// at [`TEST_CONFIDENCE`] is above `model_sigma`.
-fn wider(sum_sq: f64, dof: usize, model_sigma: f64) -> Option<WiderSpread> {
-    let chi = ChiSquared::new(dof as f64).ok()?;
+fn wider(sum_sq: f64, dof: f64, model_sigma: f64) -> Option<WiderSpread> {
+    if dof < 1.0 {
+        return None;
+    }
+    let chi = ChiSquared::new(dof).ok()?;
     let lower = (sum_sq / chi.inverse_cdf(TEST_CONFIDENCE)).sqrt();
     (lower > model_sigma).then(|| WiderSpread {
-        sigma: (sum_sq / dof as f64).sqrt(),
+        sigma: (sum_sq / dof).sqrt(),
         sum_sq,
         dof,
     })
@@ -161,10 +168,21 @@ mod tests {
             .expect("512 MB is noisier than 0.25");
         assert!((wide.sigma - 0.6).abs() < 0.2, "{}", wide.sigma);
         assert!(wide.sigma_upper(0.995) > wide.sigma);
-        // 1024 MB has 512 MB within a factor 2; 2048 MB only 4096 MB.
-        assert!(s.wider_than_model(1024).is_some());
+        // 512 MB counts three quarters at 724 MB; at 2048 MB it counts nothing, and 4096 MB
+        // (as quiet as the model) half.
+        assert!(s.wider_than_model(724).is_some());
         assert!(s.wider_than_model(2048).is_none());
         assert!(s.wider_than_model(4096).is_none());
+    }
+
+    #[test]
+    fn the_spread_changes_smoothly_with_memory() {
+        let s = spreads(&[(256, 0.6), (512, 0.6), (1024, 0.35)], 16, 0.1);
+        let sigma = |m| s.wider_than_model(m).expect("all wider than 0.1").sigma;
+        for m in (300..2000).step_by(7) {
+            let step = sigma(m + 7) / sigma(m) - 1.0;
+            assert!(step.abs() < 0.03, "{m}: {step}");
+        }
     }
 
     #[test]
