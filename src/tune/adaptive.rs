@@ -171,7 +171,10 @@ pub async fn explore<A: LambdaApi>(
     // The last batch changed the data: refit on everything for the decision. Rounds ran out
     // before the choice was confirmed: confirm it now (in steps, for a latency SLO), and again
     // when the new samples move the choice to a size that was not confirmed (a size with few
-    // samples that came out cheapest by luck), a few times at most.
+    // samples that came out cheapest by luck), a few times at most. A size the last round
+    // planned but never sampled comes first: without it the choice is whatever happened to be
+    // measured (a timeout-prone function whose rounds went to finding its edge was recommended
+    // 10240 MB, the one size whose bound cleared the margin, at 478% regret).
     let mut confirmations_left = if batch.is_empty() {
         0
     } else {
@@ -179,13 +182,22 @@ pub async fn explore<A: LambdaApi>(
     };
     let mut batches_left = FINAL_BATCHES;
     let mut last_sizes: Vec<u32> = Vec::new();
+    let unsampled = |r: &SizeRequest| !raw.iter().any(|i| i.memory_mb == r.memory_mb);
+    if batch.iter().any(unsampled) && !over_budget(&raw, objectives, limits) {
+        raw.extend(sweeper.sample(&batch, &stop_when_failing, on_event).await?);
+        confirmations_left -= 1;
+        batches_left -= 1;
+        last_sizes = batch.iter().map(|r| r.memory_mb).collect();
+    }
     loop {
         let (samples, stats) = measured(&raw, objectives);
         let Some(fit) = fit_feasible(&samples, &stats, limits.production_tail) else {
             break;
         };
         let open = confirmations_left > 0 && batches_left > 0;
-        let confirm = if open && !over_budget(&raw, objectives, limits) {
+        let confirm = if !open || over_budget(&raw, objectives, limits) {
+            Vec::new()
+        } else {
             let decide_on = smoothed(&stats, &fit, objectives.cost_of, objectives.stats);
             match crate::strategy::recommend(objectives.strategy, &decide_on, None) {
                 Ok(choice) => confirm_batch(&decide_on, &fit, &choice, objectives, limits)
@@ -194,8 +206,6 @@ pub async fn explore<A: LambdaApi>(
                 // Nothing is feasible yet: keep searching instead of confirming.
                 Err(_) => plan_round(&stats, &fit, objectives, limits).0,
             }
-        } else {
-            Vec::new()
         };
         model = Some(fit);
         if confirm.is_empty() {
@@ -793,6 +803,9 @@ fn optimum_probe(
     limits: &AdaptiveLimits,
 ) -> Option<u32> {
     let optimum = prediction.optimum;
+    if chases_speed_only(stats, prediction) {
+        return None;
+    }
     let near = measured_near(stats, optimum).filter(|near| {
         prediction
             .flat_mb
@@ -809,6 +822,36 @@ fn optimum_probe(
         Some(_) => None,
     }
 }
+
+/// Whether probing a cost optimum could buy little but speed: a measured feasible size already
+/// lies in its flat run (within [`FLAT_COST`] of its predicted cost), so beyond that the
+/// optimum is only the fastest size within the cost tolerance. On a flat cost curve (CPU-bound work
+/// below one vCPU) that tie-break moves with every refit, and the search used to walk after it
+/// (382, 437, 574, 820 ... MB), each probe costing as much as a grid point and most of them
+/// never chosen, since the choice needs a size *confidently* within the tolerance. Still
+/// probed: one vCPU (1769 MB, where single-threaded work stops speeding up, so the fastest
+/// size at the same cost lies there or above) until a size near it is measured, and optima
+/// below [`COST_DIP_MB`].
+fn chases_speed_only(stats: &[SizeStats], prediction: &Prediction) -> bool {
+    let Some((low, high)) = prediction.flat_mb else {
+        return false;
+    };
+    let optimum = prediction.optimum;
+    let one_vcpu = crate::fit::ONE_VCPU_MB as u32;
+    let towards_one_vcpu =
+        optimum >= one_vcpu - one_vcpu / 12 && measured_near(stats, one_vcpu).is_none();
+    optimum >= COST_DIP_MB
+        && !towards_one_vcpu
+        && stats
+            .iter()
+            .any(|s| s.is_feasible() && (low..=high).contains(&s.memory_mb))
+}
+
+/// Below this size a cost optimum is probed even where a measured size costs the same by the
+/// fit: real I/O-bound functions' cost dips between 128 and 256 MB as CPU starvation ends (the
+/// calibrated `light` series are cheapest at 186-219 MB), a dip no model family has, and such
+/// probes cost little.
+const COST_DIP_MB: u32 = 256;
 
 /// The cheapest of `sizes` by measured (or fitted) cost.
 fn cheapest_of(stats: &[SizeStats], sizes: &[u32]) -> Option<u32> {
@@ -1635,6 +1678,35 @@ mod tests {
             Percentile::P99
         ));
         assert!(!flat_at_the_top(&p99_at(&[(1769, 430.0)]), Percentile::P99));
+    }
+
+    #[test]
+    fn a_cost_optimum_that_only_buys_speed_is_not_probed_except_at_one_vcpu() {
+        let stats = sized(&[(128, true), (256, true), (512, true)]);
+        let probe = |optimum: u32, flat_mb: (u32, u32)| {
+            let prediction = Prediction {
+                optimum,
+                flat_mb: Some(flat_mb),
+            };
+            optimum_probe(&stats, &prediction, 128, &limits())
+        };
+        // A flat cost curve: 512 MB costs what 574 MB does, which is only faster.
+        assert_eq!(probe(574, (128, 786)), None);
+        // Nothing measured costs what the optimum does: probe it.
+        assert_eq!(probe(574, (540, 610)), Some(574));
+        // One vCPU is probed once; then, with a size near it measured, no longer.
+        assert_eq!(probe(1769, (128, 1787)), Some(1769));
+        let with_one_vcpu = sized(&[(128, true), (256, true), (512, true), (1769, true)]);
+        let prediction = Prediction {
+            optimum: 1151,
+            flat_mb: Some((128, 1681)),
+        };
+        assert_eq!(
+            optimum_probe(&with_one_vcpu, &prediction, 128, &limits()),
+            None
+        );
+        // Below 256 MB the dip of I/O-bound functions' cost is worth a probe.
+        assert_eq!(probe(186, (128, 215)), Some(186));
     }
 
     #[test]
