@@ -620,14 +620,9 @@ fn tail_confirmation(
 ) -> Option<SizeRequest> {
     let most = confirmation(Objective::LatencySlo, limits, true);
     let limit_ms = o.strategy.timeout_fraction * o.timeout_ms;
-    let only_the_bound = |s: &SizeStats| {
-        s.infeasible
-            .iter()
-            .all(|i| matches!(i, Infeasibility::UnboundedTail { .. }))
-    };
     let open: Vec<(&SizeStats, &measure::WarmStats, f64)> = stats
         .iter()
-        .filter(|s| !s.infeasible.is_empty() && only_the_bound(s))
+        .filter(|s| held_out_by_its_bound(s))
         .filter(|s| (s.invocations as u32) < most)
         .filter_map(|s| Some((s, s.warm.as_ref()?, s.cost?.mean_usd)))
         .collect();
@@ -730,25 +725,38 @@ const MEAN_PRECISION: f64 = 0.05;
 
 /// With noisy durations a few invocations cannot rank sizes whose costs differ by a few
 /// percent: more invocations at the sizes in contention (the lower bound of their cost within
-/// 10% of the cheapest), enough for the mean's standard error at the pooled noise level to reach
-/// [`MEAN_PRECISION`], at most the confirmation count.
+/// 10% of the cheapest feasible size's), enough for the mean's standard error at the pooled
+/// noise level to reach [`MEAN_PRECISION`], at most the confirmation count. A size held out
+/// only by its tail's bound is in contention too: the same invocations narrow that bound (a
+/// heavy-tailed function's cheapest size, 4 samples and a p99 bound past the timeout margin,
+/// was left out while its neighbours got 10 each, and a size 40% dearer won).
 fn precision_batch(stats: &[SizeStats], sigma: f64, limits: &AdaptiveLimits) -> Vec<SizeRequest> {
     let needed =
         ((sigma / MEAN_PRECISION).powi(2).ceil() as u32 + 1).min(limits.confirm_invocations);
-    let costs: Vec<(u32, usize, measure::CostStats)> = stats
+    let costs: Vec<(u32, usize, bool, measure::CostStats)> = stats
         .iter()
-        .filter(|s| s.is_feasible())
-        .filter_map(|s| Some((s.memory_mb, s.invocations, s.cost?)))
+        .filter(|s| s.is_feasible() || held_out_by_its_bound(s))
+        .filter_map(|s| Some((s.memory_mb, s.invocations, s.is_feasible(), s.cost?)))
         .collect();
     let cheapest = costs
         .iter()
-        .map(|c| c.2.mean_usd)
+        .filter(|c| c.2)
+        .map(|c| c.3.mean_usd)
         .fold(f64::INFINITY, f64::min);
     costs
         .into_iter()
-        .filter(|&(_, n, cost)| cost.ci_low_usd <= 1.1 * cheapest && (n as u32) < needed)
-        .map(|(m, n, _)| request(m, needed - n as u32))
+        .filter(|&(_, n, _, cost)| cost.ci_low_usd <= 1.1 * cheapest && (n as u32) < needed)
+        .map(|(m, n, _, _)| request(m, needed - n as u32))
         .collect()
+}
+
+/// Whether a size is infeasible only because its few samples cannot bound its p99 below the
+/// timeout margin (its estimate lies below it): more samples may admit it.
+fn held_out_by_its_bound(s: &SizeStats) -> bool {
+    !s.infeasible.is_empty()
+        && s.infeasible
+            .iter()
+            .all(|i| matches!(i, Infeasibility::UnboundedTail { .. }))
 }
 
 /// Invocations the chosen size needs. A latency SLO is judged on a tail percentile, which
@@ -1757,6 +1765,30 @@ mod tests {
         assert_eq!((batch[0].memory_mb, batch[0].invocations), (128, 26));
         // sigma 0.1 needs 4 + 1 invocations.
         assert_eq!(precision_batch(&stats, 0.1, &limits())[0].invocations, 1);
+    }
+
+    #[test]
+    fn a_size_held_out_only_by_its_tails_bound_is_in_contention_too() {
+        // 128 MB is the cheapest, but its p99 bound reaches past the timeout margin; 160 MB
+        // is the cheapest feasible size.
+        let mut stats = sized(&[(128, true), (160, true)]);
+        stats[0].infeasible.push(Infeasibility::UnboundedTail {
+            p99_ms: 2_900.0,
+            upper_ms: 4_400.0,
+            confidence: 0.995,
+            limit_ms: 4_000.0,
+        });
+        let batch = precision_batch(&stats, 0.5, &limits());
+        let sizes: Vec<(u32, u32)> = batch.iter().map(|r| (r.memory_mb, r.invocations)).collect();
+        assert_eq!(sizes, [(128, 26), (160, 26)]);
+        // Held out by its estimate itself: no more invocations there.
+        stats[0].infeasible[0] = Infeasibility::SlowTail {
+            p99_ms: 4_100.0,
+            limit_ms: 4_000.0,
+        };
+        let batch = precision_batch(&stats, 0.5, &limits());
+        assert_eq!(batch.len(), 1);
+        assert_eq!(batch[0].memory_mb, 160);
     }
 
     #[test]
