@@ -43,6 +43,8 @@ pub struct AdaptiveLimits {
     /// its bound does not confirm it; `None`: three times the first confirmation, within
     /// `confirm_invocations` ([`confirmation`]). `recommend --invocations N` sets N.
     pub unconfirmed_invocations: Option<u32>,
+    /// Rounds of sampling where the fit leaves the choice open; a size the last one planned is
+    /// still sampled before the choice is confirmed.
     pub max_rounds: u32,
     pub budget_invocations: Option<u64>,
     pub budget_usd: Option<f64>,
@@ -183,7 +185,10 @@ pub async fn explore<A: LambdaApi>(
     let mut batches_left = FINAL_BATCHES;
     let mut last_sizes: Vec<u32> = Vec::new();
     let unsampled = |r: &SizeRequest| !raw.iter().any(|i| i.memory_mb == r.memory_mb);
-    if batch.iter().any(unsampled) && !over_budget(&raw, objectives, limits) {
+    if limits.max_rounds > 0
+        && batch.iter().any(unsampled)
+        && !over_budget(&raw, objectives, limits)
+    {
         raw.extend(sweeper.sample(&batch, &stop_when_failing, on_event).await?);
         confirmations_left -= 1;
         batches_left -= 1;
@@ -743,6 +748,10 @@ fn precision_batch(stats: &[SizeStats], sigma: f64, limits: &AdaptiveLimits) -> 
         .filter(|c| c.2)
         .map(|c| c.3.mean_usd)
         .fold(f64::INFINITY, f64::min);
+    if !cheapest.is_finite() {
+        // Nothing feasible to compare with: `tail_confirmation` picks the size to confirm.
+        return Vec::new();
+    }
     costs
         .into_iter()
         .filter(|&(_, n, _, cost)| cost.ci_low_usd <= 1.1 * cheapest && (n as u32) < needed)
@@ -812,7 +821,7 @@ fn optimum_probe(
 ) -> Option<u32> {
     let optimum = prediction.optimum;
     if chases_speed_only(stats, prediction) {
-        return None;
+        return one_vcpu_probe(stats, optimum, limits);
     }
     let near = measured_near(stats, optimum).filter(|near| {
         prediction
@@ -833,23 +842,16 @@ fn optimum_probe(
 
 /// Whether probing a cost optimum could buy little but speed: a measured feasible size already
 /// lies in its flat run (within [`FLAT_COST`] of its predicted cost), so beyond that the
-/// optimum is only the fastest size within the cost tolerance. On a flat cost curve (CPU-bound work
-/// below one vCPU) that tie-break moves with every refit, and the search used to walk after it
-/// (382, 437, 574, 820 ... MB), each probe costing as much as a grid point and most of them
-/// never chosen, since the choice needs a size *confidently* within the tolerance. Still
-/// probed: one vCPU (1769 MB, where single-threaded work stops speeding up, so the fastest
-/// size at the same cost lies there or above) until a size near it is measured, and optima
-/// below [`COST_DIP_MB`].
+/// optimum is only the fastest size within the cost tolerance. On a flat cost curve (CPU-bound
+/// work below one vCPU) that tie-break moves with every refit, and the search used to walk
+/// after it (382, 437, 574, 820 ... MB), each probe costing as much as a grid point and most of
+/// them never chosen, since the choice needs a size *confidently* within the tolerance. Optima
+/// below [`COST_DIP_MB`] are still probed; one vCPU may be instead ([`one_vcpu_probe`]).
 fn chases_speed_only(stats: &[SizeStats], prediction: &Prediction) -> bool {
     let Some((low, high)) = prediction.flat_mb else {
         return false;
     };
-    let optimum = prediction.optimum;
-    let one_vcpu = crate::fit::ONE_VCPU_MB as u32;
-    let towards_one_vcpu =
-        optimum >= one_vcpu - one_vcpu / 12 && measured_near(stats, one_vcpu).is_none();
-    optimum >= COST_DIP_MB
-        && !towards_one_vcpu
+    prediction.optimum >= COST_DIP_MB
         && stats
             .iter()
             .any(|s| s.is_feasible() && (low..=high).contains(&s.memory_mb))
@@ -860,6 +862,16 @@ fn chases_speed_only(stats: &[SizeStats], prediction: &Prediction) -> bool {
 /// calibrated `light` series are cheapest at 186-219 MB), a dip no model family has, and such
 /// probes cost little.
 const COST_DIP_MB: u32 = 256;
+
+/// The one speed-only probe a cost search makes: one vCPU (1769 MB), where single-threaded
+/// work stops speeding up, when the optimum lies there or above (within [`measured_near`]'s
+/// reach) and no size near it is measured yet; a multi-threaded function's optimum further up
+/// is not followed.
+fn one_vcpu_probe(stats: &[SizeStats], optimum: u32, limits: &AdaptiveLimits) -> Option<u32> {
+    let one_vcpu = (crate::fit::ONE_VCPU_MB as u32).min(limits.max_mb);
+    let reaches = optimum + one_vcpu / 12 >= one_vcpu;
+    (reaches && measured_near(stats, one_vcpu).is_none()).then_some(one_vcpu)
+}
 
 /// The cheapest of `sizes` by measured (or fitted) cost.
 fn cheapest_of(stats: &[SizeStats], sizes: &[u32]) -> Option<u32> {
@@ -1702,17 +1714,21 @@ mod tests {
         assert_eq!(probe(574, (128, 786)), None);
         // Nothing measured costs what the optimum does: probe it.
         assert_eq!(probe(574, (540, 610)), Some(574));
-        // One vCPU is probed once; then, with a size near it measured, no longer.
+        // One vCPU is probed instead of an optimum at or above it, once: with a size near it
+        // measured, not again, and not further up either.
         assert_eq!(probe(1769, (128, 1787)), Some(1769));
+        assert_eq!(probe(3000, (128, 3100)), Some(1769));
         let with_one_vcpu = sized(&[(128, true), (256, true), (512, true), (1769, true)]);
-        let prediction = Prediction {
-            optimum: 1151,
-            flat_mb: Some((128, 1681)),
-        };
-        assert_eq!(
-            optimum_probe(&with_one_vcpu, &prediction, 128, &limits()),
-            None
-        );
+        for optimum in [1151, 2000, 3900] {
+            let prediction = Prediction {
+                optimum,
+                flat_mb: Some((128, optimum + 100)),
+            };
+            assert_eq!(
+                optimum_probe(&with_one_vcpu, &prediction, 128, &limits()),
+                None
+            );
+        }
         // Below 256 MB the dip of I/O-bound functions' cost is worth a probe.
         assert_eq!(probe(186, (128, 215)), Some(186));
     }
@@ -1781,6 +1797,11 @@ mod tests {
         let batch = precision_batch(&stats, 0.5, &limits());
         let sizes: Vec<(u32, u32)> = batch.iter().map(|r| (r.memory_mb, r.invocations)).collect();
         assert_eq!(sizes, [(128, 26), (160, 26)]);
+        // With nothing feasible there is no cost to be close to (the tail's confirmation
+        // picks a size instead).
+        let mut unbounded = stats.clone();
+        unbounded[1].infeasible = unbounded[0].infeasible.clone();
+        assert!(precision_batch(&unbounded, 0.5, &limits()).is_empty());
         // Held out by its estimate itself: no more invocations there.
         stats[0].infeasible[0] = Infeasibility::SlowTail {
             p99_ms: 4_100.0,
