@@ -734,7 +734,7 @@ const MEAN_PRECISION: f64 = 0.05;
 /// noise level to reach [`MEAN_PRECISION`], at most the confirmation count. A size held out
 /// only by its tail's bound is in contention too: the same invocations narrow that bound (a
 /// heavy-tailed function's cheapest size, 4 samples and a p99 bound past the timeout margin,
-/// was left out while its neighbours got 10 each, and a size 40% dearer won).
+/// was left out while its neighbours got 10 each, and a size 13% dearer won).
 fn precision_batch(stats: &[SizeStats], sigma: f64, limits: &AdaptiveLimits) -> Vec<SizeRequest> {
     let needed =
         ((sigma / MEAN_PRECISION).powi(2).ceil() as u32 + 1).min(limits.confirm_invocations);
@@ -864,9 +864,9 @@ fn chases_speed_only(stats: &[SizeStats], prediction: &Prediction) -> bool {
 const COST_DIP_MB: u32 = 256;
 
 /// The one speed-only probe a cost search makes: one vCPU (1769 MB), where single-threaded
-/// work stops speeding up, when the optimum lies there or above (within [`measured_near`]'s
-/// reach) and no size near it is measured yet; a multi-threaded function's optimum further up
-/// is not followed.
+/// work stops speeding up, when the optimum lies at or above it (less a twelfth, about
+/// [`measured_near`]'s reach) and no size near it is measured yet; a multi-threaded function's
+/// optimum further up is not followed.
 fn one_vcpu_probe(stats: &[SizeStats], optimum: u32, limits: &AdaptiveLimits) -> Option<u32> {
     let one_vcpu = (crate::fit::ONE_VCPU_MB as u32).min(limits.max_mb);
     let reaches = optimum + one_vcpu / 12 >= one_vcpu;
