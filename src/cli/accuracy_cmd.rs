@@ -15,9 +15,11 @@ use crate::lab::fleet::Fleet;
   cargo build --release && ./target/release/memtune bench accuracy
   memtune bench accuracy --quick --strategies cost
   memtune bench accuracy --strategies latency-slo --seed 4
-  memtune bench accuracy --profiles config/lab/calibrated.toml --json out.json")]
+  memtune bench accuracy --profiles config/lab/calibrated.toml --json out.json
+  memtune bench accuracy --profiles config/lab/ --strategies cost")]
 pub struct AccuracyArgs {
-    /// Fleet file with the profiles to tune (default: calibrated + demo + 16 generated).
+    /// Fleet file with the profiles to tune, or a directory of them (every *.toml in it);
+    /// default: calibrated + demo + 16 generated.
     #[arg(long)]
     profiles: Option<PathBuf>,
     /// A small subset (the CI regression check).

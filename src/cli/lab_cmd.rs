@@ -50,7 +50,8 @@ struct ServeArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct FleetArgs {
-    /// Fleet file (TOML) with the simulated functions; default: the built-in demo fleet.
+    /// Fleet file (TOML) with the simulated functions, or a directory of them (every *.toml in
+    /// it); default: the built-in demo fleet.
     #[arg(long)]
     fleet: Option<PathBuf>,
     /// Add N generated functions of mixed kinds (synthetic-0000, ...), deterministic per seed.

@@ -25,6 +25,8 @@ pub enum FleetError {
         line: usize,
         message: String,
     },
+    #[error("{path}: no *.toml fleet file in this directory")]
+    EmptyDirectory { path: String },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -276,10 +278,18 @@ pub struct Fleet {
 }
 
 impl Fleet {
+    /// Loads a fleet file, or every `*.toml` file of a directory in name order, as if one file
+    /// included them all (a function defined twice is an error either way).
     pub fn load(path: &Path) -> Result<Fleet, FleetError> {
         let mut fleet = Fleet::default();
         let mut seen: BTreeMap<String, String> = BTreeMap::new();
-        load_into(path, &mut fleet, &mut seen, 0)?;
+        if path.is_dir() {
+            for file in fleet_files(path)? {
+                load_into(&file, &mut fleet, &mut seen, 0)?;
+            }
+        } else {
+            load_into(path, &mut fleet, &mut seen, 0)?;
+        }
         Ok(fleet)
     }
 
@@ -294,6 +304,26 @@ impl Fleet {
     pub fn function(&self, name: &str) -> Option<&FunctionProfile> {
         self.functions.iter().find(|f| f.name == name)
     }
+}
+
+/// The `*.toml` files of a directory, in name order.
+fn fleet_files(dir: &Path) -> Result<Vec<PathBuf>, FleetError> {
+    let shown = dir.display().to_string();
+    let io = |source| FleetError::Io {
+        path: shown.clone(),
+        source,
+    };
+    let mut files = std::fs::read_dir(dir)
+        .map_err(io)?
+        .map(|entry| entry.map(|e| e.path()))
+        .collect::<Result<Vec<PathBuf>, _>>()
+        .map_err(io)?;
+    files.retain(|f| f.is_file() && f.extension().is_some_and(|e| e == "toml"));
+    files.sort();
+    if files.is_empty() {
+        return Err(FleetError::EmptyDirectory { path: shown });
+    }
+    Ok(files)
 }
 
 fn load_into(
@@ -435,6 +465,30 @@ mod tests {
         assert_eq!(
             workload_error("noise_cv_by_memory = [[512, 0.6], [1024, 7.0]]"),
             "t.toml:5: function 'a': noise_cv_by_memory: cv 7 at 1024 MB is outside 0..=5"
+        );
+    }
+
+    #[test]
+    fn a_directory_loads_its_toml_files_in_name_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let function = |name: &str| {
+            format!("[[function]]\nname = \"{name}\"\n[function.workload]\ncpu_ms = 1.0\n")
+        };
+        std::fs::write(dir.path().join("b.toml"), function("second")).unwrap();
+        std::fs::write(dir.path().join("a.toml"), function("first")).unwrap();
+        std::fs::write(dir.path().join("notes.txt"), "not a fleet").unwrap();
+        let fleet = Fleet::load(dir.path()).unwrap();
+        let names: Vec<&str> = fleet.functions.iter().map(|f| f.name.as_str()).collect();
+        assert_eq!(names, ["first", "second"]);
+        // A name in two files is an error, as within one.
+        std::fs::write(dir.path().join("c.toml"), function("first")).unwrap();
+        let err = Fleet::load(dir.path()).unwrap_err().to_string();
+        assert!(err.contains("function 'first' is defined twice"), "{err}");
+        let empty = tempfile::tempdir().unwrap();
+        let err = Fleet::load(empty.path()).unwrap_err().to_string();
+        assert!(
+            err.ends_with(": no *.toml fleet file in this directory"),
+            "{err}"
         );
     }
 
