@@ -228,11 +228,17 @@ pub async fn explore<A: LambdaApi>(
                 .await?,
         );
     }
-    Ok(Explored {
-        raw,
-        fit: last_fit,
-        model,
-    })
+    // The report's curve comes from the fit the decision uses, not from the last round's: the
+    // final phase's samples (a planned size, confirmations) are in it.
+    let fit = match &model {
+        Some(fit) => {
+            let (_, stats) = measured(&raw, objectives);
+            let (prediction, floor) = predicted(&stats, fit, objectives, limits);
+            Some(summarize(fit, prediction.optimum, floor, limits.max_mb))
+        }
+        None => last_fit,
+    };
+    Ok(Explored { raw, fit, model })
 }
 
 /// One round's plan on the data so far: the fit's prediction, and what to sample next.
@@ -242,6 +248,23 @@ fn plan_round(
     objectives: &Objectives<'_>,
     limits: &AdaptiveLimits,
 ) -> (Vec<SizeRequest>, FitSummary) {
+    let (prediction, floor) = predicted(stats, fit, objectives, limits);
+    let summary = summarize(fit, prediction.optimum, floor, limits.max_mb);
+    let decide_on = smoothed(stats, fit, objectives.cost_of, objectives.stats);
+    let mut batch = next_batch(&decide_on, fit, &prediction, floor, objectives, limits);
+    if batch.is_empty() && objectives.strategy.objective == Objective::Cost {
+        batch = precision_batch(&decide_on, fit.noise_sigma(), limits);
+    }
+    (batch, summary)
+}
+
+/// The fit's prediction within the feasible range the data leave, and that range's floor.
+fn predicted(
+    stats: &[SizeStats],
+    fit: &Fit,
+    objectives: &Objectives<'_>,
+    limits: &AdaptiveLimits,
+) -> (Prediction, u32) {
     let floor = feasible_floor(stats, limits);
     let init = InitCurve::new(
         stats
@@ -250,13 +273,7 @@ fn plan_round(
     );
     let most = confirmation(objectives.strategy.objective, limits, true);
     let prediction = predict(fit, &init, objectives, (floor, limits.max_mb), most);
-    let summary = summarize(fit, prediction.optimum, floor, limits.max_mb);
-    let decide_on = smoothed(stats, fit, objectives.cost_of, objectives.stats);
-    let mut batch = next_batch(&decide_on, fit, &prediction, floor, objectives, limits);
-    if batch.is_empty() && objectives.strategy.objective == Objective::Cost {
-        batch = precision_batch(&decide_on, fit.noise_sigma(), limits);
-    }
-    (batch, summary)
+    (prediction, floor)
 }
 
 fn measured(raw: &[RawInvocation], o: &Objectives<'_>) -> (Vec<Sample>, Vec<SizeStats>) {
