@@ -137,6 +137,16 @@ impl SizeStats {
     pub fn is_feasible(&self) -> bool {
         self.infeasible.is_empty()
     }
+
+    /// Whether the size is infeasible only because its few samples cannot bound its p99 below
+    /// the timeout margin (its estimate lies below it): more samples may admit it.
+    pub fn held_out_by_its_bound(&self) -> bool {
+        !self.infeasible.is_empty()
+            && self
+                .infeasible
+                .iter()
+                .all(|i| matches!(i, Infeasibility::UnboundedTail { .. }))
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]

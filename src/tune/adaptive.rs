@@ -644,7 +644,7 @@ fn tail_confirmation(
     let limit_ms = o.strategy.timeout_fraction * o.timeout_ms;
     let open: Vec<(&SizeStats, &measure::WarmStats, f64)> = stats
         .iter()
-        .filter(|s| held_out_by_its_bound(s))
+        .filter(|s| s.held_out_by_its_bound())
         .filter(|s| (s.invocations as u32) < most)
         .filter_map(|s| Some((s, s.warm.as_ref()?, s.cost?.mean_usd)))
         .collect();
@@ -755,34 +755,22 @@ const MEAN_PRECISION: f64 = 0.05;
 fn precision_batch(stats: &[SizeStats], sigma: f64, limits: &AdaptiveLimits) -> Vec<SizeRequest> {
     let needed =
         ((sigma / MEAN_PRECISION).powi(2).ceil() as u32 + 1).min(limits.confirm_invocations);
-    let costs: Vec<(u32, usize, bool, measure::CostStats)> = stats
+    let cheapest = stats
         .iter()
-        .filter(|s| s.is_feasible() || held_out_by_its_bound(s))
-        .filter_map(|s| Some((s.memory_mb, s.invocations, s.is_feasible(), s.cost?)))
-        .collect();
-    let cheapest = costs
-        .iter()
-        .filter(|c| c.2)
-        .map(|c| c.3.mean_usd)
+        .filter(|s| s.is_feasible())
+        .filter_map(|s| Some(s.cost?.mean_usd))
         .fold(f64::INFINITY, f64::min);
     if !cheapest.is_finite() {
         // Nothing feasible to compare with: `tail_confirmation` picks the size to confirm.
         return Vec::new();
     }
-    costs
-        .into_iter()
-        .filter(|&(_, n, _, cost)| cost.ci_low_usd <= 1.1 * cheapest && (n as u32) < needed)
-        .map(|(m, n, _, _)| request(m, needed - n as u32))
+    stats
+        .iter()
+        .filter(|s| s.is_feasible() || s.held_out_by_its_bound())
+        .filter_map(|s| Some((s.memory_mb, s.invocations as u32, s.cost?)))
+        .filter(|&(_, n, cost)| cost.ci_low_usd <= 1.1 * cheapest && n < needed)
+        .map(|(m, n, _)| request(m, needed - n))
         .collect()
-}
-
-/// Whether a size is infeasible only because its few samples cannot bound its p99 below the
-/// timeout margin (its estimate lies below it): more samples may admit it.
-fn held_out_by_its_bound(s: &SizeStats) -> bool {
-    !s.infeasible.is_empty()
-        && s.infeasible
-            .iter()
-            .all(|i| matches!(i, Infeasibility::UnboundedTail { .. }))
 }
 
 /// Invocations the chosen size needs. A latency SLO is judged on a tail percentile, which
