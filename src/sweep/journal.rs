@@ -196,6 +196,8 @@ pub struct JournalState {
     pub intended_memory: Vec<u32>,
     /// Versions memtune created and has not deleted yet.
     pub created_versions: Vec<String>,
+    /// The run put the original memory back after its last change of memory.
+    pub memory_restored: bool,
     pub done: bool,
 }
 
@@ -360,6 +362,7 @@ pub fn read(path: &Path) -> std::io::Result<JournalState> {
                     intended_memory: vec![original.memory_mb],
                     original: *original,
                     created_versions: Vec::new(),
+                    memory_restored: false,
                     done: false,
                 })
             }
@@ -369,6 +372,9 @@ pub fn read(path: &Path) -> std::io::Result<JournalState> {
             | (Entry::IntendPublish { memory_mb, .. }, Some(s)) => {
                 if !s.intended_memory.contains(&memory_mb) {
                     s.intended_memory.push(memory_mb);
+                }
+                if memory_mb != s.original.memory_mb {
+                    s.memory_restored = false;
                 }
             }
             (
@@ -390,7 +396,8 @@ pub fn read(path: &Path) -> std::io::Result<JournalState> {
                 Some(s),
             ) => s.created_versions.retain(|v| *v != version),
             (Entry::Done, Some(s)) => s.done = true,
-            (Entry::Restored | Entry::LeftAlone { .. }, Some(_)) => {}
+            (Entry::Restored, Some(s)) => s.memory_restored = true,
+            (Entry::LeftAlone { .. }, Some(_)) => {}
         }
     }
     state.ok_or_else(|| {
@@ -491,6 +498,21 @@ mod tests {
         assert_eq!(unfinished(dir.path()).unwrap().len(), 1);
         j.write(&Entry::Done).unwrap();
         assert!(unfinished(dir.path()).unwrap().is_empty());
+    }
+
+    #[test]
+    fn memory_counts_as_restored_only_after_the_last_change() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut j = Journal::create(dir.path(), "run4", &config(), None, None).unwrap();
+        j.write(&Entry::IntendUpdate { memory_mb: 1024 }).unwrap();
+        assert!(!j.state().unwrap().memory_restored);
+        // The intent to put the original back is not yet the restoring.
+        j.write(&Entry::IntendUpdate { memory_mb: 512 }).unwrap();
+        assert!(!j.state().unwrap().memory_restored);
+        j.write(&Entry::Restored).unwrap();
+        assert!(j.state().unwrap().memory_restored);
+        j.write(&Entry::IntendUpdate { memory_mb: 2048 }).unwrap();
+        assert!(!j.state().unwrap().memory_restored);
     }
 
     #[test]

@@ -17,7 +17,7 @@ use crate::platform::{LambdaApi, PlatformError};
 pub struct RestoreReport {
     pub function: String,
     pub run_id: String,
-    /// $LATEST memory was changed back to this.
+    /// $LATEST memory was changed back to this (during the run or now).
     pub restored_memory_mb: Option<u32>,
     /// $LATEST already had its original memory.
     pub memory_was_original: bool,
@@ -216,6 +216,10 @@ async fn restore_state<A: LambdaApi>(
         }
     };
     match &outcome {
+        // Put back during the run, and nobody changed memory since.
+        PutBack::AlreadyOriginal(_) if state.memory_restored => {
+            report.restored_memory_mb = Some(state.original.memory_mb)
+        }
         PutBack::AlreadyOriginal(_) => report.memory_was_original = true,
         PutBack::Restored(_) => {
             journal.write(&Entry::Restored).map_err(journal_err)?;
