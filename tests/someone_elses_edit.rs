@@ -138,8 +138,11 @@ async fn latest_configuration(endpoint: &str) -> Value {
     })
 }
 
+/// Whether $LATEST (as [`latest_configuration`] shows it) still has the edit.
+type Kept = fn(&Value) -> bool;
+
 /// Each edit, and how to see on $LATEST that it was kept.
-fn edits() -> Vec<(&'static str, Value, fn(&Value) -> bool)> {
+fn edits() -> Vec<(&'static str, Value, Kept)> {
     vec![
         ("Timeout", json!({"Timeout": 45}), |c| c["Timeout"] == 45),
         (

@@ -548,7 +548,8 @@ mod tests {
     #[test]
     fn fingerprint_names_every_behaviour_setting_that_changed() {
         let original = Fingerprint::of(&config());
-        let edits: [(&str, fn(&mut FunctionConfig)); 12] = [
+        type Edit = fn(&mut FunctionConfig);
+        let edits: [(&str, Edit); 12] = [
             ("Handler", |c| c.handler = Some("other.handler".into())),
             ("Role", |c| {
                 c.role = "arn:aws:iam::123456789012:role/other".into()
