@@ -15,8 +15,9 @@ use crate::sweep::restore::{describe, restore_from_disk};
   MEMTUNE_STATE_DIR=/var/lib/memtune memtune restore --function orders-api
 
 For each function an interrupted run touched, memtune puts $LATEST's original memory back
-(unless someone else changed the function since: then it is reported and left alone) and
-deletes every version and alias the run created. Journals live in $MEMTUNE_STATE_DIR
+(memory alone: other settings someone changed meanwhile are kept and named; memory set by
+someone else to a size the run never set is reported and left alone) and deletes every
+version and alias the run created. Journals live in $MEMTUNE_STATE_DIR
 (default ~/.local/state/memtune/journal).")]
 pub struct RestoreArgs {
     /// Only this run.

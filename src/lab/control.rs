@@ -15,6 +15,7 @@ use serde_json::{json, Value};
 
 use super::aws_error::AwsError;
 use super::fleet::{AccountSettings, FunctionProfile, LogFormat};
+use super::settings::FunctionSettings;
 use super::telemetry::{InvocationRecord, Telemetry};
 use super::workload::{Execution, Outcome, MAX_MEMORY_MB, MIN_MEMORY_MB};
 use super::LabConfig;
@@ -39,6 +40,7 @@ struct RunConfig {
     log_format: LogFormat,
     system_log_level: Option<String>,
     application_log_level: Option<String>,
+    settings: FunctionSettings,
 }
 
 #[derive(Debug, Clone)]
@@ -98,6 +100,11 @@ struct FunctionState {
     /// invocations draw depends only on their order at that version, not on how invocations
     /// of several versions interleave or on control-plane calls in between.
     noise: HashMap<String, StdRng>,
+    /// Test hook: someone else's UpdateFunctionConfiguration body, waiting for the function to
+    /// be at a test size ([`Lab::edit_at_test_size`]).
+    edit_at_test_size: Option<Value>,
+    /// What became of that edit once it landed: Err holds Lambda's refusal.
+    landed_edit: Option<Result<(), String>>,
 }
 
 /// Lab-wide counters, as served on `/_lab/stats`.
@@ -119,6 +126,8 @@ pub struct FunctionStats {
     pub gb_seconds: f64,
     pub peak_concurrency: u32,
     pub in_flight: u32,
+    /// Versions PublishVersion created (a version handed back unchanged is not counted).
+    pub versions_published: u64,
 }
 
 struct Inner {
@@ -221,6 +230,7 @@ impl Lab {
                 log_format: profile.log_format,
                 system_log_level: None,
                 application_log_level: None,
+                settings: FunctionSettings::initial(profile, &config.fleet.account.account_id),
             };
             let state = FunctionState {
                 active,
@@ -237,6 +247,8 @@ impl Lab {
                 counters: FunctionStats::default(),
                 rng,
                 noise: HashMap::new(),
+                edit_at_test_size: None,
+                landed_edit: None,
                 profile: profile.clone(),
             };
             functions.insert(profile.name.clone(), state);
@@ -397,7 +409,6 @@ impl Lab {
         let mut doc = json!({
             "FunctionName": name,
             "FunctionArn": arn,
-            "Role": format!("arn:aws:iam::{}:role/{name}-role", self.account.account_id),
             "CodeSize": 4096,
             "Description": version_description.unwrap_or(&config.description),
             "Timeout": config.timeout_s,
@@ -405,19 +416,16 @@ impl Lab {
             "LastModified": modified,
             "CodeSha256": sha,
             "Version": version,
-            "TracingConfig": {"Mode": "PassThrough"},
             "RevisionId": revision,
             "State": "Active",
             "LastUpdateStatus": status,
             "PackageType": p.package_type,
             "Architectures": [p.architecture.as_str()],
-            "EphemeralStorage": {"Size": 512},
             "LoggingConfig": logging,
-            "SnapStart": {"ApplyOn": "None", "OptimizationStatus": "Off"},
         });
+        config.settings.write(&mut doc, version != LATEST);
         if p.package_type == "Zip" {
             doc["Runtime"] = json!(p.runtime);
-            doc["Handler"] = json!("index.handler");
         }
         if status == "InProgress" {
             doc["LastUpdateStatusReason"] = json!("The function is being updated.");
@@ -482,10 +490,47 @@ impl Lab {
         name: &str,
         qualifier: Option<&str>,
     ) -> Result<Value, AwsError> {
+        self.land_edit_at_test_size(name);
         self.with_function(name, qualifier, |lab, f| {
             let version = lab.resolve(f, qualifier)?;
             Ok(lab.configuration_json(f, &version))
         })
+    }
+
+    /// Test hook (not an AWS API): the first time `name` is read with GetFunctionConfiguration
+    /// while its update has settled at a memory other than the one it started with (a tuner
+    /// has it at a test size), `edit` lands first, as an UpdateFunctionConfiguration from
+    /// someone else (no RevisionId): the colleague who changes a function mid-sweep, at the
+    /// worst moment, every time. [`Lab::landed_edit`] says whether Lambda took it.
+    pub fn edit_at_test_size(&self, name: &str, edit: Value) -> Result<(), AwsError> {
+        self.with_function(name, None, |_, f| {
+            f.edit_at_test_size = Some(edit);
+            f.landed_edit = None;
+            Ok(())
+        })
+    }
+
+    /// Whether the [`Lab::edit_at_test_size`] edit has landed, and Lambda's refusal if any.
+    pub fn landed_edit(&self, name: &str) -> Option<Result<(), String>> {
+        let inner = self.lock();
+        inner.functions.get(name)?.landed_edit.clone()
+    }
+
+    fn land_edit_at_test_size(&self, name: &str) {
+        let due = self.with_function(name, None, |_, f| {
+            let at_test_size = f.pending.is_none() && f.active.memory_mb != f.profile.memory_mb;
+            Ok(f.edit_at_test_size.take_if(|_| at_test_size))
+        });
+        if let Ok(Some(edit)) = due {
+            let landed = self
+                .update_function_configuration(name, &edit)
+                .map(|_| ())
+                .map_err(|e| format!("{}: {}", e.code, e.message));
+            let mut inner = self.lock();
+            if let Some(f) = inner.functions.get_mut(name) {
+                f.landed_edit = Some(landed);
+            }
+        }
     }
 
     pub fn get_function(&self, name: &str, qualifier: Option<&str>) -> Result<Value, AwsError> {
@@ -576,6 +621,7 @@ impl Lab {
                     ));
                 }
             }
+            config.settings.update(body, &f.profile)?;
             let code_sha256 = f.code_sha256.clone();
             Ok(lab.start_update(f, config, code_sha256, stuck))
         })
@@ -669,6 +715,7 @@ impl Lab {
                 .unwrap_or("")
                 .to_string();
             let revision_id = random_uuid(&mut f.rng);
+            f.counters.versions_published += 1;
             f.versions.insert(
                 n,
                 PublishedVersion {

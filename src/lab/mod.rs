@@ -16,6 +16,7 @@ pub mod lambda_api;
 pub mod logs;
 pub mod metric_data;
 pub mod mixture;
+pub mod settings;
 pub mod synthetic;
 pub mod telemetry;
 pub mod truth;

@@ -10,10 +10,11 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::platform::FunctionConfig;
+use crate::platform::{FunctionConfig, ImageSettings, VpcSettings};
 
-/// The parts of a configuration memtune must find unchanged before it restores memory: if any
-/// differ, someone else changed the function and memtune leaves it alone.
+/// Everything in a configuration that changes how the function behaves, as memtune read it
+/// before changing anything. While it samples, memtune stops at any difference (someone else
+/// is changing the function); restoring looks at memory alone and names the rest as kept.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Fingerprint {
     pub memory_mb: u32,
@@ -24,6 +25,27 @@ pub struct Fingerprint {
     pub description: String,
     pub log_format: String,
     pub revision_id: String,
+    /// None in journals written before memtune read these settings.
+    #[serde(default)]
+    pub settings: Option<Settings>,
+}
+
+/// The settings beyond memory, timeout, code and runtime that change behaviour.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Settings {
+    pub handler: Option<String>,
+    pub role: String,
+    /// A digest, never the values (see [`FunctionConfig::environment_sha256`]).
+    pub environment_sha256: String,
+    pub layers: Vec<String>,
+    pub vpc: VpcSettings,
+    pub ephemeral_storage_mb: u32,
+    pub snap_start: String,
+    pub image_config: Option<ImageSettings>,
+    pub tracing_mode: String,
+    pub file_systems: Vec<String>,
+    pub system_log_level: Option<String>,
+    pub application_log_level: Option<String>,
 }
 
 impl Fingerprint {
@@ -37,17 +59,68 @@ impl Fingerprint {
             description: c.description.clone(),
             log_format: c.log_format.clone(),
             revision_id: c.revision_id.clone(),
+            settings: Some(Settings {
+                handler: c.handler.clone(),
+                role: c.role.clone(),
+                environment_sha256: c.environment_sha256.clone(),
+                layers: c.layers.clone(),
+                vpc: c.vpc.clone(),
+                ephemeral_storage_mb: c.ephemeral_storage_mb,
+                snap_start: c.snap_start.clone(),
+                image_config: c.image_config.clone(),
+                tracing_mode: c.tracing_mode.clone(),
+                file_systems: c.file_systems.clone(),
+                system_log_level: c.system_log_level.clone(),
+                application_log_level: c.application_log_level.clone(),
+            }),
         }
+    }
+
+    /// The settings (by their Lambda names) in which `c` differs from this, memory and
+    /// RevisionId aside.
+    pub fn differences(&self, c: &FunctionConfig) -> Vec<&'static str> {
+        let now = Fingerprint::of(c);
+        let mut changed = Vec::new();
+        let mut check = |name: &'static str, differs: bool| {
+            if differs && !changed.contains(&name) {
+                changed.push(name);
+            }
+        };
+        check("Code", self.code_sha256 != now.code_sha256);
+        check("Timeout", self.timeout_s != now.timeout_s);
+        check("Architectures", self.architecture != now.architecture);
+        check("Runtime", self.runtime != now.runtime);
+        check("Description", self.description != now.description);
+        check("LoggingConfig", self.log_format != now.log_format);
+        if let (Some(was), Some(is)) = (&self.settings, &now.settings) {
+            check("Handler", was.handler != is.handler);
+            check("Role", was.role != is.role);
+            check(
+                "Environment",
+                was.environment_sha256 != is.environment_sha256,
+            );
+            check("Layers", was.layers != is.layers);
+            check("VpcConfig", was.vpc != is.vpc);
+            check(
+                "EphemeralStorage",
+                was.ephemeral_storage_mb != is.ephemeral_storage_mb,
+            );
+            check("SnapStart", was.snap_start != is.snap_start);
+            check("ImageConfig", was.image_config != is.image_config);
+            check("TracingConfig", was.tracing_mode != is.tracing_mode);
+            check("FileSystemConfigs", was.file_systems != is.file_systems);
+            check(
+                "LoggingConfig",
+                was.system_log_level != is.system_log_level
+                    || was.application_log_level != is.application_log_level,
+            );
+        }
+        changed
     }
 
     /// Everything but memory and revision is as it was.
     pub fn same_apart_from_memory(&self, c: &FunctionConfig) -> bool {
-        let now = Fingerprint::of(c);
-        Fingerprint {
-            memory_mb: self.memory_mb,
-            revision_id: self.revision_id.clone(),
-            ..now
-        } == *self
+        self.differences(c).is_empty()
     }
 }
 
@@ -123,6 +196,8 @@ pub struct JournalState {
     pub intended_memory: Vec<u32>,
     /// Versions memtune created and has not deleted yet.
     pub created_versions: Vec<String>,
+    /// The run put the original memory back after its last change of memory.
+    pub memory_restored: bool,
     pub done: bool,
 }
 
@@ -287,6 +362,7 @@ pub fn read(path: &Path) -> std::io::Result<JournalState> {
                     intended_memory: vec![original.memory_mb],
                     original: *original,
                     created_versions: Vec::new(),
+                    memory_restored: false,
                     done: false,
                 })
             }
@@ -296,6 +372,9 @@ pub fn read(path: &Path) -> std::io::Result<JournalState> {
             | (Entry::IntendPublish { memory_mb, .. }, Some(s)) => {
                 if !s.intended_memory.contains(&memory_mb) {
                     s.intended_memory.push(memory_mb);
+                }
+                if memory_mb != s.original.memory_mb {
+                    s.memory_restored = false;
                 }
             }
             (
@@ -317,7 +396,8 @@ pub fn read(path: &Path) -> std::io::Result<JournalState> {
                 Some(s),
             ) => s.created_versions.retain(|v| *v != version),
             (Entry::Done, Some(s)) => s.done = true,
-            (Entry::Restored | Entry::LeftAlone { .. }, Some(_)) => {}
+            (Entry::Restored, Some(s)) => s.memory_restored = true,
+            (Entry::LeftAlone { .. }, Some(_)) => {}
         }
     }
     state.ok_or_else(|| {
@@ -421,6 +501,21 @@ mod tests {
     }
 
     #[test]
+    fn memory_counts_as_restored_only_after_the_last_change() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut j = Journal::create(dir.path(), "run4", &config(), None, None).unwrap();
+        j.write(&Entry::IntendUpdate { memory_mb: 1024 }).unwrap();
+        assert!(!j.state().unwrap().memory_restored);
+        // The intent to put the original back is not yet the restoring.
+        j.write(&Entry::IntendUpdate { memory_mb: 512 }).unwrap();
+        assert!(!j.state().unwrap().memory_restored);
+        j.write(&Entry::Restored).unwrap();
+        assert!(j.state().unwrap().memory_restored);
+        j.write(&Entry::IntendUpdate { memory_mb: 2048 }).unwrap();
+        assert!(!j.state().unwrap().memory_restored);
+    }
+
+    #[test]
     fn a_journal_still_being_created_is_not_unfinished() {
         let dir = tempfile::tempdir().unwrap();
         fs::create_dir_all(journal_dir(dir.path())).unwrap();
@@ -448,5 +543,55 @@ mod tests {
         assert!(original.same_apart_from_memory(&c));
         c.code_sha256 = "new code".into();
         assert!(!original.same_apart_from_memory(&c));
+    }
+
+    #[test]
+    fn fingerprint_names_every_behaviour_setting_that_changed() {
+        let original = Fingerprint::of(&config());
+        type Edit = fn(&mut FunctionConfig);
+        let edits: [(&str, Edit); 12] = [
+            ("Handler", |c| c.handler = Some("other.handler".into())),
+            ("Role", |c| {
+                c.role = "arn:aws:iam::123456789012:role/other".into()
+            }),
+            ("Environment", |c| {
+                c.environment_sha256 = crate::platform::environment_digest([("A", "1")])
+            }),
+            ("Layers", |c| c.layers = vec!["arn:layer:1".into()]),
+            ("VpcConfig", |c| c.vpc.subnet_ids = vec!["subnet-1".into()]),
+            ("EphemeralStorage", |c| c.ephemeral_storage_mb = 1024),
+            ("SnapStart", |c| c.snap_start = "PublishedVersions".into()),
+            ("ImageConfig", |c| {
+                c.image_config = Some(ImageSettings {
+                    command: vec!["app.handler".into()],
+                    ..ImageSettings::default()
+                })
+            }),
+            ("TracingConfig", |c| c.tracing_mode = "Active".into()),
+            ("FileSystemConfigs", |c| {
+                c.file_systems = vec!["arn:efs=/mnt/efs".into()]
+            }),
+            ("LoggingConfig", |c| {
+                c.system_log_level = Some("WARN".into())
+            }),
+            ("Timeout", |c| c.timeout_s = 99),
+        ];
+        for (name, edit) in edits {
+            let mut c = config();
+            edit(&mut c);
+            assert_eq!(original.differences(&c), [name]);
+        }
+    }
+
+    #[test]
+    fn a_journal_from_before_the_settings_were_read_compares_what_it_has() {
+        let mut line = serde_json::to_value(Fingerprint::of(&config())).unwrap();
+        line.as_object_mut().unwrap().remove("settings");
+        let old: Fingerprint = serde_json::from_value(line).unwrap();
+        let mut c = config();
+        c.layers = vec!["arn:layer:1".into()];
+        assert!(old.differences(&c).is_empty());
+        c.timeout_s = 99;
+        assert_eq!(old.differences(&c), ["Timeout"]);
     }
 }
