@@ -418,7 +418,7 @@ pub fn scan(state: &Path) -> std::io::Result<Journals> {
     }
     for entry in fs::read_dir(dir)? {
         let path = entry?.path();
-        if !path.extension().is_some_and(|e| e == "jsonl") {
+        if path.extension().is_none_or(|e| e != "jsonl") {
             continue;
         }
         let empty = fs::metadata(&path).is_ok_and(|m| m.is_file() && m.len() == 0);
