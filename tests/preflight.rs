@@ -229,6 +229,17 @@ async fn the_lab_answers_probes_as_lambda_does_and_they_change_nothing() {
         other => panic!("expected every action denied, got {other:?}"),
     }
     denying.assert_nothing_ran().await;
+
+    // Before the resource lookup too: a function that does not exist is denied, not missing;
+    // where nothing is denied it is missing, which the probes take as allowed.
+    let ghost = memtune::platform::FunctionConfig::sample("ghost", 128);
+    let denied = permissions::check(&api, &[&ghost], every).await;
+    assert!(
+        matches!(&denied, Err(PreflightError::Denied(d)) if d.actions.len() == actions.len()),
+        "{denied:?}"
+    );
+    let open = AwsLambda::new(&common::sdk_config(&env.lab.endpoint()).await);
+    permissions::check(&open, &[&ghost], every).await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread")]
