@@ -17,7 +17,8 @@ use crate::sweep::restore::{describe, restore_from_disk};
 For each function an interrupted run touched, memtune puts $LATEST's original memory back
 (unless someone else changed the function since: then it is reported and left alone) and
 deletes every version and alias the run created. Journals live in $MEMTUNE_STATE_DIR
-(default ~/.local/state/memtune/journal).")]
+(default ~/.local/state/memtune/journal). A journal that cannot be read is never skipped: its
+path is printed with what to do, and the exit code is 1.")]
 pub struct RestoreArgs {
     /// Only this run.
     #[arg(long)]
