@@ -290,9 +290,28 @@ async fn a_read_only_journal_directory_exits_2_with_one_line_before_anything_run
     for dir in [env.dir.path(), &env.state()] {
         std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).unwrap();
     }
+    // An interrupted run's journal, for `restore` to find.
+    let begin = serde_json::json!({
+        "event": "begin", "run_id": "20261201-031500-beef", "function": "io",
+        "region": null, "endpoint_url": null, "pid": 999_999_999u32,
+        "original": {
+            "memory_mb": 1024, "timeout_s": 3, "code_sha256": "x", "architecture": "x86_64",
+            "runtime": null, "description": "", "log_format": "Text", "revision_id": "r"
+        },
+        "at": "2026-12-01T03:15:00Z"
+    });
+    std::fs::write(
+        journal.join("20261201-031500-beef--io.jsonl"),
+        format!("{begin}\n"),
+    )
+    .unwrap();
     std::fs::set_permissions(&journal, std::fs::Permissions::from_mode(0o555)).unwrap();
     let config = env.fleet_config();
-    for args in [&["recommend", "cpu"][..], &["fleet", "--config", &config]] {
+    for args in [
+        &["recommend", "cpu"][..],
+        &["fleet", "--config", &config],
+        &["restore"],
+    ] {
         let mut cmd = env.command_in(&env.state(), args);
         cmd.env("HOME", env.dir.path());
         // root writes anywhere: run memtune as nobody then, as an operator's account would.

@@ -5,6 +5,7 @@ use clap::Args;
 use super::aws_args::AwsArgs;
 use super::CliError;
 use crate::platform::aws::AwsLambda;
+use crate::preflight::state;
 use crate::sweep::journal::{self, state_dir, JournalState, Unreadable};
 use crate::sweep::restore::{describe, restore_from_disk};
 
@@ -59,6 +60,10 @@ pub async fn run(args: RestoreArgs) -> Result<(), CliError> {
     if pending.is_empty() && unreadable.is_empty() {
         println!("nothing to restore in {}", dir.display());
         return Ok(());
+    }
+    if !pending.is_empty() {
+        // Restoring appends to each journal and archives it: one line now, not one per journal.
+        state::check_journals(&dir).map_err(|e| CliError::usage(e.to_string()))?;
     }
     for bad in &unreadable {
         println!("{}", bad.describe());
