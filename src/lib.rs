@@ -14,6 +14,7 @@ pub mod inspect;
 pub mod lab;
 pub mod measure;
 pub mod platform;
+pub mod preflight;
 pub mod pricing;
 pub mod report;
 pub mod serve;

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use clap::{Args, ValueEnum};
 
-use super::aws_args::{platform_error, AwsArgs};
+use super::aws_args::{platform_error, preflight_error, AwsArgs};
 use super::fleet_cmd;
 use super::fleet_cmd::{recorded_run, RunInputs, Sweep};
 use super::CliError;
@@ -17,6 +17,7 @@ use crate::fleet::{self, outcome::Status};
 use crate::history::{History, RunStatus};
 use crate::platform::aws::load_config;
 use crate::platform::aws::AwsLambda;
+use crate::preflight;
 use crate::serve::runner::{on_own_thread, Launch, Restore, Runner};
 use crate::serve::schedule::Schedule;
 use crate::serve::{self, ServeOptions};
@@ -104,15 +105,18 @@ pub async fn run(args: ServeArgs) -> Result<(), CliError> {
         .ok()
         .filter(|t| !t.is_empty())
         .or_else(|| config.serve.token.clone());
-    // Fail now, not at 03:00: the account must be reachable and the selection valid.
+    // Fail now, not at 03:00: the state directory usable, the account reachable, the
+    // selection valid, the payloads within Lambda's limit and every permission granted.
+    let state_dir = journal::state_dir();
+    fleet_cmd::check_state_dir(&state_dir)?;
     let api = AwsLambda::new(&sdk);
-    fleet::plan(&api, &config, &fleet::jobs::memory_times_timeout)
+    let plan = fleet::plan(&api, &config, &fleet::jobs::memory_times_timeout)
         .await
         .map_err(|e| platform_error("checking the fleet config against the account", &e))?;
+    preflight::check_plan(&api, &plan, fleet_cmd::needs(&config))
+        .await
+        .map_err(preflight_error)?;
     init_logs(args.log_format);
-
-    let state_dir = journal::state_dir();
-    History::open(&state_dir).map_err(|e| CliError::failed(e.to_string()))?;
     let (days, no_production) = (args.days, args.no_production);
     let launch: Launch = {
         let (connect, state_dir) = (args.aws.options(), state_dir.clone());

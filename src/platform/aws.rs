@@ -6,9 +6,12 @@ use std::time::Duration;
 use aws_sdk_lambda::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_lambda::operation::invoke::InvokeError;
 use aws_sdk_lambda::primitives::Blob;
-use aws_sdk_lambda::types::{FunctionConfiguration, LogType, ThrottleReason, VpcConfigResponse};
+use aws_sdk_lambda::types::{
+    FunctionConfiguration, InvocationType, LogType, ThrottleReason, VpcConfigResponse,
+};
 use base64::Engine;
 
+use super::probe::{Probe, IMPOSSIBLE_REVISION, IMPOSSIBLE_VERSION};
 use super::{
     environment_digest, AccountConcurrency, AliasInfo, FunctionConfig, ImageSettings,
     InvokeResponse, LambdaApi, PlatformError, PlatformResult, Throttle, VpcSettings,
@@ -464,6 +467,83 @@ impl LambdaApi for AwsLambda {
         Ok(out
             .reserved_concurrent_executions()
             .map(|r| r.max(0) as u32))
+    }
+
+    async fn probe(&self, name: &str, probe: &Probe) -> PlatformResult<()> {
+        let c = &self.client;
+        match probe {
+            Probe::ListVersions => c
+                .list_versions_by_function()
+                .function_name(name)
+                .max_items(1)
+                .send()
+                .await
+                .map(drop)
+                .map_err(map_error),
+            Probe::ListAliases => c
+                .list_aliases()
+                .function_name(name)
+                .max_items(1)
+                .send()
+                .await
+                .map(drop)
+                .map_err(map_error),
+            Probe::Invoke => c
+                .invoke()
+                .function_name(name)
+                .qualifier(IMPOSSIBLE_VERSION)
+                .invocation_type(InvocationType::DryRun)
+                .send()
+                .await
+                .map(drop)
+                .map_err(map_invoke_error),
+            Probe::UpdateConfiguration { memory_mb } => c
+                .update_function_configuration()
+                .function_name(name)
+                .memory_size(*memory_mb as i32)
+                .revision_id(IMPOSSIBLE_REVISION)
+                .send()
+                .await
+                .map(drop)
+                .map_err(map_error),
+            Probe::PublishVersion => c
+                .publish_version()
+                .function_name(name)
+                .description(
+                    "memtune permission probe (never published: its RevisionId cannot match)",
+                )
+                .revision_id(IMPOSSIBLE_REVISION)
+                .send()
+                .await
+                .map(drop)
+                .map_err(map_error),
+            Probe::DeleteVersion => c
+                .delete_function()
+                .function_name(name)
+                .qualifier(IMPOSSIBLE_VERSION)
+                .send()
+                .await
+                .map(drop)
+                .map_err(map_error),
+            Probe::DeleteAlias { alias } => c
+                .delete_alias()
+                .function_name(name)
+                .name(alias)
+                .send()
+                .await
+                .map(drop)
+                .map_err(map_error),
+            Probe::UpdateAlias { alias } => c
+                .update_alias()
+                .function_name(name)
+                .name(alias)
+                .function_version(IMPOSSIBLE_VERSION)
+                .revision_id(IMPOSSIBLE_REVISION)
+                .send()
+                .await
+                .map(drop)
+                .map_err(map_error),
+        }
     }
 }
 

@@ -6,6 +6,7 @@
 pub mod aws;
 pub mod cloudwatch;
 pub mod logs;
+pub mod probe;
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -308,6 +309,14 @@ pub trait LambdaApi: Send + Sync {
         &self,
         name: &str,
     ) -> impl Future<Output = PlatformResult<Option<u32>>> + Send;
+
+    /// Sends a permission probe; what Lambda answered, for the caller to judge. A probe never
+    /// changes the function.
+    fn probe(
+        &self,
+        name: &str,
+        probe: &probe::Probe,
+    ) -> impl Future<Output = PlatformResult<()>> + Send;
 }
 
 /// The account's concurrency, from GetAccountSettings.

@@ -238,8 +238,26 @@ pub fn state_dir() -> PathBuf {
         .join("memtune")
 }
 
-fn journal_dir(state: &Path) -> PathBuf {
+pub fn journal_dir(state: &Path) -> PathBuf {
     state.join("journal")
+}
+
+/// Between the run id and the function in a journal's file name (`RUN--FUNCTION.jsonl`); run
+/// ids never contain it.
+const NAME_SEPARATOR: &str = "--";
+
+/// A function name as it appears in a journal's file name.
+fn file_safe(function: &str) -> String {
+    function
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
 }
 
 impl Journal {
@@ -253,18 +271,10 @@ impl Journal {
     ) -> std::io::Result<Journal> {
         let dir = journal_dir(state);
         fs::create_dir_all(&dir)?;
-        let safe_name: String = original
-            .name
-            .chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
-                    c
-                } else {
-                    '_'
-                }
-            })
-            .collect();
-        let path = dir.join(format!("{run_id}--{safe_name}.jsonl"));
+        let path = dir.join(format!(
+            "{run_id}{NAME_SEPARATOR}{}.jsonl",
+            file_safe(&original.name)
+        ));
         let file = OpenOptions::new()
             .create_new(true)
             .append(true)
@@ -330,13 +340,26 @@ fn off_the_executor<T>(f: impl FnOnce() -> T) -> T {
     }
 }
 
-/// Reads a journal back. A torn last line (crash mid-write) is ignored.
+/// Reads a journal back. A torn last line (crash mid-write) is ignored; a first line that is
+/// not a begin line makes the whole journal unreadable (InvalidData): without it memtune
+/// cannot tell which function it was nor how it was.
 pub fn read(path: &Path) -> std::io::Result<JournalState> {
     let file = File::open(path)?;
     let mut state: Option<JournalState> = None;
-    for line in BufReader::new(file).lines() {
+    for (i, line) in BufReader::new(file).lines().enumerate() {
         let line = line?;
-        let Ok(entry) = serde_json::from_str::<Entry>(&line) else {
+        let parsed = serde_json::from_str::<Entry>(&line);
+        if i == 0 && !matches!(parsed, Ok(Entry::Begin { .. })) {
+            let why = match parsed {
+                Ok(_) => "it is not a begin line".to_string(),
+                Err(e) => e.to_string(),
+            };
+            return Err(std::io::Error::new(
+                ErrorKind::InvalidData,
+                format!("its first line is not memtune's begin line: {why}"),
+            ));
+        }
+        let Ok(entry) = parsed else {
             continue;
         };
         match (entry, state.as_mut()) {
@@ -408,28 +431,94 @@ pub fn read(path: &Path) -> std::io::Result<JournalState> {
     })
 }
 
-/// All journals in the state directory that are not done.
-pub fn unfinished(state: &Path) -> std::io::Result<Vec<JournalState>> {
-    let dir = journal_dir(state);
-    if !dir.exists() {
-        return Ok(Vec::new());
-    }
-    let mut out = Vec::new();
-    for entry in fs::read_dir(dir)? {
-        let path = entry?.path();
-        if path.extension().is_some_and(|e| e == "jsonl") {
-            match read(&path) {
-                Ok(s) if !s.done => out.push(s),
-                Ok(_) => {}
-                // Another sweep is creating it (no begin line yet, so nothing was changed)
-                // or has just archived it.
-                Err(e) if matches!(e.kind(), ErrorKind::InvalidData | ErrorKind::NotFound) => {}
-                Err(e) => return Err(e),
+/// A journal memtune cannot read back, so it cannot tell what that run changed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Unreadable {
+    pub path: PathBuf,
+    /// The run and the function (file-safe) as the file's name gives them, when it does.
+    pub run_id: Option<String>,
+    function: Option<String>,
+    pub reason: String,
+}
+
+impl Unreadable {
+    fn of(path: PathBuf, reason: String) -> Unreadable {
+        let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("");
+        let (run_id, function) = match stem.split_once(NAME_SEPARATOR) {
+            Some((run, function)) if !run.is_empty() && !function.is_empty() => {
+                (Some(run.to_string()), Some(function.to_string()))
             }
+            _ => (None, None),
+        };
+        Unreadable {
+            path,
+            run_id,
+            function,
+            reason,
         }
     }
-    out.sort_by(|a, b| a.path.cmp(&b.path));
+
+    /// Whether it may be a journal of `function`: its file name says so, or says nothing.
+    pub fn may_be_of(&self, function: &str) -> bool {
+        self.function
+            .as_deref()
+            .is_none_or(|f| f == file_safe(function))
+    }
+
+    /// One line: what is wrong and what to do.
+    pub fn describe(&self) -> String {
+        let function = self.function.as_deref().unwrap_or("its function");
+        let versions = match &self.run_id {
+            Some(run) => format!(" and no version described {}*", description_prefix(run)),
+            None => String::new(),
+        };
+        format!(
+            "journal {} cannot be read ({}): memtune cannot tell what that run changed; check {function} by hand (the memory you want{versions}), then delete the file",
+            self.path.display(),
+            self.reason
+        )
+    }
+}
+
+/// The journals in the state directory that are not done: those read back, and those that
+/// cannot be.
+#[derive(Debug, Default)]
+pub struct Journals {
+    pub unfinished: Vec<JournalState>,
+    pub unreadable: Vec<Unreadable>,
+}
+
+/// Reads every journal in the state directory that is not done. An empty file is one another
+/// sweep is creating (its begin line comes before any change), not a journal yet.
+pub fn scan(state: &Path) -> std::io::Result<Journals> {
+    let dir = journal_dir(state);
+    let mut out = Journals::default();
+    if !dir.exists() {
+        return Ok(out);
+    }
+    for entry in fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.extension().is_none_or(|e| e != "jsonl") {
+            continue;
+        }
+        let empty = fs::metadata(&path).is_ok_and(|m| m.is_file() && m.len() == 0);
+        match read(&path) {
+            Ok(s) if !s.done => out.unfinished.push(s),
+            Ok(_) => {}
+            // Just archived by the run that wrote it.
+            Err(e) if e.kind() == ErrorKind::NotFound => {}
+            Err(_) if empty => {}
+            Err(e) => out.unreadable.push(Unreadable::of(path, e.to_string())),
+        }
+    }
+    out.unfinished.sort_by(|a, b| a.path.cmp(&b.path));
+    out.unreadable.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(out)
+}
+
+/// All journals in the state directory that are not done and can be read.
+pub fn unfinished(state: &Path) -> std::io::Result<Vec<JournalState>> {
+    scan(state).map(|j| j.unfinished)
 }
 
 /// Moves a finished journal into `journal/done/`, where it stays as an audit trail.
@@ -521,6 +610,37 @@ mod tests {
         fs::create_dir_all(journal_dir(dir.path())).unwrap();
         File::create(journal_dir(dir.path()).join("run3--orders.jsonl")).unwrap();
         assert!(unfinished(dir.path()).unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_journal_whose_first_line_is_unreadable_is_listed_as_such() {
+        let dir = tempfile::tempdir().unwrap();
+        let j = Journal::create(dir.path(), "run4", &config(), None, None).unwrap();
+        let path = j.path().to_path_buf();
+        drop(j);
+        let text = fs::read_to_string(&path).unwrap();
+        fs::write(&path, format!("#garbage\n{text}")).unwrap();
+        let found = scan(dir.path()).unwrap();
+        assert!(found.unfinished.is_empty());
+        let [bad] = found.unreadable.as_slice() else {
+            panic!("{:?}", found.unreadable)
+        };
+        assert_eq!(bad.path, path);
+        assert_eq!(bad.run_id.as_deref(), Some("run4"));
+        assert!(bad.may_be_of("orders"));
+        assert!(!bad.may_be_of("billing"));
+        let line = bad.describe();
+        assert!(line.contains(&path.display().to_string()), "{line}");
+        assert!(line.contains("memtune:run4:*"), "{line}");
+    }
+
+    #[test]
+    fn an_unreadable_journal_with_a_foreign_name_may_be_of_any_function() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::create_dir_all(journal_dir(dir.path())).unwrap();
+        fs::write(journal_dir(dir.path()).join("odd.jsonl"), "{").unwrap();
+        let found = scan(dir.path()).unwrap();
+        assert!(found.unreadable[0].may_be_of("anything"));
     }
 
     #[test]

@@ -448,13 +448,20 @@ impl<'a, A: LambdaApi> Sweeper<'a, A> {
     }
 }
 
-/// Refuses to start while another run's journal for the same function is unfinished.
-fn refuse_if_unfinished(state_dir: &Path, function: &str) -> Result<(), SweepError> {
-    let unfinished = journal::unfinished(state_dir).map_err(|source| SweepError::Journal {
-        path: state_dir.display().to_string(),
+/// Refuses to start while another run's journal for the same function is unfinished, or
+/// one that may be of it cannot be read.
+pub fn refuse_if_unfinished(state_dir: &Path, function: &str) -> Result<(), SweepError> {
+    let journals = journal::scan(state_dir).map_err(|source| SweepError::Journal {
+        path: journal::journal_dir(state_dir).display().to_string(),
         source,
     })?;
-    match unfinished.iter().find(|j| j.function == function) {
+    if let Some(bad) = journals.unreadable.iter().find(|j| j.may_be_of(function)) {
+        return Err(SweepError::Refused(format!(
+            "{function} is not tuned while {}",
+            bad.describe()
+        )));
+    }
+    match journals.unfinished.iter().find(|j| j.function == function) {
         None => Ok(()),
         Some(j) if journal::process_alive(j.pid) => Err(SweepError::Refused(format!(
             "{function} is being tuned by another memtune run ({}, pid {}): wait for it to finish",

@@ -189,6 +189,9 @@ mod tests {
         async fn delete_alias(&self, _: &str, _: &str) -> PlatformResult<()> {
             unreachable!()
         }
+        async fn probe(&self, _: &str, _: &crate::platform::probe::Probe) -> PlatformResult<()> {
+            unreachable!("putting memory back probes nothing")
+        }
         async fn update_alias(
             &self,
             _: &str,
