@@ -19,6 +19,7 @@ pub mod mixture;
 pub mod synthetic;
 pub mod telemetry;
 pub mod truth;
+pub mod validation;
 pub mod workload;
 
 use std::net::SocketAddr;
