@@ -336,6 +336,9 @@ async fn listening_beyond_loopback_prints_a_warning() {
     assert!(warning.contains("127.0.0.1"), "{warning}");
 
     let mut local = start(|_| {}, &[]).await;
+    // Served once, so its signal handler is in place before SIGTERM.
+    let (status, _) = http(&local.addr, "GET", "/healthz", Some(TOKEN)).await;
+    assert_eq!(status, 200);
     assert_eq!(local.terminate().await, Some(0));
     let logs = local.logs.lock().unwrap().clone();
     assert!(!logs.contains("warning: memtune serve listens"), "{logs}");

@@ -376,7 +376,11 @@ async fn delete_alias(State(lab): Shared, Path((name, alias)): Path<(String, Str
 }
 
 async fn list_tags(State(lab): Shared, Path(arn): Path<String>) -> Response {
-    let result = lab.maybe_service_error().and_then(|_| lab.list_tags(&arn));
+    let result = Checks::new()
+        .param("resource", &arn, &validation::TAGGABLE_RESOURCE)
+        .finish()
+        .and_then(|_| lab.maybe_service_error())
+        .and_then(|_| lab.list_tags(&arn));
     respond(result, StatusCode::OK)
 }
 

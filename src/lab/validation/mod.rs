@@ -602,6 +602,11 @@ mod tests {
             checks.param("functionName", good, &NAMESPACED_FUNCTION_NAME);
         }
         checks.param("qualifier", "$LATEST", &QUALIFIER);
+        checks.param(
+            "resource",
+            "arn:aws:lambda:us-east-1:123456789012:function:f",
+            &TAGGABLE_RESOURCE,
+        );
         checks.param("name", "live", &ALIAS_NAME);
         assert!(checks.finish().is_ok());
         // `[a-zA-Z0-9-_]`: the `-` after a range is a literal, not a range from 9 to _.
@@ -616,6 +621,12 @@ mod tests {
                 e.message
             );
         }
+        checks.param("resource", "f", &TAGGABLE_RESOURCE);
+        assert!(checks
+            .finish()
+            .unwrap_err()
+            .message
+            .contains("Value 'f' at 'resource'"));
         checks.param("qualifier", "a b", &QUALIFIER);
         checks.param("name", "42", &ALIAS_NAME);
         checks.param("invocationType", "Sync", &INVOCATION_TYPE);

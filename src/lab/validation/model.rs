@@ -99,6 +99,10 @@ pattern!(
     r"arn:[a-zA-Z0-9-]+:lambda:[a-zA-Z0-9-]+:\d{12}:layer:[a-zA-Z0-9-_]+:[0-9]+"
 );
 pattern!(LOG_GROUP_PATTERN, r"[\.\-_/#A-Za-z0-9]+");
+pattern!(
+    TAGGABLE_RESOURCE_PATTERN,
+    r"arn:(aws[a-zA-Z-]*):lambda:[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\d{1}:\d{12}:(function:[a-zA-Z0-9-_]+(:(\$LATEST|[a-zA-Z0-9-_]+))?|code-signing-config:csc-[a-z0-9]{17}|event-source-mapping:[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|capacity-provider:[a-zA-Z0-9-_]+)"
+);
 
 /// Two model patterns use look-arounds, which `regex_lite` lacks: matched by hand.
 const ALIAS_PATTERN: Pattern = Pattern {
@@ -177,6 +181,8 @@ pub const NAMESPACED_FUNCTION_NAME: Shape =
 pub const QUALIFIER: Shape = patterned(1, Some(128), QUALIFIER_PATTERN);
 pub const ALIAS_NAME: Shape = patterned(1, Some(128), ALIAS_PATTERN);
 pub const FUNCTION_VERSION: Shape = patterned(1, Some(1024), VERSION_PATTERN);
+/// ListTags' `Resource`.
+pub const TAGGABLE_RESOURCE: Shape = patterned(1, Some(256), TAGGABLE_RESOURCE_PATTERN);
 /// ListFunctions' `FunctionVersion`.
 pub const ALL_VERSIONS: Shape = Shape::Enum(&["ALL"]);
 pub const INVOCATION_TYPE: Shape = Shape::Enum(&["Event", "RequestResponse", "DryRun"]);
