@@ -162,7 +162,7 @@ fn on_function(
 }
 
 async fn list_functions(State(lab): Shared, Query(q): Params) -> Response {
-    let result = async {
+    let result = (|| {
         let mut checks = Checks::new();
         let all = q.get("FunctionVersion").map(String::as_str);
         checks.optional("functionVersion", all, &validation::ALL_VERSIONS);
@@ -174,8 +174,8 @@ async fn list_functions(State(lab): Shared, Query(q): Params) -> Response {
             q.get("Marker").map(String::as_str),
             max_items,
         )
-    };
-    respond(result.await, StatusCode::OK)
+    })();
+    respond(result, StatusCode::OK)
 }
 
 async fn get_function(State(lab): Shared, Path(name): Path<String>, Query(q): Params) -> Response {
