@@ -37,14 +37,15 @@ enum LogFormat {
 #[command(after_help = "Examples:
   memtune serve --config fleet.toml --schedule '0 3 * * *'       # every day at 03:00 UTC
   MEMTUNE_API_TOKEN=s3cret memtune serve --config fleet.toml --listen 127.0.0.1:8787
-  curl -s localhost:8787/healthz
+  curl -s -H 'Authorization: Bearer s3cret' localhost:8787/healthz
   curl -s -X POST -H 'Authorization: Bearer s3cret' localhost:8787/api/runs
 
 Runs `memtune fleet` with the config on the schedule (and when POST /api/runs asks), one run
 at a time. The API: GET /healthz, GET /metrics (Prometheus text), GET /api/runs,
 GET /api/runs/{id}, GET /api/functions/{name} (the history), POST /api/runs (needs
 `Authorization: Bearer <token>`, the token from MEMTUNE_API_TOKEN or [serve] token; without
-one, triggering is off). [serve] in the config may also set schedule and listen.
+one, triggering is off). With a token, every request needs it, reads too. Listening beyond
+loopback prints a warning. [serve] in the config may also set schedule and listen.
 On SIGTERM or Ctrl-C the run in progress is stopped and every function it had in flight is
 restored before exiting. Logs go to stderr (RUST_LOG filters them, default info).")]
 pub struct ServeArgs {
@@ -174,6 +175,7 @@ pub async fn run(args: ServeArgs) -> Result<(), CliError> {
     if token.is_none() {
         tracing::warn!("{TOKEN_ENV} is not set: POST /api/runs is off");
     }
+    let token_set = token.is_some();
     let options = ServeOptions {
         listen,
         schedule,
@@ -184,6 +186,9 @@ pub async fn run(args: ServeArgs) -> Result<(), CliError> {
         options,
         Runner::new(launch, restore),
         |addr| {
+            if let Some(warning) = serve::exposure_warning(addr, token_set) {
+                eprintln!("{warning}");
+            }
             // Scripts and tests read the bound address (port 0 picks one) from this line.
             eprintln!("memtune serve listening on http://{addr}");
         },

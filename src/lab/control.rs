@@ -17,7 +17,7 @@ use super::aws_error::AwsError;
 use super::fleet::{AccountSettings, FunctionProfile, LogFormat};
 use super::settings::FunctionSettings;
 use super::telemetry::{InvocationRecord, Telemetry};
-use super::workload::{Execution, Outcome, MAX_MEMORY_MB, MIN_MEMORY_MB};
+use super::workload::{Execution, Outcome};
 use super::LabConfig;
 
 pub const LATEST: &str = "$LATEST";
@@ -577,22 +577,11 @@ impl Lab {
         self.with_function(name, None, |lab, f| {
             lab.check_mutable(f, body)?;
             let mut config = f.active.clone();
-            if let Some(m) = body.get("MemorySize") {
-                let m = m.as_i64().unwrap_or(-1);
-                if let Some(bound) = range_violation(m, MIN_MEMORY_MB as i64, MAX_MEMORY_MB as i64) {
-                    return Err(validation(format!(
-                        "1 validation error detected: Value '{m}' at 'memorySize' failed to satisfy constraint: Member must have value {bound}"
-                    )));
-                }
+            // The HTTP layer checked types and ranges (lab::validation).
+            if let Some(m) = body.get("MemorySize").and_then(Value::as_u64) {
                 config.memory_mb = m as u32;
             }
-            if let Some(t) = body.get("Timeout") {
-                let t = t.as_i64().unwrap_or(-1);
-                if let Some(bound) = range_violation(t, 1, 900) {
-                    return Err(validation(format!(
-                        "1 validation error detected: Value '{t}' at 'timeout' failed to satisfy constraint: Member must have value {bound}"
-                    )));
-                }
+            if let Some(t) = body.get("Timeout").and_then(Value::as_u64) {
                 config.timeout_s = t as u32;
             }
             if let Some(d) = body.get("Description").and_then(Value::as_str) {
@@ -603,7 +592,9 @@ impl Lab {
                     Some("Text") => config.log_format = LogFormat::Text,
                     Some("JSON") => config.log_format = LogFormat::Json,
                     Some(other) => {
-                        return Err(AwsError::invalid(format!("Unsupported LogFormat '{other}'")))
+                        return Err(AwsError::invalid(format!(
+                            "Unsupported LogFormat '{other}'"
+                        )))
                     }
                     None => {}
                 }
@@ -831,13 +822,9 @@ impl Lab {
             None => Ok(Some(None)),
             Some(w) if w.is_empty() => Ok(Some(None)),
             Some(w) if w.len() == 1 => {
+                // The HTTP layer checked the weight is a number within 0..=1.
                 let (v, weight) = w[0];
-                let weight = weight.as_f64().unwrap_or(-1.0);
-                if !(0.0..=1.0).contains(&weight) {
-                    return Err(AwsError::invalid(
-                        "Routing weights must be between 0.0 and 1.0",
-                    ));
-                }
+                let weight = weight.as_f64().unwrap_or_default();
                 self.check_version(f, v)?;
                 Ok(Some(Some((v.clone(), weight))))
             }
@@ -849,18 +836,8 @@ impl Lab {
 
     pub fn create_alias(&self, name: &str, body: &Value) -> Result<Value, AwsError> {
         self.with_function(name, None, |lab, f| {
+            // The HTTP layer checked the name's pattern (lab::validation).
             let alias = body.get("Name").and_then(Value::as_str).unwrap_or("");
-            let valid = !alias.is_empty()
-                && alias.len() <= 128
-                && !alias.chars().all(|c| c.is_ascii_digit())
-                && alias
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
-            if !valid {
-                return Err(AwsError::invalid(format!(
-                    "1 validation error detected: Value '{alias}' at 'name' failed to satisfy constraint: Member must satisfy regular expression pattern: (?!^[0-9]+$)([a-zA-Z0-9-_]+)"
-                )));
-            }
             let version = body
                 .get("FunctionVersion")
                 .and_then(Value::as_str)
@@ -1257,26 +1234,6 @@ impl Lab {
     pub fn check_invocable(&self, name: &str, qualifier: Option<&str>) -> Result<String, AwsError> {
         self.with_function(name, qualifier, |lab, f| lab.resolve(f, qualifier))
     }
-}
-
-/// The bound a value breaks, worded as Lambda's validation messages word it.
-fn range_violation(value: i64, min: i64, max: i64) -> Option<String> {
-    if value < min {
-        Some(format!("greater than or equal to {min}"))
-    } else if value > max {
-        Some(format!("less than or equal to {max}"))
-    } else {
-        None
-    }
-}
-
-/// Input that breaks the API model's constraints (ranges, patterns).
-fn validation(message: String) -> AwsError {
-    AwsError::new(
-        axum::http::StatusCode::BAD_REQUEST,
-        "ValidationException",
-        message,
-    )
 }
 
 fn precondition_failed() -> AwsError {

@@ -20,6 +20,7 @@ pub mod settings;
 pub mod synthetic;
 pub mod telemetry;
 pub mod truth;
+pub mod validation;
 pub mod workload;
 
 use std::net::SocketAddr;

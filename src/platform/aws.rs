@@ -94,7 +94,10 @@ where
                 "InvalidParameterValueException"
                 | "ValidationException"
                 | "InvalidRequestContentException"
-                | "RequestTooLargeException" => PlatformError::InvalidParameter(message),
+                | "SerializationException"
+                // The model names RequestTooLargeException; Lambda sends the other.
+                | "RequestTooLargeException"
+                | "RequestEntityTooLargeException" => PlatformError::InvalidParameter(message),
                 "ServiceException" | "InternalFailure" | "ServiceUnavailable" => {
                     PlatformError::Service(message)
                 }
