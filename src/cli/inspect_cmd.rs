@@ -27,7 +27,7 @@ Reads CloudWatch metrics (GetMetricData, batched across functions) and the REPOR
 /aws/lambda/<function> (Logs Insights). Invokes nothing and changes nothing.
 
 Exit codes: 0 inspected (including functions never invoked), 1 a CloudWatch or Logs call
-failed, 2 bad input, an unknown function or a missing permission (the report is still
+failed or AWS could not be reached (one line, no report), 2 bad input, an unknown function or a missing permission (the report is still
 printed).")]
 pub struct InspectArgs {
     /// Function names or ARNs.
@@ -100,6 +100,9 @@ pub async fn run(args: InspectArgs) -> Result<(), CliError> {
         &options,
     )
     .await;
+    if let Some(line) = unreachable(&report) {
+        return Err(CliError::failed(line));
+    }
     match args.output {
         OutputFormat::Table => print!("{}", inspect::table::render(&report)),
         OutputFormat::Json => println!(
@@ -108,6 +111,24 @@ pub async fn run(args: InspectArgs) -> Result<(), CliError> {
         ),
     }
     outcome(&report)
+}
+
+/// Why no AWS service could be reached, when that happened: a report of dashes would only
+/// hide it.
+fn unreachable(report: &InspectReport) -> Option<String> {
+    report.functions.iter().find_map(|f| {
+        [&f.config.status, &f.metrics.status, &f.logs.status]
+            .into_iter()
+            .zip([&f.config.detail, &f.metrics.detail, &f.logs.detail])
+            .find(|(status, _)| **status == Status::Unreachable)
+            .map(|(_, detail)| {
+                format!(
+                    "cannot inspect {}: {}",
+                    f.name,
+                    detail.as_deref().unwrap_or("")
+                )
+            })
+    })
 }
 
 /// The exit code: what the user must fix first (exit 2), then what failed (exit 1).

@@ -29,6 +29,9 @@ use clap::{Parser, Subcommand};
 pub struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Debug logs on stderr, with the AWS SDK's full errors (as RUST_LOG=memtune=debug).
+    #[arg(short, long, global = true)]
+    verbose: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -88,6 +91,10 @@ impl CliError {
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    // `serve` sets up its own logs.
+    if !matches!(cli.command, Command::Serve(_)) {
+        init_debug_logs(cli.verbose);
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -122,6 +129,20 @@ pub fn main() -> ExitCode {
             ExitCode::from(e.code)
         }
     }
+}
+
+/// Logs on stderr only when asked for (`-v`, `RUST_LOG`): one-line errors otherwise.
+fn init_debug_logs(verbose: bool) {
+    let filter = match tracing_subscriber::EnvFilter::try_from_default_env() {
+        Ok(filter) => filter,
+        Err(_) if verbose => tracing_subscriber::EnvFilter::new("memtune=debug"),
+        Err(_) => return,
+    };
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .try_init();
 }
 
 /// Resolves on SIGINT or SIGTERM.

@@ -9,6 +9,7 @@ use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::{FunctionConfiguration, LogType, ThrottleReason};
 use base64::Engine;
 
+use super::failure::{before_the_service, check_credentials, Target};
 use super::{
     AccountConcurrency, AliasInfo, FunctionConfig, InvokeResponse, LambdaApi, PlatformError,
     PlatformResult, Throttle,
@@ -23,7 +24,8 @@ pub struct ConnectOptions {
     pub endpoint_url: Option<String>,
 }
 
-/// Loads the shared AWS configuration (credential chain, region, endpoint) once.
+/// Loads the shared AWS configuration (credential chain, region, endpoint) once, and checks
+/// that there are credentials.
 pub async fn load_config(options: &ConnectOptions) -> PlatformResult<aws_config::SdkConfig> {
     let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
     if let Some(region) = &options.region {
@@ -41,6 +43,7 @@ pub async fn load_config(options: &ConnectOptions) -> PlatformResult<aws_config:
             "no AWS region: pass --region, set AWS_REGION, or set one in your AWS profile".into(),
         ));
     }
+    check_credentials(&config, options.profile.as_deref()).await?;
     Ok(config)
 }
 
@@ -48,12 +51,14 @@ pub async fn load_config(options: &ConnectOptions) -> PlatformResult<aws_config:
 #[derive(Clone, Debug)]
 pub struct AwsLambda {
     client: aws_sdk_lambda::Client,
+    target: Target,
 }
 
 impl AwsLambda {
     pub fn new(config: &aws_config::SdkConfig) -> AwsLambda {
         AwsLambda {
             client: aws_sdk_lambda::Client::new(config),
+            target: Target::of(config, "lambda"),
         }
     }
 
@@ -62,11 +67,20 @@ impl AwsLambda {
     }
 }
 
-/// Maps an SDK failure to what memtune can act on.
-pub fn map_error<E>(e: SdkError<E, aws_sdk_lambda::config::http::HttpResponse>) -> PlatformError
+/// Maps an SDK failure of `operation` against `target` to what memtune can act on. The SDK's
+/// full error (with its Debug structures) goes to the debug log only (`RUST_LOG`, `-v`).
+pub fn map_error<E>(
+    target: &Target,
+    operation: &str,
+    e: SdkError<E, aws_sdk_lambda::config::http::HttpResponse>,
+) -> PlatformError
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
+    tracing::debug!(operation, endpoint = %target.endpoint, error = %DisplayErrorContext(&e), "AWS call failed");
+    if let Some(early) = before_the_service(target, operation, &e) {
+        return early;
+    }
     match &e {
         SdkError::ServiceError(service) => {
             let err = service.err();
@@ -101,14 +115,10 @@ where
                 _ => PlatformError::Other { code, message },
             }
         }
-        SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) => {
-            PlatformError::Transport(DisplayErrorContext(&e).to_string())
-        }
-        SdkError::ConstructionFailure(_) => PlatformError::Setup(format!(
-            "cannot build the request (credentials or region?): {}",
-            DisplayErrorContext(&e)
+        _ => PlatformError::Service(format!(
+            "{operation}: {} answered with something memtune cannot read",
+            target.endpoint
         )),
-        _ => PlatformError::Service(DisplayErrorContext(&e).to_string()),
     }
 }
 
@@ -120,6 +130,7 @@ fn retry_after(response: &aws_sdk_lambda::config::http::HttpResponse) -> Option<
 
 /// Invoke's throttles say whether the function's own reservation was the limit.
 fn map_invoke_error(
+    target: &Target,
     e: SdkError<InvokeError, aws_sdk_lambda::config::http::HttpResponse>,
 ) -> PlatformError {
     let reserved = matches!(
@@ -127,7 +138,7 @@ fn map_invoke_error(
         Some(InvokeError::TooManyRequestsException(t))
             if t.reason() == Some(&ThrottleReason::ReservedFunctionConcurrentInvocationLimitExceeded)
     );
-    match map_error(e) {
+    match map_error(target, "Invoke", e) {
         PlatformError::Throttled(t) => PlatformError::Throttled(Throttle {
             reserved_limit: reserved,
             ..t
@@ -189,7 +200,7 @@ impl LambdaApi for AwsLambda {
             .set_qualifier(qualifier.map(str::to_string))
             .send()
             .await
-            .map_err(map_error)?;
+            .map_err(|e| map_error(&self.target, "GetFunctionConfiguration", e))?;
         Ok(FunctionConfig {
             name: out.function_name().unwrap_or(name).to_string(),
             ..to_config(&output_to_configuration(&out))
@@ -210,7 +221,7 @@ impl LambdaApi for AwsLambda {
             .revision_id(revision_id)
             .send()
             .await
-            .map_err(map_error)?;
+            .map_err(|e| map_error(&self.target, "UpdateFunctionConfiguration", e))?;
         Ok(to_config(&update_to_configuration(&out)))
     }
 
@@ -228,7 +239,7 @@ impl LambdaApi for AwsLambda {
             .revision_id(revision_id)
             .send()
             .await
-            .map_err(map_error)?;
+            .map_err(|e| map_error(&self.target, "PublishVersion", e))?;
         Ok(to_config(&publish_to_configuration(&out)))
     }
 
@@ -241,7 +252,7 @@ impl LambdaApi for AwsLambda {
             .send();
         let mut all = Vec::new();
         while let Some(page) = pages.next().await {
-            let page = page.map_err(map_error)?;
+            let page = page.map_err(|e| map_error(&self.target, "ListVersionsByFunction", e))?;
             all.extend(page.versions().iter().map(to_config));
         }
         Ok(all)
@@ -256,7 +267,7 @@ impl LambdaApi for AwsLambda {
             .send();
         let mut all = Vec::new();
         while let Some(page) = pages.next().await {
-            let page = page.map_err(map_error)?;
+            let page = page.map_err(|e| map_error(&self.target, "ListAliases", e))?;
             all.extend(page.aliases().iter().map(|a| AliasInfo {
                 name: a.name().unwrap_or_default().to_string(),
                 function_version: a.function_version().unwrap_or_default().to_string(),
@@ -274,7 +285,7 @@ impl LambdaApi for AwsLambda {
             .qualifier(version)
             .send()
             .await
-            .map_err(map_error)?;
+            .map_err(|e| map_error(&self.target, "DeleteFunction", e))?;
         Ok(())
     }
 
@@ -285,7 +296,7 @@ impl LambdaApi for AwsLambda {
             .name(alias)
             .send()
             .await
-            .map_err(map_error)?;
+            .map_err(|e| map_error(&self.target, "DeleteAlias", e))?;
         Ok(())
     }
 
@@ -305,7 +316,7 @@ impl LambdaApi for AwsLambda {
             .revision_id(revision_id)
             .send()
             .await
-            .map_err(map_error)?;
+            .map_err(|e| map_error(&self.target, "UpdateAlias", e))?;
         Ok(AliasInfo {
             name: out.name().unwrap_or(alias).to_string(),
             function_version: out.function_version().unwrap_or_default().to_string(),
@@ -335,7 +346,7 @@ impl LambdaApi for AwsLambda {
             )
             .send()
             .await
-            .map_err(map_invoke_error)?;
+            .map_err(|e| map_invoke_error(&self.target, e))?;
         let log_tail = out.log_result().and_then(|b64| {
             base64::engine::general_purpose::STANDARD
                 .decode(b64)
@@ -358,7 +369,7 @@ impl LambdaApi for AwsLambda {
         let mut pages = self.client.list_functions().into_paginator().send();
         let mut all = Vec::new();
         while let Some(page) = pages.next().await {
-            let page = page.map_err(map_error)?;
+            let page = page.map_err(|e| map_error(&self.target, "ListFunctions", e))?;
             all.extend(page.functions().iter().map(to_config));
         }
         Ok(all)
@@ -371,7 +382,7 @@ impl LambdaApi for AwsLambda {
             .resource(arn)
             .send()
             .await
-            .map_err(map_error)?;
+            .map_err(|e| map_error(&self.target, "ListTags", e))?;
         Ok(out
             .tags()
             .map(|t| t.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
@@ -384,7 +395,7 @@ impl LambdaApi for AwsLambda {
             .get_account_settings()
             .send()
             .await
-            .map_err(map_error)?;
+            .map_err(|e| map_error(&self.target, "GetAccountSettings", e))?;
         let limit = out.account_limit();
         Ok(AccountConcurrency {
             limit: limit.map_or(0, |l| l.concurrent_executions()).max(0) as u32,
@@ -402,7 +413,7 @@ impl LambdaApi for AwsLambda {
             .function_name(name)
             .send()
             .await
-            .map_err(map_error)?;
+            .map_err(|e| map_error(&self.target, "GetFunctionConcurrency", e))?;
         Ok(out
             .reserved_concurrent_executions()
             .map(|r| r.max(0) as u32))

@@ -5,6 +5,7 @@
 
 pub mod aws;
 pub mod cloudwatch;
+pub mod failure;
 pub mod logs;
 
 use std::collections::BTreeMap;
@@ -110,8 +111,8 @@ pub enum PlatformError {
     #[error("service error: {0}")]
     Service(String),
     /// No answer: connection refused, timeout, DNS.
-    #[error("cannot reach the Lambda endpoint: {0}")]
-    Transport(String),
+    #[error("{0}")]
+    Unreachable(failure::Unreachable),
     /// No credentials, or an unusable region or profile.
     #[error("{0}")]
     Setup(String),
