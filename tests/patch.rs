@@ -244,7 +244,7 @@ fn document(name: &str, current_mb: u32, recommended_mb: Option<u32>) -> Functio
     }
 }
 
-/// A fleet run as `memtune fleet --output json` writes it.
+/// A fleet run as `memtune fleet --format json` writes it.
 fn fleet_run_json(functions: &[(&str, u32, Option<u32>)]) -> String {
     let results: Vec<FunctionResult> = functions
         .iter()

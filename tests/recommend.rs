@@ -100,7 +100,7 @@ impl Env {
     async fn recommend_json(&self, args: &[&str]) -> serde_json::Value {
         let mut all = vec!["recommend"];
         all.extend_from_slice(args);
-        all.extend_from_slice(&["--output", "json"]);
+        all.extend_from_slice(&["--format", "json"]);
         let out = self.run(&all).await;
         assert!(
             out.status.success(),

@@ -10,6 +10,7 @@ use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use super::aws_args::{platform_error, AwsArgs};
+use super::output::{self, OutputFile};
 use super::recommend_cmd::new_run_id;
 use super::report_cmd::{self, ReportFormat};
 use super::CliError;
@@ -40,8 +41,8 @@ use std::collections::BTreeMap;
 #[command(after_help = "Examples:
   memtune fleet --config fleet.toml
   memtune fleet --config fleet.toml --dry-run      # what would be tuned, in order
-  memtune fleet --config fleet.toml --output json > run.json
-  memtune fleet --config fleet.toml --output markdown > comment.md   # or html, csv
+  memtune fleet --config fleet.toml --format json -o run.json
+  memtune fleet --config fleet.toml --format markdown -o comment.md   # or html, csv
 
 Every key of the config is documented in config/fleet.example.toml. Each selected function
 is swept as by `memtune recommend` (journaled, restored afterwards); the run keeps the total
@@ -60,8 +61,11 @@ pub struct FleetArgs {
     /// Fleet configuration (TOML).
     #[arg(long)]
     config: PathBuf,
-    #[arg(long, value_enum, default_value_t = ReportFormat::Table)]
-    output: ReportFormat,
+    /// table, json, markdown, html or csv.
+    #[arg(long, value_name = "FORMAT", default_value = "table", value_parser = output::format::<ReportFormat>)]
+    format: ReportFormat,
+    #[command(flatten)]
+    output: OutputFile,
     /// Price book (TOML) instead of the built-in config/pricing.toml.
     #[arg(long)]
     pricing: Option<PathBuf>,
@@ -116,6 +120,7 @@ pub(super) async fn load(
 }
 
 pub async fn run(args: FleetArgs) -> Result<(), CliError> {
+    args.output.check()?;
     let Loaded {
         config,
         book,
@@ -157,7 +162,8 @@ pub async fn run(args: FleetArgs) -> Result<(), CliError> {
         command: Some(report_cmd::command_line()),
         ..Markdown::default()
     };
-    print!("{}", report_cmd::render(&report, args.output, markdown));
+    args.output
+        .write(&report_cmd::render(&report, args.format, markdown))?;
     recorded_fully?;
     exit_status(&report)
 }

@@ -7,6 +7,7 @@ use std::time::Duration;
 use clap::Args;
 
 use super::aws_args::AwsArgs;
+use super::output::{self, OutputFile};
 use super::recommend_cmd::OutputFormat;
 use super::CliError;
 use crate::history::History;
@@ -21,7 +22,7 @@ use crate::sweep::journal;
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:
   memtune inspect orders-api
-  memtune inspect orders-api image-resize --days 30 --output json
+  memtune inspect orders-api image-resize --days 30 --format json
 
 Reads CloudWatch metrics (GetMetricData, batched across functions) and the REPORT lines of
 /aws/lambda/<function> (Logs Insights). Invokes nothing and changes nothing.
@@ -36,8 +37,11 @@ pub struct InspectArgs {
     /// Days of production to read (CloudWatch keeps 455).
     #[arg(long, default_value_t = 14, value_parser = clap::value_parser!(u32).range(1..=455))]
     days: u32,
-    #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
-    output: OutputFormat,
+    /// table or json.
+    #[arg(long, value_name = "FORMAT", default_value = "table", value_parser = output::format::<OutputFormat>)]
+    format: OutputFormat,
+    #[command(flatten)]
+    output: OutputFile,
     /// Seconds one Logs Insights query may run before it is stopped.
     #[arg(long, default_value_t = 120, value_parser = clap::value_parser!(u64).range(1..=3600))]
     query_timeout: u64,
@@ -67,6 +71,7 @@ fn function_name(arg: &str) -> Result<String, CliError> {
 }
 
 pub async fn run(args: InspectArgs) -> Result<(), CliError> {
+    args.output.check()?;
     let names = args
         .functions
         .iter()
@@ -103,13 +108,11 @@ pub async fn run(args: InspectArgs) -> Result<(), CliError> {
     if let Some(line) = unreachable(&report) {
         return Err(CliError::failed(line));
     }
-    match args.output {
-        OutputFormat::Table => print!("{}", inspect::table::render(&report)),
-        OutputFormat::Json => println!(
-            "{}",
-            serde_json::to_string_pretty(&report).expect("plain data")
-        ),
-    }
+    let text = match args.format {
+        OutputFormat::Table => inspect::table::render(&report),
+        OutputFormat::Json => serde_json::to_string_pretty(&report).expect("plain data") + "\n",
+    };
+    args.output.write(&text)?;
     outcome(&report)
 }
 

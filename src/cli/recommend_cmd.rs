@@ -10,6 +10,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use tokio::sync::Semaphore;
 
 use super::aws_args::{platform_error, AwsArgs};
+use super::output::{self, OutputFile};
 use super::report_cmd::{self, ReportFormat};
 use super::CliError;
 use crate::inspect::production::{self, Production};
@@ -50,12 +51,12 @@ enum SearchArg {
 #[command(after_help = "Examples:
   memtune recommend orders-api --payload '{\"id\": \"{{uuid}}\"}'
   memtune recommend orders-api --payload @event.json --strategy speed
-  memtune recommend resize --sizes 512,1024,1769,3008 --invocations 20 --output json
+  memtune recommend resize --sizes 512,1024,1769,3008 --invocations 20 --format json
   memtune recommend api --strategy latency-slo --slo-ms 250 --slo-percentile p99
   memtune recommend api --search grid     # AWS Lambda Power Tuning's grid, for comparison
   memtune recommend api --dry-run         # the plan and its cost; changes nothing
   memtune recommend api --apply --yes     # set the recommended memory
-  memtune recommend api --output markdown > comment.md   # or html, csv
+  memtune recommend api --format markdown -o comment.md   # or html, csv
 
 How it works: for each size memtune sets $LATEST's memory, publishes a version
 (description memtune:<run-id>:<MB>), puts $LATEST's original memory back as soon as all
@@ -140,8 +141,11 @@ pub struct RecommendArgs {
     /// Do not ask before applying.
     #[arg(long, requires = "apply")]
     yes: bool,
-    #[arg(long, value_enum, default_value_t = ReportFormat::Table)]
-    output: ReportFormat,
+    /// table, json, markdown, html or csv.
+    #[arg(long, value_name = "FORMAT", default_value = "table", value_parser = output::format::<ReportFormat>)]
+    format: ReportFormat,
+    #[command(flatten)]
+    output: OutputFile,
     /// Seed for payload choice and statistics (bootstrap).
     #[arg(long, default_value_t = 1)]
     seed: u64,
@@ -178,9 +182,10 @@ struct Checked {
 }
 
 fn check_input(args: &RecommendArgs) -> Result<Checked, CliError> {
-    if args.passive && !matches!(args.output, ReportFormat::Table | ReportFormat::Json) {
+    args.output.check()?;
+    if args.passive && !matches!(args.format, ReportFormat::Table | ReportFormat::Json) {
         return Err(CliError::usage(
-            "--passive prints an estimate as a table or JSON: use --output table or --output json",
+            "--passive prints an estimate as a table or JSON: use --format table or --format json",
         ));
     }
     let strategy = Strategy::load(&args.strategy)
@@ -294,7 +299,9 @@ pub async fn run(args: RecommendArgs) -> Result<(), CliError> {
         read_production(&config, &checked.book, &region, &function.name, args.days).await
     };
     if args.passive {
-        return passive(&function, production, args.output);
+        return args
+            .output
+            .write(&passive(&function, production, args.format)?);
     }
     let mut checked = checked;
     let (cold_start_ratio, production_warning) = apply_production(&production, &args, &mut checked);
@@ -369,7 +376,8 @@ pub async fn run(args: RecommendArgs) -> Result<(), CliError> {
         ..Markdown::default()
     };
     let report = Report::Function(Box::new(doc));
-    print!("{}", report_cmd::render(&report, args.output, markdown));
+    args.output
+        .write(&report_cmd::render(&report, args.format, markdown))?;
     let Some(recommended) = recommended else {
         return Err(CliError::failed(format!(
             "no recommendation for {}: {}",
@@ -439,48 +447,46 @@ fn apply_production(
 fn passive(
     function: &FunctionConfig,
     production: Result<Production, String>,
-    output: ReportFormat,
-) -> Result<(), CliError> {
+    format: ReportFormat,
+) -> Result<String, CliError> {
     let p = production.map_err(|why| {
         CliError::failed(format!(
             "no production data for {}: {why}; run without --passive to measure",
             function.name
         ))
     })?;
-    match output {
-        ReportFormat::Json => println!(
-            "{}",
-            serde_json::to_string_pretty(&serde_json::json!({
-                "schema_version": report::SCHEMA_VERSION,
-                "function": function.name,
-                "estimate": true,
-                "current": { "memory_mb": function.memory_mb },
-                "production": p,
-            }))
-            .expect("plain data")
-        ),
-        // Other formats are refused by check_input.
-        _ => {
-            println!(
-                "{} at {} MB — ESTIMATE from {} days of production data (no invocations made; based on {:.0} invocations)",
-                function.name, function.memory_mb, p.days, p.invocations
-            );
-            let opt = |v: Option<f64>, unit: &str| {
-                v.map(|v| format!("{v:.2}{unit}"))
-                    .unwrap_or_else(|| "unknown".into())
-            };
-            println!("  monthly invocations: {:.0}", p.monthly_invocations);
-            println!("  monthly cost: {}", opt(p.monthly_cost_usd, " USD"));
-            println!("  p99 duration: {}", opt(p.p99_ms, " ms"));
-            println!("  cold-start ratio: {}", opt(p.cold_start_ratio, ""));
-            println!("  max memory used: {}", opt(p.max_memory_used_mb, " MB"));
-            for g in &p.gaps {
-                println!("  missing: {g}");
-            }
-            println!("  a passive estimate is never applied: run without --passive to measure and recommend");
-        }
+    if format == ReportFormat::Json {
+        let doc = serde_json::json!({
+            "schema_version": report::SCHEMA_VERSION,
+            "function": function.name,
+            "estimate": true,
+            "current": { "memory_mb": function.memory_mb },
+            "production": p,
+        });
+        return Ok(serde_json::to_string_pretty(&doc).expect("plain data") + "\n");
     }
-    Ok(())
+    // Other formats than table are refused by check_input.
+    let opt = |v: Option<f64>, unit: &str| {
+        v.map(|v| format!("{v:.2}{unit}"))
+            .unwrap_or_else(|| "unknown".into())
+    };
+    let mut lines = vec![
+        format!(
+            "{} at {} MB — ESTIMATE from {} days of production data (no invocations made; based on {:.0} invocations)",
+            function.name, function.memory_mb, p.days, p.invocations
+        ),
+        format!("  monthly invocations: {:.0}", p.monthly_invocations),
+        format!("  monthly cost: {}", opt(p.monthly_cost_usd, " USD")),
+        format!("  p99 duration: {}", opt(p.p99_ms, " ms")),
+        format!("  cold-start ratio: {}", opt(p.cold_start_ratio, "")),
+        format!("  max memory used: {}", opt(p.max_memory_used_mb, " MB")),
+    ];
+    lines.extend(p.gaps.iter().map(|g| format!("  missing: {g}")));
+    lines.push(
+        "  a passive estimate is never applied: run without --passive to measure and recommend"
+            .into(),
+    );
+    Ok(lines.join("\n") + "\n")
 }
 
 fn progress_bar(total: u64, name: &str) -> ProgressBar {

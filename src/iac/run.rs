@@ -1,5 +1,5 @@
-//! The recommendations of a run, from `memtune fleet --output json` (a fleet run) or
-//! `memtune recommend --output json` (one document, or an array of them).
+//! The recommendations of a run, from `memtune fleet --format json` (a fleet run) or
+//! `memtune recommend --format json` (one document, or an array of them).
 
 use serde_json::Value;
 
@@ -35,7 +35,7 @@ pub fn read(text: &str) -> Result<RunRecommendations, String> {
         Value::Object(ref o) if o.contains_key("recommendation") => vec![value],
         Value::Array(docs) => docs,
         _ => {
-            return Err("neither a `memtune fleet --output json` run nor a `memtune recommend --output json` document".into())
+            return Err("neither a `memtune fleet --format json` run nor a `memtune recommend --format json` document".into())
         }
     };
     let mut run = RunRecommendations::default();

@@ -30,7 +30,7 @@ pub use findings::{Finding, FindingKind};
 pub use insights::ReportStats;
 pub use metrics::{FunctionMetrics, ResourceMetrics};
 
-/// The version of the `--output json` document (docs/json-schema.md).
+/// The version of the `--format json` document (docs/json-schema.md).
 pub const SCHEMA_VERSION: u32 = 1;
 /// Lambda calls (GetFunctionConfiguration, ListAliases) in flight at once.
 const LAMBDA_CALLS_IN_FLIGHT: usize = 16;

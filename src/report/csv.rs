@@ -1,4 +1,4 @@
-//! `--output csv`: one row per function per sampled size, with a header row; a function
+//! `--format csv`: one row per function per sampled size, with a header row; a function
 //! with no sampled size (skipped, or failed before sampling) gets one row with the size
 //! columns empty. Columns are documented in docs/reports.md.
 

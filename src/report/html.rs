@@ -1,4 +1,4 @@
-//! `--output html`: one self-contained page (inline CSS and SVG, no script, nothing fetched)
+//! `--format html`: one self-contained page (inline CSS and SVG, no script, nothing fetched)
 //! that works offline: a summary table, for a fleet a chart of savings by function, and per
 //! sampled function its duration and cost charts and its sizes. All text from the run is
 //! escaped.

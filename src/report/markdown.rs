@@ -1,4 +1,4 @@
-//! `--output markdown`: a pull-request comment. A summary table (a row per function), a
+//! `--format markdown`: a pull-request comment. A summary table (a row per function), a
 //! collapsible section per tuned function, exploration spent and the command to reproduce;
 //! never longer than GitHub's comment limit: rows and sections that do not fit are left out
 //! and a note says how many and where the full report is.

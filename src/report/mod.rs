@@ -1,7 +1,7 @@
 //! What a tuning run produced, as one versioned document per function, and its renderings.
 //!
 //! `document` turns a [`TuneOutcome`] into the plain [`FunctionDocument`] that every format
-//! renders (`--output json` is that document as is; scripts and PR bots rely on it, see
+//! renders (`--format json` is that document as is; scripts and PR bots rely on it, see
 //! docs/json-schema.md). A [`Report`] is one run, of one function or a fleet; each format is
 //! one module behind [`Renderer`] and renders both (docs/reports.md).
 
