@@ -43,7 +43,7 @@ async fn run(endpoint: &str, args: &[&str]) -> Output {
 #[tokio::test]
 async fn a_dead_endpoint_is_named_with_what_to_check() {
     let endpoint = dead_endpoint();
-    for args in [&["recommend", "orders-api"][..]] {
+    for args in [&["recommend", "orders-api"][..], &["list"]] {
         let out = run(&endpoint, args).await;
         let err = assert_one_clean_line(&out);
         assert_eq!(out.status.code(), Some(1), "{args:?}: {err}");

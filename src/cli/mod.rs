@@ -11,6 +11,7 @@ mod history_cmd;
 mod iac_args;
 mod inspect_cmd;
 mod lab_cmd;
+mod list_cmd;
 mod output;
 mod patch_cmd;
 mod recommend_cmd;
@@ -37,6 +38,8 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// The functions in the account and region (or the lab): memory, runtime, last tuned.
+    List(list_cmd::ListArgs),
     /// Serve a local Lambda + CloudWatch + CloudWatch Logs with simulated functions.
     Lab(lab_cmd::LabArgs),
     /// Sweep one function's memory sizes safely and recommend one.
@@ -109,6 +112,7 @@ pub fn main() -> ExitCode {
     let result = runtime.block_on(async {
         match cli.command {
             Command::Lab(args) => lab_cmd::run(args).await,
+            Command::List(args) => list_cmd::run(args).await,
             Command::Recommend(args) => recommend_cmd::run(*args).await,
             Command::Restore(args) => restore_cmd::run(args).await,
             Command::Fleet(args) => fleet_cmd::run(args).await,

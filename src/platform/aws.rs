@@ -184,6 +184,7 @@ fn to_config(c: &FunctionConfiguration) -> FunctionConfig {
         last_update_reason: c.last_update_status_reason().map(str::to_string),
         revision_id: c.revision_id().unwrap_or_default().to_string(),
         code_sha256: c.code_sha256().unwrap_or_default().to_string(),
+        last_modified: c.last_modified().unwrap_or_default().to_string(),
     }
 }
 
@@ -441,6 +442,7 @@ macro_rules! as_configuration {
                 .set_last_update_status_reason(o.last_update_status_reason().map(str::to_string))
                 .set_revision_id(o.revision_id().map(str::to_string))
                 .set_code_sha256(o.code_sha256().map(str::to_string))
+                .set_last_modified(o.last_modified().map(str::to_string))
                 .build()
         }
     };

@@ -37,6 +37,8 @@ pub struct FunctionConfig {
     pub last_update_reason: Option<String>,
     pub revision_id: String,
     pub code_sha256: String,
+    /// When the configuration or code last changed, as Lambda says it (ISO 8601).
+    pub last_modified: String,
 }
 
 impl FunctionConfig {
@@ -60,6 +62,7 @@ impl FunctionConfig {
             last_update_reason: None,
             revision_id: "r1".into(),
             code_sha256: "abc".into(),
+            last_modified: "2026-01-01T00:00:00.000+0000".into(),
         }
     }
 
