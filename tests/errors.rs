@@ -121,3 +121,108 @@ async fn missing_credentials_list_what_was_checked() {
     assert!(!err.contains("IMDS session token"), "{err}");
     assert_eq!(lab.lab.stats().invocations, 0);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_fleet_selection_that_matches_nothing_is_exit_2_and_records_nothing() {
+    let lab = start_lab(demo_fleet()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    let cases = [
+        (
+            "[select]\nnames = [\"no-such-*\"]\n",
+            "(names = [\"no-such-*\"]) matches none of the 14 functions in us-east-1: \
+             `memtune list` shows them",
+        ),
+        (
+            "[select]\nnames = [\"orders-*\"]\nexclude = [\"orders-*\"]\n",
+            "excludes every function it matches (1 function): check `exclude`",
+        ),
+    ];
+    for (text, expected) in cases {
+        let config = dir.path().join("fleet.toml");
+        std::fs::write(&config, text).unwrap();
+        let config = config.display().to_string();
+        for extra in [&[][..], &["--dry-run"]] {
+            let mut args = vec!["fleet", "--config", &config];
+            args.extend_from_slice(extra);
+            let out = memtune(&lab.endpoint(), &state, &args)
+                .output()
+                .await
+                .unwrap();
+            let err = assert_one_clean_line(&out);
+            assert_eq!(out.status.code(), Some(2), "{err}");
+            assert!(err.contains(&format!("[select] in {config}")), "{err}");
+            assert!(err.contains(expected), "{err}");
+            assert!(
+                out.stdout.is_empty(),
+                "{}",
+                String::from_utf8_lossy(&out.stdout)
+            );
+        }
+    }
+    assert!(
+        !state.join("history.sqlite3").exists(),
+        "an empty run was recorded"
+    );
+    assert_eq!(lab.lab.stats().invocations, 0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_slo_the_strategy_ignores_is_exit_2() {
+    let lab = start_lab(demo_fleet()).await;
+    for (args, flag) in [
+        (&["--strategy", "speed", "--slo-ms", "100"][..], "--slo-ms"),
+        (
+            &["--strategy", "cost", "--slo-percentile", "p90"],
+            "--slo-percentile",
+        ),
+    ] {
+        let mut all = vec!["recommend", "orders-api"];
+        all.extend_from_slice(args);
+        let out = run(&lab.endpoint(), &all).await;
+        let err = assert_one_clean_line(&out);
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert!(
+            err.contains(&format!(
+                "{flag} sets a latency target, which strategy '{}' does not use",
+                args[1]
+            )),
+            "{err}"
+        );
+        assert!(err.contains("use --strategy latency-slo"), "{err}");
+    }
+    assert_eq!(lab.lab.stats().invocations, 0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_payload_file_without_its_at_sign_says_how_to_read_it() {
+    let lab = start_lab(demo_fleet()).await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("w.json"),
+        r#"[{"weight": 1, "payload": {}}]"#,
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("event.json"), "{}").unwrap();
+    for (flag, file) in [("--payloads", "w.json"), ("--payload", "event.json")] {
+        let state = tempfile::tempdir().unwrap();
+        let out = memtune(
+            &lab.endpoint(),
+            state.path(),
+            &["recommend", "orders-api", flag, file],
+        )
+        .current_dir(dir.path())
+        .output()
+        .await
+        .unwrap();
+        let err = assert_one_clean_line(&out);
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert!(
+            err.contains(&format!(
+                "{flag} {file} is not JSON: to read a file, write @{file}"
+            )),
+            "{err}"
+        );
+    }
+    assert_eq!(lab.lab.stats().invocations, 0);
+}

@@ -128,6 +128,7 @@ pub async fn run(args: FleetArgs) -> Result<(), CliError> {
         region,
     } = load(&args.config, args.pricing.as_deref(), &args.aws).await?;
     let api = AwsLambda::new(&sdk);
+    check_selection(&api, &config, &args.config, &region).await?;
     let state_dir = journal::state_dir();
     let history = History::open(&state_dir).map_err(|e| CliError::failed(e.to_string()))?;
     let retune = RetunePolicy::from_history(config.tuning.retune_after_days, args.force, &history)
@@ -166,6 +167,44 @@ pub async fn run(args: FleetArgs) -> Result<(), CliError> {
         .write(&report_cmd::render(&report, args.format, markdown))?;
     recorded_fully?;
     exit_status(&report)
+}
+
+/// A selection that matches nothing is a mistake in the config: said before anything is
+/// recorded, instead of exit 0 with an empty table and an empty run in the history.
+async fn check_selection(
+    api: &AwsLambda,
+    config: &FleetConfig,
+    path: &Path,
+    region: &str,
+) -> Result<(), CliError> {
+    let found = fleet::discover::discover(api, &config.selection)
+        .await
+        .map_err(|e| platform_error("selecting functions", &e))?;
+    if !found.selected.is_empty() {
+        return Ok(());
+    }
+    let select = format!("[select] in {}", path.display());
+    let criteria = config.selection.describe();
+    let message = match (found.listed, found.excluded.len()) {
+        (0, _) => format!("{select}: there are no functions in {region} to select"),
+        (_, 0) => format!(
+            "{select} ({criteria}) matches none of the {} in {region}: `memtune list` shows them",
+            functions(found.listed)
+        ),
+        (_, excluded) => format!(
+            "{select} ({criteria}) excludes every function it matches ({}): check `exclude`",
+            functions(excluded)
+        ),
+    };
+    Err(CliError::usage(message))
+}
+
+/// "1 function", "14 functions".
+fn functions(n: usize) -> String {
+    match n {
+        1 => "1 function".into(),
+        n => format!("{n} functions"),
+    }
 }
 
 /// What a fleet run needs besides its settings.

@@ -162,12 +162,42 @@ fn parse_percentile(s: &str) -> Result<Percentile, String> {
     }
 }
 
-/// Reads `@file` arguments; anything else is the value itself.
+/// Reads `@file` arguments; anything else is the value itself, unless it is a file name
+/// given without its `@` (it would fail as JSON with a message about column 1).
 fn value_or_file(arg: &str, flag: &str) -> Result<String, CliError> {
     match arg.strip_prefix('@') {
         Some(path) => std::fs::read_to_string(path)
             .map_err(|e| CliError::usage(format!("{flag}: cannot read {path}: {e}"))),
+        None if looks_like_a_file(arg) => Err(CliError::usage(format!(
+            "{flag} {arg} is not JSON: to read a file, write @{arg}"
+        ))),
         None => Ok(arg.to_string()),
+    }
+}
+
+/// Not JSON, and named like a file or naming one that exists.
+fn looks_like_a_file(arg: &str) -> bool {
+    if serde_json::from_str::<serde_json::Value>(arg).is_ok() {
+        return false;
+    }
+    let starts_like_json = arg.trim_start().starts_with([
+        '{', '[', '"', '-', 't', 'f', 'n', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9',
+    ]);
+    !starts_like_json || arg.ends_with(".json") || std::path::Path::new(arg).is_file()
+}
+
+/// An SLO flag given to a strategy that does not choose by latency target (it would be
+/// silently ignored).
+fn ignored_slo_flag(args: &RecommendArgs, strategy: &Strategy) -> Option<&'static str> {
+    if strategy.objective == Objective::LatencySlo {
+        return None;
+    }
+    if args.slo_ms.is_some() {
+        Some("--slo-ms")
+    } else if args.slo_percentile.is_some() {
+        Some("--slo-percentile")
+    } else {
+        None
     }
 }
 
@@ -202,6 +232,14 @@ fn check_input(args: &RecommendArgs) -> Result<Checked, CliError> {
         return Err(CliError::usage(format!(
             "strategy '{}' needs a latency target: pass --slo-ms MS (and --slo-percentile p50|p90|p99)",
             strategy.name
+        )));
+    }
+    if let Some(flag) = ignored_slo_flag(args, &strategy) {
+        return Err(CliError::usage(format!(
+            "{flag} sets a latency target, which strategy '{}' does not use (it chooses by \
+             {}): use --strategy latency-slo {flag} ..., or drop {flag}",
+            strategy.name,
+            strategy.objective.as_str()
         )));
     }
     if args.budget_usd.is_some_and(|b| !(b.is_finite() && b > 0.0)) {
