@@ -237,9 +237,43 @@ async fn dry_run_prints_the_plan_and_changes_nothing() {
         text.contains("adaptive search within 128..10240 MB"),
         "{text}"
     );
-    assert!(text.contains("at most"), "{text}");
     assert_eq!(env.lab.lab.stats().invocations, 0);
     env.assert_untouched("cpu", 512).await;
+
+    // The worst case covers every size the search may sample, not only its first ones: the
+    // run itself spends no more than it.
+    let line = text
+        .lines()
+        .find(|l| l.contains("worst case, every size it may sample"))
+        .unwrap_or_else(|| panic!("{text}"));
+    let figure = |before: &str, after: &str| -> f64 {
+        let start = line.find(before).unwrap() + before.len();
+        let rest = &line[start..];
+        rest[..rest.find(after).unwrap()].parse().unwrap()
+    };
+    let gb_s_bound = figure("): at most ", " GB-s");
+    let usd_bound = figure("GB-s, $", " (if");
+    let run = env.run(&["recommend", "cpu", "--format", "json"]).await;
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
+    let spent = &doc["exploration"];
+    assert!(
+        spent["usd"].as_f64().unwrap() <= usd_bound,
+        "{spent} vs {line}"
+    );
+    assert!(
+        spent["gb_seconds"].as_f64().unwrap() <= gb_s_bound,
+        "{spent} vs {line}"
+    );
+    // The further sizes are in it, each at the largest size (10240 MB) for the timeout (60 s).
+    let further = figure("up to ", " more");
+    let per_size = figure("at most ", " invocations each");
+    assert!(further > 0.0, "{line}");
+    assert!(gb_s_bound >= further * per_size * 10.0 * 60.0, "{line}");
 }
 
 fn slow_updates(config: &mut LabConfig) {

@@ -11,7 +11,7 @@ use crate::bench::accuracy::{self, AccuracyReport, AccuracySpec};
 use crate::lab::fleet::Fleet;
 
 #[derive(Debug, Args)]
-#[command(after_help = "Examples:
+#[command(after_long_help = "Examples:
   cargo build --release && ./target/release/memtune bench accuracy
   memtune bench accuracy --quick --strategies cost
   memtune bench accuracy --strategies latency-slo --seed 4

@@ -33,7 +33,7 @@ const REPORTS: [ReportFormat; 3] = [
 ];
 
 #[derive(Debug, Args)]
-#[command(after_help = "Examples:
+#[command(after_long_help = "Examples:
   memtune demo                       # table on stdout, reports in ./memtune-demo/
   memtune demo --out-dir /tmp/demo --format json -o run.json
 

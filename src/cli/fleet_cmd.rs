@@ -38,7 +38,7 @@ use crate::tune::Search;
 use std::collections::BTreeMap;
 
 #[derive(Debug, Args)]
-#[command(after_help = "Examples:
+#[command(after_long_help = "Examples:
   memtune fleet --config fleet.toml
   memtune fleet --config fleet.toml --dry-run      # what would be tuned, in order
   memtune fleet --config fleet.toml --format json -o run.json

@@ -12,7 +12,7 @@ use crate::history::{self, FunctionEntry, History, RunSummary};
 use crate::sweep::journal::state_dir;
 
 #[derive(Debug, Args)]
-#[command(after_help = "Examples:
+#[command(after_long_help = "Examples:
   memtune history                         # the latest runs
   memtune history --function orders-api   # what each run did with one function
   memtune history --format json

@@ -20,7 +20,7 @@ use crate::report::FunctionDocument;
 use crate::sweep::journal;
 
 #[derive(Debug, Args)]
-#[command(after_help = "Examples:
+#[command(after_long_help = "Examples:
   memtune inspect orders-api
   memtune inspect orders-api image-resize --days 30 --format json
 

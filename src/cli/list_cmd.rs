@@ -18,7 +18,7 @@ use crate::platform::{FunctionConfig, LambdaApi};
 use crate::sweep::journal;
 
 #[derive(Debug, Args)]
-#[command(after_help = "Examples:
+#[command(after_long_help = "Examples:
   memtune list
   memtune list --region eu-west-1 --format json
   AWS_ENDPOINT_URL=http://127.0.0.1:9001 memtune list     # a running `memtune lab`

@@ -48,7 +48,7 @@ enum SearchArg {
 }
 
 #[derive(Debug, Args)]
-#[command(after_help = "Examples:
+#[command(after_long_help = "Examples:
   memtune recommend orders-api --payload '{\"id\": \"{{uuid}}\"}'
   memtune recommend orders-api --payload @event.json --strategy speed
   memtune recommend resize --sizes 512,1024,1769,3008 --invocations 20 --format json
@@ -67,60 +67,73 @@ Exit codes: 0 recommended, 1 the run failed (or no size was feasible), 2 bad inp
 pub struct RecommendArgs {
     /// Function name or ARN.
     function: String,
-    /// Event to send, as JSON or @FILE. {{uuid}}, {{seq}} and {{now}} are filled in per
-    /// invocation. Default: {}.
-    #[arg(long, conflicts_with = "payloads")]
+    /// Event to send, as JSON or @FILE (default: {}).
+    ///
+    /// {{uuid}}, {{seq}} and {{now}} are filled in per invocation.
+    #[arg(long, value_name = "JSON", conflicts_with = "payloads")]
     payload: Option<String>,
-    /// Weighted events: @FILE with [{"weight": 3, "payload": {...}}, ...].
-    #[arg(long)]
+    /// Weighted events, as JSON or @FILE.
+    ///
+    /// [{"weight": 3, "payload": {...}}, ...].
+    #[arg(long, value_name = "JSON")]
     payloads: Option<String>,
-    /// Sizes to sample in MB (128..10240), or `auto` for the strategy's sizes plus the
-    /// current one.
+    /// Sizes to sample in MB, or `auto`.
+    ///
+    /// 128..10240, comma separated; `auto`: the strategy's sizes plus the current one.
     #[arg(long, default_value = "auto")]
     sizes: String,
     /// Smallest size to consider.
-    #[arg(long)]
+    #[arg(long, value_name = "MB")]
     min_mb: Option<u32>,
     /// Largest size to consider.
-    #[arg(long)]
+    #[arg(long, value_name = "MB")]
     max_mb: Option<u32>,
-    /// Measured invocations per size (default: the strategy's). With the adaptive search, the
-    /// most any size gets; a latency SLO choice whose upper bound does not yet confirm it gets
-    /// up to this many (8 at a time; by default 24), so a noisy function can be confirmed.
-    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    /// Measured invocations per size (default: the strategy's).
+    ///
+    /// With the adaptive search, the most any size gets; a latency SLO choice whose upper
+    /// bound does not yet confirm it gets up to this many (8 at a time; by default 24), so a
+    /// noisy function can be confirmed.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1000))]
     invocations: Option<u32>,
     /// Extra invocations per size before measuring (default: the strategy's).
-    #[arg(long, value_parser = clap::value_parser!(u32).range(0..=100))]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(0..=100))]
     warmup: Option<u32>,
-    /// Invocations in flight at once (each size runs its own invocations one after another).
-    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=100))]
+    /// Invocations in flight at once.
+    ///
+    /// Each size runs its own invocations one after another.
+    #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=100))]
     parallel: u32,
-    /// Built-in strategy (cost, speed, balanced, latency-slo) or the path of a strategy file.
+    /// cost, speed, balanced, latency-slo, or a strategy file.
     #[arg(long, default_value = "cost")]
     strategy: String,
     /// Latency objective in ms, for latency-slo.
-    #[arg(long)]
+    #[arg(long, value_name = "MS")]
     slo_ms: Option<f64>,
     /// Which percentile the SLO applies to: p50, p90 or p99.
-    #[arg(long, value_parser = parse_percentile)]
+    #[arg(long, value_name = "P", value_parser = parse_percentile)]
     slo_percentile: Option<Percentile>,
-    /// How to choose sizes. `adaptive` fits the duration curve and samples where the
-    /// decision is open; `grid` samples exactly AWS Lambda Power Tuning's sizes
-    /// (128,256,512,1024,1536,3008), or --sizes. Default: the strategy's (adaptive).
+    /// How to choose sizes (default: the strategy's, adaptive).
+    ///
+    /// `adaptive` fits the duration curve and samples where the decision is open; `grid`
+    /// samples exactly AWS Lambda Power Tuning's sizes (128,256,512,1024,1536,3008), or
+    /// --sizes.
     #[arg(long, value_enum)]
     search: Option<SearchArg>,
     /// Stop exploring once this many invocations were made (adaptive search).
-    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     budget_invocations: Option<u64>,
-    /// Stop exploring once this much was spent on invocations, in USD (adaptive search).
-    #[arg(long)]
+    /// Stop exploring once this many USD were spent (adaptive search).
+    #[arg(long, value_name = "USD")]
     budget_usd: Option<f64>,
-    /// Fraction of production invocations that start cold, to weigh INIT cost (default: as
-    /// measured in production over --days, else 0.01).
-    #[arg(long)]
+    /// Share of invocations that start cold, for INIT cost.
+    ///
+    /// Default: as measured in production over --days, else 0.01.
+    #[arg(long, value_name = "RATIO")]
     cold_start_ratio: Option<f64>,
-    /// Days of production data (CloudWatch metrics and REPORT lines) to read first: cold-start
-    /// ratio, memory used (a floor for the sizes), monthly invocations (savings per month).
+    /// Days of production data to read first.
+    ///
+    /// CloudWatch metrics and REPORT lines: cold-start ratio, memory used (a floor for the
+    /// sizes), monthly invocations (savings per month).
     #[arg(long, default_value_t = 14, value_parser = clap::value_parser!(u32).range(1..=455))]
     days: u32,
     /// Do not read production data from CloudWatch.
@@ -130,9 +143,9 @@ pub struct RecommendArgs {
     #[arg(long, conflicts_with_all = ["apply", "dry_run"])]
     passive: bool,
     /// Price book (TOML) instead of the built-in config/pricing.toml.
-    #[arg(long)]
+    #[arg(long, value_name = "FILE")]
     pricing: Option<PathBuf>,
-    /// Print the plan and its worst-case exploration cost; change nothing.
+    /// Print the plan and its worst-case cost; change nothing.
     #[arg(long)]
     dry_run: bool,
     /// Set the recommended memory on the function afterwards.
@@ -403,6 +416,7 @@ pub async fn run(args: RecommendArgs) -> Result<(), CliError> {
     bar.finish_and_clear();
     let outcome = tuned.map_err(|e| tune_error(e, &function))?;
     let mut doc = report::document(&outcome, &region);
+    doc.function.stack_name = report::stack_name(&api, &function.arn).await;
     if let Ok(p) = &production {
         report::add_production(&mut doc, p);
     }
@@ -543,12 +557,13 @@ fn print_plan(checked: &Checked, function: &FunctionConfig, region: &str) {
         "plan for {} ({} MB now, timeout {} s, {}):",
         function.name, function.memory_mb, function.timeout_s, function.architecture
     );
-    println!(
-        "  strategy {} ({})",
-        checked.strategy.name,
-        checked.strategy.objective.as_str()
-    );
-    let (sizes, per_size) = match &checked.search {
+    let (name, objective) = (&checked.strategy.name, checked.strategy.objective.as_str());
+    if name == objective {
+        println!("  strategy {name}");
+    } else {
+        println!("  strategy {name} (objective {objective})");
+    }
+    let (sizes, what) = match &checked.search {
         Search::Grid(plan) => {
             let sizes = plan.sizes(function.memory_mb);
             let per_size = (checked.invocations + checked.warmup) as u64;
@@ -557,7 +572,8 @@ fn print_plan(checked: &Checked, function: &FunctionConfig, region: &str) {
                 checked.warmup,
                 sizes.len()
             );
-            (sizes, per_size)
+            let worst: Vec<(u32, u64)> = sizes.iter().map(|&m| (m, per_size)).collect();
+            (worst, "these sizes".to_string())
         }
         Search::Adaptive(limits) => {
             let sizes =
@@ -578,25 +594,42 @@ fn print_plan(checked: &Checked, function: &FunctionConfig, region: &str) {
                     .unwrap_or_default(),
                 adaptive::expected_invocations(checked.strategy.objective, limits),
             );
-            (sizes, limits.initial_invocations as u64)
+            // Every size the search may sample: its first sizes, and the further ones
+            // counted at the largest size it may choose, each with the most a size can get.
+            let reach = adaptive::reach(checked.strategy.objective, limits, function.memory_mb);
+            let per_size = u64::from(reach.per_size);
+            let mut worst: Vec<(u32, u64)> = reach.first.iter().map(|&m| (m, per_size)).collect();
+            worst.push((limits.max_mb, u64::from(reach.further_sizes) * per_size));
+            let what = format!(
+                "every size it may sample ({} first, up to {} more counted at {} MB; at most {per_size} invocations each{})",
+                reach.first.len(),
+                reach.further_sizes,
+                limits.max_mb,
+                limits
+                    .budget_invocations
+                    .map(|b| format!("; --budget-invocations stops new batches after {b}"))
+                    .unwrap_or_default(),
+            );
+            (worst, what)
         }
     };
     // Without measurements, bound the cost by the function's timeout.
     let gb_s_bound: f64 = sizes
         .iter()
-        .map(|&m| per_size as f64 * m as f64 / 1024.0 * function.timeout_s as f64)
+        .map(|&(m, n)| n as f64 * m as f64 / 1024.0 * function.timeout_s as f64)
         .sum();
     let arch = tune::architecture(function);
     let usd_bound: f64 = tune::cost_fn(&checked.book, region, arch)
         .map(|cost| {
             sizes
                 .iter()
-                .map(|&m| per_size as f64 * cost(m, function.timeout_s as f64 * 1000.0))
+                .map(|&(m, n)| n as f64 * cost(m, function.timeout_s as f64 * 1000.0))
                 .sum()
         })
         .unwrap_or(f64::NAN);
     println!(
-        "  exploration cost of these sizes at most {gb_s_bound:.1} GB-s, ${usd_bound:.4} (if every invocation ran to its timeout)"
+        "  worst case, {per_size_note}: at most {gb_s_bound:.1} GB-s, ${usd_bound:.4} (if every invocation ran to its timeout)",
+        per_size_note = what
     );
     println!("dry run: nothing was changed");
 }

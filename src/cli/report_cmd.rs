@@ -82,7 +82,7 @@ fn shell_word(arg: &str) -> String {
 }
 
 #[derive(Debug, Args)]
-#[command(after_help = "Examples:
+#[command(after_long_help = "Examples:
   memtune fleet --config fleet.toml --format json -o run.json
   memtune report --from run.json --format markdown -o comment.md
   memtune report --from run.json --format html -o report.html

@@ -15,7 +15,7 @@ use crate::lab::workload::{MAX_MEMORY_MB, MIN_MEMORY_MB};
 use crate::pricing::PriceBook;
 
 #[derive(Debug, Args)]
-#[command(after_help = "Examples:
+#[command(after_long_help = "Examples:
   memtune lab truth                              # the demo fleet, readable sizes
   memtune lab truth --function orders-api --step 64
   memtune lab truth --fleet config/lab/calibrated.toml --sizes 128,1024,1769,3008

@@ -352,13 +352,7 @@ fn check_serve(raw: RawServe, at: usize) -> Result<ServeSettings, Problem> {
         .listen
         .as_deref()
         .map(|text| {
-            text.parse().map_err(|_| {
-                problem(
-                    at,
-                    "listen",
-                    format!("listen = \"{text}\" is not an address; write IP:PORT, e.g. \"127.0.0.1:8787\""),
-                )
-            })
+            crate::listen::parse(text).map_err(|e| problem(at, "listen", format!("listen = {e}")))
         })
         .transpose()?;
     if raw.token.as_deref() == Some("") {

@@ -10,6 +10,8 @@ use crate::report::FunctionDocument;
 pub struct Recommendation {
     pub function: String,
     pub memory_mb: u32,
+    /// The stack that deployed it, when the run read its tags.
+    pub stack_name: Option<String>,
 }
 
 impl Recommendation {
@@ -17,6 +19,7 @@ impl Recommendation {
         Recommendation {
             function: function.to_string(),
             memory_mb,
+            stack_name: None,
         }
     }
 }
@@ -50,6 +53,7 @@ pub fn read(text: &str) -> Result<RunRecommendations, String> {
             Some(r) => run.recommendations.push(Recommendation {
                 function: doc.function.name,
                 memory_mb: r.memory_mb,
+                stack_name: doc.function.stack_name,
             }),
             None => run.without_recommendation += 1,
         }
