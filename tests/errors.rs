@@ -61,6 +61,21 @@ async fn a_dead_endpoint_is_named_with_what_to_check() {
 }
 
 #[tokio::test]
+async fn dash_v_adds_the_sdk_error_in_debug_logs() {
+    let endpoint = dead_endpoint();
+    let out = run(&endpoint, &["recommend", "orders-api", "-v"]).await;
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("AWS call failed"), "{err}");
+    assert!(err.contains("dispatch failure"), "{err}");
+    let last = err.trim_end().lines().last().unwrap();
+    assert!(
+        last.starts_with("memtune: cannot read orders-api: "),
+        "{err}"
+    );
+}
+
+#[tokio::test]
 async fn inspect_that_cannot_connect_says_so_instead_of_a_table() {
     let endpoint = dead_endpoint();
     let out = run(&endpoint, &["inspect", "orders-api"]).await;

@@ -23,6 +23,8 @@ noise_cv = 0.03
 [[function]]
 name = "io"
 memory_mb = 1024
+[function.tags]
+"aws:cloudformation:stack-name" = "shop"
 [function.workload]
 cpu_ms = 2.0
 io_ms = 50.0
@@ -144,6 +146,7 @@ async fn cpu_bound_under_speed_lands_near_one_vcpu() {
     assert!((1536..=2048).contains(&mb), "speed picked {mb} MB");
     assert_eq!(doc["schema_version"], 1);
     assert_eq!(doc["current"]["memory_mb"], 512);
+    assert!(doc["function"].get("stack_name").is_none(), "no stack tag");
     assert!(doc["exploration"]["invocations"].as_u64().unwrap() >= 12);
     assert_eq!(doc["search"], "adaptive");
     assert!(doc["fit"]["points"].as_array().unwrap().len() > 10);
@@ -185,6 +188,10 @@ async fn io_bound_under_cost_lands_on_the_smallest_size() {
     let env = env().await;
     let doc = env.recommend_json(&["io", "--strategy", "cost"]).await;
     assert_eq!(recommended(&doc), 128);
+    // Its stack, from the deployed function's tag, for `patch` to resolve `!Sub` names; the
+    // run sent the empty event, so the reproduce command names no payload file.
+    assert_eq!(doc["function"]["stack_name"], "shop");
+    assert_eq!(doc["payload"], "empty");
     env.assert_untouched("io", 1024).await;
 }
 
