@@ -12,6 +12,7 @@ pub mod history;
 pub mod iac;
 pub mod inspect;
 pub mod lab;
+pub mod listen;
 pub mod measure;
 pub mod platform;
 pub mod preflight;

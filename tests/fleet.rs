@@ -54,11 +54,11 @@ impl Env {
         self.command(args).output().await.unwrap()
     }
 
-    /// Runs `memtune fleet --output json` with this config; returns the exit code and run.
+    /// Runs `memtune fleet --format json` with this config; returns the exit code and run.
     async fn fleet_json(&self, config: &str) -> (Option<i32>, Value) {
         let path = self.write_config(config);
         let out = self
-            .run(&["fleet", "--config", &path, "--output", "json"])
+            .run(&["fleet", "--config", &path, "--format", "json"])
             .await;
         let run = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
             panic!(
@@ -140,7 +140,7 @@ async fn the_demo_fleet_is_tuned_within_the_budget_and_left_as_it_was() {
     assert_eq!(totals["functions"], 14);
     assert!(totals["invocations"].as_u64().unwrap() >= 14 * 5 * 7 / 2);
     assert!(totals["usd"].as_f64().unwrap() > 0.0);
-    // Each tuned function carries the same document as `recommend --output json`.
+    // Each tuned function carries the same document as `recommend --format json`.
     let first = &run["functions"][0]["document"];
     assert_eq!(first["schema_version"], 1);
     assert!(first["recommendation"]["memory_mb"].as_u64().is_some());
@@ -393,7 +393,7 @@ async fn demo_runs_the_demo_fleet_and_writes_its_report() {
     let dir = tempfile::tempdir().unwrap();
     let out_dir = dir.path().join("reports");
     let out = Command::new(env!("CARGO_BIN_EXE_memtune"))
-        .args(["demo", "--out", out_dir.to_str().unwrap()])
+        .args(["demo", "--out-dir", out_dir.to_str().unwrap()])
         .env_remove("AWS_ENDPOINT_URL")
         .env_remove("AWS_REGION")
         .env_remove("AWS_ACCESS_KEY_ID")

@@ -36,12 +36,12 @@ impl Env {
             .unwrap()
     }
 
-    /// `memtune fleet --output json` with this config (and extra flags).
+    /// `memtune fleet --format json` with this config (and extra flags).
     async fn fleet(&self, config: &str, extra: &[&str]) -> (Option<i32>, Value) {
         let path = self.dir.path().join("fleet.toml");
         std::fs::write(&path, config).unwrap();
         let path = path.display().to_string();
-        let mut args = vec!["fleet", "--config", &path, "--output", "json"];
+        let mut args = vec!["fleet", "--config", &path, "--format", "json"];
         args.extend_from_slice(extra);
         let out = self.run(&args).await;
         let run = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
@@ -56,7 +56,7 @@ impl Env {
 
     /// The reason of `memtune inspect`'s first finding for the function.
     async fn over_provisioning(&self, name: &str) -> String {
-        let out = self.run(&["inspect", name, "--output", "json"]).await;
+        let out = self.run(&["inspect", name, "--format", "json"]).await;
         assert!(
             out.status.success(),
             "{}",
@@ -186,7 +186,7 @@ async fn unchanged_functions_are_skipped_until_their_code_changes_or_force() {
     assert_eq!(status(&forced, "orders-api"), "recommended");
 
     // Every run is listed, newest first, with its counts.
-    let out = env.run(&["history", "--output", "json"]).await;
+    let out = env.run(&["history", "--format", "json"]).await;
     assert!(out.status.success());
     let runs: Value = serde_json::from_slice(&out.stdout).unwrap();
     let runs = runs.as_array().unwrap();
@@ -203,7 +203,7 @@ async fn unchanged_functions_are_skipped_until_their_code_changes_or_force() {
         "{table}"
     );
     let one = env
-        .run(&["history", "--function", "image-resize", "--output", "json"])
+        .run(&["history", "--function", "image-resize", "--format", "json"])
         .await;
     let entries: Value = serde_json::from_slice(&one.stdout).unwrap();
     assert_eq!(entries.as_array().unwrap().len(), 4);
@@ -289,7 +289,7 @@ async fn auto_apply_applies_what_passes_the_guards_and_keeps_the_rest() {
     assert_eq!(env.memory("orders-api", None).await, 1024);
 
     // The audit log has the one change.
-    let out = env.run(&["history", "--output", "json"]).await;
+    let out = env.run(&["history", "--format", "json"]).await;
     let runs: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(runs[0]["applied"], 1);
 }
@@ -402,7 +402,7 @@ async fn rollback_restores_memory_and_skips_a_function_changed_meanwhile() {
     assert_eq!(env.memory("video-transcode", None).await, 3008);
     assert_eq!(env.memory("orders-api", None).await, orders_now);
 
-    let history = env.run(&["history", "--output", "json"]).await;
+    let history = env.run(&["history", "--format", "json"]).await;
     let runs: Value = serde_json::from_slice(&history.stdout).unwrap();
     assert_eq!(runs[0]["applied"], 2);
     assert_eq!(runs[0]["rolled_back"], 1);
@@ -460,7 +460,7 @@ async fn kill_9_of_a_fleet_run_keeps_the_functions_it_finished_in_the_history() 
     };
     child.kill().await.unwrap(); // SIGKILL
 
-    let out = env.run(&["history", "--output", "json"]).await;
+    let out = env.run(&["history", "--format", "json"]).await;
     let runs: Value = serde_json::from_slice(&out.stdout).unwrap();
     let run = &runs[0];
     assert_eq!(run["status"], "interrupted", "{runs}");
@@ -470,7 +470,7 @@ async fn kill_9_of_a_fleet_run_keeps_the_functions_it_finished_in_the_history() 
     assert!(run["usd"].as_f64().unwrap() > 0.0, "{run}");
 
     let out = env
-        .run(&["history", "--function", &finished, "--output", "json"])
+        .run(&["history", "--function", &finished, "--format", "json"])
         .await;
     let entries: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(entries[0]["run_id"], run["id"], "{entries}");

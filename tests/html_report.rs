@@ -102,7 +102,7 @@ fn drawn_points(svg: &str, element: &str) -> Vec<usize> {
 #[test]
 fn the_html_report_of_a_real_run_renders_its_charts_in_chromium() {
     let dir = tempfile::tempdir().unwrap();
-    let out = memtune(dir.path(), &["demo", "--out", "reports"]);
+    let out = memtune(dir.path(), &["demo", "--out-dir", "reports"]);
     assert!(matches!(out.code, Some(0 | 1)), "{}", out.stderr);
     let reports = dir.path().join("reports");
     let page = reports.join("report.html");

@@ -384,7 +384,7 @@ async fn without_metrics_a_missing_log_group_is_found_in_its_batch() {
 #[tokio::test]
 async fn json_output_has_the_documented_shape() {
     let env = env_with(|_| {}).await;
-    let out = env.cli(&["api", "idle", "--output", "json"]).await;
+    let out = env.cli(&["api", "idle", "--format", "json"]).await;
     assert_eq!(
         out.status.code(),
         Some(0),

@@ -42,10 +42,7 @@ fn golden_case(case: &str) {
             .unwrap();
     let recs: Vec<Recommendation> = recs
         .into_iter()
-        .map(|(function, memory_mb)| Recommendation {
-            function,
-            memory_mb,
-        })
+        .map(|(function, memory_mb)| Recommendation::new(&function, memory_mb))
         .collect();
     let templates: Vec<Template> = files_in(&dir.join("input"))
         .into_iter()
@@ -202,6 +199,7 @@ fn document(name: &str, current_mb: u32, recommended_mb: Option<u32>) -> Functio
             architecture: "x86_64".into(),
             region: "us-east-1".into(),
             timeout_s: 30,
+            stack_name: None,
         },
         strategy: StrategyInfo {
             name: "cost".into(),
@@ -241,10 +239,11 @@ fn document(name: &str, current_mb: u32, recommended_mb: Option<u32>) -> Functio
         restored: "memory 512 MB".into(),
         warnings: vec![],
         production: None,
+        payload: Default::default(),
     }
 }
 
-/// A fleet run as `memtune fleet --output json` writes it.
+/// A fleet run as `memtune fleet --format json` writes it.
 fn fleet_run_json(functions: &[(&str, u32, Option<u32>)]) -> String {
     let results: Vec<FunctionResult> = functions
         .iter()
@@ -495,4 +494,58 @@ fn bad_input_exits_2_with_one_line_and_changes_nothing() {
         assert_eq!(err.lines().count(), 1, "{err}");
     }
     assert_eq!(ws.template(), SAM);
+}
+
+/// `FunctionName: !Sub "orders-api"` is a literal; `!Sub "${AWS::StackName}-orders"` is the
+/// deployed name once the run knows the stack (the function's `aws:cloudformation:stack-name`
+/// tag, recorded as `function.stack_name`). Without the stack it stays unmatched.
+#[test]
+fn sub_names_match_literals_and_the_recorded_stack() {
+    let template = "\
+Resources:
+  Api:
+    Type: AWS::Serverless::Function
+    Properties:
+      FunctionName: !Sub \"orders-api\"
+      MemorySize: 256
+  Orders:
+    Type: AWS::Serverless::Function
+    Properties:
+      FunctionName: !Sub \"${AWS::StackName}-orders\"
+      MemorySize: 512
+";
+    let mut api = document("orders-api", 256, Some(1024));
+    let mut orders = document("shop-orders", 512, Some(768));
+    orders.function.stack_name = Some("shop".into());
+    let ws = Workspace::new(&serde_json::to_string(&vec![api.clone(), orders.clone()]).unwrap());
+    std::fs::write(ws.dir.path().join("template.yaml"), template).unwrap();
+    let (code, _, stderr) =
+        ws.memtune(&["patch", "--from", "run.json", "--write", "template.yaml"]);
+    assert_eq!(code, 0, "{stderr}");
+    let patched = ws.template();
+    assert!(
+        patched.contains("-orders\"\n      MemorySize: 768\n"),
+        "{patched}"
+    );
+    assert!(
+        patched.contains("\"orders-api\"\n      MemorySize: 1024\n"),
+        "{patched}"
+    );
+
+    // A run that did not read the stack cannot resolve the expression.
+    orders.function.stack_name = None;
+    api.function.name = "other".into();
+    std::fs::write(ws.dir.path().join("template.yaml"), template).unwrap();
+    std::fs::write(
+        ws.dir.path().join("run.json"),
+        serde_json::to_string(&vec![api, orders]).unwrap(),
+    )
+    .unwrap();
+    let (_, stdout, stderr) = ws.memtune(&["patch", "--from", "run.json", "template.yaml"]);
+    let all = format!("{stdout}{stderr}");
+    assert!(all.contains("shop-orders"), "{all}");
+    assert!(
+        all.contains("template.yaml:Orders named by an expression"),
+        "{all}"
+    );
 }

@@ -171,7 +171,7 @@ async fn a_fleet_run_with_a_denied_permission_exits_2_naming_it_before_anything_
     assert!(line.contains(" and 1 more functions"), "{line}");
     env.assert_nothing_ran().await;
     // Refused before it began: the history has no run.
-    let history = env.run(&["history", "--output", "json"]).await;
+    let history = env.run(&["history", "--format", "json"]).await;
     let runs: serde_json::Value = serde_json::from_slice(&history.stdout).unwrap();
     assert_eq!(runs, serde_json::json!([]));
 }

@@ -23,6 +23,8 @@ noise_cv = 0.03
 [[function]]
 name = "io"
 memory_mb = 1024
+[function.tags]
+"aws:cloudformation:stack-name" = "shop"
 [function.workload]
 cpu_ms = 2.0
 io_ms = 50.0
@@ -100,7 +102,7 @@ impl Env {
     async fn recommend_json(&self, args: &[&str]) -> serde_json::Value {
         let mut all = vec!["recommend"];
         all.extend_from_slice(args);
-        all.extend_from_slice(&["--output", "json"]);
+        all.extend_from_slice(&["--format", "json"]);
         let out = self.run(&all).await;
         assert!(
             out.status.success(),
@@ -144,6 +146,7 @@ async fn cpu_bound_under_speed_lands_near_one_vcpu() {
     assert!((1536..=2048).contains(&mb), "speed picked {mb} MB");
     assert_eq!(doc["schema_version"], 1);
     assert_eq!(doc["current"]["memory_mb"], 512);
+    assert!(doc["function"].get("stack_name").is_none(), "no stack tag");
     assert!(doc["exploration"]["invocations"].as_u64().unwrap() >= 12);
     assert_eq!(doc["search"], "adaptive");
     assert!(doc["fit"]["points"].as_array().unwrap().len() > 10);
@@ -185,6 +188,10 @@ async fn io_bound_under_cost_lands_on_the_smallest_size() {
     let env = env().await;
     let doc = env.recommend_json(&["io", "--strategy", "cost"]).await;
     assert_eq!(recommended(&doc), 128);
+    // Its stack, from the deployed function's tag, for `patch` to resolve `!Sub` names; the
+    // run sent the empty event, so the reproduce command names no payload file.
+    assert_eq!(doc["function"]["stack_name"], "shop");
+    assert_eq!(doc["payload"], "empty");
     env.assert_untouched("io", 1024).await;
 }
 
@@ -237,9 +244,43 @@ async fn dry_run_prints_the_plan_and_changes_nothing() {
         text.contains("adaptive search within 128..10240 MB"),
         "{text}"
     );
-    assert!(text.contains("at most"), "{text}");
     assert_eq!(env.lab.lab.stats().invocations, 0);
     env.assert_untouched("cpu", 512).await;
+
+    // The worst case covers every size the search may sample, not only its first ones: the
+    // run itself spends no more than it.
+    let line = text
+        .lines()
+        .find(|l| l.contains("worst case, every size it may sample"))
+        .unwrap_or_else(|| panic!("{text}"));
+    let figure = |before: &str, after: &str| -> f64 {
+        let start = line.find(before).unwrap() + before.len();
+        let rest = &line[start..];
+        rest[..rest.find(after).unwrap()].parse().unwrap()
+    };
+    let gb_s_bound = figure("): at most ", " GB-s");
+    let usd_bound = figure("GB-s, $", " (if");
+    let run = env.run(&["recommend", "cpu", "--format", "json"]).await;
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
+    let spent = &doc["exploration"];
+    assert!(
+        spent["usd"].as_f64().unwrap() <= usd_bound,
+        "{spent} vs {line}"
+    );
+    assert!(
+        spent["gb_seconds"].as_f64().unwrap() <= gb_s_bound,
+        "{spent} vs {line}"
+    );
+    // The further sizes are in it, each at the largest size (10240 MB) for the timeout (60 s).
+    let further = figure("up to ", " more");
+    let per_size = figure("at most ", " invocations each");
+    assert!(further > 0.0, "{line}");
+    assert!(gb_s_bound >= further * per_size * 10.0 * 60.0, "{line}");
 }
 
 fn slow_updates(config: &mut LabConfig) {

@@ -1,5 +1,5 @@
-//! `--output markdown|html|csv` of `recommend` against a lab, and `memtune report` re-rendering
-//! what `recommend --output json` stored; bad input is one line and exit 2.
+//! `--format markdown|html|csv` of `recommend` against a lab, and `memtune report` re-rendering
+//! what `recommend --format json` stored; bad input is one line and exit 2.
 
 mod common;
 
@@ -41,7 +41,7 @@ async fn recommend_renders_every_format_and_report_renders_the_stored_run_again(
             "--invocations",
             "5",
             "--no-production",
-            "--output",
+            "--format",
             format,
         ];
         common::memtune(&lab.endpoint(), state.path(), &args).output()
@@ -141,7 +141,7 @@ async fn bad_input_is_one_line_and_exit_2() {
             "invalid value 'pdf'",
         ),
         (
-            vec!["recommend", "cpu", "--passive", "--output", "html"],
+            vec!["recommend", "cpu", "--passive", "--format", "html"],
             "--passive prints an estimate as a table or JSON",
         ),
     ];
@@ -155,5 +155,63 @@ async fn bad_input_is_one_line_and_exit_2() {
         assert!(stderr.contains(expected), "{args:?}: {stderr}");
         assert!(out.stdout.is_empty(), "{args:?}");
     }
+    assert_eq!(lab.lab.stats().invocations, 0);
+}
+
+/// `--format` says how, `-o` where: a format's name given as a file, or a file name given as a
+/// format, is refused before anything is read or invoked, and no file appears.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_format_where_a_file_goes_or_the_reverse_is_exit_2() {
+    let lab = start_lab_with(LabConfig::new(fleet(FLEET))).await;
+    let state = tempfile::tempdir().unwrap();
+    let cwd = tempfile::tempdir().unwrap();
+    let a_file = cwd.path().join("existing.txt");
+    std::fs::write(&a_file, "").unwrap();
+    let cases: [(Vec<&str>, &str); 5] = [
+        (
+            vec![
+                "report", "--run", "r1", "--format", "markdown", "--output", "json",
+            ],
+            "memtune: -o json looks like a format: write --format json",
+        ),
+        (
+            vec!["recommend", "cpu", "--format", "markdown", "-o", "html"],
+            "memtune: -o html looks like a format: write --format html",
+        ),
+        (
+            vec!["history", "-o", "table"],
+            "memtune: -o table looks like a format: write --format table",
+        ),
+        (
+            vec!["recommend", "cpu", "--format", "run.json"],
+            "run.json looks like a file: write -o run.json",
+        ),
+        (
+            vec!["demo", "--out-dir", a_file.to_str().unwrap()],
+            "is a file: --out-dir takes a directory",
+        ),
+    ];
+    for (args, expected) in cases {
+        let out = common::memtune(&lab.endpoint(), state.path(), &args)
+            .current_dir(cwd.path())
+            .output()
+            .await
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(
+            stderr.lines().next().unwrap_or("").contains(expected),
+            "{args:?}: {stderr}"
+        );
+        if stderr.starts_with("memtune: ") {
+            assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+        }
+        assert!(out.stdout.is_empty(), "{args:?}");
+    }
+    let left: Vec<_> = std::fs::read_dir(cwd.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(left, vec![std::ffi::OsString::from("existing.txt")]);
     assert_eq!(lab.lab.stats().invocations, 0);
 }

@@ -11,11 +11,11 @@ use crate::bench::accuracy::{self, AccuracyReport, AccuracySpec};
 use crate::lab::fleet::Fleet;
 
 #[derive(Debug, Args)]
-#[command(after_help = "Examples:
+#[command(after_long_help = "Examples:
   cargo build --release && ./target/release/memtune bench accuracy
   memtune bench accuracy --quick --strategies cost
   memtune bench accuracy --strategies latency-slo --seed 4
-  memtune bench accuracy --profiles config/lab/calibrated.toml --json out.json
+  memtune bench accuracy --profiles config/lab/calibrated.toml -o out.json
   memtune bench accuracy --profiles config/lab/ --strategies cost")]
 pub struct AccuracyArgs {
     /// Fleet file with the profiles to tune, or a directory of them (every *.toml in it);
@@ -29,8 +29,13 @@ pub struct AccuracyArgs {
     #[arg(long, default_value = "cost,latency-slo,speed", value_delimiter = ',')]
     strategies: Vec<String>,
     /// Where to write the per-run JSON.
-    #[arg(long, default_value = "memtune-bench-accuracy.json")]
-    json: PathBuf,
+    #[arg(
+        short = 'o',
+        long,
+        value_name = "FILE",
+        default_value = "memtune-bench-accuracy.json"
+    )]
+    output: PathBuf,
     /// Seed for the generated profiles and every noise draw; the same seed and binary give the
     /// same table (docs/benchmarks.md is seed 1).
     #[arg(long, default_value_t = 1)]
@@ -38,6 +43,7 @@ pub struct AccuracyArgs {
 }
 
 pub async fn run(args: AccuracyArgs) -> Result<(), CliError> {
+    super::output::check_file(&args.output)?;
     for s in &args.strategies {
         crate::strategy::Strategy::load(s).map_err(|e| CliError::usage(e.to_string()))?;
     }
@@ -65,11 +71,11 @@ pub async fn run(args: AccuracyArgs) -> Result<(), CliError> {
         .map_err(|e| CliError::failed(format!("cannot run the lab: {e}")))?;
     print!("{}", render(&report));
     std::fs::write(
-        &args.json,
+        &args.output,
         serde_json::to_string_pretty(&report).expect("plain data"),
     )
-    .map_err(|e| CliError::failed(format!("cannot write {}: {e}", args.json.display())))?;
-    println!("per-run results: {}", args.json.display());
+    .map_err(|e| CliError::failed(format!("cannot write {}: {e}", args.output.display())))?;
+    println!("per-run results: {}", args.output.display());
     Ok(())
 }
 

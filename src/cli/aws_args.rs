@@ -16,7 +16,7 @@ pub struct AwsArgs {
     #[arg(long, global = true)]
     pub profile: Option<String>,
     /// Send AWS calls here instead, e.g. a `memtune lab` (default: AWS_ENDPOINT_URL).
-    #[arg(long, global = true)]
+    #[arg(long, global = true, value_name = "URL")]
     pub endpoint_url: Option<String>,
 }
 

@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use clap::{Args, Subcommand};
 
+use super::recommend_cmd::OutputFormat;
 use super::CliError;
 use crate::bench::fleet_run;
 use crate::bench::inspect_fleet;
@@ -28,9 +29,9 @@ enum BenchCommand {
         /// Seconds to measure, after 1 s of warm-up.
         #[arg(long, default_value_t = 5.0)]
         seconds: f64,
-        /// Print JSON instead of text.
-        #[arg(long)]
-        json: bool,
+        /// table (text) or json.
+        #[arg(long, value_name = "FORMAT", default_value = "table", value_parser = super::output::format::<OutputFormat>)]
+        format: OutputFormat,
     },
     /// A fleet run over synthetic lab functions at time scale 0 (6 sizes x 10 invocations
     /// each): wall time, invocations/s, peak RSS (build with --release).
@@ -44,9 +45,9 @@ enum BenchCommand {
         /// Functions swept at the same time.
         #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=256))]
         concurrent_functions: u32,
-        /// Print JSON instead of text.
-        #[arg(long)]
-        json: bool,
+        /// table (text) or json.
+        #[arg(long, value_name = "FORMAT", default_value = "table", value_parser = super::output::format::<OutputFormat>)]
+        format: OutputFormat,
     },
     /// `memtune inspect` over a lab of synthetic functions: wall time and the number of
     /// CloudWatch and Logs calls (build with --release).
@@ -57,9 +58,9 @@ enum BenchCommand {
         /// Seed of the generated fleet.
         #[arg(long, default_value_t = 7)]
         seed: u64,
-        /// Print JSON instead of text.
-        #[arg(long)]
-        json: bool,
+        /// table (text) or json.
+        #[arg(long, value_name = "FORMAT", default_value = "table", value_parser = super::output::format::<OutputFormat>)]
+        format: OutputFormat,
     },
 }
 
@@ -69,7 +70,7 @@ pub async fn run(args: BenchArgs) -> Result<(), CliError> {
         BenchCommand::Lab {
             concurrency,
             seconds,
-            json,
+            format,
         } => {
             if !(seconds.is_finite() && seconds > 0.0 && seconds <= 3600.0) {
                 return Err(CliError::usage("--seconds must be between 0 and 3600"));
@@ -82,7 +83,7 @@ pub async fn run(args: BenchArgs) -> Result<(), CliError> {
             let r = lab_load::run(&spec)
                 .await
                 .map_err(|e| CliError::failed(format!("cannot start the lab: {e}")))?;
-            if json {
+            if format == OutputFormat::Json {
                 println!("{}", serde_json::to_string_pretty(&r).expect("plain data"));
             } else {
                 println!(
@@ -100,12 +101,12 @@ pub async fn run(args: BenchArgs) -> Result<(), CliError> {
             functions,
             seed,
             concurrent_functions,
-            json,
+            format,
         } => {
             let r = fleet_run::run(functions as usize, seed, concurrent_functions)
                 .await
                 .map_err(|e| CliError::failed(format!("fleet benchmark failed: {e}")))?;
-            if json {
+            if format == OutputFormat::Json {
                 println!("{}", serde_json::to_string_pretty(&r).expect("plain data"));
             } else {
                 let rss = r
@@ -131,12 +132,12 @@ pub async fn run(args: BenchArgs) -> Result<(), CliError> {
         BenchCommand::Inspect {
             functions,
             seed,
-            json,
+            format,
         } => {
             let r = inspect_fleet::run(functions as usize, seed)
                 .await
                 .map_err(|e| CliError::failed(format!("cannot start the lab: {e}")))?;
-            if json {
+            if format == OutputFormat::Json {
                 println!("{}", serde_json::to_string_pretty(&r).expect("plain data"));
             } else {
                 println!(

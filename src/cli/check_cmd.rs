@@ -7,7 +7,7 @@ use super::CliError;
 use crate::iac::check::{markdown, rows};
 
 #[derive(Debug, Args)]
-#[command(after_help = "Examples:
+#[command(after_long_help = "Examples:
   memtune check --from run.json template.yaml
   memtune check --from run.json --tolerance-pct 25 infra/ > comment.md
 

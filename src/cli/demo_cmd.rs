@@ -11,6 +11,7 @@ use std::sync::Arc;
 use clap::Args;
 
 use super::fleet_cmd;
+use super::output::{self, OutputFile};
 use super::report_cmd::{self, ReportFormat};
 use super::CliError;
 use crate::fleet::config::FleetConfig;
@@ -24,7 +25,7 @@ const DEMO_CONFIG: &str = include_str!("../../config/fleet.demo.toml");
 const REGION: &str = "us-east-1";
 /// Days of the lab's backfilled production traffic to read.
 const PRODUCTION_DAYS: u32 = 14;
-/// The reports written to `--out`.
+/// The reports written to `--out-dir`.
 const REPORTS: [ReportFormat; 3] = [
     ReportFormat::Json,
     ReportFormat::Markdown,
@@ -32,25 +33,35 @@ const REPORTS: [ReportFormat; 3] = [
 ];
 
 #[derive(Debug, Args)]
-#[command(after_help = "Examples:
+#[command(after_long_help = "Examples:
   memtune demo                       # table on stdout, reports in ./memtune-demo/
-  memtune demo --out /tmp/demo --output json
+  memtune demo --out-dir /tmp/demo --format json -o run.json
 
 Nothing leaves this machine: the lab serves the Lambda API on 127.0.0.1 and is gone when the
 demo ends. The same run against a real account is `memtune fleet --config FILE`.")]
 pub struct DemoArgs {
     /// Directory for the reports (report.json, report.md, report.html).
-    #[arg(long, default_value = "memtune-demo")]
-    out: PathBuf,
-    #[arg(long, value_enum, default_value_t = ReportFormat::Table)]
-    output: ReportFormat,
+    #[arg(long, value_name = "DIR", default_value = "memtune-demo")]
+    out_dir: PathBuf,
+    /// What goes to stdout (or -o): table, json, markdown, html or csv.
+    #[arg(long, value_name = "FORMAT", default_value = "table", value_parser = output::format::<ReportFormat>)]
+    format: ReportFormat,
+    #[command(flatten)]
+    output: OutputFile,
 }
 
 pub async fn run(args: DemoArgs) -> Result<(), CliError> {
     let config = FleetConfig::parse(DEMO_CONFIG, "config/fleet.demo.toml", None)
         .expect("the built-in demo config is valid (a test runs it)");
-    std::fs::create_dir_all(&args.out)
-        .map_err(|e| CliError::usage(format!("cannot create {}: {e}", args.out.display())))?;
+    args.output.check()?;
+    if args.out_dir.is_file() {
+        return Err(CliError::usage(format!(
+            "--out-dir {} is a file: --out-dir takes a directory (-o FILE writes the stdout report)",
+            args.out_dir.display()
+        )));
+    }
+    std::fs::create_dir_all(&args.out_dir)
+        .map_err(|e| CliError::usage(format!("cannot create {}: {e}", args.out_dir.display())))?;
     let server = lab::start(
         LabConfig::new(lab::demo_fleet()),
         "127.0.0.1:0".parse().expect("literal address"),
@@ -81,18 +92,21 @@ pub async fn run(args: DemoArgs) -> Result<(), CliError> {
     let report = Report::Fleet(Box::new(run?));
     let markdown = || Markdown {
         command: Some(report_cmd::command_line()),
-        full_report: Some(args.out.join("report.html").display().to_string()),
+        full_report: Some(args.out_dir.join("report.html").display().to_string()),
         ..Markdown::default()
     };
     for format in REPORTS {
-        let path = args.out.join(format!("report.{}", format.file_extension()));
+        let path = args
+            .out_dir
+            .join(format!("report.{}", format.file_extension()));
         std::fs::write(&path, report_cmd::render(&report, format, markdown()))
             .map_err(|e| CliError::failed(format!("cannot write {}: {e}", path.display())))?;
     }
-    print!("{}", report_cmd::render(&report, args.output, markdown()));
+    args.output
+        .write(&report_cmd::render(&report, args.format, markdown()))?;
     eprintln!(
         "reports written to {}/report.{{json,md,html}}",
-        args.out.display()
+        args.out_dir.display()
     );
     fleet_cmd::exit_status(&report)
 }

@@ -10,6 +10,7 @@ use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use super::aws_args::{platform_error, preflight_error, AwsArgs};
+use super::output::{self, OutputFile};
 use super::recommend_cmd::new_run_id;
 use super::report_cmd::{self, ReportFormat};
 use super::CliError;
@@ -38,11 +39,11 @@ use crate::tune::Search;
 use std::collections::BTreeMap;
 
 #[derive(Debug, Args)]
-#[command(after_help = "Examples:
+#[command(after_long_help = "Examples:
   memtune fleet --config fleet.toml
   memtune fleet --config fleet.toml --dry-run      # what would be tuned, in order
-  memtune fleet --config fleet.toml --output json > run.json
-  memtune fleet --config fleet.toml --output markdown > comment.md   # or html, csv
+  memtune fleet --config fleet.toml --format json -o run.json
+  memtune fleet --config fleet.toml --format markdown -o comment.md   # or html, csv
 
 Every key of the config is documented in config/fleet.example.toml. Each selected function
 is swept as by `memtune recommend` (journaled, restored afterwards); the run keeps the total
@@ -66,8 +67,11 @@ pub struct FleetArgs {
     /// Fleet configuration (TOML).
     #[arg(long)]
     config: PathBuf,
-    #[arg(long, value_enum, default_value_t = ReportFormat::Table)]
-    output: ReportFormat,
+    /// table, json, markdown, html or csv.
+    #[arg(long, value_name = "FORMAT", default_value = "table", value_parser = output::format::<ReportFormat>)]
+    format: ReportFormat,
+    #[command(flatten)]
+    output: OutputFile,
     /// Price book (TOML) instead of the built-in config/pricing.toml.
     #[arg(long)]
     pricing: Option<PathBuf>,
@@ -122,6 +126,7 @@ pub(super) async fn load(
 }
 
 pub async fn run(args: FleetArgs) -> Result<(), CliError> {
+    args.output.check()?;
     let Loaded {
         config,
         book,
@@ -129,6 +134,7 @@ pub async fn run(args: FleetArgs) -> Result<(), CliError> {
         region,
     } = load(&args.config, args.pricing.as_deref(), &args.aws).await?;
     let api = AwsLambda::new(&sdk);
+    check_selection(&api, &config, &args.config, &region).await?;
     let state_dir = journal::state_dir();
     if !args.dry_run {
         check_state_dir(&state_dir)?;
@@ -166,9 +172,48 @@ pub async fn run(args: FleetArgs) -> Result<(), CliError> {
         command: Some(report_cmd::command_line()),
         ..Markdown::default()
     };
-    print!("{}", report_cmd::render(&report, args.output, markdown));
+    args.output
+        .write(&report_cmd::render(&report, args.format, markdown))?;
     recorded_fully?;
     exit_status(&report)
+}
+
+/// A selection that matches nothing is a mistake in the config: said before anything is
+/// recorded, instead of exit 0 with an empty table and an empty run in the history.
+async fn check_selection(
+    api: &AwsLambda,
+    config: &FleetConfig,
+    path: &Path,
+    region: &str,
+) -> Result<(), CliError> {
+    let found = fleet::discover::discover(api, &config.selection)
+        .await
+        .map_err(|e| platform_error("selecting functions", &e))?;
+    if !found.selected.is_empty() {
+        return Ok(());
+    }
+    let select = format!("[select] in {}", path.display());
+    let criteria = config.selection.describe();
+    let message = match (found.listed, found.excluded.len()) {
+        (0, _) => format!("{select}: there are no functions in {region} to select"),
+        (_, 0) => format!(
+            "{select} ({criteria}) matches none of the {} in {region}: `memtune list` shows them",
+            functions(found.listed)
+        ),
+        (_, excluded) => format!(
+            "{select} ({criteria}) excludes every function it matches ({}): check `exclude`",
+            functions(excluded)
+        ),
+    };
+    Err(CliError::usage(message))
+}
+
+/// "1 function", "14 functions".
+fn functions(n: usize) -> String {
+    match n {
+        1 => "1 function".into(),
+        n => format!("{n} functions"),
+    }
 }
 
 /// What a fleet run needs besides its settings.

@@ -5,6 +5,7 @@ use clap::Args;
 use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{Cell, CellAlignment, Table};
 
+use super::output::{self, OutputFile};
 use super::recommend_cmd::OutputFormat;
 use super::CliError;
 use crate::history::{self, FunctionEntry, History, RunSummary};
@@ -12,10 +13,10 @@ use crate::preflight::StateError;
 use crate::sweep::journal::state_dir;
 
 #[derive(Debug, Args)]
-#[command(after_help = "Examples:
+#[command(after_long_help = "Examples:
   memtune history                         # the latest runs
   memtune history --function orders-api   # what each run did with one function
-  memtune history --output json
+  memtune history --format json
 
 The history lives in $MEMTUNE_STATE_DIR/history.sqlite3 (default
 ~/.local/state/memtune/history.sqlite3). A run whose process died shows as interrupted.")]
@@ -26,11 +27,15 @@ pub struct HistoryArgs {
     /// At most this many runs.
     #[arg(long, default_value_t = 20)]
     limit: usize,
-    #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
-    output: OutputFormat,
+    /// table or json.
+    #[arg(long, value_name = "FORMAT", default_value = "table", value_parser = output::format::<OutputFormat>)]
+    format: OutputFormat,
+    #[command(flatten)]
+    output: OutputFile,
 }
 
 pub async fn run(args: HistoryArgs) -> Result<(), CliError> {
+    args.output.check()?;
     let dir = state_dir();
     let unusable = |e: history::HistoryError| {
         let e = StateError::History {
@@ -50,7 +55,7 @@ pub async fn run(args: HistoryArgs) -> Result<(), CliError> {
     let out = match &args.function {
         Some(name) => {
             let entries = history.function_history(name).map_err(failed)?;
-            match args.output {
+            match args.format {
                 OutputFormat::Json => json(&entries),
                 OutputFormat::Table if entries.is_empty() => {
                     format!("no run in {} has seen {name}\n", history.path().display())
@@ -60,7 +65,7 @@ pub async fn run(args: HistoryArgs) -> Result<(), CliError> {
         }
         None => {
             let runs = history.runs(args.limit).map_err(failed)?;
-            match args.output {
+            match args.format {
                 OutputFormat::Json => json(&runs),
                 OutputFormat::Table if runs.is_empty() => format!(
                     "no fleet runs recorded in {} yet: `memtune fleet --config FILE` records one\n",
@@ -70,7 +75,7 @@ pub async fn run(args: HistoryArgs) -> Result<(), CliError> {
             }
         }
     };
-    print!("{out}");
+    args.output.write(&out)?;
     Ok(())
 }
 

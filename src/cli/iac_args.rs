@@ -11,7 +11,7 @@ use crate::iac::{load, run, LoadError};
 
 #[derive(Debug, Args)]
 pub struct IacArgs {
-    /// A `memtune fleet --output json` run or a `memtune recommend --output json` document.
+    /// A `memtune fleet --format json` run or a `memtune recommend --format json` document.
     #[arg(long, value_name = "RUN.json")]
     from: PathBuf,
     /// Templates, or directories to search for them (template.yaml, *.json, serverless.yml, *.tf).

@@ -7,6 +7,7 @@ use std::time::Duration;
 use clap::Args;
 
 use super::aws_args::AwsArgs;
+use super::output::{self, OutputFile};
 use super::recommend_cmd::OutputFormat;
 use super::CliError;
 use crate::history::History;
@@ -19,15 +20,15 @@ use crate::report::FunctionDocument;
 use crate::sweep::journal;
 
 #[derive(Debug, Args)]
-#[command(after_help = "Examples:
+#[command(after_long_help = "Examples:
   memtune inspect orders-api
-  memtune inspect orders-api image-resize --days 30 --output json
+  memtune inspect orders-api image-resize --days 30 --format json
 
 Reads CloudWatch metrics (GetMetricData, batched across functions) and the REPORT lines of
 /aws/lambda/<function> (Logs Insights). Invokes nothing and changes nothing.
 
 Exit codes: 0 inspected (including functions never invoked), 1 a CloudWatch or Logs call
-failed, 2 bad input, an unknown function or a missing permission (the report is still
+failed or AWS could not be reached (one line, no report), 2 bad input, an unknown function or a missing permission (the report is still
 printed).")]
 pub struct InspectArgs {
     /// Function names or ARNs.
@@ -36,8 +37,11 @@ pub struct InspectArgs {
     /// Days of production to read (CloudWatch keeps 455).
     #[arg(long, default_value_t = 14, value_parser = clap::value_parser!(u32).range(1..=455))]
     days: u32,
-    #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
-    output: OutputFormat,
+    /// table or json.
+    #[arg(long, value_name = "FORMAT", default_value = "table", value_parser = output::format::<OutputFormat>)]
+    format: OutputFormat,
+    #[command(flatten)]
+    output: OutputFile,
     /// Seconds one Logs Insights query may run before it is stopped.
     #[arg(long, default_value_t = 120, value_parser = clap::value_parser!(u64).range(1..=3600))]
     query_timeout: u64,
@@ -67,6 +71,7 @@ fn function_name(arg: &str) -> Result<String, CliError> {
 }
 
 pub async fn run(args: InspectArgs) -> Result<(), CliError> {
+    args.output.check()?;
     let names = args
         .functions
         .iter()
@@ -100,14 +105,33 @@ pub async fn run(args: InspectArgs) -> Result<(), CliError> {
         &options,
     )
     .await;
-    match args.output {
-        OutputFormat::Table => print!("{}", inspect::table::render(&report)),
-        OutputFormat::Json => println!(
-            "{}",
-            serde_json::to_string_pretty(&report).expect("plain data")
-        ),
+    if let Some(line) = unreachable(&report) {
+        return Err(CliError::failed(line));
     }
+    let text = match args.format {
+        OutputFormat::Table => inspect::table::render(&report),
+        OutputFormat::Json => serde_json::to_string_pretty(&report).expect("plain data") + "\n",
+    };
+    args.output.write(&text)?;
     outcome(&report)
+}
+
+/// Why no AWS service could be reached, when that happened: a report of dashes would only
+/// hide it.
+fn unreachable(report: &InspectReport) -> Option<String> {
+    report.functions.iter().find_map(|f| {
+        [&f.config.status, &f.metrics.status, &f.logs.status]
+            .into_iter()
+            .zip([&f.config.detail, &f.metrics.detail, &f.logs.detail])
+            .find(|(status, _)| **status == Status::Unreachable)
+            .map(|(_, detail)| {
+                format!(
+                    "cannot inspect {}: {}",
+                    f.name,
+                    detail.as_deref().unwrap_or("")
+                )
+            })
+    })
 }
 
 /// The exit code: what the user must fix first (exit 2), then what failed (exit 1).

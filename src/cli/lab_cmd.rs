@@ -13,7 +13,7 @@ use crate::lab::{self, synthetic, LabConfig};
 
 #[derive(Debug, Args)]
 #[command(args_conflicts_with_subcommands = true)]
-#[command(after_help = "Examples:
+#[command(after_long_help = "Examples:
   memtune lab                                   # the demo fleet on 127.0.0.1:9001
   memtune lab --listen 127.0.0.1:0 --synthetic 1000 --seed 7
   memtune lab --fleet config/lab/calibrated.toml --time-scale 1
@@ -28,8 +28,9 @@ pub struct LabArgs {
 
 #[derive(Debug, Args)]
 struct ServeArgs {
-    /// Address to listen on; port 0 picks a free port (the line printed at start says which).
-    #[arg(long, default_value = "127.0.0.1:9001")]
+    /// HOST:PORT or a port (on 127.0.0.1) to listen on; port 0 picks a free port (the line
+    /// printed at start says which).
+    #[arg(long, default_value = "127.0.0.1:9001", value_parser = crate::listen::parse)]
     listen: SocketAddr,
     #[command(flatten)]
     fleet: FleetArgs,

@@ -11,6 +11,8 @@ mod history_cmd;
 mod iac_args;
 mod inspect_cmd;
 mod lab_cmd;
+mod list_cmd;
+mod output;
 mod patch_cmd;
 mod recommend_cmd;
 mod report_cmd;
@@ -29,10 +31,15 @@ use clap::{Parser, Subcommand};
 pub struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Debug logs on stderr, with the AWS SDK's full errors (as RUST_LOG=memtune=debug).
+    #[arg(short, long, global = true)]
+    verbose: bool,
 }
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// The functions in the account and region (or the lab): memory, runtime, last tuned.
+    List(list_cmd::ListArgs),
     /// Serve a local Lambda + CloudWatch + CloudWatch Logs with simulated functions.
     Lab(lab_cmd::LabArgs),
     /// Sweep one function's memory sizes safely and recommend one.
@@ -88,6 +95,10 @@ impl CliError {
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    // `serve` sets up its own logs.
+    if !matches!(cli.command, Command::Serve(_)) {
+        init_debug_logs(cli.verbose);
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -101,6 +112,7 @@ pub fn main() -> ExitCode {
     let result = runtime.block_on(async {
         match cli.command {
             Command::Lab(args) => lab_cmd::run(args).await,
+            Command::List(args) => list_cmd::run(args).await,
             Command::Recommend(args) => recommend_cmd::run(*args).await,
             Command::Restore(args) => restore_cmd::run(args).await,
             Command::Fleet(args) => fleet_cmd::run(args).await,
@@ -122,6 +134,20 @@ pub fn main() -> ExitCode {
             ExitCode::from(e.code)
         }
     }
+}
+
+/// Logs on stderr only when asked for (`-v`, `RUST_LOG`): one-line errors otherwise.
+fn init_debug_logs(verbose: bool) {
+    let filter = match tracing_subscriber::EnvFilter::try_from_default_env() {
+        Ok(filter) => filter,
+        Err(_) if verbose => tracing_subscriber::EnvFilter::new("memtune=debug"),
+        Err(_) => return,
+    };
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .try_init();
 }
 
 /// Resolves on SIGINT or SIGTERM.

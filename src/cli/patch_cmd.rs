@@ -8,7 +8,7 @@ use crate::iac::edit::unified_diff;
 use crate::iac::plan::plan;
 
 #[derive(Debug, Args)]
-#[command(after_help = "Examples:
+#[command(after_long_help = "Examples:
   memtune patch --from run.json template.yaml                 # what would change
   memtune patch --from run.json --diff infra/ > memory.patch  # a unified diff
   memtune patch --from run.json --write template.yaml serverless.yml main.tf

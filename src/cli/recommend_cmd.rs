@@ -10,6 +10,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use tokio::sync::Semaphore;
 
 use super::aws_args::{platform_error, preflight_error, AwsArgs};
+use super::output::{self, OutputFile};
 use super::report_cmd::{self, ReportFormat};
 use super::CliError;
 use crate::inspect::production::{self, Production};
@@ -48,15 +49,15 @@ enum SearchArg {
 }
 
 #[derive(Debug, Args)]
-#[command(after_help = "Examples:
+#[command(after_long_help = "Examples:
   memtune recommend orders-api --payload '{\"id\": \"{{uuid}}\"}'
   memtune recommend orders-api --payload @event.json --strategy speed
-  memtune recommend resize --sizes 512,1024,1769,3008 --invocations 20 --output json
+  memtune recommend resize --sizes 512,1024,1769,3008 --invocations 20 --format json
   memtune recommend api --strategy latency-slo --slo-ms 250 --slo-percentile p99
   memtune recommend api --search grid     # AWS Lambda Power Tuning's grid, for comparison
   memtune recommend api --dry-run         # the plan and its cost; changes nothing
   memtune recommend api --apply --yes     # set the recommended memory
-  memtune recommend api --output markdown > comment.md   # or html, csv
+  memtune recommend api --format markdown -o comment.md   # or html, csv
 
 How it works: for each size memtune sets $LATEST's memory, publishes a version
 (description memtune:<run-id>:<MB>), puts $LATEST's original memory back as soon as all
@@ -73,60 +74,73 @@ failed preflight (nothing was changed).")]
 pub struct RecommendArgs {
     /// Function name or ARN.
     function: String,
-    /// Event to send, as JSON or @FILE. {{uuid}}, {{seq}} and {{now}} are filled in per
-    /// invocation. Default: {}.
-    #[arg(long, conflicts_with = "payloads")]
+    /// Event to send, as JSON or @FILE (default: {}).
+    ///
+    /// {{uuid}}, {{seq}} and {{now}} are filled in per invocation.
+    #[arg(long, value_name = "JSON", conflicts_with = "payloads")]
     payload: Option<String>,
-    /// Weighted events: @FILE with [{"weight": 3, "payload": {...}}, ...].
-    #[arg(long)]
+    /// Weighted events, as JSON or @FILE.
+    ///
+    /// [{"weight": 3, "payload": {...}}, ...].
+    #[arg(long, value_name = "JSON")]
     payloads: Option<String>,
-    /// Sizes to sample in MB (128..10240), or `auto` for the strategy's sizes plus the
-    /// current one.
+    /// Sizes to sample in MB, or `auto`.
+    ///
+    /// 128..10240, comma separated; `auto`: the strategy's sizes plus the current one.
     #[arg(long, default_value = "auto")]
     sizes: String,
     /// Smallest size to consider.
-    #[arg(long)]
+    #[arg(long, value_name = "MB")]
     min_mb: Option<u32>,
     /// Largest size to consider.
-    #[arg(long)]
+    #[arg(long, value_name = "MB")]
     max_mb: Option<u32>,
-    /// Measured invocations per size (default: the strategy's). With the adaptive search, the
-    /// most any size gets; a latency SLO choice whose upper bound does not yet confirm it gets
-    /// up to this many (8 at a time; by default 24), so a noisy function can be confirmed.
-    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    /// Measured invocations per size (default: the strategy's).
+    ///
+    /// With the adaptive search, the most any size gets; a latency SLO choice whose upper
+    /// bound does not yet confirm it gets up to this many (8 at a time; by default 24), so a
+    /// noisy function can be confirmed.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1000))]
     invocations: Option<u32>,
     /// Extra invocations per size before measuring (default: the strategy's).
-    #[arg(long, value_parser = clap::value_parser!(u32).range(0..=100))]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(0..=100))]
     warmup: Option<u32>,
-    /// Invocations in flight at once (each size runs its own invocations one after another).
-    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=100))]
+    /// Invocations in flight at once.
+    ///
+    /// Each size runs its own invocations one after another.
+    #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=100))]
     parallel: u32,
-    /// Built-in strategy (cost, speed, balanced, latency-slo) or the path of a strategy file.
+    /// cost, speed, balanced, latency-slo, or a strategy file.
     #[arg(long, default_value = "cost")]
     strategy: String,
     /// Latency objective in ms, for latency-slo.
-    #[arg(long)]
+    #[arg(long, value_name = "MS")]
     slo_ms: Option<f64>,
     /// Which percentile the SLO applies to: p50, p90 or p99.
-    #[arg(long, value_parser = parse_percentile)]
+    #[arg(long, value_name = "P", value_parser = parse_percentile)]
     slo_percentile: Option<Percentile>,
-    /// How to choose sizes. `adaptive` fits the duration curve and samples where the
-    /// decision is open; `grid` samples exactly AWS Lambda Power Tuning's sizes
-    /// (128,256,512,1024,1536,3008), or --sizes. Default: the strategy's (adaptive).
+    /// How to choose sizes (default: the strategy's, adaptive).
+    ///
+    /// `adaptive` fits the duration curve and samples where the decision is open; `grid`
+    /// samples exactly AWS Lambda Power Tuning's sizes (128,256,512,1024,1536,3008), or
+    /// --sizes.
     #[arg(long, value_enum)]
     search: Option<SearchArg>,
     /// Stop exploring once this many invocations were made (adaptive search).
-    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     budget_invocations: Option<u64>,
-    /// Stop exploring once this much was spent on invocations, in USD (adaptive search).
-    #[arg(long)]
+    /// Stop exploring once this many USD were spent (adaptive search).
+    #[arg(long, value_name = "USD")]
     budget_usd: Option<f64>,
-    /// Fraction of production invocations that start cold, to weigh INIT cost (default: as
-    /// measured in production over --days, else 0.01).
-    #[arg(long)]
+    /// Share of invocations that start cold, for INIT cost.
+    ///
+    /// Default: as measured in production over --days, else 0.01.
+    #[arg(long, value_name = "RATIO")]
     cold_start_ratio: Option<f64>,
-    /// Days of production data (CloudWatch metrics and REPORT lines) to read first: cold-start
-    /// ratio, memory used (a floor for the sizes), monthly invocations (savings per month).
+    /// Days of production data to read first.
+    ///
+    /// CloudWatch metrics and REPORT lines: cold-start ratio, memory used (a floor for the
+    /// sizes), monthly invocations (savings per month).
     #[arg(long, default_value_t = 14, value_parser = clap::value_parser!(u32).range(1..=455))]
     days: u32,
     /// Do not read production data from CloudWatch.
@@ -136,9 +150,9 @@ pub struct RecommendArgs {
     #[arg(long, conflicts_with_all = ["apply", "dry_run"])]
     passive: bool,
     /// Price book (TOML) instead of the built-in config/pricing.toml.
-    #[arg(long)]
+    #[arg(long, value_name = "FILE")]
     pricing: Option<PathBuf>,
-    /// Print the plan and its worst-case exploration cost; change nothing.
+    /// Print the plan and its worst-case cost; change nothing.
     #[arg(long)]
     dry_run: bool,
     /// Set the recommended memory on the function afterwards.
@@ -147,8 +161,11 @@ pub struct RecommendArgs {
     /// Do not ask before applying.
     #[arg(long, requires = "apply")]
     yes: bool,
-    #[arg(long, value_enum, default_value_t = ReportFormat::Table)]
-    output: ReportFormat,
+    /// table, json, markdown, html or csv.
+    #[arg(long, value_name = "FORMAT", default_value = "table", value_parser = output::format::<ReportFormat>)]
+    format: ReportFormat,
+    #[command(flatten)]
+    output: OutputFile,
     /// Seed for payload choice and statistics (bootstrap).
     #[arg(long, default_value_t = 1)]
     seed: u64,
@@ -165,12 +182,42 @@ fn parse_percentile(s: &str) -> Result<Percentile, String> {
     }
 }
 
-/// Reads `@file` arguments; anything else is the value itself.
+/// Reads `@file` arguments; anything else is the value itself, unless it is a file name
+/// given without its `@` (it would fail as JSON with a message about column 1).
 fn value_or_file(arg: &str, flag: &str) -> Result<String, CliError> {
     match arg.strip_prefix('@') {
         Some(path) => std::fs::read_to_string(path)
             .map_err(|e| CliError::usage(format!("{flag}: cannot read {path}: {e}"))),
+        None if looks_like_a_file(arg) => Err(CliError::usage(format!(
+            "{flag} {arg} is not JSON: to read a file, write @{arg}"
+        ))),
         None => Ok(arg.to_string()),
+    }
+}
+
+/// Not JSON, and named like a file or naming one that exists.
+fn looks_like_a_file(arg: &str) -> bool {
+    if serde_json::from_str::<serde_json::Value>(arg).is_ok() {
+        return false;
+    }
+    let starts_like_json = arg.trim_start().starts_with([
+        '{', '[', '"', '-', 't', 'f', 'n', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9',
+    ]);
+    !starts_like_json || arg.ends_with(".json") || std::path::Path::new(arg).is_file()
+}
+
+/// An SLO flag given to a strategy that does not choose by latency target (it would be
+/// silently ignored).
+fn ignored_slo_flag(args: &RecommendArgs, strategy: &Strategy) -> Option<&'static str> {
+    if strategy.objective == Objective::LatencySlo {
+        return None;
+    }
+    if args.slo_ms.is_some() {
+        Some("--slo-ms")
+    } else if args.slo_percentile.is_some() {
+        Some("--slo-percentile")
+    } else {
+        None
     }
 }
 
@@ -190,9 +237,10 @@ fn check_input(args: &RecommendArgs) -> Result<Checked, CliError> {
             "--apply asks before it changes the function, and there is no terminal to ask on: add --yes, or run it in a terminal",
         ));
     }
-    if args.passive && !matches!(args.output, ReportFormat::Table | ReportFormat::Json) {
+    args.output.check()?;
+    if args.passive && !matches!(args.format, ReportFormat::Table | ReportFormat::Json) {
         return Err(CliError::usage(
-            "--passive prints an estimate as a table or JSON: use --output table or --output json",
+            "--passive prints an estimate as a table or JSON: use --format table or --format json",
         ));
     }
     let strategy = Strategy::load(&args.strategy)
@@ -209,6 +257,14 @@ fn check_input(args: &RecommendArgs) -> Result<Checked, CliError> {
         return Err(CliError::usage(format!(
             "strategy '{}' needs a latency target: pass --slo-ms MS (and --slo-percentile p50|p90|p99)",
             strategy.name
+        )));
+    }
+    if let Some(flag) = ignored_slo_flag(args, &strategy) {
+        return Err(CliError::usage(format!(
+            "{flag} sets a latency target, which strategy '{}' does not use (it chooses by \
+             {}): use --strategy latency-slo {flag} ..., or drop {flag}",
+            strategy.name,
+            strategy.objective.as_str()
         )));
     }
     if args.budget_usd.is_some_and(|b| !(b.is_finite() && b > 0.0)) {
@@ -322,7 +378,9 @@ pub async fn run(args: RecommendArgs) -> Result<(), CliError> {
         read_production(&config, &checked.book, &region, &function.name, args.days).await
     };
     if args.passive {
-        return passive(&function, production, args.output);
+        return args
+            .output
+            .write(&passive(&function, production, args.format)?);
     }
     let mut checked = checked;
     let (cold_start_ratio, production_warning) = apply_production(&production, &args, &mut checked);
@@ -386,6 +444,7 @@ pub async fn run(args: RecommendArgs) -> Result<(), CliError> {
     bar.finish_and_clear();
     let outcome = tuned.map_err(|e| tune_error(e, &function))?;
     let mut doc = report::document(&outcome, &region);
+    doc.function.stack_name = report::stack_name(&api, &function.arn).await;
     if let Ok(p) = &production {
         report::add_production(&mut doc, p);
     }
@@ -397,7 +456,8 @@ pub async fn run(args: RecommendArgs) -> Result<(), CliError> {
         ..Markdown::default()
     };
     let report = Report::Function(Box::new(doc));
-    print!("{}", report_cmd::render(&report, args.output, markdown));
+    args.output
+        .write(&report_cmd::render(&report, args.format, markdown))?;
     let Some(recommended) = recommended else {
         return Err(CliError::failed(format!(
             "no recommendation for {}: {}",
@@ -485,48 +545,46 @@ fn apply_production(
 fn passive(
     function: &FunctionConfig,
     production: Result<Production, String>,
-    output: ReportFormat,
-) -> Result<(), CliError> {
+    format: ReportFormat,
+) -> Result<String, CliError> {
     let p = production.map_err(|why| {
         CliError::failed(format!(
             "no production data for {}: {why}; run without --passive to measure",
             function.name
         ))
     })?;
-    match output {
-        ReportFormat::Json => println!(
-            "{}",
-            serde_json::to_string_pretty(&serde_json::json!({
-                "schema_version": report::SCHEMA_VERSION,
-                "function": function.name,
-                "estimate": true,
-                "current": { "memory_mb": function.memory_mb },
-                "production": p,
-            }))
-            .expect("plain data")
-        ),
-        // Other formats are refused by check_input.
-        _ => {
-            println!(
-                "{} at {} MB — ESTIMATE from {} days of production data (no invocations made; based on {:.0} invocations)",
-                function.name, function.memory_mb, p.days, p.invocations
-            );
-            let opt = |v: Option<f64>, unit: &str| {
-                v.map(|v| format!("{v:.2}{unit}"))
-                    .unwrap_or_else(|| "unknown".into())
-            };
-            println!("  monthly invocations: {:.0}", p.monthly_invocations);
-            println!("  monthly cost: {}", opt(p.monthly_cost_usd, " USD"));
-            println!("  p99 duration: {}", opt(p.p99_ms, " ms"));
-            println!("  cold-start ratio: {}", opt(p.cold_start_ratio, ""));
-            println!("  max memory used: {}", opt(p.max_memory_used_mb, " MB"));
-            for g in &p.gaps {
-                println!("  missing: {g}");
-            }
-            println!("  a passive estimate is never applied: run without --passive to measure and recommend");
-        }
+    if format == ReportFormat::Json {
+        let doc = serde_json::json!({
+            "schema_version": report::SCHEMA_VERSION,
+            "function": function.name,
+            "estimate": true,
+            "current": { "memory_mb": function.memory_mb },
+            "production": p,
+        });
+        return Ok(serde_json::to_string_pretty(&doc).expect("plain data") + "\n");
     }
-    Ok(())
+    // Other formats than table are refused by check_input.
+    let opt = |v: Option<f64>, unit: &str| {
+        v.map(|v| format!("{v:.2}{unit}"))
+            .unwrap_or_else(|| "unknown".into())
+    };
+    let mut lines = vec![
+        format!(
+            "{} at {} MB — ESTIMATE from {} days of production data (no invocations made; based on {:.0} invocations)",
+            function.name, function.memory_mb, p.days, p.invocations
+        ),
+        format!("  monthly invocations: {:.0}", p.monthly_invocations),
+        format!("  monthly cost: {}", opt(p.monthly_cost_usd, " USD")),
+        format!("  p99 duration: {}", opt(p.p99_ms, " ms")),
+        format!("  cold-start ratio: {}", opt(p.cold_start_ratio, "")),
+        format!("  max memory used: {}", opt(p.max_memory_used_mb, " MB")),
+    ];
+    lines.extend(p.gaps.iter().map(|g| format!("  missing: {g}")));
+    lines.push(
+        "  a passive estimate is never applied: run without --passive to measure and recommend"
+            .into(),
+    );
+    Ok(lines.join("\n") + "\n")
 }
 
 fn progress_bar(total: u64, name: &str) -> ProgressBar {
@@ -545,12 +603,13 @@ fn print_plan(checked: &Checked, function: &FunctionConfig, region: &str) {
         "plan for {} ({} MB now, timeout {} s, {}):",
         function.name, function.memory_mb, function.timeout_s, function.architecture
     );
-    println!(
-        "  strategy {} ({})",
-        checked.strategy.name,
-        checked.strategy.objective.as_str()
-    );
-    let (sizes, per_size) = match &checked.search {
+    let (name, objective) = (&checked.strategy.name, checked.strategy.objective.as_str());
+    if name == objective {
+        println!("  strategy {name}");
+    } else {
+        println!("  strategy {name} (objective {objective})");
+    }
+    let (sizes, what) = match &checked.search {
         Search::Grid(plan) => {
             let sizes = plan.sizes(function.memory_mb);
             let per_size = (checked.invocations + checked.warmup) as u64;
@@ -559,7 +618,8 @@ fn print_plan(checked: &Checked, function: &FunctionConfig, region: &str) {
                 checked.warmup,
                 sizes.len()
             );
-            (sizes, per_size)
+            let worst: Vec<(u32, u64)> = sizes.iter().map(|&m| (m, per_size)).collect();
+            (worst, "these sizes".to_string())
         }
         Search::Adaptive(limits) => {
             let sizes =
@@ -580,25 +640,42 @@ fn print_plan(checked: &Checked, function: &FunctionConfig, region: &str) {
                     .unwrap_or_default(),
                 adaptive::expected_invocations(checked.strategy.objective, limits),
             );
-            (sizes, limits.initial_invocations as u64)
+            // Every size the search may sample: its first sizes, and the further ones
+            // counted at the largest size it may choose, each with the most a size can get.
+            let reach = adaptive::reach(checked.strategy.objective, limits, function.memory_mb);
+            let per_size = u64::from(reach.per_size);
+            let mut worst: Vec<(u32, u64)> = reach.first.iter().map(|&m| (m, per_size)).collect();
+            worst.push((limits.max_mb, u64::from(reach.further_sizes) * per_size));
+            let what = format!(
+                "every size it may sample ({} first, up to {} more counted at {} MB; at most {per_size} invocations each{})",
+                reach.first.len(),
+                reach.further_sizes,
+                limits.max_mb,
+                limits
+                    .budget_invocations
+                    .map(|b| format!("; --budget-invocations stops new batches after {b}"))
+                    .unwrap_or_default(),
+            );
+            (worst, what)
         }
     };
     // Without measurements, bound the cost by the function's timeout.
     let gb_s_bound: f64 = sizes
         .iter()
-        .map(|&m| per_size as f64 * m as f64 / 1024.0 * function.timeout_s as f64)
+        .map(|&(m, n)| n as f64 * m as f64 / 1024.0 * function.timeout_s as f64)
         .sum();
     let arch = tune::architecture(function);
     let usd_bound: f64 = tune::cost_fn(&checked.book, region, arch)
         .map(|cost| {
             sizes
                 .iter()
-                .map(|&m| per_size as f64 * cost(m, function.timeout_s as f64 * 1000.0))
+                .map(|&(m, n)| n as f64 * cost(m, function.timeout_s as f64 * 1000.0))
                 .sum()
         })
         .unwrap_or(f64::NAN);
     println!(
-        "  exploration cost of these sizes at most {gb_s_bound:.1} GB-s, ${usd_bound:.4} (if every invocation ran to its timeout)"
+        "  worst case, {per_size_note}: at most {gb_s_bound:.1} GB-s, ${usd_bound:.4} (if every invocation ran to its timeout)",
+        per_size_note = what
     );
     println!("dry run: nothing was changed");
 }

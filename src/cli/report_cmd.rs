@@ -1,10 +1,11 @@
-//! `--output FORMAT` of `recommend`, `fleet` and `demo`, and `memtune report`: a stored run
+//! `--format FORMAT` of `recommend`, `fleet` and `demo`, and `memtune report`: a stored run
 //! rendered again in any format.
 
 use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
 
+use super::output::{self, OutputFile};
 use super::CliError;
 use crate::history::{self, History};
 use crate::report::csv::Csv;
@@ -81,14 +82,14 @@ fn shell_word(arg: &str) -> String {
 }
 
 #[derive(Debug, Args)]
-#[command(after_help = "Examples:
-  memtune fleet --config fleet.toml --output json > run.json
+#[command(after_long_help = "Examples:
+  memtune fleet --config fleet.toml --format json -o run.json
   memtune report --from run.json --format markdown -o comment.md
   memtune report --from run.json --format html -o report.html
   memtune report --run 20261127-030000-1a2b --format markdown   # a run from `memtune history`
   memtune report --from run.json --format markdown --full-report https://ci.example/artifacts/report.html
 
-RUN.json is what `memtune fleet --output json` or `memtune recommend --output json` printed;
+RUN.json is what `memtune fleet --format json` or `memtune recommend --format json` printed;
 which of the two is detected from its content.")]
 pub struct ReportArgs {
     /// A stored run (fleet JSON or a recommend document).
@@ -102,11 +103,11 @@ pub struct ReportArgs {
     /// A fleet run from the history (`memtune history` lists them).
     #[arg(long, value_name = "RUN_ID", group = "source")]
     run: Option<String>,
-    #[arg(long, value_enum)]
+    /// table, json, markdown, html or csv.
+    #[arg(long, value_name = "FORMAT", value_parser = output::format::<ReportFormat>)]
     format: ReportFormat,
-    /// Write to FILE instead of stdout.
-    #[arg(short = 'o', long, value_name = "FILE")]
-    output: Option<PathBuf>,
+    #[command(flatten)]
+    output: OutputFile,
     /// Where the full report is (a path or a link), named when the markdown is truncated.
     #[arg(long)]
     full_report: Option<String>,
@@ -148,6 +149,7 @@ fn load(source: &Source) -> Result<Report, CliError> {
 }
 
 pub async fn run(args: ReportArgs) -> Result<(), CliError> {
+    args.output.check()?;
     let source = match (args.from, args.run) {
         (Some(path), _) => Source::File(path),
         (None, Some(id)) => Source::History(id),
@@ -158,15 +160,7 @@ pub async fn run(args: ReportArgs) -> Result<(), CliError> {
         full_report: args.full_report,
         ..Markdown::default()
     };
-    let text = render(&report, args.format, markdown);
-    match &args.output {
-        Some(path) => std::fs::write(path, text)
-            .map_err(|e| CliError::usage(format!("-o: cannot write {}: {e}", path.display()))),
-        None => {
-            print!("{text}");
-            Ok(())
-        }
-    }
+    args.output.write(&render(&report, args.format, markdown))
 }
 
 #[cfg(test)]

@@ -10,7 +10,7 @@ use crate::sweep::journal::{self, state_dir, JournalState, Unreadable};
 use crate::sweep::restore::{describe, restore_from_disk};
 
 #[derive(Debug, Args)]
-#[command(after_help = "Examples:
+#[command(after_long_help = "Examples:
   memtune restore                      # every interrupted run in the state directory
   memtune restore --run 20261127-0915-a1b2
   MEMTUNE_STATE_DIR=/var/lib/memtune memtune restore --function orders-api

@@ -13,7 +13,7 @@ use crate::platform::aws::AwsLambda;
 use crate::sweep::journal::state_dir;
 
 #[derive(Debug, Args)]
-#[command(after_help = "Examples:
+#[command(after_long_help = "Examples:
   memtune rollback 20261127-091502-a1b2 --dry-run    # what would be reverted
   memtune rollback 20261127-091502-a1b2 --yes
 

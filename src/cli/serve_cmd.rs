@@ -34,7 +34,7 @@ enum LogFormat {
 }
 
 #[derive(Debug, Args)]
-#[command(after_help = "Examples:
+#[command(after_long_help = "Examples:
   memtune serve --config fleet.toml --schedule '0 3 * * *'       # every day at 03:00 UTC
   MEMTUNE_API_TOKEN=s3cret memtune serve --config fleet.toml --listen 127.0.0.1:8787
   curl -s -H 'Authorization: Bearer s3cret' localhost:8787/healthz
@@ -56,8 +56,9 @@ pub struct ServeArgs {
     /// one, runs start only over the API.
     #[arg(long)]
     schedule: Option<String>,
-    /// Address of the HTTP API (default: [serve] listen, else 127.0.0.1:8787).
-    #[arg(long)]
+    /// Address of the HTTP API, HOST:PORT or a port on 127.0.0.1 (default: [serve] listen,
+    /// else 127.0.0.1:8787).
+    #[arg(long, value_parser = crate::listen::parse)]
     listen: Option<SocketAddr>,
     /// Price book (TOML) instead of the built-in config/pricing.toml.
     #[arg(long)]

@@ -7,6 +7,7 @@ use clap::{Args, ValueEnum};
 use comfy_table::{presets::UTF8_FULL_CONDENSED, Cell, CellAlignment, Table};
 
 use super::lab_cmd::FleetArgs;
+use super::output::{self, OutputFile};
 use super::CliError;
 use crate::lab::fleet::FunctionProfile;
 use crate::lab::truth::{self, FunctionTruth, SizeTruth};
@@ -14,11 +15,11 @@ use crate::lab::workload::{MAX_MEMORY_MB, MIN_MEMORY_MB};
 use crate::pricing::PriceBook;
 
 #[derive(Debug, Args)]
-#[command(after_help = "Examples:
+#[command(after_long_help = "Examples:
   memtune lab truth                              # the demo fleet, readable sizes
   memtune lab truth --function orders-api --step 64
   memtune lab truth --fleet config/lab/calibrated.toml --sizes 128,1024,1769,3008
-  memtune lab truth --synthetic 40 --output json > truth.json   # every 1 MB step")]
+  memtune lab truth --synthetic 40 --format json -o truth.json   # every 1 MB step")]
 pub struct TruthArgs {
     #[command(flatten)]
     fleet: FleetArgs,
@@ -38,17 +39,20 @@ pub struct TruthArgs {
     #[arg(long, value_name = "FILE")]
     pricing: Option<PathBuf>,
     /// table: a readable subset of sizes unless --sizes/--step; json: every 1 MB step.
-    #[arg(long, value_enum, default_value_t = Output::Table)]
-    output: Output,
+    #[arg(long, value_name = "FORMAT", default_value = "table", value_parser = output::format::<Format>)]
+    format: Format,
+    #[command(flatten)]
+    output: OutputFile,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-enum Output {
+enum Format {
     Table,
     Json,
 }
 
 pub fn run(args: TruthArgs) -> Result<(), CliError> {
+    args.output.check()?;
     let book = match &args.pricing {
         Some(path) => PriceBook::load(path).map_err(|e| CliError::usage(e.to_string()))?,
         None => PriceBook::builtin(),
@@ -58,20 +62,18 @@ pub fn run(args: TruthArgs) -> Result<(), CliError> {
     let sizes = evaluated_sizes(&args)?;
     let truths = truth::fleet_truth(&functions, &sizes, &book, &args.region)
         .map_err(|e| CliError::usage(e.to_string()))?;
-    match args.output {
-        Output::Json => print_json(&truths, &book),
-        Output::Table => {
+    let text = match args.format {
+        Format::Json => json(&truths, &book),
+        Format::Table => {
             let shown = explicit_sizes(&args);
-            for t in &truths {
-                print_table(t, shown);
-            }
-            println!(
-                "Costs per 1M invocations at first-tier {} prices (as of {}); the free tier is not deducted.",
+            let tables: String = truths.iter().map(|t| table(t, shown)).collect();
+            format!(
+                "{tables}Costs per 1M invocations at first-tier {} prices (as of {}); the free tier is not deducted.\n",
                 args.region, book.as_of
-            );
+            )
         }
-    }
-    Ok(())
+    };
+    args.output.write(&text)
 }
 
 fn select(
@@ -132,17 +134,17 @@ fn evaluated_sizes(args: &TruthArgs) -> Result<Vec<u32>, CliError> {
     Ok(unique.into_iter().collect())
 }
 
-fn print_json(truths: &[FunctionTruth], book: &PriceBook) {
+fn json(truths: &[FunctionTruth], book: &PriceBook) -> String {
     let doc = serde_json::json!({
         "prices_as_of": book.as_of,
         "currency": book.currency,
         "functions": truths,
     });
-    println!("{doc}");
+    format!("{doc}\n")
 }
 
-fn print_table(t: &FunctionTruth, show_all: bool) {
-    println!(
+fn table(t: &FunctionTruth, show_all: bool) -> String {
+    let heading = format!(
         "{} ({}, {}, timeout {:.0} s, configured {} MB, cold starts {:.1}%{})",
         t.name,
         t.runtime,
@@ -175,12 +177,11 @@ fn print_table(t: &FunctionTruth, show_all: bool) {
     for column in table.column_iter_mut().take(6) {
         column.set_cell_alignment(CellAlignment::Right);
     }
-    println!("{table}");
-    println!(
-        "cheapest feasible: {}   fastest: {}\n",
+    format!(
+        "{heading}\n{table}\ncheapest feasible: {}   fastest: {}\n\n",
         size_or_none(t.cheapest_mb),
         size_or_none(t.fastest_mb)
-    );
+    )
 }
 
 fn row(s: &SizeTruth, t: &FunctionTruth) -> Vec<Cell> {

@@ -352,13 +352,7 @@ fn check_serve(raw: RawServe, at: usize) -> Result<ServeSettings, Problem> {
         .listen
         .as_deref()
         .map(|text| {
-            text.parse().map_err(|_| {
-                problem(
-                    at,
-                    "listen",
-                    format!("listen = \"{text}\" is not an address; write IP:PORT, e.g. \"127.0.0.1:8787\""),
-                )
-            })
+            crate::listen::parse(text).map_err(|e| problem(at, "listen", format!("listen = {e}")))
         })
         .transpose()?;
     if raw.token.as_deref() == Some("") {
@@ -732,6 +726,18 @@ fn load_strategy(
             ),
         ));
     }
+    if slo_ms.is_some() && strategy.objective != Objective::LatencySlo {
+        return Err(problem(
+            at,
+            "slo_ms",
+            format!(
+                "slo_ms sets a latency target, which strategy '{}' does not use (it chooses \
+                 by {}): use strategy = \"latency-slo\", or drop slo_ms",
+                strategy.name,
+                strategy.objective.as_str()
+            ),
+        ));
+    }
     Ok(strategy)
 }
 
@@ -844,6 +850,11 @@ mod tests {
                 "[tuning]\nstrategy = \"latency-slo\"\n",
                 2,
                 "needs a latency target",
+            ),
+            (
+                "[tuning]\nstrategy = \"speed\"\nslo_ms = 100.0\n",
+                3,
+                "which strategy 'speed' does not use",
             ),
             ("[limits]\ndeadline = \"soon\"\n", 2, "not a duration"),
             ("[apply]\nmode = \"yolo\"\n", 2, "unknown apply mode"),

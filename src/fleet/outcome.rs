@@ -32,7 +32,7 @@ pub struct FunctionResult {
     /// in the JSON.
     #[serde(skip)]
     pub config: FunctionConfig,
-    /// The same document `memtune recommend --output json` prints, when sampling ran.
+    /// The same document `memtune recommend --format json` prints, when sampling ran.
     pub document: Option<Box<FunctionDocument>>,
     /// Hex SHA-256 of the payloads it was (or would be) tuned with, for a history store.
     #[serde(skip)]

@@ -199,6 +199,7 @@ async fn tune_one<A: LambdaApi>(shared: &Shared<A>, mut job: Job, index: u64) ->
     match tuned.await {
         Ok(outcome) => {
             let mut doc = report::document(&outcome, &settings.region);
+            doc.function.stack_name = report::stack_name(&shared.api, &outcome.original.arn).await;
             if let Some(p) = production {
                 report::add_production(&mut doc, p);
             }

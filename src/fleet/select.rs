@@ -50,6 +50,44 @@ impl Selection {
         }
     }
 
+    /// The criteria as the config wrote them (`names = ["orders-*"], runtimes = [...]`), or
+    /// "every function" when there are none.
+    pub fn describe(&self) -> String {
+        let quoted = |items: Vec<&str>| {
+            let items: Vec<String> = items.iter().map(|i| format!("{i:?}")).collect();
+            format!("[{}]", items.join(", "))
+        };
+        let mut parts = Vec::new();
+        let mut add = |key: &str, items: Vec<&str>| {
+            if !items.is_empty() {
+                parts.push(format!("{key} = {}", quoted(items)));
+            }
+        };
+        add("names", self.names.iter().map(Glob::as_str).collect());
+        add(
+            "name_regex",
+            self.name_regex.iter().map(Regex::as_str).collect(),
+        );
+        add("runtimes", self.runtimes.iter().map(Glob::as_str).collect());
+        add(
+            "architectures",
+            self.architectures.iter().map(String::as_str).collect(),
+        );
+        let tags: Vec<String> = self
+            .tags
+            .iter()
+            .map(|(k, v)| format!("{k} = {:?}", v.as_str()))
+            .collect();
+        if !tags.is_empty() {
+            parts.push(format!("tags {{ {} }}", tags.join(", ")));
+        }
+        if parts.is_empty() {
+            "every function".into()
+        } else {
+            parts.join(", ")
+        }
+    }
+
     pub fn needs_tags(&self) -> bool {
         !self.tags.is_empty()
     }

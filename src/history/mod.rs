@@ -463,7 +463,7 @@ impl History {
         Ok(())
     }
 
-    /// Keeps the finished run's fleet JSON (`memtune fleet --output json`).
+    /// Keeps the finished run's fleet JSON (`memtune fleet --format json`).
     pub fn store_report(&self, id: &str, fleet_json: &str) -> HistoryResult<()> {
         self.conn
             .execute(

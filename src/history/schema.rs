@@ -72,7 +72,7 @@ const MIGRATIONS: &[&str] = &[
         p99_ms REAL,
         confidence REAL,
         monthly_savings_usd REAL,
-        -- the FunctionDocument, as `recommend --output json` prints it
+        -- the FunctionDocument, as `recommend --format json` prints it
         document_json TEXT NOT NULL,
         PRIMARY KEY (run_id, function)
     );

@@ -53,9 +53,7 @@ pub fn read(mut template: Template, root: &Node) -> Template {
         };
         let naming = match properties.and_then(|p| p.get("FunctionName")) {
             None => Naming::CloudFormation,
-            Some(name) => name
-                .as_str()
-                .map_or(Naming::Unknown, |n| Naming::Explicit(n.to_string())),
+            Some(name) => naming(name),
         };
         functions.push(TemplateFunction {
             resource: logical_id.to_string(),
@@ -70,6 +68,32 @@ pub fn read(mut template: Template, root: &Node) -> Template {
     template.defaults = globals.into_iter().collect();
     template
 }
+
+/// What a `FunctionName` value names: a literal; `!Sub` (or `Fn::Sub`) of a literal, or of
+/// a text whose only variable is `${AWS::StackName}`; anything else is an expression.
+fn naming(name: &Node) -> Naming {
+    if let Some(literal) = name.as_str() {
+        return Naming::Explicit(literal.to_string());
+    }
+    let sub = match name {
+        Node::Scalar(s) if s.tag.as_deref() == Some("!Sub") => Some(s.value.as_str()),
+        Node::Map(m) if m.entries.len() == 1 => m.get("Fn::Sub").and_then(Node::as_str),
+        _ => None,
+    };
+    let Some(text) = sub else {
+        return Naming::Unknown;
+    };
+    let without_stack = text.replace(STACK_NAME, "");
+    if without_stack.contains("${") {
+        Naming::Unknown
+    } else if text.contains(STACK_NAME) {
+        Naming::StackName(text.to_string())
+    } else {
+        Naming::Explicit(text.to_string())
+    }
+}
+
+pub const STACK_NAME: &str = "${AWS::StackName}";
 
 /// A memory value node: a literal number, or anything else as written. The value of a merge
 /// key (`<<: *defaults`) counts as an expression: the memory may come from the anchor.
@@ -214,7 +238,10 @@ Resources:
             t.functions[1].naming,
             Naming::Explicit("image-resize".into())
         );
-        assert_eq!(t.functions[2].naming, Naming::Unknown);
+        assert_eq!(
+            t.functions[2].naming,
+            Naming::StackName("${AWS::StackName}-raw".into())
+        );
         let Memory::Own(Setting {
             value: Value::Literal { mb: 256, digits },
             ..

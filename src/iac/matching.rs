@@ -1,5 +1,6 @@
 //! Which template function deploys as which function: an explicit mapping file first, then
-//! the name the template gives (`FunctionName`, `function_name`, serverless `name`), then the
+//! the name the template gives (`FunctionName`, `function_name`, serverless `name`; a `!Sub`
+//! of a literal, or of `${AWS::StackName}-...` with the stack from the run), then the
 //! logical id / function key equal to the deployed name, then the naming conventions
 //! (CloudFormation `<stack>-<LogicalId>-<suffix>`, Serverless `<service>-<stage>-<key>`).
 //!
@@ -11,6 +12,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use super::cloudformation::STACK_NAME;
 use super::run::Recommendation;
 use super::template::{Naming, Template, TemplateFunction};
 
@@ -83,7 +85,7 @@ pub fn assign(templates: &[Template], recs: &[Recommendation], mapping: &Mapping
     let mut assignment = Assignment::default();
     let mut found: BTreeMap<FunctionRef, Vec<&Recommendation>> = BTreeMap::new();
     for rec in recs {
-        match locate(templates, &rec.function, mapping) {
+        match locate(templates, rec, mapping) {
             Located::One(at) => found.entry(at).or_default().push(rec),
             Located::Many(candidates) => {
                 let names: Vec<String> =
@@ -161,7 +163,7 @@ fn named_by_expression(
                 .iter()
                 .enumerate()
                 .filter_map(move |(f, function)| {
-                    (function.naming == Naming::Unknown).then_some((
+                    matches!(function.naming, Naming::Unknown | Naming::StackName(_)).then_some((
                         FunctionRef {
                             template: t,
                             function: f,
@@ -188,7 +190,8 @@ enum Located {
     None(Option<String>),
 }
 
-fn locate(templates: &[Template], deployed: &str, mapping: &Mapping) -> Located {
+fn locate(templates: &[Template], rec: &Recommendation, mapping: &Mapping) -> Located {
+    let deployed = rec.function.as_str();
     let all = || {
         templates.iter().enumerate().flat_map(|(t, tpl)| {
             tpl.functions.iter().enumerate().map(move |(f, function)| {
@@ -216,8 +219,13 @@ fn locate(templates: &[Template], deployed: &str, mapping: &Mapping) -> Located 
             _ => Located::Many(hits),
         };
     }
+    let named = |f: &TemplateFunction| match (&f.naming, &rec.stack_name) {
+        (Naming::Explicit(name), _) => name == deployed,
+        (Naming::StackName(pattern), Some(stack)) => pattern.replace(STACK_NAME, stack) == deployed,
+        _ => false,
+    };
     let rules: [&dyn Fn(&TemplateFunction) -> bool; 3] = [
-        &|f| f.naming == Naming::Explicit(deployed.to_string()),
+        &named,
         &|f| !matches!(f.naming, Naming::Explicit(_)) && f.key == deployed,
         &|f| follows_convention(f, deployed),
     ];
@@ -244,7 +252,7 @@ fn follows_convention(f: &TemplateFunction, deployed: &str) -> bool {
                 .is_none_or(|s| deployed.starts_with(&format!("{s}-")));
             prefix_ok && deployed.ends_with(&format!("-{}", f.key))
         }
-        Naming::Explicit(_) | Naming::Unknown => false,
+        Naming::Explicit(_) | Naming::StackName(_) | Naming::Unknown => false,
     }
 }
 

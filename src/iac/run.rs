@@ -1,5 +1,5 @@
-//! The recommendations of a run, from `memtune fleet --output json` (a fleet run) or
-//! `memtune recommend --output json` (one document, or an array of them).
+//! The recommendations of a run, from `memtune fleet --format json` (a fleet run) or
+//! `memtune recommend --format json` (one document, or an array of them).
 
 use serde_json::Value;
 
@@ -10,6 +10,8 @@ use crate::report::FunctionDocument;
 pub struct Recommendation {
     pub function: String,
     pub memory_mb: u32,
+    /// The stack that deployed it, when the run read its tags.
+    pub stack_name: Option<String>,
 }
 
 impl Recommendation {
@@ -17,6 +19,7 @@ impl Recommendation {
         Recommendation {
             function: function.to_string(),
             memory_mb,
+            stack_name: None,
         }
     }
 }
@@ -35,7 +38,7 @@ pub fn read(text: &str) -> Result<RunRecommendations, String> {
         Value::Object(ref o) if o.contains_key("recommendation") => vec![value],
         Value::Array(docs) => docs,
         _ => {
-            return Err("neither a `memtune fleet --output json` run nor a `memtune recommend --output json` document".into())
+            return Err("neither a `memtune fleet --format json` run nor a `memtune recommend --format json` document".into())
         }
     };
     let mut run = RunRecommendations::default();
@@ -50,6 +53,7 @@ pub fn read(text: &str) -> Result<RunRecommendations, String> {
             Some(r) => run.recommendations.push(Recommendation {
                 function: doc.function.name,
                 memory_mb: r.memory_mb,
+                stack_name: doc.function.stack_name,
             }),
             None => run.without_recommendation += 1,
         }

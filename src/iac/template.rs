@@ -58,6 +58,9 @@ pub enum Naming {
     CloudFormation,
     /// Serverless Framework deploys `<service>-<stage>-<key>`.
     Serverless { service: Option<String> },
+    /// `!Sub "${AWS::StackName}-orders"`: the deployed name once the stack is known (from the
+    /// deployed function's `aws:cloudformation:stack-name` tag, in the run).
+    StackName(String),
     /// Named by an expression memtune cannot evaluate: only the key or a mapping matches.
     Unknown,
 }

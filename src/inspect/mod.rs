@@ -30,7 +30,7 @@ pub use findings::{Finding, FindingKind};
 pub use insights::ReportStats;
 pub use metrics::{FunctionMetrics, ResourceMetrics};
 
-/// The version of the `--output json` document (docs/json-schema.md).
+/// The version of the `--format json` document (docs/json-schema.md).
 pub const SCHEMA_VERSION: u32 = 1;
 /// Lambda calls (GetFunctionConfiguration, ListAliases) in flight at once.
 const LAMBDA_CALLS_IN_FLIGHT: usize = 16;
@@ -57,6 +57,8 @@ pub enum Status {
     ReportsSuppressed,
     NoReports,
     AccessDenied,
+    /// The service could not be reached at all (connection, credentials).
+    Unreachable,
     TimedOut,
     Failed,
     /// Not asked, because an earlier stage already said why there is nothing to read.
@@ -94,6 +96,7 @@ impl<T> Section<T> {
         let status = match e {
             PlatformError::AccessDenied(_) => Status::AccessDenied,
             PlatformError::NotFound(_) => Status::NotFound,
+            PlatformError::Unreachable(_) | PlatformError::Setup(_) => Status::Unreachable,
             _ => Status::Failed,
         };
         Section::missing(status, e.to_string())

@@ -1,4 +1,4 @@
-//! `--output table`: one row per function, then each function's findings and what could not
+//! `--format table`: one row per function, then each function's findings and what could not
 //! be measured, in sentences.
 
 use comfy_table::presets::UTF8_FULL_CONDENSED;

@@ -11,6 +11,7 @@ use aws_sdk_lambda::types::{
 };
 use base64::Engine;
 
+use super::failure::{before_the_service, check_credentials, Target};
 use super::probe::{Probe, IMPOSSIBLE_REVISION, IMPOSSIBLE_VERSION};
 use super::{
     environment_digest, AccountConcurrency, AliasInfo, FunctionConfig, ImageSettings,
@@ -26,7 +27,8 @@ pub struct ConnectOptions {
     pub endpoint_url: Option<String>,
 }
 
-/// Loads the shared AWS configuration (credential chain, region, endpoint) once.
+/// Loads the shared AWS configuration (credential chain, region, endpoint) once, and checks
+/// that there are credentials.
 pub async fn load_config(options: &ConnectOptions) -> PlatformResult<aws_config::SdkConfig> {
     let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
     if let Some(region) = &options.region {
@@ -44,6 +46,7 @@ pub async fn load_config(options: &ConnectOptions) -> PlatformResult<aws_config:
             "no AWS region: pass --region, set AWS_REGION, or set one in your AWS profile".into(),
         ));
     }
+    check_credentials(&config, options.profile.as_deref()).await?;
     Ok(config)
 }
 
@@ -51,12 +54,14 @@ pub async fn load_config(options: &ConnectOptions) -> PlatformResult<aws_config:
 #[derive(Clone, Debug)]
 pub struct AwsLambda {
     client: aws_sdk_lambda::Client,
+    target: Target,
 }
 
 impl AwsLambda {
     pub fn new(config: &aws_config::SdkConfig) -> AwsLambda {
         AwsLambda {
             client: aws_sdk_lambda::Client::new(config),
+            target: Target::of(config, "lambda"),
         }
     }
 
@@ -65,11 +70,20 @@ impl AwsLambda {
     }
 }
 
-/// Maps an SDK failure to what memtune can act on.
-pub fn map_error<E>(e: SdkError<E, aws_sdk_lambda::config::http::HttpResponse>) -> PlatformError
+/// Maps an SDK failure of `operation` against `target` to what memtune can act on. The SDK's
+/// full error (with its Debug structures) goes to the debug log only (`RUST_LOG`, `-v`).
+pub fn map_error<E>(
+    target: &Target,
+    operation: &str,
+    e: SdkError<E, aws_sdk_lambda::config::http::HttpResponse>,
+) -> PlatformError
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
+    tracing::debug!(operation, endpoint = %target.endpoint, error = %DisplayErrorContext(&e), "AWS call failed");
+    if let Some(early) = before_the_service(target, operation, &e) {
+        return early;
+    }
     match &e {
         SdkError::ServiceError(service) => {
             let err = service.err();
@@ -107,14 +121,10 @@ where
                 _ => PlatformError::Other { code, message },
             }
         }
-        SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) => {
-            PlatformError::Transport(DisplayErrorContext(&e).to_string())
-        }
-        SdkError::ConstructionFailure(_) => PlatformError::Setup(format!(
-            "cannot build the request (credentials or region?): {}",
-            DisplayErrorContext(&e)
+        _ => PlatformError::Service(format!(
+            "{operation}: {} answered with something memtune cannot read",
+            target.endpoint
         )),
-        _ => PlatformError::Service(DisplayErrorContext(&e).to_string()),
     }
 }
 
@@ -126,6 +136,7 @@ fn retry_after(response: &aws_sdk_lambda::config::http::HttpResponse) -> Option<
 
 /// Invoke's throttles say whether the function's own reservation was the limit.
 fn map_invoke_error(
+    target: &Target,
     e: SdkError<InvokeError, aws_sdk_lambda::config::http::HttpResponse>,
 ) -> PlatformError {
     let reserved = matches!(
@@ -133,7 +144,7 @@ fn map_invoke_error(
         Some(InvokeError::TooManyRequestsException(t))
             if t.reason() == Some(&ThrottleReason::ReservedFunctionConcurrentInvocationLimitExceeded)
     );
-    match map_error(e) {
+    match map_error(target, "Invoke", e) {
         PlatformError::Throttled(t) => PlatformError::Throttled(Throttle {
             reserved_limit: reserved,
             ..t
@@ -223,6 +234,7 @@ fn to_config(c: &FunctionConfiguration) -> FunctionConfig {
         application_log_level: logging
             .and_then(|l| l.application_log_level())
             .map(|l| l.as_str().to_string()),
+        last_modified: c.last_modified().unwrap_or_default().to_string(),
     }
 }
 
@@ -253,7 +265,7 @@ impl LambdaApi for AwsLambda {
             .set_qualifier(qualifier.map(str::to_string))
             .send()
             .await
-            .map_err(map_error)?;
+            .map_err(|e| map_error(&self.target, "GetFunctionConfiguration", e))?;
         Ok(FunctionConfig {
             name: out.function_name().unwrap_or(name).to_string(),
             ..to_config(&output_to_configuration(&out))
@@ -274,7 +286,7 @@ impl LambdaApi for AwsLambda {
             .revision_id(revision_id)
             .send()
             .await
-            .map_err(map_error)?;
+            .map_err(|e| map_error(&self.target, "UpdateFunctionConfiguration", e))?;
         Ok(to_config(&update_to_configuration(&out)))
     }
 
@@ -292,7 +304,7 @@ impl LambdaApi for AwsLambda {
             .revision_id(revision_id)
             .send()
             .await
-            .map_err(map_error)?;
+            .map_err(|e| map_error(&self.target, "PublishVersion", e))?;
         Ok(to_config(&publish_to_configuration(&out)))
     }
 
@@ -305,7 +317,7 @@ impl LambdaApi for AwsLambda {
             .send();
         let mut all = Vec::new();
         while let Some(page) = pages.next().await {
-            let page = page.map_err(map_error)?;
+            let page = page.map_err(|e| map_error(&self.target, "ListVersionsByFunction", e))?;
             all.extend(page.versions().iter().map(to_config));
         }
         Ok(all)
@@ -320,7 +332,7 @@ impl LambdaApi for AwsLambda {
             .send();
         let mut all = Vec::new();
         while let Some(page) = pages.next().await {
-            let page = page.map_err(map_error)?;
+            let page = page.map_err(|e| map_error(&self.target, "ListAliases", e))?;
             all.extend(page.aliases().iter().map(|a| AliasInfo {
                 name: a.name().unwrap_or_default().to_string(),
                 function_version: a.function_version().unwrap_or_default().to_string(),
@@ -338,7 +350,7 @@ impl LambdaApi for AwsLambda {
             .qualifier(version)
             .send()
             .await
-            .map_err(map_error)?;
+            .map_err(|e| map_error(&self.target, "DeleteFunction", e))?;
         Ok(())
     }
 
@@ -349,7 +361,7 @@ impl LambdaApi for AwsLambda {
             .name(alias)
             .send()
             .await
-            .map_err(map_error)?;
+            .map_err(|e| map_error(&self.target, "DeleteAlias", e))?;
         Ok(())
     }
 
@@ -369,7 +381,7 @@ impl LambdaApi for AwsLambda {
             .revision_id(revision_id)
             .send()
             .await
-            .map_err(map_error)?;
+            .map_err(|e| map_error(&self.target, "UpdateAlias", e))?;
         Ok(AliasInfo {
             name: out.name().unwrap_or(alias).to_string(),
             function_version: out.function_version().unwrap_or_default().to_string(),
@@ -399,7 +411,7 @@ impl LambdaApi for AwsLambda {
             )
             .send()
             .await
-            .map_err(map_invoke_error)?;
+            .map_err(|e| map_invoke_error(&self.target, e))?;
         let log_tail = out.log_result().and_then(|b64| {
             base64::engine::general_purpose::STANDARD
                 .decode(b64)
@@ -422,7 +434,7 @@ impl LambdaApi for AwsLambda {
         let mut pages = self.client.list_functions().into_paginator().send();
         let mut all = Vec::new();
         while let Some(page) = pages.next().await {
-            let page = page.map_err(map_error)?;
+            let page = page.map_err(|e| map_error(&self.target, "ListFunctions", e))?;
             all.extend(page.functions().iter().map(to_config));
         }
         Ok(all)
@@ -435,7 +447,7 @@ impl LambdaApi for AwsLambda {
             .resource(arn)
             .send()
             .await
-            .map_err(map_error)?;
+            .map_err(|e| map_error(&self.target, "ListTags", e))?;
         Ok(out
             .tags()
             .map(|t| t.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
@@ -448,7 +460,7 @@ impl LambdaApi for AwsLambda {
             .get_account_settings()
             .send()
             .await
-            .map_err(map_error)?;
+            .map_err(|e| map_error(&self.target, "GetAccountSettings", e))?;
         let limit = out.account_limit();
         Ok(AccountConcurrency {
             limit: limit.map_or(0, |l| l.concurrent_executions()).max(0) as u32,
@@ -466,7 +478,7 @@ impl LambdaApi for AwsLambda {
             .function_name(name)
             .send()
             .await
-            .map_err(map_error)?;
+            .map_err(|e| map_error(&self.target, "GetFunctionConcurrency", e))?;
         Ok(out
             .reserved_concurrent_executions()
             .map(|r| r.max(0) as u32))
@@ -482,7 +494,7 @@ impl LambdaApi for AwsLambda {
                 .send()
                 .await
                 .map(drop)
-                .map_err(map_error),
+                .map_err(|e| map_error(&self.target, "ListVersionsByFunction", e)),
             Probe::ListAliases => c
                 .list_aliases()
                 .function_name(name)
@@ -490,7 +502,7 @@ impl LambdaApi for AwsLambda {
                 .send()
                 .await
                 .map(drop)
-                .map_err(map_error),
+                .map_err(|e| map_error(&self.target, "ListAliases", e)),
             Probe::Invoke => c
                 .invoke()
                 .function_name(name)
@@ -499,7 +511,7 @@ impl LambdaApi for AwsLambda {
                 .send()
                 .await
                 .map(drop)
-                .map_err(map_invoke_error),
+                .map_err(|e| map_invoke_error(&self.target, e)),
             Probe::UpdateConfiguration { memory_mb } => c
                 .update_function_configuration()
                 .function_name(name)
@@ -508,7 +520,7 @@ impl LambdaApi for AwsLambda {
                 .send()
                 .await
                 .map(drop)
-                .map_err(map_error),
+                .map_err(|e| map_error(&self.target, "UpdateFunctionConfiguration", e)),
             Probe::PublishVersion => c
                 .publish_version()
                 .function_name(name)
@@ -519,7 +531,7 @@ impl LambdaApi for AwsLambda {
                 .send()
                 .await
                 .map(drop)
-                .map_err(map_error),
+                .map_err(|e| map_error(&self.target, "PublishVersion", e)),
             Probe::DeleteVersion => c
                 .delete_function()
                 .function_name(name)
@@ -527,7 +539,7 @@ impl LambdaApi for AwsLambda {
                 .send()
                 .await
                 .map(drop)
-                .map_err(map_error),
+                .map_err(|e| map_error(&self.target, "DeleteFunction", e)),
             Probe::DeleteAlias { alias } => c
                 .delete_alias()
                 .function_name(name)
@@ -535,7 +547,7 @@ impl LambdaApi for AwsLambda {
                 .send()
                 .await
                 .map(drop)
-                .map_err(map_error),
+                .map_err(|e| map_error(&self.target, "DeleteAlias", e)),
             Probe::UpdateAlias { alias } => c
                 .update_alias()
                 .function_name(name)
@@ -545,7 +557,7 @@ impl LambdaApi for AwsLambda {
                 .send()
                 .await
                 .map(drop)
-                .map_err(map_error),
+                .map_err(|e| map_error(&self.target, "UpdateAlias", e)),
         }
     }
 }
@@ -581,6 +593,7 @@ macro_rules! as_configuration {
                 .set_image_config_response(o.image_config_response().cloned())
                 .set_tracing_config(o.tracing_config().cloned())
                 .set_file_system_configs(Some(o.file_system_configs().to_vec()))
+                .set_last_modified(o.last_modified().map(str::to_string))
                 .build()
         }
     };

@@ -141,12 +141,14 @@ async fn fetch_batch<M: MetricsApi>(
 #[derive(Clone, Debug)]
 pub struct AwsCloudWatch {
     client: aws_sdk_cloudwatch::Client,
+    target: super::failure::Target,
 }
 
 impl AwsCloudWatch {
     pub fn new(config: &aws_config::SdkConfig) -> AwsCloudWatch {
         AwsCloudWatch {
             client: aws_sdk_cloudwatch::Client::new(config),
+            target: super::failure::Target::of(config, "monitoring"),
         }
     }
 }
@@ -200,7 +202,7 @@ impl MetricsApi for AwsCloudWatch {
             .set_next_token(next_token.map(str::to_string))
             .send()
             .await
-            .map_err(super::aws::map_error)?;
+            .map_err(|e| super::aws::map_error(&self.target, "GetMetricData", e))?;
         Ok(MetricPage {
             series: out
                 .metric_data_results()

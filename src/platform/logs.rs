@@ -100,12 +100,14 @@ pub async fn run_query<L: LogsApi>(
 #[derive(Clone, Debug)]
 pub struct AwsLogs {
     client: aws_sdk_cloudwatchlogs::Client,
+    target: super::failure::Target,
 }
 
 impl AwsLogs {
     pub fn new(config: &aws_config::SdkConfig) -> AwsLogs {
         AwsLogs {
             client: aws_sdk_cloudwatchlogs::Client::new(config),
+            target: super::failure::Target::of(config, "logs"),
         }
     }
 }
@@ -127,7 +129,7 @@ impl LogsApi for AwsLogs {
             .end_time(end_s)
             .send()
             .await
-            .map_err(super::aws::map_error)?;
+            .map_err(|e| super::aws::map_error(&self.target, "StartQuery", e))?;
         out.query_id()
             .map(str::to_string)
             .ok_or_else(|| PlatformError::Service("StartQuery returned no queryId".into()))
@@ -140,7 +142,7 @@ impl LogsApi for AwsLogs {
             .query_id(query_id)
             .send()
             .await
-            .map_err(super::aws::map_error)?;
+            .map_err(|e| super::aws::map_error(&self.target, "GetQueryResults", e))?;
         Ok(match out.status() {
             Some(QueryStatus::Complete) => QueryState::Complete(
                 out.results()
@@ -166,7 +168,7 @@ impl LogsApi for AwsLogs {
             .query_id(query_id)
             .send()
             .await
-            .map_err(super::aws::map_error)?;
+            .map_err(|e| super::aws::map_error(&self.target, "StopQuery", e))?;
         Ok(())
     }
 }

@@ -5,6 +5,7 @@
 
 pub mod aws;
 pub mod cloudwatch;
+pub mod failure;
 pub mod logs;
 pub mod probe;
 
@@ -58,6 +59,8 @@ pub struct FunctionConfig {
     /// EFS mounts as `<access point ARN>=<local mount path>`.
     pub file_systems: Vec<String>,
     pub application_log_level: Option<String>,
+    /// When the configuration or code last changed, as Lambda says it (ISO 8601).
+    pub last_modified: String,
 }
 
 /// Where a function sits in a VPC; empty lists outside one.
@@ -132,6 +135,7 @@ impl FunctionConfig {
             tracing_mode: "PassThrough".into(),
             file_systems: Vec::new(),
             application_log_level: None,
+            last_modified: "2026-01-01T00:00:00.000+0000".into(),
         }
     }
 
@@ -183,8 +187,8 @@ pub enum PlatformError {
     #[error("service error: {0}")]
     Service(String),
     /// No answer: connection refused, timeout, DNS.
-    #[error("cannot reach the Lambda endpoint: {0}")]
-    Transport(String),
+    #[error("{0}")]
+    Unreachable(failure::Unreachable),
     /// No credentials, or an unusable region or profile.
     #[error("{0}")]
     Setup(String),

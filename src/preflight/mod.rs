@@ -30,7 +30,7 @@ pub enum PreflightError {
     #[error("cannot check the permissions on {function}: {source}")]
     Unchecked {
         function: String,
-        source: PlatformError,
+        source: Box<PlatformError>,
     },
 }
 

@@ -113,7 +113,7 @@ fn judge(answer: PlatformResult<()>) -> Verdict {
         Ok(()) => Verdict::Allowed,
         Err(PlatformError::AccessDenied(_)) => Verdict::Denied,
         Err(
-            e @ (PlatformError::Transport(_)
+            e @ (PlatformError::Unreachable(_)
             | PlatformError::Service(_)
             | PlatformError::Throttled(_)
             | PlatformError::Setup(_)),
@@ -167,7 +167,7 @@ async fn denied_on<A: LambdaApi>(
             Verdict::NoAnswer(source) => {
                 return Err(PreflightError::Unchecked {
                     function: function.name.clone(),
-                    source,
+                    source: Box::new(source),
                 })
             }
         }
@@ -231,8 +231,17 @@ mod tests {
             judge(Err(PlatformError::AccessDenied("no".into()))),
             Verdict::Denied
         );
+        let refused = crate::platform::failure::Unreachable {
+            operation: "DeleteFunction".into(),
+            target: crate::platform::failure::Target {
+                endpoint: "http://127.0.0.1:1".into(),
+                region: "us-east-1".into(),
+                custom_endpoint: true,
+            },
+            cause: crate::platform::failure::ConnectCause::Refused,
+        };
         assert!(matches!(
-            judge(Err(PlatformError::Transport("refused".into()))),
+            judge(Err(PlatformError::Unreachable(refused))),
             Verdict::NoAnswer(_)
         ));
     }

@@ -3,6 +3,56 @@
 
 use super::{confidence, FunctionDocument, Row, SizeRow};
 use crate::fleet::outcome::Status;
+use crate::sweep::payload::PayloadKind;
+
+/// "1 function", "14 functions".
+pub fn count(n: usize, noun: &str) -> String {
+    match n {
+        1 => format!("1 {noun}"),
+        n => format!("{n} {noun}s"),
+    }
+}
+
+/// A small amount of USD with two significant digits below a cent (`$0.0048`, not
+/// `$0.0000`), cents above.
+pub fn usd(x: f64) -> String {
+    if x == 0.0 || !x.is_finite() {
+        return format!("${x:.2}");
+    }
+    if x.abs() >= 0.01 {
+        return format!("${x:.2}");
+    }
+    let digits = (1.0 - x.abs().log10().floor()) as usize;
+    format!("${x:.digits$}")
+}
+
+/// An RFC 3339 timestamp to the minute, in UTC (`2026-12-07 03:53 UTC`); anything else as is.
+pub fn when(timestamp: &str) -> String {
+    chrono::DateTime::parse_from_rfc3339(timestamp)
+        .map(|t| {
+            t.with_timezone(&chrono::Utc)
+                .format("%Y-%m-%d %H:%M UTC")
+                .to_string()
+        })
+        .unwrap_or_else(|_| timestamp.to_string())
+}
+
+/// How the run ended per function: "11 to change, 3 to keep, 0 skipped, 0 failed" (a kept
+/// size is a recommendation, but not a change).
+pub fn outcomes(rows: &[Row]) -> String {
+    let changes = rows.iter().filter(|r| action(r) == CHANGE).count();
+    let keeps = rows.iter().filter(|r| action(r) == KEEP).count();
+    let with = |status| rows.iter().filter(|r| r.status == status).count();
+    format!(
+        "{changes} to change, {keeps} to keep, {} skipped, {} failed",
+        with(Status::Skipped),
+        with(Status::Failed)
+    )
+}
+
+/// The action words every format uses.
+pub const CHANGE: &str = "change";
+pub const KEEP: &str = "keep";
 
 fn change(now: Option<f64>, after: Option<f64>, digits: usize) -> String {
     match (now, after) {
@@ -70,14 +120,15 @@ pub fn action(row: &Row) -> String {
         Status::Skipped => format!("skipped: {reason}"),
         Status::Failed => format!("failed: {reason}"),
         Status::Recommended => match row.document.and_then(|d| d.recommendation.as_ref()) {
-            Some(r) if r.memory_mb != row.memory_mb => "change".into(),
-            _ => "keep".into(),
+            Some(r) if r.memory_mb != row.memory_mb => CHANGE.into(),
+            _ => KEEP.into(),
         },
     }
 }
 
 /// The `memtune recommend` command that measures this function the same way (the payload
-/// is not in the document).
+/// itself is not in the document: `@event.json` stands for it, and nothing when the run sent
+/// the empty event).
 pub fn reproduce(d: &FunctionDocument) -> String {
     let mut cmd = format!(
         "memtune recommend {} --region {} --strategy {} --search {}",
@@ -87,7 +138,11 @@ pub fn reproduce(d: &FunctionDocument) -> String {
         let sizes: Vec<String> = d.sizes.iter().map(|s| s.memory_mb.to_string()).collect();
         cmd.push_str(&format!(" --sizes {}", sizes.join(",")));
     }
-    cmd.push_str(" --payload @event.json");
+    match d.payload {
+        PayloadKind::Empty => {}
+        PayloadKind::One => cmd.push_str(" --payload @event.json"),
+        PayloadKind::Weighted => cmd.push_str(" --payloads @payloads.json"),
+    }
     cmd
 }
 
@@ -114,4 +169,38 @@ pub fn size_marks(d: &FunctionDocument, s: &SizeRow, recommended: &str) -> Strin
         marks.push(format!("infeasible: {}", s.infeasible_reasons.join(", ")));
     }
     marks.join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::sample;
+
+    #[test]
+    fn counts_money_and_time_read_as_people_write_them() {
+        assert_eq!(count(1, "function"), "1 function");
+        assert_eq!(count(14, "function"), "14 functions");
+        assert_eq!(count(0, "invocation"), "0 invocations");
+        assert_eq!(usd(0.0000412), "$0.000041");
+        assert_eq!(usd(0.0048), "$0.0048");
+        assert_eq!(usd(0.1604), "$0.16");
+        assert_eq!(usd(0.0), "$0.00");
+        assert_eq!(
+            when("2026-12-07T03:53:45.130786044+00:00"),
+            "2026-12-07 03:53 UTC"
+        );
+        assert_eq!(when("2026-12-07T04:53:45+01:00"), "2026-12-07 03:53 UTC");
+        assert_eq!(when("yesterday"), "yesterday");
+    }
+
+    #[test]
+    fn reproduce_names_a_payload_only_when_the_run_had_one() {
+        let mut d = sample::document("api", 1024, 512, 0);
+        d.payload = PayloadKind::Empty;
+        assert!(!reproduce(&d).contains("--payload"), "{}", reproduce(&d));
+        d.payload = PayloadKind::One;
+        assert!(reproduce(&d).ends_with(" --payload @event.json"));
+        d.payload = PayloadKind::Weighted;
+        assert!(reproduce(&d).ends_with(" --payloads @payloads.json"));
+    }
 }

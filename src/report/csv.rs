@@ -1,4 +1,4 @@
-//! `--output csv`: one row per function per sampled size, with a header row; a function
+//! `--format csv`: one row per function per sampled size, with a header row; a function
 //! with no sampled size (skipped, or failed before sampling) gets one row with the size
 //! columns empty. Columns are documented in docs/reports.md.
 
@@ -41,6 +41,16 @@ struct Line<'a> {
     function_errors: Option<usize>,
 }
 
+/// Decimals kept: microseconds, and a millionth of a dollar per million invocations. Beyond
+/// them a float's binary noise (`139.30599999999998`) only gets in a spreadsheet's way.
+const MS_DIGITS: i32 = 3;
+const USD_DIGITS: i32 = 6;
+
+fn round(x: Option<f64>, digits: i32) -> Option<f64> {
+    let scale = 10f64.powi(digits);
+    x.map(|x| (x * scale).round() / scale)
+}
+
 fn line<'a>(run_id: &'a str, row: &Row<'a>, size: Option<&SizeRow>) -> Line<'a> {
     let d = row.document;
     let rec = d.and_then(|d| d.recommendation.as_ref());
@@ -54,7 +64,7 @@ fn line<'a>(run_id: &'a str, row: &Row<'a>, size: Option<&SizeRow>) -> Line<'a> 
         current_mb: row.memory_mb,
         recommended_mb,
         confidence: d.map_or("-", cells::confidence),
-        monthly_savings_usd: rec.and_then(|r| r.monthly_savings_usd),
+        monthly_savings_usd: round(rec.and_then(|r| r.monthly_savings_usd), 4),
         memory_mb: size.map(|s| s.memory_mb),
         is_current: size.map(|s| s.memory_mb == row.memory_mb),
         is_recommended: size.map(|s| Some(s.memory_mb) == recommended_mb),
@@ -62,15 +72,21 @@ fn line<'a>(run_id: &'a str, row: &Row<'a>, size: Option<&SizeRow>) -> Line<'a> 
         invocations: size.map(|s| s.invocations),
         successes: size.map(|s| s.successes),
         cold_starts: size.map(|s| s.cold_starts),
-        p50_ms: size.and_then(|s| s.p50_ms),
-        p90_ms: size.and_then(|s| s.p90_ms),
-        p99_ms: size.and_then(|s| s.p99_ms),
-        mean_ms: size.and_then(|s| s.mean_ms),
-        mean_billed_ms: size.and_then(|s| s.mean_billed_ms),
+        p50_ms: round(size.and_then(|s| s.p50_ms), MS_DIGITS),
+        p90_ms: round(size.and_then(|s| s.p90_ms), MS_DIGITS),
+        p99_ms: round(size.and_then(|s| s.p99_ms), MS_DIGITS),
+        mean_ms: round(size.and_then(|s| s.mean_ms), MS_DIGITS),
+        mean_billed_ms: round(size.and_then(|s| s.mean_billed_ms), MS_DIGITS),
         max_memory_used_mb: size.and_then(|s| s.max_memory_used_mb),
-        cost_per_million_usd: size.and_then(|s| s.cost_per_million_usd),
-        cost_ci95_low_per_million_usd: size.and_then(|s| s.cost_ci95_usd).map(|c| c[0] * 1e6),
-        cost_ci95_high_per_million_usd: size.and_then(|s| s.cost_ci95_usd).map(|c| c[1] * 1e6),
+        cost_per_million_usd: round(size.and_then(|s| s.cost_per_million_usd), USD_DIGITS),
+        cost_ci95_low_per_million_usd: round(
+            size.and_then(|s| s.cost_ci95_usd).map(|c| c[0] * 1e6),
+            USD_DIGITS,
+        ),
+        cost_ci95_high_per_million_usd: round(
+            size.and_then(|s| s.cost_ci95_usd).map(|c| c[1] * 1e6),
+            USD_DIGITS,
+        ),
         out_of_memory: size.map(|s| s.out_of_memory),
         timeouts: size.map(|s| s.timeouts),
         function_errors: size.map(|s| s.function_errors),
@@ -140,5 +156,16 @@ mod tests {
         let text = Csv.render(&Report::Function(Box::new(doc)));
         let rows = csv::Reader::from_reader(text.as_bytes()).records().count();
         assert_eq!(rows, 6);
+    }
+
+    #[test]
+    fn values_carry_no_binary_noise() {
+        let mut doc = sample::document("api", 1024, 512, 0);
+        doc.sizes[0].p99_ms = Some(139.30599999999998);
+        doc.sizes[0].cost_per_million_usd = Some(1.6666666666666667);
+        let text = Csv.render(&Report::Function(Box::new(doc)));
+        assert!(text.contains(",139.306,"), "{text}");
+        assert!(text.contains(",1.666667,"), "{text}");
+        assert!(!text.contains("99999"), "{text}");
     }
 }

@@ -108,9 +108,9 @@ fn action(r: &FunctionResult) -> String {
                 .and_then(|d| d.recommendation.as_ref())
                 .map(|rec| rec.memory_mb);
             if rec == Some(r.memory_mb) {
-                "keep".into()
+                cells::KEEP.into()
             } else {
-                "propose".into()
+                cells::CHANGE.into()
             }
         }
     }
@@ -119,20 +119,45 @@ fn action(r: &FunctionResult) -> String {
 fn summary(run: &FleetRun) -> String {
     let t = &run.totals;
     let b = &run.budget;
+    let actions: Vec<String> = run.functions.iter().map(action).collect();
+    let of = |word: &str| actions.iter().filter(|a| *a == word).count();
     format!(
-        "run {}: {} functions: {} recommended, {} skipped, {} failed; exploration {} invocations, {:.1} GB-s, ${:.4}; {:.1} s; \
+        "run {}: {}: {} to change, {} to keep, {} skipped, {} failed; exploration {}, {:.1} GB-s, {}; {:.1} s; \
          at most {} invocations in flight (lowest {}, {} throttles)",
         run.run_id,
-        t.functions,
-        t.recommended,
+        cells::count(t.functions, "function"),
+        of(cells::CHANGE),
+        of(cells::KEEP),
         t.skipped,
         t.failed,
-        t.invocations,
+        cells::count(t.invocations as usize, "invocation"),
         t.gb_seconds,
-        t.usd,
+        cells::usd(t.usd),
         t.wall_s,
         b.ceiling,
         b.lowest,
         b.throttles
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::sample;
+
+    #[test]
+    fn the_terminal_says_change_as_markdown_and_html_do_and_counts_keeps_apart() {
+        let mut run = sample::fleet(2);
+        // The second function keeps its size.
+        let now = run.functions[1].memory_mb;
+        let kept = run.functions[1].document.as_mut().unwrap();
+        kept.recommendation.as_mut().unwrap().memory_mb = now;
+        let text = table(&run);
+        assert!(text.contains(" change "), "{text}");
+        assert!(!text.contains("propose"), "{text}");
+        assert!(
+            text.contains(": 3 functions: 1 to change, 1 to keep, 1 skipped, 0 failed;"),
+            "{text}"
+        );
+    }
 }

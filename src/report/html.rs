@@ -1,4 +1,4 @@
-//! `--output html`: one self-contained page (inline CSS and SVG, no script, nothing fetched)
+//! `--format html`: one self-contained page (inline CSS and SVG, no script, nothing fetched)
 //! that works offline: a summary table, for a fleet a chart of savings by function, and per
 //! sampled function its duration and cost charts and its sizes. All text from the run is
 //! escaped.
@@ -194,18 +194,23 @@ impl Renderer for Html {
             "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width\"><title>memtune report {}</title><style>{STYLE}</style></head><body>\n",
             escape(report.run_id())
         );
+        let savings = cells::total_savings(&rows)
+            .map(|(usd, n)| {
+                format!(
+                    " Net savings: <b>${usd:.2} per month</b> over the {n} with production data."
+                )
+            })
+            .unwrap_or_default();
         out.push_str(&format!(
-            "<h1>memtune report</h1>\n<p>Run <code>{}</code> in {}, {}: {} functions, {} recommended, {} skipped, {} failed. Exploration spent: {} invocations, {:.1} GB-s, ${:.4}.</p>\n",
+            "<h1>memtune report</h1>\n<p>Run <code>{}</code> in {}, {}: {}: {}.{savings} Exploration spent: {}, {:.1} GB-s, {}.</p>\n",
             escape(report.run_id()),
             escape(report.region()),
-            escape(report.started_at()),
-            t.functions,
-            t.recommended,
-            t.skipped,
-            t.failed,
-            t.invocations,
+            escape(&cells::when(report.started_at())),
+            cells::count(t.functions, "function"),
+            cells::outcomes(&rows),
+            cells::count(t.invocations as usize, "invocation"),
             t.gb_seconds,
-            t.usd
+            cells::usd(t.usd)
         ));
         if let Report::Fleet(_) = report {
             out.push_str("<h2>Overview</h2>\n");
@@ -230,6 +235,24 @@ mod tests {
 
     fn fleet_html(tuned: usize) -> String {
         Html.render(&Report::Fleet(Box::new(sample::fleet(tuned))))
+    }
+
+    #[test]
+    fn the_heading_has_the_net_savings_and_the_same_words_as_markdown() {
+        let mut run = sample::fleet(3);
+        run.started_at = "2026-12-07T03:53:45.130786044+00:00".into();
+        let html = Html.render(&Report::Fleet(Box::new(run.clone())));
+        let savings = crate::report::cells::total_savings(&Report::Fleet(Box::new(run)).rows())
+            .expect("the sample has production data")
+            .0;
+        assert!(
+            html.contains(&format!("Net savings: <b>${savings:.2} per month</b>")),
+            "{html}"
+        );
+        assert!(
+            html.contains("2026-12-07 03:53 UTC: 4 functions: 3 to change, 0 to keep, 1 skipped")
+        );
+        assert!(!html.contains("130786044"), "nanoseconds in the heading");
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! `--output json`: the run as it is: the document of a recommend run, the whole fleet run
+//! `--format json`: the run as it is: the document of a recommend run, the whole fleet run
 //! (docs/json-schema.md).
 
 use super::{Renderer, Report};

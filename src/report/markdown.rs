@@ -1,4 +1,4 @@
-//! `--output markdown`: a pull-request comment. A summary table (a row per function), a
+//! `--format markdown`: a pull-request comment. A summary table (a row per function), a
 //! collapsible section per tuned function, exploration spent and the command to reproduce;
 //! never longer than GitHub's comment limit: rows and sections that do not fit are left out
 //! and a note says how many and where the full report is.
@@ -154,30 +154,32 @@ fn details(d: &FunctionDocument) -> String {
 impl Markdown {
     fn heading(&self, report: &Report, rows: &[Row]) -> String {
         let t = report.totals();
-        let changes = rows.iter().filter(|r| cells::action(r) == "change").count();
+        let changes = rows
+            .iter()
+            .filter(|r| cells::action(r) == cells::CHANGE)
+            .count();
         let savings = cells::total_savings(rows)
             .map(|(usd, n)| {
                 format!(", net savings ${usd:.2} per month over the {n} with production data")
             })
             .unwrap_or_default();
         format!(
-            "## memtune: {} of {} functions to resize{savings}\n\nRun `{}` in {}, {}: {} recommended, {} skipped, {} failed.\n\n",
-            changes,
-            t.functions,
+            "## memtune: {changes} of {} to resize{savings}\n\nRun `{}` in {}, {}: {}.\n\n",
+            cells::count(t.functions, "function"),
             cell(report.run_id()),
             cell(report.region()),
-            cell(report.started_at()),
-            t.recommended,
-            t.skipped,
-            t.failed
+            cell(&cells::when(report.started_at())),
+            cells::outcomes(rows),
         )
     }
 
     fn footer(&self, report: &Report) -> String {
         let t = report.totals();
         let mut out = format!(
-            "\n**Exploration spent:** {} invocations, {:.1} GB-s, ${:.4}.\n",
-            t.invocations, t.gb_seconds, t.usd
+            "\n**Exploration spent:** {}, {:.1} GB-s, {}.\n",
+            cells::count(t.invocations as usize, "invocation"),
+            t.gb_seconds,
+            cells::usd(t.usd)
         );
         if let Some(cmd) = &self.command {
             out.push_str(&format!("\n**Reproduce:** {}\n", code(cmd)));
@@ -194,7 +196,8 @@ impl Markdown {
             code,
         );
         format!(
-            "\n> **Truncated** to fit a GitHub comment: {left_out_rows} functions left out of the table and {left_out_details} without details. Full report: {location}\n"
+            "\n> **Truncated** to fit a GitHub comment: {} left out of the table and {left_out_details} without details. Full report: {location}\n",
+            cells::count(left_out_rows, "function")
         )
     }
 }
@@ -262,6 +265,11 @@ mod tests {
         );
         assert!(md.contains("| `fn-0000` | 1024 → 512 |"), "{md}");
         assert!(md.contains("| `legacy-cron` | 256 |"), "{md}");
+        // To the minute, and a kept size is not counted as a change.
+        assert!(
+            md.contains("2026-01-01 00:00 UTC: 3 to change, 0 to keep, 1 skipped, 0 failed."),
+            "{md}"
+        );
         assert!(md.contains("skipped: no payload configured"), "{md}");
         assert_eq!(md.matches("<details><summary>").count(), 3);
         assert_eq!(md.matches("</details>").count(), 3);
@@ -318,7 +326,7 @@ mod tests {
         let report = Report::Function(Box::new(sample::document("api", 1024, 512, 0)));
         let md = Markdown::default().render(&report);
         assert!(
-            md.starts_with("## memtune: 1 of 1 functions to resize"),
+            md.starts_with("## memtune: 1 of 1 function to resize"),
             "{md}"
         );
         assert_eq!(md.matches("<details>").count(), 1);

@@ -1,7 +1,7 @@
 //! What a tuning run produced, as one versioned document per function, and its renderings.
 //!
 //! `document` turns a [`TuneOutcome`] into the plain [`FunctionDocument`] that every format
-//! renders (`--output json` is that document as is; scripts and PR bots rely on it, see
+//! renders (`--format json` is that document as is; scripts and PR bots rely on it, see
 //! docs/json-schema.md). A [`Report`] is one run, of one function or a fleet; each format is
 //! one module behind [`Renderer`] and renders both (docs/reports.md).
 
@@ -25,6 +25,7 @@ use serde::{Deserialize, Serialize};
 use crate::inspect::production::Production;
 use crate::measure::SizeStats;
 use crate::strategy::{Estimate, Rejection};
+use crate::sweep::payload::PayloadKind;
 use crate::tune::adaptive::FitSummary;
 use crate::tune::{Exploration, TuneOutcome};
 
@@ -54,6 +55,9 @@ pub struct FunctionDocument {
     /// Production figures read before tuning (CloudWatch), when available.
     #[serde(default)]
     pub production: Option<Production>,
+    /// What the function was invoked with (`one` in documents from before this field).
+    #[serde(default)]
+    pub payload: PayloadKind,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -64,6 +68,10 @@ pub struct FunctionInfo {
     pub architecture: String,
     pub region: String,
     pub timeout_s: u32,
+    /// The CloudFormation stack that deployed it (its `aws:cloudformation:stack-name` tag),
+    /// so that `patch` can resolve `!Sub "${AWS::StackName}-..."` names.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stack_name: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -185,6 +193,13 @@ fn size_row(s: &SizeStats) -> SizeRow {
 }
 
 /// The document of one tuned function.
+/// The stack that deployed a function, from its tags; None when it has none or they cannot
+/// be read (ListTags denied: `patch` then matches by the other rules).
+pub async fn stack_name<A: crate::platform::LambdaApi>(api: &A, arn: &str) -> Option<String> {
+    let tags = api.list_tags(arn).await.ok()?;
+    tags.get("aws:cloudformation:stack-name").cloned()
+}
+
 pub fn document(outcome: &TuneOutcome, region: &str) -> FunctionDocument {
     let o = &outcome.original;
     let sizes: Vec<SizeRow> = outcome.sizes.iter().map(size_row).collect();
@@ -252,6 +267,7 @@ pub fn document(outcome: &TuneOutcome, region: &str) -> FunctionDocument {
             architecture: o.architecture.clone(),
             region: region.to_string(),
             timeout_s: o.timeout_s,
+            stack_name: None,
         },
         strategy: StrategyInfo {
             name: outcome.strategy.name.clone(),
@@ -271,6 +287,7 @@ pub fn document(outcome: &TuneOutcome, region: &str) -> FunctionDocument {
         restored: crate::sweep::restore::describe(&outcome.restore),
         warnings,
         production: None,
+        payload: outcome.payload,
     }
 }
 

@@ -102,7 +102,7 @@ impl Report {
         }
     }
 
-    /// Reads what `recommend --output json` or `fleet --output json` printed.
+    /// Reads what `recommend --format json` or `fleet --format json` printed.
     pub fn from_json(text: &str) -> Result<Report, String> {
         let value: serde_json::Value =
             serde_json::from_str(text).map_err(|e| format!("not JSON: {e}"))?;
@@ -112,7 +112,7 @@ impl Report {
             "recommend document"
         } else {
             return Err(
-                "neither a fleet run (`memtune fleet --output json`) nor a recommend document (`memtune recommend --output json`)"
+                "neither a fleet run (`memtune fleet --format json`) nor a recommend document (`memtune recommend --format json`)"
                     .into(),
             );
         };

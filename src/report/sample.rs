@@ -66,6 +66,7 @@ pub fn document(name: &str, current_mb: u32, recommended_mb: u32, seed: u64) -> 
             architecture: "x86_64".into(),
             region: "us-east-1".into(),
             timeout_s: 30,
+            stack_name: None,
         },
         strategy: StrategyInfo {
             name: "cost".into(),
@@ -120,6 +121,7 @@ pub fn document(name: &str, current_mb: u32, recommended_mb: u32, seed: u64) -> 
         restored: "restored 1024 MB on $LATEST; deleted 6 versions".into(),
         warnings: vec![],
         production: None,
+        payload: Default::default(),
     }
 }
 

@@ -1,4 +1,4 @@
-//! `--output table`: for a recommend run, the sampled sizes with the recommendation under
+//! `--format table`: for a recommend run, the sampled sizes with the recommendation under
 //! them; for a fleet run, a row per function (`fleet::table`).
 
 use comfy_table::presets::UTF8_FULL_CONDENSED;

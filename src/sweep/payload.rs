@@ -3,7 +3,20 @@
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
+
+/// What a run invoked with, as far as reproducing it goes (the payload itself is the user's).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PayloadKind {
+    /// The empty event `{}`: no payload was given.
+    Empty,
+    /// One payload (`--payload`).
+    #[default]
+    One,
+    /// Weighted payloads (`--payloads`).
+    Weighted,
+}
 
 /// Payload templates and how often each is used.
 #[derive(Debug, Clone, PartialEq)]
@@ -31,6 +44,14 @@ impl Payloads {
         };
         payloads.check()?;
         Ok(payloads)
+    }
+
+    pub fn kind(&self) -> PayloadKind {
+        match self.templates.as_slice() {
+            [(_, only)] if only.trim() == "{}" => PayloadKind::Empty,
+            [_] => PayloadKind::One,
+            _ => PayloadKind::Weighted,
+        }
     }
 
     /// `[{"weight": 3, "payload": {...}}, ...]`; string payloads are used as templates.

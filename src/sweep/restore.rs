@@ -21,6 +21,8 @@ pub struct RestoreReport {
     pub restored_memory_mb: Option<u32>,
     /// $LATEST already had its original memory.
     pub memory_was_original: bool,
+    /// The memory the function had before the run.
+    pub original_memory_mb: u32,
     pub deleted_versions: Vec<String>,
     /// Why memtune left memory as it found it (someone else set it).
     pub left_alone: Option<String>,
@@ -48,7 +50,7 @@ pub fn describe(r: &RestoreReport) -> String {
     let memory = match (&r.left_alone, r.restored_memory_mb) {
         (Some(reason), _) => format!("NOT restored: {reason}"),
         (None, Some(mb)) => format!("memory back to {mb} MB"),
-        (None, None) => "memory was already original".to_string(),
+        (None, None) => format!("memory already at its original {} MB", r.original_memory_mb),
     };
     let kept = if r.kept_changes.is_empty() {
         String::new()
@@ -184,6 +186,7 @@ async fn restore_state<A: LambdaApi>(
         run_id: state.run_id.clone(),
         restored_memory_mb: None,
         memory_was_original: false,
+        original_memory_mb: state.original.memory_mb,
         deleted_versions: Vec::new(),
         left_alone: None,
         kept_changes: Vec::new(),
@@ -295,4 +298,28 @@ async fn delete_run_versions<A: LambdaApi>(
         deleted.push(version);
     }
     Ok(deleted)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_function_left_at_its_memory_says_which() {
+        let report = RestoreReport {
+            function: "orders".into(),
+            run_id: "r1".into(),
+            restored_memory_mb: None,
+            memory_was_original: true,
+            original_memory_mb: 512,
+            deleted_versions: vec!["3".into()],
+            left_alone: None,
+            function_gone: false,
+            kept_changes: Vec::new(),
+        };
+        assert_eq!(
+            describe(&report),
+            "orders: memory already at its original 512 MB; deleted versions 3 (run r1)"
+        );
+    }
 }

@@ -807,6 +807,34 @@ fn confirmation(objective: Objective, limits: &AdaptiveLimits, unconfirmed_slo: 
     }
 }
 
+/// The most a search can sample, for a plan's worst case: its first sizes, and how many more
+/// sizes it may add (at most one probe per round, the size the last round planned, one per
+/// final batch), each size at most `per_size` invocations.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reach {
+    pub first: Vec<u32>,
+    pub further_sizes: u32,
+    pub per_size: u32,
+}
+
+pub fn reach(objective: Objective, limits: &AdaptiveLimits, current_mb: u32) -> Reach {
+    let mut first = initial_sizes(objective, limits.min_mb, limits.max_mb);
+    if limits.include_current && (limits.min_mb..=limits.max_mb).contains(&current_mb) {
+        first.push(current_mb);
+        first.sort_unstable();
+        first.dedup();
+    }
+    let per_size = limits
+        .confirm_invocations
+        .max(confirmation(objective, limits, true))
+        .max(limits.initial_invocations);
+    Reach {
+        first,
+        further_sizes: limits.max_rounds + 1 + FINAL_BATCHES as u32,
+        per_size,
+    }
+}
+
 /// Invocations a search is expected to make before it samples beyond its first sizes: the
 /// first sizes, and the choice's confirmation at most (for progress and plans).
 pub fn expected_invocations(objective: Objective, limits: &AdaptiveLimits) -> u64 {

@@ -104,6 +104,7 @@ pub struct TuneOutcome {
     pub restore: RestoreReport,
     /// Why REPORT lines were missing, when they were.
     pub missing_report: Option<String>,
+    pub payload: crate::sweep::payload::PayloadKind,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -292,6 +293,7 @@ pub async fn tune<A: LambdaApi>(
         exploration,
         restore,
         missing_report,
+        payload: options.payloads.kind(),
     })
 }
 
