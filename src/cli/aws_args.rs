@@ -3,8 +3,8 @@
 use clap::Args;
 
 use super::CliError;
-use crate::platform::aws::{load_config, ConnectOptions};
-use crate::platform::PlatformError;
+use memtune::platform::aws::{load_config, ConnectOptions};
+use memtune::platform::PlatformError;
 
 #[derive(Debug, Clone, Args)]
 pub struct AwsArgs {

@@ -7,8 +7,8 @@ use comfy_table::{Cell, CellAlignment, Table};
 
 use super::recommend_cmd::OutputFormat;
 use super::CliError;
-use crate::history::{self, FunctionEntry, History, RunSummary};
-use crate::sweep::journal::state_dir;
+use memtune::history::{self, FunctionEntry, History, RunSummary};
+use memtune::sweep::journal::state_dir;
 
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:

@@ -6,10 +6,10 @@ use std::path::PathBuf;
 use clap::{Args, Subcommand};
 
 use super::CliError;
-use crate::lab::faults::Faults;
-use crate::lab::fleet::Fleet;
-use crate::lab::iam::DenyList;
-use crate::lab::{self, synthetic, LabConfig};
+use memtune_lab::faults::Faults;
+use memtune_lab::fleet::Fleet;
+use memtune_lab::iam::DenyList;
+use memtune_lab::{self as lab, synthetic, LabConfig};
 
 #[derive(Debug, Args)]
 #[command(args_conflicts_with_subcommands = true)]

@@ -12,24 +12,24 @@ use tokio::sync::Semaphore;
 use super::aws_args::{platform_error, AwsArgs};
 use super::report_cmd::{self, ReportFormat};
 use super::CliError;
-use crate::inspect::production::{self, Production};
-use crate::measure::Percentile;
-use crate::platform::aws::AwsLambda;
-use crate::platform::cloudwatch::AwsCloudWatch;
-use crate::platform::logs::AwsLogs;
-use crate::platform::{FunctionConfig, LambdaApi, PlatformError};
-use crate::pricing::PriceBook;
-use crate::report::markdown::Markdown;
-use crate::report::{self, Report};
-use crate::strategy::{Objective, SearchMode, Strategy};
-use crate::sweep::journal::{self, Fingerprint};
-use crate::sweep::payload::Payloads;
-use crate::sweep::restore::restore_run;
-use crate::sweep::settle;
-use crate::sweep::SweepEvent;
-use crate::tune::adaptive::{self, AdaptiveLimits};
-use crate::tune::plan::{parse_sizes, SizePlan};
-use crate::tune::{self, Search, TuneError, TuneOptions};
+use memtune::inspect::production::{self, Production};
+use memtune::measure::Percentile;
+use memtune::platform::aws::AwsLambda;
+use memtune::platform::cloudwatch::AwsCloudWatch;
+use memtune::platform::logs::AwsLogs;
+use memtune::platform::{FunctionConfig, LambdaApi, PlatformError};
+use memtune::report::markdown::Markdown;
+use memtune::report::{self, Report};
+use memtune::strategy::{Objective, SearchMode, Strategy};
+use memtune::sweep::journal::{self, Fingerprint};
+use memtune::sweep::payload::Payloads;
+use memtune::sweep::restore::restore_run;
+use memtune::sweep::settle;
+use memtune::sweep::SweepEvent;
+use memtune::tune::adaptive::{self, AdaptiveLimits};
+use memtune::tune::plan::{parse_sizes, SizePlan};
+use memtune::tune::{self, Search, TuneError, TuneOptions};
+use memtune_facts::pricing::PriceBook;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum OutputFormat {
@@ -271,7 +271,7 @@ fn check_input(args: &RecommendArgs) -> Result<Checked, CliError> {
     })
 }
 
-pub(super) use crate::sweep::journal::new_run_id;
+pub(super) use memtune::sweep::journal::new_run_id;
 
 pub async fn run(args: RecommendArgs) -> Result<(), CliError> {
     let checked = check_input(&args)?;
@@ -580,7 +580,7 @@ fn tune_error(e: TuneError, function: &FunctionConfig) -> CliError {
             }
             err
         }
-        (TuneError::Sweep(crate::sweep::SweepError::Refused(m)), _) => CliError::usage(m.clone()),
+        (TuneError::Sweep(memtune::sweep::SweepError::Refused(m)), _) => CliError::usage(m.clone()),
         _ => CliError::failed(format!("{context} failed: {e}")),
     }
 }

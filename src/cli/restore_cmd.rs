@@ -4,9 +4,9 @@ use clap::Args;
 
 use super::aws_args::AwsArgs;
 use super::CliError;
-use crate::platform::aws::AwsLambda;
-use crate::sweep::journal::{self, state_dir, JournalState};
-use crate::sweep::restore::{describe, restore_from_disk};
+use memtune::platform::aws::AwsLambda;
+use memtune::sweep::journal::{self, state_dir, JournalState};
+use memtune::sweep::restore::{describe, restore_from_disk};
 
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:

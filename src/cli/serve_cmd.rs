@@ -11,17 +11,17 @@ use super::aws_args::{platform_error, AwsArgs};
 use super::fleet_cmd;
 use super::fleet_cmd::{recorded_run, RunInputs, Sweep};
 use super::CliError;
-use crate::fleet::retune::RetunePolicy;
-use crate::fleet::run::Progress;
-use crate::fleet::{self, outcome::Status};
-use crate::history::{History, RunStatus};
-use crate::platform::aws::load_config;
-use crate::platform::aws::AwsLambda;
-use crate::serve::runner::{on_own_thread, Launch, Restore, Runner};
-use crate::serve::schedule::Schedule;
-use crate::serve::{self, ServeOptions};
-use crate::sweep::journal;
-use crate::sweep::restore::restore_run;
+use memtune::fleet::retune::RetunePolicy;
+use memtune::fleet::run::Progress;
+use memtune::fleet::{self, outcome::Status};
+use memtune::history::{History, RunStatus};
+use memtune::platform::aws::load_config;
+use memtune::platform::aws::AwsLambda;
+use memtune::serve::runner::{on_own_thread, Launch, Restore, Runner};
+use memtune::serve::schedule::Schedule;
+use memtune::serve::{self, ServeOptions};
+use memtune::sweep::journal;
+use memtune::sweep::restore::restore_run;
 
 /// The environment variable that holds the API token.
 const TOKEN_ENV: &str = "MEMTUNE_API_TOKEN";

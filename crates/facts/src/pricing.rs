@@ -11,9 +11,9 @@ use std::path::Path;
 
 use serde::Deserialize;
 
-use crate::lab::workload::Architecture;
+use crate::Architecture;
 
-const BUILTIN: &str = include_str!("../config/pricing.toml");
+const BUILTIN: &str = include_str!("../../../config/pricing.toml");
 const BUILTIN_ORIGIN: &str = "config/pricing.toml (built in)";
 
 #[derive(Debug, thiserror::Error)]

@@ -1,4 +1,5 @@
-//! Lambda's REPORT line, in the Text and the JSON log format.
+//! Lambda's REPORT line, in the Text and the JSON log format: written by the lab ([`text`],
+//! [`json_event`]) and read by the tuner ([`parse_report`]), so both agree on one format.
 //!
 //! The invoke API returns the last 4 KB of an invocation's log (`X-Amz-Log-Result`), so the
 //! text handed here may start mid-line and holds other log lines around the REPORT. Parsing
@@ -6,7 +7,7 @@
 //! that cannot be read completely is skipped.
 
 use serde::Serialize;
-use serde_json::Value;
+use serde_json::{json, Value};
 
 /// Lambda's own account of one invocation.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -39,7 +40,7 @@ pub fn parse_report(log: &str) -> Option<Report> {
 }
 
 /// Whether a line looks like a REPORT, parsable or not.
-pub(crate) fn looks_like_report(line: &str) -> bool {
+pub fn looks_like_report(line: &str) -> bool {
     line.contains("REPORT RequestId:") || line.contains("\"platform.report\"")
 }
 
@@ -159,6 +160,69 @@ fn parse_json(line: &str) -> Option<Report> {
             record.get("errorType").and_then(Value::as_str),
         ),
     })
+}
+
+impl ReportStatus {
+    /// The `status` of a JSON `platform.report` record.
+    fn as_str(&self) -> &'static str {
+        match self {
+            ReportStatus::Success => "success",
+            ReportStatus::Error(_) => "error",
+            ReportStatus::Timeout => "timeout",
+        }
+    }
+}
+
+/// The REPORT line in the Text log format, as Lambda writes it (tab-separated, newline-ended).
+pub fn text(r: &Report) -> String {
+    let mut line = format!(
+        "REPORT RequestId: {}\tDuration: {:.2} ms\tBilled Duration: {} ms\tMemory Size: {} MB\tMax Memory Used: {} MB\t",
+        r.request_id, r.duration_ms, r.billed_ms, r.memory_mb, r.max_memory_used_mb
+    );
+    if let Some(init) = r.init_ms {
+        line.push_str(&format!("Init Duration: {init:.2} ms\t"));
+    }
+    if let Some(restore) = r.restore_ms {
+        line.push_str(&format!("Restore Duration: {restore:.2} ms\t"));
+    }
+    if r.status != ReportStatus::Success {
+        line.push_str(&format!("Status: {}\t", r.status.as_str()));
+    }
+    if let ReportStatus::Error(Some(kind)) = &r.status {
+        line.push_str(&format!("Error Type: {kind}\t"));
+    }
+    line.push('\n');
+    line
+}
+
+/// The `platform.report` event in the JSON log format at `time` (RFC 3339), newline-ended.
+pub fn json_event(r: &Report, time: &str) -> String {
+    let mut metrics = json!({
+        "durationMs": round2(r.duration_ms),
+        "billedDurationMs": r.billed_ms,
+        "memorySizeMB": r.memory_mb,
+        "maxMemoryUsedMB": r.max_memory_used_mb,
+    });
+    if let Some(init) = r.init_ms {
+        metrics["initDurationMs"] = json!(round2(init));
+    }
+    if let Some(restore) = r.restore_ms {
+        metrics["restoreDurationMs"] = json!(round2(restore));
+    }
+    let mut record = json!({
+        "requestId": r.request_id,
+        "metrics": metrics,
+        "status": r.status.as_str(),
+    });
+    if let ReportStatus::Error(Some(kind)) = &r.status {
+        record["errorType"] = json!(kind);
+    }
+    json!({"time": time, "type": "platform.report", "record": record}).to_string() + "\n"
+}
+
+/// JSON metrics carry two decimals, like the Text format.
+fn round2(x: f64) -> f64 {
+    (x * 100.0).round() / 100.0
 }
 
 #[cfg(test)]
@@ -317,5 +381,46 @@ mod tests {
             }
             let _ = parse_report(&s);
         }
+    }
+
+    fn written(status: ReportStatus, init_ms: Option<f64>, restore_ms: Option<f64>) -> Report {
+        Report {
+            request_id: "c0ffee".into(),
+            duration_ms: 123.46,
+            billed_ms: 124,
+            memory_mb: 1769,
+            max_memory_used_mb: 300,
+            init_ms,
+            restore_ms,
+            status,
+        }
+    }
+
+    #[test]
+    fn what_the_lab_writes_the_tuner_reads_back() {
+        let oom = ReportStatus::Error(Some("Runtime.OutOfMemory".into()));
+        for r in [
+            written(ReportStatus::Success, None, None),
+            written(ReportStatus::Timeout, Some(250.5), None),
+            written(oom, None, Some(80.25)),
+            written(ReportStatus::Error(None), Some(1.0), None),
+        ] {
+            assert_eq!(parse_report(&text(&r)).as_ref(), Some(&r), "{}", text(&r));
+            let event = json_event(&r, "2026-01-02T03:04:05.678Z");
+            assert_eq!(parse_report(&event).as_ref(), Some(&r), "{event}");
+        }
+    }
+
+    #[test]
+    fn text_is_lambdas_tab_separated_line() {
+        let r = written(
+            ReportStatus::Error(Some("Runtime.OutOfMemory".into())),
+            Some(100.991),
+            None,
+        );
+        assert_eq!(
+            text(&r),
+            "REPORT RequestId: c0ffee\tDuration: 123.46 ms\tBilled Duration: 124 ms\tMemory Size: 1769 MB\tMax Memory Used: 300 MB\tInit Duration: 100.99 ms\tStatus: error\tError Type: Runtime.OutOfMemory\t\n"
+        );
     }
 }

@@ -1,12 +1,12 @@
 //! Line numbers for errors in TOML files, so messages can say `file:line`.
 
 /// 1-based line number of a byte offset.
-pub(crate) fn line_of(text: &str, offset: usize) -> usize {
+pub fn line_of(text: &str, offset: usize) -> usize {
     text[..offset.min(text.len())].matches('\n').count() + 1
 }
 
 /// The line of the first `key =` at or after byte `from`, else the line of `from`.
-pub(crate) fn key_line(text: &str, from: usize, key: &str) -> usize {
+pub fn key_line(text: &str, from: usize, key: &str) -> usize {
     let first = line_of(text, from);
     text.lines()
         .enumerate()

@@ -8,9 +8,9 @@
 //! FilterLogEvents needs individual REPORT lines, which [`Production::reports_in_minute`]
 //! derives deterministically from the seed, one minute at a time.
 
+use memtune_facts::report_line::{self, Report, ReportStatus};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use serde_json::json;
 use statrs::distribution::{Beta, ContinuousCDF, Normal};
 
 use super::fleet::{FunctionProfile, LogFormat};
@@ -350,57 +350,35 @@ pub fn duration_distribution(profile: &FunctionProfile) -> DurationDistribution 
 
 /// The REPORT event text in the function's log format, as Lambda writes it.
 fn report_message(r: &SyntheticReport, format: LogFormat) -> String {
+    let report = Report {
+        request_id: r.request_id.clone(),
+        duration_ms: r.duration_ms,
+        billed_ms: r.billed_ms,
+        memory_mb: r.memory_mb,
+        max_memory_used_mb: r.max_memory_used_mb,
+        init_ms: r.init_ms,
+        restore_ms: None,
+        status: match r.status {
+            None => ReportStatus::Success,
+            Some("error") => ReportStatus::Error(Some("Runtime.OutOfMemory".into())),
+            Some(_) => ReportStatus::Timeout,
+        },
+    };
     match format {
-        LogFormat::Text => {
-            let mut line = format!(
-                "REPORT RequestId: {}\tDuration: {:.2} ms\tBilled Duration: {} ms\tMemory Size: {} MB\tMax Memory Used: {} MB\t",
-                r.request_id, r.duration_ms, r.billed_ms, r.memory_mb, r.max_memory_used_mb
-            );
-            if let Some(init) = r.init_ms {
-                line.push_str(&format!("Init Duration: {init:.2} ms\t"));
-            }
-            match r.status {
-                Some("error") => line.push_str("Status: error\tError Type: Runtime.OutOfMemory\t"),
-                Some(status) => line.push_str(&format!("Status: {status}\t")),
-                None => {}
-            }
-            line.push('\n');
-            line
-        }
+        LogFormat::Text => report_line::text(&report),
         LogFormat::Json => {
             let time = chrono::DateTime::from_timestamp_millis(r.timestamp_ms)
                 .map(|d| d.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string())
                 .unwrap_or_default();
-            let mut metrics = json!({
-                "durationMs": round2(r.duration_ms),
-                "billedDurationMs": r.billed_ms,
-                "memorySizeMB": r.memory_mb,
-                "maxMemoryUsedMB": r.max_memory_used_mb,
-            });
-            if let Some(init) = r.init_ms {
-                metrics["initDurationMs"] = json!(round2(init));
-            }
-            let mut record = json!({
-                "requestId": r.request_id,
-                "metrics": metrics,
-                "status": r.status.unwrap_or("success"),
-            });
-            if r.status == Some("error") {
-                record["errorType"] = json!("Runtime.OutOfMemory");
-            }
-            json!({"time": time, "type": "platform.report", "record": record}).to_string() + "\n"
+            report_line::json_event(&report, &time)
         }
     }
-}
-
-fn round2(x: f64) -> f64 {
-    (x * 100.0).round() / 100.0
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::lab::fleet::Fleet;
+    use crate::fleet::Fleet;
 
     fn profile() -> FunctionProfile {
         Fleet::parse(

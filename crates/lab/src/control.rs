@@ -8,6 +8,8 @@ use std::time::{Duration, Instant};
 
 use base64::Engine;
 use chrono::{DateTime, Utc};
+use memtune_facts::report_line::{self, Report, ReportStatus};
+use memtune_facts::{MAX_MEMORY_MB, MIN_MEMORY_MB};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde::Serialize;
@@ -16,7 +18,7 @@ use serde_json::{json, Value};
 use super::aws_error::AwsError;
 use super::fleet::{AccountSettings, FunctionProfile, LogFormat};
 use super::telemetry::{InvocationRecord, Telemetry};
-use super::workload::{Execution, Outcome, MAX_MEMORY_MB, MIN_MEMORY_MB};
+use super::workload::{Execution, Outcome};
 use super::LabConfig;
 
 pub const LATEST: &str = "$LATEST";
@@ -1321,9 +1323,19 @@ fn log_lines(r: &Reservation, billed_ms: u64) -> Vec<String> {
     let now: DateTime<Utc> = Utc::now();
     let ts = now.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string();
     let status = match e.outcome {
-        Outcome::Success | Outcome::FunctionError => None,
-        Outcome::OutOfMemory => Some(("error", Some("Runtime.OutOfMemory"))),
-        Outcome::Timeout => Some(("timeout", None)),
+        Outcome::Success | Outcome::FunctionError => ReportStatus::Success,
+        Outcome::OutOfMemory => ReportStatus::Error(Some("Runtime.OutOfMemory".into())),
+        Outcome::Timeout => ReportStatus::Timeout,
+    };
+    let report = Report {
+        request_id: id.clone(),
+        duration_ms: e.duration_ms,
+        billed_ms,
+        memory_mb: r.config.memory_mb,
+        max_memory_used_mb: e.max_memory_used_mb,
+        init_ms: e.init_ms,
+        restore_ms: None,
+        status,
     };
     match r.config.log_format {
         LogFormat::Text => {
@@ -1335,21 +1347,7 @@ fn log_lines(r: &Reservation, billed_ms: u64) -> Vec<String> {
                 ));
             }
             lines.push(format!("END RequestId: {id}\n"));
-            let mut report = format!(
-                "REPORT RequestId: {id}\tDuration: {:.2} ms\tBilled Duration: {billed_ms} ms\tMemory Size: {} MB\tMax Memory Used: {} MB\t",
-                e.duration_ms, r.config.memory_mb, e.max_memory_used_mb
-            );
-            if let Some(init) = e.init_ms {
-                report.push_str(&format!("Init Duration: {init:.2} ms\t"));
-            }
-            if let Some((s, kind)) = status {
-                report.push_str(&format!("Status: {s}\t"));
-                if let Some(kind) = kind {
-                    report.push_str(&format!("Error Type: {kind}\t"));
-                }
-            }
-            report.push('\n');
-            lines.push(report);
+            lines.push(report_line::text(&report));
             lines
         }
         LogFormat::Json => {
@@ -1361,39 +1359,18 @@ fn log_lines(r: &Reservation, billed_ms: u64) -> Vec<String> {
                 // Platform events are INFO: a WARN system log level drops START and REPORT.
                 return Vec::new();
             }
-            let mut metrics = json!({
-                "durationMs": round2(e.duration_ms),
-                "billedDurationMs": billed_ms,
-                "memorySizeMB": r.config.memory_mb,
-                "maxMemoryUsedMB": e.max_memory_used_mb,
-            });
-            if let Some(init) = e.init_ms {
-                metrics["initDurationMs"] = json!(round2(init));
-            }
-            let mut record = json!({
-                "requestId": id,
-                "metrics": metrics,
-                "status": status.map(|s| s.0).unwrap_or("success"),
-            });
-            if let Some((_, Some(kind))) = status {
-                record["errorType"] = json!(kind);
-            }
             vec![
                 json!({"time": ts, "type": "platform.start", "record": {"requestId": id, "version": r.version}}).to_string() + "\n",
-                json!({"time": ts, "type": "platform.report", "record": record}).to_string() + "\n",
+                report_line::json_event(&report, &ts),
             ]
         }
     }
 }
 
-fn round2(x: f64) -> f64 {
-    (x * 100.0).round() / 100.0
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::lab::fleet::Fleet;
+    use crate::fleet::Fleet;
 
     fn lab() -> Lab {
         let fleet = Fleet::parse(

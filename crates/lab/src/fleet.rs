@@ -4,13 +4,14 @@
 //! production `traffic`) and may `include` other fleet files, relative to itself. Unknown keys and
 //! impossible values are rejected with the file and line they stand on.
 
-use crate::toml_lines::{key_line, line_of};
+use memtune_facts::toml_lines::{key_line, line_of};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::workload::{Architecture, Workload, MAX_MEMORY_MB, MIN_MEMORY_MB};
+use super::workload::Workload;
+use memtune_facts::{Architecture, MAX_MEMORY_MB, MIN_MEMORY_MB};
 
 #[derive(Debug, thiserror::Error)]
 pub enum FleetError {

@@ -1286,9 +1286,9 @@ fn list_backfill(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::lab::backfill::Backfill;
-    use crate::lab::fleet::{Fleet, FunctionProfile};
-    use crate::lab::insights_query::parse;
+    use crate::backfill::Backfill;
+    use crate::fleet::{Fleet, FunctionProfile};
+    use crate::insights_query::parse;
 
     fn profile() -> FunctionProfile {
         Fleet::parse(

@@ -168,7 +168,7 @@ async fn stats(State(lab): State<Arc<Lab>>) -> Response {
 /// The built-in demo fleet (`config/lab/demo-fleet.toml`, compiled in).
 pub fn demo_fleet() -> Fleet {
     Fleet::parse(
-        include_str!("../../config/lab/demo-fleet.toml"),
+        include_str!("../../../config/lab/demo-fleet.toml"),
         "config/lab/demo-fleet.toml",
     )
     .expect("the built-in demo fleet is valid (a unit test checks it)")

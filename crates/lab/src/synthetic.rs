@@ -7,7 +7,8 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 use super::fleet::{FunctionProfile, LogFormat, Traffic};
-use super::workload::{Architecture, Workload, MAX_MEMORY_MB};
+use super::workload::Workload;
+use memtune_facts::{Architecture, MAX_MEMORY_MB, ONE_VCPU_MB};
 
 /// The kinds cycle so that any 7 consecutive functions hold one of each.
 #[derive(Debug, Clone, Copy)]
@@ -157,7 +158,7 @@ fn shape(kind: Kind, w: &mut Workload, memory_mb: &mut u32, timeout_s: &mut u32,
             // Takes 80% of the timeout at `edge_mb`: below roughly that size it times out.
             *timeout_s = rng.random_range(3..=15);
             let edge_mb = rng.random_range(512.0..1536.0);
-            w.cpu_ms = 0.8 * *timeout_s as f64 * 1000.0 * edge_mb / super::workload::ONE_VCPU_MB;
+            w.cpu_ms = 0.8 * *timeout_s as f64 * 1000.0 * edge_mb / ONE_VCPU_MB;
             *memory_mb = round_up_to(edge_mb * rng.random_range(1.2..2.0), 64);
         }
         Kind::HeavyTailed => {

@@ -5,8 +5,8 @@
 use serde::Serialize;
 
 use super::fleet::FunctionProfile;
-use super::workload::{Architecture, MAX_MEMORY_MB, MIN_MEMORY_MB};
-use crate::pricing::{billed_ms, PriceBook, PricingError, RegionPrices};
+use memtune_facts::pricing::{billed_ms, PriceBook, PricingError, RegionPrices};
+use memtune_facts::{Architecture, MAX_MEMORY_MB, MIN_MEMORY_MB};
 
 /// Memory sizes a readable table shows by default.
 pub const TABLE_SIZES: [u32; 13] = [
@@ -182,7 +182,7 @@ fn argmin_feasible(rows: &[SizeTruth], key: impl Fn(&SizeTruth) -> f64) -> Optio
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::lab::fleet::Fleet;
+    use crate::fleet::Fleet;
 
     fn profile(workload: &str, timeout_s: u32) -> FunctionProfile {
         let text = format!(

@@ -12,39 +12,7 @@ use rand_distr::{Distribution, StandardNormal};
 use serde::{Deserialize, Serialize};
 use statrs::distribution::{Continuous, ContinuousCDF, Normal};
 
-pub const MIN_MEMORY_MB: u32 = 128;
-pub const MAX_MEMORY_MB: u32 = 10240;
-/// Memory size at which a function gets one full vCPU.
-pub const ONE_VCPU_MB: f64 = 1769.0;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Architecture {
-    #[serde(rename = "x86_64")]
-    X86_64,
-    #[serde(rename = "arm64")]
-    Arm64,
-}
-
-impl Architecture {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Architecture::X86_64 => "x86_64",
-            Architecture::Arm64 => "arm64",
-        }
-    }
-}
-
-/// vCPUs Lambda allocates at a memory size: proportional up to 5 vCPU at 8845 MB, then up to
-/// 6 vCPU at the 10240 MB maximum.
-pub fn vcpus(memory_mb: u32) -> f64 {
-    let m = memory_mb as f64;
-    let five = 5.0 * ONE_VCPU_MB;
-    if m <= five {
-        m / ONE_VCPU_MB
-    } else {
-        5.0 + (m - five) / (MAX_MEMORY_MB as f64 - five)
-    }
-}
+use memtune_facts::{vcpus, Architecture, ONE_VCPU_MB};
 
 /// How the function's work splits into CPU, parallel CPU, waits and memory use.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -194,7 +162,7 @@ pub struct Expectation {
 impl Workload {
     /// Duration without noise, in ms, at a memory size and architecture.
     pub fn base_duration_ms(&self, memory_mb: u32, arch: Architecture) -> f64 {
-        let v = vcpus(memory_mb);
+        let v = vcpus(f64::from(memory_mb));
         let arch_factor = match arch {
             Architecture::X86_64 => 1.0,
             Architecture::Arm64 => self.arm64_cpu_factor,
@@ -250,7 +218,7 @@ impl Workload {
             Architecture::Arm64 => self.arm64_cpu_factor,
         };
         let f = self.init_cpu_fraction.clamp(0.0, 1.0);
-        self.init_ms * ((1.0 - f) + f * arch_factor / vcpus(memory_mb).min(1.0))
+        self.init_ms * ((1.0 - f) + f * arch_factor / vcpus(f64::from(memory_mb)).min(1.0))
     }
 
     pub fn max_memory_used_mb(&self, memory_mb: u32) -> u32 {
@@ -506,13 +474,6 @@ mod tests {
             working_set_mb: 100.0,
             ..Workload::default()
         }
-    }
-
-    #[test]
-    fn vcpus_follow_lambda_rule() {
-        assert!((vcpus(1769) - 1.0).abs() < 1e-9);
-        assert!((vcpus(10240) - 6.0).abs() < 1e-9);
-        assert!((vcpus(3538) - 2.0).abs() < 1e-9);
     }
 
     #[test]

@@ -7,8 +7,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
-use memtune::lab::fleet::{Fleet, FunctionProfile};
-use memtune::lab::workload::Expectation;
+use memtune_lab::fleet::{Fleet, FunctionProfile};
+use memtune_lab::workload::Expectation;
 
 const MEAN_TOLERANCE: f64 = 0.10;
 /// A p99 from 300-500 invocations is itself only good to several percent.
@@ -29,7 +29,7 @@ fn manifest_path(relative: &str) -> PathBuf {
 }
 
 fn measured_warm_cells() -> Series {
-    let path = manifest_path("../shared/data/cebert_2025_aggregates.csv");
+    let path = manifest_path("../../../shared/data/cebert_2025_aggregates.csv");
     let text = std::fs::read_to_string(&path)
         .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
     let mut lines = text.lines();
@@ -71,7 +71,7 @@ fn measured_warm_cells() -> Series {
 }
 
 fn calibrated_fleet() -> Fleet {
-    Fleet::load(&manifest_path("config/lab/calibrated.toml")).expect("calibrated.toml loads")
+    Fleet::load(&manifest_path("../../config/lab/calibrated.toml")).expect("calibrated.toml loads")
 }
 
 fn calibration_tag(profile: &FunctionProfile) -> &str {

@@ -8,9 +8,9 @@ use aws_sdk_cloudwatch::types::{
     Dimension, Metric, MetricDataQuery, MetricStat, ScanBy, StatusCode,
 };
 use aws_sdk_cloudwatchlogs::types::QueryStatus;
-use memtune::lab::backfill::{Backfill, Production, DAY_MS, MINUTE_MS};
-use memtune::lab::fleet::{Fleet, FunctionProfile};
-use memtune::lab::{LabConfig, LabServer};
+use memtune_lab::backfill::{Backfill, Production, DAY_MS, MINUTE_MS};
+use memtune_lab::fleet::{Fleet, FunctionProfile};
+use memtune_lab::{LabConfig, LabServer};
 
 const FLEET: &str = r#"
 [[function]]
@@ -53,7 +53,7 @@ impl Lab {
     async fn start() -> Result<Lab> {
         let fleet = Fleet::parse(FLEET, "test.toml")?;
         let profile = fleet.function("api").expect("in the fleet").clone();
-        let server = memtune::lab::start(LabConfig::new(fleet), "127.0.0.1:0".parse()?).await?;
+        let server = memtune_lab::start(LabConfig::new(fleet), "127.0.0.1:0".parse()?).await?;
         let config = aws_config::defaults(BehaviorVersion::latest())
             .endpoint_url(server.endpoint())
             .region("us-east-1")

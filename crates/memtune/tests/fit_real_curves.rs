@@ -12,7 +12,7 @@ type Series = BTreeMap<String, BTreeMap<u32, Vec<f64>>>;
 
 fn read_csv(file: &str) -> Vec<BTreeMap<String, String>> {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/data")
+        .join("../../../shared/data")
         .join(file);
     let text = std::fs::read_to_string(&path)
         .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));

@@ -6,25 +6,12 @@
 
 use serde::{Deserialize, Serialize};
 
-/// Memory size at which Lambda allocates one full vCPU.
-pub const ONE_VCPU_MB: f64 = 1769.0;
-const FIVE_VCPU_MB: f64 = 5.0 * ONE_VCPU_MB;
-const MAX_MEMORY_MB: f64 = 10240.0;
+pub use memtune_facts::{vcpus, ONE_VCPU_MB};
 
 /// Most amplitudes (linear coefficients) any family has.
 pub(crate) const MAX_AMPS: usize = 4;
 /// Most shape (nonlinear) parameters any family has.
 pub(crate) const MAX_SHAPE: usize = 2;
-
-/// vCPUs Lambda allocates at a memory size: proportional up to 5 vCPU at 8845 MB, then
-/// linear up to 6 vCPU at 10240 MB.
-pub fn vcpus(memory_mb: f64) -> f64 {
-    if memory_mb <= FIVE_VCPU_MB {
-        memory_mb / ONE_VCPU_MB
-    } else {
-        5.0 + (memory_mb - FIVE_VCPU_MB) / (MAX_MEMORY_MB - FIVE_VCPU_MB)
-    }
-}
 
 /// A family of duration-vs-memory curves; `v` is [`vcpus`] at memory `m`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -195,14 +182,6 @@ impl Curve {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn vcpus_follow_lambda_allocation() {
-        assert_eq!(vcpus(1769.0), 1.0);
-        assert!((vcpus(8845.0) - 5.0).abs() < 1e-12);
-        assert!((vcpus(10240.0) - 6.0).abs() < 1e-12);
-        assert!((vcpus(128.0) - 128.0 / 1769.0).abs() < 1e-12);
-    }
 
     #[test]
     fn bounds_round_trip_on_both_scales() {

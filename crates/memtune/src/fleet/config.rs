@@ -14,11 +14,11 @@ use toml::Spanned;
 use super::glob::Glob;
 use super::select::Selection;
 use crate::apply::{ApplyMode, ApplyPolicy, Guards};
-use crate::lab::workload::{MAX_MEMORY_MB, MIN_MEMORY_MB};
 use crate::serve::schedule::Schedule;
 use crate::strategy::{Objective, SearchMode, Strategy};
 use crate::sweep::payload::Payloads;
-use crate::toml_lines::{key_line, line_of};
+use memtune_facts::toml_lines::{key_line, line_of};
+use memtune_facts::{MAX_MEMORY_MB, MIN_MEMORY_MB};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -804,7 +804,7 @@ mod tests {
 
     #[test]
     fn the_example_config_parses() {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("config");
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config");
         let config = FleetConfig::load(&dir.join("fleet.example.toml")).unwrap();
         assert!(!config.overrides.is_empty());
         assert_eq!(config.tuning.strategy.name, "cost");

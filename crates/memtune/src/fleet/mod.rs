@@ -28,7 +28,7 @@ use outcome::{FleetRun, FunctionResult, RunTotals, FLEET_SCHEMA_VERSION};
 use run::{OnProgress, Progress, RunSettings};
 
 use crate::platform::{AccountConcurrency, LambdaApi, PlatformError};
-use crate::pricing::PriceBook;
+use memtune_facts::pricing::PriceBook;
 
 /// What a run will do, before it does anything.
 #[derive(Debug, Clone)]

@@ -17,10 +17,10 @@ use super::outcome::FunctionResult;
 use super::retune::RetunePolicy;
 use crate::inspect::production::Production;
 use crate::platform::LambdaApi;
-use crate::pricing::PriceBook;
 use crate::report;
 use crate::sweep::{SweepError, SweepEvent};
 use crate::tune::{self, TuneError, TuneOptions};
+use memtune_facts::pricing::PriceBook;
 
 /// Where and how the run works; the same for every function.
 #[derive(Debug, Clone)]

@@ -4,9 +4,9 @@
 use serde::Serialize;
 
 use super::{ConfigSummary, FunctionMetrics, ReportStats, Section};
-use crate::lab::workload::Architecture;
 use crate::platform::cloudwatch::MetricWindow;
-use crate::pricing::{gb_seconds, PriceBook};
+use memtune_facts::pricing::{gb_seconds, PriceBook};
+use memtune_facts::Architecture;
 
 /// AWS prices a month as 730 hours.
 pub const HOURS_PER_MONTH: f64 = 730.0;

@@ -23,7 +23,7 @@ use serde::Serialize;
 use crate::platform::cloudwatch::{MetricWindow, MetricsApi};
 use crate::platform::logs::LogsApi;
 use crate::platform::{FunctionConfig, LambdaApi, PlatformError};
-use crate::pricing::PriceBook;
+use memtune_facts::pricing::PriceBook;
 
 pub use derive::Derived;
 pub use findings::{Finding, FindingKind};

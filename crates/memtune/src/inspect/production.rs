@@ -12,7 +12,7 @@ use crate::fit::ProductionTail;
 use crate::platform::cloudwatch::{fetch_all, MetricQuery, MetricWindow, MetricsApi};
 use crate::platform::logs::LogsApi;
 use crate::platform::LambdaApi;
-use crate::pricing::PriceBook;
+use memtune_facts::pricing::PriceBook;
 
 /// Production figures for tuning; each is None when its source had nothing to say.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -6,7 +6,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use super::report_line::{looks_like_report, Report, ReportStatus};
+use memtune_facts::report_line::{looks_like_report, Report, ReportStatus};
 
 const OUT_OF_MEMORY_TYPE: &str = "Runtime.OutOfMemory";
 const KILLED: &str = "Runtime exited with error: signal: killed";
@@ -198,7 +198,7 @@ impl fmt::Display for MissingReport {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::measure::report_line::parse_report;
+    use memtune_facts::report_line::parse_report;
 
     fn report(status: ReportStatus, used: u32) -> Report {
         Report {

@@ -4,11 +4,10 @@
 //! error header and payload of each invocation; the strategy layer takes the [`SizeStats`].
 
 mod failure;
-mod report_line;
 mod stats;
 
 pub use failure::{classify, diagnose_missing_report, Failure, MissingReport, Outcome};
-pub use report_line::{parse_report, Report, ReportStatus};
+pub use memtune_facts::report_line::{parse_report, Report, ReportStatus};
 pub use stats::{
     size_stats, CostStats, FailureCounts, Infeasibility, Percentile, QuantileEstimate, Sample,
     SizeStats, StatsOptions, WarmStats,

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use statrs::distribution::{Binomial, DiscreteCDF};
 
 use super::failure::{classify, Failure, Outcome};
-use super::report_line::{parse_report, Report};
+use memtune_facts::report_line::{parse_report, Report};
 
 /// One invocation at one memory size.
 #[derive(Debug, Clone, PartialEq)]
@@ -452,7 +452,7 @@ fn bootstrap_mean_interval(xs: &[f64], resamples: usize, confidence: f64, seed: 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::measure::report_line::ReportStatus;
+    use memtune_facts::report_line::ReportStatus;
 
     fn report(memory_mb: u32, duration_ms: f64, init_ms: Option<f64>) -> Report {
         Report {

@@ -4,22 +4,25 @@
 //! works from any directory; `--strategy PATH` loads a user's file instead. Unknown keys and
 //! impossible values are rejected with the file and line they stand on.
 
-use crate::toml_lines::{key_line, line_of};
+use memtune_facts::toml_lines::{key_line, line_of};
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use crate::lab::workload::{MAX_MEMORY_MB, MIN_MEMORY_MB};
 use crate::measure::{Percentile, StatsOptions};
+use memtune_facts::{MAX_MEMORY_MB, MIN_MEMORY_MB};
 
 const BUILTIN: [(&str, &str); 4] = [
-    ("balanced", include_str!("../../strategies/balanced.toml")),
-    ("cost", include_str!("../../strategies/cost.toml")),
+    (
+        "balanced",
+        include_str!("../../../../strategies/balanced.toml"),
+    ),
+    ("cost", include_str!("../../../../strategies/cost.toml")),
     (
         "latency-slo",
-        include_str!("../../strategies/latency-slo.toml"),
+        include_str!("../../../../strategies/latency-slo.toml"),
     ),
-    ("speed", include_str!("../../strategies/speed.toml")),
+    ("speed", include_str!("../../../../strategies/speed.toml")),
 ];
 
 #[derive(Debug, thiserror::Error)]

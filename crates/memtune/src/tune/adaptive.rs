@@ -536,7 +536,7 @@ fn fastest(pool: &[&Candidate]) -> u32 {
         .unwrap_or(MAX_MB)
 }
 
-const MAX_MB: u32 = crate::lab::workload::MAX_MEMORY_MB;
+const MAX_MB: u32 = memtune_facts::MAX_MEMORY_MB;
 
 /// A measured size close enough to `m` that measuring `m` too would tell little new: near an
 /// optimum the objective is flat, so a size within 8% of it costs a fraction of a percent.

@@ -11,15 +11,15 @@ use std::time::Duration;
 use serde::Serialize;
 use tokio::sync::Semaphore;
 
-use crate::lab::workload::Architecture;
 use crate::measure::{self, Failure, Outcome, Sample, SizeStats};
 use crate::platform::{FunctionConfig, LambdaApi, PlatformError};
-use crate::pricing::{self, PriceBook};
 use crate::strategy::{self, RecommendError, Recommendation, Strategy};
 use crate::sweep::payload::Payloads;
 use crate::sweep::restore::{RestoreError, RestoreReport};
 use crate::sweep::settle::SettleError;
 use crate::sweep::{RawInvocation, SizeRequest, SweepError, SweepEvent, SweepSetup, Sweeper};
+use memtune_facts::pricing::{self, PriceBook};
+use memtune_facts::Architecture;
 use plan::SizePlan;
 
 /// Everything a tuning run of one function needs to know.

@@ -1,6 +1,6 @@
 //! Which memory sizes to sample.
 
-use crate::lab::workload::{MAX_MEMORY_MB, MIN_MEMORY_MB};
+use memtune_facts::{MAX_MEMORY_MB, MIN_MEMORY_MB};
 
 /// A fixed set of sizes, within bounds, optionally with the function's current size added so
 /// the recommendation can be compared with it.
