@@ -19,11 +19,10 @@ use memtune::fleet::autoapply;
 use memtune::fleet::config::FleetConfig;
 use memtune::fleet::jobs::{memory_times_timeout, monthly_spend_or_proxy, Job};
 use memtune::fleet::outcome::{FleetRun, FunctionResult, Status};
-use memtune::fleet::retune::RetunePolicy;
 use memtune::fleet::run::{OnProgress, Progress, RunSettings};
 use memtune::fleet::{self, Plan};
 use memtune::history::{History, HistoryError, RunStart, RunStatus};
-use memtune::inspect::production::{self, Production};
+use memtune::inspect::production;
 use memtune::platform::aws::AwsLambda;
 use memtune::platform::cloudwatch::AwsCloudWatch;
 use memtune::platform::logs::AwsLogs;
@@ -32,6 +31,7 @@ use memtune::report::markdown::Markdown;
 use memtune::report::Report;
 use memtune::sweep::journal;
 use memtune::sweep::restore::restore_run;
+use memtune::tune::production::Production;
 use memtune::tune::Search;
 use memtune_facts::pricing::PriceBook;
 use std::collections::BTreeMap;
@@ -125,7 +125,8 @@ pub async fn run(args: FleetArgs) -> Result<(), CliError> {
     let api = AwsLambda::new(&sdk);
     let state_dir = journal::state_dir();
     let history = History::open(&state_dir).map_err(|e| CliError::failed(e.to_string()))?;
-    let retune = RetunePolicy::from_history(config.tuning.retune_after_days, args.force, &history)
+    let retune = history
+        .retune_policy(config.tuning.retune_after_days, args.force)
         .map_err(|e| CliError::failed(e.to_string()))?;
     if args.dry_run {
         let mut plan = fleet::plan(&api, &config, &memory_times_timeout)

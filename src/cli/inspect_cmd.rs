@@ -14,8 +14,8 @@ use memtune::inspect::{self, InspectOptions, InspectReport, Status};
 use memtune::platform::aws::AwsLambda;
 use memtune::platform::cloudwatch::{AwsCloudWatch, MetricWindow};
 use memtune::platform::logs::AwsLogs;
-use memtune::report::FunctionDocument;
 use memtune::sweep::journal;
+use memtune::tune::document::FunctionDocument;
 use memtune_facts::pricing::PriceBook;
 
 #[derive(Debug, Args)]

@@ -11,6 +11,7 @@ mod history_cmd;
 mod iac_args;
 mod inspect_cmd;
 mod lab_cmd;
+mod lab_fleet;
 mod patch_cmd;
 mod recommend_cmd;
 mod report_cmd;

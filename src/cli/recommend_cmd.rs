@@ -12,14 +12,14 @@ use tokio::sync::Semaphore;
 use super::aws_args::{platform_error, AwsArgs};
 use super::report_cmd::{self, ReportFormat};
 use super::CliError;
-use memtune::inspect::production::{self, Production};
+use memtune::inspect::production;
 use memtune::measure::Percentile;
 use memtune::platform::aws::AwsLambda;
 use memtune::platform::cloudwatch::AwsCloudWatch;
 use memtune::platform::logs::AwsLogs;
 use memtune::platform::{FunctionConfig, LambdaApi, PlatformError};
 use memtune::report::markdown::Markdown;
-use memtune::report::{self, Report};
+use memtune::report::Report;
 use memtune::strategy::{Objective, SearchMode, Strategy};
 use memtune::sweep::journal::{self, Fingerprint};
 use memtune::sweep::payload::Payloads;
@@ -27,7 +27,9 @@ use memtune::sweep::restore::restore_run;
 use memtune::sweep::settle;
 use memtune::sweep::SweepEvent;
 use memtune::tune::adaptive::{self, AdaptiveLimits};
+use memtune::tune::document;
 use memtune::tune::plan::{parse_sizes, SizePlan};
+use memtune::tune::production::Production;
 use memtune::tune::{self, Search, TuneError, TuneOptions};
 use memtune_facts::pricing::PriceBook;
 
@@ -357,9 +359,9 @@ pub async fn run(args: RecommendArgs) -> Result<(), CliError> {
     };
     bar.finish_and_clear();
     let outcome = tuned.map_err(|e| tune_error(e, &function))?;
-    let mut doc = report::document(&outcome, &region);
+    let mut doc = document::document(&outcome, &region);
     if let Ok(p) = &production {
-        report::add_production(&mut doc, p);
+        document::add_production(&mut doc, p);
     }
     doc.warnings.extend(production_warning);
     let recommended = doc.recommendation.as_ref().map(|r| r.memory_mb);
@@ -451,7 +453,7 @@ fn passive(
         ReportFormat::Json => println!(
             "{}",
             serde_json::to_string_pretty(&serde_json::json!({
-                "schema_version": report::SCHEMA_VERSION,
+                "schema_version": document::SCHEMA_VERSION,
                 "function": function.name,
                 "estimate": true,
                 "current": { "memory_mb": function.memory_mb },

@@ -11,14 +11,13 @@ use super::aws_args::{platform_error, AwsArgs};
 use super::fleet_cmd;
 use super::fleet_cmd::{recorded_run, RunInputs, Sweep};
 use super::CliError;
-use memtune::fleet::retune::RetunePolicy;
 use memtune::fleet::run::Progress;
+use memtune::fleet::schedule::Schedule;
 use memtune::fleet::{self, outcome::Status};
 use memtune::history::{History, RunStatus};
 use memtune::platform::aws::load_config;
 use memtune::platform::aws::AwsLambda;
 use memtune::serve::runner::{on_own_thread, Launch, Restore, Runner};
-use memtune::serve::schedule::Schedule;
 use memtune::serve::{self, ServeOptions};
 use memtune::sweep::journal;
 use memtune::sweep::restore::restore_run;
@@ -123,9 +122,9 @@ pub async fn run(args: ServeArgs) -> Result<(), CliError> {
             let region = region.clone();
             on_own_thread(format!("run-{run_id}"), move || async move {
                 let history = History::open(&state_dir).map_err(|e| e.to_string())?;
-                let retune =
-                    RetunePolicy::from_history(config.tuning.retune_after_days, false, &history)
-                        .map_err(|e| e.to_string())?;
+                let retune = history
+                    .retune_policy(config.tuning.retune_after_days, false)
+                    .map_err(|e| e.to_string())?;
                 let mut settings =
                     fleet_cmd::settings(&config, region, state_dir, connect.endpoint_url.clone());
                 settings.run_id = run_id;

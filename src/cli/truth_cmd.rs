@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use clap::{Args, ValueEnum};
 use comfy_table::{presets::UTF8_FULL_CONDENSED, Cell, CellAlignment, Table};
 
-use super::lab_cmd::FleetArgs;
+use super::lab_fleet::FleetArgs;
 use super::CliError;
 use memtune_facts::pricing::PriceBook;
 use memtune_facts::{MAX_MEMORY_MB, MIN_MEMORY_MB};

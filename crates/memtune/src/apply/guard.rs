@@ -1,7 +1,7 @@
 //! Whether a recommendation may be applied without a human: every guard must pass.
 
-use crate::report::confidence::confidence;
-use crate::report::FunctionDocument;
+use crate::tune::confidence::confidence;
+use crate::tune::document::FunctionDocument;
 
 /// The guards of `[apply]`.
 #[derive(Debug, Clone, PartialEq)]
@@ -79,7 +79,7 @@ fn check(doc: &FunctionDocument, g: &Guards) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::confidence::tests::doc;
+    use crate::tune::confidence::tests::doc;
 
     /// 512 -> 1024 MB: cheaper with separated intervals; p99 is 120 ms at both.
     fn clear_win(savings: Option<f64>) -> FunctionDocument {

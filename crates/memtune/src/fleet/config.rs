@@ -12,9 +12,9 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::glob::Glob;
+use super::schedule::Schedule;
 use super::select::Selection;
 use crate::apply::{ApplyMode, ApplyPolicy, Guards};
-use crate::serve::schedule::Schedule;
 use crate::strategy::{Objective, SearchMode, Strategy};
 use crate::sweep::payload::Payloads;
 use memtune_facts::toml_lines::{key_line, line_of};

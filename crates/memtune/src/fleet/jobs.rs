@@ -149,7 +149,7 @@ pub fn memory_times_timeout(f: &FunctionConfig) -> f64 {
 /// Monthly spend from production data where it is known (first, largest first); the
 /// memory x timeout proxy orders the rest after them.
 pub fn monthly_spend_or_proxy(
-    production: &std::collections::BTreeMap<String, crate::inspect::production::Production>,
+    production: &std::collections::BTreeMap<String, crate::tune::production::Production>,
     f: &FunctionConfig,
 ) -> f64 {
     match production.get(&f.name).and_then(|p| p.monthly_cost_usd) {

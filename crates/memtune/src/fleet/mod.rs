@@ -16,6 +16,7 @@ pub mod jobs;
 pub mod outcome;
 pub mod retune;
 pub mod run;
+pub mod schedule;
 pub mod select;
 
 use std::sync::Arc;

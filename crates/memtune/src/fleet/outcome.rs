@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use super::budget::BudgetStats;
 use crate::apply::ApplyOutcome;
 use crate::platform::FunctionConfig;
-use crate::report::{ExplorationInfo, FunctionDocument};
+use crate::tune::document::{ExplorationInfo, FunctionDocument};
 
 /// Bumped on any change that could break a reader of the fleet JSON.
 pub const FLEET_SCHEMA_VERSION: u32 = 1;

@@ -56,20 +56,6 @@ pub struct RetunePolicy {
 }
 
 impl RetunePolicy {
-    /// The policy for a run starting now, from the last tunings in the history.
-    pub fn from_history(
-        after_days: u32,
-        force: bool,
-        history: &crate::history::History,
-    ) -> crate::history::HistoryResult<RetunePolicy> {
-        Ok(RetunePolicy {
-            after_days,
-            force,
-            last: history.last_tunings()?,
-            now: Utc::now(),
-        })
-    }
-
     /// Why `job` is not tuned again, or None to tune it.
     pub fn skip_reason(&self, job: &Job) -> Option<String> {
         if self.force || self.after_days == 0 {

@@ -15,11 +15,10 @@ use super::budgeted::Budgeted;
 use super::jobs::Job;
 use super::outcome::FunctionResult;
 use super::retune::RetunePolicy;
-use crate::inspect::production::Production;
 use crate::platform::LambdaApi;
-use crate::report;
 use crate::sweep::{SweepError, SweepEvent};
-use crate::tune::{self, TuneError, TuneOptions};
+use crate::tune::production::Production;
+use crate::tune::{self, document, TuneError, TuneOptions};
 use memtune_facts::pricing::PriceBook;
 
 /// Where and how the run works; the same for every function.
@@ -198,9 +197,9 @@ async fn tune_one<A: LambdaApi>(shared: &Shared<A>, mut job: Job, index: u64) ->
     );
     match tuned.await {
         Ok(outcome) => {
-            let mut doc = report::document(&outcome, &settings.region);
+            let mut doc = document::document(&outcome, &settings.region);
             if let Some(p) = production {
-                report::add_production(&mut doc, p);
+                document::add_production(&mut doc, p);
             }
             FunctionResult::tuned(job.function, doc)
         }
@@ -209,7 +208,7 @@ async fn tune_one<A: LambdaApi>(shared: &Shared<A>, mut job: Job, index: u64) ->
             FunctionResult::skipped(job.function, reason)
         }
         Err(e) => {
-            let spent = e.exploration().map(report::ExplorationInfo::from);
+            let spent = e.exploration().map(document::ExplorationInfo::from);
             let mut failed = FunctionResult::failed(job.function, e.to_string());
             failed.exploration = spent;
             failed

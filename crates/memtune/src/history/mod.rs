@@ -18,10 +18,10 @@ use serde::Serialize;
 
 use crate::apply::{AppliedChange, ApplyMethod};
 use crate::fleet::outcome::{FunctionResult, RunTotals, Status};
-use crate::fleet::retune::{LastTuning, Snapshot};
-use crate::report::confidence::confidence;
-use crate::report::FunctionDocument;
+use crate::fleet::retune::{LastTuning, RetunePolicy, Snapshot};
 use crate::sweep::journal::process_alive;
+use crate::tune::confidence::confidence;
+use crate::tune::document::FunctionDocument;
 
 pub use schema::VERSION as SCHEMA_VERSION;
 
@@ -596,6 +596,16 @@ impl History {
         Ok(rows.into_iter().collect())
     }
 
+    /// The re-tune policy for a run starting now, from the last tunings recorded here.
+    pub fn retune_policy(&self, after_days: u32, force: bool) -> HistoryResult<RetunePolicy> {
+        Ok(RetunePolicy {
+            after_days,
+            force,
+            last: self.last_tunings()?,
+            now: Utc::now(),
+        })
+    }
+
     fn query<T, P: rusqlite::Params>(
         &self,
         sql: &str,
@@ -675,7 +685,7 @@ fn function_entry(row: &Row<'_>) -> rusqlite::Result<FunctionEntry> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::confidence::tests::doc;
+    use crate::tune::confidence::tests::doc;
 
     fn config(name: &str, memory_mb: u32, code: &str) -> crate::platform::FunctionConfig {
         crate::platform::FunctionConfig {

@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use crate::report::FunctionDocument;
+use crate::tune::document::FunctionDocument;
 
 /// A deployed function and the memory a run recommends for it.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -3,7 +3,7 @@
 use serde::Serialize;
 
 use super::{ConfigSummary, FunctionMetrics, ReportStats};
-use crate::report::{FunctionDocument, SizeRow};
+use crate::tune::document::{FunctionDocument, SizeRow};
 
 /// Max memory used at or above this share of the configured memory is too close to the limit:
 /// garbage collection slows the function there, and a larger input is killed.
@@ -291,7 +291,7 @@ mod tests {
 
     #[test]
     fn an_earlier_sweep_decides_whether_low_memory_use_is_over_provisioning() {
-        use crate::report::confidence::tests::doc;
+        use crate::tune::confidence::tests::doc;
         let c = config(1024);
         let low_use = used(100.0, 100.0);
         // Every size runs at 100 ms: memory buys nothing.
@@ -330,7 +330,7 @@ mod tests {
 
     #[test]
     fn more_memory_that_runs_faster_than_it_costs_is_gc_bound() {
-        use crate::report::confidence::tests::doc;
+        use crate::tune::confidence::tests::doc;
         let c = config(1024);
         let busy = used(600.0, 590.0);
         let mut sweep = doc(1024, 2048, &[(1024, 2e-6, 1e-8), (2048, 1e-6, 1e-8)]);

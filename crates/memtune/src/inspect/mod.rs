@@ -43,7 +43,7 @@ pub struct InspectOptions {
     pub query_limit: Duration,
     /// Each function's latest memtune sweep (from the history), by name: it tells whether
     /// duration depends on memory.
-    pub sweeps: std::collections::BTreeMap<String, crate::report::FunctionDocument>,
+    pub sweeps: std::collections::BTreeMap<String, crate::tune::document::FunctionDocument>,
 }
 
 /// Whether a source answered, and if not, why.

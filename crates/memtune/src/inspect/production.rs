@@ -4,43 +4,14 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
-
 use super::metrics::{function_id, query};
 use super::{FunctionReport, InspectOptions, Section};
 use crate::fit::ProductionTail;
 use crate::platform::cloudwatch::{fetch_all, MetricQuery, MetricWindow, MetricsApi};
 use crate::platform::logs::LogsApi;
 use crate::platform::LambdaApi;
+use crate::tune::production::Production;
 use memtune_facts::pricing::PriceBook;
-
-/// Production figures for tuning; each is None when its source had nothing to say.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Production {
-    pub days: f64,
-    /// Invocations seen in the window (the estimate's weight).
-    pub invocations: f64,
-    pub monthly_invocations: f64,
-    pub monthly_cost_usd: Option<f64>,
-    pub cold_start_ratio: Option<f64>,
-    /// The largest Max Memory Used in the window's REPORT lines.
-    pub max_memory_used_mb: Option<f64>,
-    #[serde(default)]
-    pub mean_ms: Option<f64>,
-    #[serde(default)]
-    pub p50_ms: Option<f64>,
-    #[serde(default)]
-    pub p90_ms: Option<f64>,
-    pub p99_ms: Option<f64>,
-    /// Upper 97.5% confidence bounds on the true p90 and p99: the percentiles at the level
-    /// that many invocations' order statistics reach ([`bound_level`]).
-    #[serde(default)]
-    pub p90_bound_ms: Option<f64>,
-    #[serde(default)]
-    pub p99_bound_ms: Option<f64>,
-    /// Why a source is missing (no permission, never invoked, ...), for the user.
-    pub gaps: Vec<String>,
-}
 
 fn gap<T>(what: &str, section: &Section<T>) -> Option<String> {
     section.data.is_none().then(|| {
@@ -86,41 +57,6 @@ pub fn production(report: &FunctionReport, days: f64) -> Result<Production, Stri
     })
 }
 
-impl Production {
-    /// The smallest memory size that keeps `headroom` over the most memory production used.
-    pub fn memory_floor_mb(&self, headroom: f64) -> Option<u32> {
-        self.max_memory_used_mb
-            .map(|used| (used * headroom).ceil() as u32)
-    }
-
-    /// A warning when production's p99 is ill-conditioned: its 97.5% bound lies more than a
-    /// quarter above it, as when a slow class of about 1% of invocations puts the p99 on a
-    /// cliff. Tuning then judges the p99 on the bound and may oversize.
-    pub fn tail_warning(&self) -> Option<String> {
-        self.tail()?;
-        let (p99, bound) = (self.p99_ms?, self.p99_bound_ms?);
-        (bound > ILL_CONDITIONED * p99).then(|| {
-            format!(
-                "production's p99 is ill-conditioned: {p99:.0} ms over {:.0} invocations, but its 97.5% bound is {bound:.0} ms ({:.0}% higher; a slow class near 1% of invocations puts the p99 on a cliff); p99 decisions use the bound and may oversize",
-                self.invocations,
-                (bound / p99 - 1.0) * 100.0
-            )
-        })
-    }
-
-    /// The durations relative to their average, p90 and p99 at their upper bounds, when
-    /// there were enough invocations to trust a p99 ([`ProductionTail::MIN_INVOCATIONS`]).
-    pub fn tail(&self) -> Option<ProductionTail> {
-        ProductionTail::new(
-            self.mean_ms?,
-            self.p50_ms?,
-            self.p90_bound_ms.or(self.p90_ms),
-            self.p99_bound_ms?,
-            self.invocations,
-        )
-    }
-}
-
 /// Reads the production figures of `names` over the last `days` days in one batched
 /// inspection; each function gets its figures or the reason there are none.
 pub async fn read<L, M, G>(
@@ -161,9 +97,6 @@ where
     read_bounds(metrics, &window, &mut found).await;
     found
 }
-
-/// Bound over p99 past which production's p99 is reported as ill-conditioned.
-const ILL_CONDITIONED: f64 = 1.25;
 
 /// The level whose percentile bounds the true p-quantile from above at 97.5% confidence
 /// over `n` invocations: the order statistic at p + 1.96 sqrt(p (1 - p) / n), rounded up to
@@ -252,37 +185,5 @@ mod tests {
         assert_eq!(bound_level(0.99, 4.2e6), "p99.01");
         assert_eq!(bound_level(0.9, 7e4), "p90.23");
         assert_eq!(bound_level(0.99, 1.0), "p100.00");
-    }
-
-    #[test]
-    fn a_p99_whose_bound_lies_far_above_it_is_reported() {
-        let production = |p99: f64, bound: f64| Production {
-            days: 14.0,
-            invocations: 4e6,
-            monthly_invocations: 8e6,
-            monthly_cost_usd: None,
-            cold_start_ratio: None,
-            max_memory_used_mb: None,
-            mean_ms: Some(290.0),
-            p50_ms: Some(279.0),
-            p90_ms: Some(339.0),
-            p99_ms: Some(p99),
-            p90_bound_ms: Some(340.0),
-            p99_bound_ms: Some(bound),
-            gaps: Vec::new(),
-        };
-        // email-dispatch: 1% of invocations 4x slower; p99.01 reads inside the slow class.
-        let warning = production(507.0, 789.0).tail_warning().unwrap();
-        assert!(
-            warning.contains("ill-conditioned") && warning.contains("56% higher"),
-            "{warning}"
-        );
-        assert_eq!(production(507.0, 530.0).tail_warning(), None);
-        // Without enough invocations there is no tail to judge on.
-        let few = Production {
-            invocations: 500.0,
-            ..production(507.0, 789.0)
-        };
-        assert_eq!(few.tail_warning(), None);
     }
 }

@@ -1,8 +1,10 @@
 //! The texts the summary formats (markdown, html) show per function: now → after with the
 //! relative change, savings, confidence, and the command that reproduces the measurement.
 
-use super::{confidence, FunctionDocument, Row, SizeRow};
+use super::Row;
 use crate::fleet::outcome::Status;
+use crate::tune::confidence;
+use crate::tune::document::{FunctionDocument, SizeRow};
 
 fn change(now: Option<f64>, after: Option<f64>, digits: usize) -> String {
     match (now, after) {

@@ -10,7 +10,7 @@ use plotters::coord::types::RangedCoordf64;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::FunctionDocument;
+use crate::tune::document::FunctionDocument;
 
 const WIDTH: u32 = 610;
 const HEIGHT: u32 = 360;

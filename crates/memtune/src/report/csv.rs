@@ -4,8 +4,9 @@
 
 use serde::Serialize;
 
-use super::{cells, Renderer, Report, Row, SizeRow};
+use super::{cells, Renderer, Report, Row};
 use crate::fleet::outcome::Status;
+use crate::tune::document::SizeRow;
 
 pub struct Csv;
 

@@ -3,8 +3,10 @@
 use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{Cell, CellAlignment, Table};
 
-use super::{cells, confidence, FunctionDocument};
+use super::cells;
 use crate::fleet::outcome::{FleetRun, FunctionResult, Status};
+use crate::tune::confidence;
+use crate::tune::document::FunctionDocument;
 
 pub fn table(run: &FleetRun) -> String {
     let mut table = Table::new();

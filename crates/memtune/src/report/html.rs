@@ -3,7 +3,8 @@
 //! sampled function its duration and cost charts and its sizes. All text from the run is
 //! escaped.
 
-use super::{cells, chart, FunctionDocument, Renderer, Report, Row};
+use super::{cells, chart, Renderer, Report, Row};
+use crate::tune::document::FunctionDocument;
 
 /// At most this many bars in the fleet overview (the largest savings and losses).
 const OVERVIEW_BARS: usize = 40;

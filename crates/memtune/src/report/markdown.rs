@@ -3,7 +3,8 @@
 //! never longer than GitHub's comment limit: rows and sections that do not fit are left out
 //! and a note says how many and where the full report is.
 
-use super::{cells, FunctionDocument, Renderer, Report, Row};
+use super::{cells, Renderer, Report, Row};
+use crate::tune::document::FunctionDocument;
 
 /// GitHub's limit on a comment body, in characters.
 pub const GITHUB_COMMENT_LIMIT: usize = 65_536;

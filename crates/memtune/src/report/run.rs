@@ -2,8 +2,8 @@
 //! produced so that JSON renders (and re-renders from a stored file) unchanged; [`Row`] is
 //! the common view the other formats read.
 
-use super::FunctionDocument;
 use crate::fleet::outcome::{FleetRun, RunTotals, Status};
+use crate::tune::document::FunctionDocument;
 
 #[derive(Debug, Clone)]
 pub enum Report {

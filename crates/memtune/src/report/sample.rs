@@ -1,11 +1,11 @@
 //! Synthetic documents and fleet runs for the renderers' tests: a duration curve
 //! t(m) = 20 + 4000 x 128 / m ms, priced like x86 Lambda in us-east-1.
 
-use super::*;
 use crate::fleet::budget::BudgetStats;
 use crate::fleet::outcome::{FleetRun, FunctionResult, RunTotals};
 use crate::platform::FunctionConfig;
-use crate::tune::adaptive::FitPoint;
+use crate::tune::adaptive::{FitPoint, FitSummary};
+use crate::tune::document::*;
 
 const SIZES: [u32; 6] = [128, 256, 512, 1024, 1769, 3008];
 

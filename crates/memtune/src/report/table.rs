@@ -4,7 +4,8 @@
 use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{Cell, CellAlignment, Table};
 
-use super::{FunctionDocument, Renderer, Report};
+use super::{Renderer, Report};
+use crate::tune::document::FunctionDocument;
 
 pub struct TableRenderer;
 

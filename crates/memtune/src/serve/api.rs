@@ -11,7 +11,7 @@ use axum::{Json, Router};
 use serde_json::json;
 
 use super::runner::{Runner, Trigger};
-use super::schedule::Schedule;
+use crate::fleet::schedule::Schedule;
 use crate::history::{History, HistoryError};
 
 pub struct AppState {

@@ -3,16 +3,15 @@
 pub mod api;
 pub mod metrics;
 pub mod runner;
-pub mod schedule;
 
 use std::future::Future;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use crate::fleet::schedule::Schedule;
 use api::AppState;
 use runner::{Runner, Trigger};
-use schedule::Schedule;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {

@@ -3,7 +3,10 @@
 //! Takes plain options in, returns a plain [`TuneOutcome`]; printing is the caller's.
 
 pub mod adaptive;
+pub mod confidence;
+pub mod document;
 pub mod plan;
+pub mod production;
 
 use std::sync::Arc;
 use std::time::Duration;

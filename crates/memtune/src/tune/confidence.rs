@@ -18,7 +18,7 @@
 
 use statrs::function::erf::erf;
 
-use super::{FunctionDocument, SizeRow};
+use super::document::{FunctionDocument, SizeRow};
 
 /// At or above this, a change is `high` (or `medium` with a loose fit).
 pub const HIGH: f64 = 0.95;
@@ -117,7 +117,8 @@ pub fn of(doc: &FunctionDocument) -> Option<Confidence> {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::report::{sample, Current, SizeRow};
+    use crate::report::sample;
+    use crate::tune::document::{Current, SizeRow};
 
     fn row(mb: u32, mean: f64, half_width: f64) -> SizeRow {
         SizeRow {
