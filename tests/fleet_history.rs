@@ -415,3 +415,78 @@ async fn rollback_restores_memory_and_skips_a_function_changed_meanwhile() {
     assert!(stderr.contains("memtune history"), "{stderr}");
     assert!(env.lab.lab.stats().invocations > 0);
 }
+
+/// Light functions of the demo fleet, tuned one after another.
+const ONE_AT_A_TIME: &str = r#"
+[select]
+names = ["orders-api", "auth-token", "search-suggest", "fraud-score", "webhook-ingest", "email-dispatch"]
+[limits]
+concurrent_functions = 1
+[tuning]
+allow_empty_payload = true
+search = "grid"
+sizes = [256, 1024]
+invocations = 3
+warmup = 0
+"#;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn kill_9_of_a_fleet_run_keeps_the_functions_it_finished_in_the_history() {
+    use tokio::io::AsyncBufReadExt;
+    let env = env().await;
+    let path = env.dir.path().join("fleet.toml");
+    std::fs::write(&path, ONE_AT_A_TIME).unwrap();
+    let path = path.display().to_string();
+    let mut child = common::memtune(
+        &env.lab.endpoint(),
+        &env.dir.path().join("state"),
+        &["fleet", "--config", &path, "--no-production"],
+    )
+    .stdout(std::process::Stdio::null())
+    .stderr(std::process::Stdio::piped())
+    .spawn()
+    .unwrap();
+    // Without a terminal, each finished function is a line on stderr: kill at the first.
+    let mut lines = tokio::io::BufReader::new(child.stderr.take().unwrap()).lines();
+    let finished = loop {
+        let line = lines
+            .next_line()
+            .await
+            .unwrap()
+            .expect("the run ended first");
+        if let Some((name, _)) = line.split_once(": recommended ") {
+            break name.to_string();
+        }
+    };
+    child.kill().await.unwrap(); // SIGKILL
+
+    let out = env.run(&["history", "--output", "json"]).await;
+    let runs: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let run = &runs[0];
+    assert_eq!(run["status"], "interrupted", "{runs}");
+    let tuned = run["recommended"].as_u64().unwrap();
+    assert!((1..6).contains(&tuned), "{run}");
+    assert!(run["invocations"].as_u64().unwrap() >= 3 * 3, "{run}");
+    assert!(run["usd"].as_f64().unwrap() > 0.0, "{run}");
+
+    let out = env
+        .run(&["history", "--function", &finished, "--output", "json"])
+        .await;
+    let entries: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(entries[0]["run_id"], run["id"], "{entries}");
+    assert_eq!(entries[0]["status"], "recommended", "{entries}");
+    assert!(entries[0]["recommended_mb"].as_u64().is_some(), "{entries}");
+
+    // The table says the same.
+    let out = env.run(&["history"]).await;
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(table.contains("interrupted"), "{table}");
+
+    // What the kill left is restored as ever.
+    let restore = env.run(&["restore"]).await;
+    assert!(
+        restore.status.success(),
+        "{}",
+        String::from_utf8_lossy(&restore.stdout)
+    );
+}

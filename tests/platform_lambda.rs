@@ -38,3 +38,19 @@ async fn a_throttle_is_read_with_its_reason_and_retry_after() {
     }
     lab.stop().await;
 }
+
+#[tokio::test]
+async fn a_payload_over_lambdas_limit_is_bad_input_not_an_unknown_failure() {
+    let lab = start_lab(fleet(FLEET)).await;
+    let api = AwsLambda::new(&common::sdk_config(&lab.endpoint()).await);
+    let e = api
+        .invoke("cpu", "$LATEST", vec![b'1'; 6 * 1024 * 1024 + 1])
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(e, PlatformError::InvalidParameter(ref m) if m.contains("6291456")),
+        "{e:?}"
+    );
+    assert_eq!(lab.lab.stats().functions["cpu"].invocations, 0);
+    lab.stop().await;
+}

@@ -347,7 +347,13 @@ async fn bad_input_is_one_line_exit_two_and_no_mutation() {
 #[tokio::test(flavor = "multi_thread")]
 async fn access_denied_is_bad_input_and_changes_nothing() {
     let env = env_with(|c| c.deny = "lambda:UpdateFunctionConfiguration".parse().unwrap()).await;
-    assert_bad_input(&env, &["recommend", "cpu"], "access denied").await;
+    // Found by the preflight, before the first change.
+    assert_bad_input(
+        &env,
+        &["recommend", "cpu"],
+        "IAM denies lambda:UpdateFunctionConfiguration",
+    )
+    .await;
 
     let env = env_with(|c| c.deny = "lambda:GetFunctionConfiguration".parse().unwrap()).await;
     let out = env.run(&["recommend", "cpu"]).await;

@@ -39,6 +39,15 @@ struct Service {
 
 /// Starts a lab with the demo fleet and `memtune serve` against it; waits for its address.
 async fn start(configure: impl FnOnce(&mut LabConfig), serve_args: &[&str]) -> Service {
+    start_on("127.0.0.1:0", configure, serve_args).await
+}
+
+/// `start`, listening on `listen`; the address returned is on 127.0.0.1 whatever the host.
+async fn start_on(
+    listen: &str,
+    configure: impl FnOnce(&mut LabConfig),
+    serve_args: &[&str],
+) -> Service {
     let original = common::demo_memory();
     let mut config = LabConfig::new(lab::demo_fleet());
     configure(&mut config);
@@ -47,7 +56,7 @@ async fn start(configure: impl FnOnce(&mut LabConfig), serve_args: &[&str]) -> S
     let path = dir.path().join("fleet.toml");
     std::fs::write(&path, CONFIG).unwrap();
     let path = path.display().to_string();
-    let mut args = vec!["serve", "--config", &path, "--listen", "127.0.0.1:0"];
+    let mut args = vec!["serve", "--config", &path, "--listen", listen];
     args.extend_from_slice(serve_args);
     let mut child = common::memtune(&lab.endpoint(), &dir.path().join("state"), &args)
         .env("MEMTUNE_API_TOKEN", TOKEN)
@@ -55,18 +64,23 @@ async fn start(configure: impl FnOnce(&mut LabConfig), serve_args: &[&str]) -> S
         .spawn()
         .unwrap();
     let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let addr = tokio::time::timeout(Duration::from_secs(30), async {
+    let mut before = String::new();
+    let bound = tokio::time::timeout(Duration::from_secs(30), async {
         while let Some(line) = lines.next_line().await.unwrap() {
             if let Some(rest) = line.split("listening on http://").nth(1) {
                 return rest.trim().to_string();
             }
+            before.push_str(&line);
+            before.push('\n');
         }
-        panic!("serve exited before listening");
+        panic!("serve exited before listening:\n{before}");
     })
     .await
     .expect("serve did not start listening");
+    let port = bound.rsplit(':').next().unwrap();
+    let addr = format!("127.0.0.1:{port}");
     // Keep reading the logs so the service never blocks on a full pipe.
-    let logs = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let logs = std::sync::Arc::new(std::sync::Mutex::new(before));
     let sink = logs.clone();
     tokio::spawn(async move {
         while let Ok(Some(line)) = lines.next_line().await {
@@ -85,11 +99,22 @@ async fn start(configure: impl FnOnce(&mut LabConfig), serve_args: &[&str]) -> S
     }
 }
 
-/// One HTTP/1.1 request; returns the status code and the body.
+/// One HTTP/1.1 request with `Authorization: Bearer <token>`; returns the status and body.
 async fn http(addr: &str, method: &str, path: &str, token: Option<&str>) -> (u16, String) {
+    let authorization = token.map(|t| format!("Bearer {t}"));
+    http_as(addr, method, path, authorization.as_deref()).await
+}
+
+/// One HTTP/1.1 request with the given `Authorization` header; returns the status and body.
+async fn http_as(
+    addr: &str,
+    method: &str,
+    path: &str,
+    authorization: Option<&str>,
+) -> (u16, String) {
     let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let auth = token
-        .map(|t| format!("Authorization: Bearer {t}\r\n"))
+    let auth = authorization
+        .map(|a| format!("Authorization: {a}\r\n"))
         .unwrap_or_default();
     let request = format!(
         "{method} {path} HTTP/1.1\r\nHost: {addr}\r\n{auth}Content-Length: 0\r\nConnection: close\r\n\r\n"
@@ -115,7 +140,7 @@ impl Service {
     async fn wait_for_metric(&self, name: &str, at_least: f64) -> String {
         let started = Instant::now();
         loop {
-            let (_, text) = http(&self.addr, "GET", "/metrics", None).await;
+            let (_, text) = http(&self.addr, "GET", "/metrics", Some(TOKEN)).await;
             if metric(&text, name) >= at_least {
                 return text;
             }
@@ -154,7 +179,7 @@ async fn a_scheduled_run_happens_and_the_api_answers_with_its_token() {
     assert!(metric(&metrics, "memtune_exploration_usd_total") > 0.0);
     assert!(metric(&metrics, "memtune_functions_total{status=\"recommended\"}") >= 3.0);
 
-    let (status, body) = http(&service.addr, "GET", "/healthz", None).await;
+    let (status, body) = http(&service.addr, "GET", "/healthz", Some(TOKEN)).await;
     assert_eq!(status, 200, "{body}");
     let health: Value = serde_json::from_str(&body).unwrap();
     assert_eq!(health["status"], "ok");
@@ -177,7 +202,7 @@ async fn a_scheduled_run_happens_and_the_api_answers_with_its_token() {
     }
 
     // The history behind the API.
-    let (status, body) = http(&service.addr, "GET", "/api/runs", None).await;
+    let (status, body) = http(&service.addr, "GET", "/api/runs", Some(TOKEN)).await;
     assert_eq!(status, 200, "{body}");
     let runs: Value = serde_json::from_str(&body).unwrap();
     let finished = runs
@@ -187,11 +212,23 @@ async fn a_scheduled_run_happens_and_the_api_answers_with_its_token() {
         .find(|r| r["status"] == "finished")
         .unwrap_or_else(|| panic!("no finished run in {runs}"));
     let id = finished["id"].as_str().unwrap();
-    let (status, body) = http(&service.addr, "GET", &format!("/api/runs/{id}"), None).await;
+    let (status, body) = http(
+        &service.addr,
+        "GET",
+        &format!("/api/runs/{id}"),
+        Some(TOKEN),
+    )
+    .await;
     assert_eq!(status, 200, "{body}");
     let detail: Value = serde_json::from_str(&body).unwrap();
     assert_eq!(detail["functions"].as_array().unwrap().len(), 3, "{detail}");
-    let (status, body) = http(&service.addr, "GET", "/api/functions/orders-api", None).await;
+    let (status, body) = http(
+        &service.addr,
+        "GET",
+        "/api/functions/orders-api",
+        Some(TOKEN),
+    )
+    .await;
     assert_eq!(status, 200, "{body}");
     let function: Value = serde_json::from_str(&body).unwrap();
     assert!(
@@ -199,9 +236,15 @@ async fn a_scheduled_run_happens_and_the_api_answers_with_its_token() {
         "{function}"
     );
     assert!(!function["history"].as_array().unwrap().is_empty());
-    let (status, _) = http(&service.addr, "GET", "/api/runs/no-such-run", None).await;
+    let (status, _) = http(&service.addr, "GET", "/api/runs/no-such-run", Some(TOKEN)).await;
     assert_eq!(status, 404);
-    let (status, _) = http(&service.addr, "GET", "/api/functions/no-such-fn", None).await;
+    let (status, _) = http(
+        &service.addr,
+        "GET",
+        "/api/functions/no-such-fn",
+        Some(TOKEN),
+    )
+    .await;
     assert_eq!(status, 404);
 
     assert_eq!(service.terminate().await, Some(0));
@@ -227,4 +270,76 @@ async fn sigterm_stops_the_run_in_flight_and_restores_it() {
     let runs = history.runs(10).unwrap();
     assert_eq!(runs.len(), 1);
     assert_eq!(runs[0].status, RunStatus::Interrupted);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_token_guards_every_endpoint_and_its_scheme_is_case_insensitive() {
+    let mut service = start(|_| {}, &[]).await;
+    let endpoints = [
+        ("GET", "/healthz"),
+        ("GET", "/metrics"),
+        ("GET", "/api/runs"),
+        ("GET", "/api/runs/some-run"),
+        ("GET", "/api/functions/orders-api"),
+        ("POST", "/api/runs"),
+    ];
+    let shorter = &TOKEN[..TOKEN.len() - 1];
+    let longer = format!("{TOKEN}0");
+    let same_length = format!("{}0", shorter);
+    for (method, path) in endpoints {
+        for authorization in [
+            None,
+            Some(format!("Bearer {shorter}")),
+            Some(format!("Bearer {longer}")),
+            Some(format!("Bearer {same_length}")),
+            Some(format!("Basic {TOKEN}")),
+        ] {
+            let (status, body) =
+                http_as(&service.addr, method, path, authorization.as_deref()).await;
+            assert_eq!(
+                status, 401,
+                "{method} {path} with {authorization:?}: {body}"
+            );
+        }
+    }
+    for scheme in ["bearer", "BEARER", "Bearer"] {
+        let authorization = format!("{scheme} {TOKEN}");
+        let (status, body) = http_as(&service.addr, "GET", "/api/runs", Some(&authorization)).await;
+        assert_eq!(status, 200, "{authorization}: {body}");
+        let (status, body) = http_as(&service.addr, "GET", "/healthz", Some(&authorization)).await;
+        assert_eq!(status, 200, "{authorization}: {body}");
+    }
+    let (status, body) = http_as(
+        &service.addr,
+        "POST",
+        "/api/runs",
+        Some(&format!("bEaReR {TOKEN}")),
+    )
+    .await;
+    assert_eq!(status, 202, "{body}");
+    assert_eq!(service.terminate().await, Some(0));
+    service.assert_all_untouched().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn listening_beyond_loopback_prints_a_warning() {
+    // Bound to every interface; the test's own traffic goes to 127.0.0.1 only.
+    let mut service = start_on("0.0.0.0:0", |_| {}, &[]).await;
+    let (status, _) = http(&service.addr, "GET", "/healthz", Some(TOKEN)).await;
+    assert_eq!(status, 200);
+    assert_eq!(service.terminate().await, Some(0));
+    let logs = service.logs.lock().unwrap().clone();
+    let warning = logs
+        .lines()
+        .find(|l| l.starts_with("warning: memtune serve listens on 0.0.0.0:"))
+        .unwrap_or_else(|| panic!("no warning in\n{logs}"));
+    assert!(warning.contains("127.0.0.1"), "{warning}");
+
+    let mut local = start(|_| {}, &[]).await;
+    // Served once, so its signal handler is in place before SIGTERM.
+    let (status, _) = http(&local.addr, "GET", "/healthz", Some(TOKEN)).await;
+    assert_eq!(status, 200);
+    assert_eq!(local.terminate().await, Some(0));
+    let logs = local.logs.lock().unwrap().clone();
+    assert!(!logs.contains("warning: memtune serve listens"), "{logs}");
 }

@@ -5,6 +5,7 @@ use clap::Args;
 use super::CliError;
 use memtune::platform::aws::{load_config, ConnectOptions};
 use memtune::platform::PlatformError;
+use memtune::preflight::PreflightError;
 
 #[derive(Debug, Clone, Args)]
 pub struct AwsArgs {
@@ -55,5 +56,16 @@ pub fn platform_error(context: &str, e: &PlatformError) -> CliError {
         | PlatformError::InvalidParameter(_)
         | PlatformError::Setup(_) => CliError::usage(message),
         _ => CliError::failed(message),
+    }
+}
+
+/// Maps a preflight refusal to its line: exit 2 (nothing was changed), unless a probe got no
+/// answer, which is the run failing like any other AWS call.
+pub fn preflight_error(e: PreflightError) -> CliError {
+    match e {
+        PreflightError::Unchecked { function, source } => {
+            platform_error(&format!("checking the permissions on {function}"), &source)
+        }
+        other => CliError::usage(other.to_string()),
     }
 }

@@ -3,13 +3,13 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 
-use super::aws_args::{platform_error, AwsArgs};
+use super::aws_args::{platform_error, preflight_error, AwsArgs};
 use super::recommend_cmd::new_run_id;
 use super::report_cmd::{self, ReportFormat};
 use super::CliError;
@@ -18,15 +18,16 @@ use memtune::apply::{ApplyAction, ApplyMode};
 use memtune::fleet::autoapply;
 use memtune::fleet::config::FleetConfig;
 use memtune::fleet::jobs::{memory_times_timeout, monthly_spend_or_proxy, Job};
-use memtune::fleet::outcome::{FleetRun, FunctionResult, Status};
+use memtune::fleet::outcome::{FleetRun, FunctionResult, RunTotals, Status};
 use memtune::fleet::run::{OnProgress, Progress, RunSettings};
-use memtune::fleet::{self, Plan};
+use memtune::fleet::{self, Plan, Planned};
 use memtune::history::{History, HistoryError, RunStart, RunStatus};
 use memtune::inspect::production;
 use memtune::platform::aws::AwsLambda;
 use memtune::platform::cloudwatch::AwsCloudWatch;
 use memtune::platform::logs::AwsLogs;
-use memtune::platform::{FunctionConfig, PlatformError};
+use memtune::platform::FunctionConfig;
+use memtune::preflight::{self, state, Needs};
 use memtune::report::markdown::Markdown;
 use memtune::report::Report;
 use memtune::sweep::journal;
@@ -54,8 +55,13 @@ history`): a function tuned less than `retune_after_days` ago and unchanged sinc
 memory, architecture, runtime, payload) is skipped unless --force. With `[apply] mode =
 \"auto\"` recommendations that pass the guards are applied; `memtune rollback RUN_ID` reverts.
 
+Before anything runs, the state directory must hold journals and the history, every
+function's payload must be within Lambda's 6 MB Invoke limit and IAM must allow every call the
+run makes on every function (checked by calls that change nothing); otherwise one line, exit 2.
+Each function is recorded in the history as it finishes, so a killed run keeps its results.
+
 Exit codes: 0 every function recommended or skipped, 1 some failed or could not be applied,
-2 bad config or input, 130 interrupted (after restoring).")]
+2 bad config or input or a failed preflight, 130 interrupted (after restoring).")]
 pub struct FleetArgs {
     /// Fleet configuration (TOML).
     #[arg(long)]
@@ -124,7 +130,10 @@ pub async fn run(args: FleetArgs) -> Result<(), CliError> {
     } = load(&args.config, args.pricing.as_deref(), &args.aws).await?;
     let api = AwsLambda::new(&sdk);
     let state_dir = journal::state_dir();
-    let history = History::open(&state_dir).map_err(|e| CliError::failed(e.to_string()))?;
+    if !args.dry_run {
+        check_state_dir(&state_dir)?;
+    }
+    let history = state::open_history(&state_dir).map_err(|e| CliError::usage(e.to_string()))?;
     let retune = history
         .retune_policy(config.tuning.retune_after_days, args.force)
         .map_err(|e| CliError::failed(e.to_string()))?;
@@ -201,8 +210,25 @@ impl Recorded {
     }
 }
 
+/// The state directory can hold a run's journals and history: checked before anything runs.
+pub(super) fn check_state_dir(state_dir: &Path) -> Result<(), CliError> {
+    state::check_journals(state_dir)
+        .and_then(|_| state::check_history(state_dir))
+        .map_err(|e| CliError::usage(e.to_string()))
+}
+
+/// What a run with this config calls on each function, for the preflight.
+pub(super) fn needs(config: &FleetConfig) -> Needs {
+    Needs {
+        sweep: true,
+        update_alias: config.apply.mode == ApplyMode::Auto && config.apply.via_alias.is_some(),
+    }
+}
+
 /// A whole fleet run as `memtune fleet` and `memtune serve` do it: production data first,
-/// the sweep, auto-apply with its guards, and every step recorded in the history.
+/// the plan and its preflight (nothing runs if a payload is too large or a permission is
+/// missing), the sweep, auto-apply with its guards, and every step recorded in the history,
+/// each function as soon as it finishes.
 pub(super) async fn recorded_run(
     inputs: &RunInputs<'_>,
     mut settings: RunSettings,
@@ -215,24 +241,52 @@ pub(super) async fn recorded_run(
             read_production(inputs.sdk, api, inputs.book, config, &settings.region, days).await,
         );
     }
-    let mut recorder = Recorder {
+    let production = settings.production.clone();
+    let spend = move |f: &FunctionConfig| monthly_spend_or_proxy(&production, f);
+    let planned = fleet::prepare(api, config, &settings, &spend)
+        .await
+        .map_err(|e| platform_error("planning the fleet run", &e))?;
+    preflight::check_plan(api, &planned.plan, needs(config))
+        .await
+        .map_err(preflight_error)?;
+    let recorder = Arc::new(Mutex::new(Recorder {
         history,
         trouble: Vec::new(),
-    };
-    let config_text = std::fs::read(inputs.config_path).unwrap_or_default();
-    recorder.check(recorder.history.begin_run(&RunStart {
-        id: settings.run_id.clone(),
-        started_at: chrono::Utc::now().to_rfc3339(),
-        region: settings.region.clone(),
-        config_path: inputs.config_path.display().to_string(),
-        config_sha256: hex_sha256(&config_text),
+        so_far: RunTotals::default(),
+        started: Instant::now(),
     }));
+    let lock = || recorder.lock().unwrap_or_else(|e| e.into_inner());
+    let config_text = std::fs::read(inputs.config_path).unwrap_or_default();
+    {
+        let mut r = lock();
+        let begun = r.history.begin_run(&RunStart {
+            id: settings.run_id.clone(),
+            started_at: chrono::Utc::now().to_rfc3339(),
+            region: settings.region.clone(),
+            config_path: inputs.config_path.display().to_string(),
+            config_sha256: hex_sha256(&config_text),
+        });
+        r.check(begun);
+    }
+    let record_each: OnProgress = {
+        let (recorder, run_id) = (recorder.clone(), settings.run_id.clone());
+        Arc::new(move |p: Progress| {
+            if let Progress::Finished(result) = p {
+                let mut r = recorder.lock().unwrap_or_else(|e| e.into_inner());
+                r.finished(&run_id, result);
+            }
+        })
+    };
     let swept = match sweep {
-        Sweep::ProgressBar => run_with_progress(api, inputs.book, config, &settings).await,
+        Sweep::ProgressBar => {
+            execute_with_progress(api, inputs.book, planned, &settings, record_each).await
+        }
         Sweep::Callback(on_progress) => {
-            sweep_fleet(api, inputs.book, config, &settings, &on_progress)
-                .await
-                .map_err(|e| platform_error("fleet run", &e))
+            let both: OnProgress = Arc::new(move |p: Progress| {
+                on_progress(p);
+                record_each(p);
+            });
+            Ok(fleet::execute(api, inputs.book, planned, &settings, &both).await)
         }
     };
     let mut run = match swept {
@@ -242,7 +296,7 @@ pub(super) async fn recorded_run(
                 130 => RunStatus::Interrupted,
                 _ => RunStatus::Failed,
             };
-            let _ = recorder.history.end_run(&settings.run_id, status);
+            let _ = lock().history.end_run(&settings.run_id, status);
             return Err(e);
         }
     };
@@ -255,34 +309,37 @@ pub(super) async fn recorded_run(
         };
         let mut audit = Vec::new();
         autoapply::apply_recommendations(api, &mut run.functions, &config.apply, &ctx, |c| {
-            audit.push(recorder.history.record_applied(c).map(|_| ()))
+            audit.push(lock().history.record_applied(c).map(|_| ()))
         })
         .await;
+        let mut recorder = lock();
         for result in audit {
             recorder.check(result);
         }
     }
+    let mut recorder = lock();
     for r in &run.functions {
         let written = recorder.history.record_function(&run.run_id, r);
         recorder.check(written);
     }
     let fleet_json = serde_json::to_string(&run).expect("a run is plain data");
-    recorder.check(recorder.history.store_report(&run.run_id, &fleet_json));
-    recorder.check(
-        recorder
-            .history
-            .finish_run(&run.run_id, RunStatus::Finished, &run.totals),
-    );
-    Ok(Recorded {
-        run,
-        trouble: recorder.trouble,
-    })
+    let stored = recorder.history.store_report(&run.run_id, &fleet_json);
+    recorder.check(stored);
+    let finished = recorder
+        .history
+        .finish_run(&run.run_id, RunStatus::Finished, &run.totals);
+    recorder.check(finished);
+    let trouble = std::mem::take(&mut recorder.trouble);
+    Ok(Recorded { run, trouble })
 }
 
 /// Writes to the history, keeping what failed.
 struct Recorder {
     history: History,
     trouble: Vec<String>,
+    /// The totals of the functions finished so far.
+    so_far: RunTotals,
+    started: Instant,
 }
 
 impl Recorder {
@@ -290,6 +347,16 @@ impl Recorder {
         if let Err(e) = written {
             self.trouble.push(e.to_string());
         }
+    }
+
+    /// Records a function the moment it finishes, and the run's totals so far.
+    fn finished(&mut self, run_id: &str, result: &FunctionResult) {
+        let written = self.history.record_function(run_id, result);
+        self.check(written);
+        self.so_far.add(result);
+        self.so_far.wall_s = self.started.elapsed().as_secs_f64();
+        let totals = self.history.record_totals(run_id, &self.so_far);
+        self.check(totals);
     }
 }
 
@@ -385,26 +452,30 @@ pub(super) fn exit_status(report: &Report) -> Result<(), CliError> {
     }
 }
 
-/// The fleet sweep, functions with the largest production spend first.
-async fn sweep_fleet(
-    api: &AwsLambda,
-    book: &PriceBook,
-    config: &FleetConfig,
-    settings: &RunSettings,
-    on_progress: &OnProgress,
-) -> Result<FleetRun, PlatformError> {
-    let production = settings.production.clone();
-    let spend = move |f: &FunctionConfig| monthly_spend_or_proxy(&production, f);
-    fleet::run(api, book, config, settings, &spend, on_progress).await
-}
-
-/// Runs the fleet with a progress bar on stderr and a line per finished function; on Ctrl-C
-/// or SIGTERM restores every function this run has in flight.
+/// Plans and runs the fleet with a progress bar (`memtune demo`).
 pub(super) async fn run_with_progress(
     api: &AwsLambda,
     book: &PriceBook,
     config: &FleetConfig,
     settings: &RunSettings,
+) -> Result<FleetRun, CliError> {
+    let production = settings.production.clone();
+    let spend = move |f: &FunctionConfig| monthly_spend_or_proxy(&production, f);
+    let planned = fleet::prepare(api, config, settings, &spend)
+        .await
+        .map_err(|e| platform_error("planning the fleet run", &e))?;
+    execute_with_progress(api, book, planned, settings, Arc::new(|_| {})).await
+}
+
+/// Runs a plan, functions with the largest production spend first, with a progress bar on
+/// stderr and a line per finished function (also handed to `also`); on Ctrl-C or SIGTERM
+/// restores every function this run has in flight.
+async fn execute_with_progress(
+    api: &AwsLambda,
+    book: &PriceBook,
+    planned: Planned,
+    settings: &RunSettings,
+    also: OnProgress,
 ) -> Result<FleetRun, CliError> {
     let bar = ProgressBar::new(0);
     bar.set_style(
@@ -415,37 +486,40 @@ pub(super) async fn run_with_progress(
     let invocations = AtomicU64::new(0);
     let on_progress: OnProgress = {
         let bar = bar.clone();
-        Arc::new(move |p: Progress| match p {
-            Progress::Planned { jobs, budget } => {
-                bar.set_length(jobs as u64);
-                bar.set_message(format!("at most {budget} invocations in flight"));
-            }
-            Progress::Invoked => {
-                let n = invocations.fetch_add(1, Ordering::Relaxed) + 1;
-                if n.is_multiple_of(16) {
-                    bar.set_message(format!("{n} invocations"));
+        Arc::new(move |p: Progress| {
+            also(p);
+            match p {
+                Progress::Planned { jobs, budget } => {
+                    bar.set_length(jobs as u64);
+                    bar.set_message(format!("at most {budget} invocations in flight"));
                 }
-            }
-            Progress::Finished(result) => {
-                bar.inc(1);
-                let line = finished_line(result);
-                if bar.is_hidden() {
-                    eprintln!("{line}");
-                } else {
-                    bar.println(line);
+                Progress::Invoked => {
+                    let n = invocations.fetch_add(1, Ordering::Relaxed) + 1;
+                    if n.is_multiple_of(16) {
+                        bar.set_message(format!("{n} invocations"));
+                    }
+                }
+                Progress::Finished(result) => {
+                    bar.inc(1);
+                    let line = finished_line(result);
+                    if bar.is_hidden() {
+                        eprintln!("{line}");
+                    } else {
+                        bar.println(line);
+                    }
                 }
             }
         })
     };
-    let outcome = tokio::select! {
-        r = sweep_fleet(api, book, config, settings, &on_progress) => r,
+    let run = tokio::select! {
+        r = fleet::execute(api, book, planned, settings, &on_progress) => r,
         _ = super::shutdown_signal() => {
             bar.finish_and_clear();
             return Err(interrupted(api, &settings.state_dir, &settings.run_id).await);
         }
     };
     bar.finish_and_clear();
-    outcome.map_err(|e| platform_error("fleet run", &e))
+    Ok(run)
 }
 
 fn finished_line(r: &FunctionResult) -> String {

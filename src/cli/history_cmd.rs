@@ -8,6 +8,7 @@ use comfy_table::{Cell, CellAlignment, Table};
 use super::recommend_cmd::OutputFormat;
 use super::CliError;
 use memtune::history::{self, FunctionEntry, History, RunSummary};
+use memtune::preflight::StateError;
 use memtune::sweep::journal::state_dir;
 
 #[derive(Debug, Args)]
@@ -31,9 +32,14 @@ pub struct HistoryArgs {
 
 pub async fn run(args: HistoryArgs) -> Result<(), CliError> {
     let dir = state_dir();
-    let Some(history) =
-        History::open_existing(&dir).map_err(|e| CliError::failed(e.to_string()))?
-    else {
+    let unusable = |e: history::HistoryError| {
+        let e = StateError::History {
+            path: history::path_in(&dir),
+            reason: e.reason().to_string(),
+        };
+        CliError::usage(e.to_string())
+    };
+    let Some(history) = History::open_existing(&dir).map_err(unusable)? else {
         println!(
             "no fleet runs recorded in {} yet: `memtune fleet --config FILE` records one",
             dir.display()

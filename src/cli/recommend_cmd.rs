@@ -9,7 +9,7 @@ use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use tokio::sync::Semaphore;
 
-use super::aws_args::{platform_error, AwsArgs};
+use super::aws_args::{platform_error, preflight_error, AwsArgs};
 use super::report_cmd::{self, ReportFormat};
 use super::CliError;
 use memtune::inspect::production;
@@ -18,6 +18,7 @@ use memtune::platform::aws::AwsLambda;
 use memtune::platform::cloudwatch::AwsCloudWatch;
 use memtune::platform::logs::AwsLogs;
 use memtune::platform::{FunctionConfig, LambdaApi, PlatformError};
+use memtune::preflight::{self, state, Needs};
 use memtune::report::markdown::Markdown;
 use memtune::report::Report;
 use memtune::strategy::{Objective, SearchMode, Strategy};
@@ -64,7 +65,13 @@ How it works: for each size memtune sets $LATEST's memory, publishes a version
 versions are published, invokes the versions, and deletes them. Every change is journaled
 first; on Ctrl-C it restores at once, and `memtune restore` finishes the job after a crash.
 
-Exit codes: 0 recommended, 1 the run failed (or no size was feasible), 2 bad input.")]
+Before it changes or invokes anything, memtune checks the payload against Lambda's 6 MB
+Invoke limit, that the state directory can hold its journal, that no other run's journal on
+the function is unfinished or unreadable, and every IAM permission the sweep needs (by calls
+that change nothing); any of these failing is one line and exit 2.
+
+Exit codes: 0 recommended, 1 the run failed (or no size was feasible), 2 bad input or a
+failed preflight (nothing was changed).")]
 pub struct RecommendArgs {
     /// Function name or ARN.
     function: String,
@@ -180,6 +187,11 @@ struct Checked {
 }
 
 fn check_input(args: &RecommendArgs) -> Result<Checked, CliError> {
+    if args.apply && !args.yes && !std::io::stdin().is_terminal() {
+        return Err(CliError::usage(
+            "--apply asks before it changes the function, and there is no terminal to ask on: add --yes, or run it in a terminal",
+        ));
+    }
     if args.passive && !matches!(args.output, ReportFormat::Table | ReportFormat::Json) {
         return Err(CliError::usage(
             "--passive prints an estimate as a table or JSON: use --output table or --output json",
@@ -253,12 +265,19 @@ fn check_input(args: &RecommendArgs) -> Result<Checked, CliError> {
             SizePlan::new(sizes, min_mb, max_mb, include_current).map_err(CliError::usage)?,
         )
     };
-    let payloads = match (&args.payload, &args.payloads) {
-        (_, Some(file)) => Payloads::weighted(&value_or_file(file, "--payloads")?),
-        (Some(p), None) => Payloads::single(&value_or_file(p, "--payload")?),
-        (None, None) => Payloads::single("{}"),
-    }
-    .map_err(CliError::usage)?;
+    let (payloads, flag) = match (&args.payload, &args.payloads) {
+        (_, Some(file)) => (
+            Payloads::weighted(&value_or_file(file, "--payloads")?),
+            "--payloads",
+        ),
+        (Some(p), None) => (
+            Payloads::single(&value_or_file(p, "--payload")?),
+            "--payload",
+        ),
+        (None, None) => (Payloads::single("{}"), "--payload"),
+    };
+    let payloads = payloads.map_err(CliError::usage)?;
+    preflight::check_payload_size(&payloads, flag).map_err(preflight_error)?;
     let book = match &args.pricing {
         Some(path) => PriceBook::load(path).map_err(|e| CliError::usage(e.to_string()))?,
         None => PriceBook::builtin(),
@@ -277,6 +296,12 @@ pub(super) use memtune::sweep::journal::new_run_id;
 
 pub async fn run(args: RecommendArgs) -> Result<(), CliError> {
     let checked = check_input(&args)?;
+    // Only a sweep writes journals and calls more than GetFunctionConfiguration.
+    let sweeps = !(args.dry_run || args.passive);
+    let state_dir = journal::state_dir();
+    if sweeps {
+        state::check_journals(&state_dir).map_err(|e| CliError::usage(e.to_string()))?;
+    }
     let config = args.aws.load().await?;
     let region = config.region().map(|r| r.to_string()).unwrap_or_default();
     checked.book.region(&region).map_err(|e| {
@@ -289,6 +314,9 @@ pub async fn run(args: RecommendArgs) -> Result<(), CliError> {
         .get_configuration(&args.function, None)
         .await
         .map_err(|e| platform_error(&format!("cannot read {}", args.function), &e))?;
+    if sweeps {
+        preflight_sweep(&api, &state_dir, &function).await?;
+    }
 
     let production = if args.no_production {
         Err("not read (--no-production)".to_string())
@@ -315,7 +343,7 @@ pub async fn run(args: RecommendArgs) -> Result<(), CliError> {
         payloads: checked.payloads.clone(),
         region: region.clone(),
         cold_start_ratio,
-        state_dir: journal::state_dir(),
+        state_dir,
         endpoint_url: args.aws.options().endpoint_url,
         settle_timeout: Duration::from_secs(180),
         seed: args.seed,
@@ -383,6 +411,24 @@ pub async fn run(args: RecommendArgs) -> Result<(), CliError> {
         apply(&api, &outcome.original, recommended, args.yes).await?;
     }
     Ok(())
+}
+
+/// What a sweep of `function` needs, checked before anything is changed or invoked: no
+/// other run's journal in the way (unfinished, or unreadable), and every permission.
+async fn preflight_sweep(
+    api: &AwsLambda,
+    state_dir: &std::path::Path,
+    function: &FunctionConfig,
+) -> Result<(), CliError> {
+    memtune::sweep::refuse_if_unfinished(state_dir, &function.name)
+        .map_err(|e| CliError::usage(e.to_string()))?;
+    let needs = Needs {
+        sweep: true,
+        update_alias: false,
+    };
+    preflight::permissions::check(api, &[function], needs)
+        .await
+        .map_err(preflight_error)
 }
 
 /// Reads production figures for one function; tuning goes on without them.
@@ -601,12 +647,8 @@ async fn apply(
         );
         return Ok(());
     }
+    // Without a terminal, --yes was required before anything ran.
     if !yes {
-        if !std::io::stdin().is_terminal() {
-            return Err(CliError::usage(
-                "--apply needs --yes when there is no terminal to confirm on",
-            ));
-        }
         eprint!(
             "set {} from {} MB to {memory_mb} MB? [y/N] ",
             original.name, original.memory_mb

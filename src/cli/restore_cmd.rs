@@ -5,7 +5,8 @@ use clap::Args;
 use super::aws_args::AwsArgs;
 use super::CliError;
 use memtune::platform::aws::AwsLambda;
-use memtune::sweep::journal::{self, state_dir, JournalState};
+use memtune::preflight::state;
+use memtune::sweep::journal::{self, state_dir, JournalState, Unreadable};
 use memtune::sweep::restore::{describe, restore_from_disk};
 
 #[derive(Debug, Args)]
@@ -15,9 +16,11 @@ use memtune::sweep::restore::{describe, restore_from_disk};
   MEMTUNE_STATE_DIR=/var/lib/memtune memtune restore --function orders-api
 
 For each function an interrupted run touched, memtune puts $LATEST's original memory back
-(unless someone else changed the function since: then it is reported and left alone) and
-deletes every version and alias the run created. Journals live in $MEMTUNE_STATE_DIR
-(default ~/.local/state/memtune/journal).")]
+(memory alone: other settings someone changed meanwhile are kept and named; memory set by
+someone else to a size the run never set is reported and left alone) and deletes every
+version and alias the run created. Journals live in $MEMTUNE_STATE_DIR
+(default ~/.local/state/memtune/journal). A journal that cannot be read is never skipped: its
+path is printed with what to do, and the exit code is 1.")]
 pub struct RestoreArgs {
     /// Only this run.
     #[arg(long)]
@@ -34,17 +37,39 @@ pub struct RestoreArgs {
 
 pub async fn run(args: RestoreArgs) -> Result<(), CliError> {
     let dir = state_dir();
-    let pending: Vec<JournalState> = journal::unfinished(&dir)
-        .map_err(|e| CliError::failed(format!("cannot read journals in {}: {e}", dir.display())))?
+    let journals = journal::scan(&dir)
+        .map_err(|e| CliError::failed(format!("cannot read journals in {}: {e}", dir.display())))?;
+    let pending: Vec<JournalState> = journals
+        .unfinished
         .into_iter()
         .filter(|j| args.run.as_ref().is_none_or(|r| *r == j.run_id))
         .filter(|j| args.function.as_ref().is_none_or(|f| *f == j.function))
         .collect();
-    if pending.is_empty() {
+    // A journal that cannot be read is reported, never skipped: memtune cannot restore from
+    // it, and someone must check its function by hand.
+    let unreadable: Vec<Unreadable> = journals
+        .unreadable
+        .into_iter()
+        .filter(|j| {
+            let run = j.run_id.as_deref();
+            args.run
+                .as_deref()
+                .is_none_or(|r| run.is_none_or(|id| id == r))
+        })
+        .filter(|j| args.function.as_ref().is_none_or(|f| j.may_be_of(f)))
+        .collect();
+    if pending.is_empty() && unreadable.is_empty() {
         println!("nothing to restore in {}", dir.display());
         return Ok(());
     }
-    let mut trouble = 0;
+    if !pending.is_empty() {
+        // Restoring appends to each journal and archives it: one line now, not one per journal.
+        state::check_journals(&dir).map_err(|e| CliError::usage(e.to_string()))?;
+    }
+    for bad in &unreadable {
+        println!("{}", bad.describe());
+    }
+    let mut trouble = unreadable.len();
     for state in &pending {
         if journal::process_alive(state.pid) && !args.force {
             println!(
@@ -75,8 +100,8 @@ pub async fn run(args: RestoreArgs) -> Result<(), CliError> {
     }
     if trouble > 0 {
         return Err(CliError::failed(format!(
-            "{trouble} of {} functions need attention (see above)",
-            pending.len()
+            "{trouble} of {} journals need attention (see above)",
+            pending.len() + unreadable.len()
         )));
     }
     Ok(())

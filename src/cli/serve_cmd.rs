@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use clap::{Args, ValueEnum};
 
-use super::aws_args::{platform_error, AwsArgs};
+use super::aws_args::{platform_error, preflight_error, AwsArgs};
 use super::fleet_cmd;
 use super::fleet_cmd::{recorded_run, RunInputs, Sweep};
 use super::CliError;
@@ -17,6 +17,7 @@ use memtune::fleet::{self, outcome::Status};
 use memtune::history::{History, RunStatus};
 use memtune::platform::aws::load_config;
 use memtune::platform::aws::AwsLambda;
+use memtune::preflight;
 use memtune::serve::runner::{on_own_thread, Launch, Restore, Runner};
 use memtune::serve::{self, ServeOptions};
 use memtune::sweep::journal;
@@ -35,14 +36,15 @@ enum LogFormat {
 #[command(after_help = "Examples:
   memtune serve --config fleet.toml --schedule '0 3 * * *'       # every day at 03:00 UTC
   MEMTUNE_API_TOKEN=s3cret memtune serve --config fleet.toml --listen 127.0.0.1:8787
-  curl -s localhost:8787/healthz
+  curl -s -H 'Authorization: Bearer s3cret' localhost:8787/healthz
   curl -s -X POST -H 'Authorization: Bearer s3cret' localhost:8787/api/runs
 
 Runs `memtune fleet` with the config on the schedule (and when POST /api/runs asks), one run
 at a time. The API: GET /healthz, GET /metrics (Prometheus text), GET /api/runs,
 GET /api/runs/{id}, GET /api/functions/{name} (the history), POST /api/runs (needs
 `Authorization: Bearer <token>`, the token from MEMTUNE_API_TOKEN or [serve] token; without
-one, triggering is off). [serve] in the config may also set schedule and listen.
+one, triggering is off). With a token, every request needs it, reads too. Listening beyond
+loopback prints a warning. [serve] in the config may also set schedule and listen.
 On SIGTERM or Ctrl-C the run in progress is stopped and every function it had in flight is
 restored before exiting. Logs go to stderr (RUST_LOG filters them, default info).")]
 pub struct ServeArgs {
@@ -103,15 +105,18 @@ pub async fn run(args: ServeArgs) -> Result<(), CliError> {
         .ok()
         .filter(|t| !t.is_empty())
         .or_else(|| config.serve.token.clone());
-    // Fail now, not at 03:00: the account must be reachable and the selection valid.
+    // Fail now, not at 03:00: the state directory usable, the account reachable, the
+    // selection valid, the payloads within Lambda's limit and every permission granted.
+    let state_dir = journal::state_dir();
+    fleet_cmd::check_state_dir(&state_dir)?;
     let api = AwsLambda::new(&sdk);
-    fleet::plan(&api, &config, &fleet::jobs::memory_times_timeout)
+    let plan = fleet::plan(&api, &config, &fleet::jobs::memory_times_timeout)
         .await
         .map_err(|e| platform_error("checking the fleet config against the account", &e))?;
+    preflight::check_plan(&api, &plan, fleet_cmd::needs(&config))
+        .await
+        .map_err(preflight_error)?;
     init_logs(args.log_format);
-
-    let state_dir = journal::state_dir();
-    History::open(&state_dir).map_err(|e| CliError::failed(e.to_string()))?;
     let (days, no_production) = (args.days, args.no_production);
     let launch: Launch = {
         let (connect, state_dir) = (args.aws.options(), state_dir.clone());
@@ -169,6 +174,7 @@ pub async fn run(args: ServeArgs) -> Result<(), CliError> {
     if token.is_none() {
         tracing::warn!("{TOKEN_ENV} is not set: POST /api/runs is off");
     }
+    let token_set = token.is_some();
     let options = ServeOptions {
         listen,
         schedule,
@@ -179,6 +185,9 @@ pub async fn run(args: ServeArgs) -> Result<(), CliError> {
         options,
         Runner::new(launch, restore),
         |addr| {
+            if let Some(warning) = serve::exposure_warning(addr, token_set) {
+                eprintln!("{warning}");
+            }
             // Scripts and tests read the bound address (port 0 picks one) from this line.
             eprintln!("memtune serve listening on http://{addr}");
         },

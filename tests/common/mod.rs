@@ -148,3 +148,54 @@ pub fn signal(pid: u32, which: &str) {
         .unwrap();
     assert!(sent.success(), "kill {which} {pid} failed");
 }
+
+/// A function's RevisionId: every change to `$LATEST` (memory included) gives it a new one.
+pub async fn revision(client: &aws_sdk_lambda::Client, name: &str) -> String {
+    client
+        .get_function_configuration()
+        .function_name(name)
+        .send()
+        .await
+        .unwrap()
+        .revision_id()
+        .unwrap()
+        .to_string()
+}
+
+/// Asserts that `$LATEST` is still at `revision` (its memory never changed, not even and
+/// back) and that no version of the function was ever published: Lambda numbers versions
+/// from 1 and never reuses a number, so the next one is 1 only if none ever was. Publishes
+/// that version to find out.
+pub async fn assert_never_changed(
+    client: &aws_sdk_lambda::Client,
+    name: &str,
+    revision_before: &str,
+) {
+    assert_eq!(
+        revision(client, name).await,
+        revision_before,
+        "{name}: $LATEST was changed"
+    );
+    let next = client
+        .publish_version()
+        .function_name(name)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        next.version(),
+        Some("1"),
+        "{name}: a version had been published before"
+    );
+}
+
+/// The one line a refused command printed on stderr (exit 2), without the `memtune: `.
+pub fn one_line_refusal(out: &std::process::Output) -> String {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "expected exit 2: {stderr}");
+    let line = stderr.trim_end();
+    assert!(!line.contains('\n'), "more than one line: {stderr}");
+    line.strip_prefix("memtune: ")
+        .unwrap_or_else(|| panic!("not a memtune error line: {stderr}"))
+        .to_string()
+}

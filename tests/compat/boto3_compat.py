@@ -23,6 +23,8 @@ import os
 import re
 import sys
 import time
+import urllib.error
+import urllib.request
 
 import boto3
 from botocore.config import Config
@@ -40,12 +42,22 @@ TIMEOUT_FN = "fraud-score"  # ~8.5 s at 1024 MB against a 10 s timeout: times ou
 TUNED_FN = "image-resize"  # updated, versioned and aliased by the checks
 CODE_FN = "inventory-sync"  # gets new code (UpdateFunctionCode)
 THROTTLED_FN = "webhook-ingest"  # reserved concurrency 0 for the throttling check
+VALIDATED_FN = "pdf-render"  # sent malformed and out-of-range input; never changed by it
+PAYLOAD_FN = "search-suggest"  # invoked with payloads at and over the limits
 MISSING_FN = "no-such-function"
 
-# A request that breaks a constraint of the API model (a range, an enum, a pattern): real
-# Lambda answers ValidationException for those, the lab InvalidParameterValueException; both are
-# 400s, and memtune treats them alike.
-MODEL_VIOLATION = ("InvalidParameterValueException", "ValidationException")
+# A request that breaks a constraint of the API model (a range, a length, an enum, a pattern,
+# a required member): Lambda answers 400 ValidationException, "1 validation error detected:
+# Value '64' at 'memorySize' failed to satisfy constraint: ...".
+MODEL_VIOLATION = "ValidationException"
+# A body that is not a JSON object, or a member of the wrong JSON type: 400
+# SerializationException, as restJson1 services answer.
+UNREADABLE = "SerializationException"
+# Invoke payloads: 6 MB synchronous, 1 MB asynchronous (Event). Above, Lambda answers 413
+# RequestEntityTooLargeException (the model's RequestTooLargeException is not what it sends).
+MAX_SYNC_PAYLOAD = 6 * 1024 * 1024
+MAX_ASYNC_PAYLOAD = 1024 * 1024
+TOO_LARGE = "RequestEntityTooLargeException"
 
 
 class Results:
@@ -150,10 +162,13 @@ class LambdaChecks:
         self.r = r
         common = dict(endpoint_url=endpoint, region_name=REGION)
         self.lam = boto3.client("lambda", **common)
-        # The lab must see MemorySize 64: boto3 would reject it (model minimum 128) unsent.
+        # botocore checks types, required members and minimums client-side (ParamValidationError)
+        # but not maximums or patterns. To test the lab's own checks of what botocore would stop
+        # (MemorySize 64, MemorySize "abc", Description 5), this client has that off.
         self.unvalidated = boto3.client(
             "lambda", config=Config(parameter_validation=False), **common
         )
+        self.endpoint = endpoint
         # A throttle must surface instead of being retried away.
         self.no_retry = boto3.client(
             "lambda",
@@ -169,6 +184,9 @@ class LambdaChecks:
             self.get_function,
             self.not_found,
             self.update_function_configuration,
+            self.malformed_bodies,
+            self.model_constraints,
+            self.payload_limits,
             self.update_function_code,
             self.publish_and_list_versions,
             self.aliases,
@@ -441,8 +459,8 @@ class LambdaChecks:
             MemorySize=20000,
         )
         r.expect_error(
-            "UpdateFunctionConfiguration with a qualified name -> 400 validation error",
-            MODEL_VIOLATION,
+            "UpdateFunctionConfiguration with a qualified name -> InvalidParameterValueException",
+            "InvalidParameterValueException",
             400,
             lam.update_function_configuration,
             FunctionName=f"{TUNED_FN}:1",
@@ -511,6 +529,296 @@ class LambdaChecks:
             after.get("LastUpdateStatusReason"),
         )
 
+    # -- Input checks: what Lambda refuses, the lab refuses alike --
+
+    def raw(self, method, path, body=None, headers=None):
+        """Sends bytes as they are (no boto3 serialization, which cannot send a body that is
+        not a JSON object); returns (status, lower-cased headers, parsed JSON body or None)."""
+        request = urllib.request.Request(
+            self.endpoint + path, data=body, method=method, headers=headers or {}
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=60) as response:
+                status, headers, text = response.status, response.headers, response.read()
+        except urllib.error.HTTPError as e:
+            status, headers, text = e.code, e.headers, e.read()
+        try:
+            parsed = json.loads(text) if text else None
+        except ValueError:
+            parsed = None
+        return status, {k.lower(): v for k, v in headers.items()}, parsed
+
+    def unchanged(self, before, what):
+        after = self.lam.get_function_configuration(FunctionName=VALIDATED_FN)
+        self.r.check(
+            f"{what} changed nothing (same RevisionId)",
+            after["RevisionId"] == before["RevisionId"],
+            f"RevisionId {before['RevisionId']} -> {after['RevisionId']}",
+        )
+
+    def malformed_bodies(self):
+        r, lam = self.r, self.lam
+        before = lam.get_function_configuration(FunctionName=VALIDATED_FN)
+        path = f"/2015-03-31/functions/{VALIDATED_FN}/configuration"
+        for body in (b"[1,2]", b'"x"', b"", b"null", b'{"Timeout": 10}abc'):
+            status, headers, parsed = self.raw(
+                "PUT", path, body, {"Content-Type": "application/json"}
+            )
+            r.check(
+                f"UpdateFunctionConfiguration body {body!r} (raw) -> {UNREADABLE} 400",
+                status == 400
+                and headers.get("x-amzn-errortype") == UNREADABLE
+                and isinstance(parsed, dict)
+                and parsed.get("message"),
+                f"HTTP {status}, x-amzn-ErrorType {headers.get('x-amzn-errortype')}, {parsed}",
+            )
+        # Wrongly typed members: botocore would refuse them unsent, so the unvalidated client.
+        for value, quoted in (("abc", '"abc"'), (128.5, "128.5"), (True, "true")):
+            e = r.expect_error(
+                f"UpdateFunctionConfiguration MemorySize {value!r} -> {UNREADABLE} 400",
+                UNREADABLE,
+                400,
+                self.unvalidated.update_function_configuration,
+                FunctionName=VALIDATED_FN,
+                MemorySize=value,
+            )
+            if e is not None:
+                message = e.response["Error"]["Message"]
+                r.check(
+                    f"the {UNREADABLE} for MemorySize {value!r} names the member and the value",
+                    "MemorySize" in message and quoted in message and "-1" not in message,
+                    message,
+                )
+        # botocore cannot serialise a number as a structure, even unvalidated: raw.
+        status, headers, parsed = self.raw(
+            "PUT", path, b'{"EphemeralStorage": 5}', {"Content-Type": "application/json"}
+        )
+        r.check(
+            f"UpdateFunctionConfiguration EphemeralStorage 5 (raw) -> {UNREADABLE} 400",
+            status == 400 and headers.get("x-amzn-errortype") == UNREADABLE,
+            f"HTTP {status}, x-amzn-ErrorType {headers.get('x-amzn-errortype')}, {parsed}",
+        )
+        e = r.expect_error(
+            f"PublishVersion Description 5 -> {UNREADABLE} 400",
+            UNREADABLE,
+            400,
+            self.unvalidated.publish_version,
+            FunctionName=VALIDATED_FN,
+            Description=5,
+        )
+        if e is not None:
+            r.check(
+                f"the {UNREADABLE} for Description 5 says a string was expected",
+                "Description" in e.response["Error"]["Message"]
+                and "string" in e.response["Error"]["Message"],
+                e.response["Error"]["Message"],
+            )
+        self.unchanged(before, "the malformed requests")
+        # An explicit null reads as absent (restJson1): an update that changes nothing.
+        updated = self.unvalidated.update_function_configuration(
+            FunctionName=VALIDATED_FN, MemorySize=None
+        )
+        r.check(
+            "UpdateFunctionConfiguration MemorySize null -> accepted as absent, memory kept",
+            updated["MemorySize"] == before["MemorySize"],
+            f"MemorySize {before['MemorySize']} -> {updated['MemorySize']}",
+        )
+        lam.get_waiter("function_updated_v2").wait(
+            FunctionName=VALIDATED_FN, WaiterConfig={"Delay": 1, "MaxAttempts": 30}
+        )
+
+    def model_constraints(self):
+        r, lam = self.r, self.lam
+        before = lam.get_function_configuration(FunctionName=VALIDATED_FN)
+
+        def violation(name, expected, call, **kwargs):
+            e = r.expect_error(name, MODEL_VIOLATION, 400, call, **kwargs)
+            if e is not None:
+                r.check(
+                    f"{name}: message",
+                    e.response["Error"]["Message"] == expected,
+                    f"expected {expected!r}, got {e.response['Error']['Message']!r}",
+                )
+
+        update = lam.update_function_configuration
+        unvalidated = self.unvalidated.update_function_configuration
+        # botocore checks no maximum: the plain client sends these.
+        violation(
+            "UpdateFunctionConfiguration Description of 300 characters -> ValidationException",
+            f"1 validation error detected: Value '{'d' * 300}' at 'description' failed to "
+            "satisfy constraint: Member must have length less than or equal to 256",
+            update,
+            FunctionName=VALIDATED_FN,
+            Description="d" * 300,
+        )
+        violation(
+            "UpdateFunctionConfiguration Timeout 901 -> ValidationException",
+            "1 validation error detected: Value '901' at 'timeout' failed to satisfy "
+            "constraint: Member must have value less than or equal to 900",
+            update,
+            FunctionName=VALIDATED_FN,
+            Timeout=901,
+        )
+        violation(
+            "UpdateFunctionConfiguration EphemeralStorage 20000 -> ValidationException",
+            "1 validation error detected: Value '20000' at 'ephemeralStorage.size' failed to "
+            "satisfy constraint: Member must have value less than or equal to 10240",
+            update,
+            FunctionName=VALIDATED_FN,
+            EphemeralStorage={"Size": 20000},
+        )
+        # Below botocore's minimums: the unvalidated client.
+        violation(
+            "UpdateFunctionConfiguration MemorySize 64 and Timeout 0 -> both listed",
+            "2 validation errors detected: Value '0' at 'timeout' failed to satisfy "
+            "constraint: Member must have value greater than or equal to 1; Value '64' at "
+            "'memorySize' failed to satisfy constraint: Member must have value greater than "
+            "or equal to 128",
+            unvalidated,
+            FunctionName=VALIDATED_FN,
+            MemorySize=64,
+            Timeout=0,
+        )
+        violation(
+            "UpdateFunctionConfiguration EphemeralStorage 100 -> ValidationException",
+            "1 validation error detected: Value '100' at 'ephemeralStorage.size' failed to "
+            "satisfy constraint: Member must have value greater than or equal to 512",
+            unvalidated,
+            FunctionName=VALIDATED_FN,
+            EphemeralStorage={"Size": 100},
+        )
+        violation(
+            "UpdateFunctionConfiguration SnapStart ApplyOn 'Always' -> ValidationException",
+            "1 validation error detected: Value 'Always' at 'snapStart.applyOn' failed to "
+            "satisfy constraint: Member must satisfy enum value set: [PublishedVersions, None]",
+            unvalidated,
+            FunctionName=VALIDATED_FN,
+            SnapStart={"ApplyOn": "Always"},
+        )
+        violation(
+            "PublishVersion Description of 257 characters -> ValidationException",
+            f"1 validation error detected: Value '{'v' * 257}' at 'description' failed to "
+            "satisfy constraint: Member must have length less than or equal to 256",
+            lam.publish_version,
+            FunctionName=VALIDATED_FN,
+            Description="v" * 257,
+        )
+        alias_pattern = "(?!^[0-9]+$)([a-zA-Z0-9-_]+)"
+        violation(
+            "CreateAlias Name '123' (a version number) -> ValidationException",
+            f"1 validation error detected: Value '123' at 'name' failed to satisfy "
+            f"constraint: Member must satisfy regular expression pattern: {alias_pattern}",
+            lam.create_alias,
+            FunctionName=VALIDATED_FN,
+            Name="123",
+            FunctionVersion="$LATEST",
+        )
+        violation(
+            "CreateAlias without Name -> ValidationException 'Member must not be null'",
+            "1 validation error detected: Value null at 'name' failed to satisfy constraint: "
+            "Member must not be null",
+            self.unvalidated.create_alias,
+            FunctionName=VALIDATED_FN,
+            FunctionVersion="$LATEST",
+        )
+        violation(
+            "GetAlias of 'bad name!' -> ValidationException",
+            f"1 validation error detected: Value 'bad name!' at 'name' failed to satisfy "
+            f"constraint: Member must satisfy regular expression pattern: {alias_pattern}",
+            lam.get_alias,
+            FunctionName=VALIDATED_FN,
+            Name="bad name!",
+        )
+        violation(
+            "GetFunction Qualifier 'a b' -> ValidationException",
+            "1 validation error detected: Value 'a b' at 'qualifier' failed to satisfy "
+            r"constraint: Member must satisfy regular expression pattern: "
+            r"\$(LATEST(\.PUBLISHED)?)|[a-zA-Z0-9-_$]+",
+            lam.get_function,
+            FunctionName=VALIDATED_FN,
+            Qualifier="a b",
+        )
+        violation(
+            "ListVersionsByFunction MaxItems 10001 -> ValidationException",
+            "1 validation error detected: Value '10001' at 'maxItems' failed to satisfy "
+            "constraint: Member must have value less than or equal to 10000",
+            lam.list_versions_by_function,
+            FunctionName=VALIDATED_FN,
+            MaxItems=10001,
+        )
+        violation(
+            "PutFunctionConcurrency -1 -> ValidationException",
+            "1 validation error detected: Value '-1' at 'reservedConcurrentExecutions' failed "
+            "to satisfy constraint: Member must have value greater than or equal to 0",
+            self.unvalidated.put_function_concurrency,
+            FunctionName=VALIDATED_FN,
+            ReservedConcurrentExecutions=-1,
+        )
+        r.expect_error(
+            f"ListFunctions MaxItems 'abc' -> {UNREADABLE} 400",
+            UNREADABLE,
+            400,
+            self.unvalidated.list_functions,
+            MaxItems="abc",
+        )
+        self.unchanged(before, "the out-of-range requests")
+
+    def payload_limits(self):
+        r, lam = self.r, self.lam
+
+        def payload(size):
+            return b'"' + b"a" * (size - 2) + b'"'  # a JSON string of exactly `size` bytes
+
+        got = lam.invoke(FunctionName=PAYLOAD_FN, Payload=payload(MAX_SYNC_PAYLOAD))
+        r.check(
+            f"Invoke with a payload of exactly {MAX_SYNC_PAYLOAD} bytes -> 200",
+            got["StatusCode"] == 200 and "FunctionError" not in got,
+            got["StatusCode"],
+        )
+        e = r.expect_error(
+            f"Invoke with a payload of {MAX_SYNC_PAYLOAD + 1} bytes -> {TOO_LARGE} 413",
+            TOO_LARGE,
+            413,
+            self.no_retry.invoke,
+            FunctionName=PAYLOAD_FN,
+            Payload=payload(MAX_SYNC_PAYLOAD + 1),
+        )
+        if e is not None:
+            r.check(
+                f"the {TOO_LARGE} has a JSON body with Lambda's message",
+                e.response["Error"]["Message"]
+                == f"Request must be smaller than {MAX_SYNC_PAYLOAD} bytes for the "
+                "InvokeFunction operation"
+                and e.response["ResponseMetadata"]["HTTPHeaders"].get("x-amzn-errortype")
+                == TOO_LARGE,
+                e.response,
+            )
+        event = lam.invoke(
+            FunctionName=PAYLOAD_FN, InvocationType="Event", Payload=payload(MAX_ASYNC_PAYLOAD)
+        )
+        r.check(
+            f"Invoke Event with a payload of exactly {MAX_ASYNC_PAYLOAD} bytes -> 202",
+            event["StatusCode"] == 202,
+            event["StatusCode"],
+        )
+        e = r.expect_error(
+            f"Invoke Event with a payload of {MAX_ASYNC_PAYLOAD + 1} bytes -> {TOO_LARGE} 413",
+            TOO_LARGE,
+            413,
+            self.no_retry.invoke,
+            FunctionName=PAYLOAD_FN,
+            InvocationType="Event",
+            Payload=payload(MAX_ASYNC_PAYLOAD + 1),
+        )
+        if e is not None:
+            r.check(
+                f"the Event {TOO_LARGE} gives the size and the Event limit",
+                e.response["Error"]["Message"]
+                == f"{MAX_ASYNC_PAYLOAD + 1} byte payload is too large for the Event "
+                f"invocation type (limit {MAX_ASYNC_PAYLOAD} bytes)",
+                e.response["Error"]["Message"],
+            )
+
     # -- UpdateFunctionCode --
 
     def update_function_code(self):
@@ -549,8 +857,8 @@ class LambdaChecks:
             f"{after['CodeSha256']}, {after['LastUpdateStatus']}",
         )
         r.expect_error(
-            "UpdateFunctionCode without ZipFile or S3 location -> 400",
-            MODEL_VIOLATION,
+            "UpdateFunctionCode without ZipFile or S3 location -> InvalidParameterValueException",
+            "InvalidParameterValueException",
             400,
             self.unvalidated.update_function_code,
             FunctionName=CODE_FN,

@@ -9,7 +9,6 @@ use std::time::{Duration, Instant};
 use base64::Engine;
 use chrono::{DateTime, Utc};
 use memtune_facts::report_line::{self, Report, ReportStatus};
-use memtune_facts::{MAX_MEMORY_MB, MIN_MEMORY_MB};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde::Serialize;
@@ -17,6 +16,7 @@ use serde_json::{json, Value};
 
 use super::aws_error::AwsError;
 use super::fleet::{AccountSettings, FunctionProfile, LogFormat};
+use super::settings::FunctionSettings;
 use super::telemetry::{InvocationRecord, Telemetry};
 use super::workload::{Execution, Outcome};
 use super::LabConfig;
@@ -41,6 +41,7 @@ struct RunConfig {
     log_format: LogFormat,
     system_log_level: Option<String>,
     application_log_level: Option<String>,
+    settings: FunctionSettings,
 }
 
 #[derive(Debug, Clone)]
@@ -100,6 +101,11 @@ struct FunctionState {
     /// invocations draw depends only on their order at that version, not on how invocations
     /// of several versions interleave or on control-plane calls in between.
     noise: HashMap<String, StdRng>,
+    /// Test hook: someone else's UpdateFunctionConfiguration body, waiting for the function to
+    /// be at a test size ([`Lab::edit_at_test_size`]).
+    edit_at_test_size: Option<Value>,
+    /// What became of that edit once it landed: Err holds Lambda's refusal.
+    landed_edit: Option<Result<(), String>>,
 }
 
 /// Lab-wide counters, as served on `/_lab/stats`.
@@ -121,6 +127,8 @@ pub struct FunctionStats {
     pub gb_seconds: f64,
     pub peak_concurrency: u32,
     pub in_flight: u32,
+    /// Versions PublishVersion created (a version handed back unchanged is not counted).
+    pub versions_published: u64,
 }
 
 struct Inner {
@@ -223,6 +231,7 @@ impl Lab {
                 log_format: profile.log_format,
                 system_log_level: None,
                 application_log_level: None,
+                settings: FunctionSettings::initial(profile, &config.fleet.account.account_id),
             };
             let state = FunctionState {
                 active,
@@ -239,6 +248,8 @@ impl Lab {
                 counters: FunctionStats::default(),
                 rng,
                 noise: HashMap::new(),
+                edit_at_test_size: None,
+                landed_edit: None,
                 profile: profile.clone(),
             };
             functions.insert(profile.name.clone(), state);
@@ -399,7 +410,6 @@ impl Lab {
         let mut doc = json!({
             "FunctionName": name,
             "FunctionArn": arn,
-            "Role": format!("arn:aws:iam::{}:role/{name}-role", self.account.account_id),
             "CodeSize": 4096,
             "Description": version_description.unwrap_or(&config.description),
             "Timeout": config.timeout_s,
@@ -407,19 +417,16 @@ impl Lab {
             "LastModified": modified,
             "CodeSha256": sha,
             "Version": version,
-            "TracingConfig": {"Mode": "PassThrough"},
             "RevisionId": revision,
             "State": "Active",
             "LastUpdateStatus": status,
             "PackageType": p.package_type,
             "Architectures": [p.architecture.as_str()],
-            "EphemeralStorage": {"Size": 512},
             "LoggingConfig": logging,
-            "SnapStart": {"ApplyOn": "None", "OptimizationStatus": "Off"},
         });
+        config.settings.write(&mut doc, version != LATEST);
         if p.package_type == "Zip" {
             doc["Runtime"] = json!(p.runtime);
-            doc["Handler"] = json!("index.handler");
         }
         if status == "InProgress" {
             doc["LastUpdateStatusReason"] = json!("The function is being updated.");
@@ -484,10 +491,47 @@ impl Lab {
         name: &str,
         qualifier: Option<&str>,
     ) -> Result<Value, AwsError> {
+        self.land_edit_at_test_size(name);
         self.with_function(name, qualifier, |lab, f| {
             let version = lab.resolve(f, qualifier)?;
             Ok(lab.configuration_json(f, &version))
         })
+    }
+
+    /// Test hook (not an AWS API): the first time `name` is read with GetFunctionConfiguration
+    /// while its update has settled at a memory other than the one it started with (a tuner
+    /// has it at a test size), `edit` lands first, as an UpdateFunctionConfiguration from
+    /// someone else (no RevisionId): the colleague who changes a function mid-sweep, at the
+    /// worst moment, every time. [`Lab::landed_edit`] says whether Lambda took it.
+    pub fn edit_at_test_size(&self, name: &str, edit: Value) -> Result<(), AwsError> {
+        self.with_function(name, None, |_, f| {
+            f.edit_at_test_size = Some(edit);
+            f.landed_edit = None;
+            Ok(())
+        })
+    }
+
+    /// Whether the [`Lab::edit_at_test_size`] edit has landed, and Lambda's refusal if any.
+    pub fn landed_edit(&self, name: &str) -> Option<Result<(), String>> {
+        let inner = self.lock();
+        inner.functions.get(name)?.landed_edit.clone()
+    }
+
+    fn land_edit_at_test_size(&self, name: &str) {
+        let due = self.with_function(name, None, |_, f| {
+            let at_test_size = f.pending.is_none() && f.active.memory_mb != f.profile.memory_mb;
+            Ok(f.edit_at_test_size.take_if(|_| at_test_size))
+        });
+        if let Ok(Some(edit)) = due {
+            let landed = self
+                .update_function_configuration(name, &edit)
+                .map(|_| ())
+                .map_err(|e| format!("{}: {}", e.code, e.message));
+            let mut inner = self.lock();
+            if let Some(f) = inner.functions.get_mut(name) {
+                f.landed_edit = Some(landed);
+            }
+        }
     }
 
     pub fn get_function(&self, name: &str, qualifier: Option<&str>) -> Result<Value, AwsError> {
@@ -534,22 +578,11 @@ impl Lab {
         self.with_function(name, None, |lab, f| {
             lab.check_mutable(f, body)?;
             let mut config = f.active.clone();
-            if let Some(m) = body.get("MemorySize") {
-                let m = m.as_i64().unwrap_or(-1);
-                if let Some(bound) = range_violation(m, MIN_MEMORY_MB as i64, MAX_MEMORY_MB as i64) {
-                    return Err(validation(format!(
-                        "1 validation error detected: Value '{m}' at 'memorySize' failed to satisfy constraint: Member must have value {bound}"
-                    )));
-                }
+            // The HTTP layer checked types and ranges (lab::validation).
+            if let Some(m) = body.get("MemorySize").and_then(Value::as_u64) {
                 config.memory_mb = m as u32;
             }
-            if let Some(t) = body.get("Timeout") {
-                let t = t.as_i64().unwrap_or(-1);
-                if let Some(bound) = range_violation(t, 1, 900) {
-                    return Err(validation(format!(
-                        "1 validation error detected: Value '{t}' at 'timeout' failed to satisfy constraint: Member must have value {bound}"
-                    )));
-                }
+            if let Some(t) = body.get("Timeout").and_then(Value::as_u64) {
                 config.timeout_s = t as u32;
             }
             if let Some(d) = body.get("Description").and_then(Value::as_str) {
@@ -560,7 +593,9 @@ impl Lab {
                     Some("Text") => config.log_format = LogFormat::Text,
                     Some("JSON") => config.log_format = LogFormat::Json,
                     Some(other) => {
-                        return Err(AwsError::invalid(format!("Unsupported LogFormat '{other}'")))
+                        return Err(AwsError::invalid(format!(
+                            "Unsupported LogFormat '{other}'"
+                        )))
                     }
                     None => {}
                 }
@@ -578,6 +613,7 @@ impl Lab {
                     ));
                 }
             }
+            config.settings.update(body, &f.profile)?;
             let code_sha256 = f.code_sha256.clone();
             Ok(lab.start_update(f, config, code_sha256, stuck))
         })
@@ -671,6 +707,7 @@ impl Lab {
                 .unwrap_or("")
                 .to_string();
             let revision_id = random_uuid(&mut f.rng);
+            f.counters.versions_published += 1;
             f.versions.insert(
                 n,
                 PublishedVersion {
@@ -786,13 +823,9 @@ impl Lab {
             None => Ok(Some(None)),
             Some(w) if w.is_empty() => Ok(Some(None)),
             Some(w) if w.len() == 1 => {
+                // The HTTP layer checked the weight is a number within 0..=1.
                 let (v, weight) = w[0];
-                let weight = weight.as_f64().unwrap_or(-1.0);
-                if !(0.0..=1.0).contains(&weight) {
-                    return Err(AwsError::invalid(
-                        "Routing weights must be between 0.0 and 1.0",
-                    ));
-                }
+                let weight = weight.as_f64().unwrap_or_default();
                 self.check_version(f, v)?;
                 Ok(Some(Some((v.clone(), weight))))
             }
@@ -804,18 +837,8 @@ impl Lab {
 
     pub fn create_alias(&self, name: &str, body: &Value) -> Result<Value, AwsError> {
         self.with_function(name, None, |lab, f| {
+            // The HTTP layer checked the name's pattern (lab::validation).
             let alias = body.get("Name").and_then(Value::as_str).unwrap_or("");
-            let valid = !alias.is_empty()
-                && alias.len() <= 128
-                && !alias.chars().all(|c| c.is_ascii_digit())
-                && alias
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
-            if !valid {
-                return Err(AwsError::invalid(format!(
-                    "1 validation error detected: Value '{alias}' at 'name' failed to satisfy constraint: Member must satisfy regular expression pattern: (?!^[0-9]+$)([a-zA-Z0-9-_]+)"
-                )));
-            }
             let version = body
                 .get("FunctionVersion")
                 .and_then(Value::as_str)
@@ -1212,26 +1235,6 @@ impl Lab {
     pub fn check_invocable(&self, name: &str, qualifier: Option<&str>) -> Result<String, AwsError> {
         self.with_function(name, qualifier, |lab, f| lab.resolve(f, qualifier))
     }
-}
-
-/// The bound a value breaks, worded as Lambda's validation messages word it.
-fn range_violation(value: i64, min: i64, max: i64) -> Option<String> {
-    if value < min {
-        Some(format!("greater than or equal to {min}"))
-    } else if value > max {
-        Some(format!("less than or equal to {max}"))
-    } else {
-        None
-    }
-}
-
-/// Input that breaks the API model's constraints (ranges, patterns).
-fn validation(message: String) -> AwsError {
-    AwsError::new(
-        axum::http::StatusCode::BAD_REQUEST,
-        "ValidationException",
-        message,
-    )
 }
 
 fn precondition_failed() -> AwsError {

@@ -3,16 +3,18 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use axum::body::Bytes;
+use axum::body::{Body, Bytes};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::Router;
+use futures::StreamExt;
 use serde_json::Value;
 
 use super::aws_error::AwsError;
 use super::control::{InvocationType, Lab};
+use super::validation::{self, Checks, Member, Shape};
 
 type Params = Query<HashMap<String, String>>;
 type Shared = State<Arc<Lab>>;
@@ -85,32 +87,66 @@ fn respond(result: Result<Value, AwsError>, status: StatusCode) -> Response {
     }
 }
 
-fn parse_body(body: &Bytes) -> Result<Value, AwsError> {
-    if body.is_empty() {
-        return Ok(Value::Object(Default::default()));
-    }
-    serde_json::from_slice(body).map_err(|e| {
-        AwsError::new(
-            StatusCode::BAD_REQUEST,
-            "InvalidRequestContentException",
-            format!("Could not parse request body into json: {e}"),
-        )
-    })
+/// Synchronous Invoke payloads: 6 MB (6291456 bytes, as Lambda's 413 says).
+const MAX_SYNC_PAYLOAD_BYTES: usize = 6 * 1024 * 1024;
+/// Asynchronous (Event) Invoke payloads: 1 MB since October 2025 (256 KB before).
+const MAX_ASYNC_PAYLOAD_BYTES: usize = 1024 * 1024;
+/// UpdateFunctionCode: a 50 MB zip, base64-encoded in the JSON body (Lambda's figure).
+const MAX_CODE_REQUEST_BYTES: usize = 69_905_067;
+/// Lambda documents no limit for the other operations, whose bodies are small; the lab takes
+/// Invoke's.
+const MAX_CONTROL_REQUEST_BYTES: usize = MAX_SYNC_PAYLOAD_BYTES;
+
+/// Lambda's 413: `RequestEntityTooLargeException` on the wire (the model's
+/// `RequestTooLargeException` is not what Lambda sends; aws/aws-sdk#45).
+fn too_large(message: String) -> AwsError {
+    AwsError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "RequestEntityTooLargeException",
+        message,
+    )
 }
 
-fn max_items(q: &HashMap<String, String>) -> Result<Option<usize>, AwsError> {
-    q.get("MaxItems")
-        .map(|m| {
-            m.parse::<usize>()
-                .ok()
-                .filter(|n| (1..=10_000).contains(n))
-                .ok_or_else(|| {
-                    AwsError::invalid(format!(
-                        "1 validation error detected: Value '{m}' at 'maxItems' failed to satisfy constraint: Member must have value between 1 and 10000"
-                    ))
-                })
-        })
-        .transpose()
+/// Reads a request body of at most `limit` bytes; a longer one is Lambda's 413 for
+/// `operation`.
+async fn read_body(body: Body, limit: usize, operation: &str) -> Result<Bytes, AwsError> {
+    let mut stream = body.into_data_stream();
+    let mut bytes = Vec::new();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk
+            .map_err(|e| validation::serialization(format!("Cannot read the request body: {e}")))?;
+        if bytes.len() + chunk.len() > limit {
+            return Err(too_large(format!(
+                "Request must be smaller than {limit} bytes for the {operation} operation"
+            )));
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    Ok(Bytes::from(bytes))
+}
+
+/// The function name in the path and the optional qualifier in the query, checked.
+fn checked_name(name: &str, shape: &Shape, qualifier: Option<&str>) -> Result<(), AwsError> {
+    Checks::new()
+        .param("functionName", name, shape)
+        .optional("qualifier", qualifier, &validation::QUALIFIER)
+        .finish()
+}
+
+/// A JSON body read within `limit`, checked with the function name against `members`.
+async fn checked_body(
+    body: Body,
+    limit: usize,
+    operation: &str,
+    name: &str,
+    members: &'static [Member],
+) -> Result<Value, AwsError> {
+    let raw = read_body(body, limit, operation).await?;
+    let mut checks = Checks::new();
+    checks.param("functionName", name, &validation::FUNCTION_NAME);
+    let body = checks.body(&raw, members)?;
+    checks.finish()?;
+    Ok(body)
 }
 
 /// Runs `op` on the function named in the path, after the error5xx fault had its chance.
@@ -126,27 +162,27 @@ fn on_function(
 }
 
 async fn list_functions(State(lab): Shared, Query(q): Params) -> Response {
-    let result = lab.maybe_service_error().and_then(|_| {
-        let all = match q.get("FunctionVersion").map(String::as_str) {
-            None => false,
-            Some("ALL") => true,
-            Some(other) => {
-                return Err(AwsError::invalid(format!(
-                    "1 validation error detected: Value '{other}' at 'functionVersion' failed to satisfy constraint: Member must satisfy enum value set: [ALL]"
-                )))
-            }
-        };
-        lab.list_functions(all, q.get("Marker").map(String::as_str), max_items(&q)?)
-    });
+    let result = (|| {
+        let mut checks = Checks::new();
+        let all = q.get("FunctionVersion").map(String::as_str);
+        checks.optional("functionVersion", all, &validation::ALL_VERSIONS);
+        let max_items = checks.max_items(q.get("MaxItems").map(String::as_str))?;
+        checks.finish()?;
+        lab.maybe_service_error()?;
+        lab.list_functions(
+            all.is_some(),
+            q.get("Marker").map(String::as_str),
+            max_items,
+        )
+    })();
     respond(result, StatusCode::OK)
 }
 
 async fn get_function(State(lab): Shared, Path(name): Path<String>, Query(q): Params) -> Response {
     let qualifier = q.get("Qualifier").map(String::as_str);
-    respond(
-        on_function(&lab, &name, qualifier, |n, q| lab.get_function(n, q)),
-        StatusCode::OK,
-    )
+    let result = checked_name(&name, &validation::NAMESPACED_FUNCTION_NAME, qualifier)
+        .and_then(|_| on_function(&lab, &name, qualifier, |n, q| lab.get_function(n, q)));
+    respond(result, StatusCode::OK)
 }
 
 async fn delete_function(
@@ -155,9 +191,13 @@ async fn delete_function(
     Query(q): Params,
 ) -> Response {
     let qualifier = q.get("Qualifier").map(String::as_str);
-    match on_function(&lab, &name, qualifier, |n, q| {
-        lab.delete_function(n, q).map(|_| Value::Null)
-    }) {
+    let result =
+        checked_name(&name, &validation::NAMESPACED_FUNCTION_NAME, qualifier).and_then(|_| {
+            on_function(&lab, &name, qualifier, |n, q| {
+                lab.delete_function(n, q).map(|_| Value::Null)
+            })
+        });
+    match result {
         Ok(_) => StatusCode::NO_CONTENT.into_response(),
         Err(e) => e.rest_json(),
     }
@@ -169,36 +209,53 @@ async fn get_configuration(
     Query(q): Params,
 ) -> Response {
     let qualifier = q.get("Qualifier").map(String::as_str);
-    respond(
-        on_function(&lab, &name, qualifier, |n, q| {
-            lab.get_function_configuration(n, q)
-        }),
-        StatusCode::OK,
-    )
+    let result =
+        checked_name(&name, &validation::NAMESPACED_FUNCTION_NAME, qualifier).and_then(|_| {
+            on_function(&lab, &name, qualifier, |n, q| {
+                lab.get_function_configuration(n, q)
+            })
+        });
+    respond(result, StatusCode::OK)
 }
 
 async fn update_configuration(
     State(lab): Shared,
     Path(name): Path<String>,
-    body: Bytes,
+    body: Body,
 ) -> Response {
-    let result = parse_body(&body).and_then(|body| {
+    let result = async {
+        let body = checked_body(
+            body,
+            MAX_CONTROL_REQUEST_BYTES,
+            "UpdateFunctionConfiguration",
+            &name,
+            validation::UPDATE_FUNCTION_CONFIGURATION,
+        )
+        .await?;
         on_function(&lab, &name, None, |n, q| {
             reject_qualifier(q)?;
             lab.update_function_configuration(n, &body)
         })
-    });
-    respond(result, StatusCode::OK)
+    };
+    respond(result.await, StatusCode::OK)
 }
 
-async fn update_code(State(lab): Shared, Path(name): Path<String>, body: Bytes) -> Response {
-    let result = parse_body(&body).and_then(|body| {
+async fn update_code(State(lab): Shared, Path(name): Path<String>, body: Body) -> Response {
+    let result = async {
+        let body = checked_body(
+            body,
+            MAX_CODE_REQUEST_BYTES,
+            "UpdateFunctionCode",
+            &name,
+            validation::UPDATE_FUNCTION_CODE,
+        )
+        .await?;
         on_function(&lab, &name, None, |n, q| {
             reject_qualifier(q)?;
             lab.update_function_code(n, &body)
         })
-    });
-    respond(result, StatusCode::OK)
+    };
+    respond(result.await, StatusCode::OK)
 }
 
 fn reject_qualifier(q: Option<&str>) -> Result<(), AwsError> {
@@ -210,69 +267,120 @@ fn reject_qualifier(q: Option<&str>) -> Result<(), AwsError> {
     }
 }
 
-async fn publish_version(State(lab): Shared, Path(name): Path<String>, body: Bytes) -> Response {
-    let result = parse_body(&body).and_then(|body| {
+async fn publish_version(State(lab): Shared, Path(name): Path<String>, body: Body) -> Response {
+    let result = async {
+        let body = checked_body(
+            body,
+            MAX_CONTROL_REQUEST_BYTES,
+            "PublishVersion",
+            &name,
+            validation::PUBLISH_VERSION,
+        )
+        .await?;
         on_function(&lab, &name, None, |n, q| {
             reject_qualifier(q)?;
             lab.publish_version(n, &body)
         })
-    });
-    respond(result, StatusCode::CREATED)
+    };
+    respond(result.await, StatusCode::CREATED)
 }
 
 async fn list_versions(State(lab): Shared, Path(name): Path<String>, Query(q): Params) -> Response {
-    let result = on_function(&lab, &name, None, |n, _| {
-        lab.list_versions(n, q.get("Marker").map(String::as_str), max_items(&q)?)
-    });
+    let result = (|| {
+        let mut checks = Checks::new();
+        checks.param("functionName", &name, &validation::NAMESPACED_FUNCTION_NAME);
+        let max_items = checks.max_items(q.get("MaxItems").map(String::as_str))?;
+        checks.finish()?;
+        on_function(&lab, &name, None, |n, _| {
+            lab.list_versions(n, q.get("Marker").map(String::as_str), max_items)
+        })
+    })();
     respond(result, StatusCode::OK)
 }
 
-async fn create_alias(State(lab): Shared, Path(name): Path<String>, body: Bytes) -> Response {
-    let result = parse_body(&body)
-        .and_then(|body| on_function(&lab, &name, None, |n, _| lab.create_alias(n, &body)));
-    respond(result, StatusCode::CREATED)
+async fn create_alias(State(lab): Shared, Path(name): Path<String>, body: Body) -> Response {
+    let result = async {
+        let body = checked_body(
+            body,
+            MAX_CONTROL_REQUEST_BYTES,
+            "CreateAlias",
+            &name,
+            validation::CREATE_ALIAS,
+        )
+        .await?;
+        on_function(&lab, &name, None, |n, _| lab.create_alias(n, &body))
+    };
+    respond(result.await, StatusCode::CREATED)
 }
 
 async fn list_aliases(State(lab): Shared, Path(name): Path<String>, Query(q): Params) -> Response {
-    let result = on_function(&lab, &name, None, |n, _| {
-        lab.list_aliases(
-            n,
-            q.get("FunctionVersion").map(String::as_str),
-            q.get("Marker").map(String::as_str),
-            max_items(&q)?,
-        )
-    });
+    let result = (|| {
+        let mut checks = Checks::new();
+        let version = q.get("FunctionVersion").map(String::as_str);
+        checks
+            .param("functionName", &name, &validation::FUNCTION_NAME)
+            .optional("functionVersion", version, &validation::FUNCTION_VERSION);
+        let max_items = checks.max_items(q.get("MaxItems").map(String::as_str))?;
+        checks.finish()?;
+        on_function(&lab, &name, None, |n, _| {
+            lab.list_aliases(n, version, q.get("Marker").map(String::as_str), max_items)
+        })
+    })();
     respond(result, StatusCode::OK)
 }
 
+/// The function name and alias name in the path, checked.
+fn checked_alias(name: &str, alias: &str) -> Result<(), AwsError> {
+    Checks::new()
+        .param("functionName", name, &validation::FUNCTION_NAME)
+        .param("name", alias, &validation::ALIAS_NAME)
+        .finish()
+}
+
 async fn get_alias(State(lab): Shared, Path((name, alias)): Path<(String, String)>) -> Response {
-    respond(
-        on_function(&lab, &name, None, |n, _| lab.get_alias(n, &alias)),
-        StatusCode::OK,
-    )
+    let result = checked_alias(&name, &alias)
+        .and_then(|_| on_function(&lab, &name, None, |n, _| lab.get_alias(n, &alias)));
+    respond(result, StatusCode::OK)
 }
 
 async fn update_alias(
     State(lab): Shared,
     Path((name, alias)): Path<(String, String)>,
-    body: Bytes,
+    body: Body,
 ) -> Response {
-    let result = parse_body(&body)
-        .and_then(|body| on_function(&lab, &name, None, |n, _| lab.update_alias(n, &alias, &body)));
-    respond(result, StatusCode::OK)
+    let result = async {
+        checked_alias(&name, &alias)?;
+        let body = checked_body(
+            body,
+            MAX_CONTROL_REQUEST_BYTES,
+            "UpdateAlias",
+            &name,
+            validation::UPDATE_ALIAS,
+        )
+        .await?;
+        on_function(&lab, &name, None, |n, _| lab.update_alias(n, &alias, &body))
+    };
+    respond(result.await, StatusCode::OK)
 }
 
 async fn delete_alias(State(lab): Shared, Path((name, alias)): Path<(String, String)>) -> Response {
-    match on_function(&lab, &name, None, |n, _| {
-        lab.delete_alias(n, &alias).map(|_| Value::Null)
-    }) {
+    let result = checked_alias(&name, &alias).and_then(|_| {
+        on_function(&lab, &name, None, |n, _| {
+            lab.delete_alias(n, &alias).map(|_| Value::Null)
+        })
+    });
+    match result {
         Ok(_) => StatusCode::NO_CONTENT.into_response(),
         Err(e) => e.rest_json(),
     }
 }
 
 async fn list_tags(State(lab): Shared, Path(arn): Path<String>) -> Response {
-    let result = lab.maybe_service_error().and_then(|_| lab.list_tags(&arn));
+    let result = Checks::new()
+        .param("resource", &arn, &validation::TAGGABLE_RESOURCE)
+        .finish()
+        .and_then(|_| lab.maybe_service_error())
+        .and_then(|_| lab.list_tags(&arn));
     respond(result, StatusCode::OK)
 }
 
@@ -282,17 +390,24 @@ async fn account_settings(State(lab): Shared) -> Response {
 }
 
 async fn get_concurrency(State(lab): Shared, Path(name): Path<String>) -> Response {
-    respond(
-        on_function(&lab, &name, None, |n, _| lab.get_function_concurrency(n)),
-        StatusCode::OK,
-    )
+    let result = checked_name(&name, &validation::FUNCTION_NAME, None)
+        .and_then(|_| on_function(&lab, &name, None, |n, _| lab.get_function_concurrency(n)));
+    respond(result, StatusCode::OK)
 }
 
-async fn put_concurrency(State(lab): Shared, Path(name): Path<String>, body: Bytes) -> Response {
-    let result = parse_body(&body).and_then(|body| {
-        let reserved = body
-            .get("ReservedConcurrentExecutions")
-            .and_then(Value::as_u64)
+async fn put_concurrency(State(lab): Shared, Path(name): Path<String>, body: Body) -> Response {
+    let result = async {
+        let body = checked_body(
+            body,
+            MAX_CONTROL_REQUEST_BYTES,
+            "PutFunctionConcurrency",
+            &name,
+            validation::PUT_FUNCTION_CONCURRENCY,
+        )
+        .await?;
+        // Checked above: present, a 32-bit integer of at least 0.
+        let reserved = body["ReservedConcurrentExecutions"]
+            .as_u64()
             .and_then(|r| u32::try_from(r).ok())
             .ok_or_else(|| {
                 AwsError::invalid("ReservedConcurrentExecutions must be a number >= 0")
@@ -300,30 +415,30 @@ async fn put_concurrency(State(lab): Shared, Path(name): Path<String>, body: Byt
         on_function(&lab, &name, None, |n, _| {
             lab.put_function_concurrency(n, Some(reserved))
         })
-    });
-    respond(result, StatusCode::OK)
+    };
+    respond(result.await, StatusCode::OK)
 }
 
 async fn delete_concurrency(State(lab): Shared, Path(name): Path<String>) -> Response {
-    match on_function(&lab, &name, None, |n, _| {
-        lab.put_function_concurrency(n, None)
-    }) {
+    let result = checked_name(&name, &validation::FUNCTION_NAME, None).and_then(|_| {
+        on_function(&lab, &name, None, |n, _| {
+            lab.put_function_concurrency(n, None)
+        })
+    });
+    match result {
         Ok(_) => StatusCode::NO_CONTENT.into_response(),
         Err(e) => e.rest_json(),
     }
 }
-
-/// Synchronous payloads are limited to 6 MB on Lambda.
-const MAX_PAYLOAD_BYTES: usize = 6 * 1024 * 1024;
 
 async fn invoke(
     State(lab): Shared,
     Path(name): Path<String>,
     Query(q): Params,
     headers: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> Response {
-    match invoke_inner(&lab, &name, &q, &headers, &body).await {
+    match invoke_inner(&lab, &name, &q, &headers, body).await {
         Ok(r) => r,
         Err(e) => e.rest_json(),
     }
@@ -334,40 +449,40 @@ async fn invoke_inner(
     raw_name: &str,
     q: &HashMap<String, String>,
     headers: &HeaderMap,
-    body: &Bytes,
+    body: Body,
 ) -> Result<Response, AwsError> {
-    lab.maybe_service_error()?;
+    let body = read_body(body, MAX_SYNC_PAYLOAD_BYTES, "InvokeFunction").await?;
     let header = |k: &str| headers.get(k).and_then(|v| v.to_str().ok());
-    let kind = match header("x-amz-invocation-type").unwrap_or("RequestResponse") {
-        "RequestResponse" => InvocationType::RequestResponse,
-        "Event" => InvocationType::Event,
-        "DryRun" => InvocationType::DryRun,
-        other => {
-            return Err(AwsError::invalid(format!(
-                "1 validation error detected: Value '{other}' at 'invocationType' failed to satisfy constraint: Member must satisfy enum value set: [Event, RequestResponse, DryRun]"
-            )))
-        }
+    let qualifier = q.get("Qualifier").map(String::as_str);
+    Checks::new()
+        .param(
+            "functionName",
+            raw_name,
+            &validation::NAMESPACED_FUNCTION_NAME,
+        )
+        .optional("qualifier", qualifier, &validation::QUALIFIER)
+        .optional(
+            "invocationType",
+            header("x-amz-invocation-type"),
+            &validation::INVOCATION_TYPE,
+        )
+        .optional("logType", header("x-amz-log-type"), &validation::LOG_TYPE)
+        .finish()?;
+    let kind = match header("x-amz-invocation-type") {
+        Some("Event") => InvocationType::Event,
+        Some("DryRun") => InvocationType::DryRun,
+        _ => InvocationType::RequestResponse,
     };
-    let tail = match header("x-amz-log-type").unwrap_or("None") {
-        "None" => false,
-        "Tail" => true,
-        other => {
-            return Err(AwsError::invalid(format!(
-                "1 validation error detected: Value '{other}' at 'logType' failed to satisfy constraint: Member must satisfy enum value set: [Tail, None]"
-            )))
-        }
-    };
-    if body.len() > MAX_PAYLOAD_BYTES {
-        return Err(AwsError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "RequestTooLargeException",
-            format!(
-                "Request must be smaller than {MAX_PAYLOAD_BYTES} bytes for the InvokeFunction operation"
-            ),
-        ));
+    let tail = header("x-amz-log-type") == Some("Tail");
+    if kind == InvocationType::Event && body.len() > MAX_ASYNC_PAYLOAD_BYTES {
+        return Err(too_large(format!(
+            "{} byte payload is too large for the Event invocation type (limit {MAX_ASYNC_PAYLOAD_BYTES} bytes)",
+            body.len()
+        )));
     }
+    lab.maybe_service_error()?;
     if !body.is_empty() {
-        serde_json::from_slice::<serde::de::IgnoredAny>(body).map_err(|e| {
+        serde_json::from_slice::<serde::de::IgnoredAny>(&body).map_err(|e| {
             AwsError::new(
                 StatusCode::BAD_REQUEST,
                 "InvalidRequestContentException",
@@ -375,7 +490,7 @@ async fn invoke_inner(
             )
         })?;
     }
-    let (name, qualifier) = lab.parse_name(raw_name, q.get("Qualifier").map(String::as_str))?;
+    let (name, qualifier) = lab.parse_name(raw_name, qualifier)?;
     let qualifier = qualifier.as_deref();
     match kind {
         InvocationType::DryRun => {

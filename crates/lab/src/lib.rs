@@ -16,9 +16,11 @@ pub mod lambda_api;
 pub mod logs;
 pub mod metric_data;
 pub mod mixture;
+pub mod settings;
 pub mod synthetic;
 pub mod telemetry;
 pub mod truth;
+pub mod validation;
 pub mod workload;
 
 use std::net::SocketAddr;

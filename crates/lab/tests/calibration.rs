@@ -1,6 +1,6 @@
 //! The calibrated lab profiles (config/lab/calibrated.toml) reproduce real AWS Lambda curves:
 //! the lab's expected warm mean is within 10% of the measured mean, and its p99 within 15% of
-//! the measured p99, at every memory size the source measured. Data: ../shared/data/cebert_2025_aggregates.csv (cebert/
+//! the measured p99, at every memory size the source measured. Data: data/measurements/cebert_2025_aggregates.csv (cebert/
 //! aws-lambda-performance-benchmarks, MIT, Copyright (c) 2025 AWS Lambda ARM vs x86 Benchmark
 //! Project).
 
@@ -29,7 +29,7 @@ fn manifest_path(relative: &str) -> PathBuf {
 }
 
 fn measured_warm_cells() -> Series {
-    let path = manifest_path("../../../shared/data/cebert_2025_aggregates.csv");
+    let path = manifest_path("../../data/measurements/cebert_2025_aggregates.csv");
     let text = std::fs::read_to_string(&path)
         .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
     let mut lines = text.lines();

@@ -491,3 +491,191 @@ async fn concurrent_invocations_get_their_own_cold_environments() {
     assert_eq!(stats.functions["cpu"].peak_concurrency, 4);
     lab.stop().await;
 }
+
+/// A JSON string payload of exactly `size` bytes.
+fn payload_of(size: usize) -> Blob {
+    let mut bytes = vec![b'a'; size];
+    bytes[0] = b'"';
+    bytes[size - 1] = b'"';
+    Blob::new(bytes)
+}
+
+#[tokio::test]
+async fn invoke_takes_six_mb_synchronous_and_one_mb_event_payloads() {
+    let lab = start_lab(fleet(FLEET)).await;
+    let client = lambda_client(&lab.endpoint()).await;
+    const SYNC: usize = 6 * 1024 * 1024;
+    const EVENT: usize = 1024 * 1024;
+
+    let at_limit = client
+        .invoke()
+        .function_name("cpu")
+        .payload(payload_of(SYNC))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(at_limit.status_code(), 200);
+    let over = client
+        .invoke()
+        .function_name("cpu")
+        .payload(payload_of(SYNC + 1))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(error_code(&over), "RequestEntityTooLargeException");
+    assert_eq!(over.raw_response().unwrap().status().as_u16(), 413);
+    assert_eq!(
+        over.as_service_error().and_then(|e| e.message()),
+        Some("Request must be smaller than 6291456 bytes for the InvokeFunction operation")
+    );
+
+    let event = client
+        .invoke()
+        .function_name("cpu")
+        .invocation_type(InvocationType::Event)
+        .payload(payload_of(EVENT))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(event.status_code(), 202);
+    let over = client
+        .invoke()
+        .function_name("cpu")
+        .invocation_type(InvocationType::Event)
+        .payload(payload_of(EVENT + 1))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(error_code(&over), "RequestEntityTooLargeException");
+    assert_eq!(
+        over.as_service_error().and_then(|e| e.message()),
+        Some(
+            "1048577 byte payload is too large for the Event invocation type (limit 1048576 bytes)"
+        )
+    );
+
+    // Two invocations ran; the refused ones did not.
+    assert_eq!(lab.lab.stats().functions["cpu"].invocations, 2);
+    lab.stop().await;
+}
+
+/// One raw HTTP/1.1 request; returns the status, the `x-amzn-ErrorType` and the body.
+async fn raw(endpoint: &str, method: &str, path: &str, body: &str) -> (u16, String, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let addr = endpoint.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.unwrap();
+    let status = response[9..12].parse().unwrap();
+    let (head, body) = response.split_once("\r\n\r\n").unwrap();
+    let error_type = head
+        .lines()
+        .find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            k.eq_ignore_ascii_case("x-amzn-errortype")
+                .then(|| v.trim().to_string())
+        })
+        .unwrap_or_default();
+    (status, error_type, body.to_string())
+}
+
+#[tokio::test]
+async fn updates_lambda_refuses_are_refused_and_change_nothing() {
+    let lab = start_lab(fleet(FLEET)).await;
+    let client = lambda_client(&lab.endpoint()).await;
+    let revision = |c: aws_sdk_lambda::operation::get_function_configuration::GetFunctionConfigurationOutput| {
+        c.revision_id().unwrap().to_string()
+    };
+    let get = || {
+        client
+            .get_function_configuration()
+            .function_name("cpu")
+            .send()
+    };
+    let before = revision(get().await.unwrap());
+    let path = "/2015-03-31/functions/cpu/configuration";
+
+    for body in ["[1,2]", "\"x\"", "", "{\"Timeout\": 10"] {
+        let (status, kind, text) = raw(&lab.endpoint(), "PUT", path, body).await;
+        assert_eq!(
+            (status, kind.as_str()),
+            (400, "SerializationException"),
+            "{body}: {text}"
+        );
+    }
+    for (body, given) in [
+        (r#"{"MemorySize": "abc"}"#, "the string \"abc\""),
+        (r#"{"MemorySize": 128.5}"#, "the number 128.5"),
+    ] {
+        let (status, kind, text) = raw(&lab.endpoint(), "PUT", path, body).await;
+        assert_eq!(
+            (status, kind.as_str()),
+            (400, "SerializationException"),
+            "{body}"
+        );
+        let message = serde_json::from_str::<serde_json::Value>(&text).unwrap()["message"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        assert!(
+            message.contains("MemorySize") && message.contains(given),
+            "{message}"
+        );
+    }
+    let (status, kind, _) = raw(
+        &lab.endpoint(),
+        "POST",
+        "/2015-03-31/functions/cpu/versions",
+        r#"{"Description": 5}"#,
+    )
+    .await;
+    assert_eq!((status, kind.as_str()), (400, "SerializationException"));
+
+    // The SDK checks no ranges or lengths: these reach the lab.
+    let long = "d".repeat(300);
+    let e = client
+        .update_function_configuration()
+        .function_name("cpu")
+        .description(&long)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(error_code(&e), "ValidationException");
+    assert_eq!(
+        e.as_service_error().and_then(|e| e.message()).unwrap(),
+        format!("1 validation error detected: Value '{long}' at 'description' failed to satisfy constraint: Member must have length less than or equal to 256")
+    );
+    let e = client
+        .update_function_configuration()
+        .function_name("cpu")
+        .memory_size(64)
+        .timeout(901)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        e.as_service_error().and_then(|e| e.message()).unwrap(),
+        "2 validation errors detected: Value '901' at 'timeout' failed to satisfy constraint: Member must have value less than or equal to 900; Value '64' at 'memorySize' failed to satisfy constraint: Member must have value greater than or equal to 128"
+    );
+    let e = client
+        .create_alias()
+        .function_name("cpu")
+        .name("42")
+        .function_version("$LATEST")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(error_code(&e), "ValidationException");
+
+    assert_eq!(
+        revision(get().await.unwrap()),
+        before,
+        "a refused request changed the function"
+    );
+    lab.stop().await;
+}

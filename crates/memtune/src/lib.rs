@@ -13,6 +13,7 @@ pub mod iac;
 pub mod inspect;
 pub mod measure;
 pub mod platform;
+pub mod preflight;
 pub mod report;
 pub mod serve;
 pub mod strategy;

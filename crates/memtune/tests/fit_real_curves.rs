@@ -1,5 +1,5 @@
-//! The curve fitter against real AWS Lambda measurements in `../shared/data` (see its
-//! README for sources and licenses): predict each measured size from the others.
+//! The curve fitter against real AWS Lambda measurements in `data/measurements` (see its
+//! README for sources and licences): predict each measured size from the others.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -12,7 +12,7 @@ type Series = BTreeMap<String, BTreeMap<u32, Vec<f64>>>;
 
 fn read_csv(file: &str) -> Vec<BTreeMap<String, String>> {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/data")
+        .join("../../data/measurements")
         .join(file);
     let text = std::fs::read_to_string(&path)
         .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));

@@ -12,6 +12,7 @@ use std::path::Path;
 use super::{AppliedChange, ApplyMethod};
 use crate::platform::{FunctionConfig, LambdaApi, PlatformError};
 use crate::sweep::journal::{self, Entry, Fingerprint, Journal};
+use crate::sweep::put_back::{put_memory_back, PutBack};
 use crate::sweep::restore::SETTLE_TIMEOUT;
 use crate::sweep::settle::{self, wait_settled, SettleError};
 
@@ -227,24 +228,23 @@ async fn via_alias<A: LambdaApi>(
             created,
         })
         .map_err(journal_failed)?;
-    journal
-        .write(&Entry::IntendUpdate {
-            memory_mb: now.memory_mb,
-        })
-        .map_err(journal_failed)?;
-    let current = wait_settled(api, name, SETTLE_TIMEOUT)
-        .await
-        .map_err(settle_failed)?;
-    settle::update_memory(
+    // Memory alone goes back, whatever else someone changed meanwhile.
+    let put_back = put_memory_back(
         api,
         name,
         now.memory_mb,
-        &current.revision_id,
+        &[now.memory_mb, to_mb],
+        journal,
         SETTLE_TIMEOUT,
-        |c| c.memory_mb == to_mb && Fingerprint::of(now).same_apart_from_memory(c),
     )
     .await
     .map_err(|e| Outcome::Unsure(format!("putting $LATEST's memory back failed: {e}")))?;
+    if let PutBack::SetBySomeoneElse(c) = put_back {
+        return Err(Outcome::Unsure(format!(
+            "someone else set $LATEST's memory to {} MB meanwhile",
+            c.memory_mb
+        )));
+    }
     journal.write(&Entry::Restored).map_err(journal_failed)?;
     journal
         .write(&Entry::IntendAlias {

@@ -123,4 +123,13 @@ impl<A: LambdaApi> LambdaApi for Budgeted<A> {
     ) -> impl Future<Output = PlatformResult<Option<u32>>> + Send {
         self.inner.get_function_concurrency(name)
     }
+
+    // A probe runs nothing (a DryRun invoke included), so it takes no room in the budget.
+    fn probe(
+        &self,
+        name: &str,
+        probe: &crate::platform::probe::Probe,
+    ) -> impl Future<Output = PlatformResult<()>> + Send {
+        self.inner.probe(name, probe)
+    }
 }

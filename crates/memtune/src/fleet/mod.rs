@@ -101,6 +101,64 @@ pub async fn plan<A: LambdaApi>(
     })
 }
 
+/// A plan about to run, with when it was made (the run's start).
+pub struct Planned {
+    pub plan: Plan,
+    started_at: String,
+    clock: Instant,
+}
+
+/// Plans a run and leaves out what the re-tune policy skips; reads only.
+pub async fn prepare<A: LambdaApi>(
+    api: &A,
+    config: &FleetConfig,
+    settings: &RunSettings,
+    estimate: SpendEstimate<'_>,
+) -> Result<Planned, PlatformError> {
+    let started_at = chrono::Utc::now().to_rfc3339();
+    let clock = Instant::now();
+    let mut plan = plan(api, config, estimate).await?;
+    settings.retune.apply_to(&mut plan);
+    Ok(Planned {
+        plan,
+        started_at,
+        clock,
+    })
+}
+
+/// Runs a prepared plan.
+pub async fn execute<A: LambdaApi + Clone + 'static>(
+    api: &A,
+    book: &PriceBook,
+    planned: Planned,
+    settings: &RunSettings,
+    on_progress: &OnProgress,
+) -> FleetRun {
+    let Planned {
+        plan,
+        started_at,
+        clock,
+    } = planned;
+    on_progress(Progress::Planned {
+        jobs: plan.jobs.len(),
+        budget: plan.budget,
+    });
+    let budget = Arc::new(InvocationBudget::new(plan.budget));
+    let mut functions =
+        run::execute(api, book, plan.jobs, budget.clone(), settings, on_progress).await;
+    functions.extend(plan.not_tuned);
+    FleetRun {
+        schema_version: FLEET_SCHEMA_VERSION,
+        run_id: settings.run_id.clone(),
+        region: settings.region.clone(),
+        started_at,
+        listed: plan.listed,
+        totals: RunTotals::of(&functions, clock.elapsed().as_secs_f64()),
+        budget: budget.stats(),
+        functions,
+    }
+}
+
 /// Plans and runs a fleet run.
 pub async fn run<A: LambdaApi + Clone + 'static>(
     api: &A,
@@ -110,28 +168,8 @@ pub async fn run<A: LambdaApi + Clone + 'static>(
     estimate: SpendEstimate<'_>,
     on_progress: &OnProgress,
 ) -> Result<FleetRun, PlatformError> {
-    let started_at = chrono::Utc::now().to_rfc3339();
-    let clock = Instant::now();
-    let mut plan = plan(api, config, estimate).await?;
-    settings.retune.apply_to(&mut plan);
-    on_progress(Progress::Planned {
-        jobs: plan.jobs.len(),
-        budget: plan.budget,
-    });
-    let budget = Arc::new(InvocationBudget::new(plan.budget));
-    let mut functions =
-        run::execute(api, book, plan.jobs, budget.clone(), settings, on_progress).await;
-    functions.extend(plan.not_tuned);
-    Ok(FleetRun {
-        schema_version: FLEET_SCHEMA_VERSION,
-        run_id: settings.run_id.clone(),
-        region: settings.region.clone(),
-        started_at,
-        listed: plan.listed,
-        totals: RunTotals::of(&functions, clock.elapsed().as_secs_f64()),
-        budget: budget.stats(),
-        functions,
-    })
+    let planned = prepare(api, config, settings, estimate).await?;
+    Ok(execute(api, book, planned, settings, on_progress).await)
 }
 
 #[cfg(test)]

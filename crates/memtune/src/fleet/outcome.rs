@@ -113,24 +113,29 @@ pub struct RunTotals {
 impl RunTotals {
     pub fn of(results: &[FunctionResult], wall_s: f64) -> RunTotals {
         let mut t = RunTotals {
-            functions: results.len(),
             wall_s,
             ..RunTotals::default()
         };
         for r in results {
-            match r.status {
-                Status::Recommended => t.recommended += 1,
-                Status::Skipped => t.skipped += 1,
-                Status::Failed => t.failed += 1,
-            }
-            let spent = r.document.as_ref().map(|d| &d.exploration);
-            if let Some(e) = spent.or(r.exploration.as_ref()) {
-                t.invocations += e.invocations;
-                t.gb_seconds += e.gb_seconds;
-                t.usd += e.usd;
-            }
+            t.add(r);
         }
         t
+    }
+
+    /// Counts one more function: its status and what its exploration spent.
+    pub fn add(&mut self, r: &FunctionResult) {
+        self.functions += 1;
+        match r.status {
+            Status::Recommended => self.recommended += 1,
+            Status::Skipped => self.skipped += 1,
+            Status::Failed => self.failed += 1,
+        }
+        let spent = r.document.as_ref().map(|d| &d.exploration);
+        if let Some(e) = spent.or(r.exploration.as_ref()) {
+            self.invocations += e.invocations;
+            self.gb_seconds += e.gb_seconds;
+            self.usd += e.usd;
+        }
     }
 }
 

@@ -43,7 +43,7 @@ pub struct RunSettings {
 }
 
 /// Progress, for a bar or a log.
-#[derive(Debug)]
+#[derive(Debug, Clone, Copy)]
 pub enum Progress<'a> {
     /// The plan is made: this many functions to tune, this many invocations in flight at most.
     Planned {

@@ -32,6 +32,13 @@ pub struct HistoryError {
     message: String,
 }
 
+impl HistoryError {
+    /// What went wrong, without the path.
+    pub fn reason(&self) -> &str {
+        &self.message
+    }
+}
+
 pub type HistoryResult<T> = Result<T, HistoryError>;
 
 /// The run as it starts.
@@ -177,7 +184,14 @@ impl History {
             path: path.display().to_string(),
             message,
         };
-        std::fs::create_dir_all(state_dir).map_err(|e| err(format!("cannot create: {e}")))?;
+        if state_dir.is_file() {
+            return Err(err(format!(
+                "{} is a file, not a directory",
+                state_dir.display()
+            )));
+        }
+        std::fs::create_dir_all(state_dir)
+            .map_err(|e| err(format!("cannot create {}: {e}", state_dir.display())))?;
         let conn = Connection::open(&path).map_err(|e| err(e.to_string()))?;
         let history = History::setup(conn, path.clone())?;
         history.mark_interrupted()?;
@@ -212,6 +226,13 @@ impl History {
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Takes the write lock and lets it go: fails if the database cannot be written.
+    pub fn check_writable(&self) -> HistoryResult<()> {
+        self.conn
+            .execute_batch("BEGIN IMMEDIATE; ROLLBACK;")
+            .map_err(|e| self.err(e))
     }
 
     fn err(&self, e: impl std::fmt::Display) -> HistoryError {
@@ -387,6 +408,30 @@ impl History {
             .execute(
                 "UPDATE applied_changes SET rolled_back_at = ?2 WHERE id = ?1",
                 params![change_id, at],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
+    /// Keeps a run's totals so far, its status unchanged: written as each function finishes,
+    /// so a run that dies (kill -9) still shows what it tuned and spent.
+    pub fn record_totals(&self, id: &str, t: &RunTotals) -> HistoryResult<()> {
+        self.conn
+            .execute(
+                "UPDATE runs SET functions = ?2, recommended = ?3, skipped = ?4, failed = ?5,
+                     invocations = ?6, gb_seconds = ?7, usd = ?8, wall_s = ?9
+                 WHERE id = ?1",
+                params![
+                    id,
+                    t.functions as i64,
+                    t.recommended as i64,
+                    t.skipped as i64,
+                    t.failed as i64,
+                    t.invocations as i64,
+                    t.gb_seconds,
+                    t.usd,
+                    t.wall_s
+                ],
             )
             .map_err(|e| self.err(e))?;
         Ok(())

@@ -6,12 +6,15 @@ use std::time::Duration;
 use aws_sdk_lambda::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_lambda::operation::invoke::InvokeError;
 use aws_sdk_lambda::primitives::Blob;
-use aws_sdk_lambda::types::{FunctionConfiguration, LogType, ThrottleReason};
+use aws_sdk_lambda::types::{
+    FunctionConfiguration, InvocationType, LogType, ThrottleReason, VpcConfigResponse,
+};
 use base64::Engine;
 
+use super::probe::{Probe, IMPOSSIBLE_REVISION, IMPOSSIBLE_VERSION};
 use super::{
-    AccountConcurrency, AliasInfo, FunctionConfig, InvokeResponse, LambdaApi, PlatformError,
-    PlatformResult, Throttle,
+    environment_digest, AccountConcurrency, AliasInfo, FunctionConfig, ImageSettings,
+    InvokeResponse, LambdaApi, PlatformError, PlatformResult, Throttle, VpcSettings,
 };
 
 /// Where and as whom to connect, as in the AWS CLI.
@@ -91,7 +94,10 @@ where
                 "InvalidParameterValueException"
                 | "ValidationException"
                 | "InvalidRequestContentException"
-                | "RequestTooLargeException" => PlatformError::InvalidParameter(message),
+                | "SerializationException"
+                // The model names RequestTooLargeException; Lambda sends the other.
+                | "RequestTooLargeException"
+                | "RequestEntityTooLargeException" => PlatformError::InvalidParameter(message),
                 "ServiceException" | "InternalFailure" | "ServiceUnavailable" => {
                     PlatformError::Service(message)
                 }
@@ -173,6 +179,64 @@ fn to_config(c: &FunctionConfiguration) -> FunctionConfig {
         last_update_reason: c.last_update_status_reason().map(str::to_string),
         revision_id: c.revision_id().unwrap_or_default().to_string(),
         code_sha256: c.code_sha256().unwrap_or_default().to_string(),
+        handler: c.handler().map(str::to_string),
+        role: c.role().unwrap_or_default().to_string(),
+        environment_sha256: environment_digest(
+            c.environment()
+                .and_then(|e| e.variables())
+                .into_iter()
+                .flatten()
+                .map(|(k, v)| (k.as_str(), v.as_str())),
+        ),
+        layers: c
+            .layers()
+            .iter()
+            .filter_map(|l| l.arn())
+            .map(str::to_string)
+            .collect(),
+        vpc: c.vpc_config().map(vpc_settings).unwrap_or_default(),
+        ephemeral_storage_mb: c.ephemeral_storage().map_or(512, |e| e.size()).max(0) as u32,
+        snap_start: c
+            .snap_start()
+            .and_then(|s| s.apply_on())
+            .map(|a| a.as_str().to_string())
+            .unwrap_or_else(|| "None".into()),
+        image_config: c
+            .image_config_response()
+            .and_then(|r| r.image_config())
+            .map(|i| ImageSettings {
+                entry_point: i.entry_point().to_vec(),
+                command: i.command().to_vec(),
+                working_directory: i.working_directory().map(str::to_string),
+            })
+            .filter(|i| *i != ImageSettings::default()),
+        tracing_mode: c
+            .tracing_config()
+            .and_then(|t| t.mode())
+            .map(|m| m.as_str().to_string())
+            .unwrap_or_else(|| "PassThrough".into()),
+        file_systems: c
+            .file_system_configs()
+            .iter()
+            .map(|f| format!("{}={}", f.arn(), f.local_mount_path()))
+            .collect(),
+        application_log_level: logging
+            .and_then(|l| l.application_log_level())
+            .map(|l| l.as_str().to_string()),
+    }
+}
+
+/// Sorted, so that the same VPC set up in another order is not a change.
+fn vpc_settings(v: &VpcConfigResponse) -> VpcSettings {
+    let sorted = |ids: &[String]| {
+        let mut ids = ids.to_vec();
+        ids.sort();
+        ids
+    };
+    VpcSettings {
+        subnet_ids: sorted(v.subnet_ids()),
+        security_group_ids: sorted(v.security_group_ids()),
+        ipv6_allowed_for_dual_stack: v.ipv6_allowed_for_dual_stack().unwrap_or(false),
     }
 }
 
@@ -407,6 +471,83 @@ impl LambdaApi for AwsLambda {
             .reserved_concurrent_executions()
             .map(|r| r.max(0) as u32))
     }
+
+    async fn probe(&self, name: &str, probe: &Probe) -> PlatformResult<()> {
+        let c = &self.client;
+        match probe {
+            Probe::ListVersions => c
+                .list_versions_by_function()
+                .function_name(name)
+                .max_items(1)
+                .send()
+                .await
+                .map(drop)
+                .map_err(map_error),
+            Probe::ListAliases => c
+                .list_aliases()
+                .function_name(name)
+                .max_items(1)
+                .send()
+                .await
+                .map(drop)
+                .map_err(map_error),
+            Probe::Invoke => c
+                .invoke()
+                .function_name(name)
+                .qualifier(IMPOSSIBLE_VERSION)
+                .invocation_type(InvocationType::DryRun)
+                .send()
+                .await
+                .map(drop)
+                .map_err(map_invoke_error),
+            Probe::UpdateConfiguration { memory_mb } => c
+                .update_function_configuration()
+                .function_name(name)
+                .memory_size(*memory_mb as i32)
+                .revision_id(IMPOSSIBLE_REVISION)
+                .send()
+                .await
+                .map(drop)
+                .map_err(map_error),
+            Probe::PublishVersion => c
+                .publish_version()
+                .function_name(name)
+                .description(
+                    "memtune permission probe (never published: its RevisionId cannot match)",
+                )
+                .revision_id(IMPOSSIBLE_REVISION)
+                .send()
+                .await
+                .map(drop)
+                .map_err(map_error),
+            Probe::DeleteVersion => c
+                .delete_function()
+                .function_name(name)
+                .qualifier(IMPOSSIBLE_VERSION)
+                .send()
+                .await
+                .map(drop)
+                .map_err(map_error),
+            Probe::DeleteAlias { alias } => c
+                .delete_alias()
+                .function_name(name)
+                .name(alias)
+                .send()
+                .await
+                .map(drop)
+                .map_err(map_error),
+            Probe::UpdateAlias { alias } => c
+                .update_alias()
+                .function_name(name)
+                .name(alias)
+                .function_version(IMPOSSIBLE_VERSION)
+                .revision_id(IMPOSSIBLE_REVISION)
+                .send()
+                .await
+                .map(drop)
+                .map_err(map_error),
+        }
+    }
 }
 
 /// The SDK has a distinct output type per operation with the same fields; these rebuild the
@@ -430,6 +571,16 @@ macro_rules! as_configuration {
                 .set_last_update_status_reason(o.last_update_status_reason().map(str::to_string))
                 .set_revision_id(o.revision_id().map(str::to_string))
                 .set_code_sha256(o.code_sha256().map(str::to_string))
+                .set_handler(o.handler().map(str::to_string))
+                .set_role(o.role().map(str::to_string))
+                .set_environment(o.environment().cloned())
+                .set_layers(Some(o.layers().to_vec()))
+                .set_vpc_config(o.vpc_config().cloned())
+                .set_ephemeral_storage(o.ephemeral_storage().cloned())
+                .set_snap_start(o.snap_start().cloned())
+                .set_image_config_response(o.image_config_response().cloned())
+                .set_tracing_config(o.tracing_config().cloned())
+                .set_file_system_configs(Some(o.file_system_configs().to_vec()))
                 .build()
         }
     };

@@ -6,11 +6,12 @@
 pub mod aws;
 pub mod cloudwatch;
 pub mod logs;
+pub mod probe;
 
 use std::collections::BTreeMap;
 use std::future::Future;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// What memtune needs to know about a function version's configuration.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -36,6 +37,67 @@ pub struct FunctionConfig {
     pub last_update_reason: Option<String>,
     pub revision_id: String,
     pub code_sha256: String,
+    /// The handler (.zip functions).
+    pub handler: Option<String>,
+    /// The execution role's ARN.
+    pub role: String,
+    /// [`environment_digest`] of the environment variables: a change is seen without memtune
+    /// keeping their values (often secrets) in journals or the history.
+    pub environment_sha256: String,
+    /// Layer version ARNs, in order.
+    pub layers: Vec<String>,
+    pub vpc: VpcSettings,
+    /// The size of /tmp in MB.
+    pub ephemeral_storage_mb: u32,
+    /// SnapStart's ApplyOn: `None` or `PublishedVersions`.
+    pub snap_start: String,
+    /// A container image's overrides (image functions); the image itself is `code_sha256`.
+    pub image_config: Option<ImageSettings>,
+    /// X-Ray tracing: `PassThrough` or `Active`.
+    pub tracing_mode: String,
+    /// EFS mounts as `<access point ARN>=<local mount path>`.
+    pub file_systems: Vec<String>,
+    pub application_log_level: Option<String>,
+}
+
+/// Where a function sits in a VPC; empty lists outside one.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VpcSettings {
+    /// Sorted.
+    pub subnet_ids: Vec<String>,
+    /// Sorted.
+    pub security_group_ids: Vec<String>,
+    pub ipv6_allowed_for_dual_stack: bool,
+}
+
+/// A container image's entry point, command and working directory overrides.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImageSettings {
+    pub entry_point: Vec<String>,
+    pub command: Vec<String>,
+    pub working_directory: Option<String>,
+}
+
+/// Hex SHA-256 over the variables in name order; empty when there are none.
+pub fn environment_digest<'a>(variables: impl IntoIterator<Item = (&'a str, &'a str)>) -> String {
+    use sha2::Digest;
+    let sorted: BTreeMap<&str, &str> = variables.into_iter().collect();
+    if sorted.is_empty() {
+        return String::new();
+    }
+    let mut hasher = sha2::Sha256::new();
+    for (name, value) in sorted {
+        // Lengths first, so that no two different maps hash the same bytes.
+        for part in [name, value] {
+            hasher.update((part.len() as u64).to_le_bytes());
+            hasher.update(part.as_bytes());
+        }
+    }
+    hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 impl FunctionConfig {
@@ -59,6 +121,17 @@ impl FunctionConfig {
             last_update_reason: None,
             revision_id: "r1".into(),
             code_sha256: "abc".into(),
+            handler: Some("index.handler".into()),
+            role: format!("arn:aws:iam::123456789012:role/{name}-role"),
+            environment_sha256: String::new(),
+            layers: Vec::new(),
+            vpc: VpcSettings::default(),
+            ephemeral_storage_mb: 512,
+            snap_start: "None".into(),
+            image_config: None,
+            tracing_mode: "PassThrough".into(),
+            file_systems: Vec::new(),
+            application_log_level: None,
         }
     }
 
@@ -236,6 +309,14 @@ pub trait LambdaApi: Send + Sync {
         &self,
         name: &str,
     ) -> impl Future<Output = PlatformResult<Option<u32>>> + Send;
+
+    /// Sends a permission probe; what Lambda answered, for the caller to judge. A probe never
+    /// changes the function.
+    fn probe(
+        &self,
+        name: &str,
+        probe: &probe::Probe,
+    ) -> impl Future<Output = PlatformResult<()>> + Send;
 }
 
 /// The account's concurrency, from GetAccountSettings.
@@ -250,6 +331,19 @@ pub struct AccountConcurrency {
 mod tests {
     use super::*;
     use std::time::Duration;
+
+    #[test]
+    fn the_environment_digest_sees_names_values_and_order_free() {
+        let a = environment_digest([("MODE", "fast"), ("LEVEL", "1")]);
+        assert_eq!(a, environment_digest([("LEVEL", "1"), ("MODE", "fast")]));
+        assert_ne!(a, environment_digest([("MODE", "slow"), ("LEVEL", "1")]));
+        assert_ne!(a, environment_digest([("MODE", "fast")]));
+        assert_ne!(
+            environment_digest([("AB", "C")]),
+            environment_digest([("A", "BC")])
+        );
+        assert_eq!(environment_digest(std::iter::empty()), "");
+    }
 
     #[test]
     fn a_throttle_waits_for_the_longer_of_backoff_and_hint() {

@@ -1,10 +1,13 @@
-//! The HTTP API: health, Prometheus metrics, run history, and triggering a run (bearer token).
+//! The HTTP API: health, Prometheus metrics, run history, and triggering a run. With a token
+//! configured, every request needs it (`Authorization: Bearer <token>`, the scheme in any
+//! case): the history names functions, their settings and spend.
 
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, Query, Request, State};
 use axum::http::{header, HeaderMap, StatusCode};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
@@ -19,7 +22,7 @@ pub struct AppState {
     /// Where the history lives; each request opens it (SQLite in WAL mode serves readers
     /// while a run writes).
     pub state_dir: PathBuf,
-    /// None: triggering over the API is off.
+    /// Some: every request needs it. None: reads are open and triggering is off.
     pub token: Option<String>,
     pub schedule: Option<Schedule>,
 }
@@ -31,7 +34,27 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/runs", get(runs).post(trigger))
         .route("/api/runs/{id}", get(run))
         .route("/api/functions/{name}", get(function))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            require_token,
+        ))
         .with_state(state)
+}
+
+/// Refuses a request without the configured token (none configured: lets it through).
+async fn require_token(State(app): State<Arc<AppState>>, request: Request, next: Next) -> Response {
+    match &app.token {
+        Some(token) if !carries_token(request.headers(), token) => {
+            let mut r = error(
+                StatusCode::UNAUTHORIZED,
+                "send the API token as `Authorization: Bearer <token>`",
+            );
+            r.headers_mut()
+                .insert(header::WWW_AUTHENTICATE, "Bearer".parse().expect("valid"));
+            r
+        }
+        _ => next.run(request).await,
+    }
 }
 
 fn error(status: StatusCode, message: impl Into<String>) -> Response {
@@ -116,40 +139,38 @@ async fn function(State(app): State<Arc<AppState>>, Path(name): Path<String>) ->
     .await
 }
 
-/// Compares in time independent of where the strings differ.
-fn same_secret(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+/// The credentials of an `Authorization: Bearer <token>` header; the scheme is
+/// case-insensitive (RFC 7235).
+fn bearer_token(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.trim().split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim_start())
 }
 
-/// The refusal, unless the request carries the API token.
-fn refusal(app: &AppState, headers: &HeaderMap) -> Option<Response> {
-    let Some(token) = &app.token else {
-        return Some(error(
+fn carries_token(headers: &HeaderMap, token: &str) -> bool {
+    bearer_token(headers).is_some_and(|given| same_secret(given.as_bytes(), token.as_bytes()))
+}
+
+/// Compares the SHA-256 digests of both, so the time taken tells neither where they differ
+/// nor whether their lengths do.
+fn same_secret(given: &[u8], token: &[u8]) -> bool {
+    use sha2::{Digest, Sha256};
+    let (a, b) = (Sha256::digest(given), Sha256::digest(token));
+    a.iter()
+        .zip(b.iter())
+        .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+        == 0
+}
+
+/// Starts a run; `require_token` has checked the token, if one is configured.
+async fn trigger(State(app): State<Arc<AppState>>) -> Response {
+    if app.token.is_none() {
+        return error(
             StatusCode::FORBIDDEN,
             "triggering runs over the API is off: set MEMTUNE_API_TOKEN (or [serve] token) and restart",
-        ));
-    };
-    let given = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "));
-    match given {
-        Some(g) if same_secret(g.as_bytes(), token.as_bytes()) => None,
-        _ => {
-            let mut r = error(
-                StatusCode::UNAUTHORIZED,
-                "send the API token as `Authorization: Bearer <token>`",
-            );
-            r.headers_mut()
-                .insert(header::WWW_AUTHENTICATE, "Bearer".parse().expect("valid"));
-            Some(r)
-        }
-    }
-}
-
-async fn trigger(State(app): State<Arc<AppState>>, headers: HeaderMap) -> Response {
-    if let Some(denied) = refusal(&app, &headers) {
-        return denied;
+        );
     }
     match app.runner.trigger(Trigger::Api) {
         Ok(run) => (StatusCode::ACCEPTED, Json(json!({ "run": run }))).into_response(),
@@ -173,5 +194,23 @@ mod tests {
         assert!(same_secret(b"abc", b"abc"));
         assert!(!same_secret(b"abc", b"abd"));
         assert!(!same_secret(b"abc", b"abcd"));
+        assert!(!same_secret(b"", b"abc"));
+    }
+
+    #[test]
+    fn the_bearer_scheme_is_case_insensitive() {
+        let with = |value: &str| {
+            let mut h = HeaderMap::new();
+            h.insert(header::AUTHORIZATION, value.parse().unwrap());
+            h
+        };
+        for scheme in ["Bearer", "bearer", "BEARER", "bEaReR"] {
+            let headers = with(&format!("{scheme} s3cret"));
+            assert_eq!(bearer_token(&headers), Some("s3cret"), "{scheme}");
+            assert!(carries_token(&headers, "s3cret"));
+        }
+        assert!(!carries_token(&with("Basic s3cret"), "s3cret"));
+        assert!(!carries_token(&with("Bearers3cret"), "s3cret"));
+        assert!(!carries_token(&HeaderMap::new(), "s3cret"));
     }
 }

@@ -62,6 +62,21 @@ fn lock(state_dir: &Path) -> Result<std::fs::File, ServeError> {
     }
 }
 
+/// The warning for an API reachable beyond this host, if `addr` is not a loopback address.
+pub fn exposure_warning(addr: SocketAddr, token_set: bool) -> Option<String> {
+    if addr.ip().is_loopback() {
+        return None;
+    }
+    let exposure = if token_set {
+        "the token crosses the network in clear text (plain HTTP): put TLS in front of it"
+    } else {
+        "with no token, anyone who reaches it reads the run history: set MEMTUNE_API_TOKEN"
+    };
+    Some(format!(
+        "warning: memtune serve listens on {addr}, beyond this host; {exposure}, or listen on 127.0.0.1"
+    ))
+}
+
 async fn scheduler(schedule: Schedule, state: Arc<AppState>) {
     loop {
         let now = chrono::Utc::now();
@@ -119,4 +134,24 @@ pub async fn serve(
         path: addr.to_string(),
         source,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::exposure_warning;
+
+    #[test]
+    fn only_addresses_beyond_loopback_are_warned_about() {
+        let at = |a: &str| a.parse().unwrap();
+        assert_eq!(exposure_warning(at("127.0.0.1:8787"), false), None);
+        assert_eq!(exposure_warning(at("[::1]:8787"), true), None);
+        let open = exposure_warning(at("0.0.0.0:8787"), false).unwrap();
+        assert!(
+            open.contains("0.0.0.0:8787") && open.contains("MEMTUNE_API_TOKEN"),
+            "{open}"
+        );
+        let lan = exposure_warning(at("192.168.1.5:8787"), true).unwrap();
+        assert!(lan.contains("TLS"), "{lan}");
+        assert!(exposure_warning(at("[::]:8787"), true).is_some());
+    }
 }

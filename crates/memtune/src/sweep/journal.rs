@@ -10,10 +10,11 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::platform::FunctionConfig;
+use crate::platform::{FunctionConfig, ImageSettings, VpcSettings};
 
-/// The parts of a configuration memtune must find unchanged before it restores memory: if any
-/// differ, someone else changed the function and memtune leaves it alone.
+/// Everything in a configuration that changes how the function behaves, as memtune read it
+/// before changing anything. While it samples, memtune stops at any difference (someone else
+/// is changing the function); restoring looks at memory alone and names the rest as kept.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Fingerprint {
     pub memory_mb: u32,
@@ -24,6 +25,27 @@ pub struct Fingerprint {
     pub description: String,
     pub log_format: String,
     pub revision_id: String,
+    /// None in journals written before memtune read these settings.
+    #[serde(default)]
+    pub settings: Option<Settings>,
+}
+
+/// The settings beyond memory, timeout, code and runtime that change behaviour.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Settings {
+    pub handler: Option<String>,
+    pub role: String,
+    /// A digest, never the values (see [`FunctionConfig::environment_sha256`]).
+    pub environment_sha256: String,
+    pub layers: Vec<String>,
+    pub vpc: VpcSettings,
+    pub ephemeral_storage_mb: u32,
+    pub snap_start: String,
+    pub image_config: Option<ImageSettings>,
+    pub tracing_mode: String,
+    pub file_systems: Vec<String>,
+    pub system_log_level: Option<String>,
+    pub application_log_level: Option<String>,
 }
 
 impl Fingerprint {
@@ -37,17 +59,68 @@ impl Fingerprint {
             description: c.description.clone(),
             log_format: c.log_format.clone(),
             revision_id: c.revision_id.clone(),
+            settings: Some(Settings {
+                handler: c.handler.clone(),
+                role: c.role.clone(),
+                environment_sha256: c.environment_sha256.clone(),
+                layers: c.layers.clone(),
+                vpc: c.vpc.clone(),
+                ephemeral_storage_mb: c.ephemeral_storage_mb,
+                snap_start: c.snap_start.clone(),
+                image_config: c.image_config.clone(),
+                tracing_mode: c.tracing_mode.clone(),
+                file_systems: c.file_systems.clone(),
+                system_log_level: c.system_log_level.clone(),
+                application_log_level: c.application_log_level.clone(),
+            }),
         }
+    }
+
+    /// The settings (by their Lambda names) in which `c` differs from this, memory and
+    /// RevisionId aside.
+    pub fn differences(&self, c: &FunctionConfig) -> Vec<&'static str> {
+        let now = Fingerprint::of(c);
+        let mut changed = Vec::new();
+        let mut check = |name: &'static str, differs: bool| {
+            if differs && !changed.contains(&name) {
+                changed.push(name);
+            }
+        };
+        check("Code", self.code_sha256 != now.code_sha256);
+        check("Timeout", self.timeout_s != now.timeout_s);
+        check("Architectures", self.architecture != now.architecture);
+        check("Runtime", self.runtime != now.runtime);
+        check("Description", self.description != now.description);
+        check("LoggingConfig", self.log_format != now.log_format);
+        if let (Some(was), Some(is)) = (&self.settings, &now.settings) {
+            check("Handler", was.handler != is.handler);
+            check("Role", was.role != is.role);
+            check(
+                "Environment",
+                was.environment_sha256 != is.environment_sha256,
+            );
+            check("Layers", was.layers != is.layers);
+            check("VpcConfig", was.vpc != is.vpc);
+            check(
+                "EphemeralStorage",
+                was.ephemeral_storage_mb != is.ephemeral_storage_mb,
+            );
+            check("SnapStart", was.snap_start != is.snap_start);
+            check("ImageConfig", was.image_config != is.image_config);
+            check("TracingConfig", was.tracing_mode != is.tracing_mode);
+            check("FileSystemConfigs", was.file_systems != is.file_systems);
+            check(
+                "LoggingConfig",
+                was.system_log_level != is.system_log_level
+                    || was.application_log_level != is.application_log_level,
+            );
+        }
+        changed
     }
 
     /// Everything but memory and revision is as it was.
     pub fn same_apart_from_memory(&self, c: &FunctionConfig) -> bool {
-        let now = Fingerprint::of(c);
-        Fingerprint {
-            memory_mb: self.memory_mb,
-            revision_id: self.revision_id.clone(),
-            ..now
-        } == *self
+        self.differences(c).is_empty()
     }
 }
 
@@ -123,6 +196,8 @@ pub struct JournalState {
     pub intended_memory: Vec<u32>,
     /// Versions memtune created and has not deleted yet.
     pub created_versions: Vec<String>,
+    /// The run put the original memory back after its last change of memory.
+    pub memory_restored: bool,
     pub done: bool,
 }
 
@@ -163,8 +238,26 @@ pub fn state_dir() -> PathBuf {
         .join("memtune")
 }
 
-fn journal_dir(state: &Path) -> PathBuf {
+pub fn journal_dir(state: &Path) -> PathBuf {
     state.join("journal")
+}
+
+/// Between the run id and the function in a journal's file name (`RUN--FUNCTION.jsonl`); run
+/// ids never contain it.
+const NAME_SEPARATOR: &str = "--";
+
+/// A function name as it appears in a journal's file name.
+fn file_safe(function: &str) -> String {
+    function
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
 }
 
 impl Journal {
@@ -178,18 +271,10 @@ impl Journal {
     ) -> std::io::Result<Journal> {
         let dir = journal_dir(state);
         fs::create_dir_all(&dir)?;
-        let safe_name: String = original
-            .name
-            .chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
-                    c
-                } else {
-                    '_'
-                }
-            })
-            .collect();
-        let path = dir.join(format!("{run_id}--{safe_name}.jsonl"));
+        let path = dir.join(format!(
+            "{run_id}{NAME_SEPARATOR}{}.jsonl",
+            file_safe(&original.name)
+        ));
         let file = OpenOptions::new()
             .create_new(true)
             .append(true)
@@ -255,13 +340,26 @@ fn off_the_executor<T>(f: impl FnOnce() -> T) -> T {
     }
 }
 
-/// Reads a journal back. A torn last line (crash mid-write) is ignored.
+/// Reads a journal back. A torn last line (crash mid-write) is ignored; a first line that is
+/// not a begin line makes the whole journal unreadable (InvalidData): without it memtune
+/// cannot tell which function it was nor how it was.
 pub fn read(path: &Path) -> std::io::Result<JournalState> {
     let file = File::open(path)?;
     let mut state: Option<JournalState> = None;
-    for line in BufReader::new(file).lines() {
+    for (i, line) in BufReader::new(file).lines().enumerate() {
         let line = line?;
-        let Ok(entry) = serde_json::from_str::<Entry>(&line) else {
+        let parsed = serde_json::from_str::<Entry>(&line);
+        if i == 0 && !matches!(parsed, Ok(Entry::Begin { .. })) {
+            let why = match parsed {
+                Ok(_) => "it is not a begin line".to_string(),
+                Err(e) => e.to_string(),
+            };
+            return Err(std::io::Error::new(
+                ErrorKind::InvalidData,
+                format!("its first line is not memtune's begin line: {why}"),
+            ));
+        }
+        let Ok(entry) = parsed else {
             continue;
         };
         match (entry, state.as_mut()) {
@@ -287,6 +385,7 @@ pub fn read(path: &Path) -> std::io::Result<JournalState> {
                     intended_memory: vec![original.memory_mb],
                     original: *original,
                     created_versions: Vec::new(),
+                    memory_restored: false,
                     done: false,
                 })
             }
@@ -296,6 +395,9 @@ pub fn read(path: &Path) -> std::io::Result<JournalState> {
             | (Entry::IntendPublish { memory_mb, .. }, Some(s)) => {
                 if !s.intended_memory.contains(&memory_mb) {
                     s.intended_memory.push(memory_mb);
+                }
+                if memory_mb != s.original.memory_mb {
+                    s.memory_restored = false;
                 }
             }
             (
@@ -317,7 +419,8 @@ pub fn read(path: &Path) -> std::io::Result<JournalState> {
                 Some(s),
             ) => s.created_versions.retain(|v| *v != version),
             (Entry::Done, Some(s)) => s.done = true,
-            (Entry::Restored | Entry::LeftAlone { .. }, Some(_)) => {}
+            (Entry::Restored, Some(s)) => s.memory_restored = true,
+            (Entry::LeftAlone { .. }, Some(_)) => {}
         }
     }
     state.ok_or_else(|| {
@@ -328,28 +431,94 @@ pub fn read(path: &Path) -> std::io::Result<JournalState> {
     })
 }
 
-/// All journals in the state directory that are not done.
-pub fn unfinished(state: &Path) -> std::io::Result<Vec<JournalState>> {
-    let dir = journal_dir(state);
-    if !dir.exists() {
-        return Ok(Vec::new());
-    }
-    let mut out = Vec::new();
-    for entry in fs::read_dir(dir)? {
-        let path = entry?.path();
-        if path.extension().is_some_and(|e| e == "jsonl") {
-            match read(&path) {
-                Ok(s) if !s.done => out.push(s),
-                Ok(_) => {}
-                // Another sweep is creating it (no begin line yet, so nothing was changed)
-                // or has just archived it.
-                Err(e) if matches!(e.kind(), ErrorKind::InvalidData | ErrorKind::NotFound) => {}
-                Err(e) => return Err(e),
+/// A journal memtune cannot read back, so it cannot tell what that run changed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Unreadable {
+    pub path: PathBuf,
+    /// The run and the function (file-safe) as the file's name gives them, when it does.
+    pub run_id: Option<String>,
+    function: Option<String>,
+    pub reason: String,
+}
+
+impl Unreadable {
+    fn of(path: PathBuf, reason: String) -> Unreadable {
+        let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("");
+        let (run_id, function) = match stem.split_once(NAME_SEPARATOR) {
+            Some((run, function)) if !run.is_empty() && !function.is_empty() => {
+                (Some(run.to_string()), Some(function.to_string()))
             }
+            _ => (None, None),
+        };
+        Unreadable {
+            path,
+            run_id,
+            function,
+            reason,
         }
     }
-    out.sort_by(|a, b| a.path.cmp(&b.path));
+
+    /// Whether it may be a journal of `function`: its file name says so, or says nothing.
+    pub fn may_be_of(&self, function: &str) -> bool {
+        self.function
+            .as_deref()
+            .is_none_or(|f| f == file_safe(function))
+    }
+
+    /// One line: what is wrong and what to do.
+    pub fn describe(&self) -> String {
+        let function = self.function.as_deref().unwrap_or("its function");
+        let versions = match &self.run_id {
+            Some(run) => format!(" and no version described {}*", description_prefix(run)),
+            None => String::new(),
+        };
+        format!(
+            "journal {} cannot be read ({}): memtune cannot tell what that run changed; check {function} by hand (the memory you want{versions}), then delete the file",
+            self.path.display(),
+            self.reason
+        )
+    }
+}
+
+/// The journals in the state directory that are not done: those read back, and those that
+/// cannot be.
+#[derive(Debug, Default)]
+pub struct Journals {
+    pub unfinished: Vec<JournalState>,
+    pub unreadable: Vec<Unreadable>,
+}
+
+/// Reads every journal in the state directory that is not done. An empty file is one another
+/// sweep is creating (its begin line comes before any change), not a journal yet.
+pub fn scan(state: &Path) -> std::io::Result<Journals> {
+    let dir = journal_dir(state);
+    let mut out = Journals::default();
+    if !dir.exists() {
+        return Ok(out);
+    }
+    for entry in fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.extension().is_none_or(|e| e != "jsonl") {
+            continue;
+        }
+        let empty = fs::metadata(&path).is_ok_and(|m| m.is_file() && m.len() == 0);
+        match read(&path) {
+            Ok(s) if !s.done => out.unfinished.push(s),
+            Ok(_) => {}
+            // Just archived by the run that wrote it.
+            Err(e) if e.kind() == ErrorKind::NotFound => {}
+            Err(_) if empty => {}
+            Err(e) => out.unreadable.push(Unreadable::of(path, e.to_string())),
+        }
+    }
+    out.unfinished.sort_by(|a, b| a.path.cmp(&b.path));
+    out.unreadable.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(out)
+}
+
+/// All journals in the state directory that are not done and can be read.
+pub fn unfinished(state: &Path) -> std::io::Result<Vec<JournalState>> {
+    scan(state).map(|j| j.unfinished)
 }
 
 /// Moves a finished journal into `journal/done/`, where it stays as an audit trail.
@@ -421,11 +590,57 @@ mod tests {
     }
 
     #[test]
+    fn memory_counts_as_restored_only_after_the_last_change() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut j = Journal::create(dir.path(), "run4", &config(), None, None).unwrap();
+        j.write(&Entry::IntendUpdate { memory_mb: 1024 }).unwrap();
+        assert!(!j.state().unwrap().memory_restored);
+        // The intent to put the original back is not yet the restoring.
+        j.write(&Entry::IntendUpdate { memory_mb: 512 }).unwrap();
+        assert!(!j.state().unwrap().memory_restored);
+        j.write(&Entry::Restored).unwrap();
+        assert!(j.state().unwrap().memory_restored);
+        j.write(&Entry::IntendUpdate { memory_mb: 2048 }).unwrap();
+        assert!(!j.state().unwrap().memory_restored);
+    }
+
+    #[test]
     fn a_journal_still_being_created_is_not_unfinished() {
         let dir = tempfile::tempdir().unwrap();
         fs::create_dir_all(journal_dir(dir.path())).unwrap();
         File::create(journal_dir(dir.path()).join("run3--orders.jsonl")).unwrap();
         assert!(unfinished(dir.path()).unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_journal_whose_first_line_is_unreadable_is_listed_as_such() {
+        let dir = tempfile::tempdir().unwrap();
+        let j = Journal::create(dir.path(), "run4", &config(), None, None).unwrap();
+        let path = j.path().to_path_buf();
+        drop(j);
+        let text = fs::read_to_string(&path).unwrap();
+        fs::write(&path, format!("#garbage\n{text}")).unwrap();
+        let found = scan(dir.path()).unwrap();
+        assert!(found.unfinished.is_empty());
+        let [bad] = found.unreadable.as_slice() else {
+            panic!("{:?}", found.unreadable)
+        };
+        assert_eq!(bad.path, path);
+        assert_eq!(bad.run_id.as_deref(), Some("run4"));
+        assert!(bad.may_be_of("orders"));
+        assert!(!bad.may_be_of("billing"));
+        let line = bad.describe();
+        assert!(line.contains(&path.display().to_string()), "{line}");
+        assert!(line.contains("memtune:run4:*"), "{line}");
+    }
+
+    #[test]
+    fn an_unreadable_journal_with_a_foreign_name_may_be_of_any_function() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::create_dir_all(journal_dir(dir.path())).unwrap();
+        fs::write(journal_dir(dir.path()).join("odd.jsonl"), "{").unwrap();
+        let found = scan(dir.path()).unwrap();
+        assert!(found.unreadable[0].may_be_of("anything"));
     }
 
     #[test]
@@ -448,5 +663,55 @@ mod tests {
         assert!(original.same_apart_from_memory(&c));
         c.code_sha256 = "new code".into();
         assert!(!original.same_apart_from_memory(&c));
+    }
+
+    #[test]
+    fn fingerprint_names_every_behaviour_setting_that_changed() {
+        let original = Fingerprint::of(&config());
+        type Edit = fn(&mut FunctionConfig);
+        let edits: [(&str, Edit); 12] = [
+            ("Handler", |c| c.handler = Some("other.handler".into())),
+            ("Role", |c| {
+                c.role = "arn:aws:iam::123456789012:role/other".into()
+            }),
+            ("Environment", |c| {
+                c.environment_sha256 = crate::platform::environment_digest([("A", "1")])
+            }),
+            ("Layers", |c| c.layers = vec!["arn:layer:1".into()]),
+            ("VpcConfig", |c| c.vpc.subnet_ids = vec!["subnet-1".into()]),
+            ("EphemeralStorage", |c| c.ephemeral_storage_mb = 1024),
+            ("SnapStart", |c| c.snap_start = "PublishedVersions".into()),
+            ("ImageConfig", |c| {
+                c.image_config = Some(ImageSettings {
+                    command: vec!["app.handler".into()],
+                    ..ImageSettings::default()
+                })
+            }),
+            ("TracingConfig", |c| c.tracing_mode = "Active".into()),
+            ("FileSystemConfigs", |c| {
+                c.file_systems = vec!["arn:efs=/mnt/efs".into()]
+            }),
+            ("LoggingConfig", |c| {
+                c.system_log_level = Some("WARN".into())
+            }),
+            ("Timeout", |c| c.timeout_s = 99),
+        ];
+        for (name, edit) in edits {
+            let mut c = config();
+            edit(&mut c);
+            assert_eq!(original.differences(&c), [name]);
+        }
+    }
+
+    #[test]
+    fn a_journal_from_before_the_settings_were_read_compares_what_it_has() {
+        let mut line = serde_json::to_value(Fingerprint::of(&config())).unwrap();
+        line.as_object_mut().unwrap().remove("settings");
+        let old: Fingerprint = serde_json::from_value(line).unwrap();
+        let mut c = config();
+        c.layers = vec!["arn:layer:1".into()];
+        assert!(old.differences(&c).is_empty());
+        c.timeout_s = 99;
+        assert_eq!(old.differences(&c), ["Timeout"]);
     }
 }

@@ -9,6 +9,7 @@
 
 pub mod journal;
 pub mod payload;
+pub mod put_back;
 pub mod restore;
 pub mod settle;
 
@@ -22,6 +23,7 @@ use tokio::sync::Semaphore;
 use crate::platform::{FunctionConfig, InvokeResponse, LambdaApi, PlatformError};
 use journal::{Entry, Fingerprint, Journal};
 use payload::Payloads;
+use put_back::{PutBack, PutBackError};
 use restore::{RestoreError, RestoreReport};
 use settle::SettleError;
 
@@ -36,6 +38,10 @@ pub enum SweepError {
     Platform(#[from] PlatformError),
     #[error("{0}")]
     Settle(#[from] SettleError),
+    /// Someone else changed the function while memtune was sampling: memtune stops, so that
+    /// it neither measures nor publishes a configuration it did not set.
+    #[error("{function} was changed by someone else while memtune was sampling ({what}): memtune stopped and kept their change")]
+    ChangedMeanwhile { function: String, what: String },
     #[error("cannot write the journal in {path}: {source}")]
     Journal {
         path: String,
@@ -203,16 +209,17 @@ impl<'a, A: LambdaApi> Sweeper<'a, A> {
                 memory_mb,
                 description: description.clone(),
             })?;
-            let version = self
+            let published = self
                 .api
                 .publish_version(&self.original.name, &description, &config.revision_id)
-                .await
-                .map_err(|e| match e {
-                    PlatformError::RevisionMismatch(_) => {
-                        SweepError::Settle(SettleError::ChangedMeanwhile)
-                    }
-                    other => other.into(),
-                })?;
+                .await;
+            let version = match published {
+                Ok(version) => version,
+                Err(PlatformError::RevisionMismatch(_)) => {
+                    return Err(self.changed_meanwhile(Some(memory_mb)).await)
+                }
+                Err(other) => return Err(other.into()),
+            };
             let created = version.description == description;
             self.log(&Entry::Published {
                 version: version.version.clone(),
@@ -234,6 +241,9 @@ impl<'a, A: LambdaApi> Sweeper<'a, A> {
         Ok(())
     }
 
+    /// Sets $LATEST's memory and returns the settled configuration, which is exactly what
+    /// memtune read apart from memory: anything else means someone else is changing the
+    /// function, and memtune stops before it publishes or measures their configuration.
     async fn set_latest_memory(&mut self, memory_mb: u32) -> Result<FunctionConfig, SweepError> {
         if !self.intended.contains(&memory_mb) {
             self.intended.push(memory_mb);
@@ -241,18 +251,18 @@ impl<'a, A: LambdaApi> Sweeper<'a, A> {
         self.log(&Entry::IntendUpdate { memory_mb })?;
         let current =
             settle::wait_settled(self.api, &self.original.name, self.settle_timeout).await?;
+        if let Some(what) = self.what_changed(&current, None) {
+            return Err(self.changed(what));
+        }
+        if current.memory_mb == memory_mb {
+            return Ok(current);
+        }
         let fingerprint = &self.fingerprint;
         let intended = &self.intended;
         let still_ours = |c: &FunctionConfig| {
             intended.contains(&c.memory_mb) && fingerprint.same_apart_from_memory(c)
         };
-        if !still_ours(&current) {
-            return Err(SettleError::ChangedMeanwhile.into());
-        }
-        if current.memory_mb == memory_mb {
-            return Ok(current);
-        }
-        let config = settle::update_memory(
+        let updated = settle::update_memory(
             self.api,
             &self.original.name,
             memory_mb,
@@ -260,22 +270,81 @@ impl<'a, A: LambdaApi> Sweeper<'a, A> {
             self.settle_timeout,
             still_ours,
         )
-        .await
-        .map_err(|e| match e {
-            SettleError::Platform(PlatformError::RevisionMismatch(_)) => {
-                SettleError::ChangedMeanwhile
-            }
-            other => other,
-        })?;
-        Ok(config)
+        .await;
+        let settled = match updated {
+            Ok(settled) => settled,
+            Err(
+                SettleError::Platform(PlatformError::RevisionMismatch(_))
+                | SettleError::ChangedMeanwhile,
+            ) => return Err(self.changed_meanwhile(None).await),
+            Err(other) => return Err(other.into()),
+        };
+        match self.what_changed(&settled, Some(memory_mb)) {
+            Some(what) => Err(self.changed(what)),
+            None => Ok(settled),
+        }
     }
 
+    /// What differs in `now` from what memtune read (and, when given, from the memory it has
+    /// just set; otherwise memory must be a size it set); None when nothing does.
+    fn what_changed(&self, now: &FunctionConfig, expected_mb: Option<u32>) -> Option<String> {
+        let mut what: Vec<String> = self
+            .fingerprint
+            .differences(now)
+            .into_iter()
+            .map(str::to_string)
+            .collect();
+        let memory_ours = match expected_mb {
+            Some(m) => now.memory_mb == m,
+            None => self.intended.contains(&now.memory_mb),
+        };
+        if !memory_ours {
+            what.insert(0, format!("MemorySize set to {} MB", now.memory_mb));
+        }
+        (!what.is_empty()).then(|| what.join(", "))
+    }
+
+    fn changed(&self, what: String) -> SweepError {
+        SweepError::ChangedMeanwhile {
+            function: self.original.name.clone(),
+            what,
+        }
+    }
+
+    /// After Lambda refused a conditional call (the RevisionId moved): reads the function
+    /// again to say what changed.
+    async fn changed_meanwhile(&self, expected_mb: Option<u32>) -> SweepError {
+        let now = settle::wait_idle(self.api, &self.original.name, self.settle_timeout).await;
+        let what = now
+            .ok()
+            .and_then(|now| self.what_changed(&now, expected_mb))
+            .unwrap_or_else(|| "its RevisionId moved".into());
+        self.changed(what)
+    }
+
+    /// Puts $LATEST's original memory back, memory alone, keeping anything else someone
+    /// changed meanwhile; see [`put_back`].
     async fn restore_latest(
         &mut self,
         on_event: &(dyn Fn(SweepEvent) + Send + Sync),
     ) -> Result<(), SweepError> {
         let memory_mb = self.original.memory_mb;
-        self.set_latest_memory(memory_mb).await?;
+        let outcome = put_back::put_memory_back(
+            self.api,
+            &self.original.name,
+            memory_mb,
+            &self.intended,
+            &mut self.journal,
+            self.settle_timeout,
+        )
+        .await
+        .map_err(|e| match e {
+            PutBackError::Settle(e) => SweepError::Settle(e),
+            PutBackError::Journal { path, source } => SweepError::Journal { path, source },
+        })?;
+        if let PutBack::SetBySomeoneElse(now) = outcome {
+            return Err(self.changed(format!("MemorySize set to {} MB", now.memory_mb)));
+        }
         self.log(&Entry::Restored)?;
         on_event(SweepEvent::LatestRestored { memory_mb });
         Ok(())
@@ -379,13 +448,20 @@ impl<'a, A: LambdaApi> Sweeper<'a, A> {
     }
 }
 
-/// Refuses to start while another run's journal for the same function is unfinished.
-fn refuse_if_unfinished(state_dir: &Path, function: &str) -> Result<(), SweepError> {
-    let unfinished = journal::unfinished(state_dir).map_err(|source| SweepError::Journal {
-        path: state_dir.display().to_string(),
+/// Refuses to start while another run's journal for the same function is unfinished, or
+/// one that may be of it cannot be read.
+pub fn refuse_if_unfinished(state_dir: &Path, function: &str) -> Result<(), SweepError> {
+    let journals = journal::scan(state_dir).map_err(|source| SweepError::Journal {
+        path: journal::journal_dir(state_dir).display().to_string(),
         source,
     })?;
-    match unfinished.iter().find(|j| j.function == function) {
+    if let Some(bad) = journals.unreadable.iter().find(|j| j.may_be_of(function)) {
+        return Err(SweepError::Refused(format!(
+            "{function} is not tuned while {}",
+            bad.describe()
+        )));
+    }
+    match journals.unfinished.iter().find(|j| j.function == function) {
         None => Ok(()),
         Some(j) if journal::process_alive(j.pid) => Err(SweepError::Refused(format!(
             "{function} is being tuned by another memtune run ({}, pid {}): wait for it to finish",

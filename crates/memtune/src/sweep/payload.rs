@@ -84,6 +84,33 @@ impl Payloads {
         h.finalize().iter().map(|b| format!("{b:02x}")).collect()
     }
 
+    /// The most bytes a template can fill in to, and which template that is (0-based): each
+    /// placeholder counted at its longest (`{{seq}}` as the largest u64, `{{now}}` with
+    /// nanoseconds).
+    pub fn largest(&self) -> (usize, usize) {
+        const LONGEST: [(&str, usize); 3] = [
+            ("{{uuid}}", 36),
+            ("{{seq}}", 20),
+            ("{{now}}", "2026-01-01T00:00:00.000000000+00:00".len()),
+        ];
+        let bytes = |t: &str| {
+            LONGEST.iter().fold(t.len(), |n, (placeholder, longest)| {
+                n + t.matches(placeholder).count() * longest.saturating_sub(placeholder.len())
+            })
+        };
+        self.templates
+            .iter()
+            .enumerate()
+            .map(|(i, (_, t))| (i, bytes(t)))
+            .max_by_key(|&(i, n)| (n, std::cmp::Reverse(i)))
+            .unwrap_or((0, 0))
+    }
+
+    /// How many templates there are.
+    pub fn count(&self) -> usize {
+        self.templates.len()
+    }
+
     /// A deterministic picker: the same seed gives the same sequence of payload choices.
     pub fn picker(&self, seed: u64) -> PayloadPicker<'_> {
         PayloadPicker {
@@ -156,6 +183,23 @@ mod tests {
             Payloads::weighted(&w(1)).unwrap().digest(),
             Payloads::weighted(&w(2)).unwrap().digest()
         );
+    }
+
+    #[test]
+    fn the_largest_payload_counts_placeholders_at_their_longest() {
+        let p = Payloads::weighted(
+            r#"[{"payload": {"a": 1}}, {"payload": "{\"k\": \"{{uuid}}\", \"n\": {{seq}}, \"t\": \"{{now}}\"}"}]"#,
+        )
+        .unwrap();
+        let (which, bytes) = p.largest();
+        assert_eq!(which, 1);
+        let mut pick = p.picker(1);
+        let filled = (0..50)
+            .map(|i| pick.next(u64::MAX - i).len())
+            .max()
+            .unwrap();
+        assert!(filled <= bytes, "{filled} > {bytes}");
+        assert!(bytes - filled <= 10, "bound {bytes} far above {filled}");
     }
 
     #[test]

@@ -1,13 +1,15 @@
-//! Putting a function back as it was: original memory on $LATEST (unless someone else changed
-//! the function meanwhile) and no version memtune created left behind. Used after every sweep
-//! (success, error, Ctrl-C) and by `memtune restore` after a crash.
+//! Putting a function back as it was: original memory on $LATEST (unless someone else set its
+//! memory meanwhile; their other changes are kept either way) and no version memtune created
+//! left behind. Used after every sweep (success, error, Ctrl-C) and by `memtune restore` after
+//! a crash.
 
 use std::time::Duration;
 
 use serde::Serialize;
 
 use super::journal::{self, Entry, Journal, JournalState};
-use super::settle::{self, wait_settled, SettleError};
+use super::put_back::{put_memory_back, PutBack, PutBackError};
+use super::settle::SettleError;
 use crate::platform::{LambdaApi, PlatformError};
 
 /// What restoring one function did.
@@ -15,13 +17,16 @@ use crate::platform::{LambdaApi, PlatformError};
 pub struct RestoreReport {
     pub function: String,
     pub run_id: String,
-    /// $LATEST memory was changed back to this.
+    /// $LATEST memory was changed back to this (during the run or now).
     pub restored_memory_mb: Option<u32>,
     /// $LATEST already had its original memory.
     pub memory_was_original: bool,
     pub deleted_versions: Vec<String>,
-    /// Why memtune left the function as it found it (someone else changed it).
+    /// Why memtune left memory as it found it (someone else set it).
     pub left_alone: Option<String>,
+    /// Settings someone else changed while memtune worked (Lambda's names), which memtune
+    /// kept.
+    pub kept_changes: Vec<String>,
     /// The function no longer exists.
     pub function_gone: bool,
 }
@@ -45,12 +50,42 @@ pub fn describe(r: &RestoreReport) -> String {
         (None, Some(mb)) => format!("memory back to {mb} MB"),
         (None, None) => "memory was already original".to_string(),
     };
+    let kept = if r.kept_changes.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "; kept someone else's change to {}",
+            r.kept_changes.join(", ")
+        )
+    };
     let versions = if r.deleted_versions.is_empty() {
         "no versions to delete".to_string()
     } else {
         format!("deleted versions {}", r.deleted_versions.join(", "))
     };
-    format!("{}: {memory}; {versions} (run {})", r.function, r.run_id)
+    format!(
+        "{}: {memory}{kept}; {versions} (run {})",
+        r.function, r.run_id
+    )
+}
+
+/// Why memory was left alone: it is at a size neither the original nor one memtune set.
+fn set_by_someone_else(state: &JournalState, now_mb: u32) -> String {
+    let ours: Vec<String> = state
+        .intended_memory
+        .iter()
+        .filter(|&&m| m != state.original.memory_mb)
+        .map(|m| m.to_string())
+        .collect();
+    let ours = if ours.is_empty() {
+        "none".to_string()
+    } else {
+        format!("{} MB", ours.join(", "))
+    };
+    format!(
+        "memory was set to {now_mb} MB by someone else (original {} MB; sizes memtune set: {ours}): left as it is",
+        state.original.memory_mb
+    )
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -151,69 +186,55 @@ async fn restore_state<A: LambdaApi>(
         memory_was_original: false,
         deleted_versions: Vec::new(),
         left_alone: None,
+        kept_changes: Vec::new(),
         function_gone: false,
     };
-    let current = match wait_settled(api, name, SETTLE_TIMEOUT).await {
-        Ok(c) => c,
-        Err(SettleError::Platform(PlatformError::NotFound(_))) => {
+    let put_back = put_memory_back(
+        api,
+        name,
+        state.original.memory_mb,
+        &state.intended_memory,
+        journal,
+        SETTLE_TIMEOUT,
+    )
+    .await;
+    let outcome = match put_back {
+        Ok(outcome) => outcome,
+        Err(PutBackError::Settle(SettleError::Platform(PlatformError::NotFound(_)))) => {
             report.function_gone = true;
             journal.write(&Entry::Done).map_err(journal_err)?;
             return Ok(report);
         }
-        Err(source) => {
+        Err(PutBackError::Settle(source)) => {
             return Err(RestoreError::Settle {
                 function: name.to_string(),
                 source,
             })
         }
-    };
-
-    let original = &state.original;
-    if current.memory_mb == original.memory_mb {
-        report.memory_was_original = true;
-    } else if state.intended_memory.contains(&current.memory_mb)
-        && original.same_apart_from_memory(&current)
-    {
-        journal
-            .write(&Entry::IntendUpdate {
-                memory_mb: original.memory_mb,
-            })
-            .map_err(journal_err)?;
-        let still_ours = |c: &crate::platform::FunctionConfig| {
-            state.intended_memory.contains(&c.memory_mb) && original.same_apart_from_memory(c)
-        };
-        let update = settle::update_memory(
-            api,
-            name,
-            original.memory_mb,
-            &current.revision_id,
-            SETTLE_TIMEOUT,
-            still_ours,
-        );
-        match update.await {
-            Ok(_) => {
-                journal.write(&Entry::Restored).map_err(journal_err)?;
-                report.restored_memory_mb = Some(original.memory_mb);
-            }
-            Err(SettleError::Platform(PlatformError::RevisionMismatch(_)))
-            | Err(SettleError::ChangedMeanwhile) => {
-                report.left_alone = Some(format!(
-                    "{name} changed while memtune was restoring it; left as it is now"
-                ));
-            }
-            Err(source) => {
-                return Err(RestoreError::Settle {
-                    function: name.to_string(),
-                    source,
-                })
-            }
+        Err(PutBackError::Journal { path, source }) => {
+            return Err(RestoreError::Journal { path, source })
         }
-    } else {
-        report.left_alone = Some(format!(
-            "{name} was changed by someone else since memtune read it (memory {} MB, was {} MB; or its code or settings changed): left as it is",
-            current.memory_mb, original.memory_mb
-        ));
+    };
+    match &outcome {
+        // Put back during the run, and nobody changed memory since.
+        PutBack::AlreadyOriginal(_) if state.memory_restored => {
+            report.restored_memory_mb = Some(state.original.memory_mb)
+        }
+        PutBack::AlreadyOriginal(_) => report.memory_was_original = true,
+        PutBack::Restored(_) => {
+            journal.write(&Entry::Restored).map_err(journal_err)?;
+            report.restored_memory_mb = Some(state.original.memory_mb);
+        }
+        PutBack::SetBySomeoneElse(now) => {
+            report.left_alone = Some(set_by_someone_else(state, now.memory_mb));
+        }
     }
+    report.kept_changes = state
+        .original
+        .differences(outcome.config())
+        .into_iter()
+        .map(str::to_string)
+        .collect();
     if let Some(reason) = &report.left_alone {
         journal
             .write(&Entry::LeftAlone {

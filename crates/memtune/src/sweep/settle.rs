@@ -19,15 +19,34 @@ pub enum SettleError {
     ChangedMeanwhile,
 }
 
-const FIRST_POLL: Duration = Duration::from_millis(50);
+pub(crate) const FIRST_POLL: Duration = Duration::from_millis(50);
 const MAX_POLL: Duration = Duration::from_secs(1);
 /// 409s in a row before giving up on an update.
-const MAX_CONFLICTS: u32 = 30;
+pub(crate) const MAX_CONFLICTS: u32 = 30;
 /// Throttles in a row before giving up on an update.
-const MAX_THROTTLES: u32 = 8;
+pub(crate) const MAX_THROTTLES: u32 = 8;
 
-/// Polls until no update is in progress; returns the settled configuration of $LATEST.
+/// Polls until no update is in progress; returns the settled configuration of $LATEST, or
+/// the reason its last update failed.
 pub async fn wait_settled<A: LambdaApi>(
+    api: &A,
+    name: &str,
+    timeout: Duration,
+) -> Result<FunctionConfig, SettleError> {
+    let config = wait_idle(api, name, timeout).await?;
+    if config.last_update_status == "Failed" {
+        return Err(SettleError::UpdateFailed(
+            config
+                .last_update_reason
+                .unwrap_or_else(|| "no reason given".into()),
+        ));
+    }
+    Ok(config)
+}
+
+/// Polls until no update is in progress; returns $LATEST's configuration as it is then, also
+/// after a failed update (which left the configuration as it was before it).
+pub async fn wait_idle<A: LambdaApi>(
     api: &A,
     name: &str,
     timeout: Duration,
@@ -35,22 +54,11 @@ pub async fn wait_settled<A: LambdaApi>(
     let started = Instant::now();
     let mut pause = FIRST_POLL;
     loop {
-        let config = match api.get_configuration(name, None).await {
-            Err(PlatformError::Throttled(_)) => None,
-            other => Some(other?),
-        };
-        if let Some(config) = config {
-            match config.last_update_status.as_str() {
-                "InProgress" => {}
-                "Failed" => {
-                    return Err(SettleError::UpdateFailed(
-                        config
-                            .last_update_reason
-                            .unwrap_or_else(|| "no reason given".into()),
-                    ))
-                }
-                _ => return Ok(config),
-            }
+        match api.get_configuration(name, None).await {
+            Err(PlatformError::Throttled(_)) => {}
+            Err(e) => return Err(e.into()),
+            Ok(config) if !config.update_in_progress() => return Ok(config),
+            Ok(_) => {}
         }
         if started.elapsed() >= timeout {
             return Err(SettleError::TimedOut(timeout));

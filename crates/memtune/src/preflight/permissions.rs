@@ -1,0 +1,280 @@
+//! The IAM permissions a run needs, checked by [`Probe`]s before it changes anything.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use futures::StreamExt;
+
+use super::PreflightError;
+use crate::platform::probe::Probe;
+use crate::platform::{FunctionConfig, LambdaApi, PlatformError, PlatformResult};
+
+/// What a run will call on a function besides reading its configuration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Needs {
+    /// A sweep: set memory, publish versions, invoke them, then find and delete them (and
+    /// whatever a restore may find to delete).
+    pub sweep: bool,
+    /// Applying through an alias (fleet auto-apply with `via_alias`).
+    pub update_alias: bool,
+}
+
+/// Functions checked at once in a fleet run.
+const FUNCTIONS_AT_ONCE: usize = 8;
+/// A throttled probe is tried again this many times.
+const THROTTLE_RETRIES: u32 = 4;
+
+/// IAM refused actions the run needs: on which functions, and which actions.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Denied {
+    pub functions: Vec<String>,
+    pub actions: BTreeSet<&'static str>,
+}
+
+impl std::fmt::Display for Denied {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let actions: Vec<String> = self
+            .actions
+            .iter()
+            .map(|a| format!("{a} ({})", why(a)))
+            .collect();
+        let on = match self.functions.as_slice() {
+            [one] => one.clone(),
+            [first, rest @ ..] => format!("{first} and {} more functions", rest.len()),
+            [] => "the function".into(),
+        };
+        write!(
+            f,
+            "IAM denies {} on {on}: grant {} as docs/iam.md shows; nothing was changed or invoked",
+            actions.join(", "),
+            if self.actions.len() == 1 {
+                "it"
+            } else {
+                "them"
+            }
+        )
+    }
+}
+
+/// What memtune does with an action, for the line that says it is denied.
+fn why(action: &str) -> &'static str {
+    match action {
+        "lambda:ListVersionsByFunction" => "to find the versions it published",
+        "lambda:ListAliases" => "to find aliases on the versions it published",
+        "lambda:InvokeFunction" => "to invoke the versions it measures",
+        "lambda:UpdateFunctionConfiguration" => "to set and restore memory",
+        "lambda:PublishVersion" => "to publish a version per memory size",
+        "lambda:DeleteFunction" => "to delete the versions it publishes",
+        "lambda:DeleteAlias" => "to delete aliases an interrupted run left",
+        "lambda:UpdateAlias" => "to apply through the alias",
+        _ => "needed by the run",
+    }
+}
+
+/// The probes for a function and what the run needs; `spare_alias` is an alias name the
+/// function does not have.
+pub fn probes(needs: Needs, function: &FunctionConfig, spare_alias: &str) -> Vec<Probe> {
+    let mut out = Vec::new();
+    if needs.sweep {
+        out.extend([
+            Probe::ListVersions,
+            Probe::ListAliases,
+            Probe::Invoke,
+            Probe::UpdateConfiguration {
+                memory_mb: function.memory_mb,
+            },
+            Probe::PublishVersion,
+            Probe::DeleteVersion,
+            Probe::DeleteAlias {
+                alias: spare_alias.to_string(),
+            },
+        ]);
+    }
+    if needs.update_alias {
+        out.push(Probe::UpdateAlias {
+            alias: spare_alias.to_string(),
+        });
+    }
+    out
+}
+
+/// How a probe was answered.
+#[derive(Debug, PartialEq)]
+enum Verdict {
+    Allowed,
+    Denied,
+    NoAnswer(PlatformError),
+}
+
+/// Lambda authorizes first: any answer but AccessDenied (not found, precondition failed, an
+/// update in progress, an invalid parameter) means the call was allowed.
+fn judge(answer: PlatformResult<()>) -> Verdict {
+    match answer {
+        Ok(()) => Verdict::Allowed,
+        Err(PlatformError::AccessDenied(_)) => Verdict::Denied,
+        Err(
+            e @ (PlatformError::Transport(_)
+            | PlatformError::Service(_)
+            | PlatformError::Throttled(_)
+            | PlatformError::Setup(_)),
+        ) => Verdict::NoAnswer(e),
+        Err(_) => Verdict::Allowed,
+    }
+}
+
+async fn send<A: LambdaApi>(api: &A, name: &str, probe: &Probe) -> Verdict {
+    let mut tries = 0;
+    loop {
+        match api.probe(name, probe).await {
+            Err(PlatformError::Throttled(t)) if tries < THROTTLE_RETRIES => {
+                tries += 1;
+                tokio::time::sleep(t.pause(Duration::from_millis(200 * 2u64.pow(tries)))).await;
+            }
+            answer => return judge(answer),
+        }
+    }
+}
+
+/// An alias name the function does not have, for the alias probes.
+async fn spare_alias<A: LambdaApi>(api: &A, name: &str) -> String {
+    let taken: BTreeSet<String> = api
+        .list_aliases(name)
+        .await
+        .map(|aliases| aliases.into_iter().map(|a| a.name).collect())
+        .unwrap_or_default();
+    loop {
+        let candidate = format!("memtune-preflight-{:016x}", rand::random::<u64>());
+        if !taken.contains(&candidate) {
+            return candidate;
+        }
+    }
+}
+
+/// The actions IAM denies on one function.
+async fn denied_on<A: LambdaApi>(
+    api: &A,
+    function: &FunctionConfig,
+    needs: Needs,
+) -> Result<BTreeSet<&'static str>, PreflightError> {
+    let alias = spare_alias(api, &function.name).await;
+    let mut denied = BTreeSet::new();
+    for probe in probes(needs, function, &alias) {
+        match send(api, &function.name, &probe).await {
+            Verdict::Allowed => {}
+            Verdict::Denied => {
+                denied.insert(probe.action());
+            }
+            Verdict::NoAnswer(source) => {
+                return Err(PreflightError::Unchecked {
+                    function: function.name.clone(),
+                    source,
+                })
+            }
+        }
+    }
+    Ok(denied)
+}
+
+/// Checks that IAM allows every call the run will make on each function; Err names what is
+/// denied (on every function where it is) in one line.
+pub async fn check<A: LambdaApi>(
+    api: &A,
+    functions: &[&FunctionConfig],
+    needs: Needs,
+) -> Result<(), PreflightError> {
+    if needs == Needs::default() {
+        return Ok(());
+    }
+    let answers: Vec<_> = futures::stream::iter(
+        functions
+            .iter()
+            .map(|f| async move { (f.name.clone(), denied_on(api, f, needs).await) }),
+    )
+    .buffered(FUNCTIONS_AT_ONCE)
+    .collect()
+    .await;
+    let mut denied = Denied {
+        functions: Vec::new(),
+        actions: BTreeSet::new(),
+    };
+    for (name, answer) in answers {
+        let actions = answer?;
+        if !actions.is_empty() {
+            denied.functions.push(name);
+            denied.actions.extend(actions);
+        }
+    }
+    if denied.functions.is_empty() {
+        Ok(())
+    } else {
+        Err(PreflightError::Denied(denied))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn any_answer_but_access_denied_means_allowed() {
+        let allowed = [
+            PlatformError::NotFound("no version 4294967295".into()),
+            PlatformError::RevisionMismatch("412".into()),
+            PlatformError::Conflict("update in progress".into()),
+            PlatformError::InvalidParameter("bad".into()),
+        ];
+        for e in allowed {
+            assert_eq!(judge(Err(e)), Verdict::Allowed);
+        }
+        assert_eq!(judge(Ok(())), Verdict::Allowed);
+        assert_eq!(
+            judge(Err(PlatformError::AccessDenied("no".into()))),
+            Verdict::Denied
+        );
+        assert!(matches!(
+            judge(Err(PlatformError::Transport("refused".into()))),
+            Verdict::NoAnswer(_)
+        ));
+    }
+
+    #[test]
+    fn a_sweep_probes_every_call_it_makes_and_only_those() {
+        let f = FunctionConfig::sample("orders", 512);
+        let sweep = Needs {
+            sweep: true,
+            update_alias: false,
+        };
+        let actions: BTreeSet<_> = probes(sweep, &f, "spare")
+            .iter()
+            .map(Probe::action)
+            .collect();
+        for a in [
+            "lambda:UpdateFunctionConfiguration",
+            "lambda:PublishVersion",
+            "lambda:InvokeFunction",
+            "lambda:DeleteFunction",
+            "lambda:ListVersionsByFunction",
+        ] {
+            assert!(actions.contains(a), "{a} missing");
+        }
+        assert!(!actions.contains("lambda:UpdateAlias"));
+        assert!(probes(Needs::default(), &f, "spare").is_empty());
+        // The configuration probe sets the memory the function already has.
+        assert!(probes(sweep, &f, "spare").contains(&Probe::UpdateConfiguration { memory_mb: 512 }));
+    }
+
+    #[test]
+    fn the_denied_line_names_actions_functions_and_the_docs() {
+        let d = Denied {
+            functions: vec!["a".into(), "b".into(), "c".into()],
+            actions: ["lambda:DeleteFunction"].into_iter().collect(),
+        };
+        let line = d.to_string();
+        assert!(
+            line.contains("lambda:DeleteFunction (to delete the versions it publishes)"),
+            "{line}"
+        );
+        assert!(line.contains("on a and 2 more functions"), "{line}");
+        assert!(line.contains("docs/iam.md"), "{line}");
+    }
+}
