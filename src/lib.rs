@@ -1,25 +1,6 @@
-//! memtune: an auto-tuning memory optimizer for AWS Lambda.
-//!
-//! The library holds every stage (lab, platform, measurement, fitting, strategy, reporting);
-//! `main.rs` is a thin clap front end over it.
+//! The `memtune` binary's code: the commands (`cli`) and the benchmarks (`bench`), which run
+//! the tuner (`memtune`) against the lab (`memtune_lab`). A library target only so that
+//! integration tests can drive the benchmarks; `main.rs` calls [`cli::main`].
 
-pub mod apply;
 pub mod bench;
 pub mod cli;
-pub mod fit;
-pub mod fleet;
-pub mod history;
-pub mod iac;
-pub mod inspect;
-pub mod lab;
-pub mod listen;
-pub mod measure;
-pub mod platform;
-pub mod preflight;
-pub mod pricing;
-pub mod report;
-pub mod serve;
-pub mod strategy;
-pub mod sweep;
-mod toml_lines;
-pub mod tune;

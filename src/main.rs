@@ -1,3 +1,3 @@
 fn main() -> std::process::ExitCode {
-    memtune::cli::main()
+    memtune_cli::cli::main()
 }

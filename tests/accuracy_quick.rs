@@ -1,7 +1,7 @@
 //! Regression check on recommendation quality (never on time): the quick corpus of
 //! `memtune bench accuracy`, cost and latency-slo strategies, scored against the lab's truth.
 
-use memtune::bench::accuracy::{self, AccuracyReport, AccuracySpec, Summary};
+use memtune_cli::bench::accuracy::{self, AccuracyReport, AccuracySpec, Summary};
 
 /// The quick corpus under one strategy, grid and adaptive; returns the report and the two
 /// summaries (grid, adaptive).

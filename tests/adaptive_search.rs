@@ -6,15 +6,15 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
-use memtune::lab;
-use memtune::lab::fleet::Fleet;
 use memtune::platform::aws::AwsLambda;
-use memtune::pricing::PriceBook;
 use memtune::strategy::Strategy;
 use memtune::sweep::payload::Payloads;
 use memtune::tune::adaptive::AdaptiveLimits;
 use memtune::tune::TuneOutcome;
 use memtune::tune::{self, Search, TuneOptions};
+use memtune_facts::pricing::PriceBook;
+use memtune_lab as lab;
+use memtune_lab::fleet::Fleet;
 use tokio::sync::Semaphore;
 
 /// Tunes one function of `fleet` for `cost` with a single round of adaptive sampling.

@@ -7,7 +7,7 @@ mod common;
 use std::process::Output;
 
 use common::{memtune, start_lab};
-use memtune::lab::demo_fleet;
+use memtune_lab::demo_fleet;
 
 /// A loopback address nothing listens on: bound once to get a free port, then released.
 fn dead_endpoint() -> String {

@@ -12,8 +12,8 @@ use common::{lambda_client, sdk_config, start_lab_with};
 use memtune::fleet::config::FleetConfig;
 use memtune::fleet::jobs::memory_times_timeout;
 use memtune::fleet::{self, Plan};
-use memtune::lab::{self, LabConfig, LabServer};
 use memtune::platform::aws::AwsLambda;
+use memtune_lab::{self as lab, LabConfig, LabServer};
 use serde_json::Value;
 use tokio::process::Command;
 

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use aws_sdk_lambda::primitives::Blob;
 use common::{lambda_client, start_lab};
-use memtune::lab::{self, LabServer};
+use memtune_lab::{self as lab, LabServer};
 use serde_json::Value;
 
 struct Env {

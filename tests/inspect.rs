@@ -8,13 +8,13 @@ use std::time::Duration;
 
 use common::{fleet, sdk_config, start_lab_with};
 use memtune::inspect::{self, FunctionReport, InspectOptions, InspectReport, Status};
-use memtune::lab::fleet::FunctionProfile;
-use memtune::lab::workload::Architecture;
-use memtune::lab::{LabConfig, LabServer};
 use memtune::platform::aws::AwsLambda;
 use memtune::platform::cloudwatch::{AwsCloudWatch, MetricWindow};
 use memtune::platform::logs::AwsLogs;
-use memtune::pricing::PriceBook;
+use memtune_facts::pricing::PriceBook;
+use memtune_facts::Architecture;
+use memtune_lab::fleet::FunctionProfile;
+use memtune_lab::{LabConfig, LabServer};
 use tokio::process::Command;
 
 const FLEET: &str = r#"
@@ -145,7 +145,7 @@ fn assert_within(what: &str, got: f64, truth: f64, tolerance: f64) {
 /// Monthly USD at the configured memory, from the profile's known distributions.
 fn truth_monthly_usd(
     p: &FunctionProfile,
-    production: &memtune::lab::backfill::Production,
+    production: &memtune_lab::backfill::Production,
     monthly: f64,
 ) -> f64 {
     let region = PriceBook::builtin().region("us-east-1").unwrap().clone();

@@ -6,8 +6,8 @@ mod common;
 use std::process::Output;
 
 use common::start_lab;
-use memtune::lab::fleet::Fleet;
-use memtune::lab::{self, synthetic};
+use memtune_lab::fleet::Fleet;
+use memtune_lab::{self as lab, synthetic};
 use serde_json::Value;
 
 async fn list(endpoint: &str, state: &std::path::Path, args: &[&str]) -> Output {

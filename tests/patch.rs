@@ -12,7 +12,7 @@ use memtune::iac::plan::plan;
 use memtune::iac::run::Recommendation;
 use memtune::iac::template::{Format, Template};
 use memtune::platform::FunctionConfig;
-use memtune::report::{
+use memtune::tune::document::{
     Current, ExplorationInfo, FunctionDocument, FunctionInfo, RecommendationInfo, StrategyInfo,
     SCHEMA_VERSION,
 };

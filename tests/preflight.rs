@@ -9,9 +9,9 @@ use std::path::Path;
 use std::process::Output;
 
 use common::{assert_never_changed, lambda_client, one_line_refusal, revision, start_lab_with};
-use memtune::lab::{LabConfig, LabServer};
 use memtune::platform::aws::AwsLambda;
 use memtune::preflight::{permissions, Needs, PreflightError};
+use memtune_lab::{LabConfig, LabServer};
 use tokio::process::Command;
 
 const FLEET: &str = r#"

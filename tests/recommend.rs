@@ -7,7 +7,7 @@ use std::process::Output;
 use std::time::Duration;
 
 use common::{fleet, lambda_client, start_lab_with};
-use memtune::lab::{LabConfig, LabServer};
+use memtune_lab::{LabConfig, LabServer};
 use tokio::process::Command;
 
 const FLEET: &str = r#"

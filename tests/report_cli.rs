@@ -4,7 +4,7 @@
 mod common;
 
 use common::{fleet, start_lab_with};
-use memtune::lab::LabConfig;
+use memtune_lab::LabConfig;
 
 const FLEET: &str = r#"
 [[function]]

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use common::start_lab_with;
 use memtune::history::{History, RunStatus};
-use memtune::lab::{self, LabConfig, LabServer};
+use memtune_lab::{self as lab, LabConfig, LabServer};
 use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::process::Child;

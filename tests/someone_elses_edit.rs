@@ -9,7 +9,7 @@ use std::process::Output;
 use std::time::Duration;
 
 use common::{fleet, lambda_client, start_lab_with};
-use memtune::lab::{LabConfig, LabServer};
+use memtune_lab::{LabConfig, LabServer};
 use serde_json::{json, Value};
 
 const NAME: &str = "image-resize";

@@ -10,21 +10,21 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 use tokio::sync::Semaphore;
 
-use crate::fit::ProductionTail;
-use crate::inspect::production;
-use crate::lab::fleet::{Fleet, FunctionProfile};
-use crate::lab::truth::{self, FunctionTruth};
-use crate::lab::{self, synthetic, LabConfig};
-use crate::measure::Percentile;
-use crate::platform::aws::AwsLambda;
-use crate::platform::cloudwatch::AwsCloudWatch;
-use crate::platform::logs::AwsLogs;
-use crate::pricing::PriceBook;
-use crate::strategy::Strategy;
-use crate::sweep::payload::Payloads;
-use crate::tune::adaptive::AdaptiveLimits;
-use crate::tune::plan::SizePlan;
-use crate::tune::{self, Search, TuneOptions};
+use memtune::fit::ProductionTail;
+use memtune::inspect::production;
+use memtune::measure::Percentile;
+use memtune::platform::aws::AwsLambda;
+use memtune::platform::cloudwatch::AwsCloudWatch;
+use memtune::platform::logs::AwsLogs;
+use memtune::strategy::Strategy;
+use memtune::sweep::payload::Payloads;
+use memtune::tune::adaptive::AdaptiveLimits;
+use memtune::tune::plan::SizePlan;
+use memtune::tune::{self, Search, TuneOptions};
+use memtune_facts::pricing::PriceBook;
+use memtune_lab::fleet::{Fleet, FunctionProfile};
+use memtune_lab::truth::{self, FunctionTruth};
+use memtune_lab::{self as lab, synthetic, LabConfig};
 
 const REGION: &str = "us-east-1";
 /// Power Tuning's default powerValues and invocations per size.

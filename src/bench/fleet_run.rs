@@ -7,15 +7,15 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use crate::fleet::budget::BudgetStats;
-use crate::fleet::config::FleetConfig;
-use crate::fleet::jobs::memory_times_timeout;
-use crate::fleet::run::{OnProgress, Progress, RunSettings};
-use crate::fleet::{self};
-use crate::lab::fleet::Fleet;
-use crate::lab::{self, synthetic, LabConfig};
-use crate::platform::aws::AwsLambda;
-use crate::pricing::PriceBook;
+use memtune::fleet::budget::BudgetStats;
+use memtune::fleet::config::FleetConfig;
+use memtune::fleet::jobs::memory_times_timeout;
+use memtune::fleet::run::{OnProgress, Progress, RunSettings};
+use memtune::fleet::{self};
+use memtune::platform::aws::AwsLambda;
+use memtune_facts::pricing::PriceBook;
+use memtune_lab::fleet::Fleet;
+use memtune_lab::{self as lab, synthetic, LabConfig};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct FleetBenchReport {

@@ -5,13 +5,13 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use crate::inspect::{self, InspectOptions, Status};
-use crate::lab::fleet::Fleet;
-use crate::lab::{self, synthetic, LabConfig};
-use crate::platform::aws::AwsLambda;
-use crate::platform::cloudwatch::{AwsCloudWatch, MetricWindow};
-use crate::platform::logs::AwsLogs;
-use crate::pricing::PriceBook;
+use memtune::inspect::{self, InspectOptions, Status};
+use memtune::platform::aws::AwsLambda;
+use memtune::platform::cloudwatch::{AwsCloudWatch, MetricWindow};
+use memtune::platform::logs::AwsLogs;
+use memtune_facts::pricing::PriceBook;
+use memtune_lab::fleet::Fleet;
+use memtune_lab::{self as lab, synthetic, LabConfig};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct InspectBenchReport {

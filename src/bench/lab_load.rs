@@ -5,8 +5,8 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use crate::lab::fleet::Fleet;
-use crate::lab::{self, LabConfig};
+use memtune_lab::fleet::Fleet;
+use memtune_lab::{self as lab, LabConfig};
 
 #[derive(Debug, Clone)]
 pub struct LoadSpec {

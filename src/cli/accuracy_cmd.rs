@@ -8,7 +8,7 @@ use comfy_table::Table;
 
 use super::CliError;
 use crate::bench::accuracy::{self, AccuracyReport, AccuracySpec};
-use crate::lab::fleet::Fleet;
+use memtune_lab::fleet::Fleet;
 
 #[derive(Debug, Args)]
 #[command(after_long_help = "Examples:
@@ -45,7 +45,7 @@ pub struct AccuracyArgs {
 pub async fn run(args: AccuracyArgs) -> Result<(), CliError> {
     super::output::check_file(&args.output)?;
     for s in &args.strategies {
-        crate::strategy::Strategy::load(s).map_err(|e| CliError::usage(e.to_string()))?;
+        memtune::strategy::Strategy::load(s).map_err(|e| CliError::usage(e.to_string()))?;
     }
     let profiles = match &args.profiles {
         Some(path) => {

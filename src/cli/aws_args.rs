@@ -3,9 +3,9 @@
 use clap::Args;
 
 use super::CliError;
-use crate::platform::aws::{load_config, ConnectOptions};
-use crate::platform::PlatformError;
-use crate::preflight::PreflightError;
+use memtune::platform::aws::{load_config, ConnectOptions};
+use memtune::platform::PlatformError;
+use memtune::preflight::PreflightError;
 
 #[derive(Debug, Clone, Args)]
 pub struct AwsArgs {

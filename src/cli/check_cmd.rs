@@ -4,7 +4,7 @@ use clap::Args;
 
 use super::iac_args::IacArgs;
 use super::CliError;
-use crate::iac::check::{markdown, rows};
+use memtune::iac::check::{markdown, rows};
 
 #[derive(Debug, Args)]
 #[command(after_long_help = "Examples:

@@ -14,12 +14,12 @@ use super::fleet_cmd;
 use super::output::{self, OutputFile};
 use super::report_cmd::{self, ReportFormat};
 use super::CliError;
-use crate::fleet::config::FleetConfig;
-use crate::lab::{self, LabConfig};
-use crate::platform::aws::AwsLambda;
-use crate::pricing::PriceBook;
-use crate::report::markdown::Markdown;
-use crate::report::Report;
+use memtune::fleet::config::FleetConfig;
+use memtune::platform::aws::AwsLambda;
+use memtune::report::markdown::Markdown;
+use memtune::report::Report;
+use memtune_facts::pricing::PriceBook;
+use memtune_lab::{self as lab, LabConfig};
 
 const DEMO_CONFIG: &str = include_str!("../../config/fleet.demo.toml");
 const REGION: &str = "us-east-1";

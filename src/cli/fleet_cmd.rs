@@ -14,28 +14,28 @@ use super::output::{self, OutputFile};
 use super::recommend_cmd::new_run_id;
 use super::report_cmd::{self, ReportFormat};
 use super::CliError;
-use crate::apply::change::ApplyContext;
-use crate::apply::{ApplyAction, ApplyMode};
-use crate::fleet::autoapply;
-use crate::fleet::config::FleetConfig;
-use crate::fleet::jobs::{memory_times_timeout, monthly_spend_or_proxy, Job};
-use crate::fleet::outcome::{FleetRun, FunctionResult, RunTotals, Status};
-use crate::fleet::retune::RetunePolicy;
-use crate::fleet::run::{OnProgress, Progress, RunSettings};
-use crate::fleet::{self, Plan, Planned};
-use crate::history::{History, HistoryError, RunStart, RunStatus};
-use crate::inspect::production::{self, Production};
-use crate::platform::aws::AwsLambda;
-use crate::platform::cloudwatch::AwsCloudWatch;
-use crate::platform::logs::AwsLogs;
-use crate::platform::FunctionConfig;
-use crate::preflight::{self, state, Needs};
-use crate::pricing::PriceBook;
-use crate::report::markdown::Markdown;
-use crate::report::Report;
-use crate::sweep::journal;
-use crate::sweep::restore::restore_run;
-use crate::tune::Search;
+use memtune::apply::change::ApplyContext;
+use memtune::apply::{ApplyAction, ApplyMode};
+use memtune::fleet::autoapply;
+use memtune::fleet::config::FleetConfig;
+use memtune::fleet::jobs::{memory_times_timeout, monthly_spend_or_proxy, Job};
+use memtune::fleet::outcome::{FleetRun, FunctionResult, RunTotals, Status};
+use memtune::fleet::run::{OnProgress, Progress, RunSettings};
+use memtune::fleet::{self, Plan, Planned};
+use memtune::history::{History, HistoryError, RunStart, RunStatus};
+use memtune::inspect::production;
+use memtune::platform::aws::AwsLambda;
+use memtune::platform::cloudwatch::AwsCloudWatch;
+use memtune::platform::logs::AwsLogs;
+use memtune::platform::FunctionConfig;
+use memtune::preflight::{self, state, Needs};
+use memtune::report::markdown::Markdown;
+use memtune::report::Report;
+use memtune::sweep::journal;
+use memtune::sweep::restore::restore_run;
+use memtune::tune::production::Production;
+use memtune::tune::Search;
+use memtune_facts::pricing::PriceBook;
 use std::collections::BTreeMap;
 
 #[derive(Debug, Args)]
@@ -140,7 +140,8 @@ pub async fn run(args: FleetArgs) -> Result<(), CliError> {
         check_state_dir(&state_dir)?;
     }
     let history = state::open_history(&state_dir).map_err(|e| CliError::usage(e.to_string()))?;
-    let retune = RetunePolicy::from_history(config.tuning.retune_after_days, args.force, &history)
+    let retune = history
+        .retune_policy(config.tuning.retune_after_days, args.force)
         .map_err(|e| CliError::failed(e.to_string()))?;
     if args.dry_run {
         let mut plan = fleet::plan(&api, &config, &memory_times_timeout)

@@ -8,9 +8,9 @@ use comfy_table::{Cell, CellAlignment, Table};
 use super::output::{self, OutputFile};
 use super::recommend_cmd::OutputFormat;
 use super::CliError;
-use crate::history::{self, FunctionEntry, History, RunSummary};
-use crate::preflight::StateError;
-use crate::sweep::journal::state_dir;
+use memtune::history::{self, FunctionEntry, History, RunSummary};
+use memtune::preflight::StateError;
+use memtune::sweep::journal::state_dir;
 
 #[derive(Debug, Args)]
 #[command(after_long_help = "Examples:

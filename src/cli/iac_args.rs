@@ -5,9 +5,9 @@ use std::path::PathBuf;
 use clap::Args;
 
 use super::CliError;
-use crate::iac::matching::{assign, Assignment, Mapping};
-use crate::iac::template::Template;
-use crate::iac::{load, run, LoadError};
+use memtune::iac::matching::{assign, Assignment, Mapping};
+use memtune::iac::template::Template;
+use memtune::iac::{load, run, LoadError};
 
 #[derive(Debug, Args)]
 pub struct IacArgs {

@@ -10,14 +10,14 @@ use super::aws_args::AwsArgs;
 use super::output::{self, OutputFile};
 use super::recommend_cmd::OutputFormat;
 use super::CliError;
-use crate::history::History;
-use crate::inspect::{self, InspectOptions, InspectReport, Status};
-use crate::platform::aws::AwsLambda;
-use crate::platform::cloudwatch::{AwsCloudWatch, MetricWindow};
-use crate::platform::logs::AwsLogs;
-use crate::pricing::PriceBook;
-use crate::report::FunctionDocument;
-use crate::sweep::journal;
+use memtune::history::History;
+use memtune::inspect::{self, InspectOptions, InspectReport, Status};
+use memtune::platform::aws::AwsLambda;
+use memtune::platform::cloudwatch::{AwsCloudWatch, MetricWindow};
+use memtune::platform::logs::AwsLogs;
+use memtune::sweep::journal;
+use memtune::tune::document::FunctionDocument;
+use memtune_facts::pricing::PriceBook;
 
 #[derive(Debug, Args)]
 #[command(after_long_help = "Examples:

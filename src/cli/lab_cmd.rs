@@ -1,15 +1,14 @@
 //! `memtune lab` and `memtune lab truth`.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
 
+use super::lab_fleet::FleetArgs;
 use super::CliError;
-use crate::lab::faults::Faults;
-use crate::lab::fleet::Fleet;
-use crate::lab::iam::DenyList;
-use crate::lab::{self, synthetic, LabConfig};
+use memtune_lab::faults::Faults;
+use memtune_lab::iam::DenyList;
+use memtune_lab::{self as lab, LabConfig};
 
 #[derive(Debug, Args)]
 #[command(args_conflicts_with_subcommands = true)]
@@ -30,7 +29,7 @@ pub struct LabArgs {
 struct ServeArgs {
     /// HOST:PORT or a port (on 127.0.0.1) to listen on; port 0 picks a free port (the line
     /// printed at start says which).
-    #[arg(long, default_value = "127.0.0.1:9001", value_parser = crate::listen::parse)]
+    #[arg(long, default_value = "127.0.0.1:9001", value_parser = memtune::listen::parse)]
     listen: SocketAddr,
     #[command(flatten)]
     fleet: FleetArgs,
@@ -49,20 +48,6 @@ struct ServeArgs {
     idle_seconds: f64,
 }
 
-#[derive(Debug, Args)]
-pub(crate) struct FleetArgs {
-    /// Fleet file (TOML) with the simulated functions, or a directory of them (every *.toml in
-    /// it); default: the built-in demo fleet.
-    #[arg(long)]
-    fleet: Option<PathBuf>,
-    /// Add N generated functions of mixed kinds (synthetic-0000, ...), deterministic per seed.
-    #[arg(long, default_value_t = 0)]
-    synthetic: usize,
-    /// Seed for everything random in the lab (noise, generated functions, backfill).
-    #[arg(long, default_value_t = 1)]
-    seed: u64,
-}
-
 #[derive(Debug, Subcommand)]
 enum LabCommand {
     /// Print the noise-free truth of a fleet: duration, p99, cost and feasibility per size.
@@ -74,19 +59,6 @@ fn parse_time_scale(s: &str) -> Result<f64, String> {
         .ok()
         .filter(|x| x.is_finite() && *x >= 0.0 && *x <= 100.0)
         .ok_or_else(|| format!("'{s}' is not a time scale between 0 and 100"))
-}
-
-impl FleetArgs {
-    pub fn load(&self) -> Result<Fleet, CliError> {
-        let mut fleet = match &self.fleet {
-            Some(path) => Fleet::load(path).map_err(|e| CliError::usage(e.to_string()))?,
-            None => lab::demo_fleet(),
-        };
-        fleet
-            .functions
-            .extend(synthetic::generate(self.synthetic, self.seed));
-        Ok(fleet)
-    }
 }
 
 pub async fn run(args: LabArgs) -> Result<(), CliError> {

@@ -12,10 +12,10 @@ use super::aws_args::{platform_error, AwsArgs};
 use super::output::{self, OutputFile};
 use super::recommend_cmd::OutputFormat;
 use super::CliError;
-use crate::history::History;
-use crate::platform::aws::AwsLambda;
-use crate::platform::{FunctionConfig, LambdaApi};
-use crate::sweep::journal;
+use memtune::history::History;
+use memtune::platform::aws::AwsLambda;
+use memtune::platform::{FunctionConfig, LambdaApi};
+use memtune::sweep::journal;
 
 #[derive(Debug, Args)]
 #[command(after_long_help = "Examples:

@@ -11,6 +11,7 @@ mod history_cmd;
 mod iac_args;
 mod inspect_cmd;
 mod lab_cmd;
+mod lab_fleet;
 mod list_cmd;
 mod output;
 mod patch_cmd;

@@ -4,8 +4,8 @@ use clap::Args;
 
 use super::iac_args::IacArgs;
 use super::CliError;
-use crate::iac::edit::unified_diff;
-use crate::iac::plan::plan;
+use memtune::iac::edit::unified_diff;
+use memtune::iac::plan::plan;
 
 #[derive(Debug, Args)]
 #[command(after_long_help = "Examples:

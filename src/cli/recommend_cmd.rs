@@ -13,25 +13,27 @@ use super::aws_args::{platform_error, preflight_error, AwsArgs};
 use super::output::{self, OutputFile};
 use super::report_cmd::{self, ReportFormat};
 use super::CliError;
-use crate::inspect::production::{self, Production};
-use crate::measure::Percentile;
-use crate::platform::aws::AwsLambda;
-use crate::platform::cloudwatch::AwsCloudWatch;
-use crate::platform::logs::AwsLogs;
-use crate::platform::{FunctionConfig, LambdaApi, PlatformError};
-use crate::preflight::{self, state, Needs};
-use crate::pricing::PriceBook;
-use crate::report::markdown::Markdown;
-use crate::report::{self, Report};
-use crate::strategy::{Objective, SearchMode, Strategy};
-use crate::sweep::journal::{self, Fingerprint};
-use crate::sweep::payload::Payloads;
-use crate::sweep::restore::restore_run;
-use crate::sweep::settle;
-use crate::sweep::SweepEvent;
-use crate::tune::adaptive::{self, AdaptiveLimits};
-use crate::tune::plan::{parse_sizes, SizePlan};
-use crate::tune::{self, Search, TuneError, TuneOptions};
+use memtune::inspect::production;
+use memtune::measure::Percentile;
+use memtune::platform::aws::AwsLambda;
+use memtune::platform::cloudwatch::AwsCloudWatch;
+use memtune::platform::logs::AwsLogs;
+use memtune::platform::{FunctionConfig, LambdaApi, PlatformError};
+use memtune::preflight::{self, state, Needs};
+use memtune::report::markdown::Markdown;
+use memtune::report::Report;
+use memtune::strategy::{Objective, SearchMode, Strategy};
+use memtune::sweep::journal::{self, Fingerprint};
+use memtune::sweep::payload::Payloads;
+use memtune::sweep::restore::restore_run;
+use memtune::sweep::settle;
+use memtune::sweep::SweepEvent;
+use memtune::tune::adaptive::{self, AdaptiveLimits};
+use memtune::tune::document;
+use memtune::tune::plan::{parse_sizes, SizePlan};
+use memtune::tune::production::Production;
+use memtune::tune::{self, Search, TuneError, TuneOptions};
+use memtune_facts::pricing::PriceBook;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum OutputFormat {
@@ -346,7 +348,7 @@ fn check_input(args: &RecommendArgs) -> Result<Checked, CliError> {
     })
 }
 
-pub(super) use crate::sweep::journal::new_run_id;
+pub(super) use memtune::sweep::journal::new_run_id;
 
 pub async fn run(args: RecommendArgs) -> Result<(), CliError> {
     let checked = check_input(&args)?;
@@ -443,10 +445,10 @@ pub async fn run(args: RecommendArgs) -> Result<(), CliError> {
     };
     bar.finish_and_clear();
     let outcome = tuned.map_err(|e| tune_error(e, &function))?;
-    let mut doc = report::document(&outcome, &region);
-    doc.function.stack_name = report::stack_name(&api, &function.arn).await;
+    let mut doc = document::document(&outcome, &region);
+    doc.function.stack_name = document::stack_name(&api, &function.arn).await;
     if let Ok(p) = &production {
-        report::add_production(&mut doc, p);
+        document::add_production(&mut doc, p);
     }
     doc.warnings.extend(production_warning);
     let recommended = doc.recommendation.as_ref().map(|r| r.memory_mb);
@@ -478,7 +480,7 @@ async fn preflight_sweep(
     state_dir: &std::path::Path,
     function: &FunctionConfig,
 ) -> Result<(), CliError> {
-    crate::sweep::refuse_if_unfinished(state_dir, &function.name)
+    memtune::sweep::refuse_if_unfinished(state_dir, &function.name)
         .map_err(|e| CliError::usage(e.to_string()))?;
     let needs = Needs {
         sweep: true,
@@ -555,7 +557,7 @@ fn passive(
     })?;
     if format == ReportFormat::Json {
         let doc = serde_json::json!({
-            "schema_version": report::SCHEMA_VERSION,
+            "schema_version": document::SCHEMA_VERSION,
             "function": function.name,
             "estimate": true,
             "current": { "memory_mb": function.memory_mb },
@@ -703,7 +705,7 @@ fn tune_error(e: TuneError, function: &FunctionConfig) -> CliError {
             }
             err
         }
-        (TuneError::Sweep(crate::sweep::SweepError::Refused(m)), _) => CliError::usage(m.clone()),
+        (TuneError::Sweep(memtune::sweep::SweepError::Refused(m)), _) => CliError::usage(m.clone()),
         _ => CliError::failed(format!("{context} failed: {e}")),
     }
 }

@@ -7,14 +7,14 @@ use clap::{Args, ValueEnum};
 
 use super::output::{self, OutputFile};
 use super::CliError;
-use crate::history::{self, History};
-use crate::report::csv::Csv;
-use crate::report::html::Html;
-use crate::report::json::Json;
-use crate::report::markdown::Markdown;
-use crate::report::table::TableRenderer;
-use crate::report::{Renderer, Report};
-use crate::sweep::journal;
+use memtune::history::{self, History};
+use memtune::report::csv::Csv;
+use memtune::report::html::Html;
+use memtune::report::json::Json;
+use memtune::report::markdown::Markdown;
+use memtune::report::table::TableRenderer;
+use memtune::report::{Renderer, Report};
+use memtune::sweep::journal;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ReportFormat {

@@ -4,10 +4,10 @@ use clap::Args;
 
 use super::aws_args::AwsArgs;
 use super::CliError;
-use crate::platform::aws::AwsLambda;
-use crate::preflight::state;
-use crate::sweep::journal::{self, state_dir, JournalState, Unreadable};
-use crate::sweep::restore::{describe, restore_from_disk};
+use memtune::platform::aws::AwsLambda;
+use memtune::preflight::state;
+use memtune::sweep::journal::{self, state_dir, JournalState, Unreadable};
+use memtune::sweep::restore::{describe, restore_from_disk};
 
 #[derive(Debug, Args)]
 #[command(after_long_help = "Examples:

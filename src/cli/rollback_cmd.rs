@@ -6,11 +6,11 @@ use clap::Args;
 
 use super::aws_args::AwsArgs;
 use super::CliError;
-use crate::apply::change::ApplyContext;
-use crate::apply::rollback;
-use crate::history::{self, AuditEntry, History};
-use crate::platform::aws::AwsLambda;
-use crate::sweep::journal::state_dir;
+use memtune::apply::change::ApplyContext;
+use memtune::apply::rollback;
+use memtune::history::{self, AuditEntry, History};
+use memtune::platform::aws::AwsLambda;
+use memtune::sweep::journal::state_dir;
 
 #[derive(Debug, Args)]
 #[command(after_long_help = "Examples:

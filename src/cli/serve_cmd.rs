@@ -11,18 +11,17 @@ use super::aws_args::{platform_error, preflight_error, AwsArgs};
 use super::fleet_cmd;
 use super::fleet_cmd::{recorded_run, RunInputs, Sweep};
 use super::CliError;
-use crate::fleet::retune::RetunePolicy;
-use crate::fleet::run::Progress;
-use crate::fleet::{self, outcome::Status};
-use crate::history::{History, RunStatus};
-use crate::platform::aws::load_config;
-use crate::platform::aws::AwsLambda;
-use crate::preflight;
-use crate::serve::runner::{on_own_thread, Launch, Restore, Runner};
-use crate::serve::schedule::Schedule;
-use crate::serve::{self, ServeOptions};
-use crate::sweep::journal;
-use crate::sweep::restore::restore_run;
+use memtune::fleet::run::Progress;
+use memtune::fleet::schedule::Schedule;
+use memtune::fleet::{self, outcome::Status};
+use memtune::history::{History, RunStatus};
+use memtune::platform::aws::load_config;
+use memtune::platform::aws::AwsLambda;
+use memtune::preflight;
+use memtune::serve::runner::{on_own_thread, Launch, Restore, Runner};
+use memtune::serve::{self, ServeOptions};
+use memtune::sweep::journal;
+use memtune::sweep::restore::restore_run;
 
 /// The environment variable that holds the API token.
 const TOKEN_ENV: &str = "MEMTUNE_API_TOKEN";
@@ -58,7 +57,7 @@ pub struct ServeArgs {
     schedule: Option<String>,
     /// Address of the HTTP API, HOST:PORT or a port on 127.0.0.1 (default: [serve] listen,
     /// else 127.0.0.1:8787).
-    #[arg(long, value_parser = crate::listen::parse)]
+    #[arg(long, value_parser = memtune::listen::parse)]
     listen: Option<SocketAddr>,
     /// Price book (TOML) instead of the built-in config/pricing.toml.
     #[arg(long)]
@@ -129,9 +128,9 @@ pub async fn run(args: ServeArgs) -> Result<(), CliError> {
             let region = region.clone();
             on_own_thread(format!("run-{run_id}"), move || async move {
                 let history = History::open(&state_dir).map_err(|e| e.to_string())?;
-                let retune =
-                    RetunePolicy::from_history(config.tuning.retune_after_days, false, &history)
-                        .map_err(|e| e.to_string())?;
+                let retune = history
+                    .retune_policy(config.tuning.retune_after_days, false)
+                    .map_err(|e| e.to_string())?;
                 let mut settings =
                     fleet_cmd::settings(&config, region, state_dir, connect.endpoint_url.clone());
                 settings.run_id = run_id;

@@ -6,13 +6,13 @@ use std::path::PathBuf;
 use clap::{Args, ValueEnum};
 use comfy_table::{presets::UTF8_FULL_CONDENSED, Cell, CellAlignment, Table};
 
-use super::lab_cmd::FleetArgs;
+use super::lab_fleet::FleetArgs;
 use super::output::{self, OutputFile};
 use super::CliError;
-use crate::lab::fleet::FunctionProfile;
-use crate::lab::truth::{self, FunctionTruth, SizeTruth};
-use crate::lab::workload::{MAX_MEMORY_MB, MIN_MEMORY_MB};
-use crate::pricing::PriceBook;
+use memtune_facts::pricing::PriceBook;
+use memtune_facts::{MAX_MEMORY_MB, MIN_MEMORY_MB};
+use memtune_lab::fleet::FunctionProfile;
+use memtune_lab::truth::{self, FunctionTruth, SizeTruth};
 
 #[derive(Debug, Args)]
 #[command(after_long_help = "Examples:

@@ -2,8 +2,8 @@
 //! pointed at it.
 #![allow(dead_code)]
 
-use memtune::lab::fleet::Fleet;
-use memtune::lab::{self, LabConfig, LabServer};
+use memtune_lab::fleet::Fleet;
+use memtune_lab::{self as lab, LabConfig, LabServer};
 
 pub async fn start_lab(fleet: Fleet) -> LabServer {
     start_lab_with(LabConfig::new(fleet)).await

@@ -1,0 +1,502 @@
+//! Fourteen days of production traffic before the lab started, described rather than stored.
+//!
+//! Each function's traffic follows a daily sinusoid around `requests_per_day`. Counts are
+//! integers that come from rounding a closed-form cumulative curve, so the number of invocations
+//! in any range is two evaluations of that curve (`invocations_between` is O(1)) and the counts
+//! of adjacent ranges always add up. Durations are not sampled for the metrics: they are the
+//! workload's analytic distribution at the configured memory, weighted by the count. Only
+//! FilterLogEvents needs individual REPORT lines, which [`Production::reports_in_minute`]
+//! derives deterministically from the seed, one minute at a time.
+
+use memtune_facts::report_line::{self, Report, ReportStatus};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use statrs::distribution::{Beta, ContinuousCDF, Normal};
+
+use super::fleet::{FunctionProfile, LogFormat};
+use super::workload::DurationDistribution;
+
+pub const BACKFILL_DAYS: i64 = 14;
+pub const MINUTE_MS: i64 = 60_000;
+pub const DAY_MS: i64 = 86_400_000;
+const MINUTES_PER_DAY: f64 = 1440.0;
+/// Insights reports memory fields in bytes, counting a megabyte as 10^6 bytes.
+pub const BYTES_PER_MB: f64 = 1_000_000.0;
+
+/// The backfilled window: the 14 days before the minute in which the lab started.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Backfill {
+    pub seed: u64,
+    pub start_ms: i64,
+    pub end_ms: i64,
+}
+
+impl Backfill {
+    pub fn new(seed: u64, started_at_ms: i64) -> Backfill {
+        let end_ms = floor_to(started_at_ms, MINUTE_MS);
+        Backfill {
+            seed,
+            start_ms: end_ms - BACKFILL_DAYS * DAY_MS,
+            end_ms,
+        }
+    }
+
+    /// The production traffic model of one function.
+    pub fn production<'a>(&self, profile: &'a FunctionProfile) -> Production<'a> {
+        Production::new(*self, profile)
+    }
+
+    /// [start_ms, end_ms) clipped to the window and widened to whole minutes, as minute numbers.
+    fn minutes(&self, start_ms: i64, end_ms: i64) -> (i64, i64) {
+        let first = ceil_to(start_ms.max(self.start_ms), MINUTE_MS) / MINUTE_MS;
+        let last = ceil_to(end_ms.min(self.end_ms), MINUTE_MS) / MINUTE_MS;
+        (first, last.max(first))
+    }
+}
+
+pub fn floor_to(ms: i64, unit: i64) -> i64 {
+    ms.div_euclid(unit) * unit
+}
+
+fn ceil_to(ms: i64, unit: i64) -> i64 {
+    floor_to(ms + unit - 1, unit)
+}
+
+/// SplitMix64: a fast, well-mixed hash step for deterministic per-item randomness.
+pub fn mix(mut x: u64) -> u64 {
+    x = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    x ^ (x >> 31)
+}
+
+/// A stable hash of a seed, a name and some numbers.
+pub fn hash_of(seed: u64, name: &str, parts: &[u64]) -> u64 {
+    let mut h = mix(seed ^ 0x6c62_272e_07bb_0142);
+    for b in name.bytes() {
+        h = mix(h ^ b as u64);
+    }
+    for p in parts {
+        h = mix(h ^ p);
+    }
+    h
+}
+
+/// A uniform number in [0, 1) from a hash.
+fn unit(h: u64) -> f64 {
+    (h >> 11) as f64 / (1u64 << 53) as f64
+}
+
+/// One synthesized production invocation, as its REPORT line describes it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SyntheticReport {
+    pub timestamp_ms: i64,
+    pub request_id: String,
+    pub log_stream: String,
+    pub duration_ms: f64,
+    pub billed_ms: u64,
+    pub memory_mb: u32,
+    pub max_memory_used_mb: u32,
+    pub init_ms: Option<f64>,
+    /// `timeout` or `error` (out of memory); `None` for a normal end.
+    pub status: Option<&'static str>,
+    pub message: String,
+}
+
+/// One function's production traffic at its configured memory.
+#[derive(Debug, Clone)]
+pub struct Production<'a> {
+    pub window: Backfill,
+    pub profile: &'a FunctionProfile,
+    per_minute: f64,
+    /// Rounding offsets of the cumulative count, error and cold-start curves.
+    count_offset: f64,
+    error_offset: f64,
+    cold_offset: f64,
+    /// Fraction of invocations that count as errors (handled errors, timeouts, OOM kills).
+    pub error_fraction: f64,
+    pub durations: DurationDistribution,
+    pub init: DurationDistribution,
+    /// Seconds an invocation holds an environment on average (INIT weighted by cold starts).
+    mean_busy_s: f64,
+}
+
+impl<'a> Production<'a> {
+    fn new(window: Backfill, profile: &'a FunctionProfile) -> Production<'a> {
+        let w = &profile.workload;
+        let memory = profile.memory_mb;
+        let arch = profile.architecture;
+        let durations = duration_distribution(profile);
+        let error_fraction = if w.out_of_memory(memory) {
+            1.0
+        } else {
+            let timeout = 1.0 - durations.cdf_uncapped(profile.timeout_ms());
+            timeout + (1.0 - timeout) * w.error_rate
+        };
+        let init = DurationDistribution::new(
+            w.init_duration_ms(memory, arch),
+            w.noise_cv_at(memory),
+            0.0,
+            1.0,
+            f64::INFINITY,
+        );
+        let cold = profile.traffic.cold_start_ratio;
+        let h = |tag: u64| unit(hash_of(window.seed, &profile.name, &[tag]));
+        Production {
+            window,
+            profile,
+            per_minute: profile.traffic.requests_per_day / MINUTES_PER_DAY,
+            count_offset: h(1),
+            error_offset: h(2),
+            cold_offset: h(3),
+            error_fraction,
+            mean_busy_s: (durations.mean() + cold * init.mean()) / 1000.0,
+            durations,
+            init,
+        }
+    }
+
+    /// Invocations a window of the length of [start_ms, end_ms) (at most the backfill's)
+    /// holds at the average rate, without the daily wave or rounding: the same wherever the
+    /// window starts, so reads a minute apart get the same figure.
+    pub fn nominal_between(&self, start_ms: i64, end_ms: i64) -> f64 {
+        let length_ms = (end_ms - start_ms).clamp(0, self.window.end_ms - self.window.start_ms);
+        self.per_minute * (length_ms / MINUTE_MS) as f64
+    }
+
+    /// The level at which the empirical p-quantile of `count` durations falls: the k-th
+    /// smallest of n uniform draws follows Beta(k, n - k + 1), so the distribution's quantile
+    /// at that level is what a sampled population would report (a p99 over a thousand
+    /// invocations is a few percent off; over millions, exact). One uniform draw per function
+    /// serves every level, so higher levels read higher values, as they do in one population.
+    /// The draw depends on the seed, the function, the level and `count` only; callers pass
+    /// [`Production::nominal_between`] so that reads at another time of day get the same
+    /// value (the accuracy benchmark stays reproducible).
+    pub fn sampled_level(&self, p: f64, count: f64) -> f64 {
+        let n = count.round().max(1.0);
+        let k = (p * n).ceil().clamp(1.0, n);
+        let tag = [4];
+        let u = unit(hash_of(self.window.seed, &self.profile.name, &tag)).clamp(1e-12, 1.0 - 1e-12);
+        if n > 1e5 {
+            // Beta's inverse is slow there and the normal limit is exact enough.
+            let mean = k / (n + 1.0);
+            let sd = (mean * (1.0 - mean) / (n + 2.0)).sqrt();
+            return (mean + sd * Normal::standard().inverse_cdf(u)).clamp(0.0, 1.0);
+        }
+        Beta::new(k, n - k + 1.0).map_or(p, |b| b.inverse_cdf(u))
+    }
+
+    /// Expected invocations from the epoch to the start of `minute` (the integral of the daily
+    /// sinusoid `rate * (1 + A cos(2π (t - peak) / day))`).
+    fn expected_before(&self, minute: i64) -> f64 {
+        let t = &self.profile.traffic;
+        let period = MINUTES_PER_DAY;
+        let phase = std::f64::consts::TAU * (minute as f64 - t.peak_hour_utc * 60.0) / period;
+        let wave = t.daily_amplitude * period / std::f64::consts::TAU * phase.sin();
+        self.per_minute * (minute as f64 + wave)
+    }
+
+    /// Invocations from the epoch to the start of `minute`, as an integer.
+    fn count_before(&self, minute: i64) -> i64 {
+        (self.expected_before(minute) + self.count_offset).floor() as i64
+    }
+
+    /// Of the first `n` invocations, how many have a property that a fraction `p` of them has.
+    fn share(n: i64, p: f64, offset: f64) -> i64 {
+        (n as f64 * p + offset).floor() as i64
+    }
+
+    fn between(&self, start_ms: i64, end_ms: i64, p: Option<(f64, f64)>) -> u64 {
+        let (first, last) = self.window.minutes(start_ms, end_ms);
+        let (a, b) = (self.count_before(first), self.count_before(last));
+        let n = match p {
+            None => b - a,
+            Some((p, offset)) => Self::share(b, p, offset) - Self::share(a, p, offset),
+        };
+        n.max(0) as u64
+    }
+
+    /// Invocations in minutes that start within [start_ms, end_ms).
+    pub fn invocations_between(&self, start_ms: i64, end_ms: i64) -> u64 {
+        self.between(start_ms, end_ms, None)
+    }
+
+    /// Invocations that failed (the `Errors` metric) in minutes within [start_ms, end_ms).
+    pub fn errors_between(&self, start_ms: i64, end_ms: i64) -> u64 {
+        self.between(
+            start_ms,
+            end_ms,
+            Some((self.error_fraction, self.error_offset)),
+        )
+    }
+
+    /// Invocations that started a new execution environment.
+    pub fn cold_starts_between(&self, start_ms: i64, end_ms: i64) -> u64 {
+        let ratio = self.profile.traffic.cold_start_ratio;
+        self.between(start_ms, end_ms, Some((ratio, self.cold_offset)))
+    }
+
+    /// Concurrency in one minute by Little's law (arrival rate x time busy), rounded up.
+    fn concurrency_in_minute(&self, minute: i64) -> u32 {
+        let n = self.count_before(minute + 1) - self.count_before(minute);
+        (n as f64 / 60.0 * self.mean_busy_s).ceil() as u32
+    }
+
+    /// The highest per-minute concurrency in [start_ms, end_ms).
+    pub fn peak_concurrency_between(&self, start_ms: i64, end_ms: i64) -> u32 {
+        let (first, last) = self.window.minutes(start_ms, end_ms);
+        (first..last)
+            .map(|m| self.concurrency_in_minute(m))
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// How many log streams (execution environments) a day of traffic is spread over.
+    pub fn streams_per_day(&self) -> u64 {
+        let peak_rate = self.per_minute * (1.0 + self.profile.traffic.daily_amplitude) / 60.0;
+        (peak_rate * self.mean_busy_s).ceil().max(1.0) as u64
+    }
+
+    /// The name of stream `k` of the day that contains `ms`.
+    pub fn stream_name(&self, ms: i64, k: u64) -> String {
+        let day = floor_to(ms, DAY_MS);
+        let date = chrono::DateTime::from_timestamp_millis(day)
+            .map(|d| d.format("%Y/%m/%d").to_string())
+            .unwrap_or_default();
+        let hi = hash_of(self.window.seed, &self.profile.name, &[day as u64, k, 1]);
+        let lo = hash_of(self.window.seed, &self.profile.name, &[day as u64, k, 2]);
+        format!("{date}/[$LATEST]{hi:016x}{lo:016x}")
+    }
+
+    /// The REPORT lines of one minute (empty outside the window), in timestamp order.
+    pub fn reports_in_minute(&self, minute: i64) -> Vec<SyntheticReport> {
+        let (first, last) = self
+            .window
+            .minutes(minute * MINUTE_MS, (minute + 1) * MINUTE_MS);
+        if first >= last {
+            return Vec::new();
+        }
+        let before = self.count_before(minute);
+        let n = self.count_before(minute + 1) - before;
+        (0..n)
+            .map(|i| self.report(minute, i, n, before + i))
+            .collect()
+    }
+
+    /// Invocation `i` of the `n` in `minute`; `global` numbers it since the epoch.
+    fn report(&self, minute: i64, i: i64, n: i64, global: i64) -> SyntheticReport {
+        let p = self.profile;
+        let w = &p.workload;
+        let seed = hash_of(self.window.seed, &p.name, &[global as u64, 7]);
+        let mut rng = StdRng::seed_from_u64(seed);
+        let timestamp_ms =
+            minute * MINUTE_MS + ((i as f64 + 0.5) * MINUTE_MS as f64 / n as f64) as i64;
+        let ratio = p.traffic.cold_start_ratio;
+        let cold = Self::share(global + 1, ratio, self.cold_offset)
+            > Self::share(global, ratio, self.cold_offset);
+        let init_ms = cold.then(|| self.init.sample_uncapped(&mut rng));
+        let raw = self.durations.sample_uncapped(&mut rng);
+        let timeout_ms = p.timeout_ms();
+        let oom = w.out_of_memory(p.memory_mb);
+        let status = if oom {
+            Some("error")
+        } else if raw >= timeout_ms {
+            Some("timeout")
+        } else {
+            None
+        };
+        let duration_ms = raw.min(timeout_ms);
+        let used = if oom {
+            p.memory_mb
+        } else {
+            let used = w.max_memory_used_mb(p.memory_mb) as f64 * rng.random_range(0.97..1.03);
+            (used.round() as u32).clamp(1, p.memory_mb)
+        };
+        let request_id = uuid::Builder::from_random_bytes(rng.random())
+            .into_uuid()
+            .to_string();
+        let stream = self.stream_name(timestamp_ms, mix(seed) % self.streams_per_day());
+        let mut report = SyntheticReport {
+            timestamp_ms,
+            request_id,
+            log_stream: stream,
+            duration_ms,
+            billed_ms: (duration_ms + init_ms.unwrap_or(0.0)).ceil().max(1.0) as u64,
+            memory_mb: p.memory_mb,
+            max_memory_used_mb: used,
+            init_ms,
+            status,
+            message: String::new(),
+        };
+        report.message = report_message(&report, p.log_format);
+        report
+    }
+}
+
+/// The workload's distribution of REPORT durations at the function's configured memory.
+///
+/// A function configured below its working set is killed part way through every invocation;
+/// those durations (uniform over 5-60% of the base duration) are described by a log-normal
+/// with the same mean and spread, so that they too have an analytic form.
+pub fn duration_distribution(profile: &FunctionProfile) -> DurationDistribution {
+    let w = &profile.workload;
+    let timeout_ms = profile.timeout_ms();
+    if w.out_of_memory(profile.memory_mb) {
+        let base = w.base_duration_ms(profile.memory_mb, profile.architecture);
+        return DurationDistribution::new(base * 0.325, 0.49, 0.0, 1.0, timeout_ms);
+    }
+    w.distribution(profile.memory_mb, profile.architecture, timeout_ms)
+}
+
+/// The REPORT event text in the function's log format, as Lambda writes it.
+fn report_message(r: &SyntheticReport, format: LogFormat) -> String {
+    let report = Report {
+        request_id: r.request_id.clone(),
+        duration_ms: r.duration_ms,
+        billed_ms: r.billed_ms,
+        memory_mb: r.memory_mb,
+        max_memory_used_mb: r.max_memory_used_mb,
+        init_ms: r.init_ms,
+        restore_ms: None,
+        status: match r.status {
+            None => ReportStatus::Success,
+            Some("error") => ReportStatus::Error(Some("Runtime.OutOfMemory".into())),
+            Some(_) => ReportStatus::Timeout,
+        },
+    };
+    match format {
+        LogFormat::Text => report_line::text(&report),
+        LogFormat::Json => {
+            let time = chrono::DateTime::from_timestamp_millis(r.timestamp_ms)
+                .map(|d| d.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string())
+                .unwrap_or_default();
+            report_line::json_event(&report, &time)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fleet::Fleet;
+
+    fn profile() -> FunctionProfile {
+        Fleet::parse(
+            "[[function]]\nname = \"api\"\nmemory_mb = 512\n[function.workload]\ncpu_ms = 50.0\nio_ms = 20.0\nerror_rate = 0.02\ninit_ms = 300.0\n[function.traffic]\nrequests_per_day = 100000\ndaily_amplitude = 0.5\ncold_start_ratio = 0.05\n",
+            "t.toml",
+        )
+        .unwrap()
+        .functions
+        .remove(0)
+    }
+
+    const STARTED: i64 = 1_760_000_123_456;
+
+    #[test]
+    fn percentile_levels_scatter_like_order_statistics_of_that_many_invocations() {
+        let p = profile();
+        let b = Backfill::new(9, STARTED);
+        let prod = b.production(&p);
+        // Over many functions (seeds), the level of a p99 over n invocations has the order
+        // statistic's spread: sqrt(p (1 - p) / n).
+        let spread = |n: f64| {
+            let levels: Vec<f64> = (0..400)
+                .map(|seed| {
+                    Backfill::new(seed, STARTED)
+                        .production(&p)
+                        .sampled_level(0.99, n)
+                })
+                .collect();
+            let mean = levels.iter().sum::<f64>() / levels.len() as f64;
+            let var = levels.iter().map(|l| (l - mean).powi(2)).sum::<f64>() / 399.0;
+            (mean, var.sqrt())
+        };
+        for n in [1_000.0, 1e7] {
+            let (mean, sd) = spread(n);
+            let expected = (0.99 * 0.01 / n).sqrt();
+            assert!((mean - 0.99).abs() < 3.0 * expected, "n {n}: mean {mean}");
+            assert!(
+                (sd / expected - 1.0).abs() < 0.2,
+                "n {n}: sd {sd} vs {expected}"
+            );
+        }
+        // The same function, level and count always give the same level, and a higher
+        // percentile of the same population a higher one.
+        assert_eq!(prod.sampled_level(0.99, 5e4), prod.sampled_level(0.99, 5e4));
+        for n in [1_400.0, 5e4, 1e7] {
+            assert!(
+                prod.sampled_level(0.995, n) > prod.sampled_level(0.99, n),
+                "{n}"
+            );
+        }
+        // The nominal count ignores the daily wave: the whole window holds 14 days' volume.
+        assert!((prod.nominal_between(b.start_ms, b.end_ms) - 14.0 * 100_000.0).abs() < 1e-6);
+    }
+
+    #[test]
+    fn counts_add_up_over_adjacent_ranges_and_match_the_daily_volume() {
+        let p = profile();
+        let b = Backfill::new(9, STARTED);
+        let prod = b.production(&p);
+        let total = prod.invocations_between(b.start_ms, b.end_ms);
+        let expected = 14.0 * 100_000.0;
+        assert!(
+            (total as f64 - expected).abs() / expected < 0.001,
+            "{total}"
+        );
+        let mid = b.start_ms + 5 * DAY_MS + 17 * MINUTE_MS;
+        assert_eq!(
+            prod.invocations_between(b.start_ms, mid) + prod.invocations_between(mid, b.end_ms),
+            total
+        );
+        assert_eq!(prod.invocations_between(b.end_ms, b.end_ms + DAY_MS), 0);
+        let errors = prod.errors_between(b.start_ms, b.end_ms) as f64;
+        assert!((errors / total as f64 - 0.02).abs() < 0.001, "{errors}");
+    }
+
+    #[test]
+    fn traffic_peaks_at_the_peak_hour() {
+        let p = profile();
+        let b = Backfill::new(9, STARTED);
+        let prod = b.production(&p);
+        let day = floor_to(b.start_ms, DAY_MS) + DAY_MS;
+        let hour =
+            |h: i64| prod.invocations_between(day + h * 3_600_000, day + (h + 1) * 3_600_000);
+        assert!(hour(15) > 2 * hour(3), "{} {}", hour(15), hour(3));
+    }
+
+    #[test]
+    fn minute_reports_are_deterministic_and_match_the_counts() {
+        let p = profile();
+        let b = Backfill::new(9, STARTED);
+        let prod = b.production(&p);
+        let minute = b.start_ms / MINUTE_MS + 900;
+        let reports = prod.reports_in_minute(minute);
+        assert_eq!(
+            reports.len() as u64,
+            prod.invocations_between(minute * MINUTE_MS, (minute + 1) * MINUTE_MS)
+        );
+        assert_eq!(reports, b.production(&p).reports_in_minute(minute));
+        assert!(reports
+            .windows(2)
+            .all(|w| w[0].timestamp_ms <= w[1].timestamp_ms));
+        assert!(reports[0].message.starts_with("REPORT RequestId: "));
+        assert!(prod.reports_in_minute(b.end_ms / MINUTE_MS).is_empty());
+    }
+
+    #[test]
+    fn a_different_seed_gives_different_minutes_but_the_same_volume() {
+        let p = profile();
+        let (a, b) = (Backfill::new(1, STARTED), Backfill::new(2, STARTED));
+        let m = a.start_ms / MINUTE_MS + 100;
+        assert_ne!(
+            a.production(&p).reports_in_minute(m)[0].request_id,
+            b.production(&p).reports_in_minute(m)[0].request_id
+        );
+        let day = |x: &Backfill| {
+            x.production(&p)
+                .invocations_between(x.start_ms, x.start_ms + DAY_MS)
+        };
+        assert!(day(&a).abs_diff(day(&b)) <= 1);
+    }
+}

@@ -1,0 +1,926 @@
+//! Fleet configuration files (`memtune fleet --config FILE`): which functions, how to tune
+//! them, what limits the run, and per-function overrides. Every key is documented in
+//! `config/fleet.example.toml`. Unknown keys and impossible values are errors naming the file
+//! and line they stand on.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use regex_lite::Regex;
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::glob::Glob;
+use super::schedule::Schedule;
+use super::select::Selection;
+use crate::apply::{ApplyMode, ApplyPolicy, Guards};
+use crate::strategy::{Objective, SearchMode, Strategy};
+use crate::sweep::payload::Payloads;
+use memtune_facts::toml_lines::{key_line, line_of};
+use memtune_facts::{MAX_MEMORY_MB, MIN_MEMORY_MB};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{path}: cannot read: {source}")]
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("{path}:{line}: {message}")]
+    Invalid {
+        path: String,
+        line: usize,
+        message: String,
+    },
+}
+
+/// A checked fleet configuration.
+#[derive(Debug, Clone)]
+pub struct FleetConfig {
+    pub selection: Selection,
+    pub tuning: Tuning,
+    pub limits: Limits,
+    /// `[[function]]` entries, in file order: later entries win over earlier ones.
+    pub overrides: Vec<Override>,
+    /// `[apply]`: propose recommendations, or apply those that pass the guards.
+    pub apply: ApplyPolicy,
+    /// `[serve]`: how `memtune serve` runs this config.
+    pub serve: ServeSettings,
+}
+
+/// `[serve]`; `memtune serve` flags win over these.
+#[derive(Debug, Clone, Default)]
+pub struct ServeSettings {
+    pub schedule: Option<Schedule>,
+    pub listen: Option<std::net::SocketAddr>,
+    /// The API token, when kept in the file rather than in MEMTUNE_API_TOKEN.
+    pub token: Option<String>,
+}
+
+/// How each function is tuned unless an override says otherwise.
+#[derive(Debug, Clone)]
+pub struct Tuning {
+    pub strategy: Strategy,
+    pub knobs: Knobs,
+    pub cold_start_ratio: f64,
+    /// Tune functions that have no configured payload with `{}`.
+    pub allow_empty_payload: bool,
+    pub seed: u64,
+    /// A function tuned successfully less than this many days ago, and unchanged since, is
+    /// not tuned again (0: always).
+    pub retune_after_days: u32,
+}
+
+/// Settings both `[tuning]` and `[[function]]` may set; None means "not set here".
+#[derive(Debug, Clone, Default)]
+pub struct Knobs {
+    pub strategy: Option<Strategy>,
+    /// Overrides the strategy's search mode.
+    pub search: Option<SearchMode>,
+    pub sizes: Option<Vec<u32>>,
+    pub min_mb: Option<u32>,
+    pub max_mb: Option<u32>,
+    pub invocations: Option<u32>,
+    pub warmup: Option<u32>,
+    pub payloads: Option<Payloads>,
+}
+
+/// What bounds the whole run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Limits {
+    /// Cap on invocations in flight across the fleet.
+    pub max_in_flight: Option<u32>,
+    /// Share of the account's unreserved concurrency the run may use.
+    pub unreserved_fraction: f64,
+    /// Share of a function's reserved concurrency left to production.
+    pub reserved_margin: f64,
+    /// Functions swept at the same time.
+    pub concurrent_functions: u32,
+    pub max_functions: Option<u32>,
+    pub max_usd: Option<f64>,
+    pub deadline: Option<Duration>,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_in_flight: None,
+            unreserved_fraction: 0.10,
+            reserved_margin: 0.20,
+            concurrent_functions: 8,
+            max_functions: None,
+            max_usd: None,
+            deadline: None,
+        }
+    }
+}
+
+/// One `[[function]]` entry.
+#[derive(Debug, Clone)]
+pub struct Override {
+    pub name: Glob,
+    pub knobs: Knobs,
+    /// Why the function is not to be tuned, when `skip = true`.
+    pub skip: Option<String>,
+}
+
+// ---- the file as written ---------------------------------------------------------------
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFile {
+    #[serde(default)]
+    select: Option<Spanned<RawSelect>>,
+    #[serde(default)]
+    tuning: Option<Spanned<RawTuning>>,
+    #[serde(default)]
+    limits: Option<Spanned<RawLimits>>,
+    #[serde(default)]
+    function: Vec<Spanned<RawOverride>>,
+    #[serde(default)]
+    apply: Option<Spanned<RawApply>>,
+    #[serde(default)]
+    serve: Option<Spanned<RawServe>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawServe {
+    schedule: Option<String>,
+    listen: Option<String>,
+    token: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawApply {
+    mode: Option<String>,
+    min_monthly_savings_usd: Option<f64>,
+    max_p99_regression_pct: Option<f64>,
+    min_confidence: Option<f64>,
+    apply_via_alias: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSelect {
+    #[serde(default)]
+    names: Vec<String>,
+    #[serde(default)]
+    name_regex: Vec<String>,
+    #[serde(default)]
+    runtimes: Vec<String>,
+    #[serde(default)]
+    architectures: Vec<String>,
+    #[serde(default)]
+    tags: BTreeMap<String, String>,
+    #[serde(default)]
+    exclude: Vec<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTuning {
+    strategy: Option<String>,
+    search: Option<String>,
+    slo_ms: Option<f64>,
+    sizes: Option<Vec<u32>>,
+    min_mb: Option<u32>,
+    max_mb: Option<u32>,
+    invocations: Option<u32>,
+    warmup: Option<u32>,
+    payload: Option<toml::Value>,
+    payload_file: Option<String>,
+    payloads_file: Option<String>,
+    cold_start_ratio: Option<f64>,
+    allow_empty_payload: Option<bool>,
+    seed: Option<u64>,
+    retune_after_days: Option<u32>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawLimits {
+    max_in_flight: Option<u32>,
+    unreserved_fraction: Option<f64>,
+    reserved_margin: Option<f64>,
+    concurrent_functions: Option<u32>,
+    max_functions: Option<u32>,
+    max_usd: Option<f64>,
+    deadline: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawOverride {
+    name: String,
+    strategy: Option<String>,
+    search: Option<String>,
+    slo_ms: Option<f64>,
+    sizes: Option<Vec<u32>>,
+    min_mb: Option<u32>,
+    max_mb: Option<u32>,
+    invocations: Option<u32>,
+    warmup: Option<u32>,
+    payload: Option<toml::Value>,
+    payload_file: Option<String>,
+    payloads_file: Option<String>,
+    #[serde(default)]
+    skip: bool,
+    reason: Option<String>,
+}
+
+/// The knob keys as written, shared by `[tuning]` and `[[function]]`.
+struct RawKnobs {
+    strategy: Option<String>,
+    search: Option<String>,
+    slo_ms: Option<f64>,
+    sizes: Option<Vec<u32>>,
+    min_mb: Option<u32>,
+    max_mb: Option<u32>,
+    invocations: Option<u32>,
+    warmup: Option<u32>,
+    payload: Option<toml::Value>,
+    payload_file: Option<String>,
+    payloads_file: Option<String>,
+}
+
+/// A problem at `key` of the section starting at byte `at`.
+struct Problem {
+    at: usize,
+    key: &'static str,
+    message: String,
+}
+
+fn problem(at: usize, key: &'static str, message: impl Into<String>) -> Problem {
+    Problem {
+        at,
+        key,
+        message: message.into(),
+    }
+}
+
+impl FleetConfig {
+    pub fn load(path: &Path) -> Result<FleetConfig, ConfigError> {
+        let shown = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io {
+            path: shown.clone(),
+            source,
+        })?;
+        FleetConfig::parse(&text, &shown, path.parent())
+    }
+
+    /// Parses configuration text; relative file names resolve against `dir`.
+    pub fn parse(text: &str, origin: &str, dir: Option<&Path>) -> Result<FleetConfig, ConfigError> {
+        let raw: RawFile = toml::from_str(text).map_err(|e| ConfigError::Invalid {
+            path: origin.to_string(),
+            line: e.span().map(|s| line_of(text, s.start)).unwrap_or(1),
+            message: e.message().trim().to_string(),
+        })?;
+        let dir = dir.map(Path::to_path_buf).unwrap_or_default();
+        check(raw, &dir).map_err(|p| ConfigError::Invalid {
+            path: origin.to_string(),
+            line: key_line(text, p.at, p.key),
+            message: p.message,
+        })
+    }
+}
+
+fn check(raw: RawFile, dir: &Path) -> Result<FleetConfig, Problem> {
+    let selection = match raw.select {
+        Some(s) => {
+            let at = s.span().start;
+            check_select(s.into_inner(), at)?
+        }
+        None => Selection::default(),
+    };
+    let tuning = match raw.tuning {
+        Some(t) => {
+            let at = t.span().start;
+            check_tuning(t.into_inner(), at, dir)?
+        }
+        None => check_tuning(RawTuning::default(), 0, dir)?,
+    };
+    let limits = match raw.limits {
+        Some(l) => {
+            let at = l.span().start;
+            check_limits(l.into_inner(), at)?
+        }
+        None => Limits::default(),
+    };
+    let overrides = raw
+        .function
+        .into_iter()
+        .map(|o| {
+            let at = o.span().start;
+            check_override(o.into_inner(), at, dir)
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let apply = match raw.apply {
+        Some(a) => {
+            let at = a.span().start;
+            check_apply(a.into_inner(), at)?
+        }
+        None => ApplyPolicy::default(),
+    };
+    let serve = match raw.serve {
+        Some(s) => {
+            let at = s.span().start;
+            check_serve(s.into_inner(), at)?
+        }
+        None => ServeSettings::default(),
+    };
+    Ok(FleetConfig {
+        selection,
+        tuning,
+        limits,
+        overrides,
+        apply,
+        serve,
+    })
+}
+
+fn check_serve(raw: RawServe, at: usize) -> Result<ServeSettings, Problem> {
+    let schedule = raw
+        .schedule
+        .as_deref()
+        .map(Schedule::parse)
+        .transpose()
+        .map_err(|e| problem(at, "schedule", e))?;
+    let listen = raw
+        .listen
+        .as_deref()
+        .map(|text| {
+            crate::listen::parse(text).map_err(|e| problem(at, "listen", format!("listen = {e}")))
+        })
+        .transpose()?;
+    if raw.token.as_deref() == Some("") {
+        return Err(problem(
+            at,
+            "token",
+            "token is empty; remove it to turn triggering over the API off",
+        ));
+    }
+    Ok(ServeSettings {
+        schedule,
+        listen,
+        token: raw.token,
+    })
+}
+
+fn check_apply(raw: RawApply, at: usize) -> Result<ApplyPolicy, Problem> {
+    let defaults = Guards::default();
+    let mode = match raw.mode.as_deref() {
+        None | Some("propose") => ApplyMode::Propose,
+        Some("auto") => ApplyMode::Auto,
+        Some(other) => {
+            return Err(problem(
+                at,
+                "mode",
+                format!("unknown apply mode '{other}': use \"propose\" or \"auto\""),
+            ))
+        }
+    };
+    let guards = Guards {
+        min_monthly_savings_usd: raw
+            .min_monthly_savings_usd
+            .unwrap_or(defaults.min_monthly_savings_usd),
+        max_p99_regression_pct: raw
+            .max_p99_regression_pct
+            .unwrap_or(defaults.max_p99_regression_pct),
+        min_confidence: raw.min_confidence.unwrap_or(defaults.min_confidence),
+    };
+    if !guards.min_monthly_savings_usd.is_finite() {
+        return Err(problem(
+            at,
+            "min_monthly_savings_usd",
+            "min_monthly_savings_usd must be a number of USD",
+        ));
+    }
+    if !(guards.max_p99_regression_pct.is_finite() && guards.max_p99_regression_pct >= 0.0) {
+        return Err(problem(
+            at,
+            "max_p99_regression_pct",
+            "max_p99_regression_pct must be a percentage >= 0",
+        ));
+    }
+    if !(0.0..=1.0).contains(&guards.min_confidence) {
+        return Err(problem(
+            at,
+            "min_confidence",
+            "min_confidence must be within 0..=1",
+        ));
+    }
+    if let Some(alias) = &raw.apply_via_alias {
+        let valid = !alias.is_empty()
+            && !alias.chars().all(|c| c.is_ascii_digit())
+            && alias
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        if !valid {
+            return Err(problem(
+                at,
+                "apply_via_alias",
+                format!("'{alias}' is not an alias name (letters, digits, - and _)"),
+            ));
+        }
+    }
+    Ok(ApplyPolicy {
+        mode,
+        guards,
+        via_alias: raw.apply_via_alias,
+    })
+}
+
+fn check_select(raw: RawSelect, at: usize) -> Result<Selection, Problem> {
+    let name_regex = raw
+        .name_regex
+        .iter()
+        .map(|r| {
+            Regex::new(r).map_err(|e| problem(at, "name_regex", format!("bad regex '{r}': {e}")))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    if let Some(bad) = raw
+        .architectures
+        .iter()
+        .find(|a| !matches!(a.as_str(), "x86_64" | "arm64"))
+    {
+        return Err(problem(
+            at,
+            "architectures",
+            format!("unknown architecture '{bad}': use \"x86_64\" or \"arm64\""),
+        ));
+    }
+    let globs = |v: Vec<String>| v.iter().map(|s| Glob::new(s)).collect::<Vec<_>>();
+    Ok(Selection {
+        names: globs(raw.names),
+        name_regex,
+        runtimes: globs(raw.runtimes),
+        architectures: raw.architectures,
+        tags: raw
+            .tags
+            .into_iter()
+            .map(|(k, v)| (k, Glob::new(&v)))
+            .collect(),
+        exclude: globs(raw.exclude),
+    })
+}
+
+fn check_tuning(raw: RawTuning, at: usize, dir: &Path) -> Result<Tuning, Problem> {
+    let cold_start_ratio = raw.cold_start_ratio.unwrap_or(0.01);
+    if !(0.0..=1.0).contains(&cold_start_ratio) {
+        return Err(problem(
+            at,
+            "cold_start_ratio",
+            "cold_start_ratio must be within 0..=1",
+        ));
+    }
+    let mut knobs = check_knobs(
+        RawKnobs {
+            strategy: raw.strategy,
+            search: raw.search,
+            slo_ms: raw.slo_ms,
+            sizes: raw.sizes,
+            min_mb: raw.min_mb,
+            max_mb: raw.max_mb,
+            invocations: raw.invocations,
+            warmup: raw.warmup,
+            payload: raw.payload,
+            payload_file: raw.payload_file,
+            payloads_file: raw.payloads_file,
+        },
+        at,
+        dir,
+    )?;
+    let strategy = match knobs.strategy.take() {
+        Some(s) => s,
+        None => load_strategy("cost", None, at, dir)?,
+    };
+    Ok(Tuning {
+        strategy,
+        knobs,
+        cold_start_ratio,
+        allow_empty_payload: raw.allow_empty_payload.unwrap_or(false),
+        seed: raw.seed.unwrap_or(1),
+        retune_after_days: raw.retune_after_days.unwrap_or(14),
+    })
+}
+
+fn check_limits(raw: RawLimits, at: usize) -> Result<Limits, Problem> {
+    let defaults = Limits::default();
+    let limits = Limits {
+        max_in_flight: raw.max_in_flight,
+        unreserved_fraction: raw
+            .unreserved_fraction
+            .unwrap_or(defaults.unreserved_fraction),
+        reserved_margin: raw.reserved_margin.unwrap_or(defaults.reserved_margin),
+        concurrent_functions: raw
+            .concurrent_functions
+            .unwrap_or(defaults.concurrent_functions),
+        max_functions: raw.max_functions,
+        max_usd: raw.max_usd,
+        deadline: raw
+            .deadline
+            .as_deref()
+            .map(parse_duration)
+            .transpose()
+            .map_err(|m| problem(at, "deadline", m))?,
+    };
+    if limits.max_in_flight == Some(0) {
+        return Err(problem(at, "max_in_flight", "max_in_flight must be >= 1"));
+    }
+    if !(limits.unreserved_fraction > 0.0 && limits.unreserved_fraction <= 1.0) {
+        return Err(problem(
+            at,
+            "unreserved_fraction",
+            "unreserved_fraction must be within 0 (exclusive) and 1",
+        ));
+    }
+    if !(0.0..1.0).contains(&limits.reserved_margin) {
+        return Err(problem(
+            at,
+            "reserved_margin",
+            "reserved_margin must be within 0..1",
+        ));
+    }
+    if !(1..=256).contains(&limits.concurrent_functions) {
+        return Err(problem(
+            at,
+            "concurrent_functions",
+            "concurrent_functions must be between 1 and 256",
+        ));
+    }
+    if limits.max_functions == Some(0) {
+        return Err(problem(at, "max_functions", "max_functions must be >= 1"));
+    }
+    if let Some(usd) = limits.max_usd {
+        if !(usd.is_finite() && usd > 0.0) {
+            return Err(problem(
+                at,
+                "max_usd",
+                "max_usd must be a positive amount of USD",
+            ));
+        }
+    }
+    Ok(limits)
+}
+
+fn check_override(raw: RawOverride, at: usize, dir: &Path) -> Result<Override, Problem> {
+    if raw.name.is_empty() {
+        return Err(problem(
+            at,
+            "name",
+            "name must be a function name or a glob such as \"orders-*\"",
+        ));
+    }
+    if raw.reason.is_some() && !raw.skip {
+        return Err(problem(
+            at,
+            "reason",
+            "reason explains a skip: set skip = true with it",
+        ));
+    }
+    let knobs = check_knobs(
+        RawKnobs {
+            strategy: raw.strategy,
+            search: raw.search,
+            slo_ms: raw.slo_ms,
+            sizes: raw.sizes,
+            min_mb: raw.min_mb,
+            max_mb: raw.max_mb,
+            invocations: raw.invocations,
+            warmup: raw.warmup,
+            payload: raw.payload,
+            payload_file: raw.payload_file,
+            payloads_file: raw.payloads_file,
+        },
+        at,
+        dir,
+    )?;
+    Ok(Override {
+        name: Glob::new(&raw.name),
+        knobs,
+        skip: raw.skip.then(|| {
+            raw.reason
+                .unwrap_or_else(|| "skip = true in the fleet config".into())
+        }),
+    })
+}
+
+fn check_knobs(raw: RawKnobs, at: usize, dir: &Path) -> Result<Knobs, Problem> {
+    if let Some(slo) = raw.slo_ms {
+        if !(slo.is_finite() && slo > 0.0) {
+            return Err(problem(
+                at,
+                "slo_ms",
+                "slo_ms must be a positive number of milliseconds",
+            ));
+        }
+    }
+    let strategy = match &raw.strategy {
+        Some(name) => Some(load_strategy(name, raw.slo_ms, at, dir)?),
+        None if raw.slo_ms.is_some() => {
+            return Err(problem(
+                at,
+                "slo_ms",
+                "slo_ms needs a strategy next to it (e.g. strategy = \"latency-slo\")",
+            ))
+        }
+        None => None,
+    };
+    let valid = MIN_MEMORY_MB..=MAX_MEMORY_MB;
+    if let Some(sizes) = &raw.sizes {
+        if sizes.is_empty() {
+            return Err(problem(
+                at,
+                "sizes",
+                "sizes is empty: list sizes in MB, e.g. [128, 512, 1024]",
+            ));
+        }
+        if let Some(bad) = sizes.iter().find(|s| !valid.contains(s)) {
+            return Err(problem(
+                at,
+                "sizes",
+                format!("memory size {bad} MB is outside Lambda's range {MIN_MEMORY_MB}..{MAX_MEMORY_MB}"),
+            ));
+        }
+    }
+    for (key, value) in [("min_mb", raw.min_mb), ("max_mb", raw.max_mb)] {
+        if let Some(v) = value.filter(|v| !valid.contains(v)) {
+            return Err(problem(
+                at,
+                key,
+                format!("{key} {v} is outside Lambda's range {MIN_MEMORY_MB}..{MAX_MEMORY_MB}"),
+            ));
+        }
+    }
+    if let (Some(lo), Some(hi)) = (raw.min_mb, raw.max_mb) {
+        if lo > hi {
+            return Err(problem(
+                at,
+                "min_mb",
+                format!("min_mb {lo} is above max_mb {hi}"),
+            ));
+        }
+    }
+    if let Some(n) = raw.invocations.filter(|n| !(1..=1000).contains(n)) {
+        return Err(problem(
+            at,
+            "invocations",
+            format!("invocations {n} must be between 1 and 1000"),
+        ));
+    }
+    if let Some(n) = raw.warmup.filter(|n| *n > 100) {
+        return Err(problem(
+            at,
+            "warmup",
+            format!("warmup {n} must be between 0 and 100"),
+        ));
+    }
+    let search = match raw.search.as_deref() {
+        None => None,
+        Some("grid") => Some(SearchMode::Grid),
+        Some("adaptive") => Some(SearchMode::Adaptive),
+        Some(other) => {
+            return Err(problem(
+                at,
+                "search",
+                format!("unknown search '{other}': use \"grid\" or \"adaptive\""),
+            ))
+        }
+    };
+    Ok(Knobs {
+        strategy,
+        search,
+        sizes: raw.sizes,
+        min_mb: raw.min_mb,
+        max_mb: raw.max_mb,
+        invocations: raw.invocations,
+        warmup: raw.warmup,
+        payloads: check_payloads(raw.payload, raw.payload_file, raw.payloads_file, at, dir)?,
+    })
+}
+
+fn load_strategy(
+    name: &str,
+    slo_ms: Option<f64>,
+    at: usize,
+    dir: &Path,
+) -> Result<Strategy, Problem> {
+    let name_or_path = if Strategy::builtin_names().contains(&name) {
+        name.to_string()
+    } else {
+        dir.join(name).display().to_string()
+    };
+    let strategy = Strategy::load(&name_or_path)
+        .map_err(|e| problem(at, "strategy", e.to_string()))?
+        .with_slo(slo_ms, None);
+    if strategy.objective == Objective::LatencySlo && strategy.slo_ms.is_none() {
+        return Err(problem(
+            at,
+            "strategy",
+            format!(
+                "strategy '{}' needs a latency target: set slo_ms next to it",
+                strategy.name
+            ),
+        ));
+    }
+    if slo_ms.is_some() && strategy.objective != Objective::LatencySlo {
+        return Err(problem(
+            at,
+            "slo_ms",
+            format!(
+                "slo_ms sets a latency target, which strategy '{}' does not use (it chooses \
+                 by {}): use strategy = \"latency-slo\", or drop slo_ms",
+                strategy.name,
+                strategy.objective.as_str()
+            ),
+        ));
+    }
+    Ok(strategy)
+}
+
+/// `payload` (JSON text, or a TOML table or array taken as JSON), `payload_file` or
+/// `payloads_file` (weighted, as `recommend --payloads`): at most one of them.
+fn check_payloads(
+    inline: Option<toml::Value>,
+    file: Option<String>,
+    weighted_file: Option<String>,
+    at: usize,
+    dir: &Path,
+) -> Result<Option<Payloads>, Problem> {
+    let read = |key: &'static str, name: &str| -> Result<String, Problem> {
+        let path: PathBuf = dir.join(name);
+        std::fs::read_to_string(&path)
+            .map_err(|e| problem(at, key, format!("cannot read {}: {e}", path.display())))
+    };
+    let payloads = match (inline, file, weighted_file) {
+        (None, None, None) => return Ok(None),
+        (Some(value), None, None) => {
+            let text = match value {
+                toml::Value::String(s) => s,
+                other => serde_json::to_string(&other)
+                    .map_err(|e| problem(at, "payload", format!("payload cannot be JSON: {e}")))?,
+            };
+            Payloads::single(&text).map_err(|m| problem(at, "payload", m))?
+        }
+        (None, Some(name), None) => Payloads::single(&read("payload_file", &name)?)
+            .map_err(|m| problem(at, "payload_file", m))?,
+        (None, None, Some(name)) => Payloads::weighted(&read("payloads_file", &name)?)
+            .map_err(|m| problem(at, "payloads_file", m))?,
+        _ => {
+            return Err(problem(
+                at,
+                "payload",
+                "set only one of payload, payload_file and payloads_file",
+            ))
+        }
+    };
+    Ok(Some(payloads))
+}
+
+/// `90s`, `45m`, `2h`.
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let bad =
+        || format!("deadline '{text}' is not a duration: use e.g. \"90s\", \"45m\" or \"2h\"");
+    let split = text.find(|c: char| !c.is_ascii_digit()).ok_or_else(bad)?;
+    let (number, unit) = text.split_at(split);
+    let n: u64 = number.parse().map_err(|_| bad())?;
+    let seconds = match unit {
+        "s" => n,
+        "m" => n * 60,
+        "h" => n * 3600,
+        _ => return Err(bad()),
+    };
+    if seconds == 0 {
+        return Err(format!("deadline '{text}' must be longer than 0"));
+    }
+    Ok(Duration::from_secs(seconds))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<FleetConfig, String> {
+        FleetConfig::parse(text, "fleet.toml", None).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn the_example_config_parses() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config");
+        let config = FleetConfig::load(&dir.join("fleet.example.toml")).unwrap();
+        assert!(!config.overrides.is_empty());
+        assert_eq!(config.tuning.strategy.name, "cost");
+        assert_eq!(
+            config.serve.schedule.as_ref().map(|s| s.text()),
+            Some("0 3 * * *")
+        );
+    }
+
+    #[test]
+    fn defaults_apply_when_sections_are_missing() {
+        let config = parse("").unwrap();
+        assert_eq!(config.limits, Limits::default());
+        assert_eq!(config.tuning.strategy.name, "cost");
+        assert!(!config.tuning.allow_empty_payload);
+        assert!(config.overrides.is_empty());
+    }
+
+    #[test]
+    fn unknown_keys_name_their_line() {
+        let err = parse("[select]\nnames = [\"a\"]\n\n[limits]\nmax_inflight = 3\n").unwrap_err();
+        assert!(err.starts_with("fleet.toml:5:"), "{err}");
+        assert!(err.contains("max_inflight"), "{err}");
+    }
+
+    #[test]
+    fn impossible_values_name_their_line() {
+        let cases = [
+            (
+                "[limits]\nconcurrent_functions = 0\n",
+                2,
+                "concurrent_functions",
+            ),
+            ("[tuning]\nsizes = [64]\n", 2, "outside Lambda's range"),
+            ("[select]\nname_regex = [\"(\"]\n", 2, "bad regex"),
+            (
+                "[tuning]\nstrategy = \"latency-slo\"\n",
+                2,
+                "needs a latency target",
+            ),
+            (
+                "[tuning]\nstrategy = \"speed\"\nslo_ms = 100.0\n",
+                3,
+                "which strategy 'speed' does not use",
+            ),
+            ("[limits]\ndeadline = \"soon\"\n", 2, "not a duration"),
+            ("[apply]\nmode = \"yolo\"\n", 2, "unknown apply mode"),
+            ("[apply]\n\nmin_confidence = 1.5\n", 3, "min_confidence"),
+            ("[apply]\napply_via_alias = \"1\"\n", 2, "not an alias name"),
+            ("[serve]\nschedule = \"0 3 * *\"\n", 2, "has 4 fields"),
+            ("[serve]\n\nlisten = \"localhost\"\n", 3, "not an address"),
+            (
+                "[[function]]\nname = \"a\"\n\n[[function]]\nname = \"b\"\npayload = \"{oops\"\n",
+                6,
+                "not valid JSON",
+            ),
+            (
+                "[[function]]\nname = \"a\"\npayload = \"{}\"\npayload_file = \"x.json\"\n",
+                3,
+                "only one of",
+            ),
+        ];
+        for (text, line, expect) in cases {
+            let err = parse(text).unwrap_err();
+            assert!(
+                err.starts_with(&format!("fleet.toml:{line}:")),
+                "{text:?}: {err}"
+            );
+            assert!(err.contains(expect), "{text:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn payloads_can_be_json_text_or_toml_tables() {
+        let config = parse(
+            "[[function]]\nname = \"a\"\npayload = '{\"id\": \"{{uuid}}\"}'\n\
+             [[function]]\nname = \"b\"\npayload = { order = 42, items = [1, 2] }\n\
+             [[function]]\nname = \"c\"\nskip = true\nreason = \"vendor code\"\n",
+        )
+        .unwrap();
+        assert!(config.overrides[0].knobs.payloads.is_some());
+        assert!(config.overrides[1].knobs.payloads.is_some());
+        assert_eq!(config.overrides[2].skip.as_deref(), Some("vendor code"));
+    }
+
+    #[test]
+    fn apply_and_retune_settings() {
+        let config = parse(
+            "[tuning]\nretune_after_days = 3\n[apply]\nmode = \"auto\"\nmin_monthly_savings_usd = 2.5\napply_via_alias = \"live\"\n",
+        )
+        .unwrap();
+        assert_eq!(config.tuning.retune_after_days, 3);
+        assert_eq!(config.apply.mode, ApplyMode::Auto);
+        assert_eq!(config.apply.guards.min_monthly_savings_usd, 2.5);
+        assert_eq!(config.apply.guards.min_confidence, 0.9);
+        assert_eq!(config.apply.via_alias.as_deref(), Some("live"));
+        let defaults = parse("").unwrap();
+        assert_eq!(defaults.tuning.retune_after_days, 14);
+        assert_eq!(defaults.apply, ApplyPolicy::default());
+        let err = parse("[apply]\nmin_savings = 1\n").unwrap_err();
+        assert!(err.starts_with("fleet.toml:2:"), "{err}");
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("90s").unwrap(), Duration::from_secs(90));
+        assert_eq!(parse_duration("45m").unwrap(), Duration::from_secs(2700));
+        assert_eq!(parse_duration("2h").unwrap(), Duration::from_secs(7200));
+        assert!(parse_duration("2").is_err());
+        assert!(parse_duration("0m").is_err());
+        assert!(parse_duration("m").is_err());
+    }
+}

@@ -1,0 +1,255 @@
+//! Running the jobs: many functions at once, every invocation within the shared budget, the
+//! biggest spenders first, and no new function started once the deadline or `max_usd` is
+//! reached (functions in flight finish).
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+
+use super::budget::InvocationBudget;
+use super::budgeted::Budgeted;
+use super::jobs::Job;
+use super::outcome::FunctionResult;
+use super::retune::RetunePolicy;
+use crate::platform::LambdaApi;
+use crate::sweep::{SweepError, SweepEvent};
+use crate::tune::production::Production;
+use crate::tune::{self, document, TuneError, TuneOptions};
+use memtune_facts::pricing::PriceBook;
+
+/// Where and how the run works; the same for every function.
+#[derive(Debug, Clone)]
+pub struct RunSettings {
+    pub run_id: String,
+    pub region: String,
+    pub state_dir: PathBuf,
+    pub endpoint_url: Option<String>,
+    pub settle_timeout: Duration,
+    pub concurrent_functions: usize,
+    pub cold_start_ratio: f64,
+    pub seed: u64,
+    pub max_usd: Option<f64>,
+    pub deadline: Option<Duration>,
+    /// Production figures by function name (CloudWatch), where they could be read: the
+    /// measured cold-start ratio wins over `cold_start_ratio`, max memory used sets a floor,
+    /// monthly invocations give savings per month.
+    pub production: Arc<BTreeMap<String, Production>>,
+    /// Which functions are not tuned again (history).
+    pub retune: Arc<RetunePolicy>,
+}
+
+/// Progress, for a bar or a log.
+#[derive(Debug, Clone, Copy)]
+pub enum Progress<'a> {
+    /// The plan is made: this many functions to tune, this many invocations in flight at most.
+    Planned {
+        jobs: usize,
+        budget: usize,
+    },
+    Invoked,
+    Finished(&'a FunctionResult),
+}
+
+/// Shared with every sweep's event callback, which must own what it holds.
+pub type OnProgress = Arc<dyn Fn(Progress) + Send + Sync>;
+
+/// What every function's task shares.
+struct Shared<A: LambdaApi> {
+    api: Budgeted<A>,
+    book: PriceBook,
+    settings: RunSettings,
+    on_progress: OnProgress,
+    started: Instant,
+    spent_usd: Mutex<f64>,
+}
+
+/// Tunes `jobs` (already in priority order), `concurrent_functions` at a time, each in its own
+/// task so a slow step of one sweep (an fsync, a burst of statistics) holds up no other;
+/// results come back in the same order.
+pub async fn execute<A: LambdaApi + Clone + 'static>(
+    api: &A,
+    book: &PriceBook,
+    jobs: Vec<Job>,
+    budget: Arc<InvocationBudget>,
+    settings: &RunSettings,
+    on_progress: &OnProgress,
+) -> Vec<FunctionResult> {
+    let shared = Arc::new(Shared {
+        api: Budgeted {
+            inner: api.clone(),
+            budget,
+        },
+        book: book.clone(),
+        settings: settings.clone(),
+        on_progress: on_progress.clone(),
+        started: Instant::now(),
+        spent_usd: Mutex::new(0.0),
+    });
+    let mut pending = jobs.into_iter().enumerate();
+    // Dropping the set (Ctrl-C) aborts every task; the caller restores from the journals.
+    let mut tasks = JoinSet::new();
+    let mut results = Vec::new();
+    loop {
+        while tasks.len() < settings.concurrent_functions.max(1) {
+            let Some((i, job)) = pending.next() else {
+                break;
+            };
+            tasks.spawn(run_job(shared.clone(), i, job));
+        }
+        match tasks.join_next().await {
+            None => break,
+            Some(Ok(done)) => results.push(done),
+            Some(Err(e)) => match e.try_into_panic() {
+                Ok(panic) => std::panic::resume_unwind(panic),
+                // Cancelled: the runtime is shutting down.
+                Err(_) => break,
+            },
+        }
+    }
+    results.sort_by_key(|(i, _)| *i);
+    results.into_iter().map(|(_, r)| r).collect()
+}
+
+async fn run_job<A: LambdaApi>(
+    shared: Arc<Shared<A>>,
+    index: usize,
+    job: Job,
+) -> (usize, FunctionResult) {
+    let spent = |add: f64| {
+        let mut total = shared.spent_usd.lock().unwrap_or_else(|e| e.into_inner());
+        *total += add;
+        *total
+    };
+    let payload_sha256 = job.payloads.digest();
+    let mut result = match stop_reason(&shared.settings, shared.started.elapsed(), spent(0.0)) {
+        Some(reason) => FunctionResult::skipped(job.function, reason),
+        None => tune_one(&shared, job, index as u64).await,
+    };
+    result.payload_sha256 = Some(payload_sha256);
+    if let Some(d) = &result.document {
+        spent(d.exploration.usd);
+    }
+    (shared.on_progress)(Progress::Finished(&result));
+    (index, result)
+}
+
+/// Why no further function may start, if a limit is reached.
+fn stop_reason(settings: &RunSettings, elapsed: Duration, spent_usd: f64) -> Option<String> {
+    if let Some(deadline) = settings.deadline.filter(|d| elapsed >= *d) {
+        return Some(format!(
+            "not started: the run's deadline ({} s) had passed",
+            deadline.as_secs()
+        ));
+    }
+    settings
+        .max_usd
+        .filter(|max| spent_usd >= *max)
+        .map(|max| format!("not started: the run had spent ${spent_usd:.4} of max_usd ${max}"))
+}
+
+async fn tune_one<A: LambdaApi>(shared: &Shared<A>, mut job: Job, index: u64) -> FunctionResult {
+    let settings = &shared.settings;
+    let production = settings.production.get(&job.function.name);
+    if let Some(floor) = production.and_then(|p| p.memory_floor_mb(job.strategy.memory_headroom)) {
+        job.search.raise_min_mb(floor);
+    }
+    job.search
+        .use_production_tail(production.and_then(|p| p.tail()));
+    let options = TuneOptions {
+        run_id: settings.run_id.clone(),
+        strategy: job.strategy,
+        search: job.search,
+        invocations: job.invocations,
+        warmup: job.warmup,
+        payloads: job.payloads,
+        region: settings.region.clone(),
+        cold_start_ratio: production
+            .and_then(|p| p.cold_start_ratio)
+            .unwrap_or(settings.cold_start_ratio),
+        state_dir: settings.state_dir.clone(),
+        endpoint_url: settings.endpoint_url.clone(),
+        settle_timeout: settings.settle_timeout,
+        seed: settings.seed.wrapping_add(index),
+    };
+    // The fleet budget bounds the total; this bounds one function (its reservation).
+    let own_limit = job.max_in_flight.unwrap_or(Semaphore::MAX_PERMITS);
+    let in_flight = Arc::new(Semaphore::new(own_limit));
+    let on_event = {
+        let on_progress = shared.on_progress.clone();
+        move |e: SweepEvent| {
+            if let SweepEvent::Invoked { .. } = e {
+                on_progress(Progress::Invoked);
+            }
+        }
+    };
+    let name = job.function.name.clone();
+    let tuned = tune::tune(
+        &shared.api,
+        &shared.book,
+        &name,
+        &options,
+        in_flight,
+        &on_event,
+    );
+    match tuned.await {
+        Ok(outcome) => {
+            let mut doc = document::document(&outcome, &settings.region);
+            doc.function.stack_name =
+                document::stack_name(&shared.api, &outcome.original.arn).await;
+            if let Some(p) = production {
+                document::add_production(&mut doc, p);
+            }
+            FunctionResult::tuned(job.function, doc)
+        }
+        // Refused before anything changed (not Active, an update in progress, another run).
+        Err(TuneError::Sweep(SweepError::Refused(reason))) => {
+            FunctionResult::skipped(job.function, reason)
+        }
+        Err(e) => {
+            let spent = e.exploration().map(document::ExplorationInfo::from);
+            let mut failed = FunctionResult::failed(job.function, e.to_string());
+            failed.exploration = spent;
+            failed
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(max_usd: Option<f64>, deadline: Option<Duration>) -> RunSettings {
+        RunSettings {
+            run_id: "r".into(),
+            region: "us-east-1".into(),
+            state_dir: PathBuf::new(),
+            endpoint_url: None,
+            settle_timeout: Duration::from_secs(1),
+            concurrent_functions: 1,
+            cold_start_ratio: 0.01,
+            seed: 1,
+            max_usd,
+            deadline,
+            production: Default::default(),
+            retune: Default::default(),
+        }
+    }
+
+    #[test]
+    fn limits_stop_new_functions() {
+        let none = settings(None, None);
+        assert_eq!(stop_reason(&none, Duration::from_secs(9999), 1e9), None);
+        let capped = settings(Some(0.5), Some(Duration::from_secs(60)));
+        assert_eq!(stop_reason(&capped, Duration::from_secs(1), 0.4), None);
+        assert!(stop_reason(&capped, Duration::from_secs(1), 0.5)
+            .unwrap()
+            .contains("max_usd"));
+        assert!(stop_reason(&capped, Duration::from_secs(60), 0.0)
+            .unwrap()
+            .contains("deadline"));
+    }
+}

@@ -1,0 +1,92 @@
+//! The recommendations of a run, from `memtune fleet --format json` (a fleet run) or
+//! `memtune recommend --format json` (one document, or an array of them).
+
+use serde_json::Value;
+
+use crate::tune::document::FunctionDocument;
+
+/// A deployed function and the memory a run recommends for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recommendation {
+    pub function: String,
+    pub memory_mb: u32,
+    /// The stack that deployed it, when the run read its tags.
+    pub stack_name: Option<String>,
+}
+
+impl Recommendation {
+    pub fn new(function: &str, memory_mb: u32) -> Recommendation {
+        Recommendation {
+            function: function.to_string(),
+            memory_mb,
+            stack_name: None,
+        }
+    }
+}
+
+/// The recommendations in a run's JSON, in its order; functions without one (skipped,
+/// failed, no feasible size) are left out and counted.
+pub fn read(text: &str) -> Result<RunRecommendations, String> {
+    let value: Value = serde_json::from_str(text).map_err(|e| format!("not JSON ({e})"))?;
+    let documents: Vec<Value> = match value {
+        Value::Object(ref o) if o.get("functions").is_some_and(Value::is_array) => o["functions"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|f| f.get("document").cloned().unwrap_or(Value::Null))
+            .collect(),
+        Value::Object(ref o) if o.contains_key("recommendation") => vec![value],
+        Value::Array(docs) => docs,
+        _ => {
+            return Err("neither a `memtune fleet --format json` run nor a `memtune recommend --format json` document".into())
+        }
+    };
+    let mut run = RunRecommendations::default();
+    for doc in documents {
+        if doc.is_null() {
+            run.without_recommendation += 1;
+            continue;
+        }
+        let doc: FunctionDocument = serde_json::from_value(doc)
+            .map_err(|e| format!("a function document does not match the memtune schema ({e})"))?;
+        match doc.recommendation {
+            Some(r) => run.recommendations.push(Recommendation {
+                function: doc.function.name,
+                memory_mb: r.memory_mb,
+                stack_name: doc.function.stack_name,
+            }),
+            None => run.without_recommendation += 1,
+        }
+    }
+    Ok(run)
+}
+
+#[derive(Debug, Default, PartialEq)]
+pub struct RunRecommendations {
+    pub recommendations: Vec<Recommendation>,
+    /// Functions the run skipped, failed or found no feasible size for.
+    pub without_recommendation: usize,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rejects_other_json() {
+        assert!(read("{\"a\": 1}").unwrap_err().contains("neither"));
+        assert!(read("not json").unwrap_err().contains("not JSON"));
+        assert!(read(r#"{"recommendation": 3}"#)
+            .unwrap_err()
+            .contains("schema"));
+    }
+
+    #[test]
+    fn fleet_entries_without_a_document_are_counted() {
+        let run =
+            read(r#"{"functions": [{"function": "a", "status": "skipped", "document": null}]}"#)
+                .unwrap();
+        assert_eq!(run.without_recommendation, 1);
+        assert!(run.recommendations.is_empty());
+    }
+}

@@ -1,0 +1,923 @@
+//! The decision: from per-size statistics to one recommended memory size.
+//!
+//! Sizes that failed (out of memory, timeouts, a tail too close to the timeout) or leave too
+//! little memory headroom are set aside with their reasons; the objective then picks among
+//! the rest, so the recommendation is always a measured, feasible size.
+
+use std::fmt;
+
+use serde::Serialize;
+
+use super::spec::{Objective, Strategy};
+use crate::measure::{CostStats, Infeasibility, Percentile, SizeStats, WarmStats};
+
+/// The size a strategy recommends, and why.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Recommendation {
+    pub memory_mb: u32,
+    pub objective: Objective,
+    pub value: ObjectiveValue,
+    /// One sentence for a human.
+    pub reason: String,
+    /// The sizes the objective considered equally good (within tolerance), ascending.
+    pub band: Vec<u32>,
+    pub cost: CostStats,
+    pub trimmed_mean_ms: f64,
+    /// The SLO verdict for the recommended size, whenever the strategy has an SLO.
+    pub slo: Option<SloStatus>,
+    /// Change from the current size, when the current size was measured.
+    pub vs_current: Option<Comparison>,
+    /// Sizes set aside before the objective was applied.
+    pub rejected: Vec<Rejected>,
+    /// Which estimate the decision ranked sizes by.
+    pub estimate: Estimate,
+}
+
+/// The statistics a decision rested on.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Estimate {
+    /// Each size's own samples.
+    #[default]
+    Measured,
+    /// The fitted curve pooled with the size's own samples (adaptive search).
+    Fitted,
+}
+
+/// The objective's value at the recommended size.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub enum ObjectiveValue {
+    CostPerInvocationUsd(f64),
+    TrimmedMeanMs(f64),
+    /// `w x cost/max_cost + (1 - w) x duration/max_duration`, 0..=1.
+    BalancedScore(f64),
+    /// The targeted warm percentile.
+    PercentileMs(f64),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct SloStatus {
+    pub slo_ms: f64,
+    pub percentile: Percentile,
+    /// The sample percentile.
+    pub observed_ms: f64,
+    /// Upper confidence bound on the true percentile; `None` with too few samples.
+    pub upper_bound_ms: Option<f64>,
+    pub confidence: f64,
+    /// The sample percentile meets the SLO.
+    pub met: bool,
+    /// The upper confidence bound meets the SLO.
+    pub met_with_confidence: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Comparison {
+    pub current_memory_mb: u32,
+    /// Positive = the recommendation costs more per invocation.
+    pub cost_change_pct: f64,
+    /// Trimmed-mean duration; positive = the recommendation is slower.
+    pub latency_change_pct: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Rejected {
+    pub memory_mb: u32,
+    pub reasons: Vec<Rejection>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub enum Rejection {
+    Infeasible(Infeasibility),
+    /// Less than `memory_headroom` x max memory used.
+    Headroom {
+        max_used_mb: u32,
+        required_mb: u32,
+    },
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RecommendError {
+    #[error("{0}")]
+    NoFeasibleSize(NoFeasibleSize),
+    #[error("strategy '{strategy}' targets a latency SLO but sets none: pass --slo-ms MS or set slo_ms in the strategy file")]
+    MissingSlo { strategy: String },
+}
+
+/// Every measured size was set aside.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct NoFeasibleSize {
+    pub rejected: Vec<Rejected>,
+}
+
+impl fmt::Display for NoFeasibleSize {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.rejected.is_empty() {
+            return write!(f, "no memory size was measured");
+        }
+        write!(f, "no measured memory size is feasible:")?;
+        for r in &self.rejected {
+            let reasons: Vec<String> = r.reasons.iter().map(ToString::to_string).collect();
+            write!(f, " {} MB: {};", r.memory_mb, reasons.join(", "))?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Display for Rejection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Rejection::Infeasible(Infeasibility::OutOfMemory { count }) => {
+                write!(f, "{count} out-of-memory kill(s)")
+            }
+            Rejection::Infeasible(Infeasibility::Timeout { count }) => {
+                write!(f, "{count} timeout(s)")
+            }
+            Rejection::Infeasible(Infeasibility::AllFailed) => write!(f, "every invocation failed"),
+            Rejection::Infeasible(Infeasibility::NoWarmMeasurement) => {
+                write!(f, "no warm invocation with a REPORT line")
+            }
+            Rejection::Infeasible(Infeasibility::SlowTail { p99_ms, limit_ms }) => write!(
+                f,
+                "p99 {p99_ms:.0} ms is above {limit_ms:.0} ms (too close to the timeout)"
+            ),
+            Rejection::Infeasible(Infeasibility::UnboundedTail {
+                p99_ms,
+                upper_ms,
+                confidence,
+                limit_ms,
+            }) => write!(
+                f,
+                "p99 {p99_ms:.0} ms may be as high as {upper_ms:.0} ms ({} bound), above {limit_ms:.0} ms (too close to the timeout)",
+                level(*confidence)
+            ),
+            Rejection::Headroom {
+                max_used_mb,
+                required_mb,
+            } => write!(
+                f,
+                "uses up to {max_used_mb} MB; the headroom rule needs at least {required_mb} MB"
+            ),
+        }
+    }
+}
+
+/// A feasible size with what the objectives need.
+#[derive(Debug, Clone, Copy)]
+struct Candidate<'a> {
+    memory_mb: u32,
+    warm: &'a WarmStats,
+    cost: CostStats,
+}
+
+impl Candidate<'_> {
+    fn cost(&self) -> f64 {
+        self.cost.mean_usd
+    }
+    fn duration(&self) -> f64 {
+        self.warm.trimmed_mean_ms
+    }
+}
+
+/// What an objective chose.
+struct Choice<'a> {
+    chosen: Candidate<'a>,
+    value: ObjectiveValue,
+    reason: String,
+    band: Vec<u32>,
+}
+
+/// Recommends a measured, feasible size for `strategy`. `current_memory_mb` is the
+/// function's size before tuning; when it was measured the result says what changes.
+/// Fails when no size is feasible, or when a `latency-slo` strategy has no `slo_ms`.
+pub fn recommend(
+    strategy: &Strategy,
+    sizes: &[SizeStats],
+    current_memory_mb: Option<u32>,
+) -> Result<Recommendation, RecommendError> {
+    let mut sorted: Vec<&SizeStats> = sizes.iter().collect();
+    sorted.sort_by_key(|s| s.memory_mb);
+    let (candidates, rejected) = screen(&sorted, strategy.memory_headroom);
+    if candidates.is_empty() {
+        return Err(RecommendError::NoFeasibleSize(NoFeasibleSize { rejected }));
+    }
+    let choice = match strategy.objective {
+        Objective::Cost => by_cost(&candidates, strategy.cost_tolerance),
+        Objective::Speed => by_speed(&candidates, strategy.speed_tolerance),
+        Objective::Balanced => by_balance(&candidates, strategy.balanced_weight),
+        Objective::LatencySlo => {
+            let slo_ms = strategy.slo_ms.ok_or_else(|| RecommendError::MissingSlo {
+                strategy: strategy.name.clone(),
+            })?;
+            by_slo(&candidates, strategy, slo_ms)
+        }
+    };
+    let chosen = choice.chosen;
+    Ok(Recommendation {
+        memory_mb: chosen.memory_mb,
+        objective: strategy.objective,
+        value: choice.value,
+        reason: choice.reason,
+        band: choice.band,
+        cost: chosen.cost,
+        trimmed_mean_ms: chosen.duration(),
+        slo: slo_status(chosen.warm, strategy),
+        vs_current: current_memory_mb.and_then(|m| compare(&chosen, m, &sorted)),
+        rejected,
+        estimate: Estimate::Measured,
+    })
+}
+
+/// Splits sizes into candidates and rejections (feasibility, then memory headroom).
+fn screen<'a>(sizes: &[&'a SizeStats], headroom: f64) -> (Vec<Candidate<'a>>, Vec<Rejected>) {
+    let mut candidates = Vec::new();
+    let mut rejected = Vec::new();
+    for s in sizes {
+        let mut reasons: Vec<Rejection> = s
+            .infeasible
+            .iter()
+            .cloned()
+            .map(Rejection::Infeasible)
+            .collect();
+        if let Some(max_used_mb) = s.max_memory_used_mb {
+            let required_mb = (headroom * f64::from(max_used_mb)).ceil() as u32;
+            if s.memory_mb < required_mb {
+                reasons.push(Rejection::Headroom {
+                    max_used_mb,
+                    required_mb,
+                });
+            }
+        }
+        match (&s.warm, s.cost) {
+            (Some(warm), Some(cost)) if reasons.is_empty() => candidates.push(Candidate {
+                memory_mb: s.memory_mb,
+                warm,
+                cost,
+            }),
+            _ => rejected.push(Rejected {
+                memory_mb: s.memory_mb,
+                reasons,
+            }),
+        }
+    }
+    (candidates, rejected)
+}
+
+/// The first (smallest) of non-empty `candidates` minimising `key`.
+fn min_by<'a>(candidates: &[Candidate<'a>], key: impl Fn(&Candidate<'a>) -> f64) -> Candidate<'a> {
+    *candidates
+        .iter()
+        .min_by(|a, b| key(a).total_cmp(&key(b)))
+        .expect("callers pass at least one candidate")
+}
+
+/// Candidates whose `key` is within `tolerance` of the best; never empty.
+fn within<'a>(
+    candidates: &[Candidate<'a>],
+    tolerance: f64,
+    key: impl Fn(&Candidate<'a>) -> f64,
+) -> Vec<Candidate<'a>> {
+    let best = key(&min_by(candidates, &key));
+    candidates
+        .iter()
+        .filter(|c| key(c) <= best * (1.0 + tolerance))
+        .copied()
+        .collect()
+}
+
+/// The fastest size that is confidently within `tolerance` of the cheapest: its cost's upper
+/// confidence bound must lie within the tolerance of the cheapest's lower bound, so
+/// estimation error cannot buy speed at more than the tolerance.
+fn by_cost<'a>(candidates: &[Candidate<'a>], tolerance: f64) -> Choice<'a> {
+    let cheapest = min_by(candidates, Candidate::cost);
+    let limit = cheapest.cost.ci_low_usd * (1.0 + tolerance);
+    let band: Vec<Candidate> = candidates
+        .iter()
+        .filter(|c| c.memory_mb == cheapest.memory_mb || c.cost.ci_high_usd <= limit)
+        .copied()
+        .collect();
+    let chosen = min_by(&band, Candidate::duration);
+    let reason = if chosen.memory_mb == cheapest.memory_mb {
+        format!(
+            "{} MB is the cheapest feasible size at ${:.9} per invocation",
+            chosen.memory_mb,
+            chosen.cost()
+        )
+    } else {
+        format!(
+            "{} MB is the fastest size confidently within {} of the cheapest ({} MB at ${:.9} per invocation)",
+            chosen.memory_mb,
+            percent(tolerance),
+            cheapest.memory_mb,
+            cheapest.cost()
+        )
+    };
+    Choice {
+        chosen,
+        value: ObjectiveValue::CostPerInvocationUsd(chosen.cost()),
+        reason,
+        band: band.iter().map(|c| c.memory_mb).collect(),
+    }
+}
+
+fn by_speed<'a>(candidates: &[Candidate<'a>], tolerance: f64) -> Choice<'a> {
+    let fastest = min_by(candidates, Candidate::duration);
+    let band = within(candidates, tolerance, Candidate::duration);
+    // Candidates are in ascending memory order: the first in the band is the smallest.
+    let chosen = band[0];
+    let reason = if chosen.memory_mb == fastest.memory_mb {
+        format!(
+            "{} MB is the fastest feasible size ({:.1} ms trimmed mean)",
+            chosen.memory_mb,
+            chosen.duration()
+        )
+    } else {
+        format!(
+            "{} MB is the smallest size within {} of the fastest ({} MB at {:.1} ms); more memory does not help",
+            chosen.memory_mb,
+            percent(tolerance),
+            fastest.memory_mb,
+            fastest.duration()
+        )
+    };
+    Choice {
+        chosen,
+        value: ObjectiveValue::TrimmedMeanMs(chosen.duration()),
+        reason,
+        band: band.iter().map(|c| c.memory_mb).collect(),
+    }
+}
+
+fn by_balance<'a>(candidates: &[Candidate<'a>], weight: f64) -> Choice<'a> {
+    let max_cost = candidates.iter().map(Candidate::cost).fold(0.0, f64::max);
+    let max_duration = candidates
+        .iter()
+        .map(Candidate::duration)
+        .fold(0.0, f64::max);
+    let ratio = |x: f64, max: f64| if max > 0.0 { x / max } else { 0.0 };
+    let score = |c: &Candidate| {
+        weight * ratio(c.cost(), max_cost) + (1.0 - weight) * ratio(c.duration(), max_duration)
+    };
+    let chosen = min_by(candidates, score);
+    Choice {
+        chosen,
+        value: ObjectiveValue::BalancedScore(score(&chosen)),
+        reason: format!(
+            "{} MB has the best balance ({:.0}% cost, {:.0}% speed): ${:.9} per invocation, {:.1} ms",
+            chosen.memory_mb,
+            weight * 100.0,
+            (1.0 - weight) * 100.0,
+            chosen.cost(),
+            chosen.duration()
+        ),
+        band: vec![chosen.memory_mb],
+    }
+}
+
+/// How far above the lowest measured percentile an out-of-reach SLO's choice may lie, for a
+/// lower cost.
+const NEARLY_CLOSEST: f64 = 0.05;
+
+/// The cheapest size whose percentile meets the SLO, preferring sizes where the upper
+/// confidence bound meets it; when none does, the cheapest size within [`NEARLY_CLOSEST`] of
+/// the one that comes closest.
+fn by_slo<'a>(candidates: &[Candidate<'a>], strategy: &Strategy, slo_ms: f64) -> Choice<'a> {
+    let p = strategy.slo_percentile;
+    let observed = |c: &Candidate| c.warm.quantile(p).ms;
+    let confident: Vec<Candidate> = candidates
+        .iter()
+        .filter(|c| c.warm.quantile(p).upper_ms.is_some_and(|u| u <= slo_ms))
+        .copied()
+        .collect();
+    let met: Vec<Candidate> = candidates
+        .iter()
+        .filter(|c| observed(c) <= slo_ms)
+        .copied()
+        .collect();
+    let tier = if confident.is_empty() {
+        &met
+    } else {
+        &confident
+    };
+    if tier.is_empty() {
+        // Out of reach: the size that comes closest, or a cheaper one whose percentile is
+        // nearly as low (where the curve has flattened, more memory buys nothing).
+        let closest = min_by(candidates, observed);
+        let chosen = min_by(
+            &within(candidates, NEARLY_CLOSEST, observed),
+            Candidate::cost,
+        );
+        let mut reason = format!(
+            "no measured size meets the {} SLO of {slo_ms:.0} ms; {} MB comes closest at {:.1} ms",
+            p.as_str(),
+            closest.memory_mb,
+            observed(&closest)
+        );
+        if chosen.memory_mb != closest.memory_mb {
+            reason.push_str(&format!(
+                "; recommended: {} MB, within {} of it at {:.1} ms for {} less cost",
+                chosen.memory_mb,
+                percent(NEARLY_CLOSEST),
+                observed(&chosen),
+                percent(1.0 - chosen.cost() / closest.cost())
+            ));
+        }
+        return Choice {
+            chosen,
+            value: ObjectiveValue::PercentileMs(observed(&chosen)),
+            reason,
+            band: Vec::new(),
+        };
+    }
+    let mut choice = by_cost(tier, strategy.cost_tolerance);
+    choice.value = ObjectiveValue::PercentileMs(observed(&choice.chosen));
+    choice.reason = slo_reason(&choice.chosen, strategy, slo_ms, confident.is_empty());
+    choice
+}
+
+fn slo_reason(chosen: &Candidate, strategy: &Strategy, slo_ms: f64, unconfirmed: bool) -> String {
+    let p = strategy.slo_percentile;
+    let q = chosen.warm.quantile(p);
+    let head = format!(
+        "{} MB meets the {slo_ms:.0} ms {} SLO ({:.1} ms) at the lowest cost (within {})",
+        chosen.memory_mb,
+        p.as_str(),
+        q.ms,
+        percent(strategy.cost_tolerance)
+    );
+    let head = if q.own_spread {
+        format!(
+            "{head}; its {} comes from the samples at and near it, which spread wider than \
+             the function's tail elsewhere",
+            p.as_str()
+        )
+    } else {
+        head
+    };
+    match (unconfirmed, q.upper_ms) {
+        (true, None) => format!(
+            "{head}, but {} warm samples cannot confirm it at {} confidence (that needs at least {})",
+            chosen.warm.samples,
+            level(q.confidence),
+            samples_to_bound(p.fraction(), q.confidence)
+        ),
+        (true, Some(upper)) => format!(
+            "{head}, but its {} upper bound ({upper:.1} ms) does not confirm it",
+            level(q.confidence)
+        ),
+        (false, upper) => format!(
+            "{head}, confirmed at {} confidence (upper bound {:.1} ms)",
+            level(q.confidence),
+            upper.unwrap_or(q.ms)
+        ),
+    }
+}
+
+/// Fewest samples whose maximum bounds the p-quantile at `confidence`: 1 - p^n >= confidence.
+fn samples_to_bound(p: f64, confidence: f64) -> u64 {
+    ((1.0 - confidence).ln() / p.ln()).ceil() as u64
+}
+
+fn slo_status(warm: &WarmStats, strategy: &Strategy) -> Option<SloStatus> {
+    let slo_ms = strategy.slo_ms?;
+    let q = warm.quantile(strategy.slo_percentile);
+    Some(SloStatus {
+        slo_ms,
+        percentile: strategy.slo_percentile,
+        observed_ms: q.ms,
+        upper_bound_ms: q.upper_ms,
+        confidence: q.confidence,
+        met: q.ms <= slo_ms,
+        met_with_confidence: q.upper_ms.is_some_and(|u| u <= slo_ms),
+    })
+}
+
+fn compare(chosen: &Candidate, current_mb: u32, sizes: &[&SizeStats]) -> Option<Comparison> {
+    let current = sizes.iter().find(|s| s.memory_mb == current_mb)?;
+    let (warm, cost) = (current.warm.as_ref()?, current.cost?);
+    let change = |new: f64, old: f64| 100.0 * (new - old) / old;
+    Some(Comparison {
+        current_memory_mb: current_mb,
+        cost_change_pct: change(chosen.cost(), cost.mean_usd),
+        latency_change_pct: change(chosen.duration(), warm.trimmed_mean_ms),
+    })
+}
+
+fn percent(fraction: f64) -> String {
+    format!("{}%", (fraction * 1000.0).round() / 10.0)
+}
+
+/// A confidence level as a percentage: one decimal, or two where one would round a level
+/// below 1 up to 100% (a strategy's `confidence` of 0.999 gives 99.99% bounds).
+fn level(confidence: f64) -> String {
+    let one = (confidence * 1000.0).round() / 10.0;
+    if one >= 100.0 && confidence < 1.0 {
+        format!("{}%", (confidence * 10_000.0).round() / 100.0)
+    } else {
+        format!("{one}%")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_confidence_level_never_reads_100_percent() {
+        assert_eq!(level(0.95), "95%");
+        assert_eq!(level(0.995), "99.5%");
+        assert_eq!(level(0.9999), "99.99%");
+    }
+    use crate::measure::{
+        size_stats, Failure, Outcome, QuantileEstimate, Report, ReportStatus, Sample, StatsOptions,
+    };
+    use memtune_facts::report_line;
+
+    const TIMEOUT_MS: f64 = 30_000.0;
+
+    /// $0.20 per million requests and $0.0000166667 per GB-s (test data, not a price book).
+    fn cost_of(memory_mb: u32, billed_ms: f64) -> f64 {
+        0.2e-6 + 0.000_016_666_7 * f64::from(memory_mb) / 1024.0 * billed_ms / 1000.0
+    }
+
+    /// `n` warm successes around `duration_ms` with a small deterministic spread.
+    fn warm(memory_mb: u32, duration_ms: f64, used_mb: u32, n: usize) -> Vec<Sample> {
+        (0..n)
+            .map(|i| {
+                let jitter = 1.0 + 0.01 * ((i * 7 % 11) as f64 / 10.0 - 0.5);
+                let d = duration_ms * jitter;
+                Sample {
+                    memory_mb,
+                    cold: false,
+                    outcome: Outcome::Success,
+                    report: Some(Report {
+                        request_id: format!("{memory_mb}-{i}"),
+                        duration_ms: d,
+                        billed_ms: d.ceil() as u64,
+                        memory_mb,
+                        max_memory_used_mb: used_mb.min(memory_mb),
+                        init_ms: None,
+                        restore_ms: None,
+                        status: ReportStatus::Success,
+                    }),
+                }
+            })
+            .collect()
+    }
+
+    /// A function doing `cpu_ms` of single-threaded work at one vCPU (slower in proportion
+    /// below 1769 MB, flat above) and waiting `io_ms`, killed below `working_set_mb`.
+    struct Function {
+        cpu_ms: f64,
+        io_ms: f64,
+        working_set_mb: u32,
+        init_ms: f64,
+    }
+
+    /// Invocation `i` at `memory_mb` as the invoke API returns it (function-error header,
+    /// payload, log tail with its REPORT line), with a deterministic +-2.5% spread.
+    fn invoke_response(f: &Function, memory_mb: u32, i: usize) -> Sample {
+        let jitter = 1.0 + 0.05 * (((i * 7 + memory_mb as usize / 128) % 11) as f64 / 10.0 - 0.5);
+        let duration_ms = (f.io_ms + f.cpu_ms * 1769.0 / f64::from(memory_mb.min(1769))) * jitter;
+        let out_of_memory = memory_mb < f.working_set_mb;
+        let report = Report {
+            request_id: format!("{memory_mb}-{i}"),
+            duration_ms,
+            billed_ms: duration_ms.ceil() as u64,
+            memory_mb,
+            max_memory_used_mb: f.working_set_mb.min(memory_mb),
+            init_ms: (i == 0).then_some(f.init_ms),
+            restore_ms: None,
+            status: if out_of_memory {
+                ReportStatus::Error(Some("Runtime.OutOfMemory".into()))
+            } else {
+                ReportStatus::Success
+            },
+        };
+        let (header, payload) = if out_of_memory {
+            (Some("Unhandled"), r#"{"errorType":"Runtime.OutOfMemory"}"#)
+        } else {
+            (None, r#"{"statusCode":200}"#)
+        };
+        let log = format!(
+            "START RequestId: r Version: 1\nEND RequestId: r\n{}",
+            report_line::text(&report)
+        );
+        Sample::observe(memory_mb, header, payload.as_bytes(), &log)
+    }
+
+    /// 1 cold and 10 warm invocations per size.
+    fn sweep(f: &Function) -> Vec<SizeStats> {
+        let samples: Vec<Sample> = SIZES
+            .iter()
+            .flat_map(|&m| (0..11).map(move |i| (m, i)))
+            .map(|(m, i)| invoke_response(f, m, i))
+            .collect();
+        stats(&samples)
+    }
+
+    #[test]
+    fn invoke_responses_land_where_lambda_physics_says() {
+        let cpu = Function {
+            cpu_ms: 1000.0,
+            io_ms: 0.0,
+            working_set_mb: 100,
+            init_ms: 300.0,
+        };
+        let sizes = sweep(&cpu);
+        assert!(sizes
+            .iter()
+            .all(|s| s.cold_starts == 1 && s.warm.as_ref().unwrap().samples == 10));
+        // Flat from one vCPU up: speed takes the smallest size within 5% of the fastest;
+        // balanced trades the last 15% of speed below it for cost.
+        let speed = recommend(&strategy("speed"), &sizes, None).unwrap();
+        assert!([1769, 2048].contains(&speed.memory_mb), "{}", speed.reason);
+        let balanced = recommend(&strategy("balanced"), &sizes, None).unwrap();
+        assert!(
+            [1536, 1769].contains(&balanced.memory_mb),
+            "{}",
+            balanced.reason
+        );
+        let io = Function {
+            cpu_ms: 20.0,
+            io_ms: 200.0,
+            working_set_mb: 150,
+            init_ms: 300.0,
+        };
+        let r = recommend(&strategy("cost"), &sweep(&io), None).unwrap();
+        assert_eq!(r.memory_mb, 256, "{}", r.reason);
+        assert_eq!(
+            r.rejected[0].reasons[0],
+            Rejection::Infeasible(Infeasibility::OutOfMemory { count: 11 })
+        );
+    }
+
+    fn failing(memory_mb: u32, failure: Failure, n: usize) -> Vec<Sample> {
+        (0..n)
+            .map(|_| Sample {
+                memory_mb,
+                cold: false,
+                outcome: Outcome::Failure(failure.clone()),
+                report: None,
+            })
+            .collect()
+    }
+
+    fn stats(samples: &[Sample]) -> Vec<SizeStats> {
+        size_stats(samples, &StatsOptions::new(TIMEOUT_MS), &cost_of)
+    }
+
+    const SIZES: [u32; 9] = [128, 256, 512, 1024, 1536, 1769, 2048, 3008, 4096];
+
+    /// Single-threaded CPU work: 1 s at one vCPU, ~1/memory below 1769 MB, flat above, with
+    /// a +-0.5% per-size wobble so that flat sizes are not exact ties (3008 MB is fastest).
+    fn cpu_bound() -> Vec<SizeStats> {
+        let duration = |m: u32| {
+            let wobble = 1.0 + 0.005 * f64::from(m).sin();
+            1000.0 * 1769.0 / f64::from(m.min(1769)) * wobble
+        };
+        let samples: Vec<Sample> = SIZES
+            .iter()
+            .flat_map(|&m| warm(m, duration(m), 90, 10))
+            .collect();
+        stats(&samples)
+    }
+
+    /// Waits 300 ms on a database; a little CPU.
+    fn io_bound(samples_at: impl Fn(u32) -> Vec<Sample>) -> Vec<SizeStats> {
+        let samples: Vec<Sample> = SIZES.iter().flat_map(|&m| samples_at(m)).collect();
+        stats(&samples)
+    }
+
+    fn io_duration(m: u32) -> f64 {
+        300.0 + 20.0 * 1769.0 / f64::from(m.min(1769))
+    }
+
+    fn strategy(name: &str) -> Strategy {
+        Strategy::load(name).unwrap()
+    }
+
+    #[test]
+    fn cpu_bound_speed_stops_at_one_vcpu() {
+        let r = recommend(&strategy("speed"), &cpu_bound(), None).unwrap();
+        assert_eq!(r.memory_mb, 1769, "{}", r.reason);
+        assert_eq!(r.band, vec![1769, 2048, 3008, 4096]);
+        assert!(r.reason.contains("smallest size within 5%"), "{}", r.reason);
+    }
+
+    #[test]
+    fn cpu_bound_balanced_lands_at_one_vcpu() {
+        let r = recommend(&strategy("balanced"), &cpu_bound(), None).unwrap();
+        assert_eq!(r.memory_mb, 1769, "{}", r.reason);
+        assert!(matches!(r.value, ObjectiveValue::BalancedScore(s) if s > 0.0 && s < 1.0));
+    }
+
+    #[test]
+    fn cpu_bound_cost_takes_the_fastest_of_the_equally_cheap() {
+        // Below one vCPU, memory x duration is constant: every size up to 1769 MB costs the same.
+        let r = recommend(&strategy("cost"), &cpu_bound(), None).unwrap();
+        assert_eq!(r.memory_mb, 1769, "{}", r.reason);
+        assert!(
+            r.band.contains(&128) && !r.band.contains(&2048),
+            "{:?}",
+            r.band
+        );
+    }
+
+    #[test]
+    fn cost_takes_a_faster_size_only_when_confidently_within_tolerance() {
+        let mut sizes = cpu_bound();
+        let cheapest_low = sizes
+            .iter()
+            .map(|s| s.cost.unwrap().ci_low_usd)
+            .fold(f64::INFINITY, f64::min);
+        // 1769 MB may cost 5% more than the cheapest: not confidently within 2%.
+        for s in sizes.iter_mut().filter(|s| s.memory_mb == 1769) {
+            s.cost.as_mut().unwrap().ci_high_usd = cheapest_low * 1.05;
+        }
+        let r = recommend(&strategy("cost"), &sizes, None).unwrap();
+        assert_eq!(r.memory_mb, 1536, "{}", r.reason);
+        assert!(!r.band.contains(&1769), "{:?}", r.band);
+    }
+
+    #[test]
+    fn io_bound_cost_lands_on_the_smallest_feasible_size() {
+        let sizes = io_bound(|m| warm(m, io_duration(m), 90, 10));
+        let r = recommend(&strategy("cost"), &sizes, None).unwrap();
+        assert_eq!(r.memory_mb, 128, "{}", r.reason);
+        assert!(r.reason.contains("cheapest feasible size"), "{}", r.reason);
+        assert!(matches!(r.value, ObjectiveValue::CostPerInvocationUsd(c) if c == r.cost.mean_usd));
+    }
+
+    #[test]
+    fn out_of_memory_and_timeout_sizes_are_skipped() {
+        let sizes = io_bound(|m| match m {
+            128 => {
+                let mut s = warm(m, io_duration(m), 120, 8);
+                s.extend(failing(m, Failure::OutOfMemory, 2));
+                s
+            }
+            256 => {
+                let mut s = warm(m, io_duration(m), 120, 9);
+                s.extend(failing(m, Failure::Timeout, 1));
+                s
+            }
+            _ => warm(m, io_duration(m), 120, 10),
+        });
+        let r = recommend(&strategy("cost"), &sizes, None).unwrap();
+        assert_eq!(r.memory_mb, 512, "{}", r.reason);
+        assert_eq!(r.rejected.len(), 2);
+        assert_eq!(
+            r.rejected[0].reasons[0],
+            Rejection::Infeasible(Infeasibility::OutOfMemory { count: 2 })
+        );
+        assert_eq!(
+            r.rejected[1].reasons[0],
+            Rejection::Infeasible(Infeasibility::Timeout { count: 1 })
+        );
+    }
+
+    #[test]
+    fn headroom_sets_aside_sizes_too_close_to_their_memory_use() {
+        // 240 MB used: 1.2 x 240 = 288 MB needed, so 256 MB is out even though it ran.
+        let sizes = io_bound(|m| warm(m, io_duration(m), 240, 10));
+        let r = recommend(&strategy("cost"), &sizes, None).unwrap();
+        assert_eq!(r.memory_mb, 512, "{}", r.reason);
+        assert!(r.rejected.iter().any(|x| x.memory_mb == 256
+            && x.reasons
+                == vec![Rejection::Headroom {
+                    max_used_mb: 240,
+                    required_mb: 288
+                }]));
+    }
+
+    #[test]
+    fn no_feasible_size_explains_every_rejection() {
+        let mut samples = failing(128, Failure::OutOfMemory, 3);
+        samples.extend(warm(256, 25_000.0, 100, 5));
+        let err = recommend(&strategy("cost"), &stats(&samples), None).unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("128 MB: 3 out-of-memory kill(s)"), "{text}");
+        assert!(text.contains("256 MB: p99"), "{text}");
+        assert!(matches!(err, RecommendError::NoFeasibleSize(n) if n.rejected.len() == 2));
+        let empty = recommend(&strategy("cost"), &[], None).unwrap_err();
+        assert_eq!(empty.to_string(), "no memory size was measured");
+    }
+
+    /// p90 at 40 warm samples can be bounded at 95% confidence (29 suffice).
+    fn slo_sizes() -> Vec<SizeStats> {
+        io_bound(|m| warm(m, io_duration(m), 90, 40))
+    }
+
+    /// [`slo_sizes`] with each size's p99 estimate edited as the adaptive search leaves it.
+    fn slo_sizes_with_p99(edit: impl Fn(u32, &mut QuantileEstimate)) -> Vec<SizeStats> {
+        let mut sizes = slo_sizes();
+        for size in &mut sizes {
+            edit(size.memory_mb, &mut size.warm.as_mut().unwrap().p99);
+        }
+        sizes
+    }
+
+    #[test]
+    fn latency_slo_picks_the_cheapest_size_meeting_the_slo() {
+        // io_duration: 128 MB ~576 ms, 256 ~438, 512 ~369, 1024 ~335 ms.
+        let s = strategy("latency-slo").with_slo(Some(400.0), Some(Percentile::P90));
+        let r = recommend(&s, &slo_sizes(), None).unwrap();
+        assert_eq!(r.memory_mb, 512, "{}", r.reason);
+        let slo = r.slo.unwrap();
+        assert!(slo.met && slo.met_with_confidence, "{slo:?}");
+        assert!(slo.upper_bound_ms.unwrap() >= slo.observed_ms);
+        assert!(
+            r.reason.contains("confirmed at 95% confidence"),
+            "{}",
+            r.reason
+        );
+    }
+
+    #[test]
+    fn latency_slo_without_enough_samples_says_it_is_unconfirmed() {
+        let s = strategy("latency-slo").with_slo(Some(400.0), Some(Percentile::P99));
+        let r = recommend(&s, &slo_sizes(), None).unwrap();
+        assert_eq!(r.memory_mb, 512, "{}", r.reason);
+        let slo = r.slo.unwrap();
+        assert!(slo.met && !slo.met_with_confidence && slo.upper_bound_ms.is_none());
+        assert!(r.reason.contains("needs at least 299"), "{}", r.reason);
+    }
+
+    #[test]
+    fn a_percentile_from_the_sizes_own_spread_says_so() {
+        let s = strategy("latency-slo").with_slo(Some(400.0), Some(Percentile::P99));
+        let sizes = slo_sizes_with_p99(|memory_mb, p99| {
+            p99.upper_ms = Some(p99.ms);
+            p99.own_spread = memory_mb == 512;
+        });
+        let r = recommend(&s, &sizes, None).unwrap();
+        assert_eq!(r.memory_mb, 512, "{}", r.reason);
+        assert!(
+            r.reason
+                .contains("its p99 comes from the samples at and near it")
+                && r.reason.contains("confirmed at"),
+            "{}",
+            r.reason
+        );
+    }
+
+    #[test]
+    fn a_fitted_bound_says_its_own_level() {
+        // As the adaptive search leaves them: every size's p99 bounded at 99.5% (its default
+        // level), none below the SLO.
+        let s = strategy("latency-slo").with_slo(Some(400.0), Some(Percentile::P99));
+        let sizes = slo_sizes_with_p99(|_, p99| {
+            p99.upper_ms = Some(p99.ms * 1.5);
+            p99.confidence = 0.995;
+        });
+        let r = recommend(&s, &sizes, None).unwrap();
+        let slo = r.slo.unwrap();
+        assert!(slo.met && !slo.met_with_confidence && slo.confidence == 0.995);
+        assert!(
+            r.reason.contains("its 99.5% upper bound") && !r.reason.contains("needs at least"),
+            "{}",
+            r.reason
+        );
+    }
+
+    #[test]
+    fn latency_slo_out_of_reach_returns_the_cheapest_size_nearly_as_close() {
+        let s = strategy("latency-slo").with_slo(Some(100.0), None);
+        let r = recommend(&s, &slo_sizes(), None).unwrap();
+        // 1769 MB comes closest (320 ms); 1024 MB is 4.5% slower at a lower cost, 512 MB 15%.
+        assert_eq!(r.memory_mb, 1024, "{}", r.reason);
+        assert!(!r.slo.unwrap().met);
+        assert!(r.band.is_empty());
+        assert!(
+            r.reason.starts_with("no measured size meets")
+                && r.reason.contains("1769 MB comes closest")
+                && r.reason.contains("1024 MB, within 5%"),
+            "{}",
+            r.reason
+        );
+        // With the curve still falling steeply, the closest it is.
+        let steep = io_bound(|m| warm(m, 4000.0 / f64::from(m.min(1769)) * 100.0, 90, 40));
+        let r = recommend(&s, &steep, None).unwrap();
+        assert_eq!(r.memory_mb, 1769, "{}", r.reason);
+    }
+
+    #[test]
+    fn latency_slo_needs_an_slo() {
+        let err = recommend(&strategy("latency-slo"), &slo_sizes(), None).unwrap_err();
+        assert!(err.to_string().contains("--slo-ms"), "{err}");
+    }
+
+    #[test]
+    fn comparison_with_the_measured_current_size() {
+        let sizes = io_bound(|m| warm(m, io_duration(m), 90, 10));
+        let r = recommend(&strategy("cost"), &sizes, Some(1024)).unwrap();
+        let c = r.vs_current.unwrap();
+        assert_eq!(c.current_memory_mb, 1024);
+        assert!(c.cost_change_pct < -70.0, "{c:?}");
+        assert!(c.latency_change_pct > 60.0, "{c:?}");
+        assert!(recommend(&strategy("cost"), &sizes, Some(640))
+            .unwrap()
+            .vs_current
+            .is_none());
+    }
+}
