@@ -170,15 +170,22 @@ async fn updated_settings_are_returned_everywhere_and_read_by_memtune() {
     // memtune's view: the same settings, the environment as a digest only.
     let api = AwsLambda::new(&lab.client_config().await);
     let c = api.get_configuration("orders", None).await.unwrap();
-    assert_eq!(c.handler.as_deref(), Some("app.main"));
-    assert_eq!(c.role, ROLE);
-    assert_eq!(c.environment_sha256, environment_digest([("MODE", "fast")]));
-    assert_eq!(c.layers, [LAYER]);
-    assert_eq!(c.vpc.subnet_ids, ["subnet-1", "subnet-2"], "sorted");
-    assert_eq!(c.vpc.security_group_ids, ["sg-1"]);
-    assert_eq!(c.ephemeral_storage_mb, 1024);
-    assert_eq!(c.snap_start, "PublishedVersions");
-    assert_eq!(c.tracing_mode, "Active");
+    assert_eq!(c.settings.handler.as_deref(), Some("app.main"));
+    assert_eq!(c.settings.role, ROLE);
+    assert_eq!(
+        c.settings.environment_sha256,
+        environment_digest([("MODE", "fast")])
+    );
+    assert_eq!(c.settings.layers, [LAYER]);
+    assert_eq!(
+        c.settings.vpc.subnet_ids,
+        ["subnet-1", "subnet-2"],
+        "sorted"
+    );
+    assert_eq!(c.settings.vpc.security_group_ids, ["sg-1"]);
+    assert_eq!(c.settings.ephemeral_storage_mb, 1024);
+    assert_eq!(c.settings.snap_start, "PublishedVersions");
+    assert_eq!(c.settings.tracing_mode, "Active");
     let from_publish = api
         .list_versions("orders")
         .await
@@ -186,8 +193,11 @@ async fn updated_settings_are_returned_everywhere_and_read_by_memtune() {
         .into_iter()
         .find(|v| v.version == version)
         .unwrap();
-    assert_eq!(from_publish.layers, [LAYER]);
-    assert_eq!(from_publish.environment_sha256, c.environment_sha256);
+    assert_eq!(from_publish.settings.layers, [LAYER]);
+    assert_eq!(
+        from_publish.settings.environment_sha256,
+        c.settings.environment_sha256
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -14,8 +14,8 @@ use base64::Engine;
 use super::failure::{before_the_service, check_credentials, Target};
 use super::probe::{Probe, IMPOSSIBLE_REVISION, IMPOSSIBLE_VERSION};
 use super::{
-    environment_digest, AccountConcurrency, AliasInfo, FunctionConfig, ImageSettings,
-    InvokeResponse, LambdaApi, PlatformError, PlatformResult, Throttle, VpcSettings,
+    environment_digest, AccountConcurrency, AliasInfo, BehaviourSettings, FunctionConfig,
+    ImageSettings, InvokeResponse, LambdaApi, PlatformError, PlatformResult, Throttle, VpcSettings,
 };
 
 /// Where and as whom to connect, as in the AWS CLI.
@@ -190,50 +190,52 @@ fn to_config(c: &FunctionConfiguration) -> FunctionConfig {
         last_update_reason: c.last_update_status_reason().map(str::to_string),
         revision_id: c.revision_id().unwrap_or_default().to_string(),
         code_sha256: c.code_sha256().unwrap_or_default().to_string(),
-        handler: c.handler().map(str::to_string),
-        role: c.role().unwrap_or_default().to_string(),
-        environment_sha256: environment_digest(
-            c.environment()
-                .and_then(|e| e.variables())
-                .into_iter()
-                .flatten()
-                .map(|(k, v)| (k.as_str(), v.as_str())),
-        ),
-        layers: c
-            .layers()
-            .iter()
-            .filter_map(|l| l.arn())
-            .map(str::to_string)
-            .collect(),
-        vpc: c.vpc_config().map(vpc_settings).unwrap_or_default(),
-        ephemeral_storage_mb: c.ephemeral_storage().map_or(512, |e| e.size()).max(0) as u32,
-        snap_start: c
-            .snap_start()
-            .and_then(|s| s.apply_on())
-            .map(|a| a.as_str().to_string())
-            .unwrap_or_else(|| "None".into()),
-        image_config: c
-            .image_config_response()
-            .and_then(|r| r.image_config())
-            .map(|i| ImageSettings {
-                entry_point: i.entry_point().to_vec(),
-                command: i.command().to_vec(),
-                working_directory: i.working_directory().map(str::to_string),
-            })
-            .filter(|i| *i != ImageSettings::default()),
-        tracing_mode: c
-            .tracing_config()
-            .and_then(|t| t.mode())
-            .map(|m| m.as_str().to_string())
-            .unwrap_or_else(|| "PassThrough".into()),
-        file_systems: c
-            .file_system_configs()
-            .iter()
-            .map(|f| format!("{}={}", f.arn(), f.local_mount_path()))
-            .collect(),
-        application_log_level: logging
-            .and_then(|l| l.application_log_level())
-            .map(|l| l.as_str().to_string()),
+        settings: BehaviourSettings {
+            handler: c.handler().map(str::to_string),
+            role: c.role().unwrap_or_default().to_string(),
+            environment_sha256: environment_digest(
+                c.environment()
+                    .and_then(|e| e.variables())
+                    .into_iter()
+                    .flatten()
+                    .map(|(k, v)| (k.as_str(), v.as_str())),
+            ),
+            layers: c
+                .layers()
+                .iter()
+                .filter_map(|l| l.arn())
+                .map(str::to_string)
+                .collect(),
+            vpc: c.vpc_config().map(vpc_settings).unwrap_or_default(),
+            ephemeral_storage_mb: c.ephemeral_storage().map_or(512, |e| e.size()).max(0) as u32,
+            snap_start: c
+                .snap_start()
+                .and_then(|s| s.apply_on())
+                .map(|a| a.as_str().to_string())
+                .unwrap_or_else(|| "None".into()),
+            image_config: c
+                .image_config_response()
+                .and_then(|r| r.image_config())
+                .map(|i| ImageSettings {
+                    entry_point: i.entry_point().to_vec(),
+                    command: i.command().to_vec(),
+                    working_directory: i.working_directory().map(str::to_string),
+                })
+                .filter(|i| *i != ImageSettings::default()),
+            tracing_mode: c
+                .tracing_config()
+                .and_then(|t| t.mode())
+                .map(|m| m.as_str().to_string())
+                .unwrap_or_else(|| "PassThrough".into()),
+            file_systems: c
+                .file_system_configs()
+                .iter()
+                .map(|f| format!("{}={}", f.arn(), f.local_mount_path()))
+                .collect(),
+            application_log_level: logging
+                .and_then(|l| l.application_log_level())
+                .map(|l| l.as_str().to_string()),
+        },
         last_modified: c.last_modified().unwrap_or_default().to_string(),
     }
 }

@@ -38,6 +38,17 @@ pub struct FunctionConfig {
     pub last_update_reason: Option<String>,
     pub revision_id: String,
     pub code_sha256: String,
+    /// Everything beyond memory, timeout, code and runtime that changes how it behaves.
+    #[serde(flatten)]
+    pub settings: BehaviourSettings,
+    /// When the configuration or code last changed, as Lambda says it (ISO 8601).
+    pub last_modified: String,
+}
+
+/// The settings someone may change while memtune samples, besides memory, timeout, code,
+/// runtime, description and log format (which [`FunctionConfig`] holds itself).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BehaviourSettings {
     /// The handler (.zip functions).
     pub handler: Option<String>,
     /// The execution role's ARN.
@@ -59,8 +70,6 @@ pub struct FunctionConfig {
     /// EFS mounts as `<access point ARN>=<local mount path>`.
     pub file_systems: Vec<String>,
     pub application_log_level: Option<String>,
-    /// When the configuration or code last changed, as Lambda says it (ISO 8601).
-    pub last_modified: String,
 }
 
 /// Where a function sits in a VPC; empty lists outside one.
@@ -124,17 +133,19 @@ impl FunctionConfig {
             last_update_reason: None,
             revision_id: "r1".into(),
             code_sha256: "abc".into(),
-            handler: Some("index.handler".into()),
-            role: format!("arn:aws:iam::123456789012:role/{name}-role"),
-            environment_sha256: String::new(),
-            layers: Vec::new(),
-            vpc: VpcSettings::default(),
-            ephemeral_storage_mb: 512,
-            snap_start: "None".into(),
-            image_config: None,
-            tracing_mode: "PassThrough".into(),
-            file_systems: Vec::new(),
-            application_log_level: None,
+            settings: BehaviourSettings {
+                handler: Some("index.handler".into()),
+                role: format!("arn:aws:iam::123456789012:role/{name}-role"),
+                environment_sha256: String::new(),
+                layers: Vec::new(),
+                vpc: VpcSettings::default(),
+                ephemeral_storage_mb: 512,
+                snap_start: "None".into(),
+                image_config: None,
+                tracing_mode: "PassThrough".into(),
+                file_systems: Vec::new(),
+                application_log_level: None,
+            },
             last_modified: "2026-01-01T00:00:00.000+0000".into(),
         }
     }

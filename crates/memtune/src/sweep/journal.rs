@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::platform::{FunctionConfig, ImageSettings, VpcSettings};
+use crate::platform::{BehaviourSettings, FunctionConfig};
 
 /// Everything in a configuration that changes how the function behaves, as memtune read it
 /// before changing anything. While it samples, memtune stops at any difference (someone else
@@ -33,19 +33,9 @@ pub struct Fingerprint {
 /// The settings beyond memory, timeout, code and runtime that change behaviour.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Settings {
-    pub handler: Option<String>,
-    pub role: String,
-    /// A digest, never the values (see [`FunctionConfig::environment_sha256`]).
-    pub environment_sha256: String,
-    pub layers: Vec<String>,
-    pub vpc: VpcSettings,
-    pub ephemeral_storage_mb: u32,
-    pub snap_start: String,
-    pub image_config: Option<ImageSettings>,
-    pub tracing_mode: String,
-    pub file_systems: Vec<String>,
+    #[serde(flatten)]
+    pub behaviour: BehaviourSettings,
     pub system_log_level: Option<String>,
-    pub application_log_level: Option<String>,
 }
 
 impl Fingerprint {
@@ -60,18 +50,8 @@ impl Fingerprint {
             log_format: c.log_format.clone(),
             revision_id: c.revision_id.clone(),
             settings: Some(Settings {
-                handler: c.handler.clone(),
-                role: c.role.clone(),
-                environment_sha256: c.environment_sha256.clone(),
-                layers: c.layers.clone(),
-                vpc: c.vpc.clone(),
-                ephemeral_storage_mb: c.ephemeral_storage_mb,
-                snap_start: c.snap_start.clone(),
-                image_config: c.image_config.clone(),
-                tracing_mode: c.tracing_mode.clone(),
-                file_systems: c.file_systems.clone(),
+                behaviour: c.settings.clone(),
                 system_log_level: c.system_log_level.clone(),
-                application_log_level: c.application_log_level.clone(),
             }),
         }
     }
@@ -92,7 +72,8 @@ impl Fingerprint {
         check("Runtime", self.runtime != now.runtime);
         check("Description", self.description != now.description);
         check("LoggingConfig", self.log_format != now.log_format);
-        if let (Some(was), Some(is)) = (&self.settings, &now.settings) {
+        if let (Some(was_all), Some(is_all)) = (&self.settings, &now.settings) {
+            let (was, is) = (&was_all.behaviour, &is_all.behaviour);
             check("Handler", was.handler != is.handler);
             check("Role", was.role != is.role);
             check(
@@ -111,7 +92,7 @@ impl Fingerprint {
             check("FileSystemConfigs", was.file_systems != is.file_systems);
             check(
                 "LoggingConfig",
-                was.system_log_level != is.system_log_level
+                was_all.system_log_level != is_all.system_log_level
                     || was.application_log_level != is.application_log_level,
             );
         }
@@ -543,6 +524,7 @@ pub fn process_alive(pid: u32) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::platform::ImageSettings;
 
     fn config() -> FunctionConfig {
         FunctionConfig {
@@ -670,26 +652,36 @@ mod tests {
         let original = Fingerprint::of(&config());
         type Edit = fn(&mut FunctionConfig);
         let edits: [(&str, Edit); 12] = [
-            ("Handler", |c| c.handler = Some("other.handler".into())),
+            ("Handler", |c| {
+                c.settings.handler = Some("other.handler".into())
+            }),
             ("Role", |c| {
-                c.role = "arn:aws:iam::123456789012:role/other".into()
+                c.settings.role = "arn:aws:iam::123456789012:role/other".into()
             }),
             ("Environment", |c| {
-                c.environment_sha256 = crate::platform::environment_digest([("A", "1")])
+                c.settings.environment_sha256 = crate::platform::environment_digest([("A", "1")])
             }),
-            ("Layers", |c| c.layers = vec!["arn:layer:1".into()]),
-            ("VpcConfig", |c| c.vpc.subnet_ids = vec!["subnet-1".into()]),
-            ("EphemeralStorage", |c| c.ephemeral_storage_mb = 1024),
-            ("SnapStart", |c| c.snap_start = "PublishedVersions".into()),
+            ("Layers", |c| c.settings.layers = vec!["arn:layer:1".into()]),
+            ("VpcConfig", |c| {
+                c.settings.vpc.subnet_ids = vec!["subnet-1".into()]
+            }),
+            ("EphemeralStorage", |c| {
+                c.settings.ephemeral_storage_mb = 1024
+            }),
+            ("SnapStart", |c| {
+                c.settings.snap_start = "PublishedVersions".into()
+            }),
             ("ImageConfig", |c| {
-                c.image_config = Some(ImageSettings {
+                c.settings.image_config = Some(ImageSettings {
                     command: vec!["app.handler".into()],
                     ..ImageSettings::default()
                 })
             }),
-            ("TracingConfig", |c| c.tracing_mode = "Active".into()),
+            ("TracingConfig", |c| {
+                c.settings.tracing_mode = "Active".into()
+            }),
             ("FileSystemConfigs", |c| {
-                c.file_systems = vec!["arn:efs=/mnt/efs".into()]
+                c.settings.file_systems = vec!["arn:efs=/mnt/efs".into()]
             }),
             ("LoggingConfig", |c| {
                 c.system_log_level = Some("WARN".into())
@@ -709,7 +701,7 @@ mod tests {
         line.as_object_mut().unwrap().remove("settings");
         let old: Fingerprint = serde_json::from_value(line).unwrap();
         let mut c = config();
-        c.layers = vec!["arn:layer:1".into()];
+        c.settings.layers = vec!["arn:layer:1".into()];
         assert!(old.differences(&c).is_empty());
         c.timeout_s = 99;
         assert_eq!(old.differences(&c), ["Timeout"]);
