@@ -7,6 +7,7 @@ mod bench_cmd;
 mod check_cmd;
 mod demo_cmd;
 mod fleet_cmd;
+mod fleet_progress;
 mod history_cmd;
 mod iac_args;
 mod inspect_cmd;
