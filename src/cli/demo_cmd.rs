@@ -5,16 +5,19 @@
 //! reads the lab's production data, runs `config/fleet.demo.toml`, prints the fleet table and
 //! writes the reports (JSON, markdown, HTML).
 
-use std::path::PathBuf;
-use std::sync::Arc;
+use std::path::{Path, PathBuf};
 
 use clap::Args;
 
 use super::fleet_cmd;
+use super::fleet_progress::run_with_progress;
 use super::output::{self, OutputFile};
+use super::recommend_cmd::new_run_id;
 use super::report_cmd::{self, ReportFormat};
 use super::CliError;
 use memtune::fleet::config::FleetConfig;
+use memtune::fleet::run::RunSettings;
+use memtune::orchestrate::RunInputs;
 use memtune::platform::aws::AwsLambda;
 use memtune::report::markdown::Markdown;
 use memtune::report::Report;
@@ -22,6 +25,7 @@ use memtune_facts::pricing::PriceBook;
 use memtune_lab::{self as lab, LabConfig};
 
 const DEMO_CONFIG: &str = include_str!("../../config/fleet.demo.toml");
+const DEMO_CONFIG_PATH: &str = "config/fleet.demo.toml";
 const REGION: &str = "us-east-1";
 /// Days of the lab's backfilled production traffic to read.
 const PRODUCTION_DAYS: u32 = 14;
@@ -51,7 +55,7 @@ pub struct DemoArgs {
 }
 
 pub async fn run(args: DemoArgs) -> Result<(), CliError> {
-    let config = FleetConfig::parse(DEMO_CONFIG, "config/fleet.demo.toml", None)
+    let config = FleetConfig::parse(DEMO_CONFIG, DEMO_CONFIG_PATH, None)
         .expect("the built-in demo config is valid (a test runs it)");
     args.output.check()?;
     if args.out_dir.is_file() {
@@ -77,19 +81,26 @@ pub async fn run(args: DemoArgs) -> Result<(), CliError> {
     let book = PriceBook::builtin();
     // Journals of a throwaway lab do not belong in the user's state directory.
     let state_dir = std::env::temp_dir().join(format!("memtune-demo-{}", std::process::id()));
-    let mut settings = fleet_cmd::settings(
+    let settings = RunSettings::for_config(
         &config,
+        new_run_id(),
         REGION.to_string(),
         state_dir.clone(),
         Some(server.endpoint()),
     );
-    settings.production = Arc::new(
-        fleet_cmd::read_production(&sdk, &api, &book, &config, REGION, PRODUCTION_DAYS).await,
-    );
-    let run = fleet_cmd::run_with_progress(&api, &book, &config, &settings).await;
+    let inputs = RunInputs {
+        sdk: &sdk,
+        api: &api,
+        book: &book,
+        config: &config,
+        config_path: Path::new(DEMO_CONFIG_PATH),
+        production_days: Some(PRODUCTION_DAYS),
+    };
+    // A throwaway lab's run is not recorded in the user's history.
+    let run = run_with_progress(&inputs, settings, None).await;
     server.stop().await;
     let _ = std::fs::remove_dir_all(&state_dir);
-    let report = Report::Fleet(Box::new(run?));
+    let report = Report::Fleet(Box::new(run?.run));
     let markdown = || Markdown {
         command: Some(report_cmd::command_line()),
         full_report: Some(args.out_dir.join("report.html").display().to_string()),

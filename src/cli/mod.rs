@@ -7,6 +7,7 @@ mod bench_cmd;
 mod check_cmd;
 mod demo_cmd;
 mod fleet_cmd;
+mod fleet_progress;
 mod history_cmd;
 mod iac_args;
 mod inspect_cmd;
@@ -77,19 +78,19 @@ pub struct CliError {
 }
 
 impl CliError {
-    /// Bad input: exit 2.
-    pub fn usage(message: impl Into<String>) -> CliError {
+    /// Bad input: exit 2. The message is a line of text or a library error.
+    pub fn usage(message: impl std::fmt::Display) -> CliError {
         CliError {
             code: 2,
-            message: message.into(),
+            message: message.to_string(),
         }
     }
 
     /// The run itself failed: exit 1.
-    pub fn failed(message: impl Into<String>) -> CliError {
+    pub fn failed(message: impl std::fmt::Display) -> CliError {
         CliError {
             code: 1,
-            message: message.into(),
+            message: message.to_string(),
         }
     }
 }

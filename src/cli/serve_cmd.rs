@@ -3,25 +3,18 @@
 use std::io::IsTerminal;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use clap::{Args, ValueEnum};
 
 use super::aws_args::{platform_error, preflight_error, AwsArgs};
 use super::fleet_cmd;
-use super::fleet_cmd::{recorded_run, RunInputs, Sweep};
 use super::CliError;
-use memtune::fleet::run::Progress;
-use memtune::fleet::schedule::Schedule;
-use memtune::fleet::{self, outcome::Status};
-use memtune::history::{History, RunStatus};
-use memtune::platform::aws::load_config;
+use memtune::fleet::{self, schedule::Schedule};
+use memtune::orchestrate::{self, service::ServiceRun};
 use memtune::platform::aws::AwsLambda;
 use memtune::preflight;
-use memtune::serve::runner::{on_own_thread, Launch, Restore, Runner};
-use memtune::serve::{self, ServeOptions};
+use memtune::serve::{self, fleet_runs, ServeOptions};
 use memtune::sweep::journal;
-use memtune::sweep::restore::restore_run;
 
 /// The environment variable that holds the API token.
 const TOKEN_ENV: &str = "MEMTUNE_API_TOKEN";
@@ -114,63 +107,18 @@ pub async fn run(args: ServeArgs) -> Result<(), CliError> {
     let plan = fleet::plan(&api, &config, &fleet::jobs::memory_times_timeout)
         .await
         .map_err(|e| platform_error("checking the fleet config against the account", &e))?;
-    preflight::check_plan(&api, &plan, fleet_cmd::needs(&config))
+    preflight::check_plan(&api, &plan, orchestrate::needs(&config))
         .await
         .map_err(preflight_error)?;
     init_logs(args.log_format);
-    let (days, no_production) = (args.days, args.no_production);
-    let launch: Launch = {
-        let (connect, state_dir) = (args.aws.options(), state_dir.clone());
-        let config_path = args.config.clone();
-        Arc::new(move |run_id: String| {
-            let (connect, book, config) = (connect.clone(), book.clone(), config.clone());
-            let (config_path, state_dir) = (config_path.clone(), state_dir.clone());
-            let region = region.clone();
-            on_own_thread(format!("run-{run_id}"), move || async move {
-                let history = History::open(&state_dir).map_err(|e| e.to_string())?;
-                let retune = history
-                    .retune_policy(config.tuning.retune_after_days, false)
-                    .map_err(|e| e.to_string())?;
-                let mut settings =
-                    fleet_cmd::settings(&config, region, state_dir, connect.endpoint_url.clone());
-                settings.run_id = run_id;
-                settings.retune = Arc::new(retune);
-                // Clients of the run's own runtime.
-                let sdk = load_config(&connect).await.map_err(|e| e.to_string())?;
-                let api = AwsLambda::new(&sdk);
-                let inputs = RunInputs {
-                    sdk: &sdk,
-                    api: &api,
-                    book: &book,
-                    config: &config,
-                    config_path: &config_path,
-                    production_days: (!no_production).then_some(days),
-                };
-                let sweep = Sweep::Callback(Arc::new(log_progress));
-                let recorded = recorded_run(&inputs, settings, history, sweep)
-                    .await
-                    .map_err(|e| e.message)?;
-                for trouble in &recorded.trouble {
-                    tracing::error!(error = %trouble, "history write failed");
-                }
-                Ok(recorded.run)
-            })
-        })
-    };
-    let restore: Restore = {
-        let (api, state_dir) = (api.clone(), state_dir.clone());
-        Arc::new(move |run_id: String| {
-            let (api, state_dir) = (api.clone(), state_dir.clone());
-            Box::pin(async move {
-                let lines = restore_run(&api, &state_dir, &run_id).await;
-                let recorded = History::open(&state_dir)
-                    .and_then(|h| h.end_run(&run_id, RunStatus::Interrupted));
-                if let Err(e) = recorded {
-                    tracing::error!(%run_id, error = %e, "cannot mark the run interrupted");
-                }
-                lines
-            })
-        })
+    let service = ServiceRun {
+        connect: args.aws.options(),
+        book,
+        config,
+        config_path: args.config.clone(),
+        state_dir: state_dir.clone(),
+        region,
+        production_days: (!args.no_production).then_some(args.days),
     };
     if token.is_none() {
         tracing::warn!("{TOKEN_ENV} is not set: POST /api/runs is off");
@@ -184,7 +132,7 @@ pub async fn run(args: ServeArgs) -> Result<(), CliError> {
     };
     serve::serve(
         options,
-        Runner::new(launch, restore),
+        fleet_runs::runner(service, api),
         |addr| {
             if let Some(warning) = serve::exposure_warning(addr, token_set) {
                 eprintln!("{warning}");
@@ -196,33 +144,4 @@ pub async fn run(args: ServeArgs) -> Result<(), CliError> {
     )
     .await
     .map_err(|e| CliError::usage(e.to_string()))
-}
-
-fn log_progress(p: Progress) {
-    match p {
-        Progress::Planned { jobs, budget } => {
-            tracing::info!(
-                functions = jobs,
-                in_flight_budget = budget,
-                "fleet run planned"
-            )
-        }
-        Progress::Invoked => {}
-        Progress::Finished(r) => match r.status {
-            Status::Recommended => {
-                let memory = r
-                    .document
-                    .as_deref()
-                    .and_then(|d| d.recommendation.as_ref())
-                    .map(|rec| rec.memory_mb);
-                tracing::info!(function = %r.function, now_mb = r.config.memory_mb, recommended_mb = memory, "recommended")
-            }
-            Status::Skipped => {
-                tracing::info!(function = %r.function, reason = r.reason.as_deref(), "skipped")
-            }
-            Status::Failed => {
-                tracing::warn!(function = %r.function, reason = r.reason.as_deref(), "failed")
-            }
-        },
-    }
 }

@@ -13,6 +13,7 @@ pub mod iac;
 pub mod inspect;
 pub mod listen;
 pub mod measure;
+pub mod orchestrate;
 pub mod platform;
 pub mod preflight;
 pub mod report;

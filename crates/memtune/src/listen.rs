@@ -4,13 +4,16 @@
 
 use std::net::{Ipv4Addr, SocketAddr, ToSocketAddrs};
 
-pub fn parse(text: &str) -> Result<SocketAddr, String> {
-    let not_an_address = || {
-        format!(
-            "'{text}' is not an address to listen on: write HOST:PORT (127.0.0.1:9001, \
-             localhost:0) or a port (9001, on 127.0.0.1)"
-        )
-    };
+/// Text that is none of the forms [`parse`] takes.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error(
+    "'{0}' is not an address to listen on: write HOST:PORT (127.0.0.1:9001, localhost:0) or a \
+     port (9001, on 127.0.0.1)"
+)]
+pub struct NotAnAddress(pub String);
+
+pub fn parse(text: &str) -> Result<SocketAddr, NotAnAddress> {
+    let not_an_address = || NotAnAddress(text.to_string());
     if let Ok(port) = text.parse::<u16>() {
         return Ok(SocketAddr::from((Ipv4Addr::LOCALHOST, port)));
     }
@@ -46,7 +49,10 @@ mod tests {
         assert_eq!(parse("[::1]:5").unwrap(), "[::1]:5".parse().unwrap());
         for bad in ["localhost", "localhost:x", "99999", ":"] {
             let e = parse(bad).unwrap_err();
-            assert!(e.contains("not an address to listen on"), "{bad}: {e}");
+            assert!(
+                e.to_string().contains("not an address to listen on"),
+                "{bad}: {e}"
+            );
         }
     }
 }

@@ -31,7 +31,7 @@ impl ApplyContext<'_> {
         &self,
         journal_id: &str,
         now: &FunctionConfig,
-    ) -> Result<Journal, String> {
+    ) -> Result<Journal, ApplyError> {
         Journal::create(
             self.state_dir,
             journal_id,
@@ -39,13 +39,35 @@ impl ApplyContext<'_> {
             self.region.clone(),
             self.endpoint_url.clone(),
         )
-        .map_err(|e| format!("cannot write the journal: {e}"))
+        .map_err(ApplyError::Journal)
     }
 }
 
 /// Why a change was not made.
 pub const CHANGED_MEANWHILE: &str =
     "changed meanwhile: someone else changed the function since memtune read it; left as it is";
+
+/// Why a recommendation was not applied; each says what became of the function.
+#[derive(Debug, thiserror::Error)]
+pub enum ApplyError {
+    #[error("cannot read {name}: {source}")]
+    Read {
+        name: String,
+        source: Box<SettleError>,
+    },
+    #[error("{}", CHANGED_MEANWHILE)]
+    ChangedMeanwhile,
+    #[error("cannot write the journal: {0}")]
+    Journal(std::io::Error),
+    /// Nothing was changed (or what was changed is put back).
+    #[error("{0}")]
+    Refused(String),
+    /// The function may be half-changed: `memtune restore` knows what to do.
+    #[error("{0}; run `memtune restore` to put the function back")]
+    Unsure(String),
+    #[error("applied, but the journal could not be closed: {0}")]
+    JournalNotClosed(std::io::Error),
+}
 
 /// Sets `to_mb` on the function found at discovery: on $LATEST, or through `alias`.
 pub async fn apply<A: LambdaApi>(
@@ -54,14 +76,17 @@ pub async fn apply<A: LambdaApi>(
     found: &FunctionConfig,
     to_mb: u32,
     alias: Option<&str>,
-) -> Result<AppliedChange, String> {
+) -> Result<AppliedChange, ApplyError> {
     let name = found.name.as_str();
     let now = wait_settled(api, name, SETTLE_TIMEOUT)
         .await
-        .map_err(|e| format!("cannot read {name}: {e}"))?;
+        .map_err(|e| ApplyError::Read {
+            name: name.to_string(),
+            source: Box::new(e),
+        })?;
     let fingerprint = Fingerprint::of(found);
     if now.memory_mb != found.memory_mb || !fingerprint.same_apart_from_memory(&now) {
-        return Err(CHANGED_MEANWHILE.into());
+        return Err(ApplyError::ChangedMeanwhile);
     }
     let mut journal = ctx.journal(&journal::apply_run_id(ctx.run_id), &now)?;
     let result = match alias {
@@ -73,8 +98,8 @@ pub async fn apply<A: LambdaApi>(
         // Unknown state: leave the journal for `memtune restore`.
         Err(Outcome::Unsure(_)) => Ok(()),
     };
-    let change = result.map_err(|o| o.message())?;
-    finished.map_err(|e| format!("applied, but the journal could not be closed: {e}"))?;
+    let change = result.map_err(ApplyError::from)?;
+    finished.map_err(ApplyError::JournalNotClosed)?;
     Ok(AppliedChange {
         run_id: ctx.run_id.to_string(),
         applied_at: chrono::Utc::now().to_rfc3339(),
@@ -90,11 +115,11 @@ enum Outcome {
     Unsure(String),
 }
 
-impl Outcome {
-    fn message(self) -> String {
-        match self {
-            Outcome::Refused(m) => m,
-            Outcome::Unsure(m) => format!("{m}; run `memtune restore` to put the function back"),
+impl From<Outcome> for ApplyError {
+    fn from(o: Outcome) -> ApplyError {
+        match o {
+            Outcome::Refused(m) => ApplyError::Refused(m),
+            Outcome::Unsure(m) => ApplyError::Unsure(m),
         }
     }
 }

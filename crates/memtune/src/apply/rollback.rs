@@ -73,7 +73,7 @@ pub async fn revert<A: LambdaApi>(
         change.run_id,
         chrono::Utc::now().format("%Y%m%d%H%M%S%3f")
     );
-    let mut journal = ctx.journal(&journal_id, &now)?;
+    let mut journal = ctx.journal(&journal_id, &now).map_err(|e| e.to_string())?;
     let done = match (change.method, &change.alias, &change.previous_version) {
         (ApplyMethod::Alias, Some(alias), Some(previous)) => {
             revert_alias(api, &mut journal, change, alias, previous).await

@@ -46,11 +46,11 @@ pub async fn apply_recommendations<A: LambdaApi>(
                             change: Some(change),
                         }
                     }
-                    Err(reason) => ApplyOutcome {
+                    Err(e) => ApplyOutcome {
                         action: ApplyAction::NotApplied,
                         from_mb,
                         to_mb,
-                        reason: Some(reason),
+                        reason: Some(e.to_string()),
                         change: None,
                     },
                 }

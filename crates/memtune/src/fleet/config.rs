@@ -347,7 +347,7 @@ fn check_serve(raw: RawServe, at: usize) -> Result<ServeSettings, Problem> {
         .as_deref()
         .map(Schedule::parse)
         .transpose()
-        .map_err(|e| problem(at, "schedule", e))?;
+        .map_err(|e| problem(at, "schedule", e.to_string()))?;
     let listen = raw
         .listen
         .as_deref()
@@ -763,12 +763,12 @@ fn check_payloads(
                 other => serde_json::to_string(&other)
                     .map_err(|e| problem(at, "payload", format!("payload cannot be JSON: {e}")))?,
             };
-            Payloads::single(&text).map_err(|m| problem(at, "payload", m))?
+            Payloads::single(&text).map_err(|e| problem(at, "payload", e.to_string()))?
         }
         (None, Some(name), None) => Payloads::single(&read("payload_file", &name)?)
-            .map_err(|m| problem(at, "payload_file", m))?,
+            .map_err(|e| problem(at, "payload_file", e.to_string()))?,
         (None, None, Some(name)) => Payloads::weighted(&read("payloads_file", &name)?)
-            .map_err(|m| problem(at, "payloads_file", m))?,
+            .map_err(|e| problem(at, "payloads_file", e.to_string()))?,
         _ => {
             return Err(problem(
                 at,

@@ -109,7 +109,8 @@ pub fn resolve(found: &Discovered, config: &FleetConfig) -> Result<Job, NoJob> {
     // Named sizes are a grid; otherwise the strategy's (or the config's) search mode.
     let search = match (knobs.search.unwrap_or(defaults.mode), knobs.sizes.take()) {
         (SearchMode::Adaptive, None) => {
-            SizePlan::new(vec![min_mb], min_mb, max_mb, false).map_err(NoJob::Invalid)?;
+            SizePlan::new(vec![min_mb], min_mb, max_mb, false)
+                .map_err(|e| NoJob::Invalid(e.to_string()))?;
             Search::Adaptive(AdaptiveLimits {
                 // Invocations set in the config, as `recommend --invocations`, may confirm a
                 // latency SLO on a noisy function.
@@ -122,7 +123,8 @@ pub fn resolve(found: &Discovered, config: &FleetConfig) -> Result<Job, NoJob> {
             let include_current = sizes.is_none();
             let sizes = sizes.unwrap_or_else(|| defaults.sizes.clone());
             Search::Grid(
-                SizePlan::new(sizes, min_mb, max_mb, include_current).map_err(NoJob::Invalid)?,
+                SizePlan::new(sizes, min_mb, max_mb, include_current)
+                    .map_err(|e| NoJob::Invalid(e.to_string()))?,
             )
         }
     };

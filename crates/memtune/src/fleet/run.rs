@@ -12,6 +12,7 @@ use tokio::task::JoinSet;
 
 use super::budget::InvocationBudget;
 use super::budgeted::Budgeted;
+use super::config::FleetConfig;
 use super::jobs::Job;
 use super::outcome::FunctionResult;
 use super::retune::RetunePolicy;
@@ -40,6 +41,33 @@ pub struct RunSettings {
     pub production: Arc<BTreeMap<String, Production>>,
     /// Which functions are not tuned again (history).
     pub retune: Arc<RetunePolicy>,
+}
+
+impl RunSettings {
+    /// The settings a fleet config gives a run with this id, in this region and state
+    /// directory; no production figures and no re-tune policy yet.
+    pub fn for_config(
+        config: &FleetConfig,
+        run_id: String,
+        region: String,
+        state_dir: PathBuf,
+        endpoint_url: Option<String>,
+    ) -> RunSettings {
+        RunSettings {
+            run_id,
+            region,
+            state_dir,
+            endpoint_url,
+            settle_timeout: Duration::from_secs(180),
+            concurrent_functions: config.limits.concurrent_functions as usize,
+            cold_start_ratio: config.tuning.cold_start_ratio,
+            seed: config.tuning.seed,
+            max_usd: config.limits.max_usd,
+            deadline: config.limits.deadline,
+            production: Default::default(),
+            retune: Default::default(),
+        }
+    }
 }
 
 /// Progress, for a bar or a log.

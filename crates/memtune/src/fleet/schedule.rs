@@ -6,6 +6,24 @@ use std::str::FromStr;
 use chrono::{DateTime, Utc};
 use croner::Cron;
 
+/// A schedule that is not a cron expression memtune takes.
+#[derive(Debug, thiserror::Error)]
+pub enum ScheduleError {
+    #[error(
+        "schedule \"{text}\" has {fields} fields; write 5: minute hour day-of-month month \
+         day-of-week, e.g. \"0 3 * * *\" for 03:00 UTC every day (or 6, seconds first)"
+    )]
+    FieldCount { text: String, fields: usize },
+    #[error(
+        "schedule \"{text}\" is not a cron expression ({source}); e.g. \"0 3 * * *\" for \
+         03:00 UTC every day, \"*/30 * * * *\" every 30 minutes"
+    )]
+    NotCron {
+        text: String,
+        source: croner::errors::CronError,
+    },
+}
+
 #[derive(Debug, Clone)]
 pub struct Schedule {
     cron: Cron,
@@ -15,19 +33,17 @@ pub struct Schedule {
 impl Schedule {
     /// Parses `minute hour day-of-month month day-of-week`, e.g. `0 3 * * *` (03:00 UTC daily),
     /// optionally with a seconds field first.
-    pub fn parse(text: &str) -> Result<Schedule, String> {
+    pub fn parse(text: &str) -> Result<Schedule, ScheduleError> {
         let fields = text.split_whitespace().count();
         if !(5..=6).contains(&fields) {
-            return Err(format!(
-                "schedule \"{text}\" has {fields} fields; write 5: minute hour day-of-month month \
-                 day-of-week, e.g. \"0 3 * * *\" for 03:00 UTC every day (or 6, seconds first)"
-            ));
+            return Err(ScheduleError::FieldCount {
+                text: text.to_string(),
+                fields,
+            });
         }
-        let cron = Cron::from_str(text).map_err(|e| {
-            format!(
-                "schedule \"{text}\" is not a cron expression ({e}); e.g. \"0 3 * * *\" for \
-                 03:00 UTC every day, \"*/30 * * * *\" every 30 minutes"
-            )
+        let cron = Cron::from_str(text).map_err(|source| ScheduleError::NotCron {
+            text: text.to_string(),
+            source,
         })?;
         Ok(Schedule {
             cron,
@@ -71,8 +87,8 @@ mod tests {
     #[test]
     fn bad_expressions_say_how_to_write_one() {
         let e = Schedule::parse("0 3 * *").unwrap_err();
-        assert!(e.contains("has 4 fields; write 5"), "{e}");
+        assert!(e.to_string().contains("has 4 fields; write 5"), "{e}");
         let e = Schedule::parse("61 3 * * *").unwrap_err();
-        assert!(e.contains("is not a cron expression"), "{e}");
+        assert!(e.to_string().contains("is not a cron expression"), "{e}");
     }
 }

@@ -23,23 +23,30 @@ pub struct FunctionRef {
     pub function: usize,
 }
 
+/// A mapping file memtune cannot read.
+#[derive(Debug, thiserror::Error)]
+pub enum MappingError {
+    #[error("not a mapping file: {0}")]
+    NotToml(String),
+    #[error("\"{deployed}\" = \"{target}\": write the target as \"path/to/template:ResourceKey\"")]
+    BadTarget { deployed: String, target: String },
+}
+
 /// Deployed name -> (file path suffix, resource key).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Mapping(BTreeMap<String, (String, String)>);
 
 impl Mapping {
-    pub fn parse(text: &str) -> Result<Mapping, String> {
+    pub fn parse(text: &str) -> Result<Mapping, MappingError> {
         let raw: BTreeMap<String, String> =
-            toml::from_str(text).map_err(|e| format!("not a mapping file: {}", e.message()))?;
+            toml::from_str(text).map_err(|e| MappingError::NotToml(e.message().to_string()))?;
         let mut entries = BTreeMap::new();
         for (deployed, target) in raw {
             let Some((file, key)) = target
                 .rsplit_once(':')
                 .filter(|(f, k)| !f.is_empty() && !k.is_empty())
             else {
-                return Err(format!(
-                    "\"{deployed}\" = \"{target}\": write the target as \"path/to/template:ResourceKey\""
-                ));
+                return Err(MappingError::BadTarget { deployed, target });
             };
             entries.insert(deployed, (file.to_string(), key.to_string()));
         }
@@ -334,6 +341,7 @@ mod tests {
             .contains("serverless.yml:nope"));
         assert!(Mapping::parse("\"a\" = \"no-colon\"")
             .unwrap_err()
+            .to_string()
             .contains("path/to/template"));
     }
 }

@@ -56,7 +56,16 @@ pub struct Plan {
     pub files: Vec<PatchedFile>,
 }
 
-pub fn plan(templates: &[Template], assignment: &Assignment) -> Result<Plan, String> {
+/// A patch that would not do what it should: nothing is written.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("patching {} would {why}; nothing was written (please report this)", path.display())]
+pub struct UnsafePatch {
+    pub path: PathBuf,
+    /// What the patch would do to the file, e.g. "break it: ...".
+    pub why: String,
+}
+
+pub fn plan(templates: &[Template], assignment: &Assignment) -> Result<Plan, UnsafePatch> {
     let mut plan = Plan {
         unmatched: assignment.unmatched.clone(),
         ..Plan::default()
@@ -233,12 +242,14 @@ fn plan_template(
 
 /// The patched text must parse as the same kind of file and give every matched function the
 /// memory it was assigned (or leave it as it was when it could not be patched).
-fn verify(t: &Template, after: &str, matched: &BTreeMap<usize, &Assigned>) -> Result<(), String> {
-    let fail = |why: String| {
-        format!(
-            "patching {} would {why}; nothing was written (please report this)",
-            t.path.display()
-        )
+fn verify(
+    t: &Template,
+    after: &str,
+    matched: &BTreeMap<usize, &Assigned>,
+) -> Result<(), UnsafePatch> {
+    let fail = |why: String| UnsafePatch {
+        path: t.path.clone(),
+        why,
     };
     let patched =
         super::parse(&t.path, after.to_string()).map_err(|e| fail(format!("break it: {e}")))?;

@@ -24,10 +24,21 @@ impl Recommendation {
     }
 }
 
+/// A file that is not a run's or a document's JSON.
+#[derive(Debug, thiserror::Error)]
+pub enum NotARun {
+    #[error("not JSON ({0})")]
+    NotJson(serde_json::Error),
+    #[error("neither a `memtune fleet --format json` run nor a `memtune recommend --format json` document")]
+    UnknownKind,
+    #[error("a function document does not match the memtune schema ({0})")]
+    OtherSchema(serde_json::Error),
+}
+
 /// The recommendations in a run's JSON, in its order; functions without one (skipped,
 /// failed, no feasible size) are left out and counted.
-pub fn read(text: &str) -> Result<RunRecommendations, String> {
-    let value: Value = serde_json::from_str(text).map_err(|e| format!("not JSON ({e})"))?;
+pub fn read(text: &str) -> Result<RunRecommendations, NotARun> {
+    let value: Value = serde_json::from_str(text).map_err(NotARun::NotJson)?;
     let documents: Vec<Value> = match value {
         Value::Object(ref o) if o.get("functions").is_some_and(Value::is_array) => o["functions"]
             .as_array()
@@ -37,9 +48,7 @@ pub fn read(text: &str) -> Result<RunRecommendations, String> {
             .collect(),
         Value::Object(ref o) if o.contains_key("recommendation") => vec![value],
         Value::Array(docs) => docs,
-        _ => {
-            return Err("neither a `memtune fleet --format json` run nor a `memtune recommend --format json` document".into())
-        }
+        _ => return Err(NotARun::UnknownKind),
     };
     let mut run = RunRecommendations::default();
     for doc in documents {
@@ -47,8 +56,7 @@ pub fn read(text: &str) -> Result<RunRecommendations, String> {
             run.without_recommendation += 1;
             continue;
         }
-        let doc: FunctionDocument = serde_json::from_value(doc)
-            .map_err(|e| format!("a function document does not match the memtune schema ({e})"))?;
+        let doc: FunctionDocument = serde_json::from_value(doc).map_err(NotARun::OtherSchema)?;
         match doc.recommendation {
             Some(r) => run.recommendations.push(Recommendation {
                 function: doc.function.name,
@@ -74,10 +82,17 @@ mod tests {
 
     #[test]
     fn rejects_other_json() {
-        assert!(read("{\"a\": 1}").unwrap_err().contains("neither"));
-        assert!(read("not json").unwrap_err().contains("not JSON"));
+        assert!(read("{\"a\": 1}")
+            .unwrap_err()
+            .to_string()
+            .contains("neither"));
+        assert!(read("not json")
+            .unwrap_err()
+            .to_string()
+            .contains("not JSON"));
         assert!(read(r#"{"recommendation": 3}"#)
             .unwrap_err()
+            .to_string()
             .contains("schema"));
     }
 

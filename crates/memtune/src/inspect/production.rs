@@ -77,7 +77,7 @@ where
         Err(why) => {
             return names
                 .iter()
-                .map(|n| (n.clone(), Err(why.clone())))
+                .map(|n| (n.clone(), Err(why.to_string())))
                 .collect()
         }
     };

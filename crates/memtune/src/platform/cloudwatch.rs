@@ -38,6 +38,11 @@ pub struct MetricWindow {
     pub period_s: i32,
 }
 
+/// A window CloudWatch keeps no metrics for.
+#[derive(Debug, Clone, Copy, PartialEq, thiserror::Error)]
+#[error("{0} days: CloudWatch keeps 1 to 455 days of metrics")]
+pub struct DaysOutOfRange(pub u32);
+
 impl MetricWindow {
     /// The last `days` days up to `now_ms` as ONE period, so every statistic (percentiles
     /// included) covers the whole window.
@@ -47,16 +52,12 @@ impl MetricWindow {
     /// grid, or the answer is empty. The end is the next grid point after `now_ms` (so the
     /// current minute counts); whole days are a multiple of every grid, so the start is on it
     /// too.
-    pub fn last_days(days: u32, now_ms: i64) -> Result<MetricWindow, String> {
+    pub fn last_days(days: u32, now_ms: i64) -> Result<MetricWindow, DaysOutOfRange> {
         let resolution_ms = match days {
             1..=14 => MINUTE_MS,
             15..=62 => 5 * MINUTE_MS,
             63..=455 => 60 * MINUTE_MS,
-            _ => {
-                return Err(format!(
-                    "{days} days: CloudWatch keeps 1 to 455 days of metrics"
-                ))
-            }
+            _ => return Err(DaysOutOfRange(days)),
         };
         let end_ms = (now_ms.div_euclid(resolution_ms) + 1) * resolution_ms;
         let span_ms = i64::from(days) * DAY_MS;

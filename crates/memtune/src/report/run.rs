@@ -26,6 +26,20 @@ pub struct Row<'a> {
     pub document: Option<&'a FunctionDocument>,
 }
 
+/// Text [`Report::from_json`] cannot read as a run or a document.
+#[derive(Debug, thiserror::Error)]
+pub enum NotAReport {
+    #[error("not JSON: {0}")]
+    NotJson(serde_json::Error),
+    #[error("neither a fleet run (`memtune fleet --format json`) nor a recommend document (`memtune recommend --format json`)")]
+    UnknownKind,
+    #[error("a {kind} of another shape: {source}")]
+    OtherShape {
+        kind: &'static str,
+        source: serde_json::Error,
+    },
+}
+
 impl Report {
     pub fn run_id(&self) -> &str {
         match self {
@@ -103,25 +117,21 @@ impl Report {
     }
 
     /// Reads what `recommend --format json` or `fleet --format json` printed.
-    pub fn from_json(text: &str) -> Result<Report, String> {
-        let value: serde_json::Value =
-            serde_json::from_str(text).map_err(|e| format!("not JSON: {e}"))?;
+    pub fn from_json(text: &str) -> Result<Report, NotAReport> {
+        let value: serde_json::Value = serde_json::from_str(text).map_err(NotAReport::NotJson)?;
         let kind = if value.get("functions").is_some_and(|f| f.is_array()) {
             "fleet run"
         } else if value.get("sizes").is_some() && value.get("function").is_some() {
             "recommend document"
         } else {
-            return Err(
-                "neither a fleet run (`memtune fleet --format json`) nor a recommend document (`memtune recommend --format json`)"
-                    .into(),
-            );
+            return Err(NotAReport::UnknownKind);
         };
         let report = if kind == "fleet run" {
             serde_json::from_value(value).map(|run| Report::Fleet(Box::new(run)))
         } else {
             serde_json::from_value(value).map(|doc| Report::Function(Box::new(doc)))
         };
-        report.map_err(|e| format!("a {kind} of another shape: {e}"))
+        report.map_err(|source| NotAReport::OtherShape { kind, source })
     }
 }
 
@@ -171,10 +181,13 @@ mod tests {
     #[test]
     fn other_json_is_refused_with_what_was_expected() {
         let err = Report::from_json(r#"{"window": 3}"#).unwrap_err();
-        assert!(err.contains("neither a fleet run"), "{err}");
+        assert!(err.to_string().contains("neither a fleet run"), "{err}");
         let err = Report::from_json("[1,").unwrap_err();
-        assert!(err.starts_with("not JSON"), "{err}");
+        assert!(err.to_string().starts_with("not JSON"), "{err}");
         let err = Report::from_json(r#"{"functions": [{"function": 3}]}"#).unwrap_err();
-        assert!(err.starts_with("a fleet run of another shape"), "{err}");
+        assert!(
+            err.to_string().starts_with("a fleet run of another shape"),
+            "{err}"
+        );
     }
 }

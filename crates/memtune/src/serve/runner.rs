@@ -11,12 +11,26 @@ use tokio::task::JoinHandle;
 
 use super::metrics::Counters;
 use crate::fleet::outcome::FleetRun;
+use crate::orchestrate::RunError;
 use crate::sweep::journal::new_run_id;
 
 pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
 
-/// Starts the fleet run with the given id; Err is one line saying why it could not finish.
-pub type Launch = Arc<dyn Fn(String) -> BoxFuture<Result<FleetRun, String>> + Send + Sync>;
+/// Why a run started on its own thread did not finish.
+#[derive(Debug, thiserror::Error)]
+pub enum LaunchError {
+    #[error("cannot start a thread: {0}")]
+    Thread(std::io::Error),
+    #[error("cannot start a runtime: {0}")]
+    Runtime(std::io::Error),
+    #[error("the run's thread ended without a result")]
+    NoResult,
+    #[error(transparent)]
+    Run(#[from] RunError),
+}
+
+/// Starts the fleet run with the given id.
+pub type Launch = Arc<dyn Fn(String) -> BoxFuture<Result<FleetRun, LaunchError>> + Send + Sync>;
 /// Restores every function a stopped run had in flight; one line per function.
 pub type Restore = Arc<dyn Fn(String) -> BoxFuture<Vec<String>> + Send + Sync>;
 
@@ -24,11 +38,12 @@ pub type Restore = Arc<dyn Fn(String) -> BoxFuture<Vec<String>> + Send + Sync>;
 /// future cancels it. A fleet run holds borrowed AWS clients across awaits in ways rustc cannot
 /// yet prove `Send` for every lifetime (rust-lang/rust#110338), so it cannot be spawned on the
 /// service's runtime; its own thread needs no `Send` at all.
-pub fn on_own_thread<F, Fut, T>(name: String, make: F) -> BoxFuture<Result<T, String>>
+pub fn on_own_thread<F, Fut, T, E>(name: String, make: F) -> BoxFuture<Result<T, LaunchError>>
 where
     F: FnOnce() -> Fut + Send + 'static,
-    Fut: Future<Output = Result<T, String>> + 'static,
+    Fut: Future<Output = Result<T, E>> + 'static,
     T: Send + 'static,
+    E: Into<LaunchError>,
 {
     let (result_tx, result_rx) = tokio::sync::oneshot::channel();
     let (cancel_tx, cancel_rx) = tokio::sync::oneshot::channel::<()>();
@@ -39,14 +54,14 @@ where
         {
             Ok(r) => r,
             Err(e) => {
-                let _ = result_tx.send(Err(format!("cannot start a runtime: {e}")));
+                let _ = result_tx.send(Err(LaunchError::Runtime(e)));
                 return;
             }
         };
         runtime.block_on(async move {
             tokio::select! {
                 result = make() => {
-                    let _ = result_tx.send(result);
+                    let _ = result_tx.send(result.map_err(Into::into));
                 }
                 // The sender was dropped: the caller gave up on the run.
                 _ = cancel_rx => {}
@@ -54,11 +69,9 @@ where
         });
     });
     Box::pin(async move {
-        spawned.map_err(|e| format!("cannot start a thread: {e}"))?;
+        spawned.map_err(LaunchError::Thread)?;
         let _cancel_when_dropped = cancel_tx;
-        result_rx
-            .await
-            .unwrap_or_else(|_| Err("the run's thread ended without a result".into()))
+        result_rx.await.unwrap_or(Err(LaunchError::NoResult))
     })
 }
 
@@ -151,7 +164,7 @@ impl Runner {
                     state.counters.runs_aborted += 1;
                     state.counters.last_run_finished_unix = Some(now.timestamp());
                     tracing::error!(%run_id, error = %e, "fleet run failed");
-                    e.clone()
+                    e.to_string()
                 }
             };
             state.last = Some(LastRun {
@@ -271,8 +284,8 @@ mod tests {
 
     #[tokio::test]
     async fn own_thread_runs_and_cancels_on_drop() {
-        let got = on_own_thread("t".into(), || async { Ok::<_, String>(7) }).await;
-        assert_eq!(got, Ok(7));
+        let got = on_own_thread("t".into(), || async { Ok::<_, LaunchError>(7) }).await;
+        assert_eq!(got.ok(), Some(7));
         let dropped = Arc::new(AtomicUsize::new(0));
         struct Flag(Arc<AtomicUsize>);
         impl Drop for Flag {
@@ -283,7 +296,7 @@ mod tests {
         let flag = Flag(dropped.clone());
         let pending = on_own_thread("t".into(), move || async move {
             let _flag = flag;
-            std::future::pending::<Result<(), String>>().await
+            std::future::pending::<Result<(), LaunchError>>().await
         });
         // Polled once so the thread starts, then dropped.
         let _ = tokio::time::timeout(Duration::from_millis(50), pending).await;

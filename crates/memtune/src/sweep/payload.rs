@@ -18,6 +18,23 @@ pub enum PayloadKind {
     Weighted,
 }
 
+/// Payloads that are not JSON, or a weighted set that is not one.
+#[derive(Debug, thiserror::Error)]
+pub enum PayloadError {
+    #[error("weighted payloads must be a JSON array of {{\"weight\", \"payload\"}}: {0}")]
+    NotAWeightedSet(serde_json::Error),
+    #[error("weighted payloads: the array is empty")]
+    EmptySet,
+    #[error("weighted payloads: entry {0} needs a weight > 0")]
+    NoWeight(usize),
+    /// `index` is shown only in a set of more than one.
+    #[error("payload{} is not valid JSON: {source}", index.map(|i| format!(" {i}")).unwrap_or_default())]
+    NotJson {
+        index: Option<usize>,
+        source: serde_json::Error,
+    },
+}
+
 /// Payload templates and how often each is used.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Payloads {
@@ -38,7 +55,7 @@ fn one() -> f64 {
 
 impl Payloads {
     /// A single payload template, checked to be JSON once placeholders are filled in.
-    pub fn single(template: &str) -> Result<Payloads, String> {
+    pub fn single(template: &str) -> Result<Payloads, PayloadError> {
         let payloads = Payloads {
             templates: vec![(1.0, template.to_string())],
         };
@@ -55,17 +72,16 @@ impl Payloads {
     }
 
     /// `[{"weight": 3, "payload": {...}}, ...]`; string payloads are used as templates.
-    pub fn weighted(json: &str) -> Result<Payloads, String> {
-        let entries: Vec<WeightedEntry> = serde_json::from_str(json).map_err(|e| {
-            format!("weighted payloads must be a JSON array of {{\"weight\", \"payload\"}}: {e}")
-        })?;
+    pub fn weighted(json: &str) -> Result<Payloads, PayloadError> {
+        let entries: Vec<WeightedEntry> =
+            serde_json::from_str(json).map_err(PayloadError::NotAWeightedSet)?;
         if entries.is_empty() {
-            return Err("weighted payloads: the array is empty".into());
+            return Err(PayloadError::EmptySet);
         }
         let mut templates = Vec::new();
         for (i, e) in entries.into_iter().enumerate() {
             if !(e.weight.is_finite() && e.weight > 0.0) {
-                return Err(format!("weighted payloads: entry {i} needs a weight > 0"));
+                return Err(PayloadError::NoWeight(i));
             }
             let text = match e.payload {
                 serde_json::Value::String(s) => s,
@@ -78,16 +94,15 @@ impl Payloads {
         Ok(payloads)
     }
 
-    fn check(&self) -> Result<(), String> {
+    fn check(&self) -> Result<(), PayloadError> {
+        let several = self.templates.len() > 1;
         for (i, (_, t)) in self.templates.iter().enumerate() {
             let filled = fill(t, 0);
-            serde_json::from_str::<serde::de::IgnoredAny>(&filled).map_err(|e| {
-                let which = if self.templates.len() > 1 {
-                    format!(" {i}")
-                } else {
-                    String::new()
-                };
-                format!("payload{which} is not valid JSON: {e}")
+            serde_json::from_str::<serde::de::IgnoredAny>(&filled).map_err(|source| {
+                PayloadError::NotJson {
+                    index: several.then_some(i),
+                    source,
+                }
             })?;
         }
         Ok(())
@@ -226,7 +241,10 @@ mod tests {
     #[test]
     fn malformed_json_is_rejected() {
         let e = Payloads::single("{not json").unwrap_err();
-        assert!(e.starts_with("payload is not valid JSON"), "{e}");
+        assert!(
+            e.to_string().starts_with("payload is not valid JSON"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -2,6 +2,25 @@
 
 use memtune_facts::{MAX_MEMORY_MB, MIN_MEMORY_MB};
 
+/// Sizes or bounds Lambda would not take, or sizes that are not numbers.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum SizeError {
+    #[error("{flag} {mb} is outside Lambda's range: use {MIN_MEMORY_MB}..{MAX_MEMORY_MB}")]
+    BoundOutOfRange { flag: &'static str, mb: u32 },
+    #[error("--min-mb {min_mb} is above --max-mb {max_mb}")]
+    MinAboveMax { min_mb: u32, max_mb: u32 },
+    #[error("memory size {0} MB is outside Lambda's range: use sizes from {MIN_MEMORY_MB} to {MAX_MEMORY_MB} MB")]
+    SizeOutOfRange(u32),
+    #[error(
+        "no size to sample between {min_mb} and {max_mb} MB: widen the bounds or pass --sizes"
+    )]
+    NothingToSample { min_mb: u32, max_mb: u32 },
+    #[error("'{0}' in --sizes is not a memory size in MB (e.g. --sizes 128,512,1024)")]
+    NotASize(String),
+    #[error("--sizes is empty: give sizes in MB, e.g. --sizes 128,512,1024")]
+    NoSizes,
+}
+
 /// A fixed set of sizes, within bounds, optionally with the function's current size added so
 /// the recommendation can be compared with it.
 #[derive(Debug, Clone, PartialEq)]
@@ -19,22 +38,18 @@ impl SizePlan {
         min_mb: u32,
         max_mb: u32,
         include_current: bool,
-    ) -> Result<SizePlan, String> {
+    ) -> Result<SizePlan, SizeError> {
         let valid = MIN_MEMORY_MB..=MAX_MEMORY_MB;
-        for (name, v) in [("--min-mb", min_mb), ("--max-mb", max_mb)] {
-            if !valid.contains(&v) {
-                return Err(format!(
-                    "{name} {v} is outside Lambda's range: use {MIN_MEMORY_MB}..{MAX_MEMORY_MB}"
-                ));
+        for (flag, mb) in [("--min-mb", min_mb), ("--max-mb", max_mb)] {
+            if !valid.contains(&mb) {
+                return Err(SizeError::BoundOutOfRange { flag, mb });
             }
         }
         if min_mb > max_mb {
-            return Err(format!("--min-mb {min_mb} is above --max-mb {max_mb}"));
+            return Err(SizeError::MinAboveMax { min_mb, max_mb });
         }
         if let Some(bad) = sizes.iter().find(|s| !valid.contains(s)) {
-            return Err(format!(
-                "memory size {bad} MB is outside Lambda's range: use sizes from {MIN_MEMORY_MB} to {MAX_MEMORY_MB} MB"
-            ));
+            return Err(SizeError::SizeOutOfRange(*bad));
         }
         let plan = SizePlan {
             sizes,
@@ -43,9 +58,7 @@ impl SizePlan {
             include_current,
         };
         if plan.sizes(min_mb).is_empty() {
-            return Err(format!(
-                "no size to sample between {min_mb} and {max_mb} MB: widen the bounds or pass --sizes"
-            ));
+            return Err(SizeError::NothingToSample { min_mb, max_mb });
         }
         Ok(plan)
     }
@@ -68,19 +81,18 @@ impl SizePlan {
 }
 
 /// Parses `128,512,1024`.
-pub fn parse_sizes(text: &str) -> Result<Vec<u32>, String> {
+pub fn parse_sizes(text: &str) -> Result<Vec<u32>, SizeError> {
     text.split(',')
         .map(str::trim)
         .filter(|s| !s.is_empty())
         .map(|s| {
-            s.parse::<u32>().map_err(|_| {
-                format!("'{s}' in --sizes is not a memory size in MB (e.g. --sizes 128,512,1024)")
-            })
+            s.parse::<u32>()
+                .map_err(|_| SizeError::NotASize(s.to_string()))
         })
         .collect::<Result<Vec<_>, _>>()
         .and_then(|v| {
             if v.is_empty() {
-                Err("--sizes is empty: give sizes in MB, e.g. --sizes 128,512,1024".into())
+                Err(SizeError::NoSizes)
             } else {
                 Ok(v)
             }
