@@ -15,7 +15,7 @@ use serde::Serialize;
 use serde_json::{json, Value};
 
 use super::aws_error::AwsError;
-use super::fleet::{AccountSettings, FunctionProfile, LogFormat};
+use super::profiles::{AccountSettings, FunctionProfile, LogFormat};
 use super::settings::FunctionSettings;
 use super::telemetry::{InvocationRecord, Telemetry};
 use super::workload::{Execution, Outcome};
@@ -220,9 +220,9 @@ fn seed_for(seed: u64, name: &str) -> u64 {
 impl Lab {
     pub fn new(config: LabConfig) -> Lab {
         let started_ms = Utc::now().timestamp_millis();
-        let telemetry = Telemetry::new(config.seed, started_ms, &config.fleet.functions);
+        let telemetry = Telemetry::new(config.seed, started_ms, &config.profiles.functions);
         let mut functions = BTreeMap::new();
-        for profile in &config.fleet.functions {
+        for profile in &config.profiles.functions {
             let mut rng = StdRng::seed_from_u64(seed_for(config.seed, &profile.name));
             let active = RunConfig {
                 memory_mb: profile.memory_mb,
@@ -231,7 +231,7 @@ impl Lab {
                 log_format: profile.log_format,
                 system_log_level: None,
                 application_log_level: None,
-                settings: FunctionSettings::initial(profile, &config.fleet.account.account_id),
+                settings: FunctionSettings::initial(profile, &config.profiles.account.account_id),
             };
             let state = FunctionState {
                 active,
@@ -255,7 +255,7 @@ impl Lab {
             functions.insert(profile.name.clone(), state);
         }
         Lab {
-            account: config.fleet.account.clone(),
+            account: config.profiles.account.clone(),
             telemetry,
             inner: Mutex::new(Inner {
                 functions,
@@ -1373,10 +1373,10 @@ fn log_lines(r: &Reservation, billed_ms: u64) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fleet::Fleet;
+    use crate::profiles::ProfileSet;
 
     fn lab() -> Lab {
-        let fleet = Fleet::parse(
+        let fleet = ProfileSet::parse(
             "[[function]]\nname = \"f\"\nmemory_mb = 256\ntimeout_s = 10\n[function.workload]\ncpu_ms = 100.0\nworking_set_mb = 60\n",
             "t.toml",
         )

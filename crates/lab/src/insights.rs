@@ -14,11 +14,11 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use super::backfill::{floor_to, Production, SyntheticReport, BYTES_PER_MB, DAY_MS, MINUTE_MS};
-use super::fleet::LogFormat;
 use super::insights_query::{
     AggregateFn, BinaryOp, Command, Expr, GroupKey, Projection, Query, SortKey, Stats,
 };
 use super::mixture::{Continuous, Mixture, Uniform};
+use super::profiles::LogFormat;
 
 /// The most rows a query returns, and the default limit.
 pub const MAX_ROWS: usize = 10_000;
@@ -1287,11 +1287,11 @@ fn list_backfill(
 mod tests {
     use super::*;
     use crate::backfill::Backfill;
-    use crate::fleet::{Fleet, FunctionProfile};
     use crate::insights_query::parse;
+    use crate::profiles::{FunctionProfile, ProfileSet};
 
     fn profile() -> FunctionProfile {
-        Fleet::parse(
+        ProfileSet::parse(
             "[[function]]\nname = \"api\"\nmemory_mb = 512\n[function.workload]\ncpu_ms = 50.0\nio_ms = 20.0\ninit_ms = 300.0\nworking_set_mb = 80\n[function.traffic]\nrequests_per_day = 20000\ncold_start_ratio = 0.05\n",
             "t.toml",
         )

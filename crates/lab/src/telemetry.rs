@@ -5,8 +5,8 @@ use std::collections::HashMap;
 use std::sync::{Mutex, RwLock};
 
 use super::backfill::Backfill;
-use super::fleet::FunctionProfile;
 use super::insights;
+use super::profiles::FunctionProfile;
 use super::workload::Outcome;
 
 /// One invocation as CloudWatch and CloudWatch Logs see it.
