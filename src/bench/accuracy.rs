@@ -35,7 +35,7 @@ const MEMORY_HEADROOM: f64 = 1.2;
 /// Functions tuned at once.
 const PARALLEL_FUNCTIONS: usize = 4;
 
-/// The built-in corpus: calibrated real curves, the demo fleet and generated profiles.
+/// The built-in corpus: calibrated real curves, the demo profiles and generated ones.
 pub fn corpus(quick: bool, seed: u64) -> Vec<FunctionProfile> {
     let calibrated = ProfileSet::parse(
         include_str!("../../config/lab/calibrated.toml"),

@@ -52,7 +52,7 @@ pub fn memtune(
     cmd
 }
 
-/// Each demo-fleet function's configured memory, as the lab starts it.
+/// Each demo profile's configured memory, as the lab starts it.
 pub fn demo_memory() -> std::collections::BTreeMap<String, i32> {
     lab::demo_profiles()
         .functions

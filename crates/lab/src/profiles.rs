@@ -1,8 +1,9 @@
-//! Lab fleet files: the simulated functions a lab serves, as TOML.
+//! Function profiles: the simulated functions a lab serves, as TOML (the file `memtune lab
+//! --fleet` names; not the tuner's fleet, `memtune::fleet`).
 //!
-//! A fleet file holds `[[function]]` tables (a function's configuration, its `workload` and its
-//! production `traffic`) and may `include` other fleet files, relative to itself. Unknown keys and
-//! impossible values are rejected with the file and line they stand on.
+//! A profile file holds `[[function]]` tables (a function's configuration, its `workload` and
+//! its production `traffic`) and may `include` other profile files, relative to itself. Unknown
+//! keys and impossible values are rejected with the file and line they stand on.
 
 use memtune_facts::toml_lines::{key_line, line_of};
 use std::collections::BTreeMap;
@@ -271,7 +272,7 @@ struct ProfileFile {
     function: Vec<toml::Spanned<FunctionProfile>>,
 }
 
-/// A loaded fleet: the account settings and every function, in file order.
+/// A loaded set of profiles: the account settings and every function, in file order.
 #[derive(Debug, Clone, Default)]
 pub struct ProfileSet {
     pub account: AccountSettings,
@@ -279,7 +280,7 @@ pub struct ProfileSet {
 }
 
 impl ProfileSet {
-    /// Loads a fleet file, or every `*.toml` file of a directory in name order, as if one file
+    /// Loads a profile file, or every `*.toml` file of a directory in name order, as if one file
     /// included them all (a function defined twice is an error either way).
     pub fn load(path: &Path) -> Result<ProfileSet, ProfileError> {
         let mut profiles = ProfileSet::default();
@@ -294,7 +295,7 @@ impl ProfileSet {
         Ok(profiles)
     }
 
-    /// Parses fleet text that has no includes (tests, embedded fleets).
+    /// Parses profile text that has no includes (tests, embedded profile sets).
     pub fn parse(text: &str, origin: &str) -> Result<ProfileSet, ProfileError> {
         let mut profiles = ProfileSet::default();
         let mut seen = BTreeMap::new();
