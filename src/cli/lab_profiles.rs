@@ -12,8 +12,9 @@ use memtune_lab::{self as lab, synthetic};
 pub(super) struct ProfileArgs {
     /// Fleet file (TOML) with the simulated functions, or a directory of them (every *.toml in
     /// it); default: the built-in demo fleet.
+    // Named for the flag, `--fleet`, which users already type.
     #[arg(long)]
-    profiles: Option<PathBuf>,
+    fleet: Option<PathBuf>,
     /// Add N generated functions of mixed kinds (synthetic-0000, ...), deterministic per seed.
     #[arg(long, default_value_t = 0)]
     synthetic: usize,
@@ -24,7 +25,7 @@ pub(super) struct ProfileArgs {
 
 impl ProfileArgs {
     pub fn load(&self) -> Result<ProfileSet, CliError> {
-        let mut profiles = match &self.profiles {
+        let mut profiles = match &self.fleet {
             Some(path) => ProfileSet::load(path).map_err(|e| CliError::usage(e.to_string()))?,
             None => lab::demo_profiles(),
         };
