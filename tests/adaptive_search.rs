@@ -14,12 +14,12 @@ use memtune::tune::TuneOutcome;
 use memtune::tune::{self, Search, TuneOptions};
 use memtune_facts::pricing::PriceBook;
 use memtune_lab as lab;
-use memtune_lab::fleet::Fleet;
+use memtune_lab::profiles::ProfileSet;
 use tokio::sync::Semaphore;
 
 /// Tunes one function of `fleet` for `cost` with a single round of adaptive sampling.
-async fn one_round(fleet: Fleet, function: &str) -> TuneOutcome {
-    let server = common::start_lab(fleet).await;
+async fn one_round(profiles: ProfileSet, function: &str) -> TuneOutcome {
+    let server = common::start_lab(profiles).await;
     let api = AwsLambda::new(&common::sdk_config(&server.endpoint()).await);
     let state = tempfile::tempdir().unwrap();
     let strategy = Strategy::load("cost").unwrap();
@@ -60,7 +60,7 @@ async fn one_round(fleet: Fleet, function: &str) -> TuneOutcome {
 async fn a_size_planned_when_the_rounds_run_out_is_still_sampled() {
     // The first sizes (128, 256 and 512 MB for cost) are too small for this memory-hungry
     // function, so its one round plans a larger size that no round is left to take.
-    let outcome = one_round(lab::demo_fleet(), "nightly-etl").await;
+    let outcome = one_round(lab::demo_profiles(), "nightly-etl").await;
     let sampled: Vec<u32> = outcome.sizes.iter().map(|s| s.memory_mb).collect();
     assert!(
         sampled.iter().any(|m| ![128, 256, 512].contains(m)),
@@ -73,7 +73,7 @@ async fn the_reports_curve_is_fitted_on_every_size_sampled() {
     // One round fits three sizes, too few to cross-validate; it plans one vCPU for this
     // CPU-bound function, which makes four, so the report's curve, fitted on all of them, has
     // a cross-validated error.
-    let calibrated = Fleet::load(std::path::Path::new("config/lab/calibrated.toml")).unwrap();
+    let calibrated = ProfileSet::load(std::path::Path::new("config/lab/calibrated.toml")).unwrap();
     let outcome = one_round(calibrated, "cebert-cpu-python312-x86").await;
     assert!(outcome.sizes.len() >= 4, "{:?}", outcome.sizes.len());
     let fit = outcome.fit.expect("a fitted curve for the report");

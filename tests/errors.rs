@@ -7,7 +7,7 @@ mod common;
 use std::process::Output;
 
 use common::{memtune, start_lab};
-use memtune_lab::demo_fleet;
+use memtune_lab::demo_profiles;
 
 /// A loopback address nothing listens on: bound once to get a free port, then released.
 fn dead_endpoint() -> String {
@@ -97,7 +97,7 @@ async fn inspect_that_cannot_connect_says_so_instead_of_a_table() {
 async fn missing_credentials_list_what_was_checked() {
     // A lab that would answer, so that only the credentials are missing. IMDS is disabled and
     // the config and credentials files are empty: nothing leaves loopback.
-    let lab = start_lab(demo_fleet()).await;
+    let lab = start_lab(demo_profiles()).await;
     let home = tempfile::tempdir().unwrap();
     let empty = |name: &str| {
         let path = home.path().join(name);
@@ -139,7 +139,7 @@ async fn missing_credentials_list_what_was_checked() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_fleet_selection_that_matches_nothing_is_exit_2_and_records_nothing() {
-    let lab = start_lab(demo_fleet()).await;
+    let lab = start_lab(demo_profiles()).await;
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().join("state");
     let cases = [
@@ -184,7 +184,7 @@ async fn a_fleet_selection_that_matches_nothing_is_exit_2_and_records_nothing() 
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_slo_the_strategy_ignores_is_exit_2() {
-    let lab = start_lab(demo_fleet()).await;
+    let lab = start_lab(demo_profiles()).await;
     for (args, flag) in [
         (&["--strategy", "speed", "--slo-ms", "100"][..], "--slo-ms"),
         (
@@ -211,7 +211,7 @@ async fn an_slo_the_strategy_ignores_is_exit_2() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_payload_file_without_its_at_sign_says_how_to_read_it() {
-    let lab = start_lab(demo_fleet()).await;
+    let lab = start_lab(demo_profiles()).await;
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
         dir.path().join("w.json"),

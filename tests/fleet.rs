@@ -26,7 +26,7 @@ struct Env {
 
 async fn env_with(configure: impl FnOnce(&mut LabConfig)) -> Env {
     let original = common::demo_memory();
-    let mut config = LabConfig::new(lab::demo_fleet());
+    let mut config = LabConfig::new(lab::demo_profiles());
     configure(&mut config);
     Env {
         lab: start_lab_with(config).await,
@@ -246,7 +246,7 @@ async fn max_functions_tunes_the_biggest_estimated_spenders_first() {
     let plan = env
         .plan("[tuning]\nallow_empty_payload = true\n[limits]\nmax_functions = 3\n")
         .await;
-    let mut by_spend: Vec<(f64, String)> = lab::demo_fleet()
+    let mut by_spend: Vec<(f64, String)> = lab::demo_profiles()
         .functions
         .iter()
         .map(|f| (f.memory_mb as f64 * f.timeout_s as f64, f.name.clone()))

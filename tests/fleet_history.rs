@@ -19,7 +19,7 @@ struct Env {
 }
 
 async fn env() -> Env {
-    let lab = start_lab(lab::demo_fleet()).await;
+    let lab = start_lab(lab::demo_profiles()).await;
     let client = lambda_client(&lab.endpoint()).await;
     Env {
         lab,

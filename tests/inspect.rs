@@ -6,14 +6,14 @@ mod common;
 use std::process::Output;
 use std::time::Duration;
 
-use common::{fleet, sdk_config, start_lab_with};
+use common::{profiles, sdk_config, start_lab_with};
 use memtune::inspect::{self, FunctionReport, InspectOptions, InspectReport, Status};
 use memtune::platform::aws::AwsLambda;
 use memtune::platform::cloudwatch::{AwsCloudWatch, MetricWindow};
 use memtune::platform::logs::AwsLogs;
 use memtune_facts::pricing::PriceBook;
 use memtune_facts::Architecture;
-use memtune_lab::fleet::FunctionProfile;
+use memtune_lab::profiles::FunctionProfile;
 use memtune_lab::{LabConfig, LabServer};
 use tokio::process::Command;
 
@@ -80,7 +80,7 @@ struct Env {
 }
 
 async fn env_with(configure: impl FnOnce(&mut LabConfig)) -> Env {
-    let mut config = LabConfig::new(fleet(FLEET));
+    let mut config = LabConfig::new(profiles(FLEET));
     configure(&mut config);
     Env {
         lab: start_lab_with(config).await,

@@ -9,7 +9,7 @@ use aws_sdk_lambda::types::{
     EnvironmentResponse, EphemeralStorage, SnapStart, SnapStartApplyOn, TracingConfig, TracingMode,
     VpcConfig,
 };
-use common::{fleet, lambda_client, start_lab};
+use common::{lambda_client, profiles, start_lab};
 use memtune::platform::aws::AwsLambda;
 use memtune::platform::{environment_digest, LambdaApi};
 
@@ -80,7 +80,7 @@ macro_rules! assert_settings {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn updated_settings_are_returned_everywhere_and_read_by_memtune() {
-    let lab = start_lab(fleet(FLEET)).await;
+    let lab = start_lab(profiles(FLEET)).await;
     let client = lambda_client(&lab.endpoint()).await;
     let updated = client
         .update_function_configuration()
@@ -202,7 +202,7 @@ async fn updated_settings_are_returned_everywhere_and_read_by_memtune() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_refused_setting_changes_nothing() {
-    let lab = start_lab(fleet(FLEET)).await;
+    let lab = start_lab(profiles(FLEET)).await;
     let client = lambda_client(&lab.endpoint()).await;
     let before = client
         .get_function_configuration()

@@ -6,7 +6,7 @@ mod common;
 use std::process::Output;
 
 use common::start_lab;
-use memtune_lab::fleet::Fleet;
+use memtune_lab::profiles::ProfileSet;
 use memtune_lab::{self as lab, synthetic};
 use serde_json::Value;
 
@@ -31,13 +31,13 @@ fn json(out: &Output) -> Value {
 #[tokio::test(flavor = "multi_thread")]
 async fn every_function_across_pages_with_its_configuration() {
     // 120 functions: three ListFunctions pages of the lab's 50.
-    let mut fleet = Fleet {
+    let mut profiles = ProfileSet {
         functions: synthetic::generate(120, 3),
-        ..lab::demo_fleet()
+        ..lab::demo_profiles()
     };
-    fleet.functions[7].memory_mb = 1769;
-    let expected = fleet.functions.clone();
-    let lab = start_lab(fleet).await;
+    profiles.functions[7].memory_mb = 1769;
+    let expected = profiles.functions.clone();
+    let lab = start_lab(profiles).await;
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().join("state");
 
@@ -83,7 +83,7 @@ async fn every_function_across_pages_with_its_configuration() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn last_tuned_comes_from_the_history_of_fleet_runs() {
-    let lab = start_lab(lab::demo_fleet()).await;
+    let lab = start_lab(lab::demo_profiles()).await;
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().join("state");
     let config = dir.path().join("fleet.toml");

@@ -4,7 +4,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{fleet, lambda_client, start_lab};
+use common::{lambda_client, profiles, start_lab};
 use memtune::platform::aws::AwsLambda;
 use memtune::platform::{LambdaApi, PlatformError};
 
@@ -18,7 +18,7 @@ cpu_ms = 200.0
 
 #[tokio::test]
 async fn a_throttle_is_read_with_its_reason_and_retry_after() {
-    let lab = start_lab(fleet(FLEET)).await;
+    let lab = start_lab(profiles(FLEET)).await;
     lambda_client(&lab.endpoint())
         .await
         .put_function_concurrency()
@@ -41,7 +41,7 @@ async fn a_throttle_is_read_with_its_reason_and_retry_after() {
 
 #[tokio::test]
 async fn a_payload_over_lambdas_limit_is_bad_input_not_an_unknown_failure() {
-    let lab = start_lab(fleet(FLEET)).await;
+    let lab = start_lab(profiles(FLEET)).await;
     let api = AwsLambda::new(&common::sdk_config(&lab.endpoint()).await);
     let e = api
         .invoke("cpu", "$LATEST", vec![b'1'; 6 * 1024 * 1024 + 1])

@@ -48,7 +48,7 @@ struct Env {
 }
 
 async fn env_denying(deny: &str) -> Env {
-    let mut config = LabConfig::new(common::fleet(FLEET));
+    let mut config = LabConfig::new(common::profiles(FLEET));
     config.deny = deny.parse().unwrap();
     let lab = start_lab_with(config).await;
     let client = lambda_client(&lab.endpoint()).await;

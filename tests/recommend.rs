@@ -6,7 +6,7 @@ mod common;
 use std::process::Output;
 use std::time::Duration;
 
-use common::{fleet, lambda_client, start_lab_with};
+use common::{lambda_client, profiles, start_lab_with};
 use memtune_lab::{LabConfig, LabServer};
 use tokio::process::Command;
 
@@ -78,7 +78,7 @@ struct Env {
 }
 
 async fn env_with(configure: impl FnOnce(&mut LabConfig)) -> Env {
-    let mut config = LabConfig::new(fleet(FLEET));
+    let mut config = LabConfig::new(profiles(FLEET));
     configure(&mut config);
     Env {
         lab: start_lab_with(config).await,

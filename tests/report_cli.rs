@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{fleet, start_lab_with};
+use common::{profiles, start_lab_with};
 use memtune_lab::LabConfig;
 
 const FLEET: &str = r#"
@@ -28,7 +28,7 @@ fn stdout(out: &std::process::Output) -> String {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn recommend_renders_every_format_and_report_renders_the_stored_run_again() {
-    let lab = start_lab_with(LabConfig::new(fleet(FLEET))).await;
+    let lab = start_lab_with(LabConfig::new(profiles(FLEET))).await;
     let state = tempfile::tempdir().unwrap();
     let recommend = |format: &str| {
         let args = [
@@ -103,7 +103,7 @@ async fn recommend_renders_every_format_and_report_renders_the_stored_run_again(
 
 #[tokio::test(flavor = "multi_thread")]
 async fn bad_input_is_one_line_and_exit_2() {
-    let lab = start_lab_with(LabConfig::new(fleet(FLEET))).await;
+    let lab = start_lab_with(LabConfig::new(profiles(FLEET))).await;
     let state = tempfile::tempdir().unwrap();
     let dir = tempfile::tempdir().unwrap();
     let not_a_run = dir.path().join("other.json");
@@ -162,7 +162,7 @@ async fn bad_input_is_one_line_and_exit_2() {
 /// format, is refused before anything is read or invoked, and no file appears.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_format_where_a_file_goes_or_the_reverse_is_exit_2() {
-    let lab = start_lab_with(LabConfig::new(fleet(FLEET))).await;
+    let lab = start_lab_with(LabConfig::new(profiles(FLEET))).await;
     let state = tempfile::tempdir().unwrap();
     let cwd = tempfile::tempdir().unwrap();
     let a_file = cwd.path().join("existing.txt");

@@ -49,7 +49,7 @@ async fn start_on(
     serve_args: &[&str],
 ) -> Service {
     let original = common::demo_memory();
-    let mut config = LabConfig::new(lab::demo_fleet());
+    let mut config = LabConfig::new(lab::demo_profiles());
     configure(&mut config);
     let lab = start_lab_with(config).await;
     let dir = tempfile::tempdir().unwrap();

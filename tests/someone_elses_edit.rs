@@ -8,7 +8,7 @@ mod common;
 use std::process::Output;
 use std::time::Duration;
 
-use common::{fleet, lambda_client, start_lab_with};
+use common::{lambda_client, profiles, start_lab_with};
 use memtune_lab::{LabConfig, LabServer};
 use serde_json::{json, Value};
 
@@ -34,7 +34,7 @@ struct Env {
 
 /// `time_scale` 0 answers at once; above 0, an update stays InProgress 1.5 s times it.
 async fn env(time_scale: f64) -> Env {
-    let mut config = LabConfig::new(fleet(FLEET));
+    let mut config = LabConfig::new(profiles(FLEET));
     config.time_scale = time_scale;
     Env {
         lab: start_lab_with(config).await,

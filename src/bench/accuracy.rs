@@ -22,7 +22,7 @@ use memtune::tune::adaptive::AdaptiveLimits;
 use memtune::tune::plan::SizePlan;
 use memtune::tune::{self, Search, TuneOptions};
 use memtune_facts::pricing::PriceBook;
-use memtune_lab::fleet::{Fleet, FunctionProfile};
+use memtune_lab::profiles::{FunctionProfile, ProfileSet};
 use memtune_lab::truth::{self, FunctionTruth};
 use memtune_lab::{self as lab, synthetic, LabConfig};
 
@@ -35,15 +35,15 @@ const MEMORY_HEADROOM: f64 = 1.2;
 /// Functions tuned at once.
 const PARALLEL_FUNCTIONS: usize = 4;
 
-/// The built-in corpus: calibrated real curves, the demo fleet and generated profiles.
+/// The built-in corpus: calibrated real curves, the demo profiles and generated ones.
 pub fn corpus(quick: bool, seed: u64) -> Vec<FunctionProfile> {
-    let calibrated = Fleet::parse(
+    let calibrated = ProfileSet::parse(
         include_str!("../../config/lab/calibrated.toml"),
         "config/lab/calibrated.toml",
     )
     .expect("the calibrated fleet is valid (a test checks it)")
     .functions;
-    let demo = lab::demo_fleet().functions;
+    let demo = lab::demo_profiles().functions;
     let generated = synthetic::generate(if quick { 4 } else { 16 }, seed);
     if quick {
         let mut few: Vec<FunctionProfile> = calibrated.into_iter().step_by(4).collect();
@@ -195,7 +195,7 @@ pub async fn run(spec: &AccuracySpec) -> std::io::Result<AccuracyReport> {
     let book = PriceBook::builtin();
     // Every case tunes its own copy of the function: the lab draws noise per function and
     // version, so one case's sampling cannot shift the noise another case sees.
-    let fleet = Fleet {
+    let profiles = ProfileSet {
         functions: spec
             .profiles
             .iter()
@@ -208,7 +208,7 @@ pub async fn run(spec: &AccuracySpec) -> std::io::Result<AccuracyReport> {
                 })
             })
             .collect(),
-        ..Fleet::default()
+        ..ProfileSet::default()
     };
     let adaptive_functions: Vec<String> = spec
         .profiles
@@ -220,7 +220,7 @@ pub async fn run(spec: &AccuracySpec) -> std::io::Result<AccuracyReport> {
                 .map(|strategy| case_function(&p.name, strategy, "adaptive"))
         })
         .collect();
-    let mut config = LabConfig::new(fleet);
+    let mut config = LabConfig::new(profiles);
     config.seed = spec.seed;
     let server = lab::start(config, "127.0.0.1:0".parse().expect("literal")).await?;
     let sdk = server.client_config().await;

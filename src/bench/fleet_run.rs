@@ -14,7 +14,7 @@ use memtune::fleet::run::{OnProgress, Progress, RunSettings};
 use memtune::fleet::{self};
 use memtune::platform::aws::AwsLambda;
 use memtune_facts::pricing::PriceBook;
-use memtune_lab::fleet::Fleet;
+use memtune_lab::profiles::ProfileSet;
 use memtune_lab::{self as lab, synthetic, LabConfig};
 
 #[derive(Debug, Clone, Serialize)]
@@ -47,11 +47,11 @@ pub async fn run(
     seed: u64,
     concurrent_functions: u32,
 ) -> std::io::Result<FleetBenchReport> {
-    let fleet = Fleet {
+    let profiles = ProfileSet {
         functions: synthetic::generate(functions, seed),
-        ..Fleet::default()
+        ..ProfileSet::default()
     };
-    let mut lab_config = LabConfig::new(fleet);
+    let mut lab_config = LabConfig::new(profiles);
     lab_config.seed = seed;
     let server = lab::start(lab_config, "127.0.0.1:0".parse().expect("literal")).await?;
     let sdk = server.client_config().await;

@@ -10,7 +10,7 @@ use memtune::platform::aws::AwsLambda;
 use memtune::platform::cloudwatch::{AwsCloudWatch, MetricWindow};
 use memtune::platform::logs::AwsLogs;
 use memtune_facts::pricing::PriceBook;
-use memtune_lab::fleet::Fleet;
+use memtune_lab::profiles::ProfileSet;
 use memtune_lab::{self as lab, synthetic, LabConfig};
 
 #[derive(Debug, Clone, Serialize)]
@@ -26,12 +26,12 @@ pub struct InspectBenchReport {
 
 /// Starts a lab with `functions` synthetic functions and inspects all of them.
 pub async fn run(functions: usize, seed: u64) -> std::io::Result<InspectBenchReport> {
-    let fleet = Fleet {
+    let profiles = ProfileSet {
         functions: synthetic::generate(functions, seed),
-        ..Fleet::default()
+        ..ProfileSet::default()
     };
-    let names: Vec<String> = fleet.functions.iter().map(|f| f.name.clone()).collect();
-    let mut lab_config = LabConfig::new(fleet);
+    let names: Vec<String> = profiles.functions.iter().map(|f| f.name.clone()).collect();
+    let mut lab_config = LabConfig::new(profiles);
     lab_config.seed = seed;
     let server = lab::start(lab_config, "127.0.0.1:0".parse().expect("literal")).await?;
     let config = server.client_config().await;

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use memtune_lab::fleet::Fleet;
+use memtune_lab::profiles::ProfileSet;
 use memtune_lab::{self as lab, LabConfig};
 
 #[derive(Debug, Clone)]
@@ -42,9 +42,9 @@ io_ms = 5.0
 
 /// Starts a lab on an ephemeral loopback port and drives it with `spec.concurrency` workers.
 pub async fn run(spec: &LoadSpec) -> std::io::Result<LoadReport> {
-    let fleet = Fleet::parse(BENCH_FLEET, "bench fleet").expect("the bench fleet is valid");
+    let profiles = ProfileSet::parse(BENCH_FLEET, "bench fleet").expect("the bench fleet is valid");
     let server = lab::start(
-        LabConfig::new(fleet),
+        LabConfig::new(profiles),
         "127.0.0.1:0".parse().expect("literal"),
     )
     .await?;

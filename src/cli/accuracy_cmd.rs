@@ -8,7 +8,7 @@ use comfy_table::Table;
 
 use super::CliError;
 use crate::bench::accuracy::{self, AccuracyReport, AccuracySpec};
-use memtune_lab::fleet::Fleet;
+use memtune_lab::profiles::ProfileSet;
 
 #[derive(Debug, Args)]
 #[command(after_long_help = "Examples:
@@ -49,7 +49,7 @@ pub async fn run(args: AccuracyArgs) -> Result<(), CliError> {
     }
     let profiles = match &args.profiles {
         Some(path) => {
-            Fleet::load(path)
+            ProfileSet::load(path)
                 .map_err(|e| CliError::usage(e.to_string()))?
                 .functions
         }

@@ -67,7 +67,7 @@ pub async fn run(args: DemoArgs) -> Result<(), CliError> {
     std::fs::create_dir_all(&args.out_dir)
         .map_err(|e| CliError::usage(format!("cannot create {}: {e}", args.out_dir.display())))?;
     let server = lab::start(
-        LabConfig::new(lab::demo_fleet()),
+        LabConfig::new(lab::demo_profiles()),
         "127.0.0.1:0".parse().expect("literal address"),
     )
     .await

@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 
 use clap::{Args, Subcommand};
 
-use super::lab_fleet::FleetArgs;
+use super::lab_profiles::ProfileArgs;
 use super::CliError;
 use memtune_lab::faults::Faults;
 use memtune_lab::iam::DenyList;
@@ -32,7 +32,7 @@ struct ServeArgs {
     #[arg(long, default_value = "127.0.0.1:9001", value_parser = memtune::listen::parse)]
     listen: SocketAddr,
     #[command(flatten)]
-    fleet: FleetArgs,
+    profiles: ProfileArgs,
     /// Wall-clock seconds slept per simulated second: 0 answers at once, 1 is real time.
     #[arg(long, default_value_t = 0.0, value_parser = parse_time_scale)]
     time_scale: f64,
@@ -69,11 +69,11 @@ pub async fn run(args: LabArgs) -> Result<(), CliError> {
 }
 
 async fn serve(args: ServeArgs) -> Result<(), CliError> {
-    let fleet = args.fleet.load()?;
-    let functions = fleet.functions.len();
-    let mut config = LabConfig::new(fleet);
+    let profiles = args.profiles.load()?;
+    let functions = profiles.functions.len();
+    let mut config = LabConfig::new(profiles);
     config.time_scale = args.time_scale;
-    config.seed = args.fleet.seed;
+    config.seed = args.profiles.seed;
     config.faults = args.faults.unwrap_or_default();
     config.environment_idle_s = args.idle_seconds;
     config.deny = args.deny.unwrap_or_default();
@@ -85,7 +85,7 @@ async fn serve(args: ServeArgs) -> Result<(), CliError> {
     eprintln!(
         "serving {functions} functions (time scale {}, seed {}{}); Ctrl-C stops",
         args.time_scale,
-        args.fleet.seed,
+        args.profiles.seed,
         if faults.any() {
             format!(", faults {faults}")
         } else {

@@ -12,7 +12,7 @@ mod history_cmd;
 mod iac_args;
 mod inspect_cmd;
 mod lab_cmd;
-mod lab_fleet;
+mod lab_profiles;
 mod list_cmd;
 mod output;
 mod patch_cmd;

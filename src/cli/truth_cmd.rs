@@ -6,12 +6,12 @@ use std::path::PathBuf;
 use clap::{Args, ValueEnum};
 use comfy_table::{presets::UTF8_FULL_CONDENSED, Cell, CellAlignment, Table};
 
-use super::lab_fleet::FleetArgs;
+use super::lab_profiles::ProfileArgs;
 use super::output::{self, OutputFile};
 use super::CliError;
 use memtune_facts::pricing::PriceBook;
 use memtune_facts::{MAX_MEMORY_MB, MIN_MEMORY_MB};
-use memtune_lab::fleet::FunctionProfile;
+use memtune_lab::profiles::FunctionProfile;
 use memtune_lab::truth::{self, FunctionTruth, SizeTruth};
 
 #[derive(Debug, Args)]
@@ -22,7 +22,7 @@ use memtune_lab::truth::{self, FunctionTruth, SizeTruth};
   memtune lab truth --synthetic 40 --format json -o truth.json   # every 1 MB step")]
 pub struct TruthArgs {
     #[command(flatten)]
-    fleet: FleetArgs,
+    profiles: ProfileArgs,
     /// Only this function.
     #[arg(long)]
     function: Option<String>,
@@ -57,10 +57,10 @@ pub fn run(args: TruthArgs) -> Result<(), CliError> {
         Some(path) => PriceBook::load(path).map_err(|e| CliError::usage(e.to_string()))?,
         None => PriceBook::builtin(),
     };
-    let fleet = args.fleet.load()?;
-    let functions = select(&fleet.functions, args.function.as_deref())?;
+    let profiles = args.profiles.load()?;
+    let functions = select(&profiles.functions, args.function.as_deref())?;
     let sizes = evaluated_sizes(&args)?;
-    let truths = truth::fleet_truth(&functions, &sizes, &book, &args.region)
+    let truths = truth::profile_truths(&functions, &sizes, &book, &args.region)
         .map_err(|e| CliError::usage(e.to_string()))?;
     let text = match args.format {
         Format::Json => json(&truths, &book),

@@ -2,11 +2,11 @@
 //! pointed at it.
 #![allow(dead_code)]
 
-use memtune_lab::fleet::Fleet;
+use memtune_lab::profiles::ProfileSet;
 use memtune_lab::{self as lab, LabConfig, LabServer};
 
-pub async fn start_lab(fleet: Fleet) -> LabServer {
-    start_lab_with(LabConfig::new(fleet)).await
+pub async fn start_lab(profiles: ProfileSet) -> LabServer {
+    start_lab_with(LabConfig::new(profiles)).await
 }
 
 pub async fn start_lab_with(config: LabConfig) -> LabServer {
@@ -30,8 +30,8 @@ pub async fn lambda_client(endpoint: &str) -> aws_sdk_lambda::Client {
     aws_sdk_lambda::Client::new(&sdk_config(endpoint).await)
 }
 
-pub fn fleet(text: &str) -> Fleet {
-    Fleet::parse(text, "test-fleet.toml").expect("test fleet parses")
+pub fn profiles(text: &str) -> ProfileSet {
+    ProfileSet::parse(text, "test-fleet.toml").expect("test fleet parses")
 }
 
 /// The memtune binary, pointed at a lab with throwaway credentials and its own state dir.
@@ -52,9 +52,9 @@ pub fn memtune(
     cmd
 }
 
-/// Each demo-fleet function's configured memory, as the lab starts it.
+/// Each demo profile's configured memory, as the lab starts it.
 pub fn demo_memory() -> std::collections::BTreeMap<String, i32> {
-    lab::demo_fleet()
+    lab::demo_profiles()
         .functions
         .iter()
         .map(|f| (f.name.clone(), f.memory_mb as i32))

@@ -13,7 +13,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use statrs::distribution::{Beta, ContinuousCDF, Normal};
 
-use super::fleet::{FunctionProfile, LogFormat};
+use super::profiles::{FunctionProfile, LogFormat};
 use super::workload::DurationDistribution;
 
 pub const BACKFILL_DAYS: i64 = 14;
@@ -378,10 +378,10 @@ fn report_message(r: &SyntheticReport, format: LogFormat) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fleet::Fleet;
+    use crate::profiles::ProfileSet;
 
     fn profile() -> FunctionProfile {
-        Fleet::parse(
+        ProfileSet::parse(
             "[[function]]\nname = \"api\"\nmemory_mb = 512\n[function.workload]\ncpu_ms = 50.0\nio_ms = 20.0\nerror_rate = 0.02\ninit_ms = 300.0\n[function.traffic]\nrequests_per_day = 100000\ndaily_amplitude = 0.5\ncold_start_ratio = 0.05\n",
             "t.toml",
         )

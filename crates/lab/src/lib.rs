@@ -8,14 +8,13 @@ pub mod cloudwatch;
 pub mod control;
 pub mod faults;
 pub mod filter_pattern;
-pub mod fleet;
 pub mod iam;
-pub mod insights;
-pub mod insights_query;
 pub mod lambda_api;
 pub mod logs;
+pub mod logs_insights;
 pub mod metric_data;
 pub mod mixture;
+pub mod profiles;
 pub mod settings;
 pub mod synthetic;
 pub mod telemetry;
@@ -37,12 +36,12 @@ use tokio::net::TcpListener;
 use aws_error::AwsError;
 pub use control::{Lab, LabStats};
 use faults::Faults;
-use fleet::Fleet;
+use profiles::ProfileSet;
 
 /// How a lab is set up.
 #[derive(Debug, Clone)]
 pub struct LabConfig {
-    pub fleet: Fleet,
+    pub profiles: ProfileSet,
     /// Wall-clock seconds slept per simulated second: 0 answers at once, 1 is real time.
     pub time_scale: f64,
     pub seed: u64,
@@ -54,9 +53,9 @@ pub struct LabConfig {
 }
 
 impl LabConfig {
-    pub fn new(fleet: Fleet) -> LabConfig {
+    pub fn new(profiles: ProfileSet) -> LabConfig {
         LabConfig {
-            fleet,
+            profiles,
             time_scale: 0.0,
             seed: 1,
             faults: Faults::default(),
@@ -167,22 +166,26 @@ async fn stats(State(lab): State<Arc<Lab>>) -> Response {
     axum::Json(lab.stats()).into_response()
 }
 
-/// The built-in demo fleet (`config/lab/demo-fleet.toml`, compiled in).
-pub fn demo_fleet() -> Fleet {
-    Fleet::parse(
+/// The built-in demo profiles (`config/lab/demo-fleet.toml`, compiled in).
+pub fn demo_profiles() -> ProfileSet {
+    ProfileSet::parse(
         include_str!("../../../config/lab/demo-fleet.toml"),
         "config/lab/demo-fleet.toml",
     )
-    .expect("the built-in demo fleet is valid (a unit test checks it)")
+    .expect("the built-in demo profiles are valid (a unit test checks it)")
 }
 
 #[cfg(test)]
 mod tests {
     #[test]
-    fn demo_fleet_parses() {
-        let fleet = super::demo_fleet();
-        assert!(fleet.functions.len() >= 12, "{}", fleet.functions.len());
-        for f in &fleet.functions {
+    fn demo_profiles_parse() {
+        let profiles = super::demo_profiles();
+        assert!(
+            profiles.functions.len() >= 12,
+            "{}",
+            profiles.functions.len()
+        );
+        for f in &profiles.functions {
             let env = f.tags.get("env").map(String::as_str);
             assert_eq!(env, Some("prod"), "{}", f.name);
             assert!(f.tags.contains_key("team"), "{}", f.name);

@@ -15,8 +15,7 @@ use serde_json::{json, Value};
 use super::aws_error::AwsError;
 use super::backfill::{hash_of, Production, MINUTE_MS};
 use super::filter_pattern::FilterPattern;
-use super::insights::{self, Event, GroupData};
-use super::insights_query;
+use super::logs_insights::{self, Event, GroupData};
 use super::telemetry::Telemetry;
 use super::Lab;
 
@@ -388,7 +387,7 @@ fn start_query(lab: &Lab, json: Value) -> Result<Value, AwsError> {
     }
     let limit = match input.limit {
         None => None,
-        Some(n) if (1..=insights::MAX_ROWS as i64).contains(&n) => Some(n as usize),
+        Some(n) if (1..=logs_insights::MAX_ROWS as i64).contains(&n) => Some(n as usize),
         Some(n) => return Err(invalid(format!("limit {n} is not between 1 and 10000."))),
     };
     let names: Vec<String> = input
@@ -402,7 +401,7 @@ fn start_query(lab: &Lab, json: Value) -> Result<Value, AwsError> {
             "Specify logGroupName, logGroupNames or logGroupIdentifiers.",
         ));
     }
-    let query = insights_query::parse(&text).map_err(|e| {
+    let query = logs_insights::query::parse(&text).map_err(|e| {
         AwsError::new(
             StatusCode::BAD_REQUEST,
             "MalformedQueryException",
@@ -423,7 +422,7 @@ fn start_query(lab: &Lab, json: Value) -> Result<Value, AwsError> {
             })
         })
         .collect::<Result<Vec<_>, AwsError>>()?;
-    let outcome = insights::run(&query, &groups, start_ms, end_ms, limit)
+    let outcome = logs_insights::run(&query, &groups, start_ms, end_ms, limit)
         .map_err(|m| invalid(format!("The lab cannot evaluate this query: {m}")))?;
     let id = uuid::Uuid::new_v4().to_string();
     telemetry.store_query(&id, outcome);

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use serde_json::{json, Value};
 
 use super::aws_error::AwsError;
-use super::fleet::FunctionProfile;
+use super::profiles::FunctionProfile;
 
 /// Lambda's limit on the environment variables, measured over their JSON.
 const ENVIRONMENT_MAX_BYTES: usize = 4096;
@@ -475,13 +475,16 @@ fn lower_first(field: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fleet::Fleet;
+    use crate::profiles::ProfileSet;
 
     fn profile(package_type: &str) -> FunctionProfile {
         let text = format!(
             "[[function]]\nname = \"f\"\nmemory_mb = 256\npackage_type = \"{package_type}\"\n[function.workload]\ncpu_ms = 10.0\n"
         );
-        Fleet::parse(&text, "t.toml").unwrap().functions.remove(0)
+        ProfileSet::parse(&text, "t.toml")
+            .unwrap()
+            .functions
+            .remove(0)
     }
 
     fn doc(s: &FunctionSettings) -> Value {

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
-use super::fleet::{FunctionProfile, LogFormat, Traffic};
+use super::profiles::{FunctionProfile, LogFormat, Traffic};
 use super::workload::Workload;
 use memtune_facts::{Architecture, MAX_MEMORY_MB, ONE_VCPU_MB};
 
@@ -197,14 +197,14 @@ mod tests {
 
     #[test]
     fn a_thousand_generated_profiles_are_valid() {
-        let fleet = generate(1000, 42);
-        assert_eq!(fleet.len(), 1000);
-        for p in &fleet {
+        let profiles = generate(1000, 42);
+        assert_eq!(profiles.len(), 1000);
+        for p in &profiles {
             assert_eq!(p.validate(), None, "{}: {:?}", p.name, p);
             assert!(!p.workload.out_of_memory(p.memory_mb), "{}", p.name);
         }
-        assert_eq!(fleet[0].name, "synthetic-0000");
-        assert_eq!(fleet[999].name, "synthetic-0999");
+        assert_eq!(profiles[0].name, "synthetic-0000");
+        assert_eq!(profiles[999].name, "synthetic-0999");
     }
 
     #[test]
@@ -215,11 +215,13 @@ mod tests {
 
     #[test]
     fn the_mix_holds_every_kind_arm64_and_json_logs() {
-        let fleet = generate(100, 1);
-        let kinds: BTreeSet<&str> = fleet.iter().map(|p| p.tags["kind"].as_str()).collect();
+        let profiles = generate(100, 1);
+        let kinds: BTreeSet<&str> = profiles.iter().map(|p| p.tags["kind"].as_str()).collect();
         assert_eq!(kinds.len(), KINDS.len());
-        assert!(fleet.iter().any(|p| p.architecture == Architecture::Arm64));
-        assert!(fleet.iter().any(|p| p.log_format == LogFormat::Json));
+        assert!(profiles
+            .iter()
+            .any(|p| p.architecture == Architecture::Arm64));
+        assert!(profiles.iter().any(|p| p.log_format == LogFormat::Json));
     }
 
     #[test]

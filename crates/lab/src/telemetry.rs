@@ -5,8 +5,8 @@ use std::collections::HashMap;
 use std::sync::{Mutex, RwLock};
 
 use super::backfill::Backfill;
-use super::fleet::FunctionProfile;
-use super::insights;
+use super::logs_insights;
+use super::profiles::FunctionProfile;
 use super::workload::Outcome;
 
 /// One invocation as CloudWatch and CloudWatch Logs see it.
@@ -43,7 +43,7 @@ pub struct Telemetry {
 
 /// A Logs Insights query: evaluated when started, reported as running on the first poll.
 struct StoredQuery {
-    outcome: insights::Outcome,
+    outcome: logs_insights::Outcome,
     polls: u32,
     cancelled: bool,
 }
@@ -146,7 +146,7 @@ impl Telemetry {
             .unwrap_or_default()
     }
 
-    pub fn store_query(&self, id: &str, outcome: insights::Outcome) {
+    pub fn store_query(&self, id: &str, outcome: logs_insights::Outcome) {
         let mut queries = self.queries.lock().unwrap_or_else(|e| e.into_inner());
         queries.insert(
             id.to_string(),
@@ -160,14 +160,14 @@ impl Telemetry {
 
     /// A query's status and results: the first poll finds it still running (with no rows
     /// yet), as a real query is for a while.
-    pub fn poll_query(&self, id: &str) -> Option<(QueryStatus, insights::Outcome)> {
+    pub fn poll_query(&self, id: &str) -> Option<(QueryStatus, logs_insights::Outcome)> {
         let mut queries = self.queries.lock().unwrap_or_else(|e| e.into_inner());
         let q = queries.get_mut(id)?;
         q.polls += 1;
         Some(if q.cancelled {
-            (QueryStatus::Cancelled, insights::Outcome::default())
+            (QueryStatus::Cancelled, logs_insights::Outcome::default())
         } else if q.polls == 1 {
-            (QueryStatus::Running, insights::Outcome::default())
+            (QueryStatus::Running, logs_insights::Outcome::default())
         } else {
             (QueryStatus::Complete, q.outcome.clone())
         })

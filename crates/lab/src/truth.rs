@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 
-use super::fleet::FunctionProfile;
+use super::profiles::FunctionProfile;
 use memtune_facts::pricing::{billed_ms, PriceBook, PricingError, RegionPrices};
 use memtune_facts::{Architecture, MAX_MEMORY_MB, MIN_MEMORY_MB};
 
@@ -82,7 +82,7 @@ impl FunctionTruth {
 }
 
 /// The truth of every function at `sizes`, priced in `region`.
-pub fn fleet_truth(
+pub fn profile_truths(
     functions: &[FunctionProfile],
     sizes: &[u32],
     book: &PriceBook,
@@ -182,14 +182,17 @@ fn argmin_feasible(rows: &[SizeTruth], key: impl Fn(&SizeTruth) -> f64) -> Optio
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fleet::Fleet;
+    use crate::profiles::ProfileSet;
 
     fn profile(workload: &str, timeout_s: u32) -> FunctionProfile {
         let text = format!(
             "[[function]]\nname = \"f\"\nmemory_mb = 512\ntimeout_s = {timeout_s}\n\
              [function.workload]\n{workload}\n[function.traffic]\ncold_start_ratio = 0.1\n"
         );
-        Fleet::parse(&text, "t.toml").unwrap().functions.remove(0)
+        ProfileSet::parse(&text, "t.toml")
+            .unwrap()
+            .functions
+            .remove(0)
     }
 
     fn truth(p: &FunctionProfile, sizes: &[u32]) -> FunctionTruth {
@@ -267,7 +270,7 @@ mod tests {
     #[test]
     fn fleet_truth_rejects_unknown_region() {
         let p = profile("io_ms = 1.0", 3);
-        let err = fleet_truth(&[p], &[128], &PriceBook::builtin(), "nowhere-1")
+        let err = profile_truths(&[p], &[128], &PriceBook::builtin(), "nowhere-1")
             .unwrap_err()
             .to_string();
         assert!(

@@ -7,7 +7,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
-use memtune_lab::fleet::{Fleet, FunctionProfile};
+use memtune_lab::profiles::{FunctionProfile, ProfileSet};
 use memtune_lab::workload::Expectation;
 
 const MEAN_TOLERANCE: f64 = 0.10;
@@ -70,8 +70,9 @@ fn measured_warm_cells() -> Series {
     series
 }
 
-fn calibrated_fleet() -> Fleet {
-    Fleet::load(&manifest_path("../../config/lab/calibrated.toml")).expect("calibrated.toml loads")
+fn calibrated_profiles() -> ProfileSet {
+    ProfileSet::load(&manifest_path("../../config/lab/calibrated.toml"))
+        .expect("calibrated.toml loads")
 }
 
 fn calibration_tag(profile: &FunctionProfile) -> &str {
@@ -92,13 +93,13 @@ struct Statistic {
 /// Prints the lab against every measured cell and fails on those outside the tolerance.
 fn check(statistic: Statistic) {
     let measured = measured_warm_cells();
-    let fleet = calibrated_fleet();
+    let profiles = calibrated_profiles();
     let mut failures = Vec::new();
     println!(
         "{:<30} {:>6} {:>11} {:>11} {:>7}   ({})",
         "profile", "MB", "measured", "lab", "error", statistic.name
     );
-    for profile in &fleet.functions {
+    for profile in &profiles.functions {
         let series = calibration_tag(profile);
         let cells = measured
             .get(series)
@@ -166,12 +167,12 @@ fn calibrated_profiles_reproduce_measured_p99s_within_15_percent() {
 
 #[test]
 fn calibrated_profiles_cover_workloads_runtimes_and_architectures() {
-    let fleet = calibrated_fleet();
-    assert!(fleet.functions.len() >= 6);
+    let profiles = calibrated_profiles();
+    assert!(profiles.functions.len() >= 6);
     let mut workloads = BTreeSet::new();
     let mut runtimes = BTreeSet::new();
     let mut archs = BTreeSet::new();
-    for profile in &fleet.functions {
+    for profile in &profiles.functions {
         let parts: Vec<&str> = calibration_tag(profile).split('/').collect();
         assert_eq!(
             parts.len(),

@@ -9,7 +9,7 @@ use aws_sdk_cloudwatch::types::{
 };
 use aws_sdk_cloudwatchlogs::types::QueryStatus;
 use memtune_lab::backfill::{Backfill, Production, DAY_MS, MINUTE_MS};
-use memtune_lab::fleet::{Fleet, FunctionProfile};
+use memtune_lab::profiles::{FunctionProfile, ProfileSet};
 use memtune_lab::{LabConfig, LabServer};
 
 const FLEET: &str = r#"
@@ -51,9 +51,9 @@ struct Lab {
 
 impl Lab {
     async fn start() -> Result<Lab> {
-        let fleet = Fleet::parse(FLEET, "test.toml")?;
-        let profile = fleet.function("api").expect("in the fleet").clone();
-        let server = memtune_lab::start(LabConfig::new(fleet), "127.0.0.1:0".parse()?).await?;
+        let profiles = ProfileSet::parse(FLEET, "test.toml")?;
+        let profile = profiles.function("api").expect("in the fleet").clone();
+        let server = memtune_lab::start(LabConfig::new(profiles), "127.0.0.1:0".parse()?).await?;
         let config = aws_config::defaults(BehaviorVersion::latest())
             .endpoint_url(server.endpoint())
             .region("us-east-1")

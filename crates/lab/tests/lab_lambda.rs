@@ -6,7 +6,7 @@ use aws_sdk_lambda::error::ProvideErrorMetadata;
 use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::{InvocationType, LogType};
 use base64::Engine;
-use memtune_lab::fleet::Fleet;
+use memtune_lab::profiles::ProfileSet;
 use memtune_lab::{LabConfig, LabServer};
 
 const FLEET: &str = r#"
@@ -35,8 +35,8 @@ cpu_ms = 50.0
 working_set_mb = 300
 "#;
 
-async fn start_lab(fleet: Fleet) -> LabServer {
-    start_lab_with(LabConfig::new(fleet)).await
+async fn start_lab(profiles: ProfileSet) -> LabServer {
+    start_lab_with(LabConfig::new(profiles)).await
 }
 
 async fn start_lab_with(config: LabConfig) -> LabServer {
@@ -57,8 +57,8 @@ async fn lambda_client(endpoint: &str) -> aws_sdk_lambda::Client {
     aws_sdk_lambda::Client::new(&config)
 }
 
-fn fleet(text: &str) -> Fleet {
-    Fleet::parse(text, "test-fleet.toml").expect("test fleet parses")
+fn profiles(text: &str) -> ProfileSet {
+    ProfileSet::parse(text, "test-fleet.toml").expect("test fleet parses")
 }
 
 fn error_code<E: ProvideErrorMetadata>(e: &aws_sdk_lambda::error::SdkError<E>) -> String {
@@ -87,7 +87,7 @@ async fn wait_updated(client: &aws_sdk_lambda::Client, name: &str) -> String {
 
 #[tokio::test]
 async fn list_get_tags_and_account_settings() {
-    let lab = start_lab(fleet(FLEET)).await;
+    let lab = start_lab(profiles(FLEET)).await;
     let client = lambda_client(&lab.endpoint()).await;
 
     let listed = client.list_functions().send().await.unwrap();
@@ -148,7 +148,7 @@ async fn list_functions_pages_by_fifty() {
             "[[function]]\nname = \"f{i:03}\"\n[function.workload]\ncpu_ms = 1.0\n"
         ));
     }
-    let lab = start_lab(fleet(&text)).await;
+    let lab = start_lab(profiles(&text)).await;
     let client = lambda_client(&lab.endpoint()).await;
     let first = client.list_functions().max_items(500).send().await.unwrap();
     assert_eq!(first.functions().len(), 50);
@@ -167,7 +167,7 @@ async fn list_functions_pages_by_fifty() {
 
 #[tokio::test]
 async fn update_is_asynchronous_and_guarded_by_revision_id() {
-    let mut config = LabConfig::new(fleet(FLEET));
+    let mut config = LabConfig::new(profiles(FLEET));
     config.time_scale = 0.05; // updates stay InProgress for ~75 ms
     let lab = start_lab_with(config).await;
     let client = lambda_client(&lab.endpoint()).await;
@@ -225,7 +225,7 @@ async fn update_is_asynchronous_and_guarded_by_revision_id() {
 
 #[tokio::test]
 async fn versions_aliases_and_deletion() {
-    let lab = start_lab(fleet(FLEET)).await;
+    let lab = start_lab(profiles(FLEET)).await;
     let client = lambda_client(&lab.endpoint()).await;
 
     client
@@ -367,7 +367,7 @@ fn decode_tail(out: &aws_sdk_lambda::operation::invoke::InvokeOutput) -> String 
 
 #[tokio::test]
 async fn invoke_tail_cold_then_warm_and_errors() {
-    let lab = start_lab(fleet(FLEET)).await;
+    let lab = start_lab(profiles(FLEET)).await;
     let client = lambda_client(&lab.endpoint()).await;
 
     let invoke = |name: &'static str| {
@@ -440,7 +440,7 @@ async fn invoke_tail_cold_then_warm_and_errors() {
 
 #[tokio::test]
 async fn reserved_concurrency_zero_throttles_and_is_counted() {
-    let lab = start_lab(fleet(FLEET)).await;
+    let lab = start_lab(profiles(FLEET)).await;
     let client = lambda_client(&lab.endpoint()).await;
     client
         .put_function_concurrency()
@@ -474,7 +474,7 @@ async fn reserved_concurrency_zero_throttles_and_is_counted() {
 
 #[tokio::test]
 async fn concurrent_invocations_get_their_own_cold_environments() {
-    let mut config = LabConfig::new(fleet(FLEET));
+    let mut config = LabConfig::new(profiles(FLEET));
     config.time_scale = 0.1; // 200 ms of CPU at 256 MB ~ 140 ms wall: long enough to overlap
     let lab = start_lab_with(config).await;
     let client = lambda_client(&lab.endpoint()).await;
@@ -502,7 +502,7 @@ fn payload_of(size: usize) -> Blob {
 
 #[tokio::test]
 async fn invoke_takes_six_mb_synchronous_and_one_mb_event_payloads() {
-    let lab = start_lab(fleet(FLEET)).await;
+    let lab = start_lab(profiles(FLEET)).await;
     let client = lambda_client(&lab.endpoint()).await;
     const SYNC: usize = 6 * 1024 * 1024;
     const EVENT: usize = 1024 * 1024;
@@ -586,7 +586,7 @@ async fn raw(endpoint: &str, method: &str, path: &str, body: &str) -> (u16, Stri
 
 #[tokio::test]
 async fn updates_lambda_refuses_are_refused_and_change_nothing() {
-    let lab = start_lab(fleet(FLEET)).await;
+    let lab = start_lab(profiles(FLEET)).await;
     let client = lambda_client(&lab.endpoint()).await;
     let revision = |c: aws_sdk_lambda::operation::get_function_configuration::GetFunctionConfigurationOutput| {
         c.revision_id().unwrap().to_string()

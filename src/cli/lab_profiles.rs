@@ -5,13 +5,14 @@ use std::path::PathBuf;
 use clap::Args;
 
 use super::CliError;
-use memtune_lab::fleet::Fleet;
+use memtune_lab::profiles::ProfileSet;
 use memtune_lab::{self as lab, synthetic};
 
 #[derive(Debug, Args)]
-pub(super) struct FleetArgs {
+pub(super) struct ProfileArgs {
     /// Fleet file (TOML) with the simulated functions, or a directory of them (every *.toml in
     /// it); default: the built-in demo fleet.
+    // Named for the flag, `--fleet`, which users already type.
     #[arg(long)]
     fleet: Option<PathBuf>,
     /// Add N generated functions of mixed kinds (synthetic-0000, ...), deterministic per seed.
@@ -22,15 +23,15 @@ pub(super) struct FleetArgs {
     pub(super) seed: u64,
 }
 
-impl FleetArgs {
-    pub fn load(&self) -> Result<Fleet, CliError> {
-        let mut fleet = match &self.fleet {
-            Some(path) => Fleet::load(path).map_err(|e| CliError::usage(e.to_string()))?,
-            None => lab::demo_fleet(),
+impl ProfileArgs {
+    pub fn load(&self) -> Result<ProfileSet, CliError> {
+        let mut profiles = match &self.fleet {
+            Some(path) => ProfileSet::load(path).map_err(|e| CliError::usage(e.to_string()))?,
+            None => lab::demo_profiles(),
         };
-        fleet
+        profiles
             .functions
             .extend(synthetic::generate(self.synthetic, self.seed));
-        Ok(fleet)
+        Ok(profiles)
     }
 }

@@ -1,8 +1,9 @@
-//! Lab fleet files: the simulated functions a lab serves, as TOML.
+//! Function profiles: the simulated functions a lab serves, as TOML (the file `memtune lab
+//! --fleet` names; not the tuner's fleet, `memtune::fleet`).
 //!
-//! A fleet file holds `[[function]]` tables (a function's configuration, its `workload` and its
-//! production `traffic`) and may `include` other fleet files, relative to itself. Unknown keys and
-//! impossible values are rejected with the file and line they stand on.
+//! A profile file holds `[[function]]` tables (a function's configuration, its `workload` and
+//! its production `traffic`) and may `include` other profile files, relative to itself. Unknown
+//! keys and impossible values are rejected with the file and line they stand on.
 
 use memtune_facts::toml_lines::{key_line, line_of};
 use std::collections::BTreeMap;
@@ -14,7 +15,7 @@ use super::workload::Workload;
 use memtune_facts::{Architecture, MAX_MEMORY_MB, MIN_MEMORY_MB};
 
 #[derive(Debug, thiserror::Error)]
-pub enum FleetError {
+pub enum ProfileError {
     #[error("{path}: cannot read: {source}")]
     Io {
         path: String,
@@ -262,7 +263,7 @@ impl Default for AccountSettings {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct FleetFile {
+struct ProfileFile {
     #[serde(default)]
     include: Vec<String>,
     #[serde(default)]
@@ -271,35 +272,35 @@ struct FleetFile {
     function: Vec<toml::Spanned<FunctionProfile>>,
 }
 
-/// A loaded fleet: the account settings and every function, in file order.
+/// A loaded set of profiles: the account settings and every function, in file order.
 #[derive(Debug, Clone, Default)]
-pub struct Fleet {
+pub struct ProfileSet {
     pub account: AccountSettings,
     pub functions: Vec<FunctionProfile>,
 }
 
-impl Fleet {
-    /// Loads a fleet file, or every `*.toml` file of a directory in name order, as if one file
+impl ProfileSet {
+    /// Loads a profile file, or every `*.toml` file of a directory in name order, as if one file
     /// included them all (a function defined twice is an error either way).
-    pub fn load(path: &Path) -> Result<Fleet, FleetError> {
-        let mut fleet = Fleet::default();
+    pub fn load(path: &Path) -> Result<ProfileSet, ProfileError> {
+        let mut profiles = ProfileSet::default();
         let mut seen: BTreeMap<String, String> = BTreeMap::new();
         if path.is_dir() {
-            for file in fleet_files(path)? {
-                load_into(&file, &mut fleet, &mut seen, 0)?;
+            for file in profile_files(path)? {
+                load_into(&file, &mut profiles, &mut seen, 0)?;
             }
         } else {
-            load_into(path, &mut fleet, &mut seen, 0)?;
+            load_into(path, &mut profiles, &mut seen, 0)?;
         }
-        Ok(fleet)
+        Ok(profiles)
     }
 
-    /// Parses fleet text that has no includes (tests, embedded fleets).
-    pub fn parse(text: &str, origin: &str) -> Result<Fleet, FleetError> {
-        let mut fleet = Fleet::default();
+    /// Parses profile text that has no includes (tests, embedded profile sets).
+    pub fn parse(text: &str, origin: &str) -> Result<ProfileSet, ProfileError> {
+        let mut profiles = ProfileSet::default();
         let mut seen = BTreeMap::new();
-        parse_into(text, origin, None, &mut fleet, &mut seen, 0)?;
-        Ok(fleet)
+        parse_into(text, origin, None, &mut profiles, &mut seen, 0)?;
+        Ok(profiles)
     }
 
     pub fn function(&self, name: &str) -> Option<&FunctionProfile> {
@@ -308,9 +309,9 @@ impl Fleet {
 }
 
 /// The `*.toml` files of a directory, in name order.
-fn fleet_files(dir: &Path) -> Result<Vec<PathBuf>, FleetError> {
+fn profile_files(dir: &Path) -> Result<Vec<PathBuf>, ProfileError> {
     let shown = dir.display().to_string();
-    let io = |source| FleetError::Io {
+    let io = |source| ProfileError::Io {
         path: shown.clone(),
         source,
     };
@@ -322,34 +323,34 @@ fn fleet_files(dir: &Path) -> Result<Vec<PathBuf>, FleetError> {
     files.retain(|f| f.is_file() && f.extension().is_some_and(|e| e == "toml"));
     files.sort();
     if files.is_empty() {
-        return Err(FleetError::EmptyDirectory { path: shown });
+        return Err(ProfileError::EmptyDirectory { path: shown });
     }
     Ok(files)
 }
 
 fn load_into(
     path: &Path,
-    fleet: &mut Fleet,
+    profiles: &mut ProfileSet,
     seen: &mut BTreeMap<String, String>,
     depth: usize,
-) -> Result<(), FleetError> {
+) -> Result<(), ProfileError> {
     let shown = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|source| FleetError::Io {
+    let text = std::fs::read_to_string(path).map_err(|source| ProfileError::Io {
         path: shown.clone(),
         source,
     })?;
-    parse_into(&text, &shown, path.parent(), fleet, seen, depth)
+    parse_into(&text, &shown, path.parent(), profiles, seen, depth)
 }
 
 fn parse_into(
     text: &str,
     origin: &str,
     dir: Option<&Path>,
-    fleet: &mut Fleet,
+    profiles: &mut ProfileSet,
     seen: &mut BTreeMap<String, String>,
     depth: usize,
-) -> Result<(), FleetError> {
-    let invalid = |line: usize, message: String| FleetError::Invalid {
+) -> Result<(), ProfileError> {
+    let invalid = |line: usize, message: String| ProfileError::Invalid {
         path: origin.to_string(),
         line,
         message,
@@ -360,7 +361,7 @@ fn parse_into(
             "includes nest deeper than 8 files (a cycle?)".into(),
         ));
     }
-    let file: FleetFile = toml::from_str(text).map_err(|e| {
+    let file: ProfileFile = toml::from_str(text).map_err(|e| {
         let line = e.span().map(|s| line_of(text, s.start)).unwrap_or(1);
         invalid(line, e.message().trim().to_string())
     })?;
@@ -371,13 +372,13 @@ fn parse_into(
                 "concurrent_executions must be >= 1".into(),
             ));
         }
-        fleet.account = account;
+        profiles.account = account;
     }
     for include in &file.include {
         let base = dir.map(Path::to_path_buf).unwrap_or_default();
         let target: PathBuf = base.join(include);
-        load_into(&target, fleet, seen, depth + 1).map_err(|e| match e {
-            FleetError::Io { source, .. } => invalid(
+        load_into(&target, profiles, seen, depth + 1).map_err(|e| match e {
+            ProfileError::Io { source, .. } => invalid(
                 key_line(text, 0, "include"),
                 format!("cannot read included file {}: {source}", target.display()),
             ),
@@ -403,7 +404,7 @@ fn parse_into(
                 ),
             ));
         }
-        fleet.functions.push(profile);
+        profiles.functions.push(profile);
     }
     Ok(())
 }
@@ -414,19 +415,19 @@ mod tests {
 
     #[test]
     fn parses_a_function_with_defaults() {
-        let fleet = Fleet::parse(
+        let profiles = ProfileSet::parse(
             "[[function]]\nname = \"a\"\nmemory_mb = 512\n[function.workload]\ncpu_ms = 100.0\n",
             "t.toml",
         )
         .unwrap();
-        assert_eq!(fleet.functions.len(), 1);
-        assert_eq!(fleet.functions[0].memory_mb, 512);
-        assert_eq!(fleet.functions[0].workload.threads, 1);
+        assert_eq!(profiles.functions.len(), 1);
+        assert_eq!(profiles.functions[0].memory_mb, 512);
+        assert_eq!(profiles.functions[0].workload.threads, 1);
     }
 
     #[test]
     fn unknown_key_names_file_and_line() {
-        let err = Fleet::parse(
+        let err = ProfileSet::parse(
             "[[function]]\nname = \"a\"\n\n[function.workload]\ncpu_msx = 100.0\n",
             "t.toml",
         )
@@ -441,7 +442,7 @@ mod tests {
     fn workload_error(key: &str) -> String {
         let text =
             format!("[[function]]\nname = \"a\"\n[function.workload]\ncpu_ms = 1.0\n{key}\n");
-        Fleet::parse(&text, "t.toml").unwrap_err().to_string()
+        ProfileSet::parse(&text, "t.toml").unwrap_err().to_string()
     }
 
     #[test]
@@ -478,15 +479,15 @@ mod tests {
         std::fs::write(dir.path().join("b.toml"), function("second")).unwrap();
         std::fs::write(dir.path().join("a.toml"), function("first")).unwrap();
         std::fs::write(dir.path().join("notes.txt"), "not a fleet").unwrap();
-        let fleet = Fleet::load(dir.path()).unwrap();
-        let names: Vec<&str> = fleet.functions.iter().map(|f| f.name.as_str()).collect();
+        let profiles = ProfileSet::load(dir.path()).unwrap();
+        let names: Vec<&str> = profiles.functions.iter().map(|f| f.name.as_str()).collect();
         assert_eq!(names, ["first", "second"]);
         // A name in two files is an error, as within one.
         std::fs::write(dir.path().join("c.toml"), function("first")).unwrap();
-        let err = Fleet::load(dir.path()).unwrap_err().to_string();
+        let err = ProfileSet::load(dir.path()).unwrap_err().to_string();
         assert!(err.contains("function 'first' is defined twice"), "{err}");
         let empty = tempfile::tempdir().unwrap();
-        let err = Fleet::load(empty.path()).unwrap_err().to_string();
+        let err = ProfileSet::load(empty.path()).unwrap_err().to_string();
         assert!(
             err.ends_with(": no *.toml fleet file in this directory"),
             "{err}"
@@ -497,7 +498,7 @@ mod tests {
     fn duplicate_names_are_rejected() {
         let text = "[[function]]\nname = \"a\"\n[function.workload]\ncpu_ms = 1.0\n\
                     [[function]]\nname = \"a\"\n[function.workload]\ncpu_ms = 1.0\n";
-        let err = Fleet::parse(text, "t.toml").unwrap_err().to_string();
+        let err = ProfileSet::parse(text, "t.toml").unwrap_err().to_string();
         assert!(err.contains("defined twice"), "{err}");
         assert!(err.starts_with("t.toml:6:"), "{err}");
     }

@@ -1,0 +1,386 @@
+//! Invocation: concurrency checks and throttles, execution environments that start cold and
+//! are reused warm, the drawn execution, and what Invoke answers and logs.
+
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use chrono::{DateTime, Utc};
+use memtune_facts::report_line::{self, Report, ReportStatus};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use serde_json::json;
+
+use super::{random_uuid, seed_for, Environment, Lab, RunConfig, LATEST};
+use crate::aws_error::AwsError;
+use crate::profiles::LogFormat;
+use crate::telemetry::InvocationRecord;
+use crate::workload::{Execution, Outcome};
+
+/// How an invocation was asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InvocationType {
+    RequestResponse,
+    Event,
+    DryRun,
+}
+
+/// What Invoke answers.
+#[derive(Debug, Clone)]
+pub struct InvokeResult {
+    pub status: u16,
+    pub executed_version: String,
+    pub function_error: bool,
+    pub payload: String,
+    /// Base64 of the log tail, when asked for.
+    pub log_result: Option<String>,
+    pub request_id: String,
+}
+
+/// A reserved execution environment, handed back with [`Lab::finish`].
+pub struct Reservation {
+    function: String,
+    version: String,
+    alias: Option<String>,
+    env_index: usize,
+    config: RunConfig,
+    execution: Execution,
+    request_id: String,
+    stream: String,
+    cold: bool,
+    /// Wall time to hold the environment busy.
+    pub hold: Duration,
+}
+
+impl Reservation {
+    /// The version that runs: `$LATEST` or a number.
+    pub fn version(&self) -> &str {
+        &self.version
+    }
+}
+
+impl Lab {
+    /// Checks concurrency, picks (or starts) an execution environment and draws the
+    /// execution. The environment stays busy until [`Lab::finish`].
+    pub fn reserve(&self, name: &str, qualifier: Option<&str>) -> Result<Reservation, AwsError> {
+        let mut guard = self.lock();
+        let inner = &mut *guard;
+        let throttle_fault = self.config.faults.throttle;
+        let injected = throttle_fault > 0.0 && inner.fault_rng.random::<f64>() < throttle_fault;
+        let reserved_total: u32 = inner.functions.values().filter_map(|f| f.reserved).sum();
+        let unreserved_limit = self
+            .account
+            .concurrent_executions
+            .saturating_sub(reserved_total);
+        let unreserved_in_flight: u32 = inner
+            .functions
+            .values()
+            .filter(|f| f.reserved.is_none())
+            .map(|f| f.counters.in_flight)
+            .sum();
+        let Some(f) = inner.functions.get_mut(name) else {
+            return Err(self.not_found(name, qualifier));
+        };
+        Self::settle(f);
+        let mut version = self.resolve(f, qualifier)?;
+        let alias = qualifier
+            .filter(|q| *q != LATEST && !q.chars().all(|c| c.is_ascii_digit()))
+            .map(str::to_string);
+        if let Some(a) = alias.as_ref().and_then(|a| f.aliases.get(a)) {
+            if let Some((v, w)) = &a.routing {
+                if f.rng.random::<f64>() < *w {
+                    version = v.clone();
+                }
+            }
+        }
+        let throttled = match f.reserved {
+            Some(r) if f.counters.in_flight >= r => {
+                Some("ReservedFunctionConcurrentInvocationLimitExceeded")
+            }
+            Some(_) => None,
+            None if unreserved_in_flight >= unreserved_limit => {
+                Some("ConcurrentInvocationLimitExceeded")
+            }
+            None => None,
+        }
+        .or(injected.then_some("ConcurrentInvocationLimitExceeded"));
+        if let Some(reason) = throttled {
+            f.counters.throttles += 1;
+            inner.throttles += 1;
+            self.telemetry
+                .record_throttle(name, Utc::now().timestamp_millis());
+            let mut e = AwsError::new(
+                axum::http::StatusCode::TOO_MANY_REQUESTS,
+                "TooManyRequestsException",
+                "Rate Exceeded.",
+            )
+            .with("Reason", reason);
+            // Lambda hints a second; scaled like every other simulated time.
+            e.retry_after_s = Some(self.scaled(1.0).as_secs_f64().ceil() as u32);
+            return Err(e);
+        }
+        let (config, generation) = if version == LATEST {
+            (f.active.clone(), f.generation)
+        } else {
+            let n: u32 = version.parse().expect("resolved versions are numbers");
+            (f.versions[&n].config.clone(), 0)
+        };
+        let idle_limit = Duration::from_secs_f64(self.config.environment_idle_s);
+        let now = Instant::now();
+        let pool = f.environments.entry(version.clone()).or_default();
+        pool.retain(|e| {
+            e.busy || (e.generation == generation && now.duration_since(e.last_used) < idle_limit)
+        });
+        let (env_index, cold) = match pool.iter().position(|e| !e.busy) {
+            Some(i) => (i, false),
+            None => {
+                let stream = format!(
+                    "{}/[{}]{:032x}",
+                    Utc::now().format("%Y/%m/%d"),
+                    version,
+                    f.rng.random::<u128>()
+                );
+                pool.push(Environment {
+                    busy: false,
+                    last_used: now,
+                    generation,
+                    stream,
+                });
+                (pool.len() - 1, true)
+            }
+        };
+        pool[env_index].busy = true;
+        let stream = pool[env_index].stream.clone();
+        let architecture = f.profile.architecture;
+        let noise_key = format!(
+            "{}:{version}:{}:{generation}",
+            f.profile.name, config.memory_mb
+        );
+        let seed = self.config.seed;
+        let noise = f
+            .noise
+            .entry(noise_key)
+            .or_insert_with_key(|key| StdRng::seed_from_u64(seed_for(seed, key)));
+        let execution = f.profile.workload.execute(
+            config.memory_mb,
+            architecture,
+            config.timeout_s as f64 * 1000.0,
+            cold,
+            noise,
+        );
+        let request_id = random_uuid(&mut f.rng);
+        f.counters.in_flight += 1;
+        f.counters.peak_concurrency = f.counters.peak_concurrency.max(f.counters.in_flight);
+        inner.in_flight += 1;
+        inner.peak = inner.peak.max(inner.in_flight);
+        let simulated_ms = execution.duration_ms + execution.init_ms.unwrap_or(0.0);
+        let slow = self.config.faults.slow > 0.0
+            && inner.fault_rng.random::<f64>() < self.config.faults.slow;
+        let mut hold = self.scaled(simulated_ms / 1000.0);
+        if slow {
+            // A slow response from the service itself: long enough to trip a client timeout
+            // in real time, short in tests.
+            hold += Duration::from_secs_f64(2.0 * self.config.time_scale.max(0.05));
+        }
+        Ok(Reservation {
+            function: name.to_string(),
+            version,
+            alias,
+            env_index,
+            config,
+            execution,
+            request_id,
+            stream,
+            cold,
+            hold,
+        })
+    }
+
+    /// Frees the environment, counts and records the invocation and builds the response.
+    pub fn finish(&self, r: Reservation, tail: bool) -> InvokeResult {
+        let billed_ms = billed_ms(&r.execution);
+        let gb_s = r.config.memory_mb as f64 / 1024.0 * billed_ms as f64 / 1000.0;
+        {
+            let mut inner = self.lock();
+            inner.in_flight = inner.in_flight.saturating_sub(1);
+            inner.invocations += 1;
+            inner.gb_seconds += gb_s;
+            if let Some(f) = inner.functions.get_mut(&r.function) {
+                f.counters.in_flight = f.counters.in_flight.saturating_sub(1);
+                f.counters.invocations += 1;
+                f.counters.gb_seconds += gb_s;
+                if r.cold {
+                    f.counters.cold_starts += 1;
+                }
+                if let Some(env) = f
+                    .environments
+                    .get_mut(&r.version)
+                    .and_then(|pool| pool.get_mut(r.env_index))
+                {
+                    env.busy = false;
+                    env.last_used = Instant::now();
+                }
+            }
+        }
+        let log_lines = log_lines(&r, billed_ms);
+        let (function_error, payload) = payload_for(&r);
+        let log_result = tail.then(|| {
+            let text: String = log_lines.concat();
+            let start = text.len().saturating_sub(4096);
+            let start = (start..text.len())
+                .find(|i| text.is_char_boundary(*i))
+                .unwrap_or(text.len());
+            base64::engine::general_purpose::STANDARD.encode(&text[start..])
+        });
+        self.telemetry.record_invocation(InvocationRecord {
+            function: r.function.clone(),
+            version: r.version.clone(),
+            alias: r.alias.clone(),
+            timestamp_ms: Utc::now().timestamp_millis(),
+            request_id: r.request_id.clone(),
+            log_stream: r.stream.clone(),
+            duration_ms: r.execution.duration_ms,
+            billed_ms,
+            memory_mb: r.config.memory_mb,
+            max_memory_used_mb: r.execution.max_memory_used_mb,
+            init_ms: r.execution.init_ms,
+            outcome: r.execution.outcome,
+            log_lines,
+        });
+        InvokeResult {
+            status: 200,
+            executed_version: r.version,
+            function_error,
+            payload,
+            log_result,
+            request_id: r.request_id,
+        }
+    }
+
+    /// Whether a function exists (DryRun, Event).
+    pub fn check_invocable(&self, name: &str, qualifier: Option<&str>) -> Result<String, AwsError> {
+        self.with_function(name, qualifier, |lab, f| lab.resolve(f, qualifier))
+    }
+}
+
+/// Billed duration: handler time plus INIT on a cold start (INIT is billed for all on-demand
+/// functions since 2025-08-01), rounded up to the next millisecond.
+fn billed_ms(e: &Execution) -> u64 {
+    (e.duration_ms + e.init_ms.unwrap_or(0.0)).ceil().max(1.0) as u64
+}
+
+/// What the function returns: a small JSON document, or Lambda's error payload.
+fn payload_for(r: &Reservation) -> (bool, String) {
+    let e = &r.execution;
+    match e.outcome {
+        Outcome::Success => (
+            false,
+            json!({ "statusCode": 200, "memoryMB": r.config.memory_mb }).to_string(),
+        ),
+        Outcome::FunctionError => (
+            true,
+            json!({ "errorMessage": "simulated handled error", "errorType": "Error" }).to_string(),
+        ),
+        Outcome::OutOfMemory => (
+            true,
+            json!({
+                "errorMessage": format!("RequestId: {} Error: Runtime exited with error: signal: killed", r.request_id),
+                "errorType": "Runtime.OutOfMemory",
+            })
+            .to_string(),
+        ),
+        Outcome::Timeout => (
+            true,
+            json!({
+                "errorMessage": format!("{} {} Task timed out after {:.2} seconds",
+                    Utc::now().format("%Y-%m-%dT%H:%M:%S%.3fZ"), r.request_id, r.config.timeout_s as f64),
+                "errorType": "Sandbox.Timedout",
+            })
+            .to_string(),
+        ),
+    }
+}
+
+/// The platform log lines of one invocation, in the function's log format.
+fn log_lines(r: &Reservation, billed_ms: u64) -> Vec<String> {
+    let e = &r.execution;
+    let id = &r.request_id;
+    let now: DateTime<Utc> = Utc::now();
+    let ts = now.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string();
+    let status = match e.outcome {
+        Outcome::Success | Outcome::FunctionError => ReportStatus::Success,
+        Outcome::OutOfMemory => ReportStatus::Error(Some("Runtime.OutOfMemory".into())),
+        Outcome::Timeout => ReportStatus::Timeout,
+    };
+    let report = Report {
+        request_id: id.clone(),
+        duration_ms: e.duration_ms,
+        billed_ms,
+        memory_mb: r.config.memory_mb,
+        max_memory_used_mb: e.max_memory_used_mb,
+        init_ms: e.init_ms,
+        restore_ms: None,
+        status,
+    };
+    match r.config.log_format {
+        LogFormat::Text => {
+            let mut lines = vec![format!("START RequestId: {id} Version: {}\n", r.version)];
+            if e.outcome == Outcome::Timeout {
+                lines.push(format!(
+                    "{ts} {id} Task timed out after {:.2} seconds\n",
+                    r.config.timeout_s as f64
+                ));
+            }
+            lines.push(format!("END RequestId: {id}\n"));
+            lines.push(report_line::text(&report));
+            lines
+        }
+        LogFormat::Json => {
+            let suppressed = matches!(
+                r.config.system_log_level.as_deref(),
+                Some("WARN") | Some("ERROR") | Some("FATAL")
+            );
+            if suppressed {
+                // Platform events are INFO: a WARN system log level drops START and REPORT.
+                return Vec::new();
+            }
+            vec![
+                json!({"time": ts, "type": "platform.start", "record": {"requestId": id, "version": r.version}}).to_string() + "\n",
+                report_line::json_event(&report, &ts),
+            ]
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests::lab;
+
+    #[test]
+    fn back_to_back_invocations_reuse_a_warm_environment() {
+        let lab = lab();
+        let r = lab.reserve("f", None).unwrap();
+        assert!(r.cold);
+        lab.finish(r, false);
+        let r = lab.reserve("f", None).unwrap();
+        assert!(!r.cold);
+        let concurrent = lab.reserve("f", None).unwrap();
+        assert!(
+            concurrent.cold,
+            "a concurrent invocation needs its own environment"
+        );
+        lab.finish(r, false);
+        lab.finish(concurrent, false);
+        assert_eq!(lab.stats().functions["f"].cold_starts, 2);
+        assert_eq!(lab.stats().peak_concurrency, 2);
+    }
+
+    #[test]
+    fn reserved_concurrency_throttles() {
+        let lab = lab();
+        lab.put_function_concurrency("f", Some(1)).unwrap();
+        let r = lab.reserve("f", None).unwrap();
+        let e = lab.reserve("f", None).err().unwrap();
+        assert_eq!(e.code, "TooManyRequestsException");
+        lab.finish(r, false);
+    }
+}

@@ -1,0 +1,44 @@
+//! Test hooks (not AWS APIs) that stage what real accounts do to a tuner.
+
+use serde_json::Value;
+
+use super::Lab;
+use crate::aws_error::AwsError;
+
+impl Lab {
+    /// Test hook (not an AWS API): the first time `name` is read with GetFunctionConfiguration
+    /// while its update has settled at a memory other than the one it started with (a tuner
+    /// has it at a test size), `edit` lands first, as an UpdateFunctionConfiguration from
+    /// someone else (no RevisionId): the colleague who changes a function mid-sweep, at the
+    /// worst moment, every time. [`Lab::landed_edit`] says whether Lambda took it.
+    pub fn edit_at_test_size(&self, name: &str, edit: Value) -> Result<(), AwsError> {
+        self.with_function(name, None, |_, f| {
+            f.edit_at_test_size = Some(edit);
+            f.landed_edit = None;
+            Ok(())
+        })
+    }
+
+    /// Whether the [`Lab::edit_at_test_size`] edit has landed, and Lambda's refusal if any.
+    pub fn landed_edit(&self, name: &str) -> Option<Result<(), String>> {
+        let inner = self.lock();
+        inner.functions.get(name)?.landed_edit.clone()
+    }
+
+    pub(super) fn land_edit_at_test_size(&self, name: &str) {
+        let due = self.with_function(name, None, |_, f| {
+            let at_test_size = f.pending.is_none() && f.active.memory_mb != f.profile.memory_mb;
+            Ok(f.edit_at_test_size.take_if(|_| at_test_size))
+        });
+        if let Ok(Some(edit)) = due {
+            let landed = self
+                .update_function_configuration(name, &edit)
+                .map(|_| ())
+                .map_err(|e| format!("{}: {}", e.code, e.message));
+            let mut inner = self.lock();
+            if let Some(f) = inner.functions.get_mut(name) {
+                f.landed_edit = Some(landed);
+            }
+        }
+    }
+}
