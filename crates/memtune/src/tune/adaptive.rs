@@ -8,7 +8,10 @@ use serde::Serialize;
 use crate::fit::{self, Fit, InitCurve, ProductionTail, SizeSamples};
 use crate::measure::{self, Infeasibility, Percentile, Sample, SizeStats, StatsOptions};
 use crate::platform::LambdaApi;
-use crate::strategy::{Objective, Recommendation, Strategy};
+use crate::strategy::{
+    self, Candidate, CostEstimate, Goal, Objective, PercentileEstimate, Recommendation, Strategy,
+    Why,
+};
 use crate::sweep::{RawInvocation, SizeRequest, SweepError, Sweeper};
 
 use super::{observe, stop_when_failing, OnEvent};
@@ -392,21 +395,15 @@ const FLAT_COST: f64 = 0.01;
 /// size 5% away can cost 3% more.
 fn flat_around(candidates: &[Candidate], optimum: u32) -> Option<(u32, u32)> {
     let at = candidates.iter().position(|c| c.memory_mb == optimum)?;
-    let limit = candidates[at].cost_usd * (1.0 + FLAT_COST);
-    let flat = |c: &&Candidate| c.cost_usd <= limit;
+    let limit = candidates[at].cost.mean_usd * (1.0 + FLAT_COST);
+    let flat = |c: &&Candidate| c.cost.mean_usd <= limit;
     let low = candidates[..=at].iter().rev().take_while(flat).last()?;
     let high = candidates[at..].iter().take_while(flat).last()?;
     Some((low.memory_mb, high.memory_mb))
 }
 
-/// One candidate size as the fit sees it.
-struct Candidate {
-    memory_mb: u32,
-    mean_ms: f64,
-    cost_usd: f64,
-}
-
-/// Predicts the strategy's choice on the 1 MB grid within [floor, max]. Costs carry INIT,
+/// Predicts the strategy's choice on the 1 MB grid within [floor, max], by the rule the final
+/// choice applies ([`strategy::decide`]) to the fitted curve's estimates. Costs carry INIT,
 /// weighted by the cold-start ratio as the measured sizes' costs do: with a heavy INIT that
 /// shrinks slower than memory grows, a size below one vCPU can be markedly cheaper even where
 /// warm cost is flat.
@@ -418,24 +415,39 @@ pub fn predict(
     confirmations: u32,
 ) -> Prediction {
     let s = o.strategy;
+    // A latency SLO without its target, which the final choice refuses, is searched as cost.
+    let goal = Goal::of(s).unwrap_or(Goal::Cost {
+        tolerance: s.cost_tolerance,
+    });
     let tail_limit = s.timeout_fraction * o.timeout_ms;
     let init_usd = |m: u32| {
         init.init_ms(m).map_or(0.0, |ms| {
             o.stats.cold_start_ratio * ((o.cost_of)(m, ms.ceil()) - (o.cost_of)(m, 0.0))
         })
     };
-    let candidate = |m: u32| {
-        let mean_ms = fit.mean_ms(m);
-        Candidate {
-            memory_mb: m,
-            mean_ms,
-            cost_usd: (o.cost_of)(m, mean_ms + 0.5) + init_usd(m),
-        }
-    };
     // Sizes whose p99 would be bounded within the timeout margin once confirmed, else those
     // whose estimate lies within it (the confirmation then decides).
     let ahead = fit.anticipating(confirmations as usize);
     let level = bound_confidence(o.stats.confidence);
+    let candidate = |m: u32| {
+        let mean_ms = fit.mean_ms(m);
+        // An SLO's percentile: its estimate, and the bound it would have once confirmed (the
+        // confirmation's samples narrow it; today's band, without them, would send the search
+        // well above the crossing).
+        let percentile = matches!(goal, Goal::LatencySlo { .. }).then(|| {
+            let p = s.slo_percentile.fraction();
+            PercentileEstimate {
+                ms: fit.quantile_ms(m, p),
+                upper_ms: Some(anticipated_upper(&ahead, m, None, confirmations, p, level)),
+            }
+        });
+        Candidate {
+            memory_mb: m,
+            cost: CostEstimate::point((o.cost_of)(m, mean_ms + 0.5) + init_usd(m)),
+            duration_ms: mean_ms,
+            percentile,
+        }
+    };
     let mut candidates: Vec<Candidate> = (floor..=max_mb)
         .filter(|&m| anticipated_upper(&ahead, m, None, confirmations, 0.99, level) <= tail_limit)
         .map(candidate)
@@ -446,81 +458,17 @@ pub fn predict(
             .map(candidate)
             .collect();
     }
-    if candidates.is_empty() {
+    let Some(decision) = strategy::decide(goal, &candidates) else {
         return Prediction {
             optimum: max_mb,
             flat_mb: None,
         };
-    }
-    let pool: Vec<&Candidate> = match (s.objective, s.slo_ms) {
-        (Objective::LatencySlo, Some(slo)) => {
-            let p = s.slo_percentile.fraction();
-            // Sizes whose bound would meet the SLO once confirmed (the confirmation's samples
-            // narrow it; today's band, without them, would send the search well above the
-            // crossing), else those meeting it by the estimate: the crossing to measure.
-            let confident: Vec<&Candidate> = candidates
-                .iter()
-                .filter(|c| {
-                    anticipated_upper(&ahead, c.memory_mb, None, confirmations, p, level) <= slo
-                })
-                .collect();
-            let likely: Vec<&Candidate> = candidates
-                .iter()
-                .filter(|c| fit.quantile_ms(c.memory_mb, p) <= slo)
-                .collect();
-            match (confident.is_empty(), likely.is_empty()) {
-                (false, _) => confident,
-                (true, false) => likely,
-                // Nothing is predicted to meet it: the size that comes closest, which the
-                // search measures to find the flat run whose cheapest size `by_slo` takes.
-                (true, true) => {
-                    let closest = candidates
-                        .iter()
-                        .min_by(|a, b| {
-                            fit.quantile_ms(a.memory_mb, p)
-                                .total_cmp(&fit.quantile_ms(b.memory_mb, p))
-                        })
-                        .map_or(max_mb, |c| c.memory_mb);
-                    return Prediction {
-                        optimum: closest,
-                        flat_mb: None,
-                    };
-                }
-            }
-        }
-        _ => candidates.iter().collect(),
     };
-    let optimum = match s.objective {
-        Objective::Cost | Objective::LatencySlo => {
-            let cheapest = pool
-                .iter()
-                .map(|c| c.cost_usd)
-                .fold(f64::INFINITY, f64::min);
-            let ok: Vec<&Candidate> = pool
-                .iter()
-                .copied()
-                .filter(|c| c.cost_usd <= cheapest * (1.0 + s.cost_tolerance))
-                .collect();
-            fastest(&ok)
-        }
-        Objective::Speed => {
-            let best = pool.iter().map(|c| c.mean_ms).fold(f64::INFINITY, f64::min);
-            pool.iter()
-                .find(|c| c.mean_ms <= best * (1.0 + s.speed_tolerance))
-                .map(|c| c.memory_mb)
-                .unwrap_or(max_mb)
-        }
-        Objective::Balanced => {
-            let max_cost = pool.iter().map(|c| c.cost_usd).fold(0.0, f64::max);
-            let max_mean = pool.iter().map(|c| c.mean_ms).fold(0.0, f64::max);
-            let w = s.balanced_weight;
-            let score =
-                |c: &Candidate| w * c.cost_usd / max_cost + (1.0 - w) * c.mean_ms / max_mean;
-            pool.iter()
-                .min_by(|a, b| score(a).total_cmp(&score(b)))
-                .map(|c| c.memory_mb)
-                .unwrap_or(max_mb)
-        }
+    let optimum = match decision.why {
+        // Nothing is predicted to meet the SLO: the size that comes closest, which the search
+        // measures to find the flat run whose cheapest size the final choice takes.
+        Why::SloOutOfReach { closest, .. } => candidates[closest].memory_mb,
+        _ => candidates[decision.chosen].memory_mb,
     };
     let flat_mb = match s.objective {
         Objective::Cost => flat_around(&candidates, optimum),
@@ -528,15 +476,6 @@ pub fn predict(
     };
     Prediction { optimum, flat_mb }
 }
-
-fn fastest(pool: &[&Candidate]) -> u32 {
-    pool.iter()
-        .min_by(|a, b| a.mean_ms.total_cmp(&b.mean_ms))
-        .map(|c| c.memory_mb)
-        .unwrap_or(MAX_MB)
-}
-
-const MAX_MB: u32 = memtune_facts::MAX_MEMORY_MB;
 
 /// A measured size close enough to `m` that measuring `m` too would tell little new: near an
 /// optimum the objective is flat, so a size within 8% of it costs a fraction of a percent.
@@ -1206,7 +1145,6 @@ fn summarize(fit: &Fit, optimum: u32, floor: u32, max_mb: u32) -> FitSummary {
             .collect(),
     }
 }
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1354,12 +1292,13 @@ mod tests {
         let candidates: Vec<Candidate> = (160..=400)
             .map(|m| Candidate {
                 memory_mb: m,
-                mean_ms: 0.0,
-                cost_usd: if m < 200 {
+                duration_ms: 0.0,
+                cost: CostEstimate::point(if m < 200 {
                     1.0 + 0.01 * f64::from(200 - m)
                 } else {
                     1.0 + 0.0001 * f64::from(m - 200)
-                },
+                }),
+                percentile: None,
             })
             .collect();
         assert_eq!(flat_around(&candidates, 200), Some((199, 300)));
