@@ -1,9 +1,11 @@
 //! Strategies: named, user-editable tuning goals (`strategies/*.toml`) and the decision that
 //! turns per-size statistics into one recommended memory size.
 
+mod decide;
 mod select;
 mod spec;
 
+pub use decide::{decide, Candidate, CostEstimate, Decision, Goal, PercentileEstimate, Why};
 pub use select::{
     recommend, Comparison, Estimate, NoFeasibleSize, ObjectiveValue, RecommendError,
     Recommendation, Rejected, Rejection, SloStatus,

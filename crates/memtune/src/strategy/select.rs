@@ -8,6 +8,9 @@ use std::fmt;
 
 use serde::Serialize;
 
+use super::decide::{
+    decide, Candidate, CostEstimate, Decision, Goal, PercentileEstimate, Why, NEARLY_CLOSEST,
+};
 use super::spec::{Objective, Strategy};
 use crate::measure::{CostStats, Infeasibility, Percentile, SizeStats, WarmStats};
 
@@ -161,29 +164,39 @@ impl fmt::Display for Rejection {
     }
 }
 
-/// A feasible size with what the objectives need.
+/// A feasible size with what the recommendation reports about it.
 #[derive(Debug, Clone, Copy)]
-struct Candidate<'a> {
+struct Feasible<'a> {
     memory_mb: u32,
     warm: &'a WarmStats,
     cost: CostStats,
 }
 
-impl Candidate<'_> {
+impl Feasible<'_> {
     fn cost(&self) -> f64 {
         self.cost.mean_usd
     }
     fn duration(&self) -> f64 {
         self.warm.trimmed_mean_ms
     }
-}
 
-/// What an objective chose.
-struct Choice<'a> {
-    chosen: Candidate<'a>,
-    value: ObjectiveValue,
-    reason: String,
-    band: Vec<u32>,
+    /// The size as the decide rule sees it, with the SLO's percentile `p`.
+    fn candidate(&self, p: Percentile) -> Candidate {
+        let q = self.warm.quantile(p);
+        Candidate {
+            memory_mb: self.memory_mb,
+            cost: CostEstimate {
+                mean_usd: self.cost.mean_usd,
+                low_usd: self.cost.ci_low_usd,
+                high_usd: self.cost.ci_high_usd,
+            },
+            duration_ms: self.duration(),
+            percentile: Some(PercentileEstimate {
+                ms: q.ms,
+                upper_ms: q.upper_ms,
+            }),
+        }
+    }
 }
 
 /// Recommends a measured, feasible size for `strategy`. `current_memory_mb` is the
@@ -196,28 +209,27 @@ pub fn recommend(
 ) -> Result<Recommendation, RecommendError> {
     let mut sorted: Vec<&SizeStats> = sizes.iter().collect();
     sorted.sort_by_key(|s| s.memory_mb);
-    let (candidates, rejected) = screen(&sorted, strategy.memory_headroom);
-    if candidates.is_empty() {
+    let (feasible, rejected) = screen(&sorted, strategy.memory_headroom);
+    if feasible.is_empty() {
         return Err(RecommendError::NoFeasibleSize(NoFeasibleSize { rejected }));
     }
-    let choice = match strategy.objective {
-        Objective::Cost => by_cost(&candidates, strategy.cost_tolerance),
-        Objective::Speed => by_speed(&candidates, strategy.speed_tolerance),
-        Objective::Balanced => by_balance(&candidates, strategy.balanced_weight),
-        Objective::LatencySlo => {
-            let slo_ms = strategy.slo_ms.ok_or_else(|| RecommendError::MissingSlo {
-                strategy: strategy.name.clone(),
-            })?;
-            by_slo(&candidates, strategy, slo_ms)
-        }
+    let goal = Goal::of(strategy).ok_or_else(|| RecommendError::MissingSlo {
+        strategy: strategy.name.clone(),
+    })?;
+    let candidates: Vec<Candidate> = feasible
+        .iter()
+        .map(|f| f.candidate(strategy.slo_percentile))
+        .collect();
+    let Some(decision) = decide(goal, &candidates) else {
+        return Err(RecommendError::NoFeasibleSize(NoFeasibleSize { rejected }));
     };
-    let chosen = choice.chosen;
+    let chosen = feasible[decision.chosen];
     Ok(Recommendation {
         memory_mb: chosen.memory_mb,
         objective: strategy.objective,
-        value: choice.value,
-        reason: choice.reason,
-        band: choice.band,
+        value: value(&decision, &chosen, strategy),
+        reason: reason(&decision, &feasible, strategy),
+        band: decision.band,
         cost: chosen.cost,
         trimmed_mean_ms: chosen.duration(),
         slo: slo_status(chosen.warm, strategy),
@@ -227,9 +239,9 @@ pub fn recommend(
     })
 }
 
-/// Splits sizes into candidates and rejections (feasibility, then memory headroom).
-fn screen<'a>(sizes: &[&'a SizeStats], headroom: f64) -> (Vec<Candidate<'a>>, Vec<Rejected>) {
-    let mut candidates = Vec::new();
+/// Splits sizes into feasible ones and rejections (feasibility, then memory headroom).
+fn screen<'a>(sizes: &[&'a SizeStats], headroom: f64) -> (Vec<Feasible<'a>>, Vec<Rejected>) {
+    let mut feasible = Vec::new();
     let mut rejected = Vec::new();
     for s in sizes {
         let mut reasons: Vec<Rejection> = s
@@ -248,7 +260,7 @@ fn screen<'a>(sizes: &[&'a SizeStats], headroom: f64) -> (Vec<Candidate<'a>>, Ve
             }
         }
         match (&s.warm, s.cost) {
-            (Some(warm), Some(cost)) if reasons.is_empty() => candidates.push(Candidate {
+            (Some(warm), Some(cost)) if reasons.is_empty() => feasible.push(Feasible {
                 memory_mb: s.memory_mb,
                 warm,
                 cost,
@@ -259,182 +271,106 @@ fn screen<'a>(sizes: &[&'a SizeStats], headroom: f64) -> (Vec<Candidate<'a>>, Ve
             }),
         }
     }
-    (candidates, rejected)
+    (feasible, rejected)
 }
 
-/// The first (smallest) of non-empty `candidates` minimising `key`.
-fn min_by<'a>(candidates: &[Candidate<'a>], key: impl Fn(&Candidate<'a>) -> f64) -> Candidate<'a> {
-    *candidates
-        .iter()
-        .min_by(|a, b| key(a).total_cmp(&key(b)))
-        .expect("callers pass at least one candidate")
-}
-
-/// Candidates whose `key` is within `tolerance` of the best; never empty.
-fn within<'a>(
-    candidates: &[Candidate<'a>],
-    tolerance: f64,
-    key: impl Fn(&Candidate<'a>) -> f64,
-) -> Vec<Candidate<'a>> {
-    let best = key(&min_by(candidates, &key));
-    candidates
-        .iter()
-        .filter(|c| key(c) <= best * (1.0 + tolerance))
-        .copied()
-        .collect()
-}
-
-/// The fastest size that is confidently within `tolerance` of the cheapest: its cost's upper
-/// confidence bound must lie within the tolerance of the cheapest's lower bound, so
-/// estimation error cannot buy speed at more than the tolerance.
-fn by_cost<'a>(candidates: &[Candidate<'a>], tolerance: f64) -> Choice<'a> {
-    let cheapest = min_by(candidates, Candidate::cost);
-    let limit = cheapest.cost.ci_low_usd * (1.0 + tolerance);
-    let band: Vec<Candidate> = candidates
-        .iter()
-        .filter(|c| c.memory_mb == cheapest.memory_mb || c.cost.ci_high_usd <= limit)
-        .copied()
-        .collect();
-    let chosen = min_by(&band, Candidate::duration);
-    let reason = if chosen.memory_mb == cheapest.memory_mb {
-        format!(
-            "{} MB is the cheapest feasible size at ${:.9} per invocation",
-            chosen.memory_mb,
-            chosen.cost()
-        )
-    } else {
-        format!(
-            "{} MB is the fastest size confidently within {} of the cheapest ({} MB at ${:.9} per invocation)",
-            chosen.memory_mb,
-            percent(tolerance),
-            cheapest.memory_mb,
-            cheapest.cost()
-        )
-    };
-    Choice {
-        chosen,
-        value: ObjectiveValue::CostPerInvocationUsd(chosen.cost()),
-        reason,
-        band: band.iter().map(|c| c.memory_mb).collect(),
-    }
-}
-
-fn by_speed<'a>(candidates: &[Candidate<'a>], tolerance: f64) -> Choice<'a> {
-    let fastest = min_by(candidates, Candidate::duration);
-    let band = within(candidates, tolerance, Candidate::duration);
-    // Candidates are in ascending memory order: the first in the band is the smallest.
-    let chosen = band[0];
-    let reason = if chosen.memory_mb == fastest.memory_mb {
-        format!(
-            "{} MB is the fastest feasible size ({:.1} ms trimmed mean)",
-            chosen.memory_mb,
-            chosen.duration()
-        )
-    } else {
-        format!(
-            "{} MB is the smallest size within {} of the fastest ({} MB at {:.1} ms); more memory does not help",
-            chosen.memory_mb,
-            percent(tolerance),
-            fastest.memory_mb,
-            fastest.duration()
-        )
-    };
-    Choice {
-        chosen,
-        value: ObjectiveValue::TrimmedMeanMs(chosen.duration()),
-        reason,
-        band: band.iter().map(|c| c.memory_mb).collect(),
-    }
-}
-
-fn by_balance<'a>(candidates: &[Candidate<'a>], weight: f64) -> Choice<'a> {
-    let max_cost = candidates.iter().map(Candidate::cost).fold(0.0, f64::max);
-    let max_duration = candidates
-        .iter()
-        .map(Candidate::duration)
-        .fold(0.0, f64::max);
-    let ratio = |x: f64, max: f64| if max > 0.0 { x / max } else { 0.0 };
-    let score = |c: &Candidate| {
-        weight * ratio(c.cost(), max_cost) + (1.0 - weight) * ratio(c.duration(), max_duration)
-    };
-    let chosen = min_by(candidates, score);
-    Choice {
-        chosen,
-        value: ObjectiveValue::BalancedScore(score(&chosen)),
-        reason: format!(
-            "{} MB has the best balance ({:.0}% cost, {:.0}% speed): ${:.9} per invocation, {:.1} ms",
-            chosen.memory_mb,
-            weight * 100.0,
-            (1.0 - weight) * 100.0,
-            chosen.cost(),
-            chosen.duration()
-        ),
-        band: vec![chosen.memory_mb],
-    }
-}
-
-/// How far above the lowest measured percentile an out-of-reach SLO's choice may lie, for a
-/// lower cost.
-const NEARLY_CLOSEST: f64 = 0.05;
-
-/// The cheapest size whose percentile meets the SLO, preferring sizes where the upper
-/// confidence bound meets it; when none does, the cheapest size within [`NEARLY_CLOSEST`] of
-/// the one that comes closest.
-fn by_slo<'a>(candidates: &[Candidate<'a>], strategy: &Strategy, slo_ms: f64) -> Choice<'a> {
-    let p = strategy.slo_percentile;
-    let observed = |c: &Candidate| c.warm.quantile(p).ms;
-    let confident: Vec<Candidate> = candidates
-        .iter()
-        .filter(|c| c.warm.quantile(p).upper_ms.is_some_and(|u| u <= slo_ms))
-        .copied()
-        .collect();
-    let met: Vec<Candidate> = candidates
-        .iter()
-        .filter(|c| observed(c) <= slo_ms)
-        .copied()
-        .collect();
-    let tier = if confident.is_empty() {
-        &met
-    } else {
-        &confident
-    };
-    if tier.is_empty() {
-        // Out of reach: the size that comes closest, or a cheaper one whose percentile is
-        // nearly as low (where the curve has flattened, more memory buys nothing).
-        let closest = min_by(candidates, observed);
-        let chosen = min_by(
-            &within(candidates, NEARLY_CLOSEST, observed),
-            Candidate::cost,
-        );
-        let mut reason = format!(
-            "no measured size meets the {} SLO of {slo_ms:.0} ms; {} MB comes closest at {:.1} ms",
-            p.as_str(),
-            closest.memory_mb,
-            observed(&closest)
-        );
-        if chosen.memory_mb != closest.memory_mb {
-            reason.push_str(&format!(
-                "; recommended: {} MB, within {} of it at {:.1} ms for {} less cost",
-                chosen.memory_mb,
-                percent(NEARLY_CLOSEST),
-                observed(&chosen),
-                percent(1.0 - chosen.cost() / closest.cost())
-            ));
+/// The objective's value at the chosen size.
+fn value(decision: &Decision, chosen: &Feasible, strategy: &Strategy) -> ObjectiveValue {
+    match decision.why {
+        Why::Cost { .. } => ObjectiveValue::CostPerInvocationUsd(chosen.cost()),
+        Why::Speed { .. } => ObjectiveValue::TrimmedMeanMs(chosen.duration()),
+        Why::Balanced { score } => ObjectiveValue::BalancedScore(score),
+        Why::SloMet { .. } | Why::SloOutOfReach { .. } => {
+            ObjectiveValue::PercentileMs(chosen.warm.quantile(strategy.slo_percentile).ms)
         }
-        return Choice {
-            chosen,
-            value: ObjectiveValue::PercentileMs(observed(&chosen)),
-            reason,
-            band: Vec::new(),
-        };
     }
-    let mut choice = by_cost(tier, strategy.cost_tolerance);
-    choice.value = ObjectiveValue::PercentileMs(observed(&choice.chosen));
-    choice.reason = slo_reason(&choice.chosen, strategy, slo_ms, confident.is_empty());
-    choice
 }
 
-fn slo_reason(chosen: &Candidate, strategy: &Strategy, slo_ms: f64, unconfirmed: bool) -> String {
+/// One sentence for a human on why the decision chose its size.
+fn reason(decision: &Decision, feasible: &[Feasible], strategy: &Strategy) -> String {
+    let chosen = &feasible[decision.chosen];
+    match decision.why {
+        Why::Cost { cheapest } => {
+            let cheapest = &feasible[cheapest];
+            if chosen.memory_mb == cheapest.memory_mb {
+                format!(
+                    "{} MB is the cheapest feasible size at ${:.9} per invocation",
+                    chosen.memory_mb,
+                    chosen.cost()
+                )
+            } else {
+                format!(
+                    "{} MB is the fastest size confidently within {} of the cheapest ({} MB at ${:.9} per invocation)",
+                    chosen.memory_mb,
+                    percent(strategy.cost_tolerance),
+                    cheapest.memory_mb,
+                    cheapest.cost()
+                )
+            }
+        }
+        Why::Speed { fastest } => {
+            let fastest = &feasible[fastest];
+            if chosen.memory_mb == fastest.memory_mb {
+                format!(
+                    "{} MB is the fastest feasible size ({:.1} ms trimmed mean)",
+                    chosen.memory_mb,
+                    chosen.duration()
+                )
+            } else {
+                format!(
+                    "{} MB is the smallest size within {} of the fastest ({} MB at {:.1} ms); more memory does not help",
+                    chosen.memory_mb,
+                    percent(strategy.speed_tolerance),
+                    fastest.memory_mb,
+                    fastest.duration()
+                )
+            }
+        }
+        Why::Balanced { .. } => {
+            let weight = strategy.balanced_weight;
+            format!(
+                "{} MB has the best balance ({:.0}% cost, {:.0}% speed): ${:.9} per invocation, {:.1} ms",
+                chosen.memory_mb,
+                weight * 100.0,
+                (1.0 - weight) * 100.0,
+                chosen.cost(),
+                chosen.duration()
+            )
+        }
+        Why::SloMet { slo_ms, confirmed } => slo_reason(chosen, strategy, slo_ms, !confirmed),
+        Why::SloOutOfReach { slo_ms, closest } => {
+            out_of_reach_reason(chosen, &feasible[closest], strategy, slo_ms)
+        }
+    }
+}
+
+fn out_of_reach_reason(
+    chosen: &Feasible,
+    closest: &Feasible,
+    strategy: &Strategy,
+    slo_ms: f64,
+) -> String {
+    let p = strategy.slo_percentile;
+    let observed = |c: &Feasible| c.warm.quantile(p).ms;
+    let mut reason = format!(
+        "no measured size meets the {} SLO of {slo_ms:.0} ms; {} MB comes closest at {:.1} ms",
+        p.as_str(),
+        closest.memory_mb,
+        observed(closest)
+    );
+    if chosen.memory_mb != closest.memory_mb {
+        reason.push_str(&format!(
+            "; recommended: {} MB, within {} of it at {:.1} ms for {} less cost",
+            chosen.memory_mb,
+            percent(NEARLY_CLOSEST),
+            observed(chosen),
+            percent(1.0 - chosen.cost() / closest.cost())
+        ));
+    }
+    reason
+}
+
+fn slo_reason(chosen: &Feasible, strategy: &Strategy, slo_ms: f64, unconfirmed: bool) -> String {
     let p = strategy.slo_percentile;
     let q = chosen.warm.quantile(p);
     let head = format!(
@@ -491,7 +427,7 @@ fn slo_status(warm: &WarmStats, strategy: &Strategy) -> Option<SloStatus> {
     })
 }
 
-fn compare(chosen: &Candidate, current_mb: u32, sizes: &[&SizeStats]) -> Option<Comparison> {
+fn compare(chosen: &Feasible, current_mb: u32, sizes: &[&SizeStats]) -> Option<Comparison> {
     let current = sizes.iter().find(|s| s.memory_mb == current_mb)?;
     let (warm, cost) = (current.warm.as_ref()?, current.cost?);
     let change = |new: f64, old: f64| 100.0 * (new - old) / old;

@@ -3,13 +3,12 @@
 //! `config/fleet.example.toml`. Unknown keys and impossible values are errors naming the file
 //! and line they stand on.
 
-use std::collections::BTreeMap;
+mod raw;
+
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use regex_lite::Regex;
-use serde::Deserialize;
-use toml::Spanned;
 
 use super::glob::Glob;
 use super::schedule::Schedule;
@@ -19,6 +18,7 @@ use crate::strategy::{Objective, SearchMode, Strategy};
 use crate::sweep::payload::Payloads;
 use memtune_facts::toml_lines::{key_line, line_of};
 use memtune_facts::{MAX_MEMORY_MB, MIN_MEMORY_MB};
+use raw::{RawApply, RawFile, RawKnobs, RawLimits, RawOverride, RawSelect, RawServe, RawTuning};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -123,127 +123,6 @@ pub struct Override {
     pub knobs: Knobs,
     /// Why the function is not to be tuned, when `skip = true`.
     pub skip: Option<String>,
-}
-
-// ---- the file as written ---------------------------------------------------------------
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawFile {
-    #[serde(default)]
-    select: Option<Spanned<RawSelect>>,
-    #[serde(default)]
-    tuning: Option<Spanned<RawTuning>>,
-    #[serde(default)]
-    limits: Option<Spanned<RawLimits>>,
-    #[serde(default)]
-    function: Vec<Spanned<RawOverride>>,
-    #[serde(default)]
-    apply: Option<Spanned<RawApply>>,
-    #[serde(default)]
-    serve: Option<Spanned<RawServe>>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawServe {
-    schedule: Option<String>,
-    listen: Option<String>,
-    token: Option<String>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawApply {
-    mode: Option<String>,
-    min_monthly_savings_usd: Option<f64>,
-    max_p99_regression_pct: Option<f64>,
-    min_confidence: Option<f64>,
-    apply_via_alias: Option<String>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawSelect {
-    #[serde(default)]
-    names: Vec<String>,
-    #[serde(default)]
-    name_regex: Vec<String>,
-    #[serde(default)]
-    runtimes: Vec<String>,
-    #[serde(default)]
-    architectures: Vec<String>,
-    #[serde(default)]
-    tags: BTreeMap<String, String>,
-    #[serde(default)]
-    exclude: Vec<String>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawTuning {
-    strategy: Option<String>,
-    search: Option<String>,
-    slo_ms: Option<f64>,
-    sizes: Option<Vec<u32>>,
-    min_mb: Option<u32>,
-    max_mb: Option<u32>,
-    invocations: Option<u32>,
-    warmup: Option<u32>,
-    payload: Option<toml::Value>,
-    payload_file: Option<String>,
-    payloads_file: Option<String>,
-    cold_start_ratio: Option<f64>,
-    allow_empty_payload: Option<bool>,
-    seed: Option<u64>,
-    retune_after_days: Option<u32>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawLimits {
-    max_in_flight: Option<u32>,
-    unreserved_fraction: Option<f64>,
-    reserved_margin: Option<f64>,
-    concurrent_functions: Option<u32>,
-    max_functions: Option<u32>,
-    max_usd: Option<f64>,
-    deadline: Option<String>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawOverride {
-    name: String,
-    strategy: Option<String>,
-    search: Option<String>,
-    slo_ms: Option<f64>,
-    sizes: Option<Vec<u32>>,
-    min_mb: Option<u32>,
-    max_mb: Option<u32>,
-    invocations: Option<u32>,
-    warmup: Option<u32>,
-    payload: Option<toml::Value>,
-    payload_file: Option<String>,
-    payloads_file: Option<String>,
-    #[serde(default)]
-    skip: bool,
-    reason: Option<String>,
-}
-
-/// The knob keys as written, shared by `[tuning]` and `[[function]]`.
-struct RawKnobs {
-    strategy: Option<String>,
-    search: Option<String>,
-    slo_ms: Option<f64>,
-    sizes: Option<Vec<u32>>,
-    min_mb: Option<u32>,
-    max_mb: Option<u32>,
-    invocations: Option<u32>,
-    warmup: Option<u32>,
-    payload: Option<toml::Value>,
-    payload_file: Option<String>,
-    payloads_file: Option<String>,
 }
 
 /// A problem at `key` of the section starting at byte `at`.
