@@ -188,22 +188,14 @@ async fn check_selection(
         (0, _) => format!("{select}: there are no functions in {region} to select"),
         (_, 0) => format!(
             "{select} ({criteria}) matches none of the {} in {region}: `memtune list` shows them",
-            functions(found.listed)
+            memtune::report::count(found.listed, "function")
         ),
         (_, excluded) => format!(
             "{select} ({criteria}) excludes every function it matches ({}): check `exclude`",
-            functions(excluded)
+            memtune::report::count(excluded, "function")
         ),
     };
     Err(CliError::usage(message))
-}
-
-/// "1 function", "14 functions".
-fn functions(n: usize) -> String {
-    match n {
-        1 => "1 function".into(),
-        n => format!("{n} functions"),
-    }
 }
 
 /// A failed history write does not stop the run but fails its exit status.

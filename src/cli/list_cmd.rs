@@ -118,10 +118,7 @@ fn last_tuned() -> BTreeMap<String, LastTuned> {
 }
 
 fn table(listing: &Listing) -> String {
-    let count = match listing.functions.len() {
-        1 => "1 function".to_string(),
-        n => format!("{n} functions"),
-    };
+    let count = memtune::report::count(listing.functions.len(), "function");
     if listing.functions.is_empty() {
         return format!("no functions in {}\n", listing.region);
     }

@@ -16,6 +16,7 @@ mod run;
 pub(crate) mod sample;
 pub mod table;
 
+pub use cells::count;
 pub use run::{Report, Row};
 
 /// A rendering of a run (table, json, markdown, html, csv).
