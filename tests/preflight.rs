@@ -351,6 +351,11 @@ async fn a_corrupt_history_exits_2_with_one_line_before_the_fleet_runs() {
     // `memtune history` says the same, with the same exit code.
     let listed = env.run(&["history"]).await;
     assert_eq!(one_line_refusal(&listed), line);
+    // `recommend --apply` records its run there too, so it is refused before it samples;
+    // without --apply it does not need the history.
+    let apply = env.run(&["recommend", "cpu", "--apply", "--yes"]).await;
+    assert_eq!(one_line_refusal(&apply), line);
+    env.assert_nothing_ran().await;
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -419,6 +419,23 @@ async fn apply_sets_the_recommended_memory() {
         "{stdout}"
     );
     assert_eq!(env.function_state("io").await, (128, vec![], 0));
+
+    // The apply is a run in the history, and `memtune rollback` undoes it.
+    let run_id = stdout
+        .split("memtune rollback ")
+        .nth(1)
+        .and_then(|rest| rest.split('`').next())
+        .unwrap_or_else(|| panic!("no run id to roll back in {stdout}"))
+        .to_string();
+    let history = env.run(&["history"]).await;
+    let listed = String::from_utf8_lossy(&history.stdout);
+    assert!(listed.contains(&run_id), "{listed}");
+    assert!(listed.contains("recommend io"), "{listed}");
+    let out = env.run(&["rollback", &run_id, "--yes"]).await;
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{said}");
+    assert!(said.contains("io: memory back to 1024 MB"), "{said}");
+    assert_eq!(env.function_state("io").await, (1024, vec![], 0));
 }
 
 #[tokio::test(flavor = "multi_thread")]

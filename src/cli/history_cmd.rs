@@ -1,4 +1,4 @@
-//! `memtune history`: the fleet runs recorded in the state directory, or one function's
+//! `memtune history`: the runs (fleet runs and `recommend --apply`) recorded in the state directory, or one function's
 //! entries across them.
 
 use clap::Args;
@@ -46,7 +46,7 @@ pub async fn run(args: HistoryArgs) -> Result<(), CliError> {
     };
     let Some(history) = History::open_existing(&dir).map_err(unusable)? else {
         println!(
-            "no fleet runs recorded in {} yet: `memtune fleet --config FILE` records one",
+            "no runs recorded in {} yet: `memtune fleet --config FILE` and `memtune recommend FN --apply` record them",
             dir.display()
         );
         return Ok(());
@@ -68,7 +68,7 @@ pub async fn run(args: HistoryArgs) -> Result<(), CliError> {
             match args.format {
                 OutputFormat::Json => json(&runs),
                 OutputFormat::Table if runs.is_empty() => format!(
-                    "no fleet runs recorded in {} yet: `memtune fleet --config FILE` records one\n",
+                    "no runs recorded in {} yet: `memtune fleet --config FILE` and `memtune recommend FN --apply` record them\n",
                     history.path().display()
                 ),
                 OutputFormat::Table => runs_table(&runs),
@@ -90,7 +90,7 @@ fn right(text: String) -> Cell {
 fn runs_table(runs: &[RunSummary]) -> String {
     let mut table = Table::new();
     table.load_preset(UTF8_FULL_CONDENSED).set_header(vec![
-        "run", "started", "status", "tuned", "skipped", "failed", "applied", "USD",
+        "run", "started", "from", "status", "tuned", "skipped", "failed", "applied", "USD",
     ]);
     for r in runs {
         let applied = match r.rolled_back {
@@ -100,6 +100,7 @@ fn runs_table(runs: &[RunSummary]) -> String {
         table.add_row(vec![
             Cell::new(&r.id),
             Cell::new(short_time(&r.started_at)),
+            Cell::new(source(&r.config_path)),
             Cell::new(r.status.as_str()),
             right(r.recommended.to_string()),
             right(r.skipped.to_string()),
@@ -143,6 +144,17 @@ fn function_table(entries: &[FunctionEntry]) -> String {
 }
 
 /// `2026-11-27 09:15:02` from an RFC 3339 time.
+/// What started a run: its fleet config, or `recommend FN` for a `memtune recommend --apply`.
+fn source(config_path: &str) -> String {
+    match config_path.strip_prefix("memtune recommend ") {
+        Some(rest) => {
+            let function = rest.split_whitespace().next().unwrap_or_default();
+            format!("recommend {function}")
+        }
+        None => config_path.to_string(),
+    }
+}
+
 fn short_time(rfc3339: &str) -> String {
     chrono::DateTime::parse_from_rfc3339(rfc3339)
         .map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string())

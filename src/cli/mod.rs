@@ -50,9 +50,9 @@ enum Command {
     Restore(restore_cmd::RestoreArgs),
     /// Tune every function a fleet config selects, within one concurrency budget.
     Fleet(fleet_cmd::FleetArgs),
-    /// The fleet runs recorded so far, or one function's entries across them.
+    /// The runs recorded so far (fleet runs, recommend --apply), or one function's entries.
     History(history_cmd::HistoryArgs),
-    /// Revert what a fleet run applied (from the history's audit log).
+    /// Revert what a run applied (from the history's audit log).
     Rollback(rollback_cmd::RollbackArgs),
     /// A whole fleet run against the embedded lab, with nothing to set up.
     Demo(demo_cmd::DemoArgs),

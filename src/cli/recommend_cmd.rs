@@ -3,7 +3,7 @@
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -13,8 +13,12 @@ use super::aws_args::{platform_error, preflight_error, AwsArgs};
 use super::output::{self, OutputFile};
 use super::report_cmd::{self, ReportFormat};
 use super::CliError;
+use memtune::apply::change::ApplyContext;
+use memtune::fleet::outcome::FunctionResult;
+use memtune::history::RunStart;
 use memtune::inspect::production;
 use memtune::measure::Percentile;
+use memtune::orchestrate::one_function::apply_recorded;
 use memtune::platform::aws::AwsLambda;
 use memtune::platform::cloudwatch::AwsCloudWatch;
 use memtune::platform::logs::AwsLogs;
@@ -23,10 +27,9 @@ use memtune::preflight::{self, state, Needs};
 use memtune::report::markdown::Markdown;
 use memtune::report::Report;
 use memtune::strategy::{Objective, SearchMode, Strategy};
-use memtune::sweep::journal::{self, Fingerprint};
+use memtune::sweep::journal;
 use memtune::sweep::payload::Payloads;
 use memtune::sweep::restore::restore_run;
-use memtune::sweep::settle;
 use memtune::sweep::SweepEvent;
 use memtune::tune::adaptive::{self, AdaptiveLimits};
 use memtune::tune::document;
@@ -358,6 +361,11 @@ pub async fn run(args: RecommendArgs) -> Result<(), CliError> {
     if sweeps {
         state::check_journals(&state_dir).map_err(|e| CliError::usage(e.to_string()))?;
     }
+    // --apply records the run in the history (for `memtune rollback`): usable before anything
+    // is spent.
+    if args.apply && sweeps {
+        state::check_history(&state_dir).map_err(|e| CliError::usage(e.to_string()))?;
+    }
     let config = args.aws.load().await?;
     let region = config.region().map(|r| r.to_string()).unwrap_or_default();
     checked.book.region(&region).map_err(|e| {
@@ -436,6 +444,7 @@ pub async fn run(args: RecommendArgs) -> Result<(), CliError> {
         }
     };
     let in_flight = Arc::new(Semaphore::new(args.parallel as usize));
+    let started = Instant::now();
     let tuned = tokio::select! {
         r = tune::tune(&api, &checked.book, &function.name, &options, in_flight, &on_event) => r,
         _ = super::shutdown_signal() => {
@@ -457,7 +466,7 @@ pub async fn run(args: RecommendArgs) -> Result<(), CliError> {
         command: Some(report_cmd::command_line()),
         ..Markdown::default()
     };
-    let report = Report::Function(Box::new(doc));
+    let report = Report::Function(Box::new(doc.clone()));
     args.output
         .write(&report_cmd::render(&report, args.format, markdown))?;
     let Some(recommended) = recommended else {
@@ -468,7 +477,15 @@ pub async fn run(args: RecommendArgs) -> Result<(), CliError> {
         )));
     };
     if args.apply {
-        apply(&api, &outcome.original, recommended, args.yes).await?;
+        let run = AppliedRun {
+            run_id: &options.run_id,
+            region: &region,
+            endpoint_url: options.endpoint_url.clone(),
+            state_dir: &options.state_dir,
+            started,
+        };
+        let result = FunctionResult::tuned(outcome.original.clone(), doc);
+        apply(&api, &run, &result, recommended, args.yes).await?;
     }
     Ok(())
 }
@@ -710,13 +727,25 @@ fn tune_error(e: TuneError, function: &FunctionConfig) -> CliError {
     }
 }
 
-/// Sets the recommended memory, if the function is still as memtune found it.
+/// Where and when the run that `--apply` records began.
+struct AppliedRun<'a> {
+    run_id: &'a str,
+    region: &'a str,
+    endpoint_url: Option<String>,
+    state_dir: &'a std::path::Path,
+    started: Instant,
+}
+
+/// Sets the recommended memory, if the function is still as memtune found it, and records
+/// the run in the history so `memtune rollback RUN_ID` can undo it.
 async fn apply(
     api: &AwsLambda,
-    original: &FunctionConfig,
+    run: &AppliedRun<'_>,
+    result: &FunctionResult,
     memory_mb: u32,
     yes: bool,
 ) -> Result<(), CliError> {
+    let original = &result.config;
     if memory_mb == original.memory_mb {
         println!(
             "{} already has {memory_mb} MB: nothing to apply",
@@ -737,29 +766,35 @@ async fn apply(
             return Ok(());
         }
     }
-    let fingerprint = Fingerprint::of(original);
-    let current = settle::wait_settled(api, &original.name, Duration::from_secs(120))
-        .await
-        .map_err(|e| CliError::failed(format!("cannot apply: {e}")))?;
-    if current.memory_mb != original.memory_mb || !fingerprint.same_apart_from_memory(&current) {
-        return Err(CliError::failed(format!(
-            "not applied: {} changed since memtune read it; run memtune again",
-            original.name
-        )));
-    }
-    settle::update_memory(
+    let mut history =
+        state::open_history(run.state_dir).map_err(|e| CliError::failed(e.to_string()))?;
+    let command_line = report_cmd::command_line();
+    let start = RunStart::now(
+        run.run_id,
+        run.region,
+        command_line.clone(),
+        command_line.as_bytes(),
+    );
+    let ctx = ApplyContext {
+        run_id: run.run_id,
+        state_dir: run.state_dir,
+        region: Some(run.region.to_string()),
+        endpoint_url: run.endpoint_url.clone(),
+    };
+    apply_recorded(
         api,
-        &original.name,
+        &ctx,
+        &mut history,
+        &start,
+        result,
         memory_mb,
-        &current.revision_id,
-        Duration::from_secs(120),
-        |c| fingerprint.same_apart_from_memory(c),
+        run.started,
     )
     .await
-    .map_err(|e| CliError::failed(format!("applying {memory_mb} MB failed: {e}")))?;
+    .map_err(|e| CliError::failed(format!("{}: {e}", original.name)))?;
     println!(
-        "applied: {} now has {memory_mb} MB (was {} MB)",
-        original.name, original.memory_mb
+        "applied: {} now has {memory_mb} MB (was {} MB); undo with `memtune rollback {}`",
+        original.name, original.memory_mb, run.run_id
     );
     Ok(())
 }

@@ -1,4 +1,4 @@
-//! `memtune rollback RUN_ID`: revert what a fleet run applied, from the history's audit log.
+//! `memtune rollback RUN_ID`: revert what a run (fleet or `recommend --apply`) applied, from the history's audit log.
 
 use std::io::IsTerminal;
 
@@ -43,7 +43,7 @@ pub async fn run(args: RollbackArgs) -> Result<(), CliError> {
         History::open_existing(&dir).map_err(|e| CliError::failed(e.to_string()))?
     else {
         return Err(CliError::usage(format!(
-            "unknown run id '{}': no fleet run is recorded in {} (`memtune history` lists runs)",
+            "unknown run id '{}': no run is recorded in {} (`memtune history` lists runs)",
             args.run_id,
             dir.display()
         )));

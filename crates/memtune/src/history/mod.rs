@@ -47,9 +47,28 @@ pub struct RunStart {
     pub id: String,
     pub started_at: String,
     pub region: String,
+    /// The fleet config's path, or the command line of a `memtune recommend --apply`.
     pub config_path: String,
-    /// Hex SHA-256 of the config file's text.
+    /// Hex SHA-256 of the config file's text (of the command line for `recommend`).
     pub config_sha256: String,
+}
+
+impl RunStart {
+    /// A run starting now from `source` (a config path or a command line), whose text is
+    /// `text`.
+    pub fn now(id: &str, region: &str, source: String, text: &[u8]) -> RunStart {
+        use sha2::Digest;
+        RunStart {
+            id: id.to_string(),
+            started_at: Utc::now().to_rfc3339(),
+            region: region.to_string(),
+            config_path: source,
+            config_sha256: sha2::Sha256::digest(text)
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

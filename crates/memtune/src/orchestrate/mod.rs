@@ -6,8 +6,10 @@
 //!
 //! This module sits above `fleet`, `history` and `preflight` (which it composes) so that none
 //! of them needs the others. It prints nothing: progress goes to an [`OnEvent`] callback the
-//! caller renders (a progress bar, a log).
+//! caller renders (a progress bar, a log). [`one_function`] records a `memtune recommend
+//! --apply` in the history the same way, as a run of one function.
 
+pub mod one_function;
 mod production;
 mod recorder;
 pub mod service;

@@ -39,13 +39,12 @@ impl Recorder {
             return;
         };
         let config_text = std::fs::read(config_path).unwrap_or_default();
-        let begun = history.begin_run(&RunStart {
-            id: settings.run_id.clone(),
-            started_at: chrono::Utc::now().to_rfc3339(),
-            region: settings.region.clone(),
-            config_path: config_path.display().to_string(),
-            config_sha256: hex_sha256(&config_text),
-        });
+        let begun = history.begin_run(&RunStart::now(
+            &settings.run_id,
+            &settings.region,
+            config_path.display().to_string(),
+            &config_text,
+        ));
         self.check(begun);
     }
 
@@ -94,12 +93,4 @@ impl Recorder {
         }
         std::mem::take(&mut self.trouble)
     }
-}
-
-fn hex_sha256(bytes: &[u8]) -> String {
-    use sha2::Digest;
-    sha2::Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }
