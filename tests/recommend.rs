@@ -431,6 +431,11 @@ async fn apply_sets_the_recommended_memory() {
     let listed = String::from_utf8_lossy(&history.stdout);
     assert!(listed.contains(&run_id), "{listed}");
     assert!(listed.contains("recommend io"), "{listed}");
+    let report = env
+        .run(&["report", "--run", &run_id, "--format", "json"])
+        .await;
+    let doc: serde_json::Value = serde_json::from_slice(&report.stdout).unwrap();
+    assert_eq!(doc["recommendation"]["memory_mb"], 128, "{doc}");
     let out = env.run(&["rollback", &run_id, "--yes"]).await;
     let said = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{said}");

@@ -27,7 +27,8 @@ pub enum RecordedApplyError {
 }
 
 /// Records `start` and `result` in `history`, then sets `to_mb` on the function as `result`
-/// found it (journaled, conditional on it being unchanged) and records the change.
+/// found it (journaled, conditional on it being unchanged) and records the change and the
+/// function's document as the run's report.
 pub async fn apply_recorded<A: LambdaApi>(
     api: &A,
     ctx: &ApplyContext<'_>,
@@ -44,11 +45,16 @@ pub async fn apply_recorded<A: LambdaApi>(
         Ok(change) => history.record_applied(change).map(|_| ()),
         Err(_) => Ok(()),
     };
+    // The document is the run's report, so `memtune report --run RUN_ID` renders it.
+    let stored = match result.document.as_deref().map(serde_json::to_string) {
+        Some(Ok(json)) => history.store_report(&start.id, &json),
+        _ => Ok(()),
+    };
     let totals = RunTotals::of(
         std::slice::from_ref(result),
         started.elapsed().as_secs_f64(),
     );
-    let finished = history.finish_run(&start.id, RunStatus::Finished, &totals);
+    let finished = stored.and(history.finish_run(&start.id, RunStatus::Finished, &totals));
     let change = applied?;
     recorded.map_err(RecordedApplyError::NotRecorded)?;
     finished.map_err(RecordedApplyError::RunNotClosed)?;
