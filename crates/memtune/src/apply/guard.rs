@@ -1,6 +1,5 @@
 //! Whether a recommendation may be applied without a human: every guard must pass.
 
-use crate::strategy::SloVerdict;
 use crate::tune::confidence::confidence;
 use crate::tune::document::FunctionDocument;
 
@@ -39,7 +38,7 @@ pub fn evaluate(doc: &FunctionDocument, guards: &Guards) -> Option<Result<u32, S
 fn check(doc: &FunctionDocument, g: &Guards) -> Result<(), String> {
     let rec = doc.recommendation.as_ref().expect("checked by evaluate");
     // Only a size whose SLO is confirmed is ever applied, whatever the other guards allow.
-    if let Some(slo) = rec.slo.filter(|s| s.status != SloVerdict::Met) {
+    if let Some(slo) = rec.slo.filter(|s| !s.is_met()) {
         return Err(format!(
             "SLO {}: {} {:.1} ms against {:.0} ms",
             slo.status.as_str(),
@@ -146,7 +145,7 @@ mod tests {
     #[test]
     fn an_slo_not_met_is_never_applied() {
         use crate::measure::Percentile;
-        use crate::strategy::SloStatus;
+        use crate::strategy::{SloStatus, SloVerdict};
         let lenient = Guards {
             min_monthly_savings_usd: 0.0,
             max_p99_regression_pct: 1000.0,

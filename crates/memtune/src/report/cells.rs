@@ -3,7 +3,6 @@
 
 use super::Row;
 use crate::fleet::outcome::Status;
-use crate::strategy::SloVerdict;
 use crate::sweep::payload::PayloadKind;
 use crate::tune::confidence;
 use crate::tune::document::{FunctionDocument, SizeRow};
@@ -66,7 +65,7 @@ pub fn outcomes(rows: &[Row]) -> String {
 /// size is reported, never applied.
 pub fn slo_not_met(d: &FunctionDocument) -> Option<String> {
     let slo = d.recommendation.as_ref()?.slo?;
-    (slo.status != SloVerdict::Met).then(|| format!("SLO {}", slo.status.as_str()))
+    (!slo.is_met()).then(|| format!("SLO {}", slo.status.as_str()))
 }
 
 /// The action words every format uses.

@@ -77,6 +77,13 @@ pub struct SloStatus {
     pub status: SloVerdict,
 }
 
+impl SloStatus {
+    /// Whether the size may be applied: only a confirmed SLO is.
+    pub fn is_met(&self) -> bool {
+        self.status == SloVerdict::Met
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct Comparison {
     pub current_memory_mb: u32,

@@ -225,7 +225,7 @@ pub fn document(outcome: &TuneOutcome, region: &str) -> FunctionDocument {
                         row.and_then(|s| s.trimmed_mean_ms),
                         at_current.and_then(|s| s.trimmed_mean_ms),
                     ),
-                    slo_met: r.slo.map(|s| s.status == SloVerdict::Met),
+                    slo_met: r.slo.map(|s| s.is_met()),
                     slo: r.slo,
                     monthly_savings_usd: None,
                     estimate: r.estimate,
