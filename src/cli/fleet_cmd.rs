@@ -267,7 +267,7 @@ fn slo_status(report: &Report) -> Result<(), CliError> {
         return Ok(());
     }
     let message = format!(
-        "latency SLO {} for {}: {} (see the warnings above; not applied)",
+        "latency SLO {} for {}: {} (reported, never applied)",
         worst.as_str(),
         memtune::report::count(names.len(), "function"),
         names.join(", ")

@@ -271,20 +271,18 @@ impl Rule<'_> {
             pool.iter().copied().filter(|&i| verdict(i) == v).collect()
         };
         let confident = with(SloVerdict::Met);
-        let tier = if confident.is_empty() {
-            with(SloVerdict::Unconfirmed)
+        let confirmed = !confident.is_empty();
+        let tier = if confirmed {
+            confident
         } else {
-            confident.clone()
+            with(SloVerdict::Unconfirmed)
         };
         if tier.is_empty() {
             return self.closest(pool, slo_ms);
         }
         let by_cost = self.by_cost(&tier, cost_tolerance)?;
         Some(Decision {
-            why: Why::SloMet {
-                slo_ms,
-                confirmed: !confident.is_empty(),
-            },
+            why: Why::SloMet { slo_ms, confirmed },
             ..by_cost
         })
     }
