@@ -490,3 +490,42 @@ async fn kill_9_of_a_fleet_run_keeps_the_functions_it_finished_in_the_history() 
         String::from_utf8_lossy(&restore.stdout)
     );
 }
+
+/// orders-api (~50 ms) against a 5 ms p99: no size meets it, and the guards would let any
+/// change through.
+const UNMEETABLE_SLO: &str = r#"
+[select]
+names = ["orders-api"]
+[tuning]
+allow_empty_payload = true
+strategy = "latency-slo"
+slo_ms = 5
+search = "grid"
+sizes = [1769, 3008]
+invocations = 6
+[apply]
+mode = "auto"
+min_monthly_savings_usd = -1000.0
+max_p99_regression_pct = 1000
+min_confidence = 0.0
+"#;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn auto_apply_never_applies_an_slo_that_is_not_met() {
+    let env = env().await;
+    let (code, run) = env.fleet(UNMEETABLE_SLO, &[]).await;
+    assert_eq!(code, Some(4), "{run}");
+    let orders = &by_function(&run)["orders-api"];
+    assert_eq!(
+        orders["document"]["recommendation"]["slo"]["status"], "unmet",
+        "{run}"
+    );
+    let kept = &orders["apply"];
+    assert_eq!(kept["action"], "kept", "{run}");
+    let why = kept["reason"].as_str().unwrap();
+    assert!(why.starts_with("SLO unmet: p99 "), "{why}");
+    assert_eq!(env.memory("orders-api", None).await, 1024);
+    let out = env.run(&["history", "--format", "json"]).await;
+    let runs: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(runs[0]["applied"], 0);
+}

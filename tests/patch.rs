@@ -210,6 +210,7 @@ fn document(name: &str, current_mb: u32, recommended_mb: Option<u32>) -> Functio
             memory_mb: current_mb,
             cost_per_invocation_usd: None,
             p99_ms: None,
+            unsafe_reasons: vec![],
         },
         recommendation: recommended_mb.map(|mb| RecommendationInfo {
             memory_mb: mb,
@@ -221,6 +222,7 @@ fn document(name: &str, current_mb: u32, recommended_mb: Option<u32>) -> Functio
             cost_change_pct: Some(-10.0),
             latency_change_pct: Some(5.0),
             slo_met: None,
+            slo: None,
             monthly_savings_usd: None,
             estimate: memtune::strategy::Estimate::Measured,
             decision_cost_per_million_usd: None,

@@ -538,3 +538,89 @@ async fn tuning_works_without_cloudwatch_permissions() {
     assert!(warnings.contains("no production data"), "{warnings}");
     env.assert_untouched("io", 1024).await;
 }
+
+/// A checkout function whose production p99 (~1,990 ms) sits just under 2/3 of its 3 s
+/// timeout at its current 1024 MB; half its work is CPU, so larger sizes are comfortably
+/// safe (p99 ~1,560 ms at 1769 MB), while cost rises with memory and below 1024 MB the tail
+/// crosses the margin.
+const NEAR_TIMEOUT: &str = r#"
+[[function]]
+name = "near-timeout"
+memory_mb = 1024
+timeout_s = 3
+[function.workload]
+cpu_ms = 445.0
+io_ms = 1000.0
+working_set_mb = 245
+noise_cv = 0.05
+[function.traffic]
+requests_per_day = 50000
+"#;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unsafe_current_size_is_fixed_upward() {
+    let env = Env {
+        lab: start_lab_with(LabConfig::new(profiles(NEAR_TIMEOUT))).await,
+        state: tempfile::tempdir().unwrap(),
+    };
+    let doc = env.recommend_json(&["near-timeout"]).await;
+    let mb = recommended(&doc);
+    let reason = doc["recommendation"]["reason"].as_str().unwrap();
+    assert!(mb > 1024, "{reason}");
+    assert!(
+        reason.starts_with("current size is unsafe: p99 ")
+            && reason.contains(&format!("; increase to {mb} MB: p99 from ")),
+        "{reason}"
+    );
+    let unsafe_reasons = doc["current"]["unsafe_reasons"].as_array().unwrap();
+    assert!(
+        unsafe_reasons[0]
+            .as_str()
+            .unwrap()
+            .ends_with("(too close to the timeout)"),
+        "{unsafe_reasons:?}"
+    );
+    env.assert_untouched("near-timeout", 1024).await;
+}
+
+/// Runs `memtune recommend ARGS --apply --yes` and returns its exit code, stdout and stderr.
+async fn apply_with_slo(env: &Env, args: &[&str]) -> (Option<i32>, String, String) {
+    let mut all = vec!["recommend"];
+    all.extend_from_slice(args);
+    all.extend_from_slice(&["--strategy", "latency-slo", "--apply", "--yes"]);
+    let out = env.run(&all).await;
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_slo_not_met_exits_with_its_code_and_is_never_applied() {
+    let env = env().await;
+    // ~55 ms at 512 and 1024 MB: a 10 ms p99 is out of reach.
+    let sizes = ["io", "--sizes", "512,2048"];
+    let (code, stdout, stderr) =
+        apply_with_slo(&env, &[&sizes[..], &["--slo-ms", "10"]].concat()).await;
+    assert_eq!(code, Some(4), "{stdout}{stderr}");
+    assert!(
+        stdout.contains("warning: SLO unmet: no size's p99 estimate is under the 10 ms SLO"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("applied:"), "{stdout}");
+    assert!(
+        stderr.trim_end().starts_with("memtune: io: SLO unmet at ")
+            && stderr.trim_end().ends_with("; not applied")
+            && !stderr.trim_end().contains('\n'),
+        "{stderr}"
+    );
+    env.assert_untouched("io", 1024).await;
+    // 80 ms: every estimate is under it, but ten samples cannot bound a p99.
+    let (code, stdout, stderr) =
+        apply_with_slo(&env, &[&sizes[..], &["--slo-ms", "80"]].concat()).await;
+    assert_eq!(code, Some(3), "{stdout}{stderr}");
+    assert!(stdout.contains("warning: SLO unconfirmed: "), "{stdout}");
+    assert!(stderr.contains("io: SLO unconfirmed at 512 MB"), "{stderr}");
+    env.assert_untouched("io", 1024).await;
+}

@@ -16,7 +16,7 @@ use memtune::measure::Percentile;
 use memtune::platform::aws::AwsLambda;
 use memtune::platform::cloudwatch::AwsCloudWatch;
 use memtune::platform::logs::AwsLogs;
-use memtune::strategy::Strategy;
+use memtune::strategy::{SloVerdict, Strategy};
 use memtune::sweep::payload::Payloads;
 use memtune::tune::adaptive::AdaptiveLimits;
 use memtune::tune::plan::SizePlan;
@@ -442,7 +442,10 @@ impl Case<'_> {
         scored.recommended_mb = Some(rec.memory_mb);
         scored.recommended_feasible = Some(reference.is_feasible(rec.memory_mb));
         scored.slo_met = slo.map(|slo| at.p99_ms <= slo);
-        scored.slo_confirmed = rec.slo.filter(|s| s.met).map(|s| s.met_with_confidence);
+        scored.slo_confirmed = rec
+            .slo
+            .filter(|s| s.status != SloVerdict::Unmet)
+            .map(|s| s.status == SloVerdict::Met);
         scored.true_p99_ms = Some(at.p99_ms);
         scored.cost_regret = best.map(|b| at.cost_usd / sizes[reference.index(b)].cost_usd - 1.0);
         let fastest = sizes

@@ -22,6 +22,7 @@ use memtune::platform::aws::AwsLambda;
 use memtune::preflight::state;
 use memtune::report::markdown::Markdown;
 use memtune::report::Report;
+use memtune::strategy::SloVerdict;
 use memtune::sweep::journal;
 use memtune::tune::Search;
 use memtune_facts::pricing::PriceBook;
@@ -50,7 +51,9 @@ run makes on every function (checked by calls that change nothing); otherwise on
 Each function is recorded in the history as it finishes, so a killed run keeps its results.
 
 Exit codes: 0 every function recommended or skipped, 1 some failed or could not be applied,
-2 bad config or input or a failed preflight, 130 interrupted (after restoring).")]
+2 bad config or input or a failed preflight, 3 some function's latency SLO is unconfirmed,
+4 some function's SLO is unmet (those sizes are reported, never applied), 130 interrupted
+(after restoring).")]
 pub struct FleetArgs {
     /// Fleet configuration (TOML).
     #[arg(long)]
@@ -227,7 +230,7 @@ pub(super) fn exit_status(report: &Report) -> Result<(), CliError> {
         _ => 0,
     };
     match (totals.failed, not_applied) {
-        (0, 0) => Ok(()),
+        (0, 0) => slo_status(report),
         (0, n) => Err(CliError::failed(format!(
             "{n} recommendations could not be applied (see the reasons above)"
         ))),
@@ -236,6 +239,40 @@ pub(super) fn exit_status(report: &Report) -> Result<(), CliError> {
             totals.functions
         ))),
     }
+}
+
+/// Exit 4 when some function's latency SLO is unmet, else 3 when some is unconfirmed: those
+/// sizes were reported, never applied.
+fn slo_status(report: &Report) -> Result<(), CliError> {
+    let statuses: Vec<(&str, SloVerdict)> = report
+        .rows()
+        .iter()
+        .filter_map(|row| {
+            let slo = row.document?.recommendation.as_ref()?.slo?;
+            Some((row.function, slo.status))
+        })
+        .filter(|(_, status)| *status != SloVerdict::Met)
+        .collect();
+    let worst = if statuses.iter().any(|(_, s)| *s == SloVerdict::Unmet) {
+        SloVerdict::Unmet
+    } else {
+        SloVerdict::Unconfirmed
+    };
+    let names: Vec<&str> = statuses
+        .iter()
+        .filter(|(_, s)| *s == worst)
+        .map(|(name, _)| *name)
+        .collect();
+    if names.is_empty() {
+        return Ok(());
+    }
+    let message = format!(
+        "latency SLO {} for {}: {} (reported, never applied)",
+        worst.as_str(),
+        memtune::report::count(names.len(), "function"),
+        names.join(", ")
+    );
+    CliError::slo_not_met(worst, message).map_or(Ok(()), Err)
 }
 
 fn describe_plan(plan: &Plan) -> String {

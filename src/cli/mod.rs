@@ -26,6 +26,7 @@ mod truth_cmd;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use memtune::strategy::SloVerdict;
 
 /// Auto-tuning memory optimizer for AWS Lambda.
 #[derive(Debug, Parser)]
@@ -92,6 +93,20 @@ impl CliError {
             code: 1,
             message: message.to_string(),
         }
+    }
+
+    /// A recommendation whose latency SLO is not `met`: exit 3 (`unconfirmed`) or 4
+    /// (`unmet`); nothing was applied. `None` for `met`.
+    pub fn slo_not_met(status: SloVerdict, message: impl std::fmt::Display) -> Option<CliError> {
+        let code = match status {
+            SloVerdict::Met => return None,
+            SloVerdict::Unconfirmed => 3,
+            SloVerdict::Unmet => 4,
+        };
+        Some(CliError {
+            code,
+            message: message.to_string(),
+        })
     }
 }
 

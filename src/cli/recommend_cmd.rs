@@ -75,7 +75,9 @@ the function is unfinished or unreadable, and every IAM permission the sweep nee
 that change nothing); any of these failing is one line and exit 2.
 
 Exit codes: 0 recommended, 1 the run failed (or no size was feasible), 2 bad input or a
-failed preflight (nothing was changed).")]
+failed preflight (nothing was changed), 3 the latency SLO is unconfirmed (its estimate is
+under the SLO, its upper bound is not), 4 the SLO is unmet (no size's estimate is under
+it); with 3 or 4 the report names the closest size and --apply changes nothing.")]
 pub struct RecommendArgs {
     /// Function name or ARN.
     function: String,
@@ -461,6 +463,7 @@ pub async fn run(args: RecommendArgs) -> Result<(), CliError> {
     }
     doc.warnings.extend(production_warning);
     let recommended = doc.recommendation.as_ref().map(|r| r.memory_mb);
+    let slo = doc.recommendation.as_ref().and_then(|r| r.slo);
     let no_recommendation = doc.no_recommendation.clone();
     let markdown = Markdown {
         command: Some(report_cmd::command_line()),
@@ -476,6 +479,23 @@ pub async fn run(args: RecommendArgs) -> Result<(), CliError> {
             no_recommendation.as_deref().unwrap_or("no feasible size")
         )));
     };
+    // Only a confirmed SLO is applied; the report's warning says why this one is not.
+    if let Some(not_met) = slo.and_then(|slo| {
+        CliError::slo_not_met(
+            slo.status,
+            format!(
+                "{}: SLO {} at {recommended} MB ({} estimate {:.1} ms, SLO {:.0} ms){}",
+                function.name,
+                slo.status.as_str(),
+                slo.percentile.as_str(),
+                slo.estimate_ms,
+                slo.slo_ms,
+                if args.apply { "; not applied" } else { "" }
+            ),
+        )
+    }) {
+        return Err(not_met);
+    }
     if args.apply {
         let run = AppliedRun {
             run_id: &options.run_id,

@@ -37,6 +37,16 @@ pub fn evaluate(doc: &FunctionDocument, guards: &Guards) -> Option<Result<u32, S
 
 fn check(doc: &FunctionDocument, g: &Guards) -> Result<(), String> {
     let rec = doc.recommendation.as_ref().expect("checked by evaluate");
+    // Only a size whose SLO is confirmed is ever applied, whatever the other guards allow.
+    if let Some(slo) = rec.slo.filter(|s| !s.is_met()) {
+        return Err(format!(
+            "SLO {}: {} {:.1} ms against {:.0} ms",
+            slo.status.as_str(),
+            slo.percentile.as_str(),
+            slo.estimate_ms,
+            slo.slo_ms
+        ));
+    }
     match rec.monthly_savings_usd {
         Some(s) if s < g.min_monthly_savings_usd => {
             return Err(format!(
@@ -130,6 +140,36 @@ mod tests {
         d.recommendation.as_mut().unwrap().monthly_savings_usd = Some(5.0);
         let err = evaluate(&d, &Guards::default()).unwrap().unwrap_err();
         assert!(err.starts_with("confidence 0."), "{err}");
+    }
+
+    #[test]
+    fn an_slo_not_met_is_never_applied() {
+        use crate::measure::Percentile;
+        use crate::strategy::{SloStatus, SloVerdict};
+        let lenient = Guards {
+            min_monthly_savings_usd: 0.0,
+            max_p99_regression_pct: 1000.0,
+            min_confidence: 0.0,
+        };
+        let with = |status: SloVerdict| {
+            let mut d = clear_win(Some(5.0));
+            d.recommendation.as_mut().unwrap().slo = Some(SloStatus {
+                slo_ms: 200.0,
+                percentile: Percentile::P99,
+                estimate_ms: 180.0,
+                upper_bound_ms: Some(230.0),
+                confidence: 0.995,
+                status,
+            });
+            evaluate(&d, &lenient)
+        };
+        assert_eq!(with(SloVerdict::Met), Some(Ok(1024)));
+        let err = with(SloVerdict::Unconfirmed).unwrap().unwrap_err();
+        assert_eq!(err, "SLO unconfirmed: p99 180.0 ms against 200 ms");
+        assert!(with(SloVerdict::Unmet)
+            .unwrap()
+            .unwrap_err()
+            .starts_with("SLO unmet"));
     }
 
     #[test]

@@ -44,12 +44,28 @@ pub fn when(timestamp: &str) -> String {
 pub fn outcomes(rows: &[Row]) -> String {
     let changes = rows.iter().filter(|r| action(r) == CHANGE).count();
     let keeps = rows.iter().filter(|r| action(r) == KEEP).count();
+    let slo = rows
+        .iter()
+        .filter(|r| r.document.and_then(slo_not_met).is_some())
+        .count();
     let with = |status| rows.iter().filter(|r| r.status == status).count();
+    let slo = if slo > 0 {
+        format!(", {slo} with an SLO not met")
+    } else {
+        String::new()
+    };
     format!(
-        "{changes} to change, {keeps} to keep, {} skipped, {} failed",
+        "{changes} to change, {keeps} to keep{slo}, {} skipped, {} failed",
         with(Status::Skipped),
         with(Status::Failed)
     )
+}
+
+/// "SLO unconfirmed" or "SLO unmet" when the recommendation's latency SLO is not `met`: the
+/// size is reported, never applied.
+pub fn slo_not_met(d: &FunctionDocument) -> Option<String> {
+    let slo = d.recommendation.as_ref()?.slo?;
+    (!slo.is_met()).then(|| format!("SLO {}", slo.status.as_str()))
 }
 
 /// The action words every format uses.
@@ -121,10 +137,15 @@ pub fn action(row: &Row) -> String {
     match row.status {
         Status::Skipped => format!("skipped: {reason}"),
         Status::Failed => format!("failed: {reason}"),
-        Status::Recommended => match row.document.and_then(|d| d.recommendation.as_ref()) {
-            Some(r) if r.memory_mb != row.memory_mb => CHANGE.into(),
-            _ => KEEP.into(),
-        },
+        Status::Recommended => {
+            if let Some(not_met) = row.document.and_then(slo_not_met) {
+                return not_met;
+            }
+            match row.document.and_then(|d| d.recommendation.as_ref()) {
+                Some(r) if r.memory_mb != row.memory_mb => CHANGE.into(),
+                _ => KEEP.into(),
+            }
+        }
     }
 }
 

@@ -19,6 +19,7 @@ struct Line<'a> {
     strategy: Option<&'a str>,
     current_mb: u32,
     recommended_mb: Option<u32>,
+    slo_status: Option<&'static str>,
     confidence: &'static str,
     monthly_savings_usd: Option<f64>,
     memory_mb: Option<u32>,
@@ -64,6 +65,7 @@ fn line<'a>(run_id: &'a str, row: &Row<'a>, size: Option<&SizeRow>) -> Line<'a> 
         strategy: d.map(|d| d.strategy.name.as_str()),
         current_mb: row.memory_mb,
         recommended_mb,
+        slo_status: rec.and_then(|r| r.slo).map(|slo| slo.status.as_str()),
         confidence: d.map_or("-", cells::confidence),
         monthly_savings_usd: round(rec.and_then(|r| r.monthly_savings_usd), 4),
         memory_mb: size.map(|s| s.memory_mb),
@@ -127,7 +129,7 @@ mod tests {
         let mut reader = csv::Reader::from_reader(text.as_bytes());
         let header = reader.headers().unwrap().clone();
         assert_eq!(&header[0], "run_id");
-        assert_eq!(header.len(), 28);
+        assert_eq!(header.len(), 29);
         let records: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
         assert_eq!(
             records.len(),

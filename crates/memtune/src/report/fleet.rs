@@ -104,6 +104,9 @@ fn action(r: &FunctionResult) -> String {
             if let Some(apply) = &r.apply {
                 return apply.describe();
             }
+            if let Some(not_met) = r.document.as_deref().and_then(cells::slo_not_met) {
+                return not_met;
+            }
             let rec = r
                 .document
                 .as_deref()
@@ -123,8 +126,14 @@ fn summary(run: &FleetRun) -> String {
     let b = &run.budget;
     let actions: Vec<String> = run.functions.iter().map(action).collect();
     let of = |word: &str| actions.iter().filter(|a| *a == word).count();
+    let slo = actions.iter().filter(|a| a.starts_with("SLO ")).count();
+    let slo = if slo > 0 {
+        format!(", {slo} with an SLO not met")
+    } else {
+        String::new()
+    };
     format!(
-        "run {}: {}: {} to change, {} to keep, {} skipped, {} failed; exploration {}, {:.1} GB-s, {}; {:.1} s; \
+        "run {}: {}: {} to change, {} to keep{slo}, {} skipped, {} failed; exploration {}, {:.1} GB-s, {}; {:.1} s; \
          at most {} invocations in flight (lowest {}, {} throttles)",
         run.run_id,
         cells::count(t.functions, "function"),

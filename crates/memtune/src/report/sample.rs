@@ -77,6 +77,7 @@ pub fn document(name: &str, current_mb: u32, recommended_mb: u32, seed: u64) -> 
             memory_mb: current_mb,
             cost_per_invocation_usd: Some(now_cost),
             p99_ms: now.p99_ms,
+            unsafe_reasons: vec![],
         },
         recommendation: Some(RecommendationInfo {
             memory_mb: recommended_mb,
@@ -88,6 +89,7 @@ pub fn document(name: &str, current_mb: u32, recommended_mb: u32, seed: u64) -> 
             cost_change_pct: Some((rec_cost / now_cost - 1.0) * 100.0),
             latency_change_pct: Some((rec.p50_ms.unwrap() / now.p50_ms.unwrap() - 1.0) * 100.0),
             slo_met: None,
+            slo: None,
             monthly_savings_usd: Some((now_cost - rec_cost) * 3.0e6),
             estimate: crate::strategy::Estimate::Measured,
             decision_cost_per_million_usd: None,

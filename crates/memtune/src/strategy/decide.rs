@@ -106,14 +106,49 @@ pub enum Why {
         slo_ms: f64,
         confirmed: bool,
     },
-    /// No size meets `slo_ms`: the cheapest size nearly as close as `closest`.
+    /// No size's estimate meets `slo_ms`. The chosen size comes closest: the cheapest whose
+    /// estimate cannot be told apart from `lowest`, the lowest estimate.
     SloOutOfReach {
         slo_ms: f64,
-        closest: usize,
+        lowest: usize,
     },
 }
 
-/// How far above the lowest percentile an out-of-reach SLO's choice may lie, for a lower cost.
+/// Where a size stands against a latency SLO.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SloVerdict {
+    /// The percentile's upper confidence bound is under the SLO.
+    Met,
+    /// The estimate is under the SLO, its upper bound is not (or there are too few samples to
+    /// give one): more invocations might confirm it, or not.
+    Unconfirmed,
+    /// The estimate itself is above the SLO.
+    Unmet,
+}
+
+impl SloVerdict {
+    pub fn of(percentile: &PercentileEstimate, slo_ms: f64) -> SloVerdict {
+        if percentile.upper_ms.is_some_and(|u| u <= slo_ms) {
+            SloVerdict::Met
+        } else if percentile.ms <= slo_ms {
+            SloVerdict::Unconfirmed
+        } else {
+            SloVerdict::Unmet
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SloVerdict::Met => "met",
+            SloVerdict::Unconfirmed => "unconfirmed",
+            SloVerdict::Unmet => "unmet",
+        }
+    }
+}
+
+/// How far above the lowest percentile an out-of-reach SLO's choice may lie, for a lower cost,
+/// where the lowest has no upper bound to say how far it could be off.
 pub const NEARLY_CLOSEST: f64 = 0.05;
 
 /// Applies `goal` to `candidates` (feasible sizes, ascending by memory); `None` when there
@@ -224,46 +259,56 @@ impl Rule<'_> {
     }
 
     /// The cheapest size whose percentile meets the SLO, preferring sizes where the upper
-    /// confidence bound meets it; when none does, the cheapest size within
-    /// [`NEARLY_CLOSEST`] of the one that comes closest.
+    /// confidence bound meets it (`met`) over those where only the estimate does
+    /// (`unconfirmed`); when none does, the size that comes closest ([`Rule::closest`]).
     fn by_slo(&self, pool: &[usize], slo_ms: f64, cost_tolerance: f64) -> Option<Decision> {
-        let observed = |c: &Candidate| c.percentile.map_or(f64::INFINITY, |q| q.ms);
-        let confident: Vec<usize> = pool
-            .iter()
-            .copied()
-            .filter(|&i| {
-                let upper = self.at(i).percentile.and_then(|q| q.upper_ms);
-                upper.is_some_and(|u| u <= slo_ms)
-            })
-            .collect();
-        let met: Vec<usize> = pool
-            .iter()
-            .copied()
-            .filter(|&i| observed(self.at(i)) <= slo_ms)
-            .collect();
-        let tier = if confident.is_empty() {
-            &met
+        let verdict = |i: usize| {
+            self.at(i)
+                .percentile
+                .map_or(SloVerdict::Unmet, |q| SloVerdict::of(&q, slo_ms))
+        };
+        let with = |v: SloVerdict| -> Vec<usize> {
+            pool.iter().copied().filter(|&i| verdict(i) == v).collect()
+        };
+        let confident = with(SloVerdict::Met);
+        let confirmed = !confident.is_empty();
+        let tier = if confirmed {
+            confident
         } else {
-            &confident
+            with(SloVerdict::Unconfirmed)
         };
         if tier.is_empty() {
-            // Out of reach: the size that comes closest, or a cheaper one whose percentile is
-            // nearly as low (where the curve has flattened, more memory buys nothing).
-            let closest = self.min_by(pool, observed)?;
-            let nearly = self.within(pool, NEARLY_CLOSEST, observed);
-            return Some(Decision {
-                chosen: self.min_by(&nearly, |c| c.cost.mean_usd)?,
-                band: Vec::new(),
-                why: Why::SloOutOfReach { slo_ms, closest },
-            });
+            return self.closest(pool, slo_ms);
         }
-        let by_cost = self.by_cost(tier, cost_tolerance)?;
+        let by_cost = self.by_cost(&tier, cost_tolerance)?;
         Some(Decision {
-            why: Why::SloMet {
-                slo_ms,
-                confirmed: !confident.is_empty(),
-            },
+            why: Why::SloMet { slo_ms, confirmed },
             ..by_cost
+        })
+    }
+
+    /// An SLO out of reach: the cheapest size whose estimate cannot be told apart from the
+    /// lowest one (within the lowest's upper bound, or [`NEARLY_CLOSEST`] of it without one).
+    /// Where the curve has flattened, every size on the flat run qualifies, so noise in their
+    /// estimates does not move the choice: three runs of one function used to name 10240,
+    /// 3538 and 1769 MB by whichever estimate came out lowest.
+    fn closest(&self, pool: &[usize], slo_ms: f64) -> Option<Decision> {
+        let estimate = |c: &Candidate| c.percentile.map_or(f64::INFINITY, |q| q.ms);
+        let lowest = self.min_by(pool, estimate)?;
+        let at_lowest = self.at(lowest).percentile?;
+        let reach = at_lowest
+            .upper_ms
+            .unwrap_or(at_lowest.ms * (1.0 + NEARLY_CLOSEST))
+            .max(at_lowest.ms * (1.0 + NEARLY_CLOSEST));
+        let close: Vec<usize> = pool
+            .iter()
+            .copied()
+            .filter(|&i| estimate(self.at(i)) <= reach)
+            .collect();
+        Some(Decision {
+            chosen: self.min_by(&close, |c| c.cost.mean_usd)?,
+            band: Vec::new(),
+            why: Why::SloOutOfReach { slo_ms, lowest },
         })
     }
 }
@@ -287,6 +332,77 @@ mod tests {
         let d = decide(Goal::Balanced { weight: 0.5 }, &free).unwrap();
         assert_eq!(d.chosen, 1);
         assert_eq!(d.why, Why::Balanced { score: 0.25 });
+    }
+
+    #[test]
+    fn an_slo_is_met_by_its_bound_unconfirmed_by_its_estimate_else_unmet() {
+        let q = |ms: f64, upper_ms: Option<f64>| PercentileEstimate { ms, upper_ms };
+        assert_eq!(
+            SloVerdict::of(&q(150.0, Some(190.0)), 200.0),
+            SloVerdict::Met
+        );
+        assert_eq!(
+            SloVerdict::of(&q(150.0, Some(230.0)), 200.0),
+            SloVerdict::Unconfirmed
+        );
+        assert_eq!(
+            SloVerdict::of(&q(150.0, None), 200.0),
+            SloVerdict::Unconfirmed
+        );
+        assert_eq!(
+            SloVerdict::of(&q(210.0, Some(250.0)), 200.0),
+            SloVerdict::Unmet
+        );
+    }
+
+    /// A curve flat from 1769 MB up, its p99 estimates ~480 ms with noise, each bounded at
+    /// +10%: an SLO of 200 ms is out of reach.
+    fn flat_top(noise: [f64; 4]) -> Vec<Candidate> {
+        [
+            (512, 806.0),
+            (1769, 482.0),
+            (2653, 482.0),
+            (3538, 482.0),
+            (10240, 482.0),
+        ]
+        .iter()
+        .enumerate()
+        .map(|(i, &(memory_mb, p99))| {
+            let ms = p99 * (1.0 + if i == 0 { 0.0 } else { noise[i - 1] });
+            Candidate {
+                memory_mb,
+                cost: CostEstimate::point(f64::from(memory_mb) * 1e-9),
+                duration_ms: ms / 7.0,
+                percentile: Some(PercentileEstimate {
+                    ms,
+                    upper_ms: Some(ms * 1.1),
+                }),
+            }
+        })
+        .collect()
+    }
+
+    #[test]
+    fn an_slo_out_of_reach_names_the_same_size_whichever_estimate_comes_out_lowest() {
+        let goal = Goal::LatencySlo {
+            slo_ms: 200.0,
+            cost_tolerance: 0.02,
+        };
+        // The noise makes 10240, 3538 and then 2653 MB the lowest: the choice stays at the
+        // cheapest size on the flat run.
+        for noise in [
+            [0.03, 0.02, 0.01, -0.03],
+            [0.01, 0.02, -0.04, 0.0],
+            [0.02, -0.03, 0.01, 0.03],
+        ] {
+            let candidates = flat_top(noise);
+            let d = decide(goal, &candidates).unwrap();
+            assert_eq!(candidates[d.chosen].memory_mb, 1769, "{noise:?}");
+            let Why::SloOutOfReach { lowest, .. } = d.why else {
+                panic!("{:?}", d.why)
+            };
+            assert!(candidates[lowest].memory_mb > 1769);
+        }
     }
 
     #[test]

@@ -5,7 +5,9 @@ mod decide;
 mod select;
 mod spec;
 
-pub use decide::{decide, Candidate, CostEstimate, Decision, Goal, PercentileEstimate, Why};
+pub use decide::{
+    decide, Candidate, CostEstimate, Decision, Goal, PercentileEstimate, SloVerdict, Why,
+};
 pub use select::{
     recommend, Comparison, Estimate, NoFeasibleSize, ObjectiveValue, RecommendError,
     Recommendation, Rejected, Rejection, SloStatus,

@@ -9,7 +9,8 @@ use std::fmt;
 use serde::Serialize;
 
 use super::decide::{
-    decide, Candidate, CostEstimate, Decision, Goal, PercentileEstimate, Why, NEARLY_CLOSEST,
+    decide, Candidate, CostEstimate, Decision, Goal, PercentileEstimate, SloVerdict, Why,
+    NEARLY_CLOSEST,
 };
 use super::spec::{Objective, Strategy};
 use crate::measure::{CostStats, Infeasibility, Percentile, SizeStats, WarmStats};
@@ -32,6 +33,9 @@ pub struct Recommendation {
     pub vs_current: Option<Comparison>,
     /// Sizes set aside before the objective was applied.
     pub rejected: Vec<Rejected>,
+    /// Why the current size is unsafe (it is among `rejected`); empty when it is safe or was
+    /// not measured. The recommendation then fixes it, and its reason says so first.
+    pub current_unsafe: Vec<Rejection>,
     /// Which estimate the decision ranked sizes by.
     pub estimate: Estimate,
 }
@@ -58,19 +62,26 @@ pub enum ObjectiveValue {
     PercentileMs(f64),
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+/// The recommended size against the strategy's latency SLO.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, serde::Deserialize)]
 pub struct SloStatus {
     pub slo_ms: f64,
     pub percentile: Percentile,
-    /// The sample percentile.
-    pub observed_ms: f64,
+    /// The percentile's estimate the decision used (the sample percentile, or the adaptive
+    /// search's fitted one).
+    pub estimate_ms: f64,
     /// Upper confidence bound on the true percentile; `None` with too few samples.
     pub upper_bound_ms: Option<f64>,
     pub confidence: f64,
-    /// The sample percentile meets the SLO.
-    pub met: bool,
-    /// The upper confidence bound meets the SLO.
-    pub met_with_confidence: bool,
+    /// `met` only when the upper bound is under the SLO; only then is the size applied.
+    pub status: SloVerdict,
+}
+
+impl SloStatus {
+    /// Whether the size may be applied: only a confirmed SLO is.
+    pub fn is_met(&self) -> bool {
+        self.status == SloVerdict::Met
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -224,19 +235,60 @@ pub fn recommend(
         return Err(RecommendError::NoFeasibleSize(NoFeasibleSize { rejected }));
     };
     let chosen = feasible[decision.chosen];
+    let current_unsafe: Vec<Rejection> = rejected
+        .iter()
+        .find(|r| Some(r.memory_mb) == current_memory_mb)
+        .map(|r| r.reasons.clone())
+        .unwrap_or_default();
+    let mut reason = reason(&decision, &feasible, strategy);
+    if let Some(current) = current_memory_mb.filter(|_| !current_unsafe.is_empty()) {
+        let fix = unsafe_current_reason(current, &current_unsafe, &chosen, &sorted);
+        reason = format!("{fix}; {reason}");
+    }
     Ok(Recommendation {
         memory_mb: chosen.memory_mb,
         objective: strategy.objective,
         value: value(&decision, &chosen, strategy),
-        reason: reason(&decision, &feasible, strategy),
+        reason,
         band: decision.band,
         cost: chosen.cost,
         trimmed_mean_ms: chosen.duration(),
         slo: slo_status(chosen.warm, strategy),
         vs_current: current_memory_mb.and_then(|m| compare(&chosen, m, &sorted)),
         rejected,
+        current_unsafe,
         estimate: Estimate::Measured,
     })
+}
+
+/// "current size is unsafe: <why>; increase to N MB: p99 from X to Y ms".
+fn unsafe_current_reason(
+    current_mb: u32,
+    why: &[Rejection],
+    chosen: &Feasible,
+    sizes: &[&SizeStats],
+) -> String {
+    let why: Vec<String> = why.iter().map(ToString::to_string).collect();
+    let direction = if chosen.memory_mb > current_mb {
+        "increase"
+    } else {
+        "decrease"
+    };
+    let p99_now = sizes
+        .iter()
+        .find(|s| s.memory_mb == current_mb)
+        .and_then(|s| s.warm.as_ref())
+        .map(|w| w.p99.ms);
+    let p99_after = chosen.warm.p99.ms;
+    let change = match p99_now {
+        Some(now) => format!("p99 from {now:.0} to {p99_after:.0} ms"),
+        None => format!("p99 {p99_after:.0} ms"),
+    };
+    format!(
+        "current size is unsafe: {}; {direction} to {} MB: {change}",
+        why.join(", "),
+        chosen.memory_mb
+    )
 }
 
 /// Splits sizes into feasible ones and rejections (feasibility, then memory headroom).
@@ -338,34 +390,44 @@ fn reason(decision: &Decision, feasible: &[Feasible], strategy: &Strategy) -> St
             )
         }
         Why::SloMet { slo_ms, confirmed } => slo_reason(chosen, strategy, slo_ms, !confirmed),
-        Why::SloOutOfReach { slo_ms, closest } => {
-            out_of_reach_reason(chosen, &feasible[closest], strategy, slo_ms)
+        Why::SloOutOfReach { slo_ms, lowest } => {
+            out_of_reach_reason(chosen, &feasible[lowest], strategy, slo_ms)
         }
     }
 }
 
 fn out_of_reach_reason(
     chosen: &Feasible,
-    closest: &Feasible,
+    lowest: &Feasible,
     strategy: &Strategy,
     slo_ms: f64,
 ) -> String {
     let p = strategy.slo_percentile;
-    let observed = |c: &Feasible| c.warm.quantile(p).ms;
+    let estimate = |c: &Feasible| c.warm.quantile(p).ms;
     let mut reason = format!(
-        "no measured size meets the {} SLO of {slo_ms:.0} ms; {} MB comes closest at {:.1} ms",
+        "SLO unmet: no size's {} estimate is under {slo_ms:.0} ms; {} MB comes closest at {:.1} ms",
         p.as_str(),
-        closest.memory_mb,
-        observed(closest)
+        chosen.memory_mb,
+        estimate(chosen)
     );
-    if chosen.memory_mb != closest.memory_mb {
-        reason.push_str(&format!(
-            "; recommended: {} MB, within {} of it at {:.1} ms for {} less cost",
-            chosen.memory_mb,
-            percent(NEARLY_CLOSEST),
-            observed(chosen),
-            percent(1.0 - chosen.cost() / closest.cost())
-        ));
+    if chosen.memory_mb != lowest.memory_mb {
+        let q = lowest.warm.quantile(p);
+        let saving = percent(1.0 - chosen.cost() / lowest.cost());
+        reason.push_str(&match q.upper_ms {
+            Some(upper) => format!(
+                ": the lowest estimate, {:.1} ms at {} MB, may be as high as {upper:.1} ms ({} bound), so the two cannot be told apart, and {} MB costs {saving} less",
+                q.ms,
+                lowest.memory_mb,
+                level(q.confidence),
+                chosen.memory_mb
+            ),
+            None => format!(
+                ": within {} of the lowest estimate ({:.1} ms at {} MB), at {saving} less cost",
+                percent(NEARLY_CLOSEST),
+                q.ms,
+                lowest.memory_mb
+            ),
+        });
     }
     reason
 }
@@ -373,13 +435,23 @@ fn out_of_reach_reason(
 fn slo_reason(chosen: &Feasible, strategy: &Strategy, slo_ms: f64, unconfirmed: bool) -> String {
     let p = strategy.slo_percentile;
     let q = chosen.warm.quantile(p);
-    let head = format!(
-        "{} MB meets the {slo_ms:.0} ms {} SLO ({:.1} ms) at the lowest cost (within {})",
-        chosen.memory_mb,
-        p.as_str(),
-        q.ms,
-        percent(strategy.cost_tolerance)
-    );
+    let head = if unconfirmed {
+        format!(
+            "SLO unconfirmed: {} MB's {} estimate ({:.1} ms) is under the {slo_ms:.0} ms SLO, the lowest cost of such sizes (within {})",
+            chosen.memory_mb,
+            p.as_str(),
+            q.ms,
+            percent(strategy.cost_tolerance)
+        )
+    } else {
+        format!(
+            "{} MB meets the {slo_ms:.0} ms {} SLO ({:.1} ms) at the lowest cost (within {})",
+            chosen.memory_mb,
+            p.as_str(),
+            q.ms,
+            percent(strategy.cost_tolerance)
+        )
+    };
     let head = if q.own_spread {
         format!(
             "{head}; its {} comes from the samples at and near it, which spread wider than \
@@ -416,14 +488,17 @@ fn samples_to_bound(p: f64, confidence: f64) -> u64 {
 fn slo_status(warm: &WarmStats, strategy: &Strategy) -> Option<SloStatus> {
     let slo_ms = strategy.slo_ms?;
     let q = warm.quantile(strategy.slo_percentile);
+    let estimate = PercentileEstimate {
+        ms: q.ms,
+        upper_ms: q.upper_ms,
+    };
     Some(SloStatus {
         slo_ms,
         percentile: strategy.slo_percentile,
-        observed_ms: q.ms,
+        estimate_ms: q.ms,
         upper_bound_ms: q.upper_ms,
         confidence: q.confidence,
-        met: q.ms <= slo_ms,
-        met_with_confidence: q.upper_ms.is_some_and(|u| u <= slo_ms),
+        status: SloVerdict::of(&estimate, slo_ms),
     })
 }
 
@@ -760,8 +835,8 @@ mod tests {
         let r = recommend(&s, &slo_sizes(), None).unwrap();
         assert_eq!(r.memory_mb, 512, "{}", r.reason);
         let slo = r.slo.unwrap();
-        assert!(slo.met && slo.met_with_confidence, "{slo:?}");
-        assert!(slo.upper_bound_ms.unwrap() >= slo.observed_ms);
+        assert_eq!(slo.status, SloVerdict::Met, "{slo:?}");
+        assert!(slo.upper_bound_ms.unwrap() >= slo.estimate_ms);
         assert!(
             r.reason.contains("confirmed at 95% confidence"),
             "{}",
@@ -775,8 +850,14 @@ mod tests {
         let r = recommend(&s, &slo_sizes(), None).unwrap();
         assert_eq!(r.memory_mb, 512, "{}", r.reason);
         let slo = r.slo.unwrap();
-        assert!(slo.met && !slo.met_with_confidence && slo.upper_bound_ms.is_none());
-        assert!(r.reason.contains("needs at least 299"), "{}", r.reason);
+        assert!(slo.status == SloVerdict::Unconfirmed && slo.upper_bound_ms.is_none());
+        assert!(
+            r.reason
+                .starts_with("SLO unconfirmed: 512 MB's p99 estimate")
+                && r.reason.contains("needs at least 299"),
+            "{}",
+            r.reason
+        );
     }
 
     #[test]
@@ -808,7 +889,7 @@ mod tests {
         });
         let r = recommend(&s, &sizes, None).unwrap();
         let slo = r.slo.unwrap();
-        assert!(slo.met && !slo.met_with_confidence && slo.confidence == 0.995);
+        assert!(slo.status == SloVerdict::Unconfirmed && slo.confidence == 0.995);
         assert!(
             r.reason.contains("its 99.5% upper bound") && !r.reason.contains("needs at least"),
             "{}",
@@ -820,14 +901,17 @@ mod tests {
     fn latency_slo_out_of_reach_returns_the_cheapest_size_nearly_as_close() {
         let s = strategy("latency-slo").with_slo(Some(100.0), None);
         let r = recommend(&s, &slo_sizes(), None).unwrap();
-        // 1769 MB comes closest (320 ms); 1024 MB is 4.5% slower at a lower cost, 512 MB 15%.
+        // 1769 MB has the lowest p99 (320 ms) and no bound (40 samples): 1024 MB is 4.5%
+        // slower at a lower cost, 512 MB 15%.
         assert_eq!(r.memory_mb, 1024, "{}", r.reason);
-        assert!(!r.slo.unwrap().met);
+        assert_eq!(r.slo.unwrap().status, SloVerdict::Unmet);
         assert!(r.band.is_empty());
         assert!(
-            r.reason.starts_with("no measured size meets")
-                && r.reason.contains("1769 MB comes closest")
-                && r.reason.contains("1024 MB, within 5%"),
+            r.reason
+                .starts_with("SLO unmet: no size's p99 estimate is under 100 ms")
+                && r.reason.contains("1024 MB comes closest")
+                && r.reason.contains("within 5% of the lowest estimate")
+                && r.reason.contains("at 1769 MB"),
             "{}",
             r.reason
         );
@@ -835,6 +919,36 @@ mod tests {
         let steep = io_bound(|m| warm(m, 4000.0 / f64::from(m.min(1769)) * 100.0, 90, 40));
         let r = recommend(&s, &steep, None).unwrap();
         assert_eq!(r.memory_mb, 1769, "{}", r.reason);
+    }
+
+    #[test]
+    fn an_unsafe_current_size_is_fixed_and_says_so_first() {
+        // 128 MB times out; 256 MB is the current size, its p99 too close to the timeout.
+        let sizes = io_bound(|m| match m {
+            128 => failing(m, Failure::Timeout, 2),
+            256 => warm(m, 22_000.0, 90, 10),
+            _ => warm(m, io_duration(m), 90, 10),
+        });
+        let r = recommend(&strategy("cost"), &sizes, Some(256)).unwrap();
+        assert_eq!(r.memory_mb, 512, "{}", r.reason);
+        assert!(matches!(
+            r.current_unsafe[..],
+            [Rejection::Infeasible(Infeasibility::SlowTail { .. })]
+        ));
+        assert!(
+            r.reason.starts_with("current size is unsafe: p99 22")
+                && r.reason
+                    .contains("(too close to the timeout); increase to 512 MB: p99 from 22")
+                && r.reason.contains(" to 37")
+                && r.reason
+                    .contains(" ms; 512 MB is the cheapest feasible size"),
+            "{}",
+            r.reason
+        );
+        // A safe current size says nothing of the kind.
+        let safe = recommend(&strategy("cost"), &sizes, Some(1024)).unwrap();
+        assert!(safe.current_unsafe.is_empty());
+        assert!(!safe.reason.contains("unsafe"), "{}", safe.reason);
     }
 
     #[test]

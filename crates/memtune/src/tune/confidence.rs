@@ -158,6 +158,7 @@ pub(crate) mod tests {
             memory_mb: now_mb,
             cost_per_invocation_usd: at(now_mb).and_then(|s| s.cost_per_invocation_usd),
             p99_ms: at(now_mb).and_then(|s| s.p99_ms),
+            unsafe_reasons: vec![],
         };
         let rec = d.recommendation.as_mut().expect("the sample recommends");
         rec.cost_per_invocation_usd = at(rec_mb)

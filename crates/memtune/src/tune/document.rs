@@ -11,7 +11,7 @@ use super::adaptive::FitSummary;
 use super::production::Production;
 use super::{Exploration, TuneOutcome};
 use crate::measure::SizeStats;
-use crate::strategy::{Estimate, Rejection};
+use crate::strategy::{Estimate, Rejection, SloStatus, SloVerdict};
 use crate::sweep::payload::PayloadKind;
 
 /// Bumped on any change that could break a reader of the JSON.
@@ -71,6 +71,10 @@ pub struct Current {
     /// Measured at the current size, when it was sampled.
     pub cost_per_invocation_usd: Option<f64>,
     pub p99_ms: Option<f64>,
+    /// Why the decision found the current size unsafe (out of memory, timeouts, its tail too
+    /// close to the timeout, memory headroom); empty when it is safe or was not measured.
+    #[serde(default)]
+    pub unsafe_reasons: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -85,7 +89,12 @@ pub struct RecommendationInfo {
     /// Relative to the current size, when it was measured; negative is cheaper or faster.
     pub cost_change_pct: Option<f64>,
     pub latency_change_pct: Option<f64>,
+    /// `slo.status` is `met`; kept for readers of version 1, where it said the estimate met
+    /// the SLO.
     pub slo_met: Option<bool>,
+    /// The recommended size against the strategy's SLO, when it has one.
+    #[serde(default)]
+    pub slo: Option<SloStatus>,
     /// (cost now - cost recommended) x monthly invocations from production data.
     #[serde(default)]
     pub monthly_savings_usd: Option<f64>,
@@ -216,7 +225,8 @@ pub fn document(outcome: &TuneOutcome, region: &str) -> FunctionDocument {
                         row.and_then(|s| s.trimmed_mean_ms),
                         at_current.and_then(|s| s.trimmed_mean_ms),
                     ),
-                    slo_met: r.slo.map(|s| s.met),
+                    slo_met: r.slo.map(|s| s.is_met()),
+                    slo: r.slo,
                     monthly_savings_usd: None,
                     estimate: r.estimate,
                     decision_cost_per_million_usd: Some(r.cost.mean_usd * 1e6),
@@ -227,6 +237,14 @@ pub fn document(outcome: &TuneOutcome, region: &str) -> FunctionDocument {
         Err(e) => (None, Some(e.to_string())),
     };
     let mut warnings = Vec::new();
+    if let Some(w) = outcome
+        .recommendation
+        .as_ref()
+        .ok()
+        .and_then(|r| slo_warning(r, &sizes))
+    {
+        warnings.push(w);
+    }
     if let Some(m) = &outcome.missing_report {
         warnings.push(m.clone());
     }
@@ -258,6 +276,11 @@ pub fn document(outcome: &TuneOutcome, region: &str) -> FunctionDocument {
             memory_mb: o.memory_mb,
             cost_per_invocation_usd: at_current.and_then(|s| s.cost_per_invocation_usd),
             p99_ms: at_current.and_then(|s| s.p99_ms),
+            unsafe_reasons: outcome
+                .recommendation
+                .as_ref()
+                .map(|r| r.current_unsafe.iter().map(ToString::to_string).collect())
+                .unwrap_or_default(),
         },
         recommendation,
         no_recommendation,
@@ -269,6 +292,50 @@ pub fn document(outcome: &TuneOutcome, region: &str) -> FunctionDocument {
         production: None,
         payload: outcome.payload,
     }
+}
+
+/// The warning an SLO that is not `met` gets: the size is reported, never applied. When a
+/// measured percentile lies under the SLO while the decision's estimate does not, says why
+/// the two differ.
+fn slo_warning(r: &crate::strategy::Recommendation, sizes: &[SizeRow]) -> Option<String> {
+    let slo = r.slo?;
+    let p = slo.percentile.as_str();
+    let head = match slo.status {
+        SloVerdict::Met => return None,
+        SloVerdict::Unconfirmed => format!(
+            "SLO unconfirmed: {} MB's {p} estimate ({:.1} ms) is under the {:.0} ms SLO, but {}; --apply and auto-apply leave the function as it is",
+            r.memory_mb,
+            slo.estimate_ms,
+            slo.slo_ms,
+            match slo.upper_bound_ms {
+                Some(upper) => format!(
+                    "its upper bound ({upper:.1} ms) is not, after the invocations the search allows (`--invocations N` allows more)"
+                ),
+                None => "too few samples to bound it (`--invocations N` allows more)".into(),
+            }
+        ),
+        SloVerdict::Unmet => format!(
+            "SLO unmet: no size's {p} estimate is under the {:.0} ms SLO; {} MB comes closest ({:.1} ms); --apply and auto-apply leave the function as it is",
+            slo.slo_ms, r.memory_mb, slo.estimate_ms
+        ),
+    };
+    let measured = |s: &SizeRow| match slo.percentile {
+        crate::measure::Percentile::P50 => s.p50_ms,
+        crate::measure::Percentile::P90 => s.p90_ms,
+        crate::measure::Percentile::P99 => s.p99_ms,
+    };
+    let under: Vec<String> = sizes
+        .iter()
+        .filter(|s| measured(s).is_some_and(|ms| ms <= slo.slo_ms))
+        .map(|s| s.memory_mb.to_string())
+        .collect();
+    if slo.status == SloVerdict::Unmet && !under.is_empty() {
+        return Some(format!(
+            "{head}. The measured {p} at {} MB is under the SLO, but from a few samples each, which rarely show a slow tail; the estimate comes from the fitted curve (and production's tail, when read)",
+            under.join(", ")
+        ));
+    }
+    Some(head)
 }
 
 /// Attaches production figures, and the monthly savings they imply when the current size

@@ -4,7 +4,7 @@
 
 use crate::fit::Fit;
 use crate::measure::{self, SizeStats};
-use crate::strategy::{Objective, Recommendation, Strategy};
+use crate::strategy::{Objective, Recommendation, SloVerdict, Strategy};
 use crate::sweep::SizeRequest;
 
 use super::estimates::anticipated_upper;
@@ -30,7 +30,7 @@ pub(super) fn confirm_batch(
         return None;
     }
     let have = chosen.map_or(0, |s| s.invocations as u32);
-    let unconfirmed_slo = choice.slo.is_some_and(|slo| !slo.met_with_confidence);
+    let unconfirmed_slo = choice.slo.is_some_and(|slo| slo.status != SloVerdict::Met);
     let mut wanted = confirmation(o.strategy.objective, limits, unconfirmed_slo);
     if o.strategy.objective == Objective::LatencySlo {
         wanted = wanted.min(have + confirm_target(o.strategy.objective, limits));
@@ -90,7 +90,7 @@ pub(super) fn slo_challenger(
     o: &Objectives<'_>,
     limits: &AdaptiveLimits,
 ) -> Option<SizeRequest> {
-    let slo = choice.slo.filter(|slo| slo.met_with_confidence)?;
+    let slo = choice.slo.filter(|slo| slo.status == SloVerdict::Met)?;
     let chosen_cost = stats
         .iter()
         .find(|s| s.memory_mb == choice.memory_mb)?

@@ -130,9 +130,9 @@ pub fn predict(
         };
     };
     let optimum = match decision.why {
-        // Nothing is predicted to meet the SLO: the size that comes closest, which the search
-        // measures to find the flat run whose cheapest size the final choice takes.
-        Why::SloOutOfReach { closest, .. } => candidates[closest].memory_mb,
+        // Nothing is predicted to meet the SLO: the size with the lowest estimate, which the
+        // search measures to find the flat run whose cheapest size the final choice takes.
+        Why::SloOutOfReach { lowest, .. } => candidates[lowest].memory_mb,
         _ => candidates[decision.chosen].memory_mb,
     };
     let flat_mb = match s.objective {

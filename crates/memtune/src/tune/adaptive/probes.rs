@@ -3,13 +3,27 @@
 
 use crate::fit::Fit;
 use crate::measure::{Percentile, SizeStats};
-use crate::strategy::{Objective, Strategy};
+use crate::strategy::{Objective, SloVerdict, Strategy};
 use crate::sweep::SizeRequest;
 
 use super::confirm::{confirm_batch, tail_confirmation};
 use super::limits::AdaptiveLimits;
 use super::predict::Prediction;
 use super::{request, Objectives};
+
+/// Nothing measured is safe (every size ran out of memory, timed out, or has a tail too close
+/// to the timeout): twice the largest size measured, up to the search's largest. A function
+/// whose current size is barely safe used to end with no recommendation: the fit put the
+/// cost optimum at or below the current size, whose bound then failed the timeout margin, and
+/// nothing above it was ever measured.
+pub(super) fn upward_probe(stats: &[SizeStats], limits: &AdaptiveLimits) -> Option<u32> {
+    if stats.iter().any(SizeStats::is_feasible) {
+        return None;
+    }
+    let largest = stats.iter().map(|s| s.memory_mb).max()?;
+    let probe = (2 * largest).min(limits.max_mb);
+    (probe > largest && measured_near(stats, probe).is_none()).then_some(probe)
+}
 
 /// With fewer than two feasible sizes, probe upward from the largest infeasible one.
 pub(super) fn edge_probe(stats: &[SizeStats], limits: &AdaptiveLimits) -> Option<u32> {
@@ -62,8 +76,12 @@ pub(super) fn next_batch(
         return vec![request(probe, limits.initial_invocations)];
     }
     let Ok(choice) = crate::strategy::recommend(o.strategy, stats, None) else {
+        // Nothing is safe yet: narrow the bound of the best size held out by its tail, and
+        // look further up at the same time.
+        let upward = upward_probe(stats, limits).map(|m| request(m, limits.initial_invocations));
         return tail_confirmation(stats, fit, o, limits)
             .into_iter()
+            .chain(upward)
             .collect();
     };
     // Cost-minded objectives settle on the cheapest size and speed on the fastest: their
@@ -73,7 +91,9 @@ pub(super) fn next_batch(
         Objective::Speed => fastest_of(stats).unwrap_or(choice.memory_mb),
         _ => choice.memory_mb,
     };
-    let unmet_slo = choice.slo.is_some_and(|slo| !slo.met);
+    let unmet_slo = choice
+        .slo
+        .is_some_and(|slo| slo.status == SloVerdict::Unmet);
     let probe = if unmet_slo {
         slo_probe(stats, limits).filter(|_| !flat_at_the_top(stats, o.strategy.slo_percentile))
     } else {

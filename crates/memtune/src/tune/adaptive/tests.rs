@@ -676,3 +676,43 @@ fn initial_sizes_respect_bounds_and_objective() {
         [2048, 3008]
     );
 }
+
+#[test]
+fn nothing_safe_sends_the_search_upward_to_twice_the_largest_size() {
+    // Below 512 MB out of memory; 512 MB (the current size) and 576 MB ran well, but their
+    // p99 bounds fail the timeout margin after the most invocations a tail gets.
+    let fit = sized_fit(&[512, 576]);
+    let mut stats = sized(&[(256, false), (512, true), (576, true)]);
+    for s in &mut stats[1..] {
+        s.infeasible = vec![Infeasibility::UnboundedTail {
+            p99_ms: 6500.0,
+            upper_ms: 7000.0,
+            confidence: bound_confidence(0.95),
+            limit_ms: 6667.0,
+        }];
+        s.invocations = 24;
+    }
+    let strategy = Strategy::load("cost").unwrap();
+    let cost_of = |m: u32, ms: f64| f64::from(m) * ms * 1e-9;
+    let options = StatsOptions::new(10_000.0);
+    let o = objectives(&strategy, &cost_of, &options);
+    // The fit puts the optimum at the current size, whose neighbour above is measured too:
+    // before, nothing more was sampled and the run ended with no recommendation.
+    let prediction = Prediction {
+        optimum: 512,
+        flat_mb: None,
+    };
+    let next = next_batch(&stats, &fit, &prediction, 257, &o, &limits());
+    let sizes: Vec<u32> = next.iter().map(|r| r.memory_mb).collect();
+    assert_eq!(sizes, vec![1152]);
+    // Up to the search's largest size, and no further.
+    let capped = AdaptiveLimits::new(128, 1024, 30);
+    assert_eq!(upward_probe(&stats, &capped), Some(1024));
+    assert_eq!(
+        upward_probe(&stats, &AdaptiveLimits::new(128, 576, 30)),
+        None
+    );
+    // Once a size is safe, the search goes on as usual.
+    stats[2].infeasible.clear();
+    assert_eq!(upward_probe(&stats, &limits()), None);
+}
