@@ -112,8 +112,12 @@ pub struct RecommendArgs {
     /// Each size runs its own invocations one after another.
     #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=100))]
     parallel: u32,
-    /// cost, speed, balanced, latency-slo, or a strategy file.
-    #[arg(long, default_value = "cost")]
+    /// cost-guarded, cost, speed, balanced, latency-slo, or a strategy file.
+    ///
+    /// cost-guarded (the default) is the cheapest size whose p99 stays within 20% of the
+    /// current size's, and keeps the current size for a change worth less than 5% or $1 a
+    /// month; `cost` is the cheapest size, however slow.
+    #[arg(long, default_value = memtune::strategy::DEFAULT_STRATEGY)]
     strategy: String,
     /// Latency objective in ms, for latency-slo.
     #[arg(long, value_name = "MS")]
@@ -405,6 +409,7 @@ pub async fn run(args: RecommendArgs) -> Result<(), CliError> {
         endpoint_url: args.aws.options().endpoint_url,
         settle_timeout: Duration::from_secs(180),
         seed: args.seed,
+        monthly_invocations: production.as_ref().ok().map(|p| p.monthly_invocations),
     };
     let total = match &checked.search {
         Search::Grid(plan) => {
