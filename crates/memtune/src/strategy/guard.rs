@@ -171,13 +171,14 @@ pub struct HeldBack {
 impl HeldBack {
     pub fn note(&self) -> String {
         let usd = if self.min_change_usd_per_month > 0.0 && self.saving.usd_per_month.is_some() {
-            format!(" or ${:.2} a month", self.min_change_usd_per_month)
+            format!(" and ${:.2} a month", self.min_change_usd_per_month)
         } else {
             String::new()
         };
+        let min = self.min_change * 100.0;
         format!(
-            "{} MB would save {} and be {:.1}% {}, less than the minimum change ({:.0}%{usd}; \
-             min_change, min_change_usd_per_month): not worth a change",
+            "{} MB would save {} and be {:.1}% {}, below the minimum change (a saving of {min:.0}%{usd}, \
+             or {min:.0}% faster; min_change, min_change_usd_per_month): not worth a change",
             self.memory_mb,
             self.saving.describe(),
             self.faster.abs() * 100.0,
@@ -186,7 +187,6 @@ impl HeldBack {
             } else {
                 "slower"
             },
-            self.min_change * 100.0,
         )
     }
 }

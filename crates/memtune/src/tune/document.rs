@@ -293,8 +293,8 @@ fn predicted_optimum_note(predicted_mb: u32, r: &Recommendation) -> Option<Strin
         return None;
     }
     let mut why = vec![format!(
-        "the fitted curve predicts the objective's optimum at {predicted_mb} MB; memtune \
-         recommends only sizes it measured, and of those {} MB came out best",
+        "{predicted_mb} MB is where the fitted curve puts the objective's optimum, a prediction; \
+         memtune recommends only sizes it measured, and of those {} MB came out best",
         r.memory_mb
     )];
     if let Some(LatencyGuard::Applied { excluded_mb, .. }) = &r.latency_guard {
