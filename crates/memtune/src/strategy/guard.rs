@@ -1,5 +1,6 @@
 //! What a change is compared with: the function's current size as measured. The latency
-//! guard (`max_p99_increase`) sets aside sizes much slower than the current one, and the
+//! guard (`max_p99_increase`, `max_p50_increase`) sets aside sizes much slower than the
+//! current one, and the
 //! minimum change (`min_change`, `min_change_usd_per_month`) keeps the current size when a
 //! change is not worth a deploy. Both judge measured values (each size's own samples, what
 //! the reports show), never the fitted curve's estimates.
@@ -7,7 +8,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::spec::Strategy;
-use crate::measure::{CostStats, SizeStats, WarmStats};
+use crate::measure::{CostStats, Percentile, SizeStats, WarmStats};
 
 /// The function's current size and what was measured, for comparing a change with it.
 #[derive(Debug, Clone, Copy)]
@@ -66,22 +67,34 @@ impl Saving {
 #[derive(Debug, Clone, PartialEq)]
 pub(super) enum CurrentSize {
     /// Measured and feasible: the reference for both.
-    Safe { p99_ms: f64 },
+    Safe { p50_ms: f64, p99_ms: f64 },
     /// Set aside by the screen: any safe size may replace it, however slow.
     Unsafe { reasons: Vec<String> },
     /// Not sampled: nothing to compare with.
     NotMeasured,
 }
 
+/// The measured p50 and p99 above which the guard sets a size aside.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(super) struct Limits {
+    pub current_p50_ms: f64,
+    pub current_p99_ms: f64,
+    pub p50_ms: Option<f64>,
+    pub p99_ms: Option<f64>,
+}
+
 /// What the latency guard did.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum LatencyGuard {
-    /// Sizes whose measured p99 exceeds `limit_ms` were not considered.
+    /// Sizes whose measured p99 (or p50) exceeds its limit were not considered.
     Applied {
-        max_p99_increase: f64,
+        max_p99_increase: Option<f64>,
+        max_p50_increase: Option<f64>,
+        current_p50_ms: f64,
         current_p99_ms: f64,
-        limit_ms: f64,
+        p99_limit_ms: Option<f64>,
+        p50_limit_ms: Option<f64>,
         /// The sizes set aside, ascending.
         excluded_mb: Vec<u32>,
         /// The size the objective would have chosen without the guard, when the guard set it
@@ -90,7 +103,7 @@ pub enum LatencyGuard {
     },
     /// The current size is unsafe, so the guard does not hold a change back.
     CurrentUnsafe { reasons: Vec<String> },
-    /// The current size was not sampled: there is no p99 to compare with.
+    /// The current size was not sampled: there is no latency to compare with.
     CurrentNotMeasured,
 }
 
@@ -98,7 +111,12 @@ pub enum LatencyGuard {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Forgone {
     pub memory_mb: u32,
-    pub p99_ms: f64,
+    /// The percentile that set it aside (`p99` first), its value there and at the current
+    /// size, and the increase the strategy allows.
+    pub percentile: Percentile,
+    pub ms: f64,
+    pub current_ms: f64,
+    pub max_increase: f64,
     /// Against the current size.
     pub saving: Option<Saving>,
 }
@@ -109,25 +127,23 @@ impl LatencyGuard {
     pub fn note(&self) -> Option<String> {
         match self {
             LatencyGuard::Applied {
-                max_p99_increase,
-                current_p99_ms,
-                forgone: Some(f),
-                ..
+                forgone: Some(f), ..
             } => {
                 let saving = f
                     .saving
                     .filter(|s| s.fraction > 0.0)
                     .map(|s| format!(" would save {}, but it", s.describe()))
                     .unwrap_or_default();
+                let p = f.percentile.as_str();
                 Some(format!(
-                    "{} MB{saving} has a p99 of {:.1} ms, {:.0}% above the current {:.1} ms \
-                     (the latency guard allows {:.0}%): raise max_p99_increase in a strategy \
+                    "{} MB{saving} has a {p} of {:.1} ms, {:.0}% above the current {:.1} ms \
+                     (the latency guard allows {:.0}%): raise max_{p}_increase in a strategy \
                      file, or use --strategy cost, to allow it",
                     f.memory_mb,
-                    f.p99_ms,
-                    (f.p99_ms / current_p99_ms - 1.0) * 100.0,
-                    current_p99_ms,
-                    max_p99_increase * 100.0
+                    f.ms,
+                    (f.ms / f.current_ms - 1.0) * 100.0,
+                    f.current_ms,
+                    f.max_increase * 100.0
                 ))
             }
             LatencyGuard::CurrentUnsafe { reasons } => Some(format!(
@@ -139,21 +155,41 @@ impl LatencyGuard {
     }
 }
 
-/// The measured p99 above which the guard sets a size aside, with the current p99.
-pub(super) fn p99_limit(strategy: &Strategy, current: &CurrentSize) -> Option<(f64, f64)> {
-    let increase = strategy.max_p99_increase?;
-    match current {
-        CurrentSize::Safe { p99_ms } => Some((*p99_ms, p99_ms * (1.0 + increase))),
-        _ => None,
-    }
+/// Whether the strategy has a latency guard.
+pub(super) fn guards(strategy: &Strategy) -> bool {
+    strategy.max_p99_increase.is_some() || strategy.max_p50_increase.is_some()
 }
 
-/// Whether the guard sets `memory_mb` aside: its measured p99 is above `limit_ms`. A size
-/// without a measured p99 is not judged (the decision only sees measured sizes).
-pub(super) fn exceeds(baseline: &Baseline, memory_mb: u32, limit_ms: f64) -> bool {
-    baseline
-        .at(memory_mb)
-        .is_some_and(|(warm, _)| warm.p99.ms > limit_ms)
+/// The guard's limits, relative to a safe current size's measured p50 and p99.
+pub(super) fn limits(strategy: &Strategy, current: &CurrentSize) -> Option<Limits> {
+    let CurrentSize::Safe { p50_ms, p99_ms } = *current else {
+        return None;
+    };
+    guards(strategy).then_some(Limits {
+        current_p50_ms: p50_ms,
+        current_p99_ms: p99_ms,
+        p50_ms: strategy.max_p50_increase.map(|x| p50_ms * (1.0 + x)),
+        p99_ms: strategy.max_p99_increase.map(|x| p99_ms * (1.0 + x)),
+    })
+}
+
+/// The percentile by which the guard sets `memory_mb` aside (p99 first), with its measured
+/// value; None when it passes. A size without measurements is not judged (the decision only
+/// sees measured sizes).
+pub(super) fn exceeds(
+    baseline: &Baseline,
+    memory_mb: u32,
+    limits: &Limits,
+) -> Option<(Percentile, f64)> {
+    let (warm, _) = baseline.at(memory_mb)?;
+    let over = |limit: Option<f64>, ms: f64| limit.is_some_and(|l| ms > l);
+    if over(limits.p99_ms, warm.p99.ms) {
+        Some((Percentile::P99, warm.p99.ms))
+    } else if over(limits.p50_ms, warm.p50.ms) {
+        Some((Percentile::P50, warm.p50.ms))
+    } else {
+        None
+    }
 }
 
 /// A change held back because it is worth less than the strategy's minimum.
@@ -279,32 +315,46 @@ mod tests {
     }
 
     #[test]
-    fn the_guard_limit_is_relative_to_a_safe_current_p99() {
-        let safe = CurrentSize::Safe { p99_ms: 157.0 };
-        let (now, limit) = p99_limit(&guarded(), &safe).unwrap();
-        assert_eq!(now, 157.0);
-        assert!((limit - 188.4).abs() < 1e-9);
+    fn the_guard_limits_are_relative_to_a_safe_current_size() {
+        let safe = CurrentSize::Safe {
+            p50_ms: 150.0,
+            p99_ms: 157.0,
+        };
+        let l = limits(&guarded(), &safe).unwrap();
+        assert_eq!((l.current_p50_ms, l.current_p99_ms), (150.0, 157.0));
+        assert!((l.p99_ms.unwrap() - 188.4).abs() < 1e-9);
+        assert!((l.p50_ms.unwrap() - 180.0).abs() < 1e-9);
         let measured = sizes();
         let b = Baseline {
             memory_mb: 512,
             measured: &measured,
             monthly_invocations: None,
         };
-        assert!(exceeds(&b, 128, limit));
-        assert!(!exceeds(&b, 256, limit));
-        assert!(!exceeds(&b, 640, limit), "an unmeasured size is not judged");
+        assert_eq!(exceeds(&b, 128, &l), Some((Percentile::P99, 273.0)));
+        assert_eq!(exceeds(&b, 256, &l), None);
+        assert_eq!(exceeds(&b, 640, &l), None, "an unmeasured size is not judged");
+        // A p99 within its limit does not let a much slower median through.
+        let slow_median = vec![size(256, 0.7e-6, 200.0, 170.0), size(512, 1.0e-6, 150.0, 157.0)];
+        let b = Baseline {
+            measured: &slow_median,
+            ..b
+        };
+        assert_eq!(exceeds(&b, 256, &l), Some((Percentile::P50, 200.0)));
         let unsafe_now = CurrentSize::Unsafe {
             reasons: vec!["2 timeout(s)".into()],
         };
-        assert_eq!(p99_limit(&guarded(), &unsafe_now), None);
-        assert_eq!(p99_limit(&guarded(), &CurrentSize::NotMeasured), None);
-        assert_eq!(p99_limit(&Strategy::load("cost").unwrap(), &safe), None);
+        assert_eq!(limits(&guarded(), &unsafe_now), None);
+        assert_eq!(limits(&guarded(), &CurrentSize::NotMeasured), None);
+        assert_eq!(limits(&Strategy::load("cost").unwrap(), &safe), None);
     }
 
     #[test]
     fn a_small_saving_is_held_back_a_large_one_or_a_faster_size_is_not() {
         let measured = sizes();
-        let safe = CurrentSize::Safe { p99_ms: 157.0 };
+        let safe = CurrentSize::Safe {
+            p50_ms: 150.0,
+            p99_ms: 157.0,
+        };
         let at = |monthly: Option<f64>| Baseline {
             memory_mb: 512,
             measured: &measured,
@@ -336,20 +386,29 @@ mod tests {
             measured: &measured,
             monthly_invocations: Some(1e5),
         };
-        let safe = CurrentSize::Safe { p99_ms: 1450.0 };
+        let safe = CurrentSize::Safe {
+            p50_ms: 1400.0,
+            p99_ms: 1450.0,
+        };
         assert_eq!(held_back(&guarded(), &b, &safe, 1769), None);
     }
 
     #[test]
     fn the_guard_note_says_what_was_forgone_and_how_to_allow_it() {
         let guard = LatencyGuard::Applied {
-            max_p99_increase: 0.2,
+            max_p99_increase: Some(0.2),
+            max_p50_increase: Some(0.2),
+            current_p50_ms: 67.5,
             current_p99_ms: 157.3,
-            limit_ms: 188.76,
+            p99_limit_ms: Some(188.76),
+            p50_limit_ms: Some(81.0),
             excluded_mb: vec![128],
             forgone: Some(Forgone {
                 memory_mb: 128,
-                p99_ms: 272.9,
+                percentile: Percentile::P99,
+                ms: 272.9,
+                current_ms: 157.3,
+                max_increase: 0.2,
                 saving: Some(Saving {
                     fraction: 0.415,
                     usd_per_month: Some(9.41),

@@ -232,11 +232,11 @@ pub fn recommend(
     });
     // The latency guard's pool: every feasible size no slower than it allows. The current
     // size is within its own limit, so the pool is never empty when the guard applies.
-    let limit = guard::p99_limit(strategy, &current);
-    let allowed: Vec<Feasible> = match (baseline, limit) {
-        (Some(b), Some((_, limit_ms))) => feasible
+    let limits = guard::limits(strategy, &current);
+    let allowed: Vec<Feasible> = match (baseline, &limits) {
+        (Some(b), Some(limits)) => feasible
             .iter()
-            .filter(|f| !guard::exceeds(b, f.memory_mb, limit_ms))
+            .filter(|f| guard::exceeds(b, f.memory_mb, limits).is_none())
             .copied()
             .collect(),
         _ => feasible.clone(),
@@ -248,12 +248,12 @@ pub fn recommend(
     let Some(decision) = decide(goal, &candidates(&allowed)) else {
         return Err(RecommendError::NoFeasibleSize(NoFeasibleSize { rejected }));
     };
-    let latency_guard = strategy.max_p99_increase.map(|max_p99_increase| {
+    let latency_guard = guard::guards(strategy).then(|| {
         latency_guard(LatencyGuardInput {
             goal,
-            max_p99_increase,
+            strategy,
             current: &current,
-            limit,
+            limits,
             feasible: &feasible,
             allowed: &allowed,
             baseline,
@@ -340,6 +340,7 @@ fn current_size(baseline: &Baseline, feasible: &[Feasible], rejected: &[Rejected
         baseline.at(now),
     ) {
         (true, Some((warm, _))) => CurrentSize::Safe {
+            p50_ms: warm.p50.ms,
             p99_ms: warm.p99.ms,
         },
         _ => CurrentSize::NotMeasured,
@@ -348,9 +349,9 @@ fn current_size(baseline: &Baseline, feasible: &[Feasible], rejected: &[Rejected
 
 struct LatencyGuardInput<'a> {
     goal: Goal,
-    max_p99_increase: f64,
+    strategy: &'a Strategy,
     current: &'a CurrentSize,
-    limit: Option<(f64, f64)>,
+    limits: Option<guard::Limits>,
     feasible: &'a [Feasible<'a>],
     allowed: &'a [Feasible<'a>],
     baseline: Option<&'a Baseline<'a>>,
@@ -360,7 +361,7 @@ struct LatencyGuardInput<'a> {
 /// What the guard did: the sizes it set aside and, when the objective would have chosen one
 /// of them, what that size would have saved.
 fn latency_guard(g: LatencyGuardInput) -> LatencyGuard {
-    let (Some((current_p99_ms, limit_ms)), Some(baseline)) = (g.limit, g.baseline) else {
+    let (Some(limits), Some(baseline)) = (g.limits, g.baseline) else {
         return match g.current {
             CurrentSize::Unsafe { reasons } => LatencyGuard::CurrentUnsafe {
                 reasons: reasons.clone(),
@@ -379,16 +380,27 @@ fn latency_guard(g: LatencyGuardInput) -> LatencyGuard {
         .map(|d| g.feasible[d.chosen].memory_mb)
         .filter(|m| excluded_mb.contains(m))
         .and_then(|m| {
+            let (percentile, ms) = guard::exceeds(baseline, m, &limits)?;
+            let (current_ms, max_increase) = match percentile {
+                Percentile::P50 => (limits.current_p50_ms, g.strategy.max_p50_increase?),
+                _ => (limits.current_p99_ms, g.strategy.max_p99_increase?),
+            };
             Some(Forgone {
                 memory_mb: m,
-                p99_ms: baseline.at(m)?.0.p99.ms,
+                percentile,
+                ms,
+                current_ms,
+                max_increase,
                 saving: baseline.saving(m),
             })
         });
     LatencyGuard::Applied {
-        max_p99_increase: g.max_p99_increase,
-        current_p99_ms,
-        limit_ms,
+        max_p99_increase: g.strategy.max_p99_increase,
+        max_p50_increase: g.strategy.max_p50_increase,
+        current_p50_ms: limits.current_p50_ms,
+        current_p99_ms: limits.current_p99_ms,
+        p99_limit_ms: limits.p99_ms,
+        p50_limit_ms: limits.p50_ms,
         excluded_mb,
         forgone,
     }

@@ -113,6 +113,11 @@ pub struct Strategy {
     /// guard.
     #[serde(default)]
     pub max_p99_increase: Option<f64>,
+    /// The same for the median: a size whose measured p50 is more than this fraction above
+    /// the current size's is not recommended either (a p99 from a few samples can hide a
+    /// doubled median). None: no guard on it.
+    #[serde(default)]
+    pub max_p50_increase: Option<f64>,
     /// Minimum change: a change that neither saves this fraction of the cost per invocation
     /// nor cuts this fraction of the duration keeps the current size. 0: any change counts.
     #[serde(default)]
@@ -292,6 +297,10 @@ impl Strategy {
                 let guard = self.max_p99_increase?;
                 fraction("max_p99_increase", guard, 0.0, 10.0)
             })
+            .or_else(|| {
+                let guard = self.max_p50_increase?;
+                fraction("max_p50_increase", guard, 0.0, 10.0)
+            })
             .or_else(|| fraction("min_change", self.min_change, 0.0, 1.0))
             .or_else(|| {
                 let usd = self.min_change_usd_per_month;
@@ -415,10 +424,12 @@ mod tests {
         let default = Strategy::load(DEFAULT_STRATEGY).unwrap();
         assert_eq!(default.objective, Objective::Cost);
         assert_eq!(default.max_p99_increase, Some(0.2));
+        assert_eq!(default.max_p50_increase, Some(0.2));
         assert!(default.min_change > 0.0 && default.min_change_usd_per_month > 0.0);
         for pure in ["cost", "latency-slo", "speed", "balanced"] {
             let s = Strategy::load(pure).unwrap();
             assert_eq!(s.max_p99_increase, None, "{pure}");
+            assert_eq!(s.max_p50_increase, None, "{pure}");
             assert_eq!(s.min_change, 0.0, "{pure}");
         }
         let err = Strategy::parse(

@@ -103,7 +103,7 @@ fn summary(t: &Tradeoff, notes: &[String]) -> String {
         let c = &t.cost_per_invocation_usd;
         let mut cost_change = Vec::new();
         if let Some(x) = c.change() {
-            cost_change.push(format!("{:+.1}%", x * 100.0));
+            cost_change.push(signed_pct(x));
         }
         if let Some(BeforeAfter {
             before: Some(b),
@@ -125,7 +125,7 @@ fn summary(t: &Tradeoff, notes: &[String]) -> String {
         let p99_change = t
             .p99_ms
             .change()
-            .map(|x| format!(" ({:+.1}%)", x * 100.0))
+            .map(|x| format!(" ({})", signed_pct(x)))
             .unwrap_or_default();
         parts.push(format!(
             "{} -> {} MB: {} -> {} per 1M invocations{cost_change}, p50 {} -> {} ms, p99 {} -> {} ms{p99_change} (measured)",
@@ -144,6 +144,16 @@ fn summary(t: &Tradeoff, notes: &[String]) -> String {
     }
     parts.extend(notes.iter().cloned());
     parts.join("; ")
+}
+
+/// A relative change with its sign, one decimal; "0.0%" rather than "-0.0%".
+fn signed_pct(fraction: f64) -> String {
+    let pct = (fraction * 1000.0).round() / 10.0;
+    if pct == 0.0 {
+        "0.0%".into()
+    } else {
+        format!("{pct:+.1}%")
+    }
 }
 
 #[cfg(test)]
@@ -223,5 +233,7 @@ mod tests {
         let t = tradeoff(&measured, 1024, 256, None, None, &[]);
         assert!(t.summary.starts_with("1024 -> 256 MB: n/m -> $0.97"), "{}", t.summary);
         assert_eq!(t.p99_ms.change(), None);
+        assert_eq!(signed_pct(-0.0004), "0.0%");
+        assert_eq!(signed_pct(-0.306), "-30.6%");
     }
 }
