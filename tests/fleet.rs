@@ -435,7 +435,10 @@ async fn demo_runs_the_demo_fleet_and_writes_its_report() {
         let unsafe_now = rec
             .get("latency_guard")
             .is_some_and(|g| g["status"] == "current_unsafe");
-        let (before, after) = (t["p99_ms"]["before"].as_f64(), t["p99_ms"]["after"].as_f64());
+        let (before, after) = (
+            t["p99_ms"]["before"].as_f64(),
+            t["p99_ms"]["after"].as_f64(),
+        );
         if let (Some(before), Some(after), false) = (before, after, unsafe_now) {
             assert!(after <= 1.2 * before, "{name}: p99 {before} -> {after} ms");
         }

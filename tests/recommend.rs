@@ -205,7 +205,10 @@ async fn the_default_strategy_keeps_p99_within_the_latency_guard() {
     assert_eq!(doc["strategy"]["name"], "cost-guarded");
     let rec = &doc["recommendation"];
     let p99 = &rec["tradeoff"]["p99_ms"];
-    let (before, after) = (p99["before"].as_f64().unwrap(), p99["after"].as_f64().unwrap());
+    let (before, after) = (
+        p99["before"].as_f64().unwrap(),
+        p99["after"].as_f64().unwrap(),
+    );
     assert_eq!(doc["current"]["p99_ms"].as_f64(), Some(before));
     assert!(after <= 1.2 * before, "p99 {before} -> {after} ms: {doc}");
     let guard = &rec["latency_guard"];
@@ -220,7 +223,10 @@ async fn the_default_strategy_keeps_p99_within_the_latency_guard() {
     );
     let summary = rec["tradeoff"]["summary"].as_str().unwrap();
     assert!(summary.contains("128 MB would save"), "{summary}");
-    assert!(!reason.contains("the table shows measured values"), "{reason}");
+    assert!(
+        !reason.contains("the table shows measured values"),
+        "{reason}"
+    );
     // The pure objective carries its trade-off too, and no guard.
     assert!(pure["recommendation"]["tradeoff"]["summary"]
         .as_str()

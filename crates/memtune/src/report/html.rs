@@ -327,7 +327,10 @@ mod tests {
             html.contains("<td>1024 -&gt; 512 MB: cost and latency as measured;"),
             "{html}"
         );
-        assert!(html.contains("<p><b>Trade-off:</b> 1024 -&gt; 512 MB"), "{html}");
+        assert!(
+            html.contains("<p><b>Trade-off:</b> 1024 -&gt; 512 MB"),
+            "{html}"
+        );
     }
 
     #[test]

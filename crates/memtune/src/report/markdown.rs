@@ -333,7 +333,9 @@ mod tests {
         assert_eq!(md.matches("<details>").count(), 1);
         // The trade-off in the summary row and the section; the fit line explains itself.
         assert!(
-            md.contains("| change | 1024 -&gt; 512 MB: cost and latency as measured; it beat 1024 MB"),
+            md.contains(
+                "| change | 1024 -&gt; 512 MB: cost and latency as measured; it beat 1024 MB"
+            ),
             "{md}"
         );
         assert!(md.contains("**Trade-off:** 1024 -&gt; 512 MB"), "{md}");

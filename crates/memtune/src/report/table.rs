@@ -181,9 +181,7 @@ mod tests {
             "{text}"
         );
         assert!(
-            text.contains(
-                "predicted optimum 512 MB: of the measured sizes 512 MB came out best."
-            ),
+            text.contains("predicted optimum 512 MB: of the measured sizes 512 MB came out best."),
             "{text}"
         );
         assert!(!text.contains("the table shows measured values"), "{text}");

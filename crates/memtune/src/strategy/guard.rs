@@ -332,9 +332,16 @@ mod tests {
         };
         assert_eq!(exceeds(&b, 128, &l), Some((Percentile::P99, 273.0)));
         assert_eq!(exceeds(&b, 256, &l), None);
-        assert_eq!(exceeds(&b, 640, &l), None, "an unmeasured size is not judged");
+        assert_eq!(
+            exceeds(&b, 640, &l),
+            None,
+            "an unmeasured size is not judged"
+        );
         // A p99 within its limit does not let a much slower median through.
-        let slow_median = vec![size(256, 0.7e-6, 200.0, 170.0), size(512, 1.0e-6, 150.0, 157.0)];
+        let slow_median = vec![
+            size(256, 0.7e-6, 200.0, 170.0),
+            size(512, 1.0e-6, 150.0, 157.0),
+        ];
         let b = Baseline {
             measured: &slow_median,
             ..b
@@ -364,15 +371,25 @@ mod tests {
         let held = held_back(&guarded(), &at(None), &safe, 256).unwrap();
         assert!((held.saving.fraction - 0.03).abs() < 1e-9);
         assert!(held.faster < 0.0);
-        assert!(held.note().contains("256 MB would save 3.0%"), "{}", held.note());
+        assert!(
+            held.note().contains("256 MB would save 3.0%"),
+            "{}",
+            held.note()
+        );
         // 40% cheaper: a change, unless it saves less than $1 a month.
         assert_eq!(held_back(&guarded(), &at(None), &safe, 128), None);
         assert_eq!(held_back(&guarded(), &at(Some(1e7)), &safe, 128), None);
         let tiny = held_back(&guarded(), &at(Some(1e5)), &safe, 128).unwrap();
-        assert_eq!(tiny.saving.usd_per_month.map(|u| (u * 100.0).round()), Some(4.0));
+        assert_eq!(
+            tiny.saving.usd_per_month.map(|u| (u * 100.0).round()),
+            Some(4.0)
+        );
         assert!(tiny.note().contains("$0.04 a month"), "{}", tiny.note());
         // Pure strategies, an unsafe current size and the current size itself: no minimum.
-        assert_eq!(held_back(&Strategy::load("cost").unwrap(), &at(None), &safe, 256), None);
+        assert_eq!(
+            held_back(&Strategy::load("cost").unwrap(), &at(None), &safe, 256),
+            None
+        );
         let unsafe_now = CurrentSize::Unsafe { reasons: vec![] };
         assert_eq!(held_back(&guarded(), &at(None), &unsafe_now, 256), None);
         assert_eq!(held_back(&guarded(), &at(None), &safe, 512), None);
@@ -380,7 +397,10 @@ mod tests {
 
     #[test]
     fn a_faster_change_is_worth_it_even_when_it_costs_more() {
-        let measured = vec![size(512, 1.0e-6, 1400.0, 1450.0), size(1769, 1.005e-6, 420.0, 425.0)];
+        let measured = vec![
+            size(512, 1.0e-6, 1400.0, 1450.0),
+            size(1769, 1.005e-6, 420.0, 425.0),
+        ];
         let b = Baseline {
             memory_mb: 512,
             measured: &measured,

@@ -37,7 +37,10 @@ pub(super) fn why(goal: Goal, chosen: &Candidate, runner: &Candidate, fitted: bo
         } => {
             let ms = |c: &Candidate| c.percentile.map_or(f64::INFINITY, |q| q.ms);
             if ms(runner) > slo_ms && ms(chosen) <= slo_ms {
-                format!("{r} MB misses the {slo_ms:.0} ms SLO ({:.1} ms)", ms(runner))
+                format!(
+                    "{r} MB misses the {slo_ms:.0} ms SLO ({:.1} ms)",
+                    ms(runner)
+                )
             } else {
                 by_cost(cost_tolerance)
             }
@@ -115,7 +118,12 @@ mod tests {
             why(slo, &chosen, &c(512, 0.9, 190.0, 220.0), false),
             "512 MB misses the 150 ms SLO (220.0 ms)"
         );
-        let balanced = why(Goal::Balanced { weight: 0.5 }, &chosen, &c(512, 0.9, 190.0, 220.0), false);
+        let balanced = why(
+            Goal::Balanced { weight: 0.5 },
+            &chosen,
+            &c(512, 0.9, 190.0, 220.0),
+            false,
+        );
         assert!(balanced.starts_with("512 MB balances worse (50% cost, 50% speed): cost -10.0%"));
     }
 }

@@ -242,9 +242,8 @@ pub fn recommend(
         _ => feasible.clone(),
     };
     let p = strategy.slo_percentile;
-    let candidates = |pool: &[Feasible]| -> Vec<Candidate> {
-        pool.iter().map(|f| f.candidate(p)).collect()
-    };
+    let candidates =
+        |pool: &[Feasible]| -> Vec<Candidate> { pool.iter().map(|f| f.candidate(p)).collect() };
     let Some(decision) = decide(goal, &candidates(&allowed)) else {
         return Err(RecommendError::NoFeasibleSize(NoFeasibleSize { rejected }));
     };
@@ -266,7 +265,9 @@ pub fn recommend(
     let kept = baseline
         .and_then(|b| guard::held_back(strategy, b, &current, objective_choice.memory_mb))
         .and_then(|held| {
-            let at = allowed.iter().position(|f| Some(f.memory_mb) == baseline.map(|b| b.memory_mb))?;
+            let at = allowed
+                .iter()
+                .position(|f| Some(f.memory_mb) == baseline.map(|b| b.memory_mb))?;
             Some((held, at))
         });
     let chosen_at = kept.as_ref().map_or(decision.chosen, |(_, at)| *at);
@@ -1128,12 +1129,20 @@ mod tests {
             "{:?}",
             r.latency_guard
         );
-        assert!(r.reason.contains("the current size is unsafe"), "{}", r.reason);
+        assert!(
+            r.reason.contains("the current size is unsafe"),
+            "{}",
+            r.reason
+        );
         assert_eq!(r.held_back, None);
         // Not sampled: nothing to guard against, and the trade-off says so.
         let r = recommend(&guarded(), &sizes, Some(&baseline(&sizes, 640))).unwrap();
         assert_eq!(r.latency_guard, Some(LatencyGuard::CurrentNotMeasured));
-        assert!(r.tradeoff.summary.starts_with("640 -> "), "{}", r.tradeoff.summary);
+        assert!(
+            r.tradeoff.summary.starts_with("640 -> "),
+            "{}",
+            r.tradeoff.summary
+        );
         assert!(r.tradeoff.summary.contains("n/m"), "{}", r.tradeoff.summary);
     }
 
@@ -1147,7 +1156,9 @@ mod tests {
         let sizes = stats(&samples);
         let now = baseline(&sizes, 1024);
         assert_eq!(
-            recommend(&strategy("cost"), &sizes, Some(&now)).unwrap().memory_mb,
+            recommend(&strategy("cost"), &sizes, Some(&now))
+                .unwrap()
+                .memory_mb,
             980
         );
         let r = recommend(&guarded(), &sizes, Some(&now)).unwrap();
@@ -1155,8 +1166,16 @@ mod tests {
         let held = r.held_back.as_ref().unwrap();
         assert_eq!(held.memory_mb, 980);
         assert!(held.saving.fraction > 0.02 && held.saving.fraction < 0.05);
-        assert!(r.reason.starts_with("1024 MB is kept: 980 MB would save"), "{}", r.reason);
-        assert!(r.tradeoff.summary.starts_with("keep 1024 MB"), "{}", r.tradeoff.summary);
+        assert!(
+            r.reason.starts_with("1024 MB is kept: 980 MB would save"),
+            "{}",
+            r.reason
+        );
+        assert!(
+            r.tradeoff.summary.starts_with("keep 1024 MB"),
+            "{}",
+            r.tradeoff.summary
+        );
         assert_eq!(r.tradeoff.runner_up.as_ref().unwrap().memory_mb, 980);
     }
 }

@@ -445,7 +445,10 @@ mod tests {
         )
         .unwrap_err()
         .to_string();
-        assert!(err.starts_with("g.toml:3: min_change_usd_per_month"), "{err}");
+        assert!(
+            err.starts_with("g.toml:3: min_change_usd_per_month"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -222,7 +222,10 @@ mod tests {
 
     #[test]
     fn a_kept_size_and_an_unmeasured_current_size_say_so() {
-        let measured = vec![size(512, 1.0e-6, 150.0, 157.0), size(256, 0.97e-6, 165.0, 170.0)];
+        let measured = vec![
+            size(512, 1.0e-6, 150.0, 157.0),
+            size(256, 0.97e-6, 165.0, 170.0),
+        ];
         let note = "256 MB would save 3.0%, less than the minimum change".to_string();
         let t = tradeoff(&measured, 512, 512, None, None, std::slice::from_ref(&note));
         assert_eq!(
@@ -231,7 +234,11 @@ mod tests {
         );
         assert_eq!(t.cost_per_month_usd, None);
         let t = tradeoff(&measured, 1024, 256, None, None, &[]);
-        assert!(t.summary.starts_with("1024 -> 256 MB: n/m -> $0.97"), "{}", t.summary);
+        assert!(
+            t.summary.starts_with("1024 -> 256 MB: n/m -> $0.97"),
+            "{}",
+            t.summary
+        );
         assert_eq!(t.p99_ms.change(), None);
         assert_eq!(signed_pct(-0.0004), "0.0%");
         assert_eq!(signed_pct(-0.306), "-30.6%");
