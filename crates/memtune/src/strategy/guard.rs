@@ -155,17 +155,12 @@ impl LatencyGuard {
     }
 }
 
-/// Whether the strategy has a latency guard.
-pub(super) fn guards(strategy: &Strategy) -> bool {
-    strategy.max_p99_increase.is_some() || strategy.max_p50_increase.is_some()
-}
-
 /// The guard's limits, relative to a safe current size's measured p50 and p99.
 pub(super) fn limits(strategy: &Strategy, current: &CurrentSize) -> Option<Limits> {
     let CurrentSize::Safe { p50_ms, p99_ms } = *current else {
         return None;
     };
-    guards(strategy).then_some(Limits {
+    strategy.guards_latency().then_some(Limits {
         current_p50_ms: p50_ms,
         current_p99_ms: p99_ms,
         p50_ms: strategy.max_p50_increase.map(|x| p50_ms * (1.0 + x)),

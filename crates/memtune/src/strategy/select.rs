@@ -247,7 +247,7 @@ pub fn recommend(
     let Some(decision) = decide(goal, &candidates(&allowed)) else {
         return Err(RecommendError::NoFeasibleSize(NoFeasibleSize { rejected }));
     };
-    let latency_guard = guard::guards(strategy).then(|| {
+    let latency_guard = strategy.guards_latency().then(|| {
         latency_guard(LatencyGuardInput {
             goal,
             strategy,

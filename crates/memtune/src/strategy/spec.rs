@@ -260,6 +260,11 @@ impl Strategy {
         Ok(strategy)
     }
 
+    /// Whether a latency guard (`max_p99_increase`, `max_p50_increase`) holds sizes back.
+    pub fn guards_latency(&self) -> bool {
+        self.max_p99_increase.is_some() || self.max_p50_increase.is_some()
+    }
+
     /// Applies `--slo-ms` / `--slo-percentile`.
     pub fn with_slo(mut self, slo_ms: Option<f64>, percentile: Option<Percentile>) -> Strategy {
         self.slo_ms = slo_ms.or(self.slo_ms);

@@ -240,6 +240,7 @@ pub async fn tune<A: LambdaApi>(
                 cost_of: &cost_of,
                 stats: &stats_options,
                 timeout_ms: original.timeout_s as f64 * 1000.0,
+                current_mb: Some(original.memory_mb),
             };
             adaptive::explore(&mut sweeper, &objectives, limits, on_event).await
         }
