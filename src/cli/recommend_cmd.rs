@@ -129,7 +129,8 @@ pub struct RecommendArgs {
     ///
     /// `adaptive` fits the duration curve and samples where the decision is open; `grid`
     /// samples exactly AWS Lambda Power Tuning's sizes (128,256,512,1024,1536,3008), or
-    /// --sizes.
+    /// --sizes (plus the current size, the reference of a strategy's latency guard, unless
+    /// --sizes names them).
     #[arg(long, value_enum)]
     search: Option<SearchArg>,
     /// Stop exploring once this many invocations were made (adaptive search).
@@ -319,8 +320,10 @@ fn check_input(args: &RecommendArgs) -> Result<Checked, CliError> {
         } else {
             strategy.search.sizes.clone()
         };
-        // The current size is added unless the user named the sizes or asked for the bare grid.
-        let include_current = !explicit && args.search != Some(SearchArg::Grid);
+        // The current size is added unless the user named the sizes or asked for the bare grid;
+        // a latency guard needs it even then, as its reference.
+        let include_current =
+            !explicit && (args.search != Some(SearchArg::Grid) || strategy.guards_latency());
         Search::Grid(
             SizePlan::new(sizes, min_mb, max_mb, include_current).map_err(CliError::usage)?,
         )

@@ -244,6 +244,14 @@ pub fn document(outcome: &TuneOutcome, region: &str) -> FunctionDocument {
     if let Some(m) = &outcome.missing_report {
         warnings.push(m.clone());
     }
+    if let Ok(r) = &outcome.recommendation {
+        if r.latency_guard == Some(LatencyGuard::CurrentNotMeasured) {
+            warnings.push(format!(
+                "the latency guard had nothing to compare with: the current size ({} MB) was not sampled (--sizes without it), so no size was held back for being slower",
+                o.memory_mb
+            ));
+        }
+    }
     if outcome.exploration.platform_failures > 0 {
         warnings.push(format!(
             "{} invocations failed outside the function (throttling, service errors): not counted in the statistics",
