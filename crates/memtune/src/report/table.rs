@@ -121,14 +121,15 @@ fn render_one(d: &FunctionDocument) -> String {
             if let Some(t) = &r.tradeoff {
                 out.push_str(&format!("  trade-off: {}\n", t.summary));
             }
-            if let (Some(c), Some(l)) = (r.cost_change_pct, r.latency_change_pct) {
+            let changes = r.memory_mb != d.current.memory_mb;
+            if let (Some(c), Some(l), true) = (r.cost_change_pct, r.latency_change_pct, changes) {
                 out.push_str(&format!(
                     "  vs current: cost {} per invocation, trimmed-mean duration {}\n",
                     pct(c),
                     pct(l)
                 ));
             }
-            if let Some(savings) = r.monthly_savings_usd {
+            if let (Some(savings), true) = (r.monthly_savings_usd, changes) {
                 let monthly = d
                     .production
                     .as_ref()

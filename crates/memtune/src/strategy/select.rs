@@ -284,7 +284,13 @@ pub fn recommend(
         }),
         None => runner_up(goal, &allowed, chosen_at, p, fitted),
     };
-    let mut reason = reason(&decision, &allowed, strategy, fitted);
+    // The pool the objective chose from, as the reason names it.
+    let pool = if allowed.len() < feasible.len() {
+        "feasible size the latency guard allows"
+    } else {
+        "feasible size"
+    };
+    let mut reason = reason(&decision, &allowed, strategy, Wording { fitted, pool });
     if let Some((held, _)) = &kept {
         reason = format!(
             "{} MB is kept: {}; the objective alone: {reason}",
@@ -477,17 +483,27 @@ fn value(decision: &Decision, chosen: &Feasible, strategy: &Strategy) -> Objecti
     }
 }
 
-/// One sentence for a human on why the decision chose its size; `fitted` labels its figures
-/// as the fitted curve's estimates (which pool every size) rather than a size's own samples.
-fn reason(decision: &Decision, feasible: &[Feasible], strategy: &Strategy, fitted: bool) -> String {
+/// How a reason words its figures and the sizes it chose from.
+struct Wording {
+    /// The figures are the fitted curve's estimates (which pool every size), not a size's own
+    /// samples.
+    fitted: bool,
+    /// "feasible size", or narrower when the latency guard set sizes aside.
+    pool: &'static str,
+}
+
+/// One sentence for a human on why the decision chose its size.
+fn reason(decision: &Decision, feasible: &[Feasible], strategy: &Strategy, w: Wording) -> String {
     let chosen = &feasible[decision.chosen];
+    let fitted = w.fitted;
+    let pool = w.pool;
     let est = if fitted { " (fitted estimate)" } else { "" };
     match decision.why {
         Why::Cost { cheapest } => {
             let cheapest = &feasible[cheapest];
             if chosen.memory_mb == cheapest.memory_mb {
                 format!(
-                    "{} MB is the cheapest feasible size at ${:.9} per invocation{est}",
+                    "{} MB is the cheapest {pool} at ${:.9} per invocation{est}",
                     chosen.memory_mb,
                     chosen.cost()
                 )
@@ -505,7 +521,7 @@ fn reason(decision: &Decision, feasible: &[Feasible], strategy: &Strategy, fitte
             let fastest = &feasible[fastest];
             if chosen.memory_mb == fastest.memory_mb {
                 format!(
-                    "{} MB is the fastest feasible size ({:.1} ms trimmed mean{est})",
+                    "{} MB is the fastest {pool} ({:.1} ms trimmed mean{est})",
                     chosen.memory_mb,
                     chosen.duration()
                 )
@@ -1100,6 +1116,12 @@ mod tests {
         assert!(forgone.saving.unwrap().fraction > 0.5, "{forgone:?}");
         assert!(
             r.reason.contains("128 MB would save") && r.reason.contains("--strategy cost"),
+            "{}",
+            r.reason
+        );
+        assert!(
+            r.reason
+                .starts_with("512 MB is the cheapest feasible size the latency guard allows"),
             "{}",
             r.reason
         );
