@@ -302,10 +302,7 @@ pub fn recommend(
     if let Some(note) = &guard_note {
         reason = format!("{reason}; {note}");
     }
-    let measured: Vec<SizeStats> = match baseline {
-        Some(b) => b.measured.to_vec(),
-        None => sizes.to_vec(),
-    };
+    let measured = baseline.map_or(sizes, |b| b.measured);
     let current_mb = baseline.map_or(chosen.memory_mb, |b| b.memory_mb);
     let notes: Vec<String> = guard_note.into_iter().collect();
     Ok(Recommendation {
@@ -321,7 +318,7 @@ pub fn recommend(
         rejected,
         estimate,
         tradeoff: tradeoff(
-            &measured,
+            measured,
             current_mb,
             chosen.memory_mb,
             baseline.and_then(|b| b.monthly_invocations),
