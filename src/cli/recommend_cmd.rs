@@ -54,6 +54,7 @@ enum SearchArg {
 #[command(after_long_help = "Examples:
   memtune recommend orders-api --payload '{\"id\": \"{{uuid}}\"}'
   memtune recommend orders-api --payload @event.json --strategy speed
+  memtune recommend orders-api --strategy cost   # the cheapest size, however slow
   memtune recommend resize --sizes 512,1024,1769,3008 --invocations 20 --format json
   memtune recommend api --strategy latency-slo --slo-ms 250 --slo-percentile p99
   memtune recommend api --search grid     # AWS Lambda Power Tuning's grid, for comparison
@@ -114,9 +115,9 @@ pub struct RecommendArgs {
     parallel: u32,
     /// cost-guarded, cost, speed, balanced, latency-slo, or a strategy file.
     ///
-    /// cost-guarded (the default) is the cheapest size whose p99 stays within 20% of the
-    /// current size's, and keeps the current size for a change worth less than 5% or $1 a
-    /// month; `cost` is the cheapest size, however slow.
+    /// cost-guarded (the default) is the cheapest size whose p99 and p50 stay within 20% of
+    /// the current size's (unless the current size is unsafe), and keeps the current size for
+    /// a change worth less than 5% or $1 a month; `cost` is the cheapest size, however slow.
     #[arg(long, default_value = memtune::strategy::DEFAULT_STRATEGY)]
     strategy: String,
     /// Latency objective in ms, for latency-slo.
