@@ -41,6 +41,7 @@ async fn one_round(profiles: ProfileSet, function: &str) -> TuneOutcome {
         endpoint_url: None,
         settle_timeout: Duration::from_secs(60),
         seed: 1,
+        monthly_invocations: None,
     };
     let outcome = tune::tune(
         &api,

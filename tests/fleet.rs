@@ -420,6 +420,29 @@ async fn demo_runs_the_demo_fleet_and_writes_its_report() {
         report["totals"]["recommended"].as_u64().unwrap() >= 12,
         "{stdout}{stderr}"
     );
+    // The default strategy protects latency: no recommendation has a measured p99 more than
+    // 20% above the current size's, unless the current size is unsafe; and every
+    // recommendation states its trade-off, in the JSON and under the table.
+    assert!(stdout.contains("trade-offs (measured):"), "{stdout}");
+    for f in report["functions"].as_array().unwrap() {
+        let Some(rec) = f["document"]["recommendation"].as_object() else {
+            continue;
+        };
+        let name = f["function"].as_str().unwrap();
+        let t = &rec["tradeoff"];
+        let summary = t["summary"].as_str().unwrap();
+        assert!(stdout.contains(&format!("  {name}: {summary}")), "{stdout}");
+        let unsafe_now = rec
+            .get("latency_guard")
+            .is_some_and(|g| g["status"] == "current_unsafe");
+        let (before, after) = (
+            t["p99_ms"]["before"].as_f64(),
+            t["p99_ms"]["after"].as_f64(),
+        );
+        if let (Some(before), Some(after), false) = (before, after, unsafe_now) {
+            assert!(after <= 1.2 * before, "{name}: p99 {before} -> {after} ms");
+        }
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -226,6 +226,10 @@ fn document(name: &str, current_mb: u32, recommended_mb: Option<u32>) -> Functio
             monthly_savings_usd: None,
             estimate: memtune::strategy::Estimate::Measured,
             decision_cost_per_million_usd: None,
+            tradeoff: None,
+            latency_guard: None,
+            held_back: None,
+            predicted_optimum_note: None,
         }),
         no_recommendation: recommended_mb
             .is_none()

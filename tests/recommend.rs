@@ -196,6 +196,47 @@ async fn io_bound_under_cost_lands_on_the_smallest_size() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn the_default_strategy_keeps_p99_within_the_latency_guard() {
+    let env = env().await;
+    // io at 128 MB is the cheapest and about 45% slower than at its current 1024 MB.
+    let pure = env.recommend_json(&["io", "--strategy", "cost"]).await;
+    assert_eq!(recommended(&pure), 128);
+    let doc = env.recommend_json(&["io"]).await;
+    assert_eq!(doc["strategy"]["name"], "cost-guarded");
+    let rec = &doc["recommendation"];
+    let p99 = &rec["tradeoff"]["p99_ms"];
+    let (before, after) = (
+        p99["before"].as_f64().unwrap(),
+        p99["after"].as_f64().unwrap(),
+    );
+    assert_eq!(doc["current"]["p99_ms"].as_f64(), Some(before));
+    assert!(after <= 1.2 * before, "p99 {before} -> {after} ms: {doc}");
+    let guard = &rec["latency_guard"];
+    assert_eq!(guard["status"], "applied", "{doc}");
+    assert_eq!(guard["max_p99_increase"], 0.2);
+    // What the guard forwent, and how to allow it, in the reason and the trade-off.
+    assert_eq!(guard["forgone"]["memory_mb"], 128, "{doc}");
+    let reason = rec["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("128 MB would save") && reason.contains("--strategy cost"),
+        "{reason}"
+    );
+    let summary = rec["tradeoff"]["summary"].as_str().unwrap();
+    assert!(summary.contains("128 MB would save"), "{summary}");
+    assert!(
+        !reason.contains("the table shows measured values"),
+        "{reason}"
+    );
+    // The pure objective carries its trade-off too, and no guard.
+    assert!(pure["recommendation"]["tradeoff"]["summary"]
+        .as_str()
+        .unwrap()
+        .starts_with("1024 -> 128 MB: "));
+    assert!(pure["recommendation"].get("latency_guard").is_none());
+    env.assert_untouched("io", 1024).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn out_of_memory_and_timeout_sizes_are_skipped_not_fatal() {
     let env = env().await;
     let doc = env
@@ -531,7 +572,7 @@ async fn production_percentiles_set_the_tail_a_latency_slo_is_judged_on() {
 #[tokio::test(flavor = "multi_thread")]
 async fn tuning_works_without_cloudwatch_permissions() {
     let env = env_with(|c| c.deny = "cloudwatch:*,logs:*".parse().unwrap()).await;
-    let doc = env.recommend_json(&["io"]).await;
+    let doc = env.recommend_json(&["io", "--strategy", "cost"]).await;
     assert_eq!(recommended(&doc), 128);
     assert!(doc["production"].is_null());
     let warnings = doc["warnings"].to_string();

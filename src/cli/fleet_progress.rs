@@ -91,7 +91,7 @@ fn run_error(e: RunError) -> CliError {
     }
 }
 
-/// "f: recommended 512 MB (now 1024 MB)", "f: skipped: why".
+/// "f: recommended 512 MB (now 1024 MB)", "f: keep 1024 MB", "f: skipped: why".
 pub(super) fn finished_line(r: &FunctionResult) -> String {
     let reason = r.reason.as_deref().unwrap_or("");
     match r.status {
@@ -102,10 +102,14 @@ pub(super) fn finished_line(r: &FunctionResult) -> String {
                 .and_then(|d| d.recommendation.as_ref())
                 .map(|rec| rec.memory_mb)
                 .unwrap_or_default();
-            format!(
-                "{}: recommended {rec} MB (now {} MB)",
-                r.function, r.config.memory_mb
-            )
+            if rec == r.config.memory_mb {
+                format!("{}: keep {rec} MB", r.function)
+            } else {
+                format!(
+                    "{}: recommended {rec} MB (now {} MB)",
+                    r.function, r.config.memory_mb
+                )
+            }
         }
         Status::Skipped => format!("{}: skipped: {reason}", r.function),
         Status::Failed => format!("{}: failed: {reason}", r.function),

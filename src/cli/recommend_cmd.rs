@@ -57,6 +57,7 @@ enum SearchArg {
 #[command(after_long_help = "Examples:
   memtune recommend orders-api --payload '{\"id\": \"{{uuid}}\"}'
   memtune recommend orders-api --payload @event.json --strategy speed
+  memtune recommend orders-api --strategy cost   # the cheapest size, however slow
   memtune recommend resize --sizes 512,1024,1769,3008 --invocations 20 --format json
   memtune recommend api --strategy latency-slo --slo-ms 250 --slo-percentile p99
   memtune recommend api --search grid     # AWS Lambda Power Tuning's grid, for comparison
@@ -117,8 +118,12 @@ pub struct RecommendArgs {
     /// Each size runs its own invocations one after another.
     #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=100))]
     parallel: u32,
-    /// cost, speed, balanced, latency-slo, or a strategy file.
-    #[arg(long, default_value = "cost")]
+    /// cost-guarded, cost, speed, balanced, latency-slo, or a strategy file.
+    ///
+    /// cost-guarded (the default) is the cheapest size whose p99 and p50 stay within 20% of
+    /// the current size's (unless the current size is unsafe), and keeps the current size for
+    /// a change worth less than 5% or $1 a month; `cost` is the cheapest size, however slow.
+    #[arg(long, default_value = memtune::strategy::DEFAULT_STRATEGY)]
     strategy: String,
     /// Latency objective in ms, for latency-slo.
     #[arg(long, value_name = "MS")]
@@ -130,7 +135,8 @@ pub struct RecommendArgs {
     ///
     /// `adaptive` fits the duration curve and samples where the decision is open; `grid`
     /// samples exactly AWS Lambda Power Tuning's sizes (128,256,512,1024,1536,3008), or
-    /// --sizes.
+    /// --sizes (plus the current size, the reference of a strategy's latency guard, unless
+    /// --sizes names them).
     #[arg(long, value_enum)]
     search: Option<SearchArg>,
     /// Stop exploring once this many invocations were made (adaptive search).
@@ -320,8 +326,10 @@ fn check_input(args: &RecommendArgs) -> Result<Checked, CliError> {
         } else {
             strategy.search.sizes.clone()
         };
-        // The current size is added unless the user named the sizes or asked for the bare grid.
-        let include_current = !explicit && args.search != Some(SearchArg::Grid);
+        // The current size is added unless the user named the sizes or asked for the bare grid;
+        // a latency guard needs it even then, as its reference.
+        let include_current =
+            !explicit && (args.search != Some(SearchArg::Grid) || strategy.guards_latency());
         Search::Grid(
             SizePlan::new(sizes, min_mb, max_mb, include_current).map_err(CliError::usage)?,
         )
@@ -415,6 +423,7 @@ pub async fn run(args: RecommendArgs) -> Result<(), CliError> {
         endpoint_url: args.aws.options().endpoint_url,
         settle_timeout: Duration::from_secs(180),
         seed: args.seed,
+        monthly_invocations: production.as_ref().ok().map(|p| p.monthly_invocations),
     };
     let total = match &checked.search {
         Search::Grid(plan) => {

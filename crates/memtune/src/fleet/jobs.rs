@@ -242,7 +242,7 @@ mod tests {
             "named sizes: current not added"
         );
         let other = resolve(&found("search", 256, 10, None), &c).unwrap();
-        assert_eq!(other.strategy.name, "cost");
+        assert_eq!(other.strategy.name, "cost-guarded");
         assert_eq!(
             resolve(&found("orders-legacy", 256, 10, None), &c).unwrap_err(),
             NoJob::Skip("frozen".into())

@@ -127,6 +127,34 @@ pub fn monthly_savings(d: &FunctionDocument) -> String {
     }
 }
 
+/// The recommendation's trade-off sentence (the decision's own), or nothing.
+pub fn tradeoff(d: &FunctionDocument) -> &str {
+    d.recommendation
+        .as_ref()
+        .and_then(|r| r.tradeoff.as_ref())
+        .map_or("", |t| t.summary.as_str())
+}
+
+/// "Fitted curve: MODEL (cross-validated error E%), predicted optimum N MB", and why that is
+/// not the recommendation when it is not.
+pub fn fit_line(d: &FunctionDocument) -> Option<String> {
+    let f = d.fit.as_ref()?;
+    let note = d
+        .recommendation
+        .as_ref()
+        .and_then(|r| r.predicted_optimum_note.as_deref())
+        .map(|n| format!(": {n}"))
+        .unwrap_or_default();
+    Some(format!(
+        "Fitted curve: {}{}, predicted optimum {} MB{note}.",
+        f.model,
+        f.cv_error
+            .map(|e| format!(" (cross-validated error {:.1}%)", e * 100.0))
+            .unwrap_or_default(),
+        f.predicted_optimum_mb
+    ))
+}
+
 pub fn confidence(d: &FunctionDocument) -> &'static str {
     confidence::of(d).map_or("-", |c| c.as_str())
 }

@@ -22,6 +22,7 @@ struct Line<'a> {
     slo_status: Option<&'static str>,
     confidence: &'static str,
     monthly_savings_usd: Option<f64>,
+    tradeoff: Option<&'a str>,
     memory_mb: Option<u32>,
     is_current: Option<bool>,
     is_recommended: Option<bool>,
@@ -68,6 +69,9 @@ fn line<'a>(run_id: &'a str, row: &Row<'a>, size: Option<&SizeRow>) -> Line<'a> 
         slo_status: rec.and_then(|r| r.slo).map(|slo| slo.status.as_str()),
         confidence: d.map_or("-", cells::confidence),
         monthly_savings_usd: round(rec.and_then(|r| r.monthly_savings_usd), 4),
+        tradeoff: rec
+            .and_then(|r| r.tradeoff.as_ref())
+            .map(|t| t.summary.as_str()),
         memory_mb: size.map(|s| s.memory_mb),
         is_current: size.map(|s| s.memory_mb == row.memory_mb),
         is_recommended: size.map(|s| Some(s.memory_mb) == recommended_mb),
@@ -129,7 +133,7 @@ mod tests {
         let mut reader = csv::Reader::from_reader(text.as_bytes());
         let header = reader.headers().unwrap().clone();
         assert_eq!(&header[0], "run_id");
-        assert_eq!(header.len(), 29);
+        assert_eq!(header.len(), 30);
         let records: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
         assert_eq!(
             records.len(),
@@ -147,6 +151,11 @@ mod tests {
         assert_eq!(&first[column("recommended_mb")], "512");
         let at_512 = &records[2];
         assert_eq!(&at_512[column("is_recommended")], "true");
+        assert!(
+            at_512[column("tradeoff")].starts_with("1024 -> 512 MB: "),
+            "{:?}",
+            &at_512[column("tradeoff")]
+        );
         let skipped = records.last().unwrap();
         assert_eq!(&skipped[column("status")], "skipped");
         assert_eq!(&skipped[column("current_mb")], "256");

@@ -43,9 +43,27 @@ pub fn table(run: &FleetRun) -> String {
             "{NOT_MEASURED}: the search did not sample the current size, so there is nothing measured to compare with\n"
         ));
     }
+    out.push_str(&tradeoffs(run));
     out.push_str(&summary(run));
     out.push('\n');
     out
+}
+
+/// Each recommendation's trade-off, one line per function, under the table.
+fn tradeoffs(run: &FleetRun) -> String {
+    let lines: Vec<String> = run
+        .functions
+        .iter()
+        .filter_map(|r| {
+            let d = r.document.as_deref()?;
+            let t = cells::tradeoff(d);
+            (!t.is_empty()).then(|| format!("  {}: {t}\n", r.function))
+        })
+        .collect();
+    if lines.is_empty() {
+        return String::new();
+    }
+    format!("trade-offs (measured):\n{}", lines.concat())
 }
 
 /// What `now` shows when the current size was not sampled.
@@ -170,5 +188,20 @@ mod tests {
             text.contains(": 3 functions: 1 to change, 1 to keep, 1 skipped, 0 failed;"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn every_recommendation_states_its_trade_off_under_the_table() {
+        let run = sample::fleet(2);
+        let text = table(&run);
+        assert!(text.contains("trade-offs (measured):\n"), "{text}");
+        for r in run.functions.iter().filter(|r| r.document.is_some()) {
+            let summary = cells::tradeoff(r.document.as_deref().unwrap());
+            assert!(!summary.is_empty());
+            assert!(
+                text.contains(&format!("  {}: {summary}\n", r.function)),
+                "{text}"
+            );
+        }
     }
 }

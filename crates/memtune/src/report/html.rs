@@ -34,7 +34,7 @@ svg{max-width:100%;height:auto}.note{color:#555;font-size:13px}.rec{background:#
 
 fn summary_table(rows: &[Row]) -> String {
     let mut out = String::from(
-        "<table><tr><th>function</th><th>memory MB</th><th>$ per 1M invocations</th><th>p99 ms</th><th>monthly savings</th><th>confidence</th><th>action</th></tr>\n",
+        "<table><tr><th>function</th><th>memory MB</th><th>$ per 1M invocations</th><th>p99 ms</th><th>monthly savings</th><th>confidence</th><th>action</th><th>trade-off</th></tr>\n",
     );
     for (i, row) in rows.iter().enumerate() {
         let name = escape(row.function);
@@ -54,13 +54,14 @@ fn summary_table(rows: &[Row]) -> String {
             },
         );
         out.push_str(&format!(
-            "<tr><td>{name}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td>{}</td><td>{}</td></tr>\n",
+            "<tr><td>{name}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
             escape(&cells::memory(row)),
             escape(&cost),
             escape(&p99),
             escape(&savings),
             confidence,
-            escape(&cells::action(row))
+            escape(&cells::action(row)),
+            escape(row.document.map_or("", cells::tradeoff))
         ));
     }
     out + "</table>\n"
@@ -126,12 +127,20 @@ fn function_section(index: usize, d: &FunctionDocument) -> String {
         escape(&d.search)
     );
     match &d.recommendation {
-        Some(r) => out.push_str(&format!(
-            "<b>{} MB</b> (now {} MB): {}.</p>\n",
-            r.memory_mb,
-            d.current.memory_mb,
-            escape(&r.reason)
-        )),
+        Some(r) => {
+            out.push_str(&format!(
+                "<b>{} MB</b> (now {} MB): {}.</p>\n",
+                r.memory_mb,
+                d.current.memory_mb,
+                escape(&r.reason)
+            ));
+            if let Some(t) = &r.tradeoff {
+                out.push_str(&format!(
+                    "<p><b>Trade-off:</b> {}.</p>\n",
+                    escape(&t.summary)
+                ));
+            }
+        }
         None => out.push_str(&format!(
             "<b>No recommendation</b>: {}.</p>\n",
             escape(d.no_recommendation.as_deref().unwrap_or("no feasible size"))
@@ -142,6 +151,7 @@ fn function_section(index: usize, d: &FunctionDocument) -> String {
         chart::duration(d),
         chart::cost(d)
     ));
+    out.push_str("<p class=\"note\">Measured at each size (n: warm and cold successes; percentiles of the warm ones; mean cost with its bootstrap interval).</p>\n");
     out.push_str("<table><tr><th>MB</th><th>n</th><th>p50 ms</th><th>p90 ms</th><th>p99 ms</th><th>$ per 1M</th><th>95% interval</th><th></th></tr>\n");
     let recommended = d.recommendation.as_ref().map(|r| r.memory_mb);
     for s in &d.sizes {
@@ -164,15 +174,8 @@ fn function_section(index: usize, d: &FunctionDocument) -> String {
         ));
     }
     out.push_str("</table>\n");
-    if let Some(f) = &d.fit {
-        out.push_str(&format!(
-            "<p class=\"note\">Fitted curve: {}{}, predicted optimum {} MB.</p>\n",
-            escape(&f.model),
-            f.cv_error
-                .map(|e| format!(" (cross-validated error {:.1}%)", e * 100.0))
-                .unwrap_or_default(),
-            f.predicted_optimum_mb
-        ));
+    if let Some(line) = cells::fit_line(d) {
+        out.push_str(&format!("<p class=\"note\">{}</p>\n", escape(&line)));
     }
     for w in &d.warnings {
         out.push_str(&format!("<p class=\"note\">warning: {}</p>\n", escape(w)));
@@ -312,6 +315,22 @@ mod tests {
         let html = Html.render(&Report::Fleet(Box::new(run)));
         assert!(!html.contains("<img"));
         assert!(html.contains("&lt;img src=x onerror=alert(1)&gt; &amp; &quot;more&quot;"));
+    }
+
+    #[test]
+    fn the_trade_off_is_in_the_summary_and_the_section() {
+        let html = Html.render(&Report::Function(Box::new(sample::document(
+            "api", 1024, 512, 0,
+        ))));
+        assert!(html.contains("<th>trade-off</th>"), "{html}");
+        assert!(
+            html.contains("<td>1024 -&gt; 512 MB: cost and latency as measured;"),
+            "{html}"
+        );
+        assert!(
+            html.contains("<p><b>Trade-off:</b> 1024 -&gt; 512 MB"),
+            "{html}"
+        );
     }
 
     #[test]

@@ -48,7 +48,7 @@ fn code(text: &str) -> String {
     }
 }
 
-const SUMMARY_HEADER: &str = "| function | memory MB | $ per 1M invocations | p99 ms | monthly savings | confidence | action |\n|---|---:|---:|---:|---:|---|---|\n";
+const SUMMARY_HEADER: &str = "| function | memory MB | $ per 1M invocations | p99 ms | monthly savings | confidence | action | trade-off |\n|---|---:|---:|---:|---:|---|---|---|\n";
 
 fn summary_row(row: &Row) -> String {
     let (cost, p99, savings, confidence) = match row.document {
@@ -61,14 +61,15 @@ fn summary_row(row: &Row) -> String {
         None => ("-".into(), "-".into(), "n/a".into(), "-"),
     };
     format!(
-        "| {} | {} | {} | {} | {} | {} | {} |\n",
+        "| {} | {} | {} | {} | {} | {} | {} | {} |\n",
         code(row.function),
         cells::memory(row),
         cost,
         p99,
         savings,
         confidence,
-        cell(&cells::action(row))
+        cell(&cells::action(row)),
+        cell(row.document.map_or("", cells::tradeoff))
     )
 }
 
@@ -97,12 +98,18 @@ fn details(d: &FunctionDocument) -> String {
         cell(&d.search)
     ));
     match &d.recommendation {
-        Some(r) => out.push_str(&format!("{}.\n\n", cell(&r.reason))),
+        Some(r) => {
+            out.push_str(&format!("{}.\n\n", cell(&r.reason)));
+            if let Some(t) = &r.tradeoff {
+                out.push_str(&format!("**Trade-off:** {}.\n\n", cell(&t.summary)));
+            }
+        }
         None => out.push_str(&format!(
             "No recommendation: {}.\n\n",
             cell(d.no_recommendation.as_deref().unwrap_or("no feasible size"))
         )),
     }
+    out.push_str("Measured at each size (n: warm and cold successes; percentiles of the warm ones; mean cost with its bootstrap interval):\n\n");
     out.push_str("| MB | n | p50 ms | p90 ms | p99 ms | $ per 1M | 95% interval | |\n|---:|---:|---:|---:|---:|---:|---|---|\n");
     for s in &d.sizes {
         let marks = cells::size_marks(d, s, "**recommended**");
@@ -123,15 +130,8 @@ fn details(d: &FunctionDocument) -> String {
             cell(&marks)
         ));
     }
-    if let Some(f) = &d.fit {
-        out.push_str(&format!(
-            "\nFitted curve: {}{}, predicted optimum {} MB.\n",
-            cell(&f.model),
-            f.cv_error
-                .map(|e| format!(" (cross-validated error {:.1}%)", e * 100.0))
-                .unwrap_or_default(),
-            f.predicted_optimum_mb
-        ));
+    if let Some(line) = cells::fit_line(d) {
+        out.push_str(&format!("\n{}\n", cell(&line)));
     }
     if let Some(p) = &d.production {
         out.push_str(&format!(
@@ -331,5 +331,14 @@ mod tests {
             "{md}"
         );
         assert_eq!(md.matches("<details>").count(), 1);
+        // The trade-off in the summary row and the section; the fit line explains itself.
+        assert!(
+            md.contains(
+                "| change | 1024 -&gt; 512 MB: cost and latency as measured; it beat 1024 MB"
+            ),
+            "{md}"
+        );
+        assert!(md.contains("**Trade-off:** 1024 -&gt; 512 MB"), "{md}");
+        assert!(md.contains("Measured at each size"), "{md}");
     }
 }

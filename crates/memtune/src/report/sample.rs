@@ -4,6 +4,7 @@
 use crate::fleet::budget::BudgetStats;
 use crate::fleet::outcome::{FleetRun, FunctionResult, RunTotals};
 use crate::platform::FunctionConfig;
+use crate::strategy::{BeforeAfter, RunnerUp, Tradeoff};
 use crate::tune::adaptive::{FitPoint, FitSummary};
 use crate::tune::document::*;
 
@@ -93,6 +94,10 @@ pub fn document(name: &str, current_mb: u32, recommended_mb: u32, seed: u64) -> 
             monthly_savings_usd: Some((now_cost - rec_cost) * 3.0e6),
             estimate: crate::strategy::Estimate::Measured,
             decision_cost_per_million_usd: None,
+            tradeoff: Some(tradeoff(&now, &rec, current_mb, recommended_mb)),
+            latency_guard: None,
+            held_back: None,
+            predicted_optimum_note: None,
         }),
         no_recommendation: None,
         sizes,
@@ -124,6 +129,29 @@ pub fn document(name: &str, current_mb: u32, recommended_mb: u32, seed: u64) -> 
         warnings: vec![],
         production: None,
         payload: Default::default(),
+    }
+}
+
+/// The trade-off of moving between two sample sizes, as the decision would state it.
+fn tradeoff(now: &SizeRow, rec: &SizeRow, current_mb: u32, recommended_mb: u32) -> Tradeoff {
+    let both = |f: fn(&SizeRow) -> Option<f64>| BeforeAfter {
+        before: f(now),
+        after: f(rec),
+    };
+    Tradeoff {
+        summary: format!(
+            "{current_mb} -> {recommended_mb} MB: cost and latency as measured; it beat 1024 MB: 1024 MB costs 20.0% more per invocation"
+        ),
+        current_mb,
+        recommended_mb,
+        cost_per_invocation_usd: both(|s| s.cost_per_invocation_usd),
+        cost_per_month_usd: None,
+        p50_ms: both(|s| s.p50_ms),
+        p99_ms: both(|s| s.p99_ms),
+        runner_up: Some(RunnerUp {
+            memory_mb: 1024,
+            why: "1024 MB costs 20.0% more per invocation".into(),
+        }),
     }
 }
 

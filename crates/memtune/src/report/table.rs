@@ -37,7 +37,7 @@ fn render_one(d: &FunctionDocument) -> String {
         "n",
         "p50 ms",
         "p99 ms",
-        "billed ms",
+        "mean billed ms",
         "$/1M inv",
         "failures",
         "",
@@ -105,20 +105,31 @@ fn render_one(d: &FunctionDocument) -> String {
                 .unwrap_or_default(),
         ));
     }
+    out.push_str(
+        "measured: n invocations per size (cold starts included), p50/p99 of the warm ones, \
+         mean billed ms, mean cost\n",
+    );
+    if let Some(line) = super::cells::fit_line(d) {
+        out.push_str(&format!("{line}\n"));
+    }
     match &d.recommendation {
         Some(r) => {
             out.push_str(&format!(
                 "recommendation: {} MB (now {} MB): {}\n",
                 r.memory_mb, d.current.memory_mb, r.reason
             ));
-            if let (Some(c), Some(l)) = (r.cost_change_pct, r.latency_change_pct) {
+            if let Some(t) = &r.tradeoff {
+                out.push_str(&format!("  trade-off: {}\n", t.summary));
+            }
+            let changes = r.memory_mb != d.current.memory_mb;
+            if let (Some(c), Some(l), true) = (r.cost_change_pct, r.latency_change_pct, changes) {
                 out.push_str(&format!(
-                    "  vs current: cost {} per invocation, latency {}\n",
+                    "  vs current: cost {} per invocation, trimmed-mean duration {}\n",
                     pct(c),
                     pct(l)
                 ));
             }
-            if let Some(savings) = r.monthly_savings_usd {
+            if let (Some(savings), true) = (r.monthly_savings_usd, changes) {
                 let monthly = d
                     .production
                     .as_ref()
@@ -151,4 +162,29 @@ fn render_one(d: &FunctionDocument) -> String {
         out.push_str(&format!("warning: {w}\n"));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::sample;
+
+    #[test]
+    fn a_recommend_run_labels_its_columns_and_states_the_trade_off() {
+        let mut doc = sample::document("api", 1024, 512, 0);
+        let rec = doc.recommendation.as_mut().unwrap();
+        rec.predicted_optimum_note = Some("of the measured sizes 512 MB came out best".into());
+        let text = render_one(&doc);
+        assert!(text.contains("mean billed ms"), "{text}");
+        assert!(text.contains("measured: n invocations per size"), "{text}");
+        assert!(
+            text.contains("  trade-off: 1024 -> 512 MB: cost and latency as measured;"),
+            "{text}"
+        );
+        assert!(
+            text.contains("predicted optimum 512 MB: of the measured sizes 512 MB came out best."),
+            "{text}"
+        );
+        assert!(!text.contains("the table shows measured values"), "{text}");
+    }
 }

@@ -12,7 +12,10 @@ use super::decide::{
     decide, Candidate, CostEstimate, Decision, Goal, PercentileEstimate, SloVerdict, Why,
     NEARLY_CLOSEST,
 };
+use super::guard::{self, Baseline, CurrentSize, Forgone, HeldBack, LatencyGuard};
+use super::runner_up;
 use super::spec::{Objective, Strategy};
+use super::tradeoff::{tradeoff, RunnerUp, Tradeoff};
 use crate::measure::{CostStats, Infeasibility, Percentile, SizeStats, WarmStats};
 
 /// The size a strategy recommends, and why.
@@ -38,6 +41,13 @@ pub struct Recommendation {
     pub current_unsafe: Vec<Rejection>,
     /// Which estimate the decision ranked sizes by.
     pub estimate: Estimate,
+    /// What the change trades (measured, before -> after) and why this size beat the runner-up.
+    pub tradeoff: Tradeoff,
+    /// What the latency guard did, when the strategy has one (`max_p99_increase`).
+    pub latency_guard: Option<LatencyGuard>,
+    /// The objective's choice, held back as worth less than the minimum change: the current
+    /// size is kept.
+    pub held_back: Option<HeldBack>,
 }
 
 /// The statistics a decision rested on.
@@ -210,13 +220,14 @@ impl Feasible<'_> {
     }
 }
 
-/// Recommends a measured, feasible size for `strategy`. `current_memory_mb` is the
-/// function's size before tuning; when it was measured the result says what changes.
-/// Fails when no size is feasible, or when a `latency-slo` strategy has no `slo_ms`.
+/// Recommends a measured, feasible size for `strategy`. `baseline` is the function's size
+/// before tuning with what was measured: with it the result says what changes, and the
+/// strategy's latency guard and minimum change compare with it. Fails when no size is
+/// feasible, or when a `latency-slo` strategy has no `slo_ms`.
 pub fn recommend(
     strategy: &Strategy,
     sizes: &[SizeStats],
-    current_memory_mb: Option<u32>,
+    baseline: Option<&Baseline>,
 ) -> Result<Recommendation, RecommendError> {
     let mut sorted: Vec<&SizeStats> = sizes.iter().collect();
     sorted.sort_by_key(|s| s.memory_mb);
@@ -227,24 +238,94 @@ pub fn recommend(
     let goal = Goal::of(strategy).ok_or_else(|| RecommendError::MissingSlo {
         strategy: strategy.name.clone(),
     })?;
-    let candidates: Vec<Candidate> = feasible
-        .iter()
-        .map(|f| f.candidate(strategy.slo_percentile))
-        .collect();
-    let Some(decision) = decide(goal, &candidates) else {
+    let current = baseline.map_or(CurrentSize::NotMeasured, |b| {
+        current_size(b, &feasible, &rejected)
+    });
+    // The latency guard's pool: every feasible size no slower than it allows. The current
+    // size is within its own limit, so the pool is never empty when the guard applies.
+    let limits = guard::limits(strategy, &current);
+    let allowed: Vec<Feasible> = match (baseline, &limits) {
+        (Some(b), Some(limits)) => feasible
+            .iter()
+            .filter(|f| guard::exceeds(b, f.memory_mb, limits).is_none())
+            .copied()
+            .collect(),
+        _ => feasible.clone(),
+    };
+    let p = strategy.slo_percentile;
+    let candidates =
+        |pool: &[Feasible]| -> Vec<Candidate> { pool.iter().map(|f| f.candidate(p)).collect() };
+    let Some(decision) = decide(goal, &candidates(&allowed)) else {
         return Err(RecommendError::NoFeasibleSize(NoFeasibleSize { rejected }));
     };
-    let chosen = feasible[decision.chosen];
+    let latency_guard = strategy.guards_latency().then(|| {
+        latency_guard(LatencyGuardInput {
+            goal,
+            strategy,
+            current: &current,
+            limits,
+            feasible: &feasible,
+            allowed: &allowed,
+            baseline,
+            p,
+        })
+    });
+    let objective_choice = allowed[decision.chosen];
+    // A change worth less than the minimum keeps the current size (which the pool holds:
+    // only a safe current size is kept).
+    let kept = baseline
+        .and_then(|b| guard::held_back(strategy, b, &current, objective_choice.memory_mb))
+        .and_then(|held| {
+            let at = allowed
+                .iter()
+                .position(|f| Some(f.memory_mb) == baseline.map(|b| b.memory_mb))?;
+            Some((held, at))
+        });
+    let chosen_at = kept.as_ref().map_or(decision.chosen, |(_, at)| *at);
+    let chosen = allowed[chosen_at];
+    let estimate = match baseline.and_then(|b| b.at(chosen.memory_mb)) {
+        Some((_, measured)) if measured.mean_usd != chosen.cost() => Estimate::Fitted,
+        _ => Estimate::Measured,
+    };
+    let fitted = estimate == Estimate::Fitted;
+    let runner_up = match &kept {
+        Some((held, _)) => Some(RunnerUp {
+            memory_mb: held.memory_mb,
+            why: held.note(),
+        }),
+        None => runner_up(goal, &allowed, chosen_at, p, fitted),
+    };
+    // The pool the objective chose from, as the reason names it.
+    let pool = if allowed.len() < feasible.len() {
+        "feasible size the latency guard allows"
+    } else {
+        "feasible size"
+    };
+    let mut reason = reason(&decision, &allowed, strategy, Wording { fitted, pool });
+    let current_memory_mb = baseline.map(|b| b.memory_mb);
     let current_unsafe: Vec<Rejection> = rejected
         .iter()
         .find(|r| Some(r.memory_mb) == current_memory_mb)
         .map(|r| r.reasons.clone())
         .unwrap_or_default();
-    let mut reason = reason(&decision, &feasible, strategy);
     if let Some(current) = current_memory_mb.filter(|_| !current_unsafe.is_empty()) {
         let fix = unsafe_current_reason(current, &current_unsafe, &chosen, &sorted);
         reason = format!("{fix}; {reason}");
     }
+    if let Some((held, _)) = &kept {
+        reason = format!(
+            "{} MB is kept: {}; the objective alone: {reason}",
+            chosen.memory_mb,
+            held.note()
+        );
+    }
+    let guard_note = latency_guard.as_ref().and_then(LatencyGuard::note);
+    if let Some(note) = &guard_note {
+        reason = format!("{reason}; {note}");
+    }
+    let measured = baseline.map_or(sizes, |b| b.measured);
+    let current_mb = baseline.map_or(chosen.memory_mb, |b| b.memory_mb);
+    let notes: Vec<String> = guard_note.into_iter().collect();
     Ok(Recommendation {
         memory_mb: chosen.memory_mb,
         objective: strategy.objective,
@@ -254,10 +335,123 @@ pub fn recommend(
         cost: chosen.cost,
         trimmed_mean_ms: chosen.duration(),
         slo: slo_status(chosen.warm, strategy),
-        vs_current: current_memory_mb.and_then(|m| compare(&chosen, m, &sorted)),
+        vs_current: baseline.and_then(|b| compare(&chosen, b.memory_mb, &sorted)),
         rejected,
         current_unsafe,
-        estimate: Estimate::Measured,
+        estimate,
+        tradeoff: tradeoff(
+            measured,
+            current_mb,
+            chosen.memory_mb,
+            baseline.and_then(|b| b.monthly_invocations),
+            runner_up,
+            &notes,
+        ),
+        latency_guard,
+        held_back: kept.map(|(held, _)| held),
+    })
+}
+
+/// How the current size stands: feasible and measured, set aside by the screen, or not
+/// sampled.
+fn current_size(baseline: &Baseline, feasible: &[Feasible], rejected: &[Rejected]) -> CurrentSize {
+    let now = baseline.memory_mb;
+    if let Some(r) = rejected.iter().find(|r| r.memory_mb == now) {
+        return CurrentSize::Unsafe {
+            reasons: r.reasons.iter().map(ToString::to_string).collect(),
+        };
+    }
+    match (
+        feasible.iter().any(|f| f.memory_mb == now),
+        baseline.at(now),
+    ) {
+        (true, Some((warm, _))) => CurrentSize::Safe {
+            p50_ms: warm.p50.ms,
+            p99_ms: warm.p99.ms,
+        },
+        _ => CurrentSize::NotMeasured,
+    }
+}
+
+struct LatencyGuardInput<'a> {
+    goal: Goal,
+    strategy: &'a Strategy,
+    current: &'a CurrentSize,
+    limits: Option<guard::Limits>,
+    feasible: &'a [Feasible<'a>],
+    allowed: &'a [Feasible<'a>],
+    baseline: Option<&'a Baseline<'a>>,
+    p: Percentile,
+}
+
+/// What the guard did: the sizes it set aside and, when the objective would have chosen one
+/// of them, what that size would have saved.
+fn latency_guard(g: LatencyGuardInput) -> LatencyGuard {
+    let (Some(limits), Some(baseline)) = (g.limits, g.baseline) else {
+        return match g.current {
+            CurrentSize::Unsafe { reasons } => LatencyGuard::CurrentUnsafe {
+                reasons: reasons.clone(),
+            },
+            _ => LatencyGuard::CurrentNotMeasured,
+        };
+    };
+    let excluded_mb: Vec<u32> = g
+        .feasible
+        .iter()
+        .map(|f| f.memory_mb)
+        .filter(|m| !g.allowed.iter().any(|a| a.memory_mb == *m))
+        .collect();
+    let all: Vec<Candidate> = g.feasible.iter().map(|f| f.candidate(g.p)).collect();
+    let forgone = decide(g.goal, &all)
+        .map(|d| g.feasible[d.chosen].memory_mb)
+        .filter(|m| excluded_mb.contains(m))
+        .and_then(|m| {
+            let (percentile, ms) = guard::exceeds(baseline, m, &limits)?;
+            let (current_ms, max_increase) = match percentile {
+                Percentile::P50 => (limits.current_p50_ms, g.strategy.max_p50_increase?),
+                _ => (limits.current_p99_ms, g.strategy.max_p99_increase?),
+            };
+            Some(Forgone {
+                memory_mb: m,
+                percentile,
+                ms,
+                current_ms,
+                max_increase,
+                saving: baseline.saving(m),
+            })
+        });
+    LatencyGuard::Applied {
+        max_p99_increase: g.strategy.max_p99_increase,
+        max_p50_increase: g.strategy.max_p50_increase,
+        current_p50_ms: limits.current_p50_ms,
+        current_p99_ms: limits.current_p99_ms,
+        p99_limit_ms: limits.p99_ms,
+        p50_limit_ms: limits.p50_ms,
+        excluded_mb,
+        forgone,
+    }
+}
+
+/// The size the objective picks once `chosen` is taken away, and why `chosen` beat it.
+fn runner_up(
+    goal: Goal,
+    pool: &[Feasible],
+    chosen: usize,
+    p: Percentile,
+    fitted: bool,
+) -> Option<RunnerUp> {
+    let rest: Vec<Feasible> = pool
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| *i != chosen)
+        .map(|(_, f)| *f)
+        .collect();
+    let candidates: Vec<Candidate> = rest.iter().map(|f| f.candidate(p)).collect();
+    let second = decide(goal, &candidates)?;
+    let runner = &candidates[second.chosen];
+    Some(RunnerUp {
+        memory_mb: runner.memory_mb,
+        why: runner_up::why(goal, &pool[chosen].candidate(p), runner, fitted),
     })
 }
 
@@ -338,21 +532,33 @@ fn value(decision: &Decision, chosen: &Feasible, strategy: &Strategy) -> Objecti
     }
 }
 
+/// How a reason words its figures and the sizes it chose from.
+struct Wording {
+    /// The figures are the fitted curve's estimates (which pool every size), not a size's own
+    /// samples.
+    fitted: bool,
+    /// "feasible size", or narrower when the latency guard set sizes aside.
+    pool: &'static str,
+}
+
 /// One sentence for a human on why the decision chose its size.
-fn reason(decision: &Decision, feasible: &[Feasible], strategy: &Strategy) -> String {
+fn reason(decision: &Decision, feasible: &[Feasible], strategy: &Strategy, w: Wording) -> String {
     let chosen = &feasible[decision.chosen];
+    let fitted = w.fitted;
+    let pool = w.pool;
+    let est = if fitted { " (fitted estimate)" } else { "" };
     match decision.why {
         Why::Cost { cheapest } => {
             let cheapest = &feasible[cheapest];
             if chosen.memory_mb == cheapest.memory_mb {
                 format!(
-                    "{} MB is the cheapest feasible size at ${:.9} per invocation",
+                    "{} MB is the cheapest {pool} at ${:.9} per invocation{est}",
                     chosen.memory_mb,
                     chosen.cost()
                 )
             } else {
                 format!(
-                    "{} MB is the fastest size confidently within {} of the cheapest ({} MB at ${:.9} per invocation)",
+                    "{} MB is the fastest size confidently within {} of the cheapest ({} MB at ${:.9} per invocation{est})",
                     chosen.memory_mb,
                     percent(strategy.cost_tolerance),
                     cheapest.memory_mb,
@@ -364,13 +570,13 @@ fn reason(decision: &Decision, feasible: &[Feasible], strategy: &Strategy) -> St
             let fastest = &feasible[fastest];
             if chosen.memory_mb == fastest.memory_mb {
                 format!(
-                    "{} MB is the fastest feasible size ({:.1} ms trimmed mean)",
+                    "{} MB is the fastest {pool} ({:.1} ms trimmed mean{est})",
                     chosen.memory_mb,
                     chosen.duration()
                 )
             } else {
                 format!(
-                    "{} MB is the smallest size within {} of the fastest ({} MB at {:.1} ms); more memory does not help",
+                    "{} MB is the smallest size within {} of the fastest ({} MB at {:.1} ms{est}); more memory does not help",
                     chosen.memory_mb,
                     percent(strategy.speed_tolerance),
                     fastest.memory_mb,
@@ -381,7 +587,7 @@ fn reason(decision: &Decision, feasible: &[Feasible], strategy: &Strategy) -> St
         Why::Balanced { .. } => {
             let weight = strategy.balanced_weight;
             format!(
-                "{} MB has the best balance ({:.0}% cost, {:.0}% speed): ${:.9} per invocation, {:.1} ms",
+                "{} MB has the best balance ({:.0}% cost, {:.0}% speed): ${:.9} per invocation, {:.1} ms{est}",
                 chosen.memory_mb,
                 weight * 100.0,
                 (1.0 - weight) * 100.0,
@@ -389,10 +595,21 @@ fn reason(decision: &Decision, feasible: &[Feasible], strategy: &Strategy) -> St
                 chosen.duration()
             )
         }
-        Why::SloMet { slo_ms, confirmed } => slo_reason(chosen, strategy, slo_ms, !confirmed),
-        Why::SloOutOfReach { slo_ms, lowest } => {
-            out_of_reach_reason(chosen, &feasible[lowest], strategy, slo_ms)
+        Why::SloMet { slo_ms, confirmed } => {
+            slo_reason(chosen, strategy, slo_ms, !confirmed) + slo_est(fitted)
         }
+        Why::SloOutOfReach { slo_ms, lowest } => {
+            out_of_reach_reason(chosen, &feasible[lowest], strategy, slo_ms) + slo_est(fitted)
+        }
+    }
+}
+
+/// The label of an SLO reason's percentiles when they are the fitted curve's.
+fn slo_est(fitted: bool) -> &'static str {
+    if fitted {
+        " (percentiles are fitted estimates)"
+    } else {
+        ""
     }
 }
 
@@ -929,7 +1146,7 @@ mod tests {
             256 => warm(m, 22_000.0, 90, 10),
             _ => warm(m, io_duration(m), 90, 10),
         });
-        let r = recommend(&strategy("cost"), &sizes, Some(256)).unwrap();
+        let r = recommend(&strategy("cost"), &sizes, Some(&baseline(&sizes, 256))).unwrap();
         assert_eq!(r.memory_mb, 512, "{}", r.reason);
         assert!(matches!(
             r.current_unsafe[..],
@@ -946,7 +1163,7 @@ mod tests {
             r.reason
         );
         // A safe current size says nothing of the kind.
-        let safe = recommend(&strategy("cost"), &sizes, Some(1024)).unwrap();
+        let safe = recommend(&strategy("cost"), &sizes, Some(&baseline(&sizes, 1024))).unwrap();
         assert!(safe.current_unsafe.is_empty());
         assert!(!safe.reason.contains("unsafe"), "{}", safe.reason);
     }
@@ -960,14 +1177,138 @@ mod tests {
     #[test]
     fn comparison_with_the_measured_current_size() {
         let sizes = io_bound(|m| warm(m, io_duration(m), 90, 10));
-        let r = recommend(&strategy("cost"), &sizes, Some(1024)).unwrap();
+        let r = recommend(&strategy("cost"), &sizes, Some(&baseline(&sizes, 1024))).unwrap();
         let c = r.vs_current.unwrap();
         assert_eq!(c.current_memory_mb, 1024);
         assert!(c.cost_change_pct < -70.0, "{c:?}");
         assert!(c.latency_change_pct > 60.0, "{c:?}");
-        assert!(recommend(&strategy("cost"), &sizes, Some(640))
-            .unwrap()
-            .vs_current
-            .is_none());
+        assert!(
+            recommend(&strategy("cost"), &sizes, Some(&baseline(&sizes, 640)))
+                .unwrap()
+                .vs_current
+                .is_none()
+        );
+    }
+
+    fn baseline(sizes: &[SizeStats], memory_mb: u32) -> Baseline<'_> {
+        Baseline {
+            memory_mb,
+            measured: sizes,
+            monthly_invocations: None,
+        }
+    }
+
+    fn guarded() -> Strategy {
+        strategy(crate::strategy::DEFAULT_STRATEGY)
+    }
+
+    #[test]
+    fn the_guard_keeps_p99_within_its_limit_and_says_what_it_forgoes() {
+        // io_duration: 128 MB ~576 ms, 256 ~438, 512 ~369, 1024 ~335 ms.
+        let sizes = io_bound(|m| warm(m, io_duration(m), 90, 10));
+        let now = baseline(&sizes, 1024);
+        let pure = recommend(&strategy("cost"), &sizes, Some(&now)).unwrap();
+        assert_eq!(pure.memory_mb, 128, "{}", pure.reason);
+        assert_eq!(pure.latency_guard, None);
+        let r = recommend(&guarded(), &sizes, Some(&now)).unwrap();
+        assert_eq!(r.memory_mb, 512, "{}", r.reason);
+        let p99 = r.tradeoff.p99_ms;
+        assert!(p99.after.unwrap() <= 1.2 * p99.before.unwrap(), "{p99:?}");
+        let Some(LatencyGuard::Applied {
+            excluded_mb,
+            forgone: Some(forgone),
+            ..
+        }) = &r.latency_guard
+        else {
+            panic!("{:?}", r.latency_guard)
+        };
+        assert_eq!(excluded_mb, &vec![128, 256]);
+        assert_eq!(forgone.memory_mb, 128);
+        assert!(forgone.saving.unwrap().fraction > 0.5, "{forgone:?}");
+        assert!(
+            r.reason.contains("128 MB would save") && r.reason.contains("--strategy cost"),
+            "{}",
+            r.reason
+        );
+        assert!(
+            r.reason
+                .starts_with("512 MB is the cheapest feasible size the latency guard allows"),
+            "{}",
+            r.reason
+        );
+        // The trade-off: before -> after, the runner-up, and the guard's note.
+        let t = &r.tradeoff;
+        assert_eq!((t.current_mb, t.recommended_mb), (1024, 512));
+        assert!(t.summary.starts_with("1024 -> 512 MB: $"), "{}", t.summary);
+        assert!(t.summary.contains("it beat 1024 MB"), "{}", t.summary);
+        assert!(t.summary.contains("128 MB would save"), "{}", t.summary);
+        assert_eq!(r.held_back, None);
+    }
+
+    #[test]
+    fn an_unsafe_current_size_is_not_held_back_by_the_guard() {
+        let sizes = io_bound(|m| match m {
+            128 => {
+                let mut s = warm(m, io_duration(m), 100, 8);
+                s.extend(failing(m, Failure::OutOfMemory, 2));
+                s
+            }
+            _ => warm(m, io_duration(m), 100, 10),
+        });
+        let r = recommend(&guarded(), &sizes, Some(&baseline(&sizes, 128))).unwrap();
+        assert_eq!(r.memory_mb, 256, "{}", r.reason);
+        assert!(
+            matches!(&r.latency_guard, Some(LatencyGuard::CurrentUnsafe { reasons }) if reasons[0].contains("out-of-memory")),
+            "{:?}",
+            r.latency_guard
+        );
+        assert!(
+            r.reason.contains("the current size is unsafe"),
+            "{}",
+            r.reason
+        );
+        assert_eq!(r.held_back, None);
+        // Not sampled: nothing to guard against, and the trade-off says so.
+        let r = recommend(&guarded(), &sizes, Some(&baseline(&sizes, 640))).unwrap();
+        assert_eq!(r.latency_guard, Some(LatencyGuard::CurrentNotMeasured));
+        assert!(
+            r.tradeoff.summary.starts_with("640 -> "),
+            "{}",
+            r.tradeoff.summary
+        );
+        assert!(r.tradeoff.summary.contains("n/m"), "{}", r.tradeoff.summary);
+    }
+
+    #[test]
+    fn a_change_worth_less_than_the_minimum_keeps_the_current_size() {
+        // 980 MB is about 3% cheaper than 1024 MB and 1% slower: the pure objective takes it.
+        let samples: Vec<Sample> = warm(980, 101.0, 90, 20)
+            .into_iter()
+            .chain(warm(1024, 100.0, 90, 20))
+            .collect();
+        let sizes = stats(&samples);
+        let now = baseline(&sizes, 1024);
+        assert_eq!(
+            recommend(&strategy("cost"), &sizes, Some(&now))
+                .unwrap()
+                .memory_mb,
+            980
+        );
+        let r = recommend(&guarded(), &sizes, Some(&now)).unwrap();
+        assert_eq!(r.memory_mb, 1024, "{}", r.reason);
+        let held = r.held_back.as_ref().unwrap();
+        assert_eq!(held.memory_mb, 980);
+        assert!(held.saving.fraction > 0.02 && held.saving.fraction < 0.05);
+        assert!(
+            r.reason.starts_with("1024 MB is kept: 980 MB would save"),
+            "{}",
+            r.reason
+        );
+        assert!(
+            r.tradeoff.summary.starts_with("keep 1024 MB"),
+            "{}",
+            r.tradeoff.summary
+        );
+        assert_eq!(r.tradeoff.runner_up.as_ref().unwrap().memory_mb, 980);
     }
 }

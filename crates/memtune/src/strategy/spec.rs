@@ -12,12 +12,19 @@ use serde::{Deserialize, Serialize};
 use crate::measure::{Percentile, StatsOptions};
 use memtune_facts::{MAX_MEMORY_MB, MIN_MEMORY_MB};
 
-const BUILTIN: [(&str, &str); 4] = [
+/// The strategy `recommend`, `fleet`, `demo` and `serve` use when none is named.
+pub const DEFAULT_STRATEGY: &str = "cost-guarded";
+
+const BUILTIN: [(&str, &str); 5] = [
     (
         "balanced",
         include_str!("../../../../strategies/balanced.toml"),
     ),
     ("cost", include_str!("../../../../strategies/cost.toml")),
+    (
+        "cost-guarded",
+        include_str!("../../../../strategies/cost-guarded.toml"),
+    ),
     (
         "latency-slo",
         include_str!("../../../../strategies/latency-slo.toml"),
@@ -101,6 +108,24 @@ pub struct Strategy {
     /// Confidence level of intervals and bounds.
     #[serde(default = "default_confidence")]
     pub confidence: f64,
+    /// Latency guard: a size whose measured p99 is more than this fraction above the current
+    /// size's measured p99 is not recommended, unless the current size is unsafe. None: no
+    /// guard.
+    #[serde(default)]
+    pub max_p99_increase: Option<f64>,
+    /// The same for the median: a size whose measured p50 is more than this fraction above
+    /// the current size's is not recommended either (a p99 from a few samples can hide a
+    /// doubled median). None: no guard on it.
+    #[serde(default)]
+    pub max_p50_increase: Option<f64>,
+    /// Minimum change: a change that neither saves this fraction of the cost per invocation
+    /// nor cuts this fraction of the duration keeps the current size. 0: any change counts.
+    #[serde(default)]
+    pub min_change: f64,
+    /// Minimum change in USD per month (with production's monthly invocations): a saving below
+    /// it that is not also faster by `min_change` keeps the current size. 0: any saving counts.
+    #[serde(default)]
+    pub min_change_usd_per_month: f64,
     #[serde(default)]
     pub search: Search,
 }
@@ -235,6 +260,11 @@ impl Strategy {
         Ok(strategy)
     }
 
+    /// Whether a latency guard (`max_p99_increase`, `max_p50_increase`) holds sizes back.
+    pub fn guards_latency(&self) -> bool {
+        self.max_p99_increase.is_some() || self.max_p50_increase.is_some()
+    }
+
     /// Applies `--slo-ms` / `--slo-percentile`.
     pub fn with_slo(mut self, slo_ms: Option<f64>, percentile: Option<Percentile>) -> Strategy {
         self.slo_ms = slo_ms.or(self.slo_ms);
@@ -268,6 +298,24 @@ impl Strategy {
             .or_else(|| fraction("timeout_fraction", self.timeout_fraction, 0.01, 1.0))
             .or_else(|| fraction("trim_fraction", self.trim_fraction, 0.0, 0.49))
             .or_else(|| fraction("confidence", self.confidence, 0.5, 0.999))
+            .or_else(|| {
+                let guard = self.max_p99_increase?;
+                fraction("max_p99_increase", guard, 0.0, 10.0)
+            })
+            .or_else(|| {
+                let guard = self.max_p50_increase?;
+                fraction("max_p50_increase", guard, 0.0, 10.0)
+            })
+            .or_else(|| fraction("min_change", self.min_change, 0.0, 1.0))
+            .or_else(|| {
+                let usd = self.min_change_usd_per_month;
+                (!(usd.is_finite() && usd >= 0.0)).then(|| {
+                    (
+                        Key::Top("min_change_usd_per_month"),
+                        format!("min_change_usd_per_month = {usd} must be 0 or more USD"),
+                    )
+                })
+            })
             .or_else(|| self.slo_problem())
             .or_else(|| self.search.problem())
     }
@@ -371,6 +419,41 @@ mod tests {
         assert_eq!(s.slo_percentile, Percentile::P99);
         assert_eq!(s.search, Search::default());
         assert_eq!(s.search.sizes, vec![128, 256, 512, 1024, 1536, 3008]);
+        // A strategy file without them is the pure objective: no guard, any change counts.
+        assert_eq!(s.max_p99_increase, None);
+        assert_eq!((s.min_change, s.min_change_usd_per_month), (0.0, 0.0));
+    }
+
+    #[test]
+    fn the_default_strategy_guards_latency_and_the_pure_ones_do_not() {
+        let default = Strategy::load(DEFAULT_STRATEGY).unwrap();
+        assert_eq!(default.objective, Objective::Cost);
+        assert_eq!(default.max_p99_increase, Some(0.2));
+        assert_eq!(default.max_p50_increase, Some(0.2));
+        assert!(default.min_change > 0.0 && default.min_change_usd_per_month > 0.0);
+        for pure in ["cost", "latency-slo", "speed", "balanced"] {
+            let s = Strategy::load(pure).unwrap();
+            assert_eq!(s.max_p99_increase, None, "{pure}");
+            assert_eq!(s.max_p50_increase, None, "{pure}");
+            assert_eq!(s.min_change, 0.0, "{pure}");
+        }
+        let err = Strategy::parse(
+            "name = \"x\"\nobjective = \"cost\"\nmax_p99_increase = -0.1\n",
+            "g.toml",
+        )
+        .unwrap_err()
+        .to_string();
+        assert_eq!(err, "g.toml:3: max_p99_increase = -0.1 is outside 0..=10");
+        let err = Strategy::parse(
+            "name = \"x\"\nobjective = \"cost\"\nmin_change_usd_per_month = -1\n",
+            "g.toml",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.starts_with("g.toml:3: min_change_usd_per_month"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -411,7 +494,10 @@ mod tests {
     #[test]
     fn unknown_names_list_the_builtins_and_paths_load() {
         let err = Strategy::load("cheapest").unwrap_err().to_string();
-        assert!(err.contains("balanced, cost, latency-slo, speed"), "{err}");
+        assert!(
+            err.contains("balanced, cost, cost-guarded, latency-slo, speed"),
+            "{err}"
+        );
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("mine.toml");
         std::fs::write(

@@ -11,7 +11,9 @@ use super::adaptive::FitSummary;
 use super::production::Production;
 use super::{Exploration, TuneOutcome};
 use crate::measure::SizeStats;
-use crate::strategy::{Estimate, Rejection, SloStatus, SloVerdict};
+use crate::strategy::{
+    Estimate, HeldBack, LatencyGuard, Recommendation, Rejection, SloStatus, SloVerdict, Tradeoff,
+};
 use crate::sweep::payload::PayloadKind;
 
 /// Bumped on any change that could break a reader of the JSON.
@@ -104,6 +106,20 @@ pub struct RecommendationInfo {
     /// The cost per 1M invocations the decision used at this size.
     #[serde(default)]
     pub decision_cost_per_million_usd: Option<f64>,
+    /// What the change trades, measured before -> after, and why this size beat the
+    /// runner-up (absent in documents from before it).
+    #[serde(default)]
+    pub tradeoff: Option<Tradeoff>,
+    /// What the strategy's latency guard did, when it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latency_guard: Option<LatencyGuard>,
+    /// The objective's choice, held back as worth less than the strategy's minimum change.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub held_back: Option<HeldBack>,
+    /// Why the fitted curve's predicted optimum (`fit.predicted_optimum_mb`) is not the
+    /// recommended size, when it is not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub predicted_optimum_note: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -202,17 +218,10 @@ pub fn document(outcome: &TuneOutcome, region: &str) -> FunctionDocument {
                 .and_then(|s| s.cost_per_invocation_usd)
                 .unwrap_or(r.cost.mean_usd);
             let change = |new: Option<f64>, old: Option<f64>| Some(100.0 * (new? / old? - 1.0));
-            let reason = match r.estimate {
-                Estimate::Fitted => format!(
-                    "{} (by the fitted curve's estimates, which pool every size; the table shows measured values)",
-                    r.reason
-                ),
-                Estimate::Measured => r.reason.clone(),
-            };
             (
                 Some(RecommendationInfo {
                     memory_mb: r.memory_mb,
-                    reason,
+                    reason: r.reason.clone(),
                     band_mb: r.band.clone(),
                     cost_per_invocation_usd: cost,
                     cost_per_million_usd: cost * 1e6,
@@ -230,6 +239,13 @@ pub fn document(outcome: &TuneOutcome, region: &str) -> FunctionDocument {
                     monthly_savings_usd: None,
                     estimate: r.estimate,
                     decision_cost_per_million_usd: Some(r.cost.mean_usd * 1e6),
+                    tradeoff: Some(r.tradeoff.clone()),
+                    latency_guard: r.latency_guard.clone(),
+                    held_back: r.held_back.clone(),
+                    predicted_optimum_note: outcome
+                        .fit
+                        .as_ref()
+                        .and_then(|f| predicted_optimum_note(f.predicted_optimum_mb, r)),
                 }),
                 None,
             )
@@ -247,6 +263,14 @@ pub fn document(outcome: &TuneOutcome, region: &str) -> FunctionDocument {
     }
     if let Some(m) = &outcome.missing_report {
         warnings.push(m.clone());
+    }
+    if let Ok(r) = &outcome.recommendation {
+        if r.latency_guard == Some(LatencyGuard::CurrentNotMeasured) {
+            warnings.push(format!(
+                "the latency guard had nothing to compare with: the current size ({} MB) was not sampled (--sizes without it), so no size was held back for being slower",
+                o.memory_mb
+            ));
+        }
     }
     if outcome.exploration.platform_failures > 0 {
         warnings.push(format!(
@@ -336,6 +360,36 @@ fn slo_warning(r: &crate::strategy::Recommendation, sizes: &[SizeRow]) -> Option
         ));
     }
     Some(head)
+}
+
+/// Why the fitted curve's optimum is not the recommendation: the curve is a prediction on the
+/// 1 MB grid, the recommendation a size that was measured (and passed the screen, the latency
+/// guard and the minimum change).
+fn predicted_optimum_note(predicted_mb: u32, r: &Recommendation) -> Option<String> {
+    if predicted_mb == r.memory_mb {
+        return None;
+    }
+    let mut why = vec![format!(
+        "{predicted_mb} MB is where the fitted curve puts the objective's optimum, a prediction; \
+         memtune recommends only sizes it measured, and of those {} MB came out best",
+        r.memory_mb
+    )];
+    if let Some(LatencyGuard::Applied { excluded_mb, .. }) = &r.latency_guard {
+        if !excluded_mb.is_empty() {
+            let sizes: Vec<String> = excluded_mb.iter().map(u32::to_string).collect();
+            why.push(format!(
+                "the latency guard set aside {} MB",
+                sizes.join(", ")
+            ));
+        }
+    }
+    if let Some(held) = &r.held_back {
+        why.push(format!(
+            "the change to {} MB was worth less than the minimum change",
+            held.memory_mb
+        ));
+    }
+    Some(why.join("; "))
 }
 
 /// Attaches production figures, and the monthly savings they imply when the current size

@@ -42,6 +42,8 @@ pub struct TuneOptions {
     pub endpoint_url: Option<String>,
     pub settle_timeout: Duration,
     pub seed: u64,
+    /// Production's invocations per month, for the savings per month a change is worth.
+    pub monthly_invocations: Option<f64>,
 }
 
 /// How sizes are chosen.
@@ -238,6 +240,7 @@ pub async fn tune<A: LambdaApi>(
                 cost_of: &cost_of,
                 stats: &stats_options,
                 timeout_ms: original.timeout_s as f64 * 1000.0,
+                current_mb: Some(original.memory_mb),
             };
             adaptive::explore(&mut sweeper, &objectives, limits, on_event).await
         }
@@ -270,21 +273,12 @@ pub async fn tune<A: LambdaApi>(
         Some(model) => adaptive::smoothed(&sizes, model, &cost_of, &stats_options),
         None => sizes.clone(),
     };
-    let recommendation =
-        strategy::recommend(&options.strategy, &decide_on, Some(original.memory_mb)).map(
-            |mut r| {
-                let cost_at = |stats: &[SizeStats]| {
-                    stats
-                        .iter()
-                        .find(|s| s.memory_mb == r.memory_mb)
-                        .and_then(|s| s.cost)
-                };
-                if cost_at(&decide_on) != cost_at(&sizes) {
-                    r.estimate = strategy::Estimate::Fitted;
-                }
-                r
-            },
-        );
+    let baseline = strategy::Baseline {
+        memory_mb: original.memory_mb,
+        measured: &sizes,
+        monthly_invocations: options.monthly_invocations,
+    };
+    let recommendation = strategy::recommend(&options.strategy, &decide_on, Some(&baseline));
     Ok(TuneOutcome {
         run_id: options.run_id.clone(),
         original,

@@ -374,7 +374,7 @@ fn check_tuning(raw: RawTuning, at: usize, dir: &Path) -> Result<Tuning, Problem
     )?;
     let strategy = match knobs.strategy.take() {
         Some(s) => s,
-        None => load_strategy("cost", None, at, dir)?,
+        None => load_strategy(crate::strategy::DEFAULT_STRATEGY, None, at, dir)?,
     };
     Ok(Tuning {
         strategy,
@@ -692,7 +692,7 @@ mod tests {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config");
         let config = FleetConfig::load(&dir.join("fleet.example.toml")).unwrap();
         assert!(!config.overrides.is_empty());
-        assert_eq!(config.tuning.strategy.name, "cost");
+        assert_eq!(config.tuning.strategy.name, "cost-guarded");
         assert_eq!(
             config.serve.schedule.as_ref().map(|s| s.text()),
             Some("0 3 * * *")
@@ -703,7 +703,7 @@ mod tests {
     fn defaults_apply_when_sections_are_missing() {
         let config = parse("").unwrap();
         assert_eq!(config.limits, Limits::default());
-        assert_eq!(config.tuning.strategy.name, "cost");
+        assert_eq!(config.tuning.strategy.name, "cost-guarded");
         assert!(!config.tuning.allow_empty_payload);
         assert!(config.overrides.is_empty());
     }

@@ -50,6 +50,8 @@ pub struct Objectives<'a> {
     pub cost_of: &'a (dyn Fn(u32, f64) -> f64 + Sync),
     pub stats: &'a StatsOptions,
     pub timeout_ms: f64,
+    /// The function's size now, which a strategy's latency guard compares with.
+    pub current_mb: Option<u32>,
 }
 
 pub async fn explore<A: LambdaApi>(

@@ -22,7 +22,20 @@ pub(super) fn predicted(
             .filter_map(|s| Some((s.memory_mb, s.mean_init_ms?))),
     );
     let most = confirmation(objectives.strategy.objective, limits, true);
-    let prediction = predict(fit, &init, objectives, (floor, limits.max_mb), most);
+    // A latency guard compares with the current size only while it is safe (as the final
+    // choice does).
+    let guard_at = objectives
+        .current_mb
+        .filter(|_| objectives.strategy.guards_latency())
+        .filter(|&now| stats.iter().any(|s| s.memory_mb == now && s.is_feasible()));
+    let prediction = predict(
+        fit,
+        &init,
+        objectives,
+        (floor, limits.max_mb),
+        most,
+        guard_at,
+    );
     (prediction, floor)
 }
 
@@ -68,7 +81,9 @@ pub(super) fn flat_around(candidates: &[Candidate], optimum: u32) -> Option<(u32
 }
 
 /// Predicts the strategy's choice on the 1 MB grid within [floor, max], by the rule the final
-/// choice applies ([`strategy::decide`]) to the fitted curve's estimates. Costs carry INIT,
+/// choice applies ([`strategy::decide`]) to the fitted curve's estimates, among the sizes its
+/// latency guard allows against `guard_at` (the current size, when safe) by the fitted p99
+/// and p50, so that the search samples where a guarded choice can land. Costs carry INIT,
 /// weighted by the cold-start ratio as the measured sizes' costs do: with a heavy INIT that
 /// shrinks slower than memory grows, a size below one vCPU can be markedly cheaper even where
 /// warm cost is flat.
@@ -78,6 +93,7 @@ pub fn predict(
     o: &Objectives<'_>,
     (floor, max_mb): (u32, u32),
     confirmations: u32,
+    guard_at: Option<u32>,
 ) -> Prediction {
     let s = o.strategy;
     // A latency SLO without its target, which the final choice refuses, is searched as cost.
@@ -113,10 +129,24 @@ pub fn predict(
             percentile,
         }
     };
+    let within_guard = |m: u32| {
+        guard_at.is_none_or(|now| {
+            let allows = |p: f64, max: Option<f64>| {
+                max.is_none_or(|x| fit.quantile_ms(m, p) <= (1.0 + x) * fit.quantile_ms(now, p))
+            };
+            allows(0.99, s.max_p99_increase) && allows(0.5, s.max_p50_increase)
+        })
+    };
+    let safe =
+        |m: &u32| anticipated_upper(&ahead, *m, None, confirmations, 0.99, level) <= tail_limit;
     let mut candidates: Vec<Candidate> = (floor..=max_mb)
-        .filter(|&m| anticipated_upper(&ahead, m, None, confirmations, 0.99, level) <= tail_limit)
+        .filter(safe)
+        .filter(|&m| within_guard(m))
         .map(candidate)
         .collect();
+    if candidates.is_empty() {
+        candidates = (floor..=max_mb).filter(safe).map(candidate).collect();
+    }
     if candidates.is_empty() {
         candidates = (floor..=max_mb)
             .filter(|&m| fit.quantile_ms(m, 0.99) <= tail_limit)

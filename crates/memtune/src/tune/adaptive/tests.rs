@@ -57,6 +57,7 @@ fn objectives<'a>(
         cost_of,
         stats,
         timeout_ms: 10_000.0,
+        current_mb: None,
     }
 }
 
@@ -715,4 +716,76 @@ fn nothing_safe_sends_the_search_upward_to_twice_the_largest_size() {
     // Once a size is safe, the search goes on as usual.
     stats[2].infeasible.clear();
     assert_eq!(upward_probe(&stats, &limits()), None);
+}
+
+/// An I/O-bound function: 50 ms of waiting and 20 ms of CPU at one vCPU, four warm samples
+/// at each size within +-1.5%, priced like x86 Lambda.
+fn io_bound_search() -> (Vec<SizeStats>, Fit) {
+    let sizes = [128u32, 256, 512, 1024, 1769];
+    let duration = |m: u32, i: usize| {
+        (50.0 + 20.0 * 1769.0 / f64::from(m.min(1769))) * (1.0 + 0.01 * (i as f64 - 1.5))
+    };
+    let samples: Vec<Sample> = sizes
+        .iter()
+        .flat_map(|&memory_mb| {
+            (0..4).map(move |i| Sample {
+                memory_mb,
+                cold: false,
+                outcome: Outcome::Success,
+                report: Some(Report {
+                    request_id: format!("{memory_mb}-{i}"),
+                    duration_ms: duration(memory_mb, i),
+                    billed_ms: duration(memory_mb, i).ceil() as u64,
+                    memory_mb,
+                    max_memory_used_mb: 80,
+                    init_ms: None,
+                    restore_ms: None,
+                    status: ReportStatus::Success,
+                }),
+            })
+        })
+        .collect();
+    let stats = measure::size_stats(&samples, &StatsOptions::new(10_000.0), &lambda_cost);
+    let fit_samples: Vec<SizeSamples> = sizes
+        .iter()
+        .map(|&memory_mb| SizeSamples {
+            memory_mb,
+            warm_ms: (0..4).map(|i| duration(memory_mb, i)).collect(),
+        })
+        .collect();
+    (stats, fit::fit(&fit_samples).unwrap())
+}
+
+fn lambda_cost(m: u32, ms: f64) -> f64 {
+    0.2e-6 + 0.000_016_666_7 * f64::from(m) / 1024.0 * ms / 1000.0
+}
+
+#[test]
+fn a_latency_guard_aims_the_search_within_it() {
+    let (stats, fit) = io_bound_search();
+    let options = StatsOptions::new(10_000.0);
+    let at_1024 = |strategy: &Strategy| {
+        let o = Objectives {
+            current_mb: Some(1024),
+            ..objectives(strategy, &lambda_cost, &options)
+        };
+        predicted(&stats, &fit, &o, &limits()).0.optimum
+    };
+    let pure = at_1024(&Strategy::load("cost").unwrap());
+    let guarded = at_1024(&Strategy::load(crate::strategy::DEFAULT_STRATEGY).unwrap());
+    let p99 = |m: u32| fit.quantile_ms(m, 0.99);
+    assert!(
+        p99(pure) > 1.2 * p99(1024),
+        "the pure optimum {pure} MB is slower"
+    );
+    assert!(
+        guarded > pure && p99(guarded) <= 1.2 * p99(1024),
+        "guarded {guarded} MB: p99 {} vs {} at 1024 MB",
+        p99(guarded),
+        p99(1024)
+    );
+    // Without a current size to compare with, the guard aims nowhere else.
+    let default = Strategy::load(crate::strategy::DEFAULT_STRATEGY).unwrap();
+    let unknown = objectives(&default, &lambda_cost, &options);
+    assert_eq!(predicted(&stats, &fit, &unknown, &limits()).0.optimum, pure);
 }
