@@ -26,6 +26,8 @@ use memtune_lab::profiles::{FunctionProfile, ProfileSet};
 use memtune_lab::truth::{self, FunctionTruth};
 use memtune_lab::{self as lab, synthetic, LabConfig};
 
+use super::real_curves::{self, RealSet};
+
 const REGION: &str = "us-east-1";
 /// Power Tuning's default powerValues and invocations per size.
 const GRID: [u32; 6] = [128, 256, 512, 1024, 1536, 3008];
@@ -34,8 +36,33 @@ const GRID_INVOCATIONS: u32 = 10;
 const MEMORY_HEADROOM: f64 = 1.2;
 /// Functions tuned at once.
 const PARALLEL_FUNCTIONS: usize = 4;
+/// A recommendation costing more than this times the best size's is oversized.
+pub const OVERSIZE_FACTOR: f64 = 1.5;
 
-/// The built-in corpus: calibrated real curves, the demo profiles and generated ones.
+/// The built-in sets of profiles to tune.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Corpus {
+    /// Physical-model profiles: [`corpus`].
+    Lab,
+    /// Measured curves ([`real_curves`]) of the development set.
+    RealDev,
+    /// Measured curves of the report set, never tuned on.
+    RealReport,
+}
+
+/// The profiles of a built-in corpus; `quick` keeps a subset (every fourth measured curve).
+pub fn profiles(corpus: Corpus, quick: bool, seed: u64) -> Vec<FunctionProfile> {
+    let real = match corpus {
+        Corpus::Lab => return self::corpus(quick, seed),
+        Corpus::RealDev => real_curves::corpus(RealSet::Dev),
+        Corpus::RealReport => real_curves::corpus(RealSet::Report),
+    };
+    real.into_iter()
+        .step_by(if quick { 4 } else { 1 })
+        .collect()
+}
+
+/// The lab corpus: calibrated real curves, the demo profiles and generated ones.
 pub fn corpus(quick: bool, seed: u64) -> Vec<FunctionProfile> {
     let calibrated = ProfileSet::parse(
         include_str!("../../config/lab/calibrated.toml"),
@@ -111,6 +138,10 @@ pub struct Summary {
     pub p95_regret: f64,
     pub max_regret: f64,
     pub infeasible_recommendations: usize,
+    /// Recommendations that cost more than [`OVERSIZE_FACTOR`] times the best size (the
+    /// cheapest feasible one; for latency-slo, the cheapest that meets a reachable SLO): more
+    /// than an SLO requires. `None` for speed, whose best size is not the cheapest.
+    pub oversized: Option<usize>,
     /// Runs with an SLO (latency-slo's): the SLO columns mean nothing without one.
     pub slo_runs: usize,
     pub slo_missed: usize,
@@ -148,7 +179,7 @@ impl Reference {
             .sizes
             .iter()
             .map(|s| {
-                let used = profile.workload.max_memory_used_mb(s.memory_mb) as f64;
+                let used = profile.model().max_memory_used_mb(s.memory_mb) as f64;
                 !s.out_of_memory
                     && s.p99_ms <= limit
                     && s.memory_mb as f64 >= MEMORY_HEADROOM * used
@@ -497,6 +528,12 @@ fn summarize(runs: &[Scored], strategies: &[String], searches: &[&str]) -> Vec<S
                     .iter()
                     .filter(|r| r.recommended_feasible == Some(false))
                     .count(),
+                oversized: (strategy != "speed").then(|| {
+                    group
+                        .iter()
+                        .filter(|r| r.cost_regret.is_some_and(|c| c > OVERSIZE_FACTOR - 1.0))
+                        .count()
+                }),
                 slo_runs: group.iter().filter(|r| r.slo_ms.is_some()).count(),
                 slo_missed: group
                     .iter()

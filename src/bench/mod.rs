@@ -4,3 +4,4 @@ pub mod accuracy;
 pub mod fleet_run;
 pub mod inspect_fleet;
 pub mod lab_load;
+pub mod real_curves;

@@ -2,24 +2,30 @@
 
 use std::path::PathBuf;
 
-use clap::Args;
+use clap::{Args, ValueEnum};
 use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::Table;
 
 use super::CliError;
-use crate::bench::accuracy::{self, AccuracyReport, AccuracySpec};
+use crate::bench::accuracy::{self, AccuracyReport, AccuracySpec, Corpus};
 use memtune_lab::profiles::ProfileSet;
 
 #[derive(Debug, Args)]
 #[command(after_long_help = "Examples:
   cargo build --release && ./target/release/memtune bench accuracy
   memtune bench accuracy --quick --strategies cost
+  memtune bench accuracy --corpus real-dev --strategies cost,latency-slo
   memtune bench accuracy --strategies latency-slo --seed 4
   memtune bench accuracy --profiles config/lab/calibrated.toml -o out.json
   memtune bench accuracy --profiles config/lab/ --strategies cost")]
 pub struct AccuracyArgs {
-    /// Fleet file with the profiles to tune, or a directory of them (every *.toml in it);
-    /// default: calibrated + demo + 16 generated.
+    /// Built-in profiles to tune: `lab` (calibrated + demo + 16 generated, physical models),
+    /// `real-dev` or `real-report` (measured curves from data/measurements; tune on the first,
+    /// report on the second: docs/benchmarks.md).
+    #[arg(long, value_enum, default_value_t = CorpusArg::Lab, conflicts_with = "profiles")]
+    corpus: CorpusArg,
+    /// Fleet file with the profiles to tune, or a directory of them (every *.toml in it),
+    /// instead of a built-in corpus.
     #[arg(long)]
     profiles: Option<PathBuf>,
     /// A small subset (the CI regression check).
@@ -42,6 +48,13 @@ pub struct AccuracyArgs {
     seed: u64,
 }
 
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum CorpusArg {
+    Lab,
+    RealDev,
+    RealReport,
+}
+
 pub async fn run(args: AccuracyArgs) -> Result<(), CliError> {
     super::output::check_file(&args.output)?;
     for s in &args.strategies {
@@ -53,7 +66,14 @@ pub async fn run(args: AccuracyArgs) -> Result<(), CliError> {
                 .map_err(|e| CliError::usage(e.to_string()))?
                 .functions
         }
-        None => accuracy::corpus(args.quick, args.seed),
+        None => {
+            let corpus = match args.corpus {
+                CorpusArg::Lab => Corpus::Lab,
+                CorpusArg::RealDev => Corpus::RealDev,
+                CorpusArg::RealReport => Corpus::RealReport,
+            };
+            accuracy::profiles(corpus, args.quick, args.seed)
+        }
     };
     let spec = AccuracySpec {
         profiles,
@@ -111,6 +131,7 @@ pub fn render(report: &AccuracyReport) -> String {
         "p95 regret",
         "max regret",
         "infeasible",
+        "over 1.5x",
         "SLO missed",
         "unconfirmed",
         "median inv.",
@@ -127,6 +148,7 @@ pub fn render(report: &AccuracyReport) -> String {
             pct(s.p95_regret),
             pct(s.max_regret),
             s.infeasible_recommendations.to_string(),
+            s.oversized.map_or("-".into(), |n| n.to_string()),
             slo_count(s, s.slo_missed),
             slo_count(s, s.slo_unconfirmed),
             format!("{:.0}", s.median_invocations),

@@ -123,23 +123,16 @@ pub struct Production<'a> {
 
 impl<'a> Production<'a> {
     fn new(window: Backfill, profile: &'a FunctionProfile) -> Production<'a> {
-        let w = &profile.workload;
+        let model = profile.model();
         let memory = profile.memory_mb;
-        let arch = profile.architecture;
         let durations = duration_distribution(profile);
-        let error_fraction = if w.out_of_memory(memory) {
+        let error_fraction = if model.out_of_memory(memory) {
             1.0
         } else {
             let timeout = 1.0 - durations.cdf_uncapped(profile.timeout_ms());
-            timeout + (1.0 - timeout) * w.error_rate
+            timeout + (1.0 - timeout) * model.error_rate()
         };
-        let init = DurationDistribution::new(
-            w.init_duration_ms(memory, arch),
-            w.noise_cv_at(memory),
-            0.0,
-            1.0,
-            f64::INFINITY,
-        );
+        let init = model.init_distribution(memory, profile.architecture);
         let cold = profile.traffic.cold_start_ratio;
         let h = |tag: u64| unit(hash_of(window.seed, &profile.name, &[tag]));
         Production {
@@ -286,7 +279,7 @@ impl<'a> Production<'a> {
     /// Invocation `i` of the `n` in `minute`; `global` numbers it since the epoch.
     fn report(&self, minute: i64, i: i64, n: i64, global: i64) -> SyntheticReport {
         let p = self.profile;
-        let w = &p.workload;
+        let model = p.model();
         let seed = hash_of(self.window.seed, &p.name, &[global as u64, 7]);
         let mut rng = StdRng::seed_from_u64(seed);
         let timestamp_ms =
@@ -297,7 +290,7 @@ impl<'a> Production<'a> {
         let init_ms = cold.then(|| self.init.sample_uncapped(&mut rng));
         let raw = self.durations.sample_uncapped(&mut rng);
         let timeout_ms = p.timeout_ms();
-        let oom = w.out_of_memory(p.memory_mb);
+        let oom = model.out_of_memory(p.memory_mb);
         let status = if oom {
             Some("error")
         } else if raw >= timeout_ms {
@@ -309,7 +302,7 @@ impl<'a> Production<'a> {
         let used = if oom {
             p.memory_mb
         } else {
-            let used = w.max_memory_used_mb(p.memory_mb) as f64 * rng.random_range(0.97..1.03);
+            let used = model.max_memory_used_mb(p.memory_mb) as f64 * rng.random_range(0.97..1.03);
             (used.round() as u32).clamp(1, p.memory_mb)
         };
         let request_id = uuid::Builder::from_random_bytes(rng.random())
@@ -333,19 +326,19 @@ impl<'a> Production<'a> {
     }
 }
 
-/// The workload's distribution of REPORT durations at the function's configured memory.
+/// The model's distribution of REPORT durations at the function's configured memory.
 ///
 /// A function configured below its working set is killed part way through every invocation;
 /// those durations (uniform over 5-60% of the base duration) are described by a log-normal
 /// with the same mean and spread, so that they too have an analytic form.
 pub fn duration_distribution(profile: &FunctionProfile) -> DurationDistribution {
-    let w = &profile.workload;
+    let model = profile.model();
     let timeout_ms = profile.timeout_ms();
-    if w.out_of_memory(profile.memory_mb) {
-        let base = w.base_duration_ms(profile.memory_mb, profile.architecture);
+    if model.out_of_memory(profile.memory_mb) {
+        let base = model.base_duration_ms(profile.memory_mb, profile.architecture);
         return DurationDistribution::new(base * 0.325, 0.49, 0.0, 1.0, timeout_ms);
     }
-    w.distribution(profile.memory_mb, profile.architecture, timeout_ms)
+    model.distribution(profile.memory_mb, profile.architecture, timeout_ms)
 }
 
 /// The REPORT event text in the function's log format, as Lambda writes it.

@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use super::measured::MeasuredCurve;
 use super::workload::Workload;
 use memtune_facts::{Architecture, MAX_MEMORY_MB, MIN_MEMORY_MB};
 
@@ -109,6 +110,9 @@ pub struct FunctionProfile {
     pub tags: BTreeMap<String, String>,
     #[serde(default)]
     pub workload: Workload,
+    /// A measured duration curve, in place of `workload`'s physics (`measured`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub curve: Option<MeasuredCurve>,
     #[serde(default)]
     pub traffic: Traffic,
 }
@@ -136,7 +140,6 @@ impl FunctionProfile {
 
     /// The first impossible value, as (key, message).
     pub(crate) fn validate(&self) -> Option<(&'static str, String)> {
-        let w = &self.workload;
         let bad = |key: &'static str, msg: &str| Some((key, msg.to_string()));
         if self.name.is_empty()
             || self.name.len() > 64
@@ -159,6 +162,20 @@ impl FunctionProfile {
         if !matches!(self.package_type.as_str(), "Zip" | "Image") {
             return bad("package_type", "package_type must be \"Zip\" or \"Image\"");
         }
+        let problem = match &self.curve {
+            Some(_) if self.workload != Workload::default() => bad(
+                "curve",
+                "a function has either [function.workload] or [function.curve], not both",
+            ),
+            Some(curve) => curve.validate(),
+            None => self.validate_workload(),
+        };
+        problem.or_else(|| self.validate_traffic())
+    }
+
+    fn validate_workload(&self) -> Option<(&'static str, String)> {
+        let w = &self.workload;
+        let bad = |key: &'static str, msg: &str| Some((key, msg.to_string()));
         let checks: [(&'static str, f64, f64, f64); 13] = [
             ("cpu_ms", w.cpu_ms, 0.0, 1e8),
             ("parallel_fraction", w.parallel_fraction, 0.0, 1.0),
@@ -212,6 +229,11 @@ impl FunctionProfile {
                 "the workload does nothing: set cpu_ms, io_ms or transfer_mb",
             );
         }
+        None
+    }
+
+    fn validate_traffic(&self) -> Option<(&'static str, String)> {
+        let bad = |key: &'static str, msg: &str| Some((key, msg.to_string()));
         let t = &self.traffic;
         if !(t.requests_per_day >= 0.0 && t.requests_per_day.is_finite()) {
             return bad("requests_per_day", "requests_per_day must be >= 0");

@@ -120,6 +120,7 @@ fn profile(index: usize, kind: Kind, rng: &mut StdRng) -> FunctionProfile {
         reserved_concurrency: None,
         tags,
         workload,
+        curve: None,
         traffic: traffic(rng),
     }
 }

@@ -133,7 +133,7 @@ fn size_truth(
 ) -> Result<SizeTruth, PricingError> {
     let arch = profile.architecture;
     let timeout_ms = profile.timeout_ms();
-    let e = profile.workload.expectation(memory_mb, arch, timeout_ms);
+    let e = profile.model().expectation(memory_mb, arch, timeout_ms);
     let cost_warm_usd = prices.invocation_cost(memory_mb, e.mean_billed_ms, 0.0, arch)?;
     let init_weighted = if init_billed {
         billed_ms(e.init_ms) * profile.traffic.cold_start_ratio

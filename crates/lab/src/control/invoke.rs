@@ -160,7 +160,7 @@ impl Lab {
             .noise
             .entry(noise_key)
             .or_insert_with_key(|key| StdRng::seed_from_u64(seed_for(seed, key)));
-        let execution = f.profile.workload.execute(
+        let execution = f.profile.model().execute(
             config.memory_mb,
             architecture,
             config.timeout_s as f64 * 1000.0,

@@ -518,12 +518,12 @@ fn population_fields(
     message: Option<String>,
 ) -> Vec<(Quantity, PopField)> {
     let profile = p.profile;
-    let w = &profile.workload;
+    let model = profile.model();
     let durations: Arc<dyn Continuous> = Arc::new(p.durations);
-    let used = if w.out_of_memory(profile.memory_mb) {
+    let used = if model.out_of_memory(profile.memory_mb) {
         PopField::Const(Val::Num(profile.memory_mb as f64))
     } else {
-        let ws = w.max_memory_used_mb(profile.memory_mb) as f64;
+        let ws = model.max_memory_used_mb(profile.memory_mb) as f64;
         let top = (ws * 1.03).min(profile.memory_mb as f64);
         PopField::Dist(Arc::new(Uniform(ws * 0.97, top)))
     };
