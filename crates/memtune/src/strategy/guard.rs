@@ -257,44 +257,8 @@ pub(super) fn held_back(
 
 #[cfg(test)]
 mod tests {
+    use super::super::fixtures::size;
     use super::*;
-    use crate::measure::{FailureCounts, QuantileEstimate};
-
-    fn size(memory_mb: u32, usd: f64, mean_ms: f64, p99_ms: f64) -> SizeStats {
-        let q = |ms: f64| QuantileEstimate {
-            ms,
-            upper_ms: None,
-            confidence: 0.95,
-            own_spread: false,
-        };
-        SizeStats {
-            memory_mb,
-            invocations: 10,
-            successes: 10,
-            failures: FailureCounts::default(),
-            cold_starts: 0,
-            missing_reports: 0,
-            warm: Some(WarmStats {
-                samples: 10,
-                mean_ms,
-                trimmed_mean_ms: mean_ms,
-                p50: q(mean_ms),
-                p90: q(p99_ms),
-                p99: q(p99_ms),
-                cv: 0.05,
-                mean_billed_ms: mean_ms,
-            }),
-            mean_init_ms: None,
-            max_memory_used_mb: Some(64),
-            cost: Some(CostStats {
-                mean_usd: usd,
-                ci_low_usd: usd,
-                ci_high_usd: usd,
-                init_usd: 0.0,
-            }),
-            infeasible: Vec::new(),
-        }
-    }
 
     fn guarded() -> Strategy {
         Strategy::load(super::super::spec::DEFAULT_STRATEGY).unwrap()

@@ -158,44 +158,8 @@ fn signed_pct(fraction: f64) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::super::fixtures::size;
     use super::*;
-    use crate::measure::{CostStats, FailureCounts, QuantileEstimate, WarmStats};
-
-    fn size(memory_mb: u32, usd: f64, p50: f64, p99: f64) -> SizeStats {
-        let q = |ms: f64| QuantileEstimate {
-            ms,
-            upper_ms: None,
-            confidence: 0.95,
-            own_spread: false,
-        };
-        SizeStats {
-            memory_mb,
-            invocations: 10,
-            successes: 10,
-            failures: FailureCounts::default(),
-            cold_starts: 0,
-            missing_reports: 0,
-            warm: Some(WarmStats {
-                samples: 10,
-                mean_ms: p50,
-                trimmed_mean_ms: p50,
-                p50: q(p50),
-                p90: q(p99),
-                p99: q(p99),
-                cv: 0.05,
-                mean_billed_ms: p50,
-            }),
-            mean_init_ms: None,
-            max_memory_used_mb: Some(64),
-            cost: Some(CostStats {
-                mean_usd: usd,
-                ci_low_usd: usd,
-                ci_high_usd: usd,
-                init_usd: 0.0,
-            }),
-            infeasible: Vec::new(),
-        }
-    }
 
     #[test]
     fn a_change_says_cost_and_latency_before_and_after_and_why() {
