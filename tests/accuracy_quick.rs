@@ -11,6 +11,7 @@ async fn quick(strategy: &str) -> (AccuracyReport, Summary, Summary) {
         strategies: vec![strategy.into()],
         searches: vec!["grid", "adaptive"],
         seed: 1,
+        production_tail: false,
     };
     let report = accuracy::run(&spec).await.unwrap();
     let of = |search: &str| {
@@ -64,4 +65,44 @@ async fn adaptive_latency_slo_meets_every_reachable_slo() {
         "adaptive used {:.0}% of grid's GB-s",
         ratio * 100.0
     );
+}
+
+/// Both searches are billed as Lambda bills them: every cold start's INIT is part of the
+/// exploration GB-s, and Power Tuning's grid pays one per size (6 sizes x 10 invocations,
+/// the first of each cold).
+#[tokio::test(flavor = "multi_thread")]
+async fn exploration_includes_the_init_of_every_cold_start() {
+    let profiles = memtune_lab::profiles::ProfileSet::parse(
+        "[[function]]\nname = \"heavy-init\"\nmemory_mb = 1024\ntimeout_s = 30\n\
+         [function.workload]\nio_ms = 100.0\ninit_ms = 2000.0\nnoise_cv = 0.02\n\
+         [function.traffic]\nrequests_per_day = 10000\ncold_start_ratio = 0.01\n",
+        "t.toml",
+    )
+    .unwrap()
+    .functions;
+    let spec = AccuracySpec {
+        profiles,
+        strategies: vec!["cost".into()],
+        searches: vec!["grid", "adaptive"],
+        seed: 1,
+        production_tail: false,
+    };
+    let report = accuracy::run(&spec).await.unwrap();
+    let run = |search: &str| report.runs.iter().find(|r| r.search == search).unwrap();
+    let grid = run("grid");
+    assert_eq!(grid.cold_starts, 6, "{grid:?}");
+    // 2 s of INIT at each of 128 + 256 + 512 + 1024 + 1536 + 3008 MB, and 60 x 100 ms warm.
+    let sizes_gb = 6464.0 / 1024.0;
+    let (init, warm) = (2.0 * sizes_gb, 10.0 * 0.1 * sizes_gb);
+    assert!((grid.init_gb_seconds / init - 1.0).abs() < 0.1, "{grid:?}");
+    assert!(
+        ((grid.gb_seconds - grid.init_gb_seconds) / warm - 1.0).abs() < 0.1,
+        "{grid:?}"
+    );
+    let adaptive = run("adaptive");
+    assert!(
+        adaptive.cold_starts as usize >= adaptive.sampled.len(),
+        "{adaptive:?}"
+    );
+    assert!(adaptive.init_gb_seconds > 0.0 && adaptive.gb_seconds > adaptive.init_gb_seconds);
 }

@@ -32,6 +32,7 @@ async fn run(strategy: &str) -> (AccuracyReport, Summary, Summary) {
         strategies: vec![strategy.into()],
         searches: vec!["grid", "adaptive"],
         seed: 1,
+        production_tail: false,
     };
     let report = accuracy::run(&spec).await.unwrap();
     for r in &report.runs {

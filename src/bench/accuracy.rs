@@ -2,6 +2,8 @@
 //! cost? Every profile of a corpus is tuned on an in-process lab (time scale 0) with each
 //! strategy, by grid search (AWS Lambda Power Tuning's defaults) and by adaptive search, and
 //! each recommendation is scored against the lab's noise-free truth on the 1 MB grid.
+//! Exploration is what the lab billed: every invocation's billed duration, the INIT of each
+//! cold start included (billed on Lambda since 2025-08-01), for both searches alike.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -36,6 +38,8 @@ const GRID_INVOCATIONS: u32 = 10;
 const MEMORY_HEADROOM: f64 = 1.2;
 /// Functions tuned at once.
 const PARALLEL_FUNCTIONS: usize = 4;
+/// Generated profiles per workload family in the full corpus.
+const PER_FAMILY: usize = 2;
 /// A recommendation costing more than this times the best size's is oversized.
 pub const OVERSIZE_FACTOR: f64 = 1.5;
 
@@ -62,7 +66,8 @@ pub fn profiles(corpus: Corpus, quick: bool, seed: u64) -> Vec<FunctionProfile> 
         .collect()
 }
 
-/// The lab corpus: calibrated real curves, the demo profiles and generated ones.
+/// The lab corpus: calibrated real curves, the demo profiles and generated ones (two of
+/// each workload family; the quick corpus takes the first four).
 pub fn corpus(quick: bool, seed: u64) -> Vec<FunctionProfile> {
     let calibrated = ProfileSet::parse(
         include_str!("../../config/lab/calibrated.toml"),
@@ -71,7 +76,14 @@ pub fn corpus(quick: bool, seed: u64) -> Vec<FunctionProfile> {
     .expect("the calibrated fleet is valid (a test checks it)")
     .functions;
     let demo = lab::demo_profiles().functions;
-    let generated = synthetic::generate(if quick { 4 } else { 16 }, seed);
+    let generated = synthetic::generate(
+        if quick {
+            4
+        } else {
+            PER_FAMILY * synthetic::FAMILIES
+        },
+        seed,
+    );
     if quick {
         let mut few: Vec<FunctionProfile> = calibrated.into_iter().step_by(4).collect();
         few.extend(demo.into_iter().step_by(3));
@@ -92,12 +104,19 @@ pub struct AccuracySpec {
     pub strategies: Vec<String>,
     pub searches: Vec<&'static str>,
     pub seed: u64,
+    /// Whether the adaptive search takes its tail from production's CloudWatch figures, as
+    /// `recommend` does. Off, both searches decide on their own invocations alone: the grid
+    /// (Power Tuning) reads no production data, so only then do both have the same information.
+    pub production_tail: bool,
 }
 
 /// One tuning, scored.
 #[derive(Debug, Clone, Serialize)]
 pub struct Scored {
+    pub seed: u64,
     pub profile: String,
+    /// The workload family of a generated profile; `None` for calibrated and demo ones.
+    pub family: Option<String>,
     pub strategy: String,
     pub search: String,
     pub recommended_mb: Option<u32>,
@@ -121,7 +140,11 @@ pub struct Scored {
     /// The sizes sampled, with invocations at each: `[memory_mb, invocations]`.
     pub sampled: Vec<[u32; 2]>,
     pub invocations: u64,
+    /// Exploration GB-s as billed, INIT of every cold start included.
     pub gb_seconds: f64,
+    /// The cold starts the search caused, and the GB-s of their INIT (part of `gb_seconds`).
+    pub cold_starts: u64,
+    pub init_gb_seconds: f64,
     pub usd: f64,
     pub wall_ms: f64,
     pub error: Option<String>,
@@ -134,6 +157,8 @@ pub struct Summary {
     pub search: String,
     pub runs: usize,
     pub failed: usize,
+    /// Runs without a recommendation on a profile where some size is feasible.
+    pub failed_with_safe_size: usize,
     pub median_regret: f64,
     pub p95_regret: f64,
     pub max_regret: f64,
@@ -148,12 +173,15 @@ pub struct Summary {
     /// Recommendations that meet the SLO by their estimate alone: no upper bound confirms it.
     pub slo_unconfirmed: usize,
     pub median_gb_seconds: f64,
+    /// INIT's share of all the exploration GB-s of these runs.
+    pub init_share: f64,
     pub median_invocations: f64,
     pub median_usd: f64,
 }
 
 #[derive(Debug, Clone, Serialize)]
 pub struct AccuracyReport {
+    pub seed: u64,
     pub profiles: usize,
     pub summaries: Vec<Summary>,
     pub runs: Vec<Scored>,
@@ -244,7 +272,7 @@ pub async fn run(spec: &AccuracySpec) -> std::io::Result<AccuracyReport> {
     let adaptive_functions: Vec<String> = spec
         .profiles
         .iter()
-        .filter(|_| spec.searches.contains(&"adaptive"))
+        .filter(|_| spec.production_tail && spec.searches.contains(&"adaptive"))
         .flat_map(|p| {
             spec.strategies
                 .iter()
@@ -310,6 +338,7 @@ pub async fn run(spec: &AccuracySpec) -> std::io::Result<AccuracyReport> {
     });
     let _ = std::fs::remove_dir_all(&state);
     Ok(AccuracyReport {
+        seed: spec.seed,
         profiles: spec.profiles.len(),
         summaries: summarize(&runs, &spec.strategies, &spec.searches),
         runs,
@@ -318,7 +347,8 @@ pub async fn run(spec: &AccuracySpec) -> std::io::Result<AccuracyReport> {
 }
 
 /// The production tail of every adaptive case's function, read from the lab's CloudWatch the
-/// way `recommend` reads it (14 days of backfilled traffic at the profile's memory size).
+/// way `recommend` reads it (14 days of backfilled traffic at the profile's memory size, a
+/// finite sample of simulated invocations).
 async fn production_tails(
     sdk: &aws_config::SdkConfig,
     book: &PriceBook,
@@ -420,7 +450,9 @@ impl Case<'_> {
         let outcome = tune::tune(api, book, &function, &options, in_flight, &|_| {}).await;
         let wall_ms = started.elapsed().as_secs_f64() * 1000.0;
         let mut scored = Scored {
+            seed: self.seed,
             profile: self.profile.name.clone(),
+            family: synthetic::family(self.profile).map(str::to_string),
             strategy: self.strategy.to_string(),
             search: self.search.to_string(),
             recommended_mb: None,
@@ -436,25 +468,12 @@ impl Case<'_> {
             sampled: Vec::new(),
             invocations: 0,
             gb_seconds: 0.0,
+            cold_starts: 0,
+            init_gb_seconds: 0.0,
             usd: 0.0,
             wall_ms,
             error: None,
         };
-        let outcome = match outcome {
-            Ok(o) => o,
-            Err(e) => {
-                scored.error = Some(e.to_string());
-                return scored;
-            }
-        };
-        scored.sampled = outcome
-            .sizes
-            .iter()
-            .map(|s| [s.memory_mb, s.invocations as u32])
-            .collect();
-        scored.invocations = outcome.exploration.invocations;
-        scored.gb_seconds = outcome.exploration.gb_seconds;
-        scored.usd = outcome.exploration.usd;
         let reference = self.reference;
         let sizes = &reference.truth.sizes;
         let best = match slo {
@@ -467,6 +486,35 @@ impl Case<'_> {
             None => reference.cheapest(|_| true),
         };
         scored.best_mb = best;
+        let outcome = match outcome {
+            Ok(o) => o,
+            Err(e) => {
+                if let Some(spent) = e.exploration() {
+                    scored.invocations = spent.invocations;
+                    scored.gb_seconds = spent.gb_seconds;
+                    scored.usd = spent.usd;
+                }
+                scored.error = Some(e.to_string());
+                return scored;
+            }
+        };
+        scored.sampled = outcome
+            .sizes
+            .iter()
+            .map(|s| [s.memory_mb, s.invocations as u32])
+            .collect();
+        scored.invocations = outcome.exploration.invocations;
+        scored.gb_seconds = outcome.exploration.gb_seconds;
+        scored.cold_starts = outcome.sizes.iter().map(|s| s.cold_starts as u64).sum();
+        scored.init_gb_seconds = outcome
+            .sizes
+            .iter()
+            .map(|s| {
+                let init_ms = s.mean_init_ms.unwrap_or(0.0) * s.cold_starts as f64;
+                s.memory_mb as f64 / 1024.0 * init_ms / 1000.0
+            })
+            .sum();
+        scored.usd = outcome.exploration.usd;
         let Ok(rec) = &outcome.recommendation else {
             scored.error = outcome.recommendation.as_ref().err().map(|e| e.to_string());
             return scored;
@@ -521,6 +569,10 @@ fn summarize(runs: &[Scored], strategies: &[String], searches: &[&str]) -> Vec<S
                 search: search.to_string(),
                 runs: group.len(),
                 failed: group.iter().filter(|r| r.recommended_mb.is_none()).count(),
+                failed_with_safe_size: group
+                    .iter()
+                    .filter(|r| r.recommended_mb.is_none() && r.best_mb.is_some())
+                    .count(),
                 median_regret: percentile(&regrets, 0.5),
                 p95_regret: percentile(&regrets, 0.95),
                 max_regret: regrets.last().copied().unwrap_or(f64::NAN),
@@ -544,6 +596,8 @@ fn summarize(runs: &[Scored], strategies: &[String], searches: &[&str]) -> Vec<S
                     .filter(|r| r.slo_confirmed == Some(false))
                     .count(),
                 median_gb_seconds: median(group.iter().map(|r| r.gb_seconds)),
+                init_share: group.iter().map(|r| r.init_gb_seconds).sum::<f64>()
+                    / group.iter().map(|r| r.gb_seconds).sum::<f64>(),
                 median_invocations: median(group.iter().map(|r| r.invocations as f64)),
                 median_usd: median(group.iter().map(|r| r.usd)),
             });
@@ -566,18 +620,37 @@ fn summary_regret(run: &Scored) -> Option<f64> {
     }
 }
 
-/// Median over profiles of adaptive's exploration GB-s divided by grid's.
+/// Median over profiles of adaptive's exploration GB-s divided by grid's (INIT included in
+/// both).
 pub fn median_gb_s_ratio(runs: &[Scored], strategy: &str) -> f64 {
+    median_ratio_of(&runs.iter().collect::<Vec<_>>(), strategy)
+}
+
+/// [`median_gb_s_ratio`] over runs of any number of seeds: each adaptive run is paired with
+/// grid's on the same profile and seed.
+pub fn median_ratio_of(runs: &[&Scored], strategy: &str) -> f64 {
     let ratios = runs
         .iter()
         .filter(|r| r.strategy == strategy && r.search == "adaptive")
         .filter_map(|a| {
             runs.iter()
-                .find(|g| g.strategy == strategy && g.search == "grid" && g.profile == a.profile)
+                .find(|g| {
+                    g.strategy == strategy
+                        && g.search == "grid"
+                        && g.profile == a.profile
+                        && g.seed == a.seed
+                })
                 .filter(|g| g.gb_seconds > 0.0)
                 .map(|g| a.gb_seconds / g.gb_seconds)
         });
     median(ratios)
+}
+
+/// The q-quantile (1: the largest) of these runs' regrets as the summary counts them.
+pub fn regret_quantile(runs: &[&Scored], q: f64) -> f64 {
+    let mut regrets: Vec<f64> = runs.iter().filter_map(|r| summary_regret(r)).collect();
+    regrets.sort_by(f64::total_cmp);
+    percentile(&regrets, q)
 }
 
 #[cfg(test)]
@@ -586,7 +659,9 @@ mod tests {
 
     fn run(strategy: &str, cost_regret: f64, slo_met: Option<bool>) -> Scored {
         Scored {
+            seed: 1,
             profile: "f".into(),
+            family: None,
             strategy: strategy.into(),
             search: "adaptive".into(),
             recommended_mb: Some(512),
@@ -602,6 +677,8 @@ mod tests {
             sampled: Vec::new(),
             invocations: 10,
             gb_seconds: 1.0,
+            cold_starts: 1,
+            init_gb_seconds: 0.1,
             usd: 0.0,
             wall_ms: 0.0,
             error: None,

@@ -3,15 +3,15 @@
 //! Each function's traffic follows a daily sinusoid around `requests_per_day`. Counts are
 //! integers that come from rounding a closed-form cumulative curve, so the number of invocations
 //! in any range is two evaluations of that curve (`invocations_between` is O(1)) and the counts
-//! of adjacent ranges always add up. Durations are not sampled for the metrics: they are the
-//! workload's analytic distribution at the configured memory, weighted by the count. Only
-//! FilterLogEvents needs individual REPORT lines, which [`Production::reports_in_minute`]
-//! derives deterministically from the seed, one minute at a time.
+//! of adjacent ranges always add up. Every invocation, numbered since the epoch, has its own
+//! duration drawn from the seed ([`Production::raw_duration_of`]): FilterLogEvents' REPORT
+//! lines and CloudWatch's Duration statistics read the same draws, so production's figures are
+//! a finite sample with its own sampling error, as a real account's are, not the workload's
+//! distribution. Logs Insights still aggregates the analytic distribution weighted by the count.
 
 use memtune_facts::report_line::{self, Report, ReportStatus};
-use rand::rngs::StdRng;
+use rand::rngs::{SmallRng, StdRng};
 use rand::{Rng, SeedableRng};
-use statrs::distribution::{Beta, ContinuousCDF, Normal};
 
 use super::profiles::{FunctionProfile, LogFormat};
 use super::workload::DurationDistribution;
@@ -22,6 +22,11 @@ pub const DAY_MS: i64 = 86_400_000;
 const MINUTES_PER_DAY: f64 = 1440.0;
 /// Insights reports memory fields in bytes, counting a megabyte as 10^6 bytes.
 pub const BYTES_PER_MB: f64 = 1_000_000.0;
+/// The most backfilled invocations a Duration statistic draws for one period. Above it the
+/// lab computes the statistic over every k-th invocation: a p99 over 20,000 has 200 values
+/// above it and a sampling error of a few percent, more than weeks of a busy function's
+/// traffic would give, and drawing it costs about a millisecond.
+pub const MAX_DURATION_SAMPLE: u64 = 20_000;
 
 /// The backfilled window: the 14 days before the minute in which the lab started.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -119,6 +124,8 @@ pub struct Production<'a> {
     pub init: DurationDistribution,
     /// Seconds an invocation holds an environment on average (INIT weighted by cold starts).
     mean_busy_s: f64,
+    /// `hash_of(seed, name, &[])`, from which each invocation's draws are seeded.
+    name_hash: u64,
 }
 
 impl<'a> Production<'a> {
@@ -146,37 +153,38 @@ impl<'a> Production<'a> {
             mean_busy_s: (durations.mean() + cold * init.mean()) / 1000.0,
             durations,
             init,
+            name_hash: hash_of(window.seed, &profile.name, &[]),
         }
     }
 
-    /// Invocations a window of the length of [start_ms, end_ms) (at most the backfill's)
-    /// holds at the average rate, without the daily wave or rounding: the same wherever the
-    /// window starts, so reads a minute apart get the same figure.
-    pub fn nominal_between(&self, start_ms: i64, end_ms: i64) -> f64 {
-        let length_ms = (end_ms - start_ms).clamp(0, self.window.end_ms - self.window.start_ms);
-        self.per_minute * (length_ms / MINUTE_MS) as f64
+    /// The duration invocation `global` (numbered since the epoch) drew, before the timeout
+    /// caps it: the same for its REPORT line and for CloudWatch's statistics.
+    pub fn raw_duration_of(&self, global: i64) -> f64 {
+        let seed = mix(mix(self.name_hash ^ global as u64) ^ 13);
+        self.durations
+            .sample_uncapped(&mut SmallRng::seed_from_u64(seed))
     }
 
-    /// The level at which the empirical p-quantile of `count` durations falls: the k-th
-    /// smallest of n uniform draws follows Beta(k, n - k + 1), so the distribution's quantile
-    /// at that level is what a sampled population would report (a p99 over a thousand
-    /// invocations is a few percent off; over millions, exact). One uniform draw per function
-    /// serves every level, so higher levels read higher values, as they do in one population.
-    /// The draw depends on the seed, the function, the level and `count` only; callers pass
-    /// [`Production::nominal_between`] so that reads at another time of day get the same
-    /// value (the accuracy benchmark stays reproducible).
-    pub fn sampled_level(&self, p: f64, count: f64) -> f64 {
-        let n = count.round().max(1.0);
-        let k = (p * n).ceil().clamp(1.0, n);
-        let tag = [4];
-        let u = unit(hash_of(self.window.seed, &self.profile.name, &tag)).clamp(1e-12, 1.0 - 1e-12);
-        if n > 1e5 {
-            // Beta's inverse is slow there and the normal limit is exact enough.
-            let mean = k / (n + 1.0);
-            let sd = (mean * (1.0 - mean) / (n + 2.0)).sqrt();
-            return (mean + sd * Normal::standard().inverse_cdf(u)).clamp(0.0, 1.0);
+    /// The durations CloudWatch's Duration statistics see for the invocations in minutes
+    /// within [start_ms, end_ms), and how many invocations each stands for: every one, or for
+    /// more than [`MAX_DURATION_SAMPLE`] every k-th by number since the epoch (so that a window
+    /// a minute later keeps nearly the same ones and reads nearly the same statistics).
+    pub fn duration_sample(&self, start_ms: i64, end_ms: i64) -> (Vec<f64>, f64) {
+        let (first, last) = self.window.minutes(start_ms, end_ms);
+        let (a, b) = (self.count_before(first), self.count_before(last));
+        let n = (b - a).max(0);
+        if n == 0 {
+            return (Vec::new(), 0.0);
         }
-        Beta::new(k, n - k + 1.0).map_or(p, |b| b.inverse_cdf(u))
+        let stride = (n as u64).div_ceil(MAX_DURATION_SAMPLE).max(1) as i64;
+        let timeout_ms = self.profile.timeout_ms();
+        let from = (a + stride - 1).div_euclid(stride) * stride;
+        let values: Vec<f64> = (from..b)
+            .step_by(stride as usize)
+            .map(|g| self.raw_duration_of(g).min(timeout_ms))
+            .collect();
+        let weight = n as f64 / values.len().max(1) as f64;
+        (values, weight)
     }
 
     /// Expected invocations from the epoch to the start of `minute` (the integral of the daily
@@ -288,7 +296,7 @@ impl<'a> Production<'a> {
         let cold = Self::share(global + 1, ratio, self.cold_offset)
             > Self::share(global, ratio, self.cold_offset);
         let init_ms = cold.then(|| self.init.sample_uncapped(&mut rng));
-        let raw = self.durations.sample_uncapped(&mut rng);
+        let raw = self.raw_duration_of(global);
         let timeout_ms = p.timeout_ms();
         let oom = model.out_of_memory(p.memory_mb);
         let status = if oom {
@@ -386,44 +394,39 @@ mod tests {
     const STARTED: i64 = 1_760_000_123_456;
 
     #[test]
-    fn percentile_levels_scatter_like_order_statistics_of_that_many_invocations() {
+    fn duration_samples_are_the_report_lines_durations_and_scatter_like_a_sample() {
         let p = profile();
         let b = Backfill::new(9, STARTED);
         let prod = b.production(&p);
-        // Over many functions (seeds), the level of a p99 over n invocations has the order
-        // statistic's spread: sqrt(p (1 - p) / n).
-        let spread = |n: f64| {
-            let levels: Vec<f64> = (0..400)
-                .map(|seed| {
-                    Backfill::new(seed, STARTED)
-                        .production(&p)
-                        .sampled_level(0.99, n)
-                })
-                .collect();
-            let mean = levels.iter().sum::<f64>() / levels.len() as f64;
-            let var = levels.iter().map(|l| (l - mean).powi(2)).sum::<f64>() / 399.0;
-            (mean, var.sqrt())
-        };
-        for n in [1_000.0, 1e7] {
-            let (mean, sd) = spread(n);
-            let expected = (0.99 * 0.01 / n).sqrt();
-            assert!((mean - 0.99).abs() < 3.0 * expected, "n {n}: mean {mean}");
-            assert!(
-                (sd / expected - 1.0).abs() < 0.2,
-                "n {n}: sd {sd} vs {expected}"
-            );
-        }
-        // The same function, level and count always give the same level, and a higher
-        // percentile of the same population a higher one.
-        assert_eq!(prod.sampled_level(0.99, 5e4), prod.sampled_level(0.99, 5e4));
-        for n in [1_400.0, 5e4, 1e7] {
-            assert!(
-                prod.sampled_level(0.995, n) > prod.sampled_level(0.99, n),
-                "{n}"
-            );
-        }
-        // The nominal count ignores the daily wave: the whole window holds 14 days' volume.
-        assert!((prod.nominal_between(b.start_ms, b.end_ms) - 14.0 * 100_000.0).abs() < 1e-6);
+        // One minute: every invocation, the same durations its REPORT lines carry.
+        let minute = b.start_ms / MINUTE_MS + 900;
+        let (values, weight) = prod.duration_sample(minute * MINUTE_MS, (minute + 1) * MINUTE_MS);
+        let reports = prod.reports_in_minute(minute);
+        assert_eq!(weight, 1.0);
+        let logged: Vec<f64> = reports.iter().map(|r| r.duration_ms).collect();
+        assert_eq!(values, logged);
+        // The whole window: 1.4 million invocations, every 71st drawn, each standing for ~71.
+        let (values, weight) = prod.duration_sample(b.start_ms, b.end_ms);
+        let n = prod.invocations_between(b.start_ms, b.end_ms) as f64;
+        assert!(
+            values.len() as u64 <= MAX_DURATION_SAMPLE,
+            "{}",
+            values.len()
+        );
+        assert!((weight * values.len() as f64 - n).abs() < 1e-6 * n);
+        // The sample's mean and p99 are near the distribution's, but not exactly it.
+        let mean = values.iter().sum::<f64>() / values.len() as f64;
+        let truth = prod.durations.mean();
+        assert!((mean / truth - 1.0).abs() < 0.01, "{mean} {truth}");
+        assert_ne!(mean, truth);
+        let mut sorted = values.clone();
+        sorted.sort_by(f64::total_cmp);
+        let p99 = sorted[(0.99 * sorted.len() as f64).ceil() as usize - 1];
+        let truth = prod.durations.quantile(0.99);
+        assert!((p99 / truth - 1.0).abs() < 0.02, "{p99} {truth}");
+        // Another seed draws other invocations.
+        let other = Backfill::new(10, STARTED).production(&p);
+        assert_ne!(other.duration_sample(b.start_ms, b.end_ms).0, values);
     }
 
     #[test]

@@ -332,23 +332,15 @@ impl Source<'_> {
                 counted(stat, n, n)
             }
             Metric::Duration => {
-                let n = self.backfilled(start_ms, end_ms) as f64;
+                // CloudWatch computes a period's statistics over the values it received: the
+                // backfilled invocations' drawn durations (a subsample of a busy period, each
+                // standing for its share) and the lab's own.
                 let mut mixture = Mixture::new();
                 if let Some(p) = &self.production {
-                    mixture.add_population(n, &p.durations);
+                    let (values, weight) = p.duration_sample(start_ms, end_ms);
+                    mixture.add_weighted_samples(values, weight);
                 }
                 mixture.add_samples(samples.iter().map(|s| s.duration_ms));
-                // Backfilled durations are a distribution, not draws: percentiles get the
-                // sampling error a population of this size would have.
-                let stat = match (stat, &self.production) {
-                    (Statistic::Percentile(p), Some(production)) if n > 0.0 => {
-                        let count = production.nominal_between(start_ms, end_ms);
-                        Statistic::Percentile(
-                            production.sampled_level(p, count + samples.len() as f64),
-                        )
-                    }
-                    _ => stat,
-                };
                 distribution_stat(&mixture, stat)
             }
             Metric::ConcurrentExecutions => {

@@ -1,10 +1,12 @@
 //! Statistics over a mix of described populations and recorded samples.
 //!
-//! Backfilled production traffic is a count times a known distribution; the lab's own
-//! invocations are individual values. CloudWatch statistics (percentiles, trimmed means) and
-//! Insights aggregates over both are computed on the mixture in which each population weighs
-//! its count and each sample weighs 1: quantiles by bisection on the mixture's CDF, trimmed
-//! means from partial expectations.
+//! Logs Insights describes backfilled production traffic as a count times a known
+//! distribution; CloudWatch's metrics see a finite sample of it, each value standing for the
+//! invocations it was drawn among; the lab's own invocations are individual values. Statistics
+//! (percentiles, trimmed means) over all of them are computed on the mixture in which each
+//! population weighs its count and each sample its weight: quantiles by nearest rank over
+//! samples alone and by bisection on the mixture's CDF otherwise, trimmed means from partial
+//! expectations.
 
 use super::workload::DurationDistribution;
 
@@ -71,11 +73,15 @@ fn partial_expectation(d: &dyn Continuous, a: f64, b: f64) -> f64 {
     b * d.cdf(b) - a * d.cdf(a) - integrate(|x| d.cdf(x), a, b)
 }
 
-/// Populations (count, distribution) plus individual samples of weight 1.
+/// Populations (count, distribution) plus individual samples, each of weight 1 (the lab's own
+/// invocations) or standing for several invocations (a subsample of backfilled traffic).
 #[derive(Default)]
 pub struct Mixture<'a> {
     populations: Vec<(f64, &'a dyn Continuous)>,
-    samples: Vec<f64>,
+    /// (value, weight), sorted by value.
+    samples: Vec<(f64, f64)>,
+    /// Running sums of the samples' weights: `cumulative[i]` is the weight of samples 0..=i.
+    cumulative: Vec<f64>,
 }
 
 impl<'a> Mixture<'a> {
@@ -90,12 +96,30 @@ impl<'a> Mixture<'a> {
     }
 
     pub fn add_samples(&mut self, values: impl IntoIterator<Item = f64>) {
-        self.samples.extend(values);
-        self.samples.sort_by(f64::total_cmp);
+        self.add_weighted_samples(values, 1.0);
+    }
+
+    /// Samples that each stand for `weight` invocations.
+    pub fn add_weighted_samples(&mut self, values: impl IntoIterator<Item = f64>, weight: f64) {
+        self.samples.extend(values.into_iter().map(|v| (v, weight)));
+        self.samples.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let mut total = 0.0;
+        self.cumulative = self
+            .samples
+            .iter()
+            .map(|(_, w)| {
+                total += w;
+                total
+            })
+            .collect();
+    }
+
+    fn sample_weight(&self) -> f64 {
+        self.cumulative.last().copied().unwrap_or(0.0)
     }
 
     pub fn count(&self) -> f64 {
-        self.populations.iter().map(|p| p.0).sum::<f64>() + self.samples.len() as f64
+        self.populations.iter().map(|p| p.0).sum::<f64>() + self.sample_weight()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -107,19 +131,26 @@ impl<'a> Mixture<'a> {
             .iter()
             .map(|(n, d)| n * d.mean())
             .sum::<f64>()
-            + self.samples.iter().sum::<f64>()
+            + self.samples.iter().map(|(v, w)| v * w).sum::<f64>()
     }
 
     /// Weighted by each part's share of the count, so that a single population's mean is its
-    /// distribution's exactly, whatever its count (a window a minute longer or shorter must
-    /// not move the figures the accuracy benchmark reads in their last bits).
+    /// distribution's exactly, whatever its count.
     pub fn mean(&self) -> f64 {
         let total = self.count();
         self.populations
             .iter()
             .map(|(n, d)| n / total * d.mean())
             .sum::<f64>()
-            + self.samples.iter().sum::<f64>() / total
+            + self.samples.iter().map(|(v, w)| v * w).sum::<f64>() / total
+    }
+
+    /// Weight of the samples at or below x.
+    fn sample_weight_below(&self, x: f64) -> f64 {
+        match self.samples.partition_point(|s| s.0 <= x) {
+            0 => 0.0,
+            i => self.cumulative[i - 1],
+        }
     }
 
     /// Share of the weight at or below x; count-free for a single population, as [`Self::mean`].
@@ -129,12 +160,12 @@ impl<'a> Mixture<'a> {
             .iter()
             .map(|(n, d)| n / total * d.cdf(x))
             .sum();
-        populations + self.samples.partition_point(|s| *s <= x) as f64 / total
+        populations + self.sample_weight_below(x) / total
     }
 
     fn support(&self) -> (f64, f64) {
-        let mut lo = self.samples.first().copied().unwrap_or(f64::INFINITY);
-        let mut hi = self.samples.last().copied().unwrap_or(f64::NEG_INFINITY);
+        let mut lo = self.samples.first().map_or(f64::INFINITY, |s| s.0);
+        let mut hi = self.samples.last().map_or(f64::NEG_INFINITY, |s| s.0);
         for (_, d) in &self.populations {
             let (a, b) = d.support();
             lo = lo.min(a);
@@ -148,9 +179,13 @@ impl<'a> Mixture<'a> {
         let total = self.count();
         let p = p.clamp(0.0, 1.0);
         if self.populations.is_empty() {
-            // Nearest rank, as CloudWatch does for raw samples.
-            let rank = ((p * total).ceil() as usize).clamp(1, self.samples.len());
-            return self.samples[rank - 1];
+            // Nearest rank, as CloudWatch does for raw samples; a sample standing for several
+            // invocations holds that many ranks.
+            let rank = (p * total).ceil().max(1.0);
+            let i = self
+                .cumulative
+                .partition_point(|c| *c < rank * (1.0 - 1e-12));
+            return self.samples[i.min(self.samples.len() - 1)].0;
         }
         let (mut lo, mut hi) = self.support();
         if self.share_below(lo, total) >= p {
@@ -170,7 +205,7 @@ impl<'a> Mixture<'a> {
     /// The smallest value. For populations, the expected minimum of `count` draws is near the
     /// 1/(count+1) quantile, which is what is reported.
     pub fn minimum(&self) -> f64 {
-        let sample = self.samples.first().copied().unwrap_or(f64::INFINITY);
+        let sample = self.samples.first().map_or(f64::INFINITY, |s| s.0);
         self.populations
             .iter()
             .map(|(c, d)| single_quantile(*d, 1.0 / (c + 1.0)))
@@ -179,7 +214,7 @@ impl<'a> Mixture<'a> {
 
     /// The largest value; populations contribute their count/(count+1) quantile.
     pub fn maximum(&self) -> f64 {
-        let sample = self.samples.last().copied().unwrap_or(f64::NEG_INFINITY);
+        let sample = self.samples.last().map_or(f64::NEG_INFINITY, |s| s.0);
         self.populations
             .iter()
             .map(|(c, d)| single_quantile(*d, c / (c + 1.0)))
@@ -194,9 +229,14 @@ impl<'a> Mixture<'a> {
             self.quantile(lo)
         };
         let b = self.quantile(hi);
-        let in_range = |s: &&f64| **s > a && **s <= b;
-        let mut weight = self.samples.iter().filter(in_range).count() as f64;
-        let mut sum: f64 = self.samples.iter().filter(in_range).sum();
+        let in_range = |s: &&(f64, f64)| s.0 > a && s.0 <= b;
+        let mut weight: f64 = self.samples.iter().filter(in_range).map(|s| s.1).sum();
+        let mut sum: f64 = self
+            .samples
+            .iter()
+            .filter(in_range)
+            .map(|s| s.0 * s.1)
+            .sum();
         for (n, d) in &self.populations {
             let a = a.max(d.support().0);
             weight += n * (d.cdf(b) - d.cdf(a));
@@ -254,6 +294,21 @@ mod tests {
         for count in [1_481_024.0, 1_481_025.0, 999_999.0, 7.0] {
             assert_eq!(read(count), (mean, p50, p99), "{count}");
         }
+    }
+
+    #[test]
+    fn weighted_samples_hold_as_many_ranks_as_they_stand_for() {
+        let mut m = Mixture::new();
+        // 100 samples standing for 1000 invocations, plus 10 of the lab's own at 1000 ms.
+        m.add_weighted_samples((1..=100).map(f64::from), 10.0);
+        m.add_samples(std::iter::repeat_n(1000.0, 10));
+        assert_eq!(m.count(), 1010.0);
+        assert_eq!(m.quantile(0.5), 51.0);
+        // The top 10 of 1010 ranks are the lab's: the p99 (rank 1000) is the last weighted one.
+        assert_eq!(m.quantile(0.99), 100.0);
+        assert_eq!(m.quantile(0.995), 1000.0);
+        assert!((m.mean() - (50.5 * 1000.0 + 10_000.0) / 1010.0).abs() < 1e-9);
+        assert_eq!((m.minimum(), m.maximum()), (1.0, 1000.0));
     }
 
     #[test]

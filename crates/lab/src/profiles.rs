@@ -217,6 +217,25 @@ impl FunctionProfile {
             }
             previous = memory_mb;
         }
+        let mut previous = 0;
+        for &(memory_mb, factor) in &w.duration_factor_by_memory {
+            if memory_mb <= previous || !(MIN_MEMORY_MB..=MAX_MEMORY_MB).contains(&memory_mb) {
+                return bad(
+                    "duration_factor_by_memory",
+                    "duration_factor_by_memory sizes must rise strictly within 128..=10240 MB",
+                );
+            }
+            if !(factor > 0.0 && factor <= 100.0) {
+                return Some((
+                    "duration_factor_by_memory",
+                    format!(
+                        "duration_factor_by_memory: factor {factor} at {memory_mb} MB is outside \
+                         0..=100 (0 excluded)"
+                    ),
+                ));
+            }
+            previous = memory_mb;
+        }
         if w.outlier_factor < 1.0 || !w.outlier_factor.is_finite() {
             return bad("outlier_factor", "outlier_factor must be >= 1");
         }
@@ -489,6 +508,20 @@ mod tests {
         assert_eq!(
             workload_error("noise_cv_by_memory = [[512, 0.6], [1024, 7.0]]"),
             "t.toml:5: function 'a': noise_cv_by_memory: cv 7 at 1024 MB is outside 0..=5"
+        );
+    }
+
+    #[test]
+    fn a_duration_factor_table_must_rise_in_memory_with_positive_factors() {
+        assert_eq!(
+            workload_error("duration_factor_by_memory = [[1024, 1.0], [1024, 0.6]]"),
+            "t.toml:5: function 'a': duration_factor_by_memory sizes must rise strictly within \
+             128..=10240 MB"
+        );
+        assert_eq!(
+            workload_error("duration_factor_by_memory = [[512, 1.0], [1024, 0.0]]"),
+            "t.toml:5: function 'a': duration_factor_by_memory: factor 0 at 1024 MB is outside \
+             0..=100 (0 excluded)"
         );
     }
 

@@ -63,6 +63,13 @@ pub struct Workload {
     /// sizes and flat beyond the first and last.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub noise_cv_by_memory: Vec<(u32, f64)>,
+    /// A multiplier on the duration by memory size, `[[memory_mb, factor], ...]`, for shapes
+    /// no term above gives: steps (two sizes 1 MB apart with different factors), plateaus and
+    /// non-monotone stretches, as real measurements show (a runtime switching code paths,
+    /// CPU allocation in steps). Interpolated linearly in log memory between the listed sizes,
+    /// flat beyond the first and last; none: 1 everywhere.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub duration_factor_by_memory: Vec<(u32, f64)>,
     /// Probability that an invocation is a slow outlier.
     #[serde(default)]
     pub outlier_rate: f64,
@@ -109,6 +116,7 @@ impl Default for Workload {
             init_cpu_fraction: 0.0,
             noise_cv: default_cv(),
             noise_cv_by_memory: Vec::new(),
+            duration_factor_by_memory: Vec::new(),
             outlier_rate: 0.0,
             outlier_factor: default_outlier_factor(),
             error_rate: 0.0,
@@ -177,7 +185,9 @@ impl Workload {
         } else {
             0.0
         };
-        (cpu * self.gc_multiplier(memory_mb) + self.io_ms + network).max(0.5)
+        let total = cpu * self.gc_multiplier(memory_mb) + self.io_ms + network;
+        let factor = interpolate_in_log_memory(&self.duration_factor_by_memory, memory_mb);
+        (total * factor.unwrap_or(1.0)).max(0.5)
     }
 
     fn gc_multiplier(&self, memory_mb: u32) -> f64 {
@@ -191,20 +201,7 @@ impl Workload {
 
     /// The noise's coefficient of variation at a memory size.
     pub fn noise_cv_at(&self, memory_mb: u32) -> f64 {
-        let table = &self.noise_cv_by_memory;
-        let (Some(first), Some(last)) = (table.first(), table.last()) else {
-            return self.noise_cv;
-        };
-        if memory_mb <= first.0 {
-            return first.1;
-        }
-        if memory_mb >= last.0 {
-            return last.1;
-        }
-        let above = table.partition_point(|&(m, _)| m <= memory_mb);
-        let ((m0, cv0), (m1, cv1)) = (table[above - 1], table[above]);
-        let t = (memory_mb as f64 / m0 as f64).ln() / (m1 as f64 / m0 as f64).ln();
-        cv0 + t * (cv1 - cv0)
+        interpolate_in_log_memory(&self.noise_cv_by_memory, memory_mb).unwrap_or(self.noise_cv)
     }
 
     pub fn out_of_memory(&self, memory_mb: u32) -> bool {
@@ -299,6 +296,22 @@ impl Workload {
             max_memory_used_mb: (used.round() as u32).clamp(1, memory_mb),
         }
     }
+}
+
+/// A `[[memory_mb, value], ...]` table (sizes rising) at a memory size: linear in log memory
+/// between the listed sizes, flat beyond the first and last; None for an empty table.
+fn interpolate_in_log_memory(table: &[(u32, f64)], memory_mb: u32) -> Option<f64> {
+    let (first, last) = (table.first()?, table.last()?);
+    if memory_mb <= first.0 {
+        return Some(first.1);
+    }
+    if memory_mb >= last.0 {
+        return Some(last.1);
+    }
+    let above = table.partition_point(|&(m, _)| m <= memory_mb);
+    let ((m0, v0), (m1, v1)) = (table[above - 1], table[above]);
+    let t = (memory_mb as f64 / m0 as f64).ln() / (m1 as f64 / m0 as f64).ln();
+    Some(v0 + t * (v1 - v0))
 }
 
 /// Multiplicative log-normal noise with mean 1 and the given coefficient of variation.
@@ -584,5 +597,28 @@ mod tests {
         };
         assert!(p99_over_mean(256) > 2.5 && p99_over_mean(1024) < 1.6);
         assert_eq!(Workload::default().noise_cv_at(512), 0.05);
+    }
+
+    #[test]
+    fn a_duration_factor_table_makes_steps_and_bumps() {
+        let plain = Workload {
+            io_ms: 100.0,
+            noise_cv: 0.0,
+            ..Workload::default()
+        };
+        let shaped = Workload {
+            // A bump of 30% around 1024 MB, then a step down to 60% above 2048 MB.
+            duration_factor_by_memory: vec![(512, 1.0), (1024, 1.3), (2048, 1.0), (2049, 0.6)],
+            ..plain.clone()
+        };
+        let at = |w: &Workload, m| w.base_duration_ms(m, Architecture::X86_64);
+        assert_eq!(at(&shaped, 256), at(&plain, 256));
+        assert!((at(&shaped, 1024) / at(&plain, 1024) - 1.3).abs() < 1e-12);
+        assert!(at(&shaped, 1024) > 1.2 * at(&shaped, 600), "non-monotone");
+        assert!((at(&shaped, 2048) - 100.0).abs() < 1e-9);
+        assert!((at(&shaped, 4096) - 60.0).abs() < 1e-9);
+        // The truth's percentiles follow the shape.
+        let p99 = |m| shaped.expectation(m, Architecture::X86_64, 1e9).p99_ms;
+        assert!(p99(1024) > p99(512) && p99(4096) < p99(2048));
     }
 }
