@@ -24,7 +24,15 @@ pub(super) fn confirm_batch(
     if let Some(challenger) = slo_challenger(stats, fit, choice, o, limits) {
         return Some(challenger);
     }
-    let chosen = stats.iter().find(|s| s.memory_mb == choice.memory_mb);
+    let target = if choice
+        .slo
+        .is_some_and(|slo| slo.status == SloVerdict::Unmet)
+    {
+        lowest_estimate(stats, o.strategy).unwrap_or(choice.memory_mb)
+    } else {
+        choice.memory_mb
+    };
+    let chosen = stats.iter().find(|s| s.memory_mb == target);
     let warm = chosen.and_then(|s| s.warm.as_ref());
     if choice.slo.is_none() && warm.is_some_and(|w| pinned_within_tolerance(w, o.strategy)) {
         return None;
@@ -35,7 +43,22 @@ pub(super) fn confirm_batch(
     if o.strategy.objective == Objective::LatencySlo {
         wanted = wanted.min(have + confirm_target(o.strategy.objective, limits));
     }
-    (have < wanted).then(|| request(choice.memory_mb, wanted - have))
+    (have < wanted).then(|| request(target, wanted - have))
+}
+
+/// The feasible size whose SLO percentile estimate is lowest. When no size meets the SLO the
+/// choice is the cheapest one that cannot be told apart from this one, so this is the size
+/// whose samples the choice rests on: confirming it narrows its bound, or finds it meets the
+/// SLO after all (a size at 4 samples whose wide bound let a size with three times its true
+/// p99 pass as "as close" was recommended while the cheaper size got 24 samples).
+fn lowest_estimate(stats: &[SizeStats], strategy: &Strategy) -> Option<u32> {
+    let p = strategy.slo_percentile;
+    stats
+        .iter()
+        .filter(|s| s.is_feasible())
+        .filter_map(|s| Some((s.memory_mb, s.warm.as_ref()?.quantile(p).ms)))
+        .min_by(|a, b| a.1.total_cmp(&b.1))
+        .map(|(memory_mb, _)| memory_mb)
 }
 
 /// Nothing measured is feasible, but some sizes fail only because a few samples cannot bound
