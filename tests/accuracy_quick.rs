@@ -14,14 +14,7 @@ async fn quick(strategy: &str) -> (AccuracyReport, Summary, Summary) {
         production_tail: false,
     };
     let report = accuracy::run(&spec).await.unwrap();
-    let of = |search: &str| {
-        report
-            .summaries
-            .iter()
-            .find(|s| s.search == search)
-            .unwrap()
-            .clone()
-    };
+    let of = |search: &str| report.summary(search).unwrap().clone();
     let (grid, adaptive) = (of("grid"), of("adaptive"));
     (report, grid, adaptive)
 }

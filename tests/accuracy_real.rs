@@ -38,14 +38,7 @@ async fn run(strategy: &str) -> (AccuracyReport, Summary, Summary) {
     for r in &report.runs {
         eprintln!("{}", line(r));
     }
-    let of = |search: &str| {
-        report
-            .summaries
-            .iter()
-            .find(|s| s.search == search)
-            .unwrap()
-            .clone()
-    };
+    let of = |search: &str| report.summary(search).unwrap().clone();
     let (grid, adaptive) = (of("grid"), of("adaptive"));
     (report, grid, adaptive)
 }
@@ -98,10 +91,12 @@ async fn latency_slo_on_real_curves_misses_few_slos_and_oversizes_few() {
     assert!(grid.slo_missed <= 3, "{grid:?}");
     assert!(adaptive.slo_missed <= 1, "{adaptive:?}");
     assert!(adaptive.oversized.is_some_and(|n| n <= 2), "{adaptive:?}");
-    // 35%.
+    // 35% when the adaptive search read production's tail (66cc26f); 60% on 0831188, where
+    // neither search reads production data (the grid never does): more invocations go into
+    // finding the tail. Issue 22's target is 50%.
     let ratio = accuracy::median_gb_s_ratio(&report.runs, "latency-slo");
     assert!(
-        ratio <= 0.6,
+        ratio <= 0.7,
         "adaptive used {:.0}% of grid's GB-s",
         ratio * 100.0
     );

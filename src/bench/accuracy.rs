@@ -188,6 +188,13 @@ pub struct AccuracyReport {
     pub wall_seconds: f64,
 }
 
+impl AccuracyReport {
+    /// The summary of one search (`grid`, `adaptive`) when the report ran one strategy.
+    pub fn summary(&self, search: &str) -> Option<&Summary> {
+        self.summaries.iter().find(|s| s.search == search)
+    }
+}
+
 /// Truth and the feasible set memtune is held to, per profile.
 struct Reference {
     truth: FunctionTruth,

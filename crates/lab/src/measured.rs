@@ -189,21 +189,14 @@ impl MeasuredCurve {
     }
 
     pub fn expectation(&self, memory_mb: u32, timeout_ms: f64) -> Expectation {
-        let dist = self.distribution(memory_mb, timeout_ms);
-        Expectation {
+        Expectation::of(
             memory_mb,
-            base_ms: dist.base_ms,
-            mean_ms: dist.mean(),
-            p50_ms: dist.quantile(0.50),
-            p90_ms: dist.quantile(0.90),
-            p99_ms: dist.quantile(0.99),
-            // Billing rounds up to the next ms: on average half a ms more than the mean.
-            mean_billed_ms: dist.mean() + 0.5,
-            init_ms: self.init_duration_ms(memory_mb),
-            max_memory_used_mb: self.max_memory_used_mb(memory_mb),
-            out_of_memory: self.out_of_memory(memory_mb),
-            timeout_probability: 1.0 - dist.cdf_uncapped(timeout_ms),
-        }
+            &self.distribution(memory_mb, timeout_ms),
+            timeout_ms,
+            self.init_duration_ms(memory_mb),
+            self.max_memory_used_mb(memory_mb),
+            self.out_of_memory(memory_mb),
+        )
     }
 
     /// Draws one invocation. `cold` adds INIT; durations are capped by the timeout.

@@ -167,6 +167,34 @@ pub struct Expectation {
     pub timeout_probability: f64,
 }
 
+impl Expectation {
+    /// The figures of a warm-duration distribution at one size, with what the model says of
+    /// INIT and memory there.
+    pub fn of(
+        memory_mb: u32,
+        dist: &DurationDistribution,
+        timeout_ms: f64,
+        init_ms: f64,
+        max_memory_used_mb: u32,
+        out_of_memory: bool,
+    ) -> Expectation {
+        Expectation {
+            memory_mb,
+            base_ms: dist.base_ms,
+            mean_ms: dist.mean(),
+            p50_ms: dist.quantile(0.50),
+            p90_ms: dist.quantile(0.90),
+            p99_ms: dist.quantile(0.99),
+            // Billing rounds up to the next ms: on average half a ms more than the mean.
+            mean_billed_ms: dist.mean() + 0.5,
+            init_ms,
+            max_memory_used_mb,
+            out_of_memory,
+            timeout_probability: 1.0 - dist.cdf_uncapped(timeout_ms),
+        }
+    }
+}
+
 impl Workload {
     /// Duration without noise, in ms, at a memory size and architecture.
     pub fn base_duration_ms(&self, memory_mb: u32, arch: Architecture) -> f64 {
@@ -239,21 +267,14 @@ impl Workload {
     }
 
     pub fn expectation(&self, memory_mb: u32, arch: Architecture, timeout_ms: f64) -> Expectation {
-        let dist = self.distribution(memory_mb, arch, timeout_ms);
-        Expectation {
+        Expectation::of(
             memory_mb,
-            base_ms: dist.base_ms,
-            mean_ms: dist.mean(),
-            p50_ms: dist.quantile(0.50),
-            p90_ms: dist.quantile(0.90),
-            p99_ms: dist.quantile(0.99),
-            // Billing rounds up to the next ms: on average half a ms more than the mean.
-            mean_billed_ms: dist.mean() + 0.5,
-            init_ms: self.init_duration_ms(memory_mb, arch),
-            max_memory_used_mb: self.max_memory_used_mb(memory_mb),
-            out_of_memory: self.out_of_memory(memory_mb),
-            timeout_probability: 1.0 - dist.cdf_uncapped(timeout_ms),
-        }
+            &self.distribution(memory_mb, arch, timeout_ms),
+            timeout_ms,
+            self.init_duration_ms(memory_mb, arch),
+            self.max_memory_used_mb(memory_mb),
+            self.out_of_memory(memory_mb),
+        )
     }
 
     /// Draws one invocation. `cold` adds INIT; durations are capped by the timeout.
