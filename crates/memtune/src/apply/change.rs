@@ -179,6 +179,7 @@ async fn update<A: LambdaApi>(
         after_memory_mb: after.memory_mb,
         after_revision_id: after.revision_id,
         applied_at: String::new(),
+        provisioned: None,
     })
 }
 
@@ -305,5 +306,6 @@ async fn via_alias<A: LambdaApi>(
         after_memory_mb: to_mb,
         after_revision_id: moved.revision_id,
         applied_at: String::new(),
+        provisioned: None,
     })
 }
