@@ -163,17 +163,20 @@ impl Env {
     /// The run id `provision` printed in its undo hint.
     fn run_id(text: &str) -> String {
         let start = text.find("memtune rollback ").expect("an undo hint") + 17;
-        text[start..]
-            .split('`')
-            .next()
-            .unwrap()
-            .trim()
-            .to_string()
+        text[start..].split('`').next().unwrap().trim().to_string()
     }
 }
 
 fn provision(level: &str) -> Vec<&str> {
-    vec!["provision", NAME, "--alias", "live", "--level", level, "--yes"]
+    vec![
+        "provision",
+        NAME,
+        "--alias",
+        "live",
+        "--level",
+        level,
+        "--yes",
+    ]
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -187,20 +190,35 @@ async fn apply_then_rollback_leaves_the_function_as_found() {
         let (out, text) = env.run(&provision("5")).await;
         assert!(out.status.success(), "{text}");
         assert!(text.contains("provisioned concurrency 5"), "{text}");
-        assert!(text.contains("READY"), "memtune waits for the allocation: {text}");
+        assert!(
+            text.contains("READY"),
+            "memtune waits for the allocation: {text}"
+        );
         assert_eq!(env.level().await, Some(5));
         let run_id = Env::run_id(&text);
         let (out, history) = env.run(&["history"]).await;
-        assert!(out.status.success() && history.contains(&run_id), "{history}");
+        assert!(
+            out.status.success() && history.contains(&run_id),
+            "{history}"
+        );
         let (out, text) = env.run(&["rollback", &run_id, "--yes"]).await;
         assert!(out.status.success(), "{text}");
-        assert!(text.contains("provisioned concurrency of alias live"), "{text}");
+        assert!(
+            text.contains("provisioned concurrency of alias live"),
+            "{text}"
+        );
         assert_eq!(env.found().await, found, "after rolling back {text}");
         let (out, text) = env.run(&["rollback", &run_id, "--yes"]).await;
-        assert!(out.status.success() && text.contains("nothing to roll back"), "{text}");
+        assert!(
+            out.status.success() && text.contains("nothing to roll back"),
+            "{text}"
+        );
     }
     let (out, text) = env.run(&["restore"]).await;
-    assert!(out.status.success() && text.contains("nothing to restore"), "{text}");
+    assert!(
+        out.status.success() && text.contains("nothing to restore"),
+        "{text}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -212,7 +230,10 @@ async fn a_level_someone_else_set_meanwhile_is_not_clobbered() {
     env.set_level(7).await;
     let (out, text) = env.run(&["rollback", &run_id, "--yes"]).await;
     assert_eq!(out.status.code(), Some(1), "{text}");
-    assert!(text.contains("changed since memtune set 3 (now 7)"), "{text}");
+    assert!(
+        text.contains("changed since memtune set 3 (now 7)"),
+        "{text}"
+    );
     assert_eq!(env.level().await, Some(7));
 }
 
@@ -260,7 +281,10 @@ async fn restore_leaves_a_level_someone_else_set_after_the_crash() {
     env.set_level(9).await;
     let (out, text) = env.run(&["restore"]).await;
     assert_eq!(out.status.code(), Some(1), "{text}");
-    assert!(text.contains("NOT restored: set to 9 by someone else"), "{text}");
+    assert!(
+        text.contains("NOT restored: set to 9 by someone else"),
+        "{text}"
+    );
     assert_eq!(env.level().await, Some(9));
 }
 

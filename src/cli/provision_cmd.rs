@@ -108,7 +108,12 @@ pub async fn run(args: ProvisionArgs) -> Result<(), CliError> {
     let run_id = new_run_id();
     let history = state::open_history(&state_dir).map_err(|e| CliError::failed(e.to_string()))?;
     let command_line = report_cmd::command_line();
-    let start = RunStart::now(&run_id, &region, command_line.clone(), command_line.as_bytes());
+    let start = RunStart::now(
+        &run_id,
+        &region,
+        command_line.clone(),
+        command_line.as_bytes(),
+    );
     let ctx = ApplyContext {
         run_id: &run_id,
         state_dir: &state_dir,
@@ -120,22 +125,11 @@ pub async fn run(args: ProvisionArgs) -> Result<(), CliError> {
     } else {
         ALLOCATION_TIMEOUT
     };
-    let done = provision_recorded(
-        &api,
-        &ctx,
-        &history,
-        &start,
-        &request,
-        wait,
-        Instant::now(),
-    )
-    .await
-    .map_err(|e| CliError::failed(format!("{}: {e}", request.function)))?;
+    let done = provision_recorded(&api, &ctx, &history, &start, &request, wait, Instant::now())
+        .await
+        .map_err(|e| CliError::failed(format!("{}: {e}", request.function)))?;
     let before = done.change.provisioned.and_then(|p| p.before);
-    let status = done
-        .status
-        .map(|s| format!(", {s}"))
-        .unwrap_or_default();
+    let status = done.status.map(|s| format!(", {s}")).unwrap_or_default();
     println!(
         "applied: alias {} of {} has provisioned concurrency {} (was {}){status}; undo with `memtune rollback {run_id}`",
         request.alias,

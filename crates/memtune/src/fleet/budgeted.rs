@@ -138,7 +138,8 @@ impl<A: LambdaApi> LambdaApi for Budgeted<A> {
         qualifier: &str,
         level: u32,
     ) -> impl Future<Output = PlatformResult<ProvisionedConcurrency>> + Send {
-        self.inner.put_provisioned_concurrency(name, qualifier, level)
+        self.inner
+            .put_provisioned_concurrency(name, qualifier, level)
     }
 
     fn delete_provisioned_concurrency(

@@ -10,8 +10,8 @@
 //! --apply` in the history the same way, as a run of one function.
 
 pub mod one_function;
-pub mod provision;
 mod production;
+pub mod provision;
 mod recorder;
 pub mod service;
 
