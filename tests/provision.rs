@@ -296,6 +296,7 @@ async fn latest_versions_and_aliases_nobody_invokes_are_refused_untouched() {
         ("$LATEST", "cannot go on $LATEST"),
         ("1", "'1' is a version"),
         ("unused", "nobody invoked alias unused"),
+        ("nope", "Function not found"),
     ] {
         let out = env
             .memtune(&["provision", NAME, "--alias", alias, "--level", "2", "--yes"])

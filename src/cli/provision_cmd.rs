@@ -89,6 +89,19 @@ pub async fn run(args: ProvisionArgs) -> Result<(), CliError> {
         function: function.name.clone(),
         ..request
     };
+    // An alias the function does not have, or a policy without the permission, is the
+    // caller's to fix: found out before anything changes.
+    api.get_provisioned_concurrency(&request.function, &request.alias)
+        .await
+        .map_err(|e| {
+            platform_error(
+                &format!(
+                    "cannot read the provisioned concurrency of {}:{}",
+                    request.function, request.alias
+                ),
+                &e,
+            )
+        })?;
     if request.level.is_some() {
         let now_ms = chrono::Utc::now().timestamp_millis();
         let traffic = alias_traffic(
