@@ -254,6 +254,11 @@ async fn sigkill_mid_apply_then_restore_puts_the_previous_level_back() {
         }
         child.kill().await.unwrap(); // SIGKILL
         child.wait().await.unwrap();
+        let out = env.memtune(&provision("6")).output().await.unwrap();
+        assert!(
+            one_line_refusal(&out).contains("memtune restore"),
+            "a new run waits for the restore"
+        );
         let (out, text) = env.run(&["restore"]).await;
         assert!(out.status.success(), "{text}");
         let expected = match before {

@@ -89,6 +89,9 @@ pub async fn run(args: ProvisionArgs) -> Result<(), CliError> {
         function: function.name.clone(),
         ..request
     };
+    // A crashed run's journal for this function first needs `memtune restore`.
+    memtune::sweep::refuse_if_unfinished(&state_dir, &request.function)
+        .map_err(|e| CliError::usage(e.to_string()))?;
     // An alias the function does not have, or a policy without the permission, is the
     // caller's to fix: found out before anything changes.
     api.get_provisioned_concurrency(&request.function, &request.alias)
