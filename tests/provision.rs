@@ -33,8 +33,12 @@ struct Env {
 /// at the same version but nobody calls it. `time_scale` 0.1 keeps a new level IN_PROGRESS
 /// for 6 s (Lambda's minute, scaled).
 async fn env(time_scale: f64) -> Env {
+    env_with(|c| c.time_scale = time_scale).await
+}
+
+async fn env_with(set: impl FnOnce(&mut LabConfig)) -> Env {
     let mut config = LabConfig::new(profiles(FLEET));
-    config.time_scale = time_scale;
+    set(&mut config);
     let lab = start_lab_with(config).await;
     let client = lambda_client(&lab.endpoint()).await;
     client
@@ -326,4 +330,26 @@ async fn latest_versions_and_aliases_nobody_invokes_are_refused_untouched() {
         .send()
         .await;
     assert!(unused.is_err(), "nothing set on the unused alias");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failed_allocation_is_put_back_and_reported() {
+    let env = env_with(|c| c.faults = "provisioned-failure=1".parse().unwrap()).await;
+    for before in [None, Some(2)] {
+        if let Some(level) = before {
+            env.set_level(level).await;
+        }
+        let found = env.found().await;
+        let (out, text) = env.run(&provision("5")).await;
+        assert_eq!(out.status.code(), Some(1), "{text}");
+        assert!(text.contains("FUNCTION_ERROR_INIT_FAILURE"), "{text}");
+        let back = match before {
+            None => "put back to none",
+            Some(_) => "put back to 2",
+        };
+        assert!(text.contains(back), "{text}");
+        assert_eq!(env.found().await, found);
+        let (_, text) = env.run(&["restore"]).await;
+        assert!(text.contains("nothing to restore"), "{text}");
+    }
 }

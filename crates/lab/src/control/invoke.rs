@@ -292,7 +292,7 @@ impl Lab {
         f.provisioned
             .iter()
             .filter(|(q, p)| {
-                p.ready()
+                p.serving()
                     && (q.as_str() == version
                         || f.aliases
                             .get(q.as_str())

@@ -21,18 +21,25 @@ const MIN_ALLOCATION_WALL: Duration = Duration::from_millis(20);
 #[derive(Debug, Clone)]
 pub(super) struct ProvisionedState {
     pub requested: u32,
+    /// The allocation ends FAILED (the provisioned-failure fault).
+    pub fails: bool,
     pub ready_at: Instant,
     pub last_modified: String,
 }
 
 impl ProvisionedState {
-    pub fn ready(&self) -> bool {
+    fn ready(&self) -> bool {
         Instant::now() >= self.ready_at
+    }
+
+    /// READY: its environments serve invocations.
+    pub fn serving(&self) -> bool {
+        self.ready() && !self.fails
     }
 
     /// Environments allocated so far: all of them once READY.
     pub fn allocated(&self) -> u32 {
-        if self.ready() {
+        if self.serving() {
             self.requested
         } else {
             0
@@ -40,14 +47,22 @@ impl ProvisionedState {
     }
 
     fn json(&self) -> Value {
-        let status = if self.ready() { "READY" } else { "IN_PROGRESS" };
-        json!({
+        let status = match (self.ready(), self.fails) {
+            (false, _) => "IN_PROGRESS",
+            (true, false) => "READY",
+            (true, true) => "FAILED",
+        };
+        let mut doc = json!({
             "RequestedProvisionedConcurrentExecutions": self.requested,
             "AllocatedProvisionedConcurrentExecutions": self.allocated(),
             "AvailableProvisionedConcurrentExecutions": self.allocated(),
             "Status": status,
             "LastModified": self.last_modified,
-        })
+        });
+        if status == "FAILED" {
+            doc["StatusReason"] = json!("FUNCTION_ERROR_INIT_FAILURE");
+        }
+        doc
     }
 }
 
@@ -102,6 +117,7 @@ impl Lab {
         requested: u32,
     ) -> Result<Value, AwsError> {
         let mut inner = self.lock();
+        let fails = self.fault(&mut inner, self.config.faults.provisioned_failure);
         let limit = self.account.concurrent_executions;
         let reserved_total: u32 = inner.functions.values().filter_map(|f| f.reserved).sum();
         let unreserved_provisioned: u32 = inner
@@ -163,6 +179,7 @@ impl Lab {
         }
         let state = ProvisionedState {
             requested,
+            fails,
             ready_at: Instant::now() + self.allocation_wait(),
             last_modified: now_string(),
         };

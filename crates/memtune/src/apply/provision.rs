@@ -177,7 +177,15 @@ pub async fn apply<A: LambdaApi>(
         }
     };
     let status = match set {
-        Some(set) => Some(allocated(api, name, alias, set, wait, &mut journal, before).await?),
+        Some(set) => match allocated(api, name, alias, set, wait, &mut journal, before).await {
+            Ok(status) => Some(status),
+            // Put back: nothing of this run remains.
+            Err(refused @ ApplyError::Refused(_)) => {
+                finish(&mut journal).map_err(ApplyError::JournalNotClosed)?;
+                return Err(refused);
+            }
+            Err(unsure) => return Err(unsure),
+        },
         None => None,
     };
     let after = api
