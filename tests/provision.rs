@@ -353,3 +353,20 @@ async fn a_failed_allocation_is_put_back_and_reported() {
         assert!(text.contains("nothing to restore"), "{text}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_denied_change_is_one_line_and_exit_2() {
+    let env =
+        env_with(|c| c.deny = "lambda:PutProvisionedConcurrencyConfig".parse().unwrap()).await;
+    let found = env.found().await;
+    let out = env.memtune(&provision("5")).output().await.unwrap();
+    let line = one_line_refusal(&out);
+    assert!(
+        line.contains("lambda:PutProvisionedConcurrencyConfig"),
+        "{line}"
+    );
+    assert!(line.contains("docs/iam.md"), "{line}");
+    assert_eq!(env.found().await, found);
+    let (_, text) = env.run(&["restore"]).await;
+    assert!(text.contains("nothing to restore"), "{text}");
+}

@@ -9,9 +9,10 @@ use clap::Args;
 use super::aws_args::{platform_error, AwsArgs};
 use super::report_cmd;
 use super::CliError;
-use memtune::apply::change::ApplyContext;
+use memtune::apply::change::{ApplyContext, ApplyError};
 use memtune::apply::provision::{alias_traffic, guard, ProvisionRequest, ALLOCATION_TIMEOUT};
 use memtune::history::RunStart;
+use memtune::orchestrate::one_function::RecordedApplyError;
 use memtune::orchestrate::provision::provision_recorded;
 use memtune::platform::aws::AwsLambda;
 use memtune::platform::cloudwatch::AwsCloudWatch;
@@ -143,7 +144,13 @@ pub async fn run(args: ProvisionArgs) -> Result<(), CliError> {
     };
     let done = provision_recorded(&api, &ctx, &history, &start, &request, wait, Instant::now())
         .await
-        .map_err(|e| CliError::failed(format!("{}: {e}", request.function)))?;
+        .map_err(|e| {
+            let line = format!("{}: {e}", request.function);
+            match e {
+                RecordedApplyError::Apply(ApplyError::Denied(_)) => CliError::usage(line),
+                _ => CliError::failed(line),
+            }
+        })?;
     let before = done.change.provisioned.and_then(|p| p.before);
     let status = done.status.map(|s| format!(", {s}")).unwrap_or_default();
     println!(

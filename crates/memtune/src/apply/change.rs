@@ -62,6 +62,9 @@ pub enum ApplyError {
     /// Nothing was changed (or what was changed is put back).
     #[error("{0}")]
     Refused(String),
+    /// IAM denied the change: nothing was changed.
+    #[error("{0}: grant the permission (docs/iam.md); nothing was changed")]
+    Denied(String),
     /// The function may be half-changed: `memtune restore` knows what to do.
     #[error("{0}; run `memtune restore` to put the function back")]
     Unsure(String),

@@ -155,12 +155,17 @@ pub async fn apply<A: LambdaApi>(
     };
     let set = match set {
         Ok(set) => set,
+        Err(PlatformError::AccessDenied(e)) => {
+            finish(&mut journal).map_err(ApplyError::JournalNotClosed)?;
+            return Err(ApplyError::Denied(format!(
+                "access denied setting provisioned concurrency on alias {alias} ({e})"
+            )));
+        }
         // Lambda refused the request: nothing changed.
         Err(
             e @ (PlatformError::InvalidParameter(_)
             | PlatformError::Conflict(_)
             | PlatformError::NotFound(_)
-            | PlatformError::AccessDenied(_)
             | PlatformError::Throttled(_)),
         ) => {
             finish(&mut journal).map_err(ApplyError::JournalNotClosed)?;
