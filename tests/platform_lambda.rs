@@ -54,3 +54,52 @@ async fn a_payload_over_lambdas_limit_is_bad_input_not_an_unknown_failure() {
     assert_eq!(lab.lab.stats().functions["cpu"].invocations, 0);
     lab.stop().await;
 }
+
+#[tokio::test]
+async fn provisioned_concurrency_is_read_set_and_removed() {
+    let lab = start_lab(profiles(FLEET)).await;
+    let client = lambda_client(&lab.endpoint()).await;
+    client
+        .publish_version()
+        .function_name("cpu")
+        .send()
+        .await
+        .unwrap();
+    client
+        .create_alias()
+        .function_name("cpu")
+        .name("live")
+        .function_version("1")
+        .send()
+        .await
+        .unwrap();
+    let api = AwsLambda::new(&common::sdk_config(&lab.endpoint()).await);
+    assert_eq!(
+        api.get_provisioned_concurrency("cpu", "live").await,
+        Ok(None)
+    );
+    let set = api
+        .put_provisioned_concurrency("cpu", "live", 3)
+        .await
+        .unwrap();
+    assert_eq!((set.requested, set.allocated), (3, 0));
+    assert!(set.in_progress(), "{set:?}");
+    let e = api
+        .put_provisioned_concurrency("cpu", "$LATEST", 1)
+        .await
+        .unwrap_err();
+    assert!(matches!(e, PlatformError::InvalidParameter(_)), "{e:?}");
+    let missing = api.get_provisioned_concurrency("cpu", "nope").await;
+    assert!(
+        matches!(missing, Err(PlatformError::NotFound(_))),
+        "{missing:?}"
+    );
+    api.delete_provisioned_concurrency("cpu", "live")
+        .await
+        .unwrap();
+    assert_eq!(
+        api.get_provisioned_concurrency("cpu", "live").await,
+        Ok(None)
+    );
+    lab.stop().await;
+}

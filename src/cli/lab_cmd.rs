@@ -36,7 +36,8 @@ struct ServeArgs {
     /// Wall-clock seconds slept per simulated second: 0 answers at once, 1 is real time.
     #[arg(long, default_value_t = 0.0, value_parser = parse_time_scale)]
     time_scale: f64,
-    /// Faults to inject, as NAME=PROBABILITY,...: throttle, error5xx, slow, stuck-update.
+    /// Faults to inject, as NAME=PROBABILITY,...: throttle, error5xx, slow, stuck-update,
+    /// provisioned-failure.
     #[arg(long, value_parser = |s: &str| s.parse::<Faults>())]
     faults: Option<Faults>,
     /// Answer these actions with AccessDeniedException, e.g.

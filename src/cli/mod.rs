@@ -16,6 +16,7 @@ mod lab_profiles;
 mod list_cmd;
 mod output;
 mod patch_cmd;
+mod provision_cmd;
 mod recommend_cmd;
 mod report_cmd;
 mod restore_cmd;
@@ -55,6 +56,8 @@ enum Command {
     History(history_cmd::HistoryArgs),
     /// Revert what a run applied (from the history's audit log).
     Rollback(rollback_cmd::RollbackArgs),
+    /// Set provisioned concurrency on the alias production invokes (journaled, undoable).
+    Provision(provision_cmd::ProvisionArgs),
     /// A whole fleet run against the embedded lab, with nothing to set up.
     Demo(demo_cmd::DemoArgs),
     /// The long-running service: scheduled fleet runs and an HTTP API over them.
@@ -135,6 +138,7 @@ pub fn main() -> ExitCode {
             Command::Fleet(args) => fleet_cmd::run(args).await,
             Command::History(args) => history_cmd::run(args).await,
             Command::Rollback(args) => rollback_cmd::run(args).await,
+            Command::Provision(args) => provision_cmd::run(args).await,
             Command::Demo(args) => demo_cmd::run(args).await,
             Command::Inspect(args) => inspect_cmd::run(args).await,
             Command::Serve(args) => serve_cmd::run(args).await,

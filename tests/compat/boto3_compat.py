@@ -194,6 +194,7 @@ class LambdaChecks:
             self.delete_version,
             self.tags_and_account,
             self.concurrency,
+            self.provisioned_concurrency,
             self.invoke,
             self.invoke_names,
             self.invoke_function_error,
@@ -1159,6 +1160,121 @@ class LambdaChecks:
             not in lam.get_function_concurrency(FunctionName=API_FN),
             status_of(deleted),
         )
+
+    def provisioned_concurrency(self):
+        r, lam = self.r, self.lam
+        fn = RESERVED_FN  # reserved concurrency 50: provisioned concurrency must fit in it
+        r.expect_error(
+            "PutProvisionedConcurrencyConfig on $LATEST -> InvalidParameterValueException",
+            "InvalidParameterValueException",
+            400,
+            lam.put_provisioned_concurrency_config,
+            FunctionName=fn,
+            Qualifier="$LATEST",
+            ProvisionedConcurrentExecutions=1,
+        )
+        version = lam.publish_version(FunctionName=fn)["Version"]
+        lam.create_alias(FunctionName=fn, Name="pc-live", FunctionVersion=version)
+        e = r.expect_error(
+            "GetProvisionedConcurrencyConfig without one -> "
+            "ProvisionedConcurrencyConfigNotFoundException 404",
+            "ProvisionedConcurrencyConfigNotFoundException",
+            404,
+            lam.get_provisioned_concurrency_config,
+            FunctionName=fn,
+            Qualifier="pc-live",
+        )
+        r.check(
+            "ProvisionedConcurrencyConfigNotFoundException is boto3's modeled exception",
+            e is not None
+            and isinstance(e, lam.exceptions.ProvisionedConcurrencyConfigNotFoundException),
+            type(e),
+        )
+        r.expect_error(
+            "PutProvisionedConcurrencyConfig beyond the reservation -> "
+            "InvalidParameterValueException",
+            "InvalidParameterValueException",
+            400,
+            lam.put_provisioned_concurrency_config,
+            FunctionName=fn,
+            Qualifier="pc-live",
+            ProvisionedConcurrentExecutions=51,
+        )
+        put = lam.put_provisioned_concurrency_config(
+            FunctionName=fn, Qualifier="pc-live", ProvisionedConcurrentExecutions=5
+        )
+        r.check(
+            "PutProvisionedConcurrencyConfig answers 202 IN_PROGRESS with the requested level",
+            status_of(put) == 202
+            and put.get("Status") == "IN_PROGRESS"
+            and put.get("RequestedProvisionedConcurrentExecutions") == 5
+            and put.get("AllocatedProvisionedConcurrentExecutions") == 0
+            and "LastModified" in put,
+            put,
+        )
+        r.expect_error(
+            "PutProvisionedConcurrencyConfig on the version of a provisioned alias -> "
+            "ResourceConflictException 409",
+            "ResourceConflictException",
+            409,
+            lam.put_provisioned_concurrency_config,
+            FunctionName=fn,
+            Qualifier=version,
+            ProvisionedConcurrentExecutions=1,
+        )
+        r.expect_error(
+            "PutProvisionedConcurrencyConfig without ProvisionedConcurrentExecutions >= 1 -> "
+            "ValidationException",
+            "ValidationException",
+            400,
+            self.unvalidated.put_provisioned_concurrency_config,
+            FunctionName=fn,
+            Qualifier="pc-live",
+            ProvisionedConcurrentExecutions=0,
+        )
+        got = {}
+        for _ in range(200):
+            got = lam.get_provisioned_concurrency_config(FunctionName=fn, Qualifier="pc-live")
+            if got.get("Status") == "READY":
+                break
+            time.sleep(0.01)
+        r.check(
+            "GetProvisionedConcurrencyConfig turns READY with everything allocated",
+            got.get("Status") == "READY"
+            and got.get("AllocatedProvisionedConcurrentExecutions") == 5
+            and got.get("AvailableProvisionedConcurrentExecutions") == 5,
+            got,
+        )
+        listed = lam.list_provisioned_concurrency_configs(FunctionName=fn)
+        configs = listed.get("ProvisionedConcurrencyConfigs", [])
+        r.check(
+            "ListProvisionedConcurrencyConfigs lists it by qualified FunctionArn",
+            [c.get("FunctionArn") for c in configs] == [self.arn(fn) + ":pc-live"]
+            and configs[0].get("RequestedProvisionedConcurrentExecutions") == 5,
+            listed,
+        )
+        r.expect_error(
+            "PutFunctionConcurrency below the provisioned level -> "
+            "InvalidParameterValueException",
+            "InvalidParameterValueException",
+            400,
+            lam.put_function_concurrency,
+            FunctionName=fn,
+            ReservedConcurrentExecutions=4,
+        )
+        deleted = lam.delete_provisioned_concurrency_config(FunctionName=fn, Qualifier="pc-live")
+        again = lam.delete_provisioned_concurrency_config(FunctionName=fn, Qualifier="pc-live")
+        r.check(
+            "DeleteProvisionedConcurrencyConfig answers 204, again too",
+            status_of(deleted) == 204
+            and status_of(again) == 204
+            and not lam.list_provisioned_concurrency_configs(FunctionName=fn)[
+                "ProvisionedConcurrencyConfigs"
+            ],
+            (status_of(deleted), status_of(again)),
+        )
+        lam.delete_alias(FunctionName=fn, Name="pc-live")
+        lam.delete_function(FunctionName=fn, Qualifier=version)
 
     # -- Invoke --
 

@@ -14,6 +14,8 @@ pub struct Faults {
     pub slow: f64,
     /// UpdateFunctionConfiguration stays InProgress for a long time.
     pub stuck_update: f64,
+    /// A provisioned concurrency allocation ends FAILED (FUNCTION_ERROR_INIT_FAILURE).
+    pub provisioned_failure: f64,
 }
 
 impl Faults {
@@ -44,9 +46,10 @@ impl std::str::FromStr for Faults {
                 "error5xx" => faults.error5xx = p,
                 "slow" => faults.slow = p,
                 "stuck-update" => faults.stuck_update = p,
+                "provisioned-failure" => faults.provisioned_failure = p,
                 other => {
                     return Err(format!(
-                        "unknown fault '{other}': use throttle, error5xx, slow or stuck-update"
+                        "unknown fault '{other}': use throttle, error5xx, slow, stuck-update or provisioned-failure"
                     ))
                 }
             }
@@ -59,8 +62,8 @@ impl fmt::Display for Faults {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "throttle={},error5xx={},slow={},stuck-update={}",
-            self.throttle, self.error5xx, self.slow, self.stuck_update
+            "throttle={},error5xx={},slow={},stuck-update={},provisioned-failure={}",
+            self.throttle, self.error5xx, self.slow, self.stuck_update, self.provisioned_failure
         )
     }
 }

@@ -50,8 +50,10 @@ impl DenyList {
     }
 }
 
-/// The IAM action of a Lambda restJson1 request, from its method and path.
-fn lambda_action(method: &Method, path: &str) -> Option<&'static str> {
+/// The IAM action of a Lambda restJson1 request, from its method, path and query (`List=ALL`
+/// tells ListProvisionedConcurrencyConfigs from GetProvisionedConcurrencyConfig).
+fn lambda_action(method: &Method, path: &str, query: Option<&str>) -> Option<&'static str> {
+    let listing = query.is_some_and(|q| q.split('&').any(|kv| kv.starts_with("List=")));
     let parts: Vec<&str> = path.trim_end_matches('/').split('/').skip(1).collect();
     let get = method == Method::GET;
     let action = match (parts.as_slice(), method.as_str()) {
@@ -74,6 +76,18 @@ fn lambda_action(method: &Method, path: &str) -> Option<&'static str> {
         (["2019-09-30", "functions", _, "concurrency"], _) => "GetFunctionConcurrency",
         (["2017-10-31", "functions", _, "concurrency"], "PUT") => "PutFunctionConcurrency",
         (["2017-10-31", "functions", _, "concurrency"], _) => "DeleteFunctionConcurrency",
+        (["2019-09-30", "functions", _, "provisioned-concurrency"], "GET") if listing => {
+            "ListProvisionedConcurrencyConfigs"
+        }
+        (["2019-09-30", "functions", _, "provisioned-concurrency"], "GET") => {
+            "GetProvisionedConcurrencyConfig"
+        }
+        (["2019-09-30", "functions", _, "provisioned-concurrency"], "PUT") => {
+            "PutProvisionedConcurrencyConfig"
+        }
+        (["2019-09-30", "functions", _, "provisioned-concurrency"], _) => {
+            "DeleteProvisionedConcurrencyConfig"
+        }
         _ => return None,
     };
     Some(action)
@@ -105,7 +119,8 @@ fn classify(request: &Request) -> Option<(String, Protocol)> {
             _ => None,
         };
     }
-    lambda_action(request.method(), path).map(|a| (format!("lambda:{a}"), Protocol::RestJson))
+    lambda_action(request.method(), path, request.uri().query())
+        .map(|a| (format!("lambda:{a}"), Protocol::RestJson))
 }
 
 /// Middleware: refuses denied actions before they reach the handlers.
@@ -151,16 +166,25 @@ mod tests {
     fn lambda_paths_map_to_actions() {
         let put = Method::PUT;
         assert_eq!(
-            lambda_action(&put, "/2015-03-31/functions/f/configuration"),
+            lambda_action(&put, "/2015-03-31/functions/f/configuration", None),
             Some("UpdateFunctionConfiguration")
         );
         assert_eq!(
-            lambda_action(&Method::POST, "/2015-03-31/functions/f/invocations"),
+            lambda_action(&Method::POST, "/2015-03-31/functions/f/invocations", None),
             Some("InvokeFunction")
         );
         assert_eq!(
-            lambda_action(&Method::GET, "/2015-03-31/functions/"),
+            lambda_action(&Method::GET, "/2015-03-31/functions/", None),
             Some("ListFunctions")
+        );
+        let pc = "/2019-09-30/functions/f/provisioned-concurrency";
+        assert_eq!(
+            lambda_action(&Method::GET, pc, Some("List=ALL")),
+            Some("ListProvisionedConcurrencyConfigs")
+        );
+        assert_eq!(
+            lambda_action(&Method::GET, pc, Some("Qualifier=live")),
+            Some("GetProvisionedConcurrencyConfig")
         );
     }
 }

@@ -56,6 +56,12 @@ pub fn routes() -> Router<Arc<Lab>> {
             "/2017-10-31/functions/{name}/concurrency",
             put(put_concurrency).delete(delete_concurrency),
         )
+        .route(
+            "/2019-09-30/functions/{name}/provisioned-concurrency",
+            get(get_provisioned)
+                .put(put_provisioned)
+                .delete(delete_provisioned),
+        )
         .layer(axum::middleware::map_response(with_request_id))
 }
 
@@ -425,6 +431,90 @@ async fn delete_concurrency(State(lab): Shared, Path(name): Path<String>) -> Res
             lab.put_function_concurrency(n, None)
         })
     });
+    match result {
+        Ok(_) => StatusCode::NO_CONTENT.into_response(),
+        Err(e) => e.rest_json(),
+    }
+}
+
+/// The function name in the path and the qualifier the operation requires, checked.
+fn checked_provisioned(name: &str, qualifier: Option<&str>) -> Result<String, AwsError> {
+    Checks::new()
+        .param("functionName", name, &validation::FUNCTION_NAME)
+        .required("qualifier", qualifier, &validation::QUALIFIER)
+        .finish()?;
+    Ok(qualifier.unwrap_or_default().to_string())
+}
+
+/// GetProvisionedConcurrencyConfig, or ListProvisionedConcurrencyConfigs with `List=ALL`:
+/// Lambda serves both on one path and method.
+async fn get_provisioned(
+    State(lab): Shared,
+    Path(name): Path<String>,
+    Query(q): Params,
+) -> Response {
+    let result = if q.contains_key("List") {
+        (|| {
+            let mut checks = Checks::new();
+            checks.param("functionName", &name, &validation::FUNCTION_NAME);
+            let max_items = checks.max_items(q.get("MaxItems").map(String::as_str))?;
+            checks.finish()?;
+            on_function(&lab, &name, None, |n, _| {
+                lab.list_provisioned_concurrency(n, q.get("Marker").map(String::as_str), max_items)
+            })
+        })()
+    } else {
+        checked_provisioned(&name, q.get("Qualifier").map(String::as_str)).and_then(|qualifier| {
+            on_function(&lab, &name, Some(&qualifier), |n, q| {
+                lab.get_provisioned_concurrency(n, q.unwrap_or(&qualifier))
+            })
+        })
+    };
+    respond(result, StatusCode::OK)
+}
+
+async fn put_provisioned(
+    State(lab): Shared,
+    Path(name): Path<String>,
+    Query(q): Params,
+    body: Body,
+) -> Response {
+    let result = async {
+        let qualifier = checked_provisioned(&name, q.get("Qualifier").map(String::as_str))?;
+        let body = checked_body(
+            body,
+            MAX_CONTROL_REQUEST_BYTES,
+            "PutProvisionedConcurrencyConfig",
+            &name,
+            validation::PUT_PROVISIONED_CONCURRENCY_CONFIG,
+        )
+        .await?;
+        // Checked above: present, a 32-bit integer of at least 1.
+        let requested = body["ProvisionedConcurrentExecutions"]
+            .as_u64()
+            .and_then(|r| u32::try_from(r).ok())
+            .ok_or_else(|| {
+                AwsError::invalid("ProvisionedConcurrentExecutions must be a number >= 1")
+            })?;
+        on_function(&lab, &name, Some(&qualifier), |n, q| {
+            lab.put_provisioned_concurrency(n, q.unwrap_or(&qualifier), requested)
+        })
+    };
+    respond(result.await, StatusCode::ACCEPTED)
+}
+
+async fn delete_provisioned(
+    State(lab): Shared,
+    Path(name): Path<String>,
+    Query(q): Params,
+) -> Response {
+    let result =
+        checked_provisioned(&name, q.get("Qualifier").map(String::as_str)).and_then(|qualifier| {
+            on_function(&lab, &name, Some(&qualifier), |n, q| {
+                lab.delete_provisioned_concurrency(n, q.unwrap_or(&qualifier))
+                    .map(|_| Value::Null)
+            })
+        });
     match result {
         Ok(_) => StatusCode::NO_CONTENT.into_response(),
         Err(e) => e.rest_json(),

@@ -473,6 +473,166 @@ async fn reserved_concurrency_zero_throttles_and_is_counted() {
 }
 
 #[tokio::test]
+async fn reserved_concurrency_throttles_with_its_reason() {
+    let lab = start_lab(profiles(FLEET)).await;
+    let client = lambda_client(&lab.endpoint()).await;
+    client
+        .put_function_concurrency()
+        .function_name("cpu")
+        .reserved_concurrent_executions(0)
+        .send()
+        .await
+        .unwrap();
+    let throttled = client
+        .invoke()
+        .function_name("cpu")
+        .customize()
+        .config_override(
+            aws_sdk_lambda::config::Config::builder()
+                .retry_config(aws_sdk_lambda::config::retry::RetryConfig::disabled()),
+        )
+        .send()
+        .await
+        .unwrap_err();
+    let raw = throttled.raw_response().expect("an HTTP answer");
+    assert_eq!(raw.status().as_u16(), 429);
+    let e = throttled.into_service_error();
+    let aws_sdk_lambda::operation::invoke::InvokeError::TooManyRequestsException(e) = e else {
+        panic!("not a TooManyRequestsException: {e:?}")
+    };
+    assert_eq!(
+        e.reason().map(|r| r.as_str()),
+        Some("ReservedFunctionConcurrentInvocationLimitExceeded")
+    );
+    client
+        .delete_function_concurrency()
+        .function_name("cpu")
+        .send()
+        .await
+        .unwrap();
+    client.invoke().function_name("cpu").send().await.unwrap();
+    lab.stop().await;
+}
+
+#[tokio::test]
+async fn provisioned_concurrency_through_the_sdk() {
+    use aws_sdk_lambda::types::ProvisionedConcurrencyStatusEnum as Status;
+    let lab = start_lab(profiles(FLEET)).await;
+    let client = lambda_client(&lab.endpoint()).await;
+    let on_latest = client
+        .put_provisioned_concurrency_config()
+        .function_name("cpu")
+        .qualifier("$LATEST")
+        .provisioned_concurrent_executions(2)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(error_code(&on_latest), "InvalidParameterValueException");
+    client
+        .publish_version()
+        .function_name("cpu")
+        .send()
+        .await
+        .unwrap();
+    client
+        .create_alias()
+        .function_name("cpu")
+        .name("live")
+        .function_version("1")
+        .send()
+        .await
+        .unwrap();
+    let none = client
+        .get_provisioned_concurrency_config()
+        .function_name("cpu")
+        .qualifier("live")
+        .send()
+        .await
+        .unwrap_err();
+    assert!(
+        none.as_service_error()
+            .is_some_and(|e| e.is_provisioned_concurrency_config_not_found_exception()),
+        "{none:?}"
+    );
+    let put = client
+        .put_provisioned_concurrency_config()
+        .function_name("cpu")
+        .qualifier("live")
+        .provisioned_concurrent_executions(3)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(put.status(), Some(&Status::InProgress));
+    assert_eq!(put.requested_provisioned_concurrent_executions(), Some(3));
+    let on_version = client
+        .put_provisioned_concurrency_config()
+        .function_name("cpu")
+        .qualifier("1")
+        .provisioned_concurrent_executions(1)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(error_code(&on_version), "ResourceConflictException");
+    let mut status = None;
+    for _ in 0..100 {
+        let got = client
+            .get_provisioned_concurrency_config()
+            .function_name("cpu")
+            .qualifier("live")
+            .send()
+            .await
+            .unwrap();
+        status = got.status().cloned();
+        if status == Some(Status::Ready) {
+            assert_eq!(got.allocated_provisioned_concurrent_executions(), Some(3));
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(status, Some(Status::Ready));
+    let listed = client
+        .list_provisioned_concurrency_configs()
+        .function_name("cpu")
+        .send()
+        .await
+        .unwrap();
+    let [item] = listed.provisioned_concurrency_configs() else {
+        panic!("{listed:?}")
+    };
+    assert!(item.function_arn().unwrap().ends_with(":function:cpu:live"));
+    let cold_before = lab.lab.stats().functions["cpu"].cold_starts;
+    client
+        .invoke()
+        .function_name("cpu")
+        .qualifier("live")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        lab.lab.stats().functions["cpu"].cold_starts,
+        cold_before,
+        "a provisioned environment is initialised ahead"
+    );
+    for _ in 0..2 {
+        client
+            .delete_provisioned_concurrency_config()
+            .function_name("cpu")
+            .qualifier("live")
+            .send()
+            .await
+            .unwrap();
+    }
+    let listed = client
+        .list_provisioned_concurrency_configs()
+        .function_name("cpu")
+        .send()
+        .await
+        .unwrap();
+    assert!(listed.provisioned_concurrency_configs().is_empty());
+    lab.stop().await;
+}
+
+#[tokio::test]
 async fn concurrent_invocations_get_their_own_cold_environments() {
     let mut config = LabConfig::new(profiles(FLEET));
     config.time_scale = 0.1; // 200 ms of CPU at 256 MB ~ 140 ms wall: long enough to overlap

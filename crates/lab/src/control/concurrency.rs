@@ -6,7 +6,7 @@ use super::Lab;
 use crate::aws_error::AwsError;
 
 /// Lambda keeps this much unreserved concurrency for functions without a reservation.
-const MIN_UNRESERVED: u32 = 100;
+pub(super) const MIN_UNRESERVED: u32 = 100;
 
 impl Lab {
     pub fn account_settings(&self) -> Value {
@@ -55,6 +55,12 @@ impl Lab {
             .get_mut(name)
             .ok_or_else(|| self.not_found(name, None))?;
         if let Some(r) = reserved {
+            let provisioned: u32 = f.provisioned.values().map(|p| p.requested).sum();
+            if r < provisioned {
+                return Err(AwsError::invalid(format!(
+                    "ReservedConcurrentExecutions {r} should not be lower than function's total provisioned concurrency [{provisioned}]."
+                )));
+            }
             if others + r + MIN_UNRESERVED > limit {
                 return Err(AwsError::invalid(format!(
                     "Specified ReservedConcurrentExecutions for function decreases account's UnreservedConcurrentExecution below its minimum value of [{MIN_UNRESERVED}]."

@@ -285,6 +285,7 @@ impl Lab {
                 }
                 f.versions.remove(&n);
                 f.environments.remove(q);
+                f.provisioned.remove(q);
                 Ok(())
             }
         }

@@ -1,6 +1,7 @@
 //! Invocation: concurrency checks and throttles, execution environments that start cold and
 //! are reused warm, the drawn execution, and what Invoke answers and logs.
 
+use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use base64::Engine;
@@ -10,7 +11,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::json;
 
-use super::{random_uuid, seed_for, Environment, Lab, RunConfig, LATEST};
+use super::{random_uuid, seed_for, Environment, FunctionState, Lab, RunConfig, LATEST};
 use crate::aws_error::AwsError;
 use crate::profiles::LogFormat;
 use crate::telemetry::InvocationRecord;
@@ -82,6 +83,7 @@ impl Lab {
         };
         Self::settle(f);
         let mut version = self.resolve(f, qualifier)?;
+        let primary = version.clone();
         let alias = qualifier
             .filter(|q| *q != LATEST && !q.chars().all(|c| c.is_ascii_digit()))
             .map(str::to_string);
@@ -126,24 +128,52 @@ impl Lab {
         };
         let idle_limit = Duration::from_secs_f64(self.config.environment_idle_s);
         let now = Instant::now();
+        // Provisioned concurrency of the qualifier invoked, when it serves this version.
+        let key = qualifier
+            .filter(|q| *q != LATEST && version == primary)
+            .map(|_| alias.clone().unwrap_or_else(|| version.clone()));
+        let levels = self.provisioned_levels(f, &version);
+        let level = key.as_ref().and_then(|k| levels.get(k)).copied();
         let pool = f.environments.entry(version.clone()).or_default();
+        keep_provisioned_within(pool, &levels);
         pool.retain(|e| {
-            e.busy || (e.generation == generation && now.duration_since(e.last_used) < idle_limit)
+            e.busy
+                || e.provisioned.is_some()
+                || (e.generation == generation && now.duration_since(e.last_used) < idle_limit)
         });
-        let (env_index, cold) = match pool.iter().position(|e| !e.busy) {
-            Some(i) => (i, false),
-            None => {
-                let stream = format!(
-                    "{}/[{}]{:032x}",
-                    Utc::now().format("%Y/%m/%d"),
-                    version,
-                    f.rng.random::<u128>()
-                );
+        if let (Some(key), Some(level)) = (&key, level) {
+            // Lambda initialised these ahead of any invocation.
+            let have = pool
+                .iter()
+                .filter(|e| e.provisioned.as_ref() == Some(key))
+                .count();
+            for _ in have..level as usize {
+                let stream = new_stream(&version, &mut f.rng);
                 pool.push(Environment {
                     busy: false,
                     last_used: now,
                     generation,
                     stream,
+                    provisioned: Some(key.clone()),
+                });
+            }
+        }
+        let free = |e: &Environment| !e.busy && e.provisioned.as_ref() == key.as_ref();
+        let free_on_demand = |e: &Environment| !e.busy && e.provisioned.is_none();
+        let found = pool
+            .iter()
+            .position(free)
+            .or_else(|| pool.iter().position(free_on_demand));
+        let (env_index, cold) = match found {
+            Some(i) => (i, false),
+            None => {
+                let stream = new_stream(&version, &mut f.rng);
+                pool.push(Environment {
+                    busy: false,
+                    last_used: now,
+                    generation,
+                    stream,
+                    provisioned: None,
                 });
                 (pool.len() - 1, true)
             }
@@ -256,9 +286,51 @@ impl Lab {
         }
     }
 
+    /// READY provisioned levels serving `version`, by qualifier (the version, or aliases
+    /// pointing at it).
+    fn provisioned_levels(&self, f: &FunctionState, version: &str) -> HashMap<String, u32> {
+        f.provisioned
+            .iter()
+            .filter(|(q, p)| {
+                p.serving()
+                    && (q.as_str() == version
+                        || f.aliases
+                            .get(q.as_str())
+                            .is_some_and(|a| a.function_version == version))
+            })
+            .map(|(q, p)| (q.clone(), p.requested))
+            .collect()
+    }
+
     /// Whether a function exists (DryRun, Event).
     pub fn check_invocable(&self, name: &str, qualifier: Option<&str>) -> Result<String, AwsError> {
         self.with_function(name, qualifier, |lab, f| lab.resolve(f, qualifier))
+    }
+}
+
+/// A new execution environment's log stream.
+fn new_stream(version: &str, rng: &mut StdRng) -> String {
+    format!(
+        "{}/[{}]{:032x}",
+        Utc::now().format("%Y/%m/%d"),
+        version,
+        rng.random::<u128>()
+    )
+}
+
+/// Environments provisioned beyond a qualifier's current level (lowered, deleted, or its
+/// alias moved to another version) become on-demand ones that age out.
+fn keep_provisioned_within(pool: &mut [Environment], levels: &HashMap<String, u32>) {
+    let mut counted: HashMap<String, u32> = HashMap::new();
+    for e in pool.iter_mut() {
+        let Some(key) = e.provisioned.clone() else {
+            continue;
+        };
+        let n = counted.entry(key.clone()).or_default();
+        *n += 1;
+        if *n > levels.get(&key).copied().unwrap_or(0) {
+            e.provisioned = None;
+        }
     }
 }
 
@@ -372,6 +444,40 @@ mod tests {
         lab.finish(concurrent, false);
         assert_eq!(lab.stats().functions["f"].cold_starts, 2);
         assert_eq!(lab.stats().peak_concurrency, 2);
+    }
+
+    #[test]
+    fn provisioned_environments_serve_their_alias_warm_up_to_the_level() {
+        let lab = lab();
+        lab.publish_version("f", &serde_json::json!({})).unwrap();
+        lab.create_alias(
+            "f",
+            &serde_json::json!({"Name": "live", "FunctionVersion": "1"}),
+        )
+        .unwrap();
+        lab.put_provisioned_concurrency("f", "live", 2).unwrap();
+        std::thread::sleep(lab.allocation_wait());
+        let a = lab.reserve("f", Some("live")).unwrap();
+        let b = lab.reserve("f", Some("live")).unwrap();
+        let c = lab.reserve("f", Some("live")).unwrap();
+        assert_eq!((a.cold, b.cold, c.cold), (false, false, true));
+        // The version itself has no provisioned concurrency of its own.
+        let d = lab.reserve("f", Some("1")).unwrap();
+        assert!(d.cold);
+        for r in [a, b, c, d] {
+            lab.finish(r, false);
+        }
+        lab.delete_provisioned_concurrency("f", "live").unwrap();
+        let r1 = lab.reserve("f", Some("live")).unwrap();
+        let r2 = lab.reserve("f", Some("live")).unwrap();
+        let r3 = lab.reserve("f", Some("live")).unwrap();
+        let r4 = lab.reserve("f", Some("live")).unwrap();
+        let r5 = lab.reserve("f", Some("live")).unwrap();
+        // Four warm environments remain (two formerly provisioned, two on demand).
+        assert_eq!(
+            [&r1, &r2, &r3, &r4, &r5].map(|r| r.cold),
+            [false, false, false, false, true]
+        );
     }
 
     #[test]

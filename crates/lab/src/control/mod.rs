@@ -9,6 +9,7 @@
 mod concurrency;
 mod functions;
 mod invoke;
+mod provisioned;
 mod stats;
 mod test_hooks;
 mod versions;
@@ -80,6 +81,9 @@ struct Environment {
     /// after each configuration change.
     generation: u64,
     stream: String,
+    /// The qualifier whose provisioned concurrency keeps it initialised: it serves only
+    /// invocations of that qualifier and never expires idle.
+    provisioned: Option<String>,
 }
 
 struct FunctionState {
@@ -96,6 +100,8 @@ struct FunctionState {
     next_version: u32,
     aliases: BTreeMap<String, AliasState>,
     reserved: Option<u32>,
+    /// Provisioned concurrency by qualifier (alias name or version number).
+    provisioned: BTreeMap<String, provisioned::ProvisionedState>,
     environments: HashMap<String, Vec<Environment>>,
     counters: FunctionStats,
     /// Ids, revisions, routing: anything but the workload's noise.
@@ -182,6 +188,7 @@ impl Lab {
                 next_version: 1,
                 aliases: BTreeMap::new(),
                 reserved: profile.reserved_concurrency,
+                provisioned: BTreeMap::new(),
                 environments: HashMap::new(),
                 counters: FunctionStats::default(),
                 rng,

@@ -178,8 +178,13 @@ impl Lab {
                     return Err(precondition_failed());
                 }
             }
-            if let Some(v) = body.get("FunctionVersion").and_then(Value::as_str) {
-                a.function_version = v.to_string();
+            let moved = body
+                .get("FunctionVersion")
+                .and_then(Value::as_str)
+                .filter(|v| *v != a.function_version)
+                .map(str::to_string);
+            if let Some(v) = &moved {
+                a.function_version = v.clone();
             }
             if let Some(d) = body.get("Description").and_then(Value::as_str) {
                 a.description = d.to_string();
@@ -188,7 +193,12 @@ impl Lab {
                 a.routing = r;
             }
             a.revision_id = new_revision;
-            Ok(lab.alias_json(name, alias, a))
+            let doc = lab.alias_json(name, alias, a);
+            if moved.is_some() {
+                // Its provisioned concurrency moves along: allocated again on the new version.
+                Lab::reallocate(f, alias, lab.allocation_wait());
+            }
+            Ok(doc)
         })
     }
 
@@ -197,6 +207,7 @@ impl Lab {
             // Lambda answers 204 for an alias that does not exist.
             let _ = lab;
             f.aliases.remove(alias);
+            f.provisioned.remove(alias);
             Ok(())
         })
     }

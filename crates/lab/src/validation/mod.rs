@@ -47,6 +47,19 @@ impl Checks {
         self
     }
 
+    /// A parameter the operation requires: missing is a violation like a missing member.
+    pub fn required(&mut self, name: &str, value: Option<&str>, shape: &Shape) -> &mut Checks {
+        match value {
+            Some(v) => self.param(name, v, shape),
+            None => {
+                self.violations.push(format!(
+                    "Value null at '{name}' failed to satisfy constraint: Member must not be null"
+                ));
+                self
+            }
+        }
+    }
+
     /// `MaxItems`: an integer (else it does not deserialise) within 1..=10000.
     pub fn max_items(&mut self, raw: Option<&str>) -> Result<Option<usize>, AwsError> {
         let Some(raw) = raw else { return Ok(None) };

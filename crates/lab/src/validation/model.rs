@@ -318,3 +318,6 @@ pub const UPDATE_ALIAS: &[Member] = &[
 
 pub const PUT_FUNCTION_CONCURRENCY: &[Member] =
     &[required("ReservedConcurrentExecutions", int(0, None))];
+
+pub const PUT_PROVISIONED_CONCURRENCY_CONFIG: &[Member] =
+    &[required("ProvisionedConcurrentExecutions", int(1, None))];

@@ -62,6 +62,9 @@ pub enum ApplyError {
     /// Nothing was changed (or what was changed is put back).
     #[error("{0}")]
     Refused(String),
+    /// IAM denied the change: nothing was changed.
+    #[error("{0}: grant the permission (docs/iam.md); nothing was changed")]
+    Denied(String),
     /// The function may be half-changed: `memtune restore` knows what to do.
     #[error("{0}; run `memtune restore` to put the function back")]
     Unsure(String),
@@ -179,6 +182,7 @@ async fn update<A: LambdaApi>(
         after_memory_mb: after.memory_mb,
         after_revision_id: after.revision_id,
         applied_at: String::new(),
+        provisioned: None,
     })
 }
 
@@ -305,5 +309,6 @@ async fn via_alias<A: LambdaApi>(
         after_memory_mb: to_mb,
         after_revision_id: moved.revision_id,
         applied_at: String::new(),
+        provisioned: None,
     })
 }

@@ -6,6 +6,7 @@
 
 pub mod change;
 pub mod guard;
+pub mod provision;
 pub mod rollback;
 
 use serde::{Deserialize, Serialize};
@@ -46,6 +47,8 @@ pub enum ApplyMethod {
     Update,
     /// A new version with the memory, and the alias moved to it.
     Alias,
+    /// Provisioned concurrency set on an alias (memory unchanged).
+    Provisioned,
 }
 
 impl ApplyMethod {
@@ -53,6 +56,7 @@ impl ApplyMethod {
         match self {
             ApplyMethod::Update => "update",
             ApplyMethod::Alias => "alias",
+            ApplyMethod::Provisioned => "provisioned",
         }
     }
 
@@ -60,6 +64,7 @@ impl ApplyMethod {
         match text {
             "update" => Some(ApplyMethod::Update),
             "alias" => Some(ApplyMethod::Alias),
+            "provisioned" => Some(ApplyMethod::Provisioned),
             _ => None,
         }
     }
@@ -84,6 +89,16 @@ pub struct AppliedChange {
     /// Of $LATEST (update) or of the alias (alias), right after the change.
     pub after_revision_id: String,
     pub applied_at: String,
+    /// The alias's provisioned concurrency before and after (method `provisioned`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provisioned: Option<ProvisionedChange>,
+}
+
+/// An alias's provisioned concurrency before and after a change; None is no configuration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProvisionedChange {
+    pub before: Option<u32>,
+    pub after: Option<u32>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

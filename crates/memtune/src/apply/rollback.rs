@@ -6,6 +6,7 @@ use super::change::ApplyContext;
 use super::{AppliedChange, ApplyMethod};
 use crate::platform::{LambdaApi, PlatformError};
 use crate::sweep::journal::{self, Entry, Journal};
+use crate::sweep::provisioned_back::level_text;
 use crate::sweep::restore::SETTLE_TIMEOUT;
 use crate::sweep::settle::{self, wait_settled, SettleError};
 
@@ -13,6 +14,26 @@ use crate::sweep::settle::{self, wait_settled, SettleError};
 pub async fn check<A: LambdaApi>(api: &A, change: &AppliedChange) -> Result<(), String> {
     let name = change.function.as_str();
     match (change.method, change.alias.as_deref()) {
+        (ApplyMethod::Provisioned, Some(alias)) => {
+            let set = change.provisioned.and_then(|p| p.after);
+            let now = api
+                .get_provisioned_concurrency(name, alias)
+                .await
+                .map_err(|e| match e {
+                    PlatformError::NotFound(_) => {
+                        format!("alias {alias} no longer exists: left as it is")
+                    }
+                    other => format!("cannot read the provisioned concurrency of {name}: {other}"),
+                })?
+                .map(|p| p.requested);
+            if now != set {
+                return Err(format!(
+                    "provisioned concurrency of alias {alias} changed since memtune set {} (now {}): left as it is",
+                    level_text(set),
+                    level_text(now)
+                ));
+            }
+        }
         (ApplyMethod::Alias, Some(alias)) => {
             let now = api
                 .list_aliases(name)
@@ -45,6 +66,16 @@ pub async fn check<A: LambdaApi>(api: &A, change: &AppliedChange) -> Result<(), 
 
 /// What reverting `change` would do, in words.
 pub fn describe(change: &AppliedChange) -> String {
+    if let (ApplyMethod::Provisioned, Some(alias), Some(p)) =
+        (change.method, &change.alias, change.provisioned)
+    {
+        return match p.before {
+            Some(level) => {
+                format!("provisioned concurrency of alias {alias} back to {level}")
+            }
+            None => format!("provisioned concurrency of alias {alias} removed, as it had none"),
+        };
+    }
     match (&change.alias, &change.previous_version) {
         (Some(alias), Some(previous)) => format!(
             "alias {alias} back to version {previous} ({} MB)",
@@ -75,6 +106,9 @@ pub async fn revert<A: LambdaApi>(
     );
     let mut journal = ctx.journal(&journal_id, &now).map_err(|e| e.to_string())?;
     let done = match (change.method, &change.alias, &change.previous_version) {
+        (ApplyMethod::Provisioned, Some(alias), _) => {
+            revert_provisioned(api, &mut journal, change, alias).await
+        }
         (ApplyMethod::Alias, Some(alias), Some(previous)) => {
             revert_alias(api, &mut journal, change, alias, previous).await
         }
@@ -161,4 +195,38 @@ async fn revert_alias<A: LambdaApi>(
         }
     }
     Ok(done)
+}
+
+/// Sets the alias's provisioned concurrency back to what it was (or removes it).
+async fn revert_provisioned<A: LambdaApi>(
+    api: &A,
+    journal: &mut Journal,
+    change: &AppliedChange,
+    alias: &str,
+) -> Result<String, String> {
+    let name = change.function.as_str();
+    let p = change
+        .provisioned
+        .ok_or("the history has no provisioned concurrency levels for this change")?;
+    journal
+        .write(&Entry::IntendProvisioned {
+            alias: alias.to_string(),
+            from: p.after,
+            to: p.before,
+        })
+        .map_err(|e| format!("cannot write the journal: {e}"))?;
+    let result = match p.before {
+        Some(level) => api
+            .put_provisioned_concurrency(name, alias, level)
+            .await
+            .map(drop),
+        None => api.delete_provisioned_concurrency(name, alias).await,
+    };
+    result.map_err(|e| {
+        format!(
+            "setting provisioned concurrency {} back on alias {alias} failed: {e}",
+            level_text(p.before)
+        )
+    })?;
+    Ok(describe(change))
 }

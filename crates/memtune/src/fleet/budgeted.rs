@@ -9,7 +9,7 @@ use std::sync::Arc;
 use super::budget::InvocationBudget;
 use crate::platform::{
     AccountConcurrency, AliasInfo, FunctionConfig, InvokeResponse, LambdaApi, PlatformError,
-    PlatformResult,
+    PlatformResult, ProvisionedConcurrency,
 };
 
 pub struct Budgeted<A: LambdaApi> {
@@ -122,6 +122,32 @@ impl<A: LambdaApi> LambdaApi for Budgeted<A> {
         name: &str,
     ) -> impl Future<Output = PlatformResult<Option<u32>>> + Send {
         self.inner.get_function_concurrency(name)
+    }
+
+    fn get_provisioned_concurrency(
+        &self,
+        name: &str,
+        qualifier: &str,
+    ) -> impl Future<Output = PlatformResult<Option<ProvisionedConcurrency>>> + Send {
+        self.inner.get_provisioned_concurrency(name, qualifier)
+    }
+
+    fn put_provisioned_concurrency(
+        &self,
+        name: &str,
+        qualifier: &str,
+        level: u32,
+    ) -> impl Future<Output = PlatformResult<ProvisionedConcurrency>> + Send {
+        self.inner
+            .put_provisioned_concurrency(name, qualifier, level)
+    }
+
+    fn delete_provisioned_concurrency(
+        &self,
+        name: &str,
+        qualifier: &str,
+    ) -> impl Future<Output = PlatformResult<()>> + Send {
+        self.inner.delete_provisioned_concurrency(name, qualifier)
     }
 
     // A probe runs nothing (a DryRun invoke included), so it takes no room in the budget.

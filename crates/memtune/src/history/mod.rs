@@ -16,7 +16,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde::Serialize;
 
-use crate::apply::{AppliedChange, ApplyMethod};
+use crate::apply::{AppliedChange, ApplyMethod, ProvisionedChange};
 use crate::fleet::outcome::{FunctionResult, RunTotals, Status};
 use crate::fleet::retune::{LastTuning, RetunePolicy, Snapshot};
 use crate::sweep::journal::process_alive;
@@ -402,8 +402,8 @@ impl History {
             .execute(
                 "INSERT INTO applied_changes (run_id, function, method, alias, previous_version,
                      published_version, before_memory_mb, before_revision_id, after_memory_mb,
-                     after_revision_id, applied_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                     after_revision_id, applied_at, provisioned_before, provisioned_after)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
                 params![
                     c.run_id,
                     c.function,
@@ -415,7 +415,9 @@ impl History {
                     c.before_revision_id,
                     c.after_memory_mb,
                     c.after_revision_id,
-                    c.applied_at
+                    c.applied_at,
+                    c.provisioned.and_then(|p| p.before),
+                    c.provisioned.and_then(|p| p.after)
                 ],
             )
             .map_err(|e| self.err(e))?;
@@ -595,17 +597,26 @@ impl History {
         self.query(
             "SELECT id, run_id, function, method, alias, previous_version, published_version,
                     before_memory_mb, before_revision_id, after_memory_mb, after_revision_id,
-                    applied_at, rolled_back_at
+                    applied_at, rolled_back_at, provisioned_before, provisioned_after
              FROM applied_changes WHERE run_id = ?1 ORDER BY id",
             params![run_id],
             |row| {
                 let method: String = row.get(3)?;
+                let method = ApplyMethod::parse(&method).unwrap_or(ApplyMethod::Update);
+                let provisioned = (method == ApplyMethod::Provisioned)
+                    .then(|| -> rusqlite::Result<ProvisionedChange> {
+                        Ok(ProvisionedChange {
+                            before: row.get(13)?,
+                            after: row.get(14)?,
+                        })
+                    })
+                    .transpose()?;
                 Ok(AuditEntry {
                     id: row.get(0)?,
                     change: AppliedChange {
                         run_id: row.get(1)?,
                         function: row.get(2)?,
-                        method: ApplyMethod::parse(&method).unwrap_or(ApplyMethod::Update),
+                        method,
                         alias: row.get(4)?,
                         previous_version: row.get(5)?,
                         published_version: row.get(6)?,
@@ -614,6 +625,7 @@ impl History {
                         after_memory_mb: row.get(9)?,
                         after_revision_id: row.get(10)?,
                         applied_at: row.get(11)?,
+                        provisioned,
                     },
                     rolled_back_at: row.get(12)?,
                 })
@@ -792,7 +804,30 @@ mod tests {
             after_memory_mb: 1024,
             after_revision_id: "rev-2".into(),
             applied_at: "2026-11-01T10:05:00Z".into(),
+            provisioned: None,
         }
+    }
+
+    #[test]
+    fn a_provisioned_concurrency_change_is_read_back_with_its_levels() {
+        let h = History::in_memory().unwrap();
+        start(&h, "run-pc", "2026-11-01T10:00:00Z");
+        let pc = AppliedChange {
+            method: ApplyMethod::Provisioned,
+            alias: Some("live".into()),
+            previous_version: Some("3".into()),
+            after_memory_mb: 512,
+            provisioned: Some(ProvisionedChange {
+                before: None,
+                after: Some(5),
+            }),
+            ..change("run-pc", "orders")
+        };
+        h.record_applied(&pc).unwrap();
+        let read = h.applied_changes("run-pc").unwrap();
+        assert_eq!(read[0].change, pc);
+        // It is no memory tuning: the last tuning of the function ignores it.
+        assert!(h.last_tunings().unwrap().is_empty());
     }
 
     #[test]

@@ -97,6 +97,10 @@ const MIGRATIONS: &[&str] = &[
     ",
     // 2: the finished run's fleet JSON, so `memtune report --run ID` renders it again.
     "ALTER TABLE runs ADD COLUMN report_json TEXT;",
+    // 3: provisioned concurrency changes (method 'provisioned'): the alias's level before and
+    // after, NULL for none.
+    "ALTER TABLE applied_changes ADD COLUMN provisioned_before INTEGER;
+     ALTER TABLE applied_changes ADD COLUMN provisioned_after INTEGER;",
 ];
 
 /// The schema version this memtune writes.

@@ -11,6 +11,7 @@
 
 pub mod one_function;
 mod production;
+pub mod provision;
 mod recorder;
 pub mod service;
 

@@ -15,8 +15,14 @@ use super::failure::{before_the_service, check_credentials, Target};
 use super::probe::{Probe, IMPOSSIBLE_REVISION, IMPOSSIBLE_VERSION};
 use super::{
     environment_digest, AccountConcurrency, AliasInfo, BehaviourSettings, FunctionConfig,
-    ImageSettings, InvokeResponse, LambdaApi, PlatformError, PlatformResult, Throttle, VpcSettings,
+    ImageSettings, InvokeResponse, LambdaApi, PlatformError, PlatformResult,
+    ProvisionedConcurrency, Throttle, VpcSettings,
 };
+
+/// A count Lambda sends as an optional i32.
+fn count(n: Option<i32>) -> u32 {
+    n.unwrap_or(0).max(0) as u32
+}
 
 /// Where and as whom to connect, as in the AWS CLI.
 #[derive(Debug, Clone, Default)]
@@ -484,6 +490,77 @@ impl LambdaApi for AwsLambda {
         Ok(out
             .reserved_concurrent_executions()
             .map(|r| r.max(0) as u32))
+    }
+
+    async fn get_provisioned_concurrency(
+        &self,
+        name: &str,
+        qualifier: &str,
+    ) -> PlatformResult<Option<ProvisionedConcurrency>> {
+        let result = self
+            .client
+            .get_provisioned_concurrency_config()
+            .function_name(name)
+            .qualifier(qualifier)
+            .send()
+            .await;
+        match result {
+            Ok(out) => Ok(Some(ProvisionedConcurrency {
+                requested: count(out.requested_provisioned_concurrent_executions()),
+                allocated: count(out.allocated_provisioned_concurrent_executions()),
+                status: out.status().map(|s| s.as_str()).unwrap_or("").to_string(),
+                status_reason: out.status_reason().map(str::to_string),
+            })),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_provisioned_concurrency_config_not_found_exception()) =>
+            {
+                Ok(None)
+            }
+            Err(e) => Err(map_error(
+                &self.target,
+                "GetProvisionedConcurrencyConfig",
+                e,
+            )),
+        }
+    }
+
+    async fn put_provisioned_concurrency(
+        &self,
+        name: &str,
+        qualifier: &str,
+        level: u32,
+    ) -> PlatformResult<ProvisionedConcurrency> {
+        let out = self
+            .client
+            .put_provisioned_concurrency_config()
+            .function_name(name)
+            .qualifier(qualifier)
+            .provisioned_concurrent_executions(level.min(i32::MAX as u32) as i32)
+            .send()
+            .await
+            .map_err(|e| map_error(&self.target, "PutProvisionedConcurrencyConfig", e))?;
+        Ok(ProvisionedConcurrency {
+            requested: count(out.requested_provisioned_concurrent_executions()),
+            allocated: count(out.allocated_provisioned_concurrent_executions()),
+            status: out.status().map(|s| s.as_str()).unwrap_or("").to_string(),
+            status_reason: out.status_reason().map(str::to_string),
+        })
+    }
+
+    async fn delete_provisioned_concurrency(
+        &self,
+        name: &str,
+        qualifier: &str,
+    ) -> PlatformResult<()> {
+        self.client
+            .delete_provisioned_concurrency_config()
+            .function_name(name)
+            .qualifier(qualifier)
+            .send()
+            .await
+            .map(drop)
+            .map_err(|e| map_error(&self.target, "DeleteProvisionedConcurrencyConfig", e))
     }
 
     async fn probe(&self, name: &str, probe: &Probe) -> PlatformResult<()> {

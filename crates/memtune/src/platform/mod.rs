@@ -325,6 +325,29 @@ pub trait LambdaApi: Send + Sync {
         name: &str,
     ) -> impl Future<Output = PlatformResult<Option<u32>>> + Send;
 
+    /// The provisioned concurrency of an alias or version; None when it has none.
+    fn get_provisioned_concurrency(
+        &self,
+        name: &str,
+        qualifier: &str,
+    ) -> impl Future<Output = PlatformResult<Option<ProvisionedConcurrency>>> + Send;
+
+    /// Sets an alias's or version's provisioned concurrency (Lambda then allocates it:
+    /// IN_PROGRESS, then READY or FAILED). Lambda takes no RevisionId here.
+    fn put_provisioned_concurrency(
+        &self,
+        name: &str,
+        qualifier: &str,
+        level: u32,
+    ) -> impl Future<Output = PlatformResult<ProvisionedConcurrency>> + Send;
+
+    /// Removes an alias's or version's provisioned concurrency; none there is no error.
+    fn delete_provisioned_concurrency(
+        &self,
+        name: &str,
+        qualifier: &str,
+    ) -> impl Future<Output = PlatformResult<()>> + Send;
+
     /// Sends a permission probe; what Lambda answered, for the caller to judge. A probe never
     /// changes the function.
     fn probe(
@@ -332,6 +355,27 @@ pub trait LambdaApi: Send + Sync {
         name: &str,
         probe: &probe::Probe,
     ) -> impl Future<Output = PlatformResult<()>> + Send;
+}
+
+/// An alias's or version's provisioned concurrency, as GetProvisionedConcurrencyConfig says.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ProvisionedConcurrency {
+    pub requested: u32,
+    /// Environments allocated so far.
+    pub allocated: u32,
+    /// `IN_PROGRESS`, `READY` or `FAILED`.
+    pub status: String,
+    pub status_reason: Option<String>,
+}
+
+impl ProvisionedConcurrency {
+    pub fn in_progress(&self) -> bool {
+        self.status == "IN_PROGRESS"
+    }
+
+    pub fn failed(&self) -> bool {
+        self.status == "FAILED"
+    }
 }
 
 /// The account's concurrency, from GetAccountSettings.

@@ -144,6 +144,13 @@ pub enum Entry {
         from_version: String,
         to_version: String,
     },
+    /// About to set an alias's provisioned concurrency (`to` None: remove it); `from` is
+    /// what the alias had just before.
+    IntendProvisioned {
+        alias: String,
+        from: Option<u32>,
+        to: Option<u32>,
+    },
     /// $LATEST has its original memory again.
     Restored,
     /// memtune left the function as someone else changed it.
@@ -179,10 +186,31 @@ pub struct JournalState {
     pub created_versions: Vec<String>,
     /// The run put the original memory back after its last change of memory.
     pub memory_restored: bool,
+    /// The provisioned concurrency the run set on an alias, if it set any.
+    pub provisioned: Option<ProvisionedIntents>,
     pub done: bool,
 }
 
+/// What a run did to one alias's provisioned concurrency.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProvisionedIntents {
+    pub alias: String,
+    /// What the alias had before the run (None: no provisioned concurrency).
+    pub original: Option<u32>,
+    /// The original and every level the run may have set.
+    pub ours: Vec<Option<u32>>,
+}
+
 impl JournalState {
+    /// Whether the run may have changed $LATEST's memory or published versions (a run that
+    /// set provisioned concurrency alone did neither).
+    pub fn touches_memory(&self) -> bool {
+        self.intended_memory
+            .iter()
+            .any(|m| *m != self.original.memory_mb)
+            || !self.created_versions.is_empty()
+    }
+
     /// Every version this run publishes carries this description prefix.
     pub fn description_prefix(&self) -> String {
         description_prefix(&self.run_id)
@@ -367,6 +395,7 @@ pub fn read(path: &Path) -> std::io::Result<JournalState> {
                     original: *original,
                     created_versions: Vec::new(),
                     memory_restored: false,
+                    provisioned: None,
                     done: false,
                 })
             }
@@ -399,6 +428,18 @@ pub fn read(path: &Path) -> std::io::Result<JournalState> {
                 },
                 Some(s),
             ) => s.created_versions.retain(|v| *v != version),
+            (Entry::IntendProvisioned { alias, from, to }, Some(s)) => {
+                let intents = s.provisioned.get_or_insert_with(|| ProvisionedIntents {
+                    alias,
+                    original: from,
+                    ours: vec![from],
+                });
+                for level in [from, to] {
+                    if !intents.ours.contains(&level) {
+                        intents.ours.push(level);
+                    }
+                }
+            }
             (Entry::Done, Some(s)) => s.done = true,
             (Entry::Restored, Some(s)) => s.memory_restored = true,
             (Entry::LeftAlone { .. }, Some(_)) => {}
@@ -569,6 +610,30 @@ mod tests {
         assert_eq!(unfinished(dir.path()).unwrap().len(), 1);
         j.write(&Entry::Done).unwrap();
         assert!(unfinished(dir.path()).unwrap().is_empty());
+    }
+
+    #[test]
+    fn replays_provisioned_concurrency_intents() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut j = Journal::create(dir.path(), "run5", &config(), None, None).unwrap();
+        assert!(j.state().unwrap().provisioned.is_none());
+        j.write(&Entry::IntendProvisioned {
+            alias: "live".into(),
+            from: None,
+            to: Some(5),
+        })
+        .unwrap();
+        j.write(&Entry::IntendProvisioned {
+            alias: "live".into(),
+            from: Some(5),
+            to: None,
+        })
+        .unwrap();
+        let s = j.state().unwrap();
+        let p = s.provisioned.as_ref().unwrap();
+        assert_eq!((p.alias.as_str(), p.original), ("live", None));
+        assert_eq!(p.ours, [None, Some(5)]);
+        assert!(!s.touches_memory());
     }
 
     #[test]

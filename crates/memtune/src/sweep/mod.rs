@@ -9,6 +9,7 @@
 
 pub mod journal;
 pub mod payload;
+pub mod provisioned_back;
 pub mod put_back;
 pub mod restore;
 pub mod settle;

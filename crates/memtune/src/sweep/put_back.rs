@@ -100,7 +100,9 @@ mod tests {
     use std::sync::Mutex;
 
     use super::*;
-    use crate::platform::{AccountConcurrency, AliasInfo, InvokeResponse, PlatformResult};
+    use crate::platform::{
+        AccountConcurrency, AliasInfo, InvokeResponse, PlatformResult, ProvisionedConcurrency,
+    };
 
     /// $LATEST alone, with RevisionIds: each read can let "a colleague" change the function
     /// right after it, so that memtune's update arrives with a stale RevisionId.
@@ -214,6 +216,24 @@ mod tests {
             unreachable!()
         }
         async fn get_function_concurrency(&self, _: &str) -> PlatformResult<Option<u32>> {
+            unreachable!()
+        }
+        async fn get_provisioned_concurrency(
+            &self,
+            _: &str,
+            _: &str,
+        ) -> PlatformResult<Option<ProvisionedConcurrency>> {
+            unreachable!("putting memory back reads memory alone")
+        }
+        async fn put_provisioned_concurrency(
+            &self,
+            _: &str,
+            _: &str,
+            _: u32,
+        ) -> PlatformResult<ProvisionedConcurrency> {
+            unreachable!()
+        }
+        async fn delete_provisioned_concurrency(&self, _: &str, _: &str) -> PlatformResult<()> {
             unreachable!()
         }
     }

@@ -8,6 +8,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use super::journal::{self, Entry, Journal, JournalState};
+use super::provisioned_back::{self, put_provisioned_back, ProvisionedBack};
 use super::put_back::{put_memory_back, PutBack, PutBackError};
 use super::settle::SettleError;
 use crate::platform::{LambdaApi, PlatformError};
@@ -31,6 +32,11 @@ pub struct RestoreReport {
     pub kept_changes: Vec<String>,
     /// The function no longer exists.
     pub function_gone: bool,
+    /// The run changed $LATEST's memory or published versions, so memory was checked (a run
+    /// that set provisioned concurrency alone did not).
+    pub memory_checked: bool,
+    /// What became of the provisioned concurrency the run set on an alias.
+    pub provisioned: Option<String>,
 }
 
 impl RestoreReport {
@@ -47,28 +53,32 @@ pub fn describe(r: &RestoreReport) -> String {
             r.function
         );
     }
-    let memory = match (&r.left_alone, r.restored_memory_mb) {
-        (Some(reason), _) => format!("NOT restored: {reason}"),
-        (None, Some(mb)) => format!("memory back to {mb} MB"),
-        (None, None) => format!("memory already at its original {} MB", r.original_memory_mb),
-    };
-    let kept = if r.kept_changes.is_empty() {
-        String::new()
-    } else {
-        format!(
-            "; kept someone else's change to {}",
-            r.kept_changes.join(", ")
-        )
-    };
-    let versions = if r.deleted_versions.is_empty() {
+    let mut parts = Vec::new();
+    if let Some(provisioned) = &r.provisioned {
+        parts.push(provisioned.clone());
+    }
+    if r.memory_checked {
+        let memory = match (&r.left_alone, r.restored_memory_mb) {
+            (Some(reason), _) => format!("NOT restored: {reason}"),
+            (None, Some(mb)) => format!("memory back to {mb} MB"),
+            (None, None) => format!("memory already at its original {} MB", r.original_memory_mb),
+        };
+        let kept = if r.kept_changes.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "; kept someone else's change to {}",
+                r.kept_changes.join(", ")
+            )
+        };
+        parts.push(format!("{memory}{kept}"));
+    }
+    parts.push(if r.deleted_versions.is_empty() {
         "no versions to delete".to_string()
     } else {
         format!("deleted versions {}", r.deleted_versions.join(", "))
-    };
-    format!(
-        "{}: {memory}{kept}; {versions} (run {})",
-        r.function, r.run_id
-    )
+    });
+    format!("{}: {} (run {})", r.function, parts.join("; "), r.run_id)
 }
 
 /// Why memory was left alone: it is at a size neither the original nor one memtune set.
@@ -191,7 +201,35 @@ async fn restore_state<A: LambdaApi>(
         left_alone: None,
         kept_changes: Vec::new(),
         function_gone: false,
+        memory_checked: state.touches_memory() || state.provisioned.is_none(),
+        provisioned: None,
     };
+    if let Some(intents) = &state.provisioned {
+        let back = put_provisioned_back(api, name, intents, journal)
+            .await
+            .map_err(|e| match e {
+                PutBackError::Settle(source) => RestoreError::Settle {
+                    function: name.to_string(),
+                    source,
+                },
+                PutBackError::Journal { path, source } => RestoreError::Journal { path, source },
+            })?;
+        let said = provisioned_back::describe(intents, &back);
+        if let ProvisionedBack::SetBySomeoneElse(_) = back {
+            journal
+                .write(&Entry::LeftAlone {
+                    reason: said.clone(),
+                })
+                .map_err(journal_err)?;
+            report.left_alone = Some(said.clone());
+        }
+        report.provisioned = Some(said);
+    }
+    if !report.memory_checked {
+        report.deleted_versions = delete_run_versions(api, state, journal).await?;
+        journal.write(&Entry::Done).map_err(journal_err)?;
+        return Ok(report);
+    }
     let put_back = put_memory_back(
         api,
         name,
@@ -316,6 +354,8 @@ mod tests {
             left_alone: None,
             function_gone: false,
             kept_changes: Vec::new(),
+            memory_checked: true,
+            provisioned: None,
         };
         assert_eq!(
             describe(&report),
