@@ -3,9 +3,11 @@
 //! calls memtune makes, while its functions are simulated from workload profiles.
 
 pub mod aws_error;
+pub mod capacity_truth;
 pub mod backfill;
 pub mod cloudwatch;
 pub mod control;
+pub mod environments;
 pub mod faults;
 pub mod filter_pattern;
 pub mod iam;

@@ -176,6 +176,10 @@ enum Metric {
     Throttles,
     Duration,
     ConcurrentExecutions,
+    ProvisionedConcurrentExecutions,
+    ProvisionedConcurrencyUtilization,
+    ProvisionedConcurrencyInvocations,
+    ProvisionedConcurrencySpilloverInvocations,
 }
 
 impl Metric {
@@ -186,6 +190,12 @@ impl Metric {
             "Throttles" => Metric::Throttles,
             "Duration" => Metric::Duration,
             "ConcurrentExecutions" => Metric::ConcurrentExecutions,
+            "ProvisionedConcurrentExecutions" => Metric::ProvisionedConcurrentExecutions,
+            "ProvisionedConcurrencyUtilization" => Metric::ProvisionedConcurrencyUtilization,
+            "ProvisionedConcurrencyInvocations" => Metric::ProvisionedConcurrencyInvocations,
+            "ProvisionedConcurrencySpilloverInvocations" => {
+                Metric::ProvisionedConcurrencySpilloverInvocations
+            }
             _ => return None,
         })
     }
@@ -193,6 +203,7 @@ impl Metric {
     fn unit(self) -> &'static str {
         match self {
             Metric::Duration => "Milliseconds",
+            Metric::ProvisionedConcurrencyUtilization => "None",
             _ => "Count",
         }
     }
@@ -201,7 +212,9 @@ impl Metric {
     fn check(self, stat: Statistic) -> std::result::Result<(), String> {
         let ok = match self {
             Metric::Duration => true,
-            Metric::ConcurrentExecutions => stat == Statistic::Maximum,
+            Metric::ConcurrentExecutions
+            | Metric::ProvisionedConcurrentExecutions
+            | Metric::ProvisionedConcurrencyUtilization => stat == Statistic::Maximum,
             _ => !matches!(stat, Statistic::Percentile(_) | Statistic::TrimmedMean(..)),
         };
         if ok {
@@ -209,7 +222,8 @@ impl Metric {
         } else {
             Err(format!(
                 "The lab does not compute {stat:?} for {self:?}: it serves percentiles and trimmed \
-                 means for Duration only, and ConcurrentExecutions as Maximum"
+                 means for Duration only, and ConcurrentExecutions, \
+                 ProvisionedConcurrentExecutions and ProvisionedConcurrencyUtilization as Maximum"
             ))
         }
     }
@@ -257,12 +271,15 @@ impl Selection {
         Some(Selection { function, filter })
     }
 
-    /// Production traffic invoked the function unqualified, so it ran $LATEST.
-    fn includes_backfill(&self) -> bool {
-        match &self.filter {
-            Filter::All | Filter::Unqualified => true,
-            Filter::Executed(v) => v == LATEST,
-            Filter::Alias(_) | Filter::Version(_) => false,
+    /// Production traffic invoked the function unqualified (so it ran $LATEST), or the alias
+    /// its environment model names.
+    fn includes_backfill(&self, production_alias: Option<&str>) -> bool {
+        match (&self.filter, production_alias) {
+            (Filter::All, _) => true,
+            (Filter::Unqualified, None) => true,
+            (Filter::Executed(v), None) => v == LATEST,
+            (Filter::Alias(a), Some(p)) => a == p,
+            _ => false,
         }
     }
 
@@ -293,6 +310,8 @@ struct Source<'a> {
     production: Option<Production<'a>>,
     samples: Vec<Sample>,
     throttles: Vec<i64>,
+    /// The query names the alias production invokes (provisioned metrics need it).
+    resource_selected: bool,
 }
 
 impl Source<'_> {
@@ -328,7 +347,12 @@ impl Source<'_> {
             Metric::Throttles => {
                 let a = self.throttles.partition_point(|t| *t < start_ms);
                 let b = self.throttles.partition_point(|t| *t < end_ms);
-                let n = (b - a) as f64;
+                let backfill = self
+                    .production
+                    .as_ref()
+                    .filter(|p| p.environments().is_some())
+                    .map_or(0, |p| p.sum_loads(start_ms, end_ms, |l| l.throttles));
+                let n = (b - a) as f64 + backfill as f64;
                 counted(stat, n, n)
             }
             Metric::Duration => {
@@ -343,6 +367,10 @@ impl Source<'_> {
                 mixture.add_samples(samples.iter().map(|s| s.duration_ms));
                 distribution_stat(&mixture, stat)
             }
+            Metric::ProvisionedConcurrentExecutions
+            | Metric::ProvisionedConcurrencyUtilization
+            | Metric::ProvisionedConcurrencyInvocations
+            | Metric::ProvisionedConcurrencySpilloverInvocations => self.provisioned(start_ms, end_ms),
             Metric::ConcurrentExecutions => {
                 let backfill = self
                     .production
@@ -352,6 +380,32 @@ impl Source<'_> {
                 (peak > 0).then_some(peak as f64)
             }
         }
+    }
+}
+
+impl Source<'_> {
+    /// Provisioned-concurrency metrics exist only for minutes with a level configured, on the
+    /// alias or version (Resource) it is configured on. The lab's own invocations never run on
+    /// provisioned environments.
+    fn provisioned(&self, start_ms: i64, end_ms: i64) -> Option<f64> {
+        let loads = self.production.as_ref()?.loads_between(start_ms, end_ms);
+        let loads: Vec<_> = loads.iter().filter(|l| l.provisioned > 0).collect();
+        if loads.is_empty() || !self.resource_selected {
+            return None;
+        }
+        Some(match self.metric {
+            Metric::ProvisionedConcurrentExecutions => {
+                loads.iter().map(|l| l.provisioned_busy).max().unwrap_or(0) as f64
+            }
+            Metric::ProvisionedConcurrencyUtilization => loads
+                .iter()
+                .map(|l| l.provisioned_busy as f64 / l.provisioned as f64)
+                .fold(0.0, f64::max),
+            Metric::ProvisionedConcurrencyInvocations => {
+                loads.iter().map(|l| l.provisioned_invocations).sum::<u64>() as f64
+            }
+            _ => loads.iter().map(|l| l.on_demand_invocations).sum::<u64>() as f64,
+        })
     }
 }
 
@@ -569,11 +623,16 @@ fn gather<'a>(
     start_ms: i64,
     end_ms: i64,
 ) -> Source<'a> {
-    let production = telemetry
-        .profiles
-        .get(&selection.function)
-        .filter(|_| selection.includes_backfill())
+    let profile = telemetry.profiles.get(&selection.function);
+    let production_alias = profile
+        .and_then(|p| p.traffic.environments.as_ref())
+        .and_then(|e| e.alias.as_deref());
+    // Throttled requests never ran a version, so only the function-wide metric has them.
+    let throttles_only_function_wide = metric == Metric::Throttles && selection.filter != Filter::All;
+    let production = profile
+        .filter(|_| selection.includes_backfill(production_alias) && !throttles_only_function_wide)
         .map(|p| telemetry.backfill().production(p));
+    let resource_selected = matches!(&selection.filter, Filter::Alias(a) if Some(a.as_str()) == production_alias);
     let mut samples: Vec<Sample> = telemetry.with_invocations(&selection.function, |records| {
         records
             .iter()
@@ -600,6 +659,7 @@ fn gather<'a>(
         production,
         samples,
         throttles,
+        resource_selected,
     }
 }
 

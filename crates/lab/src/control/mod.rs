@@ -192,7 +192,7 @@ impl Lab {
             };
             functions.insert(profile.name.clone(), state);
         }
-        Lab {
+        let lab = Lab {
             account: config.profiles.account.clone(),
             telemetry,
             inner: Mutex::new(Inner {
@@ -205,7 +205,9 @@ impl Lab {
                 fault_rng: StdRng::seed_from_u64(config.seed ^ 0xfa17),
             }),
             config,
-        }
+        };
+        crate::environments::publish_production_aliases(&lab);
+        lab
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
