@@ -11,9 +11,9 @@ use super::output::{self, OutputFile};
 use super::CliError;
 use memtune_facts::pricing::PriceBook;
 use memtune_facts::{MAX_MEMORY_MB, MIN_MEMORY_MB};
-use memtune_lab::profiles::FunctionProfile;
 use memtune_lab::backfill::Backfill;
 use memtune_lab::capacity_truth::{self, CapacityTruth, Plan};
+use memtune_lab::profiles::FunctionProfile;
 use memtune_lab::truth::{self, FunctionTruth, SizeTruth};
 
 #[derive(Debug, Args)]
@@ -250,7 +250,11 @@ fn size_or_none(m: Option<u32>) -> String {
     m.map_or_else(|| "none (no feasible size)".into(), |m| format!("{m} MB"))
 }
 
-fn capacity(args: &TruthArgs, functions: &[FunctionProfile], book: &PriceBook) -> Result<(), CliError> {
+fn capacity(
+    args: &TruthArgs,
+    functions: &[FunctionProfile],
+    book: &PriceBook,
+) -> Result<(), CliError> {
     if !(0.0..1.0).contains(&args.cold_start_target) {
         return Err(CliError::usage(format!(
             "--cold-start-target {} must be a share within 0..1 (0.001 = 0.1%)",
@@ -298,9 +302,13 @@ fn capacity(args: &TruthArgs, functions: &[FunctionProfile], book: &PriceBook) -
 
 fn capacity_table(t: &CapacityTruth) -> String {
     let mut table = Table::new();
-    table
-        .load_preset(UTF8_FULL_CONDENSED)
-        .set_header(vec!["level", "cold starts", "rate", "$/month", ""]);
+    table.load_preset(UTF8_FULL_CONDENSED).set_header(vec![
+        "level",
+        "cold starts",
+        "rate",
+        "$/month",
+        "",
+    ]);
     let best = t.cheapest_level.as_ref().map(|c| &c.plan);
     for l in &t.levels {
         table.add_row(vec![
@@ -308,7 +316,11 @@ fn capacity_table(t: &CapacityTruth) -> String {
             Cell::new(l.cold_starts),
             Cell::new(format!("{:.4}%", l.cold_start_rate * 100.0)),
             Cell::new(format!("{:.2}", l.monthly_usd)),
-            Cell::new(if Some(&l.plan) == best { "cheapest meeting target" } else { "" }),
+            Cell::new(if Some(&l.plan) == best {
+                "cheapest meeting target"
+            } else {
+                ""
+            }),
         ]);
     }
     let schedule = t.cheapest_schedule.as_ref().map_or_else(

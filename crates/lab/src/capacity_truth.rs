@@ -100,9 +100,10 @@ impl<'a> Evaluator<'a> {
         let idle = env.idle_minutes as usize;
         let arrivals = production.arrivals_from(first - idle as i64, last);
         let arch = profile.architecture;
-        let expectation = profile
-            .model()
-            .expectation(profile.memory_mb, arch, profile.timeout_ms());
+        let expectation =
+            profile
+                .model()
+                .expectation(profile.memory_mb, arch, profile.timeout_ms());
         let init_billed =
             book.init_billing
                 .is_billed(&profile.package_type, &profile.runtime, &book.as_of);
@@ -193,7 +194,9 @@ impl<'a> Evaluator<'a> {
             let hour = ((self.first + i as i64).rem_euclid(1440) / 60) as usize;
             hours[hour].0 += l.cold_starts;
             hours[hour].1 += l.on_demand_invocations as f64 * run * p.on_demand_gb_s
-                + l.cold_starts as f64 * gb_seconds(p.memory_mb, p.init_billed_ms) * p.on_demand_gb_s
+                + l.cold_starts as f64
+                    * gb_seconds(p.memory_mb, p.init_billed_ms)
+                    * p.on_demand_gb_s
                 + l.provisioned_invocations as f64 * run * p.provisioned_duration_gb_s
                 + gb_seconds(p.memory_mb, l.provisioned as f64 * 60_000.0) * p.provisioned_gb_s;
         }
@@ -233,8 +236,14 @@ impl<'a> Evaluator<'a> {
                         }
                         if cold as f64 <= budget * 1.05 {
                             let plan = Plan::Schedule(vec![
-                                ScheduleStep { hour: a, level: hi as u32 },
-                                ScheduleStep { hour: b, level: lo as u32 },
+                                ScheduleStep {
+                                    hour: a,
+                                    level: hi as u32,
+                                },
+                                ScheduleStep {
+                                    hour: b,
+                                    level: lo as u32,
+                                },
                             ]);
                             candidates.push((cost, plan));
                         }

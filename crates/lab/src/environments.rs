@@ -181,7 +181,12 @@ pub struct MinuteLoad {
 }
 
 /// The minute's load before cold starts, which depend on the minutes before it.
-pub fn split(arrivals: u64, mean_busy_s: f64, reserved: Option<u32>, provisioned: u32) -> MinuteLoad {
+pub fn split(
+    arrivals: u64,
+    mean_busy_s: f64,
+    reserved: Option<u32>,
+    provisioned: u32,
+) -> MinuteLoad {
     let demand = (arrivals as f64 * mean_busy_s / 60.0).ceil() as u32;
     let concurrency = reserved.map_or(demand, |r| demand.min(r));
     let invocations = if demand > concurrency {
@@ -255,7 +260,10 @@ mod tests {
             ScheduleStep { hour: 20, level: 2 },
         ];
         let at = |h: i64| level_at(&steps, 3 * 1440 + h * 60 + 7);
-        assert_eq!((at(0), at(7), at(8), at(19), at(20), at(23)), (2, 2, 10, 10, 2, 2));
+        assert_eq!(
+            (at(0), at(7), at(8), at(19), at(20), at(23)),
+            (2, 2, 10, 10, 2, 2)
+        );
         assert_eq!(level_at(&[], 0), 0);
         assert!(check_schedule(&steps).is_ok());
         assert!(check_schedule(&[steps[0], steps[0]]).is_err());
@@ -267,7 +275,10 @@ mod tests {
     fn provisioned_serves_first_and_the_rest_spills_over() {
         // 600 arrivals of 0.5 s: 5 at once.
         let load = split(600, 0.5, None, 3);
-        assert_eq!((load.concurrency, load.provisioned_busy, load.on_demand_busy), (5, 3, 2));
+        assert_eq!(
+            (load.concurrency, load.provisioned_busy, load.on_demand_busy),
+            (5, 3, 2)
+        );
         assert_eq!(load.provisioned_invocations, 360);
         assert_eq!(load.on_demand_invocations, 240);
         assert_eq!(cold_starts(&load, 0), 2);
@@ -275,7 +286,10 @@ mod tests {
         assert_eq!(cold_starts(&load, 9), 0);
         // Reserved concurrency 4 throttles a fifth of the minute.
         let load = split(600, 0.5, Some(4), 0);
-        assert_eq!((load.concurrency, load.invocations, load.throttles), (4, 480, 120));
+        assert_eq!(
+            (load.concurrency, load.invocations, load.throttles),
+            (4, 480, 120)
+        );
         // One arrival of a long function needs one environment, and is its only cold start.
         let load = split(1, 90.0, None, 0);
         assert_eq!((load.concurrency, cold_starts(&load, 0)), (2, 1));

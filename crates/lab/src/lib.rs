@@ -3,8 +3,8 @@
 //! calls memtune makes, while its functions are simulated from workload profiles.
 
 pub mod aws_error;
-pub mod capacity_truth;
 pub mod backfill;
+pub mod capacity_truth;
 pub mod cloudwatch;
 pub mod control;
 pub mod environments;

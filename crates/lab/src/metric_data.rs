@@ -370,7 +370,9 @@ impl Source<'_> {
             Metric::ProvisionedConcurrentExecutions
             | Metric::ProvisionedConcurrencyUtilization
             | Metric::ProvisionedConcurrencyInvocations
-            | Metric::ProvisionedConcurrencySpilloverInvocations => self.provisioned(start_ms, end_ms),
+            | Metric::ProvisionedConcurrencySpilloverInvocations => {
+                self.provisioned(start_ms, end_ms)
+            }
             Metric::ConcurrentExecutions => {
                 let backfill = self
                     .production
@@ -628,11 +630,13 @@ fn gather<'a>(
         .and_then(|p| p.traffic.environments.as_ref())
         .and_then(|e| e.alias.as_deref());
     // Throttled requests never ran a version, so only the function-wide metric has them.
-    let throttles_only_function_wide = metric == Metric::Throttles && selection.filter != Filter::All;
+    let throttles_only_function_wide =
+        metric == Metric::Throttles && selection.filter != Filter::All;
     let production = profile
         .filter(|_| selection.includes_backfill(production_alias) && !throttles_only_function_wide)
         .map(|p| telemetry.backfill().production(p));
-    let resource_selected = matches!(&selection.filter, Filter::Alias(a) if Some(a.as_str()) == production_alias);
+    let resource_selected =
+        matches!(&selection.filter, Filter::Alias(a) if Some(a.as_str()) == production_alias);
     let mut samples: Vec<Sample> = telemetry.with_invocations(&selection.function, |records| {
         records
             .iter()

@@ -7,5 +7,373 @@
 //! expiry -> search -> [`CapacityReport`], which the renderers only read.
 
 pub mod cost;
+pub mod latency;
+pub mod observe;
+pub mod reserved;
 pub mod search;
 pub mod simulate;
+
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::platform::cloudwatch::{MetricWindow, MetricsApi};
+use crate::platform::logs::{LogsApi, QueryError};
+use crate::platform::{LambdaApi, PlatformError};
+use cost::CostModel;
+use latency::{Quantiles, P99};
+use memtune_facts::pricing::{billed_ms, PriceBook, PricingError};
+use memtune_facts::Architecture;
+use observe::Observation;
+use reserved::{AccountAdvice, ReservedAdvice, Usage};
+use search::PlanOutcome;
+use simulate::{hour_of, simulate, Minute, Plan};
+
+/// The idle expiries (minutes) the calibration tries.
+const IDLE_MINUTES: std::ops::RangeInclusive<usize> = 1..=60;
+
+#[derive(Debug, thiserror::Error)]
+pub enum CapacityError {
+    #[error("{function}: {source}")]
+    Platform {
+        function: String,
+        source: PlatformError,
+    },
+    #[error("{function}: reading REPORT lines: {source}")]
+    Logs {
+        function: String,
+        source: QueryError,
+    },
+    #[error("{function}: {source}")]
+    Pricing {
+        function: String,
+        source: PricingError,
+    },
+    #[error("reading the account's concurrency: {0}")]
+    Account(PlatformError),
+}
+
+/// What a plan must achieve.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Target {
+    /// The highest share of invocations that may start cold.
+    ColdStartRate(f64),
+    /// The highest p99 latency, INIT included, in ms.
+    P99Ms(f64),
+}
+
+#[derive(Debug, Clone)]
+pub struct CapacityOptions {
+    /// 1-minute periods ([`observe::minute_window`]).
+    pub window: MetricWindow,
+    pub region: String,
+    pub target: Target,
+    pub max_connections: Option<u32>,
+    pub query_limit: Duration,
+}
+
+/// The analysis of every function and of the account.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CapacityReport {
+    pub region: String,
+    pub window_days: f64,
+    pub target: Target,
+    pub prices_as_of: String,
+    pub account: AccountAdvice,
+    pub functions: Vec<FunctionCapacity>,
+}
+
+/// What to do about provisioned concurrency.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum Recommendation {
+    /// On-demand meets the target at the least cost.
+    None,
+    /// Provision `plan` on `alias` (a schedule is for IaC and reports).
+    Provision { alias: String, plan: Plan },
+    /// The target needs provisioned concurrency, but production invokes no alias.
+    NeedsAlias { plan: Plan },
+    /// Not even the peak concurrency provisioned meets the target.
+    Unreachable,
+}
+
+/// One hour of the day over the window.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct HourRow {
+    pub hour: u32,
+    pub invocations: u64,
+    /// Cold starts the REPORT lines show.
+    pub cold_starts: u64,
+    /// Cold starts the calibrated model gives without provisioned concurrency.
+    pub modelled_cold_starts: u64,
+    /// The highest ConcurrentExecutions of the hour over the window.
+    pub peak_concurrency: u32,
+    /// The mean of the per-minute maxima.
+    pub mean_concurrency: f64,
+    /// The recommended level in force in this hour.
+    pub recommended_level: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FunctionCapacity {
+    pub name: String,
+    pub memory_mb: u32,
+    pub architecture: String,
+    /// The alias production invokes (the Invocations metric's Resource dimension).
+    pub alias: Option<String>,
+    pub invocations: u64,
+    pub cold_starts: u64,
+    pub cold_start_rate: f64,
+    pub peak_concurrency: u32,
+    /// Provisioned concurrency configured during the window, as its metrics show.
+    pub current_provisioned: Option<u32>,
+    /// The idle expiry (minutes) under which the model reproduces the cold starts logged.
+    pub idle_minutes: usize,
+    pub init_avg_ms: f64,
+    pub duration_avg_ms: f64,
+    pub p99: P99,
+    pub hours: Vec<HourRow>,
+    /// No provisioned concurrency.
+    pub on_demand: PlanOutcome,
+    /// The cheapest constant level that meets the target.
+    pub best_level: Option<PlanOutcome>,
+    /// The cheapest schedule (up to 4 steps a day) that meets it.
+    pub best_schedule: Option<PlanOutcome>,
+    /// The plan recommended: the cheaper of the two.
+    pub chosen: Option<PlanOutcome>,
+    /// Its p99 with cold starts.
+    pub chosen_p99_ms: Option<f64>,
+    pub recommendation: Recommendation,
+    pub reserved: ReservedAdvice,
+}
+
+impl FunctionCapacity {
+    /// The level to apply on the alias when the recommendation is one level all day.
+    pub fn chosen_level(&self) -> Option<u32> {
+        match &self.recommendation {
+            Recommendation::Provision {
+                plan: Plan::Level(l),
+                ..
+            } => Some(*l),
+            _ => None,
+        }
+    }
+}
+
+/// The idle expiry under which the model's cold starts by hour match the logged ones best
+/// (least squares; the shorter expiry wins ties, so cold starts are not underestimated).
+pub fn calibrate_idle(minutes: &[Minute], current: &Plan, logged_by_hour: &[u64]) -> usize {
+    let mut best = (f64::INFINITY, *IDLE_MINUTES.start());
+    for idle in IDLE_MINUTES {
+        let mut by_hour = [0f64; 24];
+        for (m, o) in minutes.iter().zip(simulate(minutes, idle, current)) {
+            by_hour[hour_of(m.minute) as usize] += o.cold_starts as f64;
+        }
+        let error: f64 = by_hour
+            .iter()
+            .zip(logged_by_hour)
+            .map(|(a, b)| (a - *b as f64).powi(2))
+            .sum();
+        if error < best.0 {
+            best = (error, idle);
+        }
+    }
+    best.1
+}
+
+fn warm_quantiles(o: &Observation) -> Quantiles {
+    let d = &o.duration;
+    Quantiles::new(&[
+        (0.5, d.p50_ms),
+        (0.9, d.p90_ms),
+        (0.99, d.p99_ms),
+        (0.999, d.p999_ms),
+        (1.0, d.maximum_ms),
+    ])
+}
+
+fn init_quantiles(o: &Observation) -> Quantiles {
+    let l = &o.logs;
+    Quantiles::new(&[
+        (0.5, l.init_p50_ms),
+        (0.9, l.init_p90_ms),
+        (0.99, l.init_p99_ms),
+    ])
+}
+
+/// Analyses one observed function (the account's side comes later).
+pub fn analyse_function(
+    o: &Observation,
+    book: &PriceBook,
+    options: &CapacityOptions,
+) -> Result<(FunctionCapacity, Usage), CapacityError> {
+    let name = o.config.name.clone();
+    let pricing = |source| CapacityError::Pricing {
+        function: name.clone(),
+        source,
+    };
+    let region = book.region(&options.region).map_err(pricing)?;
+    let arch = if o.config.architecture == "arm64" {
+        Architecture::Arm64
+    } else {
+        Architecture::X86_64
+    };
+    let init_billed = book.init_billing.is_billed(
+        &o.config.package_type,
+        o.config.runtime.as_deref().unwrap_or(""),
+        &book.as_of,
+    );
+    // Billing rounds each invocation up to the next ms: half a ms over the mean on average.
+    let cost = CostModel::new(
+        region,
+        arch,
+        o.config.memory_mb,
+        o.duration.average_ms + 0.5,
+        if init_billed {
+            billed_ms(o.logs.init_avg_ms)
+        } else {
+            0.0
+        },
+    )
+    .map_err(pricing)?;
+    let current = Plan::Level(o.provisioned.unwrap_or(0));
+    let idle = calibrate_idle(&o.minutes, &current, &o.logs.by_hour);
+    let peak = o.minutes.iter().map(|m| m.concurrency).max().unwrap_or(0);
+    let warm = warm_quantiles(o);
+    let init = init_quantiles(o);
+    let max_rate = match options.target {
+        Target::ColdStartRate(rate) => rate,
+        Target::P99Ms(ms) => latency::max_cold_rate(&warm, &init, ms),
+    };
+    let on_demand = search::evaluate(&o.minutes, idle, &Plan::Level(0), &cost);
+    let (best_level, best_schedule) = search::cheapest(&o.minutes, idle, peak, &cost, max_rate);
+    let chosen = match (&best_level, &best_schedule) {
+        (Some(l), Some(s)) if s.monthly_usd < l.monthly_usd => Some(s.clone()),
+        (Some(l), _) => Some(l.clone()),
+        (None, s) => s.clone(),
+    };
+    let recommendation = match (&chosen, &o.alias) {
+        (None, _) => Recommendation::Unreachable,
+        (Some(c), _) if c.plan == Plan::Level(0) => Recommendation::None,
+        (Some(c), Some(alias)) => Recommendation::Provision {
+            alias: alias.clone(),
+            plan: c.plan.clone(),
+        },
+        (Some(c), None) => Recommendation::NeedsAlias {
+            plan: c.plan.clone(),
+        },
+    };
+    let invocations: u64 = o.minutes.iter().map(|m| m.invocations).sum();
+    let logged_rate = o.logs.cold_starts as f64 / o.logs.reports.max(1) as f64;
+    let modelled = simulate(&o.minutes, idle, &Plan::Level(0));
+    let hours = (0..24u32)
+        .map(|hour| {
+            let in_hour: Vec<(&Minute, u64)> = o
+                .minutes
+                .iter()
+                .zip(&modelled)
+                .filter(|(m, _)| hour_of(m.minute) == hour)
+                .map(|(m, out)| (m, out.cold_starts))
+                .collect();
+            HourRow {
+                hour,
+                invocations: in_hour.iter().map(|(m, _)| m.invocations).sum(),
+                cold_starts: o.logs.by_hour.get(hour as usize).copied().unwrap_or(0),
+                modelled_cold_starts: in_hour.iter().map(|(_, c)| c).sum(),
+                peak_concurrency: in_hour
+                    .iter()
+                    .map(|(m, _)| m.concurrency)
+                    .max()
+                    .unwrap_or(0),
+                mean_concurrency: in_hour
+                    .iter()
+                    .map(|(m, _)| m.concurrency as f64)
+                    .sum::<f64>()
+                    / in_hour.len().max(1) as f64,
+                recommended_level: chosen.as_ref().map_or(0, |c| c.plan.level_at_hour(hour)),
+            }
+        })
+        .collect();
+    let capacity = FunctionCapacity {
+        name: name.clone(),
+        memory_mb: o.config.memory_mb,
+        architecture: o.config.architecture.clone(),
+        alias: o.alias.clone(),
+        invocations,
+        cold_starts: o.logs.cold_starts,
+        cold_start_rate: logged_rate,
+        peak_concurrency: peak,
+        current_provisioned: o.provisioned,
+        idle_minutes: idle,
+        init_avg_ms: o.logs.init_avg_ms,
+        duration_avg_ms: o.duration.average_ms,
+        p99: latency::p99(&warm, &init, logged_rate),
+        hours,
+        chosen_p99_ms: chosen
+            .as_ref()
+            .map(|c| latency::p99(&warm, &init, c.cold_start_rate).with_cold_starts_ms),
+        on_demand,
+        best_level,
+        best_schedule,
+        chosen,
+        recommendation,
+        reserved: ReservedAdvice::placeholder(),
+    };
+    let usage = Usage {
+        name,
+        peak_concurrency: peak,
+        reserved: o.reserved,
+        throttles: o.throttles,
+        invocations,
+    };
+    Ok((capacity, usage))
+}
+
+/// Reads and analyses every function, then the account.
+pub async fn analyse<L: LambdaApi, M: MetricsApi, G: LogsApi>(
+    lambda: &L,
+    metrics: &M,
+    logs: &G,
+    book: &PriceBook,
+    names: &[String],
+    options: &CapacityOptions,
+) -> Result<CapacityReport, CapacityError> {
+    let mut functions = Vec::new();
+    let mut usage = Vec::new();
+    for name in names {
+        let o = observe::observe(
+            lambda,
+            metrics,
+            logs,
+            name,
+            &options.window,
+            options.query_limit,
+        )
+        .await?;
+        let (f, u) = analyse_function(&o, book, options)?;
+        functions.push(f);
+        usage.push(u);
+    }
+    let account = lambda
+        .account_settings()
+        .await
+        .map_err(CapacityError::Account)?;
+    let (account, advice) = reserved::advise(
+        &usage,
+        account.limit,
+        account.unreserved,
+        options.max_connections,
+    );
+    for (f, a) in functions.iter_mut().zip(advice) {
+        f.reserved = a;
+    }
+    Ok(CapacityReport {
+        region: options.region.clone(),
+        window_days: options.window.days(),
+        target: options.target,
+        prices_as_of: book.as_of.clone(),
+        account,
+        functions,
+    })
+}

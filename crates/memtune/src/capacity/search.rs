@@ -99,19 +99,35 @@ fn two_step_candidates(tables: &HourTables, budget: f64) -> Vec<(f64, Plan)> {
     let mut candidates = Vec::new();
     for a in 0..24u32 {
         for b in (0..24u32).filter(|&b| b != a) {
-            let first = |h: u32| if a < b { (a..b).contains(&h) } else { h >= a || h < b };
+            let first = |h: u32| {
+                if a < b {
+                    (a..b).contains(&h)
+                } else {
+                    h >= a || h < b
+                }
+            };
             for (hi, t_hi) in tables.iter().enumerate() {
                 for (lo, t_lo) in tables.iter().enumerate().filter(|(lo, _)| *lo != hi) {
                     let (mut cold, mut usd) = (0.0, 0.0);
                     for h in 0..24u32 {
-                        let (c, u) = if first(h) { t_hi[h as usize] } else { t_lo[h as usize] };
+                        let (c, u) = if first(h) {
+                            t_hi[h as usize]
+                        } else {
+                            t_lo[h as usize]
+                        };
                         cold += c;
                         usd += u;
                     }
                     if cold <= budget * 1.05 {
                         let plan = Plan::Schedule(vec![
-                            Step { hour: a.min(b), level: if a < b { hi } else { lo } as u32 },
-                            Step { hour: a.max(b), level: if a < b { lo } else { hi } as u32 },
+                            Step {
+                                hour: a.min(b),
+                                level: if a < b { hi } else { lo } as u32,
+                            },
+                            Step {
+                                hour: a.max(b),
+                                level: if a < b { lo } else { hi } as u32,
+                            },
                         ]);
                         candidates.push((usd, plan));
                     }
@@ -179,27 +195,24 @@ fn lagrangian(tables: &HourTables, lambda: f64) -> Plan {
     Plan::from_hours(&winner.1)
 }
 
-/// The cheapest plan whose cold-start rate is at most `target` (`meets` decides), among
-/// constant levels and schedules; None when not even the peak level meets it.
+/// The cheapest constant level and the cheapest schedule whose cold-start rate is at most
+/// `max_rate`; None where not even the peak level meets it.
 pub fn cheapest(
     minutes: &[Minute],
     idle: usize,
     peak: u32,
     cost: &CostModel,
-    meets: &dyn Fn(&PlanOutcome) -> bool,
+    max_rate: f64,
 ) -> (Option<PlanOutcome>, Option<PlanOutcome>) {
+    let meets = |o: &PlanOutcome| o.cold_start_rate <= max_rate;
     let by_level = levels(minutes, idle, peak, cost);
     let level = by_level
         .iter()
         .filter(|o| meets(o))
         .min_by(|a, b| a.monthly_usd.total_cmp(&b.monthly_usd))
         .cloned();
-    // The cold-start budget schedules are ranked against: the most any meeting level used.
-    let budget = by_level
-        .iter()
-        .filter(|o| meets(o))
-        .map(|o| o.cold_starts as f64)
-        .fold(0.0, f64::max);
+    let invocations = by_level.first().map_or(0, |o| o.invocations);
+    let budget = max_rate * invocations as f64;
     let tables = hour_tables(minutes, idle, peak, cost);
     let mut plans: Vec<Plan> = two_step_candidates(&tables, budget)
         .into_iter()
@@ -252,13 +265,17 @@ mod tests {
         let minutes = day();
         let cost = CostModel::sample(1024);
         let meets = |o: &PlanOutcome| o.cold_start_rate <= 1e-5;
-        let (level, schedule) = cheapest(&minutes, 5, 12, &cost, &meets);
+        let (level, schedule) = cheapest(&minutes, 5, 12, &cost, 1e-5);
         let level = level.expect("the peak level meets any target");
         let schedule = schedule.expect("a schedule meets it too");
         assert!(level.cold_start_rate <= 1e-5);
         assert!(schedule.cold_start_rate <= 1e-5);
         for l in levels(&minutes, 5, 12, &cost) {
-            assert!(!meets(&l) || l.monthly_usd >= level.monthly_usd, "{:?}", l.plan);
+            assert!(
+                !meets(&l) || l.monthly_usd >= level.monthly_usd,
+                "{:?}",
+                l.plan
+            );
         }
         assert!(schedule.monthly_usd < level.monthly_usd);
         // No brute-forced two-step schedule is cheaper.

@@ -170,9 +170,21 @@ mod tests {
     #[test]
     fn environments_above_the_warm_pool_start_cold() {
         // 2 busy, idle, a burst to 6, back to 2, then 7 after the pool expired.
-        let m = minutes(&[(100, 2), (0, 0), (300, 6), (100, 2), (0, 0), (0, 0), (0, 0), (400, 7)]);
+        let m = minutes(&[
+            (100, 2),
+            (0, 0),
+            (300, 6),
+            (100, 2),
+            (0, 0),
+            (0, 0),
+            (0, 0),
+            (400, 7),
+        ]);
         let cold = |idle: usize, plan: &Plan| -> Vec<u64> {
-            simulate(&m, idle, plan).iter().map(|o| o.cold_starts).collect()
+            simulate(&m, idle, plan)
+                .iter()
+                .map(|o| o.cold_starts)
+                .collect()
         };
         assert_eq!(cold(2, &Plan::Level(0)), vec![2, 0, 4, 0, 0, 0, 0, 7]);
         assert_eq!(cold(5, &Plan::Level(0)), vec![2, 0, 4, 0, 0, 0, 0, 1]);
@@ -193,7 +205,10 @@ mod tests {
         let plan = Plan::from_hours(&hours);
         assert_eq!(
             plan,
-            Plan::Schedule(vec![Step { hour: 8, level: 9 }, Step { hour: 20, level: 2 }])
+            Plan::Schedule(vec![
+                Step { hour: 8, level: 9 },
+                Step { hour: 20, level: 2 }
+            ])
         );
         assert_eq!((plan.level_at_hour(3), plan.level_at_hour(8)), (2, 9));
         assert_eq!(plan.level_at(20 * 60 + 5), 2);
