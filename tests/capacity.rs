@@ -117,7 +117,7 @@ async fn recommendations_meet_the_target_near_the_cheapest_by_the_truth() {
             scored.monthly_usd
         );
         let truths = capacity_truth::capacity_truths(
-            &[profile.clone()],
+            std::slice::from_ref(profile),
             backfill,
             &book,
             "us-east-1",

@@ -37,12 +37,12 @@ pub enum CapacityError {
     #[error("{function}: {source}")]
     Platform {
         function: String,
-        source: PlatformError,
+        source: Box<PlatformError>,
     },
     #[error("{function}: reading REPORT lines: {source}")]
     Logs {
         function: String,
-        source: QueryError,
+        source: Box<QueryError>,
     },
     #[error("{function}: {source}")]
     Pricing {
@@ -50,7 +50,7 @@ pub enum CapacityError {
         source: PricingError,
     },
     #[error("reading the account's concurrency: {0}")]
-    Account(PlatformError),
+    Account(Box<PlatformError>),
 }
 
 /// What a plan must achieve.
@@ -202,12 +202,24 @@ fn init_quantiles(o: &Observation) -> Quantiles {
     ])
 }
 
-/// Analyses one observed function (the account's side comes later).
+/// What an observed function used, for the account's side.
+pub fn usage(o: &Observation) -> Usage {
+    Usage {
+        name: o.config.name.clone(),
+        peak_concurrency: o.minutes.iter().map(|m| m.concurrency).max().unwrap_or(0),
+        reserved: o.reserved,
+        throttles: o.throttles,
+        invocations: o.minutes.iter().map(|m| m.invocations).sum(),
+    }
+}
+
+/// Analyses one observed function, with its reserved-concurrency advice.
 pub fn analyse_function(
     o: &Observation,
     book: &PriceBook,
     options: &CapacityOptions,
-) -> Result<(FunctionCapacity, Usage), CapacityError> {
+    reserved: ReservedAdvice,
+) -> Result<FunctionCapacity, CapacityError> {
     let name = o.config.name.clone();
     let pricing = |source| CapacityError::Pricing {
         function: name.clone(),
@@ -318,16 +330,9 @@ pub fn analyse_function(
         best_schedule,
         chosen,
         recommendation,
-        reserved: ReservedAdvice::placeholder(),
+        reserved,
     };
-    let usage = Usage {
-        name,
-        peak_concurrency: peak,
-        reserved: o.reserved,
-        throttles: o.throttles,
-        invocations,
-    };
-    Ok((capacity, usage))
+    Ok(capacity)
 }
 
 /// Reads and analyses every function, then the account.
@@ -339,35 +344,36 @@ pub async fn analyse<L: LambdaApi, M: MetricsApi, G: LogsApi>(
     names: &[String],
     options: &CapacityOptions,
 ) -> Result<CapacityReport, CapacityError> {
-    let mut functions = Vec::new();
-    let mut usage = Vec::new();
+    let mut observed = Vec::new();
     for name in names {
-        let o = observe::observe(
-            lambda,
-            metrics,
-            logs,
-            name,
-            &options.window,
-            options.query_limit,
-        )
-        .await?;
-        let (f, u) = analyse_function(&o, book, options)?;
-        functions.push(f);
-        usage.push(u);
+        observed.push(
+            observe::observe(
+                lambda,
+                metrics,
+                logs,
+                name,
+                &options.window,
+                options.query_limit,
+            )
+            .await?,
+        );
     }
     let account = lambda
         .account_settings()
         .await
-        .map_err(CapacityError::Account)?;
+        .map_err(|e| CapacityError::Account(Box::new(e)))?;
+    let usage: Vec<Usage> = observed.iter().map(usage).collect();
     let (account, advice) = reserved::advise(
         &usage,
         account.limit,
         account.unreserved,
         options.max_connections,
     );
-    for (f, a) in functions.iter_mut().zip(advice) {
-        f.reserved = a;
-    }
+    let functions = observed
+        .iter()
+        .zip(advice)
+        .map(|(o, a)| analyse_function(o, book, options, a))
+        .collect::<Result<Vec<_>, _>>()?;
     Ok(CapacityReport {
         region: options.region.clone(),
         window_days: options.window.days(),

@@ -80,7 +80,7 @@ fn query(id: &str, metric: &str, dims: &[(&str, &str)], stat: &str) -> MetricQue
 fn platform(function: &str, source: PlatformError) -> CapacityError {
     CapacityError::Platform {
         function: function.to_string(),
-        source,
+        source: Box::new(source),
     }
 }
 
@@ -300,7 +300,7 @@ async fn cold_start_logs<G: LogsApi>(
     let range = (window.start_ms / 1000, window.end_ms / 1000 - 1);
     let failed = |source: QueryError| CapacityError::Logs {
         function: config.name.clone(),
-        source,
+        source: Box::new(source),
     };
     let hourly =
         format!("filter {filter} | stats count(*) as reports, count({init}) as cold by bin(1h)");

@@ -42,22 +42,6 @@ pub struct AccountAdvice {
     pub max_connections: Option<u32>,
 }
 
-impl ReservedAdvice {
-    /// Before the account's side is known.
-    pub(super) fn placeholder() -> ReservedAdvice {
-        ReservedAdvice {
-            peak_concurrency: 0,
-            reserved: None,
-            fair_share: 0,
-            exceeds_share: false,
-            throttles: 0,
-            connection_cap: None,
-            suggested_reserved: None,
-            reason: String::new(),
-        }
-    }
-}
-
 pub fn advise(
     usage: &[Usage],
     limit: u32,

@@ -199,9 +199,7 @@ mod tests {
     fn hourly_levels_become_the_fewest_steps() {
         let mut hours = [2u32; 24];
         assert_eq!(Plan::from_hours(&hours), Plan::Level(2));
-        for h in 8..20 {
-            hours[h] = 9;
-        }
+        hours[8..20].fill(9);
         let plan = Plan::from_hours(&hours);
         assert_eq!(
             plan,
