@@ -618,3 +618,89 @@ mod tests {
         assert!(day(&a).abs_diff(day(&b)) <= 1);
     }
 }
+
+#[cfg(test)]
+mod environment_tests {
+    use super::*;
+    use crate::profiles::ProfileSet;
+
+    fn profile(extra: &str) -> FunctionProfile {
+        ProfileSet::parse(
+            &format!(
+                "[[function]]\nname = \"api\"\nmemory_mb = 512\nreserved_concurrency = 9\n\
+                 [function.workload]\ncpu_ms = 20.0\nio_ms = 400.0\ninit_ms = 500.0\n\
+                 [function.traffic]\nrequests_per_day = 200000\ndaily_amplitude = 0.5\n\
+                 bursts_per_day = 4\nburst_factor = 10.0\nburst_minutes = 2\n\
+                 [function.traffic.environments]\nalias = \"live\"\n{extra}"
+            ),
+            "t.toml",
+        )
+        .unwrap()
+        .functions
+        .remove(0)
+    }
+
+    const STARTED: i64 = 1_760_000_123_456;
+
+    #[test]
+    fn minutes_add_up_and_report_lines_carry_init_on_cold_starts_only() {
+        let p = profile("provisioned = 2\n");
+        let b = Backfill::new(4, STARTED);
+        let prod = b.production(&p);
+        let day = (b.start_ms, b.start_ms + DAY_MS);
+        let loads = prod.loads_between(day.0, day.1);
+        assert_eq!(loads.len(), 1440);
+        let arrivals: u64 = loads.iter().map(|l| l.arrivals).sum();
+        let (a, z) = (b.start_ms / MINUTE_MS, b.start_ms / MINUTE_MS + 1440);
+        assert_eq!(arrivals as i64, prod.count_before(z) - prod.count_before(a));
+        for l in &loads {
+            assert_eq!(l.invocations + l.throttles, l.arrivals);
+            assert_eq!(
+                l.provisioned_invocations + l.on_demand_invocations,
+                l.invocations
+            );
+            assert!(l.concurrency <= 9 && l.provisioned == 2);
+        }
+        let throttles: u64 = loads.iter().map(|l| l.throttles).sum();
+        assert!(throttles > 0, "bursts of 10x pass the reservation of 9");
+        assert_eq!(
+            prod.invocations_between(day.0, day.1),
+            loads.iter().map(|l| l.invocations).sum::<u64>()
+        );
+        // The minute with the most cold starts is a burst; its REPORT lines say so.
+        let (i, burst) = loads
+            .iter()
+            .enumerate()
+            .max_by_key(|(_, l)| l.cold_starts)
+            .unwrap();
+        assert!(burst.cold_starts >= 5, "{burst:?}");
+        let reports = prod.reports_in_minute(a + i as i64);
+        assert_eq!(reports.len() as u64, burst.invocations);
+        let cold: Vec<_> = reports.iter().filter(|r| r.init_ms.is_some()).collect();
+        assert_eq!(cold.len() as u64, burst.cold_starts);
+        assert!(cold[0].message.contains("Init Duration"));
+        assert!(!reports.last().unwrap().message.contains("Init Duration"));
+        let total: u64 = loads.iter().map(|l| l.cold_starts).sum();
+        assert_eq!(prod.cold_starts_between(day.0, day.1), total);
+    }
+
+    #[test]
+    fn provisioned_environments_take_cold_starts_away() {
+        let b = Backfill::new(4, STARTED);
+        let cold = |extra: &str| {
+            let p = profile(extra);
+            let prod = b.production(&p);
+            prod.cold_starts_between(b.start_ms, b.end_ms)
+        };
+        let (none, some, all) = (
+            cold(""),
+            cold("provisioned = 3\n"),
+            cold("provisioned = 9\n"),
+        );
+        assert!(none > some && some > all, "{none} {some} {all}");
+        assert_eq!(all, 0);
+        let scheduled =
+            cold("provisioned_schedule = [{ hour = 0, level = 9 }, { hour = 12, level = 0 }]\n");
+        assert!(scheduled > 0 && scheduled < none, "{scheduled} {none}");
+    }
+}

@@ -833,4 +833,101 @@ mod tests {
         assert_eq!(peak_overlap(&[s(100, 50.0), s(120, 50.0), s(130, 50.0)]), 3);
         assert_eq!(peak_overlap(&[]), 0);
     }
+
+    fn one_stat(metric: &str, dims: &[(&str, &str)], stat: &str, period_s: i64) -> Query {
+        Query {
+            id: "q".into(),
+            label: None,
+            return_data: true,
+            metric_stat: Some(MetricStat {
+                namespace: "AWS/Lambda".into(),
+                metric_name: metric.into(),
+                dimensions: dims
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect(),
+                period_s,
+                stat: stat.into(),
+                unit: None,
+            }),
+            expression: None,
+        }
+    }
+
+    #[test]
+    fn provisioned_metrics_follow_the_environment_model_on_the_production_alias() {
+        let profile = crate::profiles::ProfileSet::parse(
+            "[[function]]\nname = \"api\"\nmemory_mb = 512\n[function.workload]\n\
+             io_ms = 400.0\ninit_ms = 500.0\n[function.traffic]\nrequests_per_day = 200000\n\
+             bursts_per_day = 4\nburst_factor = 10.0\n[function.traffic.environments]\n\
+             alias = \"live\"\nprovisioned = 3\n",
+            "t.toml",
+        )
+        .unwrap()
+        .functions
+        .remove(0);
+        let started = 1_760_000_123_456;
+        let telemetry = Telemetry::new(5, started, std::slice::from_ref(&profile));
+        let backfill = telemetry.backfill();
+        let loads = backfill
+            .production(&profile)
+            .loads_between(backfill.start_ms, backfill.end_ms);
+        let ask = |metric: &str, dims: &[(&str, &str)], stat: &str, period_s: i64| {
+            let req = Request {
+                queries: vec![one_stat(metric, dims, stat, period_s)],
+                start_ms: backfill.start_ms,
+                end_ms: backfill.end_ms,
+                next_token: None,
+                scan_by: ScanBy::TimestampAscending,
+                max_datapoints: None,
+            };
+            get_metric_data(&telemetry, &req, started).unwrap().results[0]
+                .values
+                .clone()
+        };
+        let alias = [("FunctionName", "api"), ("Resource", "api:live")];
+        let whole = 14 * 86_400;
+        let served: u64 = loads.iter().map(|l| l.provisioned_invocations).sum();
+        let spilled: u64 = loads.iter().map(|l| l.on_demand_invocations).sum();
+        assert_eq!(
+            ask("ProvisionedConcurrencyInvocations", &alias, "Sum", whole),
+            vec![served as f64]
+        );
+        assert_eq!(
+            ask(
+                "ProvisionedConcurrencySpilloverInvocations",
+                &alias,
+                "Sum",
+                whole
+            ),
+            vec![spilled as f64]
+        );
+        assert_eq!(
+            ask("ProvisionedConcurrentExecutions", &alias, "Maximum", whole),
+            vec![3.0]
+        );
+        let per_minute = ask("ProvisionedConcurrencyUtilization", &alias, "Maximum", 60);
+        assert_eq!(per_minute.len(), loads.len());
+        assert!(per_minute.iter().all(|u| (0.0..=1.0).contains(u)));
+        let peak = loads.iter().map(|l| l.concurrency).max().unwrap();
+        assert_eq!(
+            ask("ConcurrentExecutions", &alias, "Maximum", whole),
+            vec![peak as f64]
+        );
+        // Production invokes the alias: unqualified and function-only provisioned series are
+        // empty, the function-wide invocations are the alias's.
+        let unqualified = [("FunctionName", "api"), ("Resource", "api")];
+        assert!(ask("Invocations", &unqualified, "Sum", whole).is_empty());
+        assert!(ask(
+            "ProvisionedConcurrencyInvocations",
+            &[("FunctionName", "api")],
+            "Sum",
+            whole
+        )
+        .is_empty());
+        assert_eq!(
+            ask("Invocations", &[("FunctionName", "api")], "Sum", whole),
+            ask("Invocations", &alias, "Sum", whole)
+        );
+    }
 }
