@@ -159,8 +159,8 @@ async fn recommendations_meet_the_target_near_the_cheapest_by_the_truth() {
     server.stop().await;
 }
 
-/// The cold starts the logs show per hour are the lab's, and the provisioned metrics agree
-/// with a provisioned level configured in production.
+/// The cold starts the logs show are the lab's, the provisioned metrics give the level
+/// configured in production, and throttles at a reservation are reported with advice.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_provisioned_level_in_production_is_read_from_its_metrics() {
     let mut profiles = fleet();
@@ -170,6 +170,8 @@ async fn a_provisioned_level_in_production_is_read_from_its_metrics() {
         .find(|f| f.name == "spiky-api")
         .unwrap();
     spiky.traffic.environments.as_mut().unwrap().provisioned = 3;
+    // Bursts of eight times the rate pass a reservation of 6.
+    spiky.reserved_concurrency = Some(6);
     let profile = spiky.clone();
     let server = start_lab(profiles).await;
     let report = analyse(&server, "spiky-api", 0.0001).await;
@@ -191,6 +193,14 @@ async fn a_provisioned_level_in_production_is_read_from_its_metrics() {
         "logged {logged}, truth {}",
         at_three.cold_starts
     );
+    assert_eq!(
+        report.account.throttled_functions,
+        vec!["spiky-api".to_string()]
+    );
+    assert!(f.reserved.throttles > 0);
+    assert_eq!(f.reserved.reserved, Some(6));
+    assert!(f.reserved.suggested_reserved.is_some_and(|r| r > 6));
+    assert_eq!(f.peak_concurrency, 6);
     server.stop().await;
 }
 
@@ -257,4 +267,50 @@ async fn the_command_renders_every_format_and_refuses_bad_targets() {
     .unwrap();
     assert_eq!(out.status.code(), Some(2));
     server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn lab_truth_prices_every_level_of_every_shape() {
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_memtune"))
+        .args([
+            "lab",
+            "truth",
+            "--fleet",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/config/lab/capacity.toml"),
+            "--capacity",
+            "--cold-start-target",
+            "0.0001",
+            "--started-at",
+            "2026-12-01T00:00:00Z",
+            "--format",
+            "json",
+        ])
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let functions = doc["functions"].as_array().unwrap();
+    assert_eq!(functions.len(), 4);
+    for f in functions {
+        let levels = f["levels"].as_array().unwrap();
+        assert_eq!(
+            levels.len() as u64,
+            f["peak_concurrency"].as_u64().unwrap() + 1
+        );
+        // The peak level leaves nothing to start cold.
+        assert_eq!(levels.last().unwrap()["cold_starts"], 0);
+        let best = &f["cheapest_level"];
+        assert!(best["cold_start_rate"].as_f64().unwrap() <= 0.0001);
+    }
+    let bad = tokio::process::Command::new(env!("CARGO_BIN_EXE_memtune"))
+        .args(["lab", "truth", "--capacity", "--started-at", "yesterday"])
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2));
 }
