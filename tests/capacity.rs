@@ -42,12 +42,16 @@ fn lab_plan(plan: &Plan) -> capacity_truth::Plan {
 }
 
 async fn analyse(server: &LabServer, name: &str, target: f64) -> CapacityReport {
+    analyse_for(server, name, Target::ColdStartRate(target)).await
+}
+
+async fn analyse_for(server: &LabServer, name: &str, target: Target) -> CapacityReport {
     let config = sdk_config(&server.endpoint()).await;
     let options = CapacityOptions {
         window: observe::minute_window(14, chrono::Utc::now().timestamp_millis()),
         region: "us-east-1".into(),
-        target: Target::ColdStartRate(target),
-        max_connections: None,
+        target,
+        max_connections: Some(10),
         query_limit: Duration::from_secs(60),
     };
     capacity::analyse(
@@ -313,4 +317,40 @@ async fn lab_truth_prices_every_level_of_every_shape() {
         .await
         .unwrap();
     assert_eq!(bad.status.code(), Some(2));
+}
+
+/// A p99 target: the rare webhook's p99 is its cold starts (INIT plus duration); keeping it
+/// under a warm invocation's tail needs provisioned concurrency at night, and the p99 the
+/// report predicts for the plan is what the truth's cold-start rate gives.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_p99_target_is_met_through_the_cold_start_rate_it_allows() {
+    let profiles = fleet();
+    let server = start_lab(profiles.clone()).await;
+    let report = analyse_for(&server, "rare-webhook", Target::P99Ms(500.0)).await;
+    let f = &report.functions[0];
+    assert!(f.p99.with_cold_starts_ms > 500.0, "{:?}", f.p99);
+    assert!(f.p99.without_cold_starts_ms < 500.0, "{:?}", f.p99);
+    let chosen = f.chosen.as_ref().unwrap();
+    assert!(matches!(f.recommendation, Recommendation::Provision { .. }));
+    assert!(f.chosen_p99_ms.unwrap() <= 500.0);
+    let book = PriceBook::builtin();
+    let profile = profiles.function("rare-webhook").unwrap();
+    let truth = Evaluator::new(
+        profile,
+        server.lab.telemetry.backfill(),
+        &book,
+        book.region("us-east-1").unwrap(),
+    )
+    .unwrap()
+    .unwrap();
+    let scored = truth.evaluate(&lab_plan(&chosen.plan));
+    assert!(
+        (scored.cold_start_rate - chosen.cold_start_rate).abs() < 0.002,
+        "{} {}",
+        scored.cold_start_rate,
+        chosen.cold_start_rate
+    );
+    // One connection cap for one function: all ten are its.
+    assert_eq!(f.reserved.connection_cap, Some(10));
+    server.stop().await;
 }
