@@ -56,7 +56,7 @@ impl CostModel {
         &self,
         invocations: u64,
         on_demand: u64,
-        cold_starts: u64,
+        cold_starts: f64,
         provisioned_invocations: u64,
         provisioned_minutes: u64,
     ) -> WindowCost {
@@ -66,7 +66,7 @@ impl CostModel {
             gb_seconds(self.memory_mb, provisioned_minutes as f64 * 60_000.0)
                 * self.provisioned_gb_s_usd;
         let total = invocations as f64 * self.request_usd
-            + (on_demand as f64 * run + cold_starts as f64 * init) * self.on_demand_gb_s_usd
+            + (on_demand as f64 * run + cold_starts * init) * self.on_demand_gb_s_usd
             + provisioned_invocations as f64 * run * self.provisioned_duration_gb_s_usd
             + provisioned_concurrency;
         WindowCost {
@@ -104,15 +104,15 @@ mod tests {
         let cost = CostModel::sample(1024);
         // One environment busy all month: 1 invocation of 100 ms every 100 ms for a minute.
         let per_minute = 600;
-        let on_demand = cost.window_usd(per_minute, per_minute, 0, 0, 0).total;
-        let provisioned = cost.window_usd(per_minute, 0, 0, per_minute, 1).total;
+        let on_demand = cost.window_usd(per_minute, per_minute, 0.0, 0, 0).total;
+        let provisioned = cost.window_usd(per_minute, 0, 0.0, per_minute, 1).total;
         assert!(provisioned < on_demand, "{provisioned} {on_demand}");
         // At 55% busy on-demand is cheaper, at 65% provisioned is.
         let at = |busy: f64| {
             let n = (per_minute as f64 * busy) as u64;
             (
-                cost.window_usd(n, n, 0, 0, 0).total,
-                cost.window_usd(n, 0, 0, n, 1).total,
+                cost.window_usd(n, n, 0.0, 0, 0).total,
+                cost.window_usd(n, 0, 0.0, n, 1).total,
             )
         };
         let (od, pc) = at(0.55);

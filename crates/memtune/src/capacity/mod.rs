@@ -27,7 +27,7 @@ use memtune_facts::Architecture;
 use observe::Observation;
 use reserved::{AccountAdvice, ReservedAdvice, Usage};
 use search::PlanOutcome;
-use simulate::{hour_of, simulate, Minute, Plan};
+use simulate::{hour_of, simulate, ColdModel, Minute, Plan};
 
 /// The idle expiries (minutes) the calibration tries.
 const IDLE_MINUTES: std::ops::RangeInclusive<usize> = 1..=60;
@@ -128,8 +128,9 @@ pub struct FunctionCapacity {
     pub peak_concurrency: u32,
     /// Provisioned concurrency configured during the window, as its metrics show.
     pub current_provisioned: Option<u32>,
-    /// The idle expiry (minutes) under which the model reproduces the cold starts logged.
-    pub idle_minutes: usize,
+    /// The model calibrated to the cold starts logged: the idle expiry (minutes) and the
+    /// cold starts rises in concurrency do not explain, per on-demand invocation.
+    pub cold_model: ColdModel,
     pub init_avg_ms: f64,
     pub duration_avg_ms: f64,
     pub p99: P99,
@@ -167,7 +168,10 @@ pub fn calibrate_idle(minutes: &[Minute], current: &Plan, logged_by_hour: &[u64]
     let mut best = (f64::INFINITY, *IDLE_MINUTES.start());
     for idle in IDLE_MINUTES {
         let mut by_hour = [0f64; 24];
-        for (m, o) in minutes.iter().zip(simulate(minutes, idle, current)) {
+        for (m, o) in minutes
+            .iter()
+            .zip(simulate(minutes, &ColdModel::pool_only(idle), current))
+        {
             by_hour[hour_of(m.minute) as usize] += o.cold_starts as f64;
         }
         let error: f64 = by_hour
@@ -250,7 +254,7 @@ pub fn analyse_function(
     )
     .map_err(pricing)?;
     let current = Plan::Level(o.provisioned.unwrap_or(0));
-    let idle = calibrate_idle(&o.minutes, &current, &o.logs.by_hour);
+    let model = calibrate(&o.minutes, &current, &o.logs);
     let peak = o.minutes.iter().map(|m| m.concurrency).max().unwrap_or(0);
     let warm = warm_quantiles(o);
     let init = init_quantiles(o);
@@ -258,8 +262,8 @@ pub fn analyse_function(
         Target::ColdStartRate(rate) => rate,
         Target::P99Ms(ms) => latency::max_cold_rate(&warm, &init, ms),
     };
-    let on_demand = search::evaluate(&o.minutes, idle, &Plan::Level(0), &cost);
-    let (best_level, best_schedule) = search::cheapest(&o.minutes, idle, peak, &cost, max_rate);
+    let on_demand = search::evaluate(&o.minutes, &model, &Plan::Level(0), &cost);
+    let (best_level, best_schedule) = search::cheapest(&o.minutes, &model, peak, &cost, max_rate);
     let chosen = match (&best_level, &best_schedule) {
         (Some(l), Some(s)) if s.monthly_usd < l.monthly_usd => Some(s.clone()),
         (Some(l), _) => Some(l.clone()),
@@ -278,21 +282,21 @@ pub fn analyse_function(
     };
     let invocations: u64 = o.minutes.iter().map(|m| m.invocations).sum();
     let logged_rate = o.logs.cold_starts as f64 / o.logs.reports.max(1) as f64;
-    let modelled = simulate(&o.minutes, idle, &Plan::Level(0));
+    let modelled = simulate(&o.minutes, &model, &Plan::Level(0));
     let hours = (0..24u32)
         .map(|hour| {
-            let in_hour: Vec<(&Minute, u64)> = o
+            let in_hour: Vec<(&Minute, f64)> = o
                 .minutes
                 .iter()
                 .zip(&modelled)
                 .filter(|(m, _)| hour_of(m.minute) == hour)
-                .map(|(m, out)| (m, out.cold_starts))
+                .map(|(m, out)| (m, out.all_cold_starts()))
                 .collect();
             HourRow {
                 hour,
                 invocations: in_hour.iter().map(|(m, _)| m.invocations).sum(),
                 cold_starts: o.logs.by_hour.get(hour as usize).copied().unwrap_or(0),
-                modelled_cold_starts: in_hour.iter().map(|(_, c)| c).sum(),
+                modelled_cold_starts: in_hour.iter().map(|(_, c)| c).sum::<f64>().round() as u64,
                 peak_concurrency: in_hour
                     .iter()
                     .map(|(m, _)| m.concurrency)
@@ -317,7 +321,7 @@ pub fn analyse_function(
         cold_start_rate: logged_rate,
         peak_concurrency: peak,
         current_provisioned: o.provisioned,
-        idle_minutes: idle,
+        cold_model: model,
         init_avg_ms: o.logs.init_avg_ms,
         duration_avg_ms: o.duration.average_ms,
         p99: latency::p99(&warm, &init, logged_rate),
@@ -333,6 +337,23 @@ pub fn analyse_function(
         reserved,
     };
     Ok(capacity)
+}
+
+/// The idle expiry from the cold starts logged per hour, then the cold starts it leaves
+/// unexplained (at the current plan) as a share of on-demand invocations.
+pub fn calibrate(minutes: &[Minute], current: &Plan, logs: &observe::ColdStartLogs) -> ColdModel {
+    let idle = calibrate_idle(minutes, current, &logs.by_hour);
+    let out = simulate(minutes, &ColdModel::pool_only(idle), current);
+    let explained: u64 = out.iter().map(|o| o.cold_starts).sum();
+    let rest: u64 = out
+        .iter()
+        .map(|o| o.on_demand_invocations - o.cold_starts)
+        .sum();
+    let unexplained = logs.cold_starts.saturating_sub(explained);
+    ColdModel {
+        idle_minutes: idle,
+        unexplained_per_on_demand: unexplained as f64 / rest.max(1) as f64,
+    }
 }
 
 /// Reads and analyses every function, then the account.
@@ -382,4 +403,72 @@ pub async fn analyse<L: LambdaApi, M: MetricsApi, G: LogsApi>(
         account,
         functions,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Concurrency 1 most minutes, 4 for two minutes every 3 hours, idle for ten minutes
+    /// half an hour later.
+    fn minutes() -> Vec<Minute> {
+        (0..2 * 1440)
+            .map(|minute| {
+                let concurrency = match minute % 180 {
+                    0..=1 => 4,
+                    30..=39 => 0,
+                    _ => 1,
+                };
+                Minute {
+                    minute,
+                    invocations: 100 * concurrency as u64,
+                    concurrency,
+                }
+            })
+            .collect()
+    }
+
+    fn logs_of(minutes: &[Minute], model: &ColdModel, extra: u64) -> observe::ColdStartLogs {
+        let mut by_hour = vec![0u64; 24];
+        let out = simulate(minutes, model, &Plan::Level(0));
+        for (m, o) in minutes.iter().zip(&out) {
+            by_hour[hour_of(m.minute) as usize] += o.cold_starts;
+        }
+        by_hour[3] += extra;
+        observe::ColdStartLogs {
+            cold_starts: by_hour.iter().sum(),
+            by_hour,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn calibration_finds_the_idle_expiry_and_what_rises_do_not_explain() {
+        let m = minutes();
+        // After ten idle minutes the environment is cold under an expiry of 2 minutes, warm
+        // under one of 60: the calibration tells them apart.
+        for idle in [2, 60] {
+            let logs = logs_of(&m, &ColdModel::pool_only(idle), 0);
+            let model = calibrate(&m, &Plan::Level(0), &logs);
+            assert_eq!(model.unexplained_per_on_demand, 0.0);
+            assert_eq!(model.idle_minutes <= 10, idle == 2, "{model:?}");
+            let again = simulate(&m, &model, &Plan::Level(0));
+            let cold: u64 = again.iter().map(|o| o.cold_starts).sum();
+            assert_eq!(cold, logs.cold_starts, "idle {idle}");
+        }
+        // 500 cold starts more than any expiry explains: a share of on-demand invocations.
+        let logs = logs_of(&m, &ColdModel::pool_only(5), 500);
+        let model = calibrate(&m, &Plan::Level(0), &logs);
+        assert!(model.unexplained_per_on_demand > 0.0);
+        let outcome = search::evaluate(&m, &model, &Plan::Level(0), &cost::CostModel::sample(512));
+        assert!(
+            (outcome.cold_starts as f64 - logs.cold_starts as f64).abs() <= 1.0,
+            "{} {}",
+            outcome.cold_starts,
+            logs.cold_starts
+        );
+        // Provisioning the base takes the unexplained ones away with its invocations.
+        let covered = search::evaluate(&m, &model, &Plan::Level(1), &cost::CostModel::sample(512));
+        assert!(covered.cold_starts < outcome.cold_starts / 2);
+    }
 }

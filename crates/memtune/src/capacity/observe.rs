@@ -304,9 +304,17 @@ async fn cold_start_logs<G: LogsApi>(
     };
     let hourly =
         format!("filter {filter} | stats count(*) as reports, count({init}) as cold by bin(1h)");
-    let out = run_query(logs, &groups, &hourly, range, limit)
-        .await
-        .map_err(failed)?;
+    let out = match run_query(logs, &groups, &hourly, range, limit).await {
+        Ok(out) => out,
+        // A function that never ran has no log group: nothing started cold.
+        Err(QueryError::Platform(PlatformError::NotFound(_))) => {
+            return Ok(ColdStartLogs {
+                by_hour: vec![0; 24],
+                ..ColdStartLogs::default()
+            })
+        }
+        Err(e) => return Err(failed(e)),
+    };
     let mut by_hour = vec![0u64; 24];
     let (mut reports, mut cold) = (0u64, 0u64);
     for row in &out.rows {

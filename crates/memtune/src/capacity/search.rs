@@ -10,7 +10,7 @@
 use serde::Serialize;
 
 use super::cost::CostModel;
-use super::simulate::{hour_of, simulate, Minute, Plan, Step, MAX_STEPS};
+use super::simulate::{hour_of, simulate, ColdModel, Minute, Plan, Step, MAX_STEPS};
 
 /// What a plan gives over the observed minutes.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -31,15 +31,21 @@ pub struct PlanOutcome {
 }
 
 /// Simulates a plan and prices it.
-pub fn evaluate(minutes: &[Minute], idle: usize, plan: &Plan, cost: &CostModel) -> PlanOutcome {
-    let out = simulate(minutes, idle, plan);
-    let mut by_hour = vec![0u64; 24];
-    let (mut invocations, mut cold, mut served, mut on_demand) = (0u64, 0u64, 0u64, 0u64);
+pub fn evaluate(
+    minutes: &[Minute],
+    model: &ColdModel,
+    plan: &Plan,
+    cost: &CostModel,
+) -> PlanOutcome {
+    let out = simulate(minutes, model, plan);
+    let mut by_hour = [0f64; 24];
+    let (mut invocations, mut served, mut on_demand) = (0u64, 0u64, 0u64);
+    let mut cold = 0f64;
     let (mut provisioned_minutes, mut busy_minutes) = (0u64, 0u64);
     for (m, o) in minutes.iter().zip(&out) {
         invocations += m.invocations;
-        cold += o.cold_starts;
-        by_hour[hour_of(m.minute) as usize] += o.cold_starts;
+        cold += o.all_cold_starts();
+        by_hour[hour_of(m.minute) as usize] += o.all_cold_starts();
         served += o.provisioned_invocations;
         on_demand += o.on_demand_invocations;
         provisioned_minutes += o.provisioned as u64;
@@ -50,9 +56,9 @@ pub fn evaluate(minutes: &[Minute], idle: usize, plan: &Plan, cost: &CostModel) 
     PlanOutcome {
         plan: plan.clone(),
         invocations,
-        cold_starts: cold,
-        cold_start_rate: cold as f64 / invocations.max(1) as f64,
-        cold_starts_by_hour: by_hour,
+        cold_starts: cold.round() as u64,
+        cold_start_rate: cold / invocations.max(1) as f64,
+        cold_starts_by_hour: by_hour.iter().map(|c| c.round() as u64).collect(),
         provisioned_invocations: served,
         utilisation: (provisioned_minutes > 0)
             .then(|| busy_minutes as f64 / provisioned_minutes as f64),
@@ -62,28 +68,33 @@ pub fn evaluate(minutes: &[Minute], idle: usize, plan: &Plan, cost: &CostModel) 
 }
 
 /// The outcomes of every constant level from 0 to `peak`.
-pub fn levels(minutes: &[Minute], idle: usize, peak: u32, cost: &CostModel) -> Vec<PlanOutcome> {
+pub fn levels(
+    minutes: &[Minute],
+    model: &ColdModel,
+    peak: u32,
+    cost: &CostModel,
+) -> Vec<PlanOutcome> {
     (0..=peak)
-        .map(|l| evaluate(minutes, idle, &Plan::Level(l), cost))
+        .map(|l| evaluate(minutes, model, &Plan::Level(l), cost))
         .collect()
 }
 
 /// Per level, per hour of day: (cold starts, window cost) of that hour at a constant level.
 type HourTables = Vec<[(f64, f64); 24]>;
 
-fn hour_tables(minutes: &[Minute], idle: usize, peak: u32, cost: &CostModel) -> HourTables {
+fn hour_tables(minutes: &[Minute], model: &ColdModel, peak: u32, cost: &CostModel) -> HourTables {
     (0..=peak)
         .map(|level| {
-            let out = simulate(minutes, idle, &Plan::Level(level));
+            let out = simulate(minutes, model, &Plan::Level(level));
             let mut table = [(0.0, 0.0); 24];
             for (m, o) in minutes.iter().zip(&out) {
                 let h = hour_of(m.minute) as usize;
-                table[h].0 += o.cold_starts as f64;
+                table[h].0 += o.all_cold_starts();
                 table[h].1 += cost
                     .window_usd(
                         m.invocations,
                         o.on_demand_invocations,
-                        o.cold_starts,
+                        o.all_cold_starts(),
                         o.provisioned_invocations,
                         o.provisioned as u64,
                     )
@@ -199,13 +210,13 @@ fn lagrangian(tables: &HourTables, lambda: f64) -> Plan {
 /// `max_rate`; None where not even the peak level meets it.
 pub fn cheapest(
     minutes: &[Minute],
-    idle: usize,
+    model: &ColdModel,
     peak: u32,
     cost: &CostModel,
     max_rate: f64,
 ) -> (Option<PlanOutcome>, Option<PlanOutcome>) {
     let meets = |o: &PlanOutcome| o.cold_start_rate <= max_rate;
-    let by_level = levels(minutes, idle, peak, cost);
+    let by_level = levels(minutes, model, peak, cost);
     let level = by_level
         .iter()
         .filter(|o| meets(o))
@@ -213,7 +224,7 @@ pub fn cheapest(
         .cloned();
     let invocations = by_level.first().map_or(0, |o| o.invocations);
     let budget = max_rate * invocations as f64;
-    let tables = hour_tables(minutes, idle, peak, cost);
+    let tables = hour_tables(minutes, model, peak, cost);
     let mut plans: Vec<Plan> = two_step_candidates(&tables, budget)
         .into_iter()
         .take(100)
@@ -230,7 +241,7 @@ pub fn cheapest(
     let schedule = plans
         .iter()
         .filter(|p| matches!(p, Plan::Schedule(_)))
-        .map(|p| evaluate(minutes, idle, p, cost))
+        .map(|p| evaluate(minutes, model, p, cost))
         .filter(|o| meets(o))
         .min_by(|a, b| a.monthly_usd.total_cmp(&b.monthly_usd));
     (level, schedule)
@@ -265,12 +276,13 @@ mod tests {
         let minutes = day();
         let cost = CostModel::sample(1024);
         let meets = |o: &PlanOutcome| o.cold_start_rate <= 1e-5;
-        let (level, schedule) = cheapest(&minutes, 5, 12, &cost, 1e-5);
+        let model = ColdModel::pool_only(5);
+        let (level, schedule) = cheapest(&minutes, &model, 12, &cost, 1e-5);
         let level = level.expect("the peak level meets any target");
         let schedule = schedule.expect("a schedule meets it too");
         assert!(level.cold_start_rate <= 1e-5);
         assert!(schedule.cold_start_rate <= 1e-5);
-        for l in levels(&minutes, 5, 12, &cost) {
+        for l in levels(&minutes, &model, 12, &cost) {
             assert!(
                 !meets(&l) || l.monthly_usd >= level.monthly_usd,
                 "{:?}",
@@ -289,7 +301,7 @@ mod tests {
                         Step { hour: a, level: hi },
                         Step { hour: b, level: 1 },
                     ]);
-                    let o = evaluate(&minutes, 5, &plan, &cost);
+                    let o = evaluate(&minutes, &model, &plan, &cost);
                     if meets(&o) {
                         assert!(o.monthly_usd >= schedule.monthly_usd * 0.999, "{plan:?}");
                     }

@@ -86,20 +86,49 @@ pub fn hour_of(minute: i64) -> u32 {
     (minute.rem_euclid(1440) / 60) as u32
 }
 
+/// How cold starts arise: environments above the warm pool of the last `idle_minutes`, and
+/// cold starts that rises in concurrency do not explain (recycled environments, deployments,
+/// bursts within a minute), taken as a share of on-demand invocations: provisioned
+/// environments take those away too.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct ColdModel {
+    pub idle_minutes: usize,
+    pub unexplained_per_on_demand: f64,
+}
+
+impl ColdModel {
+    pub fn pool_only(idle_minutes: usize) -> ColdModel {
+        ColdModel {
+            idle_minutes,
+            unexplained_per_on_demand: 0.0,
+        }
+    }
+}
+
 /// What a plan does in one minute.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct MinuteOutcome {
     pub provisioned: u32,
     pub provisioned_busy: u32,
     pub provisioned_invocations: u64,
     pub on_demand_invocations: u64,
     pub on_demand_busy: u32,
+    /// Environments above the warm pool.
     pub cold_starts: u64,
+    /// The unexplained share of the on-demand invocations.
+    pub unexplained_cold_starts: f64,
 }
 
-/// Every minute's outcome under `plan`; minutes are consecutive and the first `idle_minutes`
-/// of them only warm the pool (their own cold starts count, with an empty pool before them).
-pub fn simulate(minutes: &[Minute], idle_minutes: usize, plan: &Plan) -> Vec<MinuteOutcome> {
+impl MinuteOutcome {
+    pub fn all_cold_starts(&self) -> f64 {
+        self.cold_starts as f64 + self.unexplained_cold_starts
+    }
+}
+
+/// Every minute's outcome under `plan`; minutes are consecutive, and the first of them have
+/// an empty pool before them.
+pub fn simulate(minutes: &[Minute], model: &ColdModel, plan: &Plan) -> Vec<MinuteOutcome> {
+    let idle_minutes = model.idle_minutes;
     let mut out: Vec<MinuteOutcome> = minutes
         .iter()
         .map(|m| {
@@ -117,6 +146,7 @@ pub fn simulate(minutes: &[Minute], idle_minutes: usize, plan: &Plan) -> Vec<Min
                 on_demand_invocations: m.invocations - served.min(m.invocations),
                 on_demand_busy: m.concurrency - busy,
                 cold_starts: 0,
+                unexplained_cold_starts: 0.0,
             }
         })
         .collect();
@@ -126,8 +156,10 @@ pub fn simulate(minutes: &[Minute], idle_minutes: usize, plan: &Plan) -> Vec<Min
             .map(|o| o.on_demand_busy)
             .max()
             .unwrap_or(0);
-        out[i].cold_starts =
-            (out[i].on_demand_busy.saturating_sub(pool) as u64).min(out[i].on_demand_invocations);
+        let o = &mut out[i];
+        o.cold_starts = (o.on_demand_busy.saturating_sub(pool) as u64).min(o.on_demand_invocations);
+        o.unexplained_cold_starts =
+            (o.on_demand_invocations - o.cold_starts) as f64 * model.unexplained_per_on_demand;
     }
     out
 }
@@ -181,7 +213,7 @@ mod tests {
             (400, 7),
         ]);
         let cold = |idle: usize, plan: &Plan| -> Vec<u64> {
-            simulate(&m, idle, plan)
+            simulate(&m, &ColdModel::pool_only(idle), plan)
                 .iter()
                 .map(|o| o.cold_starts)
                 .collect()
@@ -189,10 +221,18 @@ mod tests {
         assert_eq!(cold(2, &Plan::Level(0)), vec![2, 0, 4, 0, 0, 0, 0, 7]);
         assert_eq!(cold(5, &Plan::Level(0)), vec![2, 0, 4, 0, 0, 0, 0, 1]);
         assert_eq!(cold(2, &Plan::Level(2)), vec![0, 0, 4, 0, 0, 0, 0, 5]);
-        let out = simulate(&m, 2, &Plan::Level(4));
+        let out = simulate(&m, &ColdModel::pool_only(2), &Plan::Level(4));
         assert_eq!(out[2].provisioned_invocations, 200);
         assert_eq!(out[2].on_demand_invocations, 100);
         assert_eq!(out[0].provisioned_invocations, 100);
+        // Unexplained cold starts follow the on-demand invocations the plan leaves.
+        let model = ColdModel {
+            idle_minutes: 2,
+            unexplained_per_on_demand: 0.01,
+        };
+        let out = simulate(&m, &model, &Plan::Level(4));
+        assert!((out[2].unexplained_cold_starts - 0.98).abs() < 1e-9);
+        assert_eq!(out[0].unexplained_cold_starts, 0.0);
     }
 
     #[test]

@@ -85,7 +85,7 @@ fn function(f: &FunctionCapacity) -> String {
     let r = &f.reserved;
     format!(
         "{name} ({mem} MB, {arch}, alias {alias}): {inv} invocations, {cold} cold starts ({rate}), \
-         peak concurrency {peak}, idle expiry ~{idle} min\n\
+         peak concurrency {peak}, idle expiry ~{idle} min{unexplained}\n\
          p99 {without:.1} ms without cold starts, {with:.1} ms with them ({share:.0}% of the \
          slowest 1% are cold)\n{hours}\n{plans}\n\
          Recommendation: {rec}{p99}\n\
@@ -98,7 +98,15 @@ fn function(f: &FunctionCapacity) -> String {
         cold = f.cold_starts,
         rate = pct(f.cold_start_rate),
         peak = f.peak_concurrency,
-        idle = f.idle_minutes,
+        idle = f.cold_model.idle_minutes,
+        unexplained = if f.cold_model.unexplained_per_on_demand > 0.0 {
+            format!(
+                ", {} of on-demand invocations start cold beyond concurrency rises",
+                pct(f.cold_model.unexplained_per_on_demand)
+            )
+        } else {
+            String::new()
+        },
         without = f.p99.without_cold_starts_ms,
         with = f.p99.with_cold_starts_ms,
         share = f.p99.cold_share_of_slowest * 100.0,
