@@ -4,6 +4,7 @@
 mod accuracy_cmd;
 mod aws_args;
 mod bench_cmd;
+mod capacity_cmd;
 mod check_cmd;
 mod demo_cmd;
 mod fleet_cmd;
@@ -64,6 +65,9 @@ enum Command {
     Serve(serve_cmd::ServeArgs),
     /// Production figures and findings from CloudWatch metrics and logs; invokes nothing.
     Inspect(inspect_cmd::InspectArgs),
+    /// Provisioned and reserved concurrency from production: cold starts by hour, the level or
+    /// schedule that meets a cold-start target at the least cost; invokes nothing.
+    Capacity(capacity_cmd::CapacityArgs),
     /// Benchmarks that print figures (lab throughput, ...).
     Bench(bench_cmd::BenchArgs),
     /// Set a run's recommended memory in SAM/CloudFormation, Serverless and Terraform files.
@@ -143,6 +147,7 @@ pub fn main() -> ExitCode {
             Command::Inspect(args) => inspect_cmd::run(args).await,
             Command::Serve(args) => serve_cmd::run(args).await,
             Command::Bench(args) => bench_cmd::run(args).await,
+            Command::Capacity(args) => capacity_cmd::run(args).await,
             Command::Patch(args) => patch_cmd::run(args).await,
             Command::Check(args) => check_cmd::run(args).await,
             Command::Report(args) => report_cmd::run(args).await,

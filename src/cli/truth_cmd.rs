@@ -11,6 +11,8 @@ use super::output::{self, OutputFile};
 use super::CliError;
 use memtune_facts::pricing::PriceBook;
 use memtune_facts::{MAX_MEMORY_MB, MIN_MEMORY_MB};
+use memtune_lab::backfill::Backfill;
+use memtune_lab::capacity_truth::{self, CapacityTruth, Plan};
 use memtune_lab::profiles::FunctionProfile;
 use memtune_lab::truth::{self, FunctionTruth, SizeTruth};
 
@@ -19,7 +21,8 @@ use memtune_lab::truth::{self, FunctionTruth, SizeTruth};
   memtune lab truth                              # the demo fleet, readable sizes
   memtune lab truth --function orders-api --step 64
   memtune lab truth --fleet config/lab/calibrated.toml --sizes 128,1024,1769,3008
-  memtune lab truth --synthetic 40 --format json -o truth.json   # every 1 MB step")]
+  memtune lab truth --synthetic 40 --format json -o truth.json   # every 1 MB step
+  memtune lab truth --fleet config/lab/capacity.toml --capacity --cold-start-target 0.001")]
 pub struct TruthArgs {
     #[command(flatten)]
     profiles: ProfileArgs,
@@ -41,6 +44,19 @@ pub struct TruthArgs {
     /// table: a readable subset of sizes unless --sizes/--step; json: every 1 MB step.
     #[arg(long, value_name = "FORMAT", default_value = "table", value_parser = output::format::<Format>)]
     format: Format,
+    /// Provisioned concurrency instead of memory: per function with an environment model, the
+    /// exact cold starts and monthly cost of every level, and the cheapest level and two-step
+    /// schedule meeting --cold-start-target, over the 14 days a lab started at --started-at
+    /// backfills.
+    #[arg(long)]
+    capacity: bool,
+    /// With --capacity: the highest share of invocations that may start cold (0..1).
+    #[arg(long, default_value_t = 0.001, requires = "capacity")]
+    cold_start_target: f64,
+    /// With --capacity: when the lab started (RFC 3339), which fixes its backfilled window;
+    /// default: now.
+    #[arg(long, requires = "capacity")]
+    started_at: Option<String>,
     #[command(flatten)]
     output: OutputFile,
 }
@@ -59,6 +75,9 @@ pub fn run(args: TruthArgs) -> Result<(), CliError> {
     };
     let profiles = args.profiles.load()?;
     let functions = select(&profiles.functions, args.function.as_deref())?;
+    if args.capacity {
+        return capacity(&args, &functions, &book);
+    }
     let sizes = evaluated_sizes(&args)?;
     let truths = truth::profile_truths(&functions, &sizes, &book, &args.region)
         .map_err(|e| CliError::usage(e.to_string()))?;
@@ -229,4 +248,109 @@ fn status(s: &SizeTruth) -> String {
 
 fn size_or_none(m: Option<u32>) -> String {
     m.map_or_else(|| "none (no feasible size)".into(), |m| format!("{m} MB"))
+}
+
+fn capacity(
+    args: &TruthArgs,
+    functions: &[FunctionProfile],
+    book: &PriceBook,
+) -> Result<(), CliError> {
+    if !(0.0..1.0).contains(&args.cold_start_target) {
+        return Err(CliError::usage(format!(
+            "--cold-start-target {} must be a share within 0..1 (0.001 = 0.1%)",
+            args.cold_start_target
+        )));
+    }
+    let started_ms = match &args.started_at {
+        None => chrono::Utc::now().timestamp_millis(),
+        Some(text) => chrono::DateTime::parse_from_rfc3339(text)
+            .map_err(|e| {
+                CliError::usage(format!(
+                    "--started-at '{text}' is not an RFC 3339 time ({e}); e.g. 2026-12-07T12:00:00Z"
+                ))
+            })?
+            .timestamp_millis(),
+    };
+    let backfill = Backfill::new(args.profiles.seed, started_ms);
+    let truths = capacity_truth::capacity_truths(
+        functions,
+        backfill,
+        book,
+        &args.region,
+        args.cold_start_target,
+    )
+    .map_err(|e| CliError::usage(e.to_string()))?;
+    if truths.is_empty() {
+        return Err(CliError::usage(
+            "no function has an environment model ([function.traffic.environments]); \
+             see config/lab/capacity.toml",
+        ));
+    }
+    let text = match args.format {
+        Format::Json => {
+            let doc = serde_json::json!({
+                "prices_as_of": book.as_of,
+                "currency": book.currency,
+                "functions": truths,
+            });
+            format!("{doc}\n")
+        }
+        Format::Table => truths.iter().map(capacity_table).collect(),
+    };
+    args.output.write(&text)
+}
+
+fn capacity_table(t: &CapacityTruth) -> String {
+    let mut table = Table::new();
+    table.load_preset(UTF8_FULL_CONDENSED).set_header(vec![
+        "level",
+        "cold starts",
+        "rate",
+        "$/month",
+        "",
+    ]);
+    let best = t.cheapest_level.as_ref().map(|c| &c.plan);
+    for l in &t.levels {
+        table.add_row(vec![
+            Cell::new(plan_text(&l.plan)),
+            Cell::new(l.cold_starts),
+            Cell::new(format!("{:.4}%", l.cold_start_rate * 100.0)),
+            Cell::new(format!("{:.2}", l.monthly_usd)),
+            Cell::new(if Some(&l.plan) == best {
+                "cheapest meeting target"
+            } else {
+                ""
+            }),
+        ]);
+    }
+    let schedule = t.cheapest_schedule.as_ref().map_or_else(
+        || "none meets the target".to_string(),
+        |s| {
+            format!(
+                "{} ({:.4}% cold, ${:.2}/month)",
+                plan_text(&s.plan),
+                s.cold_start_rate * 100.0,
+                s.monthly_usd
+            )
+        },
+    );
+    format!(
+        "{} (alias {}, {:.1} days, peak concurrency {}, target {:.4}%)\n{table}\ncheapest two-step schedule: {schedule}\n\n",
+        t.name,
+        t.alias.as_deref().unwrap_or("none"),
+        t.window_days,
+        t.peak_concurrency,
+        t.cold_start_target * 100.0
+    )
+}
+
+fn plan_text(plan: &Plan) -> String {
+    match plan {
+        Plan::Level(l) => l.to_string(),
+        Plan::Schedule(steps) => steps
+            .iter()
+            .map(|s| format!("{} from {:02}:00", s.level, s.hour))
+            .collect::<Vec<_>>()
+            .join(", "),
+    }
 }

@@ -27,6 +27,11 @@ pub enum PricingError {
     Invalid { origin: String, message: String },
     #[error("no prices for region '{region}'; known regions: {known}")]
     UnknownRegion { region: String, known: String },
+    #[error(
+        "no provisioned-concurrency {arch} prices for region '{region}' in the pricing file; \
+         add provisioned_{arch} = {{ concurrency_gb_s = ..., duration_gb_s = ... }} to it"
+    )]
+    NoProvisionedPrices { region: String, arch: String },
     #[error("no {arch} prices in region '{region}'; it has: {known}")]
     UnknownArchitecture {
         region: String,
@@ -92,6 +97,20 @@ pub struct RegionPrices {
     x86_64: Option<Vec<Tier>>,
     #[serde(default)]
     arm64: Option<Vec<Tier>>,
+    /// Provisioned-concurrency prices per architecture; a region may lack them.
+    #[serde(default)]
+    provisioned_x86_64: Option<ProvisionedPrices>,
+    #[serde(default)]
+    provisioned_arm64: Option<ProvisionedPrices>,
+}
+
+/// What provisioned concurrency costs: every GB-s an environment is provisioned, and the
+/// duration of the invocations provisioned environments serve (instead of the on-demand price).
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProvisionedPrices {
+    pub concurrency_gb_s: f64,
+    pub duration_gb_s: f64,
 }
 
 /// One duration tier: `price_gb_s` applies to the monthly volume up to `up_to_gb_s`.
@@ -197,6 +216,16 @@ impl RegionPrices {
         for (arch, tiers) in self.architectures() {
             validate_tiers(tiers).map_err(|m| format!("region {name}, {}: {m}", arch.as_str()))?;
         }
+        for p in [self.provisioned_x86_64, self.provisioned_arm64]
+            .into_iter()
+            .flatten()
+        {
+            if !price_ok(p.concurrency_gb_s) || !price_ok(p.duration_gb_s) {
+                return Err(format!(
+                    "region {name}: provisioned prices must be finite and >= 0"
+                ));
+            }
+        }
         if self.architectures().next().is_none() {
             return Err(format!("region {name}: no x86_64 or arm64 prices"));
         }
@@ -230,6 +259,18 @@ impl RegionPrices {
                     .collect::<Vec<_>>()
                     .join(", "),
             })
+    }
+
+    /// Provisioned-concurrency prices of an architecture.
+    pub fn provisioned(&self, arch: Architecture) -> Result<ProvisionedPrices, PricingError> {
+        let prices = match arch {
+            Architecture::X86_64 => self.provisioned_x86_64,
+            Architecture::Arm64 => self.provisioned_arm64,
+        };
+        prices.ok_or_else(|| PricingError::NoProvisionedPrices {
+            region: self.name.clone(),
+            arch: arch.as_str().to_string(),
+        })
     }
 
     /// USD per request.

@@ -13,6 +13,7 @@ use memtune_facts::report_line::{self, Report, ReportStatus};
 use rand::rngs::{SmallRng, StdRng};
 use rand::{Rng, SeedableRng};
 
+use super::environments::{self, Environments, MinuteLoad};
 use super::profiles::{FunctionProfile, LogFormat};
 use super::workload::DurationDistribution;
 
@@ -140,7 +141,12 @@ impl<'a> Production<'a> {
             timeout + (1.0 - timeout) * model.error_rate()
         };
         let init = model.init_distribution(memory, profile.architecture);
-        let cold = profile.traffic.cold_start_ratio;
+        // With environments modelled, INIT is not part of an invocation's Duration and
+        // concurrency follows the handler's time alone.
+        let cold = match profile.traffic.environments {
+            Some(_) => 0.0,
+            None => profile.traffic.cold_start_ratio,
+        };
         let h = |tag: u64| unit(hash_of(window.seed, &profile.name, &[tag]));
         Production {
             window,
@@ -194,7 +200,29 @@ impl<'a> Production<'a> {
         let period = MINUTES_PER_DAY;
         let phase = std::f64::consts::TAU * (minute as f64 - t.peak_hour_utc * 60.0) / period;
         let wave = t.daily_amplitude * period / std::f64::consts::TAU * phase.sin();
-        self.per_minute * (minute as f64 + wave)
+        self.per_minute * (minute as f64 + wave + self.burst_minutes_before(minute))
+    }
+
+    /// Extra mean-rate minutes that bursts added before `minute`: each burst of a day starts at
+    /// a minute drawn from the seed and the day.
+    fn burst_minutes_before(&self, minute: i64) -> f64 {
+        let t = &self.profile.traffic;
+        if t.bursts_per_day == 0 || t.burst_factor <= 1.0 {
+            return 0.0;
+        }
+        let extra = t.burst_factor - 1.0;
+        let length = t.burst_minutes as i64;
+        let day = minute.div_euclid(1440);
+        let into_day = minute - day * 1440;
+        let whole_days = day as f64 * (t.bursts_per_day as i64 * length) as f64;
+        let today: i64 = (0..t.bursts_per_day as u64)
+            .map(|k| {
+                let start = (hash_of(self.window.seed, &self.profile.name, &[day as u64, k, 5])
+                    % (1440 - length as u64)) as i64;
+                (into_day - start).clamp(0, length)
+            })
+            .sum();
+        extra * (whole_days + today as f64)
     }
 
     /// Invocations from the epoch to the start of `minute`, as an integer.
@@ -219,7 +247,68 @@ impl<'a> Production<'a> {
 
     /// Invocations in minutes that start within [start_ms, end_ms).
     pub fn invocations_between(&self, start_ms: i64, end_ms: i64) -> u64 {
-        self.between(start_ms, end_ms, None)
+        match self.environments() {
+            Some(_) => self.sum_loads(start_ms, end_ms, |l| l.invocations),
+            None => self.between(start_ms, end_ms, None),
+        }
+    }
+
+    /// The profile's execution-environment model, when it has one.
+    pub fn environments(&self) -> Option<&'a Environments> {
+        self.profile.traffic.environments.as_ref()
+    }
+
+    /// Arrivals in `minute` (since the epoch), throttled ones included.
+    pub fn arrivals_in_minute(&self, minute: i64) -> u64 {
+        (self.count_before(minute + 1) - self.count_before(minute)).max(0) as u64
+    }
+
+    /// The load of minutes [first, last) under the profile's environment model with the
+    /// provisioned level `provisioned(minute)`; empty without a model.
+    pub fn loads_with(
+        &self,
+        first: i64,
+        last: i64,
+        provisioned: impl Fn(i64) -> u32,
+    ) -> Vec<MinuteLoad> {
+        let Some(env) = self.environments() else {
+            return Vec::new();
+        };
+        let idle = env.idle_minutes as i64;
+        let arrivals = self.arrivals_from(first - idle, last.max(first));
+        environments::simulate(
+            &arrivals,
+            first,
+            env.idle_minutes as usize,
+            self.mean_busy_s,
+            self.profile.reserved_concurrency,
+            provisioned,
+        )
+    }
+
+    /// Arrivals of minutes [first, last).
+    pub fn arrivals_from(&self, first: i64, last: i64) -> Vec<u64> {
+        (first..last).map(|m| self.arrivals_in_minute(m)).collect()
+    }
+
+    /// Seconds an invocation keeps an environment busy on average.
+    pub fn mean_busy_s(&self) -> f64 {
+        self.mean_busy_s
+    }
+
+    /// The load of the minutes within [start_ms, end_ms) (clipped to the window) with the
+    /// profile's provisioned level.
+    pub fn loads_between(&self, start_ms: i64, end_ms: i64) -> Vec<MinuteLoad> {
+        let (first, last) = self.window.minutes(start_ms, end_ms);
+        match self.environments() {
+            Some(env) => self.loads_with(first, last, |m| env.provisioned_at(m)),
+            None => Vec::new(),
+        }
+    }
+
+    /// A sum over the minutes' loads within [start_ms, end_ms).
+    pub fn sum_loads(&self, start_ms: i64, end_ms: i64, f: impl Fn(&MinuteLoad) -> u64) -> u64 {
+        self.loads_between(start_ms, end_ms).iter().map(f).sum()
     }
 
     /// Invocations that failed (the `Errors` metric) in minutes within [start_ms, end_ms).
@@ -233,6 +322,9 @@ impl<'a> Production<'a> {
 
     /// Invocations that started a new execution environment.
     pub fn cold_starts_between(&self, start_ms: i64, end_ms: i64) -> u64 {
+        if self.environments().is_some() {
+            return self.sum_loads(start_ms, end_ms, |l| l.cold_starts);
+        }
         let ratio = self.profile.traffic.cold_start_ratio;
         self.between(start_ms, end_ms, Some((ratio, self.cold_offset)))
     }
@@ -245,6 +337,14 @@ impl<'a> Production<'a> {
 
     /// The highest per-minute concurrency in [start_ms, end_ms).
     pub fn peak_concurrency_between(&self, start_ms: i64, end_ms: i64) -> u32 {
+        if self.environments().is_some() {
+            return self
+                .loads_between(start_ms, end_ms)
+                .iter()
+                .map(|l| l.concurrency)
+                .max()
+                .unwrap_or(0);
+        }
         let (first, last) = self.window.minutes(start_ms, end_ms);
         (first..last)
             .map(|m| self.concurrency_in_minute(m))
@@ -279,13 +379,33 @@ impl<'a> Production<'a> {
         }
         let before = self.count_before(minute);
         let n = self.count_before(minute + 1) - before;
-        (0..n)
-            .map(|i| self.report(minute, i, n, before + i))
+        // With environments modelled, throttled arrivals leave no REPORT line and the minute's
+        // cold starts are its first invocations (the rise comes at once).
+        let (ran, colds) = match self.environments() {
+            Some(env) => {
+                let load = self.loads_with(minute, minute + 1, |m| env.provisioned_at(m))[0];
+                (load.invocations as i64, Some(load.cold_starts as i64))
+            }
+            None => (n, None),
+        };
+        (0..ran)
+            .map(|i| {
+                let cold = colds.map(|c| i < c);
+                self.report(minute, i, ran, before + i, cold)
+            })
             .collect()
     }
 
     /// Invocation `i` of the `n` in `minute`; `global` numbers it since the epoch.
-    fn report(&self, minute: i64, i: i64, n: i64, global: i64) -> SyntheticReport {
+    /// `cold` is the environment model's verdict; without one the cold-start ratio decides.
+    fn report(
+        &self,
+        minute: i64,
+        i: i64,
+        n: i64,
+        global: i64,
+        cold: Option<bool>,
+    ) -> SyntheticReport {
         let p = self.profile;
         let model = p.model();
         let seed = hash_of(self.window.seed, &p.name, &[global as u64, 7]);
@@ -293,8 +413,10 @@ impl<'a> Production<'a> {
         let timestamp_ms =
             minute * MINUTE_MS + ((i as f64 + 0.5) * MINUTE_MS as f64 / n as f64) as i64;
         let ratio = p.traffic.cold_start_ratio;
-        let cold = Self::share(global + 1, ratio, self.cold_offset)
-            > Self::share(global, ratio, self.cold_offset);
+        let cold = cold.unwrap_or_else(|| {
+            Self::share(global + 1, ratio, self.cold_offset)
+                > Self::share(global, ratio, self.cold_offset)
+        });
         let init_ms = cold.then(|| self.init.sample_uncapped(&mut rng));
         let raw = self.raw_duration_of(global);
         let timeout_ms = p.timeout_ms();
@@ -494,5 +616,91 @@ mod tests {
                 .invocations_between(x.start_ms, x.start_ms + DAY_MS)
         };
         assert!(day(&a).abs_diff(day(&b)) <= 1);
+    }
+}
+
+#[cfg(test)]
+mod environment_tests {
+    use super::*;
+    use crate::profiles::ProfileSet;
+
+    fn profile(extra: &str) -> FunctionProfile {
+        ProfileSet::parse(
+            &format!(
+                "[[function]]\nname = \"api\"\nmemory_mb = 512\nreserved_concurrency = 9\n\
+                 [function.workload]\ncpu_ms = 20.0\nio_ms = 400.0\ninit_ms = 500.0\n\
+                 [function.traffic]\nrequests_per_day = 200000\ndaily_amplitude = 0.5\n\
+                 bursts_per_day = 4\nburst_factor = 10.0\nburst_minutes = 2\n\
+                 [function.traffic.environments]\nalias = \"live\"\n{extra}"
+            ),
+            "t.toml",
+        )
+        .unwrap()
+        .functions
+        .remove(0)
+    }
+
+    const STARTED: i64 = 1_760_000_123_456;
+
+    #[test]
+    fn minutes_add_up_and_report_lines_carry_init_on_cold_starts_only() {
+        let p = profile("provisioned = 2\n");
+        let b = Backfill::new(4, STARTED);
+        let prod = b.production(&p);
+        let day = (b.start_ms, b.start_ms + DAY_MS);
+        let loads = prod.loads_between(day.0, day.1);
+        assert_eq!(loads.len(), 1440);
+        let arrivals: u64 = loads.iter().map(|l| l.arrivals).sum();
+        let (a, z) = (b.start_ms / MINUTE_MS, b.start_ms / MINUTE_MS + 1440);
+        assert_eq!(arrivals as i64, prod.count_before(z) - prod.count_before(a));
+        for l in &loads {
+            assert_eq!(l.invocations + l.throttles, l.arrivals);
+            assert_eq!(
+                l.provisioned_invocations + l.on_demand_invocations,
+                l.invocations
+            );
+            assert!(l.concurrency <= 9 && l.provisioned == 2);
+        }
+        let throttles: u64 = loads.iter().map(|l| l.throttles).sum();
+        assert!(throttles > 0, "bursts of 10x pass the reservation of 9");
+        assert_eq!(
+            prod.invocations_between(day.0, day.1),
+            loads.iter().map(|l| l.invocations).sum::<u64>()
+        );
+        // The minute with the most cold starts is a burst; its REPORT lines say so.
+        let (i, burst) = loads
+            .iter()
+            .enumerate()
+            .max_by_key(|(_, l)| l.cold_starts)
+            .unwrap();
+        assert!(burst.cold_starts >= 5, "{burst:?}");
+        let reports = prod.reports_in_minute(a + i as i64);
+        assert_eq!(reports.len() as u64, burst.invocations);
+        let cold: Vec<_> = reports.iter().filter(|r| r.init_ms.is_some()).collect();
+        assert_eq!(cold.len() as u64, burst.cold_starts);
+        assert!(cold[0].message.contains("Init Duration"));
+        assert!(!reports.last().unwrap().message.contains("Init Duration"));
+        let total: u64 = loads.iter().map(|l| l.cold_starts).sum();
+        assert_eq!(prod.cold_starts_between(day.0, day.1), total);
+    }
+
+    #[test]
+    fn provisioned_environments_take_cold_starts_away() {
+        let b = Backfill::new(4, STARTED);
+        let cold = |extra: &str| {
+            let p = profile(extra);
+            let prod = b.production(&p);
+            prod.cold_starts_between(b.start_ms, b.end_ms)
+        };
+        let (none, some, all) = (
+            cold(""),
+            cold("provisioned = 3\n"),
+            cold("provisioned = 9\n"),
+        );
+        assert!(none > some && some > all, "{none} {some} {all}");
+        assert_eq!(all, 0);
+        let scheduled =
+            cold("provisioned_schedule = [{ hour = 0, level = 9 }, { hour = 12, level = 0 }]\n");
+        assert!(scheduled > 0 && scheduled < none, "{scheduled} {none}");
     }
 }

@@ -4,8 +4,10 @@
 
 pub mod aws_error;
 pub mod backfill;
+pub mod capacity_truth;
 pub mod cloudwatch;
 pub mod control;
+pub mod environments;
 pub mod faults;
 pub mod filter_pattern;
 pub mod iam;

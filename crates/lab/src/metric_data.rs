@@ -176,6 +176,10 @@ enum Metric {
     Throttles,
     Duration,
     ConcurrentExecutions,
+    ProvisionedConcurrentExecutions,
+    ProvisionedConcurrencyUtilization,
+    ProvisionedConcurrencyInvocations,
+    ProvisionedConcurrencySpilloverInvocations,
 }
 
 impl Metric {
@@ -186,6 +190,12 @@ impl Metric {
             "Throttles" => Metric::Throttles,
             "Duration" => Metric::Duration,
             "ConcurrentExecutions" => Metric::ConcurrentExecutions,
+            "ProvisionedConcurrentExecutions" => Metric::ProvisionedConcurrentExecutions,
+            "ProvisionedConcurrencyUtilization" => Metric::ProvisionedConcurrencyUtilization,
+            "ProvisionedConcurrencyInvocations" => Metric::ProvisionedConcurrencyInvocations,
+            "ProvisionedConcurrencySpilloverInvocations" => {
+                Metric::ProvisionedConcurrencySpilloverInvocations
+            }
             _ => return None,
         })
     }
@@ -193,6 +203,7 @@ impl Metric {
     fn unit(self) -> &'static str {
         match self {
             Metric::Duration => "Milliseconds",
+            Metric::ProvisionedConcurrencyUtilization => "None",
             _ => "Count",
         }
     }
@@ -201,7 +212,9 @@ impl Metric {
     fn check(self, stat: Statistic) -> std::result::Result<(), String> {
         let ok = match self {
             Metric::Duration => true,
-            Metric::ConcurrentExecutions => stat == Statistic::Maximum,
+            Metric::ConcurrentExecutions
+            | Metric::ProvisionedConcurrentExecutions
+            | Metric::ProvisionedConcurrencyUtilization => stat == Statistic::Maximum,
             _ => !matches!(stat, Statistic::Percentile(_) | Statistic::TrimmedMean(..)),
         };
         if ok {
@@ -209,7 +222,8 @@ impl Metric {
         } else {
             Err(format!(
                 "The lab does not compute {stat:?} for {self:?}: it serves percentiles and trimmed \
-                 means for Duration only, and ConcurrentExecutions as Maximum"
+                 means for Duration only, and ConcurrentExecutions, \
+                 ProvisionedConcurrentExecutions and ProvisionedConcurrencyUtilization as Maximum"
             ))
         }
     }
@@ -257,12 +271,15 @@ impl Selection {
         Some(Selection { function, filter })
     }
 
-    /// Production traffic invoked the function unqualified, so it ran $LATEST.
-    fn includes_backfill(&self) -> bool {
-        match &self.filter {
-            Filter::All | Filter::Unqualified => true,
-            Filter::Executed(v) => v == LATEST,
-            Filter::Alias(_) | Filter::Version(_) => false,
+    /// Production traffic invoked the function unqualified (so it ran $LATEST), or the alias
+    /// its environment model names.
+    fn includes_backfill(&self, production_alias: Option<&str>) -> bool {
+        match (&self.filter, production_alias) {
+            (Filter::All, _) => true,
+            (Filter::Unqualified, None) => true,
+            (Filter::Executed(v), None) => v == LATEST,
+            (Filter::Alias(a), Some(p)) => a == p,
+            _ => false,
         }
     }
 
@@ -293,6 +310,8 @@ struct Source<'a> {
     production: Option<Production<'a>>,
     samples: Vec<Sample>,
     throttles: Vec<i64>,
+    /// The query names the alias production invokes (provisioned metrics need it).
+    resource_selected: bool,
 }
 
 impl Source<'_> {
@@ -328,7 +347,12 @@ impl Source<'_> {
             Metric::Throttles => {
                 let a = self.throttles.partition_point(|t| *t < start_ms);
                 let b = self.throttles.partition_point(|t| *t < end_ms);
-                let n = (b - a) as f64;
+                let backfill = self
+                    .production
+                    .as_ref()
+                    .filter(|p| p.environments().is_some())
+                    .map_or(0, |p| p.sum_loads(start_ms, end_ms, |l| l.throttles));
+                let n = (b - a) as f64 + backfill as f64;
                 counted(stat, n, n)
             }
             Metric::Duration => {
@@ -343,6 +367,12 @@ impl Source<'_> {
                 mixture.add_samples(samples.iter().map(|s| s.duration_ms));
                 distribution_stat(&mixture, stat)
             }
+            Metric::ProvisionedConcurrentExecutions
+            | Metric::ProvisionedConcurrencyUtilization
+            | Metric::ProvisionedConcurrencyInvocations
+            | Metric::ProvisionedConcurrencySpilloverInvocations => {
+                self.provisioned(start_ms, end_ms)
+            }
             Metric::ConcurrentExecutions => {
                 let backfill = self
                     .production
@@ -352,6 +382,32 @@ impl Source<'_> {
                 (peak > 0).then_some(peak as f64)
             }
         }
+    }
+}
+
+impl Source<'_> {
+    /// Provisioned-concurrency metrics exist only for minutes with a level configured, on the
+    /// alias or version (Resource) it is configured on. The lab's own invocations never run on
+    /// provisioned environments.
+    fn provisioned(&self, start_ms: i64, end_ms: i64) -> Option<f64> {
+        let loads = self.production.as_ref()?.loads_between(start_ms, end_ms);
+        let loads: Vec<_> = loads.iter().filter(|l| l.provisioned > 0).collect();
+        if loads.is_empty() || !self.resource_selected {
+            return None;
+        }
+        Some(match self.metric {
+            Metric::ProvisionedConcurrentExecutions => {
+                loads.iter().map(|l| l.provisioned_busy).max().unwrap_or(0) as f64
+            }
+            Metric::ProvisionedConcurrencyUtilization => loads
+                .iter()
+                .map(|l| l.provisioned_busy as f64 / l.provisioned as f64)
+                .fold(0.0, f64::max),
+            Metric::ProvisionedConcurrencyInvocations => {
+                loads.iter().map(|l| l.provisioned_invocations).sum::<u64>() as f64
+            }
+            _ => loads.iter().map(|l| l.on_demand_invocations).sum::<u64>() as f64,
+        })
     }
 }
 
@@ -569,11 +625,18 @@ fn gather<'a>(
     start_ms: i64,
     end_ms: i64,
 ) -> Source<'a> {
-    let production = telemetry
-        .profiles
-        .get(&selection.function)
-        .filter(|_| selection.includes_backfill())
+    let profile = telemetry.profiles.get(&selection.function);
+    let production_alias = profile
+        .and_then(|p| p.traffic.environments.as_ref())
+        .and_then(|e| e.alias.as_deref());
+    // Throttled requests never ran a version, so only the function-wide metric has them.
+    let throttles_only_function_wide =
+        metric == Metric::Throttles && selection.filter != Filter::All;
+    let production = profile
+        .filter(|_| selection.includes_backfill(production_alias) && !throttles_only_function_wide)
         .map(|p| telemetry.backfill().production(p));
+    let resource_selected =
+        matches!(&selection.filter, Filter::Alias(a) if Some(a.as_str()) == production_alias);
     let mut samples: Vec<Sample> = telemetry.with_invocations(&selection.function, |records| {
         records
             .iter()
@@ -600,6 +663,7 @@ fn gather<'a>(
         production,
         samples,
         throttles,
+        resource_selected,
     }
 }
 
@@ -768,5 +832,102 @@ mod tests {
         assert_eq!(peak_overlap(&[s(100, 50.0), s(150, 50.0)]), 1);
         assert_eq!(peak_overlap(&[s(100, 50.0), s(120, 50.0), s(130, 50.0)]), 3);
         assert_eq!(peak_overlap(&[]), 0);
+    }
+
+    fn one_stat(metric: &str, dims: &[(&str, &str)], stat: &str, period_s: i64) -> Query {
+        Query {
+            id: "q".into(),
+            label: None,
+            return_data: true,
+            metric_stat: Some(MetricStat {
+                namespace: "AWS/Lambda".into(),
+                metric_name: metric.into(),
+                dimensions: dims
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect(),
+                period_s,
+                stat: stat.into(),
+                unit: None,
+            }),
+            expression: None,
+        }
+    }
+
+    #[test]
+    fn provisioned_metrics_follow_the_environment_model_on_the_production_alias() {
+        let profile = crate::profiles::ProfileSet::parse(
+            "[[function]]\nname = \"api\"\nmemory_mb = 512\n[function.workload]\n\
+             io_ms = 400.0\ninit_ms = 500.0\n[function.traffic]\nrequests_per_day = 200000\n\
+             bursts_per_day = 4\nburst_factor = 10.0\n[function.traffic.environments]\n\
+             alias = \"live\"\nprovisioned = 3\n",
+            "t.toml",
+        )
+        .unwrap()
+        .functions
+        .remove(0);
+        let started = 1_760_000_123_456;
+        let telemetry = Telemetry::new(5, started, std::slice::from_ref(&profile));
+        let backfill = telemetry.backfill();
+        let loads = backfill
+            .production(&profile)
+            .loads_between(backfill.start_ms, backfill.end_ms);
+        let ask = |metric: &str, dims: &[(&str, &str)], stat: &str, period_s: i64| {
+            let req = Request {
+                queries: vec![one_stat(metric, dims, stat, period_s)],
+                start_ms: backfill.start_ms,
+                end_ms: backfill.end_ms,
+                next_token: None,
+                scan_by: ScanBy::TimestampAscending,
+                max_datapoints: None,
+            };
+            get_metric_data(&telemetry, &req, started).unwrap().results[0]
+                .values
+                .clone()
+        };
+        let alias = [("FunctionName", "api"), ("Resource", "api:live")];
+        let whole = 14 * 86_400;
+        let served: u64 = loads.iter().map(|l| l.provisioned_invocations).sum();
+        let spilled: u64 = loads.iter().map(|l| l.on_demand_invocations).sum();
+        assert_eq!(
+            ask("ProvisionedConcurrencyInvocations", &alias, "Sum", whole),
+            vec![served as f64]
+        );
+        assert_eq!(
+            ask(
+                "ProvisionedConcurrencySpilloverInvocations",
+                &alias,
+                "Sum",
+                whole
+            ),
+            vec![spilled as f64]
+        );
+        assert_eq!(
+            ask("ProvisionedConcurrentExecutions", &alias, "Maximum", whole),
+            vec![3.0]
+        );
+        let per_minute = ask("ProvisionedConcurrencyUtilization", &alias, "Maximum", 60);
+        assert_eq!(per_minute.len(), loads.len());
+        assert!(per_minute.iter().all(|u| (0.0..=1.0).contains(u)));
+        let peak = loads.iter().map(|l| l.concurrency).max().unwrap();
+        assert_eq!(
+            ask("ConcurrentExecutions", &alias, "Maximum", whole),
+            vec![peak as f64]
+        );
+        // Production invokes the alias: unqualified and function-only provisioned series are
+        // empty, the function-wide invocations are the alias's.
+        let unqualified = [("FunctionName", "api"), ("Resource", "api")];
+        assert!(ask("Invocations", &unqualified, "Sum", whole).is_empty());
+        assert!(ask(
+            "ProvisionedConcurrencyInvocations",
+            &[("FunctionName", "api")],
+            "Sum",
+            whole
+        )
+        .is_empty());
+        assert_eq!(
+            ask("Invocations", &[("FunctionName", "api")], "Sum", whole),
+            ask("Invocations", &alias, "Sum", whole)
+        );
     }
 }

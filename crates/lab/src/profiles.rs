@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use super::environments::Environments;
 use super::measured::MeasuredCurve;
 use super::workload::Workload;
 use memtune_facts::{Architecture, MAX_MEMORY_MB, MIN_MEMORY_MB};
@@ -61,9 +62,29 @@ pub struct Traffic {
     /// Hour of the day (UTC) with the most traffic.
     #[serde(default = "default_peak_hour")]
     pub peak_hour_utc: f64,
-    /// Fraction of production invocations that start a new execution environment.
+    /// Fraction of production invocations that start a new execution environment (without
+    /// `environments`; with it, cold starts follow from concurrency).
     #[serde(default = "default_cold_ratio")]
     pub cold_start_ratio: f64,
+    /// Bursts a day, each at a seeded minute: `burst_minutes` at `burst_factor` times the mean
+    /// rate, on top of `requests_per_day`.
+    #[serde(default)]
+    pub bursts_per_day: u32,
+    #[serde(default = "default_burst_factor")]
+    pub burst_factor: f64,
+    #[serde(default = "default_burst_minutes")]
+    pub burst_minutes: u32,
+    /// Execution environments minute by minute: cold starts, provisioned concurrency and
+    /// throttles follow from arrivals and durations.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub environments: Option<Environments>,
+}
+
+fn default_burst_factor() -> f64 {
+    1.0
+}
+fn default_burst_minutes() -> u32 {
+    1
 }
 
 fn default_peak_hour() -> f64 {
@@ -80,6 +101,10 @@ impl Default for Traffic {
             daily_amplitude: 0.0,
             peak_hour_utc: default_peak_hour(),
             cold_start_ratio: default_cold_ratio(),
+            bursts_per_day: 0,
+            burst_factor: default_burst_factor(),
+            burst_minutes: default_burst_minutes(),
+            environments: None,
         }
     }
 }
@@ -266,7 +291,16 @@ impl FunctionProfile {
         if !(0.0..24.0).contains(&t.peak_hour_utc) {
             return bad("peak_hour_utc", "peak_hour_utc must be within 0..24");
         }
-        None
+        if t.bursts_per_day > 96 {
+            return bad("bursts_per_day", "bursts_per_day must be within 0..=96");
+        }
+        if !(1.0..=1000.0).contains(&t.burst_factor) {
+            return bad("burst_factor", "burst_factor must be within 1..=1000");
+        }
+        if !(1..=60).contains(&t.burst_minutes) {
+            return bad("burst_minutes", "burst_minutes must be within 1..=60");
+        }
+        t.environments.as_ref().and_then(Environments::validate)
     }
 }
 

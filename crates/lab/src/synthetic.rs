@@ -320,6 +320,7 @@ fn traffic(rng: &mut StdRng) -> Traffic {
         daily_amplitude: rng.random_range(0.0..0.8),
         peak_hour_utc: rng.random_range(0.0..24.0),
         cold_start_ratio: log_uniform(rng, 0.001, 0.1),
+        ..Traffic::default()
     }
 }
 

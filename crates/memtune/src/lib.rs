@@ -6,6 +6,7 @@
 //! end over it.
 
 pub mod apply;
+pub mod capacity;
 pub mod fit;
 pub mod fleet;
 pub mod history;

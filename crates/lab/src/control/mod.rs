@@ -199,7 +199,7 @@ impl Lab {
             };
             functions.insert(profile.name.clone(), state);
         }
-        Lab {
+        let lab = Lab {
             account: config.profiles.account.clone(),
             telemetry,
             inner: Mutex::new(Inner {
@@ -212,7 +212,9 @@ impl Lab {
                 fault_rng: StdRng::seed_from_u64(config.seed ^ 0xfa17),
             }),
             config,
-        }
+        };
+        crate::environments::publish_production_aliases(&lab);
+        lab
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {

@@ -78,6 +78,8 @@ impl MetricWindow {
 pub struct MetricPage {
     /// (query id, datapoint values) in the order returned.
     pub series: Vec<(String, Vec<f64>)>,
+    /// (query id, datapoint timestamps in epoch seconds), parallel to `series`.
+    pub timestamps: Vec<(String, Vec<i64>)>,
     pub next_token: Option<String>,
 }
 
@@ -96,6 +98,8 @@ pub trait MetricsApi: Send + Sync {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct MetricData {
     pub values: HashMap<String, Vec<f64>>,
+    /// Epoch seconds of each value, by query id.
+    pub timestamps: HashMap<String, Vec<i64>>,
     pub calls: u32,
 }
 
@@ -114,6 +118,7 @@ pub async fn fetch_all<M: MetricsApi>(
     for batch in batches {
         all.calls += batch.calls;
         all.values.extend(batch.values);
+        all.timestamps.extend(batch.timestamps);
     }
     Ok(all)
 }
@@ -130,6 +135,9 @@ async fn fetch_batch<M: MetricsApi>(
         data.calls += 1;
         for (id, values) in page.series {
             data.values.entry(id).or_default().extend(values);
+        }
+        for (id, stamps) in page.timestamps {
+            data.timestamps.entry(id).or_default().extend(stamps);
         }
         match page.next_token {
             Some(next) if Some(&next) != token.as_ref() => token = Some(next),
@@ -210,6 +218,14 @@ impl MetricsApi for AwsCloudWatch {
                 .iter()
                 .map(|r| (r.id().unwrap_or_default().to_string(), r.values().to_vec()))
                 .collect(),
+            timestamps: out
+                .metric_data_results()
+                .iter()
+                .map(|r| {
+                    let stamps = r.timestamps().iter().map(|t| t.secs()).collect();
+                    (r.id().unwrap_or_default().to_string(), stamps)
+                })
+                .collect(),
             next_token: out.next_token().map(str::to_string),
         })
     }
@@ -258,6 +274,7 @@ mod tests {
                     .map(|q| (q.id.clone(), vec![value]))
                     .collect(),
                 next_token: next_token.is_none().then(|| "more".to_string()),
+                timestamps: Vec::new(),
             })
         }
     }

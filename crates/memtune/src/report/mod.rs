@@ -4,6 +4,7 @@
 //!
 //! [`FunctionDocument`]: crate::tune::document::FunctionDocument
 
+pub mod capacity;
 mod cells;
 mod chart;
 pub mod csv;
