@@ -38,7 +38,20 @@ fn recommendation_text(f: &FunctionCapacity) -> String {
             "no provisioned concurrency: on-demand meets the target cheapest".into()
         }
         Recommendation::Provision { alias, plan } => {
-            format!("provision {} on alias {alias}", plan_text(plan))
+            let how = match plan {
+                Plan::Level(level) => format!(
+                    "apply with `memtune provision {} --alias {alias} --level {level}`",
+                    f.name
+                ),
+                // Lambda holds one level per alias; changing it by hour is Application Auto
+                // Scaling's scheduled actions, which memtune does not call.
+                Plan::Schedule(_) => {
+                    "a schedule is set by Application Auto Scaling scheduled actions (in your \
+                     IaC), not by memtune"
+                        .into()
+                }
+            };
+            format!("provision {} on alias {alias}; {how}", plan_text(plan))
         }
         Recommendation::NeedsAlias { plan } => format!(
             "provision {}, but production invokes the function unqualified: publish a version, \
