@@ -23,6 +23,7 @@ use memtune::platform::aws::AwsLambda;
 use memtune::platform::cloudwatch::AwsCloudWatch;
 use memtune::platform::logs::AwsLogs;
 use memtune::platform::{FunctionConfig, LambdaApi, PlatformError};
+use memtune::preflight::permissions::CopyNeeds;
 use memtune::preflight::{self, state, Needs};
 use memtune::report::markdown::Markdown;
 use memtune::report::Report;
@@ -35,7 +36,7 @@ use memtune::tune::adaptive::{self, AdaptiveLimits};
 use memtune::tune::document;
 use memtune::tune::plan::{parse_sizes, SizePlan};
 use memtune::tune::production::Production;
-use memtune::tune::{self, Search, TuneError, TuneOptions};
+use memtune::tune::{self, Isolation, Search, TuneError, TuneOptions};
 use memtune_facts::pricing::PriceBook;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -46,6 +47,15 @@ pub enum OutputFormat {
 
 /// AWS Lambda Power Tuning's default powerValues, for `--search grid`.
 const POWER_TUNING_GRID: [u32; 6] = [128, 256, 512, 1024, 1536, 3008];
+
+/// Where a sweep samples.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum IsolateArg {
+    /// Versions of the function itself ($LATEST changes for seconds per batch).
+    InPlace,
+    /// A temporary copy of the function; the function itself is only read.
+    Clone,
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum SearchArg {
@@ -139,6 +149,14 @@ pub struct RecommendArgs {
     /// --sizes names them).
     #[arg(long, value_enum)]
     search: Option<SearchArg>,
+    /// Where to sample: `in-place` or `clone`.
+    ///
+    /// `clone` creates a temporary copy of the function (same code, role, environment,
+    /// layers, VPC, timeout, storage and logging), tunes the copy and deletes it with its log
+    /// group: the function itself never changes. The copy runs the same code with the same
+    /// environment, so its side effects (writes, messages, calls) are the function's.
+    #[arg(long, value_enum, default_value = "in-place")]
+    isolate: IsolateArg,
     /// Stop exploring once this many invocations were made (adaptive search).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     budget_invocations: Option<u64>,
@@ -389,7 +407,7 @@ pub async fn run(args: RecommendArgs) -> Result<(), CliError> {
         .await
         .map_err(|e| platform_error(&format!("cannot read {}", args.function), &e))?;
     if sweeps {
-        preflight_sweep(&api, &state_dir, &function).await?;
+        preflight_sweep(&api, &state_dir, &function, args.isolate).await?;
     }
 
     let production = if args.no_production {
@@ -424,6 +442,10 @@ pub async fn run(args: RecommendArgs) -> Result<(), CliError> {
         settle_timeout: Duration::from_secs(180),
         seed: args.seed,
         monthly_invocations: production.as_ref().ok().map(|p| p.monthly_invocations),
+        isolation: match args.isolate {
+            IsolateArg::InPlace => Isolation::InPlace,
+            IsolateArg::Clone => Isolation::Clone { architecture: None },
+        },
     };
     let total = match &checked.search {
         Search::Grid(plan) => {
@@ -525,14 +547,32 @@ async fn preflight_sweep(
     api: &AwsLambda,
     state_dir: &std::path::Path,
     function: &FunctionConfig,
+    isolate: IsolateArg,
 ) -> Result<(), CliError> {
     memtune::sweep::refuse_if_unfinished(state_dir, &function.name)
         .map_err(|e| CliError::usage(e.to_string()))?;
+    // A copy is swept under its own name, which IAM may treat differently.
+    let (target, copy) = match isolate {
+        IsolateArg::InPlace => (function.clone(), None),
+        IsolateArg::Clone => {
+            let name = memtune::sweep::clone::clone_name(
+                &function.name,
+                "preflight",
+                &function.architecture,
+            );
+            let copy = CopyNeeds {
+                source: function.name.clone(),
+                role: function.settings.role.clone(),
+            };
+            (FunctionConfig { name, ..function.clone() }, Some(copy))
+        }
+    };
     let needs = Needs {
         sweep: true,
         update_alias: false,
+        copy,
     };
-    preflight::permissions::check(api, &[function], needs)
+    preflight::permissions::check(api, &[&target], needs)
         .await
         .map_err(preflight_error)
 }

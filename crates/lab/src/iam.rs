@@ -55,6 +55,7 @@ fn lambda_action(method: &Method, path: &str) -> Option<&'static str> {
     let parts: Vec<&str> = path.trim_end_matches('/').split('/').skip(1).collect();
     let get = method == Method::GET;
     let action = match (parts.as_slice(), method.as_str()) {
+        (["2015-03-31", "functions"], "POST") => "CreateFunction",
         (["2015-03-31", "functions"], _) => "ListFunctions",
         (["2015-03-31", "functions", _], "GET") => "GetFunction",
         (["2015-03-31", "functions", _], "DELETE") => "DeleteFunction",

@@ -6,6 +6,7 @@ pub mod aws_error;
 pub mod backfill;
 pub mod cloudwatch;
 pub mod control;
+mod create_api;
 pub mod faults;
 pub mod filter_pattern;
 pub mod iam;
@@ -136,6 +137,7 @@ pub fn router(lab: Arc<Lab>) -> Router {
         )
         .route("/", post(aws_json))
         .route("/_lab/stats", get(stats))
+        .route("/_lab/code/{name}", get(create_api::download_code))
         .layer(axum::middleware::from_fn_with_state(
             lab.clone(),
             iam::authorize,

@@ -65,7 +65,7 @@ impl Lab {
         let mut doc = json!({
             "FunctionName": name,
             "FunctionArn": arn,
-            "CodeSize": 4096,
+            "CodeSize": f.code.size(),
             "Description": version_description.unwrap_or(&config.description),
             "Timeout": config.timeout_s,
             "MemorySize": config.memory_mb,
@@ -80,6 +80,7 @@ impl Lab {
             "LoggingConfig": logging,
         });
         config.settings.write(&mut doc, version != LATEST);
+        f.write_state(&mut doc);
         if p.package_type == "Zip" {
             doc["Runtime"] = json!(p.runtime);
         }
@@ -102,16 +103,18 @@ impl Lab {
         })
     }
 
-    pub fn get_function(&self, name: &str, qualifier: Option<&str>) -> Result<Value, AwsError> {
+    /// GetFunction; `code_base` is the lab's own address, where the package can be downloaded.
+    pub fn get_function(
+        &self,
+        name: &str,
+        qualifier: Option<&str>,
+        code_base: &str,
+    ) -> Result<Value, AwsError> {
         self.with_function(name, qualifier, |lab, f| {
             let version = lab.resolve(f, qualifier)?;
             let mut doc = json!({
                 "Configuration": lab.configuration_json(f, &version),
-                "Code": {
-                    "RepositoryType": "S3",
-                    "Location": format!("https://awslambda-{}-tasks.s3.{}.amazonaws.com/snapshots/{}/{}",
-                        lab.account.region, lab.account.region, lab.account.account_id, f.profile.name),
-                },
+                "Code": lab.code_location(f, code_base),
                 "Tags": f.profile.tags,
             });
             if let Some(r) = f.reserved {
@@ -124,6 +127,7 @@ impl Lab {
     /// A mutation of $LATEST needs no update in progress (409) and, when the caller sends a
     /// RevisionId, the current one (412).
     pub(super) fn check_mutable(&self, f: &FunctionState, body: &Value) -> Result<(), AwsError> {
+        f.check_active()?;
         if f.pending.is_some() {
             return Err(AwsError::conflict(format!(
                 "The operation cannot be performed at this time. An update is in progress for resource: {}",
@@ -157,34 +161,40 @@ impl Lab {
                 config.description = d.to_string();
             }
             if let Some(logging) = body.get("LoggingConfig") {
-                match logging.get("LogFormat").and_then(Value::as_str) {
-                    Some("Text") => config.log_format = LogFormat::Text,
-                    Some("JSON") => config.log_format = LogFormat::Json,
-                    Some(other) => {
-                        return Err(AwsError::invalid(format!(
-                            "Unsupported LogFormat '{other}'"
-                        )))
-                    }
-                    None => {}
-                }
-                if let Some(level) = logging.get("SystemLogLevel").and_then(Value::as_str) {
-                    config.system_log_level = Some(level.to_string());
-                }
-                if let Some(level) = logging.get("ApplicationLogLevel").and_then(Value::as_str) {
-                    config.application_log_level = Some(level.to_string());
-                }
-                if config.log_format == LogFormat::Text
-                    && (config.system_log_level.is_some() || config.application_log_level.is_some())
-                {
-                    return Err(AwsError::invalid(
-                        "Log levels can only be set when LogFormat is JSON.",
-                    ));
-                }
+                Self::apply_logging(&mut config, logging)?;
             }
             config.settings.update(body, &f.profile)?;
             let code_sha256 = f.code_sha256.clone();
             Ok(lab.start_update(f, config, code_sha256, stuck))
         })
+    }
+
+    /// Applies a `LoggingConfig` (UpdateFunctionConfiguration, CreateFunction).
+    pub(super) fn apply_logging(config: &mut RunConfig, logging: &Value) -> Result<(), AwsError> {
+        match logging.get("LogFormat").and_then(Value::as_str) {
+            Some("Text") => config.log_format = LogFormat::Text,
+            Some("JSON") => config.log_format = LogFormat::Json,
+            Some(other) => {
+                return Err(AwsError::invalid(format!(
+                    "Unsupported LogFormat '{other}'"
+                )))
+            }
+            None => {}
+        }
+        if let Some(level) = logging.get("SystemLogLevel").and_then(Value::as_str) {
+            config.system_log_level = Some(level.to_string());
+        }
+        if let Some(level) = logging.get("ApplicationLogLevel").and_then(Value::as_str) {
+            config.application_log_level = Some(level.to_string());
+        }
+        if config.log_format == LogFormat::Text
+            && (config.system_log_level.is_some() || config.application_log_level.is_some())
+        {
+            return Err(AwsError::invalid(
+                "Log levels can only be set when LogFormat is JSON.",
+            ));
+        }
+        Ok(())
     }
 
     /// UpdateFunctionCode: new code from `ZipFile` (base64) or an S3 object; CodeSha256 is

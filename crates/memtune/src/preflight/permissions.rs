@@ -10,13 +10,25 @@ use crate::platform::probe::Probe;
 use crate::platform::{FunctionConfig, LambdaApi, PlatformError, PlatformResult};
 
 /// What a run will call on a function besides reading its configuration.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Needs {
     /// A sweep: set memory, publish versions, invoke them, then find and delete them (and
     /// whatever a restore may find to delete).
     pub sweep: bool,
     /// Applying through an alias (fleet auto-apply with `via_alias`).
     pub update_alias: bool,
+    /// Sweeping a temporary copy (`--isolate clone`): the probes go to the copy's name,
+    /// and `role` is the role the copy gets (the original's).
+    pub copy: Option<CopyNeeds>,
+}
+
+/// What making and deleting a temporary copy calls.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CopyNeeds {
+    /// The function copied (read with GetFunction).
+    pub source: String,
+    /// The execution role the copy is created with.
+    pub role: String,
 }
 
 /// Functions checked at once in a fleet run.
@@ -67,14 +79,30 @@ fn why(action: &str) -> &'static str {
         "lambda:DeleteFunction" => "to delete the versions it publishes",
         "lambda:DeleteAlias" => "to delete aliases an interrupted run left",
         "lambda:UpdateAlias" => "to apply through the alias",
+        "lambda:GetFunction" => "to read the code and environment it copies",
+        "lambda:CreateFunction" => "to create the temporary copy",
+        "iam:PassRole" => "to give the copy the function's execution role",
+        "logs:DeleteLogGroup" => "to delete the copy's log group",
         _ => "needed by the run",
     }
 }
 
 /// The probes for a function and what the run needs; `spare_alias` is an alias name the
 /// function does not have.
-pub fn probes(needs: Needs, function: &FunctionConfig, spare_alias: &str) -> Vec<Probe> {
+pub fn probes(needs: &Needs, function: &FunctionConfig, spare_alias: &str) -> Vec<Probe> {
     let mut out = Vec::new();
+    if let Some(copy) = &needs.copy {
+        out.extend([
+            Probe::CreateFunction {
+                role: copy.role.clone(),
+            },
+            Probe::PassRole {
+                role: copy.role.clone(),
+            },
+            Probe::DeleteCopy,
+            Probe::DeleteLogGroup,
+        ]);
+    }
     if needs.sweep {
         out.extend([
             Probe::ListVersions,
@@ -154,12 +182,19 @@ async fn spare_alias<A: LambdaApi>(api: &A, name: &str) -> String {
 async fn denied_on<A: LambdaApi>(
     api: &A,
     function: &FunctionConfig,
-    needs: Needs,
+    needs: &Needs,
 ) -> Result<BTreeSet<&'static str>, PreflightError> {
     let alias = spare_alias(api, &function.name).await;
     let mut denied = BTreeSet::new();
-    for probe in probes(needs, function, &alias) {
-        match send(api, &function.name, &probe).await {
+    let mut sends: Vec<(&str, Probe)> = probes(needs, function, &alias)
+        .into_iter()
+        .map(|p| (function.name.as_str(), p))
+        .collect();
+    if let Some(copy) = &needs.copy {
+        sends.push((copy.source.as_str(), Probe::GetFunction));
+    }
+    for (name, probe) in sends {
+        match send(api, name, &probe).await {
             Verdict::Allowed => {}
             Verdict::Denied => {
                 denied.insert(probe.action());
@@ -185,6 +220,7 @@ pub async fn check<A: LambdaApi>(
     if needs == Needs::default() {
         return Ok(());
     }
+    let needs = &needs;
     let answers: Vec<_> = futures::stream::iter(
         functions
             .iter()
@@ -252,8 +288,9 @@ mod tests {
         let sweep = Needs {
             sweep: true,
             update_alias: false,
+            copy: None,
         };
-        let actions: BTreeSet<_> = probes(sweep, &f, "spare")
+        let actions: BTreeSet<_> = probes(&sweep, &f, "spare")
             .iter()
             .map(Probe::action)
             .collect();
@@ -267,9 +304,9 @@ mod tests {
             assert!(actions.contains(a), "{a} missing");
         }
         assert!(!actions.contains("lambda:UpdateAlias"));
-        assert!(probes(Needs::default(), &f, "spare").is_empty());
+        assert!(probes(&Needs::default(), &f, "spare").is_empty());
         // The configuration probe sets the memory the function already has.
-        assert!(probes(sweep, &f, "spare").contains(&Probe::UpdateConfiguration { memory_mb: 512 }));
+        assert!(probes(&sweep, &f, "spare").contains(&Probe::UpdateConfiguration { memory_mb: 512 }));
     }
 
     #[test]

@@ -150,6 +150,11 @@ pub enum Entry {
     LeftAlone {
         reason: String,
     },
+    /// About to create this journal's function as a temporary copy of `source`; restoring
+    /// deletes the whole function and `log_group`.
+    IntendClone { source: String, log_group: String },
+    /// The copy and its log group are gone.
+    CloneDeleted,
     /// Nothing of this run remains on the function.
     Done,
 }
@@ -179,7 +184,18 @@ pub struct JournalState {
     pub created_versions: Vec<String>,
     /// The run put the original memory back after its last change of memory.
     pub memory_restored: bool,
+    /// The function is this run's temporary copy of another, with this log group: restoring
+    /// deletes both.
+    pub clone: Option<CloneOf>,
     pub done: bool,
+}
+
+/// What a journal of a temporary copy says about it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CloneOf {
+    pub source: String,
+    pub log_group: String,
+    pub deleted: bool,
 }
 
 impl JournalState {
@@ -367,6 +383,7 @@ pub fn read(path: &Path) -> std::io::Result<JournalState> {
                     original: *original,
                     created_versions: Vec::new(),
                     memory_restored: false,
+                    clone: None,
                     done: false,
                 })
             }
@@ -402,6 +419,18 @@ pub fn read(path: &Path) -> std::io::Result<JournalState> {
             (Entry::Done, Some(s)) => s.done = true,
             (Entry::Restored, Some(s)) => s.memory_restored = true,
             (Entry::LeftAlone { .. }, Some(_)) => {}
+            (Entry::IntendClone { source, log_group }, Some(s)) => {
+                s.clone = Some(CloneOf {
+                    source,
+                    log_group,
+                    deleted: false,
+                })
+            }
+            (Entry::CloneDeleted, Some(s)) => {
+                if let Some(c) = s.clone.as_mut() {
+                    c.deleted = true;
+                }
+            }
         }
     }
     state.ok_or_else(|| {

@@ -7,6 +7,7 @@
 //! versions are then invoked by qualifier. Every mutation is journaled before it is made;
 //! [`Sweeper::finish`] (or `memtune restore` after a crash) restores and deletes.
 
+pub mod clone;
 pub mod journal;
 pub mod payload;
 pub mod put_back;
@@ -132,14 +133,24 @@ impl<'a, A: LambdaApi> Sweeper<'a, A> {
             setup.state_dir,
             setup.run_id,
             &original,
-            setup.region,
-            setup.endpoint_url,
+            setup.region.clone(),
+            setup.endpoint_url.clone(),
         )
         .map_err(|source| SweepError::Journal {
             path: setup.state_dir.display().to_string(),
             source,
         })?;
-        Ok(Sweeper {
+        Ok(Sweeper::with_journal(api, setup, journal, original))
+    }
+
+    /// A sweep of `original` whose journal the caller has started (a temporary copy's).
+    pub fn with_journal(
+        api: &'a A,
+        setup: SweepSetup<'_>,
+        journal: Journal,
+        original: FunctionConfig,
+    ) -> Sweeper<'a, A> {
+        Sweeper {
             api,
             journal,
             fingerprint: Fingerprint::of(&original),
@@ -151,7 +162,7 @@ impl<'a, A: LambdaApi> Sweeper<'a, A> {
             settle_timeout: setup.settle_timeout,
             seq: 0,
             seed: setup.seed,
-        })
+        }
     }
 
     pub fn original(&self) -> &FunctionConfig {

@@ -31,6 +31,9 @@ pub struct RestoreReport {
     pub kept_changes: Vec<String>,
     /// The function no longer exists.
     pub function_gone: bool,
+    /// The function was this run's temporary copy of this one, and is deleted with its log
+    /// group.
+    pub deleted_clone_of: Option<String>,
 }
 
 impl RestoreReport {
@@ -41,6 +44,12 @@ impl RestoreReport {
 
 /// One line saying what restoring did.
 pub fn describe(r: &RestoreReport) -> String {
+    if let Some(source) = &r.deleted_clone_of {
+        return format!(
+            "{}: deleted this temporary copy of {source} and its log group (run {}); {source} itself was never changed",
+            r.function, r.run_id
+        );
+    }
     if r.function_gone {
         return format!(
             "{}: the function no longer exists; nothing to restore",
@@ -191,7 +200,14 @@ async fn restore_state<A: LambdaApi>(
         left_alone: None,
         kept_changes: Vec::new(),
         function_gone: false,
+        deleted_clone_of: None,
     };
+    if let Some(clone) = &state.clone {
+        delete_clone(api, state, clone, journal).await?;
+        journal.write(&Entry::Done).map_err(journal_err)?;
+        report.deleted_clone_of = Some(clone.source.clone());
+        return Ok(report);
+    }
     let put_back = put_memory_back(
         api,
         name,
@@ -249,6 +265,34 @@ async fn restore_state<A: LambdaApi>(
     report.deleted_versions = delete_run_versions(api, state, journal).await?;
     journal.write(&Entry::Done).map_err(journal_err)?;
     Ok(report)
+}
+
+/// Deletes a temporary copy, its versions and aliases with it, then its log group; either
+/// may be gone already (a crash before it was created, or after it was deleted).
+async fn delete_clone<A: LambdaApi>(
+    api: &A,
+    state: &JournalState,
+    clone: &journal::CloneOf,
+    journal: &mut Journal,
+) -> Result<(), RestoreError> {
+    let platform = |source| RestoreError::Platform {
+        function: state.function.clone(),
+        source,
+    };
+    let gone = |r: Result<(), PlatformError>| match r {
+        Ok(()) | Err(PlatformError::NotFound(_)) => Ok(()),
+        Err(e) => Err(platform(e)),
+    };
+    if !clone.deleted {
+        gone(api.delete_function(&state.function).await)?;
+        journal
+            .write(&Entry::CloneDeleted)
+            .map_err(|source| RestoreError::Journal {
+                path: state.path.display().to_string(),
+                source,
+            })?;
+    }
+    gone(api.delete_log_group(&clone.log_group).await)
 }
 
 /// Deletes every alias and version this run created: those the journal lists, and any whose
@@ -316,6 +360,7 @@ mod tests {
             left_alone: None,
             function_gone: false,
             kept_changes: Vec::new(),
+            deleted_clone_of: None,
         };
         assert_eq!(
             describe(&report),

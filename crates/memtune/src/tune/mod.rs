@@ -20,7 +20,9 @@ use crate::strategy::{self, RecommendError, Recommendation, Strategy};
 use crate::sweep::payload::Payloads;
 use crate::sweep::restore::{RestoreError, RestoreReport};
 use crate::sweep::settle::SettleError;
-use crate::sweep::{RawInvocation, SizeRequest, SweepError, SweepEvent, SweepSetup, Sweeper};
+use crate::sweep::{
+    clone, RawInvocation, SizeRequest, SweepError, SweepEvent, SweepSetup, Sweeper,
+};
 use memtune_facts::pricing::{self, PriceBook};
 use memtune_facts::Architecture;
 use plan::SizePlan;
@@ -44,6 +46,19 @@ pub struct TuneOptions {
     pub seed: u64,
     /// Production's invocations per month, for the savings per month a change is worth.
     pub monthly_invocations: Option<f64>,
+    /// Where the sweep runs: the function itself, or a temporary copy of it.
+    pub isolation: Isolation,
+}
+
+/// Where a sweep samples.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Isolation {
+    /// Versions of the function itself ($LATEST changes for seconds per batch).
+    #[default]
+    InPlace,
+    /// A temporary copy, on this architecture (None: the function's own); the function is
+    /// only read.
+    Clone { architecture: Option<String> },
 }
 
 /// How sizes are chosen.
@@ -99,6 +114,10 @@ pub struct Exploration {
 pub struct TuneOutcome {
     pub run_id: String,
     pub original: FunctionConfig,
+    /// The architecture the sizes were measured on.
+    pub architecture: Architecture,
+    /// The temporary copy sampled instead of the function (`--isolate clone`), now deleted.
+    pub copy: Option<String>,
     pub strategy: Strategy,
     pub search: &'static str,
     pub sizes: Vec<SizeStats>,
@@ -191,23 +210,33 @@ pub async fn tune<A: LambdaApi>(
     in_flight: Arc<Semaphore>,
     on_event: &OnEvent,
 ) -> Result<TuneOutcome, TuneError> {
-    let mut sweeper = Sweeper::begin(
-        api,
-        SweepSetup {
-            state_dir: &options.state_dir,
-            run_id: &options.run_id,
-            function,
-            region: Some(options.region.clone()),
-            endpoint_url: options.endpoint_url.clone(),
-            payloads: options.payloads.clone(),
-            in_flight,
-            settle_timeout: options.settle_timeout,
-            seed: options.seed,
-        },
-    )
-    .await?;
-    let original = sweeper.original().clone();
-    let arch = architecture(&original);
+    let setup = SweepSetup {
+        state_dir: &options.state_dir,
+        run_id: &options.run_id,
+        function,
+        region: Some(options.region.clone()),
+        endpoint_url: options.endpoint_url.clone(),
+        payloads: options.payloads.clone(),
+        in_flight,
+        settle_timeout: options.settle_timeout,
+        seed: options.seed,
+    };
+    // With a copy, `sampled_on` is the copy and `original` the function it copies, which
+    // the recommendation is about.
+    let (mut sweeper, original) = match &options.isolation {
+        Isolation::InPlace => {
+            let sweeper = Sweeper::begin(api, setup).await?;
+            let original = sweeper.original().clone();
+            (sweeper, original)
+        }
+        Isolation::Clone { architecture } => {
+            let copy = clone::create(api, &setup, architecture.as_deref()).await?;
+            let sweeper = Sweeper::with_journal(api, setup, copy.journal, copy.config);
+            (sweeper, copy.source)
+        }
+    };
+    let sampled_on = sweeper.original().clone();
+    let arch = architecture(&sampled_on);
     let cost_of = cost_fn(book, &options.region, arch)?;
     let mut stats_options = options
         .strategy
@@ -281,6 +310,8 @@ pub async fn tune<A: LambdaApi>(
     let recommendation = strategy::recommend(&options.strategy, &decide_on, Some(&baseline));
     Ok(TuneOutcome {
         run_id: options.run_id.clone(),
+        copy: (sampled_on.name != original.name).then(|| sampled_on.name.clone()),
+        architecture: arch,
         original,
         strategy: options.strategy.clone(),
         search: options.search.name(),

@@ -70,6 +70,8 @@ pub struct Tuning {
     /// A function tuned successfully less than this many days ago, and unchanged since, is
     /// not tuned again (0: always).
     pub retune_after_days: u32,
+    /// `isolate = "clone"`: every function is tuned on a temporary copy.
+    pub isolation: crate::tune::Isolation,
 }
 
 /// Settings both `[tuning]` and `[[function]]` may set; None means "not set here".
@@ -376,7 +378,19 @@ fn check_tuning(raw: RawTuning, at: usize, dir: &Path) -> Result<Tuning, Problem
         Some(s) => s,
         None => load_strategy(crate::strategy::DEFAULT_STRATEGY, None, at, dir)?,
     };
+    let isolation = match raw.isolate.as_deref() {
+        None | Some("in-place") => crate::tune::Isolation::InPlace,
+        Some("clone") => crate::tune::Isolation::Clone { architecture: None },
+        Some(other) => {
+            return Err(problem(
+                at,
+                "isolate",
+                format!("isolate = \"{other}\" is not \"in-place\" or \"clone\""),
+            ))
+        }
+    };
     Ok(Tuning {
+        isolation,
         strategy,
         knobs,
         cold_start_ratio,

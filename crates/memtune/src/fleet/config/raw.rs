@@ -76,6 +76,7 @@ pub(super) struct RawTuning {
     pub(super) allow_empty_payload: Option<bool>,
     pub(super) seed: Option<u64>,
     pub(super) retune_after_days: Option<u32>,
+    pub(super) isolate: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -1,0 +1,175 @@
+//! `memtune recommend --isolate clone` through the real binary against a lab: the function is
+//! only read (its RevisionId never moves), the temporary copy and its log group are gone
+//! afterwards, also after kill -9 and `memtune restore`.
+
+mod common;
+
+use std::path::PathBuf;
+use std::process::Output;
+use std::time::Duration;
+
+use common::{lambda_client, profiles, start_lab_with};
+use memtune_lab::{LabConfig, LabServer};
+
+const FLEET: &str = r#"
+[[function]]
+name = "cpu"
+memory_mb = 512
+timeout_s = 60
+[function.workload]
+cpu_ms = 1000.0
+working_set_mb = 100
+noise_cv = 0.03
+arm64_cpu_factor = 0.8
+
+[[function]]
+name = "x86-bound"
+memory_mb = 512
+timeout_s = 60
+[function.workload]
+cpu_ms = 1000.0
+working_set_mb = 100
+noise_cv = 0.03
+arm64_cpu_factor = 1.5
+
+[[function]]
+name = "native"
+memory_mb = 512
+timeout_s = 60
+portable = false
+[function.workload]
+cpu_ms = 400.0
+working_set_mb = 100
+noise_cv = 0.03
+"#;
+
+struct Env {
+    lab: LabServer,
+    state: tempfile::TempDir,
+}
+
+async fn env_with(time_scale: f64) -> Env {
+    let mut config = LabConfig::new(profiles(FLEET));
+    config.time_scale = time_scale;
+    Env {
+        lab: start_lab_with(config).await,
+        state: tempfile::tempdir().unwrap(),
+    }
+}
+
+impl Env {
+    fn command(&self, args: &[&str]) -> tokio::process::Command {
+        let mut cmd = common::memtune(&self.lab.endpoint(), self.state.path(), args);
+        cmd.stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        cmd
+    }
+
+    async fn run(&self, args: &[&str]) -> Output {
+        self.command(args).output().await.unwrap()
+    }
+
+    /// Every function whose name says it is a memtune copy.
+    async fn copies(&self) -> Vec<String> {
+        let client = lambda_client(&self.lab.endpoint()).await;
+        let listed = client.list_functions().send().await.unwrap();
+        listed
+            .functions()
+            .iter()
+            .filter_map(|f| f.function_name())
+            .filter(|n| n.contains("-memtune-clone-"))
+            .map(str::to_string)
+            .collect()
+    }
+
+    /// The copies the journals (finished or not) name.
+    fn journaled_copies(&self) -> Vec<String> {
+        let dir: PathBuf = self.state.path().join("journal");
+        let mut names = Vec::new();
+        for sub in [dir.clone(), dir.join("done")] {
+            for entry in std::fs::read_dir(sub).into_iter().flatten().flatten() {
+                let file = entry.file_name().to_string_lossy().to_string();
+                if let Some((_, function)) = file.trim_end_matches(".jsonl").split_once("--") {
+                    if function.contains("-memtune-clone-") {
+                        names.push(function.to_string());
+                    }
+                }
+            }
+        }
+        names
+    }
+}
+
+fn text(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_clone_sweep_never_changes_the_function_and_leaves_no_copy() {
+    let env = env_with(0.0).await;
+    let client = lambda_client(&env.lab.endpoint()).await;
+    let before = common::revision(&client, "cpu").await;
+    let out = env
+        .run(&[
+            "recommend", "cpu", "--isolate", "clone", "--sizes", "1024,2048", "--invocations",
+            "5", "--format", "json",
+        ])
+        .await;
+    assert!(out.status.success(), "{}", text(&out));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["function"]["name"], "cpu", "the report is about the original");
+    common::assert_never_changed(&client, "cpu", &before).await;
+    assert!(env.copies().await.is_empty(), "a copy was left behind");
+    let journaled = env.journaled_copies();
+    let [copy] = journaled.as_slice() else {
+        panic!("one copy should have been journaled: {journaled:?}")
+    };
+    assert!(copy.starts_with("cpu-memtune-clone-x86-"), "{copy}");
+    assert!(
+        !env.lab.lab.telemetry.has_log_group(copy),
+        "the copy's log group was left behind"
+    );
+    // The copy ran the sizes; the original ran nothing.
+    let stats = env.lab.lab.stats();
+    assert_eq!(stats.functions.get("cpu").map_or(0, |f| f.invocations), 0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sigkill_mid_clone_sweep_then_restore_deletes_the_copy() {
+    // Updates and creation take ~100-150 ms: time to kill the run while the copy exists.
+    let env = env_with(0.1).await;
+    let client = lambda_client(&env.lab.endpoint()).await;
+    let before = common::revision(&client, "cpu").await;
+    let mut child = env
+        .command(&[
+            "recommend", "cpu", "--isolate", "clone", "--sizes", "1024,2048,3008",
+        ])
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while env.copies().await.is_empty() {
+        assert!(std::time::Instant::now() < deadline, "no copy was created");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    child.kill().await.unwrap(); // SIGKILL
+    assert_eq!(env.copies().await.len(), 1, "the kill should leave the copy");
+
+    let out = env.run(&["restore"]).await;
+    assert!(out.status.success(), "{}", text(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("deleted this temporary copy of cpu"),
+        "{stdout}"
+    );
+    assert!(env.copies().await.is_empty(), "restore left the copy");
+    let copy = &env.journaled_copies()[0];
+    assert!(!env.lab.lab.telemetry.has_log_group(copy));
+    common::assert_never_changed(&client, "cpu", &before).await;
+    let again = env.run(&["restore"]).await;
+    assert!(String::from_utf8_lossy(&again.stdout).contains("nothing to restore"));
+}
