@@ -173,3 +173,61 @@ async fn sigkill_mid_clone_sweep_then_restore_deletes_the_copy() {
     let again = env.run(&["restore"]).await;
     assert!(String::from_utf8_lossy(&again.stdout).contains("nothing to restore"));
 }
+
+/// `recommend FN --architectures x86_64,arm64` as JSON.
+async fn compare_architectures(env: &Env, function: &str, extra: &[&str]) -> serde_json::Value {
+    let mut args = vec![
+        "recommend", function, "--architectures", "x86_64,arm64", "--strategy", "cost",
+        "--sizes", "1024,2048", "--invocations", "6", "--format", "json",
+    ];
+    args.extend_from_slice(extra);
+    let out = env.run(&args).await;
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(env.copies().await.is_empty(), "a copy was left behind");
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    doc["architectures"].clone()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn arm_friendly_code_is_moved_to_arm64_and_arm_hostile_code_stays_on_x86_64() {
+    let env = env_with(0.0).await;
+    let client = lambda_client(&env.lab.endpoint()).await;
+    let before = common::revision(&client, "cpu").await;
+    let arm = compare_architectures(&env, "cpu", &["--isolate", "clone"]).await;
+    assert_eq!(arm["chosen"], "arm64", "{arm}");
+    assert_eq!(arm["current"], "x86_64");
+    let summary = arm["summary"].as_str().unwrap();
+    assert!(summary.starts_with("arm64 at "), "{summary}");
+    assert!(summary.contains("x86_64 at "), "{summary}");
+    assert!(summary.contains("more and be"), "{summary}");
+    // Both architectures ran on copies: the function never changed.
+    common::assert_never_changed(&client, "cpu", &before).await;
+
+    let x86 = compare_architectures(&env, "x86-bound", &[]).await;
+    assert_eq!(x86["chosen"], "x86_64", "{x86}");
+    let options = x86["options"].as_array().unwrap();
+    assert!(options.iter().all(|o| o["status"] == "recommended"), "{x86}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn code_that_does_not_run_on_the_other_architecture_is_reported_not_portable() {
+    let env = env_with(0.0).await;
+    let verdict = compare_architectures(&env, "native", &[]).await;
+    assert_eq!(verdict["chosen"], "x86_64", "{verdict}");
+    let arm = verdict["options"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["architecture"] == "arm64")
+        .unwrap()
+        .clone();
+    assert_eq!(arm["status"], "not_portable", "{verdict}");
+    assert_eq!(arm["error_type"], "Runtime.ImportModuleError");
+    assert!(
+        verdict["summary"]
+            .as_str()
+            .unwrap()
+            .contains("arm64: not portable"),
+        "{verdict}"
+    );
+}

@@ -36,6 +36,7 @@ use memtune::tune::adaptive::{self, AdaptiveLimits};
 use memtune::tune::document;
 use memtune::tune::plan::{parse_sizes, SizePlan};
 use memtune::tune::production::Production;
+use memtune::tune::architectures::tune_architectures;
 use memtune::tune::{self, Isolation, Search, TuneError, TuneOptions};
 use memtune_facts::pricing::PriceBook;
 
@@ -157,6 +158,14 @@ pub struct RecommendArgs {
     /// environment, so its side effects (writes, messages, calls) are the function's.
     #[arg(long, value_enum, default_value = "in-place")]
     isolate: IsolateArg,
+    /// Architectures to compare: x86_64, arm64 or both (default: the function's own).
+    ///
+    /// Each architecture the function does not have is swept on a temporary copy (as with
+    /// --isolate clone); architecture and memory are recommended together, with what the
+    /// other architecture would trade. Code that fails at INIT on the other architecture (a
+    /// native dependency) is reported as not portable.
+    #[arg(long, value_delimiter = ',', value_parser = ["x86_64", "arm64"], conflicts_with = "apply")]
+    architectures: Vec<String>,
     /// Stop exploring once this many invocations were made (adaptive search).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     budget_invocations: Option<u64>,
@@ -478,16 +487,19 @@ pub async fn run(args: RecommendArgs) -> Result<(), CliError> {
     };
     let in_flight = Arc::new(Semaphore::new(args.parallel as usize));
     let started = Instant::now();
+    let mut architectures = args.architectures.clone();
+    architectures.dedup();
     let tuned = tokio::select! {
-        r = tune::tune(&api, &checked.book, &function.name, &options, in_flight, &on_event) => r,
+        r = tune_architectures(&api, &checked.book, &function, &options, &architectures, in_flight, &on_event) => r,
         _ = super::shutdown_signal() => {
             bar.finish_and_clear();
             return Err(interrupted(&api, &options.run_id).await);
         }
     };
     bar.finish_and_clear();
-    let outcome = tuned.map_err(|e| tune_error(e, &function))?;
+    let (outcome, architectures) = tuned.map_err(|e| tune_error(e, &function))?;
     let mut doc = document::document(&outcome, &region);
+    doc.architectures = architectures;
     doc.function.stack_name = document::stack_name(&api, &function.arn).await;
     if let Ok(p) = &production {
         document::add_production(&mut doc, p);

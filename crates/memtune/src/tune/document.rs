@@ -45,6 +45,9 @@ pub struct FunctionDocument {
     /// What the function was invoked with (`one` in documents from before this field).
     #[serde(default)]
     pub payload: PayloadKind,
+    /// Architecture and memory chosen together (`--architectures`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub architectures: Option<crate::strategy::architecture::ArchitectureComparison>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -315,6 +318,7 @@ pub fn document(outcome: &TuneOutcome, region: &str) -> FunctionDocument {
         warnings,
         production: None,
         payload: outcome.payload,
+        architectures: None,
     }
 }
 

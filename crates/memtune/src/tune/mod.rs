@@ -3,6 +3,7 @@
 //! Takes plain options in, returns a plain [`TuneOutcome`]; printing is the caller's.
 
 pub mod adaptive;
+pub mod architectures;
 pub mod confidence;
 pub mod document;
 pub mod plan;
@@ -150,13 +151,22 @@ pub enum TuneError {
     },
     #[error("{0}")]
     Invalid(String),
+    /// The copy on another architecture fails at INIT: the code is not portable to it.
+    #[error("{function} does not run on {architecture}: INIT fails with {error_type} (not portable)")]
+    NotPortable {
+        function: String,
+        architecture: String,
+        error_type: String,
+        exploration: Exploration,
+    },
 }
 
 impl TuneError {
     /// What was spent before the failure, when it is known.
     pub fn exploration(&self) -> Option<&Exploration> {
         match self {
-            TuneError::FailedEverywhere { exploration, .. } => Some(exploration),
+            TuneError::FailedEverywhere { exploration, .. }
+            | TuneError::NotPortable { exploration, .. } => Some(exploration),
             _ => None,
         }
     }
@@ -292,6 +302,14 @@ pub async fn tune<A: LambdaApi>(
     let sizes = measure::size_stats(&measured, &stats_options, &cost_of);
     let missing_report = missing_report(&raw, &original);
     if sizes.iter().all(|s| s.successes == 0) {
+        if let Some(error_type) = init_failure_elsewhere(&sizes, &sampled_on, &original) {
+            return Err(TuneError::NotPortable {
+                function: original.name.clone(),
+                architecture: sampled_on.architecture.clone(),
+                error_type,
+                exploration,
+            });
+        }
         return Err(TuneError::FailedEverywhere {
             function: original.name.clone(),
             detail: missing_report.unwrap_or_else(|| failure_summary(&sizes, &raw)),
@@ -323,6 +341,30 @@ pub async fn tune<A: LambdaApi>(
         missing_report,
         payload: options.payloads.kind(),
     })
+}
+
+/// The errors with which a runtime that cannot load code fails INIT.
+const INIT_LOAD_ERRORS: [&str; 2] = ["Runtime.InvalidEntrypoint", "Runtime.ImportModuleError"];
+
+/// On a copy on another architecture than the original's, every invocation failed at INIT
+/// loading the code: the error type, as not-portable code fails.
+fn init_failure_elsewhere(
+    sizes: &[SizeStats],
+    sampled_on: &FunctionConfig,
+    original: &FunctionConfig,
+) -> Option<String> {
+    if sampled_on.architecture == original.architecture {
+        return None;
+    }
+    let mut types = sizes.iter().flat_map(|s| {
+        let f = &s.failures;
+        let other = f.out_of_memory + f.timeout;
+        let kinds = f.function_errors.keys().map(String::as_str);
+        kinds.chain((other > 0).then_some("other"))
+    });
+    let first = types.next()?;
+    let all_same = types.all(|t| t == first);
+    (all_same && INIT_LOAD_ERRORS.contains(&first)).then(|| first.to_string())
 }
 
 /// Stops sampling a size after two out-of-memory kills or timeouts: it is infeasible, and
