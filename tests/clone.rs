@@ -49,8 +49,13 @@ struct Env {
 }
 
 async fn env_with(time_scale: f64) -> Env {
+    env_denying(time_scale, "").await
+}
+
+async fn env_denying(time_scale: f64, deny: &str) -> Env {
     let mut config = LabConfig::new(profiles(FLEET));
     config.time_scale = time_scale;
+    config.deny = deny.parse().unwrap();
     Env {
         lab: start_lab_with(config).await,
         state: tempfile::tempdir().unwrap(),
@@ -230,4 +235,26 @@ async fn code_that_does_not_run_on_the_other_architecture_is_reported_not_portab
             .contains("arm64: not portable"),
         "{verdict}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn preflight_refuses_a_clone_run_that_may_not_pass_the_role_and_creates_nothing() {
+    for (deny, action) in [
+        ("iam:PassRole", "iam:PassRole (to give the copy the function's execution role)"),
+        ("lambda:CreateFunction", "lambda:CreateFunction"),
+        ("logs:DeleteLogGroup", "logs:DeleteLogGroup"),
+    ] {
+        let env = env_denying(0.0, deny).await;
+        let out = env.run(&["recommend", "cpu", "--isolate", "clone"]).await;
+        let line = common::one_line_refusal(&out);
+        assert!(line.contains(action), "{deny}: {line}");
+        assert!(line.contains("nothing was changed or invoked"), "{line}");
+        assert!(env.copies().await.is_empty());
+        assert_eq!(env.lab.lab.stats().invocations, 0);
+        // In place, the run needs none of them.
+        let out = env
+            .run(&["recommend", "cpu", "--sizes", "1024", "--invocations", "3"])
+            .await;
+        assert!(out.status.success(), "{deny}: {}", text(&out));
+    }
 }

@@ -26,9 +26,13 @@ impl std::str::FromStr for DenyList {
                 Some(("lambda" | "cloudwatch" | "logs", op)) if !op.is_empty() => {
                     actions.push(a.to_string())
                 }
+                // CreateFunction checks it (the role is in its body).
+                Some(("iam", "PassRole")) => {
+                    actions.push(a.to_string())
+                }
                 _ => {
                     return Err(format!(
-                        "'{a}' is not an action like lambda:UpdateFunctionConfiguration, cloudwatch:GetMetricData or logs:*"
+                        "'{a}' is not an action like lambda:UpdateFunctionConfiguration, cloudwatch:GetMetricData, logs:* or iam:PassRole"
                     ))
                 }
             }

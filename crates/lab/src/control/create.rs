@@ -193,6 +193,18 @@ impl Lab {
                 "This operation does not accept a qualified function name.",
             ));
         }
+        // Lambda checks that the caller may pass the role before it looks at the code.
+        if self.config.deny.denies("iam:PassRole") {
+            return Err(AwsError::new(
+                axum::http::StatusCode::FORBIDDEN,
+                "AccessDeniedException",
+                format!(
+                    "User: arn:aws:iam::{}:user/lab is not authorized to perform: iam:PassRole on resource: {}",
+                    self.account.account_id,
+                    text(body, "Role").unwrap_or("")
+                ),
+            ));
+        }
         let package_type = text(body, "PackageType").unwrap_or("Zip");
         let code = code_of(body.get("Code").unwrap_or(&Value::Null), package_type)?;
         let runtime = text(body, "Runtime");
@@ -341,6 +353,10 @@ fn code_of(code: &Value, package_type: &str) -> Result<Code, AwsError> {
             }
             Ok(Code::Zip(bytes.into()))
         }
+        // Names starting with `sthree-` are reserved by S3: no such bucket can exist.
+        (_, None, None) if s3[0].starts_with("sthree-") && !s3[1].is_empty() => Err(AwsError::invalid(
+            "Error occurred while GetObject. S3 Error Code: NoSuchBucket. S3 Error Message: The specified bucket does not exist",
+        )),
         (_, None, None) if !s3[0].is_empty() && !s3[1].is_empty() => {
             Ok(Code::Zip(s3.join("/").into_bytes().into()))
         }
