@@ -120,13 +120,24 @@ async fn a_clone_sweep_never_changes_the_function_and_leaves_no_copy() {
     let before = common::revision(&client, "cpu").await;
     let out = env
         .run(&[
-            "recommend", "cpu", "--isolate", "clone", "--sizes", "1024,2048", "--invocations",
-            "5", "--format", "json",
+            "recommend",
+            "cpu",
+            "--isolate",
+            "clone",
+            "--sizes",
+            "1024,2048",
+            "--invocations",
+            "5",
+            "--format",
+            "json",
         ])
         .await;
     assert!(out.status.success(), "{}", text(&out));
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(doc["function"]["name"], "cpu", "the report is about the original");
+    assert_eq!(
+        doc["function"]["name"], "cpu",
+        "the report is about the original"
+    );
     common::assert_never_changed(&client, "cpu", &before).await;
     assert!(env.copies().await.is_empty(), "a copy was left behind");
     let journaled = env.journaled_copies();
@@ -151,7 +162,12 @@ async fn sigkill_mid_clone_sweep_then_restore_deletes_the_copy() {
     let before = common::revision(&client, "cpu").await;
     let mut child = env
         .command(&[
-            "recommend", "cpu", "--isolate", "clone", "--sizes", "1024,2048,3008",
+            "recommend",
+            "cpu",
+            "--isolate",
+            "clone",
+            "--sizes",
+            "1024,2048,3008",
         ])
         .spawn()
         .unwrap();
@@ -162,7 +178,11 @@ async fn sigkill_mid_clone_sweep_then_restore_deletes_the_copy() {
     }
     tokio::time::sleep(Duration::from_millis(300)).await;
     child.kill().await.unwrap(); // SIGKILL
-    assert_eq!(env.copies().await.len(), 1, "the kill should leave the copy");
+    assert_eq!(
+        env.copies().await.len(),
+        1,
+        "the kill should leave the copy"
+    );
 
     let out = env.run(&["restore"]).await;
     assert!(out.status.success(), "{}", text(&out));
@@ -182,8 +202,18 @@ async fn sigkill_mid_clone_sweep_then_restore_deletes_the_copy() {
 /// `recommend FN --architectures x86_64,arm64` as JSON.
 async fn compare_architectures(env: &Env, function: &str, extra: &[&str]) -> serde_json::Value {
     let mut args = vec![
-        "recommend", function, "--architectures", "x86_64,arm64", "--strategy", "cost",
-        "--sizes", "1024,2048", "--invocations", "6", "--format", "json",
+        "recommend",
+        function,
+        "--architectures",
+        "x86_64,arm64",
+        "--strategy",
+        "cost",
+        "--sizes",
+        "1024,2048",
+        "--invocations",
+        "6",
+        "--format",
+        "json",
     ];
     args.extend_from_slice(extra);
     let out = env.run(&args).await;
@@ -211,7 +241,10 @@ async fn arm_friendly_code_is_moved_to_arm64_and_arm_hostile_code_stays_on_x86_6
     let x86 = compare_architectures(&env, "x86-bound", &[]).await;
     assert_eq!(x86["chosen"], "x86_64", "{x86}");
     let options = x86["options"].as_array().unwrap();
-    assert!(options.iter().all(|o| o["status"] == "recommended"), "{x86}");
+    assert!(
+        options.iter().all(|o| o["status"] == "recommended"),
+        "{x86}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -240,7 +273,10 @@ async fn code_that_does_not_run_on_the_other_architecture_is_reported_not_portab
 #[tokio::test(flavor = "multi_thread")]
 async fn preflight_refuses_a_clone_run_that_may_not_pass_the_role_and_creates_nothing() {
     for (deny, action) in [
-        ("iam:PassRole", "iam:PassRole (to give the copy the function's execution role)"),
+        (
+            "iam:PassRole",
+            "iam:PassRole (to give the copy the function's execution role)",
+        ),
         ("lambda:CreateFunction", "lambda:CreateFunction"),
         ("logs:DeleteLogGroup", "logs:DeleteLogGroup"),
     ] {
@@ -256,5 +292,37 @@ async fn preflight_refuses_a_clone_run_that_may_not_pass_the_role_and_creates_no
             .run(&["recommend", "cpu", "--sizes", "1024", "--invocations", "3"])
             .await;
         assert!(out.status.success(), "{deny}: {}", text(&out));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_fleet_run_on_clones_changes_no_function_and_leaves_no_copy() {
+    let env = env_with(0.0).await;
+    let client = lambda_client(&env.lab.endpoint()).await;
+    let before = [
+        ("cpu", common::revision(&client, "cpu").await),
+        ("x86-bound", common::revision(&client, "x86-bound").await),
+    ];
+    let config = env.state.path().join("fleet.toml");
+    std::fs::write(
+        &config,
+        "[select]\nnames = [\"cpu\", \"x86-bound\"]\n\n[tuning]\nisolate = \"clone\"\nallow_empty_payload = true\n\
+         sizes = [1024, 2048]\ninvocations = 4\nsearch = \"grid\"\n",
+    )
+    .unwrap();
+    let out = env
+        .run(&[
+            "fleet",
+            "--config",
+            config.to_str().unwrap(),
+            "--format",
+            "json",
+        ])
+        .await;
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(env.copies().await.is_empty(), "a copy was left behind");
+    assert_eq!(env.journaled_copies().len(), 2);
+    for (name, revision) in &before {
+        common::assert_never_changed(&client, name, revision).await;
     }
 }

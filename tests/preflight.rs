@@ -201,7 +201,9 @@ async fn the_lab_answers_probes_as_lambda_does_and_they_change_nothing() {
         update_alias: true,
         copy: None,
     };
-    permissions::check(&api, &[&cpu], every.clone()).await.unwrap();
+    permissions::check(&api, &[&cpu], every.clone())
+        .await
+        .unwrap();
     env.assert_nothing_ran().await;
 
     // Authorization comes first: each denied action is found, on a function as on the
@@ -240,7 +242,9 @@ async fn the_lab_answers_probes_as_lambda_does_and_they_change_nothing() {
         "{denied:?}"
     );
     let open = AwsLambda::new(&common::sdk_config(&env.lab.endpoint()).await);
-    permissions::check(&open, &[&ghost], every.clone()).await.unwrap();
+    permissions::check(&open, &[&ghost], every.clone())
+        .await
+        .unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread")]

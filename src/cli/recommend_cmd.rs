@@ -33,10 +33,10 @@ use memtune::sweep::payload::Payloads;
 use memtune::sweep::restore::restore_run;
 use memtune::sweep::SweepEvent;
 use memtune::tune::adaptive::{self, AdaptiveLimits};
+use memtune::tune::architectures::tune_architectures;
 use memtune::tune::document;
 use memtune::tune::plan::{parse_sizes, SizePlan};
 use memtune::tune::production::Production;
-use memtune::tune::architectures::tune_architectures;
 use memtune::tune::{self, Isolation, Search, TuneError, TuneOptions};
 use memtune_facts::pricing::PriceBook;
 
@@ -576,7 +576,13 @@ async fn preflight_sweep(
                 source: function.name.clone(),
                 role: function.settings.role.clone(),
             };
-            (FunctionConfig { name, ..function.clone() }, Some(copy))
+            (
+                FunctionConfig {
+                    name,
+                    ..function.clone()
+                },
+                Some(copy),
+            )
         }
     };
     let needs = Needs {

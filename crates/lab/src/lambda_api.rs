@@ -112,7 +112,11 @@ fn too_large(message: String) -> AwsError {
 
 /// Reads a request body of at most `limit` bytes; a longer one is Lambda's 413 for
 /// `operation`.
-pub(crate) async fn read_body(body: Body, limit: usize, operation: &str) -> Result<Bytes, AwsError> {
+pub(crate) async fn read_body(
+    body: Body,
+    limit: usize,
+    operation: &str,
+) -> Result<Bytes, AwsError> {
     let mut stream = body.into_data_stream();
     let mut bytes = Vec::new();
     while let Some(chunk) = stream.next().await {
@@ -189,9 +193,8 @@ async fn get_function(
 ) -> Response {
     let qualifier = q.get("Qualifier").map(String::as_str);
     let base = super::create_api::own_address(&headers);
-    let result = checked_name(&name, &validation::NAMESPACED_FUNCTION_NAME, qualifier).and_then(
-        |_| on_function(&lab, &name, qualifier, |n, q| lab.get_function(n, q, &base)),
-    );
+    let result = checked_name(&name, &validation::NAMESPACED_FUNCTION_NAME, qualifier)
+        .and_then(|_| on_function(&lab, &name, qualifier, |n, q| lab.get_function(n, q, &base)));
     respond(result, StatusCode::OK)
 }
 

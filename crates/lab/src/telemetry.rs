@@ -85,7 +85,10 @@ impl Telemetry {
     }
 
     pub fn record_invocation(&self, record: InvocationRecord) {
-        let mut deleted = self.deleted_groups.write().unwrap_or_else(|e| e.into_inner());
+        let mut deleted = self
+            .deleted_groups
+            .write()
+            .unwrap_or_else(|e| e.into_inner());
         deleted.remove(&record.function);
         let mut map = self.invocations.write().unwrap_or_else(|e| e.into_inner());
         map.entry(record.function.clone()).or_default().push(record);
@@ -106,7 +109,10 @@ impl Telemetry {
     /// Whether a function has a log group: Lambda creates it on the first invocation, and
     /// production traffic means there was one.
     pub fn has_log_group(&self, function: &str) -> bool {
-        let deleted = self.deleted_groups.read().unwrap_or_else(|e| e.into_inner());
+        let deleted = self
+            .deleted_groups
+            .read()
+            .unwrap_or_else(|e| e.into_inner());
         if deleted.contains(function) {
             return false;
         }
@@ -125,7 +131,10 @@ impl Telemetry {
         }
         let mut map = self.invocations.write().unwrap_or_else(|e| e.into_inner());
         map.remove(function);
-        let mut deleted = self.deleted_groups.write().unwrap_or_else(|e| e.into_inner());
+        let mut deleted = self
+            .deleted_groups
+            .write()
+            .unwrap_or_else(|e| e.into_inner());
         deleted.insert(function.to_string());
         true
     }

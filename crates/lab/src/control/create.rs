@@ -148,7 +148,8 @@ impl FunctionState {
         if self.profile.portable || self.profile.architecture == self.built_for {
             return None;
         }
-        let custom = self.profile.package_type == "Image" || self.profile.runtime.starts_with("provided");
+        let custom =
+            self.profile.package_type == "Image" || self.profile.runtime.starts_with("provided");
         Some(if custom {
             (
                 "Runtime.InvalidEntrypoint",

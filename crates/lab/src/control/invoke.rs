@@ -175,7 +175,10 @@ impl Lab {
             // The runtime gives up while loading the code: a short INIT, nothing runs.
             execution = Execution {
                 outcome: Outcome::FunctionError,
-                duration_ms: execution.init_ms.unwrap_or(execution.duration_ms).min(250.0),
+                duration_ms: execution
+                    .init_ms
+                    .unwrap_or(execution.duration_ms)
+                    .min(250.0),
                 init_ms: None,
                 max_memory_used_mb: execution.max_memory_used_mb.min(30),
             };
@@ -286,7 +289,10 @@ fn billed_ms(e: &Execution) -> u64 {
 fn payload_for(r: &Reservation) -> (bool, String) {
     if let Some((kind, message)) = &r.init_failure {
         let message = format!("RequestId: {} {message}", r.request_id);
-        return (true, json!({ "errorType": kind, "errorMessage": message }).to_string());
+        return (
+            true,
+            json!({ "errorType": kind, "errorMessage": message }).to_string(),
+        );
     }
     let e = &r.execution;
     match e.outcome {

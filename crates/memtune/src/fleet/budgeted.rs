@@ -45,10 +45,7 @@ impl<A: LambdaApi> LambdaApi for Budgeted<A> {
         self.inner.delete_function(name)
     }
 
-    fn delete_log_group(
-        &self,
-        log_group: &str,
-    ) -> impl Future<Output = PlatformResult<()>> + Send {
+    fn delete_log_group(&self, log_group: &str) -> impl Future<Output = PlatformResult<()>> + Send {
         self.inner.delete_log_group(log_group)
     }
 

@@ -11,9 +11,9 @@ use aws_sdk_lambda::types::{
 };
 use base64::Engine;
 
+use super::definition::{FunctionDefinition, NewFunction};
 use super::failure::{before_the_service, check_credentials, Target};
 use super::probe::{Probe, IMPOSSIBLE_REVISION, IMPOSSIBLE_VERSION};
-use super::definition::{FunctionDefinition, NewFunction};
 use super::{
     environment_digest, AccountConcurrency, AliasInfo, BehaviourSettings, FunctionConfig,
     ImageSettings, InvokeResponse, LambdaApi, PlatformError, PlatformResult, Throttle, VpcSettings,
@@ -611,9 +611,7 @@ impl LambdaApi for AwsLambda {
                 }
             }
             Probe::DeleteCopy => self.delete_whole(name).await,
-            Probe::DeleteLogGroup => {
-                self.delete_group(&super::logs::log_group_of(name)).await
-            }
+            Probe::DeleteLogGroup => self.delete_group(&super::logs::log_group_of(name)).await,
         }
     }
 }

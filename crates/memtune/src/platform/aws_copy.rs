@@ -76,9 +76,13 @@ impl AwsLambda {
             .map_err(|e| failed(format!("bad location: {e}")))?;
         if uri.scheme_str() == Some("http") {
             let http = hyper_util::client::legacy::connect::HttpConnector::new();
-            return fetch(Client::builder(TokioExecutor::new()).build(http), uri, limit)
-                .await
-                .map_err(failed);
+            return fetch(
+                Client::builder(TokioExecutor::new()).build(http),
+                uri,
+                limit,
+            )
+            .await
+            .map_err(failed);
         }
         let https = hyper_rustls::HttpsConnectorBuilder::new()
             .with_native_roots()
@@ -86,9 +90,13 @@ impl AwsLambda {
             .https_only()
             .enable_http1()
             .build();
-        fetch(Client::builder(TokioExecutor::new()).build(https), uri, limit)
-            .await
-            .map_err(failed)
+        fetch(
+            Client::builder(TokioExecutor::new()).build(https),
+            uri,
+            limit,
+        )
+        .await
+        .map_err(failed)
     }
 
     pub(super) async fn create(&self, new: &NewFunction) -> PlatformResult<FunctionConfig> {
@@ -208,7 +216,11 @@ impl AwsLambda {
 }
 
 /// GETs `uri`, refusing bodies over `limit` bytes.
-async fn fetch<C>(client: Client<C, Empty<Bytes>>, uri: hyper::Uri, limit: usize) -> Result<Vec<u8>, String>
+async fn fetch<C>(
+    client: Client<C, Empty<Bytes>>,
+    uri: hyper::Uri,
+    limit: usize,
+) -> Result<Vec<u8>, String>
 where
     C: Connect + Clone + Send + Sync + 'static,
 {

@@ -270,8 +270,7 @@ pub trait LambdaApi: Send + Sync {
     fn delete_function(&self, name: &str) -> impl Future<Output = PlatformResult<()>> + Send;
 
     /// Deletes a CloudWatch Logs log group.
-    fn delete_log_group(&self, log_group: &str)
-        -> impl Future<Output = PlatformResult<()>> + Send;
+    fn delete_log_group(&self, log_group: &str) -> impl Future<Output = PlatformResult<()>> + Send;
 
     fn get_configuration(
         &self,

@@ -306,7 +306,9 @@ mod tests {
         assert!(!actions.contains("lambda:UpdateAlias"));
         assert!(probes(&Needs::default(), &f, "spare").is_empty());
         // The configuration probe sets the memory the function already has.
-        assert!(probes(&sweep, &f, "spare").contains(&Probe::UpdateConfiguration { memory_mb: 512 }));
+        assert!(
+            probes(&sweep, &f, "spare").contains(&Probe::UpdateConfiguration { memory_mb: 512 })
+        );
     }
 
     #[test]

@@ -111,7 +111,10 @@ pub fn compare(
                 "{} at {} MB: ${:.10} per invocation, p50 {:.1} ms, p99 {:.1} ms",
                 c.architecture, c.memory_mb, c.cost, c.p50, c.p99
             ));
-            for other in candidates.iter().filter(|o| o.architecture != c.architecture) {
+            for other in candidates
+                .iter()
+                .filter(|o| o.architecture != c.architecture)
+            {
                 parts.push(format!(
                     "{} at {} MB would cost {} and be {} at p50",
                     other.architecture,
@@ -212,7 +215,11 @@ mod tests {
             ],
         );
         assert_eq!(c.chosen.as_deref(), Some("x86_64"));
-        assert!(c.summary.contains("more than 20% above x86_64's"), "{}", c.summary);
+        assert!(
+            c.summary.contains("more than 20% above x86_64's"),
+            "{}",
+            c.summary
+        );
     }
 
     #[test]

@@ -45,7 +45,11 @@ pub fn clone_name(original: &str, run_id: &str, architecture: &str) -> String {
         .filter(|c| c.is_ascii_alphanumeric())
         .take(8)
         .collect();
-    let arch = if architecture == "arm64" { "arm" } else { "x86" };
+    let arch = if architecture == "arm64" {
+        "arm"
+    } else {
+        "x86"
+    };
     let suffix = format!("-memtune-clone-{arch}-{tail}");
     let keep = MAX_NAME.saturating_sub(suffix.len());
     let mut base: String = original.chars().take(keep).collect();
@@ -119,9 +123,7 @@ pub async fn create<A: LambdaApi>(
         CodeSource::Zip { location } => NewCode::Zip(
             api.download_package(location, MAX_INLINE_ZIP_BYTES)
                 .await
-                .map_err(|e| {
-                    SweepError::Refused(format!("cannot copy {}: {e}", source.name))
-                })?,
+                .map_err(|e| SweepError::Refused(format!("cannot copy {}: {e}", source.name)))?,
         ),
     };
     let request = copy_request(&definition, &name, &architecture, code, setup.run_id);

@@ -152,7 +152,10 @@ pub enum Entry {
     },
     /// About to create this journal's function as a temporary copy of `source`; restoring
     /// deletes the whole function and `log_group`.
-    IntendClone { source: String, log_group: String },
+    IntendClone {
+        source: String,
+        log_group: String,
+    },
     /// The copy and its log group are gone.
     CloneDeleted,
     /// Nothing of this run remains on the function.

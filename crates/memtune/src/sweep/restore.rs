@@ -280,11 +280,11 @@ async fn delete_clone<A: LambdaApi>(
         source,
     };
     let gone = |r: Result<(), PlatformError>| match r {
-        Ok(()) | Err(PlatformError::NotFound(_)) => Ok(()),
-        Err(e) => Err(platform(e)),
+        Err(PlatformError::NotFound(_)) => Ok(()),
+        other => other,
     };
     if !clone.deleted {
-        gone(api.delete_function(&state.function).await)?;
+        gone(api.delete_function(&state.function).await).map_err(platform)?;
         journal
             .write(&Entry::CloneDeleted)
             .map_err(|source| RestoreError::Journal {
@@ -292,7 +292,7 @@ async fn delete_clone<A: LambdaApi>(
                 source,
             })?;
     }
-    gone(api.delete_log_group(&clone.log_group).await)
+    gone(api.delete_log_group(&clone.log_group).await).map_err(platform)
 }
 
 /// Deletes every alias and version this run created: those the journal lists, and any whose

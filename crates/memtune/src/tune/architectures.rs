@@ -43,7 +43,15 @@ pub async fn tune_architectures<A: LambdaApi>(
             isolation,
             ..options.clone()
         };
-        let result = tune(api, book, &function.name, &options, in_flight.clone(), on_event).await;
+        let result = tune(
+            api,
+            book,
+            &function.name,
+            &options,
+            in_flight.clone(),
+            on_event,
+        )
+        .await;
         outcomes.push((arch.clone(), result));
     }
     let mut verdicts = Vec::new();
@@ -54,9 +62,9 @@ pub async fn tune_architectures<A: LambdaApi>(
             Err(TuneError::NotPortable { error_type, .. }) => ArchitectureVerdict::NotPortable {
                 error_type: error_type.clone(),
             },
-            Err(e @ TuneError::FailedEverywhere { .. }) => ArchitectureVerdict::NoRecommendation {
-                why: e.to_string(),
-            },
+            Err(e @ TuneError::FailedEverywhere { .. }) => {
+                ArchitectureVerdict::NoRecommendation { why: e.to_string() }
+            }
             // Anything else (AWS refused, a restore failed) fails the run.
             Err(_) => return result.map(|outcome| (outcome, None)),
         };

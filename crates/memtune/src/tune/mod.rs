@@ -152,7 +152,9 @@ pub enum TuneError {
     #[error("{0}")]
     Invalid(String),
     /// The copy on another architecture fails at INIT: the code is not portable to it.
-    #[error("{function} does not run on {architecture}: INIT fails with {error_type} (not portable)")]
+    #[error(
+        "{function} does not run on {architecture}: INIT fails with {error_type} (not portable)"
+    )]
     NotPortable {
         function: String,
         architecture: String,
