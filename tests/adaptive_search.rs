@@ -43,6 +43,7 @@ async fn one_round(profiles: ProfileSet, function: &str) -> TuneOutcome {
         seed: 1,
         monthly_invocations: None,
         isolation: Default::default(),
+        sampling: Default::default(),
     };
     let outcome = tune::tune(
         &api,

@@ -434,6 +434,7 @@ impl Case<'_> {
             // The bench scores the pure objectives, which no saving per month changes.
             monthly_invocations: None,
             isolation: Default::default(),
+            sampling: Default::default(),
         }
     }
 

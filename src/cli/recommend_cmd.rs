@@ -31,6 +31,7 @@ use memtune::strategy::{Objective, SearchMode, Strategy};
 use memtune::sweep::journal;
 use memtune::sweep::payload::Payloads;
 use memtune::sweep::restore::restore_run;
+use memtune::sweep::sampling::Sampling;
 use memtune::sweep::SweepEvent;
 use memtune::tune::adaptive::{self, AdaptiveLimits};
 use memtune::tune::architectures::tune_architectures;
@@ -166,6 +167,17 @@ pub struct RecommendArgs {
     /// native dependency) is reported as not portable.
     #[arg(long, value_delimiter = ',', value_parser = ["x86_64", "arm64"], conflicts_with = "apply")]
     architectures: Vec<String>,
+    /// Function errors that count as successful invocations, by errorType (comma separated).
+    ///
+    /// For a function whose test event is expected to fail (a validation error, a record
+    /// not found): its duration is measured like a success's.
+    #[arg(long, value_name = "TYPE,...", value_delimiter = ',')]
+    allowed_errors: Vec<String>,
+    /// The least time between two invocations of the function, in milliseconds.
+    ///
+    /// For a function that calls a rate-limited downstream; all sizes together keep it.
+    #[arg(long, value_name = "MS", default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=3_600_000))]
+    min_interval_ms: u64,
     /// Stop exploring once this many invocations were made (adaptive search).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     budget_invocations: Option<u64>,
@@ -454,6 +466,10 @@ pub async fn run(args: RecommendArgs) -> Result<(), CliError> {
         isolation: match args.isolate {
             IsolateArg::InPlace => Isolation::InPlace,
             IsolateArg::Clone => Isolation::Clone { architecture: None },
+        },
+        sampling: Sampling {
+            allowed_errors: args.allowed_errors.clone(),
+            min_interval: Duration::from_millis(args.min_interval_ms),
         },
     };
     let total = match &checked.search {

@@ -1456,8 +1456,30 @@ class LambdaChecks:
             Handler=c["Handler"],
             Code={"S3Bucket": "sthree-no-such-bucket", "S3Key": "x.zip"},
         )
-        lam.publish_version(FunctionName=COPY_FN)
-        lam.create_alias(FunctionName=COPY_FN, Name="live", FunctionVersion="1")
+        lam.update_function_configuration(
+            FunctionName=COPY_FN, SnapStart={"ApplyOn": "PublishedVersions"}
+        )
+        lam.get_waiter("function_updated_v2").wait(
+            FunctionName=COPY_FN, WaiterConfig={"Delay": 1, "MaxAttempts": 30}
+        )
+        published = lam.publish_version(FunctionName=COPY_FN)
+        r.check(
+            "PublishVersion with SnapStart: the version is Pending (OptimizationStatus Off)",
+            published["State"] == "Pending"
+            and published["SnapStart"]["OptimizationStatus"] == "Off",
+            published,
+        )
+        version = published["Version"]
+        lam.get_waiter("published_version_active").wait(
+            FunctionName=COPY_FN, Qualifier=version, WaiterConfig={"Delay": 1, "MaxAttempts": 30}
+        )
+        ready = lam.get_function_configuration(FunctionName=COPY_FN, Qualifier=version)
+        r.check(
+            "... until its snapshot is ready: then Active, OptimizationStatus On",
+            ready["State"] == "Active" and ready["SnapStart"]["OptimizationStatus"] == "On",
+            ready,
+        )
+        lam.create_alias(FunctionName=COPY_FN, Name="live", FunctionVersion=version)
         deleted = lam.delete_function(FunctionName=COPY_FN)
         r.check("DeleteFunction of a whole function answers 204", status_of(deleted) == 204, deleted)
         r.expect_error(
@@ -1466,7 +1488,7 @@ class LambdaChecks:
             404,
             lam.get_function_configuration,
             FunctionName=COPY_FN,
-            Qualifier="1",
+            Qualifier=version,
         )
 
     def create_image_function(self):

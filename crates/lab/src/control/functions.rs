@@ -81,6 +81,7 @@ impl Lab {
         });
         config.settings.write(&mut doc, version != LATEST);
         f.write_state(&mut doc);
+        f.write_version_state(version, &mut doc);
         if p.package_type == "Zip" {
             doc["Runtime"] = json!(p.runtime);
         }

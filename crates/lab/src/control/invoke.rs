@@ -95,6 +95,7 @@ impl Lab {
                 }
             }
         }
+        f.check_version_ready(&version)?;
         let throttled = match f.reserved {
             Some(r) if f.counters.in_flight >= r => {
                 Some("ReservedFunctionConcurrentInvocationLimitExceeded")

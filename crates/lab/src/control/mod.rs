@@ -10,6 +10,7 @@ mod concurrency;
 mod create;
 mod functions;
 mod invoke;
+mod snapstart;
 mod stats;
 mod test_hooks;
 mod versions;
@@ -55,6 +56,8 @@ struct PublishedVersion {
     revision_id: String,
     last_modified: String,
     description: String,
+    /// SnapStart: Pending until its snapshot is ready.
+    ready_at: Option<Instant>,
 }
 
 /// What $LATEST becomes once an update completes, and when.

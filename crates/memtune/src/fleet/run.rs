@@ -207,6 +207,7 @@ async fn tune_one<A: LambdaApi>(shared: &Shared<A>, mut job: Job, index: u64) ->
         seed: settings.seed.wrapping_add(index),
         monthly_invocations: production.map(|p| p.monthly_invocations),
         isolation: settings.isolation.clone(),
+        sampling: job.sampling,
     };
     // The fleet budget bounds the total; this bounds one function (its reservation).
     let own_limit = job.max_in_flight.unwrap_or(Semaphore::MAX_PERMITS);

@@ -20,6 +20,7 @@ use crate::platform::{FunctionConfig, LambdaApi, PlatformError};
 use crate::strategy::{self, RecommendError, Recommendation, Strategy};
 use crate::sweep::payload::Payloads;
 use crate::sweep::restore::{RestoreError, RestoreReport};
+use crate::sweep::sampling::Sampling;
 use crate::sweep::settle::SettleError;
 use crate::sweep::{
     clone, RawInvocation, SizeRequest, SweepError, SweepEvent, SweepSetup, Sweeper,
@@ -49,6 +50,8 @@ pub struct TuneOptions {
     pub monthly_invocations: Option<f64>,
     /// Where the sweep runs: the function itself, or a temporary copy of it.
     pub isolation: Isolation,
+    /// Pauses between invocations and errors that count as successes.
+    pub sampling: Sampling,
 }
 
 /// Where a sweep samples.
@@ -119,6 +122,8 @@ pub struct TuneOutcome {
     pub architecture: Architecture,
     /// The temporary copy sampled instead of the function (`--isolate clone`), now deleted.
     pub copy: Option<String>,
+    /// SnapStart: how long each published version took to be ready (its snapshot), by size.
+    pub snapshot_waits: Vec<(u32, Duration)>,
     pub strategy: Strategy,
     pub search: &'static str,
     pub sizes: Vec<SizeStats>,
@@ -232,6 +237,7 @@ pub async fn tune<A: LambdaApi>(
         in_flight,
         settle_timeout: options.settle_timeout,
         seed: options.seed,
+        sampling: options.sampling.clone(),
     };
     // With a copy, `sampled_on` is the copy and `original` the function it copies, which
     // the recommendation is about.
@@ -286,6 +292,7 @@ pub async fn tune<A: LambdaApi>(
             adaptive::explore(&mut sweeper, &objectives, limits, on_event).await
         }
     };
+    let snapshot_waits = sweeper.snapshot_waits().to_vec();
     let restore = sweeper.finish().await;
     let raw = match (sampled, restore) {
         (Ok(explored), Ok(restore)) => (explored, restore),
@@ -331,6 +338,7 @@ pub async fn tune<A: LambdaApi>(
     Ok(TuneOutcome {
         run_id: options.run_id.clone(),
         copy: (sampled_on.name != original.name).then(|| sampled_on.name.clone()),
+        snapshot_waits,
         architecture: arch,
         original,
         strategy: options.strategy.clone(),

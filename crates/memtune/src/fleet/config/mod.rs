@@ -86,6 +86,10 @@ pub struct Knobs {
     pub invocations: Option<u32>,
     pub warmup: Option<u32>,
     pub payloads: Option<Payloads>,
+    /// The least time between two invocations of a function.
+    pub min_interval: Option<Duration>,
+    /// Function errors (by errorType) that count as successful invocations.
+    pub allowed_errors: Option<Vec<String>>,
 }
 
 /// What bounds the whole run.
@@ -370,6 +374,8 @@ fn check_tuning(raw: RawTuning, at: usize, dir: &Path) -> Result<Tuning, Problem
             payload: raw.payload,
             payload_file: raw.payload_file,
             payloads_file: raw.payloads_file,
+            min_interval_ms: raw.min_interval_ms,
+            allowed_errors: raw.allowed_errors,
         },
         at,
         dir,
@@ -487,6 +493,8 @@ fn check_override(raw: RawOverride, at: usize, dir: &Path) -> Result<Override, P
             payload: raw.payload,
             payload_file: raw.payload_file,
             payloads_file: raw.payloads_file,
+            min_interval_ms: raw.min_interval_ms,
+            allowed_errors: raw.allowed_errors,
         },
         at,
         dir,
@@ -564,6 +572,13 @@ fn check_knobs(raw: RawKnobs, at: usize, dir: &Path) -> Result<Knobs, Problem> {
             format!("invocations {n} must be between 1 and 1000"),
         ));
     }
+    if let Some(ms) = raw.min_interval_ms.filter(|ms| *ms > 3_600_000) {
+        return Err(problem(
+            at,
+            "min_interval_ms",
+            format!("min_interval_ms {ms} must be between 0 and 3600000 (an hour)"),
+        ));
+    }
     if let Some(n) = raw.warmup.filter(|n| *n > 100) {
         return Err(problem(
             at,
@@ -592,6 +607,8 @@ fn check_knobs(raw: RawKnobs, at: usize, dir: &Path) -> Result<Knobs, Problem> {
         invocations: raw.invocations,
         warmup: raw.warmup,
         payloads: check_payloads(raw.payload, raw.payload_file, raw.payloads_file, at, dir)?,
+        min_interval: raw.min_interval_ms.map(Duration::from_millis),
+        allowed_errors: raw.allowed_errors,
     })
 }
 
@@ -815,5 +832,32 @@ mod tests {
         assert!(parse_duration("2").is_err());
         assert!(parse_duration("0m").is_err());
         assert!(parse_duration("m").is_err());
+    }
+
+    #[test]
+    fn isolation_pauses_and_allowed_errors() {
+        let config = parse(
+            "[tuning]\nisolate = \"clone\"\nmin_interval_ms = 200\nallowed_errors = [\"NotFound\"]\n\
+             [[function]]\nname = \"a\"\nmin_interval_ms = 50\n",
+        )
+        .unwrap();
+        assert_eq!(
+            config.tuning.isolation,
+            crate::tune::Isolation::Clone { architecture: None }
+        );
+        let knobs = &config.tuning.knobs;
+        assert_eq!(knobs.min_interval, Some(Duration::from_millis(200)));
+        assert_eq!(
+            knobs.allowed_errors.as_deref(),
+            Some(&["NotFound".to_string()][..])
+        );
+        assert_eq!(
+            config.overrides[0].knobs.min_interval,
+            Some(Duration::from_millis(50))
+        );
+        let err = parse("[tuning]\nisolate = \"copy\"\n").unwrap_err();
+        assert!(err.contains("isolate = \"copy\" is not"), "{err}");
+        let err = parse("[tuning]\nmin_interval_ms = 4000000\n").unwrap_err();
+        assert!(err.contains("min_interval_ms 4000000"), "{err}");
     }
 }
