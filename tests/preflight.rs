@@ -199,11 +199,9 @@ async fn the_lab_answers_probes_as_lambda_does_and_they_change_nothing() {
     let every = Needs {
         sweep: true,
         update_alias: true,
-        copy: None,
+        copy: false,
     };
-    permissions::check(&api, &[&cpu], every.clone())
-        .await
-        .unwrap();
+    permissions::check(&api, &[&cpu], every).await.unwrap();
     env.assert_nothing_ran().await;
 
     // Authorization comes first: each denied action is found, on a function as on the
@@ -220,7 +218,7 @@ async fn the_lab_answers_probes_as_lambda_does_and_they_change_nothing() {
     ];
     let denying = env_denying(&actions.join(",")).await;
     let api = AwsLambda::new(&common::sdk_config(&denying.lab.endpoint()).await);
-    match permissions::check(&api, &[&cpu], every.clone()).await {
+    match permissions::check(&api, &[&cpu], every).await {
         Err(PreflightError::Denied(d)) => {
             assert_eq!(d.functions, ["cpu"]);
             assert_eq!(d.actions.into_iter().collect::<Vec<_>>(), {
@@ -236,15 +234,13 @@ async fn the_lab_answers_probes_as_lambda_does_and_they_change_nothing() {
     // Before the resource lookup too: a function that does not exist is denied, not missing;
     // where nothing is denied it is missing, which the probes take as allowed.
     let ghost = memtune::platform::FunctionConfig::sample("ghost", 128);
-    let denied = permissions::check(&api, &[&ghost], every.clone()).await;
+    let denied = permissions::check(&api, &[&ghost], every).await;
     assert!(
         matches!(&denied, Err(PreflightError::Denied(d)) if d.actions.len() == actions.len()),
         "{denied:?}"
     );
     let open = AwsLambda::new(&common::sdk_config(&env.lab.endpoint()).await);
-    permissions::check(&open, &[&ghost], every.clone())
-        .await
-        .unwrap();
+    permissions::check(&open, &[&ghost], every).await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread")]

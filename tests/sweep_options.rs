@@ -15,6 +15,16 @@ error_rate = 0.4
 noise_cv = 0.03
 
 [[function]]
+name = "coldy"
+memory_mb = 512
+timeout_s = 10
+[function.workload]
+cpu_ms = 200.0
+init_ms = 400.0
+init_cpu_fraction = 0.5
+noise_cv = 0.03
+
+[[function]]
 name = "limited"
 memory_mb = 512
 timeout_s = 10
@@ -157,7 +167,8 @@ async fn snapstart_versions_are_invoked_once_their_snapshot_is_ready() {
     )
     .await;
     let warnings = doc["warnings"].to_string();
-    let prefix = "SnapStart: each of the 2 published versions was invoked once its snapshot was ready: ";
+    let prefix =
+        "SnapStart: each of the 2 published versions was invoked once its snapshot was ready: ";
     let note = doc["warnings"]
         .as_array()
         .unwrap()
@@ -174,6 +185,65 @@ async fn snapstart_versions_are_invoked_once_their_snapshot_is_ready() {
         .unwrap_or_else(|| panic!("{note}"));
     assert!(most >= 0.7, "{note}");
     for row in doc["sizes"].as_array().unwrap() {
-        assert_eq!(row["successes"], 3, "no invocation hit a Pending version: {row}");
+        assert_eq!(
+            row["successes"], 3,
+            "no invocation hit a Pending version: {row}"
+        );
     }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn cold_start_mode_measures_init_at_every_size() {
+    let lab = start_lab(profiles(FLEET)).await;
+    let doc = recommend(
+        &lab,
+        &[
+            "coldy",
+            "--cold-starts",
+            "--isolate",
+            "clone",
+            "--sizes",
+            "256,1024,2048",
+            "--invocations",
+            "4",
+        ],
+    )
+    .await;
+    let rows = doc["sizes"].as_array().unwrap();
+    assert_eq!(rows.len(), 3, "{doc}");
+    let mut init_at = Vec::new();
+    for row in rows {
+        assert_eq!(row["invocations"], 4, "{row}");
+        assert_eq!(row["cold_starts"], 4, "every sample is cold: {row}");
+        let init = row["mean_init_ms"].as_f64().unwrap();
+        // The measurement is INIT plus the first invocation.
+        assert!(row["p50_ms"].as_f64().unwrap() > init, "{row}");
+        init_at.push(init);
+    }
+    // Half of INIT is CPU: it shrinks from 256 MB to 1024 MB, not beyond 1 vCPU.
+    assert!(init_at[0] > init_at[1] * 1.5, "{init_at:?}");
+    let warnings = doc["warnings"].to_string();
+    assert!(warnings.contains("cold starts only"), "{warnings}");
+    // Each sample had a version of its own, and none is left.
+    let stats = lab.lab.stats();
+    let copy = stats
+        .functions
+        .iter()
+        .find(|(name, _)| name.starts_with("coldy-memtune-clone-"));
+    assert!(copy.is_none(), "the copy is gone");
+    let state =
+        common::function_state(&common::lambda_client(&lab.endpoint()).await, "coldy").await;
+    assert!(state.published.is_empty());
+
+    // Without a grid it is refused before anything runs.
+    let dir = tempfile::tempdir().unwrap();
+    let out = common::memtune(
+        &lab.endpoint(),
+        dir.path(),
+        &["recommend", "coldy", "--cold-starts"],
+    )
+    .output()
+    .await
+    .unwrap();
+    assert!(common::one_line_refusal(&out).contains("--cold-starts samples a grid"));
 }

@@ -23,7 +23,6 @@ use memtune::platform::aws::AwsLambda;
 use memtune::platform::cloudwatch::AwsCloudWatch;
 use memtune::platform::logs::AwsLogs;
 use memtune::platform::{FunctionConfig, LambdaApi, PlatformError};
-use memtune::preflight::permissions::CopyNeeds;
 use memtune::preflight::{self, state, Needs};
 use memtune::report::markdown::Markdown;
 use memtune::report::Report;
@@ -178,6 +177,14 @@ pub struct RecommendArgs {
     /// For a function that calls a rate-limited downstream; all sizes together keep it.
     #[arg(long, value_name = "MS", default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=3_600_000))]
     min_interval_ms: u64,
+    /// Measure cold starts only: every sample on a fresh execution environment.
+    ///
+    /// Sample i of a size runs on a version of its own, published at the size plus i MB,
+    /// and is its first invocation: the statistics are of INIT plus that invocation. Needs
+    /// the grid search (--search grid or --sizes); publishes a version per sample, so use it
+    /// with --isolate clone where $LATEST must not change for that long.
+    #[arg(long, conflicts_with = "warmup")]
+    cold_starts: bool,
     /// Stop exploring once this many invocations were made (adaptive search).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     budget_invocations: Option<u64>,
@@ -338,6 +345,11 @@ fn check_input(args: &RecommendArgs) -> Result<Checked, CliError> {
         None => strategy.search.mode,
     };
     let explicit = args.sizes.trim() != "auto";
+    if args.cold_starts && search == SearchMode::Adaptive && !explicit {
+        return Err(CliError::usage(
+            "--cold-starts samples a grid: add --search grid or --sizes MB,...",
+        ));
+    }
     if explicit && args.search == Some(SearchArg::Adaptive) {
         return Err(CliError::usage(
             "--sizes fixes the sizes, adaptive search picks its own: drop --sizes or use --search grid",
@@ -428,7 +440,16 @@ pub async fn run(args: RecommendArgs) -> Result<(), CliError> {
         .await
         .map_err(|e| platform_error(&format!("cannot read {}", args.function), &e))?;
     if sweeps {
-        preflight_sweep(&api, &state_dir, &function, args.isolate).await?;
+        // The function's own architecture runs as --isolate says; any other on a copy.
+        let own =
+            args.architectures.is_empty() || args.architectures.contains(&function.architecture);
+        let other = args
+            .architectures
+            .iter()
+            .any(|a| *a != function.architecture);
+        let in_place = own && args.isolate == IsolateArg::InPlace;
+        let copies = other || (own && args.isolate == IsolateArg::Clone);
+        preflight_sweep(&api, &state_dir, &function, in_place, copies).await?;
     }
 
     let production = if args.no_production {
@@ -463,6 +484,7 @@ pub async fn run(args: RecommendArgs) -> Result<(), CliError> {
         settle_timeout: Duration::from_secs(180),
         seed: args.seed,
         monthly_invocations: production.as_ref().ok().map(|p| p.monthly_invocations),
+        cold_starts: args.cold_starts,
         isolation: match args.isolate {
             IsolateArg::InPlace => Isolation::InPlace,
             IsolateArg::Clone => Isolation::Clone { architecture: None },
@@ -516,6 +538,11 @@ pub async fn run(args: RecommendArgs) -> Result<(), CliError> {
     let (outcome, architectures) = tuned.map_err(|e| tune_error(e, &function))?;
     let mut doc = document::document(&outcome, &region);
     doc.architectures = architectures;
+    if args.cold_starts {
+        doc.warnings.push(
+            "cold starts only: each sample ran on a fresh execution environment (a version of its own); p50, p99 and cost are of INIT plus the first invocation".into(),
+        );
+    }
     doc.function.stack_name = document::stack_name(&api, &function.arn).await;
     if let Ok(p) = &production {
         document::add_production(&mut doc, p);
@@ -575,40 +602,25 @@ async fn preflight_sweep(
     api: &AwsLambda,
     state_dir: &std::path::Path,
     function: &FunctionConfig,
-    isolate: IsolateArg,
+    in_place: bool,
+    copies: bool,
 ) -> Result<(), CliError> {
     memtune::sweep::refuse_if_unfinished(state_dir, &function.name)
         .map_err(|e| CliError::usage(e.to_string()))?;
-    // A copy is swept under its own name, which IAM may treat differently.
-    let (target, copy) = match isolate {
-        IsolateArg::InPlace => (function.clone(), None),
-        IsolateArg::Clone => {
-            let name = memtune::sweep::clone::clone_name(
-                &function.name,
-                "preflight",
-                &function.architecture,
-            );
-            let copy = CopyNeeds {
-                source: function.name.clone(),
-                role: function.settings.role.clone(),
-            };
-            (
-                FunctionConfig {
-                    name,
-                    ..function.clone()
-                },
-                Some(copy),
-            )
+    for (wanted, copy) in [(in_place, false), (copies, true)] {
+        if !wanted {
+            continue;
         }
-    };
-    let needs = Needs {
-        sweep: true,
-        update_alias: false,
-        copy,
-    };
-    preflight::permissions::check(api, &[&target], needs)
-        .await
-        .map_err(preflight_error)
+        let needs = Needs {
+            sweep: true,
+            update_alias: false,
+            copy,
+        };
+        preflight::permissions::check(api, &[function], needs)
+            .await
+            .map_err(preflight_error)?;
+    }
+    Ok(())
 }
 
 /// Reads production figures for one function; tuning goes on without them.

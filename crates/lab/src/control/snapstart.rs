@@ -50,7 +50,6 @@ impl FunctionState {
             doc["StateReason"] =
                 json!("Lambda is initializing your function and taking a SnapStart snapshot.");
             doc["StateReasonCode"] = json!("Creating");
-            doc["SnapStart"]["OptimizationStatus"] = json!("Off");
         }
     }
 }

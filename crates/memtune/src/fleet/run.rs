@@ -206,6 +206,7 @@ async fn tune_one<A: LambdaApi>(shared: &Shared<A>, mut job: Job, index: u64) ->
         settle_timeout: settings.settle_timeout,
         seed: settings.seed.wrapping_add(index),
         monthly_invocations: production.map(|p| p.monthly_invocations),
+        cold_starts: false,
         isolation: settings.isolation.clone(),
         sampling: job.sampling,
     };

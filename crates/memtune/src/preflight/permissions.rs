@@ -8,27 +8,20 @@ use futures::StreamExt;
 use super::PreflightError;
 use crate::platform::probe::Probe;
 use crate::platform::{FunctionConfig, LambdaApi, PlatformError, PlatformResult};
+use crate::sweep::clone::clone_name;
 
 /// What a run will call on a function besides reading its configuration.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Needs {
     /// A sweep: set memory, publish versions, invoke them, then find and delete them (and
     /// whatever a restore may find to delete).
     pub sweep: bool,
     /// Applying through an alias (fleet auto-apply with `via_alias`).
     pub update_alias: bool,
-    /// Sweeping a temporary copy (`--isolate clone`): the probes go to the copy's name,
-    /// and `role` is the role the copy gets (the original's).
-    pub copy: Option<CopyNeeds>,
-}
-
-/// What making and deleting a temporary copy calls.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CopyNeeds {
-    /// The function copied (read with GetFunction).
-    pub source: String,
-    /// The execution role the copy is created with.
-    pub role: String,
+    /// Sweeping a temporary copy of each function (`--isolate clone`): GetFunction on the
+    /// function; CreateFunction passing its role, the sweep and the deletions on the copy's
+    /// name (which IAM may treat apart).
+    pub copy: bool,
 }
 
 /// Functions checked at once in a fleet run.
@@ -91,14 +84,11 @@ fn why(action: &str) -> &'static str {
 /// function does not have.
 pub fn probes(needs: &Needs, function: &FunctionConfig, spare_alias: &str) -> Vec<Probe> {
     let mut out = Vec::new();
-    if let Some(copy) = &needs.copy {
+    if needs.copy {
+        let role = &function.settings.role;
         out.extend([
-            Probe::CreateFunction {
-                role: copy.role.clone(),
-            },
-            Probe::PassRole {
-                role: copy.role.clone(),
-            },
+            Probe::CreateFunction { role: role.clone() },
+            Probe::PassRole { role: role.clone() },
             Probe::DeleteCopy,
             Probe::DeleteLogGroup,
         ]);
@@ -184,14 +174,20 @@ async fn denied_on<A: LambdaApi>(
     function: &FunctionConfig,
     needs: &Needs,
 ) -> Result<BTreeSet<&'static str>, PreflightError> {
-    let alias = spare_alias(api, &function.name).await;
+    // A copy's name, as a run of `needs` would create it: it does not exist yet.
+    let target = if needs.copy {
+        clone_name(&function.name, "preflight", &function.architecture)
+    } else {
+        function.name.clone()
+    };
+    let alias = spare_alias(api, &target).await;
     let mut denied = BTreeSet::new();
     let mut sends: Vec<(&str, Probe)> = probes(needs, function, &alias)
         .into_iter()
-        .map(|p| (function.name.as_str(), p))
+        .map(|p| (target.as_str(), p))
         .collect();
-    if let Some(copy) = &needs.copy {
-        sends.push((copy.source.as_str(), Probe::GetFunction));
+    if needs.copy {
+        sends.push((function.name.as_str(), Probe::GetFunction));
     }
     for (name, probe) in sends {
         match send(api, name, &probe).await {
@@ -220,11 +216,10 @@ pub async fn check<A: LambdaApi>(
     if needs == Needs::default() {
         return Ok(());
     }
-    let needs = &needs;
     let answers: Vec<_> = futures::stream::iter(
         functions
             .iter()
-            .map(|f| async move { (f.name.clone(), denied_on(api, f, needs).await) }),
+            .map(|f| async move { (f.name.clone(), denied_on(api, f, &needs).await) }),
     )
     .buffered(FUNCTIONS_AT_ONCE)
     .collect()
@@ -288,7 +283,7 @@ mod tests {
         let sweep = Needs {
             sweep: true,
             update_alias: false,
-            copy: None,
+            copy: false,
         };
         let actions: BTreeSet<_> = probes(&sweep, &f, "spare")
             .iter()

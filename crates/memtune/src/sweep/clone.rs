@@ -123,7 +123,13 @@ pub async fn create<A: LambdaApi>(
         CodeSource::Zip { location } => NewCode::Zip(
             api.download_package(location, MAX_INLINE_ZIP_BYTES)
                 .await
-                .map_err(|e| SweepError::Refused(format!("cannot copy {}: {e}", source.name)))?,
+                .map_err(|e| {
+                    let why = match e {
+                        PlatformError::Service(why) => why,
+                        other => other.to_string(),
+                    };
+                    SweepError::Refused(format!("cannot copy {}: {why}", source.name))
+                })?,
         ),
     };
     let request = copy_request(&definition, &name, &architecture, code, setup.run_id);

@@ -4,6 +4,7 @@
 
 pub mod adaptive;
 pub mod architectures;
+pub mod cold;
 pub mod confidence;
 pub mod document;
 pub mod plan;
@@ -48,6 +49,9 @@ pub struct TuneOptions {
     pub seed: u64,
     /// Production's invocations per month, for the savings per month a change is worth.
     pub monthly_invocations: Option<f64>,
+    /// Every sample on a fresh execution environment (grid search only): the statistics are
+    /// of INIT plus the first invocation.
+    pub cold_starts: bool,
     /// Where the sweep runs: the function itself, or a temporary copy of it.
     pub isolation: Isolation,
     /// Pauses between invocations and errors that count as successes.
@@ -262,6 +266,20 @@ pub async fn tune<A: LambdaApi>(
     stats_options.cold_start_ratio = options.cold_start_ratio;
     stats_options.seed = options.seed;
     let sampled = match &options.search {
+        Search::Grid(plan) if options.cold_starts => {
+            let (batch, _) = cold::plan(&plan.sizes(original.memory_mb), options.invocations);
+            sweeper
+                .sample(&batch, &stop_when_failing, on_event)
+                .await
+                .map(|raw| adaptive::Explored {
+                    raw,
+                    fit: None,
+                    model: None,
+                })
+        }
+        Search::Adaptive(_) if options.cold_starts => Err(SweepError::Refused(
+            "--cold-starts samples a grid: use --search grid or --sizes".into(),
+        )),
         Search::Grid(plan) => {
             let batch: Vec<SizeRequest> = plan
                 .sizes(original.memory_mb)
@@ -308,7 +326,18 @@ pub async fn tune<A: LambdaApi>(
     let samples = observe(&raw);
     let exploration = exploration_cost(&raw, &samples, &cost_of);
     let measured: Vec<Sample> = samples.into_iter().flatten().collect();
-    let sizes = measure::size_stats(&measured, &stats_options, &cost_of);
+    let sizes = match &options.search {
+        Search::Grid(plan) if options.cold_starts => {
+            let (_, nominal) = cold::plan(&plan.sizes(original.memory_mb), options.invocations);
+            let (measured, init) = cold::as_measurements(measured, &nominal);
+            // INIT is in each measurement (and its billed duration) already.
+            stats_options.cold_start_ratio = 0.0;
+            let mut sizes = measure::size_stats(&measured, &stats_options, &cost_of);
+            cold::restore_init(&mut sizes, &init);
+            sizes
+        }
+        _ => measure::size_stats(&measured, &stats_options, &cost_of),
+    };
     let missing_report = missing_report(&raw, &original);
     if sizes.iter().all(|s| s.successes == 0) {
         if let Some(error_type) = init_failure_elsewhere(&sizes, &sampled_on, &original) {
