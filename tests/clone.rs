@@ -184,7 +184,7 @@ async fn sigkill_mid_clone_sweep_then_restore_deletes_the_copy() {
         "the kill should leave the copy"
     );
 
-    let out = env.run(&["restore"]).await;
+    let out = env.run(&["restore", "--function", "cpu"]).await;
     assert!(out.status.success(), "{}", text(&out));
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(

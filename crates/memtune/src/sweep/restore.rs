@@ -46,7 +46,7 @@ impl RestoreReport {
 pub fn describe(r: &RestoreReport) -> String {
     if let Some(source) = &r.deleted_clone_of {
         return format!(
-            "{}: deleted this temporary copy of {source} and its log group (run {}); {source} itself was never changed",
+            "{}: deleted this temporary copy of {source} and its log group (run {}); the sweep never changed {source} itself",
             r.function, r.run_id
         );
     }
