@@ -861,6 +861,14 @@ class LambdaChecks:
             after["CodeSha256"] == expected and after["LastUpdateStatus"] == "Successful",
             f"{after['CodeSha256']}, {after['LastUpdateStatus']}",
         )
+        location = lam.get_function(FunctionName=CODE_FN)["Code"]["Location"]
+        with urllib.request.urlopen(location) as response:
+            served = response.read()
+        r.check(
+            "GetFunction's Code.Location serves the new package",
+            served == package,
+            served[:40],
+        )
         r.expect_error(
             "UpdateFunctionCode without ZipFile or S3 location -> InvalidParameterValueException",
             "InvalidParameterValueException",

@@ -7,7 +7,7 @@ use base64::Engine;
 use serde_json::{json, Value};
 
 use super::{
-    now_string, paginate, precondition_failed, random_uuid, with_marker, FunctionState, Lab,
+    now_string, paginate, precondition_failed, random_uuid, with_marker, Code, FunctionState, Lab,
     PendingUpdate, RunConfig, LATEST,
 };
 use crate::aws_error::AwsError;
@@ -165,8 +165,8 @@ impl Lab {
                 Self::apply_logging(&mut config, logging)?;
             }
             config.settings.update(body, &f.profile)?;
-            let code_sha256 = f.code_sha256.clone();
-            Ok(lab.start_update(f, config, code_sha256, stuck))
+            let code = f.code.clone();
+            Ok(lab.start_update(f, config, code, stuck))
         })
     }
 
@@ -201,7 +201,6 @@ impl Lab {
     /// UpdateFunctionCode: new code from `ZipFile` (base64) or an S3 object; CodeSha256 is
     /// base64(sha256) of the package (of the S3 location, which the lab does not fetch).
     pub fn update_function_code(&self, name: &str, body: &Value) -> Result<Value, AwsError> {
-        use sha2::Digest;
         let zip = body.get("ZipFile").and_then(Value::as_str);
         let s3 = ["S3Bucket", "S3Key", "S3ObjectVersion"]
             .map(|k| body.get(k).and_then(Value::as_str).unwrap_or(""));
@@ -218,13 +217,20 @@ impl Lab {
         if package.is_empty() {
             return Err(AwsError::invalid("Uploaded file must be a non-empty zip"));
         }
-        let sha = base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(&package));
+        let code = Code::Zip(package.into());
         let stuck = self.config.faults.stuck_update;
         let stuck = stuck > 0.0 && self.fault(&mut self.lock(), stuck);
+        {
+            // A function created from this code later behaves like this one.
+            let mut inner = self.lock();
+            if let Some(profile) = inner.functions.get(name).map(|f| f.profile.clone()) {
+                inner.code_profiles.entry(code.key()).or_insert(profile);
+            }
+        }
         self.with_function(name, None, |lab, f| {
             lab.check_mutable(f, body)?;
             let config = f.active.clone();
-            Ok(lab.start_update(f, config, sha, stuck))
+            Ok(lab.start_update(f, config, code, stuck))
         })
     }
 
@@ -233,7 +239,7 @@ impl Lab {
         &self,
         f: &mut FunctionState,
         config: RunConfig,
-        code_sha256: String,
+        code: Code,
         stuck: bool,
     ) -> Value {
         let seconds = if stuck {
@@ -251,7 +257,8 @@ impl Lab {
         let wait = self.scaled(seconds).max(floor);
         f.pending = Some(PendingUpdate {
             config,
-            code_sha256,
+            code_sha256: code.sha256(),
+            code,
             done: Instant::now() + wait,
         });
         f.revision_id = random_uuid(&mut f.rng);

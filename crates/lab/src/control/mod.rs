@@ -63,6 +63,7 @@ struct PublishedVersion {
 /// What $LATEST becomes once an update completes, and when.
 struct PendingUpdate {
     config: RunConfig,
+    code: Code,
     code_sha256: String,
     done: Instant,
 }
@@ -281,6 +282,7 @@ impl Lab {
                 let p = f.pending.take().expect("checked above");
                 f.active = p.config;
                 f.code_sha256 = p.code_sha256;
+                f.code = p.code;
                 f.generation += 1;
                 // The status change is a new revision, as on Lambda.
                 f.revision_id = random_uuid(&mut f.rng);
