@@ -525,8 +525,12 @@ pub async fn run(args: RecommendArgs) -> Result<(), CliError> {
     };
     let in_flight = Arc::new(Semaphore::new(args.parallel as usize));
     let started = Instant::now();
-    let mut architectures = args.architectures.clone();
-    architectures.dedup();
+    let mut architectures: Vec<String> = Vec::new();
+    for a in &args.architectures {
+        if !architectures.contains(a) {
+            architectures.push(a.clone());
+        }
+    }
     let tuned = tokio::select! {
         r = tune_architectures(&api, &checked.book, &function, &options, &architectures, in_flight, &on_event) => r,
         _ = super::shutdown_signal() => {
