@@ -611,7 +611,7 @@ impl LambdaApi for AwsLambda {
                 }
             }
             Probe::DeleteCopy => self.delete_whole(name).await,
-            Probe::DeleteLogGroup => self.delete_group(&super::logs::log_group_of(name)).await,
+            Probe::DeleteLogGroup => self.delete_function_log_group(name).await,
         }
     }
 }

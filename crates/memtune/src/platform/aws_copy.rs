@@ -204,6 +204,11 @@ impl AwsLambda {
             .map_err(|e| map_error(&self.target, "DeleteFunction", e))
     }
 
+    /// Deletes the log group a function writes to by default.
+    pub(super) async fn delete_function_log_group(&self, name: &str) -> PlatformResult<()> {
+        self.delete_group(&super::logs::log_group_of(name)).await
+    }
+
     pub(super) async fn delete_group(&self, log_group: &str) -> PlatformResult<()> {
         self.logs
             .delete_log_group()
