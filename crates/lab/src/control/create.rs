@@ -172,6 +172,7 @@ impl FunctionState {
             doc["State"] = json!("Pending");
             doc["StateReason"] = json!("The function is being created.");
             doc["StateReasonCode"] = json!("Creating");
+            // "First set to Successful after function creation completes" (API reference).
             if let Some(map) = doc.as_object_mut() {
                 map.remove("LastUpdateStatus");
             }
