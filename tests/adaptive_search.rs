@@ -42,6 +42,9 @@ async fn one_round(profiles: ProfileSet, function: &str) -> TuneOutcome {
         settle_timeout: Duration::from_secs(60),
         seed: 1,
         monthly_invocations: None,
+        cold_starts: false,
+        isolation: Default::default(),
+        sampling: Default::default(),
     };
     let outcome = tune::tune(
         &api,

@@ -246,6 +246,7 @@ fn document(name: &str, current_mb: u32, recommended_mb: Option<u32>) -> Functio
         warnings: vec![],
         production: None,
         payload: Default::default(),
+        architectures: None,
     }
 }
 

@@ -199,6 +199,7 @@ async fn the_lab_answers_probes_as_lambda_does_and_they_change_nothing() {
     let every = Needs {
         sweep: true,
         update_alias: true,
+        copy: false,
     };
     permissions::check(&api, &[&cpu], every).await.unwrap();
     env.assert_nothing_ran().await;

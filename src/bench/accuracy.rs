@@ -440,6 +440,9 @@ impl Case<'_> {
             seed: self.seed,
             // The bench scores the pure objectives, which no saving per month changes.
             monthly_invocations: None,
+            cold_starts: false,
+            isolation: Default::default(),
+            sampling: Default::default(),
         }
     }
 

@@ -241,6 +241,7 @@ fn profile(series: Series) -> FunctionProfile {
             cold_start_ratio: 0.02,
             ..Traffic::default()
         },
+        portable: true,
     }
 }
 

@@ -41,7 +41,8 @@ struct ServeArgs {
     #[arg(long, value_parser = |s: &str| s.parse::<Faults>())]
     faults: Option<Faults>,
     /// Answer these actions with AccessDeniedException, e.g.
-    /// lambda:UpdateFunctionConfiguration,cloudwatch:GetMetricData,logs:*
+    /// lambda:UpdateFunctionConfiguration,cloudwatch:GetMetricData,logs:*,iam:PassRole
+    /// (iam:PassRole: CreateFunction is refused for passing its role)
     #[arg(long, value_parser = |s: &str| s.parse::<DenyList>())]
     deny: Option<DenyList>,
     /// Idle execution environments are reclaimed after this many seconds.

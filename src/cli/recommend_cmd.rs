@@ -30,12 +30,14 @@ use memtune::strategy::{Objective, SearchMode, Strategy};
 use memtune::sweep::journal;
 use memtune::sweep::payload::Payloads;
 use memtune::sweep::restore::restore_run;
+use memtune::sweep::sampling::Sampling;
 use memtune::sweep::SweepEvent;
 use memtune::tune::adaptive::{self, AdaptiveLimits};
+use memtune::tune::architectures::tune_architectures;
 use memtune::tune::document;
 use memtune::tune::plan::{parse_sizes, SizePlan};
 use memtune::tune::production::Production;
-use memtune::tune::{self, Search, TuneError, TuneOptions};
+use memtune::tune::{self, Isolation, Search, TuneError, TuneOptions};
 use memtune_facts::pricing::PriceBook;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -46,6 +48,15 @@ pub enum OutputFormat {
 
 /// AWS Lambda Power Tuning's default powerValues, for `--search grid`.
 const POWER_TUNING_GRID: [u32; 6] = [128, 256, 512, 1024, 1536, 3008];
+
+/// Where a sweep samples.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum IsolateArg {
+    /// Versions of the function itself ($LATEST changes for seconds per batch).
+    InPlace,
+    /// A temporary copy of the function; the function itself is only read.
+    Clone,
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum SearchArg {
@@ -139,6 +150,41 @@ pub struct RecommendArgs {
     /// --sizes names them).
     #[arg(long, value_enum)]
     search: Option<SearchArg>,
+    /// Where to sample: `in-place` or `clone`.
+    ///
+    /// `clone` creates a temporary copy of the function (same code, role, environment,
+    /// layers, VPC, timeout, storage and logging), tunes the copy and deletes it with its log
+    /// group: the function itself never changes. The copy runs the same code with the same
+    /// environment, so its side effects (writes, messages, calls) are the function's.
+    #[arg(long, value_enum, default_value = "in-place")]
+    isolate: IsolateArg,
+    /// Architectures to compare: x86_64, arm64 or both (default: the function's own).
+    ///
+    /// Each architecture the function does not have is swept on a temporary copy (as with
+    /// --isolate clone); architecture and memory are recommended together, with what the
+    /// other architecture would trade. Code that fails at INIT on the other architecture (a
+    /// native dependency) is reported as not portable.
+    #[arg(long, value_delimiter = ',', value_parser = ["x86_64", "arm64"], conflicts_with = "apply")]
+    architectures: Vec<String>,
+    /// Function errors that count as successful invocations, by errorType (comma separated).
+    ///
+    /// For a function whose test event is expected to fail (a validation error, a record
+    /// not found): its duration is measured like a success's.
+    #[arg(long, value_name = "TYPE,...", value_delimiter = ',')]
+    allowed_errors: Vec<String>,
+    /// The least time between two invocations of the function, in milliseconds.
+    ///
+    /// For a function that calls a rate-limited downstream; all sizes together keep it.
+    #[arg(long, value_name = "MS", default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=3_600_000))]
+    min_interval_ms: u64,
+    /// Measure cold starts only: every sample on a fresh execution environment.
+    ///
+    /// Sample i of a size runs on a version of its own, published at the size plus i MB,
+    /// and is its first invocation: the statistics are of INIT plus that invocation. Needs
+    /// the grid search (--search grid or --sizes); publishes a version per sample, so use it
+    /// with --isolate clone where $LATEST must not change for that long.
+    #[arg(long, conflicts_with = "warmup")]
+    cold_starts: bool,
     /// Stop exploring once this many invocations were made (adaptive search).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     budget_invocations: Option<u64>,
@@ -299,6 +345,11 @@ fn check_input(args: &RecommendArgs) -> Result<Checked, CliError> {
         None => strategy.search.mode,
     };
     let explicit = args.sizes.trim() != "auto";
+    if args.cold_starts && search == SearchMode::Adaptive && !explicit {
+        return Err(CliError::usage(
+            "--cold-starts samples a grid: add --search grid or --sizes MB,...",
+        ));
+    }
     if explicit && args.search == Some(SearchArg::Adaptive) {
         return Err(CliError::usage(
             "--sizes fixes the sizes, adaptive search picks its own: drop --sizes or use --search grid",
@@ -389,7 +440,16 @@ pub async fn run(args: RecommendArgs) -> Result<(), CliError> {
         .await
         .map_err(|e| platform_error(&format!("cannot read {}", args.function), &e))?;
     if sweeps {
-        preflight_sweep(&api, &state_dir, &function).await?;
+        // The function's own architecture runs as --isolate says; any other on a copy.
+        let own =
+            args.architectures.is_empty() || args.architectures.contains(&function.architecture);
+        let other = args
+            .architectures
+            .iter()
+            .any(|a| *a != function.architecture);
+        let in_place = own && args.isolate == IsolateArg::InPlace;
+        let copies = other || (own && args.isolate == IsolateArg::Clone);
+        preflight_sweep(&api, &state_dir, &function, in_place, copies).await?;
     }
 
     let production = if args.no_production {
@@ -424,6 +484,15 @@ pub async fn run(args: RecommendArgs) -> Result<(), CliError> {
         settle_timeout: Duration::from_secs(180),
         seed: args.seed,
         monthly_invocations: production.as_ref().ok().map(|p| p.monthly_invocations),
+        cold_starts: args.cold_starts,
+        isolation: match args.isolate {
+            IsolateArg::InPlace => Isolation::InPlace,
+            IsolateArg::Clone => Isolation::Clone { architecture: None },
+        },
+        sampling: Sampling {
+            allowed_errors: args.allowed_errors.clone(),
+            min_interval: Duration::from_millis(args.min_interval_ms),
+        },
     };
     let total = match &checked.search {
         Search::Grid(plan) => {
@@ -456,16 +525,28 @@ pub async fn run(args: RecommendArgs) -> Result<(), CliError> {
     };
     let in_flight = Arc::new(Semaphore::new(args.parallel as usize));
     let started = Instant::now();
+    let mut architectures: Vec<String> = Vec::new();
+    for a in &args.architectures {
+        if !architectures.contains(a) {
+            architectures.push(a.clone());
+        }
+    }
     let tuned = tokio::select! {
-        r = tune::tune(&api, &checked.book, &function.name, &options, in_flight, &on_event) => r,
+        r = tune_architectures(&api, &checked.book, &function, &options, &architectures, in_flight, &on_event) => r,
         _ = super::shutdown_signal() => {
             bar.finish_and_clear();
             return Err(interrupted(&api, &options.run_id).await);
         }
     };
     bar.finish_and_clear();
-    let outcome = tuned.map_err(|e| tune_error(e, &function))?;
+    let (outcome, architectures) = tuned.map_err(|e| tune_error(e, &function))?;
     let mut doc = document::document(&outcome, &region);
+    doc.architectures = architectures;
+    if args.cold_starts {
+        doc.warnings.push(
+            "cold starts only: each sample ran on a fresh execution environment (a version of its own); p50, p99 and cost are of INIT plus the first invocation".into(),
+        );
+    }
     doc.function.stack_name = document::stack_name(&api, &function.arn).await;
     if let Ok(p) = &production {
         document::add_production(&mut doc, p);
@@ -525,16 +606,25 @@ async fn preflight_sweep(
     api: &AwsLambda,
     state_dir: &std::path::Path,
     function: &FunctionConfig,
+    in_place: bool,
+    copies: bool,
 ) -> Result<(), CliError> {
     memtune::sweep::refuse_if_unfinished(state_dir, &function.name)
         .map_err(|e| CliError::usage(e.to_string()))?;
-    let needs = Needs {
-        sweep: true,
-        update_alias: false,
-    };
-    preflight::permissions::check(api, &[function], needs)
-        .await
-        .map_err(preflight_error)
+    for (wanted, copy) in [(in_place, false), (copies, true)] {
+        if !wanted {
+            continue;
+        }
+        let needs = Needs {
+            sweep: true,
+            update_alias: false,
+            copy,
+        };
+        preflight::permissions::check(api, &[function], needs)
+            .await
+            .map_err(preflight_error)?;
+    }
+    Ok(())
 }
 
 /// Reads production figures for one function; tuning goes on without them.

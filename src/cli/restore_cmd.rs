@@ -43,7 +43,12 @@ pub async fn run(args: RestoreArgs) -> Result<(), CliError> {
         .unfinished
         .into_iter()
         .filter(|j| args.run.as_ref().is_none_or(|r| *r == j.run_id))
-        .filter(|j| args.function.as_ref().is_none_or(|f| *f == j.function))
+        // A temporary copy's journal belongs to the function it copies too.
+        .filter(|j| {
+            args.function.as_ref().is_none_or(|f| {
+                *f == j.function || j.clone.as_ref().is_some_and(|c| c.source == *f)
+            })
+        })
         .collect();
     // A journal that cannot be read is reported, never skipped: memtune cannot restore from
     // it, and someone must check its function by hand.

@@ -45,6 +45,8 @@ THROTTLED_FN = "webhook-ingest"  # reserved concurrency 0 for the throttling che
 VALIDATED_FN = "pdf-render"  # sent malformed and out-of-range input; never changed by it
 PAYLOAD_FN = "search-suggest"  # invoked with payloads at and over the limits
 MISSING_FN = "no-such-function"
+COPY_FN = "boto3-copy-of-orders-api"  # created from orders-api's code, then deleted
+IMAGE_FN = "boto3-image-function"  # created from a container image, then deleted
 
 # A request that breaks a constraint of the API model (a range, a length, an enum, a pattern,
 # a required member): Lambda answers 400 ValidationException, "1 validation error detected:
@@ -199,6 +201,8 @@ class LambdaChecks:
             self.invoke_names,
             self.invoke_function_error,
             self.throttling,
+            self.create_and_delete_function,
+            self.create_image_function,
         ):
             run_step(self.r, f"Lambda {step.__name__}", step)
 
@@ -316,8 +320,9 @@ class LambdaChecks:
             c.get("LoggingConfig"),
         )
         r.check(
-            "GetFunction Code.Location and Tags",
-            got.get("Code", {}).get("Location", "").startswith("https://")
+            # Lambda's is a presigned S3 URL; the lab serves the package on its own address.
+            "GetFunction Code.Location (on the lab's address) and Tags",
+            got.get("Code", {}).get("Location", "").startswith(self.endpoint + "/")
             and got.get("Tags", {}).get("env") == "prod",
             f"Code {got.get('Code')} Tags {got.get('Tags')}",
         )
@@ -856,6 +861,14 @@ class LambdaChecks:
             "after the waiter GetFunctionConfiguration shows the new code, Successful",
             after["CodeSha256"] == expected and after["LastUpdateStatus"] == "Successful",
             f"{after['CodeSha256']}, {after['LastUpdateStatus']}",
+        )
+        location = lam.get_function(FunctionName=CODE_FN)["Code"]["Location"]
+        with urllib.request.urlopen(location) as response:
+            served = response.read()
+        r.check(
+            "GetFunction's Code.Location serves the new package",
+            served == package,
+            served[:40],
         )
         r.expect_error(
             "UpdateFunctionCode without ZipFile or S3 location -> InvalidParameterValueException",
@@ -1478,6 +1491,155 @@ class LambdaChecks:
             got["StatusCode"],
         )
 
+    # -- CreateFunction, GetFunction's code, DeleteFunction --
+
+    def create_and_delete_function(self):
+        r, lam = self.r, self.lam
+        got = lam.get_function(FunctionName=API_FN)
+        location = got["Code"]["Location"]
+        with urllib.request.urlopen(location) as response:
+            package = response.read()
+        sha = base64.b64encode(hashlib.sha256(package).digest()).decode()
+        r.check(
+            "GetFunction Code.Location serves the package whose SHA-256 is CodeSha256",
+            got["Code"]["RepositoryType"] == "S3" and sha == got["Configuration"]["CodeSha256"],
+            (got["Code"], sha),
+        )
+        c = got["Configuration"]
+        created = lam.create_function(
+            FunctionName=COPY_FN,
+            Runtime=c["Runtime"],
+            Role=c["Role"],
+            Handler=c["Handler"],
+            Code={"ZipFile": package},
+            Architectures=["arm64"],
+            MemorySize=256,
+            Timeout=10,
+            Environment={"Variables": {"MODE": "copy"}},
+            Tags={"memtune:clone-of": API_FN},
+            LoggingConfig={"LogFormat": "JSON", "SystemLogLevel": "INFO"},
+        )
+        r.check(
+            "CreateFunction answers 201, State Pending (Creating), the package's CodeSha256",
+            status_of(created) == 201
+            and created["State"] == "Pending"
+            and created["StateReasonCode"] == "Creating"
+            and created["CodeSha256"] == sha
+            and created["Architectures"] == ["arm64"]
+            and created["Environment"]["Variables"] == {"MODE": "copy"}
+            and created["LoggingConfig"]["LogFormat"] == "JSON",
+            created,
+        )
+        lam.get_waiter("function_active_v2").wait(
+            FunctionName=COPY_FN, WaiterConfig={"Delay": 1, "MaxAttempts": 30}
+        )
+        active = lam.get_function_configuration(FunctionName=COPY_FN)
+        r.check(
+            "the new function turns Active, LastUpdateStatus Successful",
+            active["State"] == "Active" and active["LastUpdateStatus"] == "Successful",
+            active,
+        )
+        tags = lam.list_tags(Resource=active["FunctionArn"])["Tags"]
+        r.check("CreateFunction's Tags are the function's", tags == {"memtune:clone-of": API_FN}, tags)
+        invoked = lam.invoke(FunctionName=COPY_FN, LogType="Tail")
+        r.check(
+            "the copy runs (200, no function error)",
+            invoked["StatusCode"] == 200 and "FunctionError" not in invoked,
+            invoked.get("FunctionError"),
+        )
+        r.expect_error(
+            "CreateFunction of an existing name -> ResourceConflictException 409",
+            "ResourceConflictException",
+            409,
+            lam.create_function,
+            FunctionName=COPY_FN,
+            Runtime=c["Runtime"],
+            Role=c["Role"],
+            Handler=c["Handler"],
+            Code={"ZipFile": package},
+        )
+        r.expect_error(
+            "CreateFunction without code -> InvalidParameterValueException 400",
+            "InvalidParameterValueException",
+            400,
+            lam.create_function,
+            FunctionName="boto3-no-code",
+            Runtime=c["Runtime"],
+            Role=c["Role"],
+            Handler=c["Handler"],
+            Code={},
+        )
+        r.expect_error(
+            "CreateFunction from a bucket that cannot exist -> InvalidParameterValueException",
+            "InvalidParameterValueException",
+            400,
+            lam.create_function,
+            FunctionName="boto3-no-bucket",
+            Runtime=c["Runtime"],
+            Role=c["Role"],
+            Handler=c["Handler"],
+            Code={"S3Bucket": "sthree-no-such-bucket", "S3Key": "x.zip"},
+        )
+        lam.update_function_configuration(
+            FunctionName=COPY_FN, SnapStart={"ApplyOn": "PublishedVersions"}
+        )
+        lam.get_waiter("function_updated_v2").wait(
+            FunctionName=COPY_FN, WaiterConfig={"Delay": 1, "MaxAttempts": 30}
+        )
+        published = lam.publish_version(FunctionName=COPY_FN)
+        r.check(
+            "PublishVersion with SnapStart: the version is Pending (OptimizationStatus On)",
+            published["State"] == "Pending"
+            and published["SnapStart"]["OptimizationStatus"] == "On",
+            published,
+        )
+        version = published["Version"]
+        lam.get_waiter("published_version_active").wait(
+            FunctionName=COPY_FN, Qualifier=version, WaiterConfig={"Delay": 1, "MaxAttempts": 30}
+        )
+        ready = lam.get_function_configuration(FunctionName=COPY_FN, Qualifier=version)
+        r.check(
+            "... until its snapshot is ready: then Active",
+            ready["State"] == "Active" and ready["SnapStart"]["OptimizationStatus"] == "On",
+            ready,
+        )
+        lam.create_alias(FunctionName=COPY_FN, Name="live", FunctionVersion=version)
+        deleted = lam.delete_function(FunctionName=COPY_FN)
+        r.check("DeleteFunction of a whole function answers 204", status_of(deleted) == 204, deleted)
+        r.expect_error(
+            "a deleted function (and its versions) is gone -> ResourceNotFoundException 404",
+            "ResourceNotFoundException",
+            404,
+            lam.get_function_configuration,
+            FunctionName=COPY_FN,
+            Qualifier=version,
+        )
+
+    def create_image_function(self):
+        r, lam = self.r, self.lam
+        uri = f"{self.account}.dkr.ecr.{REGION}.amazonaws.com/boto3-image:latest"
+        created = lam.create_function(
+            FunctionName=IMAGE_FN,
+            Role=f"arn:aws:iam::{self.account}:role/boto3-image",
+            PackageType="Image",
+            Code={"ImageUri": uri},
+        )
+        r.check(
+            "CreateFunction of an image: PackageType Image, no Runtime",
+            created["PackageType"] == "Image" and "Runtime" not in created,
+            created,
+        )
+        lam.get_waiter("function_active_v2").wait(
+            FunctionName=IMAGE_FN, WaiterConfig={"Delay": 1, "MaxAttempts": 30}
+        )
+        code = lam.get_function(FunctionName=IMAGE_FN)["Code"]
+        r.check(
+            "GetFunction of an image function names the image (RepositoryType ECR)",
+            code["RepositoryType"] == "ECR" and code["ImageUri"] == uri,
+            code,
+        )
+        lam.delete_function(FunctionName=IMAGE_FN)
+
 
 # ---- CloudWatch ------------------------------------------------------------------------------
 
@@ -1604,8 +1766,29 @@ class LogsChecks:
         self.lam = boto3.client("lambda", endpoint_url=endpoint, region_name=REGION)
 
     def run(self):
-        for step in (self.filter_log_events, self.insights):
+        for step in (self.filter_log_events, self.insights, self.delete_log_group):
             run_step(self.r, f"Logs {step.__name__}", step)
+
+    def delete_log_group(self):
+        r, logs = self.r, self.logs
+        group = f"/aws/lambda/{TUNED_FN}"
+        self.lam.invoke(FunctionName=TUNED_FN)
+        deleted = logs.delete_log_group(logGroupName=group)
+        r.check("DeleteLogGroup answers 200", status_of(deleted) == 200, deleted)
+        r.expect_error(
+            "a deleted log group is gone -> ResourceNotFoundException",
+            "ResourceNotFoundException",
+            400,
+            logs.filter_log_events,
+            logGroupName=group,
+        )
+        r.expect_error(
+            "DeleteLogGroup of a group that does not exist -> ResourceNotFoundException",
+            "ResourceNotFoundException",
+            400,
+            logs.delete_log_group,
+            logGroupName="/aws/lambda/no-such-function",
+        )
 
     def filter_log_events(self):
         r, logs = self.r, self.logs

@@ -26,9 +26,13 @@ impl std::str::FromStr for DenyList {
                 Some(("lambda" | "cloudwatch" | "logs", op)) if !op.is_empty() => {
                     actions.push(a.to_string())
                 }
+                // CreateFunction checks it (the role is in its body).
+                Some(("iam", "PassRole")) => {
+                    actions.push(a.to_string())
+                }
                 _ => {
                     return Err(format!(
-                        "'{a}' is not an action like lambda:UpdateFunctionConfiguration, cloudwatch:GetMetricData or logs:*"
+                        "'{a}' is not an action like lambda:UpdateFunctionConfiguration, cloudwatch:GetMetricData, logs:* or iam:PassRole"
                     ))
                 }
             }
@@ -57,6 +61,7 @@ fn lambda_action(method: &Method, path: &str, query: Option<&str>) -> Option<&'s
     let parts: Vec<&str> = path.trim_end_matches('/').split('/').skip(1).collect();
     let get = method == Method::GET;
     let action = match (parts.as_slice(), method.as_str()) {
+        (["2015-03-31", "functions"], "POST") => "CreateFunction",
         (["2015-03-31", "functions"], _) => "ListFunctions",
         (["2015-03-31", "functions", _], "GET") => "GetFunction",
         (["2015-03-31", "functions", _], "DELETE") => "DeleteFunction",

@@ -21,7 +21,10 @@ type Shared = State<Arc<Lab>>;
 
 pub fn routes() -> Router<Arc<Lab>> {
     Router::new()
-        .route("/2015-03-31/functions", get(list_functions))
+        .route(
+            "/2015-03-31/functions",
+            get(list_functions).post(super::create_api::create_function),
+        )
         .route("/2015-03-31/functions/", get(list_functions))
         .route(
             "/2015-03-31/functions/{name}",
@@ -77,7 +80,7 @@ async fn with_request_id(mut response: Response) -> Response {
     response
 }
 
-fn json_ok(status: StatusCode, value: Value) -> Response {
+pub(crate) fn json_ok(status: StatusCode, value: Value) -> Response {
     (
         status,
         [("content-type", "application/json")],
@@ -86,7 +89,7 @@ fn json_ok(status: StatusCode, value: Value) -> Response {
         .into_response()
 }
 
-fn respond(result: Result<Value, AwsError>, status: StatusCode) -> Response {
+pub(crate) fn respond(result: Result<Value, AwsError>, status: StatusCode) -> Response {
     match result {
         Ok(v) => json_ok(status, v),
         Err(e) => e.rest_json(),
@@ -98,7 +101,7 @@ const MAX_SYNC_PAYLOAD_BYTES: usize = 6 * 1024 * 1024;
 /// Asynchronous (Event) Invoke payloads: 1 MB since October 2025 (256 KB before).
 const MAX_ASYNC_PAYLOAD_BYTES: usize = 1024 * 1024;
 /// UpdateFunctionCode: a 50 MB zip, base64-encoded in the JSON body (Lambda's figure).
-const MAX_CODE_REQUEST_BYTES: usize = 69_905_067;
+pub(crate) const MAX_CODE_REQUEST_BYTES: usize = 69_905_067;
 /// Lambda documents no limit for the other operations, whose bodies are small; the lab takes
 /// Invoke's.
 const MAX_CONTROL_REQUEST_BYTES: usize = MAX_SYNC_PAYLOAD_BYTES;
@@ -115,7 +118,11 @@ fn too_large(message: String) -> AwsError {
 
 /// Reads a request body of at most `limit` bytes; a longer one is Lambda's 413 for
 /// `operation`.
-async fn read_body(body: Body, limit: usize, operation: &str) -> Result<Bytes, AwsError> {
+pub(crate) async fn read_body(
+    body: Body,
+    limit: usize,
+    operation: &str,
+) -> Result<Bytes, AwsError> {
     let mut stream = body.into_data_stream();
     let mut bytes = Vec::new();
     while let Some(chunk) = stream.next().await {
@@ -156,7 +163,7 @@ async fn checked_body(
 }
 
 /// Runs `op` on the function named in the path, after the error5xx fault had its chance.
-fn on_function(
+pub(crate) fn on_function(
     lab: &Lab,
     raw_name: &str,
     qualifier: Option<&str>,
@@ -184,10 +191,16 @@ async fn list_functions(State(lab): Shared, Query(q): Params) -> Response {
     respond(result, StatusCode::OK)
 }
 
-async fn get_function(State(lab): Shared, Path(name): Path<String>, Query(q): Params) -> Response {
+async fn get_function(
+    State(lab): Shared,
+    Path(name): Path<String>,
+    Query(q): Params,
+    headers: HeaderMap,
+) -> Response {
     let qualifier = q.get("Qualifier").map(String::as_str);
+    let base = super::create_api::own_address(&headers);
     let result = checked_name(&name, &validation::NAMESPACED_FUNCTION_NAME, qualifier)
-        .and_then(|_| on_function(&lab, &name, qualifier, |n, q| lab.get_function(n, q)));
+        .and_then(|_| on_function(&lab, &name, qualifier, |n, q| lab.get_function(n, q, &base)));
     respond(result, StatusCode::OK)
 }
 

@@ -8,6 +8,7 @@ pub mod capacity_truth;
 pub mod cloudwatch;
 pub mod control;
 pub mod environments;
+mod create_api;
 pub mod faults;
 pub mod filter_pattern;
 pub mod iam;
@@ -138,6 +139,7 @@ pub fn router(lab: Arc<Lab>) -> Router {
         )
         .route("/", post(aws_json))
         .route("/_lab/stats", get(stats))
+        .route("/_lab/code/{name}", get(create_api::download_code))
         .layer(axum::middleware::from_fn_with_state(
             lab.clone(),
             iam::authorize,

@@ -39,12 +39,13 @@ pub async fn aws_json_1_1(lab: &Lab, operation: &str, body: &[u8]) -> Response {
             "StartQuery" => start_query(lab, json),
             "GetQueryResults" => get_query_results(&lab.telemetry, json),
             "StopQuery" => stop_query(&lab.telemetry, json),
+            "DeleteLogGroup" => delete_log_group(&lab.telemetry, json),
             _ => Err(AwsError::new(
                 StatusCode::BAD_REQUEST,
                 "UnknownOperationException",
                 format!(
                     "the lab's CloudWatch Logs serves FilterLogEvents, StartQuery, \
-                     GetQueryResults and StopQuery, not {operation}"
+                     GetQueryResults, StopQuery and DeleteLogGroup, not {operation}"
                 ),
             )),
         });
@@ -61,6 +62,17 @@ pub async fn aws_json_1_1(lab: &Lab, operation: &str, body: &[u8]) -> Response {
         response.headers_mut().insert("x-amzn-requestid", id);
     }
     response
+}
+
+/// DeleteLogGroup: `{}` on success; ResourceNotFoundException when there is no such group.
+fn delete_log_group(telemetry: &Telemetry, json: Value) -> Result<Value, AwsError> {
+    let group = json
+        .get("logGroupName")
+        .and_then(Value::as_str)
+        .ok_or_else(|| invalid("1 validation error detected: Value null at 'logGroupName' failed to satisfy constraint: Member must not be null"))?;
+    let function = function_of(telemetry, group)?;
+    telemetry.delete_log_group(function);
+    Ok(serde_json::json!({}))
 }
 
 fn invalid(message: impl Into<String>) -> AwsError {

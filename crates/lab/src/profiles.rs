@@ -140,6 +140,14 @@ pub struct FunctionProfile {
     pub curve: Option<MeasuredCurve>,
     #[serde(default)]
     pub traffic: Traffic,
+    /// false: the code has a native dependency built for `architecture` only, so a copy of
+    /// the function on the other architecture fails at INIT.
+    #[serde(default = "portable_by_default")]
+    pub portable: bool,
+}
+
+fn portable_by_default() -> bool {
+    true
 }
 
 fn default_runtime() -> String {

@@ -203,6 +203,11 @@ impl FunctionSettings {
     /// Writes the settings into a configuration document, as Lambda shapes them: a setting
     /// that is not set is left out. `published`: a version rather than $LATEST (SnapStart
     /// optimizes published versions only).
+    /// SnapStart `ApplyOn: PublishedVersions`.
+    pub fn snap_start(&self) -> bool {
+        self.snap_start
+    }
+
     pub fn write(&self, doc: &mut Value, published: bool) {
         doc["Role"] = json!(self.role);
         if let Some(handler) = &self.handler {

@@ -175,6 +175,7 @@ fn profile(index: usize, kind: Kind, rng: &mut StdRng) -> FunctionProfile {
         workload,
         curve: None,
         traffic: traffic(rng),
+        portable: true,
     }
 }
 

@@ -39,6 +39,8 @@ pub struct Telemetry {
     invocations: RwLock<HashMap<String, Vec<InvocationRecord>>>,
     throttles: RwLock<HashMap<String, Vec<i64>>>,
     queries: Mutex<HashMap<String, StoredQuery>>,
+    /// Functions whose log group was deleted (and has not been written to since).
+    deleted_groups: RwLock<std::collections::HashSet<String>>,
 }
 
 /// A Logs Insights query: evaluated when started, reported as running on the first poll.
@@ -78,10 +80,16 @@ impl Telemetry {
             invocations: RwLock::default(),
             throttles: RwLock::default(),
             queries: Mutex::default(),
+            deleted_groups: RwLock::default(),
         }
     }
 
     pub fn record_invocation(&self, record: InvocationRecord) {
+        let mut deleted = self
+            .deleted_groups
+            .write()
+            .unwrap_or_else(|e| e.into_inner());
+        deleted.remove(&record.function);
         let mut map = self.invocations.write().unwrap_or_else(|e| e.into_inner());
         map.entry(record.function.clone()).or_default().push(record);
     }
@@ -101,12 +109,34 @@ impl Telemetry {
     /// Whether a function has a log group: Lambda creates it on the first invocation, and
     /// production traffic means there was one.
     pub fn has_log_group(&self, function: &str) -> bool {
+        let deleted = self
+            .deleted_groups
+            .read()
+            .unwrap_or_else(|e| e.into_inner());
+        if deleted.contains(function) {
+            return false;
+        }
         let produced = self
             .profiles
             .get(function)
             .is_some_and(|p| p.traffic.requests_per_day > 0.0);
         let map = self.invocations.read().unwrap_or_else(|e| e.into_inner());
         produced || map.get(function).is_some_and(|v| !v.is_empty())
+    }
+
+    /// DeleteLogGroup: the function's events are gone; false when it had no log group.
+    pub fn delete_log_group(&self, function: &str) -> bool {
+        if !self.has_log_group(function) {
+            return false;
+        }
+        let mut map = self.invocations.write().unwrap_or_else(|e| e.into_inner());
+        map.remove(function);
+        let mut deleted = self
+            .deleted_groups
+            .write()
+            .unwrap_or_else(|e| e.into_inner());
+        deleted.insert(function.to_string());
+        true
     }
 
     /// Runs `f` over the recorded invocations of a function (in the order they finished)

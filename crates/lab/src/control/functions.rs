@@ -7,7 +7,7 @@ use base64::Engine;
 use serde_json::{json, Value};
 
 use super::{
-    now_string, paginate, precondition_failed, random_uuid, with_marker, FunctionState, Lab,
+    now_string, paginate, precondition_failed, random_uuid, with_marker, Code, FunctionState, Lab,
     PendingUpdate, RunConfig, LATEST,
 };
 use crate::aws_error::AwsError;
@@ -65,7 +65,7 @@ impl Lab {
         let mut doc = json!({
             "FunctionName": name,
             "FunctionArn": arn,
-            "CodeSize": 4096,
+            "CodeSize": f.code.size(),
             "Description": version_description.unwrap_or(&config.description),
             "Timeout": config.timeout_s,
             "MemorySize": config.memory_mb,
@@ -80,6 +80,8 @@ impl Lab {
             "LoggingConfig": logging,
         });
         config.settings.write(&mut doc, version != LATEST);
+        f.write_state(&mut doc);
+        f.write_version_state(version, &mut doc);
         if p.package_type == "Zip" {
             doc["Runtime"] = json!(p.runtime);
         }
@@ -102,16 +104,18 @@ impl Lab {
         })
     }
 
-    pub fn get_function(&self, name: &str, qualifier: Option<&str>) -> Result<Value, AwsError> {
+    /// GetFunction; `code_base` is the lab's own address, where the package can be downloaded.
+    pub fn get_function(
+        &self,
+        name: &str,
+        qualifier: Option<&str>,
+        code_base: &str,
+    ) -> Result<Value, AwsError> {
         self.with_function(name, qualifier, |lab, f| {
             let version = lab.resolve(f, qualifier)?;
             let mut doc = json!({
                 "Configuration": lab.configuration_json(f, &version),
-                "Code": {
-                    "RepositoryType": "S3",
-                    "Location": format!("https://awslambda-{}-tasks.s3.{}.amazonaws.com/snapshots/{}/{}",
-                        lab.account.region, lab.account.region, lab.account.account_id, f.profile.name),
-                },
+                "Code": lab.code_location(f, code_base),
                 "Tags": f.profile.tags,
             });
             if let Some(r) = f.reserved {
@@ -124,6 +128,7 @@ impl Lab {
     /// A mutation of $LATEST needs no update in progress (409) and, when the caller sends a
     /// RevisionId, the current one (412).
     pub(super) fn check_mutable(&self, f: &FunctionState, body: &Value) -> Result<(), AwsError> {
+        f.check_active()?;
         if f.pending.is_some() {
             return Err(AwsError::conflict(format!(
                 "The operation cannot be performed at this time. An update is in progress for resource: {}",
@@ -157,40 +162,45 @@ impl Lab {
                 config.description = d.to_string();
             }
             if let Some(logging) = body.get("LoggingConfig") {
-                match logging.get("LogFormat").and_then(Value::as_str) {
-                    Some("Text") => config.log_format = LogFormat::Text,
-                    Some("JSON") => config.log_format = LogFormat::Json,
-                    Some(other) => {
-                        return Err(AwsError::invalid(format!(
-                            "Unsupported LogFormat '{other}'"
-                        )))
-                    }
-                    None => {}
-                }
-                if let Some(level) = logging.get("SystemLogLevel").and_then(Value::as_str) {
-                    config.system_log_level = Some(level.to_string());
-                }
-                if let Some(level) = logging.get("ApplicationLogLevel").and_then(Value::as_str) {
-                    config.application_log_level = Some(level.to_string());
-                }
-                if config.log_format == LogFormat::Text
-                    && (config.system_log_level.is_some() || config.application_log_level.is_some())
-                {
-                    return Err(AwsError::invalid(
-                        "Log levels can only be set when LogFormat is JSON.",
-                    ));
-                }
+                Self::apply_logging(&mut config, logging)?;
             }
             config.settings.update(body, &f.profile)?;
-            let code_sha256 = f.code_sha256.clone();
-            Ok(lab.start_update(f, config, code_sha256, stuck))
+            let code = f.code.clone();
+            Ok(lab.start_update(f, config, code, stuck))
         })
+    }
+
+    /// Applies a `LoggingConfig` (UpdateFunctionConfiguration, CreateFunction).
+    pub(super) fn apply_logging(config: &mut RunConfig, logging: &Value) -> Result<(), AwsError> {
+        match logging.get("LogFormat").and_then(Value::as_str) {
+            Some("Text") => config.log_format = LogFormat::Text,
+            Some("JSON") => config.log_format = LogFormat::Json,
+            Some(other) => {
+                return Err(AwsError::invalid(format!(
+                    "Unsupported LogFormat '{other}'"
+                )))
+            }
+            None => {}
+        }
+        if let Some(level) = logging.get("SystemLogLevel").and_then(Value::as_str) {
+            config.system_log_level = Some(level.to_string());
+        }
+        if let Some(level) = logging.get("ApplicationLogLevel").and_then(Value::as_str) {
+            config.application_log_level = Some(level.to_string());
+        }
+        if config.log_format == LogFormat::Text
+            && (config.system_log_level.is_some() || config.application_log_level.is_some())
+        {
+            return Err(AwsError::invalid(
+                "Log levels can only be set when LogFormat is JSON.",
+            ));
+        }
+        Ok(())
     }
 
     /// UpdateFunctionCode: new code from `ZipFile` (base64) or an S3 object; CodeSha256 is
     /// base64(sha256) of the package (of the S3 location, which the lab does not fetch).
     pub fn update_function_code(&self, name: &str, body: &Value) -> Result<Value, AwsError> {
-        use sha2::Digest;
         let zip = body.get("ZipFile").and_then(Value::as_str);
         let s3 = ["S3Bucket", "S3Key", "S3ObjectVersion"]
             .map(|k| body.get(k).and_then(Value::as_str).unwrap_or(""));
@@ -207,13 +217,20 @@ impl Lab {
         if package.is_empty() {
             return Err(AwsError::invalid("Uploaded file must be a non-empty zip"));
         }
-        let sha = base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(&package));
+        let code = Code::Zip(package.into());
         let stuck = self.config.faults.stuck_update;
         let stuck = stuck > 0.0 && self.fault(&mut self.lock(), stuck);
+        {
+            // A function created from this code later behaves like this one.
+            let mut inner = self.lock();
+            if let Some(profile) = inner.functions.get(name).map(|f| f.profile.clone()) {
+                inner.code_profiles.entry(code.key()).or_insert(profile);
+            }
+        }
         self.with_function(name, None, |lab, f| {
             lab.check_mutable(f, body)?;
             let config = f.active.clone();
-            Ok(lab.start_update(f, config, sha, stuck))
+            Ok(lab.start_update(f, config, code, stuck))
         })
     }
 
@@ -222,7 +239,7 @@ impl Lab {
         &self,
         f: &mut FunctionState,
         config: RunConfig,
-        code_sha256: String,
+        code: Code,
         stuck: bool,
     ) -> Value {
         let seconds = if stuck {
@@ -240,7 +257,8 @@ impl Lab {
         let wait = self.scaled(seconds).max(floor);
         f.pending = Some(PendingUpdate {
             config,
-            code_sha256,
+            code_sha256: code.sha256(),
+            code,
             done: Instant::now() + wait,
         });
         f.revision_id = random_uuid(&mut f.rng);

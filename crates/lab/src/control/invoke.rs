@@ -48,6 +48,8 @@ pub struct Reservation {
     request_id: String,
     stream: String,
     cold: bool,
+    /// INIT failed: Lambda's (errorType, errorMessage).
+    init_failure: Option<(&'static str, String)>,
     /// Wall time to hold the environment busy.
     pub hold: Duration,
 }
@@ -82,6 +84,7 @@ impl Lab {
             return Err(self.not_found(name, qualifier));
         };
         Self::settle(f);
+        f.check_active()?;
         let mut version = self.resolve(f, qualifier)?;
         let primary = version.clone();
         let alias = qualifier
@@ -94,6 +97,7 @@ impl Lab {
                 }
             }
         }
+        f.check_version_ready(&version)?;
         let throttled = match f.reserved {
             Some(r) if f.counters.in_flight >= r => {
                 Some("ReservedFunctionConcurrentInvocationLimitExceeded")
@@ -190,13 +194,26 @@ impl Lab {
             .noise
             .entry(noise_key)
             .or_insert_with_key(|key| StdRng::seed_from_u64(seed_for(seed, key)));
-        let execution = f.profile.model().execute(
+        let mut execution = f.profile.model().execute(
             config.memory_mb,
             architecture,
             config.timeout_s as f64 * 1000.0,
             cold,
             noise,
         );
+        let init_failure = f.init_failure();
+        if init_failure.is_some() {
+            // The runtime gives up while loading the code: a short INIT, nothing runs.
+            execution = Execution {
+                outcome: Outcome::FunctionError,
+                duration_ms: execution
+                    .init_ms
+                    .unwrap_or(execution.duration_ms)
+                    .min(250.0),
+                init_ms: None,
+                max_memory_used_mb: execution.max_memory_used_mb.min(30),
+            };
+        }
         let request_id = random_uuid(&mut f.rng);
         f.counters.in_flight += 1;
         f.counters.peak_concurrency = f.counters.peak_concurrency.max(f.counters.in_flight);
@@ -221,6 +238,7 @@ impl Lab {
             request_id,
             stream,
             cold,
+            init_failure,
             hold,
         })
     }
@@ -342,6 +360,13 @@ fn billed_ms(e: &Execution) -> u64 {
 
 /// What the function returns: a small JSON document, or Lambda's error payload.
 fn payload_for(r: &Reservation) -> (bool, String) {
+    if let Some((kind, message)) = &r.init_failure {
+        let message = format!("RequestId: {} {message}", r.request_id);
+        return (
+            true,
+            json!({ "errorType": kind, "errorMessage": message }).to_string(),
+        );
+    }
     let e = &r.execution;
     match e.outcome {
         Outcome::Success => (
@@ -379,6 +404,9 @@ fn log_lines(r: &Reservation, billed_ms: u64) -> Vec<String> {
     let now: DateTime<Utc> = Utc::now();
     let ts = now.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string();
     let status = match e.outcome {
+        _ if r.init_failure.is_some() => {
+            ReportStatus::Error(r.init_failure.as_ref().map(|(kind, _)| kind.to_string()))
+        }
         Outcome::Success | Outcome::FunctionError => ReportStatus::Success,
         Outcome::OutOfMemory => ReportStatus::Error(Some("Runtime.OutOfMemory".into())),
         Outcome::Timeout => ReportStatus::Timeout,
@@ -395,7 +423,15 @@ fn log_lines(r: &Reservation, billed_ms: u64) -> Vec<String> {
     };
     match r.config.log_format {
         LogFormat::Text => {
-            let mut lines = vec![format!("START RequestId: {id} Version: {}\n", r.version)];
+            let mut lines = Vec::new();
+            if let Some((kind, message)) = &r.init_failure {
+                lines.push(format!(
+                    "INIT_REPORT Init Duration: {:.2} ms\tPhase: invoke\tStatus: error\tError Type: {kind}\n",
+                    e.duration_ms
+                ));
+                lines.push(format!("{ts} {id} {message}\n"));
+            }
+            lines.push(format!("START RequestId: {id} Version: {}\n", r.version));
             if e.outcome == Outcome::Timeout {
                 lines.push(format!(
                     "{ts} {id} Task timed out after {:.2} seconds\n",

@@ -7,13 +7,16 @@
 //! [`Lab`] in its own file.
 
 mod concurrency;
+mod create;
 mod functions;
 mod invoke;
 mod provisioned;
+mod snapstart;
 mod stats;
 mod test_hooks;
 mod versions;
 
+pub use create::{lab_package, Code};
 pub use invoke::{InvocationType, InvokeResult, Reservation};
 pub use stats::{FunctionStats, LabStats};
 
@@ -21,7 +24,6 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use base64::Engine;
 use chrono::Utc;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -55,11 +57,14 @@ struct PublishedVersion {
     revision_id: String,
     last_modified: String,
     description: String,
+    /// SnapStart: Pending until its snapshot is ready.
+    ready_at: Option<Instant>,
 }
 
 /// What $LATEST becomes once an update completes, and when.
 struct PendingUpdate {
     config: RunConfig,
+    code: Code,
     code_sha256: String,
     done: Instant,
 }
@@ -115,6 +120,13 @@ struct FunctionState {
     edit_at_test_size: Option<Value>,
     /// What became of that edit once it landed: Err holds Lambda's refusal.
     landed_edit: Option<Result<(), String>>,
+    /// The code GetFunction hands out: the deployment package or the image.
+    code: Code,
+    /// The architecture the code was built for; a copy created on the other one runs it
+    /// only when the profile is portable.
+    built_for: memtune_facts::Architecture,
+    /// A function just created is Pending until then, Active after.
+    pending_until: Option<Instant>,
 }
 
 struct Inner {
@@ -125,6 +137,9 @@ struct Inner {
     throttles: u64,
     gb_seconds: f64,
     fault_rng: StdRng,
+    /// Which profile runs a package (by CodeSha256) or an image (by URI): a function created
+    /// with the code of one the lab serves behaves like it.
+    code_profiles: HashMap<String, FunctionProfile>,
 }
 
 /// The whole simulated account.
@@ -145,12 +160,6 @@ fn random_uuid(rng: &mut StdRng) -> String {
         .to_string()
 }
 
-fn code_sha256(name: &str, generation: u64) -> String {
-    use sha2::Digest;
-    let digest = sha2::Sha256::digest(format!("{name}:{generation}").as_bytes());
-    base64::engine::general_purpose::STANDARD.encode(digest)
-}
-
 fn seed_for(seed: u64, name: &str) -> u64 {
     // FNV-1a over the name, mixed with the lab seed: stable across runs and platforms.
     let mut h: u64 = 0xcbf2_9ce4_8422_2325 ^ seed.wrapping_mul(0x9e37_79b9_7f4a_7c15);
@@ -166,37 +175,12 @@ impl Lab {
         let started_ms = Utc::now().timestamp_millis();
         let telemetry = Telemetry::new(config.seed, started_ms, &config.profiles.functions);
         let mut functions = BTreeMap::new();
+        let mut code_profiles = HashMap::new();
+        let account = &config.profiles.account;
         for profile in &config.profiles.functions {
-            let mut rng = StdRng::seed_from_u64(seed_for(config.seed, &profile.name));
-            let active = RunConfig {
-                memory_mb: profile.memory_mb,
-                timeout_s: profile.timeout_s,
-                description: profile.description.clone(),
-                log_format: profile.log_format,
-                system_log_level: None,
-                application_log_level: None,
-                settings: FunctionSettings::initial(profile, &config.profiles.account.account_id),
-            };
-            let state = FunctionState {
-                active,
-                pending: None,
-                generation: 0,
-                revision_id: random_uuid(&mut rng),
-                last_modified: now_string(),
-                code_sha256: code_sha256(&profile.name, 0),
-                versions: BTreeMap::new(),
-                next_version: 1,
-                aliases: BTreeMap::new(),
-                reserved: profile.reserved_concurrency,
-                provisioned: BTreeMap::new(),
-                environments: HashMap::new(),
-                counters: FunctionStats::default(),
-                rng,
-                noise: HashMap::new(),
-                edit_at_test_size: None,
-                landed_edit: None,
-                profile: profile.clone(),
-            };
+            let code = Code::of_profile(profile, account);
+            code_profiles.insert(code.key(), profile.clone());
+            let state = FunctionState::new(profile.clone(), &config, code, profile.architecture);
             functions.insert(profile.name.clone(), state);
         }
         let lab = Lab {
@@ -210,6 +194,7 @@ impl Lab {
                 throttles: 0,
                 gb_seconds: 0.0,
                 fault_rng: StdRng::seed_from_u64(config.seed ^ 0xfa17),
+                code_profiles,
             }),
             config,
         };
@@ -297,11 +282,15 @@ impl Lab {
 
     /// Completes an update whose time has come: invocations of $LATEST now use it.
     fn settle(f: &mut FunctionState) {
+        if f.pending_until.is_some_and(|t| Instant::now() >= t) {
+            f.pending_until = None;
+        }
         if let Some(p) = &f.pending {
             if Instant::now() >= p.done {
                 let p = f.pending.take().expect("checked above");
                 f.active = p.config;
                 f.code_sha256 = p.code_sha256;
+                f.code = p.code;
                 f.generation += 1;
                 // The status change is a new revision, as on Lambda.
                 f.revision_id = random_uuid(&mut f.rng);

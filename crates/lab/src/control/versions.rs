@@ -37,6 +37,7 @@ impl Lab {
                 .to_string();
             let revision_id = random_uuid(&mut f.rng);
             f.counters.versions_published += 1;
+            let ready_at = lab.snapshot_ready_at(f);
             f.versions.insert(
                 n,
                 PublishedVersion {
@@ -45,6 +46,7 @@ impl Lab {
                     revision_id,
                     last_modified: now_string(),
                     description,
+                    ready_at,
                 },
             );
             Ok(lab.configuration_json(f, &n.to_string()))

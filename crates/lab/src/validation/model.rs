@@ -321,3 +321,92 @@ pub const PUT_FUNCTION_CONCURRENCY: &[Member] =
 
 pub const PUT_PROVISIONED_CONCURRENCY_CONFIG: &[Member] =
     &[required("ProvisionedConcurrentExecutions", int(1, None))];
+
+const CODE: Shape = Shape::Structure(&[
+    member("ZipFile", Shape::Blob),
+    member("S3Bucket", patterned(3, Some(63), S3_BUCKET_PATTERN)),
+    member("S3Key", text(1, 1024)),
+    member("S3ObjectVersion", text(1, 1024)),
+    member("ImageUri", ANY_STRING),
+    member("SourceKMSKeyArn", ANY_STRING),
+]);
+
+pub const CREATE_FUNCTION: &[Member] = &[
+    required("FunctionName", FUNCTION_NAME),
+    required("Role", patterned(0, None, ROLE_PATTERN)),
+    required("Code", CODE),
+    member("Runtime", ANY_STRING),
+    member("Handler", patterned(0, Some(128), HANDLER_PATTERN)),
+    member("Description", DESCRIPTION),
+    member("Timeout", int(1, Some(900))),
+    member(
+        "MemorySize",
+        int(MIN_MEMORY_MB as i64, Some(MAX_MEMORY_MB as i64)),
+    ),
+    member("Publish", Shape::Boolean),
+    member("PackageType", Shape::Enum(&["Zip", "Image"])),
+    member("Architectures", list(&ARCHITECTURE, 1, Some(1))),
+    member(
+        "Tags",
+        Shape::Map {
+            key: &ANY_STRING,
+            value: &ANY_STRING,
+            sensitive: false,
+        },
+    ),
+    member("Layers", list(&LAYER_ARN, 0, None)),
+    member(
+        "VpcConfig",
+        Shape::Structure(&[
+            member("SubnetIds", list(&ANY_STRING, 0, Some(16))),
+            member("SecurityGroupIds", list(&ANY_STRING, 0, Some(5))),
+            member("Ipv6AllowedForDualStack", Shape::Boolean),
+        ]),
+    ),
+    member(
+        "Environment",
+        Shape::Structure(&[member(
+            "Variables",
+            Shape::Map {
+                key: &ENV_NAME,
+                value: &ANY_STRING,
+                sensitive: true,
+            },
+        )]),
+    ),
+    member(
+        "TracingConfig",
+        Shape::Structure(&[member("Mode", Shape::Enum(&["Active", "PassThrough"]))]),
+    ),
+    member(
+        "ImageConfig",
+        Shape::Structure(&[
+            member("EntryPoint", STRING_LIST),
+            member("Command", STRING_LIST),
+            member("WorkingDirectory", text(0, 1000)),
+        ]),
+    ),
+    member(
+        "EphemeralStorage",
+        Shape::Structure(&[required("Size", int(512, Some(10_240)))]),
+    ),
+    member(
+        "SnapStart",
+        Shape::Structure(&[member(
+            "ApplyOn",
+            Shape::Enum(&["PublishedVersions", "None"]),
+        )]),
+    ),
+    member(
+        "LoggingConfig",
+        Shape::Structure(&[
+            member("LogFormat", Shape::Enum(&["JSON", "Text"])),
+            member(
+                "ApplicationLogLevel",
+                Shape::Enum(&["TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"]),
+            ),
+            member("SystemLogLevel", Shape::Enum(&["DEBUG", "INFO", "WARN"])),
+            member("LogGroup", patterned(1, Some(512), LOG_GROUP_PATTERN)),
+        ]),
+    ),
+];

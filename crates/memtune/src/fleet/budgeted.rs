@@ -7,6 +7,7 @@ use std::future::Future;
 use std::sync::Arc;
 
 use super::budget::InvocationBudget;
+use crate::platform::definition::{FunctionDefinition, NewFunction};
 use crate::platform::{
     AccountConcurrency, AliasInfo, FunctionConfig, InvokeResponse, LambdaApi, PlatformError,
     PlatformResult, ProvisionedConcurrency,
@@ -18,6 +19,36 @@ pub struct Budgeted<A: LambdaApi> {
 }
 
 impl<A: LambdaApi> LambdaApi for Budgeted<A> {
+    fn get_definition(
+        &self,
+        name: &str,
+    ) -> impl Future<Output = PlatformResult<FunctionDefinition>> + Send {
+        self.inner.get_definition(name)
+    }
+
+    fn download_package(
+        &self,
+        location: &str,
+        limit: usize,
+    ) -> impl Future<Output = PlatformResult<Vec<u8>>> + Send {
+        self.inner.download_package(location, limit)
+    }
+
+    fn create_function(
+        &self,
+        new: &NewFunction,
+    ) -> impl Future<Output = PlatformResult<FunctionConfig>> + Send {
+        self.inner.create_function(new)
+    }
+
+    fn delete_function(&self, name: &str) -> impl Future<Output = PlatformResult<()>> + Send {
+        self.inner.delete_function(name)
+    }
+
+    fn delete_log_group(&self, log_group: &str) -> impl Future<Output = PlatformResult<()>> + Send {
+        self.inner.delete_log_group(log_group)
+    }
+
     async fn invoke(
         &self,
         name: &str,

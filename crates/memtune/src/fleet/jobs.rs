@@ -7,6 +7,7 @@ use super::discover::Discovered;
 use crate::platform::FunctionConfig;
 use crate::strategy::{SearchMode, Strategy};
 use crate::sweep::payload::Payloads;
+use crate::sweep::sampling::Sampling;
 use crate::tune::adaptive::AdaptiveLimits;
 use crate::tune::plan::SizePlan;
 use crate::tune::Search;
@@ -23,6 +24,7 @@ pub struct Job {
     /// Invocations of this function in flight at most: what its reserved concurrency leaves
     /// beside production. None without a reservation.
     pub max_in_flight: Option<usize>,
+    pub sampling: Sampling,
 }
 
 /// Why a function gets no job.
@@ -49,6 +51,8 @@ impl Knobs {
         pick(&mut self.invocations, &other.invocations);
         pick(&mut self.warmup, &other.warmup);
         pick(&mut self.payloads, &other.payloads);
+        pick(&mut self.min_interval, &other.min_interval);
+        pick(&mut self.allowed_errors, &other.allowed_errors);
     }
 }
 
@@ -136,6 +140,10 @@ pub fn resolve(found: &Discovered, config: &FleetConfig) -> Result<Job, NoJob> {
         search,
         payloads,
         max_in_flight,
+        sampling: Sampling {
+            allowed_errors: knobs.allowed_errors.take().unwrap_or_default(),
+            min_interval: knobs.min_interval.unwrap_or_default(),
+        },
     })
 }
 

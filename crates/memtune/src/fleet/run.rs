@@ -41,6 +41,8 @@ pub struct RunSettings {
     pub production: Arc<BTreeMap<String, Production>>,
     /// Which functions are not tuned again (history).
     pub retune: Arc<RetunePolicy>,
+    /// Where each function is sampled: itself or a temporary copy.
+    pub isolation: crate::tune::Isolation,
 }
 
 impl RunSettings {
@@ -66,6 +68,7 @@ impl RunSettings {
             deadline: config.limits.deadline,
             production: Default::default(),
             retune: Default::default(),
+            isolation: config.tuning.isolation.clone(),
         }
     }
 }
@@ -203,6 +206,9 @@ async fn tune_one<A: LambdaApi>(shared: &Shared<A>, mut job: Job, index: u64) ->
         settle_timeout: settings.settle_timeout,
         seed: settings.seed.wrapping_add(index),
         monthly_invocations: production.map(|p| p.monthly_invocations),
+        cold_starts: false,
+        isolation: settings.isolation.clone(),
+        sampling: job.sampling,
     };
     // The fleet budget bounds the total; this bounds one function (its reservation).
     let own_limit = job.max_in_flight.unwrap_or(Semaphore::MAX_PERMITS);
@@ -265,6 +271,7 @@ mod tests {
             deadline,
             production: Default::default(),
             retune: Default::default(),
+            isolation: Default::default(),
         }
     }
 

@@ -99,6 +99,7 @@ pub fn needs(config: &FleetConfig) -> Needs {
     Needs {
         sweep: true,
         update_alias: config.apply.mode == ApplyMode::Auto && config.apply.via_alias.is_some(),
+        copy: config.tuning.isolation != crate::tune::Isolation::InPlace,
     }
 }
 

@@ -11,6 +11,7 @@ use aws_sdk_lambda::types::{
 };
 use base64::Engine;
 
+use super::definition::{FunctionDefinition, NewFunction};
 use super::failure::{before_the_service, check_credentials, Target};
 use super::probe::{Probe, IMPOSSIBLE_REVISION, IMPOSSIBLE_VERSION};
 use super::{
@@ -59,8 +60,11 @@ pub async fn load_config(options: &ConnectOptions) -> PlatformResult<aws_config:
 /// aws-sdk-lambda behind [`LambdaApi`].
 #[derive(Clone, Debug)]
 pub struct AwsLambda {
-    client: aws_sdk_lambda::Client,
-    target: Target,
+    pub(super) client: aws_sdk_lambda::Client,
+    pub(super) target: Target,
+    /// Deletes a copy's log group with it.
+    pub(super) logs: aws_sdk_cloudwatchlogs::Client,
+    pub(super) logs_target: Target,
 }
 
 impl AwsLambda {
@@ -68,6 +72,8 @@ impl AwsLambda {
         AwsLambda {
             client: aws_sdk_lambda::Client::new(config),
             target: Target::of(config, "lambda"),
+            logs: aws_sdk_cloudwatchlogs::Client::new(config),
+            logs_target: Target::of(config, "logs"),
         }
     }
 
@@ -159,7 +165,7 @@ fn map_invoke_error(
     }
 }
 
-fn to_config(c: &FunctionConfiguration) -> FunctionConfig {
+pub(super) fn to_config(c: &FunctionConfiguration) -> FunctionConfig {
     let logging = c.logging_config();
     FunctionConfig {
         name: c.function_name().unwrap_or_default().to_string(),
@@ -261,6 +267,26 @@ fn vpc_settings(v: &VpcConfigResponse) -> VpcSettings {
 }
 
 impl LambdaApi for AwsLambda {
+    async fn get_definition(&self, name: &str) -> PlatformResult<FunctionDefinition> {
+        self.fetch_definition(name).await
+    }
+
+    async fn download_package(&self, location: &str, limit: usize) -> PlatformResult<Vec<u8>> {
+        self.download(location, limit).await
+    }
+
+    async fn create_function(&self, new: &NewFunction) -> PlatformResult<FunctionConfig> {
+        self.create(new).await
+    }
+
+    async fn delete_function(&self, name: &str) -> PlatformResult<()> {
+        self.delete_whole(name).await
+    }
+
+    async fn delete_log_group(&self, log_group: &str) -> PlatformResult<()> {
+        self.delete_group(log_group).await
+    }
+
     async fn get_configuration(
         &self,
         name: &str,
@@ -637,6 +663,32 @@ impl LambdaApi for AwsLambda {
                 .await
                 .map(drop)
                 .map_err(|e| map_error(&self.target, "UpdateAlias", e)),
+            Probe::GetFunction => c
+                .get_function()
+                .function_name(name)
+                .send()
+                .await
+                .map(drop)
+                .map_err(|e| map_error(&self.target, "GetFunction", e)),
+            Probe::PassRole { role } | Probe::CreateFunction { role } => {
+                let answer = self.copy_probe(name, role).await;
+                match (probe, answer) {
+                    // lambda:CreateFunction denied: the PassRole probe learns nothing.
+                    (Probe::PassRole { .. }, Err(PlatformError::AccessDenied(m)))
+                        if !m.contains("iam:PassRole") =>
+                    {
+                        Ok(())
+                    }
+                    (Probe::CreateFunction { .. }, Err(PlatformError::AccessDenied(m)))
+                        if m.contains("iam:PassRole") =>
+                    {
+                        Ok(())
+                    }
+                    (_, answer) => answer,
+                }
+            }
+            Probe::DeleteCopy => self.delete_whole(name).await,
+            Probe::DeleteLogGroup => self.delete_function_log_group(name).await,
         }
     }
 }
@@ -645,7 +697,7 @@ impl LambdaApi for AwsLambda {
 /// shared `FunctionConfiguration` shape so there is one mapping.
 macro_rules! as_configuration {
     ($fn_name:ident, $ty:ty) => {
-        fn $fn_name(o: &$ty) -> FunctionConfiguration {
+        pub(super) fn $fn_name(o: &$ty) -> FunctionConfiguration {
             FunctionConfiguration::builder()
                 .set_function_name(o.function_name().map(str::to_string))
                 .set_function_arn(o.function_arn().map(str::to_string))
@@ -685,6 +737,10 @@ as_configuration!(
 as_configuration!(
     update_to_configuration,
     aws_sdk_lambda::operation::update_function_configuration::UpdateFunctionConfigurationOutput
+);
+as_configuration!(
+    create_to_configuration,
+    aws_sdk_lambda::operation::create_function::CreateFunctionOutput
 );
 as_configuration!(
     publish_to_configuration,

@@ -4,7 +4,9 @@
 //! account or the lab (`--endpoint-url`).
 
 pub mod aws;
+mod aws_copy;
 pub mod cloudwatch;
+pub mod definition;
 pub mod failure;
 pub mod logs;
 pub mod probe;
@@ -245,6 +247,31 @@ impl std::fmt::Display for Throttle {
 
 /// The Lambda operations memtune uses.
 pub trait LambdaApi: Send + Sync {
+    /// GetFunction: the configuration with the environment's values, the code, the tags.
+    fn get_definition(
+        &self,
+        name: &str,
+    ) -> impl Future<Output = PlatformResult<definition::FunctionDefinition>> + Send;
+
+    /// Downloads a .zip package from GetFunction's code location, refusing more than `limit`
+    /// bytes.
+    fn download_package(
+        &self,
+        location: &str,
+        limit: usize,
+    ) -> impl Future<Output = PlatformResult<Vec<u8>>> + Send;
+
+    fn create_function(
+        &self,
+        new: &definition::NewFunction,
+    ) -> impl Future<Output = PlatformResult<FunctionConfig>> + Send;
+
+    /// DeleteFunction of a whole function, its versions and aliases with it.
+    fn delete_function(&self, name: &str) -> impl Future<Output = PlatformResult<()>> + Send;
+
+    /// Deletes a CloudWatch Logs log group.
+    fn delete_log_group(&self, log_group: &str) -> impl Future<Output = PlatformResult<()>> + Send;
+
     fn get_configuration(
         &self,
         name: &str,

@@ -10,6 +10,10 @@ pub const IMPOSSIBLE_VERSION: &str = "4294967295";
 /// carrying it is refused with PreconditionFailed once it is authorized.
 pub const IMPOSSIBLE_REVISION: &str = "00000000-0000-0000-0000-000000000000";
 
+/// An S3 bucket that cannot exist (names starting with `sthree-` are reserved by S3), so
+/// a CreateFunction with code in it is refused once it is authorized, and creates nothing.
+pub const IMPOSSIBLE_BUCKET: &str = "sthree-memtune-permission-probe";
+
 /// One side-effect-free call, standing for the IAM action a run needs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Probe {
@@ -33,6 +37,20 @@ pub enum Probe {
     /// UpdateAlias of an alias the function does not have, with [`IMPOSSIBLE_REVISION`]: 404
     /// or 412 when allowed.
     UpdateAlias { alias: String },
+    /// GetFunction (a copy's source: its code location and environment): 200 when allowed.
+    GetFunction,
+    /// CreateFunction passing `role`, with code in [`IMPOSSIBLE_BUCKET`], for iam:PassRole:
+    /// refused for the missing code when allowed. A denial of lambda:CreateFunction itself
+    /// leaves iam:PassRole unknown ([`Probe::CreateFunction`] reports it).
+    PassRole { role: String },
+    /// The same request, for lambda:CreateFunction.
+    CreateFunction { role: String },
+    /// DeleteFunction of a whole function that does not exist yet (the copy): 404 when
+    /// allowed. Only ever sent for a copy's name.
+    DeleteCopy,
+    /// DeleteLogGroup of the copy's group, which does not exist yet: ResourceNotFound when
+    /// allowed.
+    DeleteLogGroup,
 }
 
 impl Probe {
@@ -47,6 +65,11 @@ impl Probe {
             Probe::DeleteVersion => "lambda:DeleteFunction",
             Probe::DeleteAlias { .. } => "lambda:DeleteAlias",
             Probe::UpdateAlias { .. } => "lambda:UpdateAlias",
+            Probe::GetFunction => "lambda:GetFunction",
+            Probe::PassRole { .. } => "iam:PassRole",
+            Probe::CreateFunction { .. } => "lambda:CreateFunction",
+            Probe::DeleteCopy => "lambda:DeleteFunction",
+            Probe::DeleteLogGroup => "logs:DeleteLogGroup",
         }
     }
 }

@@ -8,6 +8,7 @@ use futures::StreamExt;
 use super::PreflightError;
 use crate::platform::probe::Probe;
 use crate::platform::{FunctionConfig, LambdaApi, PlatformError, PlatformResult};
+use crate::sweep::clone::clone_name;
 
 /// What a run will call on a function besides reading its configuration.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -17,6 +18,10 @@ pub struct Needs {
     pub sweep: bool,
     /// Applying through an alias (fleet auto-apply with `via_alias`).
     pub update_alias: bool,
+    /// Sweeping a temporary copy of each function (`--isolate clone`): GetFunction on the
+    /// function; CreateFunction passing its role, the sweep and the deletions on the copy's
+    /// name (which IAM may treat apart).
+    pub copy: bool,
 }
 
 /// Functions checked at once in a fleet run.
@@ -67,14 +72,27 @@ fn why(action: &str) -> &'static str {
         "lambda:DeleteFunction" => "to delete the versions it publishes",
         "lambda:DeleteAlias" => "to delete aliases an interrupted run left",
         "lambda:UpdateAlias" => "to apply through the alias",
+        "lambda:GetFunction" => "to read the code and environment it copies",
+        "lambda:CreateFunction" => "to create the temporary copy",
+        "iam:PassRole" => "to give the copy the function's execution role",
+        "logs:DeleteLogGroup" => "to delete the copy's log group",
         _ => "needed by the run",
     }
 }
 
 /// The probes for a function and what the run needs; `spare_alias` is an alias name the
 /// function does not have.
-pub fn probes(needs: Needs, function: &FunctionConfig, spare_alias: &str) -> Vec<Probe> {
+pub fn probes(needs: &Needs, function: &FunctionConfig, spare_alias: &str) -> Vec<Probe> {
     let mut out = Vec::new();
+    if needs.copy {
+        let role = &function.settings.role;
+        out.extend([
+            Probe::CreateFunction { role: role.clone() },
+            Probe::PassRole { role: role.clone() },
+            Probe::DeleteCopy,
+            Probe::DeleteLogGroup,
+        ]);
+    }
     if needs.sweep {
         out.extend([
             Probe::ListVersions,
@@ -154,12 +172,25 @@ async fn spare_alias<A: LambdaApi>(api: &A, name: &str) -> String {
 async fn denied_on<A: LambdaApi>(
     api: &A,
     function: &FunctionConfig,
-    needs: Needs,
+    needs: &Needs,
 ) -> Result<BTreeSet<&'static str>, PreflightError> {
-    let alias = spare_alias(api, &function.name).await;
+    // A copy's name, as a run of `needs` would create it: it does not exist yet.
+    let target = if needs.copy {
+        clone_name(&function.name, "preflight", &function.architecture)
+    } else {
+        function.name.clone()
+    };
+    let alias = spare_alias(api, &target).await;
     let mut denied = BTreeSet::new();
-    for probe in probes(needs, function, &alias) {
-        match send(api, &function.name, &probe).await {
+    let mut sends: Vec<(&str, Probe)> = probes(needs, function, &alias)
+        .into_iter()
+        .map(|p| (target.as_str(), p))
+        .collect();
+    if needs.copy {
+        sends.push((function.name.as_str(), Probe::GetFunction));
+    }
+    for (name, probe) in sends {
+        match send(api, name, &probe).await {
             Verdict::Allowed => {}
             Verdict::Denied => {
                 denied.insert(probe.action());
@@ -188,7 +219,7 @@ pub async fn check<A: LambdaApi>(
     let answers: Vec<_> = futures::stream::iter(
         functions
             .iter()
-            .map(|f| async move { (f.name.clone(), denied_on(api, f, needs).await) }),
+            .map(|f| async move { (f.name.clone(), denied_on(api, f, &needs).await) }),
     )
     .buffered(FUNCTIONS_AT_ONCE)
     .collect()
@@ -252,8 +283,9 @@ mod tests {
         let sweep = Needs {
             sweep: true,
             update_alias: false,
+            copy: false,
         };
-        let actions: BTreeSet<_> = probes(sweep, &f, "spare")
+        let actions: BTreeSet<_> = probes(&sweep, &f, "spare")
             .iter()
             .map(Probe::action)
             .collect();
@@ -267,9 +299,11 @@ mod tests {
             assert!(actions.contains(a), "{a} missing");
         }
         assert!(!actions.contains("lambda:UpdateAlias"));
-        assert!(probes(Needs::default(), &f, "spare").is_empty());
+        assert!(probes(&Needs::default(), &f, "spare").is_empty());
         // The configuration probe sets the memory the function already has.
-        assert!(probes(sweep, &f, "spare").contains(&Probe::UpdateConfiguration { memory_mb: 512 }));
+        assert!(
+            probes(&sweep, &f, "spare").contains(&Probe::UpdateConfiguration { memory_mb: 512 })
+        );
     }
 
     #[test]

@@ -129,6 +129,7 @@ pub fn document(name: &str, current_mb: u32, recommended_mb: u32, seed: u64) -> 
         warnings: vec![],
         production: None,
         payload: Default::default(),
+        architectures: None,
     }
 }
 

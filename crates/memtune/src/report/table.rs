@@ -158,6 +158,9 @@ fn render_one(d: &FunctionDocument) -> String {
         "exploration: {} invocations, {:.3} GB-s, ${:.6}\n{}\n",
         d.exploration.invocations, d.exploration.gb_seconds, d.exploration.usd, d.restored
     ));
+    if let Some(a) = &d.architectures {
+        out.push_str(&format!("architecture: {}\n", a.summary));
+    }
     for w in &d.warnings {
         out.push_str(&format!("warning: {w}\n"));
     }

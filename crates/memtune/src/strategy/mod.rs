@@ -1,6 +1,7 @@
 //! Strategies: named, user-editable tuning goals (`strategies/*.toml`) and the decision that
 //! turns per-size statistics into one recommended memory size, with what it trades.
 
+pub mod architecture;
 mod decide;
 mod guard;
 mod runner_up;

@@ -157,6 +157,14 @@ pub enum Entry {
     LeftAlone {
         reason: String,
     },
+    /// About to create this journal's function as a temporary copy of `source`; restoring
+    /// deletes the whole function and `log_group`.
+    IntendClone {
+        source: String,
+        log_group: String,
+    },
+    /// The copy and its log group are gone.
+    CloneDeleted,
     /// Nothing of this run remains on the function.
     Done,
 }
@@ -188,6 +196,9 @@ pub struct JournalState {
     pub memory_restored: bool,
     /// The provisioned concurrency the run set on an alias, if it set any.
     pub provisioned: Option<ProvisionedIntents>,
+    /// The function is this run's temporary copy of another, with this log group: restoring
+    /// deletes both.
+    pub clone: Option<CloneOf>,
     pub done: bool,
 }
 
@@ -199,6 +210,14 @@ pub struct ProvisionedIntents {
     pub original: Option<u32>,
     /// The original and every level the run may have set.
     pub ours: Vec<Option<u32>>,
+}
+
+/// What a journal of a temporary copy says about it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CloneOf {
+    pub source: String,
+    pub log_group: String,
+    pub deleted: bool,
 }
 
 impl JournalState {
@@ -396,6 +415,7 @@ pub fn read(path: &Path) -> std::io::Result<JournalState> {
                     created_versions: Vec::new(),
                     memory_restored: false,
                     provisioned: None,
+                    clone: None,
                     done: false,
                 })
             }
@@ -443,6 +463,18 @@ pub fn read(path: &Path) -> std::io::Result<JournalState> {
             (Entry::Done, Some(s)) => s.done = true,
             (Entry::Restored, Some(s)) => s.memory_restored = true,
             (Entry::LeftAlone { .. }, Some(_)) => {}
+            (Entry::IntendClone { source, log_group }, Some(s)) => {
+                s.clone = Some(CloneOf {
+                    source,
+                    log_group,
+                    deleted: false,
+                })
+            }
+            (Entry::CloneDeleted, Some(s)) => {
+                if let Some(c) = s.clone.as_mut() {
+                    c.deleted = true;
+                }
+            }
         }
     }
     state.ok_or_else(|| {

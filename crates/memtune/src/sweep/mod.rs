@@ -7,11 +7,13 @@
 //! versions are then invoked by qualifier. Every mutation is journaled before it is made;
 //! [`Sweeper::finish`] (or `memtune restore` after a crash) restores and deletes.
 
+pub mod clone;
 pub mod journal;
 pub mod payload;
 pub mod provisioned_back;
 pub mod put_back;
 pub mod restore;
+pub mod sampling;
 pub mod settle;
 
 use std::collections::BTreeMap;
@@ -26,7 +28,11 @@ use journal::{Entry, Fingerprint, Journal};
 use payload::Payloads;
 use put_back::{PutBack, PutBackError};
 use restore::{RestoreError, RestoreReport};
+use sampling::{Pacer, Sampling};
 use settle::SettleError;
+
+/// How long a SnapStart version may take to be ready (its snapshot).
+const SNAPSHOT_TIMEOUT: Duration = Duration::from_secs(15 * 60);
 
 /// Throttled invocations are retried this many times (a throttled request did not run).
 const INVOKE_THROTTLE_RETRIES: u32 = 6;
@@ -96,6 +102,10 @@ pub struct Sweeper<'a, A: LambdaApi> {
     settle_timeout: Duration,
     seq: u64,
     seed: u64,
+    sampling: Sampling,
+    pacer: Pacer,
+    /// SnapStart: how long each published version took to be ready, by memory size.
+    snapshot_waits: Vec<(u32, Duration)>,
 }
 
 /// Where a sweep runs and how.
@@ -110,6 +120,7 @@ pub struct SweepSetup<'s> {
     pub in_flight: Arc<Semaphore>,
     pub settle_timeout: Duration,
     pub seed: u64,
+    pub sampling: Sampling,
 }
 
 impl<'a, A: LambdaApi> Sweeper<'a, A> {
@@ -133,14 +144,24 @@ impl<'a, A: LambdaApi> Sweeper<'a, A> {
             setup.state_dir,
             setup.run_id,
             &original,
-            setup.region,
-            setup.endpoint_url,
+            setup.region.clone(),
+            setup.endpoint_url.clone(),
         )
         .map_err(|source| SweepError::Journal {
             path: setup.state_dir.display().to_string(),
             source,
         })?;
-        Ok(Sweeper {
+        Ok(Sweeper::with_journal(api, setup, journal, original))
+    }
+
+    /// A sweep of `original` whose journal the caller has started (a temporary copy's).
+    pub fn with_journal(
+        api: &'a A,
+        setup: SweepSetup<'_>,
+        journal: Journal,
+        original: FunctionConfig,
+    ) -> Sweeper<'a, A> {
+        Sweeper {
             api,
             journal,
             fingerprint: Fingerprint::of(&original),
@@ -152,11 +173,19 @@ impl<'a, A: LambdaApi> Sweeper<'a, A> {
             settle_timeout: setup.settle_timeout,
             seq: 0,
             seed: setup.seed,
-        })
+            pacer: Pacer::new(setup.sampling.min_interval),
+            sampling: setup.sampling,
+            snapshot_waits: Vec::new(),
+        }
     }
 
     pub fn original(&self) -> &FunctionConfig {
         &self.original
+    }
+
+    /// SnapStart: how long each published version took to be ready, by memory size.
+    pub fn snapshot_waits(&self) -> &[(u32, Duration)] {
+        &self.snapshot_waits
     }
 
     pub fn journal_path(&self) -> PathBuf {
@@ -232,6 +261,16 @@ impl<'a, A: LambdaApi> Sweeper<'a, A> {
                     "Lambda published version {} with {} MB instead of {memory_mb} MB",
                     version.version, version.memory_mb
                 )));
+            }
+            if self.original.settings.snap_start == "PublishedVersions" {
+                let waited = settle::wait_version_active(
+                    self.api,
+                    &self.original.name,
+                    &version.version,
+                    SNAPSHOT_TIMEOUT,
+                )
+                .await?;
+                self.snapshot_waits.push((memory_mb, waited));
             }
             on_event(SweepEvent::Published {
                 memory_mb,
@@ -416,10 +455,12 @@ impl<'a, A: LambdaApi> Sweeper<'a, A> {
     ) -> (Result<InvokeResponse, PlatformError>, u32) {
         let mut throttled = 0;
         loop {
+            self.pacer.wait().await;
             match self
                 .api
                 .invoke(&self.original.name, version, payload.clone())
                 .await
+                .map(|r| self.sampling.accept(r))
             {
                 Err(PlatformError::Throttled(t)) if throttled < INVOKE_THROTTLE_RETRIES => {
                     throttled += 1;

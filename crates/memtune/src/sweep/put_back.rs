@@ -132,6 +132,27 @@ mod tests {
     }
 
     impl LambdaApi for Function {
+        async fn get_definition(
+            &self,
+            _: &str,
+        ) -> PlatformResult<crate::platform::definition::FunctionDefinition> {
+            unreachable!("putting memory back copies nothing")
+        }
+        async fn download_package(&self, _: &str, _: usize) -> PlatformResult<Vec<u8>> {
+            unreachable!()
+        }
+        async fn create_function(
+            &self,
+            _: &crate::platform::definition::NewFunction,
+        ) -> PlatformResult<FunctionConfig> {
+            unreachable!()
+        }
+        async fn delete_function(&self, _: &str) -> PlatformResult<()> {
+            unreachable!()
+        }
+        async fn delete_log_group(&self, _: &str) -> PlatformResult<()> {
+            unreachable!()
+        }
         async fn get_configuration(
             &self,
             _: &str,

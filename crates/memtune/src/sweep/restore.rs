@@ -37,6 +37,9 @@ pub struct RestoreReport {
     pub memory_checked: bool,
     /// What became of the provisioned concurrency the run set on an alias.
     pub provisioned: Option<String>,
+    /// The function was this run's temporary copy of this one, and is deleted with its log
+    /// group.
+    pub deleted_clone_of: Option<String>,
 }
 
 impl RestoreReport {
@@ -47,6 +50,12 @@ impl RestoreReport {
 
 /// One line saying what restoring did.
 pub fn describe(r: &RestoreReport) -> String {
+    if let Some(source) = &r.deleted_clone_of {
+        return format!(
+            "{}: deleted this temporary copy of {source} and its log group (run {}); the sweep never changed {source} itself",
+            r.function, r.run_id
+        );
+    }
     if r.function_gone {
         return format!(
             "{}: the function no longer exists; nothing to restore",
@@ -203,7 +212,14 @@ async fn restore_state<A: LambdaApi>(
         function_gone: false,
         memory_checked: state.touches_memory() || state.provisioned.is_none(),
         provisioned: None,
+        deleted_clone_of: None,
     };
+    if let Some(clone) = &state.clone {
+        delete_clone(api, state, clone, journal).await?;
+        journal.write(&Entry::Done).map_err(journal_err)?;
+        report.deleted_clone_of = Some(clone.source.clone());
+        return Ok(report);
+    }
     if let Some(intents) = &state.provisioned {
         let back = put_provisioned_back(api, name, intents, journal)
             .await
@@ -289,6 +305,34 @@ async fn restore_state<A: LambdaApi>(
     Ok(report)
 }
 
+/// Deletes a temporary copy, its versions and aliases with it, then its log group; either
+/// may be gone already (a crash before it was created, or after it was deleted).
+async fn delete_clone<A: LambdaApi>(
+    api: &A,
+    state: &JournalState,
+    clone: &journal::CloneOf,
+    journal: &mut Journal,
+) -> Result<(), RestoreError> {
+    let platform = |source| RestoreError::Platform {
+        function: state.function.clone(),
+        source,
+    };
+    let gone = |r: Result<(), PlatformError>| match r {
+        Err(PlatformError::NotFound(_)) => Ok(()),
+        other => other,
+    };
+    if !clone.deleted {
+        gone(api.delete_function(&state.function).await).map_err(platform)?;
+        journal
+            .write(&Entry::CloneDeleted)
+            .map_err(|source| RestoreError::Journal {
+                path: state.path.display().to_string(),
+                source,
+            })?;
+    }
+    gone(api.delete_log_group(&clone.log_group).await).map_err(platform)
+}
+
 /// Deletes every alias and version this run created: those the journal lists, and any whose
 /// description carries the run's prefix (a crash between publish and journal write).
 async fn delete_run_versions<A: LambdaApi>(
@@ -356,6 +400,7 @@ mod tests {
             kept_changes: Vec::new(),
             memory_checked: true,
             provisioned: None,
+            deleted_clone_of: None,
         };
         assert_eq!(
             describe(&report),

@@ -44,6 +44,37 @@ pub async fn wait_settled<A: LambdaApi>(
     Ok(config)
 }
 
+/// Polls a published version until it is Active (a SnapStart version is Pending while its
+/// snapshot is taken, and cannot be invoked); returns how long that took.
+pub async fn wait_version_active<A: LambdaApi>(
+    api: &A,
+    name: &str,
+    version: &str,
+    timeout: Duration,
+) -> Result<Duration, SettleError> {
+    let started = Instant::now();
+    let mut pause = FIRST_POLL;
+    loop {
+        match api.get_configuration(name, Some(version)).await {
+            Err(PlatformError::Throttled(_)) => {}
+            Err(e) => return Err(e.into()),
+            Ok(c) if c.state == "Active" => return Ok(started.elapsed()),
+            Ok(c) if c.state == "Failed" => {
+                return Err(SettleError::UpdateFailed(format!(
+                    "version {version} failed to become Active: {}",
+                    c.last_update_reason.as_deref().unwrap_or("no reason given")
+                )))
+            }
+            Ok(_) => {}
+        }
+        if started.elapsed() >= timeout {
+            return Err(SettleError::TimedOut(timeout));
+        }
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(MAX_POLL);
+    }
+}
+
 /// Polls until no update is in progress; returns $LATEST's configuration as it is then, also
 /// after a failed update (which left the configuration as it was before it).
 pub async fn wait_idle<A: LambdaApi>(

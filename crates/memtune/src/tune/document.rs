@@ -45,6 +45,9 @@ pub struct FunctionDocument {
     /// What the function was invoked with (`one` in documents from before this field).
     #[serde(default)]
     pub payload: PayloadKind,
+    /// Architecture and memory chosen together (`--architectures`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub architectures: Option<crate::strategy::architecture::ArchitectureComparison>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -204,6 +207,22 @@ pub async fn stack_name<A: crate::platform::LambdaApi>(api: &A, arn: &str) -> Op
     tags.get("aws:cloudformation:stack-name").cloned()
 }
 
+/// SnapStart: how long the published versions waited for their snapshots.
+fn snapshot_note(waits: &[(u32, std::time::Duration)]) -> Option<String> {
+    let seconds: Vec<f64> = waits.iter().map(|(_, d)| d.as_secs_f64()).collect();
+    let longest = seconds
+        .iter()
+        .copied()
+        .fold(None, |m: Option<f64>, s| Some(m.map_or(s, |m| m.max(s))))?;
+    let total: f64 = seconds.iter().sum();
+    Some(format!(
+        "SnapStart: each of the {} published versions was invoked once its snapshot was ready: {:.1} s waited in all, {:.1} s at most",
+        seconds.len(),
+        total,
+        longest
+    ))
+}
+
 /// The document of one tuned function.
 pub fn document(outcome: &TuneOutcome, region: &str) -> FunctionDocument {
     let o = &outcome.original;
@@ -272,6 +291,9 @@ pub fn document(outcome: &TuneOutcome, region: &str) -> FunctionDocument {
             ));
         }
     }
+    if let Some(line) = snapshot_note(&outcome.snapshot_waits) {
+        warnings.push(line);
+    }
     if outcome.exploration.platform_failures > 0 {
         warnings.push(format!(
             "{} invocations failed outside the function (throttling, service errors): not counted in the statistics",
@@ -315,6 +337,7 @@ pub fn document(outcome: &TuneOutcome, region: &str) -> FunctionDocument {
         warnings,
         production: None,
         payload: outcome.payload,
+        architectures: None,
     }
 }
 

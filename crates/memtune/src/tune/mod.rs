@@ -3,6 +3,8 @@
 //! Takes plain options in, returns a plain [`TuneOutcome`]; printing is the caller's.
 
 pub mod adaptive;
+pub mod architectures;
+pub mod cold;
 pub mod confidence;
 pub mod document;
 pub mod plan;
@@ -19,8 +21,11 @@ use crate::platform::{FunctionConfig, LambdaApi, PlatformError};
 use crate::strategy::{self, RecommendError, Recommendation, Strategy};
 use crate::sweep::payload::Payloads;
 use crate::sweep::restore::{RestoreError, RestoreReport};
+use crate::sweep::sampling::Sampling;
 use crate::sweep::settle::SettleError;
-use crate::sweep::{RawInvocation, SizeRequest, SweepError, SweepEvent, SweepSetup, Sweeper};
+use crate::sweep::{
+    clone, RawInvocation, SizeRequest, SweepError, SweepEvent, SweepSetup, Sweeper,
+};
 use memtune_facts::pricing::{self, PriceBook};
 use memtune_facts::Architecture;
 use plan::SizePlan;
@@ -44,6 +49,24 @@ pub struct TuneOptions {
     pub seed: u64,
     /// Production's invocations per month, for the savings per month a change is worth.
     pub monthly_invocations: Option<f64>,
+    /// Every sample on a fresh execution environment (grid search only): the statistics are
+    /// of INIT plus the first invocation.
+    pub cold_starts: bool,
+    /// Where the sweep runs: the function itself, or a temporary copy of it.
+    pub isolation: Isolation,
+    /// Pauses between invocations and errors that count as successes.
+    pub sampling: Sampling,
+}
+
+/// Where a sweep samples.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Isolation {
+    /// Versions of the function itself ($LATEST changes for seconds per batch).
+    #[default]
+    InPlace,
+    /// A temporary copy, on this architecture (None: the function's own); the function is
+    /// only read.
+    Clone { architecture: Option<String> },
 }
 
 /// How sizes are chosen.
@@ -99,6 +122,12 @@ pub struct Exploration {
 pub struct TuneOutcome {
     pub run_id: String,
     pub original: FunctionConfig,
+    /// The architecture the sizes were measured on.
+    pub architecture: Architecture,
+    /// The temporary copy sampled instead of the function (`--isolate clone`), now deleted.
+    pub copy: Option<String>,
+    /// SnapStart: how long each published version took to be ready (its snapshot), by size.
+    pub snapshot_waits: Vec<(u32, Duration)>,
     pub strategy: Strategy,
     pub search: &'static str,
     pub sizes: Vec<SizeStats>,
@@ -131,13 +160,24 @@ pub enum TuneError {
     },
     #[error("{0}")]
     Invalid(String),
+    /// The copy on another architecture fails at INIT: the code is not portable to it.
+    #[error(
+        "{function} does not run on {architecture}: INIT fails with {error_type} (not portable)"
+    )]
+    NotPortable {
+        function: String,
+        architecture: String,
+        error_type: String,
+        exploration: Exploration,
+    },
 }
 
 impl TuneError {
     /// What was spent before the failure, when it is known.
     pub fn exploration(&self) -> Option<&Exploration> {
         match self {
-            TuneError::FailedEverywhere { exploration, .. } => Some(exploration),
+            TuneError::FailedEverywhere { exploration, .. }
+            | TuneError::NotPortable { exploration, .. } => Some(exploration),
             _ => None,
         }
     }
@@ -191,23 +231,34 @@ pub async fn tune<A: LambdaApi>(
     in_flight: Arc<Semaphore>,
     on_event: &OnEvent,
 ) -> Result<TuneOutcome, TuneError> {
-    let mut sweeper = Sweeper::begin(
-        api,
-        SweepSetup {
-            state_dir: &options.state_dir,
-            run_id: &options.run_id,
-            function,
-            region: Some(options.region.clone()),
-            endpoint_url: options.endpoint_url.clone(),
-            payloads: options.payloads.clone(),
-            in_flight,
-            settle_timeout: options.settle_timeout,
-            seed: options.seed,
-        },
-    )
-    .await?;
-    let original = sweeper.original().clone();
-    let arch = architecture(&original);
+    let setup = SweepSetup {
+        state_dir: &options.state_dir,
+        run_id: &options.run_id,
+        function,
+        region: Some(options.region.clone()),
+        endpoint_url: options.endpoint_url.clone(),
+        payloads: options.payloads.clone(),
+        in_flight,
+        settle_timeout: options.settle_timeout,
+        seed: options.seed,
+        sampling: options.sampling.clone(),
+    };
+    // With a copy, `sampled_on` is the copy and `original` the function it copies, which
+    // the recommendation is about.
+    let (mut sweeper, original) = match &options.isolation {
+        Isolation::InPlace => {
+            let sweeper = Sweeper::begin(api, setup).await?;
+            let original = sweeper.original().clone();
+            (sweeper, original)
+        }
+        Isolation::Clone { architecture } => {
+            let copy = clone::create(api, &setup, architecture.as_deref()).await?;
+            let sweeper = Sweeper::with_journal(api, setup, copy.journal, copy.config);
+            (sweeper, copy.source)
+        }
+    };
+    let sampled_on = sweeper.original().clone();
+    let arch = architecture(&sampled_on);
     let cost_of = cost_fn(book, &options.region, arch)?;
     let mut stats_options = options
         .strategy
@@ -215,6 +266,20 @@ pub async fn tune<A: LambdaApi>(
     stats_options.cold_start_ratio = options.cold_start_ratio;
     stats_options.seed = options.seed;
     let sampled = match &options.search {
+        Search::Grid(plan) if options.cold_starts => {
+            let (batch, _) = cold::plan(&plan.sizes(original.memory_mb), options.invocations);
+            sweeper
+                .sample(&batch, &stop_when_failing, on_event)
+                .await
+                .map(|raw| adaptive::Explored {
+                    raw,
+                    fit: None,
+                    model: None,
+                })
+        }
+        Search::Adaptive(_) if options.cold_starts => Err(SweepError::Refused(
+            "--cold-starts samples a grid: use --search grid or --sizes".into(),
+        )),
         Search::Grid(plan) => {
             let batch: Vec<SizeRequest> = plan
                 .sizes(original.memory_mb)
@@ -245,6 +310,7 @@ pub async fn tune<A: LambdaApi>(
             adaptive::explore(&mut sweeper, &objectives, limits, on_event).await
         }
     };
+    let snapshot_waits = sweeper.snapshot_waits().to_vec();
     let restore = sweeper.finish().await;
     let raw = match (sampled, restore) {
         (Ok(explored), Ok(restore)) => (explored, restore),
@@ -260,9 +326,28 @@ pub async fn tune<A: LambdaApi>(
     let samples = observe(&raw);
     let exploration = exploration_cost(&raw, &samples, &cost_of);
     let measured: Vec<Sample> = samples.into_iter().flatten().collect();
-    let sizes = measure::size_stats(&measured, &stats_options, &cost_of);
+    let sizes = match &options.search {
+        Search::Grid(plan) if options.cold_starts => {
+            let (_, nominal) = cold::plan(&plan.sizes(original.memory_mb), options.invocations);
+            let (measured, init) = cold::as_measurements(measured, &nominal);
+            // INIT is in each measurement (and its billed duration) already.
+            stats_options.cold_start_ratio = 0.0;
+            let mut sizes = measure::size_stats(&measured, &stats_options, &cost_of);
+            cold::restore_init(&mut sizes, &init);
+            sizes
+        }
+        _ => measure::size_stats(&measured, &stats_options, &cost_of),
+    };
     let missing_report = missing_report(&raw, &original);
     if sizes.iter().all(|s| s.successes == 0) {
+        if let Some(error_type) = init_failure_elsewhere(&sizes, &sampled_on, &original) {
+            return Err(TuneError::NotPortable {
+                function: original.name.clone(),
+                architecture: sampled_on.architecture.clone(),
+                error_type,
+                exploration,
+            });
+        }
         return Err(TuneError::FailedEverywhere {
             function: original.name.clone(),
             detail: missing_report.unwrap_or_else(|| failure_summary(&sizes, &raw)),
@@ -281,6 +366,9 @@ pub async fn tune<A: LambdaApi>(
     let recommendation = strategy::recommend(&options.strategy, &decide_on, Some(&baseline));
     Ok(TuneOutcome {
         run_id: options.run_id.clone(),
+        copy: (sampled_on.name != original.name).then(|| sampled_on.name.clone()),
+        snapshot_waits,
+        architecture: arch,
         original,
         strategy: options.strategy.clone(),
         search: options.search.name(),
@@ -292,6 +380,30 @@ pub async fn tune<A: LambdaApi>(
         missing_report,
         payload: options.payloads.kind(),
     })
+}
+
+/// The errors with which a runtime that cannot load code fails INIT.
+const INIT_LOAD_ERRORS: [&str; 2] = ["Runtime.InvalidEntrypoint", "Runtime.ImportModuleError"];
+
+/// On a copy on another architecture than the original's, every invocation failed at INIT
+/// loading the code: the error type, as not-portable code fails.
+fn init_failure_elsewhere(
+    sizes: &[SizeStats],
+    sampled_on: &FunctionConfig,
+    original: &FunctionConfig,
+) -> Option<String> {
+    if sampled_on.architecture == original.architecture {
+        return None;
+    }
+    let mut types = sizes.iter().flat_map(|s| {
+        let f = &s.failures;
+        let other = f.out_of_memory + f.timeout;
+        let kinds = f.function_errors.keys().map(String::as_str);
+        kinds.chain((other > 0).then_some("other"))
+    });
+    let first = types.next()?;
+    let all_same = types.all(|t| t == first);
+    (all_same && INIT_LOAD_ERRORS.contains(&first)).then(|| first.to_string())
 }
 
 /// Stops sampling a size after two out-of-memory kills or timeouts: it is infeasible, and

@@ -70,6 +70,8 @@ pub struct Tuning {
     /// A function tuned successfully less than this many days ago, and unchanged since, is
     /// not tuned again (0: always).
     pub retune_after_days: u32,
+    /// `isolate = "clone"`: every function is tuned on a temporary copy.
+    pub isolation: crate::tune::Isolation,
 }
 
 /// Settings both `[tuning]` and `[[function]]` may set; None means "not set here".
@@ -84,6 +86,10 @@ pub struct Knobs {
     pub invocations: Option<u32>,
     pub warmup: Option<u32>,
     pub payloads: Option<Payloads>,
+    /// The least time between two invocations of a function.
+    pub min_interval: Option<Duration>,
+    /// Function errors (by errorType) that count as successful invocations.
+    pub allowed_errors: Option<Vec<String>>,
 }
 
 /// What bounds the whole run.
@@ -368,6 +374,8 @@ fn check_tuning(raw: RawTuning, at: usize, dir: &Path) -> Result<Tuning, Problem
             payload: raw.payload,
             payload_file: raw.payload_file,
             payloads_file: raw.payloads_file,
+            min_interval_ms: raw.min_interval_ms,
+            allowed_errors: raw.allowed_errors,
         },
         at,
         dir,
@@ -376,7 +384,19 @@ fn check_tuning(raw: RawTuning, at: usize, dir: &Path) -> Result<Tuning, Problem
         Some(s) => s,
         None => load_strategy(crate::strategy::DEFAULT_STRATEGY, None, at, dir)?,
     };
+    let isolation = match raw.isolate.as_deref() {
+        None | Some("in-place") => crate::tune::Isolation::InPlace,
+        Some("clone") => crate::tune::Isolation::Clone { architecture: None },
+        Some(other) => {
+            return Err(problem(
+                at,
+                "isolate",
+                format!("isolate = \"{other}\" is not \"in-place\" or \"clone\""),
+            ))
+        }
+    };
     Ok(Tuning {
+        isolation,
         strategy,
         knobs,
         cold_start_ratio,
@@ -473,6 +493,8 @@ fn check_override(raw: RawOverride, at: usize, dir: &Path) -> Result<Override, P
             payload: raw.payload,
             payload_file: raw.payload_file,
             payloads_file: raw.payloads_file,
+            min_interval_ms: raw.min_interval_ms,
+            allowed_errors: raw.allowed_errors,
         },
         at,
         dir,
@@ -550,6 +572,13 @@ fn check_knobs(raw: RawKnobs, at: usize, dir: &Path) -> Result<Knobs, Problem> {
             format!("invocations {n} must be between 1 and 1000"),
         ));
     }
+    if let Some(ms) = raw.min_interval_ms.filter(|ms| *ms > 3_600_000) {
+        return Err(problem(
+            at,
+            "min_interval_ms",
+            format!("min_interval_ms {ms} must be between 0 and 3600000 (an hour)"),
+        ));
+    }
     if let Some(n) = raw.warmup.filter(|n| *n > 100) {
         return Err(problem(
             at,
@@ -578,6 +607,8 @@ fn check_knobs(raw: RawKnobs, at: usize, dir: &Path) -> Result<Knobs, Problem> {
         invocations: raw.invocations,
         warmup: raw.warmup,
         payloads: check_payloads(raw.payload, raw.payload_file, raw.payloads_file, at, dir)?,
+        min_interval: raw.min_interval_ms.map(Duration::from_millis),
+        allowed_errors: raw.allowed_errors,
     })
 }
 
@@ -801,5 +832,32 @@ mod tests {
         assert!(parse_duration("2").is_err());
         assert!(parse_duration("0m").is_err());
         assert!(parse_duration("m").is_err());
+    }
+
+    #[test]
+    fn isolation_pauses_and_allowed_errors() {
+        let config = parse(
+            "[tuning]\nisolate = \"clone\"\nmin_interval_ms = 200\nallowed_errors = [\"NotFound\"]\n\
+             [[function]]\nname = \"a\"\nmin_interval_ms = 50\n",
+        )
+        .unwrap();
+        assert_eq!(
+            config.tuning.isolation,
+            crate::tune::Isolation::Clone { architecture: None }
+        );
+        let knobs = &config.tuning.knobs;
+        assert_eq!(knobs.min_interval, Some(Duration::from_millis(200)));
+        assert_eq!(
+            knobs.allowed_errors.as_deref(),
+            Some(&["NotFound".to_string()][..])
+        );
+        assert_eq!(
+            config.overrides[0].knobs.min_interval,
+            Some(Duration::from_millis(50))
+        );
+        let err = parse("[tuning]\nisolate = \"copy\"\n").unwrap_err();
+        assert!(err.contains("isolate = \"copy\" is not"), "{err}");
+        let err = parse("[tuning]\nmin_interval_ms = 4000000\n").unwrap_err();
+        assert!(err.contains("min_interval_ms 4000000"), "{err}");
     }
 }

@@ -72,10 +72,13 @@ pub(super) struct RawTuning {
     pub(super) payload: Option<toml::Value>,
     pub(super) payload_file: Option<String>,
     pub(super) payloads_file: Option<String>,
+    pub(super) min_interval_ms: Option<u64>,
+    pub(super) allowed_errors: Option<Vec<String>>,
     pub(super) cold_start_ratio: Option<f64>,
     pub(super) allow_empty_payload: Option<bool>,
     pub(super) seed: Option<u64>,
     pub(super) retune_after_days: Option<u32>,
+    pub(super) isolate: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -105,6 +108,8 @@ pub(super) struct RawOverride {
     pub(super) payload: Option<toml::Value>,
     pub(super) payload_file: Option<String>,
     pub(super) payloads_file: Option<String>,
+    pub(super) min_interval_ms: Option<u64>,
+    pub(super) allowed_errors: Option<Vec<String>>,
     #[serde(default)]
     pub(super) skip: bool,
     pub(super) reason: Option<String>,
@@ -123,4 +128,6 @@ pub(super) struct RawKnobs {
     pub(super) payload: Option<toml::Value>,
     pub(super) payload_file: Option<String>,
     pub(super) payloads_file: Option<String>,
+    pub(super) min_interval_ms: Option<u64>,
+    pub(super) allowed_errors: Option<Vec<String>>,
 }
