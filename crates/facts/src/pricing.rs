@@ -11,6 +11,7 @@ use std::path::Path;
 
 use serde::Deserialize;
 
+use crate::hosting_prices::HostingRegion;
 use crate::Architecture;
 
 const BUILTIN: &str = include_str!("../../../config/pricing.toml");
@@ -27,6 +28,8 @@ pub enum PricingError {
     Invalid { origin: String, message: String },
     #[error("no prices for region '{region}'; known regions: {known}")]
     UnknownRegion { region: String, known: String },
+    #[error("no hosting prices ([[hosting_region]]) for region '{region}'; known: {known}")]
+    NoHostingPrices { region: String, known: String },
     #[error("no {arch} prices in region '{region}'; it has: {known}")]
     UnknownArchitecture {
         region: String,
@@ -47,6 +50,9 @@ pub struct PriceBook {
     pub init_billing: InitBilling,
     #[serde(rename = "region")]
     regions: Vec<RegionPrices>,
+    /// Prices of the alternatives to on-demand Lambda, per region (`memtune hosting`).
+    #[serde(default, rename = "hosting_region")]
+    hosting_regions: Vec<HostingRegion>,
 }
 
 /// The monthly free tier of an account (all functions, both architectures).
@@ -155,6 +161,9 @@ impl PriceBook {
         for region in &self.regions {
             region.validate()?;
         }
+        for region in &self.hosting_regions {
+            region.validate()?;
+        }
         Ok(())
     }
 
@@ -169,6 +178,22 @@ impl PriceBook {
             .ok_or_else(|| PricingError::UnknownRegion {
                 region: name.to_string(),
                 known: self.region_names().collect::<Vec<_>>().join(", "),
+            })
+    }
+
+    /// The hosting alternatives' prices of a region.
+    pub fn hosting(&self, name: &str) -> Result<&HostingRegion, PricingError> {
+        self.hosting_regions
+            .iter()
+            .find(|r| r.name == name)
+            .ok_or_else(|| PricingError::NoHostingPrices {
+                region: name.to_string(),
+                known: self
+                    .hosting_regions
+                    .iter()
+                    .map(|r| r.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
             })
     }
 

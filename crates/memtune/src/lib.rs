@@ -9,6 +9,7 @@ pub mod apply;
 pub mod fit;
 pub mod fleet;
 pub mod history;
+pub mod hosting;
 pub mod iac;
 pub mod inspect;
 pub mod listen;
