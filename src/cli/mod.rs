@@ -9,6 +9,7 @@ mod demo_cmd;
 mod fleet_cmd;
 mod fleet_progress;
 mod history_cmd;
+mod hosting_cmd;
 mod iac_args;
 mod inspect_cmd;
 mod lab_cmd;
@@ -61,6 +62,8 @@ enum Command {
     Serve(serve_cmd::ServeArgs),
     /// Production figures and findings from CloudWatch metrics and logs; invokes nothing.
     Inspect(inspect_cmd::InspectArgs),
+    /// Lambda on-demand vs provisioned vs Managed Instances vs Fargate: cost, p99, break-even.
+    Hosting(hosting_cmd::HostingArgs),
     /// Benchmarks that print figures (lab throughput, ...).
     Bench(bench_cmd::BenchArgs),
     /// Set a run's recommended memory in SAM/CloudFormation, Serverless and Terraform files.
@@ -137,6 +140,7 @@ pub fn main() -> ExitCode {
             Command::Rollback(args) => rollback_cmd::run(args).await,
             Command::Demo(args) => demo_cmd::run(args).await,
             Command::Inspect(args) => inspect_cmd::run(args).await,
+            Command::Hosting(args) => hosting_cmd::run(args).await,
             Command::Serve(args) => serve_cmd::run(args).await,
             Command::Bench(args) => bench_cmd::run(args).await,
             Command::Patch(args) => patch_cmd::run(args).await,

@@ -32,18 +32,28 @@ pub struct Verdict {
     pub architecture: Architecture,
     /// Whether the best option is a Lambda one (on-demand, provisioned, Managed Instances).
     pub stays_on_lambda: bool,
-    /// Share saved against on-demand at the current architecture (negative: costs more).
+    /// Share saved against on-demand at its cheaper architecture.
     pub saving_share: f64,
     pub reason: String,
 }
 
+/// One option's monthly cost against the request rate (the cheaper architecture at each).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Curve {
+    pub option: HostingOption,
+    /// (requests per second, USD a month); rates it cannot serve are left out.
+    pub points: Vec<[f64; 2]>,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Comparison {
+    pub current_rps: f64,
     pub current_architecture: Architecture,
     pub provisioned_level: u32,
     pub options: Vec<OptionCost>,
     pub break_evens: Vec<BreakEven>,
     pub verdict: Verdict,
+    pub curves: Vec<Curve>,
 }
 
 /// Every option at one architecture.
@@ -149,23 +159,23 @@ fn percent(share: f64) -> String {
     format!("{:.0}%", share * 100.0)
 }
 
-fn verdict(
-    load: &Load,
-    options: &[OptionCost],
-    current: Architecture,
-    assumptions: &Assumptions,
-) -> Verdict {
-    let baseline = options
-        .iter()
-        .find(|o| o.option == HostingOption::OnDemand && o.architecture == current)
-        .and_then(|o| o.monthly_usd)
-        .unwrap_or(0.0);
-    let best = options
-        .iter()
-        .filter_map(|o| o.monthly_usd.map(|usd| (o, usd)))
-        .min_by(|x, y| x.1.total_cmp(&y.1))
-        .map(|(o, _)| o)
-        .expect("on-demand always has a cost");
+fn verdict(load: &Load, options: &[OptionCost], assumptions: &Assumptions) -> Verdict {
+    let cheapest = |keep: &dyn Fn(&OptionCost) -> bool| -> &OptionCost {
+        options
+            .iter()
+            .filter(|o| keep(o) && o.monthly_usd.is_some())
+            .min_by(|x, y| {
+                x.monthly_usd
+                    .unwrap_or(0.0)
+                    .total_cmp(&y.monthly_usd.unwrap_or(0.0))
+            })
+            .expect("on-demand always has a cost")
+    };
+    // The baseline is on-demand at its cheaper architecture: the verdict is about hosting,
+    // not about moving to arm64.
+    let on_demand = cheapest(&|o| o.option == HostingOption::OnDemand);
+    let best = cheapest(&|_| true);
+    let baseline = on_demand.monthly_usd.unwrap_or(0.0);
     let best_usd = best.monthly_usd.unwrap_or(0.0);
     let saving = if baseline > 0.0 {
         1.0 - best_usd / baseline
@@ -174,57 +184,59 @@ fn verdict(
     };
     let cold = if load.cold_start_ratio > 0.0 {
         format!(
-            "; cold starts are {:.1}% of requests and add {:.0} ms INIT to the p99 when above 1%",
+            "; cold starts are {:.1}% of requests{}",
             load.cold_start_ratio * 100.0,
-            load.init_ms
+            if load.cold_start_ratio > 0.01 {
+                format!(
+                    " and put their {:.0} ms INIT into the on-demand p99",
+                    load.init_ms
+                )
+            } else {
+                ", too few to reach the p99".to_string()
+            }
         )
     } else {
         String::new()
     };
+    let od_label = format!(
+        "on-demand ({}, ${baseline:.2} a month)",
+        on_demand.architecture.as_str()
+    );
     let clearly = saving >= assumptions.margin && best.option != HostingOption::OnDemand;
     let (chosen, reason) = if clearly {
         (
             best,
             format!(
-                "{} ({}, {}) would cost {} less at today's traffic (${:.2} vs ${:.2} a month){cold}",
+                "{} ({}, {}) would cost {} less than {od_label} at today's {:.2} requests/s \
+                 (${best_usd:.2} a month){cold}",
                 best.option.label(),
                 best.architecture.as_str(),
                 best.sizing,
                 percent(saving),
-                best_usd,
-                baseline,
+                load.mean_rps(),
             ),
         )
+    } else if best.option == HostingOption::OnDemand {
+        let next = cheapest(&|o| o.option != HostingOption::OnDemand);
+        let why = format!(
+            "stay on Lambda {od_label}: the cheapest other option, {} ({}), costs ${:.2} at \
+             today's {:.2} requests/s, paying for capacity that idles{cold}",
+            next.option.label(),
+            next.architecture.as_str(),
+            next.monthly_usd.unwrap_or(0.0),
+            load.mean_rps(),
+        );
+        (on_demand, why)
     } else {
-        let on_demand = options
-            .iter()
-            .filter(|o| o.option == HostingOption::OnDemand)
-            .min_by(|x, y| {
-                x.monthly_usd
-                    .unwrap_or(0.0)
-                    .total_cmp(&y.monthly_usd.unwrap_or(0.0))
-            })
-            .expect("on-demand is always evaluated");
-        let why = if best.option == HostingOption::OnDemand {
-            format!(
-                "on-demand is the cheapest at {:.2} requests/s (${:.2} a month): the always-on \
-                 options pay for idle capacity",
-                load.mean_rps(),
-                best_usd
-            )
-        } else {
-            format!(
-                "the cheapest other option, {} ({}), saves {} (${:.2} vs ${:.2}), less than the \
-                 {} margin",
-                best.option.label(),
-                best.architecture.as_str(),
-                percent(saving),
-                best_usd,
-                baseline,
-                percent(assumptions.margin)
-            )
-        };
-        (on_demand, format!("stay on Lambda on-demand: {why}{cold}"))
+        let why = format!(
+            "stay on Lambda {od_label}: the cheapest other option, {} ({}, ${best_usd:.2}), \
+             saves {}, less than the {} margin{cold}",
+            best.option.label(),
+            best.architecture.as_str(),
+            percent(saving),
+            percent(assumptions.margin)
+        );
+        (on_demand, why)
     };
     let chosen_usd = chosen.monthly_usd.unwrap_or(0.0);
     Verdict {
@@ -262,12 +274,46 @@ pub fn compare(
             }
         }
     }
-    let verdict = verdict(load, &options, current, assumptions);
+    let verdict = verdict(load, &options, assumptions);
     Comparison {
+        current_rps: load.mean_rps(),
+        curves: curves(load, prices, assumptions),
         current_architecture: current,
         provisioned_level: level,
         options,
         break_evens,
         verdict,
     }
+}
+
+/// Points per decade of request rate on the curves.
+const CURVE_PER_DECADE: usize = 8;
+/// The curves span this factor either side of today's rate.
+const CURVE_SPAN: f64 = 100.0;
+
+/// Every option's cost from a hundredth to a hundred times today's request rate.
+pub fn curves(load: &Load, prices: &Prices, assumptions: &Assumptions) -> Vec<Curve> {
+    let today = load.mean_rps();
+    let centre = if today > 0.0 { today } else { 0.01 };
+    let (lo, hi) = (centre / CURVE_SPAN, centre * CURVE_SPAN);
+    let steps = ((hi / lo).log10() * CURVE_PER_DECADE as f64).round() as usize;
+    let rates: Vec<f64> = (0..=steps)
+        .map(|i| lo * 10f64.powf(i as f64 / CURVE_PER_DECADE as f64))
+        .collect();
+    HostingOption::ALL
+        .iter()
+        .map(|&option| Curve {
+            option,
+            points: rates
+                .iter()
+                .filter_map(|&r| {
+                    ARCHITECTURES
+                        .iter()
+                        .filter_map(|&a| cost_at_rate(load, prices, a, option, r, assumptions))
+                        .min_by(f64::total_cmp)
+                        .map(|usd| [r, usd])
+                })
+                .collect(),
+        })
+        .collect()
 }

@@ -264,7 +264,7 @@ pub fn fargate(
         architecture: arch,
         monthly_usd: Some(tasks_usd + alb_usd),
         p99_ms: Some(load.p99_ms),
-        sizing: format!("{tasks} x {vcpu} vCPU / {gb} GB, {per_task} requests each"),
+        sizing: format!("{tasks} x {vcpu} vCPU / {gb} GB, up to {per_task} in flight each"),
         not_supported: None,
     }
 }
