@@ -134,7 +134,8 @@ impl HostingRegion {
             return Err(format!("hosting_region {name}: LCU dimensions must be > 0"));
         }
         for i in &self.instances {
-            if i.vcpus == 0 || !(i.memory_gib > 0.0) || !(i.hour.is_finite() && i.hour > 0.0) {
+            let positive = |x: f64| x.is_finite() && x > 0.0;
+            if i.vcpus == 0 || !positive(i.memory_gib) || !positive(i.hour) {
                 return Err(format!(
                     "hosting_region {name}, instance {}: vcpus, memory_gib and hour must be > 0",
                     i.name
