@@ -365,6 +365,17 @@ mod tests {
     }
 
     #[test]
+    fn hosting_prices_are_their_own_section() {
+        let book = PriceBook::builtin();
+        let h = book.hosting("us-east-1").unwrap();
+        assert_eq!(h.fargate.rate(Architecture::Arm64).vcpu_hour, 0.03238);
+        assert_eq!(h.managed_instances.min_instances, 3);
+        assert!(h.instances.iter().any(|i| i.architecture == Architecture::Arm64));
+        let err = book.hosting("eu-west-1").unwrap_err().to_string();
+        assert!(err.contains("'eu-west-1'") && err.contains("us-east-1"), "{err}");
+    }
+
+    #[test]
     fn gb_seconds_and_billing_granularity() {
         assert!(close(gb_seconds(512, 300.0), 0.15));
         assert!(close(gb_seconds(1024, 1000.0), 1.0));

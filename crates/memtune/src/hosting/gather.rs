@@ -226,3 +226,100 @@ pub fn load_of(
         skipped: None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::inspect::{ConfigSummary, FunctionMetrics, ReportStats, Section};
+    use crate::report::sample;
+
+    fn report(max_concurrency: Option<f64>) -> FunctionReport {
+        FunctionReport {
+            name: "api".into(),
+            config: Section::measured(ConfigSummary {
+                memory_mb: 1024,
+                timeout_s: 30,
+                architecture: "arm64".into(),
+                runtime: Some("nodejs22.x".into()),
+                package_type: "Zip".into(),
+                log_format: "Text".into(),
+                system_log_level: None,
+                aliases: vec![],
+            }),
+            metrics: Section::measured(FunctionMetrics {
+                invocations: 1000.0,
+                errors: 0.0,
+                throttles: 0.0,
+                duration_avg_ms: Some(100.0),
+                duration_p50_ms: Some(90.0),
+                duration_p90_ms: Some(150.0),
+                duration_p99_ms: Some(300.0),
+                max_concurrency,
+                resources: vec![],
+            }),
+            logs: Section::measured(ReportStats {
+                reports: 1000.0,
+                max_memory_used_mb: Some(200.0),
+                memory_used_p99_mb: Some(180.0),
+                cold_starts: 20.0,
+                init_p50_ms: Some(400.0),
+                init_p99_ms: Some(600.0),
+                init_avg_ms: Some(450.0),
+                billed_avg_ms: Some(101.0),
+                out_of_memory: 0.0,
+            }),
+            derived: None,
+            findings: vec![],
+        }
+    }
+
+    #[test]
+    fn the_knee_is_where_more_memory_stops_helping() {
+        // The sample sweep runs 1.02 x scale x (20 + 512,000 / MB): 3008 MB is fastest
+        // (190.2 x k); within 5% only itself; within 100% (380.4 x k) also 1769 MB (309.4 x k)
+        // but not 1024 MB (520 x k).
+        let sweep = sample::document("api", 1024, 1769, 0);
+        assert_eq!(cpu_knee_mb(&sweep, 0.05), Some(3008));
+        assert_eq!(cpu_knee_mb(&sweep, 1.0), Some(1769));
+    }
+
+    #[test]
+    fn a_missing_peak_is_derived_and_said() {
+        let hours = vec![2.0, 10.0, 4.0];
+        let g = load_of(&report(None), hours, None, &Assumptions::default());
+        let load = g.load.unwrap();
+        // Busiest hour 10/s x 0.1 s = 1 in flight on average, x 2 (the default factor).
+        assert_eq!(load.peak_concurrency, 2.0);
+        assert_eq!(load.peak_source, PeakSource::Derived { peak_to_mean: 2.0 });
+        assert!(
+            g.notes.iter().any(|n| n.starts_with("ASSUMED peak")),
+            "{:?}",
+            g.notes
+        );
+        assert_eq!(g.architecture, Architecture::Arm64);
+        assert_eq!((load.cold_start_ratio, load.init_ms), (0.02, 450.0));
+        // No sweep: production's size, its CPU share (1024 / 1769) said to be an upper bound.
+        assert_eq!(load.memory_mb, 1024);
+        assert!((load.cpu_need_vcpus - 1024.0 / 1769.0).abs() < 1e-9);
+        assert!(g.notes.iter().any(|n| n.contains("upper bound")));
+    }
+
+    #[test]
+    fn a_sweep_brings_the_tuned_size_and_scales_the_measured_peak() {
+        // The sample recommends 1769 MB: mean 1.02 x (20 + 512,000 / 1769) = 315.6 ms against
+        // production's 100 ms, so the measured peak of 4 becomes 12.6.
+        let sweep = sample::document("api", 1024, 1769, 0);
+        let g = load_of(
+            &report(Some(4.0)),
+            vec![1.0],
+            Some(&sweep),
+            &Assumptions::default(),
+        );
+        let load = g.load.unwrap();
+        assert_eq!(load.memory_mb, 1769);
+        let mean = 1.02 * (20.0 + 512_000.0 / 1769.0);
+        assert!((load.duration_ms - mean).abs() < 1e-6);
+        assert!((load.peak_concurrency - 4.0 * mean / 100.0).abs() < 1e-6);
+        assert_eq!(load.peak_source, PeakSource::Measured);
+    }
+}
