@@ -370,9 +370,15 @@ mod tests {
         let h = book.hosting("us-east-1").unwrap();
         assert_eq!(h.fargate.rate(Architecture::Arm64).vcpu_hour, 0.03238);
         assert_eq!(h.managed_instances.min_instances, 3);
-        assert!(h.instances.iter().any(|i| i.architecture == Architecture::Arm64));
+        assert!(h
+            .instances
+            .iter()
+            .any(|i| i.architecture == Architecture::Arm64));
         let err = book.hosting("eu-west-1").unwrap_err().to_string();
-        assert!(err.contains("'eu-west-1'") && err.contains("us-east-1"), "{err}");
+        assert!(
+            err.contains("'eu-west-1'") && err.contains("us-east-1"),
+            "{err}"
+        );
     }
 
     #[test]
