@@ -188,12 +188,15 @@ impl PriceBook {
             .find(|r| r.name == name)
             .ok_or_else(|| PricingError::NoHostingPrices {
                 region: name.to_string(),
-                known: self
-                    .hosting_regions
-                    .iter()
-                    .map(|r| r.name.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", "),
+                known: match self.hosting_regions.len() {
+                    0 => "none".to_string(),
+                    _ => self
+                        .hosting_regions
+                        .iter()
+                        .map(|r| r.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                },
             })
     }
 

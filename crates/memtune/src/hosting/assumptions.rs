@@ -80,7 +80,8 @@ impl Assumptions {
         format!(
             "Fargate: {} requests per task, min {} tasks; CPU target {:.0}%; ALB share {:.0}%, \
              {} B and {} new connections per request; provisioned level: {level}; \
-             clearly better: {:.0}% cheaper",
+             clearly better: {:.0}% cheaper; arm64 runs as fast as measured (not measured \
+             on arm64); always-on capacity sized for the peak",
             self.per_task_concurrency,
             self.min_tasks,
             self.utilisation_target * 100.0,
