@@ -54,7 +54,7 @@ pub struct InspectArgs {
 
 /// `arn:aws:lambda:REGION:ACCOUNT:function:NAME[:QUALIFIER]` -> NAME; metrics and log groups
 /// are per function name.
-fn function_name(arg: &str) -> Result<String, CliError> {
+pub(super) fn function_name(arg: &str) -> Result<String, CliError> {
     if !arg.starts_with("arn:") {
         return Ok(arg.to_string());
     }
@@ -118,7 +118,7 @@ pub async fn run(args: InspectArgs) -> Result<(), CliError> {
 
 /// Why no AWS service could be reached, when that happened: a report of dashes would only
 /// hide it.
-fn unreachable(report: &InspectReport) -> Option<String> {
+pub(super) fn unreachable(report: &InspectReport) -> Option<String> {
     report.functions.iter().find_map(|f| {
         [&f.config.status, &f.metrics.status, &f.logs.status]
             .into_iter()
@@ -135,7 +135,7 @@ fn unreachable(report: &InspectReport) -> Option<String> {
 }
 
 /// The exit code: what the user must fix first (exit 2), then what failed (exit 1).
-fn outcome(report: &InspectReport) -> Result<(), CliError> {
+pub(super) fn outcome(report: &InspectReport) -> Result<(), CliError> {
     let with = |status: Status| -> Vec<String> {
         report
             .functions
@@ -174,7 +174,7 @@ fn outcome(report: &InspectReport) -> Result<(), CliError> {
 
 /// The latest sweep of each function from the history, when there is one. Never creates the
 /// history; an unreadable one is said once and inspect goes on without it.
-fn latest_sweeps(names: &[String]) -> BTreeMap<String, FunctionDocument> {
+pub(super) fn latest_sweeps(names: &[String]) -> BTreeMap<String, FunctionDocument> {
     let read = History::open_existing(&journal::state_dir()).and_then(|found| {
         let Some(h) = found else {
             return Ok(BTreeMap::new());

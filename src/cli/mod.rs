@@ -10,6 +10,7 @@ mod demo_cmd;
 mod fleet_cmd;
 mod fleet_progress;
 mod history_cmd;
+mod hosting_cmd;
 mod iac_args;
 mod inspect_cmd;
 mod lab_cmd;
@@ -68,6 +69,8 @@ enum Command {
     /// Provisioned and reserved concurrency from production: cold starts by hour, the level or
     /// schedule that meets a cold-start target at the least cost; invokes nothing.
     Capacity(capacity_cmd::CapacityArgs),
+    /// Lambda on-demand vs provisioned vs Managed Instances vs Fargate: cost, p99, break-even.
+    Hosting(hosting_cmd::HostingArgs),
     /// Benchmarks that print figures (lab throughput, ...).
     Bench(bench_cmd::BenchArgs),
     /// Set a run's recommended memory in SAM/CloudFormation, Serverless and Terraform files.
@@ -145,6 +148,7 @@ pub fn main() -> ExitCode {
             Command::Provision(args) => provision_cmd::run(args).await,
             Command::Demo(args) => demo_cmd::run(args).await,
             Command::Inspect(args) => inspect_cmd::run(args).await,
+            Command::Hosting(args) => hosting_cmd::run(args).await,
             Command::Serve(args) => serve_cmd::run(args).await,
             Command::Bench(args) => bench_cmd::run(args).await,
             Command::Capacity(args) => capacity_cmd::run(args).await,

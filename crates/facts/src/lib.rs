@@ -5,6 +5,7 @@
 //! the lab's model (`memtune_lab::workload`), and how the tuner fits measured durations is its
 //! own (`memtune::fit`); neither crosses into this crate.
 
+pub mod hosting_prices;
 pub mod pricing;
 pub mod report_line;
 pub mod toml_lines;

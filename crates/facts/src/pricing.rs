@@ -11,6 +11,7 @@ use std::path::Path;
 
 use serde::Deserialize;
 
+use crate::hosting_prices::HostingRegion;
 use crate::Architecture;
 
 const BUILTIN: &str = include_str!("../../../config/pricing.toml");
@@ -32,6 +33,8 @@ pub enum PricingError {
          add provisioned_{arch} = {{ concurrency_gb_s = ..., duration_gb_s = ... }} to it"
     )]
     NoProvisionedPrices { region: String, arch: String },
+    #[error("no hosting prices ([[hosting_region]]) for region '{region}'; known: {known}")]
+    NoHostingPrices { region: String, known: String },
     #[error("no {arch} prices in region '{region}'; it has: {known}")]
     UnknownArchitecture {
         region: String,
@@ -52,6 +55,9 @@ pub struct PriceBook {
     pub init_billing: InitBilling,
     #[serde(rename = "region")]
     regions: Vec<RegionPrices>,
+    /// Prices of the alternatives to on-demand Lambda, per region (`memtune hosting`).
+    #[serde(default, rename = "hosting_region")]
+    hosting_regions: Vec<HostingRegion>,
 }
 
 /// The monthly free tier of an account (all functions, both architectures).
@@ -174,6 +180,9 @@ impl PriceBook {
         for region in &self.regions {
             region.validate()?;
         }
+        for region in &self.hosting_regions {
+            region.validate()?;
+        }
         Ok(())
     }
 
@@ -188,6 +197,25 @@ impl PriceBook {
             .ok_or_else(|| PricingError::UnknownRegion {
                 region: name.to_string(),
                 known: self.region_names().collect::<Vec<_>>().join(", "),
+            })
+    }
+
+    /// The hosting alternatives' prices of a region.
+    pub fn hosting(&self, name: &str) -> Result<&HostingRegion, PricingError> {
+        self.hosting_regions
+            .iter()
+            .find(|r| r.name == name)
+            .ok_or_else(|| PricingError::NoHostingPrices {
+                region: name.to_string(),
+                known: match self.hosting_regions.len() {
+                    0 => "none".to_string(),
+                    _ => self
+                        .hosting_regions
+                        .iter()
+                        .map(|r| r.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                },
             })
     }
 
@@ -378,6 +406,23 @@ mod tests {
         assert!(!base.approximate && hk.approximate);
         let price = |r: &RegionPrices| r.rate(Architecture::X86_64).unwrap().first_tier_price();
         assert!(price(hk) > price(base));
+    }
+
+    #[test]
+    fn hosting_prices_are_their_own_section() {
+        let book = PriceBook::builtin();
+        let h = book.hosting("us-east-1").unwrap();
+        assert_eq!(h.fargate.rate(Architecture::Arm64).vcpu_hour, 0.03238);
+        assert_eq!(h.managed_instances.min_instances, 3);
+        assert!(h
+            .instances
+            .iter()
+            .any(|i| i.architecture == Architecture::Arm64));
+        let err = book.hosting("eu-west-1").unwrap_err().to_string();
+        assert!(
+            err.contains("'eu-west-1'") && err.contains("us-east-1"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -10,6 +10,7 @@ pub mod capacity;
 pub mod fit;
 pub mod fleet;
 pub mod history;
+pub mod hosting;
 pub mod iac;
 pub mod inspect;
 pub mod listen;

@@ -9,6 +9,7 @@ mod cells;
 mod chart;
 pub mod csv;
 pub mod fleet;
+pub mod hosting;
 pub mod html;
 pub mod json;
 pub mod markdown;
