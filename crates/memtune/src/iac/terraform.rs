@@ -6,8 +6,8 @@ use hcl_edit::structure::{Block, Body};
 use hcl_edit::Span;
 
 use super::template::{
-    indentation_at, line_of, line_start, newline, Insertion, Memory, Naming, Setting, Template,
-    TemplateFunction, Value,
+    indentation_at, line_of, line_start, newline, Concurrency, EntryStyle, Insertion, Memory,
+    Naming, Setting, Template, TemplateFunction, Value,
 };
 
 /// Lambda's default when `memory_size` is not set.
@@ -57,6 +57,14 @@ fn function(text: &str, block: &Block) -> Option<TemplateFunction> {
         naming,
         memory,
         insertion: insertion(text, block, span.end),
+        provisioned: Concurrency::Elsewhere(
+            "Terraform sets provisioned concurrency in an aws_lambda_provisioned_concurrency_config, which memtune patch does not write yet".into(),
+        ),
+        reserved: match block.body.get_attribute("reserved_concurrent_executions") {
+            Some(attr) => Concurrency::OnFunction(Some(setting(text, &attr.value)?)),
+            None => Concurrency::OnFunction(None),
+        },
+        alias: None,
     })
 }
 
@@ -75,8 +83,8 @@ fn setting(text: &str, value: &Expression) -> Option<Setting> {
     })
 }
 
-/// `memory_size = MB` on a line of its own before the block's closing brace, at the
-/// indentation of the block's first attribute.
+/// `key = value` on a line of its own before the block's closing brace, at the indentation
+/// of the block's first attribute.
 fn insertion(text: &str, block: &Block, end: usize) -> Option<Insertion> {
     let close = text[..end].rfind('}')?;
     let at = line_start(text, close);
@@ -90,8 +98,10 @@ fn insertion(text: &str, block: &Block, end: usize) -> Option<Insertion> {
     Some(Insertion {
         offset: at,
         line: line_of(text, at),
-        before: format!("{indent}memory_size = "),
-        after: newline(text).into(),
+        style: EntryStyle::Hcl {
+            indent,
+            newline: newline(text).into(),
+        },
     })
 }
 
@@ -136,7 +146,11 @@ resource "aws_s3_bucket" "b" {}
         let t = read_tf(TF);
         assert_eq!(t.functions.len(), 3);
         let Memory::Own(Setting {
-            value: Value::Literal { mb: 256, digits },
+            value:
+                Value::Literal {
+                    number: 256,
+                    digits,
+                },
             line: 5,
         }) = &t.functions[0].memory
         else {
@@ -160,7 +174,7 @@ resource "aws_s3_bucket" "b" {}
         let t = read_tf(TF);
         let ins = t.functions[2].insertion.as_ref().unwrap();
         let mut out = TF.to_string();
-        out.insert_str(ins.offset, &ins.text(1024));
+        out.insert_str(ins.offset, &ins.entry("memory_size", "1024"));
         assert!(out.contains("  function_name = \"bare\"\n  memory_size = 1024\n}\n"));
         assert!(hcl_edit::parser::parse_body(&out).is_ok());
     }
