@@ -248,6 +248,11 @@ fn golden_sam_provisioned_concurrency_with_auto_publish_alias() {
 }
 
 #[test]
+fn golden_terraform_concurrency() {
+    golden_case("terraform-concurrency");
+}
+
+#[test]
 fn every_golden_case_has_a_test() {
     let cases = files_in(&golden_root());
     let this = include_str!("patch.rs");

@@ -1,0 +1,20 @@
+variable "api_reserved" {
+  default = 20
+}
+
+resource "aws_lambda_function" "api" {
+  function_name                  = "api"
+  memory_size                    = 512
+  reserved_concurrent_executions = 25 # burst guard
+}
+
+resource "aws_lambda_function" "worker" {
+  function_name = "worker"
+  runtime       = "python3.12"
+  reserved_concurrent_executions = 5
+}
+
+resource "aws_lambda_function" "etl" {
+  function_name                  = "etl"
+  reserved_concurrent_executions = var.api_reserved
+}
