@@ -179,12 +179,23 @@ fn only_setting_lines_differ(format: Format, before: &str, after: &str, case: &s
         .map(|kind| format.key(kind))
         .collect();
     keys.extend(["AutoPublishAlias", "ProvisionedConcurrencyConfig"]);
+    // A new Terraform config resource.
+    if format == Format::Terraform {
+        keys.extend([
+            "resource \"aws_lambda_provisioned_concurrency_config\"",
+            "function_name",
+            "qualifier",
+        ]);
+    }
+    let new_block_edge =
+        |line: &str| format == Format::Terraform && ["}", ""].contains(&line.trim());
     let diff = similar::TextDiff::from_lines(before, after);
     // A line that changes is removed and added again: the added text holds the setting.
     for change in diff.iter_all_changes() {
         if change.tag() == similar::ChangeTag::Insert {
             assert!(
-                keys.iter().any(|key| change.value().contains(key)),
+                keys.iter().any(|key| change.value().contains(key))
+                    || new_block_edge(change.value()),
                 "{case}: a line without {keys:?} changed: {:?}",
                 change.value()
             );

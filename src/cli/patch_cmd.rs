@@ -31,7 +31,9 @@ CloudFormation and Serverless naming conventions; --mapping names the rest.
 --provisioned and --reserved write concurrency levels the same way: on a SAM function
 (ProvisionedConcurrencyConfig, adding AutoPublishAlias when it has none;
 ReservedConcurrentExecutions), a Serverless function (provisionedConcurrency,
-reservedConcurrency) or a Terraform function (reserved_concurrent_executions).")]
+reservedConcurrency) or Terraform (reserved_concurrent_executions on the function; the
+aws_lambda_provisioned_concurrency_config for the function and qualifier ALIAS, added when
+there is none).")]
 pub struct PatchArgs {
     /// A `memtune fleet --format json` run or a `memtune recommend --format json` document
     /// whose memory recommendations to write.

@@ -13,7 +13,8 @@ use super::cloudformation::{AUTO_PUBLISH_ALIAS, PROVISIONED_CONFIG};
 use super::edit::{apply, Edit};
 use super::matching::{Assigned, Assignment, Unmatched};
 use super::template::{
-    AliasName, Concurrency, Format, Kind, Memory, Setting, Template, TemplateFunction, Value,
+    AliasName, Concurrency, Format, Kind, Memory, QualifierConfig, Setting, Template,
+    TemplateFunction, Value,
 };
 
 /// The alias `memtune patch` adds with a SAM function's first provisioned concurrency when
@@ -144,7 +145,7 @@ pub fn plan_all(templates: &[Template], wanted: &[Wanted]) -> Result<Plan, Unsaf
                     &mut plan.findings,
                 ),
             }
-            all_matched.push((w.kind, matched));
+            all_matched.push((w.kind, matched, w.aliases));
         }
         if !edits.is_empty() {
             let after = apply(&template.text, &edits);
@@ -340,6 +341,29 @@ fn plan_concurrency(
                 Concurrency::Elsewhere(why) => Outcome::NotPatched {
                     reason: why.clone(),
                 },
+                Concurrency::PerQualifier { configs, add } => {
+                    let asked = asked.first().map(|a| a.as_str());
+                    match pick(configs, asked) {
+                        Pick::One(config) => {
+                            line = config.setting.line;
+                            replace(&config.setting, key, target, edits)
+                        }
+                        Pick::Unclear(reason) => Outcome::NotPatched { reason },
+                        Pick::Add(alias) => match add {
+                            Some(new) => {
+                                line = new.line;
+                                edits.push(Edit {
+                                    range: new.offset..new.offset,
+                                    text: new.text(alias, target),
+                                });
+                                Outcome::Added {
+                                    also: Some(format!("a new {TF_CONFIG} for qualifier {alias}")),
+                                }
+                            }
+                            None => no_place(TF_CONFIG),
+                        },
+                    }
+                }
                 Concurrency::OnFunction(Some(setting)) => {
                     line = setting.line;
                     replace(setting, key, target, edits)
@@ -397,6 +421,44 @@ fn plan_concurrency(
     }
 }
 
+const TF_CONFIG: &str = "aws_lambda_provisioned_concurrency_config";
+
+enum Pick<'a> {
+    One(&'a QualifierConfig),
+    Add(&'a str),
+    Unclear(String),
+}
+
+/// The Terraform config for the alias asked for (or the only one when none is asked for).
+fn pick<'a>(configs: &'a [QualifierConfig], asked: Option<&'a str>) -> Pick<'a> {
+    let Some(alias) = asked else {
+        return match configs {
+            [one] => Pick::One(one),
+            [] => Pick::Unclear(format!(
+                "it has no {TF_CONFIG}; name the alias to add one: --provisioned FN:ALIAS=N"
+            )),
+            _ => Pick::Unclear(format!(
+                "it has several {TF_CONFIG}s; name the alias: --provisioned FN:ALIAS=N"
+            )),
+        };
+    };
+    if let Some(config) = configs
+        .iter()
+        .find(|c| c.qualifier == AliasName::Literal(alias.to_string()))
+    {
+        return Pick::One(config);
+    }
+    match configs.iter().find_map(|c| match &c.qualifier {
+        AliasName::Expression(e) => Some(e),
+        AliasName::Literal(_) => None,
+    }) {
+        Some(e) => Pick::Unclear(format!(
+            "the qualifier of an {TF_CONFIG} comes from {e}; cannot tell whether it is {alias}"
+        )),
+        None => Pick::Add(alias),
+    }
+}
+
 /// Why provisioned concurrency written here would not land on the alias asked for.
 fn alias_mismatch(
     alias: Option<&AliasName>,
@@ -442,19 +504,27 @@ fn scalar(name: &str, json: bool) -> String {
     }
 }
 
-/// The level a function has for a concurrency setting according to the file.
-fn level(function: &TemplateFunction, kind: Kind) -> Option<u32> {
+/// The level a function has for a concurrency setting (on `alias`) according to the file.
+fn level(function: &TemplateFunction, kind: Kind, alias: Option<&str>) -> Option<u32> {
     match concurrency(function, kind) {
         Concurrency::OnFunction(Some(s)) => s.value.literal(),
+        Concurrency::PerQualifier { configs, .. } => match pick(configs, alias) {
+            Pick::One(config) => config.setting.value.literal(),
+            _ => None,
+        },
         _ => None,
     }
 }
 
-type Matched<'a> = BTreeMap<usize, &'a Assigned>;
+type Matched<'a> = (
+    Kind,
+    BTreeMap<usize, &'a Assigned>,
+    &'a BTreeMap<String, String>,
+);
 
 /// The patched text must parse as the same kind of file and give every matched function the
 /// value it was assigned (or leave it as it was when it could not be patched).
-fn verify(t: &Template, after: &str, matched: &[(Kind, Matched)]) -> Result<(), UnsafePatch> {
+fn verify(t: &Template, after: &str, matched: &[Matched]) -> Result<(), UnsafePatch> {
     let fail = |why: String| UnsafePatch {
         path: t.path.clone(),
         why,
@@ -464,12 +534,17 @@ fn verify(t: &Template, after: &str, matched: &[(Kind, Matched)]) -> Result<(), 
     if patched.functions.len() != t.functions.len() {
         return Err(fail("change which functions it defines".into()));
     }
-    for (kind, matched) in matched {
+    for (kind, matched, aliases) in matched {
         for (&f, assigned) in matched {
             let (old, new) = (&t.functions[f], &patched.functions[f]);
+            let alias = assigned
+                .functions
+                .iter()
+                .find_map(|name| aliases.get(name))
+                .map(String::as_str);
             let (before, now) = match kind {
                 Kind::Memory => (t.effective(old).1, patched.effective(new).1),
-                _ => (level(old, *kind), level(new, *kind)),
+                _ => (level(old, *kind, alias), level(new, *kind, alias)),
             };
             if now != before && now != Some(assigned.value) {
                 return Err(fail(format!(
@@ -479,7 +554,8 @@ fn verify(t: &Template, after: &str, matched: &[(Kind, Matched)]) -> Result<(), 
                     kind.amount(assigned.value)
                 )));
             }
-            if *kind == Kind::Provisioned && now != before && new.alias.is_none() {
+            let sam = t.format != Format::Serverless && t.format != Format::Terraform;
+            if *kind == Kind::Provisioned && sam && now != before && new.alias.is_none() {
                 return Err(fail(format!(
                     "give {} provisioned concurrency without an alias",
                     old.resource

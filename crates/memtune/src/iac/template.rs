@@ -104,8 +104,44 @@ pub struct TemplateFunction {
 pub enum Concurrency {
     /// On the function itself; `None` when not set.
     OnFunction(Option<Setting>),
+    /// Terraform: `aws_lambda_provisioned_concurrency_config` resources for the function, one
+    /// per qualifier, and where a new one goes.
+    PerQualifier {
+        configs: Vec<QualifierConfig>,
+        add: Option<NewConfig>,
+    },
     /// Not where `memtune patch` can write it; why.
     Elsewhere(String),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct QualifierConfig {
+    /// `aws_lambda_provisioned_concurrency_config.orders_live`.
+    pub resource: String,
+    pub qualifier: AliasName,
+    pub setting: Setting,
+}
+
+/// A new Terraform config resource after the function's block.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewConfig {
+    pub offset: usize,
+    /// The line its `resource` line will have.
+    pub line: usize,
+    /// The function's resource label.
+    pub label: String,
+    pub newline: String,
+}
+
+impl NewConfig {
+    pub fn text(&self, alias: &str, level: u32) -> String {
+        let nl = &self.newline;
+        let label = format!("{}_{}", self.label, alias.replace('-', "_"));
+        format!(
+            "{nl}resource \"aws_lambda_provisioned_concurrency_config\" \"{label}\" {{{nl}  function_name                     = aws_lambda_function.{}.function_name{nl}  qualifier                         = \"{alias}\"{nl}  provisioned_concurrent_executions = {level}{nl}}}{nl}",
+            self.label
+        )
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
