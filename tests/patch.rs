@@ -264,6 +264,11 @@ fn golden_terraform_concurrency() {
 }
 
 #[test]
+fn golden_cloudformation_alias_provisioned_concurrency() {
+    golden_case("cloudformation-alias");
+}
+
+#[test]
 fn every_golden_case_has_a_test() {
     let cases = files_in(&golden_root());
     let this = include_str!("patch.rs");

@@ -30,7 +30,8 @@ CloudFormation and Serverless naming conventions; --mapping names the rest.
 
 --provisioned and --reserved write concurrency levels the same way: on a SAM function
 (ProvisionedConcurrencyConfig, adding AutoPublishAlias when it has none;
-ReservedConcurrentExecutions), a Serverless function (provisionedConcurrency,
+ReservedConcurrentExecutions), a CloudFormation function (ReservedConcurrentExecutions; the
+ProvisionedConcurrencyConfig of its AWS::Lambda::Alias named ALIAS), a Serverless function (provisionedConcurrency,
 reservedConcurrency) or Terraform (reserved_concurrent_executions on the function; the
 aws_lambda_provisioned_concurrency_config for the function and qualifier ALIAS, added when
 there is none).")]

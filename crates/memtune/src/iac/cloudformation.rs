@@ -5,7 +5,7 @@
 
 use super::template::{
     indentation_at, line_start, newline, AliasName, Concurrency, EntryStyle, Format, Insertion,
-    Memory, Naming, Setting, SharedDefault, Template, TemplateFunction, Value,
+    Memory, Naming, QualifierConfig, Setting, SharedDefault, Template, TemplateFunction, Value,
 };
 use super::yaml_tree::{Map, Node};
 
@@ -37,6 +37,7 @@ pub fn read(mut template: Template, root: &Node) -> Template {
             setting: setting(text, node),
         });
     let resources = root.and_then(|m| m.get("Resources")).and_then(Node::as_map);
+    let aliases = aliases(text, resources, template.format);
     let mut functions = Vec::new();
     for (key, resource) in resources.map(|r| r.entries.as_slice()).unwrap_or_default() {
         let (Some(logical_id), Some(resource)) = (key.as_str(), resource.as_map()) else {
@@ -63,9 +64,15 @@ pub fn read(mut template: Template, root: &Node) -> Template {
         let provisioned = if sam {
             provisioned(text, own(PROVISIONED_CONFIG), global(PROVISIONED_CONFIG))
         } else {
-            Concurrency::Elsewhere(
-                "an AWS::Lambda::Function's provisioned concurrency is set on an AWS::Lambda::Alias".into(),
-            )
+            Concurrency::PerQualifier {
+                holder: LAMBDA_ALIAS,
+                configs: aliases
+                    .iter()
+                    .filter(|(target, _)| target == logical_id)
+                    .map(|(_, config)| config.clone())
+                    .collect(),
+                add: None,
+            }
         };
         let reserved = match (own(RESERVED), global(RESERVED)) {
             (Some(node), _) => Concurrency::OnFunction(Some(setting(text, node))),
@@ -120,6 +127,81 @@ fn naming(name: &Node) -> Naming {
 }
 
 pub const STACK_NAME: &str = "${AWS::StackName}";
+const LAMBDA_ALIAS: &str = "AWS::Lambda::Alias";
+
+/// `AWS::Lambda::Alias` resources with the logical id of the function they alias
+/// (`FunctionName: !Ref F`, `!GetAtt F.Arn`, or their long forms).
+fn aliases(text: &str, resources: Option<&Map>, format: Format) -> Vec<(String, QualifierConfig)> {
+    let mut found = Vec::new();
+    for (key, resource) in resources.map(|r| r.entries.as_slice()).unwrap_or_default() {
+        let (Some(logical_id), Some(resource)) = (key.as_str(), resource.as_map()) else {
+            continue;
+        };
+        if resource.get("Type").and_then(Node::as_str) != Some(LAMBDA_ALIAS) {
+            continue;
+        }
+        let Some(properties) = resource.get("Properties").and_then(Node::as_map) else {
+            continue;
+        };
+        let Some(target) = properties.get("FunctionName").and_then(referenced) else {
+            continue;
+        };
+        let qualifier = match properties.get("Name") {
+            Some(node) => match node.as_str() {
+                Some(name) => AliasName::Literal(name.to_string()),
+                None => AliasName::Expression(as_written(&text[node.pos().bytes.clone()])),
+            },
+            None => continue,
+        };
+        let setting = properties.get(PROVISIONED_CONFIG).map(|config| {
+            match config
+                .as_map()
+                .and_then(|m| m.get("ProvisionedConcurrentExecutions"))
+            {
+                Some(node) => setting(text, node),
+                None => Setting {
+                    line: config.pos().line,
+                    value: Value::Expression(as_written(&text[config.pos().bytes.clone()])),
+                },
+            }
+        });
+        found.push((
+            target,
+            QualifierConfig {
+                resource: logical_id.to_string(),
+                qualifier,
+                setting,
+                insertion: insertion(text, properties, format),
+            },
+        ));
+    }
+    found
+}
+
+/// The logical id a `!Ref F`, `!GetAtt F.Arn`, `{"Ref": "F"}` or `{"Fn::GetAtt": ["F", "Arn"]}`
+/// names.
+fn referenced(node: &Node) -> Option<String> {
+    match node {
+        Node::Scalar(s) if s.tag.as_deref() == Some("!Ref") => Some(s.value.clone()),
+        Node::Scalar(s) if s.tag.as_deref() == Some("!GetAtt") => {
+            s.value.strip_suffix(".Arn").map(str::to_string)
+        }
+        Node::Map(m) if m.entries.len() == 1 => {
+            if let Some(r) = m.get("Ref").and_then(Node::as_str) {
+                return Some(r.to_string());
+            }
+            match m.get("Fn::GetAtt")? {
+                Node::Seq(parts) if parts.items.len() == 2 => {
+                    let [function, attribute] = [&parts.items[0], &parts.items[1]];
+                    (attribute.as_str()? == "Arn").then(|| function.as_str().map(str::to_string))?
+                }
+                Node::Scalar(s) => s.value.strip_suffix(".Arn").map(str::to_string),
+                _ => None,
+            }
+        }
+        _ => None,
+    }
+}
 pub const PROVISIONED_CONFIG: &str = "ProvisionedConcurrencyConfig";
 pub const AUTO_PUBLISH_ALIAS: &str = "AutoPublishAlias";
 const RESERVED: &str = "ReservedConcurrentExecutions";

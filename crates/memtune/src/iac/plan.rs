@@ -333,21 +333,44 @@ fn plan_concurrency(
                     break 'outcome Outcome::NotPatched { reason };
                 }
             }
-            // SAM puts provisioned concurrency on the alias AutoPublishAlias publishes.
-            let alias_to_add = (kind == Kind::Provisioned && sam && function.alias.is_none())
-                .then(|| asked.first().map_or(DEFAULT_ALIAS, |a| a.as_str()));
+            // SAM puts a function's provisioned concurrency on the alias AutoPublishAlias
+            // publishes.
+            let on_sam_function = sam && matches!(function.provisioned, Concurrency::OnFunction(_));
+            let alias_to_add =
+                (kind == Kind::Provisioned && on_sam_function && function.alias.is_none())
+                    .then(|| asked.first().map_or(DEFAULT_ALIAS, |a| a.as_str()));
             let before = edits.len();
             let outcome = match concurrency(function, kind) {
                 Concurrency::Elsewhere(why) => Outcome::NotPatched {
                     reason: why.clone(),
                 },
-                Concurrency::PerQualifier { configs, add } => {
+                Concurrency::PerQualifier {
+                    holder,
+                    configs,
+                    add,
+                } => {
                     let asked = asked.first().map(|a| a.as_str());
-                    match pick(configs, asked) {
-                        Pick::One(config) => {
-                            line = config.setting.line;
-                            replace(&config.setting, key, target, edits)
+                    match pick(holder, configs, asked, add.is_some()) {
+                        Pick::One(QualifierConfig {
+                            setting: Some(setting),
+                            ..
+                        }) => {
+                            line = setting.line;
+                            replace(setting, key, target, edits)
                         }
+                        Pick::One(config) => match &config.insertion {
+                            Some(ins) => {
+                                line = ins.line;
+                                edits.push(Edit {
+                                    range: ins.offset..ins.offset,
+                                    text: ins.nested(PROVISIONED_CONFIG, key, &target.to_string()),
+                                });
+                                Outcome::Added {
+                                    also: Some(format!("on {holder} {}", config.resource)),
+                                }
+                            }
+                            None => no_place(PROVISIONED_CONFIG),
+                        },
                         Pick::Unclear(reason) => Outcome::NotPatched { reason },
                         Pick::Add(alias) => match add {
                             Some(new) => {
@@ -357,10 +380,12 @@ fn plan_concurrency(
                                     text: new.text(alias, target),
                                 });
                                 Outcome::Added {
-                                    also: Some(format!("a new {TF_CONFIG} for qualifier {alias}")),
+                                    also: Some(format!("a new {holder} for qualifier {alias}")),
                                 }
                             }
-                            None => no_place(TF_CONFIG),
+                            None => Outcome::NotPatched {
+                                reason: format!("it has no {holder} named {alias}; add one (with a version) first"),
+                            },
                         },
                     }
                 }
@@ -421,8 +446,6 @@ fn plan_concurrency(
     }
 }
 
-const TF_CONFIG: &str = "aws_lambda_provisioned_concurrency_config";
-
 enum Pick<'a> {
     One(&'a QualifierConfig),
     Add(&'a str),
@@ -430,15 +453,23 @@ enum Pick<'a> {
 }
 
 /// The Terraform config for the alias asked for (or the only one when none is asked for).
-fn pick<'a>(configs: &'a [QualifierConfig], asked: Option<&'a str>) -> Pick<'a> {
+fn pick<'a>(
+    holder: &str,
+    configs: &'a [QualifierConfig],
+    asked: Option<&'a str>,
+    can_add: bool,
+) -> Pick<'a> {
     let Some(alias) = asked else {
         return match configs {
             [one] => Pick::One(one),
+            [] if can_add => Pick::Unclear(format!(
+                "it has no {holder}; name the alias to add one: --provisioned FN:ALIAS=N"
+            )),
             [] => Pick::Unclear(format!(
-                "it has no {TF_CONFIG}; name the alias to add one: --provisioned FN:ALIAS=N"
+                "it has no {holder}; add one (with a version) first"
             )),
             _ => Pick::Unclear(format!(
-                "it has several {TF_CONFIG}s; name the alias: --provisioned FN:ALIAS=N"
+                "it has several of {holder}; name the alias: --provisioned FN:ALIAS=N"
             )),
         };
     };
@@ -449,11 +480,11 @@ fn pick<'a>(configs: &'a [QualifierConfig], asked: Option<&'a str>) -> Pick<'a> 
         return Pick::One(config);
     }
     match configs.iter().find_map(|c| match &c.qualifier {
-        AliasName::Expression(e) => Some(e),
+        AliasName::Expression(e) => Some((&c.resource, e)),
         AliasName::Literal(_) => None,
     }) {
-        Some(e) => Pick::Unclear(format!(
-            "the qualifier of an {TF_CONFIG} comes from {e}; cannot tell whether it is {alias}"
+        Some((resource, e)) => Pick::Unclear(format!(
+            "the qualifier of {resource} comes from {e}; cannot tell whether it is {alias}"
         )),
         None => Pick::Add(alias),
     }
@@ -508,8 +539,10 @@ fn scalar(name: &str, json: bool) -> String {
 fn level(function: &TemplateFunction, kind: Kind, alias: Option<&str>) -> Option<u32> {
     match concurrency(function, kind) {
         Concurrency::OnFunction(Some(s)) => s.value.literal(),
-        Concurrency::PerQualifier { configs, .. } => match pick(configs, alias) {
-            Pick::One(config) => config.setting.value.literal(),
+        Concurrency::PerQualifier {
+            holder, configs, ..
+        } => match pick(holder, configs, alias, false) {
+            Pick::One(config) => config.setting.as_ref()?.value.literal(),
             _ => None,
         },
         _ => None,
@@ -554,7 +587,13 @@ fn verify(t: &Template, after: &str, matched: &[Matched]) -> Result<(), UnsafePa
                     kind.amount(assigned.value)
                 )));
             }
-            let sam = t.format != Format::Serverless && t.format != Format::Terraform;
+            let sam = matches!(
+                (t.format, &new.provisioned),
+                (
+                    Format::CloudFormationYaml | Format::CloudFormationJson,
+                    Concurrency::OnFunction(_)
+                )
+            );
             if *kind == Kind::Provisioned && sam && now != before && new.alias.is_none() {
                 return Err(fail(format!(
                     "give {} provisioned concurrency without an alias",

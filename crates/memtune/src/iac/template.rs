@@ -104,9 +104,12 @@ pub struct TemplateFunction {
 pub enum Concurrency {
     /// On the function itself; `None` when not set.
     OnFunction(Option<Setting>),
-    /// Terraform: `aws_lambda_provisioned_concurrency_config` resources for the function, one
-    /// per qualifier, and where a new one goes.
+    /// In resources of their own, one per qualifier: Terraform
+    /// `aws_lambda_provisioned_concurrency_config`s (and where a new one goes), CloudFormation
+    /// `AWS::Lambda::Alias`es.
     PerQualifier {
+        /// What holds it: `aws_lambda_provisioned_concurrency_config`, `AWS::Lambda::Alias`.
+        holder: &'static str,
         configs: Vec<QualifierConfig>,
         add: Option<NewConfig>,
     },
@@ -116,10 +119,12 @@ pub enum Concurrency {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct QualifierConfig {
-    /// `aws_lambda_provisioned_concurrency_config.orders_live`.
+    /// `aws_lambda_provisioned_concurrency_config.orders_live`, `OrdersLiveAlias`.
     pub resource: String,
     pub qualifier: AliasName,
-    pub setting: Setting,
+    /// `None`: an alias without provisioned concurrency, which can be added at `insertion`.
+    pub setting: Option<Setting>,
+    pub insertion: Option<Insertion>,
 }
 
 /// A new Terraform config resource after the function's block.

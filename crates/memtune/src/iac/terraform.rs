@@ -127,7 +127,8 @@ impl Others {
                 Some(QualifierConfig {
                     resource: format!("{PROVISIONED_CONFIG}.{config}"),
                     qualifier: self.qualifier(qualifier),
-                    setting: setting.clone()?,
+                    setting: Some(setting.clone()?),
+                    insertion: None,
                 })
             })
             .collect();
@@ -139,7 +140,11 @@ impl Others {
             label: label.to_string(),
             newline: newline(text).into(),
         });
-        Concurrency::PerQualifier { configs, add }
+        Concurrency::PerQualifier {
+            holder: PROVISIONED_CONFIG,
+            configs,
+            add,
+        }
     }
 }
 
