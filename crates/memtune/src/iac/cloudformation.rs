@@ -467,4 +467,32 @@ Resources:
         let ins = t.functions[1].insertion.as_ref().unwrap();
         assert_eq!(ins.entry("MemorySize", "512"), "      MemorySize: 512\r\n");
     }
+
+    #[test]
+    fn aliases_are_tied_to_functions_by_ref_or_getatt() {
+        let text = "Resources:\n  F:\n    Type: AWS::Lambda::Function\n    Properties:\n      Handler: h\n  A:\n    Type: AWS::Lambda::Alias\n    Properties:\n      FunctionName: !GetAtt F.Arn\n      Name: live\n  B:\n    Type: AWS::Lambda::Alias\n    Properties: {FunctionName: {\"Fn::GetAtt\": [F, Arn]}, Name: blue, ProvisionedConcurrencyConfig: {ProvisionedConcurrentExecutions: 3}}\n  C:\n    Type: AWS::Lambda::Alias\n    Properties: {FunctionName: other, Name: x}\n";
+        let t = read_text(text, Format::CloudFormationYaml);
+        let Concurrency::PerQualifier { configs, .. } = &t.functions[0].provisioned else {
+            panic!("{:?}", t.functions[0].provisioned)
+        };
+        let names: Vec<(&str, Option<u32>)> = configs
+            .iter()
+            .map(|c| {
+                (
+                    c.resource.as_str(),
+                    c.setting.as_ref().and_then(|s| s.value.literal()),
+                )
+            })
+            .collect();
+        assert_eq!(names, [("A", None), ("B", Some(3))]);
+        let ins = configs[0].insertion.as_ref().unwrap();
+        assert_eq!(
+            ins.nested(
+                "ProvisionedConcurrencyConfig",
+                "ProvisionedConcurrentExecutions",
+                "2"
+            ),
+            "      ProvisionedConcurrencyConfig:\n        ProvisionedConcurrentExecutions: 2\n"
+        );
+    }
 }

@@ -749,4 +749,61 @@ Resources:
         assert!(p.summary().contains("not patched: template.yaml:3 A (A): MemorySize comes from Globals.Function.MemorySize = !Ref Mem; suggested 1024"), "{}", p.summary());
         assert_eq!(p.changes(), 0);
     }
+
+    fn config(qualifier: AliasName, level: Option<u32>) -> QualifierConfig {
+        QualifierConfig {
+            resource: "c".into(),
+            qualifier,
+            setting: level.map(|n| Setting {
+                line: 1,
+                value: Value::Literal {
+                    number: n,
+                    digits: 0..1,
+                },
+            }),
+            insertion: None,
+        }
+    }
+
+    #[test]
+    fn the_config_for_an_alias_is_picked_or_the_reason_given() {
+        let live = config(AliasName::Literal("live".into()), Some(2));
+        let var = config(AliasName::Expression("var.a".into()), Some(1));
+        let h = "holder";
+        assert!(
+            matches!(pick(h, std::slice::from_ref(&live), None, true), Pick::One(c) if c == &live)
+        );
+        assert!(
+            matches!(pick(h, &[var.clone(), live.clone()], Some("live"), true), Pick::One(c) if c == &live)
+        );
+        assert!(matches!(
+            pick(h, std::slice::from_ref(&live), Some("blue"), true),
+            Pick::Add("blue")
+        ));
+        let Pick::Unclear(why) = pick(h, &[live.clone(), var.clone()], Some("blue"), true) else {
+            panic!()
+        };
+        assert!(why.contains("comes from var.a"), "{why}");
+        let Pick::Unclear(why) = pick(h, &[live.clone(), var], None, true) else {
+            panic!()
+        };
+        assert!(why.contains("several"), "{why}");
+        let Pick::Unclear(why) = pick(h, &[], None, false) else {
+            panic!()
+        };
+        assert!(why.contains("add one (with a version) first"), "{why}");
+    }
+
+    #[test]
+    fn alias_names_are_quoted_only_when_yaml_would_misread_them() {
+        assert_eq!(scalar("live", false), "live");
+        assert_eq!(scalar("live", true), "\"live\"");
+        assert_eq!(scalar("on", false), "\"on\"");
+        assert_eq!(scalar("2024", false), "\"2024\"");
+        assert_eq!(
+            Kind::Provisioned.change(2, 5),
+            "provisioned concurrency 2 -> 5"
+        );
+        assert_eq!(Kind::Memory.change(256, 512), "256 -> 512 MB");
+    }
 }

@@ -231,7 +231,7 @@ fn insertion(text: &str, block: &Block, end: usize) -> Option<Insertion> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::iac::template::Format;
+    use crate::iac::template::{AliasName, Format};
 
     const TF: &str = r#"variable "mem" { default = 512 }
 
@@ -313,5 +313,58 @@ resource "aws_s3_bucket" "b" {}
         })
         .unwrap_err();
         assert!(err.line >= 2, "{err:?}");
+    }
+
+    #[test]
+    fn provisioned_configs_are_found_through_aliases_and_names() {
+        let text = r#"resource "aws_lambda_function" "f" {
+  function_name = "f-name"
+}
+resource "aws_lambda_alias" "a" {
+  name          = "live"
+  function_name = aws_lambda_function.f.arn
+}
+resource "aws_lambda_provisioned_concurrency_config" "via_alias" {
+  function_name                     = aws_lambda_alias.a.function_name
+  qualifier                         = aws_lambda_alias.a.name
+  provisioned_concurrent_executions = 4
+}
+resource "aws_lambda_provisioned_concurrency_config" "by_name" {
+  function_name                     = "f-name"
+  qualifier                         = "blue"
+  provisioned_concurrent_executions = 1
+}
+resource "aws_lambda_provisioned_concurrency_config" "other" {
+  function_name                     = "g"
+  qualifier                         = "live"
+  provisioned_concurrent_executions = 9
+}
+"#;
+        let t = read_tf(text);
+        let Concurrency::PerQualifier { configs, add, .. } = &t.functions[0].provisioned else {
+            panic!("{:?}", t.functions[0].provisioned)
+        };
+        let found: Vec<(&str, &AliasName)> = configs
+            .iter()
+            .map(|c| (c.resource.as_str(), &c.qualifier))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                (
+                    "aws_lambda_provisioned_concurrency_config.via_alias",
+                    &AliasName::Literal("live".into())
+                ),
+                (
+                    "aws_lambda_provisioned_concurrency_config.by_name",
+                    &AliasName::Literal("blue".into())
+                ),
+            ]
+        );
+        let new = add.as_ref().unwrap();
+        let mut out = text.to_string();
+        out.insert_str(new.offset, &new.text("prod", 3));
+        assert!(out.starts_with("resource \"aws_lambda_function\" \"f\" {\n  function_name = \"f-name\"\n}\n\nresource \"aws_lambda_provisioned_concurrency_config\" \"f_prod\" {\n"), "{out}");
+        assert!(hcl_edit::parser::parse_body(&out).is_ok());
     }
 }
