@@ -135,13 +135,22 @@ pub struct NewConfig {
     pub line: usize,
     /// The function's resource label.
     pub label: String,
+    /// Labels config resources already have in the file.
+    pub taken: Vec<String>,
     pub newline: String,
 }
 
 impl NewConfig {
     pub fn text(&self, alias: &str, level: u32) -> String {
         let nl = &self.newline;
-        let label = format!("{}_{}", self.label, alias.replace('-', "_"));
+        let base = format!("{}_{}", self.label, alias.replace('-', "_"));
+        let label = (1..)
+            .map(|n| match n {
+                1 => base.clone(),
+                n => format!("{base}_{n}"),
+            })
+            .find(|l| !self.taken.contains(l))
+            .unwrap_or(base);
         format!(
             "{nl}resource \"aws_lambda_provisioned_concurrency_config\" \"{label}\" {{{nl}  function_name                     = aws_lambda_function.{}.function_name{nl}  qualifier                         = \"{alias}\"{nl}  provisioned_concurrent_executions = {level}{nl}}}{nl}",
             self.label

@@ -138,6 +138,7 @@ impl Others {
             offset,
             line: line_of(text, offset) + 1,
             label: label.to_string(),
+            taken: self.configs.iter().map(|c| c.0.clone()).collect(),
             newline: newline(text).into(),
         });
         Concurrency::PerQualifier {
@@ -363,6 +364,9 @@ resource "aws_lambda_provisioned_concurrency_config" "other" {
         );
         let new = add.as_ref().unwrap();
         let mut out = text.to_string();
+        let mut taken = new.clone();
+        taken.taken.push("f_prod".into());
+        assert!(taken.text("prod", 3).contains("\"f_prod_2\""));
         out.insert_str(new.offset, &new.text("prod", 3));
         assert!(out.starts_with("resource \"aws_lambda_function\" \"f\" {\n  function_name = \"f-name\"\n}\n\nresource \"aws_lambda_provisioned_concurrency_config\" \"f_prod\" {\n"), "{out}");
         assert!(hcl_edit::parser::parse_body(&out).is_ok());
