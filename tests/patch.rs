@@ -7,10 +7,11 @@ use std::process::Command;
 
 use memtune::fleet::budget::BudgetStats;
 use memtune::fleet::outcome::{FleetRun, FunctionResult, RunTotals, FLEET_SCHEMA_VERSION};
-use memtune::iac::matching::{assign, Mapping};
-use memtune::iac::plan::plan;
+use memtune::iac::levels;
+use memtune::iac::matching::{assign, Assignment, Mapping};
+use memtune::iac::plan::{plan_all, Wanted};
 use memtune::iac::run::Recommendation;
-use memtune::iac::template::{Format, Template};
+use memtune::iac::template::{Format, Kind, Template};
 use memtune::platform::FunctionConfig;
 use memtune::tune::document::{
     Current, ExplorationInfo, FunctionDocument, FunctionInfo, RecommendationInfo, StrategyInfo,
@@ -18,8 +19,10 @@ use memtune::tune::document::{
 };
 
 // ---------------------------------------------------------------------------------------------
-// Golden files: tests/golden/patch/<case>/{input/, expected/, recommendations.toml, summary.txt,
-// and mapping.toml when the case needs one}.
+// Golden files: tests/golden/patch/<case>/{input/, expected/, summary.txt, and what to write:
+// recommendations.toml (memory, as a run gives it) and/or levels.toml (`provisioned = [...]`,
+// `reserved = [...]`, as --provisioned and --reserved take them); mapping.toml when the case
+// needs one}.
 // MEMTUNE_BLESS=1 rewrites expected/ and summary.txt (review the diff before committing).
 
 fn golden_root() -> PathBuf {
@@ -35,15 +38,71 @@ fn files_in(dir: &Path) -> Vec<String> {
     names
 }
 
+#[derive(serde::Deserialize, Default)]
+struct Levels {
+    #[serde(default)]
+    provisioned: Vec<String>,
+    #[serde(default)]
+    reserved: Vec<String>,
+}
+
+/// Every setting a case asks for, matched to its templates.
+fn wanted(
+    dir: &Path,
+    templates: &[Template],
+    mapping: &Mapping,
+) -> Vec<(Kind, Assignment, BTreeMap<String, String>)> {
+    let mut wanted = Vec::new();
+    if let Ok(text) = std::fs::read_to_string(dir.join("recommendations.toml")) {
+        let recs: BTreeMap<String, u32> = toml::from_str(&text).unwrap();
+        let recs: Vec<Recommendation> = recs
+            .into_iter()
+            .map(|(function, mb)| Recommendation::new(&function, mb))
+            .collect();
+        wanted.push((
+            Kind::Memory,
+            assign(templates, &recs, mapping),
+            BTreeMap::new(),
+        ));
+    }
+    let given: Levels = std::fs::read_to_string(dir.join("levels.toml"))
+        .map_or(Levels::default(), |text| toml::from_str(&text).unwrap());
+    for (kind, given) in [
+        (Kind::Provisioned, given.provisioned),
+        (Kind::Reserved, given.reserved),
+    ] {
+        if given.is_empty() {
+            continue;
+        }
+        let levels = levels::parse(kind, &given).unwrap();
+        let aliases = levels
+            .iter()
+            .filter_map(|l| Some((l.function.clone(), l.alias.clone()?)))
+            .collect();
+        let recs = levels::recommendations(&levels);
+        wanted.push((kind, assign(templates, &recs, mapping), aliases));
+    }
+    assert!(!wanted.is_empty(), "{}: nothing to write", dir.display());
+    wanted
+}
+
+fn plan_case(
+    templates: &[Template],
+    wanted: &[(Kind, Assignment, BTreeMap<String, String>)],
+) -> memtune::iac::plan::Plan {
+    let wanted: Vec<Wanted> = wanted
+        .iter()
+        .map(|(kind, assignment, aliases)| Wanted {
+            kind: *kind,
+            assignment,
+            aliases,
+        })
+        .collect();
+    plan_all(templates, &wanted).unwrap()
+}
+
 fn golden_case(case: &str) {
     let dir = golden_root().join(case);
-    let recs: BTreeMap<String, u32> =
-        toml::from_str(&std::fs::read_to_string(dir.join("recommendations.toml")).unwrap())
-            .unwrap();
-    let recs: Vec<Recommendation> = recs
-        .into_iter()
-        .map(|(function, memory_mb)| Recommendation::new(&function, memory_mb))
-        .collect();
     let templates: Vec<Template> = files_in(&dir.join("input"))
         .into_iter()
         .map(|name| {
@@ -53,8 +112,7 @@ fn golden_case(case: &str) {
         .collect();
     let mapping = std::fs::read_to_string(dir.join("mapping.toml"))
         .map_or(Mapping::default(), |text| Mapping::parse(&text).unwrap());
-    let assignment = assign(&templates, &recs, &mapping);
-    let plan = plan(&templates, &assignment).unwrap();
+    let plan = plan_case(&templates, &wanted(&dir, &templates, &mapping));
     let bless = std::env::var_os("MEMTUNE_BLESS").is_some();
     if bless {
         std::fs::create_dir_all(dir.join("expected")).unwrap();
@@ -82,10 +140,10 @@ fn golden_case(case: &str) {
             t.path.display()
         );
         still_parses(t.format, &after, case);
-        only_memory_lines_differ(t.format, &t.text, &after, case);
+        only_setting_lines_differ(t.format, &t.text, &after, case);
         // Patching the result again changes nothing.
         let again = vec![memtune::iac::parse(&t.path, after.clone()).unwrap()];
-        let replan = memtune::iac::plan::plan(&again, &assign(&again, &recs, &mapping)).unwrap();
+        let replan = plan_case(&again, &wanted(&dir, &again, &mapping));
         assert!(
             replan.files.is_empty(),
             "{case}: a second patch still changes {:?}",
@@ -113,14 +171,32 @@ fn still_parses(format: Format, text: &str, case: &str) {
     }
 }
 
-fn only_memory_lines_differ(format: Format, before: &str, after: &str, case: &str) {
-    let key = format.memory_key();
+/// Every changed or added line holds a setting memtune writes (or, for SAM, the alias and
+/// the map provisioned concurrency needs).
+fn only_setting_lines_differ(format: Format, before: &str, after: &str, case: &str) {
+    let mut keys: Vec<&str> = [Kind::Memory, Kind::Provisioned, Kind::Reserved]
+        .into_iter()
+        .map(|kind| format.key(kind))
+        .collect();
+    keys.extend(["AutoPublishAlias", "ProvisionedConcurrencyConfig"]);
+    // A new Terraform config resource.
+    if format == Format::Terraform {
+        keys.extend([
+            "resource \"aws_lambda_provisioned_concurrency_config\"",
+            "function_name",
+            "qualifier",
+        ]);
+    }
+    let new_block_edge =
+        |line: &str| format == Format::Terraform && ["}", ""].contains(&line.trim());
     let diff = similar::TextDiff::from_lines(before, after);
+    // A line that changes is removed and added again: the added text holds the setting.
     for change in diff.iter_all_changes() {
-        if change.tag() != similar::ChangeTag::Equal {
+        if change.tag() == similar::ChangeTag::Insert {
             assert!(
-                change.value().contains(key),
-                "{case}: a line without {key} changed: {:?}",
+                keys.iter().any(|key| change.value().contains(key))
+                    || new_block_edge(change.value()),
+                "{case}: a line without {keys:?} changed: {:?}",
                 change.value()
             );
         }
@@ -170,6 +246,26 @@ fn golden_serverless_provider_changes_when_all_agree() {
 #[test]
 fn golden_terraform_literal_var_module_and_added_line() {
     golden_case("terraform");
+}
+
+#[test]
+fn golden_serverless_provisioned_and_reserved_concurrency() {
+    golden_case("serverless-concurrency");
+}
+
+#[test]
+fn golden_sam_provisioned_concurrency_with_auto_publish_alias() {
+    golden_case("sam-concurrency");
+}
+
+#[test]
+fn golden_terraform_concurrency() {
+    golden_case("terraform-concurrency");
+}
+
+#[test]
+fn golden_cloudformation_alias_provisioned_concurrency() {
+    golden_case("cloudformation-alias");
 }
 
 #[test]
@@ -555,4 +651,81 @@ Resources:
         all.contains("template.yaml:Orders named by an expression"),
         "{all}"
     );
+}
+
+/// Levels from the command line, no run: written into the SAM template, with the alias SAM
+/// needs; a bad level is one line and exit 2 before any file is read.
+#[test]
+fn patch_writes_given_concurrency_levels_and_rejects_bad_ones() {
+    let ws = Workspace::new("not a run");
+    let (code, out, err) = ws.memtune(&[
+        "patch",
+        "--provisioned",
+        "orders-api=5",
+        "--reserved",
+        "orders-api=50",
+        "--write",
+        "template.yaml",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("Orders (orders-api): provisioned concurrency 5 (added; also added AutoPublishAlias: live"),
+        "{out}"
+    );
+    assert!(err.contains("wrote 1 files (2 changes)"), "{err}");
+    assert_eq!(
+        ws.template(),
+        SAM.replace(
+            "      FunctionName: orders-api\n",
+            "      AutoPublishAlias: live\n      ProvisionedConcurrencyConfig:\n        ProvisionedConcurrentExecutions: 5\n      ReservedConcurrentExecutions: 50\n      FunctionName: orders-api\n"
+        )
+    );
+    let written = ws.template();
+    let cases: [(&[&str], &str); 4] = [
+        (
+            &["patch", "--provisioned", "orders-api", "template.yaml"],
+            "--provisioned orders-api: write FN[:ALIAS]=N",
+        ),
+        (
+            &[
+                "patch",
+                "--provisioned",
+                "orders-api=0",
+                "--write",
+                "template.yaml",
+            ],
+            "at least 1",
+        ),
+        (
+            &[
+                "patch",
+                "--reserved",
+                "orders-api:live=3",
+                "--write",
+                "template.yaml",
+            ],
+            "set on the function, not an alias",
+        ),
+        (
+            &[
+                "patch",
+                "--reserved",
+                "a=1",
+                "--reserved",
+                "a=2",
+                "missing.yaml",
+            ],
+            "a is given twice",
+        ),
+    ];
+    for (args, message) in cases {
+        let (code, _, err) = ws.memtune(args);
+        assert_eq!(code, 2, "{args:?}: {err}");
+        assert!(
+            err.starts_with("memtune: ") && err.contains(message),
+            "{args:?}: {err}"
+        );
+        assert_eq!(err.lines().count(), 1, "{err}");
+    }
+    assert_eq!(ws.template(), written);
 }

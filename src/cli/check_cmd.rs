@@ -14,6 +14,9 @@ use memtune::iac::check::{markdown, rows};
 Prints a Markdown summary for a pull request. Exit codes: 0 every matched function is within
 tolerance, 1 some differ by more (relative to the template's value), 2 bad input.")]
 pub struct CheckArgs {
+    /// A `memtune fleet --format json` run or a `memtune recommend --format json` document.
+    #[arg(long, value_name = "RUN.json")]
+    from: std::path::PathBuf,
     #[command(flatten)]
     inputs: IacArgs,
     /// Allowed relative difference between template and recommended memory, in percent.
@@ -27,7 +30,7 @@ pub async fn run(args: CheckArgs) -> Result<(), CliError> {
             "--tolerance-pct must be a percentage, 0 or more",
         ));
     }
-    let matched = args.inputs.read()?;
+    let matched = args.inputs.read(Some(&args.from))?;
     let rows = rows(&matched.templates, &matched.assignment);
     let (text, beyond) = markdown(
         &rows,

@@ -1,6 +1,6 @@
 //! What `patch` and `check` share: the run JSON, the template paths and a mapping file.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::Args;
 
@@ -11,9 +11,6 @@ use memtune::iac::{load, run, LoadError};
 
 #[derive(Debug, Args)]
 pub struct IacArgs {
-    /// A `memtune fleet --format json` run or a `memtune recommend --format json` document.
-    #[arg(long, value_name = "RUN.json")]
-    from: PathBuf,
     /// Templates, or directories to search for them (template.yaml, *.json, serverless.yml, *.tf).
     #[arg(required = true, value_name = "PATH")]
     paths: Vec<PathBuf>,
@@ -25,18 +22,27 @@ pub struct IacArgs {
 /// The templates and where each recommendation lands.
 pub struct Matched {
     pub templates: Vec<Template>,
+    /// The run's memory recommendations (none without a run).
     pub assignment: Assignment,
+    pub mapping: Mapping,
     /// Files found in directories that are not templates.
     pub skipped: Vec<LoadError>,
     pub without_recommendation: usize,
 }
 
 impl IacArgs {
-    pub fn read(&self) -> Result<Matched, CliError> {
-        let from = self.from.display();
-        let text = std::fs::read_to_string(&self.from)
-            .map_err(|e| CliError::usage(format!("--from {from}: cannot read: {e}")))?;
-        let run = run::read(&text).map_err(|e| CliError::usage(format!("--from {from}: {e}")))?;
+    /// The templates, the run `from` (a `memtune fleet --format json` run or a `memtune
+    /// recommend --format json` document) when given, and the mapping.
+    pub fn read(&self, from: Option<&Path>) -> Result<Matched, CliError> {
+        let run = match from {
+            None => run::RunRecommendations::default(),
+            Some(path) => {
+                let from = path.display();
+                let text = std::fs::read_to_string(path)
+                    .map_err(|e| CliError::usage(format!("--from {from}: cannot read: {e}")))?;
+                run::read(&text).map_err(|e| CliError::usage(format!("--from {from}: {e}")))?
+            }
+        };
         let mapping = match &self.mapping {
             None => Mapping::default(),
             Some(path) => {
@@ -52,6 +58,7 @@ impl IacArgs {
         Ok(Matched {
             templates: loaded.templates,
             assignment,
+            mapping,
             skipped: loaded.skipped,
             without_recommendation: run.without_recommendation,
         })

@@ -73,7 +73,8 @@ enum Command {
     Hosting(hosting_cmd::HostingArgs),
     /// Benchmarks that print figures (lab throughput, ...).
     Bench(bench_cmd::BenchArgs),
-    /// Set a run's recommended memory in SAM/CloudFormation, Serverless and Terraform files.
+    /// Set a run's recommended memory, and given concurrency levels, in SAM/CloudFormation,
+    /// Serverless and Terraform files.
     Patch(patch_cmd::PatchArgs),
     /// CI gate: fail when template memory differs from a run's recommendation.
     Check(check_cmd::CheckArgs),

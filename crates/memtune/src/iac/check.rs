@@ -55,7 +55,7 @@ pub fn rows(templates: &[Template], assignment: &Assignment) -> Vec<Row> {
                 Memory::Own(_) => f.resource.clone(),
             };
             let template = match setting.map(|s| &s.value) {
-                Some(Value::Literal { mb, .. }) => TemplateMemory::Mb(*mb),
+                Some(Value::Literal { number, .. }) => TemplateMemory::Mb(*number),
                 Some(Value::Expression(e)) => TemplateMemory::Expression(e.clone()),
                 None => TemplateMemory::Mb(effective_mb.unwrap_or_default()),
             };
@@ -65,7 +65,7 @@ pub fn rows(templates: &[Template], assignment: &Assignment) -> Vec<Row> {
                 file: t.path.clone(),
                 line: setting.map_or(f.line, |s| s.line),
                 template,
-                recommended_mb: assigned.memory_mb,
+                recommended_mb: assigned.value,
             }
         })
         .collect();
@@ -136,7 +136,7 @@ pub fn markdown(
         let why = u.note.as_deref().unwrap_or("no given file defines it");
         notes.push(format!(
             "{} (recommended {} MB): {why}",
-            u.function, u.recommended_mb
+            u.function, u.value
         ));
     }
     if !notes.is_empty() {

@@ -54,11 +54,11 @@ impl Mapping {
     }
 }
 
-/// Where a run's recommendations land.
+/// Where the wanted values (a run's memory, or concurrency levels) land.
 #[derive(Debug, Default, PartialEq)]
 pub struct Assignment {
     /// Each matched template function with the deployed functions (one or more, agreeing on
-    /// the memory) that map to it.
+    /// the value) that map to it.
     pub matched: BTreeMap<FunctionRef, Assigned>,
     /// Matched, but not patchable as one value: several candidates, or deployed functions
     /// that disagree.
@@ -69,21 +69,21 @@ pub struct Assignment {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Assigned {
     pub functions: Vec<String>,
-    pub memory_mb: u32,
+    pub value: u32,
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Conflict {
     pub at: FunctionRef,
     pub function: String,
-    pub recommended_mb: u32,
+    pub value: u32,
     pub reason: String,
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Unmatched {
     pub function: String,
-    pub recommended_mb: u32,
+    pub value: u32,
     /// Set when a mapping entry names something no file defines.
     pub note: Option<String>,
 }
@@ -100,7 +100,7 @@ pub fn assign(templates: &[Template], recs: &[Recommendation], mapping: &Mapping
                 assignment.conflicts.push(Conflict {
                     at: candidates[0],
                     function: rec.function.clone(),
-                    recommended_mb: rec.memory_mb,
+                    value: rec.value,
                     reason: format!(
                         "{} matches several template functions ({}); name one in a --mapping file",
                         rec.function,
@@ -110,7 +110,7 @@ pub fn assign(templates: &[Template], recs: &[Recommendation], mapping: &Mapping
             }
             Located::None(note) => assignment.unmatched.push(Unmatched {
                 function: rec.function.clone(),
-                recommended_mb: rec.memory_mb,
+                value: rec.value,
                 note,
             }),
         }
@@ -120,27 +120,21 @@ pub fn assign(templates: &[Template], recs: &[Recommendation], mapping: &Mapping
         u.note.clone_from(&hint);
     }
     for (at, recs) in found {
-        let memory_mb = recs[0].memory_mb;
-        if recs.iter().all(|r| r.memory_mb == memory_mb) {
+        let value = recs[0].value;
+        if recs.iter().all(|r| r.value == value) {
             let functions = recs.iter().map(|r| r.function.clone()).collect();
-            assignment.matched.insert(
-                at,
-                Assigned {
-                    functions,
-                    memory_mb,
-                },
-            );
+            assignment.matched.insert(at, Assigned { functions, value });
             continue;
         }
         let all: Vec<String> = recs
             .iter()
-            .map(|r| format!("{} {} MB", r.function, r.memory_mb))
+            .map(|r| format!("{} {}", r.function, r.value))
             .collect();
         for rec in &recs {
             assignment.conflicts.push(Conflict {
                 at,
                 function: rec.function.clone(),
-                recommended_mb: rec.memory_mb,
+                value: rec.value,
                 reason: format!(
                     "deployed functions sharing this definition disagree ({})",
                     all.join(", ")
@@ -298,7 +292,7 @@ mod tests {
         ];
         let a = assign(&t, &recs, &Mapping::default());
         assert_eq!(a.matched[&at(0, 1)].functions, ["image-resize"]);
-        assert_eq!(a.matched[&at(0, 0)].memory_mb, 512);
+        assert_eq!(a.matched[&at(0, 0)].value, 512);
         assert_eq!(a.matched[&at(1, 1)].functions, ["shop-prod-report"]);
         // A function named explicitly is not matched by its logical id.
         let unmatched: Vec<&str> = a.unmatched.iter().map(|u| u.function.as_str()).collect();
@@ -333,7 +327,7 @@ mod tests {
         )
         .unwrap();
         let a = assign(&t, &[rec("legacy-name", 2048), rec("gone", 128)], &m);
-        assert_eq!(a.matched[&at(0, 0)].memory_mb, 2048);
+        assert_eq!(a.matched[&at(0, 0)].value, 2048);
         assert!(a.unmatched[0]
             .note
             .as_ref()

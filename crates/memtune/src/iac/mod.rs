@@ -8,6 +8,7 @@
 pub mod check;
 pub mod cloudformation;
 pub mod edit;
+pub mod levels;
 pub mod matching;
 pub mod plan;
 pub mod run;

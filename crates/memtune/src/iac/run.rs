@@ -5,20 +5,21 @@ use serde_json::Value;
 
 use crate::tune::document::FunctionDocument;
 
-/// A deployed function and the memory a run recommends for it.
+/// A deployed function and the value wanted for one of its settings: the memory a run
+/// recommends, or a concurrency level given on the command line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Recommendation {
     pub function: String,
-    pub memory_mb: u32,
+    pub value: u32,
     /// The stack that deployed it, when the run read its tags.
     pub stack_name: Option<String>,
 }
 
 impl Recommendation {
-    pub fn new(function: &str, memory_mb: u32) -> Recommendation {
+    pub fn new(function: &str, value: u32) -> Recommendation {
         Recommendation {
             function: function.to_string(),
-            memory_mb,
+            value,
             stack_name: None,
         }
     }
@@ -60,7 +61,7 @@ pub fn read(text: &str) -> Result<RunRecommendations, NotARun> {
         match doc.recommendation {
             Some(r) => run.recommendations.push(Recommendation {
                 function: doc.function.name,
-                memory_mb: r.memory_mb,
+                value: r.memory_mb,
                 stack_name: doc.function.stack_name,
             }),
             None => run.without_recommendation += 1,

@@ -1,12 +1,17 @@
 //! Serverless Framework `serverless.yml`: `functions.<key>.memorySize`, and
-//! `provider.memorySize` that every function without its own inherits.
+//! `provider.memorySize` that every function without its own inherits;
+//! `functions.<key>.provisionedConcurrency` and `reservedConcurrency`.
 
 use super::cloudformation::{insertion, setting};
-use super::template::{Memory, Naming, SharedDefault, Template, TemplateFunction};
+use super::template::{
+    AliasName, Concurrency, Memory, Naming, SharedDefault, Template, TemplateFunction,
+};
 use super::yaml_tree::Node;
 
 /// The Serverless Framework's default when neither the function nor the provider sets one.
 pub const FRAMEWORK_DEFAULT_MB: u32 = 1024;
+/// The alias the Framework creates for `provisionedConcurrency` and puts it on.
+pub const PROVISIONED_ALIAS: &str = "provisioned";
 
 /// Whether a parsed document is a Serverless Framework service.
 pub fn is_service(root: &Node) -> bool {
@@ -59,6 +64,17 @@ pub fn read(mut template: Template, root: &Node) -> Template {
             naming,
             memory,
             insertion: insertion(text, function, template.format),
+            provisioned: Concurrency::OnFunction(
+                function
+                    .get("provisionedConcurrency")
+                    .map(|n| setting(text, n)),
+            ),
+            reserved: Concurrency::OnFunction(
+                function
+                    .get("reservedConcurrency")
+                    .map(|n| setting(text, n)),
+            ),
+            alias: Some(AliasName::Literal(PROVISIONED_ALIAS.into())),
         });
     }
     template.functions = found;
@@ -126,7 +142,7 @@ functions:
         );
         let ins = t.functions[0].insertion.as_ref().unwrap();
         let mut out = SERVICE.to_string();
-        out.insert_str(ins.offset, &ins.text(1024));
+        out.insert_str(ins.offset, &ins.entry("memorySize", "1024"));
         assert!(out.contains("  orders:\n    memorySize: 1024\n    handler: orders.handler\n"));
     }
 }

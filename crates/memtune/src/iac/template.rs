@@ -1,6 +1,7 @@
 //! What every template format reduces to: the functions a file defines, where each one's
-//! memory is set (its own setting, a shared default it inherits, or the platform default), and
-//! where a per-function setting could be added.
+//! memory is set (its own setting, a shared default it inherits, or the platform default),
+//! where its provisioned and reserved concurrency are set, and where a per-function setting
+//! could be added.
 
 use std::ops::Range;
 use std::path::PathBuf;
@@ -27,10 +28,54 @@ pub enum Format {
 impl Format {
     /// The memory key as written in this format.
     pub fn memory_key(self) -> &'static str {
+        self.key(Kind::Memory)
+    }
+
+    /// The key that holds a setting's number in this format.
+    pub fn key(self, kind: Kind) -> &'static str {
+        use Format::*;
+        match (kind, self) {
+            (Kind::Memory, CloudFormationYaml | CloudFormationJson) => "MemorySize",
+            (Kind::Memory, Serverless) => "memorySize",
+            (Kind::Memory, Terraform) => "memory_size",
+            (Kind::Provisioned, CloudFormationYaml | CloudFormationJson) => {
+                "ProvisionedConcurrentExecutions"
+            }
+            (Kind::Provisioned, Serverless) => "provisionedConcurrency",
+            (Kind::Provisioned, Terraform) => "provisioned_concurrent_executions",
+            (Kind::Reserved, CloudFormationYaml | CloudFormationJson) => {
+                "ReservedConcurrentExecutions"
+            }
+            (Kind::Reserved, Serverless) => "reservedConcurrency",
+            (Kind::Reserved, Terraform) => "reserved_concurrent_executions",
+        }
+    }
+}
+
+/// A per-function setting `memtune patch` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Kind {
+    Memory,
+    Provisioned,
+    Reserved,
+}
+
+impl Kind {
+    /// `n` as a report writes it: `512 MB`, `provisioned concurrency 5`.
+    pub fn amount(self, n: u32) -> String {
         match self {
-            Format::CloudFormationYaml | Format::CloudFormationJson => "MemorySize",
-            Format::Serverless => "memorySize",
-            Format::Terraform => "memory_size",
+            Kind::Memory => format!("{n} MB"),
+            Kind::Provisioned => format!("provisioned concurrency {n}"),
+            Kind::Reserved => format!("reserved concurrency {n}"),
+        }
+    }
+
+    /// A change as a report writes it: `256 -> 1024 MB`, `provisioned concurrency 2 -> 5`.
+    pub fn change(self, old: u32, new: u32) -> String {
+        match self {
+            Kind::Memory => format!("{old} -> {new} MB"),
+            Kind::Provisioned => format!("provisioned concurrency {old} -> {new}"),
+            Kind::Reserved => format!("reserved concurrency {old} -> {new}"),
         }
     }
 }
@@ -45,8 +90,79 @@ pub struct TemplateFunction {
     pub line: usize,
     pub naming: Naming,
     pub memory: Memory,
-    /// Where a per-function memory line goes when it has none of its own.
+    /// Where a per-function line goes (memory, concurrency) when it has none of its own.
     pub insertion: Option<Insertion>,
+    pub provisioned: Concurrency,
+    pub reserved: Concurrency,
+    /// The alias a deploy points at the new version (SAM `AutoPublishAlias`, the Serverless
+    /// Framework's `provisioned` alias), which provisioned concurrency applies to.
+    pub alias: Option<AliasName>,
+}
+
+/// Where a function's concurrency setting is written.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Concurrency {
+    /// On the function itself; `None` when not set.
+    OnFunction(Option<Setting>),
+    /// In resources of their own, one per qualifier: Terraform
+    /// `aws_lambda_provisioned_concurrency_config`s (and where a new one goes), CloudFormation
+    /// `AWS::Lambda::Alias`es.
+    PerQualifier {
+        /// What holds it: `aws_lambda_provisioned_concurrency_config`, `AWS::Lambda::Alias`.
+        holder: &'static str,
+        configs: Vec<QualifierConfig>,
+        add: Option<NewConfig>,
+    },
+    /// Not where `memtune patch` can write it; why.
+    Elsewhere(String),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct QualifierConfig {
+    /// `aws_lambda_provisioned_concurrency_config.orders_live`, `OrdersLiveAlias`.
+    pub resource: String,
+    pub qualifier: AliasName,
+    /// `None`: an alias without provisioned concurrency, which can be added at `insertion`.
+    pub setting: Option<Setting>,
+    pub insertion: Option<Insertion>,
+}
+
+/// A new Terraform config resource after the function's block.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewConfig {
+    pub offset: usize,
+    /// The line its `resource` line will have.
+    pub line: usize,
+    /// The function's resource label.
+    pub label: String,
+    /// Labels config resources already have in the file.
+    pub taken: Vec<String>,
+    pub newline: String,
+}
+
+impl NewConfig {
+    pub fn text(&self, alias: &str, level: u32) -> String {
+        let nl = &self.newline;
+        let base = format!("{}_{}", self.label, alias.replace('-', "_"));
+        let label = (1..)
+            .map(|n| match n {
+                1 => base.clone(),
+                n => format!("{base}_{n}"),
+            })
+            .find(|l| !self.taken.contains(l))
+            .unwrap_or(base);
+        format!(
+            "{nl}resource \"aws_lambda_provisioned_concurrency_config\" \"{label}\" {{{nl}  function_name                     = aws_lambda_function.{}.function_name{nl}  qualifier                         = \"{alias}\"{nl}  provisioned_concurrent_executions = {level}{nl}}}{nl}",
+            self.label
+        )
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum AliasName {
+    Literal(String),
+    /// A parameter or expression, as written.
+    Expression(String),
 }
 
 /// How the deployed function's name follows from the template.
@@ -81,7 +197,7 @@ pub struct SharedDefault {
     pub setting: Setting,
 }
 
-/// A memory value as written.
+/// A setting's value as written.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Setting {
     pub line: usize,
@@ -91,24 +207,66 @@ pub struct Setting {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {
     /// A number; `digits` is the byte range of just the digits (no quotes, tags or anchors).
-    Literal { mb: u32, digits: Range<usize> },
+    Literal { number: u32, digits: Range<usize> },
     /// A parameter, variable, alias or expression, as written (`!Ref MemoryParam`).
     Expression(String),
 }
 
-/// Text to insert at `offset` for a per-function setting: `before` + MB + `after`.
+/// Where and how a per-function entry is inserted, in the surrounding map's style.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Insertion {
     pub offset: usize,
     /// The line the inserted text will have.
     pub line: usize,
-    pub before: String,
-    pub after: String,
+    pub style: EntryStyle,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum EntryStyle {
+    /// A YAML block map: `<indent>key: value<newline>`.
+    Block { indent: String, newline: String },
+    /// A YAML flow map or a JSON object: `key: value` then `separator` (`, ` or a comma,
+    /// newline and the next entry's indentation).
+    Flow { json: bool, separator: String },
+    /// An HCL body: `<indent>key = value<newline>`.
+    Hcl { indent: String, newline: String },
 }
 
 impl Insertion {
-    pub fn text(&self, mb: u32) -> String {
-        format!("{}{mb}{}", self.before, self.after)
+    /// `key: value` (or `key = value`) as an entry of its own.
+    pub fn entry(&self, key: &str, value: &str) -> String {
+        match &self.style {
+            EntryStyle::Block { indent, newline } => format!("{indent}{key}: {value}{newline}"),
+            EntryStyle::Flow { json, separator } => {
+                format!("{}: {value}{separator}", quoted(key, *json))
+            }
+            EntryStyle::Hcl { indent, newline } => format!("{indent}{key} = {value}{newline}"),
+        }
+    }
+
+    /// `key` holding a map of one `inner: value` entry.
+    pub fn nested(&self, key: &str, inner: &str, value: &str) -> String {
+        match &self.style {
+            EntryStyle::Block { indent, newline } => {
+                format!("{indent}{key}:{newline}{indent}  {inner}: {value}{newline}")
+            }
+            EntryStyle::Flow { json, separator } => format!(
+                "{}: {{{}: {value}}}{separator}",
+                quoted(key, *json),
+                quoted(inner, *json)
+            ),
+            EntryStyle::Hcl { indent, newline } => {
+                format!("{indent}{key} {{{newline}{indent}  {inner} = {value}{newline}{indent}}}{newline}")
+            }
+        }
+    }
+}
+
+fn quoted(key: &str, json: bool) -> String {
+    if json {
+        format!("\"{key}\"")
+    } else {
+        key.to_string()
     }
 }
 
@@ -132,7 +290,7 @@ impl Template {
 impl Value {
     pub fn literal(&self) -> Option<u32> {
         match self {
-            Value::Literal { mb, .. } => Some(*mb),
+            Value::Literal { number, .. } => Some(*number),
             Value::Expression(_) => None,
         }
     }
@@ -148,7 +306,7 @@ impl Value {
         let at = text[range.clone()].rfind(value)?;
         let start = range.start + at;
         Some(Value::Literal {
-            mb,
+            number: mb,
             digits: start..start + value.len(),
         })
     }
@@ -189,7 +347,7 @@ mod tests {
     fn digits_are_found_inside_quotes_and_after_anchors() {
         let text = "a: &m1 \"512\"";
         let v = Value::from_scalar(text, 3..text.len(), "512").unwrap();
-        let Value::Literal { mb, digits } = v else {
+        let Value::Literal { number: mb, digits } = v else {
             panic!()
         };
         assert_eq!(mb, 512);
