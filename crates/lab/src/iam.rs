@@ -108,10 +108,19 @@ fn classify(request: &Request) -> Option<(String, Protocol)> {
     lambda_action(request.method(), path).map(|a| (format!("lambda:{a}"), Protocol::RestJson))
 }
 
+/// `e` in the shape the request's client expects (restJson1 when the lab cannot tell).
+pub fn refuse(request: &Request, e: AwsError) -> Response {
+    match classify(request).map(|(_, p)| p) {
+        Some(Protocol::Cbor) => e.cbor(),
+        Some(Protocol::AwsJson(content_type)) => e.aws_json(content_type),
+        Some(Protocol::RestJson) | None => e.rest_json(),
+    }
+}
+
 /// Middleware: refuses denied actions before they reach the handlers.
 pub async fn authorize(State(lab): State<Arc<Lab>>, request: Request, next: Next) -> Response {
     if !lab.config.deny.is_empty() {
-        if let Some((action, protocol)) = classify(&request) {
+        if let Some((action, _)) = classify(&request) {
             if lab.config.deny.denies(&action) {
                 let e = AwsError::new(
                     StatusCode::FORBIDDEN,
@@ -121,11 +130,7 @@ pub async fn authorize(State(lab): State<Arc<Lab>>, request: Request, next: Next
                         lab.account.account_id
                     ),
                 );
-                return match protocol {
-                    Protocol::RestJson => e.rest_json(),
-                    Protocol::Cbor => e.cbor(),
-                    Protocol::AwsJson(content_type) => e.aws_json(content_type),
-                };
+                return refuse(&request, e);
             }
         }
     }

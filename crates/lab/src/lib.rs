@@ -20,6 +20,7 @@ pub mod profiles;
 pub mod settings;
 pub mod synthetic;
 pub mod telemetry;
+pub mod tenancy;
 pub mod truth;
 pub mod validation;
 pub mod workload;
@@ -52,6 +53,8 @@ pub struct LabConfig {
     pub environment_idle_s: f64,
     /// Actions answered with AccessDeniedException.
     pub deny: iam::DenyList,
+    /// The accounts and regions served, and the roles STS lets callers assume.
+    pub tenancy: tenancy::TenancyConfig,
 }
 
 impl LabConfig {
@@ -63,6 +66,7 @@ impl LabConfig {
             faults: Faults::default(),
             environment_idle_s: 300.0,
             deny: iam::DenyList::default(),
+            tenancy: tenancy::TenancyConfig::default(),
         }
     }
 }
@@ -70,7 +74,10 @@ impl LabConfig {
 /// A running lab server.
 pub struct LabServer {
     pub addr: SocketAddr,
+    /// The lab's own account in its first region.
     pub lab: Arc<Lab>,
+    /// Every account and region served.
+    pub tenants: Arc<tenancy::Tenants>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<()>,
 }
@@ -109,8 +116,9 @@ impl LabServer {
 pub async fn start(config: LabConfig, listen: SocketAddr) -> std::io::Result<LabServer> {
     let listener = TcpListener::bind(listen).await?;
     let addr = listener.local_addr()?;
-    let lab = Arc::new(Lab::new(config));
-    let app = router(lab.clone());
+    let tenants = Arc::new(tenancy::Tenants::new(config));
+    let lab = tenants.default_lab().clone();
+    let app = tenancy::router(tenants.clone());
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let task = tokio::spawn(async move {
         let _ = axum::serve(listener, app)
@@ -122,11 +130,13 @@ pub async fn start(config: LabConfig, listen: SocketAddr) -> std::io::Result<Lab
     Ok(LabServer {
         addr,
         lab,
+        tenants,
         shutdown: Some(tx),
         task,
     })
 }
 
+/// The routes of one account and region.
 pub fn router(lab: Arc<Lab>) -> Router {
     Router::new()
         .merge(lambda_api::routes())
