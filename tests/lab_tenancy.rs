@@ -14,7 +14,11 @@ const FLEET: &str = "[[function]]\nname = \"orders\"\nmemory_mb = 512\ntimeout_s
 async fn multi_account_lab() -> memtune_lab::LabServer {
     let mut config = LabConfig::new(common::profiles(FLEET));
     config.tenancy = TenancyConfig {
-        accounts: vec!["999999999999".into(), "111111111111".into(), "222222222222".into()],
+        accounts: vec![
+            "999999999999".into(),
+            "111111111111".into(),
+            "222222222222".into(),
+        ],
         regions: vec!["us-east-1".into(), "eu-west-1".into()],
         roles: vec![
             "memtune-tuner:ext-123".parse().unwrap(),
@@ -118,14 +122,20 @@ async fn assume_role_checks_the_external_id_and_the_role() {
             b.build().await.provide_credentials().await
         }
     };
-    let ok = provide("arn:aws:iam::111111111111:role/memtune-tuner", Some("ext-123"))
-        .await
-        .unwrap();
+    let ok = provide(
+        "arn:aws:iam::111111111111:role/memtune-tuner",
+        Some("ext-123"),
+    )
+    .await
+    .unwrap();
     assert!(ok.access_key_id().starts_with("ASIA"));
     assert!(ok.session_token().is_some());
     assert!(ok.expiry().is_some());
     for (role, id) in [
-        ("arn:aws:iam::111111111111:role/memtune-tuner", Some("wrong")),
+        (
+            "arn:aws:iam::111111111111:role/memtune-tuner",
+            Some("wrong"),
+        ),
         ("arn:aws:iam::111111111111:role/memtune-tuner", None),
         ("arn:aws:iam::111111111111:role/no-such-role", None),
         ("arn:aws:iam::333333333333:role/open-role", None),
@@ -138,14 +148,23 @@ async fn assume_role_checks_the_external_id_and_the_role() {
         );
     }
     // A region the lab does not serve is refused with a line that says what it serves.
-    let sdk = assumed(&endpoint, "arn:aws:iam::111111111111:role/open-role", None, "ap-south-1").await;
+    let sdk = assumed(
+        &endpoint,
+        "arn:aws:iam::111111111111:role/open-role",
+        None,
+        "ap-south-1",
+    )
+    .await;
     let err = aws_sdk_lambda::Client::new(&sdk)
         .list_functions()
         .send()
         .await
         .unwrap_err();
     let text = format!("{:?}", err.into_service_error());
-    assert!(text.contains("does not serve account 111111111111 in ap-south-1"), "{text}");
+    assert!(
+        text.contains("does not serve account 111111111111 in ap-south-1"),
+        "{text}"
+    );
     lab.stop().await;
 }
 

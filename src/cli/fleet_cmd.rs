@@ -8,6 +8,7 @@ use clap::Args;
 
 use super::aws_args::{platform_error, AwsArgs};
 use super::fleet_progress::{finished_line, run_with_progress};
+use super::fleet_targets;
 use super::output::{self, OutputFile};
 use super::recommend_cmd::new_run_id;
 use super::report_cmd::{self, ReportFormat};
@@ -17,6 +18,7 @@ use memtune::fleet::config::FleetConfig;
 use memtune::fleet::jobs::{memory_times_timeout, Job};
 use memtune::fleet::run::RunSettings;
 use memtune::fleet::{self, Plan};
+use memtune::orchestrate::organisation::OrganisationInputs;
 use memtune::orchestrate::RunInputs;
 use memtune::platform::aws::AwsLambda;
 use memtune::preflight::state;
@@ -124,6 +126,9 @@ pub async fn run(args: FleetArgs) -> Result<(), CliError> {
         sdk,
         region,
     } = load(&args.config, args.pricing.as_deref(), &args.aws).await?;
+    if !config.targets.is_empty() {
+        return run_targets(&args, &config, &book, &sdk).await;
+    }
     let api = AwsLambda::new(&sdk);
     check_selection(&api, &config, &args.config, &region).await?;
     let state_dir = journal::state_dir();
@@ -168,6 +173,50 @@ pub async fn run(args: FleetArgs) -> Result<(), CliError> {
     args.output
         .write(&report_cmd::render(&report, args.format, markdown))?;
     recorded_fully?;
+    exit_status(&report)
+}
+
+/// A run over the config's `[[target]]` accounts and regions.
+async fn run_targets(
+    args: &FleetArgs,
+    config: &FleetConfig,
+    book: &PriceBook,
+    sdk: &aws_config::SdkConfig,
+) -> Result<(), CliError> {
+    if args.dry_run {
+        return Err(CliError::usage(
+            "--dry-run does not cover [[target]] entries yet: remove them to plan one account",
+        ));
+    }
+    let state_dir = journal::state_dir();
+    check_state_dir(&state_dir)?;
+    let settings = RunSettings::for_config(
+        config,
+        new_run_id(),
+        String::new(),
+        state_dir,
+        args.aws.options().endpoint_url,
+    );
+    let inputs = OrganisationInputs {
+        base: sdk,
+        book,
+        config,
+        config_path: &args.config,
+        production_days: (!args.no_production).then_some(args.days),
+    };
+    let (report, failed_targets) = fleet_targets::run(&inputs, settings, args.force).await?;
+    let markdown = Markdown {
+        command: Some(report_cmd::command_line()),
+        ..Markdown::default()
+    };
+    args.output
+        .write(&report_cmd::render(&report, args.format, markdown))?;
+    let places: usize = config.targets.iter().map(|t| t.regions.len()).sum();
+    if failed_targets > 0 {
+        return Err(CliError::failed(format!(
+            "{failed_targets} of {places} account-regions were not tuned (see the lines above)"
+        )));
+    }
     exit_status(&report)
 }
 

@@ -8,6 +8,7 @@ mod check_cmd;
 mod demo_cmd;
 mod fleet_cmd;
 mod fleet_progress;
+mod fleet_targets;
 mod history_cmd;
 mod iac_args;
 mod inspect_cmd;

@@ -526,7 +526,7 @@ async fn preflight_sweep(
     state_dir: &std::path::Path,
     function: &FunctionConfig,
 ) -> Result<(), CliError> {
-    memtune::sweep::refuse_if_unfinished(state_dir, &function.name)
+    memtune::sweep::refuse_if_unfinished(state_dir, function)
         .map_err(|e| CliError::usage(e.to_string()))?;
     let needs = Needs {
         sweep: true,

@@ -51,8 +51,12 @@ pub fn parse_account(s: &str) -> Result<String, String> {
 pub fn parse_region(s: &str) -> Result<String, String> {
     let parts: Vec<&str> = s.split('-').collect();
     let ok = parts.len() >= 3
-        && parts.iter().all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_alphanumeric()))
-        && parts.last().is_some_and(|p| p.chars().all(|c| c.is_ascii_digit()));
+        && parts
+            .iter()
+            .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_alphanumeric()))
+        && parts
+            .last()
+            .is_some_and(|p| p.chars().all(|c| c.is_ascii_digit()));
     if ok {
         Ok(s.to_string())
     } else {
@@ -139,11 +143,8 @@ impl Tenants {
         self.labs
             .get(&(account.to_string(), region.to_string()))
             .ok_or_else(|| {
-                let served: Vec<String> = self
-                    .labs
-                    .keys()
-                    .map(|(a, r)| format!("{a}/{r}"))
-                    .collect();
+                let served: Vec<String> =
+                    self.labs.keys().map(|(a, r)| format!("{a}/{r}")).collect();
                 AwsError::new(
                     StatusCode::FORBIDDEN,
                     "UnrecognizedClientException",
@@ -246,7 +247,9 @@ async fn lab_endpoint(tenants: &Tenants, request: Request) -> Response {
         Some(t) => forward(&t.router, request).await,
         None => Response::builder()
             .status(StatusCode::NOT_FOUND)
-            .body(Body::from("the lab does not serve that account and region\n"))
+            .body(Body::from(
+                "the lab does not serve that account and region\n",
+            ))
             .expect("a static response"),
     }
 }

@@ -71,7 +71,10 @@ mod tests {
     fn presigned_urls_and_unsigned_requests() {
         let query = "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKID%2F20261207%2Fus-west-2%2Fsts%2Faws4_request";
         let s = scope(&HeaderMap::new(), Some(query)).unwrap();
-        assert_eq!((s.region.as_str(), s.service.as_str()), ("us-west-2", "sts"));
+        assert_eq!(
+            (s.region.as_str(), s.service.as_str()),
+            ("us-west-2", "sts")
+        );
         assert_eq!(scope(&HeaderMap::new(), None), None);
         let mut bad = HeaderMap::new();
         bad.insert("authorization", "Bearer x".parse().unwrap());

@@ -43,7 +43,9 @@ impl std::str::FromStr for LabRole {
         }
         if let Some(id) = &external_id {
             if id.len() < 2 || id.len() > 1224 {
-                return Err(format!("the external id of role '{name}' must be 2 to 1224 characters"));
+                return Err(format!(
+                    "the external id of role '{name}' must be 2 to 1224 characters"
+                ));
             }
         }
         Ok(LabRole {
@@ -72,7 +74,9 @@ impl StsError {
     }
 
     fn access_denied(caller: &str, action: &str, resource: Option<&str>) -> StsError {
-        let on = resource.map(|r| format!(" on resource: {r}")).unwrap_or_default();
+        let on = resource
+            .map(|r| format!(" on resource: {r}"))
+            .unwrap_or_default();
         StsError {
             status: StatusCode::FORBIDDEN,
             code: "AccessDenied",
@@ -113,7 +117,10 @@ pub fn handle(tenants: &Tenants, caller: &Caller, body: &[u8]) -> Response {
                 .into_response(&request_id)
         }
     };
-    let answered = match (params.get("Action").map(String::as_str), params.get("Version")) {
+    let answered = match (
+        params.get("Action").map(String::as_str),
+        params.get("Version"),
+    ) {
         (_, Some(v)) if v != VERSION => Err(StsError {
             status: StatusCode::BAD_REQUEST,
             code: "InvalidAction",
@@ -184,7 +191,13 @@ fn assume_role(
 ) -> Result<(&'static str, String), StsError> {
     let role_arn = required(params.get("RoleArn").cloned(), "roleArn")?;
     let session_name = required(
-        check_param(params, "RoleSessionName", "roleSessionName", (2, 64), "+=,.@-")?,
+        check_param(
+            params,
+            "RoleSessionName",
+            "roleSessionName",
+            (2, 64),
+            "+=,.@-",
+        )?,
         "roleSessionName",
     )?;
     let external_id = check_param(params, "ExternalId", "externalId", (2, 1224), "+=,.@:/-")?;
@@ -207,12 +220,9 @@ fn assume_role(
     }
     let caller_arn = caller.arn(&tenants.default_account);
     let denied = || StsError::access_denied(&caller_arn, "AssumeRole", Some(&role_arn));
-    let (account, role_name) = parse_role_arn(&role_arn).ok_or_else(|| {
-        StsError::validation(format!("{role_arn} is invalid"))
-    })?;
-    let role = tenants
-        .role(account, role_name)
-        .ok_or_else(denied)?;
+    let (account, role_name) = parse_role_arn(&role_arn)
+        .ok_or_else(|| StsError::validation(format!("{role_arn} is invalid")))?;
+    let role = tenants.role(account, role_name).ok_or_else(denied)?;
     // The trust policy's sts:ExternalId condition: a missing or different id is refused
     // like any other denial, without saying which.
     if role.external_id.is_some() && role.external_id != external_id {
@@ -224,7 +234,8 @@ fn assume_role(
         return Err(StsError::validation(if chained {
             "The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining.".to_string()
         } else {
-            "The requested DurationSeconds exceeds the MaxSessionDuration set for this role.".to_string()
+            "The requested DurationSeconds exceeds the MaxSessionDuration set for this role."
+                .to_string()
         }));
     }
     let s = tenants

@@ -10,6 +10,7 @@
 //! --apply` in the history the same way, as a run of one function.
 
 pub mod one_function;
+pub mod organisation;
 mod production;
 mod recorder;
 pub mod service;

@@ -3,6 +3,7 @@
 //! (`cloudwatch`) and CloudWatch Logs Insights (`logs`). The same code runs against a real
 //! account or the lab (`--endpoint-url`).
 
+pub mod assume;
 pub mod aws;
 pub mod cloudwatch;
 pub mod failure;

@@ -112,6 +112,9 @@ pub enum Entry {
     Begin {
         run_id: String,
         function: String,
+        /// The function's ARN (its account and region); absent in older journals.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        arn: Option<String>,
         region: Option<String>,
         endpoint_url: Option<String>,
         pid: u32,
@@ -169,6 +172,8 @@ pub struct JournalState {
     pub path: PathBuf,
     pub run_id: String,
     pub function: String,
+    /// None in journals written before memtune recorded it.
+    pub arn: Option<String>,
     pub region: Option<String>,
     pub endpoint_url: Option<String>,
     pub pid: u32,
@@ -269,6 +274,7 @@ impl Journal {
         journal.write(&Entry::Begin {
             run_id: run_id.to_string(),
             function: original.name.clone(),
+            arn: Some(original.arn.clone()).filter(|a| !a.is_empty()),
             region,
             endpoint_url,
             pid: std::process::id(),
@@ -348,6 +354,7 @@ pub fn read(path: &Path) -> std::io::Result<JournalState> {
                 Entry::Begin {
                     run_id,
                     function,
+                    arn,
                     region,
                     endpoint_url,
                     pid,
@@ -360,6 +367,7 @@ pub fn read(path: &Path) -> std::io::Result<JournalState> {
                     path: path.to_path_buf(),
                     run_id,
                     function,
+                    arn,
                     region,
                     endpoint_url,
                     pid,
