@@ -179,3 +179,50 @@ fn aws_smithy_error(e: &(dyn std::error::Error + 'static)) -> String {
     }
     out
 }
+
+#[tokio::test]
+async fn with_quotas_the_control_plane_is_refused_beyond_15_per_second() {
+    let mut config = LabConfig::new(common::profiles(FLEET));
+    config.quotas = Some(memtune_lab::quotas::ApiQuotas::AWS);
+    let lab = common::start_lab_with(config).await;
+    let sdk = common::sdk_config(&lab.endpoint())
+        .await
+        .into_builder()
+        .retry_config(aws_config::retry::RetryConfig::disabled())
+        .build();
+    let client = aws_sdk_lambda::Client::new(&sdk);
+    let mut refused = Vec::new();
+    for _ in 0..30 {
+        if let Err(e) = client
+            .get_function_configuration()
+            .function_name("orders")
+            .send()
+            .await
+        {
+            refused.push(e.into_service_error());
+        }
+    }
+    // A second's worth is admitted at once (a few more refill while the burst is sent).
+    assert!(
+        (10..=15).contains(&refused.len()),
+        "{} refused",
+        refused.len()
+    );
+    let first = &refused[0];
+    assert!(first.is_too_many_requests_exception(), "{first:?}");
+    if let aws_sdk_lambda::operation::get_function_configuration::GetFunctionConfigurationError::TooManyRequestsException(t) = first {
+        assert_eq!(
+            t.reason().map(|r| r.as_str()),
+            Some("CallerRateLimitExceeded")
+        );
+        assert_eq!(t.message(), Some("Rate exceeded"));
+    }
+    // GetFunction has a quota of its own.
+    client
+        .get_function()
+        .function_name("orders")
+        .send()
+        .await
+        .unwrap();
+    lab.stop().await;
+}

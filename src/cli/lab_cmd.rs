@@ -8,6 +8,7 @@ use super::lab_profiles::ProfileArgs;
 use super::CliError;
 use memtune_lab::faults::Faults;
 use memtune_lab::iam::DenyList;
+use memtune_lab::quotas::ApiQuotas;
 use memtune_lab::tenancy::{self, sts::LabRole, TenancyConfig};
 use memtune_lab::{self as lab, LabConfig};
 
@@ -60,6 +61,11 @@ struct ServeArgs {
     /// (repeatable).
     #[arg(long = "role", value_name = "NAME[:EXTERNAL_ID]", value_parser = |s: &str| s.parse::<LabRole>())]
     roles: Vec<LabRole>,
+    /// Enforce Lambda's request-rate quotas per account and region (aws: control-plane APIs
+    /// 15/s together, GetFunction 100/s, Invoke 10 x the concurrency quota per second),
+    /// answering 429 TooManyRequestsException as Lambda does. Default: no rate quotas.
+    #[arg(long, value_name = "aws", value_parser = |s: &str| s.parse::<ApiQuotas>())]
+    quotas: Option<ApiQuotas>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -96,6 +102,7 @@ async fn serve(args: ServeArgs) -> Result<(), CliError> {
         regions: args.regions,
         roles: args.roles,
     };
+    config.quotas = args.quotas;
     let tenants = config.tenancy.accounts.len().max(1) * config.tenancy.regions.len().max(1);
     let faults = config.faults;
     let server = lab::start(config, args.listen)

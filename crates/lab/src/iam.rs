@@ -51,7 +51,7 @@ impl DenyList {
 }
 
 /// The IAM action of a Lambda restJson1 request, from its method and path.
-fn lambda_action(method: &Method, path: &str) -> Option<&'static str> {
+pub(crate) fn lambda_action(method: &Method, path: &str) -> Option<&'static str> {
     let parts: Vec<&str> = path.trim_end_matches('/').split('/').skip(1).collect();
     let get = method == Method::GET;
     let action = match (parts.as_slice(), method.as_str()) {

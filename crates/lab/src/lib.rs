@@ -17,6 +17,7 @@ pub mod metric_data;
 pub mod mixture;
 pub mod model;
 pub mod profiles;
+pub mod quotas;
 pub mod settings;
 pub mod synthetic;
 pub mod telemetry;
@@ -55,6 +56,8 @@ pub struct LabConfig {
     pub deny: iam::DenyList,
     /// The accounts and regions served, and the roles STS lets callers assume.
     pub tenancy: tenancy::TenancyConfig,
+    /// Lambda's request-rate quotas, per account and region; None answers every request.
+    pub quotas: Option<quotas::ApiQuotas>,
 }
 
 impl LabConfig {
@@ -67,6 +70,7 @@ impl LabConfig {
             environment_idle_s: 300.0,
             deny: iam::DenyList::default(),
             tenancy: tenancy::TenancyConfig::default(),
+            quotas: None,
         }
     }
 }

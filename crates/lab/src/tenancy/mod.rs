@@ -22,6 +22,7 @@ use tower::ServiceExt;
 
 use crate::aws_error::AwsError;
 use crate::control::Lab;
+use crate::quotas::{ApiClass, RateLimiter};
 use crate::LabConfig;
 use sessions::{Caller, Sessions};
 use sts::LabRole;
@@ -67,6 +68,7 @@ pub fn parse_region(s: &str) -> Result<String, String> {
 struct Tenant {
     lab: Arc<Lab>,
     router: Router,
+    limiter: Option<RateLimiter>,
 }
 
 /// Every (account, region) the lab serves, the roles and the sessions issued.
@@ -100,9 +102,19 @@ impl Tenants {
                 c.profiles.account.region = region.clone();
                 c.seed = config.seed.wrapping_add(index.wrapping_mul(0x9e37_79b9));
                 index += 1;
+                let limiter = config
+                    .quotas
+                    .map(|q| RateLimiter::new(q, c.profiles.account.concurrent_executions));
                 let lab = Arc::new(Lab::new(c));
                 let router = crate::router(lab.clone());
-                labs.insert((account.clone(), region.clone()), Tenant { lab, router });
+                labs.insert(
+                    (account.clone(), region.clone()),
+                    Tenant {
+                        lab,
+                        router,
+                        limiter,
+                    },
+                );
             }
         }
         Tenants {
@@ -128,6 +140,14 @@ impl Tenants {
     /// Every (account, region) and its lab.
     pub fn all(&self) -> impl Iterator<Item = (&(String, String), &Arc<Lab>)> {
         self.labs.iter().map(|(k, t)| (k, &t.lab))
+    }
+
+    /// Lambda requests of `class` refused for exceeding a quota in `account` and `region`.
+    pub fn refused(&self, account: &str, region: &str, class: ApiClass) -> u64 {
+        self.labs
+            .get(&(account.to_string(), region.to_string()))
+            .and_then(|t| t.limiter.as_ref())
+            .map_or(0, |l| l.refused(class))
     }
 
     /// A role callers may assume in `account`, if the lab serves that account.
@@ -218,10 +238,19 @@ async fn dispatch(State(tenants): State<Arc<Tenants>>, request: Request) -> Resp
     let region = scope
         .map(|s| s.region)
         .unwrap_or_else(|| tenants.default_region.clone());
-    match tenants.tenant(&account, &region) {
-        Ok(t) => forward(&t.router, request).await,
-        Err(e) => crate::iam::refuse(&request, e),
+    let tenant = match tenants.tenant(&account, &region) {
+        Ok(t) => t,
+        Err(e) => return crate::iam::refuse(&request, e),
+    };
+    if let Some(limiter) = &tenant.limiter {
+        let action = crate::iam::lambda_action(request.method(), request.uri().path());
+        if let Some(action) = action {
+            if let Err(e) = limiter.admit(ApiClass::of(action)) {
+                return e.rest_json();
+            }
+        }
     }
+    forward(&tenant.router, request).await
 }
 
 async fn forward(router: &Router, request: Request) -> Response {
