@@ -21,6 +21,7 @@ use memtune::fleet::{self, Plan};
 use memtune::orchestrate::organisation::OrganisationInputs;
 use memtune::orchestrate::RunInputs;
 use memtune::platform::aws::AwsLambda;
+use memtune::platform::pacing::{self, ApiRates};
 use memtune::preflight::state;
 use memtune::report::markdown::Markdown;
 use memtune::report::Report;
@@ -81,6 +82,10 @@ pub struct FleetArgs {
     /// Tune every selected function, even those unchanged since a recent run.
     #[arg(long)]
     force: bool,
+    /// Pace Lambda calls per account and region to these request-rate quotas: aws (control
+    /// plane 15/s, GetFunction 100/s) or none. Default: aws, none with a custom endpoint.
+    #[arg(long, value_name = "aws|none")]
+    quotas: Option<String>,
     #[command(flatten)]
     aws: AwsArgs,
 }
@@ -126,10 +131,16 @@ pub async fn run(args: FleetArgs) -> Result<(), CliError> {
         sdk,
         region,
     } = load(&args.config, args.pricing.as_deref(), &args.aws).await?;
+    let endpoint_url = args.aws.options().endpoint_url;
+    let pacing = pacing::pacing(args.quotas.as_deref(), endpoint_url.as_deref())
+        .map_err(|e| CliError::usage(format!("--quotas {e}")))?;
     if !config.targets.is_empty() {
-        return run_targets(&args, &config, &book, &sdk).await;
+        return run_targets(&args, &config, &book, &sdk, pacing).await;
     }
-    let api = AwsLambda::new(&sdk);
+    let api = match pacing {
+        Some(rates) => AwsLambda::paced(&sdk, rates),
+        None => AwsLambda::new(&sdk),
+    };
     check_selection(&api, &config, &args.config, &region).await?;
     let state_dir = journal::state_dir();
     if !args.dry_run {
@@ -182,6 +193,7 @@ async fn run_targets(
     config: &FleetConfig,
     book: &PriceBook,
     sdk: &aws_config::SdkConfig,
+    pacing: Option<ApiRates>,
 ) -> Result<(), CliError> {
     if args.dry_run {
         return Err(CliError::usage(
@@ -203,6 +215,7 @@ async fn run_targets(
         config,
         config_path: &args.config,
         production_days: (!args.no_production).then_some(args.days),
+        pacing,
     };
     let (report, failed_targets) = fleet_targets::run(&inputs, settings, args.force).await?;
     let markdown = Markdown {

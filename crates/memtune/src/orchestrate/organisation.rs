@@ -18,6 +18,7 @@ use crate::fleet::run::RunSettings;
 use crate::history::History;
 use crate::platform::assume::assume_role;
 use crate::platform::aws::AwsLambda;
+use crate::platform::pacing::{ApiCalls, ApiRates};
 use crate::platform::PlatformError;
 use memtune_facts::pricing::PriceBook;
 
@@ -29,6 +30,8 @@ pub struct OrganisationInputs<'a> {
     pub config: &'a FleetConfig,
     pub config_path: &'a Path,
     pub production_days: Option<u32>,
+    /// Pace each account and region's Lambda calls to these quotas.
+    pub pacing: Option<ApiRates>,
 }
 
 /// One account and region of the run.
@@ -38,6 +41,8 @@ pub struct TargetRun {
     pub run_id: String,
     /// The run, or the one line saying why this target was not tuned.
     pub outcome: Result<Finished, TargetFailure>,
+    /// Lambda calls made under each quota, when paced.
+    pub api_calls: Option<ApiCalls>,
 }
 
 /// Why a target was not tuned (nothing was changed in it), or that it was interrupted.
@@ -126,11 +131,15 @@ async fn run_target(
         settings.region.clone(),
         settings.run_id.clone(),
     );
+    let mut api_calls = None;
     let outcome = async {
         let sdk = assume_role(inputs.base, target, &region)
             .await
             .map_err(|e| TargetFailure::Unreachable(e.to_string()))?;
-        let api = AwsLambda::new(&sdk);
+        let api = match inputs.pacing {
+            Some(rates) => AwsLambda::paced(&sdk, rates),
+            None => AwsLambda::new(&sdk),
+        };
         let run_inputs = RunInputs {
             sdk: &sdk,
             api: &api,
@@ -139,9 +148,9 @@ async fn run_target(
             config_path: inputs.config_path,
             production_days: inputs.production_days,
         };
-        super::run(&run_inputs, settings, history, on_event, interrupt)
-            .await
-            .map_err(|e| match e {
+        let ran = super::run(&run_inputs, settings, history, on_event, interrupt).await;
+        api_calls = api.api_calls();
+        ran.map_err(|e| match e {
                 RunError::Plan(p @ PlatformError::AccessDenied(_)) => {
                     TargetFailure::Unreachable(format!("planning the fleet run: {p}"))
                 }
@@ -155,6 +164,7 @@ async fn run_target(
         region,
         run_id,
         outcome,
+        api_calls,
     }
 }
 

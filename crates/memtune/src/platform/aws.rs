@@ -1,6 +1,8 @@
 //! [`LambdaApi`] over aws-sdk-lambda.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use aws_sdk_lambda::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
@@ -12,6 +14,7 @@ use aws_sdk_lambda::types::{
 use base64::Engine;
 
 use super::failure::{before_the_service, check_credentials, Target};
+use super::pacing::{ApiCalls, ApiRates, Pacer};
 use super::probe::{Probe, IMPOSSIBLE_REVISION, IMPOSSIBLE_VERSION};
 use super::{
     environment_digest, AccountConcurrency, AliasInfo, BehaviourSettings, FunctionConfig,
@@ -51,17 +54,53 @@ pub async fn load_config(options: &ConnectOptions) -> PlatformResult<aws_config:
 }
 
 /// aws-sdk-lambda behind [`LambdaApi`].
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct AwsLambda {
     client: aws_sdk_lambda::Client,
     target: Target,
+    /// Shared by every clone: the account and region's request-rate quotas.
+    pacer: Option<Arc<Pacer>>,
+    /// Polls use GetFunction (its own, higher quota) until IAM refuses it once.
+    get_function_denied: Arc<AtomicBool>,
+}
+
+impl std::fmt::Debug for AwsLambda {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AwsLambda")
+            .field("target", &self.target)
+            .field("paced", &self.pacer.is_some())
+            .finish()
+    }
 }
 
 impl AwsLambda {
+    /// Calls as fast as they are made.
     pub fn new(config: &aws_config::SdkConfig) -> AwsLambda {
         AwsLambda {
             client: aws_sdk_lambda::Client::new(config),
             target: Target::of(config, "lambda"),
+            pacer: None,
+            get_function_denied: Arc::new(AtomicBool::new(false)),
+        }
+    }
+
+    /// Calls paced to `rates`; one per account and region, cloned to everything that calls.
+    pub fn paced(config: &aws_config::SdkConfig, rates: ApiRates) -> AwsLambda {
+        AwsLambda {
+            pacer: Some(Arc::new(Pacer::new(rates))),
+            ..AwsLambda::new(config)
+        }
+    }
+
+    /// The calls made under each quota, when paced.
+    pub fn api_calls(&self) -> Option<ApiCalls> {
+        self.pacer.as_ref().map(|p| p.calls())
+    }
+
+    /// Waits for a control-plane call's turn.
+    async fn pace(&self) {
+        if let Some(p) = &self.pacer {
+            p.control_plane().await;
         }
     }
 
@@ -260,6 +299,7 @@ impl LambdaApi for AwsLambda {
         name: &str,
         qualifier: Option<&str>,
     ) -> PlatformResult<FunctionConfig> {
+        self.pace().await;
         let out = self
             .client
             .get_function_configuration()
@@ -274,12 +314,39 @@ impl LambdaApi for AwsLambda {
         })
     }
 
+    async fn poll_configuration(&self, name: &str) -> PlatformResult<FunctionConfig> {
+        if self.get_function_denied.load(Ordering::Relaxed) {
+            return self.get_configuration(name, None).await;
+        }
+        if let Some(p) = &self.pacer {
+            p.get_function().await;
+        }
+        let out = self.client.get_function().function_name(name).send().await;
+        match out {
+            Ok(out) => match out.configuration() {
+                Some(c) => Ok(FunctionConfig {
+                    name: c.function_name().unwrap_or(name).to_string(),
+                    ..to_config(c)
+                }),
+                None => self.get_configuration(name, None).await,
+            },
+            Err(e) => match map_error(&self.target, "GetFunction", e) {
+                PlatformError::AccessDenied(_) => {
+                    self.get_function_denied.store(true, Ordering::Relaxed);
+                    self.get_configuration(name, None).await
+                }
+                other => Err(other),
+            },
+        }
+    }
+
     async fn update_memory(
         &self,
         name: &str,
         memory_mb: u32,
         revision_id: &str,
     ) -> PlatformResult<FunctionConfig> {
+        self.pace().await;
         let out = self
             .client
             .update_function_configuration()
@@ -298,6 +365,7 @@ impl LambdaApi for AwsLambda {
         description: &str,
         revision_id: &str,
     ) -> PlatformResult<FunctionConfig> {
+        self.pace().await;
         let out = self
             .client
             .publish_version()
@@ -318,9 +386,13 @@ impl LambdaApi for AwsLambda {
             .into_paginator()
             .send();
         let mut all = Vec::new();
+        self.pace().await;
         while let Some(page) = pages.next().await {
             let page = page.map_err(|e| map_error(&self.target, "ListVersionsByFunction", e))?;
             all.extend(page.versions().iter().map(to_config));
+            if page.next_marker().is_some() {
+                self.pace().await;
+            }
         }
         Ok(all)
     }
@@ -333,8 +405,12 @@ impl LambdaApi for AwsLambda {
             .into_paginator()
             .send();
         let mut all = Vec::new();
+        self.pace().await;
         while let Some(page) = pages.next().await {
             let page = page.map_err(|e| map_error(&self.target, "ListAliases", e))?;
+            if page.next_marker().is_some() {
+                self.pace().await;
+            }
             all.extend(page.aliases().iter().map(|a| AliasInfo {
                 name: a.name().unwrap_or_default().to_string(),
                 function_version: a.function_version().unwrap_or_default().to_string(),
@@ -346,6 +422,7 @@ impl LambdaApi for AwsLambda {
     }
 
     async fn delete_version(&self, name: &str, version: &str) -> PlatformResult<()> {
+        self.pace().await;
         self.client
             .delete_function()
             .function_name(name)
@@ -357,6 +434,7 @@ impl LambdaApi for AwsLambda {
     }
 
     async fn delete_alias(&self, name: &str, alias: &str) -> PlatformResult<()> {
+        self.pace().await;
         self.client
             .delete_alias()
             .function_name(name)
@@ -374,6 +452,7 @@ impl LambdaApi for AwsLambda {
         version: &str,
         revision_id: &str,
     ) -> PlatformResult<AliasInfo> {
+        self.pace().await;
         let out = self
             .client
             .update_alias()
@@ -435,14 +514,19 @@ impl LambdaApi for AwsLambda {
     async fn list_functions(&self) -> PlatformResult<Vec<FunctionConfig>> {
         let mut pages = self.client.list_functions().into_paginator().send();
         let mut all = Vec::new();
+        self.pace().await;
         while let Some(page) = pages.next().await {
             let page = page.map_err(|e| map_error(&self.target, "ListFunctions", e))?;
             all.extend(page.functions().iter().map(to_config));
+            if page.next_marker().is_some() {
+                self.pace().await;
+            }
         }
         Ok(all)
     }
 
     async fn list_tags(&self, arn: &str) -> PlatformResult<BTreeMap<String, String>> {
+        self.pace().await;
         let out = self
             .client
             .list_tags()
@@ -457,6 +541,7 @@ impl LambdaApi for AwsLambda {
     }
 
     async fn account_settings(&self) -> PlatformResult<AccountConcurrency> {
+        self.pace().await;
         let out = self
             .client
             .get_account_settings()
@@ -474,6 +559,7 @@ impl LambdaApi for AwsLambda {
     }
 
     async fn get_function_concurrency(&self, name: &str) -> PlatformResult<Option<u32>> {
+        self.pace().await;
         let out = self
             .client
             .get_function_concurrency()
@@ -487,6 +573,9 @@ impl LambdaApi for AwsLambda {
     }
 
     async fn probe(&self, name: &str, probe: &Probe) -> PlatformResult<()> {
+        if !matches!(probe, Probe::Invoke) {
+            self.pace().await;
+        }
         let c = &self.client;
         match probe {
             Probe::ListVersions => c

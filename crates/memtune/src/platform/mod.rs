@@ -7,6 +7,7 @@ pub mod assume;
 pub mod aws;
 pub mod cloudwatch;
 pub mod failure;
+pub mod pacing;
 pub mod logs;
 pub mod probe;
 
@@ -251,6 +252,15 @@ pub trait LambdaApi: Send + Sync {
         name: &str,
         qualifier: Option<&str>,
     ) -> impl Future<Output = PlatformResult<FunctionConfig>> + Send;
+
+    /// $LATEST's configuration, read the cheapest way, for polls that wait for an update to
+    /// finish (on AWS GetFunction, whose quota is not the control plane's).
+    fn poll_configuration(
+        &self,
+        name: &str,
+    ) -> impl Future<Output = PlatformResult<FunctionConfig>> + Send {
+        self.get_configuration(name, None)
+    }
 
     /// Sets $LATEST's memory, only if the function is still at `revision_id`.
     fn update_memory(
