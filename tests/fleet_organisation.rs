@@ -300,3 +300,57 @@ fn rusqlite_runs(dir: &tempfile::TempDir) -> Vec<(String, String, i64)> {
         })
         .collect()
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn after_a_crash_restore_acts_in_each_target_account_as_its_role() {
+    let lab = org_lab().await;
+    let dir = tempfile::tempdir().unwrap();
+    let before = states(&lab.endpoint()).await;
+    let targets: Vec<(&str, &str)> = ACCOUNTS.iter().map(|a| (*a, EXTERNAL_ID)).collect();
+    let path = dir.path().join("fleet.toml");
+    std::fs::write(&path, fleet_config(&targets)).unwrap();
+    let state = dir.path().join("state");
+    let mut child = common::memtune(
+        &lab.endpoint(),
+        &state,
+        &[
+            "fleet",
+            "--config",
+            path.to_str().unwrap(),
+            "--no-production",
+        ],
+    )
+    .spawn()
+    .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let now = states(&lab.endpoint()).await;
+        if now != before {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the run changed nothing"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    child.start_kill().unwrap();
+    child.wait().await.unwrap();
+    assert_ne!(
+        before,
+        states(&lab.endpoint()).await,
+        "killed after a change"
+    );
+    let out = common::memtune(&lab.endpoint(), &state, &["restore"])
+        .output()
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(before, states(&lab.endpoint()).await, "restored: {stdout}");
+    lab.stop().await;
+}

@@ -93,8 +93,7 @@ pub async fn run(
     lab_config.quotas = quotas.then_some(ApiQuotas::AWS);
     let server = lab::start(lab_config, "127.0.0.1:0".parse().expect("literal")).await?;
     let base = server.client_config().await;
-    let state_dir =
-        std::env::temp_dir().join(format!("memtune-bench-org-{}", std::process::id()));
+    let state_dir = std::env::temp_dir().join(format!("memtune-bench-org-{}", std::process::id()));
     let config = config(accounts, regions, concurrent_functions);
     let mut settings = RunSettings::for_config(
         &config,
@@ -128,7 +127,9 @@ pub async fn run(
         refused.0 += server
             .tenants
             .refused(account, region, ApiClass::ControlPlane);
-        refused.1 += server.tenants.refused(account, region, ApiClass::GetFunction);
+        refused.1 += server
+            .tenants
+            .refused(account, region, ApiClass::GetFunction);
     }
     server.stop().await;
     let _ = std::fs::remove_dir_all(&state_dir);

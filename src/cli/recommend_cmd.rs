@@ -421,6 +421,7 @@ pub async fn run(args: RecommendArgs) -> Result<(), CliError> {
         cold_start_ratio,
         state_dir,
         endpoint_url: args.aws.options().endpoint_url,
+        role: None,
         settle_timeout: Duration::from_secs(180),
         seed: args.seed,
         monthly_invocations: production.as_ref().ok().map(|p| p.monthly_invocations),
@@ -809,6 +810,7 @@ async fn apply(
         state_dir: run.state_dir,
         region: Some(run.region.to_string()),
         endpoint_url: run.endpoint_url.clone(),
+        role: None,
     };
     apply_recorded(
         api,

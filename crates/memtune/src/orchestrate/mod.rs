@@ -173,6 +173,7 @@ pub async fn run(
             state_dir: &settings.state_dir,
             region: Some(settings.region.clone()),
             endpoint_url: settings.endpoint_url.clone(),
+            role: settings.role.clone(),
         };
         // Each change reaches the audit log before the next one is made.
         autoapply::apply_recommendations(api, &mut run.functions, &config.apply, &ctx, |c| {

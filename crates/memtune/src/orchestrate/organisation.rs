@@ -94,6 +94,7 @@ pub async fn run(
         let mut settings = settings.clone();
         settings.run_id = target_run_id(&settings.run_id, &target.account, region);
         settings.region = region.clone();
+        settings.role = Some(target.role());
         let mut stopped = stopped.clone();
         let interrupt = async move {
             let _ = stopped.wait_for(|s| *s).await;
@@ -133,7 +134,7 @@ async fn run_target(
     );
     let mut api_calls = None;
     let outcome = async {
-        let sdk = assume_role(inputs.base, target, &region)
+        let sdk = assume_role(inputs.base, &target.role(), &region)
             .await
             .map_err(|e| TargetFailure::Unreachable(e.to_string()))?;
         let api = match inputs.pacing {
@@ -151,12 +152,12 @@ async fn run_target(
         let ran = super::run(&run_inputs, settings, history, on_event, interrupt).await;
         api_calls = api.api_calls();
         ran.map_err(|e| match e {
-                RunError::Plan(p @ PlatformError::AccessDenied(_)) => {
-                    TargetFailure::Unreachable(format!("planning the fleet run: {p}"))
-                }
-                RunError::Interrupted { restored } => TargetFailure::Interrupted(restored),
-                other => TargetFailure::Refused(other.to_string()),
-            })
+            RunError::Plan(p @ PlatformError::AccessDenied(_)) => {
+                TargetFailure::Unreachable(format!("planning the fleet run: {p}"))
+            }
+            RunError::Interrupted { restored } => TargetFailure::Interrupted(restored),
+            other => TargetFailure::Refused(other.to_string()),
+        })
     }
     .await;
     TargetRun {

@@ -10,13 +10,33 @@ use aws_sdk_lambda::error::ErrorMetadata;
 use super::PlatformError;
 use crate::fleet::config::targets::Target;
 
+/// A role to act as: recorded in journals so that `memtune restore` can act in the role's
+/// account after a crash.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct AssumedRole {
+    pub role_arn: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<String>,
+    pub session_name: String,
+}
+
+impl Target {
+    pub fn role(&self) -> AssumedRole {
+        AssumedRole {
+            role_arn: self.role_arn.clone(),
+            external_id: self.external_id.clone(),
+            session_name: self.session_name.clone(),
+        }
+    }
+}
+
 /// `base` (its endpoint, HTTP client, retry settings and credentials, which must be allowed
 /// to assume the role) acting as `target`'s role in `region`. The role is assumed once here,
 /// so a refusal (trust policy, external id, a role that does not exist) is said before
 /// anything runs, as [`PlatformError::AccessDenied`].
 pub async fn assume_role(
     base: &SdkConfig,
-    target: &Target,
+    target: &AssumedRole,
     region: &str,
 ) -> Result<SdkConfig, PlatformError> {
     let mut builder = AssumeRoleProvider::builder(target.role_arn.clone())

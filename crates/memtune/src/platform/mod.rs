@@ -7,8 +7,8 @@ pub mod assume;
 pub mod aws;
 pub mod cloudwatch;
 pub mod failure;
-pub mod pacing;
 pub mod logs;
+pub mod pacing;
 pub mod probe;
 
 use std::collections::BTreeMap;

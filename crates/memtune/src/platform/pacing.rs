@@ -144,11 +144,20 @@ mod tests {
         }
         times.sort();
         let last = times.last().unwrap().duration_since(start).as_secs_f64();
-        assert!((0.185..=0.3).contains(&last), "20 calls at 100/s ended at {last} s");
+        assert!(
+            (0.185..=0.3).contains(&last),
+            "20 calls at 100/s ended at {last} s"
+        );
         // GetFunction does not wait behind the control plane.
         let before = Instant::now();
         pacer.get_function().await;
         assert!(before.elapsed() < Duration::from_millis(20));
-        assert_eq!(pacer.calls(), ApiCalls { control_plane: 20, get_function: 1 });
+        assert_eq!(
+            pacer.calls(),
+            ApiCalls {
+                control_plane: 20,
+                get_function: 1
+            }
+        );
     }
 }

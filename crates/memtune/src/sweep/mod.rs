@@ -104,6 +104,7 @@ pub struct SweepSetup<'s> {
     pub function: &'s str,
     pub region: Option<String>,
     pub endpoint_url: Option<String>,
+    pub role: Option<crate::platform::assume::AssumedRole>,
     pub payloads: Payloads,
     /// Shared budget of invocations in flight (across functions in a fleet run).
     pub in_flight: Arc<Semaphore>,
@@ -128,12 +129,13 @@ impl<'a, A: LambdaApi> Sweeper<'a, A> {
             )));
         }
         refuse_if_unfinished(setup.state_dir, &original)?;
-        let journal = Journal::create(
+        let journal = Journal::create_as(
             setup.state_dir,
             setup.run_id,
             &original,
             setup.region,
             setup.endpoint_url,
+            setup.role,
         )
         .map_err(|source| SweepError::Journal {
             path: setup.state_dir.display().to_string(),
