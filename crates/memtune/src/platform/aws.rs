@@ -97,6 +97,29 @@ impl AwsLambda {
         self.pacer.as_ref().map(|p| p.calls())
     }
 
+    /// A control-plane call in its turn. When paced, a throttle (the quota was exceeded all
+    /// the same, by other callers in the account or by jitter on the way) waits for another
+    /// turn after a backoff, up to 8 times: the request did nothing, so sending it again is
+    /// safe, and pacing never fails a function.
+    async fn control<T, Fut>(&self, call: impl Fn() -> Fut) -> PlatformResult<T>
+    where
+        Fut: std::future::Future<Output = PlatformResult<T>>,
+    {
+        let mut backoff = Duration::from_millis(250);
+        let mut retries = 0;
+        loop {
+            self.pace().await;
+            match call().await {
+                Err(PlatformError::Throttled(t)) if self.pacer.is_some() && retries < 8 => {
+                    retries += 1;
+                    tokio::time::sleep(t.pause(backoff)).await;
+                    backoff = (backoff * 2).min(Duration::from_secs(8));
+                }
+                other => return other,
+            }
+        }
+    }
+
     /// Waits for a control-plane call's turn.
     async fn pace(&self) {
         if let Some(p) = &self.pacer {
@@ -299,19 +322,21 @@ impl LambdaApi for AwsLambda {
         name: &str,
         qualifier: Option<&str>,
     ) -> PlatformResult<FunctionConfig> {
-        self.pace().await;
-        let out = self
-            .client
-            .get_function_configuration()
-            .function_name(name)
-            .set_qualifier(qualifier.map(str::to_string))
-            .send()
-            .await
-            .map_err(|e| map_error(&self.target, "GetFunctionConfiguration", e))?;
-        Ok(FunctionConfig {
-            name: out.function_name().unwrap_or(name).to_string(),
-            ..to_config(&output_to_configuration(&out))
+        self.control(move || async move {
+            let out = self
+                .client
+                .get_function_configuration()
+                .function_name(name)
+                .set_qualifier(qualifier.map(str::to_string))
+                .send()
+                .await
+                .map_err(|e| map_error(&self.target, "GetFunctionConfiguration", e))?;
+            Ok(FunctionConfig {
+                name: out.function_name().unwrap_or(name).to_string(),
+                ..to_config(&output_to_configuration(&out))
+            })
         })
+        .await
     }
 
     async fn poll_configuration(&self, name: &str) -> PlatformResult<FunctionConfig> {
@@ -346,17 +371,19 @@ impl LambdaApi for AwsLambda {
         memory_mb: u32,
         revision_id: &str,
     ) -> PlatformResult<FunctionConfig> {
-        self.pace().await;
-        let out = self
-            .client
-            .update_function_configuration()
-            .function_name(name)
-            .memory_size(memory_mb as i32)
-            .revision_id(revision_id)
-            .send()
-            .await
-            .map_err(|e| map_error(&self.target, "UpdateFunctionConfiguration", e))?;
-        Ok(to_config(&update_to_configuration(&out)))
+        self.control(move || async move {
+            let out = self
+                .client
+                .update_function_configuration()
+                .function_name(name)
+                .memory_size(memory_mb as i32)
+                .revision_id(revision_id)
+                .send()
+                .await
+                .map_err(|e| map_error(&self.target, "UpdateFunctionConfiguration", e))?;
+            Ok(to_config(&update_to_configuration(&out)))
+        })
+        .await
     }
 
     async fn publish_version(
@@ -365,17 +392,19 @@ impl LambdaApi for AwsLambda {
         description: &str,
         revision_id: &str,
     ) -> PlatformResult<FunctionConfig> {
-        self.pace().await;
-        let out = self
-            .client
-            .publish_version()
-            .function_name(name)
-            .description(description)
-            .revision_id(revision_id)
-            .send()
-            .await
-            .map_err(|e| map_error(&self.target, "PublishVersion", e))?;
-        Ok(to_config(&publish_to_configuration(&out)))
+        self.control(move || async move {
+            let out = self
+                .client
+                .publish_version()
+                .function_name(name)
+                .description(description)
+                .revision_id(revision_id)
+                .send()
+                .await
+                .map_err(|e| map_error(&self.target, "PublishVersion", e))?;
+            Ok(to_config(&publish_to_configuration(&out)))
+        })
+        .await
     }
 
     async fn list_versions(&self, name: &str) -> PlatformResult<Vec<FunctionConfig>> {
@@ -422,27 +451,31 @@ impl LambdaApi for AwsLambda {
     }
 
     async fn delete_version(&self, name: &str, version: &str) -> PlatformResult<()> {
-        self.pace().await;
-        self.client
-            .delete_function()
-            .function_name(name)
-            .qualifier(version)
-            .send()
-            .await
-            .map_err(|e| map_error(&self.target, "DeleteFunction", e))?;
-        Ok(())
+        self.control(move || async move {
+            self.client
+                .delete_function()
+                .function_name(name)
+                .qualifier(version)
+                .send()
+                .await
+                .map_err(|e| map_error(&self.target, "DeleteFunction", e))?;
+            Ok(())
+        })
+        .await
     }
 
     async fn delete_alias(&self, name: &str, alias: &str) -> PlatformResult<()> {
-        self.pace().await;
-        self.client
-            .delete_alias()
-            .function_name(name)
-            .name(alias)
-            .send()
-            .await
-            .map_err(|e| map_error(&self.target, "DeleteAlias", e))?;
-        Ok(())
+        self.control(move || async move {
+            self.client
+                .delete_alias()
+                .function_name(name)
+                .name(alias)
+                .send()
+                .await
+                .map_err(|e| map_error(&self.target, "DeleteAlias", e))?;
+            Ok(())
+        })
+        .await
     }
 
     async fn update_alias(
@@ -452,23 +485,25 @@ impl LambdaApi for AwsLambda {
         version: &str,
         revision_id: &str,
     ) -> PlatformResult<AliasInfo> {
-        self.pace().await;
-        let out = self
-            .client
-            .update_alias()
-            .function_name(name)
-            .name(alias)
-            .function_version(version)
-            .revision_id(revision_id)
-            .send()
-            .await
-            .map_err(|e| map_error(&self.target, "UpdateAlias", e))?;
-        Ok(AliasInfo {
-            name: out.name().unwrap_or(alias).to_string(),
-            function_version: out.function_version().unwrap_or_default().to_string(),
-            description: out.description().unwrap_or_default().to_string(),
-            revision_id: out.revision_id().unwrap_or_default().to_string(),
+        self.control(move || async move {
+            let out = self
+                .client
+                .update_alias()
+                .function_name(name)
+                .name(alias)
+                .function_version(version)
+                .revision_id(revision_id)
+                .send()
+                .await
+                .map_err(|e| map_error(&self.target, "UpdateAlias", e))?;
+            Ok(AliasInfo {
+                name: out.name().unwrap_or(alias).to_string(),
+                function_version: out.function_version().unwrap_or_default().to_string(),
+                description: out.description().unwrap_or_default().to_string(),
+                revision_id: out.revision_id().unwrap_or_default().to_string(),
+            })
         })
+        .await
     }
 
     async fn invoke(
@@ -526,50 +561,56 @@ impl LambdaApi for AwsLambda {
     }
 
     async fn list_tags(&self, arn: &str) -> PlatformResult<BTreeMap<String, String>> {
-        self.pace().await;
-        let out = self
-            .client
-            .list_tags()
-            .resource(arn)
-            .send()
-            .await
-            .map_err(|e| map_error(&self.target, "ListTags", e))?;
-        Ok(out
-            .tags()
-            .map(|t| t.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
-            .unwrap_or_default())
+        self.control(move || async move {
+            let out = self
+                .client
+                .list_tags()
+                .resource(arn)
+                .send()
+                .await
+                .map_err(|e| map_error(&self.target, "ListTags", e))?;
+            Ok(out
+                .tags()
+                .map(|t| t.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+                .unwrap_or_default())
+        })
+        .await
     }
 
     async fn account_settings(&self) -> PlatformResult<AccountConcurrency> {
-        self.pace().await;
-        let out = self
-            .client
-            .get_account_settings()
-            .send()
-            .await
-            .map_err(|e| map_error(&self.target, "GetAccountSettings", e))?;
-        let limit = out.account_limit();
-        Ok(AccountConcurrency {
-            limit: limit.map_or(0, |l| l.concurrent_executions()).max(0) as u32,
-            unreserved: limit
-                .and_then(|l| l.unreserved_concurrent_executions())
-                .unwrap_or(0)
-                .max(0) as u32,
+        self.control(move || async move {
+            let out = self
+                .client
+                .get_account_settings()
+                .send()
+                .await
+                .map_err(|e| map_error(&self.target, "GetAccountSettings", e))?;
+            let limit = out.account_limit();
+            Ok(AccountConcurrency {
+                limit: limit.map_or(0, |l| l.concurrent_executions()).max(0) as u32,
+                unreserved: limit
+                    .and_then(|l| l.unreserved_concurrent_executions())
+                    .unwrap_or(0)
+                    .max(0) as u32,
+            })
         })
+        .await
     }
 
     async fn get_function_concurrency(&self, name: &str) -> PlatformResult<Option<u32>> {
-        self.pace().await;
-        let out = self
-            .client
-            .get_function_concurrency()
-            .function_name(name)
-            .send()
-            .await
-            .map_err(|e| map_error(&self.target, "GetFunctionConcurrency", e))?;
-        Ok(out
-            .reserved_concurrent_executions()
-            .map(|r| r.max(0) as u32))
+        self.control(move || async move {
+            let out = self
+                .client
+                .get_function_concurrency()
+                .function_name(name)
+                .send()
+                .await
+                .map_err(|e| map_error(&self.target, "GetFunctionConcurrency", e))?;
+            Ok(out
+                .reserved_concurrent_executions()
+                .map(|r| r.max(0) as u32))
+        })
+        .await
     }
 
     async fn probe(&self, name: &str, probe: &Probe) -> PlatformResult<()> {
