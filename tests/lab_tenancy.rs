@@ -141,7 +141,7 @@ async fn assume_role_checks_the_external_id_and_the_role() {
         ("arn:aws:iam::333333333333:role/open-role", None),
     ] {
         let err = provide(role, id).await.unwrap_err();
-        let text = format!("{}", aws_smithy_error(&err));
+        let text = error_chain(&err);
         assert!(
             text.contains("not authorized to perform: sts:AssumeRole"),
             "{role} {id:?}: {text}"
@@ -169,7 +169,7 @@ async fn assume_role_checks_the_external_id_and_the_role() {
 }
 
 /// The whole chain of an error's sources, as one string.
-fn aws_smithy_error(e: &(dyn std::error::Error + 'static)) -> String {
+fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
     let mut out = e.to_string();
     let mut source = e.source();
     while let Some(s) = source {
