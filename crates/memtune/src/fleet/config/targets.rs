@@ -155,3 +155,60 @@ pub(super) fn check_distinct(targets: &[(Target, usize)]) -> Result<(), Problem>
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::fleet::config::FleetConfig;
+
+    fn parse(text: &str) -> Result<FleetConfig, String> {
+        FleetConfig::parse(text, "fleet.toml", None).map_err(|e| e.to_string())
+    }
+
+    const ONE: &str = "[[target]]\naccount = \"111111111111\"\nrole_arn = \"arn:aws:iam::111111111111:role/ops/memtune\"\nexternal_id = \"ext-1\"\nregions = [\"us-east-1\", \"eu-west-1\"]\n";
+
+    #[test]
+    fn targets_parse_with_defaults() {
+        let config = parse(ONE).unwrap();
+        let t = &config.targets[0];
+        assert_eq!(t.session_name, "memtune");
+        assert_eq!(t.external_id.as_deref(), Some("ext-1"));
+        assert_eq!(t.regions, ["eu-west-1", "us-east-1"]);
+        assert!(parse("").unwrap().targets.is_empty());
+    }
+
+    #[test]
+    fn bad_targets_are_one_line_with_their_place() {
+        let wrong_role = ONE.replace("::111111111111:role", "::222222222222:role");
+        let cases = [
+            (
+                ONE.replace("111111111111\"\nrole", "1111\"\nrole"),
+                "fleet.toml:2: account = '1111' is not an AWS account id",
+            ),
+            (
+                wrong_role,
+                "fleet.toml:3: role_arn is in account 222222222222",
+            ),
+            (
+                ONE.replace("[\"us-east-1\", \"eu-west-1\"]", "[]"),
+                "fleet.toml:5: target 111111111111 has no regions",
+            ),
+            (
+                ONE.replace("\"eu-west-1\"", "\"us-east-1\""),
+                "lists a region twice",
+            ),
+            (
+                ONE.replace("\"eu-west-1\"", "\"Europe\""),
+                "'Europe' is not a region name",
+            ),
+            (ONE.replace("ext-1", "x"), "external_id must be 2 to 1224"),
+            (
+                format!("{ONE}{ONE}"),
+                "account 111111111111 has two [[target]] entries",
+            ),
+        ];
+        for (text, expected) in cases {
+            let e = parse(&text).unwrap_err();
+            assert!(e.contains(expected), "{e}");
+        }
+    }
+}
