@@ -354,3 +354,29 @@ async fn after_a_crash_restore_acts_in_each_target_account_as_its_role() {
     assert_eq!(before, states(&lab.endpoint()).await, "restored: {stdout}");
     lab.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_function_tuned_in_one_account_is_not_taken_for_its_namesake_in_another() {
+    let lab = org_lab().await;
+    let dir = tempfile::tempdir().unwrap();
+    let first = fleet_config(&[(ACCOUNTS[0], EXTERNAL_ID)]);
+    let (code, _, stderr) = run_fleet(&lab, &dir, &first).await;
+    assert_eq!(code, Some(0), "{stderr}");
+    let both = fleet_config(&[(ACCOUNTS[0], EXTERNAL_ID), (ACCOUNTS[1], EXTERNAL_ID)]);
+    let (code, run, stderr) = run_fleet(&lab, &dir, &both).await;
+    assert_eq!(code, Some(0), "{stderr}");
+    for f in run["functions"].as_array().unwrap() {
+        let name = f["function"].as_str().unwrap();
+        let reason = f["reason"].as_str().unwrap_or("");
+        if f["account"] == ACCOUNTS[0] {
+            assert_eq!(f["status"], "skipped", "{name}");
+            assert!(
+                reason.starts_with("unchanged since run"),
+                "{name}: {reason}"
+            );
+        } else {
+            assert_eq!(f["status"], "recommended", "{name}: {reason}");
+        }
+    }
+    lab.stop().await;
+}
