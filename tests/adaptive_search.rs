@@ -39,6 +39,7 @@ async fn one_round(profiles: ProfileSet, function: &str) -> TuneOutcome {
         cold_start_ratio: 0.01,
         state_dir: state.path().to_path_buf(),
         endpoint_url: None,
+        role: None,
         settle_timeout: Duration::from_secs(60),
         seed: 1,
         monthly_invocations: None,

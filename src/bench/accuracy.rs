@@ -436,6 +436,7 @@ impl Case<'_> {
             cold_start_ratio: self.profile.traffic.cold_start_ratio,
             state_dir: self.state.to_path_buf(),
             endpoint_url: None,
+            role: None,
             settle_timeout: Duration::from_secs(60),
             seed: self.seed,
             // The bench scores the pure objectives, which no saving per month changes.

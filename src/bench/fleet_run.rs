@@ -63,6 +63,7 @@ pub async fn run(
         region: "us-east-1".into(),
         state_dir: state_dir.clone(),
         endpoint_url: Some(server.endpoint()),
+        role: None,
         settle_timeout: Duration::from_secs(120),
         concurrent_functions: concurrent_functions as usize,
         cold_start_ratio: config.tuning.cold_start_ratio,

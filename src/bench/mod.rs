@@ -4,4 +4,5 @@ pub mod accuracy;
 pub mod fleet_run;
 pub mod inspect_fleet;
 pub mod lab_load;
+pub mod org_fleet;
 pub mod real_curves;

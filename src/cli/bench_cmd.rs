@@ -9,6 +9,7 @@ use super::CliError;
 use crate::bench::fleet_run;
 use crate::bench::inspect_fleet;
 use crate::bench::lab_load::{self, LoadSpec};
+use crate::bench::org_fleet;
 
 #[derive(Debug, Args)]
 pub struct BenchArgs {
@@ -42,9 +43,19 @@ enum BenchCommand {
         /// Seed of the generated fleet.
         #[arg(long, default_value_t = 7)]
         seed: u64,
-        /// Functions swept at the same time.
+        /// Functions swept at the same time (per account and region with --accounts).
         #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=256))]
         concurrent_functions: u32,
+        /// Spread the functions over this many accounts, reached through an assumed role.
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..=100))]
+        accounts: Option<u32>,
+        /// ... and this many regions in each (us-east-1, eu-west-1, us-west-2, us-east-2).
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=4), requires = "accounts")]
+        regions: u32,
+        /// The lab enforces Lambda's request-rate quotas and memtune paces to them (aws);
+        /// the report gives the wall time against the floor they set.
+        #[arg(long, value_name = "aws", value_parser = ["aws"], requires = "accounts")]
+        quotas: Option<String>,
         /// table (text) or json.
         #[arg(long, value_name = "FORMAT", default_value = "table", value_parser = super::output::format::<OutputFormat>)]
         format: OutputFormat,
@@ -101,7 +112,56 @@ pub async fn run(args: BenchArgs) -> Result<(), CliError> {
             functions,
             seed,
             concurrent_functions,
+            accounts: Some(accounts),
+            regions,
+            quotas,
             format,
+        } => {
+            let r = org_fleet::run(
+                functions as usize,
+                accounts as usize,
+                regions as usize,
+                quotas.is_some(),
+                seed,
+                concurrent_functions,
+            )
+            .await
+            .map_err(|e| CliError::failed(format!("fleet benchmark failed: {e}")))?;
+            if format == OutputFormat::Json {
+                println!("{}", serde_json::to_string_pretty(&r).expect("plain data"));
+            } else {
+                let floor = match r.floor_seconds {
+                    Some(f) => format!(
+                        "; floor {f:.1} s (control-plane calls of the busiest account-region / 15 per s), {:.2}x the floor",
+                        r.seconds / f
+                    ),
+                    None => String::new(),
+                };
+                println!(
+                    "fleet run over {} functions in {} accounts x {} regions: {:.1} s wall time{floor}",
+                    r.functions, r.accounts, r.regions, r.seconds
+                );
+                println!(
+                    "{} recommended, {} skipped, {} failed ({} for quota reasons); {} control-plane and {} GetFunction calls; the lab refused {} control-plane and {} GetFunction calls (429)",
+                    r.recommended,
+                    r.skipped,
+                    r.failed,
+                    r.failed_for_quota,
+                    r.control_plane_calls,
+                    r.get_function_calls,
+                    r.lab_refused_control_plane,
+                    r.lab_refused_get_function
+                );
+            }
+            Ok(())
+        }
+        BenchCommand::Fleet {
+            functions,
+            seed,
+            concurrent_functions,
+            accounts: None,
+            format,
+            ..
         } => {
             let r = fleet_run::run(functions as usize, seed, concurrent_functions)
                 .await

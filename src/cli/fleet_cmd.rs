@@ -8,6 +8,7 @@ use clap::Args;
 
 use super::aws_args::{platform_error, AwsArgs};
 use super::fleet_progress::{finished_line, run_with_progress};
+use super::fleet_targets;
 use super::output::{self, OutputFile};
 use super::recommend_cmd::new_run_id;
 use super::report_cmd::{self, ReportFormat};
@@ -17,8 +18,10 @@ use memtune::fleet::config::FleetConfig;
 use memtune::fleet::jobs::{memory_times_timeout, Job};
 use memtune::fleet::run::RunSettings;
 use memtune::fleet::{self, Plan};
+use memtune::orchestrate::organisation::OrganisationInputs;
 use memtune::orchestrate::RunInputs;
 use memtune::platform::aws::AwsLambda;
+use memtune::platform::pacing::{self, ApiRates};
 use memtune::preflight::state;
 use memtune::report::markdown::Markdown;
 use memtune::report::Report;
@@ -79,6 +82,10 @@ pub struct FleetArgs {
     /// Tune every selected function, even those unchanged since a recent run.
     #[arg(long)]
     force: bool,
+    /// Pace Lambda calls per account and region to these request-rate quotas: aws (control
+    /// plane 15/s, GetFunction 100/s) or none. Default: aws, none with a custom endpoint.
+    #[arg(long, value_name = "aws|none")]
+    quotas: Option<String>,
     #[command(flatten)]
     aws: AwsArgs,
 }
@@ -124,7 +131,16 @@ pub async fn run(args: FleetArgs) -> Result<(), CliError> {
         sdk,
         region,
     } = load(&args.config, args.pricing.as_deref(), &args.aws).await?;
-    let api = AwsLambda::new(&sdk);
+    let endpoint_url = args.aws.options().endpoint_url;
+    let pacing = pacing::pacing(args.quotas.as_deref(), endpoint_url.as_deref())
+        .map_err(|e| CliError::usage(format!("--quotas {e}")))?;
+    if !config.targets.is_empty() {
+        return run_targets(&args, &config, &book, &sdk, pacing).await;
+    }
+    let api = match pacing {
+        Some(rates) => AwsLambda::paced(&sdk, rates),
+        None => AwsLambda::new(&sdk),
+    };
     check_selection(&api, &config, &args.config, &region).await?;
     let state_dir = journal::state_dir();
     if !args.dry_run {
@@ -168,6 +184,52 @@ pub async fn run(args: FleetArgs) -> Result<(), CliError> {
     args.output
         .write(&report_cmd::render(&report, args.format, markdown))?;
     recorded_fully?;
+    exit_status(&report)
+}
+
+/// A run over the config's `[[target]]` accounts and regions.
+async fn run_targets(
+    args: &FleetArgs,
+    config: &FleetConfig,
+    book: &PriceBook,
+    sdk: &aws_config::SdkConfig,
+    pacing: Option<ApiRates>,
+) -> Result<(), CliError> {
+    if args.dry_run {
+        return Err(CliError::usage(
+            "--dry-run does not cover [[target]] entries yet: remove them to plan one account",
+        ));
+    }
+    let state_dir = journal::state_dir();
+    check_state_dir(&state_dir)?;
+    let settings = RunSettings::for_config(
+        config,
+        new_run_id(),
+        String::new(),
+        state_dir,
+        args.aws.options().endpoint_url,
+    );
+    let inputs = OrganisationInputs {
+        base: sdk,
+        book,
+        config,
+        config_path: &args.config,
+        production_days: (!args.no_production).then_some(args.days),
+        pacing,
+    };
+    let (report, failed_targets) = fleet_targets::run(&inputs, settings, args.force).await?;
+    let markdown = Markdown {
+        command: Some(report_cmd::command_line()),
+        ..Markdown::default()
+    };
+    args.output
+        .write(&report_cmd::render(&report, args.format, markdown))?;
+    let places: usize = config.targets.iter().map(|t| t.regions.len()).sum();
+    if failed_targets > 0 {
+        return Err(CliError::failed(format!(
+            "{failed_targets} of {places} account-regions were not tuned (see the lines above)"
+        )));
+    }
     exit_status(&report)
 }
 

@@ -8,6 +8,8 @@ use super::lab_profiles::ProfileArgs;
 use super::CliError;
 use memtune_lab::faults::Faults;
 use memtune_lab::iam::DenyList;
+use memtune_lab::quotas::ApiQuotas;
+use memtune_lab::tenancy::{self, sts::LabRole, TenancyConfig};
 use memtune_lab::{self as lab, LabConfig};
 
 #[derive(Debug, Args)]
@@ -17,6 +19,8 @@ use memtune_lab::{self as lab, LabConfig};
   memtune lab --listen 127.0.0.1:0 --synthetic 1000 --seed 7
   memtune lab --fleet config/lab/calibrated.toml --time-scale 1
   memtune lab --faults throttle=0.05,error5xx=0.02,stuck-update=0.01
+  memtune lab --accounts 111111111111,222222222222 --regions us-east-1,eu-west-1 \
+      --role memtune-tuner:my-external-id
   AWS_ENDPOINT_URL=http://127.0.0.1:9001 aws lambda list-functions")]
 pub struct LabArgs {
     #[command(subcommand)]
@@ -48,6 +52,22 @@ struct ServeArgs {
     /// Idle execution environments are reclaimed after this many seconds.
     #[arg(long, default_value_t = 300.0)]
     idle_seconds: f64,
+    /// Serve these accounts, each with the whole fleet; the first is the lab's own (long-term
+    /// keys act in it). Default: the fleet's [account].
+    #[arg(long, value_delimiter = ',', value_name = "ID,...", value_parser = tenancy::parse_account)]
+    accounts: Vec<String>,
+    /// Serve these regions in every account; a request goes to the region it was signed for.
+    #[arg(long, value_delimiter = ',', value_name = "REGION,...", value_parser = tenancy::parse_region)]
+    regions: Vec<String>,
+    /// A role STS AssumeRole grants in every served account, as NAME or NAME:EXTERNAL_ID
+    /// (repeatable).
+    #[arg(long = "role", value_name = "NAME[:EXTERNAL_ID]", value_parser = |s: &str| s.parse::<LabRole>())]
+    roles: Vec<LabRole>,
+    /// Enforce Lambda's request-rate quotas per account and region (aws: control-plane APIs
+    /// 15/s together, GetFunction 100/s, Invoke 10 x the concurrency quota per second),
+    /// answering 429 TooManyRequestsException as Lambda does. Default: no rate quotas.
+    #[arg(long, value_name = "aws", value_parser = |s: &str| s.parse::<ApiQuotas>())]
+    quotas: Option<ApiQuotas>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -79,13 +99,25 @@ async fn serve(args: ServeArgs) -> Result<(), CliError> {
     config.faults = args.faults.unwrap_or_default();
     config.environment_idle_s = args.idle_seconds;
     config.deny = args.deny.unwrap_or_default();
+    config.tenancy = TenancyConfig {
+        accounts: args.accounts,
+        regions: args.regions,
+        roles: args.roles,
+    };
+    config.quotas = args.quotas;
+    let tenants = config.tenancy.accounts.len().max(1) * config.tenancy.regions.len().max(1);
     let faults = config.faults;
     let server = lab::start(config, args.listen)
         .await
         .map_err(|e| CliError::usage(format!("cannot listen on {}: {e}", args.listen)))?;
     println!("lab listening on {}", server.endpoint());
+    let per = if tenants > 1 {
+        format!(" in each of {tenants} accounts x regions")
+    } else {
+        String::new()
+    };
     eprintln!(
-        "serving {functions} functions (time scale {}, seed {}{}); Ctrl-C stops",
+        "serving {functions} functions{per} (time scale {}, seed {}{}); Ctrl-C stops",
         args.time_scale,
         args.profiles.seed,
         if faults.any() {

@@ -9,6 +9,7 @@ mod check_cmd;
 mod demo_cmd;
 mod fleet_cmd;
 mod fleet_progress;
+mod fleet_targets;
 mod history_cmd;
 mod hosting_cmd;
 mod iac_args;

@@ -91,7 +91,7 @@ pub async fn run(args: ProvisionArgs) -> Result<(), CliError> {
         ..request
     };
     // A crashed run's journal for this function first needs `memtune restore`.
-    memtune::sweep::refuse_if_unfinished(&state_dir, &request.function)
+    memtune::sweep::refuse_if_unfinished(&state_dir, &function)
         .map_err(|e| CliError::usage(e.to_string()))?;
     // An alias the function does not have, or a policy without the permission, is the
     // caller's to fix: found out before anything changes.
@@ -136,6 +136,8 @@ pub async fn run(args: ProvisionArgs) -> Result<(), CliError> {
         state_dir: &state_dir,
         region: Some(region.clone()),
         endpoint_url: args.aws.options().endpoint_url,
+        // Run with the caller's own credentials: no `[[target]]` role to record.
+        role: None,
     };
     let wait = if args.no_wait {
         Duration::ZERO

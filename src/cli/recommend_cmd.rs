@@ -481,6 +481,7 @@ pub async fn run(args: RecommendArgs) -> Result<(), CliError> {
         cold_start_ratio,
         state_dir,
         endpoint_url: args.aws.options().endpoint_url,
+        role: None,
         settle_timeout: Duration::from_secs(180),
         seed: args.seed,
         monthly_invocations: production.as_ref().ok().map(|p| p.monthly_invocations),
@@ -609,7 +610,7 @@ async fn preflight_sweep(
     in_place: bool,
     copies: bool,
 ) -> Result<(), CliError> {
-    memtune::sweep::refuse_if_unfinished(state_dir, &function.name)
+    memtune::sweep::refuse_if_unfinished(state_dir, function)
         .map_err(|e| CliError::usage(e.to_string()))?;
     for (wanted, copy) in [(in_place, false), (copies, true)] {
         if !wanted {
@@ -899,6 +900,7 @@ async fn apply(
         state_dir: run.state_dir,
         region: Some(run.region.to_string()),
         endpoint_url: run.endpoint_url.clone(),
+        role: None,
     };
     apply_recorded(
         api,

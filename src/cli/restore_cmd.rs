@@ -4,6 +4,7 @@ use clap::Args;
 
 use super::aws_args::AwsArgs;
 use super::CliError;
+use memtune::platform::assume::assume_role;
 use memtune::platform::aws::AwsLambda;
 use memtune::preflight::state;
 use memtune::sweep::journal::{self, state_dir, JournalState, Unreadable};
@@ -88,7 +89,20 @@ pub async fn run(args: RestoreArgs) -> Result<(), CliError> {
         let mut aws = args.aws.clone();
         aws.region = aws.region.or_else(|| state.region.clone());
         aws.endpoint_url = aws.endpoint_url.or_else(|| state.endpoint_url.clone());
-        let config = aws.load().await?;
+        let mut config = aws.load().await?;
+        // A run over [[target]] accounts acted as a role: restore as that role, in the
+        // function's account.
+        if let Some(role) = &state.role {
+            let region = aws.region.clone().unwrap_or_default();
+            match assume_role(&config, role, &region).await {
+                Ok(assumed) => config = assumed,
+                Err(e) => {
+                    println!("{}: restore failed: {e}", state.function);
+                    trouble += 1;
+                    continue;
+                }
+            }
+        }
         let api = AwsLambda::new(&config);
         match restore_from_disk(&api, state).await {
             Ok(report) => {

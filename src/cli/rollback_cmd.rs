@@ -80,6 +80,7 @@ pub async fn run(args: RollbackArgs) -> Result<(), CliError> {
         state_dir: &dir,
         region: aws.region.clone(),
         endpoint_url: aws.options().endpoint_url,
+        role: None,
     };
     let mut left = 0;
     for entry in pending {

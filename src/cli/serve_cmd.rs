@@ -87,6 +87,12 @@ pub async fn run(args: ServeArgs) -> Result<(), CliError> {
         sdk,
         region,
     } = fleet_cmd::load(&args.config, args.pricing.as_deref(), &args.aws).await?;
+    if !config.targets.is_empty() {
+        return Err(CliError::usage(format!(
+            "{}: memtune serve does not run [[target]] entries yet: run `memtune fleet --config` on a schedule, or remove them",
+            args.config.display()
+        )));
+    }
     let schedule = match args.schedule.as_deref() {
         Some(text) => Some(Schedule::parse(text).map_err(CliError::usage)?),
         None => config.serve.schedule.clone(),

@@ -2,7 +2,7 @@
 """Checks that an unmodified boto3 can drive `memtune lab` like real AWS.
 
 Every Lambda operation the lab serves, then CloudWatch GetMetricData and CloudWatch Logs
-(FilterLogEvents, Logs Insights). The clients get nothing but an endpoint, a region and
+(FilterLogEvents, Logs Insights), and STS AssumeRole across accounts and regions. The clients get nothing but an endpoint, a region and
 dummy credentials (plus botocore Config for retries, and parameter validation switched off
 for the one check that must send an out-of-range value past boto3).
 
@@ -31,7 +31,14 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 REGION = "us-east-1"
-SECTIONS = ("lambda", "cloudwatch", "logs")
+SECTIONS = ("lambda", "cloudwatch", "logs", "sts")
+
+# tests/compat/run.sh starts the lab with a second account and region and this role.
+OWN_ACCOUNT = "123456789012"
+OTHER_ACCOUNT = "111111111111"
+OTHER_REGION = "eu-west-1"
+ROLE = f"arn:aws:iam::{OTHER_ACCOUNT}:role/memtune-tuner"
+EXTERNAL_ID = "compat-external-id"
 
 # Demo-fleet functions the checks use (config/lab/demo-fleet.toml).
 API_FN = "orders-api"  # Text logs, heavy production traffic, no reservation
@@ -1917,6 +1924,141 @@ class LogsChecks:
         )
 
 
+# ---- STS ---------------------------------------------------------------------------------------
+
+
+class StsChecks:
+    """AssumeRole and GetCallerIdentity (awsQuery), and the assumed credentials acting in the
+    role's account and the region they are signed for."""
+
+    def __init__(self, r, endpoint):
+        self.r = r
+        self.endpoint = endpoint
+        common = dict(endpoint_url=endpoint, region_name=REGION)
+        self.sts = boto3.client("sts", **common)
+        self.unvalidated = boto3.client(
+            "sts", config=Config(parameter_validation=False), **common
+        )
+
+    def run(self):
+        for step in (self.assume_role, self.refusals):
+            run_step(self.r, f"sts {step.__name__}", step)
+
+    def client(self, service, creds, region):
+        return boto3.client(
+            service,
+            endpoint_url=self.endpoint,
+            region_name=region,
+            aws_access_key_id=creds["AccessKeyId"],
+            aws_secret_access_key=creds["SecretAccessKey"],
+            aws_session_token=creds["SessionToken"],
+        )
+
+    def assume_role(self):
+        r = self.r
+        me = self.sts.get_caller_identity()
+        r.check(
+            "GetCallerIdentity with long-term keys -> the lab's own account",
+            me["Account"] == OWN_ACCOUNT and me["Arn"].startswith("arn:aws:iam::"),
+            me,
+        )
+        got = self.sts.assume_role(
+            RoleArn=ROLE, RoleSessionName="compat", ExternalId=EXTERNAL_ID, DurationSeconds=900
+        )
+        creds = got["Credentials"]
+        left = (creds["Expiration"] - now()).total_seconds()
+        r.check(
+            "AssumeRole -> ASIA key, secret, session token, Expiration 15 min ahead",
+            creds["AccessKeyId"].startswith("ASIA")
+            and len(creds["SecretAccessKey"]) == 40
+            and creds["SessionToken"]
+            and 800 < left <= 900,
+            f"{creds['AccessKeyId']} expires in {left:.0f} s",
+        )
+        user = got["AssumedRoleUser"]
+        r.check(
+            "AssumeRole -> AssumedRoleUser Arn and AssumedRoleId",
+            user["Arn"] == f"arn:aws:sts::{OTHER_ACCOUNT}:assumed-role/memtune-tuner/compat"
+            and user["AssumedRoleId"].startswith("AROA")
+            and user["AssumedRoleId"].endswith(":compat"),
+            user,
+        )
+        who = self.client("sts", creds, REGION).get_caller_identity()
+        r.check(
+            "GetCallerIdentity with assumed credentials -> the role's account",
+            who["Account"] == OTHER_ACCOUNT and who["Arn"] == user["Arn"],
+            who,
+        )
+        lam = self.client("lambda", creds, OTHER_REGION)
+        arns = [f["FunctionArn"] for f in lam.list_functions()["Functions"]]
+        prefix = f"arn:aws:lambda:{OTHER_REGION}:{OTHER_ACCOUNT}:function:"
+        r.check(
+            "assumed credentials signed for eu-west-1 -> that account's functions in eu-west-1",
+            arns and all(a.startswith(prefix) for a in arns),
+            arns[:2],
+        )
+        forged = dict(creds, SessionToken="forged")
+        r.expect_error(
+            "Lambda call with a forged session token -> UnrecognizedClientException",
+            "UnrecognizedClientException",
+            403,
+            self.client("lambda", forged, OTHER_REGION).list_functions,
+        )
+
+    def refusals(self):
+        r = self.r
+        for name, kwargs in (
+            ("a wrong ExternalId", dict(ExternalId="not-it")),
+            ("no ExternalId", {}),
+        ):
+            r.expect_error(
+                f"AssumeRole with {name} -> AccessDenied",
+                "AccessDenied",
+                403,
+                self.sts.assume_role,
+                RoleArn=ROLE,
+                RoleSessionName="compat",
+                **kwargs,
+            )
+        r.expect_error(
+            "AssumeRole of a role that does not exist -> AccessDenied",
+            "AccessDenied",
+            403,
+            self.sts.assume_role,
+            RoleArn=f"arn:aws:iam::{OTHER_ACCOUNT}:role/nobody",
+            RoleSessionName="compat",
+        )
+        r.expect_error(
+            "AssumeRole beyond the role's MaxSessionDuration -> ValidationError",
+            "ValidationError",
+            400,
+            self.sts.assume_role,
+            RoleArn=ROLE,
+            RoleSessionName="compat",
+            ExternalId=EXTERNAL_ID,
+            DurationSeconds=7200,
+        )
+        r.expect_error(
+            "AssumeRole with DurationSeconds 100 -> ValidationError",
+            "ValidationError",
+            400,
+            self.unvalidated.assume_role,
+            RoleArn=ROLE,
+            RoleSessionName="compat",
+            ExternalId=EXTERNAL_ID,
+            DurationSeconds=100,
+        )
+        r.expect_error(
+            "AssumeRole with a session name of spaces -> ValidationError",
+            "ValidationError",
+            400,
+            self.unvalidated.assume_role,
+            RoleArn=ROLE,
+            RoleSessionName="not valid",
+            ExternalId=EXTERNAL_ID,
+        )
+
+
 # ---- driver ----------------------------------------------------------------------------------
 
 
@@ -1962,6 +2104,9 @@ def main():
     if "logs" in sections:
         print("== logs", flush=True)
         LogsChecks(r, args.endpoint).run()
+    if "sts" in sections:
+        print("== sts", flush=True)
+        StsChecks(r, args.endpoint).run()
     print(f"{r.passed} passed, {r.failed} failed ({time.monotonic() - started:.1f} s)")
     return 1 if r.failed or not r.passed else 0
 

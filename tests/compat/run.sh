@@ -31,7 +31,11 @@ trap cleanup EXIT INT TERM
 # --faults stuck-update=1: at time scale 0 an update would complete at once; this keeps every
 # UpdateFunctionConfiguration InProgress for ~2 s (wall time), so the waiter and the 409
 # ResourceConflictException for a second update can be checked.
+# --accounts/--regions/--role: a second account and region and a role with an external id for
+# the STS checks; the demo fleet's own account (123456789012) in us-east-1 stays the default.
 "$memtune" lab --listen 127.0.0.1:0 --seed 7 --synthetic 60 --faults stuck-update=1 \
+    --accounts 123456789012,111111111111 --regions us-east-1,eu-west-1 \
+    --role memtune-tuner:compat-external-id \
     >"$workdir/lab.out" 2>"$workdir/lab.err" &
 lab_pid=$!
 

@@ -56,7 +56,11 @@ impl DenyList {
 
 /// The IAM action of a Lambda restJson1 request, from its method, path and query (`List=ALL`
 /// tells ListProvisionedConcurrencyConfigs from GetProvisionedConcurrencyConfig).
-fn lambda_action(method: &Method, path: &str, query: Option<&str>) -> Option<&'static str> {
+pub(crate) fn lambda_action(
+    method: &Method,
+    path: &str,
+    query: Option<&str>,
+) -> Option<&'static str> {
     let listing = query.is_some_and(|q| q.split('&').any(|kv| kv.starts_with("List=")));
     let parts: Vec<&str> = path.trim_end_matches('/').split('/').skip(1).collect();
     let get = method == Method::GET;
@@ -128,10 +132,19 @@ fn classify(request: &Request) -> Option<(String, Protocol)> {
         .map(|a| (format!("lambda:{a}"), Protocol::RestJson))
 }
 
+/// `e` in the shape the request's client expects (restJson1 when the lab cannot tell).
+pub fn refuse(request: &Request, e: AwsError) -> Response {
+    match classify(request).map(|(_, p)| p) {
+        Some(Protocol::Cbor) => e.cbor(),
+        Some(Protocol::AwsJson(content_type)) => e.aws_json(content_type),
+        Some(Protocol::RestJson) | None => e.rest_json(),
+    }
+}
+
 /// Middleware: refuses denied actions before they reach the handlers.
 pub async fn authorize(State(lab): State<Arc<Lab>>, request: Request, next: Next) -> Response {
     if !lab.config.deny.is_empty() {
-        if let Some((action, protocol)) = classify(&request) {
+        if let Some((action, _)) = classify(&request) {
             if lab.config.deny.denies(&action) {
                 let e = AwsError::new(
                     StatusCode::FORBIDDEN,
@@ -141,11 +154,7 @@ pub async fn authorize(State(lab): State<Arc<Lab>>, request: Request, next: Next
                         lab.account.account_id
                     ),
                 );
-                return match protocol {
-                    Protocol::RestJson => e.rest_json(),
-                    Protocol::Cbor => e.cbor(),
-                    Protocol::AwsJson(content_type) => e.aws_json(content_type),
-                };
+                return refuse(&request, e);
             }
         }
     }

@@ -20,9 +20,11 @@ pub mod metric_data;
 pub mod mixture;
 pub mod model;
 pub mod profiles;
+pub mod quotas;
 pub mod settings;
 pub mod synthetic;
 pub mod telemetry;
+pub mod tenancy;
 pub mod truth;
 pub mod validation;
 pub mod workload;
@@ -55,6 +57,10 @@ pub struct LabConfig {
     pub environment_idle_s: f64,
     /// Actions answered with AccessDeniedException.
     pub deny: iam::DenyList,
+    /// The accounts and regions served, and the roles STS lets callers assume.
+    pub tenancy: tenancy::TenancyConfig,
+    /// Lambda's request-rate quotas, per account and region; None answers every request.
+    pub quotas: Option<quotas::ApiQuotas>,
 }
 
 impl LabConfig {
@@ -66,6 +72,8 @@ impl LabConfig {
             faults: Faults::default(),
             environment_idle_s: 300.0,
             deny: iam::DenyList::default(),
+            tenancy: tenancy::TenancyConfig::default(),
+            quotas: None,
         }
     }
 }
@@ -73,7 +81,10 @@ impl LabConfig {
 /// A running lab server.
 pub struct LabServer {
     pub addr: SocketAddr,
+    /// The lab's own account in its first region.
     pub lab: Arc<Lab>,
+    /// Every account and region served.
+    pub tenants: Arc<tenancy::Tenants>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<()>,
 }
@@ -112,8 +123,9 @@ impl LabServer {
 pub async fn start(config: LabConfig, listen: SocketAddr) -> std::io::Result<LabServer> {
     let listener = TcpListener::bind(listen).await?;
     let addr = listener.local_addr()?;
-    let lab = Arc::new(Lab::new(config));
-    let app = router(lab.clone());
+    let tenants = Arc::new(tenancy::Tenants::new(config));
+    let lab = tenants.default_lab().clone();
+    let app = tenancy::router(tenants.clone());
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let task = tokio::spawn(async move {
         let _ = axum::serve(listener, app)
@@ -125,11 +137,13 @@ pub async fn start(config: LabConfig, listen: SocketAddr) -> std::io::Result<Lab
     Ok(LabServer {
         addr,
         lab,
+        tenants,
         shutdown: Some(tx),
         task,
     })
 }
 
+/// The routes of one account and region.
 pub fn router(lab: Arc<Lab>) -> Router {
     Router::new()
         .merge(lambda_api::routes())

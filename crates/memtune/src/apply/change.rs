@@ -23,6 +23,8 @@ pub struct ApplyContext<'a> {
     pub state_dir: &'a Path,
     pub region: Option<String>,
     pub endpoint_url: Option<String>,
+    /// The role the run acts as (a `[[target]]`), for the journal.
+    pub role: Option<crate::platform::assume::AssumedRole>,
 }
 
 impl ApplyContext<'_> {
@@ -32,12 +34,13 @@ impl ApplyContext<'_> {
         journal_id: &str,
         now: &FunctionConfig,
     ) -> Result<Journal, ApplyError> {
-        Journal::create(
+        Journal::create_as(
             self.state_dir,
             journal_id,
             now,
             self.region.clone(),
             self.endpoint_url.clone(),
+            self.role.clone(),
         )
         .map_err(ApplyError::Journal)
     }

@@ -75,6 +75,13 @@ impl<A: LambdaApi> LambdaApi for Budgeted<A> {
         self.inner.get_configuration(name, qualifier)
     }
 
+    fn poll_configuration(
+        &self,
+        name: &str,
+    ) -> impl Future<Output = PlatformResult<FunctionConfig>> + Send {
+        self.inner.poll_configuration(name)
+    }
+
     fn update_memory(
         &self,
         name: &str,

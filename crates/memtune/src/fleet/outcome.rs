@@ -44,6 +44,11 @@ pub struct FunctionResult {
     /// invocation failed); with a document, `document.exploration` has it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exploration: Option<ExplorationInfo>,
+    /// The account and region, in a run over `[[target]]` accounts and regions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
 }
 
 impl FunctionResult {
@@ -66,6 +71,8 @@ impl FunctionResult {
             payload_sha256: None,
             apply: None,
             exploration: None,
+            account: None,
+            region: None,
         }
     }
 
@@ -93,6 +100,8 @@ impl FunctionResult {
             payload_sha256: None,
             apply: None,
             exploration: None,
+            account: None,
+            region: None,
         }
     }
 }

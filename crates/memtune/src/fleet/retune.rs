@@ -50,7 +50,7 @@ pub struct RetunePolicy {
     pub after_days: u32,
     /// Re-tune everything.
     pub force: bool,
-    /// By function name.
+    /// By function ARN.
     pub last: BTreeMap<String, LastTuning>,
     pub now: DateTime<Utc>,
 }
@@ -61,7 +61,7 @@ impl RetunePolicy {
         if self.force || self.after_days == 0 {
             return None;
         }
-        let last = self.last.get(&job.function.name)?;
+        let last = self.last.get(&job.function.arn)?;
         let age = self.now.signed_duration_since(last.started_at);
         if age.num_seconds() < 0 || age.num_days() >= self.after_days as i64 {
             return None;
@@ -124,7 +124,7 @@ mod tests {
             after_days: 14,
             force: false,
             last: [(
-                "orders".to_string(),
+                tuned.function.arn.clone(),
                 LastTuning {
                     run_id: "run-1".into(),
                     started_at: now - chrono::Duration::days(days_ago),

@@ -16,6 +16,7 @@ use super::config::FleetConfig;
 use super::jobs::Job;
 use super::outcome::FunctionResult;
 use super::retune::RetunePolicy;
+use crate::platform::assume::AssumedRole;
 use crate::platform::LambdaApi;
 use crate::sweep::{SweepError, SweepEvent};
 use crate::tune::production::Production;
@@ -29,6 +30,8 @@ pub struct RunSettings {
     pub region: String,
     pub state_dir: PathBuf,
     pub endpoint_url: Option<String>,
+    /// The role the run acts as (a `[[target]]`), for the journals.
+    pub role: Option<AssumedRole>,
     pub settle_timeout: Duration,
     pub concurrent_functions: usize,
     pub cold_start_ratio: f64,
@@ -60,6 +63,7 @@ impl RunSettings {
             region,
             state_dir,
             endpoint_url,
+            role: None,
             settle_timeout: Duration::from_secs(180),
             concurrent_functions: config.limits.concurrent_functions as usize,
             cold_start_ratio: config.tuning.cold_start_ratio,
@@ -203,6 +207,7 @@ async fn tune_one<A: LambdaApi>(shared: &Shared<A>, mut job: Job, index: u64) ->
             .unwrap_or(settings.cold_start_ratio),
         state_dir: settings.state_dir.clone(),
         endpoint_url: settings.endpoint_url.clone(),
+        role: settings.role.clone(),
         settle_timeout: settings.settle_timeout,
         seed: settings.seed.wrapping_add(index),
         monthly_invocations: production.map(|p| p.monthly_invocations),
@@ -263,6 +268,7 @@ mod tests {
             region: "us-east-1".into(),
             state_dir: PathBuf::new(),
             endpoint_url: None,
+            role: None,
             settle_timeout: Duration::from_secs(1),
             concurrent_functions: 1,
             cold_start_ratio: 0.01,

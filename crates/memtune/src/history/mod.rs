@@ -636,9 +636,17 @@ impl History {
     /// Per function, its latest recommendation from a finished run, with the memory it
     /// should have now (what memtune applied to $LATEST then, unless rolled back).
     pub fn last_tunings(&self) -> HistoryResult<BTreeMap<String, LastTuning>> {
-        let rows = self.query(
+        let rows = self.tunings()?;
+        // Oldest first: the latest run of each function wins.
+        Ok(rows.into_iter().map(|(name, _, t)| (name, t)).collect())
+    }
+
+    /// Every recommended function of a finished run, oldest first: (name, ARN, tuning).
+    fn tunings(&self) -> HistoryResult<Vec<(String, String, LastTuning)>> {
+        self.query(
             "SELECT f.name, f.run_id, r.started_at, f.code_sha256, f.memory_mb, f.architecture,
                     f.runtime, f.payload_sha256,
+                    f.arn,
                     (SELECT a.after_memory_mb FROM applied_changes a
                      WHERE a.run_id = f.run_id AND a.function = f.name AND a.method = 'update'
                        AND a.rolled_back_at IS NULL
@@ -649,9 +657,10 @@ impl History {
             [],
             |row| {
                 let started: String = row.get(2)?;
-                let applied: Option<u32> = row.get(8)?;
+                let applied: Option<u32> = row.get(9)?;
                 Ok((
                     row.get::<_, String>(0)?,
+                    row.get::<_, String>(8)?,
                     LastTuning {
                         run_id: row.get(1)?,
                         started_at: DateTime::parse_from_rfc3339(&started)
@@ -667,9 +676,7 @@ impl History {
                     },
                 ))
             },
-        )?;
-        // Oldest first: the latest run of each function wins.
-        Ok(rows.into_iter().collect())
+        )
     }
 
     /// The re-tune policy for a run starting now, from the last tunings recorded here.
@@ -677,7 +684,13 @@ impl History {
         Ok(RetunePolicy {
             after_days,
             force,
-            last: self.last_tunings()?,
+            // By ARN: a function of the same name in another account or region is another
+            // function. Oldest first: the latest run of each wins.
+            last: self
+                .tunings()?
+                .into_iter()
+                .map(|(_, arn, t)| (arn, t))
+                .collect(),
             now: Utc::now(),
         })
     }

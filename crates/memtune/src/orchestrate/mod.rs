@@ -10,6 +10,7 @@
 //! --apply` in the history the same way, as a run of one function.
 
 pub mod one_function;
+pub mod organisation;
 mod production;
 pub mod provision;
 mod recorder;
@@ -174,6 +175,7 @@ pub async fn run(
             state_dir: &settings.state_dir,
             region: Some(settings.region.clone()),
             endpoint_url: settings.endpoint_url.clone(),
+            role: settings.role.clone(),
         };
         // Each change reaches the audit log before the next one is made.
         autoapply::apply_recommendations(api, &mut run.functions, &config.apply, &ctx, |c| {

@@ -9,6 +9,7 @@ use crate::fleet::config::FleetConfig;
 use crate::fleet::run::RunSettings;
 use crate::history::History;
 use crate::platform::aws::{load_config, AwsLambda, ConnectOptions};
+use crate::platform::pacing::pacing;
 use memtune_facts::pricing::PriceBook;
 
 /// What every run of a service shares: everything but the run id.
@@ -42,7 +43,11 @@ impl ServiceRun {
         let sdk = load_config(&self.connect)
             .await
             .map_err(RunError::Connect)?;
-        let api = AwsLambda::new(&sdk);
+        // Paced to Lambda's quotas, unless the endpoint is not AWS (`--quotas` of fleet).
+        let api = match pacing(None, self.connect.endpoint_url.as_deref()) {
+            Ok(Some(rates)) => AwsLambda::paced(&sdk, rates),
+            _ => AwsLambda::new(&sdk),
+        };
         let inputs = RunInputs {
             sdk: &sdk,
             api: &api,

@@ -1,6 +1,8 @@
 //! [`LambdaApi`] over aws-sdk-lambda.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use aws_sdk_lambda::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
@@ -13,6 +15,7 @@ use base64::Engine;
 
 use super::definition::{FunctionDefinition, NewFunction};
 use super::failure::{before_the_service, check_credentials, Target};
+use super::pacing::{ApiCalls, ApiRates, Pacer};
 use super::probe::{Probe, IMPOSSIBLE_REVISION, IMPOSSIBLE_VERSION};
 use super::{
     environment_digest, AccountConcurrency, AliasInfo, BehaviourSettings, FunctionConfig,
@@ -58,22 +61,81 @@ pub async fn load_config(options: &ConnectOptions) -> PlatformResult<aws_config:
 }
 
 /// aws-sdk-lambda behind [`LambdaApi`].
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct AwsLambda {
     pub(super) client: aws_sdk_lambda::Client,
     pub(super) target: Target,
     /// Deletes a copy's log group with it.
     pub(super) logs: aws_sdk_cloudwatchlogs::Client,
     pub(super) logs_target: Target,
+    /// Shared by every clone: the account and region's request-rate quotas.
+    pacer: Option<Arc<Pacer>>,
+    /// Polls use GetFunction (its own, higher quota) until IAM refuses it once.
+    get_function_denied: Arc<AtomicBool>,
+}
+
+impl std::fmt::Debug for AwsLambda {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AwsLambda")
+            .field("target", &self.target)
+            .field("paced", &self.pacer.is_some())
+            .finish()
+    }
 }
 
 impl AwsLambda {
+    /// Calls as fast as they are made.
     pub fn new(config: &aws_config::SdkConfig) -> AwsLambda {
         AwsLambda {
             client: aws_sdk_lambda::Client::new(config),
             target: Target::of(config, "lambda"),
             logs: aws_sdk_cloudwatchlogs::Client::new(config),
             logs_target: Target::of(config, "logs"),
+            pacer: None,
+            get_function_denied: Arc::new(AtomicBool::new(false)),
+        }
+    }
+
+    /// Calls paced to `rates`; one per account and region, cloned to everything that calls.
+    pub fn paced(config: &aws_config::SdkConfig, rates: ApiRates) -> AwsLambda {
+        AwsLambda {
+            pacer: Some(Arc::new(Pacer::new(rates))),
+            ..AwsLambda::new(config)
+        }
+    }
+
+    /// The calls made under each quota, when paced.
+    pub fn api_calls(&self) -> Option<ApiCalls> {
+        self.pacer.as_ref().map(|p| p.calls())
+    }
+
+    /// A control-plane call in its turn. When paced, a throttle (the quota was exceeded all
+    /// the same, by other callers in the account or by jitter on the way) waits for another
+    /// turn after a backoff, up to 8 times: the request did nothing, so sending it again is
+    /// safe, and pacing never fails a function.
+    async fn control<T, Fut>(&self, call: impl Fn() -> Fut) -> PlatformResult<T>
+    where
+        Fut: std::future::Future<Output = PlatformResult<T>>,
+    {
+        let mut backoff = Duration::from_millis(250);
+        let mut retries = 0;
+        loop {
+            self.pace().await;
+            match call().await {
+                Err(PlatformError::Throttled(t)) if self.pacer.is_some() && retries < 8 => {
+                    retries += 1;
+                    tokio::time::sleep(t.pause(backoff)).await;
+                    backoff = (backoff * 2).min(Duration::from_secs(8));
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// Waits for a control-plane call's turn.
+    async fn pace(&self) {
+        if let Some(p) = &self.pacer {
+            p.control_plane().await;
         }
     }
 
@@ -292,18 +354,47 @@ impl LambdaApi for AwsLambda {
         name: &str,
         qualifier: Option<&str>,
     ) -> PlatformResult<FunctionConfig> {
-        let out = self
-            .client
-            .get_function_configuration()
-            .function_name(name)
-            .set_qualifier(qualifier.map(str::to_string))
-            .send()
-            .await
-            .map_err(|e| map_error(&self.target, "GetFunctionConfiguration", e))?;
-        Ok(FunctionConfig {
-            name: out.function_name().unwrap_or(name).to_string(),
-            ..to_config(&output_to_configuration(&out))
+        self.control(move || async move {
+            let out = self
+                .client
+                .get_function_configuration()
+                .function_name(name)
+                .set_qualifier(qualifier.map(str::to_string))
+                .send()
+                .await
+                .map_err(|e| map_error(&self.target, "GetFunctionConfiguration", e))?;
+            Ok(FunctionConfig {
+                name: out.function_name().unwrap_or(name).to_string(),
+                ..to_config(&output_to_configuration(&out))
+            })
         })
+        .await
+    }
+
+    async fn poll_configuration(&self, name: &str) -> PlatformResult<FunctionConfig> {
+        if self.get_function_denied.load(Ordering::Relaxed) {
+            return self.get_configuration(name, None).await;
+        }
+        if let Some(p) = &self.pacer {
+            p.get_function().await;
+        }
+        let out = self.client.get_function().function_name(name).send().await;
+        match out {
+            Ok(out) => match out.configuration() {
+                Some(c) => Ok(FunctionConfig {
+                    name: c.function_name().unwrap_or(name).to_string(),
+                    ..to_config(c)
+                }),
+                None => self.get_configuration(name, None).await,
+            },
+            Err(e) => match map_error(&self.target, "GetFunction", e) {
+                PlatformError::AccessDenied(_) => {
+                    self.get_function_denied.store(true, Ordering::Relaxed);
+                    self.get_configuration(name, None).await
+                }
+                other => Err(other),
+            },
+        }
     }
 
     async fn update_memory(
@@ -312,16 +403,19 @@ impl LambdaApi for AwsLambda {
         memory_mb: u32,
         revision_id: &str,
     ) -> PlatformResult<FunctionConfig> {
-        let out = self
-            .client
-            .update_function_configuration()
-            .function_name(name)
-            .memory_size(memory_mb as i32)
-            .revision_id(revision_id)
-            .send()
-            .await
-            .map_err(|e| map_error(&self.target, "UpdateFunctionConfiguration", e))?;
-        Ok(to_config(&update_to_configuration(&out)))
+        self.control(move || async move {
+            let out = self
+                .client
+                .update_function_configuration()
+                .function_name(name)
+                .memory_size(memory_mb as i32)
+                .revision_id(revision_id)
+                .send()
+                .await
+                .map_err(|e| map_error(&self.target, "UpdateFunctionConfiguration", e))?;
+            Ok(to_config(&update_to_configuration(&out)))
+        })
+        .await
     }
 
     async fn publish_version(
@@ -330,16 +424,19 @@ impl LambdaApi for AwsLambda {
         description: &str,
         revision_id: &str,
     ) -> PlatformResult<FunctionConfig> {
-        let out = self
-            .client
-            .publish_version()
-            .function_name(name)
-            .description(description)
-            .revision_id(revision_id)
-            .send()
-            .await
-            .map_err(|e| map_error(&self.target, "PublishVersion", e))?;
-        Ok(to_config(&publish_to_configuration(&out)))
+        self.control(move || async move {
+            let out = self
+                .client
+                .publish_version()
+                .function_name(name)
+                .description(description)
+                .revision_id(revision_id)
+                .send()
+                .await
+                .map_err(|e| map_error(&self.target, "PublishVersion", e))?;
+            Ok(to_config(&publish_to_configuration(&out)))
+        })
+        .await
     }
 
     async fn list_versions(&self, name: &str) -> PlatformResult<Vec<FunctionConfig>> {
@@ -350,9 +447,13 @@ impl LambdaApi for AwsLambda {
             .into_paginator()
             .send();
         let mut all = Vec::new();
+        self.pace().await;
         while let Some(page) = pages.next().await {
             let page = page.map_err(|e| map_error(&self.target, "ListVersionsByFunction", e))?;
             all.extend(page.versions().iter().map(to_config));
+            if page.next_marker().is_some() {
+                self.pace().await;
+            }
         }
         Ok(all)
     }
@@ -365,8 +466,12 @@ impl LambdaApi for AwsLambda {
             .into_paginator()
             .send();
         let mut all = Vec::new();
+        self.pace().await;
         while let Some(page) = pages.next().await {
             let page = page.map_err(|e| map_error(&self.target, "ListAliases", e))?;
+            if page.next_marker().is_some() {
+                self.pace().await;
+            }
             all.extend(page.aliases().iter().map(|a| AliasInfo {
                 name: a.name().unwrap_or_default().to_string(),
                 function_version: a.function_version().unwrap_or_default().to_string(),
@@ -378,25 +483,31 @@ impl LambdaApi for AwsLambda {
     }
 
     async fn delete_version(&self, name: &str, version: &str) -> PlatformResult<()> {
-        self.client
-            .delete_function()
-            .function_name(name)
-            .qualifier(version)
-            .send()
-            .await
-            .map_err(|e| map_error(&self.target, "DeleteFunction", e))?;
-        Ok(())
+        self.control(move || async move {
+            self.client
+                .delete_function()
+                .function_name(name)
+                .qualifier(version)
+                .send()
+                .await
+                .map_err(|e| map_error(&self.target, "DeleteFunction", e))?;
+            Ok(())
+        })
+        .await
     }
 
     async fn delete_alias(&self, name: &str, alias: &str) -> PlatformResult<()> {
-        self.client
-            .delete_alias()
-            .function_name(name)
-            .name(alias)
-            .send()
-            .await
-            .map_err(|e| map_error(&self.target, "DeleteAlias", e))?;
-        Ok(())
+        self.control(move || async move {
+            self.client
+                .delete_alias()
+                .function_name(name)
+                .name(alias)
+                .send()
+                .await
+                .map_err(|e| map_error(&self.target, "DeleteAlias", e))?;
+            Ok(())
+        })
+        .await
     }
 
     async fn update_alias(
@@ -406,22 +517,25 @@ impl LambdaApi for AwsLambda {
         version: &str,
         revision_id: &str,
     ) -> PlatformResult<AliasInfo> {
-        let out = self
-            .client
-            .update_alias()
-            .function_name(name)
-            .name(alias)
-            .function_version(version)
-            .revision_id(revision_id)
-            .send()
-            .await
-            .map_err(|e| map_error(&self.target, "UpdateAlias", e))?;
-        Ok(AliasInfo {
-            name: out.name().unwrap_or(alias).to_string(),
-            function_version: out.function_version().unwrap_or_default().to_string(),
-            description: out.description().unwrap_or_default().to_string(),
-            revision_id: out.revision_id().unwrap_or_default().to_string(),
+        self.control(move || async move {
+            let out = self
+                .client
+                .update_alias()
+                .function_name(name)
+                .name(alias)
+                .function_version(version)
+                .revision_id(revision_id)
+                .send()
+                .await
+                .map_err(|e| map_error(&self.target, "UpdateAlias", e))?;
+            Ok(AliasInfo {
+                name: out.name().unwrap_or(alias).to_string(),
+                function_version: out.function_version().unwrap_or_default().to_string(),
+                description: out.description().unwrap_or_default().to_string(),
+                revision_id: out.revision_id().unwrap_or_default().to_string(),
+            })
         })
+        .await
     }
 
     async fn invoke(
@@ -467,55 +581,68 @@ impl LambdaApi for AwsLambda {
     async fn list_functions(&self) -> PlatformResult<Vec<FunctionConfig>> {
         let mut pages = self.client.list_functions().into_paginator().send();
         let mut all = Vec::new();
+        self.pace().await;
         while let Some(page) = pages.next().await {
             let page = page.map_err(|e| map_error(&self.target, "ListFunctions", e))?;
             all.extend(page.functions().iter().map(to_config));
+            if page.next_marker().is_some() {
+                self.pace().await;
+            }
         }
         Ok(all)
     }
 
     async fn list_tags(&self, arn: &str) -> PlatformResult<BTreeMap<String, String>> {
-        let out = self
-            .client
-            .list_tags()
-            .resource(arn)
-            .send()
-            .await
-            .map_err(|e| map_error(&self.target, "ListTags", e))?;
-        Ok(out
-            .tags()
-            .map(|t| t.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
-            .unwrap_or_default())
+        self.control(move || async move {
+            let out = self
+                .client
+                .list_tags()
+                .resource(arn)
+                .send()
+                .await
+                .map_err(|e| map_error(&self.target, "ListTags", e))?;
+            Ok(out
+                .tags()
+                .map(|t| t.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+                .unwrap_or_default())
+        })
+        .await
     }
 
     async fn account_settings(&self) -> PlatformResult<AccountConcurrency> {
-        let out = self
-            .client
-            .get_account_settings()
-            .send()
-            .await
-            .map_err(|e| map_error(&self.target, "GetAccountSettings", e))?;
-        let limit = out.account_limit();
-        Ok(AccountConcurrency {
-            limit: limit.map_or(0, |l| l.concurrent_executions()).max(0) as u32,
-            unreserved: limit
-                .and_then(|l| l.unreserved_concurrent_executions())
-                .unwrap_or(0)
-                .max(0) as u32,
+        self.control(move || async move {
+            let out = self
+                .client
+                .get_account_settings()
+                .send()
+                .await
+                .map_err(|e| map_error(&self.target, "GetAccountSettings", e))?;
+            let limit = out.account_limit();
+            Ok(AccountConcurrency {
+                limit: limit.map_or(0, |l| l.concurrent_executions()).max(0) as u32,
+                unreserved: limit
+                    .and_then(|l| l.unreserved_concurrent_executions())
+                    .unwrap_or(0)
+                    .max(0) as u32,
+            })
         })
+        .await
     }
 
     async fn get_function_concurrency(&self, name: &str) -> PlatformResult<Option<u32>> {
-        let out = self
-            .client
-            .get_function_concurrency()
-            .function_name(name)
-            .send()
-            .await
-            .map_err(|e| map_error(&self.target, "GetFunctionConcurrency", e))?;
-        Ok(out
-            .reserved_concurrent_executions()
-            .map(|r| r.max(0) as u32))
+        self.control(move || async move {
+            let out = self
+                .client
+                .get_function_concurrency()
+                .function_name(name)
+                .send()
+                .await
+                .map_err(|e| map_error(&self.target, "GetFunctionConcurrency", e))?;
+            Ok(out
+                .reserved_concurrent_executions()
+                .map(|r| r.max(0) as u32))
+        })
+        .await
     }
 
     async fn get_provisioned_concurrency(
@@ -590,6 +717,9 @@ impl LambdaApi for AwsLambda {
     }
 
     async fn probe(&self, name: &str, probe: &Probe) -> PlatformResult<()> {
+        if !matches!(probe, Probe::Invoke) {
+            self.pace().await;
+        }
         let c = &self.client;
         match probe {
             Probe::ListVersions => c

@@ -3,12 +3,14 @@
 //! (`cloudwatch`) and CloudWatch Logs Insights (`logs`). The same code runs against a real
 //! account or the lab (`--endpoint-url`).
 
+pub mod assume;
 pub mod aws;
 mod aws_copy;
 pub mod cloudwatch;
 pub mod definition;
 pub mod failure;
 pub mod logs;
+pub mod pacing;
 pub mod probe;
 
 use std::collections::BTreeMap;
@@ -277,6 +279,15 @@ pub trait LambdaApi: Send + Sync {
         name: &str,
         qualifier: Option<&str>,
     ) -> impl Future<Output = PlatformResult<FunctionConfig>> + Send;
+
+    /// $LATEST's configuration, read the cheapest way, for polls that wait for an update to
+    /// finish (on AWS GetFunction, whose quota is not the control plane's).
+    fn poll_configuration(
+        &self,
+        name: &str,
+    ) -> impl Future<Output = PlatformResult<FunctionConfig>> + Send {
+        self.get_configuration(name, None)
+    }
 
     /// Sets $LATEST's memory, only if the function is still at `revision_id`.
     fn update_memory(

@@ -116,7 +116,6 @@ pub async fn create<A: LambdaApi>(
     }
     let architecture = architecture.unwrap_or(&source.architecture).to_string();
     let name = clone_name(&source.name, setup.run_id, &architecture);
-    refuse_if_unfinished(setup.state_dir, &name)?;
     // Download before journaling: nothing exists yet if the package cannot be had.
     let code = match &definition.code {
         CodeSource::Image { uri } => NewCode::Image(uri.clone()),
@@ -135,9 +134,11 @@ pub async fn create<A: LambdaApi>(
     let request = copy_request(&definition, &name, &architecture, code, setup.run_id);
     let expected = FunctionConfig {
         name: name.clone(),
+        arn: copy_arn(&source.arn, &name),
         architecture: architecture.clone(),
         ..source.clone()
     };
+    refuse_if_unfinished(setup.state_dir, &expected)?;
     let journal_error = |source| SweepError::Journal {
         path: setup.state_dir.display().to_string(),
         source,
@@ -209,6 +210,14 @@ async fn wait_active<A: LambdaApi>(
         }
         tokio::time::sleep(pause).await;
         pause = (pause * 2).min(MAX_POLL);
+    }
+}
+
+/// The copy's ARN: the original's with the copy's name (same account and region).
+fn copy_arn(original_arn: &str, name: &str) -> String {
+    match original_arn.split_once(":function:") {
+        Some((prefix, _)) => format!("{prefix}:function:{name}"),
+        None => String::new(),
     }
 }
 

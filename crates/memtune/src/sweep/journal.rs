@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::platform::assume::AssumedRole;
 use crate::platform::{BehaviourSettings, FunctionConfig};
 
 /// Everything in a configuration that changes how the function behaves, as memtune read it
@@ -112,6 +113,12 @@ pub enum Entry {
     Begin {
         run_id: String,
         function: String,
+        /// The function's ARN (its account and region); absent in older journals.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        arn: Option<String>,
+        /// The role the run acted as (a `[[target]]`); restore assumes it too.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        role: Option<AssumedRole>,
         region: Option<String>,
         endpoint_url: Option<String>,
         pid: u32,
@@ -184,6 +191,9 @@ pub struct JournalState {
     pub path: PathBuf,
     pub run_id: String,
     pub function: String,
+    /// None in journals written before memtune recorded it.
+    pub arn: Option<String>,
+    pub role: Option<AssumedRole>,
     pub region: Option<String>,
     pub endpoint_url: Option<String>,
     pub pid: u32,
@@ -297,6 +307,18 @@ impl Journal {
         region: Option<String>,
         endpoint_url: Option<String>,
     ) -> std::io::Result<Journal> {
+        Journal::create_as(state, run_id, original, region, endpoint_url, None)
+    }
+
+    /// [`Journal::create`] for a run that acts as `role`.
+    pub fn create_as(
+        state: &Path,
+        run_id: &str,
+        original: &FunctionConfig,
+        region: Option<String>,
+        endpoint_url: Option<String>,
+        role: Option<AssumedRole>,
+    ) -> std::io::Result<Journal> {
         let dir = journal_dir(state);
         fs::create_dir_all(&dir)?;
         let path = dir.join(format!(
@@ -316,6 +338,8 @@ impl Journal {
         journal.write(&Entry::Begin {
             run_id: run_id.to_string(),
             function: original.name.clone(),
+            arn: Some(original.arn.clone()).filter(|a| !a.is_empty()),
+            role,
             region,
             endpoint_url,
             pid: std::process::id(),
@@ -395,6 +419,8 @@ pub fn read(path: &Path) -> std::io::Result<JournalState> {
                 Entry::Begin {
                     run_id,
                     function,
+                    arn,
+                    role,
                     region,
                     endpoint_url,
                     pid,
@@ -407,6 +433,8 @@ pub fn read(path: &Path) -> std::io::Result<JournalState> {
                     path: path.to_path_buf(),
                     run_id,
                     function,
+                    arn,
+                    role,
                     region,
                     endpoint_url,
                     pid,

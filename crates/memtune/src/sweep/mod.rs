@@ -115,6 +115,7 @@ pub struct SweepSetup<'s> {
     pub function: &'s str,
     pub region: Option<String>,
     pub endpoint_url: Option<String>,
+    pub role: Option<crate::platform::assume::AssumedRole>,
     pub payloads: Payloads,
     /// Shared budget of invocations in flight (across functions in a fleet run).
     pub in_flight: Arc<Semaphore>,
@@ -139,13 +140,14 @@ impl<'a, A: LambdaApi> Sweeper<'a, A> {
                 original.name
             )));
         }
-        refuse_if_unfinished(setup.state_dir, &original.name)?;
-        let journal = Journal::create(
+        refuse_if_unfinished(setup.state_dir, &original)?;
+        let journal = Journal::create_as(
             setup.state_dir,
             setup.run_id,
             &original,
             setup.region.clone(),
             setup.endpoint_url.clone(),
+            setup.role.clone(),
         )
         .map_err(|source| SweepError::Journal {
             path: setup.state_dir.display().to_string(),
@@ -490,9 +492,11 @@ impl<'a, A: LambdaApi> Sweeper<'a, A> {
     }
 }
 
-/// Refuses to start while another run's journal for the same function is unfinished, or
-/// one that may be of it cannot be read.
-pub fn refuse_if_unfinished(state_dir: &Path, function: &str) -> Result<(), SweepError> {
+/// Refuses to start while another run's journal for the same function (same ARN: a function
+/// of that name in another account or region is another function) is unfinished, or one that
+/// may be of it cannot be read.
+pub fn refuse_if_unfinished(state_dir: &Path, config: &FunctionConfig) -> Result<(), SweepError> {
+    let function = config.name.as_str();
     let journals = journal::scan(state_dir).map_err(|source| SweepError::Journal {
         path: journal::journal_dir(state_dir).display().to_string(),
         source,
@@ -503,7 +507,10 @@ pub fn refuse_if_unfinished(state_dir: &Path, function: &str) -> Result<(), Swee
             bad.describe()
         )));
     }
-    match journals.unfinished.iter().find(|j| j.function == function) {
+    let same = |j: &&journal::JournalState| {
+        j.function == function && j.arn.as_deref().is_none_or(|arn| arn == config.arn)
+    };
+    match journals.unfinished.iter().find(same) {
         None => Ok(()),
         Some(j) if journal::process_alive(j.pid) => Err(SweepError::Refused(format!(
             "{function} is being tuned by another memtune run ({}, pid {}): wait for it to finish",

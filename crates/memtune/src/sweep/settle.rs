@@ -85,7 +85,7 @@ pub async fn wait_idle<A: LambdaApi>(
     let started = Instant::now();
     let mut pause = FIRST_POLL;
     loop {
-        match api.get_configuration(name, None).await {
+        match api.poll_configuration(name).await {
             Err(PlatformError::Throttled(_)) => {}
             Err(e) => return Err(e.into()),
             Ok(config) if !config.update_in_progress() => return Ok(config),

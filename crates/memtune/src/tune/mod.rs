@@ -45,6 +45,8 @@ pub struct TuneOptions {
     pub cold_start_ratio: f64,
     pub state_dir: std::path::PathBuf,
     pub endpoint_url: Option<String>,
+    /// The role the sweep acts as, for its journal.
+    pub role: Option<crate::platform::assume::AssumedRole>,
     pub settle_timeout: Duration,
     pub seed: u64,
     /// Production's invocations per month, for the savings per month a change is worth.
@@ -237,6 +239,7 @@ pub async fn tune<A: LambdaApi>(
         function,
         region: Some(options.region.clone()),
         endpoint_url: options.endpoint_url.clone(),
+        role: options.role.clone(),
         payloads: options.payloads.clone(),
         in_flight,
         settle_timeout: options.settle_timeout,

@@ -4,6 +4,7 @@
 //! and line they stand on.
 
 mod raw;
+pub mod targets;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -47,6 +48,9 @@ pub struct FleetConfig {
     pub apply: ApplyPolicy,
     /// `[serve]`: how `memtune serve` runs this config.
     pub serve: ServeSettings,
+    /// `[[target]]`: accounts and regions reached through a role; empty: the ambient
+    /// credentials' account and region.
+    pub targets: Vec<targets::Target>,
 }
 
 /// `[serve]`; `memtune serve` flags win over these.
@@ -216,6 +220,15 @@ fn check(raw: RawFile, dir: &Path) -> Result<FleetConfig, Problem> {
         }
         None => ServeSettings::default(),
     };
+    let targets = raw
+        .target
+        .into_iter()
+        .map(|t| {
+            let at = t.span().start;
+            targets::check_target(t.into_inner(), at).map(|t| (t, at))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    targets::check_distinct(&targets)?;
     Ok(FleetConfig {
         selection,
         tuning,
@@ -223,6 +236,7 @@ fn check(raw: RawFile, dir: &Path) -> Result<FleetConfig, Problem> {
         overrides,
         apply,
         serve,
+        targets: targets.into_iter().map(|(t, _)| t).collect(),
     })
 }
 

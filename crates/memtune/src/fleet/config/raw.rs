@@ -21,6 +21,19 @@ pub(super) struct RawFile {
     pub(super) apply: Option<Spanned<RawApply>>,
     #[serde(default)]
     pub(super) serve: Option<Spanned<RawServe>>,
+    #[serde(default)]
+    pub(super) target: Vec<Spanned<RawTarget>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawTarget {
+    pub(super) account: String,
+    pub(super) role_arn: String,
+    pub(super) external_id: Option<String>,
+    pub(super) session_name: Option<String>,
+    #[serde(default)]
+    pub(super) regions: Vec<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
