@@ -111,6 +111,9 @@ impl Lab {
         qualifier: Option<&str>,
         code_base: &str,
     ) -> Result<Value, AwsError> {
+        // memtune polls an update with GetFunction where IAM allows it: someone else's edit
+        // lands on either read.
+        self.land_edit_at_test_size(name);
         self.with_function(name, qualifier, |lab, f| {
             let version = lab.resolve(f, qualifier)?;
             let mut doc = json!({

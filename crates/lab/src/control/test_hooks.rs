@@ -6,9 +6,9 @@ use super::Lab;
 use crate::aws_error::AwsError;
 
 impl Lab {
-    /// Test hook (not an AWS API): the first time `name` is read with GetFunctionConfiguration
-    /// while its update has settled at a memory other than the one it started with (a tuner
-    /// has it at a test size), `edit` lands first, as an UpdateFunctionConfiguration from
+    /// Test hook (not an AWS API): the first time `name` is read (GetFunctionConfiguration or
+    /// GetFunction) while its update has settled at a memory other than the one it started
+    /// with (a tuner has it at a test size), `edit` lands first, as an UpdateFunctionConfiguration from
     /// someone else (no RevisionId): the colleague who changes a function mid-sweep, at the
     /// worst moment, every time. [`Lab::landed_edit`] says whether Lambda took it.
     pub fn edit_at_test_size(&self, name: &str, edit: Value) -> Result<(), AwsError> {

@@ -8,7 +8,6 @@ use aws_sdk_lambda::config::{ProvideCredentials, Region, SharedCredentialsProvid
 use aws_sdk_lambda::error::ErrorMetadata;
 
 use super::PlatformError;
-use crate::fleet::config::targets::Target;
 
 /// A role to act as: recorded in journals so that `memtune restore` can act in the role's
 /// account after a crash.
@@ -18,16 +17,6 @@ pub struct AssumedRole {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub external_id: Option<String>,
     pub session_name: String,
-}
-
-impl Target {
-    pub fn role(&self) -> AssumedRole {
-        AssumedRole {
-            role_arn: self.role_arn.clone(),
-            external_id: self.external_id.clone(),
-            session_name: self.session_name.clone(),
-        }
-    }
 }
 
 /// `base` (its endpoint, HTTP client, retry settings and credentials, which must be allowed

@@ -3,6 +3,7 @@
 
 use super::raw::RawTarget;
 use super::{problem, Problem};
+use crate::platform::assume::AssumedRole;
 
 /// One account, the role memtune assumes in it, and the regions to tune there.
 #[derive(Debug, Clone, PartialEq)]
@@ -154,6 +155,17 @@ pub(super) fn check_distinct(targets: &[(Target, usize)]) -> Result<(), Problem>
         }
     }
     Ok(())
+}
+
+impl Target {
+    /// The role a run acts as in this target, as journals record it.
+    pub fn role(&self) -> AssumedRole {
+        AssumedRole {
+            role_arn: self.role_arn.clone(),
+            external_id: self.external_id.clone(),
+            session_name: self.session_name.clone(),
+        }
+    }
 }
 
 #[cfg(test)]
