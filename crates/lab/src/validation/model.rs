@@ -196,6 +196,41 @@ const STRING_LIST: Shape = list(&ANY_STRING, 0, None);
 const ENV_NAME: Shape = patterned(0, None, ENV_NAME_PATTERN);
 const LAYER_ARN: Shape = patterned(1, Some(140), LAYER_PATTERN);
 const ARCHITECTURE: Shape = Shape::Enum(&["x86_64", "arm64"]);
+// Configuration that CreateFunction and UpdateFunctionConfiguration both take.
+const VPC_CONFIG: Shape = Shape::Structure(&[
+    member("SubnetIds", list(&ANY_STRING, 0, Some(16))),
+    member("SecurityGroupIds", list(&ANY_STRING, 0, Some(5))),
+    member("Ipv6AllowedForDualStack", Shape::Boolean),
+]);
+const ENVIRONMENT: Shape = Shape::Structure(&[member(
+    "Variables",
+    Shape::Map {
+        key: &ENV_NAME,
+        value: &ANY_STRING,
+        sensitive: true,
+    },
+)]);
+const TRACING_CONFIG: Shape =
+    Shape::Structure(&[member("Mode", Shape::Enum(&["Active", "PassThrough"]))]);
+const IMAGE_CONFIG: Shape = Shape::Structure(&[
+    member("EntryPoint", STRING_LIST),
+    member("Command", STRING_LIST),
+    member("WorkingDirectory", text(0, 1000)),
+]);
+const EPHEMERAL_STORAGE: Shape = Shape::Structure(&[required("Size", int(512, Some(10_240)))]);
+const SNAP_START: Shape = Shape::Structure(&[member(
+    "ApplyOn",
+    Shape::Enum(&["PublishedVersions", "None"]),
+)]);
+const LOGGING_CONFIG: Shape = Shape::Structure(&[
+    member("LogFormat", Shape::Enum(&["JSON", "Text"])),
+    member(
+        "ApplicationLogLevel",
+        Shape::Enum(&["TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"]),
+    ),
+    member("SystemLogLevel", Shape::Enum(&["DEBUG", "INFO", "WARN"])),
+    member("LogGroup", patterned(1, Some(512), LOG_GROUP_PATTERN)),
+]);
 
 pub const UPDATE_FUNCTION_CONFIGURATION: &[Member] = &[
     member("Role", patterned(0, None, ROLE_PATTERN)),
@@ -208,68 +243,21 @@ pub const UPDATE_FUNCTION_CONFIGURATION: &[Member] = &[
         "MemorySize",
         int(MIN_MEMORY_MB as i64, Some(MAX_MEMORY_MB as i64)),
     ),
-    member(
-        "VpcConfig",
-        Shape::Structure(&[
-            member("SubnetIds", list(&ANY_STRING, 0, Some(16))),
-            member("SecurityGroupIds", list(&ANY_STRING, 0, Some(5))),
-            member("Ipv6AllowedForDualStack", Shape::Boolean),
-        ]),
-    ),
-    member(
-        "Environment",
-        Shape::Structure(&[member(
-            "Variables",
-            Shape::Map {
-                key: &ENV_NAME,
-                value: &ANY_STRING,
-                sensitive: true,
-            },
-        )]),
-    ),
+    member("VpcConfig", VPC_CONFIG),
+    member("Environment", ENVIRONMENT),
     member("Runtime", ANY_STRING),
     member(
         "DeadLetterConfig",
         Shape::Structure(&[member("TargetArn", ANY_STRING)]),
     ),
     member("KMSKeyArn", ANY_STRING),
-    member(
-        "TracingConfig",
-        Shape::Structure(&[member("Mode", Shape::Enum(&["Active", "PassThrough"]))]),
-    ),
+    member("TracingConfig", TRACING_CONFIG),
     member("RevisionId", ANY_STRING),
     member("Layers", list(&LAYER_ARN, 0, None)),
-    member(
-        "ImageConfig",
-        Shape::Structure(&[
-            member("EntryPoint", STRING_LIST),
-            member("Command", STRING_LIST),
-            member("WorkingDirectory", text(0, 1000)),
-        ]),
-    ),
-    member(
-        "EphemeralStorage",
-        Shape::Structure(&[required("Size", int(512, Some(10_240)))]),
-    ),
-    member(
-        "SnapStart",
-        Shape::Structure(&[member(
-            "ApplyOn",
-            Shape::Enum(&["PublishedVersions", "None"]),
-        )]),
-    ),
-    member(
-        "LoggingConfig",
-        Shape::Structure(&[
-            member("LogFormat", Shape::Enum(&["JSON", "Text"])),
-            member(
-                "ApplicationLogLevel",
-                Shape::Enum(&["TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"]),
-            ),
-            member("SystemLogLevel", Shape::Enum(&["DEBUG", "INFO", "WARN"])),
-            member("LogGroup", patterned(1, Some(512), LOG_GROUP_PATTERN)),
-        ]),
-    ),
+    member("ImageConfig", IMAGE_CONFIG),
+    member("EphemeralStorage", EPHEMERAL_STORAGE),
+    member("SnapStart", SNAP_START),
+    member("LoggingConfig", LOGGING_CONFIG),
 ];
 
 pub const UPDATE_FUNCTION_CODE: &[Member] = &[
@@ -355,58 +343,11 @@ pub const CREATE_FUNCTION: &[Member] = &[
         },
     ),
     member("Layers", list(&LAYER_ARN, 0, None)),
-    member(
-        "VpcConfig",
-        Shape::Structure(&[
-            member("SubnetIds", list(&ANY_STRING, 0, Some(16))),
-            member("SecurityGroupIds", list(&ANY_STRING, 0, Some(5))),
-            member("Ipv6AllowedForDualStack", Shape::Boolean),
-        ]),
-    ),
-    member(
-        "Environment",
-        Shape::Structure(&[member(
-            "Variables",
-            Shape::Map {
-                key: &ENV_NAME,
-                value: &ANY_STRING,
-                sensitive: true,
-            },
-        )]),
-    ),
-    member(
-        "TracingConfig",
-        Shape::Structure(&[member("Mode", Shape::Enum(&["Active", "PassThrough"]))]),
-    ),
-    member(
-        "ImageConfig",
-        Shape::Structure(&[
-            member("EntryPoint", STRING_LIST),
-            member("Command", STRING_LIST),
-            member("WorkingDirectory", text(0, 1000)),
-        ]),
-    ),
-    member(
-        "EphemeralStorage",
-        Shape::Structure(&[required("Size", int(512, Some(10_240)))]),
-    ),
-    member(
-        "SnapStart",
-        Shape::Structure(&[member(
-            "ApplyOn",
-            Shape::Enum(&["PublishedVersions", "None"]),
-        )]),
-    ),
-    member(
-        "LoggingConfig",
-        Shape::Structure(&[
-            member("LogFormat", Shape::Enum(&["JSON", "Text"])),
-            member(
-                "ApplicationLogLevel",
-                Shape::Enum(&["TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"]),
-            ),
-            member("SystemLogLevel", Shape::Enum(&["DEBUG", "INFO", "WARN"])),
-            member("LogGroup", patterned(1, Some(512), LOG_GROUP_PATTERN)),
-        ]),
-    ),
+    member("VpcConfig", VPC_CONFIG),
+    member("Environment", ENVIRONMENT),
+    member("TracingConfig", TRACING_CONFIG),
+    member("ImageConfig", IMAGE_CONFIG),
+    member("EphemeralStorage", EPHEMERAL_STORAGE),
+    member("SnapStart", SNAP_START),
+    member("LoggingConfig", LOGGING_CONFIG),
 ];
