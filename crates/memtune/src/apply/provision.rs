@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use super::change::{ApplyContext, ApplyError};
 use super::{AppliedChange, ApplyMethod, ProvisionedChange};
-use crate::platform::cloudwatch::{fetch_all, MetricQuery, MetricWindow, MetricsApi};
+use crate::platform::cloudwatch::{invocations_by_resource, MetricWindow, MetricsApi};
 use crate::platform::{LambdaApi, PlatformError, ProvisionedConcurrency};
 use crate::sweep::journal::{self, Entry, Journal};
 use crate::sweep::provisioned_back::level_text;
@@ -67,23 +67,12 @@ pub async fn alias_traffic<M: MetricsApi>(
     now_ms: i64,
 ) -> Result<AliasTraffic, String> {
     let window = MetricWindow::last_days(days, now_ms).map_err(|e| e.to_string())?;
-    let query = MetricQuery {
-        id: "alias_invocations".into(),
-        metric_name: "Invocations".into(),
-        dimensions: vec![
-            ("FunctionName".into(), function.into()),
-            ("Resource".into(), format!("{function}:{alias}")),
-        ],
-        stat: "Sum".into(),
-    };
-    let data = fetch_all(metrics, &[query], &window)
+    let resource = format!("{function}:{alias}");
+    let counts = invocations_by_resource(metrics, function, &[resource], &window)
         .await
         .map_err(|e| format!("cannot read the Invocations metric of {function}:{alias}: {e}"))?;
     Ok(AliasTraffic {
-        invocations: data
-            .values
-            .get("alias_invocations")
-            .map_or(0.0, |v| v.iter().sum()),
+        invocations: counts[0],
         days,
     })
 }

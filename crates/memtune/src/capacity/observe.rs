@@ -5,8 +5,10 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use crate::platform::cloudwatch::{fetch_all, MetricData, MetricQuery, MetricWindow, MetricsApi};
-use crate::platform::logs::{log_group_of, run_query, LogsApi, QueryError, Row};
+use crate::platform::cloudwatch::{
+    fetch_all, invocations_by_resource, MetricData, MetricQuery, MetricWindow, MetricsApi,
+};
+use crate::platform::logs::{log_group_of, report_fields, run_query, LogsApi, QueryError, Row};
 use crate::platform::{FunctionConfig, LambdaApi, PlatformError};
 
 use super::simulate::{dense, Minute};
@@ -62,18 +64,6 @@ pub fn minute_window(days: u32, now_ms: i64) -> MetricWindow {
         start_ms: end_ms - i64::from(days) * 1440 * MINUTE_MS,
         end_ms,
         period_s: 60,
-    }
-}
-
-fn query(id: &str, metric: &str, dims: &[(&str, &str)], stat: &str) -> MetricQuery {
-    MetricQuery {
-        id: id.to_string(),
-        metric_name: metric.to_string(),
-        dimensions: dims
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect(),
-        stat: stat.to_string(),
     }
 }
 
@@ -135,20 +125,20 @@ pub async fn observe<L: LambdaApi, M: MetricsApi, G: LogsApi>(
     let by_resource = [("FunctionName", name), ("Resource", resource.as_str())];
     let function_wide = [("FunctionName", name)];
     let queries = vec![
-        query("inv", "Invocations", &by_resource, "Sum"),
-        query("conc", "ConcurrentExecutions", &by_resource, "Maximum"),
-        query("thr", "Throttles", &function_wide, "Sum"),
-        query(
+        MetricQuery::new("inv", "Invocations", "Sum", &by_resource),
+        MetricQuery::new("conc", "ConcurrentExecutions", "Maximum", &by_resource),
+        MetricQuery::new("thr", "Throttles", "Sum", &function_wide),
+        MetricQuery::new(
             "pce",
             "ProvisionedConcurrentExecutions",
-            &by_resource,
             "Maximum",
+            &by_resource,
         ),
-        query(
+        MetricQuery::new(
             "pcu",
             "ProvisionedConcurrencyUtilization",
-            &by_resource,
             "Maximum",
+            &by_resource,
         ),
     ];
     let data = fetch_all(metrics, &queries, window)
@@ -203,29 +193,18 @@ async fn production_alias<M: MetricsApi>(
         period_s: ((window.end_ms - window.start_ms) / 1000) as i32,
         ..*window
     };
-    let mut queries = vec![query(
-        "unqualified",
-        "Invocations",
-        &[("FunctionName", name), ("Resource", name)],
-        "Sum",
-    )];
-    for (i, a) in aliases.iter().enumerate() {
-        let resource = format!("{name}:{}", a.name);
-        queries.push(query(
-            &format!("a{i}"),
-            "Invocations",
-            &[("FunctionName", name), ("Resource", &resource)],
-            "Sum",
-        ));
-    }
-    let data = fetch_all(metrics, &queries, &whole)
+    // Unqualified calls first, then each alias.
+    let resources: Vec<String> = std::iter::once(name.to_string())
+        .chain(aliases.iter().map(|a| format!("{name}:{}", a.name)))
+        .collect();
+    let counts = invocations_by_resource(metrics, name, &resources, &whole)
         .await
         .map_err(|e| platform(name, e))?;
-    let unqualified = total(&data, "unqualified");
+    let unqualified = counts[0];
     let busiest = aliases
         .iter()
-        .enumerate()
-        .map(|(i, a)| (total(&data, &format!("a{i}")), &a.name))
+        .zip(&counts[1..])
+        .map(|(a, &n)| (n, &a.name))
         .filter(|(n, _)| *n > 0.0)
         .max_by(|x, y| x.0.total_cmp(&y.0));
     Ok(match busiest {
@@ -255,7 +234,7 @@ async fn duration_stats<M: MetricsApi>(
     ];
     let queries: Vec<MetricQuery> = stats
         .iter()
-        .map(|(id, stat)| query(id, "Duration", &dims, stat))
+        .map(|(id, stat)| MetricQuery::new(*id, "Duration", stat, &dims))
         .collect();
     let data = fetch_all(metrics, &queries, &whole)
         .await
@@ -268,18 +247,6 @@ async fn duration_stats<M: MetricsApi>(
         p999_ms: first(&data, "p999"),
         maximum_ms: first(&data, "max"),
     })
-}
-
-/// Where a log format keeps the REPORT fields.
-fn report_fields(log_format: &str) -> (&'static str, &'static str) {
-    if log_format.eq_ignore_ascii_case("json") {
-        (
-            r#"type = "platform.report""#,
-            "record.metrics.initDurationMs",
-        )
-    } else {
-        (r#"@type = "REPORT""#, "@initDuration")
-    }
 }
 
 fn number(row: &Row, field: &str) -> f64 {
@@ -295,7 +262,8 @@ async fn cold_start_logs<G: LogsApi>(
     window: &MetricWindow,
     limit: Duration,
 ) -> Result<ColdStartLogs, CapacityError> {
-    let (filter, init) = report_fields(&config.log_format);
+    let fields = report_fields(&config.log_format);
+    let (filter, init) = (fields.filter, fields.init);
     let groups = [log_group_of(&config.name)];
     let range = (window.start_ms / 1000, window.end_ms / 1000 - 1);
     let failed = |source: QueryError| CapacityError::Logs {

@@ -31,11 +31,13 @@ pub fn hourly_queries(names: &[String]) -> Vec<MetricQuery> {
     names
         .iter()
         .enumerate()
-        .map(|(i, name)| MetricQuery {
-            id: format!("h{i}"),
-            metric_name: "Invocations".into(),
-            dimensions: vec![("FunctionName".into(), name.clone())],
-            stat: "Sum".into(),
+        .map(|(i, name)| {
+            MetricQuery::new(
+                format!("h{i}"),
+                "Invocations",
+                "Sum",
+                &[("FunctionName", name)],
+            )
         })
         .collect()
 }

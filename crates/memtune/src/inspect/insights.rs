@@ -12,15 +12,13 @@ use serde::Serialize;
 use super::{ByFunction, ConfigSummary, Section, Status};
 use crate::platform::cloudwatch::MetricWindow;
 use crate::platform::logs::{
-    log_group_of, run_query, LogsApi, QueryError, Row, MAX_LOG_GROUPS_PER_QUERY,
+    log_group_of, run_query, LogsApi, QueryError, ReportFields, Row, JSON_REPORT,
+    MAX_LOG_GROUPS_PER_QUERY, TEXT_REPORT,
 };
 use crate::platform::PlatformError;
 
 /// Logs Insights queries in flight at once (accounts have a limit on concurrent queries).
 const QUERIES_IN_FLIGHT: usize = 8;
-/// Insights reports memory in bytes, a megabyte being 10^6 of them.
-const BYTES_PER_MB: f64 = 1e6;
-
 /// What the REPORT lines of the window say.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ReportStats {
@@ -35,31 +33,6 @@ pub struct ReportStats {
     /// REPORT lines of invocations killed for running out of memory (`Runtime.OutOfMemory`).
     pub out_of_memory: f64,
 }
-
-/// Where a log format keeps the REPORT fields, and the unit of its memory fields.
-struct Fields {
-    filter: &'static str,
-    memory: &'static str,
-    init: &'static str,
-    billed: &'static str,
-    bytes_per_mb: f64,
-}
-
-const TEXT: Fields = Fields {
-    filter: r#"@type = "REPORT""#,
-    memory: "@maxMemoryUsed",
-    init: "@initDuration",
-    billed: "@billedDuration",
-    bytes_per_mb: BYTES_PER_MB,
-};
-
-const JSON: Fields = Fields {
-    filter: r#"type = "platform.report""#,
-    memory: "record.metrics.maxMemoryUsedMB",
-    init: "record.metrics.initDurationMs",
-    billed: "record.metrics.billedDurationMs",
-    bytes_per_mb: 1.0,
-};
 
 /// A function's log format (`Text` or `JSON`), which decides the query.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -77,10 +50,10 @@ impl Format {
         }
     }
 
-    fn fields(self) -> &'static Fields {
+    fn fields(self) -> &'static ReportFields {
         match self {
-            Format::Text => &TEXT,
-            Format::Json => &JSON,
+            Format::Text => &TEXT_REPORT,
+            Format::Json => &JSON_REPORT,
         }
     }
 }

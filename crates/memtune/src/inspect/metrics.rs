@@ -56,18 +56,6 @@ const RESOURCE_STATS: [(&str, &str, &str, Combine); 3] = [
     ("p99", "Duration", "p99", Combine::Single),
 ];
 
-pub(super) fn query(id: String, metric: &str, stat: &str, dims: &[(&str, &str)]) -> MetricQuery {
-    MetricQuery {
-        id,
-        metric_name: metric.to_string(),
-        dimensions: dims
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect(),
-        stat: stat.to_string(),
-    }
-}
-
 /// Query ids are positional (`f12_p99`, `f12_a0_inv`): function names may hold characters
 /// an id may not.
 pub(super) fn function_id(i: usize, suffix: &str) -> String {
@@ -83,13 +71,23 @@ pub fn queries(functions: &[(&str, &ConfigSummary)]) -> Vec<MetricQuery> {
     for (i, (name, config)) in functions.iter().enumerate() {
         let dims = [("FunctionName", *name)];
         for (suffix, metric, stat, _) in FUNCTION_STATS {
-            all.push(query(function_id(i, suffix), metric, stat, &dims));
+            all.push(MetricQuery::new(
+                function_id(i, suffix),
+                metric,
+                stat,
+                &dims,
+            ));
         }
         for (a, alias) in config.aliases.iter().enumerate() {
             let resource = format!("{name}:{alias}");
             let dims = [("FunctionName", *name), ("Resource", resource.as_str())];
             for (suffix, metric, stat, _) in RESOURCE_STATS {
-                all.push(query(alias_id(i, a, suffix), metric, stat, &dims));
+                all.push(MetricQuery::new(
+                    alias_id(i, a, suffix),
+                    metric,
+                    stat,
+                    &dims,
+                ));
             }
         }
     }

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use super::metrics::{function_id, query};
+use super::metrics::function_id;
 use super::{FunctionReport, InspectOptions, Section};
 use crate::fit::ProductionTail;
 use crate::platform::cloudwatch::{fetch_all, MetricQuery, MetricWindow, MetricsApi};
@@ -139,7 +139,7 @@ async fn read_bounds<M: MetricsApi>(
         .flat_map(|(i, (name, n))| {
             [("u90", 0.9), ("u99", 0.99)].map(|(suffix, p)| {
                 let dims = [("FunctionName", name.as_str())];
-                query(
+                MetricQuery::new(
                     function_id(i, suffix),
                     "Duration",
                     &bound_level(p, *n),

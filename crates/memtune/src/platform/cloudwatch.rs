@@ -30,6 +30,26 @@ pub struct MetricQuery {
     pub stat: String,
 }
 
+impl MetricQuery {
+    /// `stat` of the AWS/Lambda `metric` with `dimensions` (name, value).
+    pub fn new(
+        id: impl Into<String>,
+        metric: &str,
+        stat: &str,
+        dimensions: &[(&str, &str)],
+    ) -> MetricQuery {
+        MetricQuery {
+            id: id.into(),
+            metric_name: metric.to_string(),
+            dimensions: dimensions
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            stat: stat.to_string(),
+        }
+    }
+}
+
 /// The time range of a request and the period of its datapoints.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct MetricWindow {
@@ -101,6 +121,32 @@ pub struct MetricData {
     /// Epoch seconds of each value, by query id.
     pub timestamps: HashMap<String, Vec<i64>>,
     pub calls: u32,
+}
+
+/// The Invocations of each of `function`'s `resources` over `window`, in order: the metric's
+/// Resource dimension is `FUNCTION` for unqualified calls and `FUNCTION:ALIAS` for an alias's.
+pub async fn invocations_by_resource<M: MetricsApi>(
+    api: &M,
+    function: &str,
+    resources: &[String],
+    window: &MetricWindow,
+) -> PlatformResult<Vec<f64>> {
+    let queries: Vec<MetricQuery> = resources
+        .iter()
+        .enumerate()
+        .map(|(i, resource)| {
+            let dims = [("FunctionName", function), ("Resource", resource.as_str())];
+            MetricQuery::new(format!("r{i}"), "Invocations", "Sum", &dims)
+        })
+        .collect();
+    let data = fetch_all(api, &queries, window).await?;
+    Ok((0..resources.len())
+        .map(|i| {
+            data.values
+                .get(&format!("r{i}"))
+                .map_or(0.0, |v| v.iter().sum())
+        })
+        .collect())
 }
 
 /// Runs any number of queries: 500 per call, each call paged to its end.

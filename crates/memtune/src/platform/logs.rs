@@ -8,6 +8,44 @@ use aws_sdk_cloudwatchlogs::types::QueryStatus;
 
 use super::{PlatformError, PlatformResult};
 
+/// Insights reports a text REPORT line's memory in bytes, a megabyte being 10^6 of them.
+const BYTES_PER_MB: f64 = 1e6;
+
+/// Where Logs Insights finds a REPORT line's fields in each log format, and the unit of its
+/// memory fields.
+pub struct ReportFields {
+    pub filter: &'static str,
+    pub memory: &'static str,
+    pub init: &'static str,
+    pub billed: &'static str,
+    pub bytes_per_mb: f64,
+}
+
+pub const TEXT_REPORT: ReportFields = ReportFields {
+    filter: r#"@type = "REPORT""#,
+    memory: "@maxMemoryUsed",
+    init: "@initDuration",
+    billed: "@billedDuration",
+    bytes_per_mb: BYTES_PER_MB,
+};
+
+pub const JSON_REPORT: ReportFields = ReportFields {
+    filter: r#"type = "platform.report""#,
+    memory: "record.metrics.maxMemoryUsedMB",
+    init: "record.metrics.initDurationMs",
+    billed: "record.metrics.billedDurationMs",
+    bytes_per_mb: 1.0,
+};
+
+/// The REPORT fields of a function whose `LoggingConfig.LogFormat` is `log_format`.
+pub fn report_fields(log_format: &str) -> &'static ReportFields {
+    if log_format.eq_ignore_ascii_case("json") {
+        &JSON_REPORT
+    } else {
+        &TEXT_REPORT
+    }
+}
+
 /// The most log groups one StartQuery names.
 pub const MAX_LOG_GROUPS_PER_QUERY: usize = 50;
 /// Polling starts fast (a small query finishes within a second) and slows down to this.

@@ -2,7 +2,9 @@
 
 use std::fmt::Write;
 
-use super::{at_current, break_even_vs_on_demand, money, ms, rate, HostingReport};
+use super::{
+    at_current, better_elsewhere, break_even_vs_on_demand, money, ms, rate, HostingReport,
+};
 use crate::hosting::HostingOption;
 
 pub fn render(report: &HostingReport) -> String {
@@ -75,11 +77,7 @@ pub fn render(report: &HostingReport) -> String {
                 money(Some(t.monthly_usd))
             );
         }
-        let better = if fleet.clearly_better_elsewhere.is_empty() {
-            "none".to_string()
-        } else {
-            fleet.clearly_better_elsewhere.join(", ")
-        };
+        let better = better_elsewhere(fleet);
         let _ = writeln!(out, "\nClearly better off on-demand Lambda: {better}");
         for g in &fleet.groups {
             let _ = writeln!(out, "\n- Group `{}`: {}", g.group, g.reason);

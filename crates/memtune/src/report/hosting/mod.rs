@@ -29,6 +29,15 @@ pub struct HostingReport {
     pub fleet: Option<FleetHosting>,
 }
 
+/// The functions another option suits clearly better, for the fleet summary.
+pub(crate) fn better_elsewhere(fleet: &FleetHosting) -> String {
+    if fleet.clearly_better_elsewhere.is_empty() {
+        "none".to_string()
+    } else {
+        fleet.clearly_better_elsewhere.join(", ")
+    }
+}
+
 pub(crate) fn money(usd: Option<f64>) -> String {
     match usd {
         Some(v) if v >= 100.0 => format!("${v:.0}"),
