@@ -242,6 +242,7 @@ fn profile(series: Series) -> FunctionProfile {
             ..Traffic::default()
         },
         portable: true,
+        calls: Vec::new(),
     }
 }
 

@@ -305,6 +305,7 @@ impl Lab {
             curve: None,
             traffic: Traffic::default(),
             portable: true,
+            calls: Vec::new(),
         }
     }
 

@@ -13,6 +13,7 @@ use serde_json::json;
 
 use super::{random_uuid, seed_for, Environment, FunctionState, Lab, RunConfig, LATEST};
 use crate::aws_error::AwsError;
+use crate::chain::Call;
 use crate::profiles::LogFormat;
 use crate::telemetry::InvocationRecord;
 use crate::workload::{Execution, Outcome};
@@ -50,14 +51,48 @@ pub struct Reservation {
     cold: bool,
     /// INIT failed: Lambda's (errorType, errorMessage).
     init_failure: Option<(&'static str, String)>,
-    /// Wall time to hold the environment busy.
+    /// Wall time to hold the environment busy for the function's own work.
     pub hold: Duration,
+    /// The synchronous calls the function makes (`control/calls.rs`).
+    pub(super) calls: Vec<Call>,
+    /// The `CALL` lines of the calls that ran, logged before END and REPORT.
+    call_lines: Vec<String>,
 }
 
 impl Reservation {
     /// The version that runs: `$LATEST` or a number.
     pub fn version(&self) -> &str {
         &self.version
+    }
+
+    /// The handler runs to its end (so it makes its calls): INIT worked, and it was neither
+    /// killed nor timed out in its own work.
+    pub(super) fn runs_handler(&self) -> bool {
+        self.init_failure.is_none()
+            && matches!(
+                self.execution.outcome,
+                Outcome::Success | Outcome::FunctionError
+            )
+    }
+
+    /// What the invocation took as its caller sees it: INIT and the handler, in ms.
+    pub(super) fn elapsed_ms(&self) -> f64 {
+        self.execution.duration_ms + self.execution.init_ms.unwrap_or(0.0)
+    }
+
+    /// Adds the time spent in calls to the handler's duration: past the timeout the
+    /// invocation times out; a failed call fails it.
+    pub(super) fn add_calls(&mut self, elapsed_ms: f64, lines: Vec<String>, failed: bool) {
+        let timeout_ms = self.config.timeout_s as f64 * 1000.0;
+        let e = &mut self.execution;
+        e.duration_ms += elapsed_ms;
+        if e.duration_ms >= timeout_ms {
+            e.outcome = Outcome::Timeout;
+            e.duration_ms = timeout_ms;
+        } else if failed {
+            e.outcome = Outcome::FunctionError;
+        }
+        self.call_lines = lines;
     }
 }
 
@@ -215,6 +250,7 @@ impl Lab {
             };
         }
         let request_id = random_uuid(&mut f.rng);
+        let calls = f.profile.calls.clone();
         f.counters.in_flight += 1;
         f.counters.peak_concurrency = f.counters.peak_concurrency.max(f.counters.in_flight);
         inner.in_flight += 1;
@@ -240,6 +276,8 @@ impl Lab {
             cold,
             init_failure,
             hold,
+            calls,
+            call_lines: Vec::new(),
         })
     }
 
@@ -432,6 +470,8 @@ fn log_lines(r: &Reservation, billed_ms: u64) -> Vec<String> {
                 lines.push(format!("{ts} {id} {message}\n"));
             }
             lines.push(format!("START RequestId: {id} Version: {}\n", r.version));
+            // What the handler printed: one line per synchronous call.
+            lines.extend(r.call_lines.iter().map(|l| format!("{l}\n")));
             if e.outcome == Outcome::Timeout {
                 lines.push(format!(
                     "{ts} {id} Task timed out after {:.2} seconds\n",
@@ -451,10 +491,23 @@ fn log_lines(r: &Reservation, billed_ms: u64) -> Vec<String> {
                 // Platform events are INFO: a WARN system log level drops START and REPORT.
                 return Vec::new();
             }
-            vec![
+            let mut lines = vec![
                 json!({"time": ts, "type": "platform.start", "record": {"requestId": id, "version": r.version}}).to_string() + "\n",
-                report_line::json_event(&report, &ts),
-            ]
+            ];
+            // The handler's application log lines, at INFO, in Lambda's JSON shape.
+            let quiet = matches!(
+                r.config.application_log_level.as_deref(),
+                Some("WARN") | Some("ERROR") | Some("FATAL")
+            );
+            if !quiet {
+                lines.extend(r.call_lines.iter().map(|l| {
+                    json!({"timestamp": ts, "level": "INFO", "requestId": id, "message": l})
+                        .to_string()
+                        + "\n"
+                }));
+            }
+            lines.push(report_line::json_event(&report, &ts));
+            lines
         }
     }
 }
