@@ -19,7 +19,12 @@ pub struct ChainArgs {
     pub chain: Option<String>,
     /// With --chain: memory per function, as NAME=MB,...; unnamed functions keep their
     /// configured memory.
-    #[arg(long, value_delimiter = ',', value_name = "NAME=MB,...", requires = "chain")]
+    #[arg(
+        long,
+        value_delimiter = ',',
+        value_name = "NAME=MB,...",
+        requires = "chain"
+    )]
     memory: Vec<String>,
     /// With --chain: the end-to-end objective, in ms, at --percentile (cold starts
     /// included); searches every assignment of the grid (128..3008 MB by 64, or --sizes).
@@ -169,7 +174,14 @@ fn truth_text(t: &ChainTruth, heading: &str) -> String {
     format!(
         "chain {} ({heading})\n{table}\nend to end: p50 {:.1} ms, p90 {:.1} ms, p99 {:.1} ms \
          (without cold starts: p50 {:.1}, p90 {:.1}, p99 {:.1})\ncost: ${:.2} per 1M requests\n\n",
-        t.entry, c.p50_ms, c.p90_ms, c.p99_ms, w.p50_ms, w.p90_ms, w.p99_ms, t.cost_usd * 1e6
+        t.entry,
+        c.p50_ms,
+        c.p90_ms,
+        c.p99_ms,
+        w.p50_ms,
+        w.p90_ms,
+        w.p99_ms,
+        t.cost_usd * 1e6
     )
 }
 

@@ -95,7 +95,8 @@ pub fn run(args: TruthArgs) -> Result<(), CliError> {
         };
         let sizes = (!args.sizes.is_empty()).then_some(args.sizes.as_slice());
         let json = args.format == Format::Json;
-        let text = super::chain_truth_cmd::run(&args.chain, entry, &profiles, &settings, sizes, json)?;
+        let text =
+            super::chain_truth_cmd::run(&args.chain, entry, &profiles, &settings, sizes, json)?;
         return args.output.write(&text);
     }
     let sizes = evaluated_sizes(&args)?;

@@ -77,14 +77,20 @@ impl Call {
         if !(self.overhead_ms.is_finite() && (0.0..=10_000.0).contains(&self.overhead_ms)) {
             return Some((
                 "overhead_ms",
-                format!("calls: overhead_ms = {} is outside 0..=10000", self.overhead_ms),
+                format!(
+                    "calls: overhead_ms = {} is outside 0..=10000",
+                    self.overhead_ms
+                ),
             ));
         }
         if let Some(payload) = &self.payload {
             if let Err(e) = serde_json::from_str::<serde::de::IgnoredAny>(payload) {
                 return Some((
                     "payload",
-                    format!("calls: the payload to '{}' is not JSON ({e})", self.function),
+                    format!(
+                        "calls: the payload to '{}' is not JSON ({e})",
+                        self.function
+                    ),
                 ));
             }
         }

@@ -120,6 +120,59 @@ pub struct ChainSearch {
     pub cheapest: Option<ChainTruth>,
 }
 
+/// The state of a search for the cheapest assignment.
+struct Search {
+    slo_ms: f64,
+    percentile: f64,
+    scratch: Scratch,
+    best: Option<(f64, Vec<usize>)>,
+    evaluated: u64,
+    /// None: no pruning, every assignment evaluated.
+    bounds: Option<Bounds>,
+}
+
+/// What lets a search skip partial assignments.
+struct Bounds {
+    /// `own_cost[f][size]`: a lower bound of function f's cost at a size.
+    own_cost: Vec<Vec<f64>>,
+    /// `least_rest[j]`: the least total of those bounds over functions j and on.
+    least_rest: Vec<f64>,
+    envelopes: Vec<Table>,
+}
+
+impl Bounds {
+    fn new(model: &ChainModel, candidates: &[Vec<usize>]) -> Bounds {
+        let envelopes = model.envelopes(candidates);
+        let mut scratch = Scratch::new(model.nodes.len(), model.samples);
+        let own_cost: Vec<Vec<f64>> = (0..candidates.len())
+            .map(|f| {
+                (0..model.sizes.len())
+                    .map(|s| {
+                        if candidates[f].contains(&s) {
+                            model.least_cost(f, s, &envelopes, &mut scratch)
+                        } else {
+                            f64::INFINITY
+                        }
+                    })
+                    .collect()
+            })
+            .collect();
+        let mut least_rest = vec![0.0; candidates.len() + 1];
+        for f in (0..candidates.len()).rev() {
+            let least = candidates[f]
+                .iter()
+                .map(|&s| own_cost[f][s])
+                .fold(f64::INFINITY, f64::min);
+            least_rest[f] = least_rest[f + 1] + least;
+        }
+        Bounds {
+            own_cost,
+            least_rest,
+            envelopes,
+        }
+    }
+}
+
 /// One invocation of the chain per request.
 struct Node {
     function: usize,
@@ -230,10 +283,7 @@ impl ChainModel {
                 let f = &functions[node.function];
                 let p = profiles_used[node.function];
                 let draws = Draws::new(settings.seed, i, settings.samples);
-                sizes
-                    .iter()
-                    .map(|&m| table(p, f, m, &draws))
-                    .collect()
+                sizes.iter().map(|&m| table(p, f, m, &draws)).collect()
             })
             .collect();
         Ok(ChainModel {
@@ -328,7 +378,11 @@ impl ChainModel {
         let feasible: Vec<Vec<usize>> = self
             .functions
             .iter()
-            .map(|f| (0..self.sizes.len()).filter(|&i| f.prices[i].is_some()).collect())
+            .map(|f| {
+                (0..self.sizes.len())
+                    .filter(|&i| f.prices[i].is_some())
+                    .collect()
+            })
             .collect();
         let assignments = feasible.iter().map(|c| c.len() as u64).product();
         let candidates: Vec<Vec<usize>> = if prune {
@@ -340,39 +394,19 @@ impl ChainModel {
         } else {
             feasible
         };
-        let mut scratch = Scratch::new(self.nodes.len(), self.samples);
-        let mut best: Option<(f64, Vec<usize>)> = None;
-        let mut evaluated = 0;
+        let mut search = Search {
+            slo_ms,
+            percentile,
+            scratch: Scratch::new(self.nodes.len(), self.samples),
+            best: None,
+            evaluated: 0,
+            bounds: prune.then(|| Bounds::new(self, &candidates)),
+        };
         if candidates.iter().all(|c| !c.is_empty()) {
-            let mut digits = vec![0usize; candidates.len()];
-            'assignments: loop {
-                let assignment: Vec<usize> = digits
-                    .iter()
-                    .zip(&candidates)
-                    .map(|(&d, c)| c[d])
-                    .collect();
-                evaluated += 1;
-                let cost = self.evaluate(&assignment, true, &mut scratch);
-                if best.as_ref().is_none_or(|(b, _)| cost < *b)
-                    && scratch.percentile(0, percentile) <= slo_ms
-                {
-                    best = Some((cost, assignment));
-                }
-                // The next assignment, the last function's size turning fastest.
-                let mut i = digits.len();
-                loop {
-                    if i == 0 {
-                        break 'assignments;
-                    }
-                    i -= 1;
-                    digits[i] += 1;
-                    if digits[i] < candidates[i].len() {
-                        break;
-                    }
-                    digits[i] = 0;
-                }
-            }
+            let mut assignment = vec![None; candidates.len()];
+            self.branch(0, &mut assignment, &candidates, &mut search);
         }
+        let (best, evaluated) = (search.best, search.evaluated);
         Ok(ChainSearch {
             entry: self.entry.clone(),
             slo_ms,
@@ -382,6 +416,49 @@ impl ChainModel {
             evaluated,
             cheapest: best.map(|(_, a)| self.describe(&a)),
         })
+    }
+
+    /// Tries every size of function `j` and on; with bounds, skips a partial assignment that
+    /// cannot beat the best so far (its cost bound) or cannot meet the objective (the
+    /// remaining functions at their envelopes miss it).
+    fn branch(
+        &self,
+        j: usize,
+        assignment: &mut [Option<usize>],
+        candidates: &[Vec<usize>],
+        search: &mut Search,
+    ) {
+        if j == candidates.len() {
+            let full: Vec<usize> = assignment.iter().map(|s| s.expect("assigned")).collect();
+            search.evaluated += 1;
+            let cost = self.evaluate(&full, true, &mut search.scratch);
+            if search.best.as_ref().is_none_or(|(b, _)| cost < *b)
+                && search.scratch.percentile(0, search.percentile) <= search.slo_ms
+            {
+                search.best = Some((cost, full));
+            }
+            return;
+        }
+        for &size in &candidates[j] {
+            assignment[j] = Some(size);
+            if let Some(bounds) = &search.bounds {
+                let spent: f64 = (0..=j)
+                    .map(|g| bounds.own_cost[g][assignment[g].expect("assigned")])
+                    .sum();
+                let least = spent + bounds.least_rest[j + 1];
+                if search.best.as_ref().is_some_and(|(b, _)| least >= *b) {
+                    continue;
+                }
+                if j + 1 < candidates.len() {
+                    self.evaluate_with(assignment, &bounds.envelopes, true, &mut search.scratch);
+                    if search.scratch.percentile(0, search.percentile) > search.slo_ms {
+                        continue;
+                    }
+                }
+            }
+            self.branch(j + 1, assignment, candidates, search);
+        }
+        assignment[j] = None;
     }
 
     /// The sizes of `candidates` no smaller candidate dominates: one that is at least as
@@ -412,11 +489,27 @@ impl ChainModel {
     /// Fills `scratch` with every node's elapsed time per draw and returns the cost per
     /// request. `assignment[f]` is a size index per function.
     fn evaluate(&self, assignment: &[usize], cold: bool, scratch: &mut Scratch) -> f64 {
+        let sizes: Vec<Option<usize>> = assignment.iter().copied().map(Some).collect();
+        self.evaluate_with(&sizes, &[], cold, scratch)
+    }
+
+    /// [`Self::evaluate`] where a function without a size (None) runs at `envelopes[node]`;
+    /// those cost nothing.
+    fn evaluate_with(
+        &self,
+        assignment: &[Option<usize>],
+        envelopes: &[Table],
+        cold: bool,
+        scratch: &mut Scratch,
+    ) -> f64 {
         let mut cost = 0.0;
         for (i, node) in self.nodes.iter().enumerate().rev() {
             let f = &self.functions[node.function];
             let size = assignment[node.function];
-            let t = self.tables[i][size].as_ref().expect("feasible sizes only");
+            let t = match size {
+                Some(size) => self.tables[i][size].as_ref().expect("feasible sizes only"),
+                None => &envelopes[i],
+            };
             let (done, later) = scratch.elapsed.split_at_mut(i + 1);
             let out = &mut done[i];
             let mut handler_sum = 0.0;
@@ -434,6 +527,9 @@ impl ChainModel {
                 let init = if cold { t.cold_init[k] } else { 0.0 };
                 out[k] = node.overhead_ms as f32 + init + handler;
             }
+            let Some(size) = size else {
+                continue;
+            };
             let (request, per_ms) = f.prices[size].expect("feasible sizes only");
             // Billing rounds up to the next ms: on average half a ms more than the mean.
             let mean_billed = handler_sum / self.samples as f64 + 0.5;
@@ -447,6 +543,50 @@ impl ChainModel {
         cost
     }
 
+    /// Per node, the shortest duration at each draw over its function's candidate sizes:
+    /// no assignment's end-to-end duration is shorter at any draw than with these.
+    fn envelopes(&self, candidates: &[Vec<usize>]) -> Vec<Table> {
+        self.nodes
+            .iter()
+            .enumerate()
+            .map(|(i, node)| {
+                let tables: Vec<&Table> = candidates[node.function]
+                    .iter()
+                    .map(|&s| self.tables[i][s].as_ref().expect("feasible sizes only"))
+                    .collect();
+                let fastest = |column: fn(&Table) -> &Vec<f32>| {
+                    (0..self.samples)
+                        .map(|k| {
+                            tables
+                                .iter()
+                                .map(|t| column(t)[k])
+                                .fold(f32::INFINITY, f32::min)
+                        })
+                        .collect()
+                };
+                Table {
+                    warm: fastest(|t| &t.warm),
+                    cold_init: fastest(|t| &t.cold_init),
+                    init_billed_ms: 0.0,
+                }
+            })
+            .collect()
+    }
+
+    /// A function's cost per request at a size with every other function at its envelope:
+    /// its calls take no longer in any assignment, so this bounds its cost from below.
+    fn least_cost(
+        &self,
+        function: usize,
+        size: usize,
+        envelopes: &[Table],
+        scratch: &mut Scratch,
+    ) -> f64 {
+        let mut alone = vec![None; self.functions.len()];
+        alone[function] = Some(size);
+        self.evaluate_with(&alone, envelopes, true, scratch)
+    }
+
     fn describe(&self, assignment: &[usize]) -> ChainTruth {
         let mut scratch = Scratch::new(self.nodes.len(), self.samples);
         self.evaluate(assignment, false, &mut scratch);
@@ -458,10 +598,10 @@ impl ChainModel {
             .iter()
             .enumerate()
             .map(|(fi, f)| HopTruth {
-                    name: f.name.clone(),
-                    memory_mb: self.sizes[assignment[fi]],
-                    invocations: self.nodes.iter().filter(|n| n.function == fi).count(),
-                    cold_start_probability: f.cold_start_probability,
+                name: f.name.clone(),
+                memory_mb: self.sizes[assignment[fi]],
+                invocations: self.nodes.iter().filter(|n| n.function == fi).count(),
+                cold_start_probability: f.cold_start_probability,
                 cost_usd: self.function_cost(fi, assignment[fi], &scratch),
             })
             .collect();
