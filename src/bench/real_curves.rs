@@ -244,6 +244,7 @@ fn profile(series: Series) -> FunctionProfile {
         portable: true,
         production_mix: Vec::new(),
         live: None,
+        calls: Vec::new(),
     }
 }
 

@@ -5,6 +5,7 @@ mod accuracy_cmd;
 mod aws_args;
 mod bench_cmd;
 mod capacity_cmd;
+mod chain_truth_cmd;
 mod check_cmd;
 mod demo_cmd;
 mod fleet_cmd;

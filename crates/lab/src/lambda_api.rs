@@ -603,13 +603,11 @@ async fn invoke_inner(
             Ok(r)
         }
         InvocationType::Event => {
-            let reservation = lab.reserve_request(&name, qualifier, &body)?;
+            let mut reservation = lab.reserve_request(&name, qualifier, &body)?;
             let version = reservation.version().to_string();
             let lab = lab.clone();
             tokio::spawn(async move {
-                if !reservation.hold.is_zero() {
-                    tokio::time::sleep(reservation.hold).await;
-                }
+                lab.run(&mut reservation).await;
                 lab.finish(reservation, false);
             });
             let mut r = StatusCode::ACCEPTED.into_response();

@@ -5,6 +5,8 @@
 pub mod aws_error;
 pub mod backfill;
 pub mod capacity_truth;
+pub mod chain;
+pub mod chain_truth;
 pub mod cloudwatch;
 pub mod control;
 mod create_api;

@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use super::chain::{self, Call};
 use super::environments::Environments;
 use super::measured::MeasuredCurve;
 use super::production::{self, Live, RequestClass};
@@ -151,6 +152,9 @@ pub struct FunctionProfile {
     /// Traffic the lab sends through an alias while it runs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub live: Option<Live>,
+    /// Synchronous calls to other functions of the lab, in stages (`chain`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub calls: Vec<Call>,
 }
 
 fn portable_by_default() -> bool {
@@ -213,6 +217,7 @@ impl FunctionProfile {
         problem
             .or_else(|| self.validate_traffic())
             .or_else(|| self.validate_production())
+            .or_else(|| self.calls.iter().find_map(Call::validate))
     }
 
     fn validate_production(&self) -> Option<(&'static str, String)> {
@@ -412,6 +417,7 @@ impl ProfileSet {
         } else {
             load_into(path, &mut profiles, &mut seen, 0)?;
         }
+        check_calls(&profiles, &seen)?;
         Ok(profiles)
     }
 
@@ -420,12 +426,32 @@ impl ProfileSet {
         let mut profiles = ProfileSet::default();
         let mut seen = BTreeMap::new();
         parse_into(text, origin, None, &mut profiles, &mut seen, 0)?;
+        check_calls(&profiles, &seen)?;
         Ok(profiles)
     }
 
     pub fn function(&self, name: &str) -> Option<&FunctionProfile> {
         self.functions.iter().find(|f| f.name == name)
     }
+}
+
+/// Every callee exists and the calls form no cycle; the error stands on the caller's
+/// `[[function]]` line (`seen` holds each function's `file:line`).
+fn check_calls(profiles: &ProfileSet, seen: &BTreeMap<String, String>) -> Result<(), ProfileError> {
+    let graph = profiles
+        .functions
+        .iter()
+        .map(|f| (f.name.as_str(), f.calls.as_slice()));
+    let Some((function, message)) = chain::check_call_graph(graph) else {
+        return Ok(());
+    };
+    let here = seen.get(&function).cloned().unwrap_or_default();
+    let (path, line) = here.rsplit_once(':').unwrap_or((here.as_str(), "1"));
+    Err(ProfileError::Invalid {
+        path: path.to_string(),
+        line: line.parse().unwrap_or(1),
+        message,
+    })
 }
 
 /// The `*.toml` files of a directory, in name order.

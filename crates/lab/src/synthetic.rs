@@ -178,6 +178,7 @@ fn profile(index: usize, kind: Kind, rng: &mut StdRng) -> FunctionProfile {
         portable: true,
         production_mix: Vec::new(),
         live: None,
+        calls: Vec::new(),
     }
 }
 

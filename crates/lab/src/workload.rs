@@ -496,6 +496,17 @@ impl DurationDistribution {
         scale * normal.cdf(d - self.sigma) + self.cap_ms * (1.0 - normal.cdf(d))
     }
 
+    /// The reported (capped) duration for a standard normal draw `z` and a uniform draw `u`
+    /// (below `outlier_rate`: an outlier): [`Self::sample_uncapped`] with its draws given.
+    pub fn at_draw(&self, z: f64, u: f64) -> f64 {
+        let scale = if u < self.outlier_rate {
+            self.outlier_factor
+        } else {
+            1.0
+        };
+        (self.base_ms * scale * (self.mu() + self.sigma * z).exp()).min(self.cap_ms)
+    }
+
     pub fn sample_uncapped<R: Rng + ?Sized>(&self, rng: &mut R) -> f64 {
         let z: f64 = StandardNormal.sample(rng);
         let noise = (self.mu() + self.sigma * z).exp();

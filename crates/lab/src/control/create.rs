@@ -308,6 +308,7 @@ impl Lab {
             portable: true,
             production_mix: Vec::new(),
             live: None,
+            calls: Vec::new(),
         }
     }
 

@@ -2,6 +2,7 @@
 //! are reused warm, the drawn execution, and what Invoke answers and logs.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use base64::Engine;
@@ -13,6 +14,7 @@ use serde_json::json;
 
 use super::{random_uuid, seed_for, Environment, FunctionState, Lab, RunConfig, LATEST};
 use crate::aws_error::AwsError;
+use crate::chain::Call;
 use crate::model::DurationModel;
 use crate::production;
 use crate::profiles::LogFormat;
@@ -52,8 +54,12 @@ pub struct Reservation {
     cold: bool,
     /// INIT failed: Lambda's (errorType, errorMessage).
     init_failure: Option<(&'static str, String)>,
-    /// Wall time to hold the environment busy.
+    /// Wall time to hold the environment busy for the function's own work.
     pub hold: Duration,
+    /// The synchronous calls the function makes (`control/calls.rs`).
+    pub(super) calls: Vec<Call>,
+    /// The `CALL` lines of the calls that ran, logged before END and REPORT.
+    call_lines: Vec<String>,
 }
 
 impl Reservation {
@@ -61,22 +67,51 @@ impl Reservation {
     pub fn version(&self) -> &str {
         &self.version
     }
+
+    /// The handler runs to its end (so it makes its calls): INIT worked, and it was neither
+    /// killed nor timed out in its own work.
+    pub(super) fn runs_handler(&self) -> bool {
+        self.init_failure.is_none()
+            && matches!(
+                self.execution.outcome,
+                Outcome::Success | Outcome::FunctionError
+            )
+    }
+
+    /// What the invocation took as its caller sees it: INIT and the handler, in ms.
+    pub(super) fn elapsed_ms(&self) -> f64 {
+        self.execution.duration_ms + self.execution.init_ms.unwrap_or(0.0)
+    }
+
+    /// Adds the time spent in calls to the handler's duration: past the timeout the
+    /// invocation times out; a failed call fails it.
+    pub(super) fn add_calls(&mut self, elapsed_ms: f64, lines: Vec<String>, failed: bool) {
+        let timeout_ms = self.config.timeout_s as f64 * 1000.0;
+        let e = &mut self.execution;
+        e.duration_ms += elapsed_ms;
+        if e.duration_ms >= timeout_ms {
+            e.outcome = Outcome::Timeout;
+            e.duration_ms = timeout_ms;
+        } else if failed {
+            e.outcome = Outcome::FunctionError;
+        }
+        self.call_lines = lines;
+    }
 }
 
 impl Lab {
-    /// A synchronous invocation: reserve, hold the environment for the (scaled) duration,
-    /// finish. Invoke's RequestResponse and the live traffic generator both run through it.
+    /// A synchronous invocation: reserve, run the function's own work and its calls
+    /// (`calls.rs`), finish. Invoke's RequestResponse and the live traffic generator both
+    /// run through it.
     pub async fn invoke(
-        &self,
+        self: &Arc<Lab>,
         name: &str,
         qualifier: Option<&str>,
         payload: &[u8],
         tail: bool,
     ) -> Result<InvokeResult, AwsError> {
-        let reservation = self.reserve_request(name, qualifier, payload)?;
-        if !reservation.hold.is_zero() {
-            tokio::time::sleep(reservation.hold).await;
-        }
+        let mut reservation = self.reserve_request(name, qualifier, payload)?;
+        self.run(&mut reservation).await;
         Ok(self.finish(reservation, tail))
     }
 
@@ -260,6 +295,7 @@ impl Lab {
             };
         }
         let request_id = random_uuid(&mut f.rng);
+        let calls = f.profile.calls.clone();
         f.counters.in_flight += 1;
         f.counters.peak_concurrency = f.counters.peak_concurrency.max(f.counters.in_flight);
         inner.in_flight += 1;
@@ -285,6 +321,8 @@ impl Lab {
             cold,
             init_failure,
             hold,
+            calls,
+            call_lines: Vec::new(),
         })
     }
 
@@ -477,6 +515,8 @@ fn log_lines(r: &Reservation, billed_ms: u64) -> Vec<String> {
                 lines.push(format!("{ts} {id} {message}\n"));
             }
             lines.push(format!("START RequestId: {id} Version: {}\n", r.version));
+            // What the handler printed: one line per synchronous call.
+            lines.extend(r.call_lines.iter().map(|l| format!("{l}\n")));
             if e.outcome == Outcome::Timeout {
                 lines.push(format!(
                     "{ts} {id} Task timed out after {:.2} seconds\n",
@@ -496,10 +536,23 @@ fn log_lines(r: &Reservation, billed_ms: u64) -> Vec<String> {
                 // Platform events are INFO: a WARN system log level drops START and REPORT.
                 return Vec::new();
             }
-            vec![
+            let mut lines = vec![
                 json!({"time": ts, "type": "platform.start", "record": {"requestId": id, "version": r.version}}).to_string() + "\n",
-                report_line::json_event(&report, &ts),
-            ]
+            ];
+            // The handler's application log lines, at INFO, in Lambda's JSON shape.
+            let quiet = matches!(
+                r.config.application_log_level.as_deref(),
+                Some("WARN") | Some("ERROR") | Some("FATAL")
+            );
+            if !quiet {
+                lines.extend(r.call_lines.iter().map(|l| {
+                    json!({"timestamp": ts, "level": "INFO", "requestId": id, "message": l})
+                        .to_string()
+                        + "\n"
+                }));
+            }
+            lines.push(report_line::json_event(&report, &ts));
+            lines
         }
     }
 }

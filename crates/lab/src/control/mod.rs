@@ -6,6 +6,7 @@
 //! qualifier resolution, settling updates, pagination); each concern adds its operations to
 //! [`Lab`] in its own file.
 
+mod calls;
 mod concurrency;
 mod create;
 mod functions;
