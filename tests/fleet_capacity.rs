@@ -204,6 +204,42 @@ async fn a_bad_capacity_section_is_one_line_exit_2_and_invokes_nothing() {
         assert!(stderr.contains(&format!("fleet.toml:{line}:")), "{stderr}");
         assert!(stderr.contains(says), "{stderr}");
     }
+    // A price book without provisioned-concurrency prices is refused before the sweeps.
+    let book = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/config/pricing.toml"))
+        .unwrap()
+        .lines()
+        .filter(|l| !l.starts_with("provisioned_"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let pricing = dir.path().join("pricing.toml");
+    std::fs::write(&pricing, book).unwrap();
+    let config = dir.path().join("fleet.toml");
+    std::fs::write(
+        &config,
+        "[tuning]\nallow_empty_payload = true\n[capacity]\n",
+    )
+    .unwrap();
+    let out = memtune(
+        &server.endpoint(),
+        &dir.path().join("state"),
+        &[
+            "fleet",
+            "--config",
+            &config.display().to_string(),
+            "--pricing",
+            &pricing.display().to_string(),
+        ],
+    )
+    .output()
+    .await
+    .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("[capacity]") && stderr.contains("provisioned"),
+        "{stderr}"
+    );
     assert_eq!(server.lab.stats().invocations, 0);
     server.stop().await;
 }

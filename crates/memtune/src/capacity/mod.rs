@@ -382,7 +382,11 @@ pub async fn analyse<L: LambdaApi, M: MetricsApi, G: LogsApi>(
             .await?,
         );
     }
-    report(lambda, book, &observed, options).await
+    let (report, analysed) = report(lambda, book, &observed, options).await?;
+    Ok(CapacityReport {
+        functions: analysed.into_iter().collect::<Result<Vec<_>, _>>()?,
+        ..report
+    })
 }
 
 /// A fleet run's capacity findings (`[capacity]` in the fleet config): the report over the
@@ -437,7 +441,19 @@ pub async fn analyse_fleet<L: LambdaApi, M: MetricsApi, G: LogsApi>(
         }
     }
     let (report, failed) = match report(lambda, book, &observed, options).await {
-        Ok(r) => (Some(r), None),
+        Ok((mut report, analysed)) => {
+            // A function without prices for its architecture is set aside like an unreadable one.
+            for (o, a) in observed.iter().zip(analysed) {
+                match a {
+                    Ok(f) => report.functions.push(f),
+                    Err(e) => not_analysed.push(NotAnalysed {
+                        function: o.config.name.clone(),
+                        reason: e.to_string(),
+                    }),
+                }
+            }
+            (Some(report), None)
+        }
         Err(e) => (None, Some(e.to_string())),
     };
     FleetCapacity {
@@ -448,13 +464,13 @@ pub async fn analyse_fleet<L: LambdaApi, M: MetricsApi, G: LogsApi>(
     }
 }
 
-/// The account's side and every observed function's analysis.
+/// The account's side (a report without functions yet) and each observed function's analysis.
 async fn report<L: LambdaApi>(
     lambda: &L,
     book: &PriceBook,
     observed: &[Observation],
     options: &CapacityOptions,
-) -> Result<CapacityReport, CapacityError> {
+) -> Result<(CapacityReport, Vec<Result<FunctionCapacity, CapacityError>>), CapacityError> {
     let account = lambda
         .account_settings()
         .await
@@ -466,19 +482,20 @@ async fn report<L: LambdaApi>(
         account.unreserved,
         options.max_connections,
     );
-    let functions = observed
+    let analysed = observed
         .iter()
         .zip(advice)
         .map(|(o, a)| analyse_function(o, book, options, a))
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(CapacityReport {
+        .collect();
+    let report = CapacityReport {
         region: options.region.clone(),
         window_days: options.window.days(),
         target: options.target,
         prices_as_of: book.as_of.clone(),
         account,
-        functions,
-    })
+        functions: Vec::new(),
+    };
+    Ok((report, analysed))
 }
 
 #[cfg(test)]
