@@ -326,3 +326,84 @@ async fn a_fleet_run_on_clones_changes_no_function_and_leaves_no_copy() {
         common::assert_never_changed(&client, name, revision).await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_fleet_entry_compares_architectures_on_copies_and_leaves_the_others_in_place() {
+    let env = env_with(0.0).await;
+    let client = lambda_client(&env.lab.endpoint()).await;
+    let cpu_before = common::revision(&client, "cpu").await;
+    let config = env.state.path().join("fleet.toml");
+    std::fs::write(
+        &config,
+        "[select]\nnames = [\"cpu\", \"x86-bound\"]\n\n[tuning]\nallow_empty_payload = true\n\
+         strategy = \"cost\"\nsizes = [1024, 2048]\ninvocations = 4\nsearch = \"grid\"\n\n\
+         [[function]]\nname = \"cpu\"\nisolate = \"clone\"\narchitectures = [\"x86_64\", \"arm64\"]\n",
+    )
+    .unwrap();
+    let out = env
+        .run(&[
+            "fleet",
+            "--config",
+            config.to_str().unwrap(),
+            "--format",
+            "json",
+        ])
+        .await;
+    assert!(out.status.success(), "{}", text(&out));
+    let run: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let entry = |name: &str| {
+        run["functions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["function"] == name)
+            .unwrap_or_else(|| panic!("{name} missing: {run}"))
+            .clone()
+    };
+    let cpu = entry("cpu");
+    assert_eq!(cpu["status"], "recommended", "{cpu}");
+    let verdict = &cpu["document"]["architectures"];
+    assert_eq!(verdict["chosen"], "arm64", "{verdict}");
+    assert_eq!(verdict["options"].as_array().unwrap().len(), 2, "{verdict}");
+    assert_eq!(
+        entry("x86-bound")["document"]["architectures"],
+        serde_json::Value::Null
+    );
+
+    // cpu ran on two copies, one per architecture; x86-bound in place.
+    common::assert_never_changed(&client, "cpu", &cpu_before).await;
+    assert!(env.copies().await.is_empty(), "a copy was left behind");
+    let mut journaled = env.journaled_copies();
+    journaled.sort();
+    assert_eq!(journaled.len(), 2, "{journaled:?}");
+    assert!(
+        journaled[0].starts_with("cpu-memtune-clone-arm-"),
+        "{journaled:?}"
+    );
+    assert!(
+        journaled[1].starts_with("cpu-memtune-clone-x86-"),
+        "{journaled:?}"
+    );
+    let stats = env.lab.lab.stats();
+    assert_eq!(stats.functions.get("cpu").map_or(0, |f| f.invocations), 0);
+    assert!(stats.functions["x86-bound"].invocations > 0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_fleet_config_refuses_architectures_with_auto_apply_before_anything_runs() {
+    let env = env_with(0.0).await;
+    let config = env.state.path().join("fleet.toml");
+    std::fs::write(
+        &config,
+        "[tuning]\nallow_empty_payload = true\n[apply]\nmode = \"auto\"\n\
+         [[function]]\nname = \"cpu\"\narchitectures = [\"x86_64\", \"arm64\"]\n",
+    )
+    .unwrap();
+    let out = env
+        .run(&["fleet", "--config", config.to_str().unwrap()])
+        .await;
+    let line = common::one_line_refusal(&out);
+    assert!(line.contains("fleet.toml:7:"), "{line}");
+    assert!(line.contains("change the architecture in IaC"), "{line}");
+    assert_eq!(env.lab.lab.stats().invocations, 0);
+}

@@ -247,3 +247,73 @@ async fn cold_start_mode_measures_init_at_every_size() {
     .unwrap();
     assert!(common::one_line_refusal(&out).contains("--cold-starts samples a grid"));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_fleet_run_keeps_each_functions_pause_and_measures_cold_starts_where_asked() {
+    let lab = start_lab(profiles(FLEET)).await;
+    let state = tempfile::tempdir().unwrap();
+    let config = state.path().join("fleet.toml");
+    std::fs::write(
+        &config,
+        "[select]\nnames = [\"limited\", \"coldy\"]\n\n[tuning]\nallow_empty_payload = true\n\
+         search = \"grid\"\nsizes = [1024, 2048]\ninvocations = 4\nwarmup = 1\n\n\
+         [[function]]\nname = \"limited\"\nmin_interval_ms = 120\n\n\
+         [[function]]\nname = \"coldy\"\ncold_starts = true\nwarmup = 0\n",
+    )
+    .unwrap();
+    let out = common::memtune(
+        &lab.endpoint(),
+        state.path(),
+        &[
+            "fleet",
+            "--config",
+            config.to_str().unwrap(),
+            "--format",
+            "json",
+        ],
+    )
+    .output()
+    .await
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut at: Vec<i64> = lab
+        .lab
+        .telemetry
+        .invocations("limited", 0, i64::MAX)
+        .iter()
+        .map(|r| r.timestamp_ms)
+        .collect();
+    at.sort();
+    assert_eq!(at.len(), 10, "two sizes, one warm-up and four each");
+    let gaps: Vec<i64> = at.windows(2).map(|w| w[1] - w[0]).collect();
+    assert!(gaps.iter().all(|g| *g >= 100), "{gaps:?}");
+
+    let run: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let coldy = run["functions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["function"] == "coldy")
+        .unwrap()
+        .clone();
+    for row in coldy["document"]["sizes"].as_array().unwrap() {
+        assert_eq!(row["cold_starts"], 4, "every sample is cold: {row}");
+    }
+    assert!(coldy["document"]["warnings"]
+        .to_string()
+        .contains("cold starts only"));
+    // Four samples per size, no warm-up: the [tuning] warmup does not apply to cold starts.
+    let mut cold_at: Vec<i64> = lab
+        .lab
+        .telemetry
+        .invocations("coldy", 0, i64::MAX)
+        .iter()
+        .map(|r| r.timestamp_ms)
+        .collect();
+    cold_at.sort();
+    assert_eq!(cold_at.len(), 8, "{cold_at:?}");
+}
