@@ -33,6 +33,18 @@ noise_cv = 0.03
 arm64_cpu_factor = 1.5
 
 [[function]]
+name = "measured"
+memory_mb = 1024
+timeout_s = 30
+[function.curve]
+arm64_factor = 0.7
+points = [
+    { memory_mb = 512, mean_ms = 400.0, p99_ms = 440.0 },
+    { memory_mb = 1024, mean_ms = 200.0, p99_ms = 220.0 },
+    { memory_mb = 2048, mean_ms = 110.0, p99_ms = 121.0 },
+]
+
+[[function]]
 name = "native"
 memory_mb = 512
 timeout_s = 60
@@ -244,6 +256,29 @@ async fn arm_friendly_code_is_moved_to_arm64_and_arm_hostile_code_stays_on_x86_6
     assert!(
         options.iter().all(|o| o["status"] == "recommended"),
         "{x86}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_measured_curve_runs_on_the_other_architecture_scaled_by_its_arm64_factor() {
+    let env = env_with(0.0).await;
+    let verdict = compare_architectures(&env, "measured", &[]).await;
+    assert_eq!(verdict["chosen"], "arm64", "{verdict}");
+    let option = |arch: &str| {
+        verdict["options"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|o| o["architecture"] == arch)
+            .unwrap()
+            .clone()
+    };
+    let (arm, x86) = (option("arm64"), option("x86_64"));
+    assert_eq!(arm["memory_mb"], x86["memory_mb"], "{verdict}");
+    let ratio = arm["p50_ms"].as_f64().unwrap() / x86["p50_ms"].as_f64().unwrap();
+    assert!(
+        (0.6..0.8).contains(&ratio),
+        "arm64 at 0.7 of x86_64: {ratio} {verdict}"
     );
 }
 
