@@ -248,6 +248,10 @@ impl Lab {
             ..self.default_profile(&name)
         });
         profile.name = name.clone();
+        // A measured curve is its architecture's: the copy's is the curve carried across.
+        profile.curve = profile
+            .curve
+            .map(|c| c.on_architecture(built_for, architecture).into_owned());
         profile.architecture = architecture;
         profile.package_type = package_type.to_string();
         profile.runtime = runtime.unwrap_or_default().to_string();
