@@ -314,6 +314,10 @@ async fn preflight_refuses_a_clone_run_that_may_not_pass_the_role_and_creates_no
         ),
         ("lambda:CreateFunction", "lambda:CreateFunction"),
         ("logs:DeleteLogGroup", "logs:DeleteLogGroup"),
+        (
+            "lambda:TagResource",
+            "lambda:TagResource (to tag the copy as memtune's, on creation)",
+        ),
     ] {
         let env = env_denying(0.0, deny).await;
         let out = env.run(&["recommend", "cpu", "--isolate", "clone"]).await;
