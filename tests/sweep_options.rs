@@ -163,7 +163,15 @@ async fn snapstart_versions_are_invoked_once_their_snapshot_is_ready() {
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     let doc = recommend(
         &lab,
-        &["limited", "--sizes", "1024,2048", "--invocations", "3"],
+        &[
+            "limited",
+            "--sizes",
+            "1024,2048",
+            "--invocations",
+            "3",
+            "--warmup",
+            "0",
+        ],
     )
     .await;
     let warnings = doc["warnings"].to_string();
@@ -189,7 +197,30 @@ async fn snapstart_versions_are_invoked_once_their_snapshot_is_ready() {
             row["successes"], 3,
             "no invocation hit a Pending version: {row}"
         );
+        // A version's first environment is restored from its snapshot: no INIT.
+        assert!(row["cold_starts"].as_u64().unwrap() >= 1, "{row}");
+        assert!(row["mean_restore_ms"].as_f64().unwrap() >= 100.0, "{row}");
+        assert!(row["mean_init_ms"].is_null(), "{row}");
     }
+    let reports: Vec<String> = lab
+        .lab
+        .telemetry
+        .invocations("limited", 0, i64::MAX)
+        .iter()
+        .flat_map(|r| r.log_lines.clone())
+        .filter(|l| l.starts_with("REPORT"))
+        .collect();
+    let restored: Vec<&String> = reports
+        .iter()
+        .filter(|l| l.contains("\tRestore Duration: "))
+        .collect();
+    assert!(!restored.is_empty(), "{reports:?}");
+    assert!(
+        restored
+            .iter()
+            .all(|l| l.contains("\tBilled Restore Duration: ") && !l.contains("Init Duration")),
+        "{restored:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
