@@ -33,6 +33,18 @@ noise_cv = 0.03
 arm64_cpu_factor = 1.5
 
 [[function]]
+name = "measured"
+memory_mb = 1024
+timeout_s = 30
+[function.curve]
+arm64_factor = 0.7
+points = [
+    { memory_mb = 512, mean_ms = 400.0, p99_ms = 440.0 },
+    { memory_mb = 1024, mean_ms = 200.0, p99_ms = 220.0 },
+    { memory_mb = 2048, mean_ms = 110.0, p99_ms = 121.0 },
+]
+
+[[function]]
 name = "native"
 memory_mb = 512
 timeout_s = 60
@@ -248,6 +260,29 @@ async fn arm_friendly_code_is_moved_to_arm64_and_arm_hostile_code_stays_on_x86_6
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_measured_curve_runs_on_the_other_architecture_scaled_by_its_arm64_factor() {
+    let env = env_with(0.0).await;
+    let verdict = compare_architectures(&env, "measured", &[]).await;
+    assert_eq!(verdict["chosen"], "arm64", "{verdict}");
+    let option = |arch: &str| {
+        verdict["options"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|o| o["architecture"] == arch)
+            .unwrap()
+            .clone()
+    };
+    let (arm, x86) = (option("arm64"), option("x86_64"));
+    assert_eq!(arm["memory_mb"], x86["memory_mb"], "{verdict}");
+    let ratio = arm["p50_ms"].as_f64().unwrap() / x86["p50_ms"].as_f64().unwrap();
+    assert!(
+        (0.6..0.8).contains(&ratio),
+        "arm64 at 0.7 of x86_64: {ratio} {verdict}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn code_that_does_not_run_on_the_other_architecture_is_reported_not_portable() {
     let env = env_with(0.0).await;
     let verdict = compare_architectures(&env, "native", &[]).await;
@@ -279,6 +314,10 @@ async fn preflight_refuses_a_clone_run_that_may_not_pass_the_role_and_creates_no
         ),
         ("lambda:CreateFunction", "lambda:CreateFunction"),
         ("logs:DeleteLogGroup", "logs:DeleteLogGroup"),
+        (
+            "lambda:TagResource",
+            "lambda:TagResource (to tag the copy as memtune's, on creation)",
+        ),
     ] {
         let env = env_denying(0.0, deny).await;
         let out = env.run(&["recommend", "cpu", "--isolate", "clone"]).await;
@@ -325,4 +364,85 @@ async fn a_fleet_run_on_clones_changes_no_function_and_leaves_no_copy() {
     for (name, revision) in &before {
         common::assert_never_changed(&client, name, revision).await;
     }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_fleet_entry_compares_architectures_on_copies_and_leaves_the_others_in_place() {
+    let env = env_with(0.0).await;
+    let client = lambda_client(&env.lab.endpoint()).await;
+    let cpu_before = common::revision(&client, "cpu").await;
+    let config = env.state.path().join("fleet.toml");
+    std::fs::write(
+        &config,
+        "[select]\nnames = [\"cpu\", \"x86-bound\"]\n\n[tuning]\nallow_empty_payload = true\n\
+         strategy = \"cost\"\nsizes = [1024, 2048]\ninvocations = 4\nsearch = \"grid\"\n\n\
+         [[function]]\nname = \"cpu\"\nisolate = \"clone\"\narchitectures = [\"x86_64\", \"arm64\"]\n",
+    )
+    .unwrap();
+    let out = env
+        .run(&[
+            "fleet",
+            "--config",
+            config.to_str().unwrap(),
+            "--format",
+            "json",
+        ])
+        .await;
+    assert!(out.status.success(), "{}", text(&out));
+    let run: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let entry = |name: &str| {
+        run["functions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["function"] == name)
+            .unwrap_or_else(|| panic!("{name} missing: {run}"))
+            .clone()
+    };
+    let cpu = entry("cpu");
+    assert_eq!(cpu["status"], "recommended", "{cpu}");
+    let verdict = &cpu["document"]["architectures"];
+    assert_eq!(verdict["chosen"], "arm64", "{verdict}");
+    assert_eq!(verdict["options"].as_array().unwrap().len(), 2, "{verdict}");
+    assert_eq!(
+        entry("x86-bound")["document"]["architectures"],
+        serde_json::Value::Null
+    );
+
+    // cpu ran on two copies, one per architecture; x86-bound in place.
+    common::assert_never_changed(&client, "cpu", &cpu_before).await;
+    assert!(env.copies().await.is_empty(), "a copy was left behind");
+    let mut journaled = env.journaled_copies();
+    journaled.sort();
+    assert_eq!(journaled.len(), 2, "{journaled:?}");
+    assert!(
+        journaled[0].starts_with("cpu-memtune-clone-arm-"),
+        "{journaled:?}"
+    );
+    assert!(
+        journaled[1].starts_with("cpu-memtune-clone-x86-"),
+        "{journaled:?}"
+    );
+    let stats = env.lab.lab.stats();
+    assert_eq!(stats.functions.get("cpu").map_or(0, |f| f.invocations), 0);
+    assert!(stats.functions["x86-bound"].invocations > 0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_fleet_config_refuses_architectures_with_auto_apply_before_anything_runs() {
+    let env = env_with(0.0).await;
+    let config = env.state.path().join("fleet.toml");
+    std::fs::write(
+        &config,
+        "[tuning]\nallow_empty_payload = true\n[apply]\nmode = \"auto\"\n\
+         [[function]]\nname = \"cpu\"\narchitectures = [\"x86_64\", \"arm64\"]\n",
+    )
+    .unwrap();
+    let out = env
+        .run(&["fleet", "--config", config.to_str().unwrap()])
+        .await;
+    let line = common::one_line_refusal(&out);
+    assert!(line.contains("fleet.toml:7:"), "{line}");
+    assert!(line.contains("change the architecture in IaC"), "{line}");
+    assert_eq!(env.lab.lab.stats().invocations, 0);
 }

@@ -163,7 +163,15 @@ async fn snapstart_versions_are_invoked_once_their_snapshot_is_ready() {
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     let doc = recommend(
         &lab,
-        &["limited", "--sizes", "1024,2048", "--invocations", "3"],
+        &[
+            "limited",
+            "--sizes",
+            "1024,2048",
+            "--invocations",
+            "3",
+            "--warmup",
+            "0",
+        ],
     )
     .await;
     let warnings = doc["warnings"].to_string();
@@ -189,7 +197,30 @@ async fn snapstart_versions_are_invoked_once_their_snapshot_is_ready() {
             row["successes"], 3,
             "no invocation hit a Pending version: {row}"
         );
+        // A version's first environment is restored from its snapshot: no INIT.
+        assert!(row["cold_starts"].as_u64().unwrap() >= 1, "{row}");
+        assert!(row["mean_restore_ms"].as_f64().unwrap() >= 100.0, "{row}");
+        assert!(row["mean_init_ms"].is_null(), "{row}");
     }
+    let reports: Vec<String> = lab
+        .lab
+        .telemetry
+        .invocations("limited", 0, i64::MAX)
+        .iter()
+        .flat_map(|r| r.log_lines.clone())
+        .filter(|l| l.starts_with("REPORT"))
+        .collect();
+    let restored: Vec<&String> = reports
+        .iter()
+        .filter(|l| l.contains("\tRestore Duration: "))
+        .collect();
+    assert!(!restored.is_empty(), "{reports:?}");
+    assert!(
+        restored
+            .iter()
+            .all(|l| l.contains("\tBilled Restore Duration: ") && !l.contains("Init Duration")),
+        "{restored:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -246,4 +277,74 @@ async fn cold_start_mode_measures_init_at_every_size() {
     .await
     .unwrap();
     assert!(common::one_line_refusal(&out).contains("--cold-starts samples a grid"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_fleet_run_keeps_each_functions_pause_and_measures_cold_starts_where_asked() {
+    let lab = start_lab(profiles(FLEET)).await;
+    let state = tempfile::tempdir().unwrap();
+    let config = state.path().join("fleet.toml");
+    std::fs::write(
+        &config,
+        "[select]\nnames = [\"limited\", \"coldy\"]\n\n[tuning]\nallow_empty_payload = true\n\
+         search = \"grid\"\nsizes = [1024, 2048]\ninvocations = 4\nwarmup = 1\n\n\
+         [[function]]\nname = \"limited\"\nmin_interval_ms = 120\n\n\
+         [[function]]\nname = \"coldy\"\ncold_starts = true\nwarmup = 0\n",
+    )
+    .unwrap();
+    let out = common::memtune(
+        &lab.endpoint(),
+        state.path(),
+        &[
+            "fleet",
+            "--config",
+            config.to_str().unwrap(),
+            "--format",
+            "json",
+        ],
+    )
+    .output()
+    .await
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut at: Vec<i64> = lab
+        .lab
+        .telemetry
+        .invocations("limited", 0, i64::MAX)
+        .iter()
+        .map(|r| r.timestamp_ms)
+        .collect();
+    at.sort();
+    assert_eq!(at.len(), 10, "two sizes, one warm-up and four each");
+    let gaps: Vec<i64> = at.windows(2).map(|w| w[1] - w[0]).collect();
+    assert!(gaps.iter().all(|g| *g >= 100), "{gaps:?}");
+
+    let run: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let coldy = run["functions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["function"] == "coldy")
+        .unwrap()
+        .clone();
+    for row in coldy["document"]["sizes"].as_array().unwrap() {
+        assert_eq!(row["cold_starts"], 4, "every sample is cold: {row}");
+    }
+    assert!(coldy["document"]["warnings"]
+        .to_string()
+        .contains("cold starts only"));
+    // Four samples per size, no warm-up: the [tuning] warmup does not apply to cold starts.
+    let mut cold_at: Vec<i64> = lab
+        .lab
+        .telemetry
+        .invocations("coldy", 0, i64::MAX)
+        .iter()
+        .map(|r| r.timestamp_ms)
+        .collect();
+    cold_at.sort();
+    assert_eq!(cold_at.len(), 8, "{cold_at:?}");
 }

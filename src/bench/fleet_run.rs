@@ -72,7 +72,6 @@ pub async fn run(
         deadline: None,
         production: Default::default(),
         retune: Default::default(),
-        isolation: Default::default(),
     };
     let started = Instant::now();
     let result = fleet::run(

@@ -51,7 +51,43 @@ impl RealSet {
 pub fn corpus(set: RealSet) -> Vec<FunctionProfile> {
     let mut profiles = cebert(set.cebert_run());
     profiles.extend(mbwilding(set.mbwilding_snapshot()));
+    pair_architectures(&mut profiles);
     profiles
+}
+
+/// Sets each curve's `arm64_factor` from its series on the other architecture (the same name
+/// ending `-arm64` instead of `-x86`): the geometric mean of arm64 over x86_64 mean durations
+/// at the sizes both measured. A series without a pair keeps 1.0.
+fn pair_architectures(profiles: &mut [FunctionProfile]) {
+    let means = |p: &FunctionProfile| -> BTreeMap<u32, f64> {
+        p.curve
+            .iter()
+            .flat_map(|c| c.points.iter().map(|pt| (pt.memory_mb, pt.mean_ms)))
+            .collect()
+    };
+    let mut factors: BTreeMap<String, f64> = BTreeMap::new();
+    for x86 in profiles.iter().filter(|p| p.name.ends_with("-x86")) {
+        let partner = format!("{}-arm64", x86.name.trim_end_matches("-x86"));
+        let Some(arm) = profiles.iter().find(|p| p.name == partner) else {
+            continue;
+        };
+        let (on_x86, on_arm) = (means(x86), means(arm));
+        let logs: Vec<f64> = on_x86
+            .iter()
+            .filter_map(|(m, x)| on_arm.get(m).map(|a| (a / x).ln()))
+            .collect();
+        if logs.is_empty() {
+            continue;
+        }
+        let factor = (logs.iter().sum::<f64>() / logs.len() as f64).exp();
+        factors.insert(x86.name.clone(), factor.clamp(0.1, 10.0));
+        factors.insert(partner, factor.clamp(0.1, 10.0));
+    }
+    for p in profiles.iter_mut() {
+        if let (Some(curve), Some(f)) = (p.curve.as_mut(), factors.get(&p.name)) {
+            curve.arm64_factor = *f;
+        }
+    }
 }
 
 /// A series' identity and its measured points.
@@ -217,6 +253,7 @@ fn profile(series: Series) -> FunctionProfile {
     let memory_mb = series.points[0].memory_mb.max(1024);
     let curve = MeasuredCurve {
         max_memory_used_mb: series.memory_used_mb.unwrap_or(DEFAULT_MAX_MEMORY_USED_MB),
+        arm64_factor: 1.0,
         points: series.points,
     };
     FunctionProfile {
@@ -299,6 +336,35 @@ mod tests {
         assert_eq!(count(RealSet::Report, "cebert-2025"), 42);
         assert_eq!(count(RealSet::Dev, "mbwilding"), 8);
         assert_eq!(count(RealSet::Report, "mbwilding"), 8);
+    }
+
+    #[test]
+    fn paired_series_carry_their_measured_arm64_factor() {
+        let profiles = corpus(RealSet::Dev);
+        let factor = |name: &str| {
+            profiles
+                .iter()
+                .find(|p| p.name == name)
+                .and_then(|p| p.curve.as_ref())
+                .unwrap_or_else(|| panic!("{name}"))
+                .arm64_factor
+        };
+        // Python's SHA-256 loop runs ~15-20% faster on Graviton at every size; Node's about
+        // as fast. Both series of a pair carry the same factor.
+        let python = factor("cebert-nov-cpu-python314-x86");
+        assert!((0.7..0.92).contains(&python), "{python}");
+        assert_eq!(factor("cebert-nov-cpu-python314-arm64"), python);
+        let node = factor("cebert-nov-cpu-nodejs22-x86");
+        assert!((0.9..1.1).contains(&node), "{node}");
+        let paired = profiles
+            .iter()
+            .filter(|p| p.curve.as_ref().is_some_and(|c| c.arm64_factor != 1.0))
+            .count();
+        assert!(
+            paired * 10 >= profiles.len() * 8,
+            "{paired} of {}",
+            profiles.len()
+        );
     }
 
     #[test]

@@ -544,9 +544,7 @@ pub async fn run(args: RecommendArgs) -> Result<(), CliError> {
     let mut doc = document::document(&outcome, &region);
     doc.architectures = architectures;
     if args.cold_starts {
-        doc.warnings.push(
-            "cold starts only: each sample ran on a fresh execution environment (a version of its own); p50, p99 and cost are of INIT plus the first invocation".into(),
-        );
+        doc.warnings.push(tune::cold::WARNING.into());
     }
     doc.function.stack_name = document::stack_name(&api, &function.arn).await;
     if let Ok(p) = &production {

@@ -113,7 +113,7 @@ pub async fn run(args: ServeArgs) -> Result<(), CliError> {
     let plan = fleet::plan(&api, &config, &fleet::jobs::memory_times_timeout)
         .await
         .map_err(|e| platform_error("checking the fleet config against the account", &e))?;
-    preflight::check_plan(&api, &plan, orchestrate::needs(&config))
+    preflight::check_plan(&api, &plan, orchestrate::applies_via_alias(&config))
         .await
         .map_err(preflight_error)?;
     init_logs(args.log_format);

@@ -1616,6 +1616,26 @@ class LambdaChecks:
         )
         tags = lam.list_tags(Resource=active["FunctionArn"])["Tags"]
         r.check("CreateFunction's Tags are the function's", tags == {"memtune:clone-of": API_FN}, tags)
+        tagged = lam.tag_resource(Resource=active["FunctionArn"], Tags={"team": "lab"})
+        r.check(
+            "TagResource answers 204",
+            tagged["ResponseMetadata"]["HTTPStatusCode"] == 204,
+            tagged["ResponseMetadata"],
+        )
+        tags = lam.list_tags(Resource=active["FunctionArn"])["Tags"]
+        r.check(
+            "TagResource adds to the function's tags",
+            tags == {"memtune:clone-of": API_FN, "team": "lab"},
+            tags,
+        )
+        r.expect_error(
+            "TagResource of a function that does not exist -> ResourceNotFoundException 404",
+            "ResourceNotFoundException",
+            404,
+            lam.tag_resource,
+            Resource=self.arn(MISSING_FN),
+            Tags={"k": "v"},
+        )
         invoked = lam.invoke(FunctionName=COPY_FN, LogType="Tail")
         r.check(
             "the copy runs (200, no function error)",

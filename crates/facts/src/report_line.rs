@@ -22,6 +22,9 @@ pub struct Report {
     pub init_ms: Option<f64>,
     /// SnapStart restore duration, present on a restored cold start.
     pub restore_ms: Option<f64>,
+    /// The billed part of the restore (loading the runtime, after-restore hooks; not the
+    /// snapshot's restore), included in `billed_ms`.
+    pub billed_restore_ms: Option<u64>,
     pub status: ReportStatus,
 }
 
@@ -76,6 +79,7 @@ struct TextFields<'a> {
     max_memory_used_mb: Option<f64>,
     init_ms: Option<f64>,
     restore_ms: Option<f64>,
+    billed_restore_ms: Option<f64>,
     status: Option<&'a str>,
     error_type: Option<&'a str>,
 }
@@ -90,6 +94,7 @@ impl<'a> TextFields<'a> {
             "Max Memory Used" => self.max_memory_used_mb = quantity(value, "MB"),
             "Init Duration" => self.init_ms = quantity(value, "ms"),
             "Restore Duration" => self.restore_ms = quantity(value, "ms"),
+            "Billed Restore Duration" => self.billed_restore_ms = quantity(value, "ms"),
             "Status" => self.status = Some(value),
             "Error Type" => self.error_type = Some(value),
             _ => {}
@@ -106,6 +111,7 @@ impl<'a> TextFields<'a> {
             max_memory_used_mb: u32::try_from(whole(self.max_memory_used_mb?)?).ok()?,
             init_ms: self.init_ms,
             restore_ms: self.restore_ms,
+            billed_restore_ms: self.billed_restore_ms.and_then(whole),
             status: status(self.status, self.error_type),
         })
     }
@@ -155,6 +161,7 @@ fn parse_json(line: &str) -> Option<Report> {
         max_memory_used_mb: u32::try_from(whole(number("maxMemoryUsedMB")?)?).ok()?,
         init_ms: number("initDurationMs"),
         restore_ms: number("restoreDurationMs"),
+        billed_restore_ms: number("billedRestoreDurationMs").and_then(whole),
         status: status(
             record.get("status").and_then(Value::as_str),
             record.get("errorType").and_then(Value::as_str),
@@ -185,6 +192,9 @@ pub fn text(r: &Report) -> String {
     if let Some(restore) = r.restore_ms {
         line.push_str(&format!("Restore Duration: {restore:.2} ms\t"));
     }
+    if let Some(billed) = r.billed_restore_ms {
+        line.push_str(&format!("Billed Restore Duration: {billed} ms\t"));
+    }
     if r.status != ReportStatus::Success {
         line.push_str(&format!("Status: {}\t", r.status.as_str()));
     }
@@ -208,6 +218,9 @@ pub fn json_event(r: &Report, time: &str) -> String {
     }
     if let Some(restore) = r.restore_ms {
         metrics["restoreDurationMs"] = json!(round2(restore));
+    }
+    if let Some(billed) = r.billed_restore_ms {
+        metrics["billedRestoreDurationMs"] = json!(billed);
     }
     let mut record = json!({
         "requestId": r.request_id,
@@ -277,6 +290,7 @@ mod tests {
         let log = "REPORT RequestId: d\tDuration: 5.00 ms\tBilled Duration: 6 ms\tMemory Size: 512 MB\tMax Memory Used: 90 MB\tRestore Duration: 310.55 ms\tBilled Restore Duration: 120 ms\t";
         let r = parse_report(log).unwrap();
         assert_eq!(r.restore_ms, Some(310.55));
+        assert_eq!(r.billed_restore_ms, Some(120));
         assert_eq!(r.init_ms, None);
     }
 
@@ -392,6 +406,7 @@ mod tests {
             max_memory_used_mb: 300,
             init_ms,
             restore_ms,
+            billed_restore_ms: restore_ms.map(|r| (r / 2.0).ceil() as u64),
             status,
         }
     }

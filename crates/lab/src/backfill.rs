@@ -506,6 +506,7 @@ fn report_message(r: &SyntheticReport, format: LogFormat) -> String {
         max_memory_used_mb: r.max_memory_used_mb,
         init_ms: r.init_ms,
         restore_ms: None,
+        billed_restore_ms: None,
         status: match r.status {
             None => ReportStatus::Success,
             Some("error") => ReportStatus::Error(Some("Runtime.OutOfMemory".into())),

@@ -80,6 +80,7 @@ pub(crate) fn lambda_action(
         (["2015-03-31", "functions", _, "aliases", _], "PUT") => "UpdateAlias",
         (["2015-03-31", "functions", _, "aliases", _], _) => "DeleteAlias",
         (["2015-03-31", "functions", _, "invocations"], _) => "InvokeFunction",
+        (["2017-03-31", "tags", _], "POST") => "TagResource",
         (["2017-03-31", "tags", _], _) => "ListTags",
         (["2016-08-19", "account-settings"], _) => "GetAccountSettings",
         (["2019-09-30", "functions", _, "concurrency"], _) => "GetFunctionConcurrency",

@@ -48,7 +48,7 @@ pub fn routes() -> Router<Arc<Lab>> {
             get(get_alias).put(update_alias).delete(delete_alias),
         )
         .route("/2015-03-31/functions/{name}/invocations", post(invoke))
-        .route("/2017-03-31/tags/{arn}", get(list_tags))
+        .route("/2017-03-31/tags/{arn}", get(list_tags).post(tag_resource))
         .route("/2016-08-19/account-settings", get(account_settings))
         .route("/2016-08-19/account-settings/", get(account_settings))
         .route(
@@ -401,6 +401,22 @@ async fn list_tags(State(lab): Shared, Path(arn): Path<String>) -> Response {
         .and_then(|_| lab.maybe_service_error())
         .and_then(|_| lab.list_tags(&arn));
     respond(result, StatusCode::OK)
+}
+
+async fn tag_resource(State(lab): Shared, Path(arn): Path<String>, body: Body) -> Response {
+    let result = async {
+        let raw = read_body(body, MAX_CONTROL_REQUEST_BYTES, "TagResource").await?;
+        let mut checks = Checks::new();
+        checks.param("resource", &arn, &validation::TAGGABLE_RESOURCE);
+        let body = checks.body(&raw, validation::TAG_RESOURCE)?;
+        checks.finish()?;
+        lab.maybe_service_error()?;
+        lab.tag_resource(&arn, &body["Tags"])
+    };
+    match result.await {
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Err(e) => e.rest_json(),
+    }
 }
 
 async fn account_settings(State(lab): Shared) -> Response {

@@ -15,11 +15,13 @@
 //! p99 at the interpolated p99, so the lab's mean and p99 equal the measured ones at every
 //! measured size.
 
+use std::borrow::Cow;
+
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 
 use super::workload::{DurationDistribution, Execution, Expectation, Outcome};
-use memtune_facts::{MAX_MEMORY_MB, MIN_MEMORY_MB};
+use memtune_facts::{Architecture, MAX_MEMORY_MB, MIN_MEMORY_MB};
 
 /// The 99th percentile of the standard normal.
 const Z99: f64 = 2.326_347_874_040_840_8;
@@ -66,15 +68,51 @@ pub struct MeasuredCurve {
     /// `Max Memory Used` where no point gives one, in MB.
     #[serde(default = "default_memory_used")]
     pub max_memory_used_mb: f64,
+    /// Durations (mean, p99, INIT) on arm64 over those on x86_64, for a copy of the function
+    /// on the architecture the curve was not measured on: the curve is divided by it on
+    /// x86_64 when measured on arm64, multiplied on arm64 when measured on x86_64. 1.0 (the
+    /// default) when the measurements have no pair on the other architecture.
+    #[serde(default = "no_architecture_difference")]
+    pub arm64_factor: f64,
     /// The measured sizes, in rising memory order.
     pub points: Vec<MeasuredPoint>,
 }
 
+fn no_architecture_difference() -> f64 {
+    1.0
+}
+
 impl MeasuredCurve {
+    /// The curve on `arch`, when it was measured on `own`: durations scaled by
+    /// `arm64_factor` across architectures.
+    pub fn on_architecture(&self, own: Architecture, arch: Architecture) -> Cow<'_, Self> {
+        let scale = match (own, arch) {
+            (Architecture::X86_64, Architecture::Arm64) => self.arm64_factor,
+            (Architecture::Arm64, Architecture::X86_64) => 1.0 / self.arm64_factor,
+            _ => 1.0,
+        };
+        if scale == 1.0 {
+            return Cow::Borrowed(self);
+        }
+        let mut scaled = self.clone();
+        for p in &mut scaled.points {
+            p.mean_ms *= scale;
+            p.p99_ms *= scale;
+            p.init_ms = p.init_ms.map(|i| i * scale);
+        }
+        Cow::Owned(scaled)
+    }
+
     /// The first impossible value, as (key, message).
     pub fn validate(&self) -> Option<(&'static str, String)> {
         if self.points.is_empty() {
             return Some(("points", "a curve needs at least one measured point".into()));
+        }
+        if !(0.1..=10.0).contains(&self.arm64_factor) {
+            return Some((
+                "arm64_factor",
+                format!("arm64_factor = {} is outside 0.1..=10", self.arm64_factor),
+            ));
         }
         if !(1.0..=MAX_MEMORY_MB as f64).contains(&self.max_memory_used_mb) {
             return Some((
@@ -301,6 +339,7 @@ mod tests {
     fn curve() -> MeasuredCurve {
         MeasuredCurve {
             max_memory_used_mb: default_memory_used(),
+            arm64_factor: 1.0,
             points: vec![
                 MeasuredPoint {
                     init_ms: Some(300.0),
@@ -382,6 +421,25 @@ mod tests {
     }
 
     #[test]
+    fn the_other_architecture_runs_the_curve_scaled_by_the_arm64_factor() {
+        let c = MeasuredCurve {
+            arm64_factor: 0.8,
+            ..curve()
+        };
+        let (x86, arm) = (Architecture::X86_64, Architecture::Arm64);
+        assert_eq!(c.on_architecture(x86, x86).mean_ms(512), 20.0);
+        let on_arm = c.on_architecture(x86, arm);
+        assert!((on_arm.mean_ms(512) - 16.0).abs() < 1e-9);
+        assert!((on_arm.p99_ms(256) - 224.0).abs() < 1e-9);
+        assert!((on_arm.init_duration_ms(1024) - 160.0).abs() < 1e-9);
+        // The spread is the same: only the scale moves.
+        assert!((on_arm.noise_cv_at(700) - c.noise_cv_at(700)).abs() < 1e-12);
+        // Measured on arm64, x86_64 is the slower one.
+        assert!((c.on_architecture(arm, x86).mean_ms(512) - 25.0).abs() < 1e-9);
+        assert_eq!(curve().on_architecture(x86, arm).mean_ms(512), 20.0);
+    }
+
+    #[test]
     fn impossible_tables_are_rejected() {
         let mut c = curve();
         assert_eq!(c.validate(), None);
@@ -397,5 +455,10 @@ mod tests {
         assert_eq!(c.validate().map(|e| e.0), Some("max_memory_used_mb"));
         c.points.clear();
         assert_eq!(c.validate().map(|e| e.0), Some("points"));
+        let c = MeasuredCurve {
+            arm64_factor: 0.0,
+            ..curve()
+        };
+        assert_eq!(c.validate().map(|e| e.0), Some("arm64_factor"));
     }
 }

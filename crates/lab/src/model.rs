@@ -13,14 +13,15 @@ use memtune_facts::Architecture;
 #[derive(Debug, Clone, Copy)]
 pub enum DurationModel<'a> {
     Physics(&'a Workload),
-    Measured(&'a MeasuredCurve),
+    /// A curve measured on this architecture.
+    Measured(&'a MeasuredCurve, Architecture),
 }
 
 impl FunctionProfile {
     /// The measured curve when the profile has one, else its workload's physics.
     pub fn model(&self) -> DurationModel<'_> {
         match &self.curve {
-            Some(curve) => DurationModel::Measured(curve),
+            Some(curve) => DurationModel::Measured(curve, self.architecture),
             None => DurationModel::Physics(&self.workload),
         }
     }
@@ -31,7 +32,7 @@ impl DurationModel<'_> {
     pub fn base_duration_ms(&self, memory_mb: u32, arch: Architecture) -> f64 {
         match self {
             DurationModel::Physics(w) => w.base_duration_ms(memory_mb, arch),
-            DurationModel::Measured(c) => c.mean_ms(memory_mb),
+            DurationModel::Measured(c, own) => c.on_architecture(*own, arch).mean_ms(memory_mb),
         }
     }
 
@@ -44,7 +45,9 @@ impl DurationModel<'_> {
     ) -> DurationDistribution {
         match self {
             DurationModel::Physics(w) => w.distribution(memory_mb, arch, timeout_ms),
-            DurationModel::Measured(c) => c.distribution(memory_mb, timeout_ms),
+            DurationModel::Measured(c, own) => c
+                .on_architecture(*own, arch)
+                .distribution(memory_mb, timeout_ms),
         }
     }
 
@@ -58,21 +61,23 @@ impl DurationModel<'_> {
                 1.0,
                 f64::INFINITY,
             ),
-            DurationModel::Measured(c) => c.init_distribution(memory_mb),
+            DurationModel::Measured(c, own) => {
+                c.on_architecture(*own, arch).init_distribution(memory_mb)
+            }
         }
     }
 
     pub fn out_of_memory(&self, memory_mb: u32) -> bool {
         match self {
             DurationModel::Physics(w) => w.out_of_memory(memory_mb),
-            DurationModel::Measured(c) => c.out_of_memory(memory_mb),
+            DurationModel::Measured(c, _) => c.out_of_memory(memory_mb),
         }
     }
 
     pub fn max_memory_used_mb(&self, memory_mb: u32) -> u32 {
         match self {
             DurationModel::Physics(w) => w.max_memory_used_mb(memory_mb),
-            DurationModel::Measured(c) => c.max_memory_used_mb(memory_mb),
+            DurationModel::Measured(c, _) => c.max_memory_used_mb(memory_mb),
         }
     }
 
@@ -80,14 +85,16 @@ impl DurationModel<'_> {
     pub fn error_rate(&self, memory_mb: u32) -> f64 {
         match self {
             DurationModel::Physics(w) => w.error_rate_at(memory_mb),
-            DurationModel::Measured(_) => 0.0,
+            DurationModel::Measured(..) => 0.0,
         }
     }
 
     pub fn expectation(&self, memory_mb: u32, arch: Architecture, timeout_ms: f64) -> Expectation {
         match self {
             DurationModel::Physics(w) => w.expectation(memory_mb, arch, timeout_ms),
-            DurationModel::Measured(c) => c.expectation(memory_mb, timeout_ms),
+            DurationModel::Measured(c, own) => c
+                .on_architecture(*own, arch)
+                .expectation(memory_mb, timeout_ms),
         }
     }
 
@@ -102,7 +109,9 @@ impl DurationModel<'_> {
     ) -> Execution {
         match self {
             DurationModel::Physics(w) => w.execute(memory_mb, arch, timeout_ms, cold, rng),
-            DurationModel::Measured(c) => c.execute(memory_mb, timeout_ms, cold, rng),
+            DurationModel::Measured(c, own) => c
+                .on_architecture(*own, arch)
+                .execute(memory_mb, timeout_ms, cold, rng),
         }
     }
 }

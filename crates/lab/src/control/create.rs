@@ -209,6 +209,21 @@ impl Lab {
                 ),
             ));
         }
+        // Tags on creation need lambda:TagResource as well.
+        let tagged = body
+            .get("Tags")
+            .and_then(Value::as_object)
+            .is_some_and(|t| !t.is_empty());
+        if tagged && self.config.deny.denies("lambda:TagResource") {
+            return Err(AwsError::new(
+                axum::http::StatusCode::FORBIDDEN,
+                "AccessDeniedException",
+                format!(
+                    "User: arn:aws:iam::{}:user/lab is not authorized to perform: lambda:TagResource on resource: arn:aws:lambda:{}:{}:function:{name} because no identity-based policy allows the lambda:TagResource action",
+                    self.account.account_id, self.account.region, self.account.account_id
+                ),
+            ));
+        }
         let package_type = text(body, "PackageType").unwrap_or("Zip");
         let code = code_of(body.get("Code").unwrap_or(&Value::Null), package_type)?;
         let runtime = text(body, "Runtime");
@@ -249,6 +264,10 @@ impl Lab {
             ..self.default_profile(&name)
         });
         profile.name = name.clone();
+        // A measured curve is its architecture's: the copy's is the curve carried across.
+        profile.curve = profile
+            .curve
+            .map(|c| c.on_architecture(built_for, architecture).into_owned());
         profile.architecture = architecture;
         profile.package_type = package_type.to_string();
         profile.runtime = runtime.unwrap_or_default().to_string();

@@ -334,6 +334,28 @@ impl Lab {
     }
 
     pub fn list_tags(&self, resource: &str) -> Result<Value, AwsError> {
+        let name = self.tagged_name(resource)?;
+        self.with_function(name, None, |_, f| Ok(json!({ "Tags": f.profile.tags })))
+    }
+
+    /// TagResource: adds `tags` (a JSON object of strings) to the function, replacing the
+    /// values of keys it has.
+    pub fn tag_resource(&self, resource: &str, tags: &Value) -> Result<(), AwsError> {
+        let name = self.tagged_name(resource)?;
+        let mut inner = self.lock();
+        let f = inner
+            .functions
+            .get_mut(name)
+            .ok_or_else(|| self.not_found(name, None))?;
+        for (key, value) in tags.as_object().into_iter().flatten() {
+            let value = value.as_str().unwrap_or_default().to_string();
+            f.profile.tags.insert(key.clone(), value);
+        }
+        Ok(())
+    }
+
+    /// The function a tagging request's ARN names: unqualified, in this account and region.
+    fn tagged_name<'a>(&self, resource: &'a str) -> Result<&'a str, AwsError> {
         let prefix = format!(
             "arn:aws:lambda:{}:{}:function:",
             self.account.region, self.account.account_id
@@ -348,6 +370,6 @@ impl Lab {
                 "Tags are not supported on qualified ARNs; use the unqualified function ARN.",
             ));
         }
-        self.with_function(name, None, |_, f| Ok(json!({ "Tags": f.profile.tags })))
+        Ok(name)
     }
 }

@@ -52,6 +52,9 @@ pub struct Reservation {
     request_id: String,
     stream: String,
     cold: bool,
+    /// SnapStart: a cold start restored from the version's snapshot (no INIT): the restore's
+    /// duration and its billed part, in ms.
+    restore: Option<(f64, u64)>,
     /// INIT failed: Lambda's (errorType, errorMessage).
     init_failure: Option<(&'static str, String)>,
     /// Wall time to hold the environment busy for the function's own work.
@@ -294,13 +297,21 @@ impl Lab {
                 max_memory_used_mb: execution.max_memory_used_mb.min(30),
             };
         }
+        // A SnapStart version ran INIT when it was published: a cold start restores the
+        // snapshot instead.
+        let restore = (cold && version != LATEST && config.settings.snap_start())
+            .then(|| execution.init_ms.take())
+            .flatten()
+            .map(restore_of);
         let request_id = random_uuid(&mut f.rng);
         let calls = f.profile.calls.clone();
         f.counters.in_flight += 1;
         f.counters.peak_concurrency = f.counters.peak_concurrency.max(f.counters.in_flight);
         inner.in_flight += 1;
         inner.peak = inner.peak.max(inner.in_flight);
-        let simulated_ms = execution.duration_ms + execution.init_ms.unwrap_or(0.0);
+        let simulated_ms = execution.duration_ms
+            + execution.init_ms.unwrap_or(0.0)
+            + restore.map_or(0.0, |(ms, _)| ms);
         let slow = self.config.faults.slow > 0.0
             && inner.fault_rng.random::<f64>() < self.config.faults.slow;
         let mut hold = self.scaled(simulated_ms / 1000.0);
@@ -319,6 +330,7 @@ impl Lab {
             request_id,
             stream,
             cold,
+            restore,
             init_failure,
             hold,
             calls,
@@ -328,7 +340,7 @@ impl Lab {
 
     /// Frees the environment, counts and records the invocation and builds the response.
     pub fn finish(&self, r: Reservation, tail: bool) -> InvokeResult {
-        let billed_ms = billed_ms(&r.execution);
+        let billed_ms = billed_ms(&r.execution, r.restore);
         let gb_s = r.config.memory_mb as f64 / 1024.0 * billed_ms as f64 / 1000.0;
         {
             let mut inner = self.lock();
@@ -436,9 +448,19 @@ fn keep_provisioned_within(pool: &mut [Environment], levels: &HashMap<String, u3
 }
 
 /// Billed duration: handler time plus INIT on a cold start (INIT is billed for all on-demand
-/// functions since 2025-08-01), rounded up to the next millisecond.
-fn billed_ms(e: &Execution) -> u64 {
-    (e.duration_ms + e.init_ms.unwrap_or(0.0)).ceil().max(1.0) as u64
+/// functions since 2025-08-01), or plus the billed part of a SnapStart restore, rounded up to
+/// the next millisecond.
+fn billed_ms(e: &Execution, restore: Option<(f64, u64)>) -> u64 {
+    let extra = e.init_ms.unwrap_or(0.0) + restore.map_or(0.0, |(_, billed)| billed as f64);
+    (e.duration_ms + extra).ceil().max(1.0) as u64
+}
+
+/// The lab's SnapStart restore, from the INIT it replaces (AWS publishes no model): a fifth
+/// of that INIT plus 100 ms to restore, of which Lambda bills loading the runtime and the
+/// after-restore hooks (the lab: half), not the snapshot's own restore.
+fn restore_of(init_ms: f64) -> (f64, u64) {
+    let restore_ms = 100.0 + 0.2 * init_ms;
+    (restore_ms, (restore_ms / 2.0).ceil() as u64)
 }
 
 /// What the function returns: a small JSON document, or Lambda's error payload.
@@ -501,7 +523,8 @@ fn log_lines(r: &Reservation, billed_ms: u64) -> Vec<String> {
         memory_mb: r.config.memory_mb,
         max_memory_used_mb: e.max_memory_used_mb,
         init_ms: e.init_ms,
-        restore_ms: None,
+        restore_ms: r.restore.map(|(ms, _)| ms),
+        billed_restore_ms: r.restore.map(|(_, billed)| billed),
         status,
     };
     match r.config.log_format {

@@ -304,6 +304,15 @@ pub const UPDATE_ALIAS: &[Member] = &[
     member("RevisionId", ANY_STRING),
 ];
 
+pub const TAG_RESOURCE: &[Member] = &[required(
+    "Tags",
+    Shape::Map {
+        key: &ANY_STRING,
+        value: &ANY_STRING,
+        sensitive: false,
+    },
+)];
+
 pub const PUT_FUNCTION_CONCURRENCY: &[Member] =
     &[required("ReservedConcurrentExecutions", int(0, None))];
 

@@ -10,7 +10,7 @@ use crate::sweep::payload::Payloads;
 use crate::sweep::sampling::Sampling;
 use crate::tune::adaptive::AdaptiveLimits;
 use crate::tune::plan::SizePlan;
-use crate::tune::Search;
+use crate::tune::{Isolation, Search};
 
 /// One function to tune.
 #[derive(Debug, Clone)]
@@ -25,6 +25,26 @@ pub struct Job {
     /// beside production. None without a reservation.
     pub max_in_flight: Option<usize>,
     pub sampling: Sampling,
+    /// Where it is sampled: itself or a temporary copy.
+    pub isolation: Isolation,
+    /// Architectures to compare (empty: its own only).
+    pub architectures: Vec<String>,
+    /// Every sample on a fresh execution environment.
+    pub cold_starts: bool,
+}
+
+impl Job {
+    /// Whether the run samples the function itself, and whether it samples copies of it.
+    pub fn samples_in_place_and_on_copies(&self) -> (bool, bool) {
+        let current = &self.function.architecture;
+        let own = self.architectures.is_empty() || self.architectures.contains(current);
+        let other = self.architectures.iter().any(|a| a != current);
+        let in_place = own && self.isolation == Isolation::InPlace;
+        (
+            in_place,
+            other || (own && self.isolation != Isolation::InPlace),
+        )
+    }
 }
 
 /// Why a function gets no job.
@@ -53,6 +73,9 @@ impl Knobs {
         pick(&mut self.payloads, &other.payloads);
         pick(&mut self.min_interval, &other.min_interval);
         pick(&mut self.allowed_errors, &other.allowed_errors);
+        pick(&mut self.isolation, &other.isolation);
+        pick(&mut self.architectures, &other.architectures);
+        pick(&mut self.cold_starts, &other.cold_starts);
     }
 }
 
@@ -110,8 +133,16 @@ pub fn resolve(found: &Discovered, config: &FleetConfig) -> Result<Job, NoJob> {
         knobs.min_mb.unwrap_or(defaults.min_mb),
         knobs.max_mb.unwrap_or(defaults.max_mb),
     );
+    let cold_starts = knobs.cold_starts.unwrap_or(false);
+    let mode = knobs.search.unwrap_or(defaults.mode);
+    if cold_starts && mode == SearchMode::Adaptive && knobs.sizes.is_none() {
+        return Err(NoJob::Invalid(format!(
+            "cold_starts samples a grid, and its search is adaptive (strategy '{}'): set search = \"grid\" or sizes",
+            strategy.name
+        )));
+    }
     // Named sizes are a grid; otherwise the strategy's (or the config's) search mode.
-    let search = match (knobs.search.unwrap_or(defaults.mode), knobs.sizes.take()) {
+    let search = match (mode, knobs.sizes.take()) {
         (SearchMode::Adaptive, None) => {
             SizePlan::new(vec![min_mb], min_mb, max_mb, false)
                 .map_err(|e| NoJob::Invalid(e.to_string()))?;
@@ -144,6 +175,9 @@ pub fn resolve(found: &Discovered, config: &FleetConfig) -> Result<Job, NoJob> {
             allowed_errors: knobs.allowed_errors.take().unwrap_or_default(),
             min_interval: knobs.min_interval.unwrap_or_default(),
         },
+        isolation: knobs.isolation.take().unwrap_or_default(),
+        architectures: knobs.architectures.take().unwrap_or_default(),
+        cold_starts,
     })
 }
 

@@ -19,6 +19,7 @@ use super::retune::RetunePolicy;
 use crate::platform::assume::AssumedRole;
 use crate::platform::LambdaApi;
 use crate::sweep::{SweepError, SweepEvent};
+use crate::tune::architectures::tune_architectures;
 use crate::tune::production::Production;
 use crate::tune::{self, document, TuneError, TuneOptions};
 use memtune_facts::pricing::PriceBook;
@@ -44,8 +45,6 @@ pub struct RunSettings {
     pub production: Arc<BTreeMap<String, Production>>,
     /// Which functions are not tuned again (history).
     pub retune: Arc<RetunePolicy>,
-    /// Where each function is sampled: itself or a temporary copy.
-    pub isolation: crate::tune::Isolation,
 }
 
 impl RunSettings {
@@ -72,7 +71,6 @@ impl RunSettings {
             deadline: config.limits.deadline,
             production: Default::default(),
             retune: Default::default(),
-            isolation: config.tuning.isolation.clone(),
         }
     }
 }
@@ -211,8 +209,8 @@ async fn tune_one<A: LambdaApi>(shared: &Shared<A>, mut job: Job, index: u64) ->
         settle_timeout: settings.settle_timeout,
         seed: settings.seed.wrapping_add(index),
         monthly_invocations: production.map(|p| p.monthly_invocations),
-        cold_starts: false,
-        isolation: settings.isolation.clone(),
+        cold_starts: job.cold_starts,
+        isolation: job.isolation,
         sampling: job.sampling,
     };
     // The fleet budget bounds the total; this bounds one function (its reservation).
@@ -226,18 +224,22 @@ async fn tune_one<A: LambdaApi>(shared: &Shared<A>, mut job: Job, index: u64) ->
             }
         }
     };
-    let name = job.function.name.clone();
-    let tuned = tune::tune(
+    let tuned = tune_architectures(
         &shared.api,
         &shared.book,
-        &name,
+        &job.function,
         &options,
+        &job.architectures,
         in_flight,
         &on_event,
     );
     match tuned.await {
-        Ok(outcome) => {
+        Ok((outcome, architectures)) => {
             let mut doc = document::document(&outcome, &settings.region);
+            doc.architectures = architectures;
+            if job.cold_starts {
+                doc.warnings.push(tune::cold::WARNING.into());
+            }
             doc.function.stack_name =
                 document::stack_name(&shared.api, &outcome.original.arn).await;
             if let Some(p) = production {
@@ -277,7 +279,6 @@ mod tests {
             deadline,
             production: Default::default(),
             retune: Default::default(),
-            isolation: Default::default(),
         }
     }
 

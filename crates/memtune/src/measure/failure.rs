@@ -209,6 +209,7 @@ mod tests {
             max_memory_used_mb: used,
             init_ms: None,
             restore_ms: None,
+            billed_restore_ms: None,
             status,
         }
     }

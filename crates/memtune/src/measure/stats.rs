@@ -126,6 +126,9 @@ pub struct SizeStats {
     pub warm: Option<WarmStats>,
     /// Mean INIT duration of the cold samples.
     pub mean_init_ms: Option<f64>,
+    /// SnapStart: mean Restore Duration of the cold samples (restored from a snapshot
+    /// instead of running INIT).
+    pub mean_restore_ms: Option<f64>,
     /// Largest `Max Memory Used` of any sample.
     pub max_memory_used_mb: Option<u32>,
     pub cost: Option<CostStats>,
@@ -269,15 +272,29 @@ fn one_size(
         .filter_map(|s| s.report.as_ref()?.init_ms)
         .collect();
     let mean_init_ms = (!init.is_empty()).then(|| mean(&init));
+    let restored: Vec<(f64, f64)> = samples
+        .iter()
+        .filter(|s| s.cold)
+        .filter_map(|s| {
+            let r = s.report.as_ref()?;
+            Some((r.restore_ms?, r.billed_restore_ms.unwrap_or(0) as f64))
+        })
+        .collect();
+    let mean_restore_ms = (!restored.is_empty())
+        .then(|| mean(&restored.iter().map(|(ms, _)| *ms).collect::<Vec<_>>()));
+    // What a cold start adds to the bill: INIT, or the billed part of a restore.
+    let cold_billed_ms = mean_init_ms.map(f64::ceil).or_else(|| {
+        (!restored.is_empty()).then(|| mean(&restored.iter().map(|(_, b)| *b).collect::<Vec<_>>()))
+    });
     let warm = warm_stats(&warm_reports, options);
     let cost = (!warm_reports.is_empty()).then(|| {
         let costs: Vec<f64> = warm_reports
             .iter()
             .map(|r| cost_of(memory_mb, r.billed_ms as f64))
             .collect();
-        let init_usd = mean_init_ms.map_or(0.0, |init| {
+        let init_usd = cold_billed_ms.map_or(0.0, |cold_ms| {
             // Affine cost: the difference is INIT's duration cost without the request price.
-            options.cold_start_ratio * (cost_of(memory_mb, init.ceil()) - cost_of(memory_mb, 0.0))
+            options.cold_start_ratio * (cost_of(memory_mb, cold_ms) - cost_of(memory_mb, 0.0))
         });
         cost_stats(&costs, init_usd, memory_mb, options)
     });
@@ -293,6 +310,7 @@ fn one_size(
         missing_reports: samples.iter().filter(|s| s.report.is_none()).count(),
         warm,
         mean_init_ms,
+        mean_restore_ms,
         max_memory_used_mb: samples
             .iter()
             .filter_map(|s| Some(s.report.as_ref()?.max_memory_used_mb))
@@ -463,6 +481,7 @@ mod tests {
             max_memory_used_mb: 70,
             init_ms,
             restore_ms: None,
+            billed_restore_ms: None,
             status: ReportStatus::Success,
         }
     }

@@ -33,7 +33,7 @@ use crate::fleet::{self, Planned};
 use crate::history::{History, HistoryError, RunStatus};
 use crate::platform::aws::AwsLambda;
 use crate::platform::{FunctionConfig, PlatformError};
-use crate::preflight::{self, Needs, PreflightError};
+use crate::preflight::{self, PreflightError};
 use crate::sweep::restore::restore_run;
 use memtune_facts::pricing::PriceBook;
 use recorder::Recorder;
@@ -99,13 +99,9 @@ pub struct Finished {
     pub history_trouble: Vec<String>,
 }
 
-/// What a run with this config calls on each function, for the preflight.
-pub fn needs(config: &FleetConfig) -> Needs {
-    Needs {
-        sweep: true,
-        update_alias: config.apply.mode == ApplyMode::Auto && config.apply.via_alias.is_some(),
-        copy: config.tuning.isolation != crate::tune::Isolation::InPlace,
-    }
+/// Whether a run with this config applies through an alias (UpdateAlias), for the preflight.
+pub fn applies_via_alias(config: &FleetConfig) -> bool {
+    config.apply.mode == ApplyMode::Auto && config.apply.via_alias.is_some()
 }
 
 /// Runs the fleet: production figures (if asked), plan, preflight, sweep, auto-apply; with a
@@ -136,7 +132,7 @@ pub async fn run(
     let planned = fleet::prepare(api, config, &settings, &spend)
         .await
         .map_err(RunError::Plan)?;
-    preflight::check_plan(api, &planned.plan, needs(config)).await?;
+    preflight::check_plan(api, &planned.plan, applies_via_alias(config)).await?;
     let recorder = Arc::new(Mutex::new(Recorder::new(history)));
     let lock = || recorder.lock().unwrap_or_else(|e| e.into_inner());
     lock().begin(&settings, inputs.config_path);

@@ -819,6 +819,14 @@ impl LambdaApi for AwsLambda {
             }
             Probe::DeleteCopy => self.delete_whole(name).await,
             Probe::DeleteLogGroup => self.delete_function_log_group(name).await,
+            Probe::TagCopy { arn } => c
+                .tag_resource()
+                .resource(arn)
+                .tags("memtune:permission-probe", "never-applied")
+                .send()
+                .await
+                .map(drop)
+                .map_err(|e| map_error(&self.target, "TagResource", e)),
         }
     }
 }

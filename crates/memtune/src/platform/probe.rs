@@ -51,6 +51,9 @@ pub enum Probe {
     /// DeleteLogGroup of the copy's group, which does not exist yet: ResourceNotFound when
     /// allowed.
     DeleteLogGroup,
+    /// TagResource on the ARN the copy will have (it does not exist yet): 404 when allowed.
+    /// CreateFunction with tags needs lambda:TagResource too.
+    TagCopy { arn: String },
 }
 
 impl Probe {
@@ -70,6 +73,7 @@ impl Probe {
             Probe::CreateFunction { .. } => "lambda:CreateFunction",
             Probe::DeleteCopy => "lambda:DeleteFunction",
             Probe::DeleteLogGroup => "logs:DeleteLogGroup",
+            Probe::TagCopy { .. } => "lambda:TagResource",
         }
     }
 }

@@ -49,17 +49,55 @@ pub fn check_payload_size(payloads: &Payloads, owner: &str) -> Result<(), Prefli
 }
 
 /// A fleet run's checks over its plan: every job's payloads, then the permissions on every
-/// function it will tune.
+/// function it will tune: a sweep in place, of its copies (isolate = "clone", other
+/// architectures), or both; UpdateAlias when it applies through an alias.
 pub async fn check_plan<A: LambdaApi>(
     api: &A,
     plan: &Plan,
-    needs: Needs,
+    update_alias: bool,
 ) -> Result<(), PreflightError> {
     for job in &plan.jobs {
         check_payload_size(&job.payloads, &job.function.name)?;
     }
-    let functions: Vec<&FunctionConfig> = plan.jobs.iter().map(|j| &j.function).collect();
-    permissions::check(api, &functions, needs).await
+    let mut in_place = Vec::new();
+    let mut copied = Vec::new();
+    for job in &plan.jobs {
+        let (itself, copies) = job.samples_in_place_and_on_copies();
+        if itself {
+            in_place.push(&job.function);
+        }
+        if copies {
+            copied.push(&job.function);
+        }
+    }
+    let sweep = Needs {
+        sweep: true,
+        update_alias,
+        copy: false,
+    };
+    permissions::check(api, &in_place, sweep).await?;
+    let copy = Needs {
+        copy: true,
+        update_alias: false,
+        ..sweep
+    };
+    permissions::check(api, &copied, copy).await?;
+    // Applied through an alias on the function itself, though only its copies were swept.
+    if update_alias {
+        let alias_only: Vec<&FunctionConfig> = plan
+            .jobs
+            .iter()
+            .filter(|j| !j.samples_in_place_and_on_copies().0)
+            .map(|j| &j.function)
+            .collect();
+        let alias = Needs {
+            sweep: false,
+            update_alias: true,
+            copy: false,
+        };
+        permissions::check(api, &alias_only, alias).await?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -76,19 +76,28 @@ fn why(action: &str) -> &'static str {
         "lambda:CreateFunction" => "to create the temporary copy",
         "iam:PassRole" => "to give the copy the function's execution role",
         "logs:DeleteLogGroup" => "to delete the copy's log group",
+        "lambda:TagResource" => "to tag the copy as memtune's, on creation",
         _ => "needed by the run",
     }
 }
 
 /// The probes for a function and what the run needs; `spare_alias` is an alias name the
 /// function does not have.
-pub fn probes(needs: &Needs, function: &FunctionConfig, spare_alias: &str) -> Vec<Probe> {
+pub fn probes(
+    needs: &Needs,
+    function: &FunctionConfig,
+    target: &str,
+    spare_alias: &str,
+) -> Vec<Probe> {
     let mut out = Vec::new();
     if needs.copy {
         let role = &function.settings.role;
         out.extend([
             Probe::CreateFunction { role: role.clone() },
             Probe::PassRole { role: role.clone() },
+            Probe::TagCopy {
+                arn: sibling_arn(&function.arn, target),
+            },
             Probe::DeleteCopy,
             Probe::DeleteLogGroup,
         ]);
@@ -114,6 +123,15 @@ pub fn probes(needs: &Needs, function: &FunctionConfig, spare_alias: &str) -> Ve
         });
     }
     out
+}
+
+/// The ARN a function named `name` has beside the function of `arn` (same account and
+/// region; unqualified).
+fn sibling_arn(arn: &str, name: &str) -> String {
+    match arn.split_once(":function:") {
+        Some((prefix, _)) => format!("{prefix}:function:{name}"),
+        None => name.to_string(),
+    }
 }
 
 /// How a probe was answered.
@@ -182,7 +200,7 @@ async fn denied_on<A: LambdaApi>(
     };
     let alias = spare_alias(api, &target).await;
     let mut denied = BTreeSet::new();
-    let mut sends: Vec<(&str, Probe)> = probes(needs, function, &alias)
+    let mut sends: Vec<(&str, Probe)> = probes(needs, function, &target, &alias)
         .into_iter()
         .map(|p| (target.as_str(), p))
         .collect();
@@ -285,7 +303,7 @@ mod tests {
             update_alias: false,
             copy: false,
         };
-        let actions: BTreeSet<_> = probes(&sweep, &f, "spare")
+        let actions: BTreeSet<_> = probes(&sweep, &f, "orders", "spare")
             .iter()
             .map(Probe::action)
             .collect();
@@ -299,11 +317,27 @@ mod tests {
             assert!(actions.contains(a), "{a} missing");
         }
         assert!(!actions.contains("lambda:UpdateAlias"));
-        assert!(probes(&Needs::default(), &f, "spare").is_empty());
+        assert!(probes(&Needs::default(), &f, "orders", "spare").is_empty());
         // The configuration probe sets the memory the function already has.
-        assert!(
-            probes(&sweep, &f, "spare").contains(&Probe::UpdateConfiguration { memory_mb: 512 })
-        );
+        assert!(probes(&sweep, &f, "orders", "spare")
+            .contains(&Probe::UpdateConfiguration { memory_mb: 512 }));
+    }
+
+    #[test]
+    fn a_copy_is_probed_for_tagging_under_the_name_it_will_have() {
+        let f = FunctionConfig {
+            arn: "arn:aws:lambda:us-east-1:123456789012:function:orders".into(),
+            ..FunctionConfig::sample("orders", 512)
+        };
+        let copy = Needs {
+            sweep: false,
+            update_alias: false,
+            copy: true,
+        };
+        let probes = probes(&copy, &f, "orders-memtune-clone-x86-1", "spare");
+        assert!(probes.contains(&Probe::TagCopy {
+            arn: "arn:aws:lambda:us-east-1:123456789012:function:orders-memtune-clone-x86-1".into()
+        }));
     }
 
     #[test]

@@ -34,6 +34,7 @@ fn size_row(memory_mb: u32, scale: f64) -> SizeRow {
         cv: Some(0.05),
         mean_billed_ms: Some(p50.ceil()),
         mean_init_ms: Some(150.0),
+        mean_restore_ms: None,
         max_memory_used_mb: Some(90),
         cost_per_invocation_usd: Some(cost),
         cost_per_million_usd: Some(cost * 1e6),

@@ -52,6 +52,7 @@ mod fixtures {
                 mean_billed_ms: p50_ms,
             }),
             mean_init_ms: None,
+            mean_restore_ms: None,
             max_memory_used_mb: Some(64),
             cost: Some(CostStats {
                 mean_usd: usd,

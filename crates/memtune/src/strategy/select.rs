@@ -785,6 +785,7 @@ mod tests {
                         max_memory_used_mb: used_mb.min(memory_mb),
                         init_ms: None,
                         restore_ms: None,
+                        billed_restore_ms: None,
                         status: ReportStatus::Success,
                     }),
                 }
@@ -815,6 +816,7 @@ mod tests {
             max_memory_used_mb: f.working_set_mb.min(memory_mb),
             init_ms: (i == 0).then_some(f.init_ms),
             restore_ms: None,
+            billed_restore_ms: None,
             status: if out_of_memory {
                 ReportStatus::Error(Some("Runtime.OutOfMemory".into()))
             } else {

@@ -11,6 +11,9 @@ use crate::measure::{Sample, SizeStats};
 use crate::sweep::SizeRequest;
 use memtune_facts::MAX_MEMORY_MB;
 
+/// The warning a cold-start run's report carries.
+pub const WARNING: &str = "cold starts only: each sample ran on a fresh execution environment (a version of its own); p50, p99 and cost are of INIT plus the first invocation";
+
 /// One single-invocation request per sample; and the size each request's memory stands for.
 pub fn plan(sizes: &[u32], invocations: u32) -> (Vec<SizeRequest>, BTreeMap<u32, u32>) {
     let mut taken: BTreeSet<u32> = sizes.iter().copied().collect();

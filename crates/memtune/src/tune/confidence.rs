@@ -134,6 +134,7 @@ pub(crate) mod tests {
             cv: Some(0.05),
             mean_billed_ms: Some(100.0),
             mean_init_ms: None,
+            mean_restore_ms: None,
             max_memory_used_mb: Some(64),
             cost_per_invocation_usd: Some(mean),
             cost_per_million_usd: Some(mean * 1e6),

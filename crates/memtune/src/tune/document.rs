@@ -139,6 +139,9 @@ pub struct SizeRow {
     pub cv: Option<f64>,
     pub mean_billed_ms: Option<f64>,
     pub mean_init_ms: Option<f64>,
+    /// SnapStart: mean Restore Duration of the cold samples; absent without a restore.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mean_restore_ms: Option<f64>,
     pub max_memory_used_mb: Option<u32>,
     pub cost_per_invocation_usd: Option<f64>,
     pub cost_per_million_usd: Option<f64>,
@@ -184,6 +187,7 @@ fn size_row(s: &SizeStats) -> SizeRow {
         cv: warm.map(|w| w.cv),
         mean_billed_ms: warm.map(|w| w.mean_billed_ms),
         mean_init_ms: s.mean_init_ms,
+        mean_restore_ms: s.mean_restore_ms,
         max_memory_used_mb: s.max_memory_used_mb,
         cost_per_invocation_usd: s.cost.as_ref().map(|c| c.mean_usd),
         cost_per_million_usd: s.cost.as_ref().map(|c| c.mean_usd * 1e6),

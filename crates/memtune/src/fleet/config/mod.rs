@@ -18,6 +18,7 @@ use super::select::Selection;
 use crate::apply::{ApplyMode, ApplyPolicy, Guards};
 use crate::strategy::{Objective, SearchMode, Strategy};
 use crate::sweep::payload::Payloads;
+use crate::tune::Isolation;
 use memtune_facts::toml_lines::{key_line, line_of};
 use memtune_facts::{MAX_MEMORY_MB, MIN_MEMORY_MB};
 use raw::{RawApply, RawFile, RawKnobs, RawLimits, RawOverride, RawSelect, RawServe, RawTuning};
@@ -77,8 +78,6 @@ pub struct Tuning {
     /// A function tuned successfully less than this many days ago, and unchanged since, is
     /// not tuned again (0: always).
     pub retune_after_days: u32,
-    /// `isolate = "clone"`: every function is tuned on a temporary copy.
-    pub isolation: crate::tune::Isolation,
 }
 
 /// Settings both `[tuning]` and `[[function]]` may set; None means "not set here".
@@ -97,6 +96,12 @@ pub struct Knobs {
     pub min_interval: Option<Duration>,
     /// Function errors (by errorType) that count as successful invocations.
     pub allowed_errors: Option<Vec<String>>,
+    /// `isolate = "clone"`: tuned on a temporary copy.
+    pub isolation: Option<Isolation>,
+    /// `architectures = ["x86_64", "arm64"]`: each swept, the other on a copy.
+    pub architectures: Option<Vec<String>>,
+    /// `cold_starts = true`: every sample on a fresh execution environment (grid only).
+    pub cold_starts: Option<bool>,
 }
 
 /// What bounds the whole run.
@@ -187,12 +192,12 @@ fn check(raw: RawFile, dir: &Path) -> Result<FleetConfig, Problem> {
         }
         None => Selection::default(),
     };
-    let tuning = match raw.tuning {
+    let (tuning, tuning_at) = match raw.tuning {
         Some(t) => {
             let at = t.span().start;
-            check_tuning(t.into_inner(), at, dir)?
+            (check_tuning(t.into_inner(), at, dir)?, at)
         }
-        None => check_tuning(RawTuning::default(), 0, dir)?,
+        None => (check_tuning(RawTuning::default(), 0, dir)?, 0),
     };
     let limits = match raw.limits {
         Some(l) => {
@@ -206,7 +211,7 @@ fn check(raw: RawFile, dir: &Path) -> Result<FleetConfig, Problem> {
         .into_iter()
         .map(|o| {
             let at = o.span().start;
-            check_override(o.into_inner(), at, dir)
+            check_override(o.into_inner(), at, dir).map(|o| (o, at))
         })
         .collect::<Result<Vec<_>, _>>()?;
     let apply = match raw.apply {
@@ -232,6 +237,21 @@ fn check(raw: RawFile, dir: &Path) -> Result<FleetConfig, Problem> {
         })
         .collect::<Result<Vec<_>, _>>()?;
     targets::check_distinct(&targets)?;
+    if apply.mode == ApplyMode::Auto {
+        let sections = std::iter::once((&tuning.knobs, tuning_at))
+            .chain(overrides.iter().map(|(o, at)| (&o.knobs, *at)));
+        if let Some((_, at)) = sections
+            .into_iter()
+            .find(|(k, _)| k.architectures.is_some())
+        {
+            return Err(problem(
+                at,
+                "architectures",
+                "architectures may recommend another architecture, which [apply] mode = \"auto\" cannot apply \
+                 (it needs a build of the code for it): use mode = \"propose\" and change the architecture in IaC",
+            ));
+        }
+    }
     let capacity = match raw.capacity {
         Some(c) => {
             let at = c.span().start;
@@ -243,7 +263,7 @@ fn check(raw: RawFile, dir: &Path) -> Result<FleetConfig, Problem> {
         selection,
         tuning,
         limits,
-        overrides,
+        overrides: overrides.into_iter().map(|(o, _)| o).collect(),
         apply,
         serve,
         targets: targets.into_iter().map(|(t, _)| t).collect(),
@@ -401,6 +421,9 @@ fn check_tuning(raw: RawTuning, at: usize, dir: &Path) -> Result<Tuning, Problem
             payloads_file: raw.payloads_file,
             min_interval_ms: raw.min_interval_ms,
             allowed_errors: raw.allowed_errors,
+            isolate: raw.isolate,
+            architectures: raw.architectures,
+            cold_starts: raw.cold_starts,
         },
         at,
         dir,
@@ -409,19 +432,18 @@ fn check_tuning(raw: RawTuning, at: usize, dir: &Path) -> Result<Tuning, Problem
         Some(s) => s,
         None => load_strategy(crate::strategy::DEFAULT_STRATEGY, None, at, dir)?,
     };
-    let isolation = match raw.isolate.as_deref() {
-        None | Some("in-place") => crate::tune::Isolation::InPlace,
-        Some("clone") => crate::tune::Isolation::Clone { architecture: None },
-        Some(other) => {
-            return Err(problem(
-                at,
-                "isolate",
-                format!("isolate = \"{other}\" is not \"in-place\" or \"clone\""),
-            ))
-        }
-    };
+    let adaptive = knobs.search.unwrap_or(strategy.search.mode) == SearchMode::Adaptive;
+    if knobs.cold_starts == Some(true) && adaptive && knobs.sizes.is_none() {
+        return Err(problem(
+            at,
+            "cold_starts",
+            format!(
+                "cold_starts samples a grid, and strategy '{}' searches adaptively: set search = \"grid\" or sizes",
+                strategy.name
+            ),
+        ));
+    }
     Ok(Tuning {
-        isolation,
         strategy,
         knobs,
         cold_start_ratio,
@@ -520,6 +542,9 @@ fn check_override(raw: RawOverride, at: usize, dir: &Path) -> Result<Override, P
             payloads_file: raw.payloads_file,
             min_interval_ms: raw.min_interval_ms,
             allowed_errors: raw.allowed_errors,
+            isolate: raw.isolate,
+            architectures: raw.architectures,
+            cold_starts: raw.cold_starts,
         },
         at,
         dir,
@@ -623,6 +648,38 @@ fn check_knobs(raw: RawKnobs, at: usize, dir: &Path) -> Result<Knobs, Problem> {
             ))
         }
     };
+    if raw.cold_starts == Some(true) {
+        if search == Some(SearchMode::Adaptive) {
+            return Err(problem(
+                at,
+                "cold_starts",
+                "cold_starts samples a grid: set search = \"grid\" (or sizes) instead of \"adaptive\"",
+            ));
+        }
+        if raw.warmup.is_some_and(|n| n > 0) {
+            return Err(problem(
+                at,
+                "cold_starts",
+                "cold_starts measures first invocations only: drop warmup",
+            ));
+        }
+    }
+    let isolation = match raw.isolate.as_deref() {
+        None => None,
+        Some("in-place") => Some(Isolation::InPlace),
+        Some("clone") => Some(Isolation::Clone { architecture: None }),
+        Some(other) => {
+            return Err(problem(
+                at,
+                "isolate",
+                format!("isolate = \"{other}\" is not \"in-place\" or \"clone\""),
+            ))
+        }
+    };
+    let architectures = raw
+        .architectures
+        .map(|listed| check_architectures(listed, at))
+        .transpose()?;
     Ok(Knobs {
         strategy,
         search,
@@ -634,7 +691,35 @@ fn check_knobs(raw: RawKnobs, at: usize, dir: &Path) -> Result<Knobs, Problem> {
         payloads: check_payloads(raw.payload, raw.payload_file, raw.payloads_file, at, dir)?,
         min_interval: raw.min_interval_ms.map(Duration::from_millis),
         allowed_errors: raw.allowed_errors,
+        isolation,
+        architectures,
+        cold_starts: raw.cold_starts,
     })
+}
+
+/// `architectures = [...]`: Lambda's two, each once, at least one.
+fn check_architectures(listed: Vec<String>, at: usize) -> Result<Vec<String>, Problem> {
+    if listed.is_empty() {
+        return Err(problem(
+            at,
+            "architectures",
+            "architectures is empty: list \"x86_64\", \"arm64\" or both",
+        ));
+    }
+    let mut unique: Vec<String> = Vec::new();
+    for a in listed {
+        if !matches!(a.as_str(), "x86_64" | "arm64") {
+            return Err(problem(
+                at,
+                "architectures",
+                format!("unknown architecture '{a}': use \"x86_64\" or \"arm64\""),
+            ));
+        }
+        if !unique.contains(&a) {
+            unique.push(a);
+        }
+    }
+    Ok(unique)
 }
 
 fn load_strategy(
@@ -907,8 +992,8 @@ mod tests {
         )
         .unwrap();
         assert_eq!(
-            config.tuning.isolation,
-            crate::tune::Isolation::Clone { architecture: None }
+            config.tuning.knobs.isolation,
+            Some(Isolation::Clone { architecture: None })
         );
         let knobs = &config.tuning.knobs;
         assert_eq!(knobs.min_interval, Some(Duration::from_millis(200)));
@@ -924,5 +1009,79 @@ mod tests {
         assert!(err.contains("isolate = \"copy\" is not"), "{err}");
         let err = parse("[tuning]\nmin_interval_ms = 4000000\n").unwrap_err();
         assert!(err.contains("min_interval_ms 4000000"), "{err}");
+    }
+
+    #[test]
+    fn functions_may_be_cloned_compared_across_architectures_and_cold_started() {
+        let config = parse(
+            "[tuning]\nsearch = \"grid\"\n\
+             [[function]]\nname = \"api-*\"\nisolate = \"clone\"\narchitectures = [\"x86_64\", \"arm64\", \"arm64\"]\n\
+             [[function]]\nname = \"login\"\ncold_starts = true\nsizes = [512, 1024]\n",
+        )
+        .unwrap();
+        let api = &config.overrides[0].knobs;
+        assert_eq!(api.isolation, Some(Isolation::Clone { architecture: None }));
+        assert_eq!(
+            api.architectures.as_deref(),
+            Some(&["x86_64".to_string(), "arm64".to_string()][..]),
+            "listed once each"
+        );
+        assert_eq!(config.overrides[1].knobs.cold_starts, Some(true));
+        assert_eq!(config.tuning.knobs.isolation, None, "not set: in place");
+    }
+
+    #[test]
+    fn isolation_architecture_and_cold_start_mistakes_name_their_line() {
+        let cases = [
+            (
+                "[[function]]\nname = \"a\"\nisolate = \"copy\"\n",
+                3,
+                "isolate = \"copy\" is not \"in-place\" or \"clone\"",
+            ),
+            (
+                "[[function]]\nname = \"a\"\narchitectures = [\"amd64\"]\n",
+                3,
+                "unknown architecture 'amd64'",
+            ),
+            (
+                "[tuning]\narchitectures = []\n",
+                2,
+                "architectures is empty",
+            ),
+            (
+                "[tuning]\ncold_starts = true\n",
+                2,
+                "cold_starts samples a grid, and strategy 'cost-guarded' searches adaptively",
+            ),
+            (
+                "[[function]]\nname = \"a\"\nsearch = \"adaptive\"\ncold_starts = true\n",
+                4,
+                "cold_starts samples a grid",
+            ),
+            (
+                "[[function]]\nname = \"a\"\nsizes = [512]\nwarmup = 2\ncold_starts = true\n",
+                5,
+                "drop warmup",
+            ),
+            (
+                "[[function]]\nname = \"a\"\ncold_starts = \"yes\"\n",
+                3,
+                "invalid type",
+            ),
+            (
+                "[apply]\nmode = \"auto\"\n[[function]]\nname = \"a\"\narchitectures = [\"arm64\"]\n",
+                5,
+                "cannot apply",
+            ),
+        ];
+        for (text, line, expect) in cases {
+            let err = parse(text).unwrap_err();
+            assert!(
+                err.starts_with(&format!("fleet.toml:{line}:")),
+                "{text:?}: {err}"
+            );
+            assert!(err.contains(expect), "{text:?}: {err}");
+            assert!(!err.contains('\n'), "one line: {err}");
+        }
     }
 }

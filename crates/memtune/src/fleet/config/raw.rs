@@ -107,6 +107,8 @@ pub(super) struct RawTuning {
     pub(super) seed: Option<u64>,
     pub(super) retune_after_days: Option<u32>,
     pub(super) isolate: Option<String>,
+    pub(super) architectures: Option<Vec<String>>,
+    pub(super) cold_starts: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -138,6 +140,9 @@ pub(super) struct RawOverride {
     pub(super) payloads_file: Option<String>,
     pub(super) min_interval_ms: Option<u64>,
     pub(super) allowed_errors: Option<Vec<String>>,
+    pub(super) isolate: Option<String>,
+    pub(super) architectures: Option<Vec<String>>,
+    pub(super) cold_starts: Option<bool>,
     #[serde(default)]
     pub(super) skip: bool,
     pub(super) reason: Option<String>,
@@ -158,4 +163,7 @@ pub(super) struct RawKnobs {
     pub(super) payloads_file: Option<String>,
     pub(super) min_interval_ms: Option<u64>,
     pub(super) allowed_errors: Option<Vec<String>>,
+    pub(super) isolate: Option<String>,
+    pub(super) architectures: Option<Vec<String>>,
+    pub(super) cold_starts: Option<bool>,
 }

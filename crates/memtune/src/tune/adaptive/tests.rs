@@ -30,6 +30,7 @@ fn sized(sizes: &[(u32, bool)]) -> Vec<SizeStats> {
                     max_memory_used_mb: 100,
                     init_ms: None,
                     restore_ms: None,
+                    billed_restore_ms: None,
                     status: ReportStatus::Success,
                 }),
             })
@@ -740,6 +741,7 @@ fn io_bound_search() -> (Vec<SizeStats>, Fit) {
                     max_memory_used_mb: 80,
                     init_ms: None,
                     restore_ms: None,
+                    billed_restore_ms: None,
                     status: ReportStatus::Success,
                 }),
             })
