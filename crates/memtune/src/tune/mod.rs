@@ -3,6 +3,7 @@
 //! Takes plain options in, returns a plain [`TuneOutcome`]; printing is the caller's.
 
 pub mod adaptive;
+pub mod canary;
 pub mod architectures;
 pub mod cold;
 pub mod confidence;
