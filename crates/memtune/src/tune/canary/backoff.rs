@@ -1,10 +1,10 @@
 //! Automatic back-off: a candidate that serves production worse than the alias's main
 //! version, by more than an on-call engineer would accept, is taken out at once.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// How much worse than the main version a candidate may serve before it is taken out.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct BackOffLimits {
     /// Failure rate (errors and throttles per request) above the main version's, in
     /// fraction points: 0.01 = one percentage point.
@@ -30,7 +30,7 @@ impl Default for BackOffLimits {
 }
 
 /// What one version served over a window, from its CloudWatch metrics.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct VersionTraffic {
     pub invocations: f64,
     pub errors: f64,

@@ -19,7 +19,7 @@ pub mod traffic;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tokio::sync::Semaphore;
 
 use super::{adaptive, architecture, cost_fn, observe as observe_raw, OnEvent, Search};
@@ -118,7 +118,7 @@ pub fn plan(
 }
 
 /// What production served during the run, for the report.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TrafficReport {
     pub alias: String,
     pub main_version: String,

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// The request rates every plan states its time at, besides the alias's own.
 pub const REFERENCE_RATES: [f64; 3] = [1.0, 10.0, 100.0];
@@ -14,7 +14,7 @@ pub const REFERENCE_RATES: [f64; 3] = [1.0, 10.0, 100.0];
 pub const DEFAULT_SAMPLES: u32 = 100;
 
 /// What a canary run will do, before it does it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CanaryPlan {
     pub alias: String,
     /// The alias's requests per second over the last hour (CloudWatch Invocations).

@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::backoff::{judge, BackOffLimits, Verdict, VersionTraffic};
 use super::observe::{report_lines, version_traffic, window};
@@ -37,7 +37,7 @@ pub struct CanarySettings {
 }
 
 /// What one size served.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Served {
     pub memory_mb: u32,
     pub version: String,
