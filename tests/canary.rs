@@ -178,11 +178,21 @@ async fn the_plan_states_its_time_at_the_alias_rate_and_at_1_10_and_100_per_seco
     args.push("--dry-run");
     let (out, text) = env.run(&args).await;
     assert!(out.status.success(), "{text}");
-    assert!(text.contains("canary through alias live at 5% of its traffic"), "{text}");
+    assert!(
+        text.contains("canary through alias live at 5% of its traffic"),
+        "{text}"
+    );
     assert!(text.contains("no test invocations"), "{text}");
     // 20 requests in the last hour.
-    assert!(text.contains("now (0.01 req/s over the last hour)"), "{text}");
-    for rate in ["at 1 req/s: 35 min per candidate", "at 10 req/s: 5 min", "at 100 req/s: 2 min"] {
+    assert!(
+        text.contains("now (0.01 req/s over the last hour)"),
+        "{text}"
+    );
+    for rate in [
+        "at 1 req/s: 35 min per candidate",
+        "at 10 req/s: 5 min",
+        "at 100 req/s: 2 min",
+    ] {
         assert!(text.contains(rate), "{rate}: {text}");
     }
     assert!(text.contains("dry run: nothing was changed"), "{text}");
@@ -209,7 +219,10 @@ async fn latest_unlike_the_alias_version_is_refused_with_nothing_changed() {
         line.starts_with("$LATEST of orders-api differs from version 1, which alias live serves, in Timeout, Environment:"),
         "{line}"
     );
-    assert!(line.contains("make $LATEST equal to version 1 (memory aside)"), "{line}");
+    assert!(
+        line.contains("make $LATEST equal to version 1 (memory aside)"),
+        "{line}"
+    );
     assert_eq!(env.found().await, found);
     assert_eq!(common::revision(&env.client, NAME).await, revision);
 }
@@ -262,10 +275,17 @@ async fn kill_9_mid_run_then_restore_leaves_the_alias_and_versions_as_found() {
     assert_eq!(routed.values().copied().collect::<Vec<_>>(), [0.05]);
     child.kill().await.unwrap(); // SIGKILL
     child.wait().await.unwrap();
-    assert_ne!(env.found().await, found, "the kill should leave the canary routed");
+    assert_ne!(
+        env.found().await,
+        found,
+        "the kill should leave the canary routed"
+    );
     let (out, text) = env.run(&["restore", "--function", NAME]).await;
     assert!(out.status.success(), "{text}");
-    assert!(text.contains("alias live routes as found again (version 1)"), "{text}");
+    assert!(
+        text.contains("alias live routes as found again (version 1)"),
+        "{text}"
+    );
     assert_eq!(env.found().await, found);
     let (again, text) = env.run(&["restore"]).await;
     assert!(again.status.success(), "{text}");
@@ -306,7 +326,11 @@ async fn someone_elses_change_to_the_alias_stops_the_run_and_is_kept() {
     assert!(stderr.contains("changed by someone else"), "{stderr}");
     assert!(stderr.contains("kept their change"), "{stderr}");
     let now = env.alias().await;
-    assert_eq!(now.revision_id(), theirs.revision_id(), "their change was clobbered");
+    assert_eq!(
+        now.revision_id(),
+        theirs.revision_id(),
+        "their change was clobbered"
+    );
     assert_eq!(routing(&now), [(candidate.clone(), 0.2)].into());
     // The version they route to serves their alias now: memtune keeps it.
     assert!(env.found().await.versions.contains(&candidate));

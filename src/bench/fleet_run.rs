@@ -73,6 +73,7 @@ pub async fn run(
         production: Default::default(),
         retune: Default::default(),
         isolation: Default::default(),
+        canary: None,
     };
     let started = Instant::now();
     let result = fleet::run(

@@ -6,7 +6,7 @@ use std::time::Duration;
 use clap::Args;
 
 use super::{
-    interrupted, new_run_id, preflight_sweep, read_production, apply_production, Checked,
+    apply_production, interrupted, new_run_id, preflight_sweep, read_production, Checked,
     RecommendArgs,
 };
 use crate::cli::aws_args::platform_error;
@@ -15,6 +15,7 @@ use crate::cli::CliError;
 use memtune::platform::aws::AwsLambda;
 use memtune::platform::cloudwatch::AwsCloudWatch;
 use memtune::platform::logs::AwsLogs;
+use memtune::preflight::state;
 use memtune::report::markdown::Markdown;
 use memtune::report::Report;
 use memtune::sweep::journal;
@@ -25,12 +26,6 @@ use memtune::tune::canary::sampler::CanarySettings;
 use memtune::tune::canary::traffic::{self, Traffic};
 use memtune::tune::canary::{self, PrepareError};
 use memtune::tune::{document, Isolation, TuneOptions};
-use memtune::preflight::state;
-
-/// CloudWatch's period for Lambda's metrics.
-const PERIOD: Duration = Duration::from_secs(60);
-/// How often a serving candidate is judged and the alias checked.
-const POLL: Duration = Duration::from_secs(10);
 
 #[derive(Debug, Args)]
 pub struct TrafficArgs {
@@ -81,8 +76,16 @@ pub fn check(args: &TrafficArgs) -> Result<Option<CheckedTraffic>, CliError> {
     let traffic = traffic::parse(spec, max_share).map_err(CliError::usage)?;
     let mut limits = BackOffLimits::default();
     for (value, flag, field) in [
-        (args.max_error_increase, "--max-error-increase", &mut limits.max_error_rate_increase),
-        (args.max_p99_increase, "--max-p99-increase", &mut limits.max_p99_increase),
+        (
+            args.max_error_increase,
+            "--max-error-increase",
+            &mut limits.max_error_rate_increase,
+        ),
+        (
+            args.max_p99_increase,
+            "--max-p99-increase",
+            &mut limits.max_p99_increase,
+        ),
     ] {
         if let Some(v) = value {
             if !(v.is_finite() && v > 0.0) {
@@ -113,7 +116,11 @@ fn plan_lines(plan: &CanaryPlan) -> Vec<String> {
         plan.rate_per_s,
         plan::describe(&times[0])
     ));
-    lines.extend(times[1..].iter().map(|t| format!("  {}", plan::describe(t))));
+    lines.extend(
+        times[1..]
+            .iter()
+            .map(|t| format!("  {}", plan::describe(t))),
+    );
     lines
 }
 
@@ -140,9 +147,10 @@ pub async fn run(
     let prepared = canary::prepare(&api, &metrics, &args.function, &alias)
         .await
         .map_err(|e| match e {
-            PrepareError::Platform(p) => {
-                platform_error(&format!("cannot read {} and its alias {alias}", args.function), &p)
-            }
+            PrepareError::Platform(p) => platform_error(
+                &format!("cannot read {} and its alias {alias}", args.function),
+                &p,
+            ),
             refused => CliError::usage(refused.to_string()),
         })?;
     let function = prepared.latest.clone();
@@ -157,15 +165,7 @@ pub async fn run(
     let mut checked = checked;
     let (cold_start_ratio, production_warning) = apply_production(&production, args, &mut checked);
     let samples = args.invocations.unwrap_or(plan::DEFAULT_SAMPLES);
-    let mut settings = CanarySettings {
-        alias: alias.clone(),
-        share: canary_input.traffic.share,
-        limits: canary_input.limits,
-        samples,
-        period: PERIOD,
-        poll: POLL,
-        max_wait: PERIOD,
-    };
+    let mut settings = CanarySettings::new(&canary_input.traffic, canary_input.limits, samples);
     let plan = canary::plan(&prepared, &settings, &checked.strategy, &checked.search);
     let lines = plan_lines(&plan);
     if args.dry_run {
@@ -179,15 +179,12 @@ pub async fn run(
         println!("dry run: nothing was changed");
         return Ok(());
     }
-    let Some(per_candidate) = plan.at(plan.rate_per_s).per_candidate else {
+    if settings.wait_for(&plan).is_none() {
         return Err(CliError::usage(format!(
             "alias {alias} of {} served no requests in the last hour: a canary needs production traffic; tune it with a test payload (without --traffic)",
             function.name
         )));
-    };
-    // A candidate whose traffic dried up waits three times its plan, then is measured on
-    // what it served.
-    settings.max_wait = (per_candidate * 3).max(PERIOD * 3);
+    }
     for line in &lines {
         eprintln!("{line}");
     }

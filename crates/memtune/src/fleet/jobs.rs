@@ -25,6 +25,8 @@ pub struct Job {
     /// beside production. None without a reservation.
     pub max_in_flight: Option<usize>,
     pub sampling: Sampling,
+    /// Tune on this alias's production traffic instead of test invocations.
+    pub traffic: Option<crate::tune::canary::traffic::Traffic>,
 }
 
 /// Why a function gets no job.
@@ -53,6 +55,7 @@ impl Knobs {
         pick(&mut self.payloads, &other.payloads);
         pick(&mut self.min_interval, &other.min_interval);
         pick(&mut self.allowed_errors, &other.allowed_errors);
+        pick(&mut self.traffic, &other.traffic);
     }
 }
 
@@ -91,7 +94,8 @@ pub fn resolve(found: &Discovered, config: &FleetConfig) -> Result<Job, NoJob> {
     };
     let payloads = match knobs.payloads.take() {
         Some(p) => p,
-        None if config.tuning.allow_empty_payload => {
+        // Production's requests are the payloads.
+        None if config.tuning.allow_empty_payload || knobs.traffic.is_some() => {
             Payloads::single("{}").expect("{} is valid JSON")
         }
         None => {
@@ -144,6 +148,7 @@ pub fn resolve(found: &Discovered, config: &FleetConfig) -> Result<Job, NoJob> {
             allowed_errors: knobs.allowed_errors.take().unwrap_or_default(),
             min_interval: knobs.min_interval.unwrap_or_default(),
         },
+        traffic: knobs.traffic.take(),
     })
 }
 

@@ -234,7 +234,9 @@ pub enum Infeasibility {
     },
     /// A canary at this size served production worse than the alias's main version and was
     /// taken out (why).
-    BackedOff { reason: String },
+    BackedOff {
+        reason: String,
+    },
 }
 
 /// Statistics per memory size, ascending. `cost_of(memory_mb, billed_ms)` is the USD cost of

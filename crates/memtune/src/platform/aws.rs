@@ -9,7 +9,8 @@ use aws_sdk_lambda::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError}
 use aws_sdk_lambda::operation::invoke::InvokeError;
 use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::{
-    AliasConfiguration, AliasRoutingConfiguration, FunctionConfiguration, InvocationType, LogType, ThrottleReason, VpcConfigResponse,
+    AliasConfiguration, AliasRoutingConfiguration, FunctionConfiguration, InvocationType, LogType,
+    ThrottleReason, VpcConfigResponse,
 };
 use base64::Engine;
 

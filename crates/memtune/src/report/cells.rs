@@ -285,8 +285,13 @@ pub fn traffic(t: &crate::tune::canary::TrafficReport) -> Vec<String> {
         lines.push(line);
     }
     lines.push(match t.canary_extra_usd {
-        Some(x) => format!("canaries' cost beyond what the main version would have charged: {}", usd(x)),
-        None => "canaries' cost beyond production's: not measured (a size without REPORT lines)".into(),
+        Some(x) => format!(
+            "canaries' cost beyond what the main version would have charged: {}",
+            usd(x)
+        ),
+        None => {
+            "canaries' cost beyond production's: not measured (a size without REPORT lines)".into()
+        }
     });
     lines
 }

@@ -305,9 +305,9 @@ impl<'a, A: LambdaApi> Sweeper<'a, A> {
             .await;
         match routed {
             Ok(info) => Ok(info),
-            Err(PlatformError::RevisionMismatch(_)) => Err(self.changed(format!(
-                "alias {alias} changed: its RevisionId moved"
-            ))),
+            Err(PlatformError::RevisionMismatch(_)) => {
+                Err(self.changed(format!("alias {alias} changed: its RevisionId moved")))
+            }
             Err(other) => Err(other.into()),
         }
     }

@@ -3,8 +3,8 @@
 //! Takes plain options in, returns a plain [`TuneOutcome`]; printing is the caller's.
 
 pub mod adaptive;
-pub mod canary;
 pub mod architectures;
+pub mod canary;
 pub mod cold;
 pub mod confidence;
 pub mod document;

@@ -92,6 +92,10 @@ pub(super) struct RawTuning {
     pub(super) seed: Option<u64>,
     pub(super) retune_after_days: Option<u32>,
     pub(super) isolate: Option<String>,
+    pub(super) traffic: Option<String>,
+    pub(super) max_share: Option<String>,
+    pub(super) max_error_increase: Option<f64>,
+    pub(super) max_p99_increase: Option<f64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -123,6 +127,7 @@ pub(super) struct RawOverride {
     pub(super) payloads_file: Option<String>,
     pub(super) min_interval_ms: Option<u64>,
     pub(super) allowed_errors: Option<Vec<String>>,
+    pub(super) traffic: Option<String>,
     #[serde(default)]
     pub(super) skip: bool,
     pub(super) reason: Option<String>,
@@ -143,4 +148,5 @@ pub(super) struct RawKnobs {
     pub(super) payloads_file: Option<String>,
     pub(super) min_interval_ms: Option<u64>,
     pub(super) allowed_errors: Option<Vec<String>>,
+    pub(super) traffic: Option<String>,
 }

@@ -99,7 +99,10 @@ mod tests {
     fn a_candidate_like_the_main_version_keeps_its_share() {
         let limits = BackOffLimits::default();
         let main = traffic(5700.0, 6.0, 200.0);
-        assert_eq!(judge(&main, &traffic(300.0, 1.0, 240.0), &limits), Verdict::Healthy);
+        assert_eq!(
+            judge(&main, &traffic(300.0, 1.0, 240.0), &limits),
+            Verdict::Healthy
+        );
     }
 
     #[test]
@@ -109,7 +112,10 @@ mod tests {
         let Verdict::Unsafe(why) = judge(&main, &traffic(300.0, 30.0, 200.0), &limits) else {
             panic!("10% errors kept its share");
         };
-        assert!(why.starts_with("failure rate 10.0% against the main version's 0.1%"), "{why}");
+        assert!(
+            why.starts_with("failure rate 10.0% against the main version's 0.1%"),
+            "{why}"
+        );
     }
 
     #[test]
@@ -120,7 +126,10 @@ mod tests {
             throttles: 20.0,
             ..traffic(100.0, 0.0, 200.0)
         };
-        assert!(matches!(judge(&main, &throttled, &limits), Verdict::Unsafe(_)));
+        assert!(matches!(
+            judge(&main, &throttled, &limits),
+            Verdict::Unsafe(_)
+        ));
     }
 
     #[test]
@@ -128,9 +137,15 @@ mod tests {
         let limits = BackOffLimits::default();
         let main = traffic(1000.0, 0.0, 200.0);
         // Two errors in ten requests: 20%, but two errors say little.
-        assert_eq!(judge(&main, &traffic(10.0, 2.0, 200.0), &limits), Verdict::Healthy);
+        assert_eq!(
+            judge(&main, &traffic(10.0, 2.0, 200.0), &limits),
+            Verdict::Healthy
+        );
         // A slow p99 over 20 requests is their slowest one.
-        assert_eq!(judge(&main, &traffic(20.0, 0.0, 900.0), &limits), Verdict::Healthy);
+        assert_eq!(
+            judge(&main, &traffic(20.0, 0.0, 900.0), &limits),
+            Verdict::Healthy
+        );
     }
 
     #[test]
@@ -146,6 +161,9 @@ mod tests {
         let Verdict::Unsafe(why) = judge(&main, &slow, &strict) else {
             panic!("40% slower kept its share under a 25% limit");
         };
-        assert_eq!(why, "p99 280 ms against the main version's 200 ms (limit +25%)");
+        assert_eq!(
+            why,
+            "p99 280 ms against the main version's 200 ms (limit +25%)"
+        );
     }
 }

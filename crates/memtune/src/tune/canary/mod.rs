@@ -18,6 +18,7 @@ pub mod traffic;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use tokio::sync::Semaphore;
@@ -33,6 +34,36 @@ use crate::sweep::{Sampler, SizeRequest, SweepError, SweepSetup, Sweeper};
 use memtune_facts::pricing::PriceBook;
 use plan::CanaryPlan;
 use sampler::{Canary, CanarySettings, Served};
+
+/// CloudWatch's period for Lambda's metrics.
+pub const METRIC_PERIOD: Duration = Duration::from_secs(60);
+/// How often a serving candidate is judged and the alias checked.
+pub const POLL: Duration = Duration::from_secs(10);
+
+impl CanarySettings {
+    /// How a run through `traffic` samples: `samples` requests per size at least, one metric
+    /// period at least, polled every [`POLL`]; `max_wait` is set from the plan
+    /// ([`CanarySettings::wait_for`]).
+    pub fn new(traffic: &traffic::Traffic, limits: backoff::BackOffLimits, samples: u32) -> Self {
+        CanarySettings {
+            alias: traffic.alias.clone(),
+            share: traffic.share,
+            limits,
+            samples,
+            period: METRIC_PERIOD,
+            poll: POLL,
+            max_wait: METRIC_PERIOD,
+        }
+    }
+
+    /// A candidate whose traffic dried up waits three times its plan (three periods at
+    /// least), then is measured on what it served; None when the alias has no traffic.
+    pub fn wait_for(&mut self, plan: &CanaryPlan) -> Option<()> {
+        let per_candidate = plan.at(plan.rate_per_s).per_candidate?;
+        self.max_wait = (per_candidate * 3).max(self.period * 3);
+        Some(())
+    }
+}
 
 /// What was read before anything changes: the alias, the version it serves, `$LATEST`, and
 /// the alias's request rate.
@@ -165,7 +196,9 @@ pub async fn tune<A: LambdaApi, M: MetricsApi, L: LogsApi>(
     };
     let sweeper = Sweeper::begin(api, setup).await?;
     // $LATEST as the journal read it, not as prepared: it may have changed in between.
-    if let Err(refusal) = precondition::check(&prepared.alias, &prepared.serving, sweeper.original()) {
+    if let Err(refusal) =
+        precondition::check(&prepared.alias, &prepared.serving, sweeper.original())
+    {
         sweeper.finish().await?;
         return Err(SweepError::Refused(refusal.to_string()).into());
     }
@@ -173,7 +206,9 @@ pub async fn tune<A: LambdaApi, M: MetricsApi, L: LogsApi>(
     let plan = plan(prepared, &settings, &options.strategy, &options.search);
     let serving = &prepared.serving;
     let cost_of = cost_fn(book, &options.region, architecture(serving))?;
-    let mut stats_options = options.strategy.stats_options(serving.timeout_s as f64 * 1000.0);
+    let mut stats_options = options
+        .strategy
+        .stats_options(serving.timeout_s as f64 * 1000.0);
     stats_options.cold_start_ratio = options.cold_start_ratio;
     stats_options.seed = options.seed;
     let mut canary = Canary::new(sweeper, clients, serving.clone(), &prepared.alias, settings);

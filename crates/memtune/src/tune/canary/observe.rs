@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use super::backoff::VersionTraffic;
-use crate::platform::cloudwatch::{invocations_by_resource, MetricQuery, MetricWindow, MetricsApi};
+use crate::platform::cloudwatch::{MetricQuery, MetricWindow, MetricsApi};
 use crate::platform::logs::{log_group_of, report_fields, run_query, LogsApi, QueryError};
 use crate::platform::PlatformResult;
 
@@ -42,9 +42,35 @@ pub async fn alias_rate<M: MetricsApi>(
     now_ms: i64,
 ) -> PlatformResult<f64> {
     let w = window(now_ms - RATE_LOOKBACK_MS, now_ms);
-    let resources = [resource(function, alias)];
-    let invocations = invocations_by_resource(metrics, function, &resources, &w).await?;
-    Ok(invocations[0] / ((w.end_ms - w.start_ms) as f64 / 1000.0))
+    let resource = resource(function, alias);
+    let dims = [("FunctionName", function), ("Resource", resource.as_str())];
+    let query = MetricQuery::new("r", "Invocations", "Sum", &dims);
+    let values = fetch(metrics, &[query], &w).await?;
+    let invocations: f64 = values.get("r").map_or(0.0, |v| v.iter().sum());
+    Ok(invocations / ((w.end_ms - w.start_ms) as f64 / 1000.0))
+}
+
+/// A few queries: one call, paged here (`cloudwatch::fetch_all`'s stream of calls is not
+/// `Send` in the generic futures a fleet run spawns).
+async fn fetch<M: MetricsApi>(
+    metrics: &M,
+    queries: &[MetricQuery],
+    window: &MetricWindow,
+) -> PlatformResult<HashMap<String, Vec<f64>>> {
+    let mut values: HashMap<String, Vec<f64>> = HashMap::new();
+    let mut token: Option<String> = None;
+    loop {
+        let page = metrics
+            .get_metric_data(queries, window, token.as_deref())
+            .await?;
+        for (id, v) in page.series {
+            values.entry(id).or_default().extend(v);
+        }
+        match page.next_token {
+            Some(next) if Some(&next) != token.as_ref() => token = Some(next),
+            _ => return Ok(values),
+        }
+    }
 }
 
 /// What each of `versions` served through the alias over `window`, in order.
@@ -73,22 +99,7 @@ pub async fn version_traffic<M: MetricsApi>(
             queries.push(MetricQuery::new(format!("{id}{i}"), metric, stat, &dims));
         }
     }
-    // A few queries: one call, paged here (`fetch_all`'s stream of calls is not `Send` in
-    // the generic futures a sampler returns).
-    let mut values: HashMap<String, Vec<f64>> = HashMap::new();
-    let mut token: Option<String> = None;
-    loop {
-        let page = metrics
-            .get_metric_data(&queries, window, token.as_deref())
-            .await?;
-        for (id, v) in page.series {
-            values.entry(id).or_default().extend(v);
-        }
-        match page.next_token {
-            Some(next) if Some(&next) != token.as_ref() => token = Some(next),
-            _ => break,
-        }
-    }
+    let values = fetch(metrics, &queries, window).await?;
     let sum = |id: String| values.get(&id).map_or(0.0, |v| v.iter().sum());
     Ok((0..versions.len())
         .map(|i| VersionTraffic {

@@ -43,7 +43,12 @@ pub struct RunTime {
 }
 
 /// Metric periods a candidate needs for `samples` requests at `rate_per_s` x `share`.
-pub fn periods_per_candidate(rate_per_s: f64, share: f64, samples: u32, period_s: u32) -> Option<u32> {
+pub fn periods_per_candidate(
+    rate_per_s: f64,
+    share: f64,
+    samples: u32,
+    period_s: u32,
+) -> Option<u32> {
     let per_period = rate_per_s * share * f64::from(period_s);
     if !(per_period > 0.0 && per_period.is_finite()) {
         return None;
@@ -54,9 +59,13 @@ pub fn periods_per_candidate(rate_per_s: f64, share: f64, samples: u32, period_s
 impl CanaryPlan {
     /// How long the run takes at `rate_per_s`.
     pub fn at(&self, rate_per_s: f64) -> RunTime {
-        let per_candidate =
-            periods_per_candidate(rate_per_s, self.share, self.samples_per_candidate, self.period_s)
-                .map(|n| Duration::from_secs(u64::from(n + 1) * u64::from(self.period_s)));
+        let per_candidate = periods_per_candidate(
+            rate_per_s,
+            self.share,
+            self.samples_per_candidate,
+            self.period_s,
+        )
+        .map(|n| Duration::from_secs(u64::from(n + 1) * u64::from(self.period_s)));
         let times = |candidates: u32| per_candidate.map(|d| d * candidates);
         RunTime {
             rate_per_s,
@@ -158,7 +167,10 @@ mod tests {
     fn an_alias_without_traffic_never_finishes() {
         let t = plan(0.0).at(0.0);
         assert_eq!(t.expected, None);
-        assert_eq!(describe(&t), "at 0 req/s: never (the alias gets no traffic)");
+        assert_eq!(
+            describe(&t),
+            "at 0 req/s: never (the alias gets no traffic)"
+        );
     }
 
     #[test]

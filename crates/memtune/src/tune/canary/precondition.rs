@@ -3,9 +3,9 @@
 //! version's code with its configuration, memory aside.
 
 use crate::platform::{AliasInfo, FunctionConfig};
+use crate::sweep::journal::AliasRoute;
 use crate::sweep::journal::Fingerprint;
 use crate::sweep::routing_back::route_text;
-use crate::sweep::journal::AliasRoute;
 
 /// Why a canary run cannot start; nothing was changed.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -108,7 +108,10 @@ mod tests {
         latest.settings.environment_sha256 = "e".into();
         let e = check(&alias("7"), &serving(), &latest).unwrap_err();
         assert!(matches!(&e, Refusal::LatestDiffers { what, .. } if what == "Code, Environment"));
-        assert!(e.to_string().contains("make $LATEST equal to version 7"), "{e}");
+        assert!(
+            e.to_string().contains("make $LATEST equal to version 7"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -17,7 +17,9 @@ use crate::platform::cloudwatch::MetricsApi;
 use crate::platform::logs::LogsApi;
 use crate::platform::{FunctionConfig, InvokeResponse, LambdaApi};
 use crate::sweep::journal::AliasRoute;
-use crate::sweep::{RawInvocation, Sampler, SizeRequest, StopEarly, SweepError, SweepEvent, Sweeper};
+use crate::sweep::{
+    RawInvocation, Sampler, SizeRequest, StopEarly, SweepError, SweepEvent, Sweeper,
+};
 
 /// How a canary run samples.
 #[derive(Debug, Clone, PartialEq)]
@@ -114,7 +116,10 @@ impl<'a, A: LambdaApi, M: MetricsApi, L: LogsApi> Canary<'a, A, M, L> {
         }
         Err(SweepError::ChangedMeanwhile {
             function: self.serving.name.clone(),
-            what: format!("alias {} changed: its RevisionId moved", self.settings.alias),
+            what: format!(
+                "alias {} changed: its RevisionId moved",
+                self.settings.alias
+            ),
         })
     }
 
@@ -194,7 +199,9 @@ impl<'a, A: LambdaApi, M: MetricsApi, L: LogsApi> Canary<'a, A, M, L> {
         .await
         .map_err(|e| match e {
             crate::platform::logs::QueryError::Platform(p) => SweepError::Platform(p),
-            other => SweepError::Refused(format!("reading the REPORT lines of version {version}: {other}")),
+            other => SweepError::Refused(format!(
+                "reading the REPORT lines of version {version}: {other}"
+            )),
         })?;
         if let Some(why) = &backed_off {
             self.backed_off.insert(memory_mb, why.clone());

@@ -95,7 +95,16 @@ mod tests {
 
     #[test]
     fn bad_specs_say_what_to_write() {
-        for bad in ["", ":5%", "7:5%", "li ve", "live:0", "live:-1%", "live:abc", "live:101%"] {
+        for bad in [
+            "",
+            ":5%",
+            "7:5%",
+            "li ve",
+            "live:0",
+            "live:-1%",
+            "live:abc",
+            "live:101%",
+        ] {
             let e = parse(bad, 1.0).unwrap_err();
             assert!(e.contains("--traffic"), "{bad}: {e}");
         }
