@@ -222,40 +222,6 @@ pub fn size_marks(d: &FunctionDocument, s: &SizeRow, recommended: &str) -> Strin
     marks.join(", ")
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::report::sample;
-
-    #[test]
-    fn counts_money_and_time_read_as_people_write_them() {
-        assert_eq!(count(1, "function"), "1 function");
-        assert_eq!(count(14, "function"), "14 functions");
-        assert_eq!(count(0, "invocation"), "0 invocations");
-        assert_eq!(usd(0.0000412), "$0.000041");
-        assert_eq!(usd(0.0048), "$0.0048");
-        assert_eq!(usd(0.1604), "$0.16");
-        assert_eq!(usd(0.0), "$0.00");
-        assert_eq!(
-            when("2026-12-07T03:53:45.130786044+00:00"),
-            "2026-12-07 03:53 UTC"
-        );
-        assert_eq!(when("2026-12-07T04:53:45+01:00"), "2026-12-07 03:53 UTC");
-        assert_eq!(when("yesterday"), "yesterday");
-    }
-
-    #[test]
-    fn reproduce_names_a_payload_only_when_the_run_had_one() {
-        let mut d = sample::document("api", 1024, 512, 0);
-        d.payload = PayloadKind::Empty;
-        assert!(!reproduce(&d).contains("--payload"), "{}", reproduce(&d));
-        d.payload = PayloadKind::One;
-        assert!(reproduce(&d).ends_with(" --payload @event.json"));
-        d.payload = PayloadKind::Weighted;
-        assert!(reproduce(&d).ends_with(" --payloads @payloads.json"));
-    }
-}
-
 /// A canary run's traffic (`--traffic`): what each size served of production, and what the
 /// canaries cost beyond what production would have.
 pub fn traffic(t: &crate::tune::canary::TrafficReport) -> Vec<String> {
@@ -294,4 +260,38 @@ pub fn traffic(t: &crate::tune::canary::TrafficReport) -> Vec<String> {
         }
     });
     lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::sample;
+
+    #[test]
+    fn counts_money_and_time_read_as_people_write_them() {
+        assert_eq!(count(1, "function"), "1 function");
+        assert_eq!(count(14, "function"), "14 functions");
+        assert_eq!(count(0, "invocation"), "0 invocations");
+        assert_eq!(usd(0.0000412), "$0.000041");
+        assert_eq!(usd(0.0048), "$0.0048");
+        assert_eq!(usd(0.1604), "$0.16");
+        assert_eq!(usd(0.0), "$0.00");
+        assert_eq!(
+            when("2026-12-07T03:53:45.130786044+00:00"),
+            "2026-12-07 03:53 UTC"
+        );
+        assert_eq!(when("2026-12-07T04:53:45+01:00"), "2026-12-07 03:53 UTC");
+        assert_eq!(when("yesterday"), "yesterday");
+    }
+
+    #[test]
+    fn reproduce_names_a_payload_only_when_the_run_had_one() {
+        let mut d = sample::document("api", 1024, 512, 0);
+        d.payload = PayloadKind::Empty;
+        assert!(!reproduce(&d).contains("--payload"), "{}", reproduce(&d));
+        d.payload = PayloadKind::One;
+        assert!(reproduce(&d).ends_with(" --payload @event.json"));
+        d.payload = PayloadKind::Weighted;
+        assert!(reproduce(&d).ends_with(" --payloads @payloads.json"));
+    }
 }

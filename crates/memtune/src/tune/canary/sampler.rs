@@ -228,28 +228,26 @@ impl<A: LambdaApi, M: MetricsApi, L: LogsApi> Sampler for Canary<'_, A, M, L> {
     }
 
     /// One size at a time; a size taken out of production is never routed to again.
-    fn sample(
+    async fn sample(
         &mut self,
         batch: &[SizeRequest],
         _stop_early: &StopEarly,
         on_event: &(dyn Fn(SweepEvent) + Send + Sync),
-    ) -> impl std::future::Future<Output = Result<Vec<RawInvocation>, SweepError>> + Send {
-        async move {
-            let mut raw = Vec::new();
-            for request in batch {
-                if self.backed_off.contains_key(&request.memory_mb) {
-                    continue;
-                }
-                let samples = request.invocations.max(self.settings.samples);
-                let (served, lines) = self.serve(request.memory_mb, samples, on_event).await?;
-                raw.extend(
-                    lines
-                        .into_iter()
-                        .map(|line| as_invocation(served.memory_mb, &served.version, line)),
-                );
+    ) -> Result<Vec<RawInvocation>, SweepError> {
+        let mut raw = Vec::new();
+        for request in batch {
+            if self.backed_off.contains_key(&request.memory_mb) {
+                continue;
             }
-            Ok(raw)
+            let samples = request.invocations.max(self.settings.samples);
+            let (served, lines) = self.serve(request.memory_mb, samples, on_event).await?;
+            raw.extend(
+                lines
+                    .into_iter()
+                    .map(|line| as_invocation(served.memory_mb, &served.version, line)),
+            );
         }
+        Ok(raw)
     }
 }
 
