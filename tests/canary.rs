@@ -335,3 +335,46 @@ async fn someone_elses_change_to_the_alias_stops_the_run_and_is_kept() {
     // The version they route to serves their alias now: memtune keeps it.
     assert!(env.found().await.versions.contains(&candidate));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_fleet_function_with_traffic_needs_no_payload_and_is_skipped_when_refused() {
+    let env = env().await;
+    // $LATEST no longer runs the alias's version's configuration.
+    env.client
+        .update_function_configuration()
+        .function_name(NAME)
+        .timeout(60)
+        .send()
+        .await
+        .unwrap();
+    wait_settled(&env.client).await;
+    let found = env.found().await;
+    let config = env.state.path().join("fleet.toml");
+    std::fs::write(
+        &config,
+        "[select]\nnames = [\"orders-api\"]\n[[function]]\nname = \"orders-*\"\ntraffic = \"live:5%\"\n",
+    )
+    .unwrap();
+    let path = config.display().to_string();
+    let (out, text) = env
+        .run(&[
+            "fleet",
+            "--config",
+            &path,
+            "--format",
+            "json",
+            "--no-production",
+        ])
+        .await;
+    assert!(out.status.success(), "{text}");
+    let report: serde_json::Value =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {text}"));
+    let function = &report["functions"][0];
+    assert_eq!(function["status"], "skipped", "{function}");
+    let reason = function["reason"].as_str().unwrap_or_default();
+    assert!(
+        reason.contains("differs from version 1, which alias live serves, in Timeout"),
+        "{function}"
+    );
+    assert_eq!(env.found().await, found);
+}

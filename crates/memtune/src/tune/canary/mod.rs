@@ -338,3 +338,70 @@ pub fn extra_cost(served: &[Served], sizes: &[SizeStats], main_mb: u32) -> Optio
         .map(|s| mean(s.memory_mb).map(|mine| (mine - main) * s.traffic.invocations))
         .sum()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::backoff::VersionTraffic;
+    use super::*;
+    use crate::measure::CostStats;
+
+    fn size(memory_mb: u32, mean_usd: f64) -> SizeStats {
+        SizeStats {
+            memory_mb,
+            invocations: 10,
+            successes: 10,
+            failures: Default::default(),
+            cold_starts: 0,
+            missing_reports: 0,
+            warm: None,
+            mean_init_ms: None,
+            max_memory_used_mb: None,
+            cost: Some(CostStats {
+                mean_usd,
+                ci_low_usd: mean_usd,
+                ci_high_usd: mean_usd,
+                init_usd: 0.0,
+            }),
+            infeasible: Vec::new(),
+        }
+    }
+
+    fn served(memory_mb: u32, main: bool, invocations: f64) -> Served {
+        Served {
+            memory_mb,
+            version: memory_mb.to_string(),
+            main,
+            share: 0.05,
+            traffic: VersionTraffic {
+                invocations,
+                ..VersionTraffic::default()
+            },
+            main_traffic: VersionTraffic::default(),
+            reports: 0,
+            seconds: 60.0,
+            backed_off: None,
+        }
+    }
+
+    #[test]
+    fn the_canaries_cost_what_their_requests_cost_beyond_the_main_versions_price() {
+        let sizes = [size(256, 1e-6), size(512, 2e-6), size(1024, 5e-6)];
+        let served = [
+            served(512, true, 5000.0),
+            served(256, false, 100.0),
+            served(1024, false, 200.0),
+        ];
+        // 100 requests a millionth cheaper, 200 three millionths dearer.
+        let extra = extra_cost(&served, &sizes, 512).unwrap();
+        assert!((extra - 5e-4).abs() < 1e-12, "{extra}");
+        assert_eq!(extra_cost(&served, &sizes[1..], 512), None);
+    }
+
+    #[test]
+    fn a_size_taken_out_is_infeasible_whatever_it_measured() {
+        let mut sizes = vec![size(256, 1e-6), size(512, 2e-6)];
+        mark_backed_off(&mut sizes, &[(256, "p99 900 ms".to_string())].into());
+        assert!(!sizes[0].is_feasible());
+        assert!(sizes[1].is_feasible());
+    }
+}
