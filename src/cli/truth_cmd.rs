@@ -196,8 +196,17 @@ fn table(t: &FunctionTruth, show_all: bool) -> String {
     for column in table.column_iter_mut().take(6) {
         column.set_cell_alignment(CellAlignment::Right);
     }
+    let mix = match &t.test_event {
+        Some(test) => format!(
+            "\nrows: the production mix; a test event (no lab_request_class) would find \
+             cheapest {}, fastest {}",
+            size_or_none(test.cheapest_mb),
+            size_or_none(test.fastest_mb)
+        ),
+        None => String::new(),
+    };
     format!(
-        "{heading}\n{table}\ncheapest feasible: {}   fastest: {}\n\n",
+        "{heading}\n{table}\ncheapest feasible: {}   fastest: {}{mix}\n\n",
         size_or_none(t.cheapest_mb),
         size_or_none(t.fastest_mb)
     )

@@ -138,7 +138,7 @@ impl<'a> Production<'a> {
             1.0
         } else {
             let timeout = 1.0 - durations.cdf_uncapped(profile.timeout_ms());
-            timeout + (1.0 - timeout) * model.error_rate()
+            timeout + (1.0 - timeout) * model.error_rate(memory)
         };
         let init = model.init_distribution(memory, profile.architecture);
         // With environments modelled, INIT is not part of an invocation's Duration and

@@ -603,7 +603,7 @@ async fn invoke_inner(
             Ok(r)
         }
         InvocationType::Event => {
-            let reservation = lab.reserve(&name, qualifier)?;
+            let reservation = lab.reserve_request(&name, qualifier, &body)?;
             let version = reservation.version().to_string();
             let lab = lab.clone();
             tokio::spawn(async move {
@@ -617,11 +617,7 @@ async fn invoke_inner(
             Ok(r)
         }
         InvocationType::RequestResponse => {
-            let reservation = lab.reserve(&name, qualifier)?;
-            if !reservation.hold.is_zero() {
-                tokio::time::sleep(reservation.hold).await;
-            }
-            let result = lab.finish(reservation, tail);
+            let result = lab.invoke(&name, qualifier, &body, tail).await?;
             let mut r = (
                 StatusCode::from_u16(result.status).unwrap_or(StatusCode::OK),
                 [("content-type", "application/json")],

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use super::environments::Environments;
 use super::measured::MeasuredCurve;
+use super::production::{self, Live, RequestClass};
 use super::workload::Workload;
 use memtune_facts::{Architecture, MAX_MEMORY_MB, MIN_MEMORY_MB};
 
@@ -144,6 +145,12 @@ pub struct FunctionProfile {
     /// the function on the other architecture fails at INIT.
     #[serde(default = "portable_by_default")]
     pub portable: bool,
+    /// Production's request classes; a test event runs `workload` (see `production`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub production_mix: Vec<RequestClass>,
+    /// Traffic the lab sends through an alias while it runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub live: Option<Live>,
 }
 
 fn portable_by_default() -> bool {
@@ -201,13 +208,27 @@ impl FunctionProfile {
                 "a function has either [function.workload] or [function.curve], not both",
             ),
             Some(curve) => curve.validate(),
-            None => self.validate_workload(),
+            None => Self::workload_problem(&self.workload),
         };
-        problem.or_else(|| self.validate_traffic())
+        problem
+            .or_else(|| self.validate_traffic())
+            .or_else(|| self.validate_production())
     }
 
-    fn validate_workload(&self) -> Option<(&'static str, String)> {
-        let w = &self.workload;
+    fn validate_production(&self) -> Option<(&'static str, String)> {
+        if self.curve.is_some() && !self.production_mix.is_empty() {
+            return Some((
+                "production_mix",
+                "a production_mix needs [function.workload], not [function.curve]".into(),
+            ));
+        }
+        self.production_mix
+            .iter()
+            .find_map(|c| Self::workload_problem(&c.workload))
+            .or_else(|| production::validate(&self.production_mix, self.live.as_ref()))
+    }
+
+    fn workload_problem(w: &Workload) -> Option<(&'static str, String)> {
         let bad = |key: &'static str, msg: &str| Some((key, msg.to_string()));
         let checks: [(&'static str, f64, f64, f64); 13] = [
             ("cpu_ms", w.cpu_ms, 0.0, 1e8),
@@ -246,6 +267,22 @@ impl FunctionProfile {
                 return Some((
                     "noise_cv_by_memory",
                     format!("noise_cv_by_memory: cv {cv} at {memory_mb} MB is outside 0..=5"),
+                ));
+            }
+            previous = memory_mb;
+        }
+        let mut previous = 0;
+        for &(memory_mb, rate) in &w.error_rate_by_memory {
+            if memory_mb <= previous || !(MIN_MEMORY_MB..=MAX_MEMORY_MB).contains(&memory_mb) {
+                return bad(
+                    "error_rate_by_memory",
+                    "error_rate_by_memory sizes must rise strictly within 128..=10240 MB",
+                );
+            }
+            if !(0.0..=1.0).contains(&rate) {
+                return Some((
+                    "error_rate_by_memory",
+                    format!("error_rate_by_memory: rate {rate} at {memory_mb} MB is outside 0..=1"),
                 ));
             }
             previous = memory_mb;

@@ -13,8 +13,10 @@ use serde_json::json;
 
 use super::{random_uuid, seed_for, Environment, FunctionState, Lab, RunConfig, LATEST};
 use crate::aws_error::AwsError;
+use crate::model::DurationModel;
+use crate::production;
 use crate::profiles::LogFormat;
-use crate::telemetry::InvocationRecord;
+use crate::telemetry::{InvocationRecord, ThrottleRecord};
 use crate::workload::{Execution, Outcome};
 
 /// How an invocation was asked for.
@@ -62,9 +64,36 @@ impl Reservation {
 }
 
 impl Lab {
-    /// Checks concurrency, picks (or starts) an execution environment and draws the
-    /// execution. The environment stays busy until [`Lab::finish`].
+    /// A synchronous invocation: reserve, hold the environment for the (scaled) duration,
+    /// finish. Invoke's RequestResponse and the live traffic generator both run through it.
+    pub async fn invoke(
+        &self,
+        name: &str,
+        qualifier: Option<&str>,
+        payload: &[u8],
+        tail: bool,
+    ) -> Result<InvokeResult, AwsError> {
+        let reservation = self.reserve_request(name, qualifier, payload)?;
+        if !reservation.hold.is_zero() {
+            tokio::time::sleep(reservation.hold).await;
+        }
+        Ok(self.finish(reservation, tail))
+    }
+
+    /// [`Lab::reserve_request`] with a payload that names no request class.
     pub fn reserve(&self, name: &str, qualifier: Option<&str>) -> Result<Reservation, AwsError> {
+        self.reserve_request(name, qualifier, b"")
+    }
+
+    /// Checks concurrency, picks (or starts) an execution environment and draws the
+    /// execution of the request class the payload names (see `production`). The environment
+    /// stays busy until [`Lab::finish`].
+    pub fn reserve_request(
+        &self,
+        name: &str,
+        qualifier: Option<&str>,
+        payload: &[u8],
+    ) -> Result<Reservation, AwsError> {
         let mut guard = self.lock();
         let inner = &mut *guard;
         let throttle_fault = self.config.faults.throttle;
@@ -112,8 +141,12 @@ impl Lab {
         if let Some(reason) = throttled {
             f.counters.throttles += 1;
             inner.throttles += 1;
-            self.telemetry
-                .record_throttle(name, Utc::now().timestamp_millis());
+            self.telemetry.record_throttle(ThrottleRecord {
+                function: name.to_string(),
+                alias: alias.clone(),
+                version: version.clone(),
+                timestamp_ms: Utc::now().timestamp_millis(),
+            });
             let mut e = AwsError::new(
                 axum::http::StatusCode::TOO_MANY_REQUESTS,
                 "TooManyRequestsException",
@@ -185,22 +218,34 @@ impl Lab {
         pool[env_index].busy = true;
         let stream = pool[env_index].stream.clone();
         let architecture = f.profile.architecture;
-        let noise_key = format!(
+        let class = production::class_of(&f.profile.production_mix, payload);
+        let mut noise_key = format!(
             "{}:{version}:{}:{generation}",
             f.profile.name, config.memory_mb
         );
+        if let Some(c) = class {
+            noise_key = format!("{noise_key}:{}", c.class);
+        }
         let seed = self.config.seed;
         let noise = f
             .noise
             .entry(noise_key)
             .or_insert_with_key(|key| StdRng::seed_from_u64(seed_for(seed, key)));
-        let mut execution = f.profile.model().execute(
+        let model = class.map_or(f.profile.model(), |c| DurationModel::Physics(&c.workload));
+        let mut execution = model.execute(
             config.memory_mb,
             architecture,
             config.timeout_s as f64 * 1000.0,
             cold,
             noise,
         );
+        let failing = f.failing_versions.get(&version).copied().unwrap_or(0.0);
+        if execution.outcome == Outcome::Success
+            && failing > 0.0
+            && inner.fault_rng.random::<f64>() < failing
+        {
+            execution.outcome = Outcome::FunctionError;
+        }
         let init_failure = f.init_failure();
         if init_failure.is_some() {
             // The runtime gives up while loading the code: a short INIT, nothing runs.
