@@ -378,3 +378,169 @@ async fn a_fleet_function_with_traffic_needs_no_payload_and_is_skipped_when_refu
     );
     assert_eq!(env.found().await, found);
 }
+
+/// config/lab/canary.toml with its live traffic at ten times the profiles' rates (time scale
+/// 0.1): checkout-api's alias gets 200 requests a second, payments-worker's 100.
+async fn live_env() -> Env {
+    let profiles = profiles(include_str!("../config/lab/canary.toml"));
+    let mut config = LabConfig::new(profiles);
+    config.time_scale = 0.1;
+    let lab = start_lab_with(config).await;
+    let client = lambda_client(&lab.endpoint()).await;
+    // Traffic in CloudWatch before the run reads the alias's rate.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    Env {
+        lab,
+        state: tempfile::tempdir().unwrap(),
+        client,
+    }
+}
+
+async fn recommend_json(env: &Env, args: &[&str]) -> serde_json::Value {
+    let (out, text) = env.run(args).await;
+    assert!(out.status.success(), "{text}");
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {text}"))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_canary_run_recommends_production_s_optimum_where_a_test_event_sweep_is_off() {
+    let env = live_env().await;
+    let profiles = profiles(include_str!("../config/lab/canary.toml"));
+    let checkout = profiles.function("checkout-api").unwrap().clone();
+    let book = memtune_facts::pricing::PriceBook::builtin();
+    let prices = book.region("us-east-1").unwrap();
+    let truth = memtune_lab::truth::function_truth(
+        &checkout,
+        &memtune_lab::truth::every_size(),
+        &book,
+        prices,
+    )
+    .unwrap();
+    let best = truth.at(truth.cheapest_mb.unwrap()).unwrap().cost_usd;
+    // How much more than production's cheapest size a size costs; None: production's large
+    // requests run out of memory there.
+    let regret = |mb: u64| {
+        let at = truth.at(mb as u32).unwrap();
+        (!at.out_of_memory).then(|| at.cost_usd / best - 1.0)
+    };
+    let canary = recommend_json(
+        &env,
+        &[
+            "recommend",
+            "checkout-api",
+            "--traffic",
+            "live:5%",
+            "--strategy",
+            "cost",
+            "--no-production",
+            "--format",
+            "json",
+        ],
+    )
+    .await;
+    let chosen = canary["recommendation"]["memory_mb"].as_u64().unwrap();
+    let off = regret(chosen);
+    assert!(
+        off.is_some_and(|r| r <= 0.05),
+        "canary chose {chosen} MB: {off:?} above production's cheapest ({} MB)",
+        truth.cheapest_mb.unwrap()
+    );
+    let traffic = &canary["traffic"];
+    assert_eq!(traffic["test_invocations"], 0);
+    assert_eq!(canary["exploration"]["invocations"], 0);
+    let served = traffic["served"].as_array().unwrap();
+    assert!(served.iter().any(|s| s["main"] == true), "{traffic}");
+    assert!(
+        served.iter().filter(|s| s["main"] == false).count() >= 2,
+        "{traffic}"
+    );
+    // The same function swept with a test event lands elsewhere.
+    let sweep = recommend_json(
+        &env,
+        &[
+            "recommend",
+            "checkout-api",
+            "--strategy",
+            "cost",
+            "--no-production",
+            "--format",
+            "json",
+        ],
+    )
+    .await;
+    let swept = sweep["recommendation"]["memory_mb"].as_u64().unwrap();
+    assert!(
+        regret(swept).is_none_or(|r| r > 0.05),
+        "the test event sweep chose {swept} MB: {:?}",
+        regret(swept)
+    );
+    // Nothing left behind: the alias routes to version 1 alone, no other version.
+    let alias = env
+        .client
+        .get_alias()
+        .function_name("checkout-api")
+        .name("live")
+        .send()
+        .await
+        .unwrap();
+    assert!(routing(&alias).is_empty());
+    let versions = env
+        .client
+        .list_versions_by_function()
+        .function_name("checkout-api")
+        .send()
+        .await
+        .unwrap();
+    let names: Vec<&str> = versions
+        .versions()
+        .iter()
+        .filter_map(|v| v.version())
+        .collect();
+    assert_eq!(names, ["$LATEST", "1"]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_candidate_with_a_raised_error_rate_is_taken_out_within_one_metric_period() {
+    let env = live_env().await;
+    // payments-worker: handled errors reach 25% at 1536 MB and above; the speed search
+    // starts at 1769 and 4096 MB among others.
+    let report = recommend_json(
+        &env,
+        &[
+            "recommend",
+            "payments-worker",
+            "--traffic",
+            "live:5%",
+            "--strategy",
+            "speed",
+            "--no-production",
+            "--format",
+            "json",
+        ],
+    )
+    .await;
+    let served = report["traffic"]["served"].as_array().unwrap().clone();
+    let taken_out: Vec<&serde_json::Value> = served
+        .iter()
+        .filter(|s| s["backed_off"].is_string())
+        .collect();
+    // 128 MB runs out of memory (every request fails): taken out too.
+    let erroring = |s: &&&serde_json::Value| s["memory_mb"].as_u64().unwrap() >= 1536;
+    assert!(taken_out.iter().any(|s| erroring(&s)), "{served:?}");
+    for s in &taken_out {
+        let why = s["backed_off"].as_str().unwrap();
+        assert!(why.starts_with("failure rate"), "{why}");
+        assert!(s["seconds"].as_f64().unwrap() <= 60.0, "{s}");
+    }
+    let chosen = report["recommendation"]["memory_mb"].as_u64().unwrap();
+    assert!(
+        chosen < 1536 && !taken_out.iter().any(|s| s["memory_mb"] == chosen),
+        "recommended {chosen} MB, a size taken out"
+    );
+    for s in served
+        .iter()
+        .filter(|s| s["backed_off"].is_null() && s["main"] == false)
+    {
+        assert!(s["memory_mb"].as_u64().unwrap() < 1536, "{s}");
+    }
+}

@@ -102,7 +102,7 @@ pub fn check(args: &TrafficArgs) -> Result<Option<CheckedTraffic>, CliError> {
 /// The plan's lines: the alias's rate, then the time at it and at 1, 10 and 100 req/s.
 fn plan_lines(plan: &CanaryPlan) -> Vec<String> {
     let mut lines = vec![format!(
-        "canary through alias {} at {} of its traffic, one candidate at a time ({} first, up to {} more while the decision is open), each serving at least {} requests and one {} s metric period; no test invocations",
+        "canary through alias {} at {} of its traffic, one candidate at a time ({} first, up to {} more while the decision is open), each serving at least {} requests (counted in {} s metric periods); no test invocations",
         plan.alias,
         traffic::percent(plan.share),
         plan.first_candidates,

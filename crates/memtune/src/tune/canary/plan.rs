@@ -1,6 +1,7 @@
 //! How long a canary run takes: each candidate serves its share of the alias's traffic until
-//! it has enough requests, for at least one metric period (the back-off needs one to judge
-//! it), and its last period's datapoints take one more period to be published.
+//! CloudWatch has counted enough requests. Lambda's metrics come in whole periods (1 minute),
+//! so that is a whole number of periods, at least one, plus one more for the last period's
+//! datapoints to be published.
 
 use std::time::Duration;
 

@@ -30,7 +30,7 @@ pub struct CanarySettings {
     pub limits: BackOffLimits,
     /// Requests a size serves at least before it is measured.
     pub samples: u32,
-    /// CloudWatch's period for Lambda's metrics (60 s).
+    /// CloudWatch's period for Lambda's metrics (60 s): the plan counts in it.
     pub period: Duration,
     /// How often metrics and the alias are read while a candidate serves.
     pub poll: Duration,
@@ -177,9 +177,10 @@ impl<'a, A: LambdaApi, M: MetricsApi, L: LogsApi> Canary<'a, A, M, L> {
                     break (mine, theirs);
                 }
             }
-            let elapsed = started.elapsed();
-            let enough = mine.invocations >= f64::from(samples) && elapsed >= self.settings.period;
-            if enough || elapsed >= self.settings.max_wait {
+            // CloudWatch counts a request once its datapoint is published: enough counted
+            // means enough measured, whatever the period.
+            let enough = mine.invocations >= f64::from(samples);
+            if enough || started.elapsed() >= self.settings.max_wait {
                 break (mine, theirs);
             }
         };
