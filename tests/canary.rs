@@ -430,6 +430,8 @@ async fn a_canary_run_recommends_production_s_optimum_where_a_test_event_sweep_i
             "checkout-api",
             "--traffic",
             "live:5%",
+            "--invocations",
+            "200",
             "--strategy",
             "cost",
             "--no-production",
@@ -528,8 +530,11 @@ async fn a_candidate_with_a_raised_error_rate_is_taken_out_within_one_metric_per
     let erroring = |s: &&&serde_json::Value| s["memory_mb"].as_u64().unwrap() >= 1536;
     assert!(taken_out.iter().any(|s| erroring(&s)), "{served:?}");
     for s in &taken_out {
-        let why = s["backed_off"].as_str().unwrap();
-        assert!(why.starts_with("failure rate"), "{why}");
+        // Errors, or a p99 far above the main version's (a small size).
+        if erroring(&s) {
+            let why = s["backed_off"].as_str().unwrap();
+            assert!(why.starts_with("failure rate"), "{why}");
+        }
         assert!(s["seconds"].as_f64().unwrap() <= 60.0, "{s}");
     }
     let chosen = report["recommendation"]["memory_mb"].as_u64().unwrap();
