@@ -343,6 +343,7 @@ fn document(name: &str, current_mb: u32, recommended_mb: Option<u32>) -> Functio
         production: None,
         payload: Default::default(),
         architectures: None,
+        traffic: None,
     }
 }
 

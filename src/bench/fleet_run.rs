@@ -72,6 +72,7 @@ pub async fn run(
         deadline: None,
         production: Default::default(),
         retune: Default::default(),
+        canary: None,
     };
     let started = Instant::now();
     let result = fleet::run(

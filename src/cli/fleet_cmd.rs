@@ -16,7 +16,7 @@ use super::CliError;
 use memtune::apply::ApplyAction;
 use memtune::fleet::config::FleetConfig;
 use memtune::fleet::jobs::{memory_times_timeout, Job};
-use memtune::fleet::run::RunSettings;
+use memtune::fleet::run::{CanaryClients, RunSettings};
 use memtune::fleet::{self, Plan};
 use memtune::orchestrate::organisation::OrganisationInputs;
 use memtune::orchestrate::RunInputs;
@@ -176,6 +176,7 @@ pub async fn run(args: FleetArgs) -> Result<(), CliError> {
         args.aws.options().endpoint_url,
     );
     settings.retune = Arc::new(retune);
+    settings.canary = Some(CanaryClients::new(&sdk, &config));
     let inputs = RunInputs {
         sdk: &sdk,
         api: &api,

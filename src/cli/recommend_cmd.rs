@@ -40,6 +40,9 @@ use memtune::tune::production::Production;
 use memtune::tune::{self, Isolation, Search, TuneError, TuneOptions};
 use memtune_facts::pricing::PriceBook;
 
+#[path = "recommend_traffic.rs"]
+mod traffic;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum OutputFormat {
     Table,
@@ -229,6 +232,8 @@ pub struct RecommendArgs {
     #[arg(long, default_value_t = 1)]
     seed: u64,
     #[command(flatten)]
+    traffic: traffic::TrafficArgs,
+    #[command(flatten)]
     aws: AwsArgs,
 }
 
@@ -416,6 +421,9 @@ pub(super) use memtune::sweep::journal::new_run_id;
 
 pub async fn run(args: RecommendArgs) -> Result<(), CliError> {
     let checked = check_input(&args)?;
+    if let Some(canary) = traffic::check(&args.traffic)? {
+        return traffic::run(&args, checked, canary).await;
+    }
     // Only a sweep writes journals and calls more than GetFunctionConfiguration.
     let sweeps = !(args.dry_run || args.passive);
     let state_dir = journal::state_dir();

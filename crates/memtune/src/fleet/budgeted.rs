@@ -140,6 +140,26 @@ impl<A: LambdaApi> LambdaApi for Budgeted<A> {
         self.inner.update_alias(name, alias, version, revision_id)
     }
 
+    fn get_alias(
+        &self,
+        name: &str,
+        alias: &str,
+    ) -> impl Future<Output = PlatformResult<AliasInfo>> + Send {
+        self.inner.get_alias(name, alias)
+    }
+
+    fn route_alias(
+        &self,
+        name: &str,
+        alias: &str,
+        version: &str,
+        routing: &crate::platform::VersionWeights,
+        revision_id: &str,
+    ) -> impl Future<Output = PlatformResult<AliasInfo>> + Send {
+        self.inner
+            .route_alias(name, alias, version, routing, revision_id)
+    }
+
     fn list_functions(&self) -> impl Future<Output = PlatformResult<Vec<FunctionConfig>>> + Send {
         self.inner.list_functions()
     }

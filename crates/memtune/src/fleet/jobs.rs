@@ -31,6 +31,8 @@ pub struct Job {
     pub architectures: Vec<String>,
     /// Every sample on a fresh execution environment.
     pub cold_starts: bool,
+    /// Tune on this alias's production traffic instead of test invocations.
+    pub traffic: Option<crate::tune::canary::traffic::Traffic>,
 }
 
 impl Job {
@@ -76,6 +78,7 @@ impl Knobs {
         pick(&mut self.isolation, &other.isolation);
         pick(&mut self.architectures, &other.architectures);
         pick(&mut self.cold_starts, &other.cold_starts);
+        pick(&mut self.traffic, &other.traffic);
     }
 }
 
@@ -114,7 +117,8 @@ pub fn resolve(found: &Discovered, config: &FleetConfig) -> Result<Job, NoJob> {
     };
     let payloads = match knobs.payloads.take() {
         Some(p) => p,
-        None if config.tuning.allow_empty_payload => {
+        // Production's requests are the payloads.
+        None if config.tuning.allow_empty_payload || knobs.traffic.is_some() => {
             Payloads::single("{}").expect("{} is valid JSON")
         }
         None => {
@@ -178,6 +182,7 @@ pub fn resolve(found: &Discovered, config: &FleetConfig) -> Result<Job, NoJob> {
         isolation: knobs.isolation.take().unwrap_or_default(),
         architectures: knobs.architectures.take().unwrap_or_default(),
         cold_starts,
+        traffic: knobs.traffic.take(),
     })
 }
 

@@ -17,9 +17,16 @@ use super::jobs::Job;
 use super::outcome::FunctionResult;
 use super::retune::RetunePolicy;
 use crate::platform::assume::AssumedRole;
+use crate::platform::cloudwatch::AwsCloudWatch;
+use crate::platform::logs::AwsLogs;
 use crate::platform::LambdaApi;
 use crate::sweep::{SweepError, SweepEvent};
 use crate::tune::architectures::tune_architectures;
+use crate::tune::canary::backoff::BackOffLimits;
+use crate::tune::canary::plan::DEFAULT_SAMPLES;
+use crate::tune::canary::sampler::CanarySettings;
+use crate::tune::canary::traffic::Traffic;
+use crate::tune::canary::{self, PrepareError};
 use crate::tune::production::Production;
 use crate::tune::{self, document, TuneError, TuneOptions};
 use memtune_facts::pricing::PriceBook;
@@ -45,6 +52,27 @@ pub struct RunSettings {
     pub production: Arc<BTreeMap<String, Production>>,
     /// Which functions are not tuned again (history).
     pub retune: Arc<RetunePolicy>,
+    /// What functions tuned on production traffic (`traffic = ...`) read it with; without
+    /// them such functions are skipped.
+    pub canary: Option<CanaryClients>,
+}
+
+/// CloudWatch and Logs for canary runs, and when a canary is taken out.
+#[derive(Debug, Clone)]
+pub struct CanaryClients {
+    pub metrics: AwsCloudWatch,
+    pub logs: AwsLogs,
+    pub limits: BackOffLimits,
+}
+
+impl CanaryClients {
+    pub fn new(sdk: &aws_config::SdkConfig, config: &FleetConfig) -> CanaryClients {
+        CanaryClients {
+            metrics: AwsCloudWatch::new(sdk),
+            logs: AwsLogs::new(sdk),
+            limits: config.tuning.canary_limits,
+        }
+    }
 }
 
 impl RunSettings {
@@ -71,6 +99,7 @@ impl RunSettings {
             deadline: config.limits.deadline,
             production: Default::default(),
             retune: Default::default(),
+            canary: None,
         }
     }
 }
@@ -184,6 +213,69 @@ fn stop_reason(settings: &RunSettings, elapsed: Duration, spent_usd: f64) -> Opt
         .map(|max| format!("not started: the run had spent ${spent_usd:.4} of max_usd ${max}"))
 }
 
+/// Tunes one function on its alias's production traffic (`traffic = "ALIAS:SHARE"`).
+async fn canary_one<A: LambdaApi>(
+    shared: &Shared<A>,
+    function: crate::platform::FunctionConfig,
+    traffic: &Traffic,
+    options: &TuneOptions,
+    production: Option<&Production>,
+) -> FunctionResult {
+    let Some(clients) = &shared.settings.canary else {
+        return FunctionResult::skipped(
+            function,
+            "traffic = ... needs CloudWatch and Logs, which this run does not read",
+        );
+    };
+    let prepared = match canary::prepare(
+        &shared.api,
+        &clients.metrics,
+        &function.name,
+        &traffic.alias,
+    )
+    .await
+    {
+        Ok(p) => p,
+        Err(PrepareError::Platform(e)) => return FunctionResult::failed(function, e.to_string()),
+        Err(refused) => return FunctionResult::skipped(function, refused.to_string()),
+    };
+    let mut settings = CanarySettings::new(traffic, clients.limits, DEFAULT_SAMPLES);
+    let plan = canary::plan(&prepared, &settings, &options.strategy, &options.search);
+    if settings.wait_for(&plan).is_none() {
+        return FunctionResult::skipped(
+            function,
+            format!(
+                "alias {} served no requests in the last hour: a canary needs production traffic",
+                traffic.alias
+            ),
+        );
+    }
+    let clients3 = (&shared.api, &clients.metrics, &clients.logs);
+    match canary::tune(
+        clients3,
+        &shared.book,
+        &prepared,
+        options,
+        settings,
+        &|_| {},
+    )
+    .await
+    {
+        Ok(outcome) => {
+            let mut doc = document::document(&outcome.tuned, &shared.settings.region);
+            doc.traffic = Some(outcome.traffic);
+            if let Some(p) = production {
+                document::add_production(&mut doc, p);
+            }
+            FunctionResult::tuned(function, doc)
+        }
+        Err(TuneError::Sweep(SweepError::Refused(reason))) => {
+            FunctionResult::skipped(function, reason)
+        }
+        Err(e) => FunctionResult::failed(function, e.to_string()),
+    }
+}
+
 async fn tune_one<A: LambdaApi>(shared: &Shared<A>, mut job: Job, index: u64) -> FunctionResult {
     let settings = &shared.settings;
     let production = settings.production.get(&job.function.name);
@@ -213,6 +305,9 @@ async fn tune_one<A: LambdaApi>(shared: &Shared<A>, mut job: Job, index: u64) ->
         isolation: job.isolation,
         sampling: job.sampling,
     };
+    if let Some(traffic) = job.traffic.take() {
+        return canary_one(shared, job.function, &traffic, &options, production).await;
+    }
     // The fleet budget bounds the total; this bounds one function (its reservation).
     let own_limit = job.max_in_flight.unwrap_or(Semaphore::MAX_PERMITS);
     let in_flight = Arc::new(Semaphore::new(own_limit));
@@ -279,6 +374,7 @@ mod tests {
             deadline,
             production: Default::default(),
             retune: Default::default(),
+            canary: None,
         }
     }
 

@@ -235,6 +235,11 @@ pub enum Infeasibility {
         confidence: f64,
         limit_ms: f64,
     },
+    /// A canary at this size served production worse than the alias's main version and was
+    /// taken out (why).
+    BackedOff {
+        reason: String,
+    },
 }
 
 /// Statistics per memory size, ascending. `cost_of(memory_mb, billed_ms)` is the USD cost of

@@ -48,6 +48,7 @@ impl ServiceRun {
             Ok(Some(rates)) => AwsLambda::paced(&sdk, rates),
             _ => AwsLambda::new(&sdk),
         };
+        settings.canary = Some(crate::fleet::run::CanaryClients::new(&sdk, &self.config));
         let inputs = RunInputs {
             sdk: &sdk,
             api: &api,

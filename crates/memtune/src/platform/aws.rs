@@ -9,7 +9,8 @@ use aws_sdk_lambda::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError}
 use aws_sdk_lambda::operation::invoke::InvokeError;
 use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::{
-    FunctionConfiguration, InvocationType, LogType, ThrottleReason, VpcConfigResponse,
+    AliasConfiguration, AliasRoutingConfiguration, FunctionConfiguration, InvocationType, LogType,
+    ThrottleReason, VpcConfigResponse,
 };
 use base64::Engine;
 
@@ -20,7 +21,7 @@ use super::probe::{Probe, IMPOSSIBLE_REVISION, IMPOSSIBLE_VERSION};
 use super::{
     environment_digest, AccountConcurrency, AliasInfo, BehaviourSettings, FunctionConfig,
     ImageSettings, InvokeResponse, LambdaApi, PlatformError, PlatformResult,
-    ProvisionedConcurrency, Throttle, VpcSettings,
+    ProvisionedConcurrency, Throttle, VersionWeights, VpcSettings,
 };
 
 /// A count Lambda sends as an optional i32.
@@ -328,6 +329,23 @@ fn vpc_settings(v: &VpcConfigResponse) -> VpcSettings {
     }
 }
 
+fn weights(routing: Option<&AliasRoutingConfiguration>) -> VersionWeights {
+    routing
+        .and_then(|r| r.additional_version_weights())
+        .map(|w| w.iter().map(|(v, share)| (v.clone(), *share)).collect())
+        .unwrap_or_default()
+}
+
+fn to_alias(a: &AliasConfiguration) -> AliasInfo {
+    AliasInfo {
+        name: a.name().unwrap_or_default().to_string(),
+        function_version: a.function_version().unwrap_or_default().to_string(),
+        description: a.description().unwrap_or_default().to_string(),
+        revision_id: a.revision_id().unwrap_or_default().to_string(),
+        routing: weights(a.routing_config()),
+    }
+}
+
 impl LambdaApi for AwsLambda {
     async fn get_definition(&self, name: &str) -> PlatformResult<FunctionDefinition> {
         self.fetch_definition(name).await
@@ -472,12 +490,7 @@ impl LambdaApi for AwsLambda {
             if page.next_marker().is_some() {
                 self.pace().await;
             }
-            all.extend(page.aliases().iter().map(|a| AliasInfo {
-                name: a.name().unwrap_or_default().to_string(),
-                function_version: a.function_version().unwrap_or_default().to_string(),
-                description: a.description().unwrap_or_default().to_string(),
-                revision_id: a.revision_id().unwrap_or_default().to_string(),
-            }));
+            all.extend(page.aliases().iter().map(to_alias));
         }
         Ok(all)
     }
@@ -533,7 +546,69 @@ impl LambdaApi for AwsLambda {
                 function_version: out.function_version().unwrap_or_default().to_string(),
                 description: out.description().unwrap_or_default().to_string(),
                 revision_id: out.revision_id().unwrap_or_default().to_string(),
+                routing: weights(out.routing_config()),
             })
+        })
+        .await
+    }
+
+    async fn get_alias(&self, name: &str, alias: &str) -> PlatformResult<AliasInfo> {
+        self.control(move || async move {
+            let out = self
+                .client
+                .get_alias()
+                .function_name(name)
+                .name(alias)
+                .send()
+                .await
+                .map_err(|e| map_error(&self.target, "GetAlias", e))?;
+            Ok(AliasInfo {
+                name: out.name().unwrap_or(alias).to_string(),
+                function_version: out.function_version().unwrap_or_default().to_string(),
+                description: out.description().unwrap_or_default().to_string(),
+                revision_id: out.revision_id().unwrap_or_default().to_string(),
+                routing: weights(out.routing_config()),
+            })
+        })
+        .await
+    }
+
+    async fn route_alias(
+        &self,
+        name: &str,
+        alias: &str,
+        version: &str,
+        routing: &VersionWeights,
+        revision_id: &str,
+    ) -> PlatformResult<AliasInfo> {
+        // An empty map removes the routing configuration.
+        let config = AliasRoutingConfiguration::builder()
+            .set_additional_version_weights(Some(
+                routing.iter().map(|(v, w)| (v.clone(), *w)).collect(),
+            ))
+            .build();
+        self.control(move || {
+            let config = config.clone();
+            async move {
+                let out = self
+                    .client
+                    .update_alias()
+                    .function_name(name)
+                    .name(alias)
+                    .function_version(version)
+                    .routing_config(config)
+                    .revision_id(revision_id)
+                    .send()
+                    .await
+                    .map_err(|e| map_error(&self.target, "UpdateAlias", e))?;
+                Ok(AliasInfo {
+                    name: out.name().unwrap_or(alias).to_string(),
+                    function_version: out.function_version().unwrap_or_default().to_string(),
+                    description: out.description().unwrap_or_default().to_string(),
+                    revision_id: out.revision_id().unwrap_or_default().to_string(),
+                    routing: weights(out.routing_config()),
+                })
+            }
         })
         .await
     }

@@ -167,7 +167,13 @@ pub struct AliasInfo {
     pub description: String,
     /// Changes with every update of the alias.
     pub revision_id: String,
+    /// `RoutingConfig.AdditionalVersionWeights`: the versions besides `function_version` that
+    /// get a share (0..=1) of the alias's invocations; empty without a routing configuration.
+    pub routing: VersionWeights,
 }
+
+/// Version -> share of an alias's invocations (0..=1), in version order.
+pub type VersionWeights = BTreeMap<String, f64>;
 
 /// What a synchronous Invoke returned.
 #[derive(Debug, Clone, PartialEq)]
@@ -333,6 +339,24 @@ pub trait LambdaApi: Send + Sync {
         name: &str,
         alias: &str,
         version: &str,
+        revision_id: &str,
+    ) -> impl Future<Output = PlatformResult<AliasInfo>> + Send;
+
+    /// GetAlias: the version an alias points at, its routing configuration and RevisionId.
+    fn get_alias(
+        &self,
+        name: &str,
+        alias: &str,
+    ) -> impl Future<Output = PlatformResult<AliasInfo>> + Send;
+
+    /// Points an alias at `version` with `routing` as its additional version weights (empty:
+    /// no routing configuration), only if the alias is still at `revision_id`.
+    fn route_alias(
+        &self,
+        name: &str,
+        alias: &str,
+        version: &str,
+        routing: &VersionWeights,
         revision_id: &str,
     ) -> impl Future<Output = PlatformResult<AliasInfo>> + Send;
 

@@ -222,6 +222,46 @@ pub fn size_marks(d: &FunctionDocument, s: &SizeRow, recommended: &str) -> Strin
     marks.join(", ")
 }
 
+/// A canary run's traffic (`--traffic`): what each size served of production, and what the
+/// canaries cost beyond what production would have.
+pub fn traffic(t: &crate::tune::canary::TrafficReport) -> Vec<String> {
+    let share = crate::tune::canary::traffic::percent(t.share);
+    let mut lines = vec![format!(
+        "measured on production traffic through alias {} ({share} to one candidate at a time, main version {}): {} test invocations",
+        t.alias, t.main_version, t.test_invocations
+    )];
+    for s in &t.served {
+        let which = if s.main {
+            format!("main version {}", s.version)
+        } else {
+            format!("version {}", s.version)
+        };
+        let mut line = format!(
+            "  {} MB ({which}): {:.0} requests, {:.0} errors, {:.0} throttles, {} REPORT lines, {:.0} s",
+            s.memory_mb,
+            s.traffic.invocations,
+            s.traffic.errors,
+            s.traffic.throttles,
+            s.reports,
+            s.seconds
+        );
+        if let Some(why) = &s.backed_off {
+            line.push_str(&format!("; TAKEN OUT (unsafe): {why}"));
+        }
+        lines.push(line);
+    }
+    lines.push(match t.canary_extra_usd {
+        Some(x) => format!(
+            "canaries' cost beyond what the main version would have charged: {}",
+            usd(x)
+        ),
+        None => {
+            "canaries' cost beyond production's: not measured (a size without REPORT lines)".into()
+        }
+    });
+    lines
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

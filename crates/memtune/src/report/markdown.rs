@@ -139,6 +139,9 @@ fn details(d: &FunctionDocument) -> String {
             p.days, p.monthly_invocations
         ));
     }
+    if let Some(t) = &d.traffic {
+        out.push_str(&format!("\n```\n{}\n```\n", cells::traffic(t).join("\n")));
+    }
     for w in &d.warnings {
         out.push_str(&format!("\n> warning: {}\n", cell(w)));
     }

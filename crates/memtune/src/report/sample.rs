@@ -131,6 +131,7 @@ pub fn document(name: &str, current_mb: u32, recommended_mb: u32, seed: u64) -> 
         production: None,
         payload: Default::default(),
         architectures: None,
+        traffic: None,
     }
 }
 

@@ -161,6 +161,9 @@ fn render_one(d: &FunctionDocument) -> String {
     if let Some(a) = &d.architectures {
         out.push_str(&format!("architecture: {}\n", a.summary));
     }
+    for line in d.traffic.iter().flat_map(super::cells::traffic) {
+        out.push_str(&format!("{line}\n"));
+    }
     for w in &d.warnings {
         out.push_str(&format!("warning: {w}\n"));
     }

@@ -174,6 +174,9 @@ impl fmt::Display for Rejection {
                 "p99 {p99_ms:.0} ms may be as high as {upper_ms:.0} ms ({} bound), above {limit_ms:.0} ms (too close to the timeout)",
                 level(*confidence)
             ),
+            Rejection::Infeasible(Infeasibility::BackedOff { reason }) => {
+                write!(f, "taken out of production: {reason}")
+            }
             Rejection::Headroom {
                 max_used_mb,
                 required_mb,

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::platform::assume::AssumedRole;
-use crate::platform::{BehaviourSettings, FunctionConfig};
+use crate::platform::{AliasInfo, BehaviourSettings, FunctionConfig, VersionWeights};
 
 /// Everything in a configuration that changes how the function behaves, as memtune read it
 /// before changing anything. While it samples, memtune stops at any difference (someone else
@@ -106,6 +106,24 @@ impl Fingerprint {
     }
 }
 
+/// Where an alias sends its invocations: the version it points at and the additional
+/// version weights of its routing configuration (empty: none).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AliasRoute {
+    pub version: String,
+    #[serde(default)]
+    pub weights: VersionWeights,
+}
+
+impl AliasRoute {
+    pub fn of(alias: &AliasInfo) -> AliasRoute {
+        AliasRoute {
+            version: alias.function_version.clone(),
+            weights: alias.routing.clone(),
+        }
+    }
+}
+
 /// One journal line.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
@@ -158,6 +176,13 @@ pub enum Entry {
         from: Option<u32>,
         to: Option<u32>,
     },
+    /// About to change an alias's routing (a canary's share of its traffic); `from` is what
+    /// the alias had just before.
+    IntendRouting {
+        alias: String,
+        from: AliasRoute,
+        to: AliasRoute,
+    },
     /// $LATEST has its original memory again.
     Restored,
     /// memtune left the function as someone else changed it.
@@ -209,7 +234,19 @@ pub struct JournalState {
     /// The function is this run's temporary copy of another, with this log group: restoring
     /// deletes both.
     pub clone: Option<CloneOf>,
+    /// The routing the run set on an alias, if it set any.
+    pub routing: Option<RoutingIntents>,
     pub done: bool,
+}
+
+/// What a run did to one alias's routing.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RoutingIntents {
+    pub alias: String,
+    /// The routing as the run found it.
+    pub original: AliasRoute,
+    /// The original and every routing the run may have set.
+    pub ours: Vec<AliasRoute>,
 }
 
 /// What a run did to one alias's provisioned concurrency.
@@ -444,6 +481,7 @@ pub fn read(path: &Path) -> std::io::Result<JournalState> {
                     memory_restored: false,
                     provisioned: None,
                     clone: None,
+                    routing: None,
                     done: false,
                 })
             }
@@ -485,6 +523,18 @@ pub fn read(path: &Path) -> std::io::Result<JournalState> {
                 for level in [from, to] {
                     if !intents.ours.contains(&level) {
                         intents.ours.push(level);
+                    }
+                }
+            }
+            (Entry::IntendRouting { alias, from, to }, Some(s)) => {
+                let intents = s.routing.get_or_insert_with(|| RoutingIntents {
+                    alias,
+                    original: from.clone(),
+                    ours: vec![from.clone()],
+                });
+                for route in [from, to] {
+                    if !intents.ours.contains(&route) {
+                        intents.ours.push(route);
                     }
                 }
             }
@@ -694,6 +744,38 @@ mod tests {
         assert_eq!((p.alias.as_str(), p.original), ("live", None));
         assert_eq!(p.ours, [None, Some(5)]);
         assert!(!s.touches_memory());
+    }
+
+    #[test]
+    fn replays_routing_intents_from_the_first_routing_found() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut j = Journal::create(dir.path(), "run6", &config(), None, None).unwrap();
+        let route = |version: &str, weights: &[(&str, f64)]| AliasRoute {
+            version: version.into(),
+            weights: weights.iter().map(|(v, w)| (v.to_string(), *w)).collect(),
+        };
+        let found = route("7", &[]);
+        let canary = route("7", &[("9", 0.05)]);
+        for (from, to) in [(&found, &canary), (&canary, &found)] {
+            j.write(&Entry::IntendRouting {
+                alias: "live".into(),
+                from: from.clone(),
+                to: to.clone(),
+            })
+            .unwrap();
+        }
+        j.write(&Entry::Published {
+            version: "9".into(),
+            memory_mb: 1024,
+            created: true,
+        })
+        .unwrap();
+        let s = j.state().unwrap();
+        let r = s.routing.as_ref().unwrap();
+        assert_eq!((r.alias.as_str(), &r.original), ("live", &found));
+        assert_eq!(r.ours, [found, canary]);
+        // A canary's version stays this run's to delete.
+        assert_eq!(s.created_versions, ["9"]);
     }
 
     #[test]

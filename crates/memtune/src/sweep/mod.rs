@@ -13,6 +13,7 @@ pub mod payload;
 pub mod provisioned_back;
 pub mod put_back;
 pub mod restore;
+pub mod routing_back;
 pub mod sampling;
 pub mod settle;
 
@@ -23,8 +24,8 @@ use std::time::Duration;
 
 use tokio::sync::Semaphore;
 
-use crate::platform::{FunctionConfig, InvokeResponse, LambdaApi, PlatformError};
-use journal::{Entry, Fingerprint, Journal};
+use crate::platform::{AliasInfo, FunctionConfig, InvokeResponse, LambdaApi, PlatformError};
+use journal::{AliasRoute, Entry, Fingerprint, Journal};
 use payload::Payloads;
 use put_back::{PutBack, PutBackError};
 use restore::{RestoreError, RestoreReport};
@@ -87,6 +88,36 @@ pub enum SweepEvent {
 /// Decides, from what a size has returned so far, whether to stop sampling it (a size that
 /// keeps running out of memory need not be invoked ten times).
 pub type StopEarly = dyn Fn(&[RawInvocation]) -> bool + Send + Sync;
+
+/// Where a search gets its measurements: test invocations of published versions
+/// ([`Sweeper`]), or production traffic routed to them (a canary).
+pub trait Sampler: Send {
+    /// The configuration whose memory is the current size.
+    fn original(&self) -> &FunctionConfig;
+
+    /// Measures each size of the batch.
+    fn sample(
+        &mut self,
+        batch: &[SizeRequest],
+        stop_early: &StopEarly,
+        on_event: &(dyn Fn(SweepEvent) + Send + Sync),
+    ) -> impl std::future::Future<Output = Result<Vec<RawInvocation>, SweepError>> + Send;
+}
+
+impl<A: LambdaApi> Sampler for Sweeper<'_, A> {
+    fn original(&self) -> &FunctionConfig {
+        Sweeper::original(self)
+    }
+
+    fn sample(
+        &mut self,
+        batch: &[SizeRequest],
+        stop_early: &StopEarly,
+        on_event: &(dyn Fn(SweepEvent) + Send + Sync),
+    ) -> impl std::future::Future<Output = Result<Vec<RawInvocation>, SweepError>> + Send {
+        Sweeper::sample(self, batch, stop_early, on_event)
+    }
+}
 
 /// A sweep over one function, from `begin` to `finish`.
 pub struct Sweeper<'a, A: LambdaApi> {
@@ -223,6 +254,62 @@ impl<'a, A: LambdaApi> Sweeper<'a, A> {
             restored?;
         }
         self.invoke_batch(batch, stop_early, on_event).await
+    }
+
+    /// Publishes a version for every size not published yet and restores $LATEST, invoking
+    /// nothing (a canary's versions serve production traffic instead); the version of each
+    /// size.
+    pub async fn publish_only(
+        &mut self,
+        sizes: &[u32],
+        on_event: &(dyn Fn(SweepEvent) + Send + Sync),
+    ) -> Result<Vec<String>, SweepError> {
+        let fresh: Vec<u32> = sizes
+            .iter()
+            .copied()
+            .filter(|m| !self.versions.contains_key(m))
+            .collect();
+        if !fresh.is_empty() {
+            let published = self.publish(&fresh, on_event).await;
+            let restored = self.restore_latest(on_event).await;
+            published?;
+            restored?;
+        }
+        Ok(sizes.iter().map(|m| self.versions[m].clone()).collect())
+    }
+
+    /// Changes an alias's routing from `from` (as read, at `revision_id`) to `to`, journaled
+    /// first and conditional on the RevisionId: an alias someone else changed meanwhile stops
+    /// the run, and their change is kept.
+    pub async fn route(
+        &mut self,
+        alias: &str,
+        from: &AliasRoute,
+        to: &AliasRoute,
+        revision_id: &str,
+    ) -> Result<AliasInfo, SweepError> {
+        self.log(&Entry::IntendRouting {
+            alias: alias.to_string(),
+            from: from.clone(),
+            to: to.clone(),
+        })?;
+        let routed = self
+            .api
+            .route_alias(
+                &self.original.name,
+                alias,
+                &to.version,
+                &to.weights,
+                revision_id,
+            )
+            .await;
+        match routed {
+            Ok(info) => Ok(info),
+            Err(PlatformError::RevisionMismatch(_)) => {
+                Err(self.changed(format!("alias {alias} changed: its RevisionId moved")))
+            }
+            Err(other) => Err(other.into()),
+        }
     }
 
     async fn publish(

@@ -224,6 +224,19 @@ mod tests {
         ) -> PlatformResult<AliasInfo> {
             unreachable!()
         }
+        async fn get_alias(&self, _: &str, _: &str) -> PlatformResult<AliasInfo> {
+            unreachable!()
+        }
+        async fn route_alias(
+            &self,
+            _: &str,
+            _: &str,
+            _: &str,
+            _: &crate::platform::VersionWeights,
+            _: &str,
+        ) -> PlatformResult<AliasInfo> {
+            unreachable!()
+        }
         async fn invoke(&self, _: &str, _: &str, _: Vec<u8>) -> PlatformResult<InvokeResponse> {
             unreachable!()
         }

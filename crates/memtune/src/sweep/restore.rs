@@ -10,6 +10,7 @@ use serde::Serialize;
 use super::journal::{self, Entry, Journal, JournalState};
 use super::provisioned_back::{self, put_provisioned_back, ProvisionedBack};
 use super::put_back::{put_memory_back, PutBack, PutBackError};
+use super::routing_back::{self, put_routing_back, RoutingBack};
 use super::settle::SettleError;
 use crate::platform::{LambdaApi, PlatformError};
 
@@ -37,6 +38,8 @@ pub struct RestoreReport {
     pub memory_checked: bool,
     /// What became of the provisioned concurrency the run set on an alias.
     pub provisioned: Option<String>,
+    /// What became of the routing the run set on an alias (a canary's share).
+    pub routing: Option<String>,
     /// The function was this run's temporary copy of this one, and is deleted with its log
     /// group.
     pub deleted_clone_of: Option<String>,
@@ -63,8 +66,8 @@ pub fn describe(r: &RestoreReport) -> String {
         );
     }
     let mut parts = Vec::new();
-    if let Some(provisioned) = &r.provisioned {
-        parts.push(provisioned.clone());
+    for alias_part in [&r.routing, &r.provisioned].into_iter().flatten() {
+        parts.push(alias_part.clone());
     }
     if r.memory_checked {
         let memory = match (&r.left_alone, r.restored_memory_mb) {
@@ -212,6 +215,7 @@ async fn restore_state<A: LambdaApi>(
         function_gone: false,
         memory_checked: state.touches_memory() || state.provisioned.is_none(),
         provisioned: None,
+        routing: None,
         deleted_clone_of: None,
     };
     if let Some(clone) = &state.clone {
@@ -219,6 +223,28 @@ async fn restore_state<A: LambdaApi>(
         journal.write(&Entry::Done).map_err(journal_err)?;
         report.deleted_clone_of = Some(clone.source.clone());
         return Ok(report);
+    }
+    // Routing first: Lambda refuses to delete a version an alias routes to.
+    if let Some(intents) = &state.routing {
+        let back = put_routing_back(api, name, intents, journal)
+            .await
+            .map_err(|e| match e {
+                PutBackError::Settle(source) => RestoreError::Settle {
+                    function: name.to_string(),
+                    source,
+                },
+                PutBackError::Journal { path, source } => RestoreError::Journal { path, source },
+            })?;
+        let said = routing_back::describe(intents, &back);
+        if let RoutingBack::SetBySomeoneElse(_) = back {
+            journal
+                .write(&Entry::LeftAlone {
+                    reason: said.clone(),
+                })
+                .map_err(journal_err)?;
+            report.left_alone = Some(said.clone());
+        }
+        report.routing = Some(said);
     }
     if let Some(intents) = &state.provisioned {
         let back = put_provisioned_back(api, name, intents, journal)
@@ -346,17 +372,23 @@ async fn delete_run_versions<A: LambdaApi>(
         source,
     };
     let prefix = state.description_prefix();
+    // A version another alias points or routes to serves it now (someone else's routing kept):
+    // Lambda would refuse to delete it, and it is no longer this run's.
+    let mut serving: Vec<String> = Vec::new();
     for alias in api.list_aliases(name).await.map_err(platform)? {
         if alias.description.starts_with(&prefix) {
             api.delete_alias(name, &alias.name)
                 .await
                 .map_err(platform)?;
+        } else {
+            serving.push(alias.function_version.clone());
+            serving.extend(alias.routing.keys().cloned());
         }
     }
     let existing = api.list_versions(name).await.map_err(platform)?;
     let mut doomed: Vec<String> = existing
         .iter()
-        .filter(|v| v.version != "$LATEST")
+        .filter(|v| v.version != "$LATEST" && !serving.contains(&v.version))
         .filter(|v| {
             v.description.starts_with(&prefix) || state.created_versions.contains(&v.version)
         })
@@ -400,6 +432,7 @@ mod tests {
             kept_changes: Vec::new(),
             memory_checked: true,
             provisioned: None,
+            routing: None,
             deleted_clone_of: None,
         };
         assert_eq!(

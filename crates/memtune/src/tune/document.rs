@@ -48,6 +48,9 @@ pub struct FunctionDocument {
     /// Architecture and memory chosen together (`--architectures`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub architectures: Option<crate::strategy::architecture::ArchitectureComparison>,
+    /// Measured on an alias's production traffic (`--traffic`), not by test invocations.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub traffic: Option<super::canary::TrafficReport>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -342,6 +345,7 @@ pub fn document(outcome: &TuneOutcome, region: &str) -> FunctionDocument {
         production: None,
         payload: outcome.payload,
         architectures: None,
+        traffic: None,
     }
 }
 

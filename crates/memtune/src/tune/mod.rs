@@ -4,6 +4,7 @@
 
 pub mod adaptive;
 pub mod architectures;
+pub mod canary;
 pub mod cold;
 pub mod confidence;
 pub mod document;

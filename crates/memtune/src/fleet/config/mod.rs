@@ -78,6 +78,10 @@ pub struct Tuning {
     /// A function tuned successfully less than this many days ago, and unchanged since, is
     /// not tuned again (0: always).
     pub retune_after_days: u32,
+    /// `max_share`: the largest share of an alias's traffic a canary may get.
+    pub max_share: f64,
+    /// `max_error_increase` and `max_p99_increase`: when a canary is taken out.
+    pub canary_limits: crate::tune::canary::backoff::BackOffLimits,
 }
 
 /// Settings both `[tuning]` and `[[function]]` may set; None means "not set here".
@@ -102,6 +106,9 @@ pub struct Knobs {
     pub architectures: Option<Vec<String>>,
     /// `cold_starts = true`: every sample on a fresh execution environment (grid only).
     pub cold_starts: Option<bool>,
+    /// `traffic = "live:5%"`: tune on the alias's production traffic instead of test
+    /// invocations (no payload needed).
+    pub traffic: Option<crate::tune::canary::traffic::Traffic>,
 }
 
 /// What bounds the whole run.
@@ -199,6 +206,7 @@ fn check(raw: RawFile, dir: &Path) -> Result<FleetConfig, Problem> {
         }
         None => (check_tuning(RawTuning::default(), 0, dir)?, 0),
     };
+    let max_share = tuning.max_share;
     let limits = match raw.limits {
         Some(l) => {
             let at = l.span().start;
@@ -211,7 +219,7 @@ fn check(raw: RawFile, dir: &Path) -> Result<FleetConfig, Problem> {
         .into_iter()
         .map(|o| {
             let at = o.span().start;
-            check_override(o.into_inner(), at, dir).map(|o| (o, at))
+            check_override(o.into_inner(), at, dir, max_share).map(|o| (o, at))
         })
         .collect::<Result<Vec<_>, _>>()?;
     let apply = match raw.apply {
@@ -398,6 +406,41 @@ fn check_select(raw: RawSelect, at: usize) -> Result<Selection, Problem> {
 }
 
 fn check_tuning(raw: RawTuning, at: usize, dir: &Path) -> Result<Tuning, Problem> {
+    use crate::tune::canary::{backoff::BackOffLimits, traffic};
+    let max_share = match &raw.max_share {
+        None => traffic::DEFAULT_MAX_SHARE,
+        Some(text) => traffic::parse_percent(text).ok_or_else(|| {
+            problem(
+                at,
+                "max_share",
+                format!("max_share = \"{text}\" is not a percentage above 0 and at most 100, e.g. \"10%\""),
+            )
+        })?,
+    };
+    let mut canary_limits = BackOffLimits::default();
+    for (value, key, field) in [
+        (
+            raw.max_error_increase,
+            "max_error_increase",
+            &mut canary_limits.max_error_rate_increase,
+        ),
+        (
+            raw.max_p99_increase,
+            "max_p99_increase",
+            &mut canary_limits.max_p99_increase,
+        ),
+    ] {
+        if let Some(v) = value {
+            if !(v.is_finite() && v > 0.0) {
+                return Err(problem(
+                    at,
+                    key,
+                    format!("{key} must be a positive number of percent"),
+                ));
+            }
+            *field = v / 100.0;
+        }
+    }
     let cold_start_ratio = raw.cold_start_ratio.unwrap_or(0.01);
     if !(0.0..=1.0).contains(&cold_start_ratio) {
         return Err(problem(
@@ -424,9 +467,11 @@ fn check_tuning(raw: RawTuning, at: usize, dir: &Path) -> Result<Tuning, Problem
             isolate: raw.isolate,
             architectures: raw.architectures,
             cold_starts: raw.cold_starts,
+            traffic: raw.traffic,
         },
         at,
         dir,
+        max_share,
     )?;
     let strategy = match knobs.strategy.take() {
         Some(s) => s,
@@ -444,6 +489,8 @@ fn check_tuning(raw: RawTuning, at: usize, dir: &Path) -> Result<Tuning, Problem
         ));
     }
     Ok(Tuning {
+        max_share,
+        canary_limits,
         strategy,
         knobs,
         cold_start_ratio,
@@ -512,7 +559,12 @@ fn check_limits(raw: RawLimits, at: usize) -> Result<Limits, Problem> {
     Ok(limits)
 }
 
-fn check_override(raw: RawOverride, at: usize, dir: &Path) -> Result<Override, Problem> {
+fn check_override(
+    raw: RawOverride,
+    at: usize,
+    dir: &Path,
+    max_share: f64,
+) -> Result<Override, Problem> {
     if raw.name.is_empty() {
         return Err(problem(
             at,
@@ -545,9 +597,11 @@ fn check_override(raw: RawOverride, at: usize, dir: &Path) -> Result<Override, P
             isolate: raw.isolate,
             architectures: raw.architectures,
             cold_starts: raw.cold_starts,
+            traffic: raw.traffic,
         },
         at,
         dir,
+        max_share,
     )?;
     Ok(Override {
         name: Glob::new(&raw.name),
@@ -559,7 +613,24 @@ fn check_override(raw: RawOverride, at: usize, dir: &Path) -> Result<Override, P
     })
 }
 
-fn check_knobs(raw: RawKnobs, at: usize, dir: &Path) -> Result<Knobs, Problem> {
+fn check_knobs(raw: RawKnobs, at: usize, dir: &Path, max_share: f64) -> Result<Knobs, Problem> {
+    let traffic = raw
+        .traffic
+        .as_deref()
+        .map(|spec| {
+            crate::tune::canary::traffic::parse(spec, max_share).map_err(|e| {
+                problem(
+                    at,
+                    "traffic",
+                    format!(
+                        "traffic = \"{spec}\": {}",
+                        e.replace("--traffic", "traffic =")
+                            .replace("(--max-share)", "(max_share in [tuning])")
+                    ),
+                )
+            })
+        })
+        .transpose()?;
     if let Some(slo) = raw.slo_ms {
         if !(slo.is_finite() && slo > 0.0) {
             return Err(problem(
@@ -694,6 +765,7 @@ fn check_knobs(raw: RawKnobs, at: usize, dir: &Path) -> Result<Knobs, Problem> {
         isolation,
         architectures,
         cold_starts: raw.cold_starts,
+        traffic,
     })
 }
 
@@ -1083,5 +1155,35 @@ mod tests {
             assert!(err.contains(expect), "{text:?}: {err}");
             assert!(!err.contains('\n'), "one line: {err}");
         }
+    }
+
+    #[test]
+    fn traffic_per_function_with_a_cap_and_back_off_limits() {
+        let config = parse(
+            "[tuning]\nmax_share = \"8%\"\nmax_p99_increase = 30\n\
+             [[function]]\nname = \"orders-*\"\ntraffic = \"live:2%\"\n\
+             [[function]]\nname = \"billing\"\ntraffic = \"prod\"\n",
+        )
+        .unwrap();
+        assert_eq!(config.tuning.max_share, 0.08);
+        assert_eq!(config.tuning.canary_limits.max_p99_increase, 0.3);
+        assert_eq!(config.tuning.canary_limits.max_error_rate_increase, 0.01);
+        let t = config.overrides[0].knobs.traffic.as_ref().unwrap();
+        assert_eq!((t.alias.as_str(), t.share), ("live", 0.02));
+        assert_eq!(
+            config.overrides[1].knobs.traffic.as_ref().unwrap().share,
+            0.05
+        );
+        let err = parse(
+            "[tuning]\nmax_share = \"4%\"\n[[function]]\nname = \"a\"\ntraffic = \"live:5%\"\n",
+        )
+        .unwrap_err();
+        assert!(err.starts_with("fleet.toml:5:"), "{err}");
+        assert!(err.contains("above the cap of 4%"), "{err}");
+        assert!(err.contains("max_share in [tuning]"), "{err}");
+        let err = parse("[tuning]\ntraffic = \"7\"\n").unwrap_err();
+        assert!(err.contains("traffic = \"7\""), "{err}");
+        let err = parse("[tuning]\nmax_error_increase = -1\n").unwrap_err();
+        assert!(err.contains("max_error_increase must be"), "{err}");
     }
 }

@@ -109,6 +109,10 @@ pub(super) struct RawTuning {
     pub(super) isolate: Option<String>,
     pub(super) architectures: Option<Vec<String>>,
     pub(super) cold_starts: Option<bool>,
+    pub(super) traffic: Option<String>,
+    pub(super) max_share: Option<String>,
+    pub(super) max_error_increase: Option<f64>,
+    pub(super) max_p99_increase: Option<f64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -143,6 +147,7 @@ pub(super) struct RawOverride {
     pub(super) isolate: Option<String>,
     pub(super) architectures: Option<Vec<String>>,
     pub(super) cold_starts: Option<bool>,
+    pub(super) traffic: Option<String>,
     #[serde(default)]
     pub(super) skip: bool,
     pub(super) reason: Option<String>,
@@ -166,4 +171,5 @@ pub(super) struct RawKnobs {
     pub(super) isolate: Option<String>,
     pub(super) architectures: Option<Vec<String>>,
     pub(super) cold_starts: Option<bool>,
+    pub(super) traffic: Option<String>,
 }

@@ -26,9 +26,8 @@ pub use summary::{FitPoint, FitSummary};
 
 use crate::fit::{self, Fit, ProductionTail, SizeSamples};
 use crate::measure::{self, Sample, SizeStats, StatsOptions};
-use crate::platform::LambdaApi;
 use crate::strategy::{Objective, Strategy};
-use crate::sweep::{RawInvocation, SizeRequest, SweepError, Sweeper};
+use crate::sweep::{RawInvocation, Sampler, SizeRequest, SweepError};
 
 use super::{observe, stop_when_failing, OnEvent};
 use confirm::{confirm_batch, precision_batch};
@@ -54,8 +53,8 @@ pub struct Objectives<'a> {
     pub current_mb: Option<u32>,
 }
 
-pub async fn explore<A: LambdaApi>(
-    sweeper: &mut Sweeper<'_, A>,
+pub async fn explore<S: Sampler>(
+    sweeper: &mut S,
     objectives: &Objectives<'_>,
     limits: &AdaptiveLimits,
     on_event: &OnEvent,
