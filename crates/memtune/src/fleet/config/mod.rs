@@ -3,6 +3,7 @@
 //! `config/fleet.example.toml`. Unknown keys and impossible values are errors naming the file
 //! and line they stand on.
 
+pub mod chains;
 mod raw;
 pub mod targets;
 
@@ -51,6 +52,8 @@ pub struct FleetConfig {
     /// `[[target]]`: accounts and regions reached through a role; empty: the ambient
     /// credentials' account and region.
     pub targets: Vec<targets::Target>,
+    /// `[[chain]]`: functions that call each other, tuned under one end-to-end objective.
+    pub chains: Vec<chains::Chain>,
 }
 
 /// `[serve]`; `memtune serve` flags win over these.
@@ -229,6 +232,16 @@ fn check(raw: RawFile, dir: &Path) -> Result<FleetConfig, Problem> {
         })
         .collect::<Result<Vec<_>, _>>()?;
     targets::check_distinct(&targets)?;
+    let chains = raw
+        .chain
+        .into_iter()
+        .map(|c| {
+            let at = c.span().start;
+            chains::check_chain(c.into_inner(), at, dir, tuning.allow_empty_payload)
+                .map(|c| (c, at))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    chains::check_distinct(&chains)?;
     Ok(FleetConfig {
         selection,
         tuning,
@@ -237,6 +250,7 @@ fn check(raw: RawFile, dir: &Path) -> Result<FleetConfig, Problem> {
         apply,
         serve,
         targets: targets.into_iter().map(|(t, _)| t).collect(),
+        chains: chains.into_iter().map(|(c, _)| c).collect(),
     })
 }
 
