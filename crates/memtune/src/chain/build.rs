@@ -4,10 +4,10 @@
 
 use std::collections::BTreeMap;
 
+use super::decision::hop_from_fit;
 use super::model::{Assignment, ChainModel, Objective};
 use super::run::HopMeasurement;
 use super::search::EntryProvisioning;
-use super::decision::hop_from_fit;
 use crate::fleet::config::chains::Chain;
 use crate::tune::{architecture, cost_fn};
 use memtune_facts::pricing::{PriceBook, PricingError};
@@ -47,16 +47,34 @@ pub fn model(
             ((cost(memory_mb, 1000.0) - request) / 1000.0, request)
         };
         let sizes = candidates(chain.min_mb, chain.max_mb, config.memory_mb);
-        current.push(sizes.iter().position(|&s| s == config.memory_mb).unwrap_or(0));
+        current.push(
+            sizes
+                .iter()
+                .position(|&s| s == config.memory_mb)
+                .unwrap_or(0),
+        );
         let billed = book.init_billing.is_billed(
             &config.package_type,
             config.runtime.as_deref().unwrap_or_default(),
             today,
         );
         let cold = cold_probability.get(&m.function).copied().unwrap_or(0.0);
-        hops.push(hop_from_fit(&m.function, &m.fit, &sizes, &m.init, cold, billed, &price));
+        hops.push(hop_from_fit(
+            &m.function,
+            &m.fit,
+            &sizes,
+            &m.init,
+            cold,
+            billed,
+            &price,
+        ));
     }
-    let index = |name: &str| measured.iter().position(|m| m.function == name).unwrap_or(0);
+    let index = |name: &str| {
+        measured
+            .iter()
+            .position(|m| m.function == name)
+            .unwrap_or(0)
+    };
     let stages = chain
         .stages
         .iter()
@@ -87,8 +105,14 @@ pub fn entry_provisioning(
     if requests_per_second <= 0.0 {
         return None;
     }
-    let prices = book.region(region).ok()?.provisioned(architecture(&entry.config)).ok()?;
-    let level = (requests_per_second * chain.slo_ms / 1000.0).ceil().max(1.0) as u32;
+    let prices = book
+        .region(region)
+        .ok()?
+        .provisioned(architecture(&entry.config))
+        .ok()?;
+    let level = (requests_per_second * chain.slo_ms / 1000.0)
+        .ceil()
+        .max(1.0) as u32;
     Some(EntryProvisioning {
         level,
         requests_per_second,

@@ -66,7 +66,9 @@ impl ChainDecision {
 
     /// Each function's chosen memory, in call order.
     pub fn assignment(&self) -> impl Iterator<Item = (&str, u32)> {
-        self.functions.iter().map(|f| (f.function.as_str(), f.chosen_mb))
+        self.functions
+            .iter()
+            .map(|f| (f.function.as_str(), f.chosen_mb))
     }
 }
 
@@ -85,7 +87,9 @@ pub fn hop_from_fit(
 ) -> Hop {
     let mut sizes: Vec<HopSize> = Vec::with_capacity(candidates_mb.len());
     for &memory_mb in candidates_mb {
-        let mut own_ms: Vec<f64> = (0..LEVELS).map(|i| fit.quantile_ms(memory_mb, level(i))).collect();
+        let mut own_ms: Vec<f64> = (0..LEVELS)
+            .map(|i| fit.quantile_ms(memory_mb, level(i)))
+            .collect();
         for i in 1..LEVELS {
             own_ms[i] = own_ms[i].max(own_ms[i - 1]);
         }
@@ -129,7 +133,14 @@ pub fn decide(
     let equal = model.evaluate(&table, &split_sizes);
     let now = model.evaluate(&table, current);
     let memory = |h: usize, sizes: &Assignment| model.hops[h].sizes[sizes[h]].memory_mb;
-    let stage_of = |h: usize| model.stages.iter().position(|s| s.contains(&h)).unwrap_or(0) + 1;
+    let stage_of = |h: usize| {
+        model
+            .stages
+            .iter()
+            .position(|s| s.contains(&h))
+            .unwrap_or(0)
+            + 1
+    };
     let functions: Vec<FunctionChoice> = model
         .stages
         .iter()
@@ -159,7 +170,12 @@ pub fn decide(
             && (found.is_none() || evaluation.usd_per_request < chosen.usd_per_request);
         ProvisionedOption {
             provisioning: p,
-            sizes_mb: model.stages.iter().flatten().map(|&h| memory(h, &sizes)).collect(),
+            sizes_mb: model
+                .stages
+                .iter()
+                .flatten()
+                .map(|&h| memory(h, &sizes))
+                .collect(),
             evaluation,
             cheapest,
         }

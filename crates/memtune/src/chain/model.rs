@@ -223,9 +223,16 @@ impl ChainModel {
         let mut total = 0.0;
         for stage in self.stages.iter().rev() {
             for &h in stage {
-                total += hop_usd(&self.hops[h].sizes[sizes[h]], table.billed(h, sizes[h]), &waits);
+                total += hop_usd(
+                    &self.hops[h].sizes[sizes[h]],
+                    table.billed(h, sizes[h]),
+                    &waits,
+                );
             }
-            for (w, d) in waits.iter_mut().zip(table.stage(stage, sizes, Starts::AsInProduction)) {
+            for (w, d) in waits
+                .iter_mut()
+                .zip(table.stage(stage, sizes, Starts::AsInProduction))
+            {
                 *w += d;
             }
         }

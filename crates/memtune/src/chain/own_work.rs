@@ -32,7 +32,10 @@ pub fn calls(log: &str) -> Vec<Call> {
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum OwnWorkError {
     #[error("no REPORT line found for {function}'s request {request_id}")]
-    UnmatchedCall { function: String, request_id: String },
+    UnmatchedCall {
+        function: String,
+        request_id: String,
+    },
     #[error("it called {found} functions, but the chain's next stage has {expected}")]
     MissingCall { expected: usize, found: usize },
     #[error("its callees took {waited:.1} ms, more than its own {duration:.1} ms")]
@@ -106,7 +109,12 @@ mod tests {
     #[test]
     fn a_fan_out_caller_subtracts_its_slowest_callee() {
         let c = calls("CALL b rb\nCALL c rc\n");
-        let own = own_ms(100.0, &c, &ids(&[("rb", 30.0), ("rc", 60.0)]), &["b".into(), "c".into()]);
+        let own = own_ms(
+            100.0,
+            &c,
+            &ids(&[("rb", 30.0), ("rc", 60.0)]),
+            &["b".into(), "c".into()],
+        );
         assert_eq!(own, Ok(40.0));
     }
 
@@ -119,7 +127,10 @@ mod tests {
         ));
         assert!(matches!(
             own_ms(100.0, &[], &ids(&[]), &["b".into()]),
-            Err(OwnWorkError::MissingCall { expected: 1, found: 0 })
+            Err(OwnWorkError::MissingCall {
+                expected: 1,
+                found: 0
+            })
         ));
         assert!(matches!(
             own_ms(10.0, &c, &ids(&[("rb", 30.0)]), &["b".into()]),

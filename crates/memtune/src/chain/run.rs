@@ -60,7 +60,9 @@ pub enum MeasureError {
         function: String,
         source: SweepError,
     },
-    #[error("{function}: the sweep's changes could not all be undone: {message}; run `memtune restore`")]
+    #[error(
+        "{function}: the sweep's changes could not all be undone: {message}; run `memtune restore`"
+    )]
     Restore { function: String, message: String },
     #[error("{function}: reading its callees' REPORT lines: {source}")]
     Query {
@@ -92,7 +94,19 @@ pub async fn measure<A: LambdaApi, G: LogsApi>(
         let next: &[String] = chain.stages.get(k + 1).map(Vec::as_slice).unwrap_or(&[]);
         for function in stage {
             let on = |e: SweepEvent| on_event(function, e);
-            hops.push(measure_one(api, logs, chain, function, next, options, in_flight.clone(), &on).await?);
+            hops.push(
+                measure_one(
+                    api,
+                    logs,
+                    chain,
+                    function,
+                    next,
+                    options,
+                    in_flight.clone(),
+                    &on,
+                )
+                .await?,
+            );
         }
     }
     Ok(hops)
@@ -150,12 +164,17 @@ async fn measure_one<A: LambdaApi, G: LogsApi>(
     let callee_ms = if callees.is_empty() {
         HashMap::new()
     } else {
-        callee_durations(logs, callees, (started - 60, ended + 60), options.query_limit)
-            .await
-            .map_err(|source| MeasureError::Query {
-                function: function.to_string(),
-                source,
-            })?
+        callee_durations(
+            logs,
+            callees,
+            (started - 60, ended + 60),
+            options.query_limit,
+        )
+        .await
+        .map_err(|source| MeasureError::Query {
+            function: function.to_string(),
+            source,
+        })?
     };
     let own = own_work(&raw, callees, &callee_ms);
     if own.measured.len() * 2 < own.total {
@@ -203,7 +222,11 @@ struct OwnWork {
     total: usize,
 }
 
-fn own_work(raw: &[RawInvocation], callees: &[String], callee_ms: &HashMap<String, f64>) -> OwnWork {
+fn own_work(
+    raw: &[RawInvocation],
+    callees: &[String],
+    callee_ms: &HashMap<String, f64>,
+) -> OwnWork {
     let mut work = OwnWork {
         measured: Vec::new(),
         inits: Vec::new(),
@@ -244,7 +267,8 @@ async fn callee_durations<G: LogsApi>(
     limit: Duration,
 ) -> Result<HashMap<String, f64>, QueryError> {
     let groups: Vec<String> = callees.iter().map(|c| log_group_of(c)).collect();
-    let query = "fields @requestId, @duration, @initDuration | filter @type = \"REPORT\" | limit 10000";
+    let query =
+        "fields @requestId, @duration, @initDuration | filter @type = \"REPORT\" | limit 10000";
     let output = run_query(logs, &groups, query, window, limit).await?;
     Ok(output
         .rows
@@ -253,8 +277,43 @@ async fn callee_durations<G: LogsApi>(
             let field = |name: &str| row.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
             let id = field("@requestId")?.to_string();
             let duration: f64 = field("@duration")?.parse().ok()?;
-            let init: f64 = field("@initDuration").and_then(|v| v.parse().ok()).unwrap_or(0.0);
+            let init: f64 = field("@initDuration")
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0.0);
             Some((id, duration + init))
         })
         .collect())
+}
+
+/// What was measured of one function, for the report.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct MeasuredHop {
+    pub function: String,
+    pub invocations: u64,
+    /// Warm invocations whose own work was measured.
+    pub samples: usize,
+    /// Those left out, each with why.
+    pub left_out: Vec<String>,
+    pub model: String,
+}
+
+impl From<&HopMeasurement> for MeasuredHop {
+    fn from(m: &HopMeasurement) -> MeasuredHop {
+        MeasuredHop {
+            function: m.function.clone(),
+            invocations: m.invocations,
+            samples: m.samples,
+            left_out: m.left_out.clone(),
+            model: m.fit.model().as_str().to_string(),
+        }
+    }
+}
+
+/// A chain run as the reports render it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct ChainRun {
+    pub run_id: String,
+    pub region: String,
+    pub decision: super::ChainDecision,
+    pub measured: Vec<MeasuredHop>,
 }

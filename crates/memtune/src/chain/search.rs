@@ -29,7 +29,10 @@ pub fn cheapest(model: &ChainModel, table: &Table) -> (Option<Assignment>, Searc
     let mut prefix = vec![vec![0.0; requests]];
     for stage in &model.stages[..model.stages.len() - 1] {
         let mut next = prefix.last().cloned().unwrap_or_default();
-        for (p, d) in next.iter_mut().zip(table.stage(stage, &top, Starts::AsInProduction)) {
+        for (p, d) in next
+            .iter_mut()
+            .zip(table.stage(stage, &top, Starts::AsInProduction))
+        {
             *p += d;
         }
         prefix.push(next);
@@ -38,7 +41,11 @@ pub fn cheapest(model: &ChainModel, table: &Table) -> (Option<Assignment>, Searc
         .hops
         .iter()
         .enumerate()
-        .map(|(h, hop)| (0..hop.sizes.len()).map(|i| mean(table.billed(h, i))).collect())
+        .map(|(h, hop)| {
+            (0..hop.sizes.len())
+                .map(|i| mean(table.billed(h, i)))
+                .collect()
+        })
         .collect();
     let floors = model
         .hops
@@ -51,7 +58,11 @@ pub fn cheapest(model: &ChainModel, table: &Table) -> (Option<Assignment>, Searc
                 .zip(&mean_billed[h])
                 .map(|(at, b)| at.usd_per_request + at.usd_per_ms * b)
                 .fold(f64::INFINITY, f64::min);
-            let rate = hop.sizes.iter().map(|at| at.usd_per_ms).fold(f64::INFINITY, f64::min);
+            let rate = hop
+                .sizes
+                .iter()
+                .map(|at| at.usd_per_ms)
+                .fold(f64::INFINITY, f64::min);
             (own, rate)
         })
         .collect();
@@ -209,7 +220,12 @@ pub fn equal_split(model: &ChainModel, table: &Table) -> Assignment {
                     let mut d = table.hop(h, size, Starts::AsInProduction).to_vec();
                     quantile(&mut d, model.objective.percentile) <= share_ms
                 })
-                .map(|size| (size, hop_usd(&hop.sizes[size], table.billed(h, size), &alone)))
+                .map(|size| {
+                    (
+                        size,
+                        hop_usd(&hop.sizes[size], table.billed(h, size), &alone),
+                    )
+                })
                 .min_by(|a, b| a.1.total_cmp(&b.1))
                 .map(|(size, _)| size)
                 .unwrap_or(hop.sizes.len() - 1)

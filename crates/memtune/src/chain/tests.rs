@@ -1,8 +1,8 @@
 //! The end-to-end model and the search on synthetic hops with known curves.
 
+use super::decide;
 use super::model::{level, ChainModel, Draws, Hop, HopSize, Objective, Starts, Table, LEVELS};
 use super::search::{cheapest, equal_split, EntryProvisioning};
-use super::decide;
 
 /// A hop whose own duration is `work_ms` of CPU-bound work at one vCPU (1769 MB), scaled by
 /// CPU share below it and flat above, with log-normal noise of spread `sigma`; priced at
@@ -106,7 +106,10 @@ fn the_search_finds_the_brute_force_optimum() {
         let (expected, expected_cost) = brute_force(&model, &table).expect("feasible");
         let found = found.expect("the search finds a feasible assignment");
         let cost = model.usd_per_request(&table, &found);
-        assert!((cost - expected_cost).abs() < 1e-15, "{found:?} {expected:?}");
+        assert!(
+            (cost - expected_cost).abs() < 1e-15,
+            "{found:?} {expected:?}"
+        );
         eprintln!("{stats:?}");
         assert!(stats.nodes < stats.grid as u64 / 4, "{stats:?}");
         assert!(model.meets(&table, &found));
@@ -122,7 +125,10 @@ fn the_joint_choice_beats_an_equal_split_and_meets_the_objective() {
     let split = model.evaluate(&table, &equal_split(&model, &table));
     assert!(joint.meets_objective);
     assert!(split.meets_objective, "{split:?}");
-    assert!(joint.usd_per_request < split.usd_per_request, "joint {joint:?} split {split:?}");
+    assert!(
+        joint.usd_per_request < split.usd_per_request,
+        "joint {joint:?} split {split:?}"
+    );
 }
 
 #[test]
@@ -132,7 +138,11 @@ fn nothing_feasible_is_said_not_hidden() {
     assert_eq!(cheapest(&model, &table).0, None);
     let decision = decide("api", &model, &vec![3, 3, 3], None, 1);
     assert!(!decision.feasible());
-    assert!(decision.tradeoff.starts_with("No sizes meet the objective"), "{}", decision.tradeoff);
+    assert!(
+        decision.tradeoff.starts_with("No sizes meet the objective"),
+        "{}",
+        decision.tradeoff
+    );
     assert!(decision.functions.iter().all(|f| f.chosen_mb == 3072));
 }
 
@@ -148,7 +158,11 @@ fn a_heavy_init_hop_owns_the_tail_and_cold_starts_show_in_the_p99() {
     );
     let decision = decide("ml", &model, &vec![7, 7], None, 3);
     assert_eq!(decision.tail_owner, "model");
-    assert!(decision.chosen.tail_ms > 2.0 * decision.chosen.tail_warm_ms, "{:?}", decision.chosen);
+    assert!(
+        decision.chosen.tail_ms > 2.0 * decision.chosen.tail_warm_ms,
+        "{:?}",
+        decision.chosen
+    );
     assert!(decision.functions[1].tail_share > 0.8);
 }
 
@@ -156,7 +170,10 @@ fn a_heavy_init_hop_owns_the_tail_and_cold_starts_show_in_the_p99() {
 fn provisioned_concurrency_on_a_cold_entry_is_named_when_cheapest() {
     // The entry's INIT alone breaks the objective at any size 3% of the time.
     let model = chain(
-        vec![hop("entry", 20.0, 0.05, 0.03, 3000.0), hop("next", 20.0, 0.05, 0.0, 0.0)],
+        vec![
+            hop("entry", 20.0, 0.05, 0.03, 3000.0),
+            hop("next", 20.0, 0.05, 0.0, 0.0),
+        ],
         vec![vec![0], vec![1]],
         400.0,
     );
@@ -168,8 +185,13 @@ fn provisioned_concurrency_on_a_cold_entry_is_named_when_cheapest() {
     let decision = decide("cold", &model, &vec![3, 3], Some(pc), 5);
     assert!(!decision.feasible());
     let option = decision.provisioned.as_ref().unwrap();
-    assert!(option.cheapest && option.evaluation.meets_objective, "{option:?}");
-    assert!(decision.tradeoff.contains("Provisioned concurrency on the entry"));
+    assert!(
+        option.cheapest && option.evaluation.meets_objective,
+        "{option:?}"
+    );
+    assert!(decision
+        .tradeoff
+        .contains("Provisioned concurrency on the entry"));
 }
 
 #[test]
@@ -182,7 +204,11 @@ fn the_same_seed_gives_the_same_decision() {
 
 #[test]
 fn warm_figures_leave_cold_starts_out() {
-    let model = chain(vec![hop("solo", 100.0, 0.0, 0.5, 1000.0)], vec![vec![0]], 5000.0);
+    let model = chain(
+        vec![hop("solo", 100.0, 0.0, 0.5, 1000.0)],
+        vec![vec![0]],
+        5000.0,
+    );
     let table = Table::new(&model, &Draws::new(&model, 1000, 2));
     let warm = model.durations(&table, &[13], Starts::AllWarm);
     assert!(warm.iter().all(|d| (d - 100.0).abs() < 1e-9));

@@ -51,7 +51,11 @@ pub(super) fn check_chain(
 ) -> Result<Chain, Problem> {
     let name = raw.name.trim().to_string();
     if name.is_empty() {
-        return Err(problem(at, "name", "chain name is empty: give it a name such as \"checkout\""));
+        return Err(problem(
+            at,
+            "name",
+            "chain name is empty: give it a name such as \"checkout\"",
+        ));
     }
     if raw.stages.is_empty() {
         return Err(problem(
@@ -66,12 +70,22 @@ pub(super) fn check_chain(
             return Err(problem(
                 at,
                 "stages",
-                format!("chain '{name}': stage {} is empty: each stage names one or more functions", i + 1),
+                format!(
+                    "chain '{name}': stage {} is empty: each stage names one or more functions",
+                    i + 1
+                ),
             ));
         }
         for function in stage {
             if function.trim().is_empty() {
-                return Err(problem(at, "stages", format!("chain '{name}': a function name in stage {} is empty", i + 1)));
+                return Err(problem(
+                    at,
+                    "stages",
+                    format!(
+                        "chain '{name}': a function name in stage {} is empty",
+                        i + 1
+                    ),
+                ));
             }
             if !seen.insert(function.clone()) {
                 return Err(problem(
@@ -91,10 +105,20 @@ pub(super) fn check_chain(
         ));
     }
     let Some(slo_ms) = raw.slo_ms else {
-        return Err(problem(at, "name", format!("chain '{name}' has no slo_ms: set the end-to-end objective, e.g. slo_ms = 300")));
+        return Err(problem(
+            at,
+            "name",
+            format!(
+                "chain '{name}' has no slo_ms: set the end-to-end objective, e.g. slo_ms = 300"
+            ),
+        ));
     };
     if !(slo_ms.is_finite() && slo_ms > 0.0) {
-        return Err(problem(at, "slo_ms", "slo_ms must be a positive number of milliseconds"));
+        return Err(problem(
+            at,
+            "slo_ms",
+            "slo_ms must be a positive number of milliseconds",
+        ));
     }
     let percentile = raw.percentile.unwrap_or(99.0);
     if !(percentile.is_finite() && percentile > 0.0 && percentile < 100.0) {
@@ -111,12 +135,18 @@ pub(super) fn check_chain(
             return Err(problem(
                 at,
                 key,
-                format!("{key} = {value} is outside Lambda's range {MIN_MEMORY_MB}..{MAX_MEMORY_MB}"),
+                format!(
+                    "{key} = {value} is outside Lambda's range {MIN_MEMORY_MB}..{MAX_MEMORY_MB}"
+                ),
             ));
         }
     }
     if min_mb >= max_mb {
-        return Err(problem(at, "max_mb", format!("max_mb = {max_mb} must be above min_mb = {min_mb}")));
+        return Err(problem(
+            at,
+            "max_mb",
+            format!("max_mb = {max_mb} must be above min_mb = {min_mb}"),
+        ));
     }
     let mut payloads = BTreeMap::new();
     for (function, value) in raw.payloads {
@@ -164,7 +194,10 @@ pub(super) fn check_distinct(chains: &[(Chain, usize)]) -> Result<(), Problem> {
             return Err(problem(
                 *at,
                 "name",
-                format!("chain '{}' is defined twice: give each [[chain]] its own name", chain.name),
+                format!(
+                    "chain '{}' is defined twice: give each [[chain]] its own name",
+                    chain.name
+                ),
             ));
         }
     }
