@@ -2,9 +2,10 @@
 //! end-to-end objective.
 
 use std::collections::BTreeMap;
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use clap::{Args, ValueEnum};
 use tokio::sync::Semaphore;
@@ -12,14 +13,17 @@ use tokio::sync::Semaphore;
 use super::aws_args::{platform_error, preflight_error, AwsArgs};
 use super::output::{self, OutputFile};
 use super::CliError;
+use memtune::apply::change::ApplyContext;
 use memtune::chain::run::{measure, ChainRun, MeasureError, MeasureOptions, MeasuredHop};
 use memtune::chain::{build, decide};
 use memtune::fleet::config::FleetConfig;
+use memtune::history::RunStart;
 use memtune::inspect::production;
+use memtune::orchestrate::chain::apply_chain_recorded;
 use memtune::platform::aws::AwsLambda;
 use memtune::platform::cloudwatch::AwsCloudWatch;
 use memtune::platform::logs::AwsLogs;
-use memtune::platform::LambdaApi;
+use memtune::platform::{FunctionConfig, LambdaApi};
 use memtune::preflight::{self, state, Needs};
 use memtune::report::chain as render;
 use memtune::sweep::journal::{self, new_run_id};
@@ -73,6 +77,13 @@ pub struct ChainArgs {
     /// Price book (TOML) instead of the built-in config/pricing.toml.
     #[arg(long)]
     pricing: Option<PathBuf>,
+    /// Apply the chosen sizes to every function of the chain as one change (all or none),
+    /// recorded in the history: `memtune rollback RUN_ID` undoes it.
+    #[arg(long)]
+    apply: bool,
+    /// Apply without asking (required without a terminal).
+    #[arg(long, requires = "apply")]
+    yes: bool,
     #[command(flatten)]
     aws: AwsArgs,
 }
@@ -136,8 +147,16 @@ pub async fn run(args: ChainArgs) -> Result<(), CliError> {
         Some(path) => PriceBook::load(path).map_err(|e| CliError::usage(e.to_string()))?,
         None => PriceBook::builtin(),
     };
+    if args.apply && !args.yes && !std::io::stdin().is_terminal() {
+        return Err(CliError::usage(
+            "--apply without a terminal to confirm on: add --yes",
+        ));
+    }
     let state_dir = journal::state_dir();
     state::check_journals(&state_dir).map_err(|e| CliError::usage(e.to_string()))?;
+    if args.apply {
+        state::check_history(&state_dir).map_err(|e| CliError::usage(e.to_string()))?;
+    }
     let sdk = args.aws.load().await?;
     let region = sdk.region().map(|r| r.to_string()).unwrap_or_default();
     book.region(&region).map_err(|e| {
@@ -158,7 +177,7 @@ pub async fn run(args: ChainArgs) -> Result<(), CliError> {
     }
     let needs = Needs {
         sweep: true,
-        update_alias: false,
+        update_alias: args.apply,
         copy: false,
     };
     let refs: Vec<&_> = configs.iter().collect();
@@ -247,7 +266,74 @@ pub async fn run(args: ChainArgs) -> Result<(), CliError> {
         Format::Json => render::json(&run),
         Format::Markdown => render::markdown::render(&run),
     };
-    args.output.write(&text)
+    args.output.write(&text)?;
+    if args.apply {
+        let changes: Vec<(FunctionConfig, u32)> = measured
+            .iter()
+            .zip(run.decision.assignment())
+            .map(|(m, (_, mb))| (m.config.clone(), mb))
+            .collect();
+        apply(&api, &args, &run, &options, &changes).await?;
+    }
+    Ok(())
+}
+
+/// Applies the chosen sizes, all or none, after asking unless --yes.
+async fn apply(
+    api: &AwsLambda,
+    args: &ChainArgs,
+    run: &ChainRun,
+    options: &MeasureOptions,
+    changes: &[(FunctionConfig, u32)],
+) -> Result<(), CliError> {
+    if !run.decision.feasible() {
+        return Err(CliError::failed(format!(
+            "chain {}: no sizes meet the objective: nothing applied",
+            run.decision.chain
+        )));
+    }
+    let moves: Vec<String> = changes
+        .iter()
+        .filter(|(c, mb)| c.memory_mb != *mb)
+        .map(|(c, mb)| format!("{} {} -> {mb} MB", c.name, c.memory_mb))
+        .collect();
+    if moves.is_empty() {
+        eprintln!(
+            "chain {}: every function already has its chosen size: nothing to apply",
+            run.decision.chain
+        );
+        return Ok(());
+    }
+    if !args.yes {
+        eprint!("apply {}? [y/N] ", moves.join(", "));
+        let mut answer = String::new();
+        let _ = std::io::stdin().read_line(&mut answer);
+        if !matches!(answer.trim(), "y" | "Y" | "yes") {
+            eprintln!("not applied");
+            return Ok(());
+        }
+    }
+    let history =
+        state::open_history(&options.state_dir).map_err(|e| CliError::failed(e.to_string()))?;
+    let source = format!("{} [[chain]] {}", args.config.display(), run.decision.chain);
+    let text = std::fs::read(&args.config).unwrap_or_default();
+    let start = RunStart::now(&options.run_id, &options.region, source, &text);
+    let ctx = ApplyContext {
+        run_id: &options.run_id,
+        state_dir: &options.state_dir,
+        region: Some(options.region.clone()),
+        endpoint_url: options.endpoint_url.clone(),
+        role: None,
+    };
+    apply_chain_recorded(api, &ctx, &history, &start, changes, Instant::now())
+        .await
+        .map_err(|e| CliError::failed(format!("chain {}: {e}", run.decision.chain)))?;
+    eprintln!(
+        "applied: {}; undo with `memtune rollback {}`",
+        moves.join(", "),
+        options.run_id
+    );
+    Ok(())
 }
 
 #[cfg(test)]
