@@ -4,7 +4,7 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use common::{lambda_client, memtune, profiles, start_lab};
 use memtune::apply::change::ApplyContext;
@@ -12,6 +12,7 @@ use memtune::history::{History, RunStart};
 use memtune::orchestrate::chain::{apply_chain_recorded, ChainApplyError};
 use memtune::platform::aws::AwsLambda;
 use memtune::platform::LambdaApi;
+use memtune::sweep::settle::wait_settled;
 
 const FLEET: &str = r#"
 [[function]]
@@ -43,6 +44,21 @@ slo_ms = 2000
 percentile = 99
 max_mb = 3008
 "#;
+
+const TEMPLATE: &str = "AWSTemplateFormatVersion: '2010-09-09'
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  Quotes:
+    Type: AWS::Serverless::Function
+    Properties:
+      FunctionName: quotes
+      MemorySize: 3008
+  Rates:
+    Type: AWS::Serverless::Function
+    Properties:
+      FunctionName: rates
+      MemorySize: 2048
+";
 
 /// Each function's memory and RevisionId.
 async fn found(client: &aws_sdk_lambda::Client) -> BTreeMap<String, (i32, String)> {
@@ -118,6 +134,41 @@ async fn a_chain_is_applied_as_one_change_and_rolled_back() {
         );
     }
 
+    // The assignment as template edits: `check` fails until `patch` writes it.
+    let run_json = state.path().join("run.json");
+    std::fs::write(&run_json, &out.stdout).unwrap();
+    let template = state.path().join("template.yaml");
+    std::fs::write(&template, TEMPLATE).unwrap();
+    let iac = |args: &[&str]| {
+        let mut all = args.to_vec();
+        all.extend([
+            "--from",
+            run_json.to_str().unwrap(),
+            template.to_str().unwrap(),
+        ]);
+        memtune(&lab.endpoint(), state.path(), &all).output()
+    };
+    assert!(!iac(&["check"]).await.unwrap().status.success());
+    let patched = iac(&["patch", "--write"]).await.unwrap();
+    assert!(
+        patched.status.success(),
+        "{}",
+        String::from_utf8_lossy(&patched.stderr)
+    );
+    let checked = iac(&["check"]).await.unwrap();
+    assert!(
+        checked.status.success(),
+        "{}",
+        String::from_utf8_lossy(&checked.stdout)
+    );
+    let text = std::fs::read_to_string(&template).unwrap();
+    for f in decision["functions"].as_array().unwrap() {
+        assert!(
+            text.contains(&format!("MemorySize: {}", f["chosen_mb"])),
+            "{text}"
+        );
+    }
+
     let run_id = run["run_id"].as_str().unwrap();
     let back = memtune(
         &lab.endpoint(),
@@ -166,6 +217,10 @@ async fn one_refused_update_puts_the_others_back() {
         .function_name("rates")
         .memory_size(1536)
         .send()
+        .await
+        .unwrap();
+    // Their update settles (and takes its final RevisionId) before memtune applies.
+    wait_settled(&api, "rates", Duration::from_secs(30))
         .await
         .unwrap();
     let before = found(&client).await;
