@@ -75,7 +75,9 @@ pub fn cheapest(model: &ChainModel, table: &Table) -> (Option<Assignment>, Searc
         best: None,
         nodes: 0,
     };
-    for start in [equal_split(model, table), top.clone()] {
+    let starts = [equal_split(model, table), top.clone()];
+    let descended = descend_each(model, table, &top);
+    for start in starts.into_iter().chain(descended) {
         if model.meets(table, &start) {
             let cost = model.usd_per_request(table, &start);
             if search.best.as_ref().is_none_or(|(_, b)| cost < *b) {
@@ -93,6 +95,36 @@ pub fn cheapest(model: &ChainModel, table: &Table) -> (Option<Assignment>, Searc
         grid,
     };
     (search.best.map(|(a, _)| a), stats)
+}
+
+/// A good first incumbent for the pruning: from the largest sizes, each function in turn
+/// moves to its cheapest size that keeps the objective met, until none moves.
+fn descend_each(model: &ChainModel, table: &Table, top: &Assignment) -> Option<Assignment> {
+    if !model.meets(table, top) {
+        return None;
+    }
+    let mut sizes = top.clone();
+    let mut cost = model.usd_per_request(table, &sizes);
+    for _ in 0..8 {
+        let mut moved = false;
+        for h in 0..sizes.len() {
+            for size in 0..model.hops[h].sizes.len() {
+                let mut trial = sizes.clone();
+                trial[h] = size;
+                if size == sizes[h] || !model.meets(table, &trial) {
+                    continue;
+                }
+                let c = model.usd_per_request(table, &trial);
+                if c < cost {
+                    (sizes, cost, moved) = (trial, c, true);
+                }
+            }
+        }
+        if !moved {
+            break;
+        }
+    }
+    Some(sizes)
 }
 
 impl ChainModel {
@@ -132,28 +164,31 @@ impl Search<'_> {
         let h = stage[i];
         let top = self.model.hops[h].sizes.len() - 1;
         let waits = mean(suffix);
+        let p = self.model.objective.percentile;
         for size in (0..=top).rev() {
             sizes[h] = size;
-            let assigned: f64 = stage[..=i]
+            // The rest of the stage at its largest sizes: no slower than it will be.
+            let mut e2e = self.table.stage(stage, sizes, Starts::AsInProduction);
+            let own: f64 = stage
                 .iter()
-                .map(|&g| {
-                    let at = &self.model.hops[g].sizes[sizes[g]];
-                    at.usd_per_request + at.usd_per_ms * (self.mean_billed[g][sizes[g]] + waits)
+                .enumerate()
+                .map(|(j, &g)| {
+                    if j <= i {
+                        let at = &self.model.hops[g].sizes[sizes[g]];
+                        at.usd_per_request + at.usd_per_ms * (self.mean_billed[g][sizes[g]] + waits)
+                    } else {
+                        self.floors[g].0 + self.floors[g].1 * waits
+                    }
                 })
                 .sum();
-            let rest: f64 = stage[i + 1..]
-                .iter()
-                .map(|&g| self.floors[g].0 + self.floors[g].1 * waits)
-                .sum();
-            if self.beaten(fixed + assigned + rest + self.earlier_floors(k, waits)) {
+            let earlier = self.earlier_floors(k, waits + mean(&e2e));
+            if self.beaten(fixed + own + earlier) {
                 continue;
             }
             self.nodes += 1;
-            let mut e2e = self.table.stage(stage, sizes, Starts::AsInProduction);
-            for ((e, p), w) in e2e.iter_mut().zip(&self.prefix[k]).zip(suffix) {
-                *e += p + w;
+            for ((e, before), after) in e2e.iter_mut().zip(&self.prefix[k]).zip(suffix) {
+                *e += before + after;
             }
-            let p = self.model.objective.percentile;
             if quantile(&mut e2e, p) > self.model.objective.slo_ms {
                 break;
             }

@@ -110,7 +110,6 @@ fn the_search_finds_the_brute_force_optimum() {
             (cost - expected_cost).abs() < 1e-15,
             "{found:?} {expected:?}"
         );
-        eprintln!("{stats:?}");
         assert!(stats.nodes < stats.grid as u64 / 4, "{stats:?}");
         assert!(model.meets(&table, &found));
     }
