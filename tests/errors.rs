@@ -145,7 +145,7 @@ async fn a_fleet_selection_that_matches_nothing_is_exit_2_and_records_nothing() 
     let cases = [
         (
             "[select]\nnames = [\"no-such-*\"]\n",
-            "(names = [\"no-such-*\"]) matches none of the 14 functions in us-east-1: \
+            "(names = [\"no-such-*\"]) matches none of the 15 functions in us-east-1: \
              `memtune list` shows them",
         ),
         (

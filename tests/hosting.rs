@@ -1,6 +1,7 @@
 //! `memtune hosting` against an in-process lab: production read through the real SDK
 //! clients, a busy tiny handler that a container serves cheaper, a rare function that stays
-//! on Lambda, and bad input refused before anything is read.
+//! on Lambda, the demo fleet with a function on each side, and bad input refused before
+//! anything is read.
 
 mod common;
 
@@ -144,6 +145,74 @@ async fn busy_goes_to_a_container_rare_stays_on_lambda() {
             "{format}: {text}"
         );
     }
+}
+
+/// The demo fleet (`memtune lab`, `memtune demo`) shows both sides: price-quotes, a busy
+/// steady 2 GB API, is clearly cheaper on Fargate; auth-token, busy but tiny, stays on Lambda
+/// below its break-even; and the fleet line says what is compared with what.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_demo_fleet_has_a_function_better_on_each_side() {
+    let lab = start_lab(memtune_lab::demo_profiles()).await;
+    let state = tempfile::tempdir().unwrap();
+    let run = |format: &'static str| {
+        memtune(
+            &lab.endpoint(),
+            state.path(),
+            &["hosting", "--all", "--format", format],
+        )
+        .output()
+    };
+    let out = run("json").await.unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let verdict = |name: &str| function(&report, name)["comparison"]["verdict"].clone();
+
+    let container = verdict("price-quotes");
+    assert_eq!(container["best"], "fargate", "{container}");
+    assert_eq!(container["stays_on_lambda"], false);
+    assert!(container["saving_share"].as_f64().unwrap() >= 0.2);
+    let reason = container["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("Fargate + ALB") && reason.contains("less than on-demand"),
+        "{reason}"
+    );
+
+    let lambda = verdict("auth-token");
+    assert_eq!(lambda["best"], "on_demand", "{lambda}");
+    let reason = lambda["reason"].as_str().unwrap();
+    assert!(reason.contains("stay on Lambda"), "{reason}");
+    // Today's rate is below the break-even with Fargate: the reason a reader can check.
+    let auth = &function(&report, "auth-token")["comparison"];
+    let today = auth["current_rps"].as_f64().unwrap();
+    let break_even = auth["break_evens"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["a"] == "on_demand" && b["b"] == "fargate" && b["architecture"] == "x86_64")
+        .and_then(|b| b["rps"].as_f64())
+        .unwrap();
+    assert!(today < break_even, "{today} vs {break_even}");
+
+    assert_eq!(
+        report["fleet"]["clearly_better_elsewhere"],
+        serde_json::json!(["price-quotes"])
+    );
+    let table = run("table").await.unwrap();
+    let text = String::from_utf8_lossy(&table.stdout);
+    assert!(
+        text.contains(
+            "Another option costs at least 20% less than on-demand Lambda (at its cheaper \
+             architecture) for: price-quotes (Fargate + ALB)"
+        ),
+        "{text}"
+    );
+    let html = run("html").await.unwrap();
+    let html = String::from_utf8_lossy(&html.stdout);
+    assert!(html.matches("<svg").count() >= 2, "a chart per function");
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -375,6 +375,7 @@ fn fleet_run_json(functions: &[(&str, u32, Option<u32>)]) -> String {
             throttles: 0,
         },
         functions: results,
+        capacity: Vec::new(),
     })
     .unwrap()
 }

@@ -26,6 +26,10 @@ sizes = [128, 512, 1024]
 invocations = 3
 warmup = 0
 allow_empty_payload = true
+
+[capacity]
+days = 1
+names = ["orders-api"]
 "#;
 
 struct Service {
@@ -185,6 +189,10 @@ async fn a_scheduled_run_happens_and_the_api_answers_with_its_token() {
     assert_eq!(health["status"], "ok");
     assert_eq!(health["schedule"], "*/2 * * * * *");
     assert!(health["next_scheduled_run"].is_string(), "{health}");
+    // [capacity]: the last run's finding for the one function it covers.
+    let finding = &health["last_run"]["capacity"][0];
+    assert_eq!(finding["function"], "orders-api", "{health}");
+    assert!(finding["recommendation"]["kind"].is_string(), "{health}");
 
     // Triggering needs the token.
     let (status, body) = http(&service.addr, "POST", "/api/runs", None).await;
@@ -222,6 +230,26 @@ async fn a_scheduled_run_happens_and_the_api_answers_with_its_token() {
     assert_eq!(status, 200, "{body}");
     let detail: Value = serde_json::from_str(&body).unwrap();
     assert_eq!(detail["functions"].as_array().unwrap().len(), 3, "{detail}");
+    let (status, body) = http(
+        &service.addr,
+        "GET",
+        &format!("/api/runs/{id}/capacity"),
+        Some(TOKEN),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let capacity: Value = serde_json::from_str(&body).unwrap();
+    let report = &capacity["capacity"][0]["report"];
+    assert_eq!(report["functions"][0]["name"], "orders-api", "{capacity}");
+    assert_eq!(report["window_days"], 1.0);
+    let (status, _) = http(
+        &service.addr,
+        "GET",
+        "/api/runs/no-such-run/capacity",
+        Some(TOKEN),
+    )
+    .await;
+    assert_eq!(status, 404);
     let (status, body) = http(
         &service.addr,
         "GET",
@@ -280,6 +308,7 @@ async fn the_token_guards_every_endpoint_and_its_scheme_is_case_insensitive() {
         ("GET", "/metrics"),
         ("GET", "/api/runs"),
         ("GET", "/api/runs/some-run"),
+        ("GET", "/api/runs/some-run/capacity"),
         ("GET", "/api/functions/orders-api"),
         ("POST", "/api/runs"),
     ];

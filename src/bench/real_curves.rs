@@ -242,6 +242,9 @@ fn profile(series: Series) -> FunctionProfile {
             ..Traffic::default()
         },
         portable: true,
+        production_mix: Vec::new(),
+        live: None,
+        calls: Vec::new(),
     }
 }
 

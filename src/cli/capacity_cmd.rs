@@ -67,9 +67,6 @@ enum Format {
     Html,
 }
 
-/// Cold starts at most 0.1% of invocations unless told otherwise.
-const DEFAULT_COLD_START_TARGET: f64 = 0.001;
-
 fn target(args: &CapacityArgs) -> Result<Target, CliError> {
     if let Some(ms) = args.p99_target_ms {
         if !(ms.is_finite() && ms > 0.0) {
@@ -79,7 +76,9 @@ fn target(args: &CapacityArgs) -> Result<Target, CliError> {
         }
         return Ok(Target::P99Ms(ms));
     }
-    let rate = args.cold_start_target.unwrap_or(DEFAULT_COLD_START_TARGET);
+    let rate = args
+        .cold_start_target
+        .unwrap_or(capacity::DEFAULT_COLD_START_TARGET);
     if !(0.0..1.0).contains(&rate) {
         return Err(CliError::usage(format!(
             "--cold-start-target {rate} must be a share within 0..1 (0.001 = 0.1% of invocations)"

@@ -29,6 +29,7 @@ use memtune::strategy::SloVerdict;
 use memtune::sweep::journal;
 use memtune::tune::Search;
 use memtune_facts::pricing::PriceBook;
+use memtune_facts::Architecture;
 
 #[derive(Debug, Args)]
 #[command(after_long_help = "Examples:
@@ -110,11 +111,20 @@ pub(super) async fn load(
     };
     let sdk = aws.load().await?;
     let region = sdk.region().map(|r| r.to_string()).unwrap_or_default();
-    book.region(&region).map_err(|e| {
+    let prices = book.region(&region).map_err(|e| {
         CliError::usage(format!(
             "{e} (pass --pricing FILE with prices for {region})"
         ))
     })?;
+    // [capacity] prices provisioned concurrency: refused now, not after the sweeps (a region
+    // with x86_64 prices only sets its arm64 functions aside as not analysed).
+    if config.capacity.is_some() {
+        prices.provisioned(Architecture::X86_64).map_err(|e| {
+            CliError::usage(format!(
+                "[capacity]: {e} (pass --pricing FILE with them, or drop [capacity])"
+            ))
+        })?;
+    }
     Ok(Loaded {
         config,
         book,

@@ -66,6 +66,14 @@ fn render(bar: ProgressBar) -> OnEvent {
                 bar.println(line);
             }
         }
+        Event::CapacityStarted { days } => {
+            let line = format!("analysing provisioned and reserved concurrency ({days} days)");
+            if bar.is_hidden() {
+                eprintln!("{line}");
+            } else {
+                bar.println(line);
+            }
+        }
         Event::Interrupted => {
             bar.finish_and_clear();
             eprintln!("interrupted: restoring every function in flight…");

@@ -107,6 +107,7 @@ async fn serve(args: ServeArgs) -> Result<(), CliError> {
     config.quotas = args.quotas;
     let tenants = config.tenancy.accounts.len().max(1) * config.tenancy.regions.len().max(1);
     let faults = config.faults;
+    lab::live::check(&config).map_err(CliError::usage)?;
     let server = lab::start(config, args.listen)
         .await
         .map_err(|e| CliError::usage(format!("cannot listen on {}: {e}", args.listen)))?;

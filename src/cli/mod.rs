@@ -6,6 +6,7 @@ mod aws_args;
 mod bench_cmd;
 mod capacity_cmd;
 mod chain_cmd;
+mod chain_truth_cmd;
 mod check_cmd;
 mod demo_cmd;
 mod fleet_cmd;

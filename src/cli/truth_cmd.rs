@@ -13,6 +13,7 @@ use memtune_facts::pricing::PriceBook;
 use memtune_facts::{MAX_MEMORY_MB, MIN_MEMORY_MB};
 use memtune_lab::backfill::Backfill;
 use memtune_lab::capacity_truth::{self, CapacityTruth, Plan};
+use memtune_lab::chain_truth::ChainSettings;
 use memtune_lab::profiles::FunctionProfile;
 use memtune_lab::truth::{self, FunctionTruth, SizeTruth};
 
@@ -22,7 +23,9 @@ use memtune_lab::truth::{self, FunctionTruth, SizeTruth};
   memtune lab truth --function orders-api --step 64
   memtune lab truth --fleet config/lab/calibrated.toml --sizes 128,1024,1769,3008
   memtune lab truth --synthetic 40 --format json -o truth.json   # every 1 MB step
-  memtune lab truth --fleet config/lab/capacity.toml --capacity --cold-start-target 0.001")]
+  memtune lab truth --fleet config/lab/capacity.toml --capacity --cold-start-target 0.001
+  memtune lab truth --fleet config/lab/chains.toml --chain checkout-api --memory auth-check=1024
+  memtune lab truth --fleet config/lab/chains.toml --chain feed-aggregator --slo-ms 400")]
 pub struct TruthArgs {
     #[command(flatten)]
     profiles: ProfileArgs,
@@ -53,10 +56,12 @@ pub struct TruthArgs {
     /// With --capacity: the highest share of invocations that may start cold (0..1).
     #[arg(long, default_value_t = 0.001, requires = "capacity")]
     cold_start_target: f64,
-    /// With --capacity: when the lab started (RFC 3339), which fixes its backfilled window;
-    /// default: now.
-    #[arg(long, requires = "capacity")]
+    /// With --capacity or --chain: when the lab started (RFC 3339), which fixes its
+    /// backfilled window; default: now.
+    #[arg(long)]
     started_at: Option<String>,
+    #[command(flatten)]
+    chain: super::chain_truth_cmd::ChainArgs,
     #[command(flatten)]
     output: OutputFile,
 }
@@ -77,6 +82,22 @@ pub fn run(args: TruthArgs) -> Result<(), CliError> {
     let functions = select(&profiles.functions, args.function.as_deref())?;
     if args.capacity {
         return capacity(&args, &functions, &book);
+    }
+    if let Some(entry) = &args.chain.chain {
+        let started_ms = started_ms(args.started_at.as_deref())?;
+        let backfill = Backfill::new(args.profiles.seed, started_ms);
+        let settings = ChainSettings {
+            book: &book,
+            region: &args.region,
+            samples: args.chain.samples,
+            seed: args.profiles.seed,
+            backfill,
+        };
+        let sizes = (!args.sizes.is_empty()).then_some(args.sizes.as_slice());
+        let json = args.format == Format::Json;
+        let text =
+            super::chain_truth_cmd::run(&args.chain, entry, &profiles, &settings, sizes, json)?;
+        return args.output.write(&text);
     }
     let sizes = evaluated_sizes(&args)?;
     let truths = truth::profile_truths(&functions, &sizes, &book, &args.region)
@@ -196,8 +217,17 @@ fn table(t: &FunctionTruth, show_all: bool) -> String {
     for column in table.column_iter_mut().take(6) {
         column.set_cell_alignment(CellAlignment::Right);
     }
+    let mix = match &t.test_event {
+        Some(test) => format!(
+            "\nrows: the production mix; a test event (no lab_request_class) would find \
+             cheapest {}, fastest {}",
+            size_or_none(test.cheapest_mb),
+            size_or_none(test.fastest_mb)
+        ),
+        None => String::new(),
+    };
     format!(
-        "{heading}\n{table}\ncheapest feasible: {}   fastest: {}\n\n",
+        "{heading}\n{table}\ncheapest feasible: {}   fastest: {}{mix}\n\n",
         size_or_none(t.cheapest_mb),
         size_or_none(t.fastest_mb)
     )
@@ -261,16 +291,7 @@ fn capacity(
             args.cold_start_target
         )));
     }
-    let started_ms = match &args.started_at {
-        None => chrono::Utc::now().timestamp_millis(),
-        Some(text) => chrono::DateTime::parse_from_rfc3339(text)
-            .map_err(|e| {
-                CliError::usage(format!(
-                    "--started-at '{text}' is not an RFC 3339 time ({e}); e.g. 2026-12-07T12:00:00Z"
-                ))
-            })?
-            .timestamp_millis(),
-    };
+    let started_ms = started_ms(args.started_at.as_deref())?;
     let backfill = Backfill::new(args.profiles.seed, started_ms);
     let truths = capacity_truth::capacity_truths(
         functions,
@@ -298,6 +319,20 @@ fn capacity(
         Format::Table => truths.iter().map(capacity_table).collect(),
     };
     args.output.write(&text)
+}
+
+/// When the lab started, which fixes its backfilled window: the given RFC 3339 time or now.
+fn started_ms(started_at: Option<&str>) -> Result<i64, CliError> {
+    match started_at {
+        None => Ok(chrono::Utc::now().timestamp_millis()),
+        Some(text) => chrono::DateTime::parse_from_rfc3339(text)
+            .map(|t| t.timestamp_millis())
+            .map_err(|e| {
+                CliError::usage(format!(
+                    "--started-at '{text}' is not an RFC 3339 time ({e}); e.g. 2026-12-07T12:00:00Z"
+                ))
+            }),
+    }
 }
 
 fn capacity_table(t: &CapacityTruth) -> String {

@@ -1004,6 +1004,7 @@ class LambdaChecks:
             and moved["RevisionId"] != got["RevisionId"],
             moved,
         )
+        self.weighted_alias()
         for name in ("blue", "green", "canary"):
             lam.create_alias(FunctionName=TUNED_FN, Name=name, FunctionVersion="2")
         pages = list(
@@ -1039,6 +1040,73 @@ class LambdaChecks:
             by_alias["Version"] == "2" and by_alias["MemorySize"] == 1536,
             f"Version {by_alias['Version']}",
         )
+
+    def weighted_alias(self):
+        """A canary: an alias on version 2 sending a share of its invocations to version 1."""
+        r, lam = self.r, self.lam
+        created = lam.create_alias(
+            FunctionName=TUNED_FN,
+            Name="weighted",
+            FunctionVersion="2",
+            RoutingConfig={"AdditionalVersionWeights": {"1": 0.3}},
+        )
+        r.check(
+            "CreateAlias with RoutingConfig echoes AdditionalVersionWeights",
+            created.get("RoutingConfig", {}).get("AdditionalVersionWeights") == {"1": 0.3},
+            created,
+        )
+        got = lam.get_alias(FunctionName=TUNED_FN, Name="weighted")
+        r.check(
+            "GetAlias returns the RoutingConfig",
+            got.get("RoutingConfig", {}).get("AdditionalVersionWeights") == {"1": 0.3}
+            and got["RevisionId"] == created["RevisionId"],
+            got,
+        )
+        memory = {
+            v: lam.get_function_configuration(FunctionName=TUNED_FN, Qualifier=v)["MemorySize"]
+            for v in ("1", "2")
+        }
+        executed = {"1": 0, "2": 0}
+        consistent = True
+        for i in range(200):
+            target = self.arn(TUNED_FN) + ":weighted" if i % 2 else TUNED_FN
+            kwargs = {} if i % 2 else {"Qualifier": "weighted"}
+            out = lam.invoke(FunctionName=target, Payload=b"{}", **kwargs)
+            version = out.get("ExecutedVersion")
+            executed[version] = executed.get(version, 0) + 1
+            body = json.loads(out["Payload"].read())
+            consistent &= body.get("memoryMB") == memory.get(version)
+        r.check(
+            "Invoke through a weighted alias (name+Qualifier and alias ARN) answers "
+            "ExecutedVersion, about 30% version 1, each with its version's memory",
+            set(executed) == {"1", "2"} and 35 <= executed["1"] <= 85 and consistent,
+            f"{executed}, memory {memory}, consistent {consistent}",
+        )
+        cleared = lam.update_alias(
+            FunctionName=TUNED_FN,
+            Name="weighted",
+            RoutingConfig={"AdditionalVersionWeights": {}},
+            RevisionId=got["RevisionId"],
+        )
+        only_main = {
+            lam.invoke(FunctionName=TUNED_FN, Qualifier="weighted", Payload=b"{}").get(
+                "ExecutedVersion"
+            )
+            for _ in range(20)
+        }
+        r.check(
+            "UpdateAlias with empty AdditionalVersionWeights removes the routing",
+            "RoutingConfig" not in cleared or not cleared["RoutingConfig"].get(
+                "AdditionalVersionWeights"
+            ),
+            cleared,
+        )
+        r.check(
+            "Invoke through the alias then runs only its version",
+            only_main == {"2"},
+            only_main,
+        )
+        lam.delete_alias(FunctionName=TUNED_FN, Name="weighted")
 
     def list_functions_all_versions(self):
         r, lam = self.r, self.lam

@@ -138,7 +138,7 @@ impl<'a> Production<'a> {
             1.0
         } else {
             let timeout = 1.0 - durations.cdf_uncapped(profile.timeout_ms());
-            timeout + (1.0 - timeout) * model.error_rate()
+            timeout + (1.0 - timeout) * model.error_rate(memory)
         };
         let init = model.init_distribution(memory, profile.architecture);
         // With environments modelled, INIT is not part of an invocation's Duration and
@@ -175,22 +175,46 @@ impl<'a> Production<'a> {
     /// within [start_ms, end_ms), and how many invocations each stands for: every one, or for
     /// more than [`MAX_DURATION_SAMPLE`] every k-th by number since the epoch (so that a window
     /// a minute later keeps nearly the same ones and reads nearly the same statistics).
+    /// Throttled arrivals ran no code, so they have no Duration.
     pub fn duration_sample(&self, start_ms: i64, end_ms: i64) -> (Vec<f64>, f64) {
-        let (first, last) = self.window.minutes(start_ms, end_ms);
-        let (a, b) = (self.count_before(first), self.count_before(last));
-        let n = (b - a).max(0);
+        let ran = self.ran(start_ms, end_ms);
+        let n: i64 = ran.iter().map(|(a, b)| (b - a).max(0)).sum();
         if n == 0 {
             return (Vec::new(), 0.0);
         }
         let stride = (n as u64).div_ceil(MAX_DURATION_SAMPLE).max(1) as i64;
         let timeout_ms = self.profile.timeout_ms();
-        let from = (a + stride - 1).div_euclid(stride) * stride;
-        let values: Vec<f64> = (from..b)
-            .step_by(stride as usize)
+        let values: Vec<f64> = ran
+            .iter()
+            .flat_map(|&(a, b)| {
+                let from = (a + stride - 1).div_euclid(stride) * stride;
+                (from..b).step_by(stride as usize)
+            })
             .map(|g| self.raw_duration_of(g).min(timeout_ms))
             .collect();
         let weight = n as f64 / values.len().max(1) as f64;
         (values, weight)
+    }
+
+    /// The numbers (since the epoch) of the invocations that ran in the minutes within
+    /// [start_ms, end_ms), as ranges: with environments modelled, each minute's first
+    /// `invocations` arrivals (the rest were throttled, as its REPORT lines show); without,
+    /// every arrival.
+    fn ran(&self, start_ms: i64, end_ms: i64) -> Vec<(i64, i64)> {
+        let (first, last) = self.window.minutes(start_ms, end_ms);
+        if first >= last {
+            return Vec::new();
+        }
+        match self.environments() {
+            Some(env) => (first..last)
+                .zip(self.loads_with(first, last, |m| env.provisioned_at(m)))
+                .map(|(minute, load)| {
+                    let a = self.count_before(minute);
+                    (a, a + load.invocations as i64)
+                })
+                .collect(),
+            None => vec![(self.count_before(first), self.count_before(last))],
+        }
     }
 
     /// Expected invocations from the epoch to the start of `minute` (the integral of the daily
@@ -312,12 +336,13 @@ impl<'a> Production<'a> {
     }
 
     /// Invocations that failed (the `Errors` metric) in minutes within [start_ms, end_ms).
+    /// Throttled arrivals are not invocations, so they are no errors either.
     pub fn errors_between(&self, start_ms: i64, end_ms: i64) -> u64 {
-        self.between(
-            start_ms,
-            end_ms,
-            Some((self.error_fraction, self.error_offset)),
-        )
+        let (p, offset) = (self.error_fraction, self.error_offset);
+        self.ran(start_ms, end_ms)
+            .iter()
+            .map(|&(a, b)| (Self::share(b, p, offset) - Self::share(a, p, offset)).max(0) as u64)
+            .sum()
     }
 
     /// Invocations that started a new execution environment.
@@ -516,6 +541,33 @@ mod tests {
     const STARTED: i64 = 1_760_000_123_456;
 
     #[test]
+    fn throttled_arrivals_are_no_errors() {
+        // Half the invocations fail; a reservation of 2 throttles most of every minute.
+        let p = ProfileSet::parse(
+            "[[function]]\nname = \"api\"\nmemory_mb = 512\nreserved_concurrency = 2\n\
+             [function.workload]\ncpu_ms = 20.0\nio_ms = 400.0\nerror_rate = 0.5\n\
+             [function.traffic]\nrequests_per_day = 2000000\n\
+             [function.traffic.environments]\nalias = \"live\"\n",
+            "t.toml",
+        )
+        .unwrap()
+        .functions
+        .remove(0);
+        let b = Backfill::new(2, STARTED);
+        let prod = b.production(&p);
+        let day = (b.start_ms, b.start_ms + DAY_MS);
+        let loads = prod.loads_between(day.0, day.1);
+        let arrivals: u64 = loads.iter().map(|l| l.arrivals).sum();
+        let invocations = prod.invocations_between(day.0, day.1);
+        assert!(invocations < arrivals / 2, "{invocations} of {arrivals}");
+        let errors = prod.errors_between(day.0, day.1);
+        assert!(
+            (errors as f64 - 0.5 * invocations as f64).abs() <= 1440.0,
+            "{errors} errors of {invocations} invocations ({arrivals} arrivals)"
+        );
+    }
+
+    #[test]
     fn duration_samples_are_the_report_lines_durations_and_scatter_like_a_sample() {
         let p = profile();
         let b = Backfill::new(9, STARTED);
@@ -663,6 +715,14 @@ mod environment_tests {
         }
         let throttles: u64 = loads.iter().map(|l| l.throttles).sum();
         assert!(throttles > 0, "bursts of 10x pass the reservation of 9");
+        // Throttled arrivals ran no code: Duration and Errors count the invocations only.
+        let invocations: u64 = loads.iter().map(|l| l.invocations).sum();
+        let (values, weight) = prod.duration_sample(day.0, day.1);
+        let counted = values.len() as f64 * weight;
+        assert!(
+            (counted - invocations as f64).abs() < 1e-6,
+            "{counted} {invocations}"
+        );
         assert_eq!(
             prod.invocations_between(day.0, day.1),
             loads.iter().map(|l| l.invocations).sum::<u64>()

@@ -603,13 +603,11 @@ async fn invoke_inner(
             Ok(r)
         }
         InvocationType::Event => {
-            let reservation = lab.reserve(&name, qualifier)?;
+            let mut reservation = lab.reserve_request(&name, qualifier, &body)?;
             let version = reservation.version().to_string();
             let lab = lab.clone();
             tokio::spawn(async move {
-                if !reservation.hold.is_zero() {
-                    tokio::time::sleep(reservation.hold).await;
-                }
+                lab.run(&mut reservation).await;
                 lab.finish(reservation, false);
             });
             let mut r = StatusCode::ACCEPTED.into_response();
@@ -617,11 +615,7 @@ async fn invoke_inner(
             Ok(r)
         }
         InvocationType::RequestResponse => {
-            let reservation = lab.reserve(&name, qualifier)?;
-            if !reservation.hold.is_zero() {
-                tokio::time::sleep(reservation.hold).await;
-            }
-            let result = lab.finish(reservation, tail);
+            let result = lab.invoke(&name, qualifier, &body, tail).await?;
             let mut r = (
                 StatusCode::from_u16(result.status).unwrap_or(StatusCode::OK),
                 [("content-type", "application/json")],

@@ -5,6 +5,8 @@
 pub mod aws_error;
 pub mod backfill;
 pub mod capacity_truth;
+pub mod chain;
+pub mod chain_truth;
 pub mod cloudwatch;
 pub mod control;
 mod create_api;
@@ -13,12 +15,14 @@ pub mod faults;
 pub mod filter_pattern;
 pub mod iam;
 pub mod lambda_api;
+pub mod live;
 pub mod logs;
 pub mod logs_insights;
 pub mod measured;
 pub mod metric_data;
 pub mod mixture;
 pub mod model;
+pub mod production;
 pub mod profiles;
 pub mod quotas;
 pub mod settings;
@@ -85,6 +89,8 @@ pub struct LabServer {
     pub lab: Arc<Lab>,
     /// Every account and region served.
     pub tenants: Arc<tenancy::Tenants>,
+    /// Live production traffic (`[function.live]`), which stops with the server.
+    pub live: live::LiveTraffic,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<()>,
 }
@@ -112,6 +118,7 @@ impl LabServer {
 
     /// Stops accepting requests and waits for the server task to end.
     pub async fn stop(mut self) {
+        self.live.stop();
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
@@ -119,8 +126,11 @@ impl LabServer {
     }
 }
 
-/// Binds `listen` (port 0 picks a free one) and serves the lab in a background task.
+/// Binds `listen` (port 0 picks a free one) and serves the lab in a background task, with
+/// the live traffic of its own account and region. A `[function.live]` the time scale cannot
+/// pace is an InvalidInput error ([`live::check`] says why).
 pub async fn start(config: LabConfig, listen: SocketAddr) -> std::io::Result<LabServer> {
+    live::check(&config).map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
     let listener = TcpListener::bind(listen).await?;
     let addr = listener.local_addr()?;
     let tenants = Arc::new(tenancy::Tenants::new(config));
@@ -134,8 +144,10 @@ pub async fn start(config: LabConfig, listen: SocketAddr) -> std::io::Result<Lab
             })
             .await;
     });
+    let live = live::LiveTraffic::start(&lab);
     Ok(LabServer {
         addr,
+        live,
         lab,
         tenants,
         shutdown: Some(tx),

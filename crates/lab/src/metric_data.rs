@@ -9,7 +9,7 @@ use base64::Engine;
 use super::backfill::{hash_of, Production, DAY_MS, MINUTE_MS};
 use super::control::LATEST;
 use super::mixture::Mixture;
-use super::telemetry::{InvocationRecord, Telemetry};
+use super::telemetry::Telemetry;
 use super::workload::Outcome;
 
 const MAX_QUERIES: usize = 500;
@@ -246,8 +246,11 @@ enum Filter {
     Alias(String),
     /// Resource = "name:version".
     Version(String),
-    /// ExecutedVersion.
+    /// ExecutedVersion alone (no Resource).
     Executed(String),
+    /// Resource = "name:alias" and ExecutedVersion: the version an alias's invocations ran,
+    /// as Lambda reports for weighted aliases.
+    AliasExecuted(String, String),
 }
 
 impl Selection {
@@ -266,6 +269,13 @@ impl Selection {
                 }
             }
             (2, _, Some(v)) => Filter::Executed(v.to_string()),
+            (3, Some(r), Some(v)) => {
+                let a = r.strip_prefix(function.as_str())?.strip_prefix(':')?;
+                if a.chars().all(|c| c.is_ascii_digit()) || a == LATEST {
+                    return None;
+                }
+                Filter::AliasExecuted(a.to_string(), v.to_string())
+            }
             _ => return None,
         };
         Some(Selection { function, filter })
@@ -279,17 +289,22 @@ impl Selection {
             (Filter::Unqualified, None) => true,
             (Filter::Executed(v), None) => v == LATEST,
             (Filter::Alias(a), Some(p)) => a == p,
+            // The lab publishes production's alias on version 1, which ran all of it.
+            (Filter::AliasExecuted(a, v), Some(p)) => a == p && v == "1",
             _ => false,
         }
     }
 
-    fn matches(&self, r: &InvocationRecord) -> bool {
+    /// Whether a request invoked through `alias` (if any) that ran (or was routed to)
+    /// `version` belongs to the selection.
+    fn matches(&self, alias: Option<&str>, version: &str) -> bool {
         match &self.filter {
             Filter::All => true,
-            Filter::Unqualified => r.alias.is_none() && r.version == LATEST,
-            Filter::Alias(a) => r.alias.as_deref() == Some(a.as_str()),
-            Filter::Version(v) => r.alias.is_none() && &r.version == v,
-            Filter::Executed(v) => &r.version == v,
+            Filter::Unqualified => alias.is_none() && version == LATEST,
+            Filter::Alias(a) => alias == Some(a.as_str()),
+            Filter::Version(v) => alias.is_none() && version == v,
+            Filter::Executed(v) => version == v,
+            Filter::AliasExecuted(a, v) => alias == Some(a.as_str()) && version == v,
         }
     }
 }
@@ -629,7 +644,7 @@ fn gather<'a>(
     let production_alias = profile
         .and_then(|p| p.traffic.environments.as_ref())
         .and_then(|e| e.alias.as_deref());
-    // Throttled requests never ran a version, so only the function-wide metric has them.
+    // Backfilled throttles are known function-wide only.
     let throttles_only_function_wide =
         metric == Metric::Throttles && selection.filter != Filter::All;
     let production = profile
@@ -641,7 +656,7 @@ fn gather<'a>(
         records
             .iter()
             .filter(|r| r.timestamp_ms >= start_ms && r.timestamp_ms < end_ms)
-            .filter(|r| selection.matches(r))
+            .filter(|r| selection.matches(r.alias.as_deref(), &r.version))
             .map(|r| Sample {
                 end_ms: r.timestamp_ms,
                 duration_ms: r.duration_ms,
@@ -651,12 +666,14 @@ fn gather<'a>(
             .collect()
     });
     samples.sort_by_key(|s| s.end_ms);
-    // Throttled requests never ran a version, so only the function-wide metric has them.
-    let mut throttles = if selection.filter == Filter::All {
-        telemetry.throttles(&selection.function, start_ms, end_ms)
-    } else {
-        Vec::new()
-    };
+    // The lab's own throttles count where their request was routed: an alias's throttled
+    // requests are in its Resource and in the ExecutedVersion it would have run.
+    let mut throttles: Vec<i64> = telemetry
+        .throttles(&selection.function, start_ms, end_ms)
+        .into_iter()
+        .filter(|t| selection.matches(t.alias.as_deref(), &t.version))
+        .map(|t| t.timestamp_ms)
+        .collect();
     throttles.sort_unstable();
     Source {
         metric,

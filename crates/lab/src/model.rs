@@ -77,9 +77,9 @@ impl DurationModel<'_> {
     }
 
     /// Probability that an invocation fails with a handled error (a measured curve has none).
-    pub fn error_rate(&self) -> f64 {
+    pub fn error_rate(&self, memory_mb: u32) -> f64 {
         match self {
-            DurationModel::Physics(w) => w.error_rate,
+            DurationModel::Physics(w) => w.error_rate_at(memory_mb),
             DurationModel::Measured(_) => 0.0,
         }
     }

@@ -11,8 +11,10 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use super::chain::{self, Call};
 use super::environments::Environments;
 use super::measured::MeasuredCurve;
+use super::production::{self, Live, RequestClass};
 use super::workload::Workload;
 use memtune_facts::{Architecture, MAX_MEMORY_MB, MIN_MEMORY_MB};
 
@@ -144,6 +146,15 @@ pub struct FunctionProfile {
     /// the function on the other architecture fails at INIT.
     #[serde(default = "portable_by_default")]
     pub portable: bool,
+    /// Production's request classes; a test event runs `workload` (see `production`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub production_mix: Vec<RequestClass>,
+    /// Traffic the lab sends through an alias while it runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub live: Option<Live>,
+    /// Synchronous calls to other functions of the lab, in stages (`chain`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub calls: Vec<Call>,
 }
 
 fn portable_by_default() -> bool {
@@ -201,13 +212,28 @@ impl FunctionProfile {
                 "a function has either [function.workload] or [function.curve], not both",
             ),
             Some(curve) => curve.validate(),
-            None => self.validate_workload(),
+            None => Self::workload_problem(&self.workload),
         };
-        problem.or_else(|| self.validate_traffic())
+        problem
+            .or_else(|| self.validate_traffic())
+            .or_else(|| self.validate_production())
+            .or_else(|| self.calls.iter().find_map(Call::validate))
     }
 
-    fn validate_workload(&self) -> Option<(&'static str, String)> {
-        let w = &self.workload;
+    fn validate_production(&self) -> Option<(&'static str, String)> {
+        if self.curve.is_some() && !self.production_mix.is_empty() {
+            return Some((
+                "production_mix",
+                "a production_mix needs [function.workload], not [function.curve]".into(),
+            ));
+        }
+        self.production_mix
+            .iter()
+            .find_map(|c| Self::workload_problem(&c.workload))
+            .or_else(|| production::validate(&self.production_mix, self.live.as_ref()))
+    }
+
+    fn workload_problem(w: &Workload) -> Option<(&'static str, String)> {
         let bad = |key: &'static str, msg: &str| Some((key, msg.to_string()));
         let checks: [(&'static str, f64, f64, f64); 13] = [
             ("cpu_ms", w.cpu_ms, 0.0, 1e8),
@@ -246,6 +272,22 @@ impl FunctionProfile {
                 return Some((
                     "noise_cv_by_memory",
                     format!("noise_cv_by_memory: cv {cv} at {memory_mb} MB is outside 0..=5"),
+                ));
+            }
+            previous = memory_mb;
+        }
+        let mut previous = 0;
+        for &(memory_mb, rate) in &w.error_rate_by_memory {
+            if memory_mb <= previous || !(MIN_MEMORY_MB..=MAX_MEMORY_MB).contains(&memory_mb) {
+                return bad(
+                    "error_rate_by_memory",
+                    "error_rate_by_memory sizes must rise strictly within 128..=10240 MB",
+                );
+            }
+            if !(0.0..=1.0).contains(&rate) {
+                return Some((
+                    "error_rate_by_memory",
+                    format!("error_rate_by_memory: rate {rate} at {memory_mb} MB is outside 0..=1"),
                 ));
             }
             previous = memory_mb;
@@ -375,6 +417,7 @@ impl ProfileSet {
         } else {
             load_into(path, &mut profiles, &mut seen, 0)?;
         }
+        check_calls(&profiles, &seen)?;
         Ok(profiles)
     }
 
@@ -383,12 +426,32 @@ impl ProfileSet {
         let mut profiles = ProfileSet::default();
         let mut seen = BTreeMap::new();
         parse_into(text, origin, None, &mut profiles, &mut seen, 0)?;
+        check_calls(&profiles, &seen)?;
         Ok(profiles)
     }
 
     pub fn function(&self, name: &str) -> Option<&FunctionProfile> {
         self.functions.iter().find(|f| f.name == name)
     }
+}
+
+/// Every callee exists and the calls form no cycle; the error stands on the caller's
+/// `[[function]]` line (`seen` holds each function's `file:line`).
+fn check_calls(profiles: &ProfileSet, seen: &BTreeMap<String, String>) -> Result<(), ProfileError> {
+    let graph = profiles
+        .functions
+        .iter()
+        .map(|f| (f.name.as_str(), f.calls.as_slice()));
+    let Some((function, message)) = chain::check_call_graph(graph) else {
+        return Ok(());
+    };
+    let here = seen.get(&function).cloned().unwrap_or_default();
+    let (path, line) = here.rsplit_once(':').unwrap_or((here.as_str(), "1"));
+    Err(ProfileError::Invalid {
+        path: path.to_string(),
+        line: line.parse().unwrap_or(1),
+        message,
+    })
 }
 
 /// The `*.toml` files of a directory, in name order.

@@ -176,6 +176,9 @@ fn profile(index: usize, kind: Kind, rng: &mut StdRng) -> FunctionProfile {
         curve: None,
         traffic: traffic(rng),
         portable: true,
+        production_mix: Vec::new(),
+        live: None,
+        calls: Vec::new(),
     }
 }
 

@@ -31,13 +31,22 @@ pub struct InvocationRecord {
     pub log_lines: Vec<String>,
 }
 
+/// One throttled request: the version it was routed to, which never ran it.
+#[derive(Debug, Clone)]
+pub struct ThrottleRecord {
+    pub function: String,
+    pub alias: Option<String>,
+    pub version: String,
+    pub timestamp_ms: i64,
+}
+
 /// Recorded invocations and throttles, per function.
 pub struct Telemetry {
     pub started_at_ms: i64,
     pub seed: u64,
     pub profiles: HashMap<String, FunctionProfile>,
     invocations: RwLock<HashMap<String, Vec<InvocationRecord>>>,
-    throttles: RwLock<HashMap<String, Vec<i64>>>,
+    throttles: RwLock<HashMap<String, Vec<ThrottleRecord>>>,
     queries: Mutex<HashMap<String, StoredQuery>>,
     /// Functions whose log group was deleted (and has not been written to since).
     deleted_groups: RwLock<std::collections::HashSet<String>>,
@@ -94,11 +103,9 @@ impl Telemetry {
         map.entry(record.function.clone()).or_default().push(record);
     }
 
-    pub fn record_throttle(&self, function: &str, timestamp_ms: i64) {
+    pub fn record_throttle(&self, record: ThrottleRecord) {
         let mut map = self.throttles.write().unwrap_or_else(|e| e.into_inner());
-        map.entry(function.to_string())
-            .or_default()
-            .push(timestamp_ms);
+        map.entry(record.function.clone()).or_default().push(record);
     }
 
     /// The backfilled production traffic before the lab started.
@@ -163,14 +170,14 @@ impl Telemetry {
             .unwrap_or_default()
     }
 
-    /// Throttle timestamps of a function within [start_ms, end_ms).
-    pub fn throttles(&self, function: &str, start_ms: i64, end_ms: i64) -> Vec<i64> {
+    /// Throttles of a function within [start_ms, end_ms).
+    pub fn throttles(&self, function: &str, start_ms: i64, end_ms: i64) -> Vec<ThrottleRecord> {
         let map = self.throttles.read().unwrap_or_else(|e| e.into_inner());
         map.get(function)
             .map(|v| {
                 v.iter()
-                    .copied()
-                    .filter(|t| *t >= start_ms && *t < end_ms)
+                    .filter(|t| t.timestamp_ms >= start_ms && t.timestamp_ms < end_ms)
+                    .cloned()
                     .collect()
             })
             .unwrap_or_default()

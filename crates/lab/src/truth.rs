@@ -4,6 +4,7 @@
 
 use serde::Serialize;
 
+use super::production;
 use super::profiles::FunctionProfile;
 use memtune_facts::pricing::{billed_ms, PriceBook, PricingError, RegionPrices};
 use memtune_facts::{Architecture, MAX_MEMORY_MB, MIN_MEMORY_MB};
@@ -72,7 +73,21 @@ pub struct FunctionTruth {
     /// The smallest feasible size whose mean duration is within [`FASTEST_TOLERANCE`] of the
     /// lowest: the size past which more memory buys no speed worth measuring.
     pub fastest_mb: Option<u32>,
+    /// Whether the rows are production's request mix (`production_mix`) rather than
+    /// `[function.workload]`.
+    pub production_mix: bool,
+    /// With a production mix: the optima of `[function.workload]` alone, what a sweep with a
+    /// test event (a payload naming no class) would find.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub test_event: Option<Optima>,
     pub sizes: Vec<SizeTruth>,
+}
+
+/// The sizes a perfect tuner would pick.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Optima {
+    pub cheapest_mb: Option<u32>,
+    pub fastest_mb: Option<u32>,
 }
 
 impl FunctionTruth {
@@ -106,10 +121,23 @@ pub fn function_truth(
     let init_billed =
         book.init_billing
             .is_billed(&profile.package_type, &profile.runtime, &book.as_of);
-    let rows = sizes
-        .iter()
-        .map(|&m| size_truth(profile, m, prices, init_billed))
-        .collect::<Result<Vec<_>, _>>()?;
+    let mix = !profile.production_mix.is_empty();
+    let rows_of = |mix: bool| {
+        sizes
+            .iter()
+            .map(|&m| size_truth(profile, m, prices, init_billed, mix))
+            .collect::<Result<Vec<_>, _>>()
+    };
+    let rows = rows_of(mix)?;
+    let test_event = if mix {
+        let rows = rows_of(false)?;
+        Some(Optima {
+            cheapest_mb: argmin_feasible(&rows, |s| s.cost_usd),
+            fastest_mb: fastest_feasible(&rows),
+        })
+    } else {
+        None
+    };
     Ok(FunctionTruth {
         name: profile.name.clone(),
         runtime: profile.runtime.clone(),
@@ -121,6 +149,8 @@ pub fn function_truth(
         region: prices.name.clone(),
         cheapest_mb: argmin_feasible(&rows, |s| s.cost_usd),
         fastest_mb: fastest_feasible(&rows),
+        production_mix: mix,
+        test_event,
         sizes: rows,
     })
 }
@@ -130,10 +160,15 @@ fn size_truth(
     memory_mb: u32,
     prices: &RegionPrices,
     init_billed: bool,
+    production_mix: bool,
 ) -> Result<SizeTruth, PricingError> {
     let arch = profile.architecture;
     let timeout_ms = profile.timeout_ms();
-    let e = profile.model().expectation(memory_mb, arch, timeout_ms);
+    let e = if production_mix {
+        production::expectation(&profile.production_mix, memory_mb, arch, timeout_ms)
+    } else {
+        profile.model().expectation(memory_mb, arch, timeout_ms)
+    };
     let cost_warm_usd = prices.invocation_cost(memory_mb, e.mean_billed_ms, 0.0, arch)?;
     let init_weighted = if init_billed {
         billed_ms(e.init_ms) * profile.traffic.cold_start_ratio

@@ -79,6 +79,11 @@ pub struct Workload {
     /// Probability that an invocation fails with a handled function error.
     #[serde(default)]
     pub error_rate: f64,
+    /// The error rate by memory size, `[[memory_mb, rate], ...]`, replacing `error_rate` where
+    /// some sizes fail more (code that breaks with more parallelism, a size-dependent
+    /// dependency). Interpolated like `noise_cv_by_memory`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub error_rate_by_memory: Vec<(u32, f64)>,
 }
 
 fn one() -> u32 {
@@ -120,6 +125,7 @@ impl Default for Workload {
             outlier_rate: 0.0,
             outlier_factor: default_outlier_factor(),
             error_rate: 0.0,
+            error_rate_by_memory: Vec::new(),
         }
     }
 }
@@ -227,6 +233,11 @@ impl Workload {
         1.0 + self.gc_pressure * self.working_set_mb / headroom
     }
 
+    /// Probability of a handled function error at a memory size.
+    pub fn error_rate_at(&self, memory_mb: u32) -> f64 {
+        interpolate_in_log_memory(&self.error_rate_by_memory, memory_mb).unwrap_or(self.error_rate)
+    }
+
     /// The noise's coefficient of variation at a memory size.
     pub fn noise_cv_at(&self, memory_mb: u32) -> f64 {
         interpolate_in_log_memory(&self.noise_cv_by_memory, memory_mb).unwrap_or(self.noise_cv)
@@ -304,7 +315,7 @@ impl Workload {
         let raw = dist.sample_uncapped(rng);
         let (outcome, duration_ms) = if raw >= timeout_ms {
             (Outcome::Timeout, timeout_ms)
-        } else if rng.random::<f64>() < self.error_rate {
+        } else if rng.random::<f64>() < self.error_rate_at(memory_mb) {
             (Outcome::FunctionError, raw)
         } else {
             (Outcome::Success, raw)
@@ -483,6 +494,17 @@ impl DurationDistribution {
         let normal = Normal::standard();
         let d = ((self.cap_ms / scale).ln() - self.mu()) / self.sigma;
         scale * normal.cdf(d - self.sigma) + self.cap_ms * (1.0 - normal.cdf(d))
+    }
+
+    /// The reported (capped) duration for a standard normal draw `z` and a uniform draw `u`
+    /// (below `outlier_rate`: an outlier): [`Self::sample_uncapped`] with its draws given.
+    pub fn at_draw(&self, z: f64, u: f64) -> f64 {
+        let scale = if u < self.outlier_rate {
+            self.outlier_factor
+        } else {
+            1.0
+        };
+        (self.base_ms * scale * (self.mu() + self.sigma * z).exp()).min(self.cap_ms)
     }
 
     pub fn sample_uncapped<R: Rng + ?Sized>(&self, rng: &mut R) -> f64 {

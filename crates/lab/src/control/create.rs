@@ -121,6 +121,7 @@ impl FunctionState {
             rng,
             noise: HashMap::new(),
             edit_at_test_size: None,
+            failing_versions: HashMap::new(),
             landed_edit: None,
             code,
             built_for,
@@ -305,6 +306,9 @@ impl Lab {
             curve: None,
             traffic: Traffic::default(),
             portable: true,
+            production_mix: Vec::new(),
+            live: None,
+            calls: Vec::new(),
         }
     }
 

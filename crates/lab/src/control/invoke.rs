@@ -2,6 +2,7 @@
 //! are reused warm, the drawn execution, and what Invoke answers and logs.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use base64::Engine;
@@ -13,8 +14,11 @@ use serde_json::json;
 
 use super::{random_uuid, seed_for, Environment, FunctionState, Lab, RunConfig, LATEST};
 use crate::aws_error::AwsError;
+use crate::chain::Call;
+use crate::model::DurationModel;
+use crate::production;
 use crate::profiles::LogFormat;
-use crate::telemetry::InvocationRecord;
+use crate::telemetry::{InvocationRecord, ThrottleRecord};
 use crate::workload::{Execution, Outcome};
 
 /// How an invocation was asked for.
@@ -50,8 +54,12 @@ pub struct Reservation {
     cold: bool,
     /// INIT failed: Lambda's (errorType, errorMessage).
     init_failure: Option<(&'static str, String)>,
-    /// Wall time to hold the environment busy.
+    /// Wall time to hold the environment busy for the function's own work.
     pub hold: Duration,
+    /// The synchronous calls the function makes (`control/calls.rs`).
+    pub(super) calls: Vec<Call>,
+    /// The `CALL` lines of the calls that ran, logged before END and REPORT.
+    call_lines: Vec<String>,
 }
 
 impl Reservation {
@@ -59,12 +67,68 @@ impl Reservation {
     pub fn version(&self) -> &str {
         &self.version
     }
+
+    /// The handler runs to its end (so it makes its calls): INIT worked, and it was neither
+    /// killed nor timed out in its own work.
+    pub(super) fn runs_handler(&self) -> bool {
+        self.init_failure.is_none()
+            && matches!(
+                self.execution.outcome,
+                Outcome::Success | Outcome::FunctionError
+            )
+    }
+
+    /// What the invocation took as its caller sees it: INIT and the handler, in ms.
+    pub(super) fn elapsed_ms(&self) -> f64 {
+        self.execution.duration_ms + self.execution.init_ms.unwrap_or(0.0)
+    }
+
+    /// Adds the time spent in calls to the handler's duration: past the timeout the
+    /// invocation times out; a failed call fails it.
+    pub(super) fn add_calls(&mut self, elapsed_ms: f64, lines: Vec<String>, failed: bool) {
+        let timeout_ms = self.config.timeout_s as f64 * 1000.0;
+        let e = &mut self.execution;
+        e.duration_ms += elapsed_ms;
+        if e.duration_ms >= timeout_ms {
+            e.outcome = Outcome::Timeout;
+            e.duration_ms = timeout_ms;
+        } else if failed {
+            e.outcome = Outcome::FunctionError;
+        }
+        self.call_lines = lines;
+    }
 }
 
 impl Lab {
-    /// Checks concurrency, picks (or starts) an execution environment and draws the
-    /// execution. The environment stays busy until [`Lab::finish`].
+    /// A synchronous invocation: reserve, run the function's own work and its calls
+    /// (`calls.rs`), finish. Invoke's RequestResponse and the live traffic generator both
+    /// run through it.
+    pub async fn invoke(
+        self: &Arc<Lab>,
+        name: &str,
+        qualifier: Option<&str>,
+        payload: &[u8],
+        tail: bool,
+    ) -> Result<InvokeResult, AwsError> {
+        let mut reservation = self.reserve_request(name, qualifier, payload)?;
+        self.run(&mut reservation).await;
+        Ok(self.finish(reservation, tail))
+    }
+
+    /// [`Lab::reserve_request`] with a payload that names no request class.
     pub fn reserve(&self, name: &str, qualifier: Option<&str>) -> Result<Reservation, AwsError> {
+        self.reserve_request(name, qualifier, b"")
+    }
+
+    /// Checks concurrency, picks (or starts) an execution environment and draws the
+    /// execution of the request class the payload names (see `production`). The environment
+    /// stays busy until [`Lab::finish`].
+    pub fn reserve_request(
+        &self,
+        name: &str,
+        qualifier: Option<&str>,
+        payload: &[u8],
+    ) -> Result<Reservation, AwsError> {
         let mut guard = self.lock();
         let inner = &mut *guard;
         let throttle_fault = self.config.faults.throttle;
@@ -112,8 +176,12 @@ impl Lab {
         if let Some(reason) = throttled {
             f.counters.throttles += 1;
             inner.throttles += 1;
-            self.telemetry
-                .record_throttle(name, Utc::now().timestamp_millis());
+            self.telemetry.record_throttle(ThrottleRecord {
+                function: name.to_string(),
+                alias: alias.clone(),
+                version: version.clone(),
+                timestamp_ms: Utc::now().timestamp_millis(),
+            });
             let mut e = AwsError::new(
                 axum::http::StatusCode::TOO_MANY_REQUESTS,
                 "TooManyRequestsException",
@@ -185,22 +253,34 @@ impl Lab {
         pool[env_index].busy = true;
         let stream = pool[env_index].stream.clone();
         let architecture = f.profile.architecture;
-        let noise_key = format!(
+        let class = production::class_of(&f.profile.production_mix, payload);
+        let mut noise_key = format!(
             "{}:{version}:{}:{generation}",
             f.profile.name, config.memory_mb
         );
+        if let Some(c) = class {
+            noise_key = format!("{noise_key}:{}", c.class);
+        }
         let seed = self.config.seed;
         let noise = f
             .noise
             .entry(noise_key)
             .or_insert_with_key(|key| StdRng::seed_from_u64(seed_for(seed, key)));
-        let mut execution = f.profile.model().execute(
+        let model = class.map_or(f.profile.model(), |c| DurationModel::Physics(&c.workload));
+        let mut execution = model.execute(
             config.memory_mb,
             architecture,
             config.timeout_s as f64 * 1000.0,
             cold,
             noise,
         );
+        let failing = f.failing_versions.get(&version).copied().unwrap_or(0.0);
+        if execution.outcome == Outcome::Success
+            && failing > 0.0
+            && inner.fault_rng.random::<f64>() < failing
+        {
+            execution.outcome = Outcome::FunctionError;
+        }
         let init_failure = f.init_failure();
         if init_failure.is_some() {
             // The runtime gives up while loading the code: a short INIT, nothing runs.
@@ -215,6 +295,7 @@ impl Lab {
             };
         }
         let request_id = random_uuid(&mut f.rng);
+        let calls = f.profile.calls.clone();
         f.counters.in_flight += 1;
         f.counters.peak_concurrency = f.counters.peak_concurrency.max(f.counters.in_flight);
         inner.in_flight += 1;
@@ -240,6 +321,8 @@ impl Lab {
             cold,
             init_failure,
             hold,
+            calls,
+            call_lines: Vec::new(),
         })
     }
 
@@ -432,6 +515,8 @@ fn log_lines(r: &Reservation, billed_ms: u64) -> Vec<String> {
                 lines.push(format!("{ts} {id} {message}\n"));
             }
             lines.push(format!("START RequestId: {id} Version: {}\n", r.version));
+            // What the handler printed: one line per synchronous call.
+            lines.extend(r.call_lines.iter().map(|l| format!("{l}\n")));
             if e.outcome == Outcome::Timeout {
                 lines.push(format!(
                     "{ts} {id} Task timed out after {:.2} seconds\n",
@@ -451,10 +536,23 @@ fn log_lines(r: &Reservation, billed_ms: u64) -> Vec<String> {
                 // Platform events are INFO: a WARN system log level drops START and REPORT.
                 return Vec::new();
             }
-            vec![
+            let mut lines = vec![
                 json!({"time": ts, "type": "platform.start", "record": {"requestId": id, "version": r.version}}).to_string() + "\n",
-                report_line::json_event(&report, &ts),
-            ]
+            ];
+            // The handler's application log lines, at INFO, in Lambda's JSON shape.
+            let quiet = matches!(
+                r.config.application_log_level.as_deref(),
+                Some("WARN") | Some("ERROR") | Some("FATAL")
+            );
+            if !quiet {
+                lines.extend(r.call_lines.iter().map(|l| {
+                    json!({"timestamp": ts, "level": "INFO", "requestId": id, "message": l})
+                        .to_string()
+                        + "\n"
+                }));
+            }
+            lines.push(report_line::json_event(&report, &ts));
+            lines
         }
     }
 }

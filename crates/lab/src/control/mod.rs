@@ -6,6 +6,7 @@
 //! qualifier resolution, settling updates, pagination); each concern adds its operations to
 //! [`Lab`] in its own file.
 
+mod calls;
 mod concurrency;
 mod create;
 mod functions;
@@ -118,6 +119,9 @@ struct FunctionState {
     /// Test hook: someone else's UpdateFunctionConfiguration body, waiting for the function to
     /// be at a test size ([`Lab::edit_at_test_size`]).
     edit_at_test_size: Option<Value>,
+    /// Test hook: the error rate forced on invocations executing a version
+    /// ([`Lab::fail_version`]).
+    failing_versions: HashMap<String, f64>,
     /// What became of that edit once it landed: Err holds Lambda's refusal.
     landed_edit: Option<Result<(), String>>,
     /// The code GetFunction hands out: the deployment package or the image.
@@ -160,7 +164,7 @@ fn random_uuid(rng: &mut StdRng) -> String {
         .to_string()
 }
 
-fn seed_for(seed: u64, name: &str) -> u64 {
+pub(crate) fn seed_for(seed: u64, name: &str) -> u64 {
     // FNV-1a over the name, mixed with the lab seed: stable across runs and platforms.
     let mut h: u64 = 0xcbf2_9ce4_8422_2325 ^ seed.wrapping_mul(0x9e37_79b9_7f4a_7c15);
     for b in name.bytes() {
@@ -199,6 +203,7 @@ impl Lab {
             config,
         };
         crate::environments::publish_production_aliases(&lab);
+        crate::live::publish_aliases(&lab);
         lab
     }
 

@@ -19,6 +19,26 @@ impl Lab {
         })
     }
 
+    /// Test hook (not an AWS API): from now on, a share `error_rate` (0..=1) of the
+    /// invocations executing `version` of `name` (`$LATEST` or a number, however invoked:
+    /// directly or as an alias's main or additional version) that would have succeeded fail
+    /// with a handled function error instead: a bad canary. 0 lifts it.
+    pub fn fail_version(&self, name: &str, version: &str, error_rate: f64) -> Result<(), AwsError> {
+        if !(0.0..=1.0).contains(&error_rate) {
+            return Err(AwsError::invalid(format!(
+                "error_rate {error_rate} is outside 0..=1"
+            )));
+        }
+        self.with_function(name, None, |_, f| {
+            if error_rate == 0.0 {
+                f.failing_versions.remove(version);
+            } else {
+                f.failing_versions.insert(version.to_string(), error_rate);
+            }
+            Ok(())
+        })
+    }
+
     /// Whether the [`Lab::edit_at_test_size`] edit has landed, and Lambda's refusal if any.
     pub fn landed_edit(&self, name: &str) -> Option<Result<(), String>> {
         let inner = self.lock();

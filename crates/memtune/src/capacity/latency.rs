@@ -63,7 +63,7 @@ impl Quantiles {
 }
 
 /// The p99 of warm and cold latency mixed, and the share of the slowest 1% that is cold.
-#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct P99 {
     pub without_cold_starts_ms: f64,
     pub with_cold_starts_ms: f64,

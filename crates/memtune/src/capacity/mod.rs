@@ -15,7 +15,7 @@ pub mod simulate;
 
 use std::time::Duration;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::platform::cloudwatch::{MetricWindow, MetricsApi};
 use crate::platform::logs::{LogsApi, QueryError};
@@ -53,8 +53,11 @@ pub enum CapacityError {
     Account(Box<PlatformError>),
 }
 
+/// Cold starts at most 0.1% of invocations unless told otherwise.
+pub const DEFAULT_COLD_START_TARGET: f64 = 0.001;
+
 /// What a plan must achieve.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Target {
     /// The highest share of invocations that may start cold.
@@ -74,7 +77,7 @@ pub struct CapacityOptions {
 }
 
 /// The analysis of every function and of the account.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CapacityReport {
     pub region: String,
     pub window_days: f64,
@@ -85,7 +88,7 @@ pub struct CapacityReport {
 }
 
 /// What to do about provisioned concurrency.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "kind")]
 pub enum Recommendation {
     /// On-demand meets the target at the least cost.
@@ -99,7 +102,7 @@ pub enum Recommendation {
 }
 
 /// One hour of the day over the window.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct HourRow {
     pub hour: u32,
     pub invocations: u64,
@@ -115,7 +118,7 @@ pub struct HourRow {
     pub recommended_level: u32,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FunctionCapacity {
     pub name: String,
     pub memory_mb: u32,
@@ -379,6 +382,95 @@ pub async fn analyse<L: LambdaApi, M: MetricsApi, G: LogsApi>(
             .await?,
         );
     }
+    let (report, analysed) = report(lambda, book, &observed, options).await?;
+    Ok(CapacityReport {
+        functions: analysed.into_iter().collect::<Result<Vec<_>, _>>()?,
+        ..report
+    })
+}
+
+/// A fleet run's capacity findings (`[capacity]` in the fleet config): the report over the
+/// functions that could be read, and why the others could not.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FleetCapacity {
+    /// The account, in a run over `[[target]]` accounts (the report names the region).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
+    /// None when the analysis as a whole failed (`failed` says why).
+    pub report: Option<CapacityReport>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failed: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub not_analysed: Vec<NotAnalysed>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NotAnalysed {
+    pub function: String,
+    pub reason: String,
+}
+
+/// As [`analyse`], but a function that cannot be read is set aside with its reason instead
+/// of stopping the others (a fleet run's findings).
+pub async fn analyse_fleet<L: LambdaApi, M: MetricsApi, G: LogsApi>(
+    lambda: &L,
+    metrics: &M,
+    logs: &G,
+    book: &PriceBook,
+    names: &[String],
+    options: &CapacityOptions,
+) -> FleetCapacity {
+    let mut observed = Vec::new();
+    let mut not_analysed = Vec::new();
+    for name in names {
+        let read = observe::observe(
+            lambda,
+            metrics,
+            logs,
+            name,
+            &options.window,
+            options.query_limit,
+        )
+        .await;
+        match read {
+            Ok(o) => observed.push(o),
+            Err(e) => not_analysed.push(NotAnalysed {
+                function: name.clone(),
+                reason: e.to_string(),
+            }),
+        }
+    }
+    let (report, failed) = match report(lambda, book, &observed, options).await {
+        Ok((mut report, analysed)) => {
+            // A function without prices for its architecture is set aside like an unreadable one.
+            for (o, a) in observed.iter().zip(analysed) {
+                match a {
+                    Ok(f) => report.functions.push(f),
+                    Err(e) => not_analysed.push(NotAnalysed {
+                        function: o.config.name.clone(),
+                        reason: e.to_string(),
+                    }),
+                }
+            }
+            (Some(report), None)
+        }
+        Err(e) => (None, Some(e.to_string())),
+    };
+    FleetCapacity {
+        account: None,
+        report,
+        failed,
+        not_analysed,
+    }
+}
+
+/// The account's side (a report without functions yet) and each observed function's analysis.
+async fn report<L: LambdaApi>(
+    lambda: &L,
+    book: &PriceBook,
+    observed: &[Observation],
+    options: &CapacityOptions,
+) -> Result<(CapacityReport, Vec<Result<FunctionCapacity, CapacityError>>), CapacityError> {
     let account = lambda
         .account_settings()
         .await
@@ -390,19 +482,20 @@ pub async fn analyse<L: LambdaApi, M: MetricsApi, G: LogsApi>(
         account.unreserved,
         options.max_connections,
     );
-    let functions = observed
+    let analysed = observed
         .iter()
         .zip(advice)
         .map(|(o, a)| analyse_function(o, book, options, a))
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(CapacityReport {
+        .collect();
+    let report = CapacityReport {
         region: options.region.clone(),
         window_days: options.window.days(),
         target: options.target,
         prices_as_of: book.as_of.clone(),
         account,
-        functions,
-    })
+        functions: Vec::new(),
+    };
+    Ok((report, analysed))
 }
 
 #[cfg(test)]

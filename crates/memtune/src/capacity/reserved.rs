@@ -2,7 +2,7 @@
 //! account's concurrency, whether the peaks add up past the limit, who is already throttled,
 //! and a cap per function for a downstream that takes at most so many connections.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// What one function showed.
 #[derive(Debug, Clone, PartialEq)]
@@ -15,7 +15,7 @@ pub struct Usage {
 }
 
 /// The advice for one function.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ReservedAdvice {
     pub peak_concurrency: u32,
     pub reserved: Option<u32>,
@@ -32,7 +32,7 @@ pub struct ReservedAdvice {
 }
 
 /// The account's side.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AccountAdvice {
     pub limit: u32,
     pub unreserved: u32,

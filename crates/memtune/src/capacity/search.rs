@@ -7,13 +7,13 @@
 //! The best-ranked candidates are then simulated exactly and the cheapest that meets the
 //! budget wins.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::cost::CostModel;
 use super::simulate::{hour_of, simulate, ColdModel, Minute, Plan, Step, MAX_STEPS};
 
 /// What a plan gives over the observed minutes.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PlanOutcome {
     pub plan: Plan,
     pub invocations: u64,

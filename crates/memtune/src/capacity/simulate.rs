@@ -6,7 +6,7 @@
 //! `idle_minutes`, so every on-demand environment above the largest count of the minutes before
 //! starts cold. Invocations split between the two in proportion to the environments busy.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// One observed minute.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -19,7 +19,7 @@ pub struct Minute {
 }
 
 /// A level all day, or up to four levels from whole hours of the day (UTC) on.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Plan {
     Level(u32),
@@ -27,7 +27,7 @@ pub enum Plan {
 }
 
 /// From `hour` (UTC) on, `level` environments are provisioned (until the next step).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Step {
     pub hour: u32,
     pub level: u32,
@@ -90,7 +90,7 @@ pub fn hour_of(minute: i64) -> u32 {
 /// cold starts that rises in concurrency do not explain (recycled environments, deployments,
 /// bursts within a minute), taken as a share of on-demand invocations: provisioned
 /// environments take those away too.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct ColdModel {
     pub idle_minutes: usize,
     pub unexplained_per_on_demand: f64,

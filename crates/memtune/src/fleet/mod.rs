@@ -156,6 +156,7 @@ pub async fn execute<A: LambdaApi + Clone + 'static>(
         totals: RunTotals::of(&functions, clock.elapsed().as_secs_f64()),
         budget: budget.stats(),
         functions,
+        capacity: Vec::new(),
     }
 }
 

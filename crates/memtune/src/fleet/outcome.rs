@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::budget::BudgetStats;
 use crate::apply::ApplyOutcome;
+use crate::capacity::FleetCapacity;
 use crate::platform::FunctionConfig;
 use crate::tune::document::{ExplorationInfo, FunctionDocument};
 
@@ -161,6 +162,9 @@ pub struct FleetRun {
     pub budget: BudgetStats,
     /// In the order they were tuned (highest estimated spend first), then the skipped ones.
     pub functions: Vec<FunctionResult>,
+    /// `[capacity]` findings, analysed after the sweeps: one per account and region run.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub capacity: Vec<FleetCapacity>,
 }
 
 #[cfg(test)]

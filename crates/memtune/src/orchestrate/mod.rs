@@ -1,6 +1,7 @@
 //! A whole fleet run as `memtune fleet`, `memtune serve` and `memtune demo` make it:
 //! production figures first, the plan and its preflight (nothing runs if a payload is too
-//! large or a permission is missing), the sweep, auto-apply with its guards, and every step
+//! large or a permission is missing), the sweep, auto-apply with its guards, the `[capacity]`
+//! analysis when asked, and every step
 //! recorded in the history, each function as soon as it finishes. On an interrupt every
 //! function in flight is restored before the run returns.
 //!
@@ -10,6 +11,7 @@
 //! --apply` in the history the same way, as a run of one function.
 
 pub mod chain;
+mod capacity;
 pub mod one_function;
 pub mod organisation;
 mod production;
@@ -71,6 +73,8 @@ pub enum Event<'a> {
     },
     /// The sweep's progress.
     Progress(Progress<'a>),
+    /// `[capacity]`: the sweeps are done and the concurrency analysis starts.
+    CapacityStarted { days: u32 },
     /// The run was interrupted: the functions in flight are being restored.
     Interrupted,
 }
@@ -183,6 +187,21 @@ pub async fn run(
             lock().applied(c)
         })
         .await;
+    }
+    if let Some(capacity) = &config.capacity {
+        on_event(Event::CapacityStarted {
+            days: capacity.days,
+        });
+        let found = capacity::analyse(
+            inputs.sdk,
+            api,
+            inputs.book,
+            config,
+            capacity,
+            &settings.region,
+        )
+        .await;
+        run.capacity.push(found);
     }
     let history_trouble = lock().finish(&run);
     Ok(Finished {

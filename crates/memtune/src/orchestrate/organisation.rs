@@ -177,6 +177,7 @@ pub fn merged(run_id: &str, targets: &[TargetRun], wall_s: f64) -> FleetRun {
     let mut regions: Vec<String> = Vec::new();
     let mut started_at: Option<String> = None;
     let mut budget = None;
+    let mut capacity = Vec::new();
     for t in targets {
         let Ok(finished) = &t.outcome else {
             continue;
@@ -199,6 +200,11 @@ pub fn merged(run_id: &str, targets: &[TargetRun], wall_s: f64) -> FleetRun {
         b.limit += run.budget.limit;
         b.lowest = b.lowest.min(run.budget.lowest);
         b.throttles += run.budget.throttles;
+        for c in &run.capacity {
+            let mut c = c.clone();
+            c.account = Some(t.account.clone());
+            capacity.push(c);
+        }
         for r in &run.functions {
             let mut r = r.clone();
             r.function = format!("{}/{}/{}", t.account, t.region, r.function);
@@ -222,5 +228,6 @@ pub fn merged(run_id: &str, targets: &[TargetRun], wall_s: f64) -> FleetRun {
             throttles: 0,
         }),
         functions,
+        capacity,
     }
 }

@@ -45,6 +45,7 @@ pub fn table(run: &FleetRun) -> String {
     }
     out.push_str(&tradeoffs(run));
     out.push_str(&summary(run));
+    out.push_str(&super::capacity::fleet::table(&run.capacity));
     out.push('\n');
     out
 }

@@ -221,6 +221,9 @@ impl Renderer for Html {
             out.push_str(&overview(&rows));
         }
         out.push_str(&summary_table(&rows));
+        if let Report::Fleet(run) = report {
+            out.push_str(&super::capacity::fleet::html(&run.capacity));
+        }
         out.push_str("<p class=\"note\">Confidence: how likely the difference in the strategy's measure (cost, or duration for speed) between the current and the recommended size is real, from their 95% intervals; high at 0.95 or more with a fitted curve that predicts left-out sizes within 10%, medium at 0.95 or more with a looser fit, low below 0.95.</p>\n");
         for (i, row) in rows.iter().enumerate() {
             if let Some(d) = row.document.filter(|d| !d.sizes.is_empty()) {

@@ -208,6 +208,11 @@ impl Renderer for Markdown {
         let rows = report.rows();
         let head = self.heading(report, &rows);
         let foot = self.footer(report);
+        // Capacity findings are a few lines per function: kept whole, ahead of the details.
+        let capacity = match report {
+            Report::Fleet(run) => super::capacity::fleet::markdown(&run.capacity),
+            Report::Function(_) => String::new(),
+        };
         let sections: Vec<String> = rows
             .iter()
             .filter_map(|r| r.document)
@@ -215,9 +220,9 @@ impl Renderer for Markdown {
             .collect();
         // Room kept for the note, whose counts are at most this long.
         let reserve = self.note(usize::MAX, usize::MAX).len();
-        let mut room = self
-            .limit
-            .saturating_sub(head.len() + foot.len() + SUMMARY_HEADER.len() + reserve + 2);
+        let mut room = self.limit.saturating_sub(
+            head.len() + foot.len() + capacity.len() + SUMMARY_HEADER.len() + reserve + 2,
+        );
         let mut table = String::from(SUMMARY_HEADER);
         let mut shown_rows = 0;
         for row in &rows {
@@ -239,7 +244,7 @@ impl Renderer for Markdown {
             body.push_str(section);
             shown_details += 1;
         }
-        let mut out = head + &table + "\n" + &body + &foot;
+        let mut out = head + &table + &capacity + "\n" + &body + &foot;
         if shown_rows < rows.len() || shown_details < sections.len() {
             out.push_str(&self.note(rows.len() - shown_rows, sections.len() - shown_details));
         }

@@ -191,5 +191,6 @@ pub fn fleet(tuned: usize) -> FleetRun {
             throttles: 0,
         },
         functions,
+        capacity: Vec::new(),
     }
 }

@@ -14,6 +14,7 @@ use axum::{Json, Router};
 use serde_json::json;
 
 use super::runner::{Runner, Trigger};
+use crate::fleet::outcome::FleetRun;
 use crate::fleet::schedule::Schedule;
 use crate::history::{History, HistoryError};
 
@@ -33,6 +34,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/metrics", get(metrics))
         .route("/api/runs", get(runs).post(trigger))
         .route("/api/runs/{id}", get(run))
+        .route("/api/runs/{id}/capacity", get(run_capacity))
         .route("/api/functions/{name}", get(function))
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
@@ -115,6 +117,30 @@ async fn runs(State(app): State<Arc<AppState>>, Query(q): Query<RunsQuery>) -> R
 async fn run(State(app): State<Arc<AppState>>, Path(id): Path<String>) -> Response {
     let missing = format!("no run {id} in the history; GET /api/runs lists them");
     read_history(&app, move |h| h.run(&id), missing).await
+}
+
+/// The `[capacity]` findings of a finished run, as its report holds them.
+async fn run_capacity(State(app): State<Arc<AppState>>, Path(id): Path<String>) -> Response {
+    let missing = format!(
+        "no capacity findings for run {id}: the run is unknown or unfinished, or its config \
+         has no [capacity] section"
+    );
+    read_history(
+        &app,
+        move |h| {
+            let Some(text) = h.report_json(&id)? else {
+                return Ok(None);
+            };
+            // A report that does not parse holds no findings to show.
+            let run: Option<FleetRun> = serde_json::from_str(&text).ok();
+            Ok(run
+                .map(|r| r.capacity)
+                .filter(|c| !c.is_empty())
+                .map(|capacity| json!({ "run_id": id, "capacity": capacity })))
+        },
+        missing,
+    )
+    .await
 }
 
 /// A function's entries across runs (newest first) and its latest recommendation.

@@ -10,6 +10,7 @@ use serde::Serialize;
 use tokio::task::JoinHandle;
 
 use super::metrics::Counters;
+use crate::capacity::Recommendation;
 use crate::fleet::outcome::FleetRun;
 use crate::orchestrate::RunError;
 use crate::sweep::journal::new_run_id;
@@ -97,6 +98,35 @@ pub struct LastRun {
     pub finished_at: DateTime<Utc>,
     /// `succeeded`, `with_failures` or the error that stopped it.
     pub outcome: String,
+    /// `[capacity]`: each analysed function's recommendation (the whole analysis is at
+    /// `GET /api/runs/{id}/capacity`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub capacity: Vec<CapacityFinding>,
+}
+
+/// One function's capacity recommendation, as `/healthz` shows it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CapacityFinding {
+    pub function: String,
+    pub recommendation: Recommendation,
+    pub cold_start_rate: f64,
+    pub on_demand_monthly_usd: f64,
+    pub recommended_monthly_usd: Option<f64>,
+}
+
+fn capacity_findings(run: &FleetRun) -> Vec<CapacityFinding> {
+    run.capacity
+        .iter()
+        .filter_map(|c| c.report.as_ref())
+        .flat_map(|r| &r.functions)
+        .map(|f| CapacityFinding {
+            function: f.name.clone(),
+            recommendation: f.recommendation.clone(),
+            cold_start_rate: f.cold_start_rate,
+            on_demand_monthly_usd: f.on_demand.monthly_usd,
+            recommended_monthly_usd: f.chosen.as_ref().map(|c| c.monthly_usd),
+        })
+        .collect()
 }
 
 #[derive(Default)]
@@ -141,6 +171,7 @@ impl Runner {
             let mut state = shared.lock().expect("runner state");
             state.current = None;
             let now = Utc::now();
+            let capacity = result.as_ref().map(capacity_findings).unwrap_or_default();
             let outcome = match &result {
                 Ok(run) => {
                     state.counters.add_run(run, now.timestamp());
@@ -171,6 +202,7 @@ impl Runner {
                 run_id,
                 finished_at: now,
                 outcome,
+                capacity,
             });
         });
         state.current = Some((current.clone(), handle));
@@ -210,6 +242,7 @@ impl Runner {
             run_id: current.run_id.clone(),
             finished_at: Utc::now(),
             outcome: "stopped by shutdown; functions in flight restored".into(),
+            capacity: Vec::new(),
         });
         Some((current.run_id, lines))
     }
@@ -241,6 +274,7 @@ mod tests {
                 throttles: 0,
             },
             functions: vec![],
+            capacity: vec![],
         }
     }
 

@@ -4,6 +4,7 @@
 //! and line they stand on.
 
 pub mod chains;
+pub mod capacity;
 mod raw;
 pub mod targets;
 
@@ -54,6 +55,8 @@ pub struct FleetConfig {
     pub targets: Vec<targets::Target>,
     /// `[[chain]]`: functions that call each other, tuned under one end-to-end objective.
     pub chains: Vec<chains::Chain>,
+    /// `[capacity]`: concurrency findings after the sweeps; None: not asked for.
+    pub capacity: Option<capacity::CapacitySettings>,
 }
 
 /// `[serve]`; `memtune serve` flags win over these.
@@ -242,6 +245,13 @@ fn check(raw: RawFile, dir: &Path) -> Result<FleetConfig, Problem> {
         })
         .collect::<Result<Vec<_>, _>>()?;
     chains::check_distinct(&chains)?;
+    let capacity = match raw.capacity {
+        Some(c) => {
+            let at = c.span().start;
+            capacity::check_capacity(c.into_inner(), at)?
+        }
+        None => None,
+    };
     Ok(FleetConfig {
         selection,
         tuning,
@@ -251,6 +261,7 @@ fn check(raw: RawFile, dir: &Path) -> Result<FleetConfig, Problem> {
         serve,
         targets: targets.into_iter().map(|(t, _)| t).collect(),
         chains: chains.into_iter().map(|(c, _)| c).collect(),
+        capacity,
     })
 }
 
@@ -810,6 +821,22 @@ mod tests {
                 3,
                 "only one of",
             ),
+            ("[capacity]\n\ndays = 30\n", 3, "use 1 to 14"),
+            (
+                "[capacity]\ncold_start_target = 0.01\np99_target_ms = 300.0\n",
+                3,
+                "not both",
+            ),
+            ("[capacity]\ncold_start_target = 1.5\n", 2, "within 0..1"),
+            ("[capacity]\np99_target_ms = -1.0\n", 2, "positive number"),
+            (
+                "[capacity]\nmax_connections = 0\n",
+                2,
+                "max_connections must be >= 1",
+            ),
+            ("[capacity]\nnames = [\"\"]\n", 2, "empty pattern"),
+            ("[capacity]\nquery_timeout_s = 0\n", 2, "between 1 and 3600"),
+            ("[capacity]\nmax_conections = 5\n", 2, "unknown field"),
         ];
         for (text, line, expect) in cases {
             let err = parse(text).unwrap_err();
@@ -850,6 +877,30 @@ mod tests {
         assert_eq!(defaults.apply, ApplyPolicy::default());
         let err = parse("[apply]\nmin_savings = 1\n").unwrap_err();
         assert!(err.starts_with("fleet.toml:2:"), "{err}");
+    }
+
+    #[test]
+    fn capacity_defaults_targets_and_switching_off() {
+        assert_eq!(parse("").unwrap().capacity, None);
+        let c = parse("[capacity]\n").unwrap().capacity.unwrap();
+        assert_eq!(c.days, 14);
+        assert_eq!(
+            c.target,
+            crate::capacity::Target::ColdStartRate(crate::capacity::DEFAULT_COLD_START_TARGET)
+        );
+        assert!(c.covers("anything"));
+        let c = parse(
+            "[capacity]\ndays = 3\np99_target_ms = 250.0\nmax_connections = 40\nnames = [\"*-api\"]\n",
+        )
+        .unwrap()
+        .capacity
+        .unwrap();
+        assert_eq!(c.days, 3);
+        assert_eq!(c.target, crate::capacity::Target::P99Ms(250.0));
+        assert_eq!(c.max_connections, Some(40));
+        assert!(c.covers("orders-api") && !c.covers("orders-worker"));
+        let off = parse("[capacity]\nenabled = false\ndays = 3\n").unwrap();
+        assert_eq!(off.capacity, None);
     }
 
     #[test]

@@ -25,6 +25,20 @@ pub(super) struct RawFile {
     pub(super) target: Vec<Spanned<RawTarget>>,
     #[serde(default)]
     pub(super) chain: Vec<Spanned<RawChain>>,
+    pub(super) capacity: Option<Spanned<RawCapacity>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawCapacity {
+    pub(super) enabled: Option<bool>,
+    pub(super) days: Option<u32>,
+    pub(super) cold_start_target: Option<f64>,
+    pub(super) p99_target_ms: Option<f64>,
+    pub(super) max_connections: Option<u32>,
+    #[serde(default)]
+    pub(super) names: Vec<String>,
+    pub(super) query_timeout_s: Option<u64>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -3,7 +3,7 @@
 use super::{markdown, recommendation_text};
 use crate::capacity::CapacityReport;
 
-fn escape(text: &str) -> String {
+pub(super) fn escape(text: &str) -> String {
     text.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")

@@ -11,27 +11,7 @@ pub fn render(report: &CapacityReport) -> String {
         target_text(&report.target),
         report.prices_as_of
     );
-    out.push_str(
-        "| function | alias | cold starts | p99 without / with cold | recommendation | $/month on-demand | $/month recommended | reserve |\n\
-         |---|---|---:|---:|---|---:|---:|---:|\n",
-    );
-    for f in &report.functions {
-        out.push_str(&format!(
-            "| {} | {} | {} ({}) | {:.1} / {:.1} ms | {} | {} | {} | {} |\n",
-            f.name,
-            f.alias.as_deref().unwrap_or("-"),
-            f.cold_starts,
-            pct(f.cold_start_rate),
-            f.p99.without_cold_starts_ms,
-            f.p99.with_cold_starts_ms,
-            recommendation_text(f),
-            usd(f.on_demand.monthly_usd),
-            f.chosen.as_ref().map_or("-".into(), |c| usd(c.monthly_usd)),
-            f.reserved
-                .suggested_reserved
-                .map_or("-".into(), |v| v.to_string()),
-        ));
-    }
+    out.push_str(&summary_table(report));
     for f in &report.functions {
         out.push_str(&format!(
             "\n## {}\n\n| hour (UTC) | invocations | cold starts | peak concurrency | recommended |\n|---:|---:|---:|---:|---:|\n",
@@ -64,5 +44,31 @@ pub fn render(report: &CapacityReport) -> String {
             ""
         }
     ));
+    out
+}
+
+/// One row per function: its cold starts, p99, recommendation and monthly costs.
+pub(super) fn summary_table(report: &CapacityReport) -> String {
+    let mut out = String::from(
+        "| function | alias | cold starts | p99 without / with cold | recommendation | $/month on-demand | $/month recommended | reserve |\n\
+         |---|---|---:|---:|---|---:|---:|---:|\n",
+    );
+    for f in &report.functions {
+        out.push_str(&format!(
+            "| {} | {} | {} ({}) | {:.1} / {:.1} ms | {} | {} | {} | {} |\n",
+            f.name,
+            f.alias.as_deref().unwrap_or("-"),
+            f.cold_starts,
+            pct(f.cold_start_rate),
+            f.p99.without_cold_starts_ms,
+            f.p99.with_cold_starts_ms,
+            recommendation_text(f),
+            usd(f.on_demand.monthly_usd),
+            f.chosen.as_ref().map_or("-".into(), |c| usd(c.monthly_usd)),
+            f.reserved
+                .suggested_reserved
+                .map_or("-".into(), |v| v.to_string()),
+        ));
+    }
     out
 }

@@ -3,6 +3,7 @@
 //! read the report.
 
 mod chart;
+pub mod fleet;
 pub mod html;
 pub mod markdown;
 pub mod table;

@@ -70,6 +70,11 @@ pub fn render(report: &HostingReport) -> String {
             );
         }
         let _ = writeln!(out, "</ul>");
+        let _ = writeln!(
+            out,
+            "<p>{}</p>",
+            escape(&super::better_elsewhere(report, fleet))
+        );
         for g in &fleet.groups {
             let _ = writeln!(
                 out,

@@ -77,8 +77,7 @@ pub fn render(report: &HostingReport) -> String {
                 money(Some(t.monthly_usd))
             );
         }
-        let better = better_elsewhere(fleet);
-        let _ = writeln!(out, "\nClearly better off on-demand Lambda: {better}");
+        let _ = writeln!(out, "\n{}", better_elsewhere(report, fleet));
         for g in &fleet.groups {
             let _ = writeln!(out, "\n- Group `{}`: {}", g.group, g.reason);
         }

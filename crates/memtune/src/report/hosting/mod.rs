@@ -29,13 +29,35 @@ pub struct HostingReport {
     pub fleet: Option<FleetHosting>,
 }
 
-/// The functions another option suits clearly better, for the fleet summary.
-pub(crate) fn better_elsewhere(fleet: &FleetHosting) -> String {
-    if fleet.clearly_better_elsewhere.is_empty() {
-        "none".to_string()
+/// The fleet summary's line on the functions another option suits clearly better: what is
+/// compared with what, and each function with the option that beats on-demand.
+pub(crate) fn better_elsewhere(report: &HostingReport, fleet: &FleetHosting) -> String {
+    let margin = format!("{:.0}%", report.assumptions.margin * 100.0);
+    let named: Vec<String> = fleet
+        .clearly_better_elsewhere
+        .iter()
+        .map(|name| {
+            let best = report
+                .functions
+                .iter()
+                .find(|f| &f.gathered.name == name)
+                .and_then(|f| f.comparison.as_ref())
+                .map(|c| c.verdict.best.label());
+            match best {
+                Some(label) => format!("{name} ({label})"),
+                None => name.clone(),
+            }
+        })
+        .collect();
+    let which = if named.is_empty() {
+        "none: every function stays on on-demand Lambda".to_string()
     } else {
-        fleet.clearly_better_elsewhere.join(", ")
-    }
+        named.join(", ")
+    };
+    format!(
+        "Another option costs at least {margin} less than on-demand Lambda (at its cheaper \
+         architecture) for: {which}"
+    )
 }
 
 pub(crate) fn money(usd: Option<f64>) -> String {

@@ -72,8 +72,7 @@ pub fn render(report: &HostingReport) -> String {
                 money(Some(t.monthly_usd))
             );
         }
-        let better = better_elsewhere(fleet);
-        let _ = writeln!(out, "Clearly better off on-demand Lambda: {better}");
+        let _ = writeln!(out, "{}", better_elsewhere(report, fleet));
         for g in &fleet.groups {
             let _ = writeln!(out, "Group {}: {}", g.group, g.reason);
         }
