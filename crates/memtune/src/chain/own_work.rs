@@ -18,8 +18,13 @@ pub fn calls(log: &str) -> Vec<Call> {
     log.lines()
         .filter_map(|line| {
             let rest = line.trim().split_once("CALL ")?.1;
-            let mut words = rest.split_whitespace();
-            let (function, request_id) = (words.next()?, words.next()?);
+            let words: Vec<&str> = rest.split_whitespace().collect();
+            // `CALL <callee> <request-id>`, or with the caller's stage first (the lab's form).
+            let (function, request_id) = match words.as_slice() {
+                [stage, f, id, ..] if stage.parse::<u32>().is_ok() => (*f, *id),
+                [f, id, ..] => (*f, *id),
+                _ => return None,
+            };
             Some(Call {
                 function: function.to_string(),
                 request_id: request_id.to_string(),
@@ -92,9 +97,13 @@ mod tests {
     #[test]
     fn reads_call_lines_among_other_output() {
         let log = "START RequestId: r1\n2026-01-01T00:00:00Z r1 INFO CALL pricing abc-1\n\
-                   CALL stock abc-2\nsome CALL\nREPORT RequestId: r1\tDuration: 9.00 ms\n";
+                   CALL stock abc-2\nsome CALL\nCALL 2 tax abc-3\nREPORT RequestId: r1\tDuration: 9.00 ms\n";
         let found = calls(log);
-        assert_eq!(found.len(), 2);
+        assert_eq!(found.len(), 3);
+        assert_eq!(
+            (found[2].function.as_str(), found[2].request_id.as_str()),
+            ("tax", "abc-3")
+        );
         assert_eq!(found[0].function, "pricing");
         assert_eq!(found[1].request_id, "abc-2");
     }

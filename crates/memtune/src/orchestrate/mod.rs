@@ -10,8 +10,8 @@
 //! caller renders (a progress bar, a log). [`one_function`] records a `memtune recommend
 //! --apply` in the history the same way, as a run of one function.
 
-pub mod chain;
 mod capacity;
+pub mod chain;
 pub mod one_function;
 pub mod organisation;
 mod production;

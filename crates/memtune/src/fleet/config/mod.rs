@@ -3,8 +3,8 @@
 //! `config/fleet.example.toml`. Unknown keys and impossible values are errors naming the file
 //! and line they stand on.
 
-pub mod chains;
 pub mod capacity;
+pub mod chains;
 mod raw;
 pub mod targets;
 
