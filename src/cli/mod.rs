@@ -5,6 +5,7 @@ mod accuracy_cmd;
 mod aws_args;
 mod bench_cmd;
 mod capacity_cmd;
+mod chain_cmd;
 mod chain_truth_cmd;
 mod check_cmd;
 mod demo_cmd;
@@ -71,6 +72,9 @@ enum Command {
     /// Provisioned and reserved concurrency from production: cold starts by hour, the level or
     /// schedule that meets a cold-start target at the least cost; invokes nothing.
     Capacity(capacity_cmd::CapacityArgs),
+    /// Functions that call each other ([[chain]] in a fleet config): every function's memory
+    /// chosen together for the cheapest end-to-end objective met.
+    Chain(chain_cmd::ChainArgs),
     /// Lambda on-demand vs provisioned vs Managed Instances vs Fargate: cost, p99, break-even.
     Hosting(hosting_cmd::HostingArgs),
     /// Benchmarks that print figures (lab throughput, ...).
@@ -155,6 +159,7 @@ pub fn main() -> ExitCode {
             Command::Serve(args) => serve_cmd::run(args).await,
             Command::Bench(args) => bench_cmd::run(args).await,
             Command::Capacity(args) => capacity_cmd::run(args).await,
+            Command::Chain(args) => chain_cmd::run(args).await,
             Command::Patch(args) => patch_cmd::run(args).await,
             Command::Check(args) => check_cmd::run(args).await,
             Command::Report(args) => report_cmd::run(args).await,

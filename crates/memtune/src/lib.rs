@@ -7,6 +7,7 @@
 
 pub mod apply;
 pub mod capacity;
+pub mod chain;
 pub mod fit;
 pub mod fleet;
 pub mod history;

@@ -30,7 +30,7 @@ impl Recommendation {
 pub enum NotARun {
     #[error("not JSON ({0})")]
     NotJson(serde_json::Error),
-    #[error("neither a `memtune fleet --format json` run nor a `memtune recommend --format json` document")]
+    #[error("neither a `memtune fleet --format json` run, a `memtune recommend --format json` document nor a `memtune chain --format json` run")]
     UnknownKind,
     #[error("a function document does not match the memtune schema ({0})")]
     OtherSchema(serde_json::Error),
@@ -40,6 +40,9 @@ pub enum NotARun {
 /// failed, no feasible size) are left out and counted.
 pub fn read(text: &str) -> Result<RunRecommendations, NotARun> {
     let value: Value = serde_json::from_str(text).map_err(NotARun::NotJson)?;
+    if let Some(decision) = value.get("decision") {
+        return chain(decision);
+    }
     let documents: Vec<Value> = match value {
         Value::Object(ref o) if o.get("functions").is_some_and(Value::is_array) => o["functions"]
             .as_array()
@@ -70,6 +73,26 @@ pub fn read(text: &str) -> Result<RunRecommendations, NotARun> {
     Ok(run)
 }
 
+/// A `memtune chain --format json` run: each function's chosen size, when the chosen sizes
+/// meet the chain's objective (else none is a recommendation).
+fn chain(decision: &Value) -> Result<RunRecommendations, NotARun> {
+    let functions = decision
+        .get("functions")
+        .and_then(Value::as_array)
+        .ok_or(NotARun::UnknownKind)?;
+    let feasible = decision["chosen"]["meets_objective"].as_bool() == Some(true);
+    let mut run = RunRecommendations::default();
+    for f in functions {
+        let name = f["function"].as_str();
+        let mb = f["chosen_mb"].as_u64().and_then(|v| u32::try_from(v).ok());
+        match (feasible, name, mb) {
+            (true, Some(name), Some(mb)) => run.recommendations.push(Recommendation::new(name, mb)),
+            _ => run.without_recommendation += 1,
+        }
+    }
+    Ok(run)
+}
+
 #[derive(Debug, Default, PartialEq)]
 pub struct RunRecommendations {
     pub recommendations: Vec<Recommendation>,
@@ -95,6 +118,27 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("schema"));
+    }
+
+    #[test]
+    fn a_chain_run_recommends_its_chosen_sizes_only_when_they_meet_the_objective() {
+        let text = |meets: bool| {
+            format!(
+                r#"{{"run_id": "r", "decision": {{"chosen": {{"meets_objective": {meets}}},
+                "functions": [{{"function": "api", "chosen_mb": 512}}, {{"function": "db", "chosen_mb": 1024}}]}}}}"#
+            )
+        };
+        let run = read(&text(true)).unwrap();
+        assert_eq!(
+            run.recommendations,
+            [
+                Recommendation::new("api", 512),
+                Recommendation::new("db", 1024)
+            ]
+        );
+        let run = read(&text(false)).unwrap();
+        assert!(run.recommendations.is_empty());
+        assert_eq!(run.without_recommendation, 2);
     }
 
     #[test]

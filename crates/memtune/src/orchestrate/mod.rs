@@ -11,6 +11,7 @@
 //! --apply` in the history the same way, as a run of one function.
 
 mod capacity;
+pub mod chain;
 pub mod one_function;
 pub mod organisation;
 mod production;

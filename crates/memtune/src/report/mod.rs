@@ -6,6 +6,7 @@
 
 pub mod capacity;
 mod cells;
+pub mod chain;
 mod chart;
 pub mod csv;
 pub mod fleet;

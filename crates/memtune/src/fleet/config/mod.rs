@@ -4,6 +4,7 @@
 //! and line they stand on.
 
 pub mod capacity;
+pub mod chains;
 mod raw;
 pub mod targets;
 
@@ -53,6 +54,8 @@ pub struct FleetConfig {
     /// `[[target]]`: accounts and regions reached through a role; empty: the ambient
     /// credentials' account and region.
     pub targets: Vec<targets::Target>,
+    /// `[[chain]]`: functions that call each other, tuned under one end-to-end objective.
+    pub chains: Vec<chains::Chain>,
     /// `[capacity]`: concurrency findings after the sweeps; None: not asked for.
     pub capacity: Option<capacity::CapacitySettings>,
 }
@@ -260,6 +263,16 @@ fn check(raw: RawFile, dir: &Path) -> Result<FleetConfig, Problem> {
             ));
         }
     }
+    let chains = raw
+        .chain
+        .into_iter()
+        .map(|c| {
+            let at = c.span().start;
+            chains::check_chain(c.into_inner(), at, dir, tuning.allow_empty_payload)
+                .map(|c| (c, at))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    chains::check_distinct(&chains)?;
     let capacity = match raw.capacity {
         Some(c) => {
             let at = c.span().start;
@@ -275,6 +288,7 @@ fn check(raw: RawFile, dir: &Path) -> Result<FleetConfig, Problem> {
         apply,
         serve,
         targets: targets.into_iter().map(|(t, _)| t).collect(),
+        chains: chains.into_iter().map(|(c, _)| c).collect(),
         capacity,
     })
 }

@@ -24,6 +24,7 @@ pub(super) struct RawFile {
     #[serde(default)]
     pub(super) target: Vec<Spanned<RawTarget>>,
     #[serde(default)]
+    pub(super) chain: Vec<Spanned<RawChain>>,
     pub(super) capacity: Option<Spanned<RawCapacity>>,
 }
 
@@ -38,6 +39,20 @@ pub(super) struct RawCapacity {
     #[serde(default)]
     pub(super) names: Vec<String>,
     pub(super) query_timeout_s: Option<u64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawChain {
+    pub(super) name: String,
+    #[serde(default)]
+    pub(super) stages: Vec<Vec<String>>,
+    pub(super) slo_ms: Option<f64>,
+    pub(super) percentile: Option<f64>,
+    #[serde(default)]
+    pub(super) payloads: BTreeMap<String, toml::Value>,
+    pub(super) min_mb: Option<u32>,
+    pub(super) max_mb: Option<u32>,
 }
 
 #[derive(Debug, Deserialize)]
