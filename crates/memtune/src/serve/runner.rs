@@ -9,8 +9,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use tokio::task::JoinHandle;
 
-use super::metrics::Counters;
-use crate::fleet::outcome::FleetRun;
+use super::metrics::{Counters, FinishedRun};
 use crate::orchestrate::RunError;
 use crate::sweep::journal::new_run_id;
 
@@ -30,7 +29,7 @@ pub enum LaunchError {
 }
 
 /// Starts the fleet run with the given id.
-pub type Launch = Arc<dyn Fn(String) -> BoxFuture<Result<FleetRun, LaunchError>> + Send + Sync>;
+pub type Launch = Arc<dyn Fn(String) -> BoxFuture<Result<FinishedRun, LaunchError>> + Send + Sync>;
 /// Restores every function a stopped run had in flight; one line per function.
 pub type Restore = Arc<dyn Fn(String) -> BoxFuture<Vec<String>> + Send + Sync>;
 
@@ -218,37 +217,25 @@ impl Runner {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fleet::budget::BudgetStats;
     use crate::fleet::outcome::RunTotals;
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::time::Duration;
 
-    fn fleet_run(run_id: String, invocations: u64) -> FleetRun {
-        FleetRun {
-            schema_version: 1,
-            run_id,
-            region: "us-east-1".into(),
-            started_at: String::new(),
-            listed: 0,
+    fn fleet_run(invocations: u64) -> FinishedRun {
+        FinishedRun {
             totals: RunTotals {
                 invocations,
                 ..RunTotals::default()
             },
-            budget: BudgetStats {
-                ceiling: 1,
-                limit: 1,
-                lowest: 1,
-                throttles: 0,
-            },
-            functions: vec![],
+            monthly_savings_found_usd: 0.0,
         }
     }
 
     fn runner(run_for: Duration, restored: Arc<AtomicUsize>) -> Runner {
-        let launch: Launch = Arc::new(move |id| {
+        let launch: Launch = Arc::new(move |_| {
             Box::pin(async move {
                 tokio::time::sleep(run_for).await;
-                Ok(fleet_run(id, 60))
+                Ok(fleet_run(60))
             })
         });
         let restore: Restore = Arc::new(move |id| {
