@@ -380,3 +380,73 @@ async fn a_function_tuned_in_one_account_is_not_taken_for_its_namesake_in_anothe
     }
     lab.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn rollback_of_a_target_run_acts_as_its_role_in_its_account_and_region() {
+    let lab = org_lab().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = fleet_config(&[(ACCOUNTS[0], EXTERNAL_ID)]);
+    // The pure objective, so that sizes change; no production data, so no savings guard.
+    config = config.replacen("[tuning]\n", "[tuning]\nstrategy = \"cost\"\n", 1);
+    config.push_str(
+        "\n[apply]\nmode = \"auto\"\nmin_monthly_savings_usd = 0.0\nmin_confidence = 0.0\n\
+         max_p99_regression_pct = 10000\n",
+    );
+    let before = states(&lab.endpoint()).await;
+    let (code, run, stderr) = run_fleet(&lab, &dir, &config).await;
+    assert_eq!(code, Some(0), "{stderr}");
+    let applied: Vec<&Value> = run["functions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["apply"]["action"] == "applied")
+        .collect();
+    assert!(
+        applied.iter().any(|f| f["region"] == REGIONS[0]),
+        "something must change in {}: {run}",
+        REGIONS[0]
+    );
+    let changed = states(&lab.endpoint()).await;
+
+    // The history has each account-region's run, with its account.
+    let runs = rusqlite_runs(&dir);
+    let run_id = runs
+        .iter()
+        .map(|(id, _, _)| id)
+        .find(|id| id.ends_with(&format!("-{}-{}", ACCOUNTS[0], REGIONS[0])))
+        .unwrap_or_else(|| panic!("{runs:?}"))
+        .clone();
+    let table = common::memtune(&lab.endpoint(), &dir.path().join("state"), &["history"])
+        .output()
+        .await
+        .unwrap();
+    let table = String::from_utf8_lossy(&table.stdout);
+    assert!(table.contains(ACCOUNTS[0]), "{table}");
+
+    // The caller's own credentials act in the tuner's account, where the same names exist:
+    // rollback must assume the run's role to reach the functions it changed.
+    let out = common::memtune(
+        &lab.endpoint(),
+        &dir.path().join("state"),
+        &["rollback", &run_id, "--yes"],
+    )
+    .output()
+    .await
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let after = states(&lab.endpoint()).await;
+    for (key, state) in &after {
+        let expected = if key.starts_with(&format!("{}/{}/", ACCOUNTS[0], REGIONS[0])) {
+            &before[key]
+        } else {
+            &changed[key]
+        };
+        assert_eq!(state.memory_mb, expected.memory_mb, "{key}");
+    }
+    lab.stop().await;
+}

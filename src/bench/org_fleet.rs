@@ -154,7 +154,11 @@ pub async fn run(
         let finished = t.outcome.as_ref().map_err(|e| {
             std::io::Error::other(format!("{}/{}: {}", t.account, t.region, e.line()))
         })?;
-        for r in &finished.run.functions {
+        let results = finished
+            .history
+            .results(&finished.run.run_id)
+            .map_err(std::io::Error::other)?;
+        for r in &results {
             report.functions += 1;
             match r.status {
                 Status::Recommended => report.recommended += 1,

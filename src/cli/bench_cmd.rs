@@ -6,6 +6,7 @@ use clap::{Args, Subcommand};
 
 use super::recommend_cmd::OutputFormat;
 use super::CliError;
+use crate::bench::fleet_process;
 use crate::bench::fleet_run;
 use crate::bench::inspect_fleet;
 use crate::bench::lab_load::{self, LoadSpec};
@@ -56,6 +57,14 @@ enum BenchCommand {
         /// the report gives the wall time against the floor they set.
         #[arg(long, value_name = "aws", value_parser = ["aws"], requires = "accounts")]
         quotas: Option<String>,
+        /// Run the lab as a separate process (`memtune lab` on a loopback port) and the fleet
+        /// as `memtune fleet` does (history on disk, the report rendered from it), so that the
+        /// peak RSS is the tuner's alone.
+        #[arg(long, conflicts_with = "accounts")]
+        lab_process: bool,
+        /// With --lab-process: the lab's wall seconds per simulated second.
+        #[arg(long, default_value_t = 0.0, requires = "lab_process")]
+        time_scale: f64,
         /// table (text) or json.
         #[arg(long, value_name = "FORMAT", default_value = "table", value_parser = super::output::format::<OutputFormat>)]
         format: OutputFormat,
@@ -116,6 +125,7 @@ pub async fn run(args: BenchArgs) -> Result<(), CliError> {
             regions,
             quotas,
             format,
+            ..
         } => {
             let r = org_fleet::run(
                 functions as usize,
@@ -151,6 +161,43 @@ pub async fn run(args: BenchArgs) -> Result<(), CliError> {
                     r.get_function_calls,
                     r.lab_refused_control_plane,
                     r.lab_refused_get_function
+                );
+            }
+            Ok(())
+        }
+        BenchCommand::Fleet {
+            functions,
+            seed,
+            concurrent_functions,
+            lab_process: true,
+            time_scale,
+            format,
+            ..
+        } => {
+            if !(time_scale.is_finite() && (0.0..=1.0).contains(&time_scale)) {
+                return Err(CliError::usage("--time-scale must be between 0 and 1"));
+            }
+            let r = fleet_process::run(functions as usize, seed, concurrent_functions, time_scale)
+                .await
+                .map_err(|e| CliError::failed(format!("fleet benchmark failed: {e}")))?;
+            if format == OutputFormat::Json {
+                println!("{}", serde_json::to_string_pretty(&r).expect("plain data"));
+            } else {
+                let mb =
+                    |v: Option<f64>| v.map_or_else(|| "unknown".into(), |mb| format!("{mb:.0} MB"));
+                println!(
+                    "fleet run over {} lab functions, lab in its own process (time scale {}): {:.1} s wall time, {} invocations",
+                    r.functions, r.time_scale, r.seconds, r.invocations
+                );
+                println!(
+                    "tuner peak RSS {} at the end of the run, {} after rendering the report from the history ({} characters)",
+                    mb(r.peak_rss_run_mb),
+                    mb(r.peak_rss_mb),
+                    r.report_chars
+                );
+                println!(
+                    "{} recommended, {} skipped, {} failed; {} functions at once",
+                    r.recommended, r.skipped, r.failed, r.concurrent_functions
                 );
             }
             Ok(())

@@ -96,11 +96,11 @@ pub async fn run(args: DemoArgs) -> Result<(), CliError> {
         config_path: Path::new(DEMO_CONFIG_PATH),
         production_days: Some(PRODUCTION_DAYS),
     };
-    // A throwaway lab's run is not recorded in the user's history.
+    // A throwaway lab's run is not recorded in the user's history: in one in memory.
     let run = run_with_progress(&inputs, settings, None).await;
     server.stop().await;
     let _ = std::fs::remove_dir_all(&state_dir);
-    let report = Report::Fleet(Box::new(run?.run));
+    let report = Report::Fleet(Box::new(fleet_cmd::read_back(&run?)?));
     let markdown = || Markdown {
         command: Some(report_cmd::command_line()),
         full_report: Some(args.out_dir.join("report.html").display().to_string()),

@@ -16,10 +16,11 @@ use super::CliError;
 use memtune::apply::ApplyAction;
 use memtune::fleet::config::FleetConfig;
 use memtune::fleet::jobs::{memory_times_timeout, Job};
+use memtune::fleet::outcome::FleetRun;
 use memtune::fleet::run::{CanaryClients, RunSettings};
 use memtune::fleet::{self, Plan};
 use memtune::orchestrate::organisation::OrganisationInputs;
-use memtune::orchestrate::RunInputs;
+use memtune::orchestrate::{Finished, RunInputs};
 use memtune::platform::aws::AwsLambda;
 use memtune::platform::pacing::{self, ApiRates};
 use memtune::preflight::state;
@@ -187,7 +188,7 @@ pub async fn run(args: FleetArgs) -> Result<(), CliError> {
     };
     let finished = run_with_progress(&inputs, settings, Some(history)).await?;
     let recorded_fully = history_trouble(&finished.history_trouble);
-    let report = Report::Fleet(Box::new(finished.run));
+    let report = Report::Fleet(Box::new(read_back(&finished)?));
     let markdown = Markdown {
         command: Some(report_cmd::command_line()),
         ..Markdown::default()
@@ -272,6 +273,13 @@ async fn check_selection(
         ),
     };
     Err(CliError::usage(message))
+}
+
+/// The whole run, read back from the history its results went to.
+pub(super) fn read_back(finished: &Finished) -> Result<FleetRun, CliError> {
+    finished
+        .fleet_run()
+        .map_err(|e| CliError::failed(format!("reading the run's results back: {e}")))
 }
 
 /// A failed history write does not stop the run but fails its exit status.

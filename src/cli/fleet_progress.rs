@@ -57,7 +57,7 @@ fn render(bar: ProgressBar) -> OnEvent {
                 bar.set_message(format!("{n} invocations"));
             }
         }
-        Event::Progress(Progress::Finished(result)) => {
+        Event::Progress(Progress::Finished { result, .. }) => {
             bar.inc(1);
             let line = finished_line(result);
             if bar.is_hidden() {
@@ -74,6 +74,7 @@ fn render(bar: ProgressBar) -> OnEvent {
                 bar.println(line);
             }
         }
+        Event::Progress(Progress::NotTuned { .. }) => {}
         Event::Interrupted => {
             bar.finish_and_clear();
             eprintln!("interrupted: restoring every function in flight…");
@@ -94,7 +95,7 @@ fn run_error(e: RunError) -> CliError {
             }
             CliError { code: 130, message }
         }
-        RunError::History(_) => CliError::failed(message),
+        RunError::History(_) | RunError::Recorded => CliError::failed(message),
         RunError::Connect(_) => CliError::usage(message),
     }
 }

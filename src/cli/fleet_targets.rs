@@ -42,11 +42,9 @@ pub(super) async fn run(
     let targets =
         organisation::run(inputs, settings, history, lines, super::shutdown_signal()).await;
     let failed = report_failures(&targets)?;
-    let report = Report::Fleet(Box::new(organisation::merged(
-        &run_id,
-        &targets,
-        clock.elapsed().as_secs_f64(),
-    )));
+    let merged = organisation::merged(&run_id, &targets, clock.elapsed().as_secs_f64())
+        .map_err(|e| CliError::failed(format!("reading the run's results back: {e}")))?;
+    let report = Report::Fleet(Box::new(merged));
     Ok((report, failed))
 }
 
@@ -54,7 +52,7 @@ pub(super) async fn run(
 fn lines(account: &str, region: &str) -> OnEvent {
     let place = format!("{account}/{region}");
     Arc::new(move |event: Event| match event {
-        Event::Progress(Progress::Finished(result)) => {
+        Event::Progress(Progress::Finished { result, .. }) => {
             eprintln!("{place} {}", finished_line(result))
         }
         Event::Interrupted => {

@@ -90,7 +90,8 @@ fn right(text: String) -> Cell {
 fn runs_table(runs: &[RunSummary]) -> String {
     let mut table = Table::new();
     table.load_preset(UTF8_FULL_CONDENSED).set_header(vec![
-        "run", "started", "from", "status", "tuned", "skipped", "failed", "applied", "USD",
+        "run", "started", "from", "account", "status", "tuned", "skipped", "failed", "applied",
+        "USD",
     ]);
     for r in runs {
         let applied = match r.rolled_back {
@@ -101,6 +102,7 @@ fn runs_table(runs: &[RunSummary]) -> String {
             Cell::new(&r.id),
             Cell::new(short_time(&r.started_at)),
             Cell::new(source(&r.config_path)),
+            Cell::new(account(r)),
             Cell::new(r.status.as_str()),
             right(r.recommended.to_string()),
             right(r.skipped.to_string()),
@@ -117,6 +119,8 @@ fn function_table(entries: &[FunctionEntry]) -> String {
     table.load_preset(UTF8_FULL_CONDENSED).set_header(vec![
         "run",
         "started",
+        "account",
+        "region",
         "MB",
         "recommended",
         "$/month saved",
@@ -130,6 +134,8 @@ fn function_table(entries: &[FunctionEntry]) -> String {
         table.add_row(vec![
             Cell::new(&e.run_id),
             Cell::new(short_time(&e.run_started_at)),
+            Cell::new(&e.account),
+            Cell::new(&e.region),
             right(e.memory_mb.to_string()),
             right(e.recommended_mb.map(|m| m.to_string()).unwrap_or_default()),
             right(
@@ -143,7 +149,15 @@ fn function_table(entries: &[FunctionEntry]) -> String {
     format!("{table}\n")
 }
 
-/// `2026-11-27 09:15:02` from an RFC 3339 time.
+/// The account a `[[target]]` run acted in (its role's), else `-` (the caller's own).
+fn account(r: &RunSummary) -> String {
+    r.role
+        .as_ref()
+        .and_then(|role| role.role_arn.split(':').nth(4))
+        .unwrap_or("-")
+        .to_string()
+}
+
 /// What started a run: its fleet config, or `recommend FN` for a `memtune recommend --apply`.
 fn source(config_path: &str) -> String {
     match config_path.strip_prefix("memtune recommend ") {
@@ -155,6 +169,7 @@ fn source(config_path: &str) -> String {
     }
 }
 
+/// `2026-11-27 09:15:02` from an RFC 3339 time.
 fn short_time(rfc3339: &str) -> String {
     chrono::DateTime::parse_from_rfc3339(rfc3339)
         .map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string())

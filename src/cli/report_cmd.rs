@@ -137,6 +137,11 @@ fn load(source: &Source) -> Result<Report, CliError> {
                     state_dir.display()
                 )));
             };
+            // A fleet run is rendered from its functions' rows; `recommend --apply` stored
+            // its document whole.
+            if let Some(run) = history.fleet_run(id).map_err(failed)? {
+                return Ok(Report::Fleet(Box::new(run)));
+            }
             let text = history.report_json(id).map_err(failed)?.ok_or_else(|| {
                 CliError::usage(format!(
                     "--run {id}: no finished run with that id in the history; `memtune \

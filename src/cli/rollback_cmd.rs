@@ -4,11 +4,12 @@ use std::io::IsTerminal;
 
 use clap::Args;
 
-use super::aws_args::AwsArgs;
+use super::aws_args::{platform_error, AwsArgs};
 use super::CliError;
 use memtune::apply::change::ApplyContext;
 use memtune::apply::rollback;
 use memtune::history::{self, AuditEntry, History};
+use memtune::platform::assume::assume_role;
 use memtune::platform::aws::AwsLambda;
 use memtune::sweep::journal::state_dir;
 
@@ -20,7 +21,9 @@ use memtune::sweep::journal::state_dir;
 Each change the run applied is reverted only if the function (or the alias) is still as
 memtune left it: memory back to what it was, or the alias back to its previous version (and
 the version memtune published deleted, unless something else references it). A function
-changed since is reported and left alone. Run ids: `memtune history`.
+changed since is reported and left alone. Run ids: `memtune history`. A run over a
+`[[target]]` account and region is reverted as the role it acted as (assumed with your
+credentials, as the run did).
 
 Exit codes: 0 everything reverted (or nothing to revert), 1 some changes could not be
 reverted, 2 bad input (an unknown run id).")]
@@ -73,14 +76,22 @@ pub async fn run(args: RollbackArgs) -> Result<(), CliError> {
     }
     let mut aws = args.aws.clone();
     aws.region = aws.region.or(Some(run.summary.region.clone()));
-    let sdk = aws.load().await?;
+    let mut sdk = aws.load().await?;
+    // A `[[target]]` run's changes are reverted as the role that made them, assumed the way
+    // the run assumed it.
+    if let Some(role) = &run.summary.role {
+        let region = aws.region.clone().unwrap_or_default();
+        sdk = assume_role(&sdk, role, &region)
+            .await
+            .map_err(|e| platform_error(&format!("acting as {}", role.role_arn), &e))?;
+    }
     let api = AwsLambda::new(&sdk);
     let ctx = ApplyContext {
         run_id: &args.run_id,
         state_dir: &dir,
         region: aws.region.clone(),
         endpoint_url: aws.options().endpoint_url,
-        role: None,
+        role: run.summary.role.clone(),
     };
     let mut left = 0;
     for entry in pending {

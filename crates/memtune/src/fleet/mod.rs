@@ -2,9 +2,10 @@
 //! order by estimated spend -> tune many at once within one shared budget of invocations in
 //! flight -> one result per function.
 //!
-//! [`plan`] and [`run`] take plain data in and return plain data ([`FleetRun`]); printing and
-//! signals are the caller's. Every function in the selection ends recommended, skipped with
-//! a reason, or failed with a reason.
+//! [`plan`] and [`run`] take plain data in and return plain data ([`RunOverview`]); each
+//! function's result goes to the progress callback as it finishes (the history keeps it) and
+//! is not held; printing and signals are the caller's. Every function in the selection ends
+//! recommended, skipped with a reason, or failed with a reason.
 
 pub mod autoapply;
 pub mod budget;
@@ -25,7 +26,7 @@ use std::time::Instant;
 use budget::InvocationBudget;
 use config::{FleetConfig, Limits};
 use jobs::{Job, NoJob, SpendEstimate};
-use outcome::{FleetRun, FunctionResult, RunTotals, FLEET_SCHEMA_VERSION};
+use outcome::{FunctionResult, RunOverview, RunTotals, FLEET_SCHEMA_VERSION};
 use run::{OnProgress, Progress, RunSettings};
 
 use crate::platform::{AccountConcurrency, LambdaApi, PlatformError};
@@ -126,36 +127,52 @@ pub async fn prepare<A: LambdaApi>(
     })
 }
 
-/// Runs a prepared plan.
+/// Runs a prepared plan: the functions it leaves out go to `on_progress` first (after the
+/// jobs in the run's order), then each tuned function as it finishes.
 pub async fn execute<A: LambdaApi + Clone + 'static>(
     api: &A,
     book: &PriceBook,
     planned: Planned,
     settings: &RunSettings,
     on_progress: &OnProgress,
-) -> FleetRun {
+) -> RunOverview {
     let Planned {
         plan,
         started_at,
         clock,
     } = planned;
+    let Plan {
+        listed,
+        jobs,
+        not_tuned,
+        budget,
+        ..
+    } = plan;
     on_progress(Progress::Planned {
-        jobs: plan.jobs.len(),
-        budget: plan.budget,
+        jobs: jobs.len(),
+        budget,
     });
-    let budget = Arc::new(InvocationBudget::new(plan.budget));
-    let mut functions =
-        run::execute(api, book, plan.jobs, budget.clone(), settings, on_progress).await;
-    functions.extend(plan.not_tuned);
-    FleetRun {
+    let mut left_out = RunTotals::default();
+    for (i, mut result) in not_tuned.into_iter().enumerate() {
+        settings.place(&mut result);
+        on_progress(Progress::NotTuned {
+            position: jobs.len() + i,
+            result: &result,
+        });
+        left_out.add(&result);
+    }
+    let budget = Arc::new(InvocationBudget::new(budget));
+    let mut totals = run::execute(api, book, jobs, budget.clone(), settings, on_progress).await;
+    totals.merge(&left_out);
+    totals.wall_s = clock.elapsed().as_secs_f64();
+    RunOverview {
         schema_version: FLEET_SCHEMA_VERSION,
         run_id: settings.run_id.clone(),
         region: settings.region.clone(),
         started_at,
-        listed: plan.listed,
-        totals: RunTotals::of(&functions, clock.elapsed().as_secs_f64()),
+        listed,
+        totals,
         budget: budget.stats(),
-        functions,
         capacity: Vec::new(),
     }
 }
@@ -168,7 +185,7 @@ pub async fn run<A: LambdaApi + Clone + 'static>(
     settings: &RunSettings,
     estimate: SpendEstimate<'_>,
     on_progress: &OnProgress,
-) -> Result<FleetRun, PlatformError> {
+) -> Result<RunOverview, PlatformError> {
     let planned = prepare(api, config, settings, estimate).await?;
     Ok(execute(api, book, planned, settings, on_progress).await)
 }

@@ -132,6 +132,17 @@ impl RunTotals {
         t
     }
 
+    /// Adds another run's (or part of a run's) counts and spending; keeps this wall time.
+    pub fn merge(&mut self, other: &RunTotals) {
+        self.functions += other.functions;
+        self.recommended += other.recommended;
+        self.skipped += other.skipped;
+        self.failed += other.failed;
+        self.invocations += other.invocations;
+        self.gb_seconds += other.gb_seconds;
+        self.usd += other.usd;
+    }
+
     /// Counts one more function: its status and what its exploration spent.
     pub fn add(&mut self, r: &FunctionResult) {
         self.functions += 1;
@@ -165,6 +176,51 @@ pub struct FleetRun {
     /// `[capacity]` findings, analysed after the sweeps: one per account and region run.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub capacity: Vec<FleetCapacity>,
+}
+
+/// A fleet run without its functions: what a run keeps in memory while each function's
+/// result goes to the history as it finishes. The history stores it as the run's report and
+/// renders the whole [`FleetRun`] from it and the functions' rows.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RunOverview {
+    pub schema_version: u32,
+    pub run_id: String,
+    pub region: String,
+    pub started_at: String,
+    /// Functions in the region before selection.
+    pub listed: usize,
+    pub totals: RunTotals,
+    pub budget: BudgetStats,
+    /// `[capacity]` findings, analysed after the sweeps: one per account and region run.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub capacity: Vec<FleetCapacity>,
+}
+
+impl FleetRun {
+    /// The run with its functions, in the run's order.
+    pub fn new(overview: RunOverview, functions: Vec<FunctionResult>) -> FleetRun {
+        let RunOverview {
+            schema_version,
+            run_id,
+            region,
+            started_at,
+            listed,
+            totals,
+            budget,
+            capacity,
+        } = overview;
+        FleetRun {
+            schema_version,
+            run_id,
+            region,
+            started_at,
+            listed,
+            totals,
+            budget,
+            functions,
+            capacity,
+        }
+    }
 }
 
 #[cfg(test)]

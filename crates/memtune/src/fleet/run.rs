@@ -14,7 +14,7 @@ use super::budget::InvocationBudget;
 use super::budgeted::Budgeted;
 use super::config::FleetConfig;
 use super::jobs::Job;
-use super::outcome::FunctionResult;
+use super::outcome::{FunctionResult, RunTotals};
 use super::retune::RetunePolicy;
 use crate::platform::assume::AssumedRole;
 use crate::platform::cloudwatch::AwsCloudWatch;
@@ -104,6 +104,17 @@ impl RunSettings {
     }
 }
 
+impl RunSettings {
+    /// Marks a result of a `[[target]]` run with the account (its role's) and the region.
+    pub fn place(&self, result: &mut FunctionResult) {
+        if let Some(role) = &self.role {
+            // arn:aws:iam::ACCOUNT:role/NAME
+            result.account = role.role_arn.split(':').nth(4).map(str::to_string);
+            result.region = Some(self.region.clone());
+        }
+    }
+}
+
 /// Progress, for a bar or a log.
 #[derive(Debug, Clone, Copy)]
 pub enum Progress<'a> {
@@ -113,7 +124,18 @@ pub enum Progress<'a> {
         budget: usize,
     },
     Invoked,
-    Finished(&'a FunctionResult),
+    /// A function finished (tuned, failed, or skipped when its turn came). `position` is its
+    /// place in the run's order (priority first); nothing keeps the result after this.
+    Finished {
+        position: usize,
+        result: &'a FunctionResult,
+    },
+    /// A function the plan leaves out (excluded, beyond `max_functions`, not due again),
+    /// told once before the sweep starts.
+    NotTuned {
+        position: usize,
+        result: &'a FunctionResult,
+    },
 }
 
 /// Shared with every sweep's event callback, which must own what it holds.
@@ -130,8 +152,9 @@ struct Shared<A: LambdaApi> {
 }
 
 /// Tunes `jobs` (already in priority order), `concurrent_functions` at a time, each in its own
-/// task so a slow step of one sweep (an fsync, a burst of statistics) holds up no other;
-/// results come back in the same order.
+/// task so a slow step of one sweep (an fsync, a burst of statistics) holds up no other.
+/// Each result goes to `on_progress` as [`Progress::Finished`] and is dropped: only the
+/// functions in flight and the totals stay in memory.
 pub async fn execute<A: LambdaApi + Clone + 'static>(
     api: &A,
     book: &PriceBook,
@@ -139,7 +162,7 @@ pub async fn execute<A: LambdaApi + Clone + 'static>(
     budget: Arc<InvocationBudget>,
     settings: &RunSettings,
     on_progress: &OnProgress,
-) -> Vec<FunctionResult> {
+) -> RunTotals {
     let shared = Arc::new(Shared {
         api: Budgeted {
             inner: api.clone(),
@@ -154,7 +177,7 @@ pub async fn execute<A: LambdaApi + Clone + 'static>(
     let mut pending = jobs.into_iter().enumerate();
     // Dropping the set (Ctrl-C) aborts every task; the caller restores from the journals.
     let mut tasks = JoinSet::new();
-    let mut results = Vec::new();
+    let mut totals = RunTotals::default();
     loop {
         while tasks.len() < settings.concurrent_functions.max(1) {
             let Some((i, job)) = pending.next() else {
@@ -164,7 +187,7 @@ pub async fn execute<A: LambdaApi + Clone + 'static>(
         }
         match tasks.join_next().await {
             None => break,
-            Some(Ok(done)) => results.push(done),
+            Some(Ok(done)) => totals.add(&done),
             Some(Err(e)) => match e.try_into_panic() {
                 Ok(panic) => std::panic::resume_unwind(panic),
                 // Cancelled: the runtime is shutting down.
@@ -172,15 +195,10 @@ pub async fn execute<A: LambdaApi + Clone + 'static>(
             },
         }
     }
-    results.sort_by_key(|(i, _)| *i);
-    results.into_iter().map(|(_, r)| r).collect()
+    totals
 }
 
-async fn run_job<A: LambdaApi>(
-    shared: Arc<Shared<A>>,
-    index: usize,
-    job: Job,
-) -> (usize, FunctionResult) {
+async fn run_job<A: LambdaApi>(shared: Arc<Shared<A>>, index: usize, job: Job) -> FunctionResult {
     let spent = |add: f64| {
         let mut total = shared.spent_usd.lock().unwrap_or_else(|e| e.into_inner());
         *total += add;
@@ -192,11 +210,15 @@ async fn run_job<A: LambdaApi>(
         None => tune_one(&shared, job, index as u64).await,
     };
     result.payload_sha256 = Some(payload_sha256);
+    shared.settings.place(&mut result);
     if let Some(d) = &result.document {
         spent(d.exploration.usd);
     }
-    (shared.on_progress)(Progress::Finished(&result));
-    (index, result)
+    (shared.on_progress)(Progress::Finished {
+        position: index,
+        result: &result,
+    });
+    result
 }
 
 /// Why no further function may start, if a limit is reached.

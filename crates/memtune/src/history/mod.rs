@@ -17,8 +17,9 @@ use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde::Serialize;
 
 use crate::apply::{AppliedChange, ApplyMethod, ProvisionedChange};
-use crate::fleet::outcome::{FunctionResult, RunTotals, Status};
+use crate::fleet::outcome::{FleetRun, FunctionResult, RunOverview, RunTotals, Status};
 use crate::fleet::retune::{LastTuning, RetunePolicy, Snapshot};
+use crate::platform::assume::AssumedRole;
 use crate::sweep::journal::process_alive;
 use crate::tune::confidence::confidence;
 use crate::tune::document::FunctionDocument;
@@ -51,6 +52,8 @@ pub struct RunStart {
     pub config_path: String,
     /// Hex SHA-256 of the config file's text (of the command line for `recommend`).
     pub config_sha256: String,
+    /// The role a `[[target]]` run acted as, which `rollback` assumes too.
+    pub role: Option<AssumedRole>,
 }
 
 impl RunStart {
@@ -67,6 +70,7 @@ impl RunStart {
                 .iter()
                 .map(|b| format!("{b:02x}"))
                 .collect(),
+            role: None,
         }
     }
 }
@@ -121,6 +125,9 @@ pub struct RunSummary {
     pub gb_seconds: f64,
     pub usd: f64,
     pub wall_s: f64,
+    /// The role a `[[target]]` run acted as.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub role: Option<AssumedRole>,
 }
 
 /// A run with everything it recorded.
@@ -139,6 +146,9 @@ pub struct FunctionEntry {
     pub run_started_at: String,
     pub name: String,
     pub arn: String,
+    /// The account and region, from the ARN.
+    pub account: String,
+    pub region: String,
     /// `recommended`, `skipped` or `failed`.
     pub status: String,
     pub reason: Option<String>,
@@ -292,24 +302,34 @@ impl History {
     pub fn begin_run(&self, run: &RunStart) -> HistoryResult<()> {
         self.conn
             .execute(
-                "INSERT INTO runs (id, started_at, status, pid, region, config_path, config_sha256)
-                 VALUES (?1, ?2, 'running', ?3, ?4, ?5, ?6)",
+                "INSERT INTO runs (id, started_at, status, pid, region, config_path, config_sha256,
+                     role_json)
+                 VALUES (?1, ?2, 'running', ?3, ?4, ?5, ?6, ?7)",
                 params![
                     run.id,
                     run.started_at,
                     std::process::id(),
                     run.region,
                     run.config_path,
-                    run.config_sha256
+                    run.config_sha256,
+                    run.role
+                        .as_ref()
+                        .map(|r| serde_json::to_string(r).expect("plain data"))
                 ],
             )
             .map_err(|e| self.err(e))?;
         Ok(())
     }
 
-    /// Records what a run did with one function: its configuration, status, per-size
-    /// statistics and recommendation.
-    pub fn record_function(&mut self, run_id: &str, r: &FunctionResult) -> HistoryResult<()> {
+    /// Records what a run did with one function, at `position` in the run's order: its
+    /// configuration, status, per-size statistics, recommendation and whole result (what
+    /// [`History::fleet_run`] renders). Recording it again replaces it.
+    pub fn record_function(
+        &mut self,
+        run_id: &str,
+        position: usize,
+        r: &FunctionResult,
+    ) -> HistoryResult<()> {
         let path = self.path.display().to_string();
         let err = |e: rusqlite::Error| HistoryError {
             path: path.clone(),
@@ -325,8 +345,9 @@ impl History {
         };
         tx.execute(
             "INSERT OR REPLACE INTO functions (run_id, name, arn, code_sha256, memory_mb,
-                 architecture, runtime, payload_sha256, config_json, status, reason)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                 architecture, runtime, payload_sha256, config_json, status, reason, position,
+                 result_json)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
             params![
                 run_id,
                 r.function,
@@ -338,7 +359,9 @@ impl History {
                 r.payload_sha256,
                 config_json,
                 status,
-                r.reason
+                r.reason,
+                position as i64,
+                serde_json::to_string(r).expect("plain data")
             ],
         )
         .map_err(err)?;
@@ -507,6 +530,79 @@ impl History {
             .optional()
             .map_err(|e| self.err(e))?;
         Ok(found.flatten())
+    }
+
+    /// A fleet run as its report shows it: the run stored when it finished and every
+    /// function's result, in the run's order. None for an unknown or unfinished run, and for
+    /// a run whose report is not a fleet run's (`recommend --apply`).
+    pub fn fleet_run(&self, id: &str) -> HistoryResult<Option<FleetRun>> {
+        let Some(text) = self.report_json(id)? else {
+            return Ok(None);
+        };
+        let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| self.err(e))?;
+        if value.get("functions").is_some() {
+            // Stored whole, before results streamed here.
+            return serde_json::from_value(value)
+                .map(Some)
+                .map_err(|e| self.err(e));
+        }
+        if value.get("totals").is_none() {
+            return Ok(None);
+        }
+        let overview: RunOverview = serde_json::from_value(value).map_err(|e| self.err(e))?;
+        Ok(Some(FleetRun::new(overview, self.results(id)?)))
+    }
+
+    /// Every function's result in a run, in the run's order.
+    pub fn results(&self, run_id: &str) -> HistoryResult<Vec<FunctionResult>> {
+        self.query(
+            "SELECT result_json, config_json, payload_sha256 FROM functions
+             WHERE run_id = ?1 AND result_json IS NOT NULL ORDER BY position, name",
+            params![run_id],
+            stored_result,
+        )
+    }
+
+    /// The positions of a run's recommended functions, in the run's order: the caller that
+    /// applies them reads one result at a time ([`History::result_at`]).
+    pub fn recommended_positions(&self, run_id: &str) -> HistoryResult<Vec<usize>> {
+        self.query(
+            "SELECT position FROM functions
+             WHERE run_id = ?1 AND status = 'recommended' AND position IS NOT NULL
+             ORDER BY position",
+            params![run_id],
+            |row| Ok(row.get::<_, i64>(0)?.max(0) as usize),
+        )
+    }
+
+    /// The result at `position` in a run.
+    pub fn result_at(
+        &self,
+        run_id: &str,
+        position: usize,
+    ) -> HistoryResult<Option<FunctionResult>> {
+        self.conn
+            .query_row(
+                "SELECT result_json, config_json, payload_sha256 FROM functions
+                 WHERE run_id = ?1 AND position = ?2 AND result_json IS NOT NULL",
+                params![run_id, position as i64],
+                stored_result,
+            )
+            .optional()
+            .map_err(|e| self.err(e))
+    }
+
+    /// The monthly savings a run's recommendations found, where production traffic is known
+    /// (positive ones only).
+    pub fn monthly_savings_found(&self, run_id: &str) -> HistoryResult<f64> {
+        self.conn
+            .query_row(
+                "SELECT COALESCE(SUM(monthly_savings_usd), 0) FROM recommendations
+                 WHERE run_id = ?1 AND monthly_savings_usd > 0",
+                params![run_id],
+                |row| row.get(0),
+            )
+            .map_err(|e| self.err(e))
     }
 
     /// Ends a run that produced no results (interrupted, or failed before tuning).
@@ -717,7 +813,7 @@ const RUN_SUMMARY: &str = "SELECT r.id, r.started_at, r.finished_at, r.status, r
         (SELECT COUNT(*) FROM applied_changes a WHERE a.run_id = r.id),
         (SELECT COUNT(*) FROM applied_changes a WHERE a.run_id = r.id
             AND a.rolled_back_at IS NOT NULL),
-        r.invocations, r.gb_seconds, r.usd, r.wall_s
+        r.invocations, r.gb_seconds, r.usd, r.wall_s, r.role_json
     FROM runs r";
 
 fn count(row: &Row<'_>, column: usize) -> rusqlite::Result<u64> {
@@ -743,7 +839,22 @@ fn run_summary(row: &Row<'_>) -> rusqlite::Result<RunSummary> {
         gb_seconds: row.get(14)?,
         usd: row.get(15)?,
         wall_s: row.get(16)?,
+        role: row
+            .get::<_, Option<String>>(17)?
+            .map(|json| serde_json::from_str(&json).map_err(|e| conversion(17, e)))
+            .transpose()?,
     })
+}
+
+/// A result as stored: its JSON, with the configuration and payload digest the JSON leaves
+/// out.
+fn stored_result(row: &Row<'_>) -> rusqlite::Result<FunctionResult> {
+    let mut result: FunctionResult =
+        serde_json::from_str(&row.get::<_, String>(0)?).map_err(|e| conversion(0, e))?;
+    result.config =
+        serde_json::from_str(&row.get::<_, String>(1)?).map_err(|e| conversion(1, e))?;
+    result.payload_sha256 = row.get(2)?;
+    Ok(result)
 }
 
 const FUNCTION_ENTRY: &str = "SELECT f.run_id, r.started_at, f.name, f.arn, f.status, f.reason,
@@ -753,11 +864,16 @@ const FUNCTION_ENTRY: &str = "SELECT f.run_id, r.started_at, f.name, f.arn, f.st
     LEFT JOIN recommendations c ON c.run_id = f.run_id AND c.function = f.name";
 
 fn function_entry(row: &Row<'_>) -> rusqlite::Result<FunctionEntry> {
+    let arn: String = row.get(3)?;
+    // arn:aws:lambda:REGION:ACCOUNT:function:NAME
+    let part = |i: usize| arn.split(':').nth(i).unwrap_or_default().to_string();
     Ok(FunctionEntry {
         run_id: row.get(0)?,
         run_started_at: row.get(1)?,
         name: row.get(2)?,
-        arn: row.get(3)?,
+        account: part(4),
+        region: part(3),
+        arn,
         status: row.get(4)?,
         reason: row.get(5)?,
         code_sha256: row.get(6)?,
@@ -791,6 +907,7 @@ mod tests {
             region: "us-east-1".into(),
             config_path: "fleet.toml".into(),
             config_sha256: "abc".into(),
+            role: None,
         })
         .unwrap();
     }
@@ -852,8 +969,8 @@ mod tests {
             tuned("orders"),
             FunctionResult::skipped(config("legacy", 128, "c"), "frozen"),
         ];
-        for r in &results {
-            h.record_function("run-1", r).unwrap();
+        for (i, r) in results.iter().enumerate() {
+            h.record_function("run-1", i, r).unwrap();
         }
         let id = h.record_applied(&change("run-1", "orders")).unwrap();
         h.finish_run("run-1", RunStatus::Finished, &RunTotals::of(&results, 1.5))
@@ -894,13 +1011,13 @@ mod tests {
     fn the_last_tuning_expects_the_memory_memtune_applied_until_rolled_back() {
         let mut h = History::in_memory().unwrap();
         start(&h, "run-1", "2026-11-01T10:00:00Z");
-        h.record_function("run-1", &tuned("orders")).unwrap();
+        h.record_function("run-1", 0, &tuned("orders")).unwrap();
         let id = h.record_applied(&change("run-1", "orders")).unwrap();
         h.finish_run("run-1", RunStatus::Finished, &RunTotals::default())
             .unwrap();
         // A later run that was interrupted does not count.
         start(&h, "run-2", "2026-11-03T10:00:00Z");
-        h.record_function("run-2", &tuned("orders")).unwrap();
+        h.record_function("run-2", 0, &tuned("orders")).unwrap();
         h.end_run("run-2", RunStatus::Interrupted).unwrap();
 
         let last = h.last_tunings().unwrap();

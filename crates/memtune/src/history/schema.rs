@@ -101,6 +101,13 @@ const MIGRATIONS: &[&str] = &[
     // after, NULL for none.
     "ALTER TABLE applied_changes ADD COLUMN provisioned_before INTEGER;
      ALTER TABLE applied_changes ADD COLUMN provisioned_after INTEGER;",
+    // 4: results stream here as each function finishes and the report is rendered from them:
+    // a function's place in the run's order and its result as the fleet JSON has it (its
+    // document, apply outcome, account and region); the run's report_json is then the run
+    // without its functions. The role a `[[target]]` run acted as, for `rollback`.
+    "ALTER TABLE functions ADD COLUMN position INTEGER;
+     ALTER TABLE functions ADD COLUMN result_json TEXT;
+     ALTER TABLE runs ADD COLUMN role_json TEXT;",
 ];
 
 /// The schema version this memtune writes.

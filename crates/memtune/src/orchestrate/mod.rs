@@ -28,7 +28,7 @@ use crate::apply::ApplyMode;
 use crate::fleet::autoapply;
 use crate::fleet::config::FleetConfig;
 use crate::fleet::jobs::monthly_spend_or_proxy;
-use crate::fleet::outcome::FleetRun;
+use crate::fleet::outcome::{FleetRun, RunOverview};
 use crate::fleet::run::{OnProgress, Progress, RunSettings};
 use crate::fleet::{self, Planned};
 use crate::history::{History, HistoryError, RunStatus};
@@ -60,6 +60,9 @@ pub enum RunError {
     /// The AWS configuration could not be loaded (a service's run).
     #[error("{0}")]
     Connect(#[source] PlatformError),
+    /// The run's history was handed back already (a bug, not the user's).
+    #[error("the run's history was closed before the run finished")]
+    Recorded,
 }
 
 /// What a run tells its caller as it goes.
@@ -93,11 +96,23 @@ pub struct RunInputs<'a> {
     pub production_days: Option<u32>,
 }
 
-/// A finished run, and what could not be written to the history.
+/// A finished run: its totals, the history every function's result went to, and what could
+/// not be written there.
 pub struct Finished {
-    pub run: FleetRun,
+    pub run: RunOverview,
+    /// The caller's history, or one in memory when it gave none.
+    pub history: History,
     /// One line per failed history write: they do not stop the run.
     pub history_trouble: Vec<String>,
+}
+
+impl Finished {
+    /// The whole run, every function's result read back from the history: what the reports
+    /// render.
+    pub fn fleet_run(&self) -> Result<FleetRun, HistoryError> {
+        let functions = self.history.results(&self.run.run_id)?;
+        Ok(FleetRun::new(self.run.clone(), functions))
+    }
 }
 
 /// Whether a run with this config applies through an alias (UpdateAlias), for the preflight.
@@ -105,9 +120,10 @@ pub fn applies_via_alias(config: &FleetConfig) -> bool {
     config.apply.mode == ApplyMode::Auto && config.apply.via_alias.is_some()
 }
 
-/// Runs the fleet: production figures (if asked), plan, preflight, sweep, auto-apply; with a
-/// history, records the run in it. When `interrupt` resolves first, restores every function in
-/// flight, marks the run interrupted and returns [`RunError::Interrupted`].
+/// Runs the fleet: production figures (if asked), plan, preflight, sweep, auto-apply, each
+/// function's result recorded in the history (one in memory without `history`) as it finishes
+/// and not held. When `interrupt` resolves first, restores every function in flight, marks
+/// the run interrupted and returns [`RunError::Interrupted`].
 pub async fn run(
     inputs: &RunInputs<'_>,
     mut settings: RunSettings,
@@ -134,6 +150,10 @@ pub async fn run(
         .await
         .map_err(RunError::Plan)?;
     preflight::check_plan(api, &planned.plan, applies_via_alias(config)).await?;
+    let history = match history {
+        Some(history) => history,
+        None => History::in_memory()?,
+    };
     let recorder = Arc::new(Mutex::new(Recorder::new(history)));
     let lock = || recorder.lock().unwrap_or_else(|e| e.into_inner());
     lock().begin(&settings, inputs.config_path);
@@ -143,9 +163,11 @@ pub async fn run(
         // Recorded before it is shown: a function reported finished is in the history even
         // if the run is killed the next moment.
         Arc::new(move |p: Progress| {
-            if let Progress::Finished(result) = p {
+            if let Progress::Finished { position, result }
+            | Progress::NotTuned { position, result } = p
+            {
                 let mut r = recorder.lock().unwrap_or_else(|e| e.into_inner());
-                r.finished(&run_id, result);
+                r.finished(&run_id, position, result);
             }
             on_event(Event::Progress(p));
         })
@@ -178,11 +200,21 @@ pub async fn run(
             endpoint_url: settings.endpoint_url.clone(),
             role: settings.role.clone(),
         };
-        // Each change reaches the audit log before the next one is made.
-        autoapply::apply_recommendations(api, &mut run.functions, &config.apply, &ctx, |c| {
-            lock().applied(c)
-        })
-        .await;
+        // One result at a time from the history; each change reaches the audit log before
+        // the next one is made.
+        let recommended = lock().recommended(&settings.run_id);
+        for position in recommended {
+            let Some(mut result) = lock().result_at(&settings.run_id, position) else {
+                continue;
+            };
+            autoapply::apply_recommendation(api, &mut result, &config.apply, &ctx, |c| {
+                lock().applied(c)
+            })
+            .await;
+            if result.apply.is_some() {
+                lock().replace(&settings.run_id, position, &result);
+            }
+        }
     }
     if let Some(capacity) = &config.capacity {
         on_event(Event::CapacityStarted {
@@ -199,9 +231,11 @@ pub async fn run(
         .await;
         run.capacity.push(found);
     }
-    let history_trouble = lock().finish(&run);
+    let finished = lock().finish(&run);
+    let (history, history_trouble) = finished.ok_or(RunError::Recorded)?;
     Ok(Finished {
         run,
+        history,
         history_trouble,
     })
 }
@@ -215,7 +249,7 @@ async fn sweep(
     settings: &RunSettings,
     on_progress: &OnProgress,
     interrupt: impl Future<Output = ()>,
-) -> Result<FleetRun, Vec<String>> {
+) -> Result<RunOverview, Vec<String>> {
     tokio::select! {
         run = fleet::execute(api, book, planned, settings, on_progress) => Ok(run),
         _ = interrupt => Err(restore_run(api, &settings.state_dir, &settings.run_id).await),

@@ -39,7 +39,7 @@ pub async fn apply_recorded<A: LambdaApi>(
     started: std::time::Instant,
 ) -> Result<AppliedChange, RecordedApplyError> {
     history.begin_run(start)?;
-    history.record_function(&start.id, result)?;
+    history.record_function(&start.id, 0, result)?;
     let applied = apply(api, ctx, &result.config, to_mb, None).await;
     let recorded = match &applied {
         Ok(change) => history.record_applied(change).map(|_| ()),

@@ -11,11 +11,12 @@ use futures::future::join_all;
 use tokio::sync::watch;
 
 use super::{Finished, OnEvent, RunError, RunInputs};
+use crate::fleet::budget::BudgetStats;
 use crate::fleet::config::targets::Target;
 use crate::fleet::config::FleetConfig;
-use crate::fleet::outcome::{FleetRun, RunTotals, FLEET_SCHEMA_VERSION};
+use crate::fleet::outcome::{FleetRun, RunOverview, RunTotals, FLEET_SCHEMA_VERSION};
 use crate::fleet::run::RunSettings;
-use crate::history::History;
+use crate::history::{History, HistoryError};
 use crate::platform::assume::assume_role;
 use crate::platform::aws::AwsLambda;
 use crate::platform::pacing::{ApiCalls, ApiRates};
@@ -169,14 +170,15 @@ async fn run_target(
     }
 }
 
-/// One fleet run of every function of every target that ran, for one report: each function
-/// named `ACCOUNT/REGION/NAME` and carrying its account and region.
-pub fn merged(run_id: &str, targets: &[TargetRun], wall_s: f64) -> FleetRun {
+/// One fleet run of every function of every target that ran, for one report, read back from
+/// each target's history: each function named `ACCOUNT/REGION/NAME` and carrying its account
+/// and region.
+pub fn merged(run_id: &str, targets: &[TargetRun], wall_s: f64) -> Result<FleetRun, HistoryError> {
     let mut functions = Vec::new();
     let mut listed = 0;
     let mut regions: Vec<String> = Vec::new();
     let mut started_at: Option<String> = None;
-    let mut budget = None;
+    let mut budget: Option<BudgetStats> = None;
     let mut capacity = Vec::new();
     for t in targets {
         let Ok(finished) = &t.outcome else {
@@ -190,7 +192,7 @@ pub fn merged(run_id: &str, targets: &[TargetRun], wall_s: f64) -> FleetRun {
         if started_at.as_ref().is_none_or(|s| run.started_at < *s) {
             started_at = Some(run.started_at.clone());
         }
-        let b = budget.get_or_insert(crate::fleet::budget::BudgetStats {
+        let b = budget.get_or_insert(BudgetStats {
             ceiling: 0,
             limit: 0,
             lowest: usize::MAX,
@@ -205,29 +207,26 @@ pub fn merged(run_id: &str, targets: &[TargetRun], wall_s: f64) -> FleetRun {
             c.account = Some(t.account.clone());
             capacity.push(c);
         }
-        for r in &run.functions {
-            let mut r = r.clone();
+        for mut r in finished.history.results(&run.run_id)? {
             r.function = format!("{}/{}/{}", t.account, t.region, r.function);
-            r.account = Some(t.account.clone());
-            r.region = Some(t.region.clone());
             functions.push(r);
         }
     }
     regions.sort();
-    FleetRun {
+    let overview = RunOverview {
         schema_version: FLEET_SCHEMA_VERSION,
         run_id: run_id.to_string(),
         region: regions.join(","),
         started_at: started_at.unwrap_or_default(),
         listed,
         totals: RunTotals::of(&functions, wall_s),
-        budget: budget.unwrap_or(crate::fleet::budget::BudgetStats {
+        budget: budget.unwrap_or(BudgetStats {
             ceiling: 0,
             limit: 0,
             lowest: 0,
             throttles: 0,
         }),
-        functions,
         capacity,
-    }
+    };
+    Ok(FleetRun::new(overview, functions))
 }

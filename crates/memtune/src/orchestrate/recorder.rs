@@ -4,70 +4,84 @@ use std::path::Path;
 use std::time::Instant;
 
 use crate::apply::AppliedChange;
-use crate::fleet::outcome::{FleetRun, FunctionResult, RunTotals};
+use crate::fleet::outcome::{FunctionResult, RunOverview, RunTotals};
 use crate::fleet::run::RunSettings;
-use crate::history::{History, HistoryError, RunStart, RunStatus};
+use crate::history::{History, HistoryResult, RunStart, RunStatus};
 
-/// Writes a run to the history (if there is one), keeping what failed.
+/// Writes a run to its history, keeping what failed.
 pub(super) struct Recorder {
+    /// Handed back when the run finishes.
     history: Option<History>,
     trouble: Vec<String>,
-    /// The totals of the functions finished so far.
+    /// The totals of the functions recorded so far.
     so_far: RunTotals,
     started: Instant,
 }
 
 impl Recorder {
-    pub fn new(history: Option<History>) -> Recorder {
+    pub fn new(history: History) -> Recorder {
         Recorder {
-            history,
+            history: Some(history),
             trouble: Vec::new(),
             so_far: RunTotals::default(),
             started: Instant::now(),
         }
     }
 
-    fn check(&mut self, written: Result<(), HistoryError>) {
-        if let Err(e) = written {
-            self.trouble.push(e.to_string());
+    /// Reads or writes the history, keeping a failure as a line; None after [`Self::finish`].
+    fn with<T>(&mut self, op: impl FnOnce(&mut History) -> HistoryResult<T>) -> Option<T> {
+        match op(self.history.as_mut()?) {
+            Ok(value) => Some(value),
+            Err(e) => {
+                self.trouble.push(e.to_string());
+                None
+            }
         }
     }
 
-    /// Records the run as started, with the config it runs.
+    /// Records the run as started, with the config it runs and the role it acts as.
     pub fn begin(&mut self, settings: &RunSettings, config_path: &Path) {
-        let Some(history) = &self.history else {
-            return;
-        };
         let config_text = std::fs::read(config_path).unwrap_or_default();
-        let begun = history.begin_run(&RunStart::now(
-            &settings.run_id,
-            &settings.region,
-            config_path.display().to_string(),
-            &config_text,
-        ));
-        self.check(begun);
+        let start = RunStart {
+            role: settings.role.clone(),
+            ..RunStart::now(
+                &settings.run_id,
+                &settings.region,
+                config_path.display().to_string(),
+                &config_text,
+            )
+        };
+        self.with(|h| h.begin_run(&start));
     }
 
-    /// Records a function the moment it finishes, and the run's totals so far.
-    pub fn finished(&mut self, run_id: &str, result: &FunctionResult) {
-        let Some(history) = &mut self.history else {
-            return;
-        };
-        let written = history.record_function(run_id, result);
+    /// Records a function the moment it finishes (or is left out by the plan), and the run's
+    /// totals so far.
+    pub fn finished(&mut self, run_id: &str, position: usize, result: &FunctionResult) {
         self.so_far.add(result);
         self.so_far.wall_s = self.started.elapsed().as_secs_f64();
-        let totals = history.record_totals(run_id, &self.so_far);
-        self.check(written);
-        self.check(totals);
+        let so_far = self.so_far.clone();
+        self.with(|h| h.record_function(run_id, position, result));
+        self.with(|h| h.record_totals(run_id, &so_far));
+    }
+
+    /// The positions of the run's recommended functions.
+    pub fn recommended(&mut self, run_id: &str) -> Vec<usize> {
+        self.with(|h| h.recommended_positions(run_id))
+            .unwrap_or_default()
+    }
+
+    pub fn result_at(&mut self, run_id: &str, position: usize) -> Option<FunctionResult> {
+        self.with(|h| h.result_at(run_id, position)).flatten()
+    }
+
+    /// Records a function again, with what auto-apply did.
+    pub fn replace(&mut self, run_id: &str, position: usize, result: &FunctionResult) {
+        self.with(|h| h.record_function(run_id, position, result));
     }
 
     /// Records a change auto-apply made (the audit log `memtune rollback` reads).
     pub fn applied(&mut self, change: &AppliedChange) {
-        let Some(history) = &self.history else {
-            return;
-        };
-        let written = history.record_applied(change).map(|_| ());
-        self.check(written);
+        self.with(|h| h.record_applied(change));
     }
 
     /// Ends a run that did not finish; a failed write here is not reported.
@@ -77,20 +91,14 @@ impl Recorder {
         }
     }
 
-    /// Records the finished run (every function again, with what auto-apply did, the report
-    /// and the totals) and hands back what could not be written.
-    pub fn finish(&mut self, run: &FleetRun) -> Vec<String> {
-        if let Some(mut history) = self.history.take() {
-            for r in &run.functions {
-                let written = history.record_function(&run.run_id, r);
-                self.check(written);
-            }
-            let fleet_json = serde_json::to_string(run).expect("a run is plain data");
-            let stored = history.store_report(&run.run_id, &fleet_json);
-            self.check(stored);
-            let finished = history.finish_run(&run.run_id, RunStatus::Finished, &run.totals);
-            self.check(finished);
-        }
-        std::mem::take(&mut self.trouble)
+    /// Records the finished run (the run without its functions, which are recorded already,
+    /// and its totals) and hands back the history, with what could not be written there.
+    /// Nothing is recorded after this; None if it was called before.
+    pub fn finish(&mut self, run: &RunOverview) -> Option<(History, Vec<String>)> {
+        let overview_json = serde_json::to_string(run).expect("a run is plain data");
+        self.with(|h| h.store_report(&run.run_id, &overview_json));
+        self.with(|h| h.finish_run(&run.run_id, RunStatus::Finished, &run.totals));
+        let history = self.history.take()?;
+        Some((history, std::mem::take(&mut self.trouble)))
     }
 }

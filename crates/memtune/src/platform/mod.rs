@@ -18,8 +18,10 @@ use std::future::Future;
 
 use serde::{Deserialize, Serialize};
 
-/// What memtune needs to know about a function version's configuration.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+/// What memtune needs to know about a function version's configuration. The history stores
+/// it as JSON and reads it back.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct FunctionConfig {
     pub name: String,
     pub arn: String,

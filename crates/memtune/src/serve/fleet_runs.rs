@@ -4,7 +4,8 @@
 
 use std::sync::Arc;
 
-use super::runner::{on_own_thread, Launch, Restore, Runner};
+use super::metrics::FinishedRun;
+use super::runner::{capacity_findings, on_own_thread, Launch, Restore, Runner};
 use crate::fleet::outcome::Status;
 use crate::fleet::run::Progress;
 use crate::orchestrate::service::ServiceRun;
@@ -23,7 +24,16 @@ pub fn runner(service: ServiceRun, api: AwsLambda) -> Runner {
             for trouble in &finished.history_trouble {
                 tracing::error!(error = %trouble, "history write failed");
             }
-            Ok::<_, RunError>(finished.run)
+            let savings = finished.history.monthly_savings_found(&finished.run.run_id);
+            let monthly_savings_found_usd = savings.unwrap_or_else(|e| {
+                tracing::error!(error = %e, "history read failed");
+                0.0
+            });
+            Ok::<_, RunError>(FinishedRun {
+                capacity: capacity_findings(&finished.run.capacity),
+                totals: finished.run.totals,
+                monthly_savings_found_usd,
+            })
         })
     });
     let restore: Restore = Arc::new(move |run_id: String| {
@@ -53,7 +63,8 @@ fn log_event(event: Event) {
             )
         }
         Progress::Invoked => {}
-        Progress::Finished(r) => match r.status {
+        Progress::NotTuned { .. } => {}
+        Progress::Finished { result: r, .. } => match r.status {
             Status::Recommended => {
                 let memory = r
                     .document

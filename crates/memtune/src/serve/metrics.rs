@@ -2,7 +2,7 @@
 
 use std::fmt::Write as _;
 
-use crate::fleet::outcome::{FleetRun, Status};
+use crate::fleet::outcome::RunTotals;
 
 /// Counters over the runs this process finished.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -24,34 +24,30 @@ pub struct Counters {
     pub last_run_finished_unix: Option<i64>,
 }
 
+/// What the service keeps of a finished run: its counters and `/healthz`'s findings.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FinishedRun {
+    pub totals: RunTotals,
+    /// Positive monthly savings its recommendations found (the history sums them).
+    pub monthly_savings_found_usd: f64,
+    /// `[capacity]`: each analysed function's recommendation.
+    pub capacity: Vec<super::runner::CapacityFinding>,
+}
+
 impl Counters {
-    pub fn add_run(&mut self, run: &FleetRun, finished_unix: i64) {
-        if run.totals.failed > 0 {
+    pub fn add_run(&mut self, run: &FinishedRun, finished_unix: i64) {
+        let t = &run.totals;
+        if t.failed > 0 {
             self.runs_with_failures += 1;
         } else {
             self.runs_succeeded += 1;
         }
-        for f in &run.functions {
-            match f.status {
-                Status::Recommended => self.functions_recommended += 1,
-                Status::Skipped => self.functions_skipped += 1,
-                Status::Failed => self.functions_failed += 1,
-            }
-        }
-        self.invocations += run.totals.invocations;
-        self.exploration_usd += run.totals.usd;
-        self.monthly_savings_found_usd += run
-            .functions
-            .iter()
-            .filter_map(|f| {
-                f.document
-                    .as_ref()?
-                    .recommendation
-                    .as_ref()?
-                    .monthly_savings_usd
-            })
-            .filter(|s| *s > 0.0)
-            .sum::<f64>();
+        self.functions_recommended += t.recommended as u64;
+        self.functions_skipped += t.skipped as u64;
+        self.functions_failed += t.failed as u64;
+        self.invocations += t.invocations;
+        self.exploration_usd += t.usd;
+        self.monthly_savings_found_usd += run.monthly_savings_found_usd;
         self.last_run_finished_unix = Some(finished_unix);
     }
 

@@ -9,9 +9,8 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use tokio::task::JoinHandle;
 
-use super::metrics::Counters;
-use crate::capacity::Recommendation;
-use crate::fleet::outcome::FleetRun;
+use super::metrics::{Counters, FinishedRun};
+use crate::capacity::{FleetCapacity, Recommendation};
 use crate::orchestrate::RunError;
 use crate::sweep::journal::new_run_id;
 
@@ -31,7 +30,7 @@ pub enum LaunchError {
 }
 
 /// Starts the fleet run with the given id.
-pub type Launch = Arc<dyn Fn(String) -> BoxFuture<Result<FleetRun, LaunchError>> + Send + Sync>;
+pub type Launch = Arc<dyn Fn(String) -> BoxFuture<Result<FinishedRun, LaunchError>> + Send + Sync>;
 /// Restores every function a stopped run had in flight; one line per function.
 pub type Restore = Arc<dyn Fn(String) -> BoxFuture<Vec<String>> + Send + Sync>;
 
@@ -114,8 +113,8 @@ pub struct CapacityFinding {
     pub recommended_monthly_usd: Option<f64>,
 }
 
-fn capacity_findings(run: &FleetRun) -> Vec<CapacityFinding> {
-    run.capacity
+pub(super) fn capacity_findings(capacity: &[FleetCapacity]) -> Vec<CapacityFinding> {
+    capacity
         .iter()
         .filter_map(|c| c.report.as_ref())
         .flat_map(|r| &r.functions)
@@ -171,7 +170,10 @@ impl Runner {
             let mut state = shared.lock().expect("runner state");
             state.current = None;
             let now = Utc::now();
-            let capacity = result.as_ref().map(capacity_findings).unwrap_or_default();
+            let capacity = result
+                .as_ref()
+                .map(|r| r.capacity.clone())
+                .unwrap_or_default();
             let outcome = match &result {
                 Ok(run) => {
                     state.counters.add_run(run, now.timestamp());
@@ -251,38 +253,26 @@ impl Runner {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fleet::budget::BudgetStats;
     use crate::fleet::outcome::RunTotals;
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::time::Duration;
 
-    fn fleet_run(run_id: String, invocations: u64) -> FleetRun {
-        FleetRun {
-            schema_version: 1,
-            run_id,
-            region: "us-east-1".into(),
-            started_at: String::new(),
-            listed: 0,
+    fn fleet_run(invocations: u64) -> FinishedRun {
+        FinishedRun {
             totals: RunTotals {
                 invocations,
                 ..RunTotals::default()
             },
-            budget: BudgetStats {
-                ceiling: 1,
-                limit: 1,
-                lowest: 1,
-                throttles: 0,
-            },
-            functions: vec![],
-            capacity: vec![],
+            monthly_savings_found_usd: 0.0,
+            capacity: Vec::new(),
         }
     }
 
     fn runner(run_for: Duration, restored: Arc<AtomicUsize>) -> Runner {
-        let launch: Launch = Arc::new(move |id| {
+        let launch: Launch = Arc::new(move |_| {
             Box::pin(async move {
                 tokio::time::sleep(run_for).await;
-                Ok(fleet_run(id, 60))
+                Ok(fleet_run(60))
             })
         });
         let restore: Restore = Arc::new(move |id| {
