@@ -342,7 +342,9 @@ mod tests {
 
     #[test]
     fn default_sizes_spread_over_the_range() {
-        assert_eq!(default_sizes(128, 3008), [128, 192, 384, 768, 1536, 3008]);
+        // Six sizes a factor (3008/128)^(1/5) = 1.8796 apart, to the nearest 64 MB:
+        // 240.6 -> 256, 452.2 -> 448, 850.0 -> 832, 1597.7 -> 1600.
+        assert_eq!(default_sizes(128, 3008), [128, 256, 448, 832, 1600, 3008]);
         assert_eq!(default_sizes(512, 640), [512, 576, 640]);
     }
 }

@@ -14,7 +14,7 @@ use axum::{Json, Router};
 use serde_json::json;
 
 use super::runner::{Runner, Trigger};
-use crate::fleet::outcome::FleetRun;
+use crate::fleet::outcome::RunOverview;
 use crate::fleet::schedule::Schedule;
 use crate::history::{History, HistoryError};
 
@@ -131,8 +131,9 @@ async fn run_capacity(State(app): State<Arc<AppState>>, Path(id): Path<String>) 
             let Some(text) = h.report_json(&id)? else {
                 return Ok(None);
             };
-            // A report that does not parse holds no findings to show.
-            let run: Option<FleetRun> = serde_json::from_str(&text).ok();
+            // The run's overview (a whole run in older histories); a report that does not
+            // parse holds no findings to show.
+            let run: Option<RunOverview> = serde_json::from_str(&text).ok();
             Ok(run
                 .map(|r| r.capacity)
                 .filter(|c| !c.is_empty())

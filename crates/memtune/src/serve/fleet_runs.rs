@@ -4,8 +4,9 @@
 
 use std::sync::Arc;
 
+use super::findings::capacity_findings;
 use super::metrics::FinishedRun;
-use super::runner::{capacity_findings, on_own_thread, Launch, Restore, Runner};
+use super::runner::{on_own_thread, Launch, Restore, Runner};
 use crate::fleet::outcome::Status;
 use crate::fleet::run::Progress;
 use crate::orchestrate::service::ServiceRun;

@@ -31,7 +31,7 @@ pub struct FinishedRun {
     /// Positive monthly savings its recommendations found (the history sums them).
     pub monthly_savings_found_usd: f64,
     /// `[capacity]`: each analysed function's recommendation.
-    pub capacity: Vec<super::runner::CapacityFinding>,
+    pub capacity: Vec<super::findings::CapacityFinding>,
 }
 
 impl Counters {

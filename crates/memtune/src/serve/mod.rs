@@ -1,6 +1,7 @@
 //! `memtune serve`: scheduled fleet runs, one at a time, and an HTTP API over them.
 
 pub mod api;
+pub mod findings;
 pub mod fleet_runs;
 pub mod metrics;
 pub mod runner;

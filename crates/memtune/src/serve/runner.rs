@@ -9,8 +9,8 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use tokio::task::JoinHandle;
 
+use super::findings::CapacityFinding;
 use super::metrics::{Counters, FinishedRun};
-use crate::capacity::{FleetCapacity, Recommendation};
 use crate::orchestrate::RunError;
 use crate::sweep::journal::new_run_id;
 
@@ -101,31 +101,6 @@ pub struct LastRun {
     /// `GET /api/runs/{id}/capacity`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub capacity: Vec<CapacityFinding>,
-}
-
-/// One function's capacity recommendation, as `/healthz` shows it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct CapacityFinding {
-    pub function: String,
-    pub recommendation: Recommendation,
-    pub cold_start_rate: f64,
-    pub on_demand_monthly_usd: f64,
-    pub recommended_monthly_usd: Option<f64>,
-}
-
-pub(super) fn capacity_findings(capacity: &[FleetCapacity]) -> Vec<CapacityFinding> {
-    capacity
-        .iter()
-        .filter_map(|c| c.report.as_ref())
-        .flat_map(|r| &r.functions)
-        .map(|f| CapacityFinding {
-            function: f.name.clone(),
-            recommendation: f.recommendation.clone(),
-            cold_start_rate: f.cold_start_rate,
-            on_demand_monthly_usd: f.on_demand.monthly_usd,
-            recommended_monthly_usd: f.chosen.as_ref().map(|c| c.monthly_usd),
-        })
-        .collect()
 }
 
 #[derive(Default)]
