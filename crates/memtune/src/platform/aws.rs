@@ -336,14 +336,22 @@ fn weights(routing: Option<&AliasRoutingConfiguration>) -> VersionWeights {
         .unwrap_or_default()
 }
 
+/// An alias as ListAliases, GetAlias and UpdateAlias answer it: three SDK types with the
+/// same accessors.
+macro_rules! alias_info {
+    ($out:expr, $alias:expr) => {
+        AliasInfo {
+            name: $out.name().unwrap_or($alias).to_string(),
+            function_version: $out.function_version().unwrap_or_default().to_string(),
+            description: $out.description().unwrap_or_default().to_string(),
+            revision_id: $out.revision_id().unwrap_or_default().to_string(),
+            routing: weights($out.routing_config()),
+        }
+    };
+}
+
 fn to_alias(a: &AliasConfiguration) -> AliasInfo {
-    AliasInfo {
-        name: a.name().unwrap_or_default().to_string(),
-        function_version: a.function_version().unwrap_or_default().to_string(),
-        description: a.description().unwrap_or_default().to_string(),
-        revision_id: a.revision_id().unwrap_or_default().to_string(),
-        routing: weights(a.routing_config()),
-    }
+    alias_info!(a, "")
 }
 
 impl LambdaApi for AwsLambda {
@@ -541,13 +549,7 @@ impl LambdaApi for AwsLambda {
                 .send()
                 .await
                 .map_err(|e| map_error(&self.target, "UpdateAlias", e))?;
-            Ok(AliasInfo {
-                name: out.name().unwrap_or(alias).to_string(),
-                function_version: out.function_version().unwrap_or_default().to_string(),
-                description: out.description().unwrap_or_default().to_string(),
-                revision_id: out.revision_id().unwrap_or_default().to_string(),
-                routing: weights(out.routing_config()),
-            })
+            Ok(alias_info!(out, alias))
         })
         .await
     }
@@ -562,13 +564,7 @@ impl LambdaApi for AwsLambda {
                 .send()
                 .await
                 .map_err(|e| map_error(&self.target, "GetAlias", e))?;
-            Ok(AliasInfo {
-                name: out.name().unwrap_or(alias).to_string(),
-                function_version: out.function_version().unwrap_or_default().to_string(),
-                description: out.description().unwrap_or_default().to_string(),
-                revision_id: out.revision_id().unwrap_or_default().to_string(),
-                routing: weights(out.routing_config()),
-            })
+            Ok(alias_info!(out, alias))
         })
         .await
     }
@@ -601,13 +597,7 @@ impl LambdaApi for AwsLambda {
                     .send()
                     .await
                     .map_err(|e| map_error(&self.target, "UpdateAlias", e))?;
-                Ok(AliasInfo {
-                    name: out.name().unwrap_or(alias).to_string(),
-                    function_version: out.function_version().unwrap_or_default().to_string(),
-                    description: out.description().unwrap_or_default().to_string(),
-                    revision_id: out.revision_id().unwrap_or_default().to_string(),
-                    routing: weights(out.routing_config()),
-                })
+                Ok(alias_info!(out, alias))
             }
         })
         .await

@@ -131,6 +131,18 @@ pub enum RestoreError {
     },
 }
 
+impl RestoreError {
+    fn putting_back(function: &str, e: PutBackError) -> RestoreError {
+        match e {
+            PutBackError::Settle(source) => RestoreError::Settle {
+                function: function.to_string(),
+                source,
+            },
+            PutBackError::Journal { path, source } => RestoreError::Journal { path, source },
+        }
+    }
+}
+
 /// How long requests an interrupted sweep had already sent get to reach Lambda before the
 /// restore starts, so it sees (and undoes) their effect instead of racing them.
 pub const IN_FLIGHT_GRACE: Duration = Duration::from_millis(500);
@@ -228,13 +240,7 @@ async fn restore_state<A: LambdaApi>(
     if let Some(intents) = &state.routing {
         let back = put_routing_back(api, name, intents, journal)
             .await
-            .map_err(|e| match e {
-                PutBackError::Settle(source) => RestoreError::Settle {
-                    function: name.to_string(),
-                    source,
-                },
-                PutBackError::Journal { path, source } => RestoreError::Journal { path, source },
-            })?;
+            .map_err(|e| RestoreError::putting_back(name, e))?;
         let said = routing_back::describe(intents, &back);
         if let RoutingBack::SetBySomeoneElse(_) = back {
             journal
@@ -249,13 +255,7 @@ async fn restore_state<A: LambdaApi>(
     if let Some(intents) = &state.provisioned {
         let back = put_provisioned_back(api, name, intents, journal)
             .await
-            .map_err(|e| match e {
-                PutBackError::Settle(source) => RestoreError::Settle {
-                    function: name.to_string(),
-                    source,
-                },
-                PutBackError::Journal { path, source } => RestoreError::Journal { path, source },
-            })?;
+            .map_err(|e| RestoreError::putting_back(name, e))?;
         let said = provisioned_back::describe(intents, &back);
         if let ProvisionedBack::SetBySomeoneElse(_) = back {
             journal
