@@ -428,10 +428,13 @@ async fn a_canary_run_recommends_production_s_optimum_where_a_test_event_sweep_i
         &[
             "recommend",
             "checkout-api",
+            // Production's mix (65% small, 35% large CPU-bound requests) makes a candidate's
+            // mean cost vary by several percent at 200 requests: 400 keep the comparison
+            // inside the 5% the issue asks, and 10% of the alias keeps the wall time.
             "--traffic",
-            "live:5%",
+            "live:10%",
             "--invocations",
-            "200",
+            "400",
             "--strategy",
             "cost",
             "--no-production",
