@@ -15,6 +15,7 @@ use crate::sweep::journal::{self, Entry, Fingerprint, Journal};
 use crate::sweep::put_back::{put_memory_back, PutBack};
 use crate::sweep::restore::SETTLE_TIMEOUT;
 use crate::sweep::settle::{self, wait_settled, SettleError};
+use crate::tune::canary::precondition::differences;
 
 /// Where an apply journals and which run it belongs to.
 #[derive(Debug, Clone)]
@@ -213,14 +214,13 @@ async fn via_alias<A: LambdaApi>(
         .get_configuration(name, Some(&target.function_version))
         .await
         .map_err(platform)?;
-    let same = serving.code_sha256 == now.code_sha256
-        && serving.architecture == now.architecture
-        && serving.runtime == now.runtime
-        && serving.timeout_s == now.timeout_s;
-    if !same {
+    // The same comparison a canary run makes before publishing from $LATEST.
+    let differ = differences(&serving, now);
+    if !differ.is_empty() {
         return Err(Outcome::Refused(format!(
-            "alias {alias} serves version {} whose code or settings differ from $LATEST (what memtune measured)",
-            target.function_version
+            "alias {alias} serves version {} whose code or settings differ from $LATEST (what memtune measured): {}",
+            target.function_version,
+            differ.join(", ")
         )));
     }
     if serving.memory_mb == to_mb {
