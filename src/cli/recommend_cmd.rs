@@ -167,7 +167,9 @@ pub struct RecommendArgs {
     /// --isolate clone); architecture and memory are recommended together, with what the
     /// other architecture would trade. Code that fails at INIT on the other architecture (a
     /// native dependency) is reported as not portable.
-    #[arg(long, value_delimiter = ',', value_parser = ["x86_64", "arm64"], conflicts_with = "apply")]
+    /// Not with --apply, which sets memory only: change the architecture in your template
+    /// (`memtune patch` writes both).
+    #[arg(long, value_delimiter = ',', value_parser = ["x86_64", "arm64"])]
     architectures: Vec<String>,
     /// Function errors that count as successful invocations, by errorType (comma separated).
     ///
@@ -296,6 +298,11 @@ struct Checked {
 }
 
 fn check_input(args: &RecommendArgs) -> Result<Checked, CliError> {
+    if args.apply && !args.architectures.is_empty() {
+        return Err(CliError::usage(
+            "--architectures recommends an architecture and --apply sets memory only: drop --apply, then change the architecture in your template (memtune patch writes both)",
+        ));
+    }
     if args.apply && !args.yes && !std::io::stdin().is_terminal() {
         return Err(CliError::usage(
             "--apply asks before it changes the function, and there is no terminal to ask on: add --yes, or run it in a terminal",
