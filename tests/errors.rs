@@ -246,9 +246,8 @@ async fn a_payload_file_without_its_at_sign_says_how_to_read_it() {
 async fn architectures_with_apply_is_one_line_exit_2_and_touches_nothing() {
     let lab = start_lab(demo_profiles()).await;
     let client = common::lambda_client(&lab.endpoint()).await;
-    let count = |l: aws_sdk_lambda::operation::list_functions::ListFunctionsOutput| {
-        l.functions().len()
-    };
+    let count =
+        |l: aws_sdk_lambda::operation::list_functions::ListFunctionsOutput| l.functions().len();
     let before = count(client.list_functions().send().await.unwrap());
     let state = tempfile::tempdir().unwrap();
     let out = memtune(

@@ -161,6 +161,14 @@ pub struct RecommendArgs {
     /// environment, so its side effects (writes, messages, calls) are the function's.
     #[arg(long, value_enum, default_value = "in-place")]
     isolate: IsolateArg,
+    /// S3 bucket for a copy's code larger than 50 MB (--isolate clone, --architectures).
+    ///
+    /// CreateFunction takes a .zip of up to 50 MB inline; a larger one is put in this bucket
+    /// (in the function's region) under memtune-staging/<run>/, the copy is created from
+    /// there, and the object is deleted once the copy is Active (or by `memtune restore`).
+    /// Needs s3:PutObject, s3:GetObject and s3:DeleteObject on it.
+    #[arg(long, value_name = "BUCKET")]
+    staging_bucket: Option<String>,
     /// Architectures to compare: x86_64, arm64 or both (default: the function's own).
     ///
     /// Each architecture the function does not have is swept on a temporary copy (as with
@@ -301,6 +309,14 @@ fn check_input(args: &RecommendArgs) -> Result<Checked, CliError> {
     if args.apply && !args.architectures.is_empty() {
         return Err(CliError::usage(
             "--architectures recommends an architecture and --apply sets memory only: drop --apply, then change the architecture in your template (memtune patch writes both)",
+        ));
+    }
+    if args.staging_bucket.is_some()
+        && args.isolate == IsolateArg::InPlace
+        && args.architectures.is_empty()
+    {
+        return Err(CliError::usage(
+            "--staging-bucket stages the code of a temporary copy: use it with --isolate clone or --architectures",
         ));
     }
     if args.apply && !args.yes && !std::io::stdin().is_terminal() {
@@ -465,6 +481,11 @@ pub async fn run(args: RecommendArgs) -> Result<(), CliError> {
         let in_place = own && args.isolate == IsolateArg::InPlace;
         let copies = other || (own && args.isolate == IsolateArg::Clone);
         preflight_sweep(&api, &state_dir, &function, in_place, copies).await?;
+        if let Some(bucket) = args.staging_bucket.as_deref().filter(|_| copies) {
+            preflight::check_staging_bucket(&api, bucket, &region)
+                .await
+                .map_err(preflight_error)?;
+        }
     }
 
     let production = if args.no_production {
@@ -509,6 +530,7 @@ pub async fn run(args: RecommendArgs) -> Result<(), CliError> {
             allowed_errors: args.allowed_errors.clone(),
             min_interval: Duration::from_millis(args.min_interval_ms),
         },
+        staging_bucket: args.staging_bucket.clone(),
     };
     let total = match &checked.search {
         Search::Grid(plan) => {
