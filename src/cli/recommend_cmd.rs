@@ -175,8 +175,7 @@ pub struct RecommendArgs {
     /// --isolate clone); architecture and memory are recommended together, with what the
     /// other architecture would trade. Code that fails at INIT on the other architecture (a
     /// native dependency) is reported as not portable.
-    /// Not with --apply, which sets memory only: change the architecture in your template
-    /// (`memtune patch` writes both).
+    /// Not with --apply, which sets memory only: set the architecture in your template.
     #[arg(long, value_delimiter = ',', value_parser = ["x86_64", "arm64"])]
     architectures: Vec<String>,
     /// Function errors that count as successful invocations, by errorType (comma separated).
@@ -308,7 +307,7 @@ struct Checked {
 fn check_input(args: &RecommendArgs) -> Result<Checked, CliError> {
     if args.apply && !args.architectures.is_empty() {
         return Err(CliError::usage(
-            "--architectures recommends an architecture and --apply sets memory only: drop --apply, then change the architecture in your template (memtune patch writes both)",
+            "--architectures recommends an architecture and --apply sets memory only: drop --apply, then set the architecture and memory the report names in your template",
         ));
     }
     if args.staging_bucket.is_some()
