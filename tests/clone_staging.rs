@@ -33,8 +33,13 @@ struct Env {
 }
 
 async fn env_with(time_scale: f64) -> Env {
+    env_denying(time_scale, "").await
+}
+
+async fn env_denying(time_scale: f64, deny: &str) -> Env {
     let mut config = LabConfig::new(profiles(FLEET));
     config.time_scale = time_scale;
+    config.deny = deny.parse().unwrap();
     let lab = start_lab_with(config).await;
     assert!(lab.lab.objects.create_bucket(BUCKET));
     Env {
@@ -183,6 +188,36 @@ async fn a_staging_bucket_that_does_not_exist_is_refused_before_anything_is_made
         .await;
     let line = common::one_line_refusal(&out);
     assert!(line.contains("use it with --isolate clone"), "{line}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_refused_put_object_is_one_line_and_leaves_no_copy_and_no_journal_open() {
+    let env = env_denying(0.0, "s3:PutObject").await;
+    let out = env
+        .run(&[
+            "recommend",
+            "big",
+            "--isolate",
+            "clone",
+            "--staging-bucket",
+            BUCKET,
+            "--sizes",
+            "1024",
+        ])
+        .await;
+    // A denial is a refusal, as IAM's are elsewhere: exit 2.
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert!(
+        err.contains(&format!("cannot stage the code of big in s3://{BUCKET}/")),
+        "{err}"
+    );
+    assert!(err.contains("AccessDenied"), "{err}");
+    assert!(env.copies().await.is_empty());
+    assert!(env.staged().is_empty());
+    let again = env.run(&["restore"]).await;
+    assert!(String::from_utf8_lossy(&again.stdout).contains("nothing to restore"));
 }
 
 #[tokio::test(flavor = "multi_thread")]
