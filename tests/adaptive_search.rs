@@ -46,6 +46,7 @@ async fn one_round(profiles: ProfileSet, function: &str) -> TuneOutcome {
         cold_starts: false,
         isolation: Default::default(),
         sampling: Default::default(),
+        staging_bucket: None,
     };
     let outcome = tune::tune(
         &api,

@@ -241,3 +241,43 @@ async fn a_payload_file_without_its_at_sign_says_how_to_read_it() {
     }
     assert_eq!(lab.lab.stats().invocations, 0);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn architectures_with_apply_is_one_line_exit_2_and_touches_nothing() {
+    let lab = start_lab(demo_profiles()).await;
+    let client = common::lambda_client(&lab.endpoint()).await;
+    let count =
+        |l: aws_sdk_lambda::operation::list_functions::ListFunctionsOutput| l.functions().len();
+    let before = count(client.list_functions().send().await.unwrap());
+    let state = tempfile::tempdir().unwrap();
+    let out = memtune(
+        &lab.endpoint(),
+        state.path(),
+        &[
+            "recommend",
+            "orders-api",
+            "--architectures",
+            "x86_64,arm64",
+            "--apply",
+            "--yes",
+        ],
+    )
+    .output()
+    .await
+    .unwrap();
+    let err = assert_one_clean_line(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("--architectures recommends an architecture and --apply sets memory only"),
+        "{err}"
+    );
+    assert!(!err.contains("Usage:"), "{err}");
+    assert_eq!(lab.lab.stats().invocations, 0);
+    let after = count(client.list_functions().send().await.unwrap());
+    assert_eq!(after, before, "nothing was created");
+    assert_eq!(
+        std::fs::read_dir(state.path()).unwrap().count(),
+        0,
+        "nothing was written to the state directory"
+    );
+}

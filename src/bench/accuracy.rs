@@ -444,6 +444,7 @@ impl Case<'_> {
             cold_starts: false,
             isolation: Default::default(),
             sampling: Default::default(),
+            staging_bucket: None,
         }
     }
 

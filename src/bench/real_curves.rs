@@ -279,6 +279,7 @@ fn profile(series: Series) -> FunctionProfile {
             ..Traffic::default()
         },
         portable: true,
+        code_mb: None,
         production_mix: Vec::new(),
         live: None,
         calls: Vec::new(),

@@ -46,7 +46,8 @@ struct ServeArgs {
     faults: Option<Faults>,
     /// Answer these actions with AccessDeniedException, e.g.
     /// lambda:UpdateFunctionConfiguration,cloudwatch:GetMetricData,logs:*,iam:PassRole
-    /// (iam:PassRole: CreateFunction is refused for passing its role)
+    /// (iam:PassRole: CreateFunction is refused for passing its role); s3:PutObject and other
+    /// S3 actions get S3's 403 AccessDenied
     #[arg(long, value_parser = |s: &str| s.parse::<DenyList>())]
     deny: Option<DenyList>,
     /// Idle execution environments are reclaimed after this many seconds.

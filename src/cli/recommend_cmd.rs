@@ -161,13 +161,22 @@ pub struct RecommendArgs {
     /// environment, so its side effects (writes, messages, calls) are the function's.
     #[arg(long, value_enum, default_value = "in-place")]
     isolate: IsolateArg,
+    /// S3 bucket for a copy's code larger than 50 MB (--isolate clone, --architectures).
+    ///
+    /// CreateFunction takes a .zip of up to 50 MB inline; a larger one is put in this bucket
+    /// (in the function's region) under memtune-staging/<run>/, the copy is created from
+    /// there, and the object is deleted once the copy is Active (or by `memtune restore`).
+    /// Needs s3:PutObject, s3:GetObject and s3:DeleteObject on it.
+    #[arg(long, value_name = "BUCKET")]
+    staging_bucket: Option<String>,
     /// Architectures to compare: x86_64, arm64 or both (default: the function's own).
     ///
     /// Each architecture the function does not have is swept on a temporary copy (as with
     /// --isolate clone); architecture and memory are recommended together, with what the
     /// other architecture would trade. Code that fails at INIT on the other architecture (a
     /// native dependency) is reported as not portable.
-    #[arg(long, value_delimiter = ',', value_parser = ["x86_64", "arm64"], conflicts_with = "apply")]
+    /// Not with --apply, which sets memory only: set the architecture in your template.
+    #[arg(long, value_delimiter = ',', value_parser = ["x86_64", "arm64"])]
     architectures: Vec<String>,
     /// Function errors that count as successful invocations, by errorType (comma separated).
     ///
@@ -296,6 +305,19 @@ struct Checked {
 }
 
 fn check_input(args: &RecommendArgs) -> Result<Checked, CliError> {
+    if args.apply && !args.architectures.is_empty() {
+        return Err(CliError::usage(
+            "--architectures recommends an architecture and --apply sets memory only: drop --apply, then set the architecture and memory the report names in your template",
+        ));
+    }
+    if args.staging_bucket.is_some()
+        && args.isolate == IsolateArg::InPlace
+        && args.architectures.is_empty()
+    {
+        return Err(CliError::usage(
+            "--staging-bucket stages the code of a temporary copy: use it with --isolate clone or --architectures",
+        ));
+    }
     if args.apply && !args.yes && !std::io::stdin().is_terminal() {
         return Err(CliError::usage(
             "--apply asks before it changes the function, and there is no terminal to ask on: add --yes, or run it in a terminal",
@@ -458,6 +480,11 @@ pub async fn run(args: RecommendArgs) -> Result<(), CliError> {
         let in_place = own && args.isolate == IsolateArg::InPlace;
         let copies = other || (own && args.isolate == IsolateArg::Clone);
         preflight_sweep(&api, &state_dir, &function, in_place, copies).await?;
+        if let Some(bucket) = args.staging_bucket.as_deref().filter(|_| copies) {
+            preflight::check_staging_bucket(&api, bucket, &region)
+                .await
+                .map_err(preflight_error)?;
+        }
     }
 
     let production = if args.no_production {
@@ -502,6 +529,7 @@ pub async fn run(args: RecommendArgs) -> Result<(), CliError> {
             allowed_errors: args.allowed_errors.clone(),
             min_interval: Duration::from_millis(args.min_interval_ms),
         },
+        staging_bucket: args.staging_bucket.clone(),
     };
     let total = match &checked.search {
         Search::Grid(plan) => {

@@ -206,6 +206,7 @@ pub async fn run(
         cold_starts: false,
         isolation: Isolation::InPlace,
         sampling: Sampling::default(),
+        staging_bucket: None,
     };
     let ran = tokio::select! {
         r = canary::tune((&api, &metrics, &logs), &checked.book, &prepared, &options, settings, &|_| {}) => r,

@@ -2,7 +2,8 @@
 """Checks that an unmodified boto3 can drive `memtune lab` like real AWS.
 
 Every Lambda operation the lab serves, then CloudWatch GetMetricData and CloudWatch Logs
-(FilterLogEvents, Logs Insights), and STS AssumeRole across accounts and regions. The clients get nothing but an endpoint, a region and
+(FilterLogEvents, Logs Insights), STS AssumeRole across accounts and regions, and the S3
+operations a staged deployment package needs. The clients get nothing but an endpoint, a region and
 dummy credentials (plus botocore Config for retries, and parameter validation switched off
 for the one check that must send an out-of-range value past boto3).
 
@@ -31,7 +32,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 REGION = "us-east-1"
-SECTIONS = ("lambda", "cloudwatch", "logs", "sts")
+SECTIONS = ("lambda", "cloudwatch", "logs", "sts", "s3")
 
 # tests/compat/run.sh starts the lab with a second account and region and this role.
 OWN_ACCOUNT = "123456789012"
@@ -2147,6 +2148,136 @@ class StsChecks:
         )
 
 
+# ---- s3 --------------------------------------------------------------------------------------
+
+
+class S3Checks:
+    """The S3 a package too large for CreateFunction inline is staged in: CreateBucket,
+    HeadBucket, PutObject, HeadObject, GetObject, DeleteObject, and CreateFunction from the
+    staged object, with S3's errors (an XML body; none for HEAD)."""
+
+    BUCKET = "boto3-staging"
+    KEY = "memtune-staging/run-1/copy.zip"
+    COPY = "boto3-copy-from-s3"
+
+    def __init__(self, r, endpoint):
+        self.r = r
+        common = dict(endpoint_url=endpoint, region_name=REGION)
+        self.s3 = boto3.client("s3", **common)
+        self.lam = boto3.client("lambda", **common)
+
+    def run(self):
+        for step in (self.bucket, self.objects, self.create_from_s3, self.errors):
+            run_step(self.r, f"s3 {step.__name__}", step)
+
+    def bucket(self):
+        r = self.r
+        created = self.s3.create_bucket(Bucket=self.BUCKET)
+        r.check("CreateBucket -> 200", status_of(created) == 200, created)
+        head = self.s3.head_bucket(Bucket=self.BUCKET)
+        r.check(
+            "HeadBucket -> 200 with x-amz-bucket-region",
+            head["ResponseMetadata"]["HTTPHeaders"].get("x-amz-bucket-region") == REGION,
+            head,
+        )
+        r.expect_error(
+            "CreateBucket of a bucket you own -> BucketAlreadyOwnedByYou",
+            "BucketAlreadyOwnedByYou",
+            409,
+            self.s3.create_bucket,
+            Bucket=self.BUCKET,
+        )
+
+    def objects(self):
+        r = self.r
+        body = b"PK\x05\x06" + b"\x00" * 18
+        put = self.s3.put_object(Bucket=self.BUCKET, Key=self.KEY, Body=body)
+        md5 = hashlib.md5(body).hexdigest()
+        r.check("PutObject -> 200, ETag the quoted MD5", put["ETag"] == f'"{md5}"', put)
+        head = self.s3.head_object(Bucket=self.BUCKET, Key=self.KEY)
+        r.check("HeadObject: ContentLength", head["ContentLength"] == len(body), head)
+        got = self.s3.get_object(Bucket=self.BUCKET, Key=self.KEY)["Body"].read()
+        r.check("GetObject returns the bytes put", got == body, got[:40])
+        gone = self.s3.delete_object(Bucket=self.BUCKET, Key=self.KEY)
+        r.check("DeleteObject -> 204", status_of(gone) == 204, gone)
+        again = self.s3.delete_object(Bucket=self.BUCKET, Key=self.KEY)
+        r.check("DeleteObject of a key that is not there -> 204", status_of(again) == 204, again)
+
+    def create_from_s3(self):
+        r = self.r
+        original = self.lam.get_function(FunctionName=API_FN)
+        with urllib.request.urlopen(original["Code"]["Location"]) as response:
+            package = response.read()
+        self.s3.put_object(Bucket=self.BUCKET, Key=self.KEY, Body=package)
+        c = original["Configuration"]
+        created = self.lam.create_function(
+            FunctionName=self.COPY,
+            Runtime=c["Runtime"],
+            Role=c["Role"],
+            Handler=c["Handler"],
+            Code={"S3Bucket": self.BUCKET, "S3Key": self.KEY},
+        )
+        r.check(
+            "CreateFunction from S3Bucket/S3Key: the staged package's CodeSha256",
+            created["CodeSha256"] == c["CodeSha256"] and created["CodeSize"] == len(package),
+            created,
+        )
+        self.lam.delete_function(FunctionName=self.COPY)
+        self.s3.delete_object(Bucket=self.BUCKET, Key=self.KEY)
+        r.expect_error(
+            "CreateFunction from a key that is not there -> InvalidParameterValueException",
+            "InvalidParameterValueException",
+            400,
+            self.lam.create_function,
+            FunctionName=self.COPY,
+            Runtime=c["Runtime"],
+            Role=c["Role"],
+            Handler=c["Handler"],
+            Code={"S3Bucket": self.BUCKET, "S3Key": self.KEY},
+        )
+
+    def errors(self):
+        r = self.r
+        e = r.expect_error(
+            "GetObject of a key that is not there -> NoSuchKey",
+            "NoSuchKey",
+            404,
+            self.s3.get_object,
+            Bucket=self.BUCKET,
+            Key="no/such/key.zip",
+        )
+        if e is not None:
+            r.check(
+                "... with S3's message",
+                e.response["Error"].get("Message") == "The specified key does not exist.",
+                e.response,
+            )
+        r.expect_error(
+            "HeadObject of a key that is not there -> 404 without a body",
+            "404",
+            404,
+            self.s3.head_object,
+            Bucket=self.BUCKET,
+            Key="no/such/key.zip",
+        )
+        r.expect_error(
+            "PutObject into a bucket that does not exist -> NoSuchBucket",
+            "NoSuchBucket",
+            404,
+            self.s3.put_object,
+            Bucket="boto3-no-such-bucket",
+            Key="k",
+            Body=b"x",
+        )
+        r.expect_error(
+            "HeadBucket of a bucket that does not exist -> 404",
+            "404",
+            404,
+            self.s3.head_bucket,
+            Bucket="boto3-no-such-bucket",
+        )
+
+
 # ---- driver ----------------------------------------------------------------------------------
 
 
@@ -2195,6 +2326,9 @@ def main():
     if "sts" in sections:
         print("== sts", flush=True)
         StsChecks(r, args.endpoint).run()
+    if "s3" in sections:
+        print("== s3", flush=True)
+        S3Checks(r, args.endpoint).run()
     print(f"{r.passed} passed, {r.failed} failed ({time.monotonic() - started:.1f} s)")
     return 1 if r.failed or not r.passed else 0
 

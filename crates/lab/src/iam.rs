@@ -23,7 +23,7 @@ impl std::str::FromStr for DenyList {
         let mut actions = Vec::new();
         for a in spec.split(',').map(str::trim).filter(|a| !a.is_empty()) {
             match a.split_once(':') {
-                Some(("lambda" | "cloudwatch" | "logs", op)) if !op.is_empty() => {
+                Some(("lambda" | "cloudwatch" | "logs" | "s3", op)) if !op.is_empty() => {
                     actions.push(a.to_string())
                 }
                 // CreateFunction checks it (the role is in its body).
@@ -32,7 +32,7 @@ impl std::str::FromStr for DenyList {
                 }
                 _ => {
                     return Err(format!(
-                        "'{a}' is not an action like lambda:UpdateFunctionConfiguration, cloudwatch:GetMetricData, logs:* or iam:PassRole"
+                        "'{a}' is not an action like lambda:UpdateFunctionConfiguration, cloudwatch:GetMetricData, logs:*, s3:PutObject or iam:PassRole"
                     ))
                 }
             }
@@ -174,7 +174,11 @@ mod tests {
         assert!(d.denies("lambda:UpdateFunctionConfiguration"));
         assert!(d.denies("logs:StartQuery"));
         assert!(!d.denies("lambda:InvokeFunction"));
-        assert!("s3:GetObject".parse::<DenyList>().is_err());
+        assert!("ec2:RunInstances".parse::<DenyList>().is_err());
+        assert!("s3:PutObject"
+            .parse::<DenyList>()
+            .unwrap()
+            .denies("s3:PutObject"));
     }
 
     #[test]

@@ -25,6 +25,7 @@ pub mod model;
 pub mod production;
 pub mod profiles;
 pub mod quotas;
+pub mod s3;
 pub mod settings;
 pub mod synthetic;
 pub mod telemetry;

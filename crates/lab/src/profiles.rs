@@ -146,6 +146,10 @@ pub struct FunctionProfile {
     /// the function on the other architecture fails at INIT.
     #[serde(default = "portable_by_default")]
     pub portable: bool,
+    /// The size of the .zip package in MB (default: a few bytes), for code too large to
+    /// send to CreateFunction inline.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code_mb: Option<u32>,
     /// Production's request classes; a test event runs `workload` (see `production`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub production_mix: Vec<RequestClass>,

@@ -176,6 +176,7 @@ fn profile(index: usize, kind: Kind, rng: &mut StdRng) -> FunctionProfile {
         curve: None,
         traffic: traffic(rng),
         portable: true,
+        code_mb: None,
         production_mix: Vec::new(),
         live: None,
         calls: Vec::new(),

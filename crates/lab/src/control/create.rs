@@ -15,6 +15,7 @@ use serde_json::{json, Value};
 use super::{now_string, random_uuid, seed_for, FunctionState, Lab, RunConfig, LATEST};
 use crate::aws_error::AwsError;
 use crate::profiles::{AccountSettings, FunctionProfile, Traffic};
+use crate::s3::Store;
 use crate::settings::FunctionSettings;
 use crate::workload::Workload;
 use crate::LabConfig;
@@ -46,6 +47,44 @@ pub fn lab_package(name: &str) -> Vec<u8> {
     zip
 }
 
+/// A valid .zip archive of about `bytes` bytes: one stored (uncompressed) entry of zeros,
+/// with the archive comment naming the function as [`lab_package`]'s does.
+pub fn padded_package(name: &str, bytes: usize) -> Vec<u8> {
+    const ENTRY: &[u8] = b"padding.bin";
+    let comment = format!("memtune-lab:{name}");
+    let size = bytes.saturating_sub(98 + 2 * ENTRY.len() + comment.len()) as u32;
+    let data = vec![0u8; size as usize];
+    let crc = crc32fast::hash(&data);
+    // The fields after version-needed: flags, method 0 (stored), time, date, CRC, sizes, name.
+    let fields = |zip: &mut Vec<u8>| {
+        for v in [0u16, 0, 0, 0] {
+            zip.extend_from_slice(&v.to_le_bytes());
+        }
+        for v in [crc, size, size] {
+            zip.extend_from_slice(&v.to_le_bytes());
+        }
+        zip.extend_from_slice(&(ENTRY.len() as u16).to_le_bytes());
+        zip.extend_from_slice(&0u16.to_le_bytes());
+    };
+    let mut zip = b"PK\x03\x04\x14\x00".to_vec();
+    fields(&mut zip);
+    zip.extend_from_slice(ENTRY);
+    zip.extend_from_slice(&data);
+    let directory_at = zip.len() as u32;
+    zip.extend_from_slice(b"PK\x01\x02\x14\x00\x14\x00");
+    fields(&mut zip);
+    // Comment length, disk, internal and external attributes, local header offset.
+    zip.extend_from_slice(&[0; 14]);
+    zip.extend_from_slice(ENTRY);
+    let directory_len = zip.len() as u32 - directory_at;
+    zip.extend_from_slice(b"PK\x05\x06\x00\x00\x00\x00\x01\x00\x01\x00");
+    zip.extend_from_slice(&directory_len.to_le_bytes());
+    zip.extend_from_slice(&directory_at.to_le_bytes());
+    zip.extend_from_slice(&(comment.len() as u16).to_le_bytes());
+    zip.extend_from_slice(comment.as_bytes());
+    zip
+}
+
 impl Code {
     pub fn of_profile(profile: &FunctionProfile, account: &AccountSettings) -> Code {
         match profile.package_type.as_str() {
@@ -53,7 +92,13 @@ impl Code {
                 "{}.dkr.ecr.{}.amazonaws.com/{}:latest",
                 account.account_id, account.region, profile.name
             )),
-            _ => Code::Zip(lab_package(&profile.name).into()),
+            _ => Code::Zip(
+                match profile.code_mb {
+                    Some(mb) => padded_package(&profile.name, mb as usize * 1024 * 1024),
+                    None => lab_package(&profile.name),
+                }
+                .into(),
+            ),
         }
     }
 
@@ -225,7 +270,11 @@ impl Lab {
             ));
         }
         let package_type = text(body, "PackageType").unwrap_or("Zip");
-        let code = code_of(body.get("Code").unwrap_or(&Value::Null), package_type)?;
+        let code = code_of(
+            body.get("Code").unwrap_or(&Value::Null),
+            package_type,
+            &self.objects,
+        )?;
         let runtime = text(body, "Runtime");
         match (package_type, runtime.is_some(), body.get("Handler").is_some()) {
             ("Zip", true, true) | ("Image", false, _) => {}
@@ -254,7 +303,9 @@ impl Lab {
                 "Function already exist: {name}"
             )));
         }
-        let template = inner.code_profiles.get(&code.key()).cloned();
+        // Hashing a large package is slow: once per request.
+        let code_key = code.key();
+        let template = inner.code_profiles.get(&code_key).cloned();
         let built_for = template.as_ref().map_or(architecture, |t| t.architecture);
         let mut profile = template.unwrap_or_else(|| FunctionProfile {
             workload: Workload {
@@ -302,7 +353,7 @@ impl Lab {
         state.pending_until = Some(Instant::now() + wait);
         inner
             .code_profiles
-            .entry(code.key())
+            .entry(code_key)
             .or_insert_with(|| state.profile.clone());
         let doc = self.configuration_json(&state, LATEST);
         inner.functions.insert(name, state);
@@ -325,6 +376,7 @@ impl Lab {
             curve: None,
             traffic: Traffic::default(),
             portable: true,
+            code_mb: None,
             production_mix: Vec::new(),
             live: None,
             calls: Vec::new(),
@@ -359,8 +411,9 @@ impl Lab {
     }
 }
 
-/// The code a CreateFunction body names: `ZipFile` (base64), an S3 object, or `ImageUri`.
-fn code_of(code: &Value, package_type: &str) -> Result<Code, AwsError> {
+/// The code a CreateFunction body names: `ZipFile` (base64), an object in the lab's S3, or
+/// `ImageUri`.
+fn code_of(code: &Value, package_type: &str, objects: &Store) -> Result<Code, AwsError> {
     let s3 = ["S3Bucket", "S3Key", "S3ObjectVersion"].map(|k| text(code, k).unwrap_or(""));
     match (package_type, text(code, "ZipFile"), text(code, "ImageUri")) {
         ("Image", None, Some(uri)) if s3[0].is_empty() => Ok(Code::Image(uri.to_string())),
@@ -379,12 +432,8 @@ fn code_of(code: &Value, package_type: &str) -> Result<Code, AwsError> {
             }
             Ok(Code::Zip(bytes.into()))
         }
-        // Names starting with `sthree-` are reserved by S3: no such bucket can exist.
-        (_, None, None) if s3[0].starts_with("sthree-") && !s3[1].is_empty() => Err(AwsError::invalid(
-            "Error occurred while GetObject. S3 Error Code: NoSuchBucket. S3 Error Message: The specified bucket does not exist",
-        )),
         (_, None, None) if !s3[0].is_empty() && !s3[1].is_empty() => {
-            Ok(Code::Zip(s3.join("/").into_bytes().into()))
+            s3_package(objects, s3[0], s3[1]).map(Code::Zip)
         }
         _ => Err(AwsError::invalid(
             "Please provide a source for function code: ZipFile, or S3Bucket and S3Key.",
@@ -392,10 +441,33 @@ fn code_of(code: &Value, package_type: &str) -> Result<Code, AwsError> {
     }
 }
 
+/// A package in the lab's S3, or the error Lambda reports when it cannot read it.
+pub(super) fn s3_package(objects: &Store, bucket: &str, key: &str) -> Result<Arc<[u8]>, AwsError> {
+    let bytes = objects.get(bucket, key).map_err(|e| {
+        AwsError::invalid(format!(
+            "Error occurred while GetObject. S3 Error Code: {}. S3 Error Message: {}",
+            e.code, e.message
+        ))
+    })?;
+    if bytes.is_empty() {
+        return Err(AwsError::invalid("Uploaded file must be a non-empty zip"));
+    }
+    Ok(bytes)
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::tests::lab;
     use super::*;
+
+    #[test]
+    fn a_padded_package_is_a_zip_of_the_size_asked() {
+        let zip = padded_package("big", 4096);
+        assert_eq!(zip.len(), 4096);
+        assert!(zip.starts_with(b"PK\x03\x04"));
+        let end = zip.len() - 22 - "memtune-lab:big".len();
+        assert_eq!(&zip[end..end + 4], b"PK\x05\x06");
+    }
 
     fn create_body(name: &str, zip: &[u8], arch: &str) -> Value {
         json!({

@@ -201,8 +201,8 @@ impl Lab {
         Ok(())
     }
 
-    /// UpdateFunctionCode: new code from `ZipFile` (base64) or an S3 object; CodeSha256 is
-    /// base64(sha256) of the package (of the S3 location, which the lab does not fetch).
+    /// UpdateFunctionCode: new code from `ZipFile` (base64) or an object in the lab's S3;
+    /// CodeSha256 is base64(sha256) of the package.
     pub fn update_function_code(&self, name: &str, body: &Value) -> Result<Value, AwsError> {
         let zip = body.get("ZipFile").and_then(Value::as_str);
         let s3 = ["S3Bucket", "S3Key", "S3ObjectVersion"]
@@ -212,7 +212,7 @@ impl Lab {
                 (Some(b64), true) => base64::engine::general_purpose::STANDARD
                     .decode(b64)
                     .map_err(|_| AwsError::invalid("ZipFile is not valid base64"))?,
-                (None, false) => s3.join("/").into_bytes(),
+                (None, false) => super::create::s3_package(&self.objects, s3[0], s3[1])?.to_vec(),
                 _ => return Err(AwsError::invalid(
                     "Please provide a source for function code: ZipFile, or S3Bucket and S3Key.",
                 )),

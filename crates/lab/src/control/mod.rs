@@ -150,6 +150,8 @@ struct Inner {
 pub struct Lab {
     pub account: AccountSettings,
     pub telemetry: Telemetry,
+    /// The account and region's S3 buckets (staged deployment packages).
+    pub objects: crate::s3::Store,
     pub config: LabConfig,
     inner: Mutex<Inner>,
 }
@@ -190,6 +192,7 @@ impl Lab {
         let lab = Lab {
             account: config.profiles.account.clone(),
             telemetry,
+            objects: crate::s3::Store::default(),
             inner: Mutex::new(Inner {
                 functions,
                 in_flight: 0,

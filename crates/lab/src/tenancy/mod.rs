@@ -203,6 +203,7 @@ async fn dispatch(State(tenants): State<Arc<Tenants>>, request: Request) -> Resp
         },
     };
     let is_sts = scope.as_ref().is_some_and(|s| s.service == "sts");
+    let is_s3 = scope.as_ref().is_some_and(|s| s.service == "s3");
     if is_sts {
         return match caller {
             Caller::Expired | Caller::BadToken => sts_token_error(&caller),
@@ -242,6 +243,9 @@ async fn dispatch(State(tenants): State<Arc<Tenants>>, request: Request) -> Resp
         Ok(t) => t,
         Err(e) => return crate::iam::refuse(&request, e),
     };
+    if is_s3 {
+        return crate::s3::handle(&tenant.lab, request).await;
+    }
     if let Some(limiter) = &tenant.limiter {
         let action = crate::iam::lambda_action(
             request.method(),

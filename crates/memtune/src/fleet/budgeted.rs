@@ -49,6 +49,30 @@ impl<A: LambdaApi> LambdaApi for Budgeted<A> {
         self.inner.delete_log_group(log_group)
     }
 
+    fn stage_package(
+        &self,
+        bucket: &str,
+        key: &str,
+        bytes: Vec<u8>,
+    ) -> impl Future<Output = PlatformResult<()>> + Send {
+        self.inner.stage_package(bucket, key, bytes)
+    }
+
+    fn delete_staged_package(
+        &self,
+        bucket: &str,
+        key: &str,
+    ) -> impl Future<Output = PlatformResult<()>> + Send {
+        self.inner.delete_staged_package(bucket, key)
+    }
+
+    fn staging_bucket_region(
+        &self,
+        bucket: &str,
+    ) -> impl Future<Output = PlatformResult<Option<String>>> + Send {
+        self.inner.staging_bucket_region(bucket)
+    }
+
     async fn invoke(
         &self,
         name: &str,

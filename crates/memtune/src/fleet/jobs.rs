@@ -27,6 +27,8 @@ pub struct Job {
     pub sampling: Sampling,
     /// Where it is sampled: itself or a temporary copy.
     pub isolation: Isolation,
+    /// Where a copy's package too large to send inline is staged.
+    pub staging_bucket: Option<String>,
     /// Architectures to compare (empty: its own only).
     pub architectures: Vec<String>,
     /// Every sample on a fresh execution environment.
@@ -76,6 +78,7 @@ impl Knobs {
         pick(&mut self.min_interval, &other.min_interval);
         pick(&mut self.allowed_errors, &other.allowed_errors);
         pick(&mut self.isolation, &other.isolation);
+        pick(&mut self.staging_bucket, &other.staging_bucket);
         pick(&mut self.architectures, &other.architectures);
         pick(&mut self.cold_starts, &other.cold_starts);
         pick(&mut self.traffic, &other.traffic);
@@ -180,6 +183,7 @@ pub fn resolve(found: &Discovered, config: &FleetConfig) -> Result<Job, NoJob> {
             min_interval: knobs.min_interval.unwrap_or_default(),
         },
         isolation: knobs.isolation.take().unwrap_or_default(),
+        staging_bucket: knobs.staging_bucket.take(),
         architectures: knobs.architectures.take().unwrap_or_default(),
         cold_starts,
         traffic: knobs.traffic.take(),

@@ -326,6 +326,7 @@ async fn tune_one<A: LambdaApi>(shared: &Shared<A>, mut job: Job, index: u64) ->
         cold_starts: job.cold_starts,
         isolation: job.isolation,
         sampling: job.sampling,
+        staging_bucket: job.staging_bucket,
     };
     if let Some(traffic) = job.traffic.take() {
         return canary_one(shared, job.function, &traffic, &options, production).await;

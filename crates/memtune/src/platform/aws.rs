@@ -69,6 +69,9 @@ pub struct AwsLambda {
     /// Deletes a copy's log group with it.
     pub(super) logs: aws_sdk_cloudwatchlogs::Client,
     pub(super) logs_target: Target,
+    /// Stages a copy's package when it is too large to send inline.
+    pub(super) s3: aws_sdk_s3::Client,
+    pub(super) s3_target: Target,
     /// Shared by every clone: the account and region's request-rate quotas.
     pacer: Option<Arc<Pacer>>,
     /// Polls use GetFunction (its own, higher quota) until IAM refuses it once.
@@ -92,6 +95,8 @@ impl AwsLambda {
             target: Target::of(config, "lambda"),
             logs: aws_sdk_cloudwatchlogs::Client::new(config),
             logs_target: Target::of(config, "logs"),
+            s3: super::aws_staging::client(config),
+            s3_target: Target::of(config, "s3"),
             pacer: None,
             get_function_denied: Arc::new(AtomicBool::new(false)),
         }
@@ -373,6 +378,18 @@ impl LambdaApi for AwsLambda {
 
     async fn delete_log_group(&self, log_group: &str) -> PlatformResult<()> {
         self.delete_group(log_group).await
+    }
+
+    async fn stage_package(&self, bucket: &str, key: &str, bytes: Vec<u8>) -> PlatformResult<()> {
+        self.put_package(bucket, key, bytes).await
+    }
+
+    async fn delete_staged_package(&self, bucket: &str, key: &str) -> PlatformResult<()> {
+        self.delete_package(bucket, key).await
+    }
+
+    async fn staging_bucket_region(&self, bucket: &str) -> PlatformResult<Option<String>> {
+        self.bucket_region(bucket).await
     }
 
     async fn get_configuration(

@@ -58,6 +58,7 @@ impl AwsLambda {
         Ok(FunctionDefinition {
             config: to_config(c),
             code,
+            code_size: c.code_size().max(0) as u64,
             environment,
             tags,
             log_group: c
@@ -102,6 +103,7 @@ impl AwsLambda {
     pub(super) async fn create(&self, new: &NewFunction) -> PlatformResult<FunctionConfig> {
         let code = match &new.code {
             NewCode::Zip(bytes) => FunctionCode::builder().zip_file(Blob::new(bytes.clone())),
+            NewCode::S3 { bucket, key } => FunctionCode::builder().s3_bucket(bucket).s3_key(key),
             NewCode::Image(uri) => FunctionCode::builder().image_uri(uri),
         }
         .build();
@@ -238,11 +240,7 @@ where
         .await
         .map_err(|e| {
             if e.is::<http_body_util::LengthLimitError>() {
-                format!(
-                    "it is larger than {} MB, which CreateFunction does not take inline; \
-                     copy it to S3 and create the copy from there (memtune does not do that yet)",
-                    limit / (1024 * 1024)
-                )
+                format!("it is larger than {} MB", limit / (1024 * 1024))
             } else {
                 e.to_string()
             }

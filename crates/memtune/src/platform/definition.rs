@@ -20,6 +20,8 @@ pub enum CodeSource {
 pub struct FunctionDefinition {
     pub config: FunctionConfig,
     pub code: CodeSource,
+    /// The .zip package's size in bytes, as Lambda reports it (0 for an image).
+    pub code_size: u64,
     pub environment: BTreeMap<String, String>,
     pub tags: BTreeMap<String, String>,
     /// The log group the function writes to, when it names one.
@@ -31,6 +33,11 @@ pub struct FunctionDefinition {
 pub enum NewCode {
     /// The .zip bytes, sent inline (Lambda takes up to 50 MB this way).
     Zip(Vec<u8>),
+    /// A .zip staged in S3 (larger packages), in the function's region.
+    S3 {
+        bucket: String,
+        key: String,
+    },
     Image(String),
 }
 
@@ -63,3 +70,7 @@ pub struct NewFunction {
 
 /// The largest .zip CreateFunction takes inline; bigger packages must go through S3.
 pub const MAX_INLINE_ZIP_BYTES: usize = 50 * 1024 * 1024;
+
+/// The largest package memtune stages in S3: Lambda's 250 MB quota on a function's code
+/// unzipped (a .zip is never much larger than what it holds).
+pub const MAX_STAGED_ZIP_BYTES: usize = 250 * 1024 * 1024;

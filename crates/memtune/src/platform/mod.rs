@@ -6,6 +6,7 @@
 pub mod assume;
 pub mod aws;
 mod aws_copy;
+mod aws_staging;
 pub mod cloudwatch;
 pub mod definition;
 pub mod failure;
@@ -281,6 +282,28 @@ pub trait LambdaApi: Send + Sync {
 
     /// Deletes a CloudWatch Logs log group.
     fn delete_log_group(&self, log_group: &str) -> impl Future<Output = PlatformResult<()>> + Send;
+
+    /// S3 PutObject of a .zip package too large for CreateFunction inline.
+    fn stage_package(
+        &self,
+        bucket: &str,
+        key: &str,
+        bytes: Vec<u8>,
+    ) -> impl Future<Output = PlatformResult<()>> + Send;
+
+    /// Deletes a staged package; NotFound when it is not there.
+    fn delete_staged_package(
+        &self,
+        bucket: &str,
+        key: &str,
+    ) -> impl Future<Output = PlatformResult<()>> + Send;
+
+    /// S3 HeadBucket: the bucket's region when S3 says it; NotFound when there is no such
+    /// bucket.
+    fn staging_bucket_region(
+        &self,
+        bucket: &str,
+    ) -> impl Future<Output = PlatformResult<Option<String>>> + Send;
 
     fn get_configuration(
         &self,

@@ -26,6 +26,14 @@ pub enum PreflightError {
     State(#[from] StateError),
     #[error("{0}")]
     Denied(permissions::Denied),
+    #[error("the staging bucket {bucket} does not exist: create it in {region}, or name another with --staging-bucket (staging_bucket in a fleet config)")]
+    NoStagingBucket { bucket: String, region: String },
+    #[error("the staging bucket {bucket} is in {bucket_region}, not {region}: Lambda reads a copy's code from a bucket in the function's region; name one in {region}")]
+    StagingBucketElsewhere {
+        bucket: String,
+        bucket_region: String,
+        region: String,
+    },
     /// A probe got no answer (network, throttling, a service error): nothing is known.
     #[error("cannot check the permissions on {function}: {source}")]
     Unchecked {
@@ -46,6 +54,30 @@ pub fn check_payload_size(payloads: &Payloads, owner: &str) -> Result<(), Prefli
         n => format!("payload {} of {n} of {owner}", index + 1),
     };
     Err(PreflightError::PayloadTooLarge { which, bytes })
+}
+
+/// Refuses a staging bucket that does not exist or is in another region than the functions,
+/// by HeadBucket. HeadBucket needs s3:ListBucket, which staging itself does not: a denial
+/// (or no answer) leaves the bucket unknown, and staging reports what S3 says if it fails.
+pub async fn check_staging_bucket<A: LambdaApi>(
+    api: &A,
+    bucket: &str,
+    region: &str,
+) -> Result<(), PreflightError> {
+    match api.staging_bucket_region(bucket).await {
+        Err(PlatformError::NotFound(_)) => Err(PreflightError::NoStagingBucket {
+            bucket: bucket.to_string(),
+            region: region.to_string(),
+        }),
+        Ok(Some(bucket_region)) if !region.is_empty() && bucket_region != region => {
+            Err(PreflightError::StagingBucketElsewhere {
+                bucket: bucket.to_string(),
+                bucket_region,
+                region: region.to_string(),
+            })
+        }
+        Ok(_) | Err(_) => Ok(()),
+    }
 }
 
 /// A fleet run's checks over its plan: every job's payloads, then the permissions on every
@@ -82,6 +114,19 @@ pub async fn check_plan<A: LambdaApi>(
         ..sweep
     };
     permissions::check(api, &copied, copy).await?;
+    let mut buckets: Vec<(&str, &str)> = Vec::new();
+    for job in &plan.jobs {
+        let copies = job.samples_in_place_and_on_copies().1;
+        if let Some(bucket) = job.staging_bucket.as_deref().filter(|_| copies) {
+            let region = region_of(&job.function.arn);
+            if !buckets.contains(&(bucket, region)) {
+                buckets.push((bucket, region));
+            }
+        }
+    }
+    for (bucket, region) in buckets {
+        check_staging_bucket(api, bucket, region).await?;
+    }
     // Applied through an alias on the function itself, though only its copies were swept.
     if update_alias {
         let alias_only: Vec<&FunctionConfig> = plan
@@ -100,9 +145,23 @@ pub async fn check_plan<A: LambdaApi>(
     Ok(())
 }
 
+/// The region an ARN names (`arn:aws:lambda:REGION:...`); empty when it names none.
+fn region_of(arn: &str) -> &str {
+    arn.split(':').nth(3).unwrap_or("")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_arn_names_its_region() {
+        assert_eq!(
+            region_of("arn:aws:lambda:eu-west-1:123456789012:function:f"),
+            "eu-west-1"
+        );
+        assert_eq!(region_of(""), "");
+    }
 
     #[test]
     fn payloads_from_six_mb_up_are_refused_with_their_size() {

@@ -5,6 +5,11 @@
 //! tagged as a copy. It is journaled BEFORE CreateFunction, so that `memtune restore` deletes
 //! it (with its log group) after a crash; [`super::Sweeper::finish`] deletes it otherwise.
 //!
+//! A .zip package larger than CreateFunction takes inline (50 MB) goes through the staging
+//! bucket the user names: journaled, put in S3, the copy created from it, and deleted once the
+//! copy is Active (or by `memtune restore`). Without a staging bucket such a copy is refused
+//! before anything is made.
+//!
 //! The copy writes to its own log group (`/aws/lambda/<copy>`), not to a custom group the
 //! original may share with other functions: deleting it must never touch anyone's logs.
 
@@ -14,6 +19,7 @@ use super::journal::{Entry, Journal};
 use super::{refuse_if_unfinished, restore, SweepError, SweepSetup};
 use crate::platform::definition::{
     CodeSource, FunctionDefinition, NewCode, NewFunction, MAX_INLINE_ZIP_BYTES,
+    MAX_STAGED_ZIP_BYTES,
 };
 use crate::platform::{FunctionConfig, LambdaApi, PlatformError};
 
@@ -98,13 +104,81 @@ pub fn copy_request(
     }
 }
 
+/// The copy's code, as it was read.
+enum Package {
+    Inline(Vec<u8>),
+    /// Too large to send inline: staged in this bucket first.
+    Staged {
+        bucket: String,
+        bytes: Vec<u8>,
+    },
+    Image(String),
+}
+
+/// Where a copy's package is staged: one key per run and copy.
+pub fn staging_key(run_id: &str, copy: &str) -> String {
+    format!("memtune-staging/{run_id}/{copy}.zip")
+}
+
+fn megabytes(bytes: u64) -> String {
+    format!("{:.1} MB", bytes as f64 / (1024.0 * 1024.0))
+}
+
+/// Reads the copy's code: the image, or the .zip downloaded (up to what it can be sent as).
+async fn read_package<A: LambdaApi>(
+    api: &A,
+    definition: &FunctionDefinition,
+    staging_bucket: Option<&str>,
+) -> Result<Package, SweepError> {
+    let name = &definition.config.name;
+    let location = match &definition.code {
+        CodeSource::Image { uri } => return Ok(Package::Image(uri.clone())),
+        CodeSource::Zip { location } => location,
+    };
+    let size = definition.code_size;
+    if size > MAX_STAGED_ZIP_BYTES as u64 {
+        return Err(SweepError::Refused(format!(
+            "cannot copy {name}: its code is {}, more than the {} MB Lambda takes for a function",
+            megabytes(size),
+            MAX_STAGED_ZIP_BYTES / (1024 * 1024)
+        )));
+    }
+    if size > MAX_INLINE_ZIP_BYTES as u64 && staging_bucket.is_none() {
+        return Err(SweepError::Refused(format!(
+            "cannot copy {name}: its code is {}, more than the {} MB CreateFunction takes inline; pass --staging-bucket BUCKET (an S3 bucket in the function's region that memtune may write to) to stage it there",
+            megabytes(size),
+            MAX_INLINE_ZIP_BYTES / (1024 * 1024)
+        )));
+    }
+    let limit = match staging_bucket {
+        Some(_) => MAX_STAGED_ZIP_BYTES,
+        None => MAX_INLINE_ZIP_BYTES,
+    };
+    let bytes = api.download_package(location, limit).await.map_err(|e| {
+        let why = match e {
+            PlatformError::Service(why) => why,
+            other => other.to_string(),
+        };
+        SweepError::Refused(format!("cannot copy {name}: {why}"))
+    })?;
+    Ok(match staging_bucket {
+        Some(bucket) if bytes.len() > MAX_INLINE_ZIP_BYTES => Package::Staged {
+            bucket: bucket.to_string(),
+            bytes,
+        },
+        _ => Package::Inline(bytes),
+    })
+}
+
 /// Creates a temporary copy of `setup.function` (on `architecture`, or the original's) and
-/// waits until it is Active. If anything fails once the copy may exist, it is deleted again
-/// before the error is returned.
+/// waits until it is Active; a package too large to send inline goes through
+/// `staging_bucket`. If anything fails once the copy (or its staged package) may exist, it is
+/// deleted again before the error is returned.
 pub async fn create<A: LambdaApi>(
     api: &A,
     setup: &SweepSetup<'_>,
     architecture: Option<&str>,
+    staging_bucket: Option<&str>,
 ) -> Result<TemporaryCopy, SweepError> {
     let definition = api.get_definition(setup.function).await?;
     let source = definition.config.clone();
@@ -117,21 +191,7 @@ pub async fn create<A: LambdaApi>(
     let architecture = architecture.unwrap_or(&source.architecture).to_string();
     let name = clone_name(&source.name, setup.run_id, &architecture);
     // Download before journaling: nothing exists yet if the package cannot be had.
-    let code = match &definition.code {
-        CodeSource::Image { uri } => NewCode::Image(uri.clone()),
-        CodeSource::Zip { location } => NewCode::Zip(
-            api.download_package(location, MAX_INLINE_ZIP_BYTES)
-                .await
-                .map_err(|e| {
-                    let why = match e {
-                        PlatformError::Service(why) => why,
-                        other => other.to_string(),
-                    };
-                    SweepError::Refused(format!("cannot copy {}: {why}", source.name))
-                })?,
-        ),
-    };
-    let request = copy_request(&definition, &name, &architecture, code, setup.run_id);
+    let package = read_package(api, &definition, staging_bucket).await?;
     let expected = FunctionConfig {
         name: name.clone(),
         arn: copy_arn(&source.arn, &name),
@@ -157,10 +217,16 @@ pub async fn create<A: LambdaApi>(
             log_group: format!("/aws/lambda/{name}"),
         })
         .map_err(journal_error)?;
-    let created = match api.create_function(&request).await {
-        Ok(_) => wait_active(api, &name, setup.settle_timeout).await,
-        Err(e) => Err(e.into()),
-    };
+    let created = stage_and_create(
+        api,
+        setup,
+        &definition,
+        &name,
+        &architecture,
+        package,
+        &mut journal,
+    )
+    .await;
     match created {
         Ok(config) => Ok(TemporaryCopy {
             journal,
@@ -180,6 +246,60 @@ pub async fn create<A: LambdaApi>(
             })
         }
     }
+}
+
+/// Stages the package if it must be, creates the copy, waits until it is Active, and deletes
+/// the staged package (Lambda has its own copy of the code by then).
+async fn stage_and_create<A: LambdaApi>(
+    api: &A,
+    setup: &SweepSetup<'_>,
+    definition: &FunctionDefinition,
+    name: &str,
+    architecture: &str,
+    package: Package,
+    journal: &mut Journal,
+) -> Result<FunctionConfig, SweepError> {
+    let journal_error = |source| SweepError::Journal {
+        path: setup.state_dir.display().to_string(),
+        source,
+    };
+    let mut staged = None;
+    let code = match package {
+        Package::Inline(bytes) => NewCode::Zip(bytes),
+        Package::Image(uri) => NewCode::Image(uri),
+        Package::Staged { bucket, bytes } => {
+            let key = staging_key(setup.run_id, name);
+            journal
+                .write(&Entry::IntendStage {
+                    bucket: bucket.clone(),
+                    key: key.clone(),
+                })
+                .map_err(journal_error)?;
+            api.stage_package(&bucket, &key, bytes).await.map_err(|e| {
+                SweepError::Refused(format!(
+                    "cannot stage the code of {} in s3://{bucket}/{key}: {e}",
+                    definition.config.name
+                ))
+            })?;
+            staged = Some((bucket.clone(), key.clone()));
+            NewCode::S3 { bucket, key }
+        }
+    };
+    let request = copy_request(definition, name, architecture, code, setup.run_id);
+    api.create_function(&request).await?;
+    let config = wait_active(api, name, setup.settle_timeout).await?;
+    if let Some((bucket, key)) = staged {
+        // Left for `finish` (which deletes it with the copy) if this fails.
+        match api.delete_staged_package(&bucket, &key).await {
+            Ok(()) | Err(PlatformError::NotFound(_)) => {
+                journal.write(&Entry::StageDeleted).map_err(journal_error)?
+            }
+            Err(e) => {
+                tracing::warn!(bucket, key, error = %e, "deleting the staged package failed; retrying when the copy is deleted")
+            }
+        }
+    }
+    Ok(config)
 }
 
 /// Polls until the new function is Active (a new function is Pending for a while).
@@ -245,6 +365,7 @@ mod tests {
             code: CodeSource::Zip {
                 location: "http://x".into(),
             },
+            code_size: 1,
             environment: [("MODE".to_string(), "live".to_string())].into(),
             tags: [("team".to_string(), "a".to_string())].into(),
             log_group: Some("/shared/group".into()),

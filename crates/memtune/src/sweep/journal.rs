@@ -197,6 +197,14 @@ pub enum Entry {
     },
     /// The copy and its log group are gone.
     CloneDeleted,
+    /// About to put the copy's package in S3 (it is too large for CreateFunction inline);
+    /// restoring deletes the object.
+    IntendStage {
+        bucket: String,
+        key: String,
+    },
+    /// The staged package is gone.
+    StageDeleted,
     /// Nothing of this run remains on the function.
     Done,
 }
@@ -236,7 +244,23 @@ pub struct JournalState {
     pub clone: Option<CloneOf>,
     /// The routing the run set on an alias, if it set any.
     pub routing: Option<RoutingIntents>,
+    /// The S3 object the run staged the copy's package in, if it staged one.
+    pub staged: Option<StagedPackage>,
     pub done: bool,
+}
+
+/// A package staged in S3 for a copy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StagedPackage {
+    pub bucket: String,
+    pub key: String,
+    pub deleted: bool,
+}
+
+impl StagedPackage {
+    pub fn url(&self) -> String {
+        format!("s3://{}/{}", self.bucket, self.key)
+    }
 }
 
 /// What a run did to one alias's routing.
@@ -482,6 +506,7 @@ pub fn read(path: &Path) -> std::io::Result<JournalState> {
                     provisioned: None,
                     clone: None,
                     routing: None,
+                    staged: None,
                     done: false,
                 })
             }
@@ -551,6 +576,18 @@ pub fn read(path: &Path) -> std::io::Result<JournalState> {
             (Entry::CloneDeleted, Some(s)) => {
                 if let Some(c) = s.clone.as_mut() {
                     c.deleted = true;
+                }
+            }
+            (Entry::IntendStage { bucket, key }, Some(s)) => {
+                s.staged = Some(StagedPackage {
+                    bucket,
+                    key,
+                    deleted: false,
+                })
+            }
+            (Entry::StageDeleted, Some(s)) => {
+                if let Some(p) = s.staged.as_mut() {
+                    p.deleted = true;
                 }
             }
         }

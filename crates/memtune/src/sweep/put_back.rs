@@ -153,6 +153,15 @@ mod tests {
         async fn delete_log_group(&self, _: &str) -> PlatformResult<()> {
             unreachable!()
         }
+        async fn stage_package(&self, _: &str, _: &str, _: Vec<u8>) -> PlatformResult<()> {
+            unreachable!()
+        }
+        async fn delete_staged_package(&self, _: &str, _: &str) -> PlatformResult<()> {
+            unreachable!()
+        }
+        async fn staging_bucket_region(&self, _: &str) -> PlatformResult<Option<String>> {
+            unreachable!()
+        }
         async fn get_configuration(
             &self,
             _: &str,

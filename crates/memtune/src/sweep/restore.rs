@@ -43,6 +43,8 @@ pub struct RestoreReport {
     /// The function was this run's temporary copy of this one, and is deleted with its log
     /// group.
     pub deleted_clone_of: Option<String>,
+    /// The copy's package staged in S3 (`s3://bucket/key`), now deleted.
+    pub deleted_staged_package: Option<String>,
 }
 
 impl RestoreReport {
@@ -54,8 +56,12 @@ impl RestoreReport {
 /// One line saying what restoring did.
 pub fn describe(r: &RestoreReport) -> String {
     if let Some(source) = &r.deleted_clone_of {
+        let staged = match &r.deleted_staged_package {
+            Some(url) => format!(", and its package staged in {url}"),
+            None => String::new(),
+        };
         return format!(
-            "{}: deleted this temporary copy of {source} and its log group (run {}); the sweep never changed {source} itself",
+            "{}: deleted this temporary copy of {source} and its log group{staged} (run {}); the sweep never changed {source} itself",
             r.function, r.run_id
         );
     }
@@ -229,9 +235,23 @@ async fn restore_state<A: LambdaApi>(
         provisioned: None,
         routing: None,
         deleted_clone_of: None,
+        deleted_staged_package: None,
     };
     if let Some(clone) = &state.clone {
         delete_clone(api, state, clone, journal).await?;
+        if let Some(staged) = state.staged.as_ref().filter(|s| !s.deleted) {
+            match api.delete_staged_package(&staged.bucket, &staged.key).await {
+                Ok(()) => report.deleted_staged_package = Some(staged.url()),
+                Err(PlatformError::NotFound(_)) => {}
+                Err(source) => {
+                    return Err(RestoreError::Platform {
+                        function: name.to_string(),
+                        source,
+                    })
+                }
+            }
+            journal.write(&Entry::StageDeleted).map_err(journal_err)?;
+        }
         journal.write(&Entry::Done).map_err(journal_err)?;
         report.deleted_clone_of = Some(clone.source.clone());
         return Ok(report);
@@ -434,6 +454,7 @@ mod tests {
             provisioned: None,
             routing: None,
             deleted_clone_of: None,
+            deleted_staged_package: None,
         };
         assert_eq!(
             describe(&report),

@@ -59,6 +59,8 @@ pub struct TuneOptions {
     pub isolation: Isolation,
     /// Pauses between invocations and errors that count as successes.
     pub sampling: Sampling,
+    /// The S3 bucket a copy's package larger than CreateFunction takes inline is staged in.
+    pub staging_bucket: Option<String>,
 }
 
 /// Where a sweep samples.
@@ -256,7 +258,13 @@ pub async fn tune<A: LambdaApi>(
             (sweeper, original)
         }
         Isolation::Clone { architecture } => {
-            let copy = clone::create(api, &setup, architecture.as_deref()).await?;
+            let copy = clone::create(
+                api,
+                &setup,
+                architecture.as_deref(),
+                options.staging_bucket.as_deref(),
+            )
+            .await?;
             let sweeper = Sweeper::with_journal(api, setup, copy.journal, copy.config);
             (sweeper, copy.source)
         }

@@ -105,6 +105,8 @@ pub struct Knobs {
     pub allowed_errors: Option<Vec<String>>,
     /// `isolate = "clone"`: tuned on a temporary copy.
     pub isolation: Option<Isolation>,
+    /// `staging_bucket = "..."`: where a copy's package over 50 MB is staged.
+    pub staging_bucket: Option<String>,
     /// `architectures = ["x86_64", "arm64"]`: each swept, the other on a copy.
     pub architectures: Option<Vec<String>>,
     /// `cold_starts = true`: every sample on a fresh execution environment (grid only).
@@ -479,6 +481,7 @@ fn check_tuning(raw: RawTuning, at: usize, dir: &Path) -> Result<Tuning, Problem
             min_interval_ms: raw.min_interval_ms,
             allowed_errors: raw.allowed_errors,
             isolate: raw.isolate,
+            staging_bucket: raw.staging_bucket,
             architectures: raw.architectures,
             cold_starts: raw.cold_starts,
             traffic: raw.traffic,
@@ -609,6 +612,7 @@ fn check_override(
             min_interval_ms: raw.min_interval_ms,
             allowed_errors: raw.allowed_errors,
             isolate: raw.isolate,
+            staging_bucket: raw.staging_bucket,
             architectures: raw.architectures,
             cold_starts: raw.cold_starts,
             traffic: raw.traffic,
@@ -777,6 +781,7 @@ fn check_knobs(raw: RawKnobs, at: usize, dir: &Path, max_share: f64) -> Result<K
         min_interval: raw.min_interval_ms.map(Duration::from_millis),
         allowed_errors: raw.allowed_errors,
         isolation,
+        staging_bucket: raw.staging_bucket,
         architectures,
         cold_starts: raw.cold_starts,
         traffic,
