@@ -281,3 +281,29 @@ async fn architectures_with_apply_is_one_line_exit_2_and_touches_nothing() {
         "nothing was written to the state directory"
     );
 }
+
+#[tokio::test]
+async fn a_flag_clap_refuses_is_one_line_naming_the_help() {
+    let endpoint = dead_endpoint();
+    let cases: [(&[&str], &str); 3] = [
+        (
+            &["recommend", "orders-api", "--passive", "--apply"],
+            "the argument '--passive' cannot be used with '--apply' (see `memtune recommend --help`)",
+        ),
+        (
+            &["recommend", "orders-api", "--strat", "cost"],
+            "a similar argument exists: '--strategy'",
+        ),
+        (
+            &["report", "--from", "run.json", "--format", "pdf"],
+            "(see `memtune report --help`)",
+        ),
+    ];
+    for (args, expected) in cases {
+        let out = run(&endpoint, args).await;
+        let err = assert_one_clean_line(&out);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(expected), "{args:?}: {err}");
+        assert!(!err.contains("Usage:"), "{err}");
+    }
+}

@@ -20,6 +20,7 @@ mod lab_cmd;
 mod lab_profiles;
 mod list_cmd;
 mod output;
+mod parse_error;
 mod patch_cmd;
 mod provision_cmd;
 mod recommend_cmd;
@@ -31,7 +32,7 @@ mod truth_cmd;
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{error::ErrorKind, Parser, Subcommand};
 use memtune::strategy::SloVerdict;
 
 /// Auto-tuning memory optimizer for AWS Lambda.
@@ -128,7 +129,24 @@ impl CliError {
 }
 
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        // --help, --version and a bare `memtune`: clap's own help text.
+        Err(e)
+            if matches!(
+                e.kind(),
+                ErrorKind::DisplayHelp
+                    | ErrorKind::DisplayVersion
+                    | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+            ) =>
+        {
+            e.exit()
+        }
+        Err(e) => {
+            eprintln!("memtune: {}", parse_error::for_this_process::<Cli>(&e));
+            return ExitCode::from(2);
+        }
+    };
     // `serve` sets up its own logs.
     if !matches!(cli.command, Command::Serve(_)) {
         init_debug_logs(cli.verbose);
