@@ -311,34 +311,44 @@ fn patterns(model: &ChainModel) -> (Vec<Pattern>, f64) {
 struct Rows {
     latency: Vec<Vec<f64>>,
     wait: Vec<Vec<f64>>,
+    /// Scratch: a stage's slowest callee per request.
+    stage: Vec<f64>,
 }
 
 impl ChainModel {
     /// Fills `rows` for hop `h` at `sizes` from its callees' latencies in `rows` (callees
-    /// done first).
+    /// done first). Plain index loops: this is the search's inner loop.
     fn hop_rows(&self, table: &Table, sizes: &[usize], h: usize, cold: bool, rows: &mut Rows) {
+        let n = table.requests;
         let (before, after) = rows.latency.split_at_mut(h + 1);
         let latency = &mut before[h];
         let wait = &mut rows.wait[h];
-        wait.iter_mut().for_each(|w| *w = 0.0);
+        let slowest = &mut rows.stage;
+        wait.fill(0.0);
         for stage in &self.calls[h] {
-            for (r, w) in wait.iter_mut().enumerate() {
-                let slowest = stage
-                    .iter()
-                    .map(|&c| after[c - h - 1][r])
-                    .fold(0.0, f64::max);
-                *w += slowest;
+            slowest.fill(0.0);
+            for &c in stage {
+                let callee = &after[c - h - 1];
+                for r in 0..n {
+                    if callee[r] > slowest[r] {
+                        slowest[r] = callee[r];
+                    }
+                }
+            }
+            for r in 0..n {
+                wait[r] += slowest[r];
             }
         }
         let warm = &table.warm[h][sizes[h]];
-        latency.copy_from_slice(warm);
+        let init = &table.init[h][sizes[h]];
         if cold {
-            for (l, i) in latency.iter_mut().zip(&table.init[h][sizes[h]]) {
-                *l += i;
+            for r in 0..n {
+                latency[r] = warm[r] + init[r] + wait[r];
             }
-        }
-        for (l, w) in latency.iter_mut().zip(wait.iter()) {
-            *l += w;
+        } else {
+            for r in 0..n {
+                latency[r] = warm[r] + wait[r];
+            }
         }
     }
 
@@ -346,37 +356,39 @@ impl ChainModel {
         Rows {
             latency: vec![vec![0.0; requests]; self.hops.len()],
             wait: vec![vec![0.0; requests]; self.hops.len()],
+            stage: vec![0.0; requests],
         }
     }
 
     /// Walks the patterns: `visit(pattern, rows)` sees each pattern's rows (the all-warm
-    /// pattern's rows are kept in `base` and patched per pattern in `scratch`).
+    /// pattern's rows, patched per pattern and put back after) until it returns false.
     fn each_pattern(
         &self,
         table: &Table,
         sizes: &[usize],
         mut visit: impl FnMut(&Pattern, &Rows) -> bool,
     ) {
-        let mut base = self.rows(table.requests);
+        let mut rows = self.rows(table.requests);
         for h in (0..self.hops.len()).rev() {
-            self.hop_rows(table, sizes, h, false, &mut base);
+            self.hop_rows(table, sizes, h, false, &mut rows);
         }
         let Some((warm, rest)) = table.patterns.split_first() else {
             return;
         };
-        if !visit(warm, &base) {
+        if !visit(warm, &rows) {
             return;
         }
+        let mut saved: Vec<(Vec<f64>, Vec<f64>)> = Vec::new();
         for pattern in rest {
-            let mut saved = Vec::new();
+            saved.clear();
             for &h in &pattern.changed {
-                saved.push((h, base.latency[h].clone(), base.wait[h].clone()));
-                self.hop_rows(table, sizes, h, pattern.cold[h], &mut base);
+                saved.push((rows.latency[h].clone(), rows.wait[h].clone()));
+                self.hop_rows(table, sizes, h, pattern.cold[h], &mut rows);
             }
-            let go_on = visit(pattern, &base);
-            for (h, latency, wait) in saved {
-                base.latency[h] = latency;
-                base.wait[h] = wait;
+            let go_on = visit(pattern, &rows);
+            for (&h, (latency, wait)) in pattern.changed.iter().zip(saved.drain(..)) {
+                rows.latency[h] = latency;
+                rows.wait[h] = wait;
             }
             if !go_on {
                 return;
@@ -387,27 +399,57 @@ impl ChainModel {
     /// Whether an assignment meets the objective: the probability of a request slower than
     /// `slo_ms` (patterns left out counted slower) is within 1 - percentile.
     pub fn meets(&self, table: &Table, sizes: &[usize]) -> bool {
+        self.check(table, sizes, false).0
+    }
+
+    /// Whether an assignment meets the objective and, with `cost`, its mean USD per request
+    /// (else NaN), in one walk over the patterns.
+    pub fn check(&self, table: &Table, sizes: &[usize], cost: bool) -> (bool, f64) {
+        let (meets, costs) = self.walk(table, sizes, cost);
+        (meets, costs.map_or(f64::NAN, |c| c.iter().sum()))
+    }
+
+    /// Whether an assignment meets the objective, and each hop's mean USD per request.
+    pub fn check_costs(&self, table: &Table, sizes: &[usize]) -> (bool, Vec<f64>) {
+        let (meets, costs) = self.walk(table, sizes, true);
+        (meets, costs.unwrap_or_default())
+    }
+
+    fn walk(&self, table: &Table, sizes: &[usize], cost: bool) -> (bool, Option<Vec<f64>>) {
         let allowed = 1.0 - self.objective.percentile + 1e-12;
+        let slo = self.objective.slo_ms;
         let mut over = table.left_out;
         let n = table.requests as f64;
+        let mut waits = vec![0.0; self.hops.len()];
+        let mut mass = 0.0;
         self.each_pattern(table, sizes, |pattern, rows| {
-            let slower = rows.latency[0]
-                .iter()
-                .filter(|&&l| l > self.objective.slo_ms)
-                .count();
+            let mut slower = 0usize;
+            for &l in &rows.latency[0] {
+                if l > slo {
+                    slower += 1;
+                }
+            }
             over += pattern.probability * slower as f64 / n;
-            over <= allowed
+            if cost {
+                mass += pattern.probability;
+                for (w, row) in waits.iter_mut().zip(&rows.wait) {
+                    *w += pattern.probability * mean(row);
+                }
+            }
+            cost || over <= allowed
         });
-        over <= allowed
+        let costs = cost.then(|| {
+            (0..self.hops.len())
+                .map(|h| self.hop_usd(table, sizes, h, waits[h] / mass.max(f64::MIN_POSITIVE)))
+                .collect()
+        });
+        (over <= allowed, costs)
     }
 
     /// Mean USD per request: every hop's request price and billed duration (its own work,
     /// INIT when billed and cold, the calls it waits on, and half a ms of rounding up).
     pub fn usd_per_request(&self, table: &Table, sizes: &[usize]) -> f64 {
-        let waits = self.mean_waits(table, sizes);
-        (0..self.hops.len())
-            .map(|h| self.hop_usd(table, sizes, h, waits[h]))
-            .sum()
+        self.check(table, sizes, true).1
     }
 
     /// Hop `h`'s USD per request at `sizes` when it waits `wait_ms` on its calls on average.
@@ -433,10 +475,7 @@ impl ChainModel {
             }
             true
         });
-        waits
-            .iter()
-            .map(|w| w / mass.max(f64::MIN_POSITIVE))
-            .collect()
+        waits.iter().map(|w| w / mass.max(f64::MIN_POSITIVE)).collect()
     }
 
     /// The end-to-end latency of each request under each pattern, with its weight.

@@ -70,12 +70,13 @@ pub fn cheapest(model: &ChainModel, table: &Table) -> (Option<Assignment>, Searc
         .collect();
     let mut best: Option<(Assignment, f64)> = None;
     let seeds = [equal_split(model, table), top.clone()];
-    for start in seeds.into_iter().chain(descend_each(model, table, &top)) {
-        if model.meets(table, &start) {
-            let cost = model.usd_per_request(table, &start);
-            if best.as_ref().is_none_or(|(_, b)| cost < *b) {
-                best = Some((start, cost));
-            }
+    for start in seeds
+        .into_iter()
+        .chain(descend_each(model, table, &top, &candidates))
+    {
+        let (meets, cost) = model.check(table, &start, true);
+        if meets && best.as_ref().is_none_or(|(_, b)| cost < *b) {
+            best = Some((start, cost));
         }
     }
     if let Some((_, incumbent)) = &best {
@@ -96,16 +97,23 @@ pub fn cheapest(model: &ChainModel, table: &Table) -> (Option<Assignment>, Searc
             sizes.retain(|&s| bounds[h][s] + rest < *incumbent);
         }
     }
+    // The hop with the most candidate sizes last, where bisection finds its least feasible
+    // size.
+    let mut order: Vec<usize> = (0..model.hops.len()).collect();
+    order.sort_by_key(|&h| candidates[h].len());
     let mut search = Search {
         model,
         table,
         bounds: &bounds,
         candidates: &candidates,
+        order,
         best,
         nodes,
     };
     let mut sizes = top.clone();
-    search.assign(0, &mut sizes, 0.0);
+    if search.candidates.iter().all(|c| !c.is_empty()) {
+        search.assign(0, &mut sizes, 0.0);
+    }
     let stats = SearchStats {
         nodes: search.nodes,
         grid,
@@ -114,21 +122,26 @@ pub fn cheapest(model: &ChainModel, table: &Table) -> (Option<Assignment>, Searc
 }
 
 /// A good first incumbent for the pruning: from the largest sizes, each function in turn
-/// moves to its cheapest size that keeps the objective met, until none moves.
-fn descend_each(model: &ChainModel, table: &Table, top: &Assignment) -> Option<Assignment> {
+/// moves to its cheapest candidate size that keeps the objective met, until none moves.
+fn descend_each(
+    model: &ChainModel,
+    table: &Table,
+    top: &Assignment,
+    candidates: &[Vec<usize>],
+) -> Option<Assignment> {
     let mut sizes = top.clone();
     let mut cost = model.usd_per_request(table, &sizes);
-    for _ in 0..8 {
+    for _ in 0..4 {
         let mut moved = false;
         for h in 0..sizes.len() {
-            for size in 0..model.hops[h].sizes.len() {
-                let mut trial = sizes.clone();
-                trial[h] = size;
+            for &size in &candidates[h] {
                 if size == sizes[h] {
                     continue;
                 }
-                let c = model.usd_per_request(table, &trial);
-                if c < cost && model.meets(table, &trial) {
+                let mut trial = sizes.clone();
+                trial[h] = size;
+                let (meets, c) = model.check(table, &trial, true);
+                if meets && c < cost {
                     (sizes, cost, moved) = (trial, c, true);
                 }
             }
@@ -146,24 +159,22 @@ struct Search<'a> {
     /// `bounds[h][size]`: the least hop `h` costs at `size`.
     bounds: &'a [Vec<f64>],
     candidates: &'a [Vec<usize>],
+    /// The order hops are assigned in.
+    order: Vec<usize>,
     best: Option<(Assignment, f64)>,
     nodes: u64,
 }
 
 impl Search<'_> {
-    /// Assigns hop `h` (hops before it assigned, after it at their largest sizes), largest
-    /// size first: once a size misses the objective, the smaller ones do too.
-    fn assign(&mut self, h: usize, sizes: &mut Assignment, spent: f64) {
-        let n = self.model.hops.len();
-        if h == n {
-            let cost = self.model.usd_per_request(self.table, sizes);
-            if self.best.as_ref().is_none_or(|(_, b)| cost < *b) {
-                self.best = Some((sizes.clone(), cost));
-            }
-            return;
-        }
-        let rest: f64 = (h + 1..n)
-            .map(|g| {
+    /// Assigns the `k`-th hop of `order` (those before it assigned, those after at their
+    /// largest sizes), largest size first: once a size misses the objective, the smaller
+    /// ones do too.
+    fn assign(&mut self, k: usize, sizes: &mut Assignment, spent: f64) {
+        let n = self.order.len();
+        let h = self.order[k];
+        let rest: f64 = self.order[k + 1..]
+            .iter()
+            .map(|&g| {
                 self.candidates[g]
                     .iter()
                     .map(|&s| self.bounds[g][s])
@@ -171,6 +182,11 @@ impl Search<'_> {
             })
             .sum();
         let top = sizes[h];
+        if k + 1 == n {
+            self.assign_last(h, sizes);
+            sizes[h] = top;
+            return;
+        }
         for &size in self.candidates[h].iter().rev() {
             let bound = spent + self.bounds[h][size] + rest;
             if self.best.as_ref().is_some_and(|(_, b)| bound >= *b) {
@@ -178,12 +194,58 @@ impl Search<'_> {
             }
             sizes[h] = size;
             self.nodes += 1;
-            if !self.model.meets(self.table, sizes) {
+            let (meets, costs) = self.model.check_costs(self.table, sizes);
+            if !meets {
                 break;
             }
-            self.assign(h + 1, sizes, spent + self.bounds[h][size]);
+            // The assigned hops at their exact costs with the others at their largest sizes
+            // (their callees can only get slower): a tighter bound than their own bounds.
+            let assigned: f64 = self.order[..=k].iter().map(|&g| costs[g]).sum();
+            if self.best.as_ref().is_some_and(|(_, b)| assigned + rest >= *b) {
+                continue;
+            }
+            self.assign(k + 1, sizes, assigned);
         }
         sizes[h] = top;
+    }
+
+    /// The last hop: its smallest size meeting the objective by bisection (feasibility is
+    /// monotone in memory), then the exact cost of each size from there up that its bound
+    /// does not rule out.
+    fn assign_last(&mut self, h: usize, sizes: &mut Assignment) {
+        let candidates = &self.candidates[h];
+        // The others' exact costs with this hop at its largest: they wait least then.
+        let (_, at_top) = self.model.check_costs(self.table, sizes);
+        self.nodes += 1;
+        let others: f64 = at_top.iter().sum::<f64>() - at_top[h];
+        let (mut lo, mut hi) = (0, candidates.len());
+        // Invariant: sizes below lo miss, sizes from hi on meet (the largest was checked by
+        // the caller's feasibility, with this hop at its largest).
+        if hi == 0 {
+            return;
+        }
+        hi -= 1;
+        while lo < hi {
+            let mid = (lo + hi) / 2;
+            sizes[h] = candidates[mid];
+            self.nodes += 1;
+            if self.model.meets(self.table, sizes) {
+                hi = mid;
+            } else {
+                lo = mid + 1;
+            }
+        }
+        for &size in &candidates[hi..] {
+            if self.best.as_ref().is_some_and(|(_, b)| others + self.bounds[h][size] >= *b) {
+                continue;
+            }
+            sizes[h] = size;
+            self.nodes += 1;
+            let (meets, cost) = self.model.check(self.table, sizes, true);
+            if meets && self.best.as_ref().is_none_or(|(_, b)| cost < *b) {
+                self.best = Some((sizes.clone(), cost));
+            }
+        }
     }
 }
 

@@ -8,11 +8,22 @@ use super::search::{cheapest, equal_split, EntryProvisioning};
 /// CPU share below it and flat above, with log-normal noise of spread `sigma`; priced at
 /// x86 first-tier prices.
 fn hop(name: &str, work_ms: f64, sigma: f64, cold: f64, init_ms: f64) -> Hop {
+    hop_on((0..12).map(|k| 128 + 256 * k), name, work_ms, sigma, cold, init_ms)
+}
+
+/// [`hop`] at the given sizes.
+fn hop_on(
+    grid: impl Iterator<Item = u32>,
+    name: &str,
+    work_ms: f64,
+    sigma: f64,
+    cold: f64,
+    init_ms: f64,
+) -> Hop {
     let normal = statrs::distribution::Normal::standard();
     use statrs::distribution::ContinuousCDF;
-    let sizes = (0..12)
-        .map(|k| {
-            let memory_mb = 128 + 256 * k;
+    let sizes = grid
+        .map(|memory_mb| {
             let speed = (f64::from(memory_mb) / 1769.0).min(1.0);
             let median = work_ms / speed;
             HopSize {
@@ -245,4 +256,40 @@ fn a_cold_start_as_likely_as_the_tail_decides_the_percentile() {
     let e = model.evaluate(&table, &[11, 11]);
     assert!(!e.meets_objective, "{e:?}");
     assert!(e.tail_ms > 450.0, "{e:?}");
+}
+
+#[test]
+fn a_four_function_fan_out_on_the_64_mb_grid_evaluates_few_assignments() {
+    // The lab's feed chain's shape: an aggregator fanning out to three functions, 46 sizes
+    // each (4.5 million assignments).
+    let grid = || (128..=3008).step_by(64);
+    let model = chain(
+        vec![
+            hop_on(grid(), "aggregator", 30.0, 0.08, 0.008, 250.0),
+            hop_on(grid(), "ranker", 240.0, 0.07, 0.008, 900.0),
+            hop_on(grid(), "profile", 45.0, 0.25, 0.008, 220.0),
+            hop_on(grid(), "ads", 90.0, 0.1, 0.008, 420.0),
+        ],
+        vec![vec![vec![1, 2, 3]], vec![], vec![], vec![]],
+        1300.0,
+    );
+    let table = Table::new(&model, &Draws::new(&model, 4000, 1));
+    let started = std::time::Instant::now();
+    let (found, stats) = cheapest(&model, &table);
+    eprintln!("{stats:?} in {:.1} s", started.elapsed().as_secs_f64());
+    let found = found.expect("feasible");
+    assert!(model.meets(&table, &found));
+    assert!(stats.nodes < 2_000, "{stats:?}");
+    // No single function moved one size down keeps the objective more cheaply.
+    let cost = model.usd_per_request(&table, &found);
+    for h in 0..4 {
+        for size in 0..found[h] {
+            let mut other = found.clone();
+            other[h] = size;
+            assert!(
+                !model.meets(&table, &other) || model.usd_per_request(&table, &other) >= cost,
+                "{other:?} beats {found:?}"
+            );
+        }
+    }
 }
