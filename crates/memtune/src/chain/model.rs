@@ -475,7 +475,10 @@ impl ChainModel {
             }
             true
         });
-        waits.iter().map(|w| w / mass.max(f64::MIN_POSITIVE)).collect()
+        waits
+            .iter()
+            .map(|w| w / mass.max(f64::MIN_POSITIVE))
+            .collect()
     }
 
     /// The end-to-end latency of each request under each pattern, with its weight.

@@ -201,7 +201,11 @@ impl Search<'_> {
             // The assigned hops at their exact costs with the others at their largest sizes
             // (their callees can only get slower): a tighter bound than their own bounds.
             let assigned: f64 = self.order[..=k].iter().map(|&g| costs[g]).sum();
-            if self.best.as_ref().is_some_and(|(_, b)| assigned + rest >= *b) {
+            if self
+                .best
+                .as_ref()
+                .is_some_and(|(_, b)| assigned + rest >= *b)
+            {
                 continue;
             }
             self.assign(k + 1, sizes, assigned);
@@ -236,7 +240,11 @@ impl Search<'_> {
             }
         }
         for &size in &candidates[hi..] {
-            if self.best.as_ref().is_some_and(|(_, b)| others + self.bounds[h][size] >= *b) {
+            if self
+                .best
+                .as_ref()
+                .is_some_and(|(_, b)| others + self.bounds[h][size] >= *b)
+            {
                 continue;
             }
             sizes[h] = size;

@@ -8,7 +8,14 @@ use super::search::{cheapest, equal_split, EntryProvisioning};
 /// CPU share below it and flat above, with log-normal noise of spread `sigma`; priced at
 /// x86 first-tier prices.
 fn hop(name: &str, work_ms: f64, sigma: f64, cold: f64, init_ms: f64) -> Hop {
-    hop_on((0..12).map(|k| 128 + 256 * k), name, work_ms, sigma, cold, init_ms)
+    hop_on(
+        (0..12).map(|k| 128 + 256 * k),
+        name,
+        work_ms,
+        sigma,
+        cold,
+        init_ms,
+    )
 }
 
 /// [`hop`] at the given sizes.

@@ -55,27 +55,6 @@ impl Chain {
             .map(String::as_str)
             .collect()
     }
-
-    /// The function that calls `function` (None for the entry).
-    pub fn caller_of(&self, function: &str) -> Option<&str> {
-        self.calls
-            .iter()
-            .find(|(_, stages)| stages.iter().flatten().any(|f| f == function))
-            .map(|(caller, _)| caller.as_str())
-    }
-
-    /// The most functions one request runs through one after another: the entry, plus for
-    /// each stage its longest path. An equal split of the objective gives each this share.
-    pub fn depth(&self) -> usize {
-        fn depth(chain: &Chain, f: &str) -> usize {
-            1 + chain
-                .stages_of(f)
-                .iter()
-                .map(|s| s.iter().map(|c| depth(chain, c)).max().unwrap_or(0))
-                .sum::<usize>()
-        }
-        depth(self, &self.entry)
-    }
 }
 
 /// The least `max_mb` a chain searches up to by default: 3008 MB, where most functions stop
@@ -286,10 +265,6 @@ mod tests {
         assert_eq!(chain.entry, "api");
         assert_eq!(chain.functions(), ["api", "ledger", "db", "price", "stock"]);
         assert_eq!(chain.stages_of("api")[1], ["price", "stock"]);
-        assert_eq!(chain.caller_of("db"), Some("ledger"));
-        assert_eq!(chain.caller_of("api"), None);
-        // api, then ledger -> db, then the slower of price and stock.
-        assert_eq!(chain.depth(), 4);
         assert_eq!((chain.slo_ms, chain.percentile), (300.0, 99.0));
         assert_eq!(chain.payloads.len(), 5);
         assert_eq!((chain.min_mb, chain.max_mb), (128, 3008));
