@@ -6,9 +6,11 @@
 //! its largest size the chain is as fast as it can be: a size that misses the objective
 //! there misses it everywhere, and so does every smaller one. A size no faster in any draw
 //! than a smaller one of the same function costs more for nothing. A function's cost at a
-//! size is at least its cost with its callees at their largest sizes (it waits least), so a
-//! partial assignment whose bound already reaches the best complete one is abandoned, and
-//! sizes whose bound alone does so are dropped before the search starts.
+//! size is at least its cost with its callees at their largest sizes (it waits least): sizes
+//! whose bound alone reaches the best assignment found so far are dropped before the search,
+//! and a partial assignment is abandoned once its assigned functions' exact costs (the rest
+//! at their largest sizes) plus the others' least bounds reach it. The last function assigned
+//! (the one with the most candidate sizes) finds its least feasible size by bisection.
 
 use serde::Serialize;
 
