@@ -1,5 +1,6 @@
 //! `memtune chain` against the lab: a chain's sizes chosen together, applied as one change
-//! (all or none) and undone by `memtune rollback`.
+//! (all or none) and undone by `memtune rollback`; and on the lab's three call chains, judged
+//! by the lab's truth (`memtune bench chains`).
 
 mod common;
 
@@ -22,6 +23,9 @@ timeout_s = 30
 [function.workload]
 cpu_ms = 40.0
 working_set_mb = 90
+[[function.calls]]
+stage = 1
+function = "rates"
 
 [[function]]
 name = "rates"
@@ -32,14 +36,15 @@ cpu_ms = 25.0
 working_set_mb = 80
 "#;
 
-/// Both functions called in parallel by the client: a one-stage chain needs no CALL lines.
+/// `quotes` calls `rates` and waits for it.
 const CONFIG: &str = r#"
 [tuning]
 allow_empty_payload = true
 cold_start_ratio = 0.0
 [[chain]]
 name = "pair"
-stages = [["quotes", "rates"]]
+entry = "quotes"
+calls = { quotes = [["rates"]] }
 slo_ms = 2000
 percentile = 99
 max_mb = 3008
@@ -263,4 +268,42 @@ async fn one_refused_update_puts_the_others_back() {
         .applied_changes
         .iter()
         .all(|c| c.rolled_back_at.is_some()));
+}
+
+/// The acceptance figures of issue 25: on a short API chain, a fan-out and a chain with a
+/// heavy-INIT hop, the chosen sizes' true end-to-end p99 meets the objective, and their true
+/// cost is within 3% of the cheapest assignment meeting it on the 64 MB grid (every
+/// assignment evaluated by the lab's truth) and below the equal split's.
+#[tokio::test]
+async fn three_lab_chains_meet_their_objective_near_the_cheapest_cost() {
+    let state = tempfile::tempdir().unwrap();
+    let out = memtune(
+        "http://127.0.0.1:9",
+        state.path(),
+        &["bench", "chains", "--invocations", "8", "--format", "json"],
+    )
+    .output()
+    .await
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rows: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let rows = rows.as_array().unwrap();
+    assert_eq!(rows.len(), 3);
+    for row in rows {
+        let f = |key: &str| row[key].as_f64().unwrap();
+        let chain = row["chain"].as_str().unwrap();
+        assert!(f("chosen_tail_ms") <= f("slo_ms"), "{chain}: {row:#}");
+        assert!(
+            f("chosen_usd_per_million") <= 1.03 * f("cheapest_usd_per_million"),
+            "{chain}: {row:#}"
+        );
+        assert!(
+            f("chosen_usd_per_million") < f("equal_split_usd_per_million"),
+            "{chain}: {row:#}"
+        );
+    }
 }

@@ -6,6 +6,7 @@ use clap::{Args, Subcommand};
 
 use super::recommend_cmd::OutputFormat;
 use super::CliError;
+use crate::bench::chains;
 use crate::bench::fleet_process;
 use crate::bench::fleet_run;
 use crate::bench::inspect_fleet;
@@ -22,6 +23,20 @@ pub struct BenchArgs {
 enum BenchCommand {
     /// Recommendation quality vs the lab's truth, adaptive vs grid search, per strategy.
     Accuracy(super::accuracy_cmd::AccuracyArgs),
+    /// `memtune chain` on the lab's three call chains (config/lab/chains.toml), judged by the
+    /// lab's truth: true end-to-end p99 vs the objective, cost vs the cheapest assignment on
+    /// the 64 MB grid and vs the equal split.
+    Chains {
+        /// Seed of the lab and of the tuner's draws.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Warm invocations per swept size.
+        #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(3..=1000))]
+        invocations: u32,
+        /// table (text) or json.
+        #[arg(long, value_name = "FORMAT", default_value = "table", value_parser = super::output::format::<OutputFormat>)]
+        format: OutputFormat,
+    },
     /// Invocations per second the lab serves at time scale 0, and the latency it adds,
     /// through the real aws-sdk-lambda client over loopback (build with --release).
     Lab {
@@ -233,6 +248,24 @@ pub async fn run(args: BenchArgs) -> Result<(), CliError> {
                     r.budget.ceiling,
                     r.lab_peak_concurrency
                 );
+            }
+            Ok(())
+        }
+        BenchCommand::Chains {
+            seed,
+            invocations,
+            format,
+        } => {
+            let rows = chains::run(seed, invocations)
+                .await
+                .map_err(CliError::failed)?;
+            if format == OutputFormat::Json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&rows).expect("plain data")
+                );
+            } else {
+                print!("{}", chains::render(&rows));
             }
             Ok(())
         }

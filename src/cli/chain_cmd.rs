@@ -1,7 +1,6 @@
 //! `memtune chain NAME --config FILE`: tune the functions of a `[[chain]]` together under its
 //! end-to-end objective.
 
-use std::collections::BTreeMap;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -14,11 +13,10 @@ use super::aws_args::{platform_error, preflight_error, AwsArgs};
 use super::output::{self, OutputFile};
 use super::CliError;
 use memtune::apply::change::ApplyContext;
-use memtune::chain::run::{measure, ChainRun, MeasureError, MeasureOptions, MeasuredHop};
-use memtune::chain::{build, decide};
+use memtune::chain::run::{ChainRun, MeasureError, MeasureOptions};
+use memtune::chain::tune::{tune, TuneError, TuneSettings};
 use memtune::fleet::config::FleetConfig;
 use memtune::history::RunStart;
-use memtune::inspect::production;
 use memtune::orchestrate::chain::apply_chain_recorded;
 use memtune::platform::aws::AwsLambda;
 use memtune::platform::cloudwatch::AwsCloudWatch;
@@ -185,35 +183,6 @@ pub async fn run(args: ChainArgs) -> Result<(), CliError> {
         .await
         .map_err(preflight_error)?;
 
-    let names: Vec<String> = chain.functions().map(str::to_string).collect();
-    let figures = if args.no_production {
-        BTreeMap::new()
-    } else {
-        let clients = (&api, &AwsCloudWatch::new(&sdk), &AwsLogs::new(&sdk));
-        production::read(
-            clients,
-            &book,
-            &region,
-            &names,
-            args.days,
-            Duration::from_secs(60),
-        )
-        .await
-    };
-    let cold: BTreeMap<String, f64> = names
-        .iter()
-        .map(|n| {
-            let measured = figures
-                .get(n)
-                .and_then(|p| p.as_ref().ok())
-                .and_then(|p| p.cold_start_ratio);
-            (
-                n.clone(),
-                measured.unwrap_or(config.tuning.cold_start_ratio),
-            )
-        })
-        .collect();
-
     let options = MeasureOptions {
         run_id: new_run_id(),
         region: region.clone(),
@@ -227,11 +196,17 @@ pub async fn run(args: ChainArgs) -> Result<(), CliError> {
         sampling: Sampling::default(),
         query_limit: Duration::from_secs(120),
     };
-    let logs = AwsLogs::new(&sdk);
+    let settings = TuneSettings {
+        book: &book,
+        production_days: (!args.no_production).then_some(args.days),
+        fallback_cold_start_ratio: config.tuning.cold_start_ratio,
+        today: chrono::Utc::now().format("%Y-%m-%d").to_string(),
+    };
+    let clients = (&api, &AwsCloudWatch::new(&sdk), &AwsLogs::new(&sdk));
     let in_flight = Arc::new(Semaphore::new(args.parallel as usize));
     let on_event = |_: &str, _| {};
-    let measured = tokio::select! {
-        r = measure(&api, &logs, chain, &options, in_flight, &on_event) => r,
+    let tuned = tokio::select! {
+        r = tune(clients, chain, &options, &settings, in_flight, &on_event) => r,
         _ = super::shutdown_signal() => {
             let mut lines = restore_run(&api, &journal::state_dir(), &options.run_id).await;
             if lines.is_empty() {
@@ -240,27 +215,11 @@ pub async fn run(args: ChainArgs) -> Result<(), CliError> {
             return Err(CliError { code: 130, message: format!("interrupted; {}", lines.join("; ")) });
         }
     };
-    let measured = measured.map_err(|e| match &e {
-        MeasureError::Fit { .. } | MeasureError::TooFewMatched { .. } => {
-            CliError::usage(e.to_string())
-        }
-        _ => CliError::failed(e.to_string()),
+    let (run, measured) = tuned.map_err(|e| match &e {
+        TuneError::Measure(MeasureError::Fit { .. } | MeasureError::TooFewMatched { .. })
+        | TuneError::Pricing(_) => CliError::usage(e.to_string()),
+        TuneError::Measure(_) => CliError::failed(e.to_string()),
     })?;
-    let today = chrono::Utc::now().format("%Y-%m-%d").to_string();
-    let (model, current) = build::model(chain, &measured, &cold, &book, &region, &today)
-        .map_err(|e| CliError::usage(e.to_string()))?;
-    let monthly = figures
-        .get(chain.entry())
-        .and_then(|p| p.as_ref().ok())
-        .map_or(0.0, |p| p.monthly_invocations);
-    let provisioning = build::entry_provisioning(chain, &measured[0], monthly, &book, &region);
-    let decision = decide(&chain.name, &model, &current, provisioning, args.seed);
-    let run = ChainRun {
-        run_id: options.run_id.clone(),
-        region,
-        decision,
-        measured: measured.iter().map(MeasuredHop::from).collect(),
-    };
     let text = match args.format {
         Format::Table => render::table::render(&run),
         Format::Json => render::json(&run),

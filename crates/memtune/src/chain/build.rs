@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use super::decision::hop_from_fit;
+use super::decision::{hop_from_fit, ColdStarts};
 use super::model::{Assignment, ChainModel, Objective};
 use super::run::HopMeasurement;
 use super::search::EntryProvisioning;
@@ -26,13 +26,13 @@ pub fn candidates(min_mb: u32, max_mb: u32, current_mb: u32) -> Vec<u32> {
     sizes
 }
 
-/// The model and each function's current size index. `cold_probability` gives each
-/// function's production cold-start ratio; `today` (YYYY-MM-DD) decides whether INIT is
-/// billed.
+/// The model and each function's current size index. `measured` holds the chain's
+/// functions in `Chain::functions` order; `cold` gives each function's production cold
+/// starts; `today` (YYYY-MM-DD) decides whether INIT is billed.
 pub fn model(
     chain: &Chain,
     measured: &[HopMeasurement],
-    cold_probability: &BTreeMap<String, f64>,
+    cold: &BTreeMap<String, ColdStarts>,
     book: &PriceBook,
     region: &str,
     today: &str,
@@ -58,13 +58,12 @@ pub fn model(
             config.runtime.as_deref().unwrap_or_default(),
             today,
         );
-        let cold = cold_probability.get(&m.function).copied().unwrap_or(0.0);
         hops.push(hop_from_fit(
             &m.function,
             &m.fit,
             &sizes,
             &m.init,
-            cold,
+            cold.get(&m.function).copied().unwrap_or_default(),
             billed,
             &price,
         ));
@@ -75,14 +74,19 @@ pub fn model(
             .position(|m| m.function == name)
             .unwrap_or(0)
     };
-    let stages = chain
-        .stages
+    let calls = measured
         .iter()
-        .map(|s| s.iter().map(|f| index(f)).collect())
+        .map(|m| {
+            chain
+                .stages_of(&m.function)
+                .iter()
+                .map(|s| s.iter().map(|f| index(f)).collect())
+                .collect()
+        })
         .collect();
     let model = ChainModel {
         hops,
-        stages,
+        calls,
         objective: Objective {
             slo_ms: chain.slo_ms,
             percentile: chain.percentile / 100.0,

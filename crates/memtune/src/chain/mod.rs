@@ -10,11 +10,15 @@
 
 pub mod build;
 pub mod decision;
+pub mod init;
 pub mod model;
 pub mod own_work;
 pub mod run;
 pub mod search;
 #[cfg(test)]
 mod tests;
+pub mod tune;
 
-pub use decision::{decide, hop_from_fit, ChainDecision, FunctionChoice, ProvisionedOption};
+pub use decision::{
+    decide, hop_from_fit, ChainDecision, ColdStarts, FunctionChoice, ProvisionedOption,
+};

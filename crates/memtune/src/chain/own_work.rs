@@ -1,8 +1,9 @@
 //! A caller's own work: its REPORT Duration minus the calls it waited on. A caller writes one
 //! `CALL <callee-function-name> <callee-request-id>` line per synchronous call before its
 //! REPORT line; the callees' REPORT lines (matched by those request ids) give what each call
-//! took. Calls to one function add up (they ran one after another); calls to different
-//! functions of a fan-out overlap, so the slowest of them is what the caller waited for.
+//! took. The chain's call tree says how the calls overlap: the caller's stages run one after
+//! another, so their waits add up; the calls of one stage run in parallel, so the slowest of
+//! them is what the stage waited for. Calls to functions outside the chain are own work.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -41,23 +42,27 @@ pub enum OwnWorkError {
         function: String,
         request_id: String,
     },
-    #[error("it called {found} functions, but the chain's next stage has {expected}")]
+    #[error("it called {found} of the {expected} functions the chain says it calls")]
     MissingCall { expected: usize, found: usize },
     #[error("its callees took {waited:.1} ms, more than its own {duration:.1} ms")]
     LongerThanCaller { duration: f64, waited: f64 },
 }
 
 /// `duration_ms` minus what the caller waited on. `callee_ms` gives each callee request's
-/// REPORT Duration by request id; `next_stage` is the stage the caller must call (empty for
-/// the last stage), so a missing call is noticed rather than counted as own work.
+/// REPORT Duration by request id; `stages` are the calls the chain says the caller makes
+/// (empty for a function that calls none), so a missing call is noticed rather than counted
+/// as own work.
 pub fn own_ms(
     duration_ms: f64,
     calls: &[Call],
     callee_ms: &HashMap<String, f64>,
-    next_stage: &[String],
+    stages: &[Vec<String>],
 ) -> Result<f64, OwnWorkError> {
     let mut per_function: BTreeMap<&str, f64> = BTreeMap::new();
     for call in calls {
+        if !stages.iter().flatten().any(|f| *f == call.function) {
+            continue;
+        }
         let took = callee_ms
             .get(&call.request_id)
             .ok_or_else(|| OwnWorkError::UnmatchedCall {
@@ -66,17 +71,22 @@ pub fn own_ms(
             })?;
         *per_function.entry(&call.function).or_default() += took;
     }
-    let called = next_stage
-        .iter()
-        .filter(|f| per_function.contains_key(f.as_str()))
-        .count();
-    if called < next_stage.len() {
+    let expected = stages.iter().map(Vec::len).sum();
+    if per_function.len() < expected {
         return Err(OwnWorkError::MissingCall {
-            expected: next_stage.len(),
-            found: called,
+            expected,
+            found: per_function.len(),
         });
     }
-    let waited = per_function.values().copied().fold(0.0, f64::max);
+    let waited: f64 = stages
+        .iter()
+        .map(|stage| {
+            stage
+                .iter()
+                .map(|f| per_function[f.as_str()])
+                .fold(0.0, f64::max)
+        })
+        .sum();
     if waited > duration_ms {
         return Err(OwnWorkError::LongerThanCaller {
             duration: duration_ms,
@@ -111,7 +121,7 @@ mod tests {
     #[test]
     fn a_chain_caller_subtracts_its_callee() {
         let c = calls("CALL b r-b\n");
-        let own = own_ms(120.0, &c, &ids(&[("r-b", 70.0)]), &["b".into()]).unwrap();
+        let own = own_ms(120.0, &c, &ids(&[("r-b", 70.0)]), &[vec!["b".into()]]).unwrap();
         assert_eq!(own, 50.0);
     }
 
@@ -122,27 +132,39 @@ mod tests {
             100.0,
             &c,
             &ids(&[("rb", 30.0), ("rc", 60.0)]),
-            &["b".into(), "c".into()],
+            &[vec!["b".into(), "c".into()]],
         );
         assert_eq!(own, Ok(40.0));
+    }
+
+    #[test]
+    fn stages_add_up_and_calls_outside_the_chain_are_own_work() {
+        let c = calls("CALL 1 b rb\nCALL 1 c rc\nCALL 2 d rd\nCALL 3 metrics rm\n");
+        let stages = vec![
+            vec!["b".to_string(), "c".to_string()],
+            vec!["d".to_string()],
+        ];
+        let took = ids(&[("rb", 30.0), ("rc", 60.0), ("rd", 25.0)]);
+        // 60 (the slower of b and c) + 25 (d); the call to `metrics` is not in the chain.
+        assert_eq!(own_ms(100.0, &c, &took, &stages), Ok(15.0));
     }
 
     #[test]
     fn unmatched_missing_and_impossible_calls_are_refused() {
         let c = calls("CALL b rb\n");
         assert!(matches!(
-            own_ms(100.0, &c, &ids(&[]), &["b".into()]),
+            own_ms(100.0, &c, &ids(&[]), &[vec!["b".into()]]),
             Err(OwnWorkError::UnmatchedCall { .. })
         ));
         assert!(matches!(
-            own_ms(100.0, &[], &ids(&[]), &["b".into()]),
+            own_ms(100.0, &[], &ids(&[]), &[vec!["b".into()]]),
             Err(OwnWorkError::MissingCall {
                 expected: 1,
                 found: 0
             })
         ));
         assert!(matches!(
-            own_ms(10.0, &c, &ids(&[("rb", 30.0)]), &["b".into()]),
+            own_ms(10.0, &c, &ids(&[("rb", 30.0)]), &[vec!["b".into()]]),
             Err(OwnWorkError::LongerThanCaller { .. })
         ));
     }

@@ -10,8 +10,9 @@ use std::time::Duration;
 
 use tokio::sync::Semaphore;
 
+use super::init::InitFit;
 use super::own_work::{calls, own_ms, Call};
-use crate::fit::{fit, Fit, FitError, InitCurve, SizeSamples};
+use crate::fit::{fit, Fit, FitError, SizeSamples};
 use crate::fleet::config::chains::Chain;
 use crate::measure::parse_report;
 use crate::platform::logs::{log_group_of, run_query, LogsApi, QueryError};
@@ -46,7 +47,7 @@ pub struct HopMeasurement {
     pub config: FunctionConfig,
     /// Fitted to its own work.
     pub fit: Fit,
-    pub init: InitCurve,
+    pub init: InitFit,
     /// Warm invocations whose own work was measured, and those left out with why.
     pub samples: usize,
     pub left_out: Vec<String>,
@@ -80,7 +81,8 @@ pub enum MeasureError {
     },
 }
 
-/// Sweeps each function of the chain in call order; each is restored before the next starts.
+/// Sweeps each function of the chain, callers before their callees (`Chain::functions`);
+/// each is restored before the next starts.
 pub async fn measure<A: LambdaApi, G: LogsApi>(
     api: &A,
     logs: &G,
@@ -90,24 +92,22 @@ pub async fn measure<A: LambdaApi, G: LogsApi>(
     on_event: &(dyn Fn(&str, SweepEvent) + Send + Sync),
 ) -> Result<Vec<HopMeasurement>, MeasureError> {
     let mut hops = Vec::new();
-    for (k, stage) in chain.stages.iter().enumerate() {
-        let next: &[String] = chain.stages.get(k + 1).map(Vec::as_slice).unwrap_or(&[]);
-        for function in stage {
-            let on = |e: SweepEvent| on_event(function, e);
-            hops.push(
-                measure_one(
-                    api,
-                    logs,
-                    chain,
-                    function,
-                    next,
-                    options,
-                    in_flight.clone(),
-                    &on,
-                )
-                .await?,
-            );
-        }
+    for function in chain.functions() {
+        let on = |e: SweepEvent| on_event(function, e);
+        let stages = chain.stages_of(function);
+        hops.push(
+            measure_one(
+                api,
+                logs,
+                chain,
+                function,
+                stages,
+                options,
+                in_flight.clone(),
+                &on,
+            )
+            .await?,
+        );
     }
     Ok(hops)
 }
@@ -118,7 +118,7 @@ async fn measure_one<A: LambdaApi, G: LogsApi>(
     logs: &G,
     chain: &Chain,
     function: &str,
-    callees: &[String],
+    stages: &[Vec<String>],
     options: &MeasureOptions,
     in_flight: Arc<Semaphore>,
     on_event: &(dyn Fn(SweepEvent) + Send + Sync),
@@ -161,12 +161,13 @@ async fn measure_one<A: LambdaApi, G: LogsApi>(
         message: e.to_string(),
     })?;
     let ended = chrono::Utc::now().timestamp();
+    let callees: Vec<String> = stages.iter().flatten().cloned().collect();
     let callee_ms = if callees.is_empty() {
         HashMap::new()
     } else {
         callee_durations(
             logs,
-            callees,
+            &callees,
             (started - 60, ended + 60),
             options.query_limit,
         )
@@ -176,7 +177,7 @@ async fn measure_one<A: LambdaApi, G: LogsApi>(
             source,
         })?
     };
-    let own = own_work(&raw, callees, &callee_ms);
+    let own = own_work(&raw, stages, &callee_ms);
     if own.measured.len() * 2 < own.total {
         return Err(MeasureError::TooFewMatched {
             function: function.to_string(),
@@ -207,7 +208,7 @@ async fn measure_one<A: LambdaApi, G: LogsApi>(
         function: function.to_string(),
         config,
         fit: fitted,
-        init: InitCurve::new(own.inits),
+        init: InitFit::new(&own.inits),
         samples: own.measured.len(),
         left_out: own.left_out,
         invocations: raw.len() as u64,
@@ -224,7 +225,7 @@ struct OwnWork {
 
 fn own_work(
     raw: &[RawInvocation],
-    callees: &[String],
+    stages: &[Vec<String>],
     callee_ms: &HashMap<String, f64>,
 ) -> OwnWork {
     let mut work = OwnWork {
@@ -250,7 +251,7 @@ fn own_work(
         }
         work.total += 1;
         let made: Vec<Call> = calls(log);
-        match own_ms(report.duration_ms, &made, callee_ms, callees) {
+        match own_ms(report.duration_ms, &made, callee_ms, stages) {
             Ok(ms) => work.measured.push((r.memory_mb, ms)),
             Err(why) => work.left_out.push(format!("{}: {why}", report.request_id)),
         }

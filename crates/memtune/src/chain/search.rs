@@ -1,16 +1,20 @@
 //! The cheapest assignment that meets the objective, the equal-split baseline it is compared
 //! with, and provisioned concurrency on the entry function as a third way.
 //!
-//! The joint search is exact over the candidate sizes: a depth-first search from the last
-//! stage back to the entry, with two prunings that lose nothing. Feasibility: with every
-//! unassigned hop at its largest size the chain is as fast as it can be, and more memory is
-//! never slower, so once a size misses the objective every smaller one does too. Cost: a
-//! partial assignment whose assigned hops plus a lower bound for the others already cost more
-//! than the best complete one found is abandoned.
+//! The joint search is exact over the candidate sizes: a branch and bound whose prunings lose
+//! nothing. More memory is never slower in the model, so with every unassigned function at
+//! its largest size the chain is as fast as it can be: a size that misses the objective
+//! there misses it everywhere, and so does every smaller one. A size no faster in any draw
+//! than a smaller one of the same function costs more for nothing. A function's cost at a
+//! size is at least its cost with its callees at their largest sizes (it waits least): sizes
+//! whose bound alone reaches the best assignment found so far are dropped before the search,
+//! and a partial assignment is abandoned once its assigned functions' exact costs (the rest
+//! at their largest sizes) plus the others' least bounds reach it. The last function assigned
+//! (the one with the most candidate sizes) finds its least feasible size by bisection.
 
 use serde::Serialize;
 
-use super::model::{hop_usd, quantile, Assignment, ChainModel, Starts, Table};
+use super::model::{Assignment, ChainModel, Table};
 
 /// How the search went.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -24,72 +28,94 @@ pub struct SearchStats {
 
 /// The cheapest assignment meeting the objective; `None` when even the largest sizes miss it.
 pub fn cheapest(model: &ChainModel, table: &Table) -> (Option<Assignment>, SearchStats) {
-    let requests = table.requests();
+    let grid = model.hops.iter().map(|h| h.sizes.len() as f64).product();
     let top = fastest(model);
-    let mut prefix = vec![vec![0.0; requests]];
-    for stage in &model.stages[..model.stages.len() - 1] {
-        let mut next = prefix.last().cloned().unwrap_or_default();
-        for (p, d) in next
-            .iter_mut()
-            .zip(table.stage(stage, &top, Starts::AsInProduction))
-        {
-            *p += d;
-        }
-        prefix.push(next);
+    let mut nodes = 1;
+    if !model.meets(table, &top) {
+        return (None, SearchStats { nodes, grid });
     }
-    let mean_billed: Vec<Vec<f64>> = model
-        .hops
-        .iter()
-        .enumerate()
-        .map(|(h, hop)| {
-            (0..hop.sizes.len())
-                .map(|i| mean(table.billed(h, i)))
-                .collect()
+    // Each function's smallest size that can meet the objective (the others at their
+    // largest), and the sizes not dominated by a smaller one.
+    let mut candidates: Vec<Vec<usize>> = Vec::new();
+    for (h, hop) in model.hops.iter().enumerate() {
+        let mut sizes = vec![hop.sizes.len() - 1];
+        let mut trial = top.clone();
+        for size in (0..hop.sizes.len() - 1).rev() {
+            trial[h] = size;
+            nodes += 1;
+            if !model.meets(table, &trial) {
+                break;
+            }
+            sizes.push(size);
+        }
+        sizes.reverse();
+        let kept: Vec<usize> = sizes
+            .iter()
+            .enumerate()
+            .filter(|&(k, &b)| !sizes[..k].iter().any(|&a| table.no_slower(h, a, b)))
+            .map(|(_, &b)| b)
+            .collect();
+        candidates.push(kept);
+    }
+    // Cost bounds: each function at each size with its callees at their largest sizes.
+    let least_waits = model.mean_waits(table, &top);
+    let bounds: Vec<Vec<f64>> = (0..model.hops.len())
+        .map(|h| {
+            let mut at = top.clone();
+            let mut row = vec![f64::INFINITY; model.hops[h].sizes.len()];
+            for &size in &candidates[h] {
+                at[h] = size;
+                row[size] = model.hop_usd(table, &at, h, least_waits[h]);
+            }
+            row
         })
         .collect();
-    let floors = model
-        .hops
-        .iter()
-        .enumerate()
-        .map(|(h, hop)| {
-            let own = hop
-                .sizes
+    let mut best: Option<(Assignment, f64)> = None;
+    let seeds = [equal_split(model, table), top.clone()];
+    for start in seeds
+        .into_iter()
+        .chain(descend_each(model, table, &top, &candidates))
+    {
+        let (meets, cost) = model.check(table, &start, true);
+        if meets && best.as_ref().is_none_or(|(_, b)| cost < *b) {
+            best = Some((start, cost));
+        }
+    }
+    if let Some((_, incumbent)) = &best {
+        let floor: f64 = (0..model.hops.len())
+            .map(|h| {
+                candidates[h]
+                    .iter()
+                    .map(|&s| bounds[h][s])
+                    .fold(f64::INFINITY, f64::min)
+            })
+            .sum();
+        for (h, sizes) in candidates.iter_mut().enumerate() {
+            let own_least = sizes
                 .iter()
-                .zip(&mean_billed[h])
-                .map(|(at, b)| at.usd_per_request + at.usd_per_ms * b)
+                .map(|&s| bounds[h][s])
                 .fold(f64::INFINITY, f64::min);
-            let rate = hop
-                .sizes
-                .iter()
-                .map(|at| at.usd_per_ms)
-                .fold(f64::INFINITY, f64::min);
-            (own, rate)
-        })
-        .collect();
+            let rest = floor - own_least;
+            sizes.retain(|&s| bounds[h][s] + rest < *incumbent);
+        }
+    }
+    // The hop with the most candidate sizes last, where bisection finds its least feasible
+    // size.
+    let mut order: Vec<usize> = (0..model.hops.len()).collect();
+    order.sort_by_key(|&h| candidates[h].len());
     let mut search = Search {
         model,
         table,
-        prefix,
-        mean_billed,
-        floors,
-        best: None,
-        nodes: 0,
+        bounds: &bounds,
+        candidates: &candidates,
+        order,
+        best,
+        nodes,
     };
-    let starts = [equal_split(model, table), top.clone()];
-    let descended = descend_each(model, table, &top);
-    for start in starts.into_iter().chain(descended) {
-        if model.meets(table, &start) {
-            let cost = model.usd_per_request(table, &start);
-            if search.best.as_ref().is_none_or(|(_, b)| cost < *b) {
-                search.best = Some((start, cost));
-            }
-        }
+    let mut sizes = top.clone();
+    if search.candidates.iter().all(|c| !c.is_empty()) {
+        search.assign(0, &mut sizes, 0.0);
     }
-    if search.best.is_some() {
-        let last = model.stages.len() - 1;
-        search.assign(last, 0, &mut top.clone(), &vec![0.0; requests], 0.0);
-    }
-    let grid = model.hops.iter().map(|h| h.sizes.len() as f64).product();
     let stats = SearchStats {
         nodes: search.nodes,
         grid,
@@ -98,24 +124,26 @@ pub fn cheapest(model: &ChainModel, table: &Table) -> (Option<Assignment>, Searc
 }
 
 /// A good first incumbent for the pruning: from the largest sizes, each function in turn
-/// moves to its cheapest size that keeps the objective met, until none moves.
-fn descend_each(model: &ChainModel, table: &Table, top: &Assignment) -> Option<Assignment> {
-    if !model.meets(table, top) {
-        return None;
-    }
+/// moves to its cheapest candidate size that keeps the objective met, until none moves.
+fn descend_each(
+    model: &ChainModel,
+    table: &Table,
+    top: &Assignment,
+    candidates: &[Vec<usize>],
+) -> Option<Assignment> {
     let mut sizes = top.clone();
     let mut cost = model.usd_per_request(table, &sizes);
-    for _ in 0..8 {
+    for _ in 0..4 {
         let mut moved = false;
         for h in 0..sizes.len() {
-            for size in 0..model.hops[h].sizes.len() {
-                let mut trial = sizes.clone();
-                trial[h] = size;
-                if size == sizes[h] || !model.meets(table, &trial) {
+            for &size in &candidates[h] {
+                if size == sizes[h] {
                     continue;
                 }
-                let c = model.usd_per_request(table, &trial);
-                if c < cost {
+                let mut trial = sizes.clone();
+                trial[h] = size;
+                let (meets, c) = model.check(table, &trial, true);
+                if meets && c < cost {
                     (sizes, cost, moved) = (trial, c, true);
                 }
             }
@@ -127,142 +155,131 @@ fn descend_each(model: &ChainModel, table: &Table, top: &Assignment) -> Option<A
     Some(sizes)
 }
 
-impl ChainModel {
-    /// Whether an assignment meets the objective.
-    pub fn meets(&self, table: &Table, sizes: &[usize]) -> bool {
-        let mut d = self.durations(table, sizes, Starts::AsInProduction);
-        quantile(&mut d, self.objective.percentile) <= self.objective.slo_ms
-    }
-}
-
-fn mean(xs: &[f64]) -> f64 {
-    xs.iter().sum::<f64>() / xs.len().max(1) as f64
-}
-
 struct Search<'a> {
     model: &'a ChainModel,
     table: &'a Table,
-    /// `prefix[k]`: the stages before `k` at their largest sizes, per request.
-    prefix: Vec<Vec<f64>>,
-    /// Mean billed own work per hop and size.
-    mean_billed: Vec<Vec<f64>>,
-    /// Per hop, the least its own work costs per request and its least USD per ms.
-    floors: Vec<(f64, f64)>,
+    /// `bounds[h][size]`: the least hop `h` costs at `size`.
+    bounds: &'a [Vec<f64>],
+    candidates: &'a [Vec<usize>],
+    /// The order hops are assigned in.
+    order: Vec<usize>,
     best: Option<(Assignment, f64)>,
     nodes: u64,
 }
 
 impl Search<'_> {
-    /// Assigns hop `i` of stage `k` (every later stage assigned: `suffix` is their duration
-    /// per request, `fixed` their cost per request), then the rest of the stage, then the
-    /// stages before it.
-    fn assign(&mut self, k: usize, i: usize, sizes: &mut Assignment, suffix: &[f64], fixed: f64) {
-        let stage = &self.model.stages[k];
-        if i == stage.len() {
-            return self.stage_done(k, sizes, suffix, fixed);
+    /// Assigns the `k`-th hop of `order` (those before it assigned, those after at their
+    /// largest sizes), largest size first: once a size misses the objective, the smaller
+    /// ones do too.
+    fn assign(&mut self, k: usize, sizes: &mut Assignment, spent: f64) {
+        let n = self.order.len();
+        let h = self.order[k];
+        let rest: f64 = self.order[k + 1..]
+            .iter()
+            .map(|&g| {
+                self.candidates[g]
+                    .iter()
+                    .map(|&s| self.bounds[g][s])
+                    .fold(f64::INFINITY, f64::min)
+            })
+            .sum();
+        let top = sizes[h];
+        if k + 1 == n {
+            self.assign_last(h, sizes);
+            sizes[h] = top;
+            return;
         }
-        let h = stage[i];
-        let top = self.model.hops[h].sizes.len() - 1;
-        let waits = mean(suffix);
-        let p = self.model.objective.percentile;
-        for size in (0..=top).rev() {
-            sizes[h] = size;
-            // The rest of the stage at its largest sizes: no slower than it will be.
-            let mut e2e = self.table.stage(stage, sizes, Starts::AsInProduction);
-            let own: f64 = stage
-                .iter()
-                .enumerate()
-                .map(|(j, &g)| {
-                    if j <= i {
-                        let at = &self.model.hops[g].sizes[sizes[g]];
-                        at.usd_per_request + at.usd_per_ms * (self.mean_billed[g][sizes[g]] + waits)
-                    } else {
-                        self.floors[g].0 + self.floors[g].1 * waits
-                    }
-                })
-                .sum();
-            let earlier = self.earlier_floors(k, waits + mean(&e2e));
-            if self.beaten(fixed + own + earlier) {
+        for &size in self.candidates[h].iter().rev() {
+            let bound = spent + self.bounds[h][size] + rest;
+            if self.best.as_ref().is_some_and(|(_, b)| bound >= *b) {
                 continue;
             }
+            sizes[h] = size;
             self.nodes += 1;
-            for ((e, before), after) in e2e.iter_mut().zip(&self.prefix[k]).zip(suffix) {
-                *e += before + after;
-            }
-            if quantile(&mut e2e, p) > self.model.objective.slo_ms {
+            let (meets, costs) = self.model.check_costs(self.table, sizes);
+            if !meets {
                 break;
             }
-            self.assign(k, i + 1, sizes, suffix, fixed);
+            // The assigned hops at their exact costs with the others at their largest sizes
+            // (their callees can only get slower): a tighter bound than their own bounds.
+            let assigned: f64 = self.order[..=k].iter().map(|&g| costs[g]).sum();
+            if self
+                .best
+                .as_ref()
+                .is_some_and(|(_, b)| assigned + rest >= *b)
+            {
+                continue;
+            }
+            self.assign(k + 1, sizes, assigned);
         }
         sizes[h] = top;
     }
 
-    fn stage_done(&mut self, k: usize, sizes: &Assignment, suffix: &[f64], fixed: f64) {
-        let requests = self.table.requests() as f64;
-        let stage = &self.model.stages[k];
-        let cost: f64 = stage
-            .iter()
-            .map(|&h| {
-                let at = &self.model.hops[h].sizes[sizes[h]];
-                hop_usd(at, self.table.billed(h, sizes[h]), suffix) / requests
-            })
-            .sum();
-        let total = fixed + cost;
-        if k == 0 {
-            if !self.beaten(total) {
-                self.best = Some((sizes.clone(), total));
+    /// The last hop: its smallest size meeting the objective by bisection (feasibility is
+    /// monotone in memory), then the exact cost of each size from there up that its bound
+    /// does not rule out.
+    fn assign_last(&mut self, h: usize, sizes: &mut Assignment) {
+        let candidates = &self.candidates[h];
+        // The others' exact costs with this hop at its largest: they wait least then.
+        let (_, at_top) = self.model.check_costs(self.table, sizes);
+        self.nodes += 1;
+        let others: f64 = at_top.iter().sum::<f64>() - at_top[h];
+        let (mut lo, mut hi) = (0, candidates.len());
+        // Invariant: sizes below lo miss, sizes from hi on meet (the largest was checked by
+        // the caller's feasibility, with this hop at its largest).
+        if hi == 0 {
+            return;
+        }
+        hi -= 1;
+        while lo < hi {
+            let mid = (lo + hi) / 2;
+            sizes[h] = candidates[mid];
+            self.nodes += 1;
+            if self.model.meets(self.table, sizes) {
+                hi = mid;
+            } else {
+                lo = mid + 1;
             }
-            return;
         }
-        let mut waits = self.table.stage(stage, sizes, Starts::AsInProduction);
-        for (w, s) in waits.iter_mut().zip(suffix) {
-            *w += s;
+        for &size in &candidates[hi..] {
+            if self
+                .best
+                .as_ref()
+                .is_some_and(|(_, b)| others + self.bounds[h][size] >= *b)
+            {
+                continue;
+            }
+            sizes[h] = size;
+            self.nodes += 1;
+            let (meets, cost) = self.model.check(self.table, sizes, true);
+            if meets && self.best.as_ref().is_none_or(|(_, b)| cost < *b) {
+                self.best = Some((sizes.clone(), cost));
+            }
         }
-        if self.beaten(total + self.earlier_floors(k, mean(&waits))) {
-            return;
-        }
-        self.assign(k - 1, 0, &mut sizes.clone(), &waits, total);
-    }
-
-    /// The least the stages before `k` can cost when each waits at least `waits` ms.
-    fn earlier_floors(&self, k: usize, waits: f64) -> f64 {
-        self.model.stages[..k]
-            .iter()
-            .flatten()
-            .map(|&h| self.floors[h].0 + self.floors[h].1 * waits)
-            .sum()
-    }
-
-    /// Whether a cost is no better than the best found.
-    fn beaten(&self, cost: f64) -> bool {
-        self.best.as_ref().is_some_and(|(_, best)| cost >= *best)
     }
 }
 
-/// The baseline: each stage gets an equal share of the objective and each function is tuned
-/// alone, to its cheapest size whose own duration (cold starts included) meets its share at
+/// The baseline: each function gets an equal share of the objective (the objective over the
+/// most functions a request runs through one after another) and is tuned alone, to its
+/// cheapest size whose own duration (cold starts at its ratio included) meets its share at
 /// the objective's percentile, or its largest size when none does.
 pub fn equal_split(model: &ChainModel, table: &Table) -> Assignment {
-    let share_ms = model.objective.slo_ms / model.stages.len() as f64;
-    let alone = vec![0.0; table.requests()];
+    let share_ms = model.objective.slo_ms / model.depth() as f64;
+    let allowed = 1.0 - model.objective.percentile + 1e-12;
     model
         .hops
         .iter()
         .enumerate()
         .map(|(h, hop)| {
+            let over = |size: usize, cold: bool| {
+                let own = table.own(h, size, cold);
+                own.iter().filter(|&&d| d > share_ms).count() as f64 / own.len() as f64
+            };
             (0..hop.sizes.len())
-                .filter(|&size| {
-                    let mut d = table.hop(h, size, Starts::AsInProduction).to_vec();
-                    quantile(&mut d, model.objective.percentile) <= share_ms
+                .find(|&size| {
+                    let p = hop.cold_probability;
+                    (1.0 - p) * over(size, false) + p * over(size, true) <= allowed
                 })
-                .map(|size| {
-                    (
-                        size,
-                        hop_usd(&hop.sizes[size], table.billed(h, size), &alone),
-                    )
-                })
-                .min_by(|a, b| a.1.total_cmp(&b.1))
-                .map(|(size, _)| size)
                 .unwrap_or(hop.sizes.len() - 1)
         })
         .collect()
@@ -289,8 +306,7 @@ impl EntryProvisioning {
     /// environments at the entry's size.
     pub fn apply(&self, model: &ChainModel) -> ChainModel {
         let mut with = model.clone();
-        let entry = model.stages[0][0];
-        let hop = &mut with.hops[entry];
+        let hop = &mut with.hops[0];
         hop.cold_probability = 0.0;
         for size in &mut hop.sizes {
             let gb = f64::from(size.memory_mb) / 1024.0;

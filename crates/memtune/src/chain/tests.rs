@@ -1,18 +1,36 @@
 //! The end-to-end model and the search on synthetic hops with known curves.
 
 use super::decide;
-use super::model::{level, ChainModel, Draws, Hop, HopSize, Objective, Starts, Table, LEVELS};
+use super::model::{level, ChainModel, Draws, Hop, HopSize, Objective, Table, LEVELS};
 use super::search::{cheapest, equal_split, EntryProvisioning};
 
 /// A hop whose own duration is `work_ms` of CPU-bound work at one vCPU (1769 MB), scaled by
 /// CPU share below it and flat above, with log-normal noise of spread `sigma`; priced at
 /// x86 first-tier prices.
 fn hop(name: &str, work_ms: f64, sigma: f64, cold: f64, init_ms: f64) -> Hop {
+    hop_on(
+        (0..12).map(|k| 128 + 256 * k),
+        name,
+        work_ms,
+        sigma,
+        cold,
+        init_ms,
+    )
+}
+
+/// [`hop`] at the given sizes.
+fn hop_on(
+    grid: impl Iterator<Item = u32>,
+    name: &str,
+    work_ms: f64,
+    sigma: f64,
+    cold: f64,
+    init_ms: f64,
+) -> Hop {
     let normal = statrs::distribution::Normal::standard();
     use statrs::distribution::ContinuousCDF;
-    let sizes = (0..24)
-        .map(|k| {
-            let memory_mb = 128 + 128 * k;
+    let sizes = grid
+        .map(|memory_mb| {
             let speed = (f64::from(memory_mb) / 1769.0).min(1.0);
             let median = work_ms / speed;
             HopSize {
@@ -30,14 +48,16 @@ fn hop(name: &str, work_ms: f64, sigma: f64, cold: f64, init_ms: f64) -> Hop {
         function: name.into(),
         sizes,
         cold_probability: cold,
+        init_sigma: 0.1,
         init_billed: true,
     }
 }
 
-fn chain(hops: Vec<Hop>, stages: Vec<Vec<usize>>, slo_ms: f64) -> ChainModel {
+/// `calls[h]`: hop h's stages of calls.
+fn chain(hops: Vec<Hop>, calls: Vec<Vec<Vec<usize>>>, slo_ms: f64) -> ChainModel {
     ChainModel {
         hops,
-        stages,
+        calls,
         objective: Objective {
             slo_ms,
             percentile: 0.99,
@@ -79,7 +99,7 @@ fn api_chain(slo_ms: f64) -> ChainModel {
             hop("orders", 120.0, 0.2, 0.01, 500.0),
             hop("ledger", 25.0, 0.1, 0.01, 200.0),
         ],
-        vec![vec![0], vec![1], vec![2]],
+        vec![vec![vec![1]], vec![vec![2]], vec![]],
         slo_ms,
     )
 }
@@ -95,8 +115,21 @@ fn the_search_finds_the_brute_force_optimum() {
                     hop("a", 90.0, 0.25, 0.02, 400.0),
                     hop("b", 60.0, 0.1, 0.0, 0.0),
                 ],
-                vec![vec![0], vec![1, 2]],
+                vec![vec![vec![1, 2]], vec![], vec![]],
                 800.0,
+            ),
+            600,
+        ),
+        (
+            // The entry calls one function, then another: their times add up.
+            chain(
+                vec![
+                    hop("quote", 20.0, 0.1, 0.02, 300.0),
+                    hop("pricing", 150.0, 0.1, 0.02, 2000.0),
+                    hop("tax", 40.0, 0.2, 0.02, 200.0),
+                ],
+                vec![vec![vec![1], vec![2]], vec![], vec![]],
+                2600.0,
             ),
             600,
         ),
@@ -123,7 +156,6 @@ fn the_joint_choice_beats_an_equal_split_and_meets_the_objective() {
     let joint = model.evaluate(&table, &found);
     let split = model.evaluate(&table, &equal_split(&model, &table));
     assert!(joint.meets_objective);
-    assert!(split.meets_objective, "{split:?}");
     assert!(
         joint.usd_per_request < split.usd_per_request,
         "joint {joint:?} split {split:?}"
@@ -142,7 +174,7 @@ fn nothing_feasible_is_said_not_hidden() {
         "{}",
         decision.tradeoff
     );
-    assert!(decision.functions.iter().all(|f| f.chosen_mb == 3072));
+    assert!(decision.functions.iter().all(|f| f.chosen_mb == 2944));
 }
 
 #[test]
@@ -152,7 +184,7 @@ fn a_heavy_init_hop_owns_the_tail_and_cold_starts_show_in_the_p99() {
             hop("api", 30.0, 0.1, 0.0, 0.0),
             hop("model", 50.0, 0.1, 0.03, 2500.0),
         ],
-        vec![vec![0], vec![1]],
+        vec![vec![vec![1]], vec![]],
         4000.0,
     );
     let decision = decide("ml", &model, &vec![7, 7], None, 3);
@@ -173,7 +205,7 @@ fn provisioned_concurrency_on_a_cold_entry_is_named_when_cheapest() {
             hop("entry", 20.0, 0.05, 0.03, 3000.0),
             hop("next", 20.0, 0.05, 0.0, 0.0),
         ],
-        vec![vec![0], vec![1]],
+        vec![vec![vec![1]], vec![]],
         400.0,
     );
     let pc = EntryProvisioning {
@@ -205,13 +237,66 @@ fn the_same_seed_gives_the_same_decision() {
 fn warm_figures_leave_cold_starts_out() {
     let model = chain(
         vec![hop("solo", 100.0, 0.0, 0.5, 1000.0)],
-        vec![vec![0]],
+        vec![vec![]],
         5000.0,
     );
     let table = Table::new(&model, &Draws::new(&model, 1000, 2));
-    let warm = model.durations(&table, &[13], Starts::AllWarm);
-    assert!(warm.iter().all(|d| (d - 100.0).abs() < 1e-9));
-    let cold = model.durations(&table, &[13], Starts::AsInProduction);
-    let share = cold.iter().filter(|d| **d > 1000.0).count() as f64 / 1000.0;
-    assert!((share - 0.5).abs() < 0.06, "{share}");
+    let e = model.evaluate(&table, &[11]);
+    assert!((e.tail_warm_ms - 100.0).abs() < 1e-9, "{e:?}");
+    assert!((e.p50_warm_ms - 100.0).abs() < 1e-9, "{e:?}");
+    assert!(e.tail_ms > 1000.0, "{e:?}");
+}
+
+#[test]
+fn a_cold_start_as_likely_as_the_tail_decides_the_percentile() {
+    // 1.2% of requests start the entry cold (+500 ms): more than a p99 allows, however
+    // few draws happen to be cold (none are drawn: every pattern has its probability).
+    let model = chain(
+        vec![
+            hop("entry", 100.0, 0.05, 0.012, 500.0),
+            hop("next", 50.0, 0.05, 0.005, 150.0),
+        ],
+        vec![vec![vec![1]], vec![]],
+        450.0,
+    );
+    let table = Table::new(&model, &Draws::new(&model, 2000, 3));
+    let e = model.evaluate(&table, &[11, 11]);
+    assert!(!e.meets_objective, "{e:?}");
+    assert!(e.tail_ms > 450.0, "{e:?}");
+}
+
+#[test]
+fn a_four_function_fan_out_on_the_64_mb_grid_evaluates_few_assignments() {
+    // The lab's feed chain's shape: an aggregator fanning out to three functions, 46 sizes
+    // each (4.5 million assignments).
+    let grid = || (128..=3008).step_by(64);
+    let model = chain(
+        vec![
+            hop_on(grid(), "aggregator", 30.0, 0.08, 0.008, 250.0),
+            hop_on(grid(), "ranker", 240.0, 0.07, 0.008, 900.0),
+            hop_on(grid(), "profile", 45.0, 0.25, 0.008, 220.0),
+            hop_on(grid(), "ads", 90.0, 0.1, 0.008, 420.0),
+        ],
+        vec![vec![vec![1, 2, 3]], vec![], vec![], vec![]],
+        1300.0,
+    );
+    let table = Table::new(&model, &Draws::new(&model, 4000, 1));
+    let started = std::time::Instant::now();
+    let (found, stats) = cheapest(&model, &table);
+    eprintln!("{stats:?} in {:.1} s", started.elapsed().as_secs_f64());
+    let found = found.expect("feasible");
+    assert!(model.meets(&table, &found));
+    assert!(stats.nodes < 2_000, "{stats:?}");
+    // No single function moved one size down keeps the objective more cheaply.
+    let cost = model.usd_per_request(&table, &found);
+    for h in 0..4 {
+        for size in 0..found[h] {
+            let mut other = found.clone();
+            other[h] = size;
+            assert!(
+                !model.meets(&table, &other) || model.usd_per_request(&table, &other) >= cost,
+                "{other:?} beats {found:?}"
+            );
+        }
+    }
 }

@@ -43,6 +43,8 @@ pub fn production(report: &FunctionReport, days: f64) -> Result<Production, Stri
         monthly_invocations: derived.map(|d| d.monthly_invocations).unwrap_or(0.0),
         monthly_cost_usd: derived.and_then(|d| d.monthly_cost.as_ref().map(|c| c.total_usd)),
         cold_start_ratio: derived.and_then(|d| d.cold_start_ratio),
+        init_p50_ms: logs.and_then(|l| l.init_p50_ms),
+        init_p99_ms: logs.and_then(|l| l.init_p99_ms),
         max_memory_used_mb: logs.and_then(|l| l.max_memory_used_mb),
         mean_ms: metrics.and_then(|m| m.duration_avg_ms),
         p50_ms: metrics.and_then(|m| m.duration_p50_ms),

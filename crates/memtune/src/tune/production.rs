@@ -16,6 +16,11 @@ pub struct Production {
     pub monthly_invocations: f64,
     pub monthly_cost_usd: Option<f64>,
     pub cold_start_ratio: Option<f64>,
+    /// Median and p99 of the window's INIT durations (its cold starts' REPORT lines).
+    #[serde(default)]
+    pub init_p50_ms: Option<f64>,
+    #[serde(default)]
+    pub init_p99_ms: Option<f64>,
     /// The largest Max Memory Used in the window's REPORT lines.
     pub max_memory_used_mb: Option<f64>,
     #[serde(default)]
@@ -85,6 +90,8 @@ mod tests {
             monthly_invocations: 8e6,
             monthly_cost_usd: None,
             cold_start_ratio: None,
+            init_p50_ms: None,
+            init_p99_ms: None,
             max_memory_used_mb: None,
             mean_ms: Some(290.0),
             p50_ms: Some(279.0),

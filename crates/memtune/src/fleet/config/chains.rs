@@ -9,14 +9,16 @@ use super::{check_payloads, problem, Problem};
 use crate::sweep::payload::Payloads;
 use memtune_facts::{MAX_MEMORY_MB, MIN_MEMORY_MB};
 
-/// One chain as configured.
+/// One chain as configured: a call tree rooted at its entry function.
 #[derive(Debug, Clone)]
 pub struct Chain {
     pub name: String,
-    /// Stages in call order: each stage's function calls the next stage and waits for it.
-    /// Only the last stage may fan out: its caller calls its functions in parallel and
-    /// waits for the slowest.
-    pub stages: Vec<Vec<String>>,
+    /// The function every request enters through.
+    pub entry: String,
+    /// Who calls whom: each caller's synchronous calls in stages. Stages run one after
+    /// another; the calls of one stage run in parallel and the stage lasts as long as its
+    /// slowest call. Every function of the chain but the entry has exactly one caller.
+    pub calls: BTreeMap<String, Vec<Vec<String>>>,
     /// The end-to-end objective: the `percentile` (0..100) of the chain's duration at most
     /// `slo_ms`.
     pub slo_ms: f64,
@@ -28,14 +30,30 @@ pub struct Chain {
 }
 
 impl Chain {
-    /// Every function of the chain, in call order.
-    pub fn functions(&self) -> impl Iterator<Item = &str> {
-        self.stages.iter().flatten().map(String::as_str)
+    /// Every function of the chain, depth first from the entry (a caller before its callees,
+    /// callees in call order).
+    pub fn functions(&self) -> Vec<&str> {
+        let mut out = Vec::new();
+        let mut todo = vec![self.entry.as_str()];
+        while let Some(f) = todo.pop() {
+            out.push(f);
+            todo.extend(self.callees(f).into_iter().rev());
+        }
+        out
     }
 
-    /// The function every request enters through.
-    pub fn entry(&self) -> &str {
-        &self.stages[0][0]
+    /// The stages of calls `function` makes (empty for a function that calls none).
+    pub fn stages_of(&self, function: &str) -> &[Vec<String>] {
+        self.calls.get(function).map(Vec::as_slice).unwrap_or(&[])
+    }
+
+    /// The functions `function` calls, in call order.
+    pub fn callees(&self, function: &str) -> Vec<&str> {
+        self.stages_of(function)
+            .iter()
+            .flatten()
+            .map(String::as_str)
+            .collect()
     }
 }
 
@@ -57,53 +75,18 @@ pub(super) fn check_chain(
             "chain name is empty: give it a name such as \"checkout\"",
         ));
     }
-    if raw.stages.is_empty() {
+    let Some(entry) = raw
+        .entry
+        .map(|e| e.trim().to_string())
+        .filter(|e| !e.is_empty())
+    else {
         return Err(problem(
             at,
-            "stages",
-            format!("chain '{name}' has no stages: list them in call order, e.g. [[\"api\"], [\"pricing\", \"stock\"]]"),
+            "name",
+            format!("chain '{name}' has no entry: name the function requests enter through, e.g. entry = \"api\""),
         ));
-    }
-    let mut seen = BTreeSet::new();
-    for (i, stage) in raw.stages.iter().enumerate() {
-        if stage.is_empty() {
-            return Err(problem(
-                at,
-                "stages",
-                format!(
-                    "chain '{name}': stage {} is empty: each stage names one or more functions",
-                    i + 1
-                ),
-            ));
-        }
-        for function in stage {
-            if function.trim().is_empty() {
-                return Err(problem(
-                    at,
-                    "stages",
-                    format!(
-                        "chain '{name}': a function name in stage {} is empty",
-                        i + 1
-                    ),
-                ));
-            }
-            if !seen.insert(function.clone()) {
-                return Err(problem(
-                    at,
-                    "stages",
-                    format!("chain '{name}': function '{function}' appears twice: a chain calls each function once"),
-                ));
-            }
-        }
-    }
-    let last = raw.stages.len() - 1;
-    if let Some(i) = raw.stages[..last].iter().position(|s| s.len() > 1) {
-        return Err(problem(
-            at,
-            "stages",
-            format!("chain '{name}': stage {} fans out but is not the last stage: the stage after it would have no single caller", i + 1),
-        ));
-    }
+    };
+    let seen = check_calls(&name, &entry, &raw.calls).map_err(|m| problem(at, "calls", m))?;
     let Some(slo_ms) = raw.slo_ms else {
         return Err(problem(
             at,
@@ -154,7 +137,7 @@ pub(super) fn check_chain(
             return Err(problem(
                 at,
                 "payloads",
-                format!("chain '{name}': payloads names '{function}', which is not in its stages"),
+                format!("chain '{name}': payloads names '{function}', which is neither its entry nor called in it"),
             ));
         }
         if let Some(p) = check_payloads(Some(value), None, None, at, dir)? {
@@ -177,13 +160,70 @@ pub(super) fn check_chain(
     }
     Ok(Chain {
         name,
-        stages: raw.stages,
+        entry,
+        calls: raw.calls,
         slo_ms,
         percentile,
         payloads,
         min_mb,
         max_mb,
     })
+}
+
+/// What is wrong with a chain's call tree, or its functions: every callee called once,
+/// every caller reached from the entry, no call back to the entry, no empty name or stage.
+fn check_calls(
+    name: &str,
+    entry: &str,
+    calls: &BTreeMap<String, Vec<Vec<String>>>,
+) -> Result<BTreeSet<String>, String> {
+    let mut caller_of: BTreeMap<&str, &str> = BTreeMap::new();
+    for (caller, stages) in calls {
+        if stages.is_empty() {
+            return Err(format!("chain '{name}': '{caller}' calls nothing: give it stages, e.g. \"{caller}\" = [[\"b\"]], or remove it"));
+        }
+        for (i, stage) in stages.iter().enumerate() {
+            if stage.is_empty() {
+                return Err(format!(
+                    "chain '{name}': stage {} of '{caller}' is empty: each stage names one or more functions",
+                    i + 1
+                ));
+            }
+            for callee in stage {
+                if callee.trim().is_empty() {
+                    return Err(format!(
+                        "chain '{name}': a function name in stage {} of '{caller}' is empty",
+                        i + 1
+                    ));
+                }
+                if callee == entry {
+                    return Err(format!("chain '{name}': '{caller}' calls the entry '{entry}': the calls must not loop back"));
+                }
+                if let Some(first) = caller_of.insert(callee, caller) {
+                    return Err(format!(
+                        "chain '{name}': '{callee}' is called by '{first}' and again by '{caller}': a chain calls each function once"
+                    ));
+                }
+            }
+        }
+    }
+    // Every caller must be reached from the entry; with one caller each, that also rules
+    // out cycles.
+    let mut reached = BTreeSet::from([entry.to_string()]);
+    let mut todo = vec![entry];
+    while let Some(f) = todo.pop() {
+        for callee in calls.get(f).into_iter().flatten().flatten() {
+            if reached.insert(callee.clone()) {
+                todo.push(callee);
+            }
+        }
+    }
+    if let Some(lost) = calls.keys().find(|c| !reached.contains(*c)) {
+        return Err(format!(
+            "chain '{name}': '{lost}' makes calls but is not reached from the entry '{entry}': name its caller in calls, or remove it"
+        ));
+    }
+    Ok(reached)
 }
 
 /// Chain names are how the command finds a chain: no two alike.
@@ -212,30 +252,28 @@ mod tests {
         FleetConfig::parse(text, "fleet.toml", None).map_err(|e| e.to_string())
     }
 
-    const GOOD: &str = "[[chain]]\nname = \"checkout\"\n\
-        stages = [[\"api\"], [\"ledger\"], [\"price\", \"stock\"]]\n\
+    const GOOD: &str = "[[chain]]\nname = \"checkout\"\nentry = \"api\"\n\
+        calls = { api = [[\"ledger\"], [\"price\", \"stock\"]], ledger = [[\"db\"]] }\n\
         slo_ms = 300\npercentile = 99\n\
-        payloads = { api = '{\"cart\": 1}', price = { sku = 7 }, stock = '{}', ledger = '{}' }\n";
+        payloads = { api = '{\"cart\": 1}', price = { sku = 7 }, stock = '{}', ledger = '{}', db = '{}' }\n";
 
     #[test]
-    fn a_chain_parses_with_its_stages_payloads_and_objective() {
+    fn a_chain_parses_as_a_call_tree_with_payloads_and_objective() {
         let config = parse(GOOD).expect("valid");
         let chain = &config.chains[0];
         assert_eq!(chain.name, "checkout");
-        assert_eq!(chain.entry(), "api");
-        assert_eq!(
-            chain.functions().collect::<Vec<_>>(),
-            ["api", "ledger", "price", "stock"]
-        );
-        assert_eq!(chain.stages[2], ["price", "stock"]);
+        assert_eq!(chain.entry, "api");
+        assert_eq!(chain.functions(), ["api", "ledger", "db", "price", "stock"]);
+        assert_eq!(chain.stages_of("api")[1], ["price", "stock"]);
         assert_eq!((chain.slo_ms, chain.percentile), (300.0, 99.0));
-        assert_eq!(chain.payloads.len(), 4);
+        assert_eq!(chain.payloads.len(), 5);
         assert_eq!((chain.min_mb, chain.max_mb), (128, 3008));
     }
 
     #[test]
     fn a_missing_payload_is_empty_only_when_allowed() {
-        let text = "[[chain]]\nname = \"c\"\nstages = [[\"a\"], [\"b\"]]\nslo_ms = 100\n";
+        let text =
+            "[[chain]]\nname = \"c\"\nentry = \"a\"\ncalls = { a = [[\"b\"]] }\nslo_ms = 100\n";
         let err = parse(text).unwrap_err();
         assert!(err.contains("no payload for 'a'"), "{err}");
         let allowed = format!("[tuning]\nallow_empty_payload = true\n{text}");
@@ -246,19 +284,66 @@ mod tests {
     fn each_mistake_is_one_line_naming_its_line() {
         let head = "[tuning]\nallow_empty_payload = true\n[[chain]]\nname = \"c\"\n";
         let cases = [
-            ("stages = []\nslo_ms = 1\n", 5, "has no stages"),
-            ("stages = [[\"a\"], []]\nslo_ms = 1\n", 5, "stage 2 is empty"),
-            ("stages = [[\"a\"], [\"a\"]]\nslo_ms = 1\n", 5, "appears twice"),
-            ("stages = [[\"a\"]]\n", 4, "has no slo_ms"),
-            ("stages = [[\"a\", \"b\"], [\"c\"]]\nslo_ms = 1\n", 5, "fans out but is not the last"),
-            ("stages = [[\"a\"]]\nslo_ms = -3\n", 6, "positive number"),
-            ("stages = [[\"a\"]]\nslo_ms = 9\npercentile = 100\n", 7, "not a percentile"),
-            ("stages = [[\"a\"]]\nslo_ms = 9\nmax_mb = 20000\n", 7, "outside Lambda's range"),
-            ("stages = [[\"a\"]]\nslo_ms = 9\nmin_mb = 512\nmax_mb = 256\n", 8, "must be above"),
-            ("stages = [[\"a\"]]\nslo_ms = 9\npayloads = { b = '{}' }\n", 7, "not in its stages"),
-            ("stages = [[\"a\"]]\nslo_ms = 9\nfanout = 2\n", 7, "unknown field"),
+            ("calls = { a = [[\"b\"]] }\nslo_ms = 1\n", 4, "has no entry"),
             (
-                "stages = [[\"a\"]]\nslo_ms = 9\n[[chain]]\nname = \"c\"\nstages = [[\"b\"]]\nslo_ms = 9\n",
+                "entry = \"a\"\ncalls = { a = [] }\nslo_ms = 1\n",
+                6,
+                "calls nothing",
+            ),
+            (
+                "entry = \"a\"\ncalls = { a = [[\"b\"], []] }\nslo_ms = 1\n",
+                6,
+                "stage 2 of 'a' is empty",
+            ),
+            (
+                "entry = \"a\"\ncalls = { a = [[\"b\"], [\"b\"]] }\nslo_ms = 1\n",
+                6,
+                "calls each function once",
+            ),
+            (
+                "entry = \"a\"\ncalls = { a = [[\"b\"]], c = [[\"b\"]] }\nslo_ms = 1\n",
+                6,
+                "called by 'a' and again by 'c'",
+            ),
+            (
+                "entry = \"a\"\ncalls = { a = [[\"b\"]], b = [[\"a\"]] }\nslo_ms = 1\n",
+                6,
+                "must not loop back",
+            ),
+            (
+                "entry = \"a\"\ncalls = { a = [[\"b\"]], x = [[\"y\"]] }\nslo_ms = 1\n",
+                6,
+                "not reached from the entry",
+            ),
+            ("entry = \"a\"\n", 4, "has no slo_ms"),
+            ("entry = \"a\"\nslo_ms = -3\n", 6, "positive number"),
+            (
+                "entry = \"a\"\nslo_ms = 9\npercentile = 100\n",
+                7,
+                "not a percentile",
+            ),
+            (
+                "entry = \"a\"\nslo_ms = 9\nmax_mb = 20000\n",
+                7,
+                "outside Lambda's range",
+            ),
+            (
+                "entry = \"a\"\nslo_ms = 9\nmin_mb = 512\nmax_mb = 256\n",
+                8,
+                "must be above",
+            ),
+            (
+                "entry = \"a\"\nslo_ms = 9\npayloads = { b = '{}' }\n",
+                7,
+                "neither its entry nor called",
+            ),
+            (
+                "entry = \"a\"\nslo_ms = 9\nstages = [[\"a\"]]\n",
+                7,
+                "unknown field",
+            ),
+            (
+                "entry = \"a\"\nslo_ms = 9\n[[chain]]\nname = \"c\"\nentry = \"b\"\nslo_ms = 9\n",
                 8,
                 "defined twice",
             ),

@@ -45,8 +45,9 @@ pub(super) struct RawCapacity {
 #[serde(deny_unknown_fields)]
 pub(super) struct RawChain {
     pub(super) name: String,
+    pub(super) entry: Option<String>,
     #[serde(default)]
-    pub(super) stages: Vec<Vec<String>>,
+    pub(super) calls: BTreeMap<String, Vec<Vec<String>>>,
     pub(super) slo_ms: Option<f64>,
     pub(super) percentile: Option<f64>,
     #[serde(default)]

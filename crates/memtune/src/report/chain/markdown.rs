@@ -10,13 +10,13 @@ pub fn render(run: &ChainRun) -> String {
         "# Chain {}\n\nObjective: {p} at most {:.0} ms end to end. Run `{}` in {}.\n\n{}\n\n",
         d.chain, d.objective.slo_ms, run.run_id, run.region, d.tradeoff
     );
-    out.push_str("| function | stage | now | chosen | equal split | tail share | own-work samples | curve |\n|---|---:|---:|---:|---:|---:|---:|---|\n");
+    out.push_str("| function | called by | now | chosen | equal split | tail share | own-work samples | curve |\n|---|---|---:|---:|---:|---:|---:|---|\n");
     for f in &d.functions {
         let measured = run.measured.iter().find(|m| m.function == f.function);
         out.push_str(&format!(
             "| {} | {} | {} MB | {} MB | {} MB | {:.0}% | {} | {} |\n",
             f.function,
-            f.stage,
+            f.caller.as_deref().unwrap_or("-"),
             f.current_mb,
             f.chosen_mb,
             f.equal_split_mb,

@@ -66,6 +66,7 @@ mod tests {
                 })
                 .collect(),
             cold_probability: 0.0,
+            init_sigma: 0.0,
             init_billed: true,
         }
     }
@@ -73,7 +74,7 @@ mod tests {
     fn run() -> ChainRun {
         let model = ChainModel {
             hops: vec![hop("api", 20.0), hop("db", 50.0)],
-            stages: vec![vec![0], vec![1]],
+            calls: vec![vec![vec![1]], vec![]],
             objective: Objective {
                 slo_ms: 200.0,
                 percentile: 0.99,
@@ -109,7 +110,7 @@ mod tests {
             table.contains("db: 1 of 19 warm invocations left out"),
             "{table}"
         );
-        assert!(markdown.contains("| db | 2 | 1024 MB |"), "{markdown}");
+        assert!(markdown.contains("| db | api | 1024 MB |"), "{markdown}");
         assert_eq!(json["decision"]["functions"][1]["function"], "db");
         assert_eq!(json["decision"]["chosen"]["meets_objective"], true);
     }

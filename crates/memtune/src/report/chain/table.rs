@@ -11,14 +11,14 @@ pub fn render(run: &ChainRun) -> String {
         d.chain, d.objective.slo_ms, d.requests_drawn, d.seed
     );
     out.push_str(&format!(
-        "{:<28} {:>5} {:>10} {:>10} {:>11} {:>10}\n",
-        "function", "stage", "now MB", "chosen MB", "equal split", "tail share"
+        "{:<28} {:<28} {:>10} {:>10} {:>11} {:>10}\n",
+        "function", "called by", "now MB", "chosen MB", "equal split", "tail share"
     ));
     for f in &d.functions {
         out.push_str(&format!(
-            "{:<28} {:>5} {:>10} {:>10} {:>11} {:>9.0}%\n",
+            "{:<28} {:<28} {:>10} {:>10} {:>11} {:>9.0}%\n",
             f.function,
-            f.stage,
+            f.caller.as_deref().unwrap_or("-"),
             f.current_mb,
             f.chosen_mb,
             f.equal_split_mb,
