@@ -87,6 +87,15 @@ impl std::fmt::Debug for AwsLambda {
     }
 }
 
+/// aws-sdk-s3's client for `config`. A custom endpoint (the lab) is addressed path-style:
+/// virtual-hosted names (`bucket.127.0.0.1`) do not resolve there.
+fn s3_client(config: &aws_config::SdkConfig) -> aws_sdk_s3::Client {
+    let s3 = aws_sdk_s3::config::Builder::from(config)
+        .force_path_style(config.endpoint_url().is_some())
+        .build();
+    aws_sdk_s3::Client::from_conf(s3)
+}
+
 impl AwsLambda {
     /// Calls as fast as they are made.
     pub fn new(config: &aws_config::SdkConfig) -> AwsLambda {
@@ -95,7 +104,7 @@ impl AwsLambda {
             target: Target::of(config, "lambda"),
             logs: aws_sdk_cloudwatchlogs::Client::new(config),
             logs_target: Target::of(config, "logs"),
-            s3: super::aws_staging::client(config),
+            s3: s3_client(config),
             s3_target: Target::of(config, "s3"),
             pacer: None,
             get_function_denied: Arc::new(AtomicBool::new(false)),

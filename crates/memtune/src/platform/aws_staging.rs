@@ -7,15 +7,6 @@ use aws_sdk_s3::primitives::ByteStream;
 use super::aws::{map_error, AwsLambda};
 use super::{PlatformError, PlatformResult};
 
-/// aws-sdk-s3's client for `config`. A custom endpoint (the lab) is addressed path-style:
-/// virtual-hosted names (`bucket.127.0.0.1`) do not resolve there.
-pub(super) fn client(config: &aws_config::SdkConfig) -> aws_sdk_s3::Client {
-    let s3 = aws_sdk_s3::config::Builder::from(config)
-        .force_path_style(config.endpoint_url().is_some())
-        .build();
-    aws_sdk_s3::Client::from_conf(s3)
-}
-
 impl AwsLambda {
     pub(super) async fn put_package(
         &self,
