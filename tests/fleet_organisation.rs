@@ -6,9 +6,17 @@
 mod common;
 
 use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
 
 use aws_config::sts::AssumeRoleProvider;
 use aws_config::Region;
+use memtune::fleet::config::FleetConfig;
+use memtune::fleet::run::RunSettings;
+use memtune::orchestrate::organisation::{self, OrganisationInputs};
+use memtune::platform::pacing::ApiRates;
+use memtune_facts::pricing::PriceBook;
+use memtune_lab::quotas::{ApiClass, ApiQuotas};
 use memtune_lab::tenancy::TenancyConfig;
 use memtune_lab::{LabConfig, LabServer};
 use serde_json::Value;
@@ -47,6 +55,10 @@ working_set_mb = 60
 "#;
 
 async fn org_lab() -> LabServer {
+    org_lab_with(|_| {}).await
+}
+
+async fn org_lab_with(configure: impl FnOnce(&mut LabConfig)) -> LabServer {
     let mut config = LabConfig::new(common::profiles(FLEET));
     // Invocations take a little wall time (1/500 of the simulated), so they overlap.
     config.time_scale = 0.002;
@@ -57,6 +69,7 @@ async fn org_lab() -> LabServer {
         regions: REGIONS.iter().map(|r| r.to_string()).collect(),
         roles: vec![format!("memtune-tuner:{EXTERNAL_ID}").parse().unwrap()],
     };
+    configure(&mut config);
     common::start_lab_with(config).await
 }
 
@@ -448,5 +461,103 @@ async fn rollback_of_a_target_run_acts_as_its_role_in_its_account_and_region() {
         };
         assert_eq!(state.memory_mb, expected.memory_mb, "{key}");
     }
+    lab.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn paced_copies_are_counted_and_never_refused() {
+    let lab = org_lab_with(|c| c.quotas = Some(ApiQuotas::AWS)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let (account, region) = (ACCOUNTS[0], REGIONS[0]);
+    let client = client(&lab.endpoint(), account, region).await;
+    let mut before = BTreeMap::new();
+    for name in ["orders", "thumbnails", "ledger"] {
+        before.insert(name, common::function_state(&client, name).await);
+    }
+    // What the checks above spent, and a full bucket for the run.
+    let spent = |class| lab.tenants.admitted(account, region, class);
+    let (checks_cp, checks_gf) = (spent(ApiClass::ControlPlane), spent(ApiClass::GetFunction));
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+
+    let text = format!(
+        r#"
+[tuning]
+allow_empty_payload = true
+search = "grid"
+sizes = [256, 1024]
+invocations = 3
+warmup = 0
+isolate = "clone"
+
+[[target]]
+account = "{account}"
+role_arn = "arn:aws:iam::{account}:role/memtune-tuner"
+external_id = "{EXTERNAL_ID}"
+regions = ["{region}"]
+"#
+    );
+    let config = FleetConfig::parse(&text, "test config", None).unwrap();
+    let settings = RunSettings::for_config(
+        &config,
+        "paced-copies".into(),
+        String::new(),
+        dir.path().join("state"),
+        Some(lab.endpoint()),
+    );
+    let base = lab.client_config().await;
+    let book = PriceBook::builtin();
+    let inputs = OrganisationInputs {
+        base: &base,
+        book: &book,
+        config: &config,
+        config_path: Path::new("test config"),
+        production_days: None,
+        pacing: Some(ApiRates::AWS),
+    };
+    let targets = organisation::run(
+        &inputs,
+        settings,
+        || None,
+        |_, _| Arc::new(|_| {}),
+        std::future::pending::<()>(),
+    )
+    .await;
+    let target = &targets[0];
+    let finished = target
+        .outcome
+        .as_ref()
+        .unwrap_or_else(|e| panic!("{}", e.line()));
+    let results = finished.history.results(&finished.run.run_id).unwrap();
+    assert_eq!(results.len(), 3);
+    for r in &results {
+        assert_eq!(
+            r.status,
+            memtune::fleet::outcome::Status::Recommended,
+            "{r:?}"
+        );
+    }
+
+    // Every Lambda call the run made waited its turn under its quota and was counted: the
+    // copies' CreateFunction and DeleteFunction among them. None was refused.
+    let calls = target.api_calls.expect("paced");
+    let refused = |class| lab.tenants.refused(account, region, class);
+    assert_eq!(refused(ApiClass::ControlPlane), 0);
+    assert_eq!(refused(ApiClass::GetFunction), 0);
+    assert_eq!(
+        calls.control_plane,
+        spent(ApiClass::ControlPlane) - checks_cp
+    );
+    assert_eq!(calls.get_function, spent(ApiClass::GetFunction) - checks_gf);
+
+    // The originals were only read, and no copy is left.
+    for (name, state) in &before {
+        assert_eq!(
+            *state,
+            common::function_state(&client, name).await,
+            "{name}"
+        );
+    }
+    let left = client.list_functions().send().await.unwrap();
+    assert_eq!(left.functions().len(), 3, "{:?}", left.functions());
     lab.stop().await;
 }

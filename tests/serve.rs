@@ -52,13 +52,23 @@ async fn start_on(
     configure: impl FnOnce(&mut LabConfig),
     serve_args: &[&str],
 ) -> Service {
-    let original = common::demo_memory();
     let mut config = LabConfig::new(lab::demo_profiles());
     configure(&mut config);
-    let lab = start_lab_with(config).await;
+    start_service(config, CONFIG, listen, serve_args).await
+}
+
+/// A lab with `lab_config` and `memtune serve` with the fleet config `fleet` against it.
+async fn start_service(
+    lab_config: LabConfig,
+    fleet: &str,
+    listen: &str,
+    serve_args: &[&str],
+) -> Service {
+    let original = common::demo_memory();
+    let lab = start_lab_with(lab_config).await;
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("fleet.toml");
-    std::fs::write(&path, CONFIG).unwrap();
+    std::fs::write(&path, fleet).unwrap();
     let path = path.display().to_string();
     let mut args = vec!["serve", "--config", &path, "--listen", listen];
     args.extend_from_slice(serve_args);
@@ -371,4 +381,217 @@ async fn listening_beyond_loopback_prints_a_warning() {
     assert_eq!(local.terminate().await, Some(0));
     let logs = local.logs.lock().unwrap().clone();
     assert!(!logs.contains("warning: memtune serve listens"), "{logs}");
+}
+
+mod targets {
+    //! `memtune serve` with `[[target]]` entries: every account and region of a run, each as
+    //! its role, the API naming each function's account and region, a target whose role
+    //! cannot be assumed failing alone, and SIGTERM restoring each target as its role.
+
+    use super::*;
+    use aws_config::sts::AssumeRoleProvider;
+    use memtune_lab::tenancy::TenancyConfig;
+
+    const OWN: &str = "999999999999";
+    const TUNED: &str = "111111111111";
+    const REFUSED: &str = "222222222222";
+    const REGIONS: [&str; 2] = ["us-east-1", "eu-west-1"];
+    const EXTERNAL_ID: &str = "serve-ext-1";
+    const NAMES: [&str; 2] = ["orders", "ledger"];
+
+    const FUNCTIONS: &str = r#"
+[[function]]
+name = "orders"
+memory_mb = 1024
+timeout_s = 10
+[function.workload]
+cpu_ms = 300.0
+working_set_mb = 60
+
+[[function]]
+name = "ledger"
+memory_mb = 2048
+timeout_s = 10
+[function.workload]
+cpu_ms = 100.0
+io_ms = 40.0
+working_set_mb = 60
+"#;
+
+    fn lab_config(time_scale: f64) -> LabConfig {
+        let mut config = LabConfig::new(common::profiles(FUNCTIONS));
+        config.time_scale = time_scale;
+        config.tenancy = TenancyConfig {
+            accounts: [OWN, TUNED, REFUSED].map(String::from).to_vec(),
+            regions: REGIONS.map(String::from).to_vec(),
+            roles: vec![format!("memtune-tuner:{EXTERNAL_ID}").parse().unwrap()],
+        };
+        config
+    }
+
+    /// `[[target]]`s: TUNED in both regions; REFUSED (a wrong external id) when asked.
+    fn fleet(with_refused: bool) -> String {
+        let target = |account: &str, external_id: &str, regions: &str| {
+            format!(
+                "\n[[target]]\naccount = \"{account}\"\n\
+                 role_arn = \"arn:aws:iam::{account}:role/memtune-tuner\"\n\
+                 external_id = \"{external_id}\"\nregions = [{regions}]\n"
+            )
+        };
+        let mut text = String::from(
+            "[tuning]\nallow_empty_payload = true\nsearch = \"grid\"\nsizes = [256, 1024]\n\
+             invocations = 3\nwarmup = 0\n",
+        );
+        text.push_str(&target(TUNED, EXTERNAL_ID, "\"us-east-1\", \"eu-west-1\""));
+        if with_refused {
+            text.push_str(&target(REFUSED, "wrong-id", "\"us-east-1\""));
+        }
+        text
+    }
+
+    async fn client(endpoint: &str, region: &str) -> aws_sdk_lambda::Client {
+        let base = common::sdk_config(endpoint).await;
+        let provider =
+            AssumeRoleProvider::builder(format!("arn:aws:iam::{TUNED}:role/memtune-tuner"))
+                .external_id(EXTERNAL_ID)
+                .configure(&base)
+                .build()
+                .await;
+        let sdk = base
+            .into_builder()
+            .region(aws_config::Region::new(region.to_string()))
+            .credentials_provider(aws_sdk_lambda::config::SharedCredentialsProvider::new(
+                provider,
+            ))
+            .build();
+        aws_sdk_lambda::Client::new(&sdk)
+    }
+
+    /// Every function's state in TUNED's regions, by `REGION/NAME`.
+    async fn states(endpoint: &str) -> BTreeMap<String, common::FunctionState> {
+        let mut all = BTreeMap::new();
+        for region in REGIONS {
+            let c = client(endpoint, region).await;
+            for name in NAMES {
+                all.insert(
+                    format!("{region}/{name}"),
+                    common::function_state(&c, name).await,
+                );
+            }
+        }
+        all
+    }
+
+    async fn get(service: &Service, path: &str) -> Value {
+        let (status, body) = http(&service.addr, "GET", path, Some(TOKEN)).await;
+        assert_eq!(status, 200, "GET {path}: {body}");
+        serde_json::from_str(&body).unwrap()
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_run_covers_every_target_and_the_api_names_each_account_and_region() {
+        let mut service = start_service(lab_config(0.0), &fleet(true), "127.0.0.1:0", &[]).await;
+        let before = states(&service.lab.endpoint()).await;
+        let startup = service.logs.lock().unwrap().clone();
+        assert!(
+            startup.contains(&format!("warning: [[target]] {REFUSED}: "))
+                && startup.contains(&format!("cannot assume arn:aws:iam::{REFUSED}:role/")),
+            "{startup}"
+        );
+
+        let (status, body) = http(&service.addr, "POST", "/api/runs", Some(TOKEN)).await;
+        assert_eq!(status, 202, "{body}");
+        let run_id = serde_json::from_str::<Value>(&body).unwrap()["run"]["run_id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let metrics = service
+            .wait_for_metric("memtune_runs_total{outcome=\"with_failures\"}", 1.0)
+            .await;
+        assert_eq!(
+            metric(&metrics, "memtune_functions_total{status=\"recommended\"}"),
+            4.0,
+            "{metrics}"
+        );
+
+        // The target that could not be reached, in one line.
+        let health = get(&service, "/healthz").await;
+        let last = &health["last_run"];
+        assert_eq!(last["run_id"], run_id.as_str());
+        assert_eq!(last["outcome"], "with_failures");
+        let not_tuned = last["targets_not_tuned"].as_array().unwrap();
+        assert_eq!(not_tuned.len(), 1, "{health}");
+        let line = not_tuned[0].as_str().unwrap();
+        assert!(
+            line.starts_with(&format!("{REFUSED}/us-east-1: not tuned: "))
+                && line.contains("not authorized to perform: sts:AssumeRole"),
+            "{line}"
+        );
+
+        // The run is each account-region's run, each function with its account and region.
+        let run = get(&service, &format!("/api/runs/{run_id}")).await;
+        let targets = run["targets"].as_array().unwrap();
+        assert_eq!(targets.len(), 2, "{run}");
+        for t in targets {
+            let region = t["region"].as_str().unwrap();
+            assert_eq!(t["id"], format!("{run_id}-{TUNED}-{region}").as_str());
+            assert_eq!(t["status"], "finished");
+            assert!(t["role"]["role_arn"].as_str().unwrap().contains(TUNED));
+            let functions = t["functions"].as_array().unwrap();
+            assert_eq!(functions.len(), 2, "{t}");
+            for f in functions {
+                assert_eq!(f["account"], TUNED, "{f}");
+                assert_eq!(f["region"], region, "{f}");
+                assert_eq!(f["status"], "recommended", "{f}");
+            }
+        }
+        let orders = get(&service, "/api/functions/orders").await;
+        let mut regions: Vec<&str> = orders["history"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| {
+                assert_eq!(e["account"], TUNED, "{e}");
+                e["region"].as_str().unwrap()
+            })
+            .collect();
+        regions.sort();
+        assert_eq!(regions, ["eu-west-1", "us-east-1"]);
+
+        assert_eq!(service.terminate().await, Some(0));
+        assert_eq!(before, states(&service.lab.endpoint()).await);
+        for region in REGIONS {
+            let other = service.lab.tenants.get(OWN, region).unwrap().stats();
+            assert_eq!(other.invocations, 0, "the tuner's own account was tuned");
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn sigterm_restores_each_target_as_its_role() {
+        let mut service = start_service(lab_config(0.05), &fleet(false), "127.0.0.1:0", &[]).await;
+        let endpoint = service.lab.endpoint();
+        let before = states(&endpoint).await;
+        let (status, body) = http(&service.addr, "POST", "/api/runs", Some(TOKEN)).await;
+        assert_eq!(status, 202, "{body}");
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while states(&endpoint).await == before {
+            assert!(Instant::now() < deadline, "the run changed nothing");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert_eq!(service.terminate().await, Some(0));
+        // The caller's own credentials act in OWN, where the same names exist: the service
+        // restored each function as the target's role, in its account and region.
+        assert_eq!(before, states(&endpoint).await);
+        let history = History::open(&service.dir.path().join("state")).unwrap();
+        let runs = history.runs(10).unwrap();
+        // A target that finished before SIGTERM keeps its status.
+        assert!(
+            runs.iter().any(|r| r.status == RunStatus::Interrupted),
+            "{runs:?}"
+        );
+        assert!(
+            runs.iter().all(|r| r.status != RunStatus::Running),
+            "{runs:?}"
+        );
+    }
 }

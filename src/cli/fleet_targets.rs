@@ -7,11 +7,13 @@ use std::time::Instant;
 
 use super::fleet_progress::finished_line;
 use super::CliError;
+use memtune::fleet::config::FleetConfig;
 use memtune::fleet::run::{Progress, RunSettings};
 use memtune::orchestrate::organisation::{self, OrganisationInputs, TargetFailure, TargetRun};
 use memtune::orchestrate::{Event, OnEvent};
 use memtune::preflight::state;
 use memtune::report::Report;
+use memtune_facts::pricing::PriceBook;
 
 /// Runs every target; Ok holds the merged report and the failed targets' count.
 pub(super) async fn run(
@@ -19,13 +21,7 @@ pub(super) async fn run(
     settings: RunSettings,
     force: bool,
 ) -> Result<(Report, usize), CliError> {
-    for region in inputs.config.targets.iter().flat_map(|t| &t.regions) {
-        inputs.book.region(region).map_err(|e| {
-            CliError::usage(format!(
-                "{e} (pass --pricing FILE with prices for {region})"
-            ))
-        })?;
-    }
+    check_regions_priced(inputs.config, inputs.book)?;
     let state_dir = settings.state_dir.clone();
     let retune = {
         let history =
@@ -46,6 +42,18 @@ pub(super) async fn run(
         .map_err(|e| CliError::failed(format!("reading the run's results back: {e}")))?;
     let report = Report::Fleet(Box::new(merged));
     Ok((report, failed))
+}
+
+/// Every target region has prices in the price book, or one line says which has not.
+pub(super) fn check_regions_priced(config: &FleetConfig, book: &PriceBook) -> Result<(), CliError> {
+    for region in config.targets.iter().flat_map(|t| &t.regions) {
+        book.region(region).map_err(|e| {
+            CliError::usage(format!(
+                "{e} (pass --pricing FILE with prices for {region})"
+            ))
+        })?;
+    }
+    Ok(())
 }
 
 /// Prints each finished function as `ACCOUNT/REGION name: ...`.

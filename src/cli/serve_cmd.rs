@@ -8,9 +8,10 @@ use clap::{Args, ValueEnum};
 
 use super::aws_args::{platform_error, preflight_error, AwsArgs};
 use super::fleet_cmd;
+use super::fleet_targets;
 use super::CliError;
 use memtune::fleet::{self, schedule::Schedule};
-use memtune::orchestrate::{self, service::ServiceRun};
+use memtune::orchestrate::{self, organisation, service::ServiceRun};
 use memtune::platform::aws::AwsLambda;
 use memtune::preflight;
 use memtune::serve::{self, fleet_runs, ServeOptions};
@@ -33,7 +34,8 @@ enum LogFormat {
   curl -s -X POST -H 'Authorization: Bearer s3cret' localhost:8787/api/runs
 
 Runs `memtune fleet` with the config on the schedule (and when POST /api/runs asks), one run
-at a time. The API: GET /healthz, GET /metrics (Prometheus text), GET /api/runs,
+at a time; with [[target]] entries, every target's regions at once, each as its role, as
+`memtune fleet` does (each recorded as RUN-ACCOUNT-REGION). The API: GET /healthz, GET /metrics (Prometheus text), GET /api/runs,
 GET /api/runs/{id}, GET /api/functions/{name} (the history), POST /api/runs (needs
 `Authorization: Bearer <token>`, the token from MEMTUNE_API_TOKEN or [serve] token; without
 one, triggering is off). With a token, every request needs it, reads too. Listening beyond
@@ -87,12 +89,6 @@ pub async fn run(args: ServeArgs) -> Result<(), CliError> {
         sdk,
         region,
     } = fleet_cmd::load(&args.config, args.pricing.as_deref(), &args.aws).await?;
-    if !config.targets.is_empty() {
-        return Err(CliError::usage(format!(
-            "{}: memtune serve does not run [[target]] entries yet: run `memtune fleet --config` on a schedule, or remove them",
-            args.config.display()
-        )));
-    }
     let schedule = match args.schedule.as_deref() {
         Some(text) => Some(Schedule::parse(text).map_err(CliError::usage)?),
         None => config.serve.schedule.clone(),
@@ -109,13 +105,22 @@ pub async fn run(args: ServeArgs) -> Result<(), CliError> {
     // selection valid, the payloads within Lambda's limit and every permission granted.
     let state_dir = journal::state_dir();
     fleet_cmd::check_state_dir(&state_dir)?;
-    let api = AwsLambda::new(&sdk);
-    let plan = fleet::plan(&api, &config, &fleet::jobs::memory_times_timeout)
-        .await
-        .map_err(|e| platform_error("checking the fleet config against the account", &e))?;
-    preflight::check_plan(&api, &plan, orchestrate::applies_via_alias(&config))
-        .await
-        .map_err(preflight_error)?;
+    if config.targets.is_empty() {
+        let api = AwsLambda::new(&sdk);
+        let plan = fleet::plan(&api, &config, &fleet::jobs::memory_times_timeout)
+            .await
+            .map_err(|e| platform_error("checking the fleet config against the account", &e))?;
+        preflight::check_plan(&api, &plan, orchestrate::applies_via_alias(&config))
+            .await
+            .map_err(preflight_error)?;
+    } else {
+        // Each run plans and checks every target anew; one that cannot be reached fails
+        // alone, then as now.
+        fleet_targets::check_regions_priced(&config, &book)?;
+        for line in organisation::unreachable(&config, &sdk).await {
+            eprintln!("warning: [[target]] {line}; each run leaves that account out, with one line, until the role can be assumed");
+        }
+    }
     init_logs(args.log_format);
     let service = ServiceRun {
         connect: args.aws.options(),
@@ -138,7 +143,7 @@ pub async fn run(args: ServeArgs) -> Result<(), CliError> {
     };
     serve::serve(
         options,
-        fleet_runs::runner(service, api),
+        fleet_runs::runner(service),
         |addr| {
             if let Some(warning) = serve::exposure_warning(addr, token_set) {
                 eprintln!("{warning}");

@@ -101,9 +101,10 @@ impl Bucket {
     }
 }
 
-/// The quotas of one account and region, and how often they refused.
+/// The quotas of one account and region, and how often they admitted and refused.
 pub struct RateLimiter {
     buckets: Mutex<[Bucket; 4]>,
+    admitted: [AtomicU64; 4],
     refused: [AtomicU64; 4],
 }
 
@@ -116,6 +117,7 @@ impl RateLimiter {
                 Bucket::new(quotas.get_policy_rps),
                 Bucket::new(quotas.invoke_rps_per_concurrency * concurrency as f64),
             ]),
+            admitted: Default::default(),
             refused: Default::default(),
         }
     }
@@ -124,6 +126,7 @@ impl RateLimiter {
     pub fn admit(&self, class: ApiClass) -> Result<(), AwsError> {
         let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
         if buckets[class.index()].take(Instant::now()) {
+            self.admitted[class.index()].fetch_add(1, Ordering::Relaxed);
             return Ok(());
         }
         self.refused[class.index()].fetch_add(1, Ordering::Relaxed);
@@ -147,6 +150,11 @@ impl RateLimiter {
     pub fn refused(&self, class: ApiClass) -> u64 {
         self.refused[class.index()].load(Ordering::Relaxed)
     }
+
+    /// Requests admitted so far, per class.
+    pub fn admitted(&self, class: ApiClass) -> u64 {
+        self.admitted[class.index()].load(Ordering::Relaxed)
+    }
 }
 
 #[cfg(test)]
@@ -160,6 +168,7 @@ mod tests {
             .filter(|_| limiter.admit(ApiClass::ControlPlane).is_ok())
             .count();
         assert_eq!(admitted, 15);
+        assert_eq!(limiter.admitted(ApiClass::ControlPlane), 15);
         assert_eq!(limiter.refused(ApiClass::ControlPlane), 25);
         // GetFunction has its own quota.
         assert!(limiter.admit(ApiClass::GetFunction).is_ok());

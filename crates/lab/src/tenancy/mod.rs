@@ -150,6 +150,14 @@ impl Tenants {
             .map_or(0, |l| l.refused(class))
     }
 
+    /// Lambda requests of `class` admitted under its quota in `account` and `region`.
+    pub fn admitted(&self, account: &str, region: &str, class: ApiClass) -> u64 {
+        self.labs
+            .get(&(account.to_string(), region.to_string()))
+            .and_then(|t| t.limiter.as_ref())
+            .map_or(0, |l| l.admitted(class))
+    }
+
     /// A role callers may assume in `account`, if the lab serves that account.
     pub fn role(&self, account: &str, name: &str) -> Option<&LabRole> {
         let served = self.labs.keys().any(|(a, _)| a == account);

@@ -605,11 +605,14 @@ impl History {
             .map_err(|e| self.err(e))
     }
 
-    /// Ends a run that produced no results (interrupted, or failed before tuning).
+    /// Ends a run that produced no results (interrupted, or failed before tuning); a run
+    /// that has ended already (a target that finished before its organisation run was
+    /// stopped) keeps its status.
     pub fn end_run(&self, id: &str, status: RunStatus) -> HistoryResult<()> {
         self.conn
             .execute(
-                "UPDATE runs SET status = ?2, finished_at = ?3 WHERE id = ?1",
+                "UPDATE runs SET status = ?2, finished_at = ?3
+                 WHERE id = ?1 AND finished_at IS NULL",
                 params![id, status.as_str(), Utc::now().to_rfc3339()],
             )
             .map_err(|e| self.err(e))?;
@@ -649,6 +652,22 @@ impl History {
             applied_changes: self.applied_changes(id)?,
             summary,
         }))
+    }
+
+    /// The run of each account and region of the `[[target]]` run `id` (recorded as
+    /// `ID-ACCOUNT-REGION`), in the order of their ids.
+    pub fn target_runs(&self, id: &str) -> HistoryResult<Vec<RunDetail>> {
+        let prefix = format!("{id}-");
+        let ids: Vec<String> = self.query(
+            "SELECT id FROM runs WHERE substr(id, 1, ?2) = ?1 ORDER BY id",
+            params![prefix, prefix.chars().count() as i64],
+            |row| row.get(0),
+        )?;
+        let mut runs = Vec::new();
+        for id in ids {
+            runs.extend(self.run(&id)?);
+        }
+        Ok(runs)
     }
 
     /// Every run's entry for one function, newest first.

@@ -170,6 +170,21 @@ async fn run_target(
     }
 }
 
+/// One line per target account whose role cannot be assumed now (tried in its first
+/// region), all tried at once.
+pub async fn unreachable(config: &FleetConfig, base: &aws_config::SdkConfig) -> Vec<String> {
+    let checks = config.targets.iter().filter_map(|t| {
+        let region = t.regions.first()?;
+        Some(async move {
+            assume_role(base, &t.role(), region)
+                .await
+                .err()
+                .map(|e| format!("{}: {e}", t.account))
+        })
+    });
+    join_all(checks).await.into_iter().flatten().collect()
+}
+
 /// One fleet run of every function of every target that ran, for one report, read back from
 /// each target's history: each function named `ACCOUNT/REGION/NAME` and carrying its account
 /// and region.

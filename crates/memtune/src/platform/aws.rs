@@ -154,6 +154,13 @@ impl AwsLambda {
         }
     }
 
+    /// Waits for a GetFunction call's turn (its own quota).
+    async fn pace_get_function(&self) {
+        if let Some(p) = &self.pacer {
+            p.get_function().await;
+        }
+    }
+
     pub fn region(&self) -> Option<String> {
         self.client.config().region().map(|r| r.to_string())
     }
@@ -370,6 +377,7 @@ fn to_alias(a: &AliasConfiguration) -> AliasInfo {
 
 impl LambdaApi for AwsLambda {
     async fn get_definition(&self, name: &str) -> PlatformResult<FunctionDefinition> {
+        self.pace_get_function().await;
         self.fetch_definition(name).await
     }
 
@@ -378,11 +386,12 @@ impl LambdaApi for AwsLambda {
     }
 
     async fn create_function(&self, new: &NewFunction) -> PlatformResult<FunctionConfig> {
-        self.create(new).await
+        // A throttled CreateFunction created nothing: sending it again is safe.
+        self.control(|| self.create(new)).await
     }
 
     async fn delete_function(&self, name: &str) -> PlatformResult<()> {
-        self.delete_whole(name).await
+        self.control(|| self.delete_whole(name)).await
     }
 
     async fn delete_log_group(&self, log_group: &str) -> PlatformResult<()> {
@@ -427,9 +436,7 @@ impl LambdaApi for AwsLambda {
         if self.get_function_denied.load(Ordering::Relaxed) {
             return self.get_configuration(name, None).await;
         }
-        if let Some(p) = &self.pacer {
-            p.get_function().await;
-        }
+        self.pace_get_function().await;
         let out = self.client.get_function().function_name(name).send().await;
         match out {
             Ok(out) => match out.configuration() {
@@ -741,32 +748,36 @@ impl LambdaApi for AwsLambda {
         name: &str,
         qualifier: &str,
     ) -> PlatformResult<Option<ProvisionedConcurrency>> {
-        let result = self
-            .client
-            .get_provisioned_concurrency_config()
-            .function_name(name)
-            .qualifier(qualifier)
-            .send()
-            .await;
-        match result {
-            Ok(out) => Ok(Some(ProvisionedConcurrency {
-                requested: count(out.requested_provisioned_concurrent_executions()),
-                allocated: count(out.allocated_provisioned_concurrent_executions()),
-                status: out.status().map(|s| s.as_str()).unwrap_or("").to_string(),
-                status_reason: out.status_reason().map(str::to_string),
-            })),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_provisioned_concurrency_config_not_found_exception()) =>
-            {
-                Ok(None)
+        self.control(move || async move {
+            let result = self
+                .client
+                .get_provisioned_concurrency_config()
+                .function_name(name)
+                .qualifier(qualifier)
+                .send()
+                .await;
+            match result {
+                Ok(out) => Ok(Some(ProvisionedConcurrency {
+                    requested: count(out.requested_provisioned_concurrent_executions()),
+                    allocated: count(out.allocated_provisioned_concurrent_executions()),
+                    status: out.status().map(|s| s.as_str()).unwrap_or("").to_string(),
+                    status_reason: out.status_reason().map(str::to_string),
+                })),
+                Err(e)
+                    if e.as_service_error().is_some_and(|s| {
+                        s.is_provisioned_concurrency_config_not_found_exception()
+                    }) =>
+                {
+                    Ok(None)
+                }
+                Err(e) => Err(map_error(
+                    &self.target,
+                    "GetProvisionedConcurrencyConfig",
+                    e,
+                )),
             }
-            Err(e) => Err(map_error(
-                &self.target,
-                "GetProvisionedConcurrencyConfig",
-                e,
-            )),
-        }
+        })
+        .await
     }
 
     async fn put_provisioned_concurrency(
@@ -775,21 +786,24 @@ impl LambdaApi for AwsLambda {
         qualifier: &str,
         level: u32,
     ) -> PlatformResult<ProvisionedConcurrency> {
-        let out = self
-            .client
-            .put_provisioned_concurrency_config()
-            .function_name(name)
-            .qualifier(qualifier)
-            .provisioned_concurrent_executions(level.min(i32::MAX as u32) as i32)
-            .send()
-            .await
-            .map_err(|e| map_error(&self.target, "PutProvisionedConcurrencyConfig", e))?;
-        Ok(ProvisionedConcurrency {
-            requested: count(out.requested_provisioned_concurrent_executions()),
-            allocated: count(out.allocated_provisioned_concurrent_executions()),
-            status: out.status().map(|s| s.as_str()).unwrap_or("").to_string(),
-            status_reason: out.status_reason().map(str::to_string),
+        self.control(move || async move {
+            let out = self
+                .client
+                .put_provisioned_concurrency_config()
+                .function_name(name)
+                .qualifier(qualifier)
+                .provisioned_concurrent_executions(level.min(i32::MAX as u32) as i32)
+                .send()
+                .await
+                .map_err(|e| map_error(&self.target, "PutProvisionedConcurrencyConfig", e))?;
+            Ok(ProvisionedConcurrency {
+                requested: count(out.requested_provisioned_concurrent_executions()),
+                allocated: count(out.allocated_provisioned_concurrent_executions()),
+                status: out.status().map(|s| s.as_str()).unwrap_or("").to_string(),
+                status_reason: out.status_reason().map(str::to_string),
+            })
         })
+        .await
     }
 
     async fn delete_provisioned_concurrency(
@@ -797,19 +811,25 @@ impl LambdaApi for AwsLambda {
         name: &str,
         qualifier: &str,
     ) -> PlatformResult<()> {
-        self.client
-            .delete_provisioned_concurrency_config()
-            .function_name(name)
-            .qualifier(qualifier)
-            .send()
-            .await
-            .map(drop)
-            .map_err(|e| map_error(&self.target, "DeleteProvisionedConcurrencyConfig", e))
+        self.control(move || async move {
+            self.client
+                .delete_provisioned_concurrency_config()
+                .function_name(name)
+                .qualifier(qualifier)
+                .send()
+                .await
+                .map(drop)
+                .map_err(|e| map_error(&self.target, "DeleteProvisionedConcurrencyConfig", e))
+        })
+        .await
     }
 
     async fn probe(&self, name: &str, probe: &Probe) -> PlatformResult<()> {
-        if !matches!(probe, Probe::Invoke) {
-            self.pace().await;
+        match probe {
+            // Invoke has its own quota; DeleteLogGroup is CloudWatch Logs'.
+            Probe::Invoke | Probe::DeleteLogGroup => {}
+            Probe::GetFunction => self.pace_get_function().await,
+            _ => self.pace().await,
         }
         let c = &self.client;
         match probe {

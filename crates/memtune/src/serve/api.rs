@@ -114,9 +114,21 @@ async fn runs(State(app): State<Arc<AppState>>, Query(q): Query<RunsQuery>) -> R
     read_history(&app, move |h| h.runs(limit).map(Some), String::new()).await
 }
 
+/// A run; for a run over `[[target]]`s, the run of each account and region.
 async fn run(State(app): State<Arc<AppState>>, Path(id): Path<String>) -> Response {
     let missing = format!("no run {id} in the history; GET /api/runs lists them");
-    read_history(&app, move |h| h.run(&id), missing).await
+    read_history(
+        &app,
+        move |h| {
+            if let Some(run) = h.run(&id)? {
+                return Ok(Some(json!(run)));
+            }
+            let targets = h.target_runs(&id)?;
+            Ok((!targets.is_empty()).then(|| json!({ "id": id, "targets": targets })))
+        },
+        missing,
+    )
+    .await
 }
 
 /// The `[capacity]` findings of a finished run, as its report holds them.

@@ -8,7 +8,7 @@ use crate::fleet::outcome::RunTotals;
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Counters {
     pub runs_succeeded: u64,
-    /// Runs with at least one failed function.
+    /// Runs with at least one failed function or account-region not tuned.
     pub runs_with_failures: u64,
     /// Runs that stopped early: interrupted, or an error before any function was tuned.
     pub runs_aborted: u64,
@@ -32,12 +32,21 @@ pub struct FinishedRun {
     pub monthly_savings_found_usd: f64,
     /// `[capacity]`: each analysed function's recommendation.
     pub capacity: Vec<super::findings::CapacityFinding>,
+    /// `[[target]]`s: one line per account-region that could not be tuned.
+    pub targets_not_tuned: Vec<String>,
+}
+
+impl FinishedRun {
+    /// A function failed, or an account-region could not be tuned.
+    pub fn has_failures(&self) -> bool {
+        self.totals.failed > 0 || !self.targets_not_tuned.is_empty()
+    }
 }
 
 impl Counters {
     pub fn add_run(&mut self, run: &FinishedRun, finished_unix: i64) {
         let t = &run.totals;
-        if t.failed > 0 {
+        if run.has_failures() {
             self.runs_with_failures += 1;
         } else {
             self.runs_succeeded += 1;

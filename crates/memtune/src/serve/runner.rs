@@ -101,6 +101,9 @@ pub struct LastRun {
     /// `GET /api/runs/{id}/capacity`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub capacity: Vec<CapacityFinding>,
+    /// `[[target]]`s: one line per account-region that could not be tuned.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub targets_not_tuned: Vec<String>,
 }
 
 #[derive(Default)]
@@ -145,14 +148,14 @@ impl Runner {
             let mut state = shared.lock().expect("runner state");
             state.current = None;
             let now = Utc::now();
-            let capacity = result
+            let (capacity, targets_not_tuned) = result
                 .as_ref()
-                .map(|r| r.capacity.clone())
+                .map(|r| (r.capacity.clone(), r.targets_not_tuned.clone()))
                 .unwrap_or_default();
             let outcome = match &result {
                 Ok(run) => {
                     state.counters.add_run(run, now.timestamp());
-                    let outcome = if run.totals.failed > 0 {
+                    let outcome = if run.has_failures() {
                         "with_failures"
                     } else {
                         "succeeded"
@@ -180,6 +183,7 @@ impl Runner {
                 finished_at: now,
                 outcome,
                 capacity,
+                targets_not_tuned,
             });
         });
         state.current = Some((current.clone(), handle));
@@ -220,6 +224,7 @@ impl Runner {
             finished_at: Utc::now(),
             outcome: "stopped by shutdown; functions in flight restored".into(),
             capacity: Vec::new(),
+            targets_not_tuned: Vec::new(),
         });
         Some((current.run_id, lines))
     }
@@ -240,6 +245,7 @@ mod tests {
             },
             monthly_savings_found_usd: 0.0,
             capacity: Vec::new(),
+            targets_not_tuned: Vec::new(),
         }
     }
 
