@@ -5,11 +5,11 @@
 mod common;
 
 use std::path::PathBuf;
-use std::process::Output;
 use std::time::Duration;
 
-use common::{lambda_client, profiles, start_lab_with};
-use memtune_lab::{LabConfig, LabServer};
+use common::clones::{text, CloneEnv as Env};
+use common::{lambda_client, profiles};
+use memtune_lab::LabConfig;
 
 const FLEET: &str = r#"
 [[function]]
@@ -55,11 +55,6 @@ working_set_mb = 100
 noise_cv = 0.03
 "#;
 
-struct Env {
-    lab: LabServer,
-    state: tempfile::TempDir,
-}
-
 async fn env_with(time_scale: f64) -> Env {
     env_denying(time_scale, "").await
 }
@@ -68,37 +63,10 @@ async fn env_denying(time_scale: f64, deny: &str) -> Env {
     let mut config = LabConfig::new(profiles(FLEET));
     config.time_scale = time_scale;
     config.deny = deny.parse().unwrap();
-    Env {
-        lab: start_lab_with(config).await,
-        state: tempfile::tempdir().unwrap(),
-    }
+    Env::start(config).await
 }
 
 impl Env {
-    fn command(&self, args: &[&str]) -> tokio::process::Command {
-        let mut cmd = common::memtune(&self.lab.endpoint(), self.state.path(), args);
-        cmd.stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped());
-        cmd
-    }
-
-    async fn run(&self, args: &[&str]) -> Output {
-        self.command(args).output().await.unwrap()
-    }
-
-    /// Every function whose name says it is a memtune copy.
-    async fn copies(&self) -> Vec<String> {
-        let client = lambda_client(&self.lab.endpoint()).await;
-        let listed = client.list_functions().send().await.unwrap();
-        listed
-            .functions()
-            .iter()
-            .filter_map(|f| f.function_name())
-            .filter(|n| n.contains("-memtune-clone-"))
-            .map(str::to_string)
-            .collect()
-    }
-
     /// The copies the journals (finished or not) name.
     fn journaled_copies(&self) -> Vec<String> {
         let dir: PathBuf = self.state.path().join("journal");
@@ -115,14 +83,6 @@ impl Env {
         }
         names
     }
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -6,11 +6,11 @@
 
 mod common;
 
-use std::process::Output;
 use std::time::Duration;
 
-use common::{lambda_client, profiles, start_lab_with};
-use memtune_lab::{LabConfig, LabServer};
+use common::clones::{text, CloneEnv as Env};
+use common::{lambda_client, profiles};
+use memtune_lab::LabConfig;
 
 /// `big`'s package is 51 MB: over CreateFunction's 50 MB inline limit.
 const FLEET: &str = r#"
@@ -27,11 +27,6 @@ noise_cv = 0.03
 
 const BUCKET: &str = "deploy-staging";
 
-struct Env {
-    lab: LabServer,
-    state: tempfile::TempDir,
-}
-
 async fn env_with(time_scale: f64) -> Env {
     env_denying(time_scale, "").await
 }
@@ -40,38 +35,12 @@ async fn env_denying(time_scale: f64, deny: &str) -> Env {
     let mut config = LabConfig::new(profiles(FLEET));
     config.time_scale = time_scale;
     config.deny = deny.parse().unwrap();
-    let lab = start_lab_with(config).await;
-    assert!(lab.lab.objects.create_bucket(BUCKET));
-    Env {
-        lab,
-        state: tempfile::tempdir().unwrap(),
-    }
+    let env = Env::start(config).await;
+    assert!(env.lab.lab.objects.create_bucket(BUCKET));
+    env
 }
 
 impl Env {
-    fn command(&self, args: &[&str]) -> tokio::process::Command {
-        let mut cmd = common::memtune(&self.lab.endpoint(), self.state.path(), args);
-        cmd.stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped());
-        cmd
-    }
-
-    async fn run(&self, args: &[&str]) -> Output {
-        self.command(args).output().await.unwrap()
-    }
-
-    async fn copies(&self) -> Vec<String> {
-        let client = lambda_client(&self.lab.endpoint()).await;
-        let listed = client.list_functions().send().await.unwrap();
-        listed
-            .functions()
-            .iter()
-            .filter_map(|f| f.function_name())
-            .filter(|n| n.contains("-memtune-clone-"))
-            .map(str::to_string)
-            .collect()
-    }
-
     fn staged(&self) -> Vec<String> {
         self.lab.lab.objects.keys(BUCKET)
     }
@@ -89,14 +58,6 @@ impl Env {
         }
         all
     }
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
 }
 
 #[tokio::test(flavor = "multi_thread")]

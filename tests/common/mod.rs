@@ -2,6 +2,8 @@
 //! pointed at it.
 #![allow(dead_code)]
 
+pub mod clones;
+
 use memtune_lab::profiles::ProfileSet;
 use memtune_lab::{self as lab, LabConfig, LabServer};
 
