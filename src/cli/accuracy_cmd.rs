@@ -64,6 +64,14 @@ pub struct AccuracyArgs {
     /// production data, so the two then decide on different information.
     #[arg(long)]
     production_tail: bool,
+    /// Searches to run, comma separated (`grid`, `adaptive`): one alone for quicker runs
+    /// while developing; GB-s vs grid then has nothing to compare with.
+    #[arg(long, default_value = "grid,adaptive", value_delimiter = ',', value_parser = ["grid", "adaptive"])]
+    searches: Vec<String>,
+    /// Tune only the profiles whose name or workload family is one of these, comma
+    /// separated (e.g. `slow-class,email-dispatch`).
+    #[arg(long, value_delimiter = ',', value_name = "NAMES")]
+    only: Vec<String>,
 }
 
 /// Seeds from `--seeds`.
@@ -123,26 +131,48 @@ pub async fn run(args: AccuracyArgs) -> Result<(), CliError> {
         .seeds
         .as_ref()
         .map_or_else(|| vec![args.seed], |s| s.0.clone());
+    let searches: Vec<&'static str> = ["grid", "adaptive"]
+        .into_iter()
+        .filter(|s| args.searches.iter().any(|a| a == s))
+        .collect();
     let mut reports = Vec::new();
     for &seed in &seeds {
-        let spec = AccuracySpec {
-            profiles: given.clone().unwrap_or_else(|| {
+        let profiles: Vec<_> = given
+            .clone()
+            .unwrap_or_else(|| {
                 let corpus = match args.corpus {
                     CorpusArg::Lab => Corpus::Lab,
                     CorpusArg::RealDev => Corpus::RealDev,
                     CorpusArg::RealReport => Corpus::RealReport,
                 };
                 accuracy::profiles(corpus, args.quick, seed)
-            }),
+            })
+            .into_iter()
+            .filter(|p| {
+                args.only.is_empty()
+                    || args.only.iter().any(|o| {
+                        *o == p.name || memtune_lab::synthetic::family(p) == Some(o.as_str())
+                    })
+            })
+            .collect();
+        if profiles.is_empty() {
+            return Err(CliError::usage(format!(
+                "--only {}: no profile of seed {seed} has that name or family",
+                args.only.join(",")
+            )));
+        }
+        let spec = AccuracySpec {
+            profiles,
             strategies: args.strategies.clone(),
-            searches: vec!["grid", "adaptive"],
+            searches: searches.clone(),
             seed,
             production_tail: args.production_tail,
         };
         eprintln!(
-            "seed {seed}: tuning {} profiles x {} strategies x grid/adaptive on an in-process lab{}…",
+            "seed {seed}: tuning {} profiles x {} strategies x {} on an in-process lab{}…",
             spec.profiles.len(),
             spec.strategies.len(),
+            spec.searches.join("/"),
             if args.production_tail {
                 " (adaptive with production's tail)"
             } else {
