@@ -222,6 +222,15 @@ fn pct(x: f64) -> String {
     }
 }
 
+/// A ratio in whole percent, or "-" when there is none (one search run alone).
+fn whole_pct(x: f64) -> String {
+    if x.is_finite() {
+        format!("{:.0}%", x * 100.0)
+    } else {
+        "-".into()
+    }
+}
+
 /// The summary table, plus adaptive's exploration relative to grid's.
 pub fn render(report: &AccuracyReport) -> String {
     let mut table = Table::new();
@@ -334,10 +343,7 @@ pub fn render_seeds(reports: &[AccuracyReport]) -> String {
                 both(&|s| slo_count(s, s.slo_missed)),
                 both(&|s| s.infeasible_recommendations.to_string()),
                 both(&|s| s.failed_with_safe_size.to_string()),
-                format!(
-                    "{:.0}%",
-                    accuracy::median_gb_s_ratio(&report.runs, strategy) * 100.0
-                ),
+                whole_pct(accuracy::median_gb_s_ratio(&report.runs, strategy)),
             ]);
         }
     }
@@ -402,7 +408,7 @@ pub fn render_families(runs: &[&Scored]) -> String {
                     .count()
                     .to_string()
             }),
-            format!("{:.0}%", accuracy::median_ratio_of(group, strategy) * 100.0),
+            whole_pct(accuracy::median_ratio_of(group, strategy)),
         ]);
     }
     format!("generated profiles by family, grid / adaptive (every seed run)\n{table}\n")
