@@ -134,6 +134,10 @@ pub struct Scored {
     pub slo_confirmed: Option<bool>,
     /// The true p99 at the recommendation, to tell a near miss from a far one.
     pub true_p99_ms: Option<f64>,
+    /// What the search believed of the SLO percentile at the recommendation: its estimate and
+    /// upper bound (to tell a miss the bound allowed from one the estimate alone let through).
+    pub estimated_ms: Option<f64>,
+    pub upper_bound_ms: Option<f64>,
     /// Whether any size meets the SLO at all.
     pub slo_reachable: Option<bool>,
     pub recommended_feasible: Option<bool>,
@@ -475,6 +479,8 @@ impl Case<'_> {
             slo_met: None,
             slo_confirmed: None,
             true_p99_ms: None,
+            estimated_ms: None,
+            upper_bound_ms: None,
             slo_reachable: None,
             recommended_feasible: None,
             sampled: Vec::new(),
@@ -540,6 +546,8 @@ impl Case<'_> {
             .filter(|s| s.status != SloVerdict::Unmet)
             .map(|s| s.status == SloVerdict::Met);
         scored.true_p99_ms = Some(at.p99_ms);
+        scored.estimated_ms = rec.slo.map(|s| s.estimate_ms);
+        scored.upper_bound_ms = rec.slo.and_then(|s| s.upper_bound_ms);
         scored.cost_regret = best.map(|b| at.cost_usd / sizes[reference.index(b)].cost_usd - 1.0);
         let fastest = sizes
             .iter()
@@ -684,6 +692,8 @@ mod tests {
             slo_met,
             slo_confirmed: slo_met.map(|_| true),
             true_p99_ms: None,
+            estimated_ms: None,
+            upper_bound_ms: None,
             slo_reachable: slo_met.map(|_| true),
             recommended_feasible: Some(true),
             sampled: Vec::new(),

@@ -64,6 +64,14 @@ pub struct AccuracyArgs {
     /// production data, so the two then decide on different information.
     #[arg(long)]
     production_tail: bool,
+    /// Searches to run, comma separated (`grid`, `adaptive`): one alone for quicker runs
+    /// while developing; GB-s vs grid then has nothing to compare with.
+    #[arg(long, default_value = "grid,adaptive", value_delimiter = ',', value_parser = ["grid", "adaptive"])]
+    searches: Vec<String>,
+    /// Tune only the profiles whose name or workload family is one of these, comma
+    /// separated (e.g. `slow-class,email-dispatch`).
+    #[arg(long, value_delimiter = ',', value_name = "NAMES")]
+    only: Vec<String>,
 }
 
 /// Seeds from `--seeds`.
@@ -123,26 +131,48 @@ pub async fn run(args: AccuracyArgs) -> Result<(), CliError> {
         .seeds
         .as_ref()
         .map_or_else(|| vec![args.seed], |s| s.0.clone());
+    let searches: Vec<&'static str> = ["grid", "adaptive"]
+        .into_iter()
+        .filter(|s| args.searches.iter().any(|a| a == s))
+        .collect();
     let mut reports = Vec::new();
     for &seed in &seeds {
-        let spec = AccuracySpec {
-            profiles: given.clone().unwrap_or_else(|| {
+        let profiles: Vec<_> = given
+            .clone()
+            .unwrap_or_else(|| {
                 let corpus = match args.corpus {
                     CorpusArg::Lab => Corpus::Lab,
                     CorpusArg::RealDev => Corpus::RealDev,
                     CorpusArg::RealReport => Corpus::RealReport,
                 };
                 accuracy::profiles(corpus, args.quick, seed)
-            }),
+            })
+            .into_iter()
+            .filter(|p| {
+                args.only.is_empty()
+                    || args.only.iter().any(|o| {
+                        *o == p.name || memtune_lab::synthetic::family(p) == Some(o.as_str())
+                    })
+            })
+            .collect();
+        if profiles.is_empty() {
+            return Err(CliError::usage(format!(
+                "--only {}: no profile of seed {seed} has that name or family",
+                args.only.join(",")
+            )));
+        }
+        let spec = AccuracySpec {
+            profiles,
             strategies: args.strategies.clone(),
-            searches: vec!["grid", "adaptive"],
+            searches: searches.clone(),
             seed,
             production_tail: args.production_tail,
         };
         eprintln!(
-            "seed {seed}: tuning {} profiles x {} strategies x grid/adaptive on an in-process lab{}…",
+            "seed {seed}: tuning {} profiles x {} strategies x {} on an in-process lab{}…",
             spec.profiles.len(),
             spec.strategies.len(),
+            spec.searches.join("/"),
             if args.production_tail {
                 " (adaptive with production's tail)"
             } else {
@@ -189,6 +219,15 @@ fn pct(x: f64) -> String {
         "SLO miss".into()
     } else {
         format!("{:.2}%", x * 100.0)
+    }
+}
+
+/// A ratio in whole percent, or "-" when there is none (one search run alone).
+fn whole_pct(x: f64) -> String {
+    if x.is_finite() {
+        format!("{:.0}%", x * 100.0)
+    } else {
+        "-".into()
     }
 }
 
@@ -304,10 +343,7 @@ pub fn render_seeds(reports: &[AccuracyReport]) -> String {
                 both(&|s| slo_count(s, s.slo_missed)),
                 both(&|s| s.infeasible_recommendations.to_string()),
                 both(&|s| s.failed_with_safe_size.to_string()),
-                format!(
-                    "{:.0}%",
-                    accuracy::median_gb_s_ratio(&report.runs, strategy) * 100.0
-                ),
+                whole_pct(accuracy::median_gb_s_ratio(&report.runs, strategy)),
             ]);
         }
     }
@@ -372,7 +408,7 @@ pub fn render_families(runs: &[&Scored]) -> String {
                     .count()
                     .to_string()
             }),
-            format!("{:.0}%", accuracy::median_ratio_of(group, strategy) * 100.0),
+            whole_pct(accuracy::median_ratio_of(group, strategy)),
         ]);
     }
     format!("generated profiles by family, grid / adaptive (every seed run)\n{table}\n")
