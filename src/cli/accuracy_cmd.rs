@@ -289,8 +289,8 @@ pub fn render(report: &AccuracyReport) -> String {
                 .map_or(f64::NAN, |s| s.init_share)
         };
         out.push_str(&format!(
-            "{strategy}: adaptive explores with {:.0}% of grid's GB-s (median over profiles, INIT included: {} of adaptive's GB-s, {} of grid's)\n",
-            ratio * 100.0,
+            "{strategy}: adaptive explores with {} of grid's GB-s (median over profiles, INIT included: {} of adaptive's GB-s, {} of grid's)\n",
+            whole_pct(ratio),
             pct(init("adaptive")),
             pct(init("grid")),
         ));
