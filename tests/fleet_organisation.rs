@@ -9,8 +9,6 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 
-use aws_config::sts::AssumeRoleProvider;
-use aws_config::Region;
 use memtune::fleet::config::FleetConfig;
 use memtune::fleet::run::RunSettings;
 use memtune::orchestrate::organisation::{self, OrganisationInputs};
@@ -105,21 +103,7 @@ regions = ["us-east-1", "eu-west-1"]
 
 /// A Lambda client acting in `account` and `region` through the role.
 async fn client(endpoint: &str, account: &str, region: &str) -> aws_sdk_lambda::Client {
-    let base = common::sdk_config(endpoint).await;
-    let provider =
-        AssumeRoleProvider::builder(format!("arn:aws:iam::{account}:role/memtune-tuner"))
-            .external_id(EXTERNAL_ID)
-            .configure(&base)
-            .build()
-            .await;
-    let sdk = base
-        .into_builder()
-        .region(Region::new(region.to_string()))
-        .credentials_provider(aws_sdk_lambda::config::SharedCredentialsProvider::new(
-            provider,
-        ))
-        .build();
-    aws_sdk_lambda::Client::new(&sdk)
+    common::assumed_lambda_client(endpoint, account, EXTERNAL_ID, region).await
 }
 
 /// Every function's state in every account and region.

@@ -389,7 +389,6 @@ mod targets {
     //! cannot be assumed failing alone, and SIGTERM restoring each target as its role.
 
     use super::*;
-    use aws_config::sts::AssumeRoleProvider;
     use memtune_lab::tenancy::TenancyConfig;
 
     const OWN: &str = "999999999999";
@@ -450,21 +449,7 @@ working_set_mb = 60
     }
 
     async fn client(endpoint: &str, region: &str) -> aws_sdk_lambda::Client {
-        let base = common::sdk_config(endpoint).await;
-        let provider =
-            AssumeRoleProvider::builder(format!("arn:aws:iam::{TUNED}:role/memtune-tuner"))
-                .external_id(EXTERNAL_ID)
-                .configure(&base)
-                .build()
-                .await;
-        let sdk = base
-            .into_builder()
-            .region(aws_config::Region::new(region.to_string()))
-            .credentials_provider(aws_sdk_lambda::config::SharedCredentialsProvider::new(
-                provider,
-            ))
-            .build();
-        aws_sdk_lambda::Client::new(&sdk)
+        common::assumed_lambda_client(endpoint, TUNED, EXTERNAL_ID, region).await
     }
 
     /// Every function's state in TUNED's regions, by `REGION/NAME`.

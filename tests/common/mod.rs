@@ -32,6 +32,32 @@ pub async fn lambda_client(endpoint: &str) -> aws_sdk_lambda::Client {
     aws_sdk_lambda::Client::new(&sdk_config(endpoint).await)
 }
 
+/// A Lambda client acting in `account` and `region` through the lab's
+/// `role/memtune-tuner`, assumed with `external_id` by the SDK's own provider.
+pub async fn assumed_lambda_client(
+    endpoint: &str,
+    account: &str,
+    external_id: &str,
+    region: &str,
+) -> aws_sdk_lambda::Client {
+    let base = sdk_config(endpoint).await;
+    let provider = aws_config::sts::AssumeRoleProvider::builder(format!(
+        "arn:aws:iam::{account}:role/memtune-tuner"
+    ))
+    .external_id(external_id)
+    .configure(&base)
+    .build()
+    .await;
+    let sdk = base
+        .into_builder()
+        .region(aws_config::Region::new(region.to_string()))
+        .credentials_provider(aws_sdk_lambda::config::SharedCredentialsProvider::new(
+            provider,
+        ))
+        .build();
+    aws_sdk_lambda::Client::new(&sdk)
+}
+
 pub fn profiles(text: &str) -> ProfileSet {
     ProfileSet::parse(text, "test-fleet.toml").expect("test fleet parses")
 }
