@@ -8,7 +8,8 @@ mod common;
 
 use std::time::Duration;
 
-use common::clones::{text, CloneEnv as Env};
+use common::clones::CloneEnv as Env;
+use common::text;
 use common::{lambda_client, profiles};
 use memtune_lab::LabConfig;
 

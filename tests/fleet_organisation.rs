@@ -430,12 +430,7 @@ async fn rollback_of_a_target_run_acts_as_its_role_in_its_account_and_region() {
     .output()
     .await
     .unwrap();
-    assert!(
-        out.status.success(),
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "{}", common::text(&out));
     let after = states(&lab.endpoint()).await;
     for (key, state) in &after {
         let expected = if key.starts_with(&format!("{}/{}/", ACCOUNTS[0], REGIONS[0])) {

@@ -91,11 +91,7 @@ impl Env {
 
     async fn run(&self, args: &[&str]) -> (Output, String) {
         let out = self.memtune(args).output().await.unwrap();
-        let text = format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let text = common::text(&out);
         (out, text)
     }
 

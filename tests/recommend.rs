@@ -504,11 +504,7 @@ async fn suppressed_report_lines_are_explained() {
     let out = env
         .run(&["recommend", "json-logs", "--sizes", "256,512"])
         .await;
-    let all = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let all = common::text(&out);
     assert_eq!(out.status.code(), Some(1), "{all}");
     assert!(all.contains("SystemLogLevel is WARN"), "{all}");
     assert!(all.contains("SystemLogLevel=INFO"), "{all}");

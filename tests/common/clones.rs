@@ -42,12 +42,3 @@ impl CloneEnv {
             .collect()
     }
 }
-
-/// stdout then stderr, for assertion messages.
-pub fn text(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}

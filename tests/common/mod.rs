@@ -58,6 +58,15 @@ pub async fn assumed_lambda_client(
     aws_sdk_lambda::Client::new(&sdk)
 }
 
+/// A command's stdout then stderr, for assertion messages.
+pub fn text(out: &std::process::Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
 pub fn profiles(text: &str) -> ProfileSet {
     ProfileSet::parse(text, "test-fleet.toml").expect("test fleet parses")
 }
