@@ -6,6 +6,7 @@ use super::CliError;
 use memtune::platform::aws::{load_config, ConnectOptions};
 use memtune::platform::PlatformError;
 use memtune::preflight::PreflightError;
+use memtune_facts::pricing::{PriceBook, RegionPrices};
 
 #[derive(Debug, Clone, Args)]
 pub struct AwsArgs {
@@ -38,6 +39,21 @@ impl AwsArgs {
             .await
             .map_err(|e| CliError::usage(e.to_string()))
     }
+}
+
+/// The region `config` talks to and its Lambda prices, or a usage error saying how to supply
+/// them.
+pub fn region_prices<'a>(
+    book: &'a PriceBook,
+    config: &aws_config::SdkConfig,
+) -> Result<(String, &'a RegionPrices), CliError> {
+    let region = config.region().map(|r| r.to_string()).unwrap_or_default();
+    let prices = book.region(&region).map_err(|e| {
+        CliError::usage(format!(
+            "{e} (pass --pricing FILE with prices for {region})"
+        ))
+    })?;
+    Ok((region, prices))
 }
 
 /// Maps an AWS failure to the line and exit code the user sees: permission, naming and

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use clap::{Args, ValueEnum};
 
-use super::aws_args::{platform_error, AwsArgs};
+use super::aws_args::{platform_error, region_prices, AwsArgs};
 use super::output::{self, OutputFile};
 use super::CliError;
 use memtune::capacity::{self, observe, CapacityError, CapacityOptions, Target};
@@ -104,12 +104,7 @@ pub async fn run(args: CapacityArgs) -> Result<(), CliError> {
         None => PriceBook::builtin(),
     };
     let config = args.aws.load().await?;
-    let region = config.region().map(|r| r.to_string()).unwrap_or_default();
-    book.region(&region).map_err(|e| {
-        CliError::usage(format!(
-            "{e} (pass --pricing FILE with prices for {region})"
-        ))
-    })?;
+    let (region, _) = region_prices(&book, &config)?;
     let options = CapacityOptions {
         window: observe::minute_window(args.days, chrono::Utc::now().timestamp_millis()),
         region,

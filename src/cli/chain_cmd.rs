@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use clap::{Args, ValueEnum};
 use tokio::sync::Semaphore;
 
-use super::aws_args::{platform_error, preflight_error, AwsArgs};
+use super::aws_args::{platform_error, preflight_error, region_prices, AwsArgs};
 use super::output::{self, OutputFile};
 use super::CliError;
 use memtune::apply::change::ApplyContext;
@@ -156,12 +156,7 @@ pub async fn run(args: ChainArgs) -> Result<(), CliError> {
         state::check_history(&state_dir).map_err(|e| CliError::usage(e.to_string()))?;
     }
     let sdk = args.aws.load().await?;
-    let region = sdk.region().map(|r| r.to_string()).unwrap_or_default();
-    book.region(&region).map_err(|e| {
-        CliError::usage(format!(
-            "{e} (pass --pricing FILE with prices for {region})"
-        ))
-    })?;
+    let (region, _) = region_prices(&book, &sdk)?;
     let api = AwsLambda::new(&sdk);
     let mut configs = Vec::new();
     for function in chain.functions() {

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use clap::Args;
 
-use super::aws_args::{platform_error, AwsArgs};
+use super::aws_args::{platform_error, region_prices, AwsArgs};
 use super::fleet_progress::{finished_line, run_with_progress};
 use super::fleet_targets;
 use super::output::{self, OutputFile};
@@ -111,12 +111,7 @@ pub(super) async fn load(
         None => PriceBook::builtin(),
     };
     let sdk = aws.load().await?;
-    let region = sdk.region().map(|r| r.to_string()).unwrap_or_default();
-    let prices = book.region(&region).map_err(|e| {
-        CliError::usage(format!(
-            "{e} (pass --pricing FILE with prices for {region})"
-        ))
-    })?;
+    let (region, prices) = region_prices(&book, &sdk)?;
     // [capacity] prices provisioned concurrency: refused now, not after the sweeps (a region
     // with x86_64 prices only sets its arm64 functions aside as not analysed).
     if config.capacity.is_some() {

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use clap::Args;
 
-use super::aws_args::AwsArgs;
+use super::aws_args::{region_prices, AwsArgs};
 use super::output::{self, OutputFile};
 use super::recommend_cmd::OutputFormat;
 use super::CliError;
@@ -84,12 +84,7 @@ pub async fn run(args: InspectArgs) -> Result<(), CliError> {
     let window = MetricWindow::last_days(args.days, chrono::Utc::now().timestamp_millis())
         .map_err(CliError::usage)?;
     let config = args.aws.load().await?;
-    let region = config.region().map(|r| r.to_string()).unwrap_or_default();
-    book.region(&region).map_err(|e| {
-        CliError::usage(format!(
-            "{e} (pass --pricing FILE with prices for {region})"
-        ))
-    })?;
+    let (region, _) = region_prices(&book, &config)?;
     let options = InspectOptions {
         window,
         region,

@@ -9,7 +9,7 @@ use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use tokio::sync::Semaphore;
 
-use super::aws_args::{platform_error, preflight_error, AwsArgs};
+use super::aws_args::{platform_error, preflight_error, region_prices, AwsArgs};
 use super::output::{self, OutputFile};
 use super::report_cmd::{self, ReportFormat};
 use super::CliError;
@@ -458,12 +458,7 @@ pub async fn run(args: RecommendArgs) -> Result<(), CliError> {
         state::check_history(&state_dir).map_err(|e| CliError::usage(e.to_string()))?;
     }
     let config = args.aws.load().await?;
-    let region = config.region().map(|r| r.to_string()).unwrap_or_default();
-    checked.book.region(&region).map_err(|e| {
-        CliError::usage(format!(
-            "{e} (pass --pricing FILE with prices for {region})"
-        ))
-    })?;
+    let (region, _) = region_prices(&checked.book, &config)?;
     let api = AwsLambda::new(&config);
     let function = api
         .get_configuration(&args.function, None)

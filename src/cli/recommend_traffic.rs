@@ -9,7 +9,7 @@ use super::{
     apply_production, interrupted, new_run_id, preflight_sweep, read_production, Checked,
     RecommendArgs,
 };
-use crate::cli::aws_args::platform_error;
+use crate::cli::aws_args::{platform_error, region_prices};
 use crate::cli::report_cmd;
 use crate::cli::CliError;
 use memtune::platform::aws::AwsLambda;
@@ -134,12 +134,7 @@ pub async fn run(
         state::check_journals(&state_dir).map_err(|e| CliError::usage(e.to_string()))?;
     }
     let config = args.aws.load().await?;
-    let region = config.region().map(|r| r.to_string()).unwrap_or_default();
-    checked.book.region(&region).map_err(|e| {
-        CliError::usage(format!(
-            "{e} (pass --pricing FILE with prices for {region})"
-        ))
-    })?;
+    let (region, _) = region_prices(&checked.book, &config)?;
     let api = AwsLambda::new(&config);
     let metrics = AwsCloudWatch::new(&config);
     let logs = AwsLogs::new(&config);
