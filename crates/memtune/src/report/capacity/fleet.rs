@@ -5,7 +5,7 @@
 
 use comfy_table::{presets::UTF8_FULL_CONDENSED, Cell, CellAlignment, Table};
 
-use super::{html::escape, markdown, pct, recommendation_text, target_text, usd};
+use super::{account_limits, html::escape, markdown, pct, recommendation_text, target_text, usd};
 use crate::capacity::{CapacityReport, FleetCapacity, FunctionCapacity};
 
 fn heading(found: &FleetCapacity, report: &CapacityReport) -> String {
@@ -39,17 +39,7 @@ fn troubles(found: &FleetCapacity) -> Vec<String> {
 
 fn account_line(report: &CapacityReport) -> String {
     let a = &report.account;
-    let mut line = format!(
-        "Account: limit {}, unreserved {}, sum of peaks {}{}",
-        a.limit,
-        a.unreserved,
-        a.sum_of_peaks,
-        if a.peaks_exceed_limit {
-            " (above the limit: peaks at the same time would be throttled)"
-        } else {
-            ""
-        }
-    );
+    let mut line = format!("Account: {}", account_limits(a));
     if !a.throttled_functions.is_empty() {
         line.push_str(&format!(
             "; throttled in the window: {}",

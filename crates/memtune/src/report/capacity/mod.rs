@@ -8,6 +8,7 @@ pub mod html;
 pub mod markdown;
 pub mod table;
 
+use crate::capacity::reserved::AccountAdvice;
 use crate::capacity::simulate::Plan;
 use crate::capacity::{CapacityReport, FunctionCapacity, Recommendation, Target};
 
@@ -64,6 +65,21 @@ fn recommendation_text(f: &FunctionCapacity) -> String {
             "not even the peak concurrency provisioned meets the target".into()
         }
     }
+}
+
+/// "limit 1000, unreserved 900, sum of peaks 40", and a warning when the peaks exceed it.
+fn account_limits(a: &AccountAdvice) -> String {
+    format!(
+        "limit {}, unreserved {}, sum of peaks {}{}",
+        a.limit,
+        a.unreserved,
+        a.sum_of_peaks,
+        if a.peaks_exceed_limit {
+            " (above the limit: peaks at the same time would be throttled)"
+        } else {
+            ""
+        }
+    )
 }
 
 fn usd(v: f64) -> String {

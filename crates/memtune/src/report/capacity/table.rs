@@ -2,7 +2,7 @@
 
 use comfy_table::{presets::UTF8_FULL_CONDENSED, Cell, CellAlignment, Table};
 
-use super::{pct, plan_text, recommendation_text, target_text, usd};
+use super::{account_limits, pct, plan_text, recommendation_text, target_text, usd};
 use crate::capacity::{CapacityReport, FunctionCapacity};
 
 pub fn render(report: &CapacityReport) -> String {
@@ -17,17 +17,7 @@ pub fn render(report: &CapacityReport) -> String {
         out.push_str(&function(f));
     }
     let a = &report.account;
-    out.push_str(&format!(
-        "Account: limit {}, unreserved {}, sum of peaks {}{}\n",
-        a.limit,
-        a.unreserved,
-        a.sum_of_peaks,
-        if a.peaks_exceed_limit {
-            " (above the limit: peaks at the same time would be throttled)"
-        } else {
-            ""
-        }
-    ));
+    out.push_str(&format!("Account: {}\n", account_limits(a)));
     if !a.throttled_functions.is_empty() {
         out.push_str(&format!(
             "Throttled in the window: {}\n",
