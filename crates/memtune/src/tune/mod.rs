@@ -177,6 +177,24 @@ pub enum TuneError {
     },
 }
 
+/// What was sampled, once the sweep's changes are put back: a failed restore outranks a failed
+/// sweep, and a failed sweep says what was restored.
+// The async tune functions return the same TuneError unboxed; only a sync fn trips the lint.
+#[allow(clippy::result_large_err)]
+fn sampled_then_restored<T>(
+    sampled: Result<T, SweepError>,
+    restore: Result<RestoreReport, RestoreError>,
+) -> Result<(T, RestoreReport), TuneError> {
+    match (sampled, restore) {
+        (Ok(sampled), Ok(restore)) => Ok((sampled, restore)),
+        (Err(sweep), Ok(restore)) => Err(TuneError::SweepThenRestored {
+            sweep,
+            restored: crate::sweep::restore::describe(&restore),
+        }),
+        (_, Err(e)) => Err(e.into()),
+    }
+}
+
 impl TuneError {
     /// What was spent before the failure, when it is known.
     pub fn exploration(&self) -> Option<&Exploration> {
@@ -323,17 +341,7 @@ pub async fn tune<A: LambdaApi>(
         }
     };
     let snapshot_waits = sweeper.snapshot_waits().to_vec();
-    let restore = sweeper.finish().await;
-    let raw = match (sampled, restore) {
-        (Ok(explored), Ok(restore)) => (explored, restore),
-        (Err(sweep), Ok(restore)) => {
-            return Err(TuneError::SweepThenRestored {
-                sweep,
-                restored: crate::sweep::restore::describe(&restore),
-            })
-        }
-        (_, Err(e)) => return Err(e.into()),
-    };
+    let raw = sampled_then_restored(sampled, sweeper.finish().await)?;
     let (adaptive::Explored { raw, fit, model }, restore) = raw;
     let samples = observe(&raw);
     let exploration = exploration_cost(&raw, &samples, &cost_of);

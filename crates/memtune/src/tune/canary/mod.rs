@@ -250,17 +250,7 @@ pub async fn tune<A: LambdaApi, M: MetricsApi, L: LogsApi>(
     };
     let backed_off = canary.backed_off().clone();
     let (sweeper, served) = canary.into_parts();
-    let restore = sweeper.finish().await;
-    let (explored, restore) = match (explored, restore) {
-        (Ok(explored), Ok(restore)) => (explored, restore),
-        (Err(sweep), Ok(restore)) => {
-            return Err(TuneError::SweepThenRestored {
-                sweep,
-                restored: crate::sweep::restore::describe(&restore),
-            })
-        }
-        (_, Err(e)) => return Err(e.into()),
-    };
+    let (explored, restore) = super::sampled_then_restored(explored, sweeper.finish().await)?;
     let samples: Vec<Sample> = observe_raw(&explored.raw).into_iter().flatten().collect();
     let mut sizes = measure::size_stats(&samples, &stats_options, &cost_of);
     mark_backed_off(&mut sizes, &backed_off);
