@@ -151,6 +151,24 @@ impl SloVerdict {
 /// where the lowest has no upper bound to say how far it could be off.
 pub const NEARLY_CLOSEST: f64 = 0.05;
 
+/// The farthest above the lowest percentile an out-of-reach SLO's choice may lie, however wide
+/// the lowest's bound: a noisy size's bound (1.6x its estimate at a CV of 0.5) let a size
+/// whose own estimate was 1.35x the SLO pass as "as close", and its true p99 was 1.8x.
+pub const FARTHEST_CLOSE: f64 = 0.15;
+
+/// How high a size's percentile estimate may lie and still count as the lowest one when an
+/// SLO is out of reach: the lowest's upper bound, within [`NEARLY_CLOSEST`] and
+/// [`FARTHEST_CLOSE`] above the lowest estimate.
+pub fn closest_reach(lowest: &PercentileEstimate) -> f64 {
+    let bound = lowest
+        .upper_ms
+        .unwrap_or(lowest.ms * (1.0 + NEARLY_CLOSEST));
+    bound.clamp(
+        lowest.ms * (1.0 + NEARLY_CLOSEST),
+        lowest.ms * (1.0 + FARTHEST_CLOSE),
+    )
+}
+
 /// Applies `goal` to `candidates` (feasible sizes, ascending by memory); `None` when there
 /// are none. Ties go to the smaller size.
 pub fn decide(goal: Goal, candidates: &[Candidate]) -> Option<Decision> {
@@ -288,7 +306,7 @@ impl Rule<'_> {
     }
 
     /// An SLO out of reach: the cheapest size whose estimate cannot be told apart from the
-    /// lowest one (within the lowest's upper bound, or [`NEARLY_CLOSEST`] of it without one).
+    /// lowest one ([`closest_reach`]).
     /// Where the curve has flattened, every size on the flat run qualifies, so noise in their
     /// estimates does not move the choice: three runs of one function used to name 10240,
     /// 3538 and 1769 MB by whichever estimate came out lowest.
@@ -296,10 +314,7 @@ impl Rule<'_> {
         let estimate = |c: &Candidate| c.percentile.map_or(f64::INFINITY, |q| q.ms);
         let lowest = self.min_by(pool, estimate)?;
         let at_lowest = self.at(lowest).percentile?;
-        let reach = at_lowest
-            .upper_ms
-            .unwrap_or(at_lowest.ms * (1.0 + NEARLY_CLOSEST))
-            .max(at_lowest.ms * (1.0 + NEARLY_CLOSEST));
+        let reach = closest_reach(&at_lowest);
         let close: Vec<usize> = pool
             .iter()
             .copied()
@@ -403,6 +418,36 @@ mod tests {
             };
             assert!(candidates[lowest].memory_mb > 1769);
         }
+    }
+
+    #[test]
+    fn a_wide_bound_at_the_lowest_estimate_does_not_stretch_how_close_counts() {
+        let goal = Goal::LatencySlo {
+            slo_ms: 100.0,
+            cost_tolerance: 0.02,
+        };
+        let size = |memory_mb: u32, ms: f64, upper_ms: f64| Candidate {
+            memory_mb,
+            cost: CostEstimate::point(f64::from(memory_mb) * 1e-9),
+            duration_ms: ms / 3.0,
+            percentile: Some(PercentileEstimate {
+                ms,
+                upper_ms: Some(upper_ms),
+            }),
+        };
+        // The lowest estimate (1024 MB, 105 ms) is noisy: its bound is 170 ms. 384 MB at
+        // 135 ms is 29% above it, 768 MB at 112 ms 7%.
+        let candidates = [
+            size(384, 135.0, 160.0),
+            size(768, 112.0, 140.0),
+            size(1024, 105.0, 170.0),
+        ];
+        let d = decide(goal, &candidates).unwrap();
+        assert_eq!(candidates[d.chosen].memory_mb, 768);
+        assert_eq!(
+            closest_reach(&candidates[2].percentile.unwrap()),
+            105.0 * 1.15
+        );
     }
 
     #[test]

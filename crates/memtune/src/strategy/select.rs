@@ -9,8 +9,8 @@ use std::fmt;
 use serde::Serialize;
 
 use super::decide::{
-    decide, Candidate, CostEstimate, Decision, Goal, PercentileEstimate, SloVerdict, Why,
-    NEARLY_CLOSEST,
+    closest_reach, decide, Candidate, CostEstimate, Decision, Goal, PercentileEstimate, SloVerdict,
+    Why,
 };
 use super::guard::{self, Baseline, CurrentSize, Forgone, HeldBack, LatencyGuard};
 use super::runner_up;
@@ -633,17 +633,21 @@ fn out_of_reach_reason(
     if chosen.memory_mb != lowest.memory_mb {
         let q = lowest.warm.quantile(p);
         let saving = percent(1.0 - chosen.cost() / lowest.cost());
+        let reach = closest_reach(&PercentileEstimate {
+            ms: q.ms,
+            upper_ms: q.upper_ms,
+        });
         reason.push_str(&match q.upper_ms {
-            Some(upper) => format!(
+            Some(upper) if upper <= reach => format!(
                 ": the lowest estimate, {:.1} ms at {} MB, may be as high as {upper:.1} ms ({} bound), so the two cannot be told apart, and {} MB costs {saving} less",
                 q.ms,
                 lowest.memory_mb,
                 level(q.confidence),
                 chosen.memory_mb
             ),
-            None => format!(
+            _ => format!(
                 ": within {} of the lowest estimate ({:.1} ms at {} MB), at {saving} less cost",
-                percent(NEARLY_CLOSEST),
+                percent(reach / q.ms - 1.0),
                 q.ms,
                 lowest.memory_mb
             ),

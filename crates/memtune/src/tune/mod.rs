@@ -378,6 +378,7 @@ pub async fn tune<A: LambdaApi>(
         Some(model) => adaptive::smoothed(&sizes, model, &cost_of, &stats_options),
         None => sizes.clone(),
     };
+    adaptive::trace_sizes("decision", &decide_on, &options.strategy);
     let baseline = strategy::Baseline {
         memory_mb: original.memory_mb,
         measured: &sizes,

@@ -57,14 +57,17 @@ pub fn smoothed(
                 let own = own_estimate(fit, warm, cv);
                 let (mean, (low, high)) = match pooled_mean(own, fitted, fit.mean_band(m)) {
                     Some(pooled) => pooled,
-                    // The curve misses this size's own data: its own estimate stands, and with
-                    // production's tail its percentiles still come from production (its few
-                    // samples may have missed the slow class).
-                    None => match (own, fit.production_tail()) {
-                        (Some((own_ms, se)), Some(_)) => {
+                    // The curve misses this size's own data: its own mean stands, and its
+                    // percentiles still come from the pooled noise model (or production's
+                    // tail) around it, as the grid's would from its samples: its few samples
+                    // may have missed the slow class. Left to its own order statistics it could
+                    // never be confirmed (a p99 bound takes 299 samples), and a size the curve
+                    // misfit at 13% under the SLO lost to a cheaper one that missed it.
+                    None => match own {
+                        Some((own_ms, se)) => {
                             (own_ms, ((own_ms - 1.96 * se).max(0.0), own_ms + 1.96 * se))
                         }
-                        _ => return s,
+                        None => return s,
                     },
                 };
                 let cost_at = |ms: f64| cost_of(m, ms + 0.5) + cost.init_usd;
@@ -82,10 +85,16 @@ pub fn smoothed(
                     // The noise model's offsets (or the spread around this size, where it
                     // proves wider), around this size's mean; the bound carries that mean's
                     // uncertainty, which the size's own samples narrow.
+                    // Where the size's own samples reach past the model's percentile, the
+                    // bound keeps its relative width above them: a slow sample among 4 put a
+                    // heavy-tailed function's p99 at 2859 ms, the bound was clamped to it, and
+                    // the size counted as confirmed under a 2905 ms SLO (true p99 3842 ms).
                     let scale = mean / fitted;
+                    let modelled = fit.quantile_ms(m, p) * scale;
                     let upper = fit.quantile_upper(m, p, mean, (low, high), level);
-                    q.ms = q.ms.max(fit.quantile_ms(m, p) * scale);
-                    q.upper_ms = Some(upper.max(q.ms));
+                    let own_excess = (q.ms / modelled).max(1.0);
+                    q.ms = q.ms.max(modelled);
+                    q.upper_ms = Some((upper * own_excess).max(q.ms));
                     q.confidence = level;
                     q.own_spread = fit.spread_is_wider_at(m, p);
                 }

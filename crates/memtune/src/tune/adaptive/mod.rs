@@ -175,11 +175,32 @@ fn plan_round(
     let (prediction, floor) = predicted(stats, fit, objectives, limits);
     let summary = summarize(fit, prediction.optimum, floor, limits.max_mb);
     let decide_on = smoothed(stats, fit, objectives.cost_of, objectives.stats);
+    trace_sizes("round", &decide_on, objectives.strategy);
+    tracing::debug!(optimum = prediction.optimum, floor, "adaptive: predicted");
     let mut batch = next_batch(&decide_on, fit, &prediction, floor, objectives, limits);
     if batch.is_empty() && objectives.strategy.objective == Objective::Cost {
         batch = precision_batch(&decide_on, fit.noise_sigma(), limits);
     }
     (batch, summary)
+}
+
+/// Each size as the decision sees it, for `-v`.
+pub fn trace_sizes(stage: &str, stats: &[SizeStats], strategy: &Strategy) {
+    for s in stats {
+        let Some(warm) = &s.warm else { continue };
+        let q = warm.quantile(strategy.slo_percentile);
+        tracing::debug!(
+            stage,
+            memory_mb = s.memory_mb,
+            invocations = s.invocations,
+            feasible = s.is_feasible(),
+            mean_ms = warm.trimmed_mean_ms,
+            percentile_ms = q.ms,
+            upper_ms = q.upper_ms,
+            usd = s.cost.map(|c| c.mean_usd),
+            "adaptive: size"
+        );
+    }
 }
 
 fn measured(raw: &[RawInvocation], o: &Objectives<'_>) -> (Vec<Sample>, Vec<SizeStats>) {

@@ -100,6 +100,7 @@ pub(super) fn next_batch(
         bracket_probe(stats, anchor, o.strategy.objective, limits).or_else(|| {
             match o.strategy.objective {
                 Objective::Cost => floor_probe(stats, anchor, floor),
+                Objective::LatencySlo => crossing_probe(stats, anchor, o.strategy),
                 _ => None,
             }
         })
@@ -277,6 +278,39 @@ pub(super) fn floor_probe(stats: &[SizeStats], anchor: u32, floor: u32) -> Optio
     let measured = measured_within(stats, probe, FLOOR_REACH * f64::from(probe)).is_some();
     (!below && probe < anchor && !measured).then_some(probe)
 }
+
+/// A latency SLO's choice whose next measured size below is well cheaper but does not meet
+/// the SLO by its bound: the cheapest size that meets it lies somewhere in between, and the
+/// fit alone cannot place it when the curve is flat or of no model's shape. Probe the
+/// geometric middle, halving the gap as the grid would fill it, until the two sizes around
+/// the crossing cost within [`CROSSING_GAP`] of each other. Measured curves that flatten
+/// early were recommended 2x-5x the memory where the crossing lay (1769 MB measured unmet,
+/// 3538 MB met, nothing in between; 5306 MB then 10240 MB where 1936 MB met the SLO).
+pub(super) fn crossing_probe(stats: &[SizeStats], anchor: u32, strategy: &Strategy) -> Option<u32> {
+    let slo_ms = strategy.slo_ms?;
+    let p = strategy.slo_percentile;
+    let cost = |s: &SizeStats| s.cost.map(|c| c.mean_usd);
+    let chosen = stats.iter().find(|s| s.memory_mb == anchor)?;
+    let below = stats
+        .iter()
+        .filter(|s| s.is_feasible() && s.memory_mb < anchor)
+        .max_by_key(|s| s.memory_mb)?;
+    let below_met = below
+        .warm
+        .as_ref()
+        .and_then(|w| w.quantile(p).upper_ms)
+        .is_some_and(|upper| upper <= slo_ms);
+    let gap = cost(chosen)? / cost(below)?;
+    let middle = (f64::from(anchor) * f64::from(below.memory_mb))
+        .sqrt()
+        .round() as u32;
+    let fresh = measured_within(stats, middle, 0.02 * f64::from(middle)).is_none();
+    (!below_met && gap > 1.0 + CROSSING_GAP && fresh).then_some(middle)
+}
+
+/// The cost ratio between the sizes around an SLO's crossing below which the search stops
+/// narrowing it: at most this much is paid above the crossing's size.
+const CROSSING_GAP: f64 = 0.2;
 
 /// How close a measured size must be to the floor probe to stand in for it. Tighter than
 /// [`measured_near`]'s 8%: just above the working set, garbage collection makes cost fall

@@ -203,6 +203,50 @@ fn own_samples_narrow_a_sizes_p99_bound() {
 }
 
 #[test]
+fn a_size_the_curve_misfits_keeps_its_own_mean_and_gets_a_bound() {
+    // 512 MB's own samples (40 of them) average 30% above the curve: it misfits there.
+    let fit = wobbling_flat_fit();
+    let mut stats = sized(&[(128, true), (256, true), (512, true), (1024, true)]);
+    let own_ms = 1.3 * fit.mean_ms(512);
+    let warm = stats[2].warm.as_mut().unwrap();
+    (warm.mean_ms, warm.samples, warm.cv) = (own_ms, 40, 0.05);
+    let cost_of = |m: u32, ms: f64| f64::from(m) * ms * 1e-9;
+    let smooth = smoothed(&stats, &fit, &cost_of, &StatsOptions::new(10_000.0));
+    let warm = smooth[2].warm.as_ref().unwrap();
+    assert_eq!(warm.trimmed_mean_ms, own_ms);
+    // Its p99 is the pooled noise model's around its own mean, with an upper bound, so an
+    // SLO can be confirmed there.
+    let upper = warm.p99.upper_ms.expect("a bound");
+    assert!(
+        warm.p99.ms >= own_ms && upper > warm.p99.ms,
+        "{:?}",
+        warm.p99
+    );
+}
+
+#[test]
+fn a_sample_past_the_models_percentile_is_not_its_own_bound() {
+    // One slow sample puts 256 MB's own p99 at three times its mean, past the model's bound.
+    let fit = wobbling_flat_fit();
+    let mut stats = sized(&[(128, true), (256, true), (512, true), (1024, true)]);
+    stats[1].warm.as_mut().unwrap().p99.ms = 3.0 * fit.mean_ms(256);
+    let cost_of = |m: u32, ms: f64| f64::from(m) * ms * 1e-9;
+    let smooth = smoothed(&stats, &fit, &cost_of, &StatsOptions::new(10_000.0));
+    let (slow, usual) = (
+        &smooth[1].warm.as_ref().unwrap().p99,
+        &smooth[2].warm.as_ref().unwrap().p99,
+    );
+    assert_eq!(slow.ms, 3.0 * fit.mean_ms(256));
+    // The bound sits above the slow sample by as much as a usual size's sits above its estimate.
+    let width = |q: &QuantileEstimate| q.upper_ms.unwrap() / q.ms;
+    assert!(width(slow) > 1.0, "{slow:?}");
+    assert!(
+        (width(slow) / width(usual) - 1.0).abs() < 0.05,
+        "{slow:?} {usual:?}"
+    );
+}
+
+#[test]
 fn a_size_noisier_than_productions_tail_is_bounded_by_its_own_spread() {
     // 256 and 512 MB spread like cebert's light Node.js function there (p99/mean ~3.5);
     // production, at 1024 MB, is much quieter (p99/mean 1.6), as are 1024-4096 MB.
@@ -495,6 +539,44 @@ fn a_latency_slo_met_at_the_largest_size_needs_no_extrapolation() {
     // Other objectives always extrapolate.
     let cost = Strategy::load("cost").unwrap();
     assert!(!largest_meets_the_slo(&p99_at([400.0, 140.0]), &cost));
+}
+
+#[test]
+fn a_latency_choice_well_above_an_unconfirmed_size_probes_the_geometric_middle() {
+    let strategy = latency_slo(150.0);
+    // p99 estimates and their bounds at 512 and 2048 MB; 2048 MB is the choice.
+    let with = |below: (f64, f64), chosen_mb: u32| {
+        let mut stats = sized(&[(512, true), (chosen_mb, true)]);
+        for (s, (ms, upper)) in stats.iter_mut().zip([below, (120.0, 140.0)]) {
+            let p99 = &mut s.warm.as_mut().unwrap().p99;
+            (p99.ms, p99.upper_ms) = (ms, Some(upper));
+        }
+        stats
+    };
+    // 512 MB misses the SLO, or meets it by its estimate only: the crossing lies in between.
+    assert_eq!(
+        crossing_probe(&with((180.0, 200.0), 2048), 2048, &strategy),
+        Some(1024)
+    );
+    assert_eq!(
+        crossing_probe(&with((140.0, 170.0), 2048), 2048, &strategy),
+        Some(1024)
+    );
+    // 512 MB meets it by its bound: it is the choice's rival, not a crossing to narrow.
+    assert_eq!(
+        crossing_probe(&with((130.0, 145.0), 2048), 2048, &strategy),
+        None
+    );
+    // Within 20% of each other's cost: narrow enough.
+    assert_eq!(
+        crossing_probe(&with((180.0, 200.0), 600), 600, &strategy),
+        None
+    );
+    // The middle measured and unconfirmed (no bound): the next halving lies above it.
+    let mut stats = with((180.0, 200.0), 2048);
+    stats.extend(sized(&[(1030, true)]));
+    stats.sort_by_key(|s| s.memory_mb);
+    assert_eq!(crossing_probe(&stats, 2048, &strategy), Some(1452));
 }
 
 #[test]
