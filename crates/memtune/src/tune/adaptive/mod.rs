@@ -185,7 +185,7 @@ fn plan_round(
 }
 
 /// Each size as the decision sees it, for `-v`.
-pub fn trace_sizes(stage: &str, stats: &[SizeStats], strategy: &Strategy) {
+pub(crate) fn trace_sizes(stage: &str, stats: &[SizeStats], strategy: &Strategy) {
     for s in stats {
         let Some(warm) = &s.warm else { continue };
         let q = warm.quantile(strategy.slo_percentile);
