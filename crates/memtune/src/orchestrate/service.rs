@@ -38,6 +38,26 @@ impl ServiceRun {
             .flatten()
     }
 
+    /// A run's settings from the config, skipping functions tuned recently and unchanged
+    /// since (a service never forces).
+    fn settings(
+        &self,
+        history: &History,
+        run_id: String,
+        region: String,
+    ) -> Result<RunSettings, RunError> {
+        let retune = history.retune_policy(self.config.tuning.retune_after_days, false)?;
+        let mut settings = RunSettings::for_config(
+            &self.config,
+            run_id,
+            region,
+            self.state_dir.clone(),
+            self.connect.endpoint_url.clone(),
+        );
+        settings.retune = Arc::new(retune);
+        Ok(settings)
+    }
+
     /// One run over every `[[target]]` account and region, each recorded in the history as
     /// `RUN-ACCOUNT-REGION`; functions tuned recently and unchanged since are skipped. A
     /// target that cannot be reached fails alone.
@@ -47,16 +67,8 @@ impl ServiceRun {
         on_event: impl Fn(&str, &str) -> OnEvent,
     ) -> Result<Vec<TargetRun>, RunError> {
         let history = History::open(&self.state_dir)?;
-        let retune = history.retune_policy(self.config.tuning.retune_after_days, false)?;
+        let settings = self.settings(&history, run_id, String::new())?;
         drop(history);
-        let mut settings = RunSettings::for_config(
-            &self.config,
-            run_id,
-            String::new(),
-            self.state_dir.clone(),
-            self.connect.endpoint_url.clone(),
-        );
-        settings.retune = Arc::new(retune);
         let base = load_config(&self.connect)
             .await
             .map_err(RunError::Connect)?;
@@ -114,15 +126,7 @@ impl ServiceRun {
     /// since are skipped (a service never forces).
     pub async fn run(&self, run_id: String, on_event: OnEvent) -> Result<Finished, RunError> {
         let history = History::open(&self.state_dir)?;
-        let retune = history.retune_policy(self.config.tuning.retune_after_days, false)?;
-        let mut settings = RunSettings::for_config(
-            &self.config,
-            run_id,
-            self.region.clone(),
-            self.state_dir.clone(),
-            self.connect.endpoint_url.clone(),
-        );
-        settings.retune = Arc::new(retune);
+        let mut settings = self.settings(&history, run_id, self.region.clone())?;
         // Clients of the run's own runtime.
         let sdk = load_config(&self.connect)
             .await

@@ -16,7 +16,9 @@ use super::guard::{self, Baseline, CurrentSize, Forgone, HeldBack, LatencyGuard}
 use super::runner_up;
 use super::spec::{Objective, Strategy};
 use super::tradeoff::{tradeoff, RunnerUp, Tradeoff};
-use crate::measure::{CostStats, Infeasibility, Percentile, SizeStats, WarmStats};
+use crate::measure::{
+    CostStats, Infeasibility, Percentile, QuantileEstimate, SizeStats, WarmStats,
+};
 
 /// The size a strategy recommends, and why.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -215,10 +217,7 @@ impl Feasible<'_> {
                 high_usd: self.cost.ci_high_usd,
             },
             duration_ms: self.duration(),
-            percentile: Some(PercentileEstimate {
-                ms: q.ms,
-                upper_ms: q.upper_ms,
-            }),
+            percentile: Some(q.into()),
         }
     }
 }
@@ -633,10 +632,7 @@ fn out_of_reach_reason(
     if chosen.memory_mb != lowest.memory_mb {
         let q = lowest.warm.quantile(p);
         let saving = percent(1.0 - chosen.cost() / lowest.cost());
-        let reach = closest_reach(&PercentileEstimate {
-            ms: q.ms,
-            upper_ms: q.upper_ms,
-        });
+        let reach = closest_reach(&q.into());
         reason.push_str(&match q.upper_ms {
             Some(upper) if upper <= reach => format!(
                 ": the lowest estimate, {:.1} ms at {} MB, may be as high as {upper:.1} ms ({} bound), so the two cannot be told apart, and {} MB costs {saving} less",
@@ -709,13 +705,19 @@ fn samples_to_bound(p: f64, confidence: f64) -> u64 {
     ((1.0 - confidence).ln() / p.ln()).ceil() as u64
 }
 
+impl From<&QuantileEstimate> for PercentileEstimate {
+    fn from(q: &QuantileEstimate) -> PercentileEstimate {
+        PercentileEstimate {
+            ms: q.ms,
+            upper_ms: q.upper_ms,
+        }
+    }
+}
+
 fn slo_status(warm: &WarmStats, strategy: &Strategy) -> Option<SloStatus> {
     let slo_ms = strategy.slo_ms?;
     let q = warm.quantile(strategy.slo_percentile);
-    let estimate = PercentileEstimate {
-        ms: q.ms,
-        upper_ms: q.upper_ms,
-    };
+    let estimate = PercentileEstimate::from(q);
     Some(SloStatus {
         slo_ms,
         percentile: strategy.slo_percentile,

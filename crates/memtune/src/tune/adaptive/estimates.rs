@@ -55,20 +55,18 @@ pub fn smoothed(
                 let fitted = fit.mean_ms(m);
                 let cv = warm.cv.max(fit.noise_sigma());
                 let own = own_estimate(fit, warm, cv);
-                let (mean, (low, high)) = match pooled_mean(own, fitted, fit.mean_band(m)) {
-                    Some(pooled) => pooled,
-                    // The curve misses this size's own data: its own mean stands, and its
-                    // percentiles still come from the pooled noise model (or production's
-                    // tail) around it, as the grid's would from its samples: its few samples
-                    // may have missed the slow class. Left to its own order statistics it could
-                    // never be confirmed (a p99 bound takes 299 samples), and a size the curve
-                    // misfit at 13% under the SLO lost to a cheaper one that missed it.
-                    None => match own {
-                        Some((own_ms, se)) => {
-                            (own_ms, ((own_ms - 1.96 * se).max(0.0), own_ms + 1.96 * se))
-                        }
-                        None => return s,
-                    },
+                // Where the curve misses this size's own data, its own mean stands, and its
+                // percentiles still come from the pooled noise model (or production's tail)
+                // around it, as the grid's would from its samples (which may have missed a slow
+                // class). Left to its own order statistics it could never be confirmed: a p99
+                // bound takes 299 samples.
+                let pooled = pooled_mean(own, fitted, fit.mean_band(m)).or_else(|| {
+                    own.map(|(own_ms, se)| {
+                        (own_ms, ((own_ms - 1.96 * se).max(0.0), own_ms + 1.96 * se))
+                    })
+                });
+                let Some((mean, (low, high))) = pooled else {
+                    return s;
                 };
                 let cost_at = |ms: f64| cost_of(m, ms + 0.5) + cost.init_usd;
                 cost.mean_usd = cost_at(mean);
@@ -86,9 +84,8 @@ pub fn smoothed(
                     // proves wider), around this size's mean; the bound carries that mean's
                     // uncertainty, which the size's own samples narrow.
                     // Where the size's own samples reach past the model's percentile, the
-                    // bound keeps its relative width above them: a slow sample among 4 put a
-                    // heavy-tailed function's p99 at 2859 ms, the bound was clamped to it, and
-                    // the size counted as confirmed under a 2905 ms SLO (true p99 3842 ms).
+                    // bound keeps its relative width above them: a slow sample is an estimate,
+                    // not a bound, and a bound clamped to it would confirm a heavy tail.
                     let scale = mean / fitted;
                     let modelled = fit.quantile_ms(m, p) * scale;
                     let upper = fit.quantile_upper(m, p, mean, (low, high), level);

@@ -281,11 +281,10 @@ pub(super) fn floor_probe(stats: &[SizeStats], anchor: u32, floor: u32) -> Optio
 
 /// A latency SLO's choice whose next measured size below is well cheaper but does not meet
 /// the SLO by its bound: the cheapest size that meets it lies somewhere in between, and the
-/// fit alone cannot place it when the curve is flat or of no model's shape. Probe the
-/// geometric middle, halving the gap as the grid would fill it, until the two sizes around
-/// the crossing cost within [`CROSSING_GAP`] of each other. Measured curves that flatten
-/// early were recommended 2x-5x the memory where the crossing lay (1769 MB measured unmet,
-/// 3538 MB met, nothing in between; 5306 MB then 10240 MB where 1936 MB met the SLO).
+/// fit alone cannot place it when the curve is flat or of no model's shape (a flat stretch
+/// leaves the choice at 2-5x the memory of the crossing). Probe the geometric middle, halving
+/// the gap as the grid would fill it, until the two sizes around the crossing cost within
+/// [`CROSSING_GAP`] of each other.
 pub(super) fn crossing_probe(stats: &[SizeStats], anchor: u32, strategy: &Strategy) -> Option<u32> {
     let slo_ms = strategy.slo_ms?;
     let p = strategy.slo_percentile;
@@ -298,8 +297,7 @@ pub(super) fn crossing_probe(stats: &[SizeStats], anchor: u32, strategy: &Strate
     let below_met = below
         .warm
         .as_ref()
-        .and_then(|w| w.quantile(p).upper_ms)
-        .is_some_and(|upper| upper <= slo_ms);
+        .is_some_and(|w| SloVerdict::of(&w.quantile(p).into(), slo_ms) == SloVerdict::Met);
     let gap = cost(chosen)? / cost(below)?;
     let middle = (f64::from(anchor) * f64::from(below.memory_mb))
         .sqrt()
